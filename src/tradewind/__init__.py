@@ -1,0 +1,3 @@
+"""Tradewind: one engine for backtest, paper and live crypto trading."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Domain types with no third-party imports: money, instruments, time, market records."""
