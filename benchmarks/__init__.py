@@ -1,0 +1,1 @@
+"""Speed benchmarks against the peers. Run with ``make bench`` (``python -m benchmarks``)."""
