@@ -14,5 +14,7 @@ def shared_data() -> Path:
     """The real recorded market data beside the checkout; skips when it is missing."""
     path = shared_data_dir()
     if path is None:
-        pytest.skip("shared real data not found: set TRADEWIND_SHARED_DATA or place it at ../shared/data")
+        pytest.skip(
+            "shared real data not found: set TRADEWIND_SHARED_DATA or place it at ../shared/data"
+        )
     return path

@@ -14,7 +14,14 @@ from enum import StrEnum
 from typing import Any
 
 from tradewind.core.errors import UserError
-from tradewind.core.money import ONE, ceil_to_step, floor_to_step, round_to_step, step_from_digits, to_decimal
+from tradewind.core.money import (
+    ONE,
+    ceil_to_step,
+    floor_to_step,
+    round_to_step,
+    step_from_digits,
+    to_decimal,
+)
 from tradewind.core.records import Side
 
 
@@ -201,7 +208,9 @@ class Instrument:
         else:
             market_type = MarketType.SPOT
         contract_size = _opt(market.get("contractSize")) or ONE
-        fee_side_text = str(market.get("feeSide") or ("get" if market_type is MarketType.SPOT else "quote"))
+        fee_side_text = str(
+            market.get("feeSide") or ("get" if market_type is MarketType.SPOT else "quote")
+        )
         try:
             fee_side = FeeSide(fee_side_text)
         except ValueError:

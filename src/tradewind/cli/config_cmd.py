@@ -1,0 +1,16 @@
+"""``tradewind config``: inspect the effective configuration."""
+
+from __future__ import annotations
+
+import typer
+
+from tradewind.cli.context import STATE
+from tradewind.config import render_toml
+
+app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
+
+
+@app.command("show")
+def show() -> None:
+    """Print the effective config (defaults < file < TRADEWIND__* env < flags), secrets redacted."""
+    STATE.console.print(render_toml(STATE.config()), markup=False, highlight=False)

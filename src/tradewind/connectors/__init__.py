@@ -1,0 +1,1 @@
+"""The one place that imports ccxt: client construction, URL overrides, error classification."""

@@ -1,0 +1,1 @@
+"""Market data: catalog (parquet store and instrument metadata), import, validation, download."""

@@ -1,0 +1,1 @@
+"""Venues: simulated, paper, live, and the loopback exchange simulator."""
