@@ -1,8 +1,8 @@
-"""The application config: one frozen section per component, loaded from TOML, env and flags.
+"""The application config: one frozen section per component, from TOML, env and flags.
 
 Precedence, lowest to highest: defaults, the TOML file, environment variables
-(``TRADEWIND__SECTION__KEY=value``), command-line flags. Unknown keys are refused with the key's name
-and where it came from; a wrong type names the key and the type it needs.
+(``TRADEWIND__SECTION__KEY=value``), command-line flags. Unknown keys are refused with the key's
+name and where it came from; a wrong type names the key and the type it needs.
 """
 
 from __future__ import annotations

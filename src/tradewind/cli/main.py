@@ -18,7 +18,7 @@ from tradewind.cli import config_cmd, data, demo
 from tradewind.cli.context import STATE
 from tradewind.config import secret_values
 from tradewind.core.errors import UserError
-from tradewind.logs import LogConfig, setup_logging
+from tradewind.logs import setup_logging
 
 app = typer.Typer(
     name="tradewind",

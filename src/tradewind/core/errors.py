@@ -13,7 +13,7 @@ class TradewindError(Exception):
 
 
 class UserError(TradewindError):
-    """A mistake in the user's input, file or configuration, with a message that says how to fix it."""
+    """A mistake in the user's input, file or configuration; the message says how to fix it."""
 
 
 class DataError(UserError):

@@ -1,7 +1,7 @@
 """Exact decimal helpers for prices, quantities and money.
 
-Money is never a float in Tradewind's accounting. These helpers convert at the boundary (a float from
-an analytics array, a string from an exchange) and round by an explicit step, so that rounding
+Money is never a float in Tradewind's accounting. These helpers convert at the boundary (a float
+from an analytics array, a string from an exchange) and round by an explicit step, so that rounding
 happens once, where an order or a fill is made.
 """
 
@@ -49,7 +49,7 @@ def to_decimal(value: object) -> Decimal:
 
 
 def round_to_step(value: Decimal, step: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
-    """Round ``value`` to a multiple of ``step`` (a tick or lot size) with the given rounding mode."""
+    """Round ``value`` to a multiple of ``step`` (a tick or lot size) with ``rounding``."""
     if step <= 0:
         raise ValueError(f"step must be positive, got {step}")
     units = (value / step).quantize(ONE, rounding=rounding)
@@ -57,7 +57,7 @@ def round_to_step(value: Decimal, step: Decimal, rounding: str = ROUND_HALF_EVEN
 
 
 def floor_to_step(value: Decimal, step: Decimal) -> Decimal:
-    """Round ``value`` toward zero to a multiple of ``step``: the size you can afford, never more."""
+    """Round ``value`` toward zero to a multiple of ``step``: never more than was asked."""
     return round_to_step(value, step, ROUND_DOWN)
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class GapFill(StrEnum):
-    """What a backtest does with missing candles: leave the gap, or fill flat zero-volume candles."""
+    """What a backtest does with missing candles: leave the gap, or fill flat zero-volume bars."""
 
     NONE = "none"
     FLAT = "flat"
