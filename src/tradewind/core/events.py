@@ -1,0 +1,66 @@
+"""Events a venue reports about orders, applied by the order manager and the portfolio."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tradewind.core.orders import Fill
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAccepted:
+    """The venue acknowledged the order; it rests (or awaits its trigger)."""
+
+    client_id: str
+    ts: int
+    venue_order_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRejected:
+    """The venue refused the order, saying why (as the exchange would)."""
+
+    client_id: str
+    ts: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTriggered:
+    """A stop or take-profit order reached its trigger price."""
+
+    client_id: str
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled:
+    """All or part of the order executed."""
+
+    fill: Fill
+
+    @property
+    def client_id(self) -> str:
+        """The order's client id."""
+        return self.fill.client_id
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCanceled:
+    """The order was canceled; what was filled stays filled."""
+
+    client_id: str
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderExpired:
+    """The order's time in force ended (IOC/FOK remainder, end of data)."""
+
+    client_id: str
+    ts: int
+
+
+VenueEvent = (
+    OrderAccepted | OrderRejected | OrderTriggered | OrderFilled | OrderCanceled | OrderExpired
+)

@@ -1,0 +1,73 @@
+"""Intents: what a strategy wants, before the risk gate sizes it and execution turns it into orders.
+
+Strategies never make orders (DESIGN, principle 3). An intent says the direction, how to price it,
+and why; the risk gate decides how much, or denies it with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+
+class IntentAction(StrEnum):
+    """What the strategy wants to do with its position in one symbol."""
+
+    ENTER_LONG = "enter_long"
+    EXIT_LONG = "exit_long"
+    ENTER_SHORT = "enter_short"
+    EXIT_SHORT = "exit_short"
+
+    @property
+    def is_exit(self) -> bool:
+        """True for actions that only reduce a position."""
+        return self in (IntentAction.EXIT_LONG, IntentAction.EXIT_SHORT)
+
+
+class PriceType(StrEnum):
+    """How the resulting order is priced."""
+
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Intent:
+    """One wish of one strategy for one symbol at one moment.
+
+    ``size_hint`` is a fraction in (0, 1] of what the stake rule would give (1 = the full stake);
+    ``confidence`` in [0, 1] is for confidence-scaled sizing. ``limit_price`` is required for limit
+    intents.
+    """
+
+    strategy_id: str
+    symbol: str
+    action: IntentAction
+    ts: int
+    price_type: PriceType = PriceType.MARKET
+    limit_price: Decimal | None = None
+    size_hint: Decimal | None = None
+    confidence: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The risk gate's answer: approved with a size, or denied with a reason.
+
+    An approved entry carries either ``quantity`` (base units) or ``quote_amount`` (spend this
+    much quote currency, sized at the fill price, as Binance's ``quoteOrderQty`` does). An exit
+    carries the quantity to close and is always reduce-only.
+    """
+
+    intent: Intent
+    approved: bool
+    quantity: Decimal | None = None
+    quote_amount: Decimal | None = None
+    reason: str = ""
+
+    @classmethod
+    def deny(cls, intent: Intent, reason: str) -> Decision:
+        """A denial with a reason the user can read."""
+        return cls(intent, False, reason=reason)
