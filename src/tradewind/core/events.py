@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from tradewind.core.orders import Fill
 
@@ -35,9 +36,12 @@ class OrderTriggered:
 
 @dataclass(frozen=True, slots=True)
 class OrderFilled:
-    """All or part of the order executed."""
+    """All or part of the order executed. ``order_quantity`` is the order's total quantity as the
+    venue knows it (it fixes the quantity of an order placed by quote amount, as Binance's
+    execution report does with its ``q`` field)."""
 
     fill: Fill
+    order_quantity: Decimal
 
     @property
     def client_id(self) -> str:

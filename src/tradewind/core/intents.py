@@ -66,6 +66,8 @@ class Decision:
     quantity: Decimal | None = None
     quote_amount: Decimal | None = None
     reason: str = ""
+    limit_price: Decimal | None = None
+    """The intent's limit price rounded to the instrument's tick (limit entries only)."""
 
     @classmethod
     def deny(cls, intent: Intent, reason: str) -> Decision:

@@ -35,7 +35,8 @@ def to_decimal(value: object) -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, float):
-        result = Decimal(repr(value))
+        # float.__repr__ also gives the shortest form for float subclasses such as numpy.float64.
+        result = Decimal(float.__repr__(value))
     elif isinstance(value, str):
         try:
             result = Decimal(value.strip())

@@ -1,0 +1,1 @@
+"""Execution: approved decisions become orders with client ids."""

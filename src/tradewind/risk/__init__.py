@@ -1,0 +1,1 @@
+"""Risk: the gate every intent passes, with its sizing rules."""

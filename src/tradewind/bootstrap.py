@@ -1,0 +1,443 @@
+"""The composition root: picks clock, feed, venue and repository for a mode and builds the Node.
+
+Only this module knows which implementation of each port a mode uses. ``backtest()`` is also the
+Python API for notebooks and scripts (``tradewind.backtest``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tradewind import __version__
+from tradewind.bars import BarSeries
+from tradewind.core.errors import UserError
+from tradewind.core.instrument import FeeSide, Instrument, MarketType
+from tradewind.core.money import to_decimal
+from tradewind.core.orders import ClientIdFactory
+from tradewind.core.timeframe import Timeframe
+from tradewind.engine.equity import account_currency, equity_curve
+from tradewind.engine.node import Binding, Node
+from tradewind.engine.portfolio import Portfolio
+from tradewind.engine.result import BacktestResult
+from tradewind.engine.runner import BacktestRunner
+from tradewind.performance.summary import summarize
+from tradewind.risk.gate import StakeGate
+from tradewind.risk.stake import Stake
+from tradewind.strategies.base import Strategy
+from tradewind.strategies.registry import load_strategy
+from tradewind.venues.sim import FillModel, SimVenue
+from tradewind.venues.sim.fill_model import FillAt
+
+DataInput = pd.DataFrame | str | Path | Mapping[str, pd.DataFrame]
+DEFAULT_SYMBOL = "ASSET/USD"
+
+
+def backtest(
+    strategy: str | type[Strategy] | Strategy,
+    data: DataInput,
+    params: Mapping[str, Any] | None = None,
+    *,
+    cash: float | Decimal | str = 100_000,
+    fee: float | Decimal | str | None = None,
+    stake: str | float | Decimal = "all",
+    fill: str = "next_open",
+    engine: str = "event",
+    timeframe: str | None = None,
+    symbol: str | None = None,
+    instruments: Mapping[str, Instrument] | None = None,
+    start: str | datetime | None = None,
+    end: str | datetime | None = None,
+    slippage_bps: float = 0.0,
+    latency_ms: int = 0,
+    max_participation: float = 0.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Backtest ``strategy`` on ``data`` through the event engine.
+
+    Parameters
+    ----------
+    strategy
+        A registered name (``"sma_cross"``), ``"path/file.py:ClassName"``, a class or an instance.
+    data
+        A DataFrame with a UTC datetime index (or a ``date`` column) and open/high/low/close/volume,
+        a path to such a file (parquet, feather, CSV), or ``{symbol: DataFrame}`` for several
+        symbols traded by the same strategy with one account.
+    params
+        Strategy parameters by name (unknown names are refused with a "did you mean").
+    cash
+        Starting balance in the quote currency.
+    fee
+        Fee per side as a fraction (0.001 = 0.1%), charged in the quote currency; ``None`` keeps
+        each instrument's own fees.
+    stake
+        ``"all"`` (all free cash), a percent of equity (``"25%"``), or a quote amount per entry.
+    fill
+        ``"next_open"`` (default) or ``"close"``: where market orders fill.
+    engine
+        ``"event"``; ``"kernel"`` (the compiled screening kernel) is not available yet.
+    timeframe
+        Bar length (``"1m"``); inferred from the timestamps when omitted.
+    symbol
+        Symbol name for a single DataFrame (default ``ASSET/USD``).
+    instruments
+        Instrument per symbol; by default a spot instrument with an 0.00000001 lot, the tick
+        inferred from the prices, and ``fee``.
+    start, end
+        Trade only between these times (UTC). Earlier data stays as indicator warm-up.
+    slippage_bps, latency_ms, max_participation
+        Fill model, see :class:`tradewind.venues.sim.FillModel`.
+    progress
+        ``progress(done, total)`` callback for long runs.
+
+    Returns
+    -------
+    BacktestResult
+        ``.metrics`` (dict), ``.trades`` (DataFrame), ``.equity`` (Series), ``.report(path)``.
+    """
+    if engine == "kernel":
+        raise UserError(
+            "engine 'kernel' (the compiled screening kernel) is not available yet; use engine='event'"
+        )
+    if engine != "event":
+        raise UserError(f"unknown engine {engine!r}: use 'event' (or 'kernel' once it exists)")
+    started = time.time()
+    frames = _frames(data, symbol)
+    bars = {name: _series(frame, name, timeframe) for name, frame in frames.items()}
+    instance = _strategy(strategy, params)
+    fee_rate = None if fee is None else _fraction(fee, "fee")
+    chosen = _instruments(bars, instruments, fee_rate)
+    quote = account_currency(chosen)
+    starting = {quote: _positive(cash, "cash")}
+    try:
+        fill_at = FillAt(fill)
+    except ValueError:
+        raise UserError(f"fill must be 'next_open' or 'close', got {fill!r}") from None
+    fill_model = FillModel(
+        fill_at=fill_at,
+        slippage_bps=slippage_bps,
+        latency_ms=latency_ms,
+        max_participation=max_participation,
+    )
+    first_bar: dict[str, int] = {}
+    for name in list(bars):
+        first_bar[name] = _index_at(bars[name], start, default=0)
+        stop = _index_at(bars[name], end, default=len(bars[name]))
+        # Nothing after ``end`` is known to the run: the data simply stops there.
+        bars[name] = bars[name].head(stop)
+    venue = SimVenue(chosen, bars, starting, fill_model)
+    portfolio = Portfolio(chosen, cash=dict(starting))
+    bindings = []
+    for name, series in bars.items():
+        arrays = instance.signals(series).arrays(len(series))
+        bindings.append(
+            Binding(
+                strategy=instance,
+                strategy_id=instance.id,
+                bars=series,
+                entry_long=arrays[0],
+                exit_long=arrays[1],
+                entry_short=arrays[2],
+                exit_short=arrays[3],
+                start=first_bar[name],
+                callback=instance.wants_bar_callback(),
+            )
+        )
+    node = Node(
+        bindings=bindings,
+        gate=StakeGate(Stake.parse(stake), chosen),
+        venue=venue,
+        portfolio=portfolio,
+        instruments=chosen,
+        ids=ClientIdFactory("bt"),
+    )
+    BacktestRunner(node, venue).run(progress)
+    timeline, equity = equity_curve(bars, chosen, starting, portfolio.fills)
+    begin_ts = min(int(bars[n].ts[first_bar[n]]) for n in bars if first_bar[n] < len(bars[n]))
+    keep = timeline >= begin_ts
+    timeline, equity = timeline[keep], equity[keep]
+    trades = _trades_frame(portfolio)
+    primary = next(iter(bars.values()))
+    close = None
+    if len(bars) == 1:
+        close = primary.close[np.searchsorted(primary.ts, timeline)]
+    metrics = summarize(equity, timeline, trades, close, primary.timeframe.ms)
+    meta = {
+        "strategy": instance.name or type(instance).__name__,
+        "params": instance.params,
+        "symbols": list(bars),
+        "timeframe": str(primary.timeframe),
+        "data_start": _iso(int(timeline[0])),
+        "data_end": _iso(int(timeline[-1])),
+        "data_hash": _data_hash(bars),
+        "cash": str(starting[quote]),
+        "account_currency": quote,
+        "stake": str(Stake.parse(stake)),
+        "fee": "instrument" if fee_rate is None else str(fee_rate),
+        "fill": fill_at.value,
+        "slippage_bps": slippage_bps,
+        "latency_ms": latency_ms,
+        "max_participation": max_participation,
+        "engine": engine,
+        "code_version": _code_version(),
+        "started_at": _iso(int(started * 1000)),
+        "finished_at": _iso(int(time.time() * 1000)),
+    }
+    return BacktestResult(
+        metrics=metrics,
+        trades=trades,
+        equity=pd.Series(
+            equity, index=pd.to_datetime(timeline, unit="ms", utc=True), name="equity"
+        ),
+        orders=_orders_frame(node),
+        meta=meta,
+        denials=pd.DataFrame([d.__dict__ for d in node.denials]),
+        close={n: _bars_frame(b) for n, b in bars.items()},
+    )
+
+
+def _frames(data: DataInput, symbol: str | None) -> dict[str, pd.DataFrame]:
+    if isinstance(data, pd.DataFrame):
+        return {symbol or DEFAULT_SYMBOL: data}
+    if isinstance(data, str | Path):
+        return {symbol or DEFAULT_SYMBOL: _read_file(Path(data))}
+    if isinstance(data, Mapping):
+        if not data:
+            raise UserError("no data given")
+        return {str(k): v for k, v in data.items()}
+    raise UserError(
+        f"data must be a DataFrame, a path or a {{symbol: DataFrame}} mapping, got {type(data).__name__}"
+    )
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise UserError(f"data file not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix == ".feather":
+            return pd.read_feather(path)
+        if suffix == ".csv":
+            frame = pd.read_csv(path)
+            date_column = next(
+                (c for c in ("date", "timestamp", "time", "datetime") if c in frame.columns), None
+            )
+            if date_column is None:
+                raise UserError(f"{path}: no date/timestamp column")
+            frame["date"] = pd.to_datetime(frame.pop(date_column), utc=True)
+            return frame
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read {path}: {exc}") from None
+    raise UserError(f"{path}: unsupported file type {suffix!r} (use parquet, feather or csv)")
+
+
+def _series(frame: pd.DataFrame, symbol: str, timeframe: str | None) -> BarSeries:
+    if timeframe is not None:
+        return BarSeries.from_frame(frame, symbol, Timeframe.parse(timeframe))
+    probe = BarSeries.from_frame(frame, symbol, Timeframe(60_000))
+    if len(probe) < 2:
+        raise UserError(f"{symbol}: at least two bars are needed")
+    step = int(np.min(np.diff(probe.ts)))
+    return BarSeries.from_frame(frame, symbol, Timeframe(step))
+
+
+def _strategy(
+    strategy: str | type[Strategy] | Strategy, params: Mapping[str, Any] | None
+) -> Strategy:
+    if isinstance(strategy, Strategy):
+        if params:
+            raise UserError(
+                "give parameters either to the strategy instance or as params, not both"
+            )
+        return strategy
+    cls = load_strategy(strategy) if isinstance(strategy, str) else strategy
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise UserError(f"{strategy!r} is not a Strategy")
+    return cls(**dict(params or {}))
+
+
+def _instruments(
+    bars: dict[str, BarSeries], given: Mapping[str, Instrument] | None, fee: Decimal | None
+) -> dict[str, Instrument]:
+    chosen: dict[str, Instrument] = {}
+    for name, series in bars.items():
+        instrument = (given or {}).get(name)
+        if instrument is None:
+            base, _, quote = name.partition("/")
+            quote = quote.split(":")[0] or "USD"
+            instrument = Instrument(
+                symbol=name,
+                base=base or "ASSET",
+                quote=quote,
+                price_step=_tick(series),
+                amount_step=Decimal("0.00000001"),
+                fee_side=FeeSide.QUOTE,
+            )
+        if instrument.market_type is not MarketType.SPOT:
+            # The simulated venue trades spot only so far: a perpetual's candles are traded as
+            # a spot market (no leverage, no funding), which the report states.
+            instrument = replace(instrument, market_type=MarketType.SPOT, settle=None)
+        if fee is not None:
+            instrument = replace(instrument, maker_fee=fee, taker_fee=fee, fee_side=FeeSide.QUOTE)
+        chosen[name] = instrument
+    return chosen
+
+
+def _tick(series: BarSeries) -> Decimal:
+    prices = np.unique(np.concatenate([series.open, series.high, series.low, series.close]))
+    steps = np.diff(prices)
+    steps = steps[steps > 0]
+    if steps.size == 0:
+        return Decimal("0.00000001")
+    # Decimals of the smallest step, not the float itself: 0.1 must become Decimal("0.1").
+    smallest = to_decimal(float(np.min(steps)))
+    return Decimal(1).scaleb(smallest.adjusted()) if smallest > 0 else Decimal("0.00000001")
+
+
+def _fraction(value: float | Decimal | str, name: str) -> Decimal:
+    try:
+        number = to_decimal(value)
+    except ValueError:
+        raise UserError(f"{name} must be a number such as 0.001, got {value!r}") from None
+    if not 0 <= number < 1:
+        raise UserError(f"{name} must be a fraction in [0, 1) such as 0.001 for 0.1%, got {value}")
+    return number
+
+
+def _positive(value: float | Decimal | str, name: str) -> Decimal:
+    try:
+        number = to_decimal(value)
+    except ValueError:
+        raise UserError(f"{name} must be a number, got {value!r}") from None
+    if number <= 0:
+        raise UserError(f"{name} must be positive, got {value}")
+    return number
+
+
+def _index_at(series: BarSeries, when: str | datetime | None, *, default: int) -> int:
+    if when is None:
+        return default
+    try:
+        moment = pd.Timestamp(when)
+    except ValueError:
+        raise UserError(
+            f"invalid date {when!r}: use ISO-8601 such as 2022-01-15 or 2022-01-15T12:00"
+        ) from None
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+    return int(np.searchsorted(series.ts, moment.value // 1_000_000, side="left"))
+
+
+def _trades_frame(portfolio: Portfolio) -> pd.DataFrame:
+    columns = [
+        "symbol",
+        "side",
+        "entry_time",
+        "exit_time",
+        "entry_price",
+        "exit_price",
+        "quantity",
+        "fees",
+        "pnl",
+        "strategy",
+    ]
+    if not portfolio.trades:
+        frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+        for c in ("symbol", "side", "strategy"):
+            frame[c] = frame[c].astype(object)
+        for c in ("entry_time", "exit_time"):
+            frame[c] = pd.Series(dtype="datetime64[ms, UTC]")
+        return frame
+    rows = {
+        "symbol": [t.symbol for t in portfolio.trades],
+        "side": [t.side for t in portfolio.trades],
+        "entry_time": pd.to_datetime([t.entry_ts for t in portfolio.trades], unit="ms", utc=True),
+        "exit_time": pd.to_datetime([t.exit_ts for t in portfolio.trades], unit="ms", utc=True),
+        "entry_price": [float(t.entry_price) for t in portfolio.trades],
+        "exit_price": [float(t.exit_price) for t in portfolio.trades],
+        "quantity": [float(t.quantity) for t in portfolio.trades],
+        "fees": [float(t.fees) for t in portfolio.trades],
+        "pnl": [float(t.pnl) for t in portfolio.trades],
+        "strategy": [t.strategy_id for t in portfolio.trades],
+    }
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _orders_frame(node: Node) -> pd.DataFrame:
+    rows = [
+        {
+            "client_id": o.client_id,
+            "symbol": o.symbol,
+            "side": o.side.value,
+            "type": o.type.value,
+            "quantity": float(o.quantity),
+            "filled": float(o.filled_quantity),
+            "average_price": float(o.average_price) if o.average_price is not None else None,
+            "status": o.status.value,
+            "created": pd.Timestamp(o.created_ts, unit="ms", tz="UTC"),
+            "reason": o.tag,
+            "reject_reason": o.reject_reason,
+        }
+        for o in node.orders.values()
+    ]
+    return pd.DataFrame(rows)
+
+
+def _bars_frame(series: BarSeries) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "open": series.open,
+            "high": series.high,
+            "low": series.low,
+            "close": series.close,
+            "volume": series.volume,
+        },
+        index=pd.to_datetime(series.ts, unit="ms", utc=True),
+    )
+
+
+def _data_hash(bars: dict[str, BarSeries]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(bars):
+        series = bars[name]
+        digest.update(name.encode())
+        for column in (
+            series.ts,
+            series.open,
+            series.high,
+            series.low,
+            series.close,
+            series.volume,
+        ):
+            digest.update(np.ascontiguousarray(column).tobytes())
+    return digest.hexdigest()
+
+
+def _code_version() -> str:
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=Path(__file__).parent,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{__version__}+{sha}" if sha else __version__
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()

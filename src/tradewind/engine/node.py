@@ -1,0 +1,290 @@
+"""The Node: one kernel for every mode.
+
+Life of a bar: the runner (backtest) or the live feed tells the Node that bar ``i`` of a symbol has
+closed -> each strategy bound to that symbol turns its signal at ``i`` (or its ``on_bar`` hook) into
+intents -> the risk gate sizes or denies each intent -> execution makes an order with a client id
+-> the order is recorded, then sent to the venue -> the venue's events come back.
+
+Life of an order: ``NEW`` (made, recorded) -> ``SUBMITTED`` (sent) -> venue events applied by the
+order manager here (accepted, triggered, filled, canceled, rejected, expired) -> each fill is
+booked by the portfolio and shown to the strategy's ``on_fill``.
+
+The Node never reads a wall clock, sleeps or does I/O: time comes in with each call, and every
+effect goes through the venue port. The same Node runs backtests, paper and live trading.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+
+from tradewind.bars import BarSeries, BoolArray
+from tradewind.core.events import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderTriggered,
+    VenueEvent,
+)
+from tradewind.core.instrument import Instrument
+from tradewind.core.intents import Decision, Intent, IntentAction, PriceType
+from tradewind.core.money import ZERO
+from tradewind.core.orders import ClientIdFactory, Order
+from tradewind.core.ports import RiskGate, Venue
+from tradewind.engine.portfolio import Portfolio
+from tradewind.execution.orders import order_for
+from tradewind.strategies.base import Strategy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Binding:
+    """One strategy trading one symbol, with its precomputed signal arrays.
+
+    ``start`` is the first bar on which it may act (warm-up and ``--from`` before it are history
+    only).
+    """
+
+    strategy: Strategy
+    strategy_id: str
+    bars: BarSeries
+    entry_long: BoolArray
+    exit_long: BoolArray
+    entry_short: BoolArray
+    exit_short: BoolArray
+    start: int = 0
+    callback: bool = False
+
+    @property
+    def symbol(self) -> str:
+        """The symbol this binding trades."""
+        return self.bars.symbol
+
+    def signal_bars(self) -> np.ndarray:
+        """Indices of the bars at which a signal can produce an intent (or every bar, for hooks)."""
+        n = len(self.bars)
+        if self.callback:
+            return np.arange(self.start, n, dtype=np.int64)
+        any_signal = self.entry_long | self.exit_long | self.entry_short | self.exit_short
+        hits = np.flatnonzero(any_signal)
+        return hits[hits >= self.start].astype(np.int64)
+
+
+@dataclass
+class DenialRecord:
+    """An intent the gate denied, kept for the report."""
+
+    ts: int
+    strategy_id: str
+    symbol: str
+    action: IntentAction
+    reason: str
+
+
+@dataclass
+class _Context:
+    """What a strategy hook sees: time, its positions, and a way to emit intents."""
+
+    node: Node
+    binding: Binding
+    ts: int
+    intents: list[Intent] = field(default_factory=list)
+
+    def position(self, symbol: str) -> Decimal:
+        return self.node.portfolio.position(self.binding.strategy_id, symbol).quantity
+
+    def emit(
+        self,
+        symbol: str,
+        action: IntentAction,
+        *,
+        price_type: PriceType = PriceType.MARKET,
+        limit_price: Decimal | None = None,
+        reason: str = "",
+        size_hint: Decimal | None = None,
+    ) -> None:
+        self.intents.append(
+            Intent(
+                strategy_id=self.binding.strategy_id,
+                symbol=symbol,
+                action=action,
+                ts=self.ts,
+                price_type=price_type,
+                limit_price=limit_price,
+                reason=reason,
+                size_hint=size_hint,
+            )
+        )
+
+
+class Node:
+    """Strategies -> risk gate -> execution -> venue -> order manager -> portfolio."""
+
+    def __init__(
+        self,
+        *,
+        bindings: list[Binding],
+        gate: RiskGate,
+        venue: Venue,
+        portfolio: Portfolio,
+        instruments: dict[str, Instrument],
+        ids: ClientIdFactory,
+    ) -> None:
+        self.bindings = bindings
+        self.gate = gate
+        self.venue = venue
+        self.portfolio = portfolio
+        self.instruments = instruments
+        self.ids = ids
+        self.orders: dict[str, Order] = {}
+        self.denials: list[DenialRecord] = []
+        self.now = 0
+        self._working: dict[tuple[str, str], set[str]] = {}
+        self._reserved: dict[str, Decimal] = {}
+        self._bars = {b.symbol: b.bars for b in bindings}
+        self._strategy_of: dict[str, Binding] = {}
+
+    # -- AccountView, for the risk gate -----------------------------------------------------------
+
+    def free(self, asset: str) -> Decimal:
+        """Ledger balance minus what working entry orders have reserved."""
+        return self.portfolio.balance(asset) - self._reserved.get(asset, ZERO)
+
+    def position(self, strategy_id: str, symbol: str) -> Decimal:
+        """Signed position of one strategy in one symbol."""
+        return self.portfolio.position(strategy_id, symbol).quantity
+
+    def last_price(self, symbol: str) -> Decimal:
+        """Close of the latest bar of ``symbol`` complete at the Node's current time."""
+        bars = self._bars[symbol]
+        index = int(np.searchsorted(bars.close_time, self.now, side="right")) - 1
+        return bars.price(max(index, 0))
+
+    def equity(self) -> Decimal:
+        """Every balance valued in the quote currency at the latest complete bar's close."""
+        total = ZERO
+        quotes = {i.quote for i in self.instruments.values()}
+        for asset, amount in self.portfolio.cash.items():
+            if asset in quotes:
+                total += amount
+                continue
+            for symbol, instrument in self.instruments.items():
+                if instrument.base == asset and symbol in self._bars:
+                    total += amount * self.last_price(symbol)
+                    break
+        return total
+
+    # -- events in --------------------------------------------------------------------------------
+
+    def on_bar_close(self, binding: Binding, index: int) -> None:
+        """Bar ``index`` of the binding's symbol has closed: act on its signal or hook."""
+        bars = binding.bars
+        self.now = int(bars.ts[index]) + bars.timeframe.ms
+        key = (binding.strategy_id, binding.symbol)
+        if binding.callback:
+            context = _Context(self, binding, self.now)
+            binding.strategy.on_bar(context, bars, index)
+            intents = context.intents
+        else:
+            intents = self._signal_intents(binding, index)
+        for intent in intents:
+            if self._working.get(key) and not intent.action.is_exit:
+                continue  # an entry is already on its way
+            self._route(intent, binding, index)
+
+    def on_venue_events(self, events: list[VenueEvent], bar_index: int) -> None:
+        """Apply venue events: order states, then fills into the portfolio and the strategy."""
+        for event in events:
+            order = self.orders.get(event.client_id)
+            if order is None:
+                log.error("venue reported an unknown order %s", event.client_id)
+                continue
+            if isinstance(event, OrderFilled):
+                if order.quote_quantity is not None and order.quantity == 0:
+                    order.resolve_quantity(event.order_quantity)
+                order.fill(event.fill)
+                binding = self._strategy_of[order.client_id]
+                self.portfolio.apply_fill(event.fill, binding.strategy_id, bar_index, order.tag)
+                context = _Context(self, binding, event.fill.ts)
+                binding.strategy.on_fill(context, event.fill)
+                for intent in context.intents:
+                    self._route(intent, binding, bar_index)
+            elif isinstance(event, OrderAccepted):
+                order.accept(event.venue_order_id or None)
+            elif isinstance(event, OrderTriggered):
+                order.trigger()
+            elif isinstance(event, OrderRejected):
+                order.reject(event.reason)
+                log.info("order %s rejected: %s", order.client_id, event.reason)
+            elif isinstance(event, OrderCanceled):
+                order.cancel()
+            elif isinstance(event, OrderExpired):
+                order.expire()
+            if order.status.is_terminal:
+                self._release(order)
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _signal_intents(self, binding: Binding, i: int) -> list[Intent]:
+        held = self.position(binding.strategy_id, binding.symbol)
+        action: IntentAction | None = None
+        if held > 0 and binding.exit_long[i]:
+            action = IntentAction.EXIT_LONG
+        elif held < 0 and binding.exit_short[i]:
+            action = IntentAction.EXIT_SHORT
+        elif held == 0:
+            if binding.entry_long[i] and not binding.exit_long[i]:
+                action = IntentAction.ENTER_LONG
+            elif binding.entry_short[i] and not binding.exit_short[i]:
+                action = IntentAction.ENTER_SHORT
+        if action is None:
+            return []
+        return [
+            Intent(
+                strategy_id=binding.strategy_id,
+                symbol=binding.symbol,
+                action=action,
+                ts=self.now,
+                reason="signal",
+            )
+        ]
+
+    def _route(self, intent: Intent, binding: Binding, bar_index: int) -> None:
+        decision: Decision = self.gate.decide(intent, self)
+        if not decision.approved:
+            self.denials.append(
+                DenialRecord(
+                    intent.ts, intent.strategy_id, intent.symbol, intent.action, decision.reason
+                )
+            )
+            return
+        order = order_for(decision, self.ids, self.now)
+        self.orders[order.client_id] = order
+        self._strategy_of[order.client_id] = binding
+        self._working.setdefault((binding.strategy_id, order.symbol), set()).add(order.client_id)
+        instrument = self.instruments[order.symbol]
+        reserve = order.quote_quantity or (
+            order.quantity * order.price if order.price and not order.reduce_only else ZERO
+        )
+        if reserve and order.side.value == "buy":
+            self._reserved[instrument.quote] = self._reserved.get(instrument.quote, ZERO) + reserve
+        # The order is recorded (self.orders) before it is sent: a crash can be reconciled by id.
+        order.submit()
+        self.on_venue_events(self.venue.submit(order, self.now), bar_index)
+
+    def _release(self, order: Order) -> None:
+        working = self._working.get((order.strategy_id, order.symbol))
+        if working is not None:
+            working.discard(order.client_id)
+        instrument = self.instruments[order.symbol]
+        reserve = order.quote_quantity or (
+            order.quantity * order.price if order.price and not order.reduce_only else ZERO
+        )
+        if reserve and order.side.value == "buy":
+            self._reserved[instrument.quote] = self._reserved.get(instrument.quote, ZERO) - reserve

@@ -1,0 +1,78 @@
+"""A backtest's result: metrics, trades, orders, equity curve and the run's metadata."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass
+class BacktestResult:
+    """What a backtest returns, in every engine.
+
+    Attributes
+    ----------
+    metrics
+        Flat dict of performance figures (``final_equity``, ``trade_count``, Sharpe, ...).
+    trades
+        One row per closed trade: symbol, side, entry_time, exit_time (UTC), entry_price,
+        exit_price, quantity, fees, pnl (floats; the engine's accounting is Decimal).
+    equity
+        Equity at each bar's close, indexed by the bar's open time (UTC).
+    orders
+        One row per order with its final status.
+    meta
+        Run metadata: strategy, parameters, config, data range and content hash, code version,
+        start and end time.
+    """
+
+    metrics: dict[str, Any]
+    trades: pd.DataFrame
+    equity: pd.Series
+    orders: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+    denials: pd.DataFrame = field(default_factory=pd.DataFrame)
+    close: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The ``--json`` document: metrics, trades (ISO-8601 UTC times), and metadata."""
+        trades = []
+        for row in self.trades.itertuples(index=False):
+            trades.append(
+                {
+                    "symbol": row.symbol,
+                    "side": row.side,
+                    "entry_time": row.entry_time.isoformat(),
+                    "exit_time": row.exit_time.isoformat(),
+                    "entry_price": row.entry_price,
+                    "exit_price": row.exit_price,
+                    "quantity": row.quantity,
+                    "fees": row.fees,
+                    "pnl": row.pnl,
+                }
+            )
+        return {"metrics": _plain(self.metrics), "trades": trades, "meta": _plain(self.meta)}
+
+    def report(self, path: str | Path) -> Path:
+        """Write the self-contained HTML report to ``path`` and return it."""
+        from tradewind.engine.report import write_report
+
+        return write_report(self, Path(path))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):  # NaN is not JSON
+        return None
+    if hasattr(value, "item"):
+        return _plain(value.item())
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

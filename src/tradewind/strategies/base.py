@@ -1,0 +1,179 @@
+"""The strategy API: declared parameters, vectorised signals, optional event hooks.
+
+A strategy computes its signals once, vectorised over the bars it is given, and must be causal:
+the signal at bar ``i`` may use bars ``0..i`` only (the engine acts on it at bar ``i``'s close).
+A truncation test proves it for every built-in. Strategies that need per-bar logic override
+:meth:`Strategy.on_bar`; the engine then calls it at every bar close, with a context to emit intents.
+Exits beyond the signals, stops and sizing come from risk rules, so they run the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from tradewind.bars import BarSeries
+from tradewind.core.errors import UserError
+from tradewind.core.intents import IntentAction, PriceType
+from tradewind.core.orders import Fill
+from tradewind.strategies.params import Param, ParamValue, resolve_params
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class Signals:
+    """Entry and exit flags per bar, each known at that bar's close.
+
+    Any of the arrays may be ``None`` (never). When an entry and an exit of the same side fall on one
+    bar, the exit wins: doing nothing new is the conservative reading of a contradiction.
+    """
+
+    entry_long: BoolArray | None = None
+    exit_long: BoolArray | None = None
+    entry_short: BoolArray | None = None
+    exit_short: BoolArray | None = None
+
+    def arrays(self, n: int) -> tuple[BoolArray, BoolArray, BoolArray, BoolArray]:
+        """All four as boolean arrays of length ``n`` (``None`` becomes all-False).
+
+        Raises
+        ------
+        UserError
+            If an array has the wrong length.
+        """
+        out = []
+        for name in ("entry_long", "exit_long", "entry_short", "exit_short"):
+            value = getattr(self, name)
+            if value is None:
+                out.append(np.zeros(n, dtype=np.bool_))
+                continue
+            array = np.asarray(value, dtype=np.bool_)
+            if array.shape != (n,):
+                raise UserError(f"signal {name} has shape {array.shape}, expected ({n},)")
+            out.append(array)
+        return out[0], out[1], out[2], out[3]
+
+
+def crossed_above(a: npt.ArrayLike, b: npt.ArrayLike) -> BoolArray:
+    """True at bar i when ``a[i] > b[i]`` and ``a[i-1] <= b[i-1]`` (all four defined)."""
+    x = np.asarray(a, dtype=np.float64)
+    y = np.asarray(b, dtype=np.float64)
+    out = np.zeros(x.shape, dtype=np.bool_)
+    # NaN comparisons are False, so warm-up bars never cross.
+    out[1:] = (x[1:] > y[1:]) & (x[:-1] <= y[:-1])
+    return out
+
+
+def crossed_below(a: npt.ArrayLike, b: npt.ArrayLike) -> BoolArray:
+    """True at bar i when ``a[i] < b[i]`` and ``a[i-1] >= b[i-1]`` (all four defined)."""
+    return crossed_above(b, a)
+
+
+class StrategyContext(Protocol):
+    """What a strategy sees and can do inside an event hook."""
+
+    @property
+    def ts(self) -> int:
+        """Current engine time, UTC ms."""
+        ...
+
+    def position(self, symbol: str) -> Decimal:
+        """This strategy's signed position in ``symbol`` (base units)."""
+        ...
+
+    def emit(
+        self,
+        symbol: str,
+        action: IntentAction,
+        *,
+        price_type: PriceType = PriceType.MARKET,
+        limit_price: Decimal | None = None,
+        reason: str = "",
+        size_hint: Decimal | None = None,
+    ) -> None:
+        """Send an intent to the risk gate."""
+        ...
+
+
+class Strategy:
+    """Base class of every strategy.
+
+    Subclasses set ``name``, declare parameters as class attributes of type :class:`Param`, and
+    implement :meth:`signals`. Parameter values are read as attributes (``self.fast``).
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    _declared: ClassVar[dict[str, Param]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declared: dict[str, Param] = {}
+        for klass in reversed(cls.__mro__):
+            for key, value in vars(klass).items():
+                if isinstance(value, Param):
+                    declared[key] = value
+        cls._declared = declared
+
+    def __init__(self, **params: Any) -> None:
+        owner = f"strategy {self.name or type(self).__name__!r}"
+        self._values = resolve_params(owner, self._declared, params)
+        # Instance attributes shadow the class-level Param declarations, so ``self.fast`` is 10.
+        for key, value in self._values.items():
+            setattr(self, key, value)
+        self.validate()
+
+    @classmethod
+    def parameters(cls) -> Mapping[str, Param]:
+        """The declared parameters by name."""
+        return dict(cls._declared)
+
+    @property
+    def params(self) -> dict[str, ParamValue]:
+        """The parameter values of this instance."""
+        return dict(self._values)
+
+    @property
+    def id(self) -> str:
+        """A readable id: name and non-default parameters."""
+        changed = [f"{k}={v}" for k, v in self._values.items() if v != self._declared[k].default]
+        return f"{self.name}({', '.join(changed)})" if changed else self.name
+
+    def validate(self) -> None:
+        """Check relations between parameters (e.g. fast < slow); raise ``UserError`` if broken."""
+
+    @property
+    def warmup(self) -> int:
+        """Bars of history the signals need before they are meaningful."""
+        return 0
+
+    def signals(self, bars: BarSeries) -> Signals:
+        """Entry and exit flags for every bar of ``bars``, causally."""
+        raise NotImplementedError(f"{type(self).__name__} must implement signals()")
+
+    def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
+        """Per-bar hook at bar ``i``'s close. Override it only when signals cannot express the logic:
+        the engine then calls it at every bar, which is slower."""
+
+    def on_fill(self, ctx: StrategyContext, fill: Fill) -> None:
+        """Called after each fill of this strategy's orders."""
+
+    @classmethod
+    def wants_bar_callback(cls) -> bool:
+        """True when the class overrides :meth:`on_bar`."""
+        return cls.on_bar is not Strategy.on_bar
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._values.items())})"
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise ``UserError(message)`` unless ``condition`` holds (for :meth:`Strategy.validate`)."""
+    if not condition:
+        raise UserError(message)

@@ -1,0 +1,49 @@
+"""Mean reversion: buy an oversold close below the lower Bollinger band, sell back at the middle."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tradewind.bars import BarSeries
+from tradewind.indicators.momentum import rsi
+from tradewind.indicators.volatility import bbands
+from tradewind.strategies.base import Signals, Strategy, require
+from tradewind.strategies.params import Param
+from tradewind.strategies.registry import register
+
+
+@register
+class BbRsiMeanRev(Strategy):
+    """Long when close < lower band and RSI < ``rsi_low``; exit when close > middle band or RSI >
+    ``rsi_high``. With ``short``, the mirror image at the upper band."""
+
+    name = "bb_rsi_meanrev"
+    bb_period = Param(20, low=5, high=200, doc="Bollinger period")
+    bb_dev = Param(2.0, low=0.5, high=4.0, doc="Bollinger width in standard deviations")
+    rsi_period = Param(14, low=2, high=100, doc="RSI period")
+    rsi_low = Param(30.0, low=1.0, high=50.0, doc="RSI below which a long may open")
+    rsi_high = Param(70.0, low=50.0, high=99.0, doc="RSI above which a long closes")
+    short = Param(False, doc="also fade the upper band short")
+
+    def validate(self) -> None:
+        """The RSI thresholds must be ordered."""
+        require(self.rsi_low < self.rsi_high, "rsi_low must be below rsi_high")
+
+    @property
+    def warmup(self) -> int:
+        """The longer of the two look-backs, with RSI's smoothing."""
+        return max(int(self.bb_period), 3 * int(self.rsi_period))
+
+    def signals(self, bars: BarSeries) -> Signals:
+        """Band-and-RSI extremes in, mean out."""
+        upper, middle, lower = bbands(bars.close, self.bb_period, self.bb_dev, self.bb_dev)
+        strength = rsi(bars.close, self.rsi_period)
+        close = bars.close
+        with np.errstate(invalid="ignore"):
+            entry_long = (close < lower) & (strength < self.rsi_low)
+            exit_long = (close > middle) | (strength > self.rsi_high)
+            if not self.short:
+                return Signals(entry_long=entry_long, exit_long=exit_long)
+            entry_short = (close > upper) & (strength > self.rsi_high)
+            exit_short = (close < middle) | (strength < self.rsi_low)
+        return Signals(entry_long, exit_long, entry_short, exit_short)

@@ -1,0 +1,49 @@
+"""Turtle-style breakout: enter on a close above the previous N-bar high, exit below the M-bar low."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tradewind.bars import BarSeries
+from tradewind.indicators.channels import donchian
+from tradewind.strategies.base import Signals, Strategy
+from tradewind.strategies.params import Param
+from tradewind.strategies.registry import register
+
+
+def _previous(values: np.ndarray) -> np.ndarray:
+    shifted = np.empty_like(values)
+    shifted[0] = np.nan
+    shifted[1:] = values[:-1]
+    return shifted
+
+
+@register
+class DonchianBreakout(Strategy):
+    """Long when the close exceeds the highest high of the previous ``entry_period`` bars; exit when
+    it falls below the lowest low of the previous ``exit_period`` bars. The channel excludes the
+    current bar, otherwise a close could never exceed a high that includes its own bar."""
+
+    name = "donchian_breakout"
+    entry_period = Param(20, low=2, high=500, doc="breakout channel, bars")
+    exit_period = Param(10, low=2, high=500, doc="exit channel, bars")
+    short = Param(False, doc="also trade downside breakouts short")
+
+    @property
+    def warmup(self) -> int:
+        """The longer channel plus the one-bar shift."""
+        return max(int(self.entry_period), int(self.exit_period)) + 1
+
+    def signals(self, bars: BarSeries) -> Signals:
+        """Closes through the previous bars' channels."""
+        entry_upper, _, entry_lower = donchian(bars.high, bars.low, self.entry_period)
+        exit_upper, _, exit_lower = donchian(bars.high, bars.low, self.exit_period)
+        close = bars.close
+        with np.errstate(invalid="ignore"):
+            entry_long = close > _previous(entry_upper)
+            exit_long = close < _previous(exit_lower)
+            if not self.short:
+                return Signals(entry_long=entry_long, exit_long=exit_long)
+            entry_short = close < _previous(entry_lower)
+            exit_short = close > _previous(exit_upper)
+        return Signals(entry_long, exit_long, entry_short, exit_short)

@@ -1,0 +1,41 @@
+"""MACD crossovers taken only when ADX says a trend is present."""
+
+from __future__ import annotations
+
+from tradewind.bars import BarSeries
+from tradewind.indicators.momentum import macd
+from tradewind.indicators.trend import adx
+from tradewind.strategies.base import Signals, Strategy, crossed_above, crossed_below, require
+from tradewind.strategies.builtin._sides import long_short
+from tradewind.strategies.params import Param
+from tradewind.strategies.registry import register
+
+
+@register
+class MacdAdxTrend(Strategy):
+    """Enter when MACD crosses above its signal line while ADX >= ``adx_min``; exit on the cross down."""
+
+    name = "macd_adx_trend"
+    fast = Param(12, low=2, high=100, doc="MACD fast EMA period")
+    slow = Param(26, low=3, high=300, doc="MACD slow EMA period")
+    signal = Param(9, low=2, high=100, doc="MACD signal EMA period")
+    adx_period = Param(14, low=2, high=100, doc="ADX period")
+    adx_min = Param(25.0, low=0.0, high=100.0, doc="minimum ADX to enter")
+    short = Param(False, doc="also trade the opposite crossing short")
+
+    def validate(self) -> None:
+        """MACD's fast period must be below its slow period."""
+        require(self.fast < self.slow, f"fast ({self.fast}) must be below slow ({self.slow})")
+
+    @property
+    def warmup(self) -> int:
+        """MACD's and ADX's combined warm-up, generously."""
+        return 3 * int(self.slow) + int(self.signal) + 3 * int(self.adx_period)
+
+    def signals(self, bars: BarSeries) -> Signals:
+        """MACD/signal crossings, entries filtered by trend strength."""
+        line, signal, _ = macd(bars.close, self.fast, self.slow, self.signal)
+        strength = adx(bars.high, bars.low, bars.close, self.adx_period)
+        trending = strength >= self.adx_min
+        entry = crossed_above(line, signal) & trending
+        return long_short(entry, crossed_below(line, signal), short=self.short)

@@ -1,0 +1,398 @@
+"""The simulated venue: working orders filled from bars, spot balances in ``Decimal``.
+
+Spot only, as a spot exchange behaves: balances cannot go negative, and an order that the account
+cannot pay for is rejected with Binance's own message. Prices come from the bar arrays as floats
+(the shortest decimal that round-trips, which for recorded data is the exchange's own price) and
+are rounded to the instrument's tick only where slippage moves them off it.
+
+Funds are checked when an order fills, not reserved when it is placed: two resting orders may
+both count on the same cash, and the second is rejected when it fills. Binance reserves at
+placement; strategies here send one order at a time per symbol, where the two agree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from tradewind.bars import BarSeries
+from tradewind.core.errors import UserError
+from tradewind.core.events import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderTriggered,
+    VenueEvent,
+)
+from tradewind.core.instrument import Instrument
+from tradewind.core.money import ZERO, ceil_to_step, floor_to_step, to_decimal
+from tradewind.core.orders import Fill, Liquidity, Order, OrderType, TimeInForce
+from tradewind.core.records import Side
+from tradewind.sim import rules, search
+from tradewind.venues.sim.fill_model import FillAt, FillModel
+
+INSUFFICIENT = "Account has insufficient balance for requested action."
+WOULD_TAKE = "Order would immediately match and take."
+
+
+@dataclass
+class _Working:
+    """The venue's own record of a working order. The engine's ``Order`` object is never touched
+    here: a venue only reports events, as a real exchange does."""
+
+    order: Order
+    symbol: str
+    next_bar: int
+    taker: bool
+    quantity: Decimal
+    filled: Decimal = ZERO
+    triggered: bool = False
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.quantity - self.filled
+
+
+class SimVenue:
+    """Fills orders from the bars of each symbol by the rules of :mod:`tradewind.sim.rules`.
+
+    Parameters
+    ----------
+    instruments
+        Instrument per symbol (steps, fees, fee currency).
+    bars
+        Bar arrays per symbol.
+    balances
+        Starting balances per asset (e.g. ``{"USDT": Decimal(100000)}``).
+    fill_model
+        Fill assumptions.
+    """
+
+    def __init__(
+        self,
+        instruments: dict[str, Instrument],
+        bars: dict[str, BarSeries],
+        balances: dict[str, Decimal],
+        fill_model: FillModel | None = None,
+    ) -> None:
+        missing = sorted(set(bars) - set(instruments))
+        if missing:
+            raise UserError(f"no instrument for {', '.join(missing)}")
+        for symbol, instrument in instruments.items():
+            if not instrument.is_spot:
+                raise UserError(
+                    f"{symbol}: the simulated venue trades spot markets only so far; "
+                    "futures (margin, funding, liquidation) are not built yet"
+                )
+        self.instruments = instruments
+        self.bars = bars
+        self.fill_model = fill_model or FillModel()
+        self._balances: dict[str, Decimal] = dict(balances)
+        self._working: dict[str, _Working] = {}
+        self._by_symbol: dict[str, list[str]] = {s: [] for s in bars}
+        self._trade_ids = 0
+
+    # -- the Venue port ---------------------------------------------------------------------------
+
+    def balance(self, asset: str) -> Decimal:
+        """Free balance of ``asset``."""
+        return self._balances.get(asset, ZERO)
+
+    @property
+    def balances(self) -> dict[str, Decimal]:
+        """A copy of every balance."""
+        return dict(self._balances)
+
+    def submit(self, order: Order, ts: int) -> list[VenueEvent]:
+        """Accept or reject ``order`` at time ``ts``; with ``fill_at=close``, fill market orders now.
+
+        The order is live from ``ts + latency``; it can fill on the first bar that opens then or
+        later (a bar that opened earlier was already trading before the order existed).
+        """
+        instrument = self.instruments.get(order.symbol)
+        if instrument is None or order.symbol not in self.bars:
+            return [OrderRejected(order.client_id, ts, "Invalid symbol.")]
+        bars = self.bars[order.symbol]
+        live_at = ts + self.fill_model.latency_ms
+        first_bar = int(np.searchsorted(bars.ts, live_at, side="left"))
+        signal_bar = first_bar - 1
+        reference = float(bars.close[signal_bar]) if signal_bar >= 0 else math.nan
+        taker = order.type in (OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT)
+        if order.type is OrderType.LIMIT and not math.isnan(reference):
+            price = float(order.price or 0)
+            marketable = price >= reference if order.side is Side.BUY else price <= reference
+            if marketable and order.post_only:
+                return [OrderRejected(order.client_id, ts, WOULD_TAKE)]
+            taker = marketable
+        if order.price is not None or order.quantity > 0:
+            problem = self._filter_problem(instrument, order, reference)
+            if problem:
+                return [OrderRejected(order.client_id, ts, problem)]
+        if (
+            self.fill_model.fill_at is FillAt.CLOSE
+            and order.type is OrderType.MARKET
+            and signal_bar >= 0
+            and self.fill_model.latency_ms == 0
+        ):
+            # Optimistic mode: the order trades at the signal bar's close, the moment it was made.
+            working = _Working(order, order.symbol, signal_bar, signal_bar, True)
+            events: list[VenueEvent] = [OrderAccepted(order.client_id, ts, order.client_id)]
+            price = rules.slipped_price(
+                reference, order.side is Side.BUY, self.fill_model.slippage_bps
+            )
+            events += self._execute(working, signal_bar, price, ts, Liquidity.TAKER)
+            self._finish_immediate(working, events, ts)
+            return events
+        if first_bar >= len(bars):
+            return [
+                OrderRejected(order.client_id, ts, "No more market data: the backtest has ended.")
+            ]
+        working = _Working(order, order.symbol, first_bar, taker, order.quantity)
+        working.next_bar = self._search(working, first_bar)
+        self._working[order.client_id] = working
+        self._by_symbol[order.symbol].append(order.client_id)
+        return [OrderAccepted(order.client_id, ts, order.client_id)]
+
+    def cancel(self, client_id: str, ts: int) -> list[VenueEvent]:
+        """Cancel a working order; an unknown or finished one is refused as Binance does."""
+        working = self._working.pop(client_id, None)
+        if working is None:
+            return [OrderRejected(client_id, ts, "Unknown order sent.")]
+        self._by_symbol[working.symbol].remove(client_id)
+        return [OrderCanceled(client_id, ts)]
+
+    # -- driven by the backtest runner ------------------------------------------------------------
+
+    def next_bar(self, symbol: str) -> int | None:
+        """The earliest bar on which any working order of ``symbol`` can fill, or None."""
+        best: int | None = None
+        for client_id in self._by_symbol.get(symbol, ()):
+            candidate = self._working[client_id].next_bar
+            if candidate >= 0 and (best is None or candidate < best):
+                best = candidate
+        return best
+
+    def process_bar(self, symbol: str, index: int) -> list[VenueEvent]:
+        """Fill what bar ``index`` of ``symbol`` reaches; IOC/FOK remainders expire."""
+        bars = self.bars[symbol]
+        events: list[VenueEvent] = []
+        ts = int(bars.ts[index])
+        due = [c for c in self._by_symbol[symbol] if self._working[c].next_bar == index]
+        # Market orders first (they trade at the open), then stops (adverse), then limits.
+        due.sort(key=lambda c: _PRIORITY[self._working[c].order.type])
+        for client_id in due:
+            working = self._working[client_id]
+            price, triggered = self._bar_price(working, index)
+            if triggered:
+                working.triggered = True
+                events.append(OrderTriggered(client_id, ts))
+            rejected = False
+            if not math.isnan(price):
+                liquidity = Liquidity.TAKER if working.taker else Liquidity.MAKER
+                produced = self._execute(working, index, price, ts, liquidity)
+                rejected = any(isinstance(e, OrderRejected) for e in produced)
+                events += produced
+            if rejected or (working.quantity > 0 and working.remaining == 0):
+                self._drop(client_id)
+            elif working.order.time_in_force is not TimeInForce.GTC:
+                events.append(OrderExpired(client_id, ts))
+                self._drop(client_id)
+            else:
+                working.next_bar = self._search(working, index + 1)
+        return events
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _drop(self, client_id: str) -> None:
+        working = self._working.pop(client_id)
+        self._by_symbol[working.symbol].remove(client_id)
+
+    def _search(self, working: _Working, start: int) -> int:
+        """Next bar at or after ``start`` where the order can fill (-1: never, in this data)."""
+        bars = self.bars[working.symbol]
+        if start >= len(bars):
+            return -1
+        order = working.order
+        kind = order.type
+        is_buy = order.side is Side.BUY
+        if kind is OrderType.MARKET or working.triggered:
+            if kind is OrderType.STOP_LIMIT:
+                level = float(order.price or 0)
+                return self._touch(bars, start, level, reach_down=is_buy)
+            return start
+        if kind is OrderType.LIMIT:
+            return self._touch(bars, start, float(order.price or 0), reach_down=is_buy)
+        trigger = float(order.trigger_price or 0)
+        if kind is OrderType.TAKE_PROFIT:
+            return self._touch(bars, start, trigger, reach_down=is_buy)
+        # Stops trigger on an adverse move: a buy stop when the price rises to the trigger.
+        return self._touch(bars, start, trigger, reach_down=not is_buy)
+
+    @staticmethod
+    def _touch(bars: BarSeries, start: int, level: float, *, reach_down: bool) -> int:
+        if reach_down:
+            return int(search.first_at_or_below(bars.low, start, level))
+        return int(search.first_at_or_above(bars.high, start, level))
+
+    def _bar_price(self, working: _Working, j: int) -> tuple[float, bool]:
+        """Fill price (float, before rounding) of the order on bar ``j``; NaN if none. Also says
+        whether the order triggered on this bar."""
+        bars = self.bars[working.symbol]
+        order = working.order
+        o, h, lo = float(bars.open[j]), float(bars.high[j]), float(bars.low[j])
+        is_buy = order.side is Side.BUY
+        kind = order.type
+        if kind is OrderType.MARKET:
+            return self._slip(o, is_buy, bars, j), False
+        if kind is OrderType.LIMIT:
+            return rules.limit_fill_price(is_buy, float(order.price or 0), o, h, lo), False
+        if kind is OrderType.TAKE_PROFIT:
+            price = rules.take_profit_fill_price(is_buy, float(order.trigger_price or 0), o, h, lo)
+            return (
+                (math.nan, False)
+                if math.isnan(price)
+                else (self._slip(price, is_buy, bars, j), True)
+            )
+        already = working.triggered
+        if kind is OrderType.STOP_MARKET:
+            price = rules.stop_fill_price(is_buy, float(order.trigger_price or 0), o, h, lo)
+            return (
+                (math.nan, False)
+                if math.isnan(price)
+                else (self._slip(price, is_buy, bars, j), not already)
+            )
+        # Stop-limit: once triggered it is a limit order. On the trigger bar it can fill only at
+        # the trigger price itself, and only if the limit allows it; later bars use limit rules.
+        limit = float(order.price or 0)
+        if already:
+            return rules.limit_fill_price(is_buy, limit, o, h, lo), False
+        stop_px = rules.stop_fill_price(is_buy, float(order.trigger_price or 0), o, h, lo)
+        if math.isnan(stop_px):
+            return math.nan, False
+        within = stop_px <= limit if is_buy else stop_px >= limit
+        return (stop_px if within else math.nan), True
+
+    def _slip(self, price: float, is_buy: bool, bars: BarSeries, j: int) -> float:
+        bps = self.fill_model.slippage_bps
+        if self.fill_model.volatility_slippage > 0:
+            bps += rules.volatility_slippage_bps(
+                float(bars.high[j]),
+                float(bars.low[j]),
+                float(bars.close[j]),
+                self.fill_model.volatility_slippage,
+            )
+        return rules.slipped_price(price, is_buy, bps) if bps > 0 else price
+
+    def _filter_problem(self, instrument: Instrument, order: Order, reference: float) -> str | None:
+        if order.quantity == 0:
+            return None
+        price = order.price or order.trigger_price
+        if price is None:
+            if math.isnan(reference):
+                return None
+            price = to_decimal(reference)
+        if (order.quantity % instrument.amount_step) != 0:
+            return "Filter failure: LOT_SIZE"
+        if order.price is not None and (order.price % instrument.price_step) != 0:
+            return "Filter failure: PRICE_FILTER"
+        if instrument.min_amount is not None and order.quantity < instrument.min_amount:
+            return "Filter failure: LOT_SIZE"
+        notional = instrument.notional(order.quantity, price)
+        if (
+            instrument.min_notional is not None
+            and not order.reduce_only
+            and notional < instrument.min_notional
+        ):
+            return "Filter failure: NOTIONAL"
+        return None
+
+    def _execute(
+        self, working: _Working, j: int, raw_price: float, ts: int, liquidity: Liquidity
+    ) -> list[VenueEvent]:
+        order = working.order
+        instrument = self.instruments[working.symbol]
+        bars = self.bars[working.symbol]
+        is_buy = order.side is Side.BUY
+        price = to_decimal(raw_price)
+        if (price % instrument.price_step) != 0:
+            # Slippage moved the price off the grid: round against the trader.
+            price = (
+                ceil_to_step(price, instrument.price_step)
+                if is_buy
+                else floor_to_step(price, instrument.price_step)
+            )
+        rate = instrument.fee_rate(maker=liquidity is Liquidity.MAKER)
+        fee_currency = instrument.fee_currency(order.side)
+        if working.quantity == 0 and order.quote_quantity is not None:
+            # Sized by quote amount at the fill price, the fee included, as quoteOrderQty does.
+            divisor = price * (1 + rate) if fee_currency == instrument.quote else price
+            quantity = floor_to_step(order.quote_quantity / divisor, instrument.amount_step)
+            if quantity <= 0 or (
+                instrument.min_amount is not None and quantity < instrument.min_amount
+            ):
+                return [OrderRejected(order.client_id, ts, "Filter failure: LOT_SIZE")]
+            if instrument.min_notional is not None and quantity * price < instrument.min_notional:
+                return [OrderRejected(order.client_id, ts, "Filter failure: NOTIONAL")]
+            working.quantity = quantity
+        quantity = working.remaining
+        cap = self.fill_model.max_participation
+        if cap > 0:
+            allowed = rules.participation_cap(float(quantity), float(bars.volume[j]), cap)
+            quantity = min(quantity, floor_to_step(to_decimal(allowed), instrument.amount_step))
+            if quantity <= 0:
+                return []
+        notional = quantity * price
+        fee = notional * rate if fee_currency == instrument.quote else quantity * rate
+        base, quote = instrument.base, instrument.quote
+        if is_buy:
+            cost = notional + (fee if fee_currency == quote else ZERO)
+            if self.balance(quote) < cost:
+                return (
+                    [OrderRejected(order.client_id, ts, INSUFFICIENT)]
+                    if working.filled == 0
+                    else []
+                )
+            self._balances[quote] = self.balance(quote) - cost
+            received = quantity - (fee if fee_currency == base else ZERO)
+            self._balances[base] = self.balance(base) + received
+        else:
+            needed = quantity + (fee if fee_currency == base else ZERO)
+            if self.balance(base) < needed:
+                return (
+                    [OrderRejected(order.client_id, ts, INSUFFICIENT)]
+                    if working.filled == 0
+                    else []
+                )
+            self._balances[base] = self.balance(base) - needed
+            self._balances[quote] = (
+                self.balance(quote) + notional - (fee if fee_currency == quote else ZERO)
+            )
+        self._trade_ids += 1
+        working.filled += quantity
+        fill = Fill(
+            order.client_id,
+            working.symbol,
+            order.side,
+            ts,
+            price,
+            quantity,
+            fee,
+            fee_currency,
+            liquidity,
+            str(self._trade_ids),
+        )
+        return [OrderFilled(fill, working.quantity)]
+
+
+_PRIORITY = {
+    OrderType.MARKET: 0,
+    OrderType.STOP_MARKET: 1,
+    OrderType.STOP_LIMIT: 2,
+    OrderType.TAKE_PROFIT: 3,
+    OrderType.LIMIT: 4,
+}
