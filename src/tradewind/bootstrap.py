@@ -210,7 +210,7 @@ def _frames(data: DataInput, symbol: str | None) -> dict[str, pd.DataFrame]:
     if isinstance(data, pd.DataFrame):
         return {symbol or DEFAULT_SYMBOL: data}
     if isinstance(data, str | Path):
-        return {symbol or DEFAULT_SYMBOL: _read_file(Path(data))}
+        return {symbol or DEFAULT_SYMBOL: read_candles_file(Path(data))}
     if isinstance(data, Mapping):
         if not data:
             raise UserError("no data given")
@@ -220,7 +220,8 @@ def _frames(data: DataInput, symbol: str | None) -> dict[str, pd.DataFrame]:
     )
 
 
-def _read_file(path: Path) -> pd.DataFrame:
+def read_candles_file(path: Path) -> pd.DataFrame:
+    """Read candles from a parquet, feather or CSV file (CSV: a date/timestamp column)."""
     if not path.is_file():
         raise UserError(f"data file not found: {path}")
     suffix = path.suffix.lower()

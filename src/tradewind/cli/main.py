@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from tradewind import __version__
-from tradewind.cli import config_cmd, data, demo
+from tradewind.cli import backtest, config_cmd, data, demo
 from tradewind.cli.context import STATE
 from tradewind.config import secret_values
 from tradewind.core.errors import UserError
@@ -30,6 +30,7 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.add_typer(config_cmd.app, name="config")
 app.command("demo")(demo.demo)
+app.command("backtest")(backtest.backtest)
 
 
 def _version(value: bool) -> None:

@@ -37,6 +37,7 @@ class BacktestResult:
     meta: dict[str, Any] = field(default_factory=dict)
     denials: pd.DataFrame = field(default_factory=pd.DataFrame)
     close: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """The OHLCV bars of each symbol the run traded, for the report's chart."""
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``--json`` document: metrics, trades (ISO-8601 UTC times), and metadata."""
@@ -59,9 +60,16 @@ class BacktestResult:
 
     def report(self, path: str | Path) -> Path:
         """Write the self-contained HTML report to ``path`` and return it."""
-        from tradewind.engine.report import write_report
+        from tradewind.reporting.html import write_report
 
-        return write_report(self, Path(path))
+        return write_report(
+            Path(path),
+            metrics=self.metrics,
+            meta=self.meta,
+            equity=self.equity,
+            trades=self.trades,
+            bars=self.close,
+        )
 
 
 def _plain(value: Any) -> Any:

@@ -140,13 +140,15 @@ class SimVenue:
             and self.fill_model.latency_ms == 0
         ):
             # Optimistic mode: the order trades at the signal bar's close, the moment it was made.
-            working = _Working(order, order.symbol, signal_bar, signal_bar, True)
+            working = _Working(order, order.symbol, signal_bar, True, order.quantity)
             events: list[VenueEvent] = [OrderAccepted(order.client_id, ts, order.client_id)]
             price = rules.slipped_price(
                 reference, order.side is Side.BUY, self.fill_model.slippage_bps
             )
             events += self._execute(working, signal_bar, price, ts, Liquidity.TAKER)
-            self._finish_immediate(working, events, ts)
+            if working.remaining != 0 and not isinstance(events[-1], OrderRejected):
+                # Whatever the close could not fill (a participation cap) does not rest.
+                events.append(OrderExpired(order.client_id, ts))
             return events
         if first_bar >= len(bars):
             return [

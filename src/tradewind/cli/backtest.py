@@ -1,0 +1,154 @@
+"""``tradewind backtest``: run a strategy over stored or bundled candles, print metrics, write reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from tradewind.bootstrap import backtest as run_backtest
+from tradewind.bootstrap import read_candles_file
+from tradewind.cli.context import STATE
+from tradewind.cli.progress import progress_bar
+from tradewind.core.errors import UserError
+from tradewind.data.bundled import BUNDLED_SYMBOL, load_bundled
+from tradewind.data.catalog import Catalog, SeriesKey
+from tradewind.data.kinds import DataKind
+from tradewind.engine.result import BacktestResult
+
+_SHOWN = (
+    "start", "end", "bars", "initial_equity", "final_equity", "total_return", "annual_return",
+    "annual_volatility", "sharpe_ratio", "sortino_ratio", "calmar_ratio", "max_drawdown",
+    "max_drawdown_duration_bars", "trade_count", "win_rate", "profit_factor", "expectancy",
+    "payoff_ratio", "exposure_time", "benchmark_total_return", "annualization_basis",
+)  # fmt: skip
+
+
+def backtest(
+    strategy: Annotated[
+        str, typer.Option("--strategy", "-s", help="Registered name or path/file.py:Class.")
+    ],
+    symbol: Annotated[
+        str, typer.Option("--symbol", help="Symbol in the data catalog (or BTC-PERP, bundled).")
+    ] = BUNDLED_SYMBOL,
+    timeframe: Annotated[
+        str, typer.Option("--timeframe", "-t", help="Candle timeframe, e.g. 1m, 1h.")
+    ] = "1m",
+    exchange: Annotated[
+        str | None, typer.Option("--exchange", help="Exchange folder in the catalog.")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Read candles from this file instead of the catalog."),
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Strategy parameter k=v (repeatable).")
+    ] = None,
+    cash: Annotated[
+        str, typer.Option("--cash", help="Starting cash in the quote currency.")
+    ] = "100000",
+    stake: Annotated[
+        str, typer.Option("--stake", help="'all', a percent like 25%, or a quote amount.")
+    ] = "all",
+    fee: Annotated[
+        str | None, typer.Option("--fee", help="Fee per side as a fraction (0.001 = 0.1%).")
+    ] = None,
+    fill: Annotated[str, typer.Option("--fill", help="next_open or close.")] = "next_open",
+    engine: Annotated[
+        str, typer.Option("--engine", help="event (kernel: not available yet).")
+    ] = "event",
+    slippage_bps: Annotated[
+        float, typer.Option("--slippage-bps", help="Slippage per market fill, bps.")
+    ] = 0.0,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="First bar to trade (UTC); earlier bars warm up.")
+    ] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last bar (UTC, exclusive).")] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write metrics and trades as JSON.")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the HTML report here.")
+    ] = None,
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Folder for trades/orders/equity CSVs.")
+    ] = None,
+) -> None:
+    """Backtest a strategy through the event engine and print its metrics."""
+    params = _params(param or [])
+    frame, name, instruments = _load(symbol, timeframe, exchange, data)
+    with progress_bar() as bar:
+        task = bar.add_task(f"backtest {strategy} on {name}", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = run_backtest(
+            strategy, {name: frame}, params, cash=cash, fee=fee, stake=stake, fill=fill,
+            engine=engine, timeframe=timeframe, instruments=instruments, start=date_from,
+            end=date_to, slippage_bps=slippage_bps, progress=update,
+        )  # fmt: skip
+    _print(result)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result.to_json_dict(), indent=2), encoding="utf-8")
+        STATE.console.print(f"JSON written to {json_path}")
+    if report is not None:
+        STATE.console.print(f"report written to {result.report(report)}")
+    if export is not None:
+        export.mkdir(parents=True, exist_ok=True)
+        result.trades.to_csv(export / "trades.csv", index=False)
+        result.orders.to_csv(export / "orders.csv", index=False)
+        result.equity.to_csv(export / "equity.csv")
+        STATE.console.print(f"trades, orders and equity CSVs written to {export}")
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--param takes key=value, got {pair!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def _load(
+    symbol: str, timeframe: str, exchange: str | None, data: Path | None
+) -> tuple[pd.DataFrame, str, dict[str, Any] | None]:
+    if data is not None:
+        return read_candles_file(data), symbol, None
+    config = STATE.config()
+    catalog = Catalog(config.data.dir)
+    wanted = SeriesKey(
+        exchange or config.data.default_exchange, symbol, timeframe, DataKind.CANDLES
+    )
+    if catalog.exists(wanted):
+        return catalog.read(wanted), symbol, {symbol: catalog.meta(wanted).instrument}
+    if symbol == BUNDLED_SYMBOL and timeframe == "1m":
+        frame, meta = load_bundled()
+        return frame, symbol, {symbol: meta.instrument}
+    stored = [str(k) for k in catalog.keys() if k.kind is DataKind.CANDLES]  # noqa: SIM118
+    raise UserError(
+        f"no {timeframe} candles for {symbol} in {config.data.dir} (exchange {wanted.exchange}); "
+        f"stored: {', '.join(stored) or 'none'}. Import or download them first, or pass --data FILE"
+    )
+
+
+def _print(result: BacktestResult) -> None:
+    table = Table(title=f"Backtest {result.meta['strategy']} {result.meta['params']}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in _SHOWN:
+        if key in result.metrics:
+            value = result.metrics[key]
+            table.add_row(key, f"{value:,.6g}" if isinstance(value, float) else str(value))
+    STATE.console.print(table)
+    if len(result.denials):
+        STATE.console.print(
+            f"{len(result.denials)} intents were denied by the risk gate (see the report)."
+        )

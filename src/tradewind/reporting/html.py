@@ -1,0 +1,166 @@
+"""The backtest report: one self-contained HTML file.
+
+Candles with entry and exit markers, equity and drawdown, a monthly-returns heatmap, the metrics,
+the run's metadata and the trade table. plotly.js is embedded from the installed plotly package,
+so the page works offline and loads nothing from elsewhere.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+from plotly.subplots import make_subplots
+
+from tradewind.performance.summary import monthly_returns
+
+MAX_CANDLES = 20_000
+"""Above this many bars the candle chart is resampled to fewer, wider candles (first open, max
+high, min low, last close) so that the page stays responsive; markers keep their exact times."""
+MAX_TRADE_ROWS = 1_000
+
+
+def write_report(
+    path: Path,
+    *,
+    metrics: dict[str, Any],
+    meta: dict[str, Any],
+    equity: pd.Series,
+    trades: pd.DataFrame,
+    bars: dict[str, pd.DataFrame],
+) -> Path:
+    """Write the report for one run to ``path`` (folders are created) and return the path."""
+    sections = [
+        _header(meta),
+        _table("Metrics", metrics),
+        _figure(_candles(bars, trades)),
+        _figure(_equity(equity)),
+        _figure(_monthly(equity)),
+        _trades_table(trades),
+        _table("Run", meta),
+    ]
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>Tradewind backtest: {html.escape(str(meta.get('strategy', '')))}</title>"
+        f"<script>{get_plotlyjs()}</script>"
+        "<style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}"
+        "table{border-collapse:collapse;font-size:13px;margin:8px 0 24px}"
+        "td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}"
+        "th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}</style>"
+        "</head><body>" + "\n".join(sections) + "</body></html>"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _header(meta: dict[str, Any]) -> str:
+    title = f"{meta.get('strategy', '')} on {', '.join(meta.get('symbols', []))} {meta.get('timeframe', '')}"
+    return f"<h1>Backtest: {html.escape(title)}</h1>"
+
+
+def _table(title: str, values: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_fmt(v))}</td></tr>"
+        for k, v in values.items()
+    )
+    return f"<h2>{html.escape(title)}</h2><table>{rows}</table>"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "n/a" if not np.isfinite(value) else f"{value:,.6g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
+def _figure(figure: go.Figure) -> str:
+    return str(figure.to_html(full_html=False, include_plotlyjs=False))
+
+
+def _candles(bars: dict[str, pd.DataFrame], trades: pd.DataFrame) -> go.Figure:
+    figure = go.Figure()
+    for symbol, frame in bars.items():
+        shown = frame
+        if len(frame) > MAX_CANDLES:
+            factor = int(np.ceil(len(frame) / MAX_CANDLES))
+            groups = np.arange(len(frame)) // factor
+            shown = frame.groupby(groups).agg(
+                {"open": "first", "high": "max", "low": "min", "close": "last"}
+            )
+            shown.index = frame.index[::factor][: len(shown)]
+        figure.add_trace(
+            go.Candlestick(
+                x=shown.index, open=shown["open"], high=shown["high"], low=shown["low"],
+                close=shown["close"], name=symbol,
+            )
+        )  # fmt: skip
+        mine = trades[trades["symbol"] == symbol] if len(trades) else trades
+        if len(mine):
+            figure.add_trace(
+                go.Scatter(
+                    x=mine["entry_time"], y=mine["entry_price"], mode="markers", name="entry",
+                    marker={"symbol": "triangle-up", "color": "#1a7f37", "size": 8},
+                )
+            )  # fmt: skip
+            figure.add_trace(
+                go.Scatter(
+                    x=mine["exit_time"], y=mine["exit_price"], mode="markers", name="exit",
+                    marker={"symbol": "triangle-down", "color": "#cf222e", "size": 8},
+                )
+            )  # fmt: skip
+    figure.update_layout(
+        title="Price, entries and exits", xaxis_rangeslider_visible=False, height=520
+    )
+    return figure
+
+
+def _equity(equity: pd.Series) -> go.Figure:
+    figure = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.04
+    )
+    figure.add_trace(go.Scattergl(x=equity.index, y=equity.to_numpy(), name="equity"), row=1, col=1)
+    peak = np.maximum.accumulate(equity.to_numpy())
+    drawdown = equity.to_numpy() / peak - 1.0
+    figure.add_trace(
+        go.Scattergl(
+            x=equity.index, y=drawdown, name="drawdown", fill="tozeroy", line={"color": "#cf222e"}
+        ),
+        row=2,
+        col=1,
+    )
+    figure.update_layout(title="Equity and drawdown", height=520)
+    figure.update_yaxes(tickformat=".1%", row=2, col=1)
+    return figure
+
+
+def _monthly(equity: pd.Series) -> go.Figure:
+    table = monthly_returns(equity.to_numpy(), equity.index.asi8 // 1_000_000)
+    figure = go.Figure(
+        go.Heatmap(
+            z=table.to_numpy(dtype=float), x=[str(c) for c in table.columns], y=[str(i) for i in table.index],
+            colorscale="RdYlGn", zmid=0.0, texttemplate="%{z:.1%}",
+        )
+    )  # fmt: skip
+    figure.update_layout(title="Monthly returns", height=260 + 30 * len(table))
+    return figure
+
+
+def _trades_table(trades: pd.DataFrame) -> str:
+    if trades.empty:
+        return "<h2>Trades</h2><p>No closed trades.</p>"
+    shown = trades.head(MAX_TRADE_ROWS)
+    note = (
+        f"<p>First {MAX_TRADE_ROWS} of {len(trades)} trades; all are in the CSV/JSON export.</p>"
+        if len(trades) > MAX_TRADE_ROWS
+        else ""
+    )
+    return f"<h2>Trades</h2>{note}" + str(
+        shown.to_html(index=False, float_format=lambda v: f"{v:,.6g}")
+    )

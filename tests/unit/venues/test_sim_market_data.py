@@ -1,0 +1,191 @@
+"""The simulator's REST endpoints answer with Binance's shapes, paging and error bodies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+import pandas as pd
+import pytest
+import requests
+
+from tradewind.venues.exchange_sim import LoopbackServer, SimExchange
+
+ETH_BTC_ROWS = 5760
+
+
+def get(server: LoopbackServer, path: str, **params: object) -> requests.Response:
+    return requests.get(f"{server.rest_url}{path}", params=params, timeout=5)
+
+
+def test_ping_and_time(server: LoopbackServer) -> None:
+    assert get(server, "/api/v3/ping").json() == {}
+    before = pd.Timestamp.now(tz="UTC").value // 1_000_000
+    served = get(server, "/api/v3/time").json()["serverTime"]
+    assert before - 5 <= served <= before + 5_000
+
+
+def test_spot_exchange_info_lists_symbols_with_binance_filters(server: LoopbackServer) -> None:
+    info = get(server, "/api/v3/exchangeInfo").json()
+    symbols = {s["symbol"]: s for s in info["symbols"]}
+    assert set(symbols) == {
+        "ETHBTC", "LTCBTC", "ADABTC", "XLMBTC", "TRXBTC", "ETCBTC", "UNITTESTBTC", "XRPETH",
+        "BTCUSDT",
+    }  # fmt: skip
+    eth = symbols["ETHBTC"]
+    assert (eth["baseAsset"], eth["quoteAsset"], eth["status"]) == ("ETH", "BTC", "TRADING")
+    filters = {f["filterType"]: f for f in eth["filters"]}
+    assert filters["PRICE_FILTER"]["tickSize"] == "0.00000001"
+    assert filters["LOT_SIZE"]["stepSize"] == "0.001"
+    assert filters["NOTIONAL"]["minNotional"] == "0.0001"
+
+
+def test_usdm_exchange_info_describes_a_perpetual(server: LoopbackServer) -> None:
+    info = get(server, "/fapi/v1/exchangeInfo").json()
+    (xrp,) = info["symbols"]
+    assert xrp["contractType"] == "PERPETUAL"
+    assert xrp["marginAsset"] == "USDT"
+    assert (xrp["pricePrecision"], xrp["quantityPrecision"]) == (5, 1)
+    filters = {f["filterType"]: f for f in xrp["filters"]}
+    assert filters["MIN_NOTIONAL"] == {"filterType": "MIN_NOTIONAL", "notional": "5"}
+
+
+def test_exchange_info_for_one_symbol_and_an_unknown_one(server: LoopbackServer) -> None:
+    one = get(server, "/api/v3/exchangeInfo", symbol="XRPETH").json()
+    assert [s["symbol"] for s in one["symbols"]] == ["XRPETH"]
+    bad = get(server, "/api/v3/exchangeInfo", symbol="NOPEBTC")
+    assert bad.status_code == 400
+    assert bad.json() == {"code": -1121, "msg": "Invalid symbol."}
+
+
+def test_klines_rows_are_the_recorded_candles(server: LoopbackServer, shared_data: Path) -> None:
+    frame = pd.read_feather(shared_data / "candles" / "ETH_BTC-5m.feather")
+    start = int(frame["date"].iloc[10].value // 1_000_000)
+    rows = get(server, "/api/v3/klines", symbol="ETHBTC", interval="5m", startTime=start).json()
+    assert len(rows) == 500  # Binance's default limit
+    first = rows[0]
+    assert len(first) == 12
+    assert first[0] == start
+    assert first[6] == start + 300_000 - 1
+    expected = frame.iloc[10]
+    assert [float(v) for v in first[1:6]] == [
+        expected["open"], expected["high"], expected["low"], expected["close"], expected["volume"]
+    ]  # fmt: skip
+
+
+def test_klines_paging_limits_and_latest(server: LoopbackServer) -> None:
+    latest = get(server, "/api/v3/klines", symbol="ETHBTC", interval="5m", limit=3).json()
+    assert [r[0] for r in latest] == [1517287200000, 1517287500000, 1517287800000]
+    clamped = get(server, "/api/v3/klines", symbol="ETHBTC", interval="5m", startTime=0, limit=5000)
+    assert len(clamped.json()) == 1000  # spot maximum
+    futures = get(
+        server, "/fapi/v1/klines", symbol="XRPUSDT", interval="5m", startTime=0, limit=5000
+    ).json()
+    assert len(futures) == 1500  # USDT-M maximum
+    window = get(
+        server,
+        "/api/v3/klines",
+        symbol="ETHBTC",
+        interval="5m",
+        startTime=1515560100000,
+        endTime=1515560700000,
+    ).json()
+    assert [r[0] for r in window] == [1515560100000, 1515560400000, 1515560700000]
+
+
+def test_klines_of_an_unrecorded_interval_are_aggregated(server: LoopbackServer) -> None:
+    rows = get(server, "/fapi/v1/klines", symbol="XRPUSDT", interval="15m", limit=2, startTime=0)
+    first = rows.json()[0]
+    # The first three recorded 5m candles of XRPUSDT (2021-11-15 00:00-00:10).
+    assert first[:6] == [1636934400000, "1.1893", "1.1994", "1.1891", "1.1963", "20756369.7"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "body"),
+    [
+        ("/api/v3/klines", {"symbol": "NOPE", "interval": "5m"}, (-1121, "Invalid symbol.")),
+        ("/api/v3/klines", {"symbol": "ETHBTC", "interval": "7m"}, (-1120, "Invalid interval.")),
+        ("/fapi/v1/klines", {"symbol": "XRPUSDT", "interval": "1s"}, (-1120, "Invalid interval.")),
+        (
+            "/api/v3/klines",
+            {"interval": "5m"},
+            (-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."),
+        ),
+        (
+            "/api/v3/klines",
+            {"symbol": "ETHBTC", "interval": "5m", "limit": "ten"},
+            (
+                -1100,
+                "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,20}$'.",
+            ),
+        ),
+        (
+            "/api/v3/aggTrades",
+            {"symbol": "XRPETH", "startTime": 0, "endTime": 3_600_001},
+            (-1127, "More than 1 hours between startTime and endTime."),
+        ),
+        (
+            "/api/v3/aggTrades",
+            {"symbol": "XRPETH", "startTime": 0, "fromId": 5},
+            (-1128, "Combination of optional parameters invalid."),
+        ),
+    ],
+)
+def test_errors_are_binance_bodies(
+    server: LoopbackServer, path: str, params: dict[str, object], body: tuple[int, str]
+) -> None:
+    answer = get(server, path, **params)
+    assert answer.status_code == 400
+    assert answer.json() == {"code": body[0], "msg": body[1]}
+
+
+def test_mark_price_klines_carry_no_volume(server: LoopbackServer) -> None:
+    rows = get(
+        server, "/fapi/v1/markPriceKlines", symbol="XRPUSDT", interval="1h", startTime=0
+    ).json()
+    assert len(rows) == 100
+    assert rows[0][:6] == [1636956000000, "1.20932", "1.21787", "1.20763", "1.21431", "0"]
+
+
+def test_funding_rate_objects_and_mark_price(server: LoopbackServer, shared_data: Path) -> None:
+    mark = pd.read_feather(shared_data / "futures" / "XRP_USDT_USDT-1h-mark.feather")
+    mark_open = mark.loc[mark["date"] == pd.Timestamp("2021-11-18", tz="UTC"), "open"].item()
+    page = get(server, "/fapi/v1/fundingRate", symbol="XRPUSDT", startTime=0).json()
+    assert len(page) == 91  # fewer than the default limit of 100
+    first = page[0]
+    assert set(first) == {"symbol", "fundingTime", "fundingRate", "markPrice"}
+    # Stamped 17 ms after 2021-11-18 00:00, as recorded; the mark is that hour's 1h mark open.
+    assert first["fundingTime"] == 1637193600017
+    assert first["fundingRate"] == "0.0001"
+    assert float(first["markPrice"]) == mark_open
+    latest = get(server, "/fapi/v1/fundingRate", limit=2).json()
+    assert [e["fundingTime"] for e in latest] == [1639756800006, 1639785600014]  # the last two
+
+
+def test_agg_trades_by_window_and_by_id(server: LoopbackServer) -> None:
+    start = 1570752000000  # 2019-10-11 00:00 UTC
+    page = get(
+        server, "/api/v3/aggTrades", symbol="XRPETH", startTime=start, endTime=start + 3_600_000
+    ).json()
+    assert page[0] == {
+        "a": 13519807, "p": "0.00141342", "q": "23", "f": 13519807, "l": 13519807,
+        "T": 1570752011620, "m": True, "M": True,
+    }  # fmt: skip
+    after = get(server, "/api/v3/aggTrades", symbol="XRPETH", fromId=13519810, limit=2).json()
+    assert [t["a"] for t in after] == [13519810, 13519811]
+
+
+def test_unknown_endpoint_is_a_logged_404(
+    server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert get(server, "/sapi/v1/system/status").status_code == 404
+    assert "no such endpoint: GET /sapi/v1/system/status" in caplog.text
+    assert server.requests("/sapi")[0].status == 404
+
+
+async def test_serves_from_the_running_event_loop(sim: SimExchange) -> None:
+    async with LoopbackServer(sim) as server, aiohttp.ClientSession() as session:
+        url = f"{server.rest_url}/fapi/v1/klines?symbol=XRPUSDT&interval=1h&limit=1"
+        async with session.get(url) as answer:
+            rows = await answer.json()
+    assert rows[0][0] == 1637467200000  # the last recorded 1h candle, 2021-11-21 04:00
