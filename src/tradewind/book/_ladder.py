@@ -3,8 +3,8 @@
 Layout: ``px`` and ``sz`` are ``float64[2, capacity]``; row 0 holds bids, row 1 asks, and ``n`` is
 ``int64[2]`` with the number of live levels per side. Each row is kept sorted so that the best price
 sits at the END (bids ascending, asks descending). Almost every update touches levels near the
-touch, so inserting and deleting there shifts only the few levels behind it, and the top N levels are
-the last N entries, readable as a reversed NumPy view without copying.
+touch, so inserting and deleting there shifts only the few levels behind it, and the top N levels
+are the last N entries, readable as a reversed NumPy view without copying.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def apply_levels(
         s = sides[i]
         p = prices[i]
         q = sizes[i]
-        if not (p > 0.0) or not (q >= 0.0) or p == np.inf or q == np.inf:
+        if not (p > 0.0 and q >= 0.0 and p < np.inf and q < np.inf):
             return i
         sign = 1.0 if s == BID else -1.0
         m = n[s]
@@ -115,8 +115,8 @@ def walk(
 ) -> tuple[float, float, float, int]:
     """Consume ``side`` from the touch for ``amount`` (base units, or quote if ``by_notional``).
 
-    Returns (filled base size, filled notional, last price touched, levels touched). When the side is
-    too thin the fill is partial and the caller sees ``filled < amount``.
+    Returns (filled base size, filled notional, last price touched, levels touched). When the side
+    is too thin the fill is partial and the caller sees ``filled < amount``.
     """
     filled = 0.0
     notional = 0.0
@@ -138,3 +138,61 @@ def walk(
         last = p
         used += 1
     return filled, notional, last, used
+
+
+@njit(cache=True)
+def load_snapshot(
+    px: np.ndarray,
+    sz: np.ndarray,
+    n: np.ndarray,
+    sides: np.ndarray,
+    prices: np.ndarray,
+    sizes: np.ndarray,
+    start: int,
+    end: int,
+) -> int:
+    """Replace the book with levels ``start:end``; return OK, CROSSED or a bad index.
+
+    Snapshots list hundreds of levels best-first, which would make one-by-one inserts quadratic, so
+    each side is sorted once. A price listed twice keeps its last size; zero sizes are skipped.
+    """
+    for i in range(start, end):
+        p = prices[i]
+        q = sizes[i]
+        if not (p > 0.0 and q >= 0.0 and p < np.inf and q < np.inf):
+            return i
+    for s in range(2):
+        sign = 1.0 if s == BID else -1.0
+        count = 0
+        for i in range(start, end):
+            if sides[i] == s:
+                count += 1
+        keys = np.empty(count, dtype=np.float64)
+        idx = np.empty(count, dtype=np.int64)
+        c = 0
+        for i in range(start, end):
+            if sides[i] == s:
+                keys[c] = sign * prices[i]
+                idx[c] = i
+                c += 1
+        order = np.argsort(keys, kind="mergesort")
+        m = 0
+        for r in range(count):
+            i = idx[order[r]]
+            p = prices[i]
+            if m > 0 and px[s, m - 1] == p:
+                m -= 1  # a repeated price: the later entry wins
+            px[s, m] = p
+            sz[s, m] = sizes[i]
+            m += 1
+        # drop zero-size entries after duplicates are resolved
+        w = 0
+        for r in range(m):
+            if sz[s, r] > 0.0:
+                px[s, w] = px[s, r]
+                sz[s, w] = sz[s, r]
+                w += 1
+        n[s] = w
+    if n[BID] > 0 and n[ASK] > 0 and px[BID, n[BID] - 1] >= px[ASK, n[ASK] - 1]:
+        return CROSSED
+    return OK

@@ -1,0 +1,1 @@
+"""Readers for recorded order-book, trade and quote files."""
