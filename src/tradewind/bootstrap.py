@@ -31,6 +31,7 @@ from tradewind.engine.node import Binding, Node
 from tradewind.engine.portfolio import Portfolio
 from tradewind.engine.result import BacktestResult
 from tradewind.engine.runner import BacktestRunner
+from tradewind.kernel_backtest import run_kernel
 from tradewind.performance.summary import summarize
 from tradewind.risk.gate import StakeGate
 from tradewind.risk.stake import Stake
@@ -85,7 +86,8 @@ def backtest(
     fill
         ``"next_open"`` (default) or ``"close"``: where market orders fill.
     engine
-        ``"event"``; ``"kernel"`` (the compiled screening kernel) is not available yet.
+        ``"event"`` (the full engine, the truth) or ``"kernel"`` (the compiled screening kernel:
+        one spot symbol, long-only signals, market orders; anything else is refused by name).
     timeframe
         Bar length (``"1m"``); inferred from the timestamps when omitted.
     symbol
@@ -105,12 +107,8 @@ def backtest(
     BacktestResult
         ``.metrics`` (dict), ``.trades`` (DataFrame), ``.equity`` (Series), ``.report(path)``.
     """
-    if engine == "kernel":
-        raise UserError(
-            "engine 'kernel' (the compiled screening kernel) is not available yet; use engine='event'"
-        )
-    if engine != "event":
-        raise UserError(f"unknown engine {engine!r}: use 'event' (or 'kernel' once it exists)")
+    if engine not in ("event", "kernel"):
+        raise UserError(f"unknown engine {engine!r}: use 'event' or 'kernel'")
     started = time.time()
     frames = _frames(data, symbol)
     bars = {name: _series(frame, name, timeframe) for name, frame in frames.items()}
@@ -135,38 +133,15 @@ def backtest(
         stop = _index_at(bars[name], end, default=len(bars[name]))
         # Nothing after ``end`` is known to the run: the data simply stops there.
         bars[name] = bars[name].head(stop)
-    venue = SimVenue(chosen, bars, starting, fill_model)
-    portfolio = Portfolio(chosen, cash=dict(starting))
-    bindings = []
-    for name, series in bars.items():
-        arrays = instance.signals(series).arrays(len(series))
-        bindings.append(
-            Binding(
-                strategy=instance,
-                strategy_id=instance.id,
-                bars=series,
-                entry_long=arrays[0],
-                exit_long=arrays[1],
-                entry_short=arrays[2],
-                exit_short=arrays[3],
-                start=first_bar[name],
-                callback=instance.wants_bar_callback(),
-            )
+    if engine == "kernel":
+        timeline, equity, trades = run_kernel(
+            instance, bars, chosen, starting[quote], Stake.parse(stake), fill_model, first_bar
         )
-    node = Node(
-        bindings=bindings,
-        gate=StakeGate(Stake.parse(stake), chosen),
-        venue=venue,
-        portfolio=portfolio,
-        instruments=chosen,
-        ids=ClientIdFactory("bt"),
-    )
-    BacktestRunner(node, venue).run(progress)
-    timeline, equity = equity_curve(bars, chosen, starting, portfolio.fills)
-    begin_ts = min(int(bars[n].ts[first_bar[n]]) for n in bars if first_bar[n] < len(bars[n]))
-    keep = timeline >= begin_ts
-    timeline, equity = timeline[keep], equity[keep]
-    trades = _trades_frame(portfolio)
+        orders, denials = pd.DataFrame(), pd.DataFrame()
+    else:
+        timeline, equity, trades, orders, denials = _run_event(
+            instance, bars, chosen, starting, stake, fill_model, first_bar, progress
+        )
     primary = next(iter(bars.values()))
     close = None
     if len(bars) == 1:
@@ -199,10 +174,62 @@ def backtest(
         equity=pd.Series(
             equity, index=pd.to_datetime(timeline, unit="ms", utc=True), name="equity"
         ),
-        orders=_orders_frame(node),
+        orders=orders,
         meta=meta,
-        denials=pd.DataFrame([d.__dict__ for d in node.denials]),
+        denials=denials,
         close={n: _bars_frame(b) for n, b in bars.items()},
+    )
+
+
+def _run_event(
+    instance: Strategy,
+    bars: dict[str, BarSeries],
+    chosen: dict[str, Instrument],
+    starting: dict[str, Decimal],
+    stake: str | float | Decimal,
+    fill_model: FillModel,
+    first_bar: dict[str, int],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Run the event engine: the Node over the simulated venue."""
+    venue = SimVenue(chosen, bars, starting, fill_model)
+    portfolio = Portfolio(chosen, cash=dict(starting))
+    bindings = []
+    for name, series in bars.items():
+        arrays = instance.signals(series).arrays(len(series))
+        bindings.append(
+            Binding(
+                strategy=instance,
+                strategy_id=instance.id,
+                bars=series,
+                entry_long=arrays[0],
+                exit_long=arrays[1],
+                entry_short=arrays[2],
+                exit_short=arrays[3],
+                start=first_bar[name],
+                callback=instance.wants_bar_callback(),
+            )
+        )
+    node = Node(
+        bindings=bindings,
+        gate=StakeGate(Stake.parse(stake), chosen),
+        venue=venue,
+        portfolio=portfolio,
+        instruments=chosen,
+        ids=ClientIdFactory("bt"),
+    )
+    BacktestRunner(node, venue).run(progress)
+    timeline, equity = equity_curve(bars, chosen, starting, portfolio.fills)
+    begin_ts = min(int(bars[n].ts[first_bar[n]]) for n in bars if first_bar[n] < len(bars[n]))
+    keep = timeline >= begin_ts
+    timeline, equity = timeline[keep], equity[keep]
+    trades = _trades_frame(portfolio)
+    return (
+        timeline,
+        equity,
+        trades,
+        _orders_frame(node),
+        pd.DataFrame([d.__dict__ for d in node.denials]),
     )
 
 

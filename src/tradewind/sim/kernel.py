@@ -1,0 +1,249 @@
+"""The screening kernel: the event engine's rules compiled into one bar loop, in float64.
+
+It runs precomputed signal arrays through the same rules as the event engine's simulated venue
+(the functions of :mod:`tradewind.sim.rules`): market orders from a signal at bar ``i`` fill at bar
+``i + 1``'s open (or at bar ``i``'s close), slippage against the trader and rounded to the tick,
+quantity sized from the stake with the fee on top and floored to the lot step, taker fees in the
+quote currency, equity marked at every close. It exists to make sweeps fast; the event engine
+stays the truth, and an acceptance test requires both to make the same trades.
+
+Shapes: price arrays ``(n,)``; signal arrays ``(n,)`` for :func:`simulate`, ``(n, k)`` (one column
+per parameter set) for :func:`simulate_many`. Spot, long only, market orders: anything else the
+event engine supports is refused by :func:`tradewind.sim.screening.check_supported` with a message.
+
+pandas equivalent of the fill rule: ``price = open.shift(-1)`` where a signal is true.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from tradewind.sim import rules
+
+# Layout of the float64 settings vector (one place, so Python and numba agree).
+(
+    CASH,
+    FEE,
+    SLIPPAGE,
+    FILL_AT_CLOSE,
+    STAKE_KIND,
+    STAKE_VALUE,
+    LOT,
+    TICK,
+    MIN_NOTIONAL,
+    ANNUALIZATION,
+) = range(10)
+SETTINGS_SIZE = 10
+STAKE_ALL, STAKE_PERCENT, STAKE_AMOUNT = 0.0, 1.0, 2.0
+
+# Columns of the trade table.
+T_ENTRY_BAR, T_EXIT_BAR, T_ENTRY_PRICE, T_EXIT_PRICE, T_QTY, T_FEES, T_PNL = range(7)
+TRADE_COLUMNS = 7
+
+# Metrics, in the order the kernel returns them.
+METRICS = ("final_equity", "total_return", "sharpe_ratio", "sortino_ratio", "calmar_ratio",
+           "max_drawdown", "annual_return", "trade_count")  # fmt: skip
+
+
+@njit(cache=True)
+def _fill_price(raw: float, is_buy: bool, slippage_bps: float, tick: float) -> float:
+    if slippage_bps <= 0.0:
+        return raw
+    price = rules.slipped_price(raw, is_buy, slippage_bps)
+    units = price / tick
+    nearest = round(units)
+    if abs(units - nearest) <= 1e-9 * max(1.0, abs(units)):
+        return nearest * tick
+    # Off the tick grid after slippage: round against the trader, as the venue does.
+    return (math.ceil(units) if is_buy else math.floor(units)) * tick
+
+
+@njit(cache=True)
+def _buy(
+    cash: float, budget: float, raw: float, settings: np.ndarray
+) -> tuple[bool, float, float, float, float]:
+    """Buy for ``budget`` at ``raw``: ``(filled, cash, quantity, price, fee)``. A buy the cash cannot
+    pay for, or below the lot or notional minimum, is rejected, as on the venue."""
+    fee = settings[FEE]
+    price = _fill_price(raw, True, settings[SLIPPAGE], settings[TICK])
+    size = rules.all_in_quantity(budget, price, fee, settings[LOT])
+    cost = size * price
+    paid = rules.fee_amount(cost, fee)
+    min_notional = settings[MIN_NOTIONAL]
+    if size <= 0.0 or cost + paid > cash or (min_notional > 0.0 and cost < min_notional):
+        return False, cash, 0.0, 0.0, 0.0
+    return True, cash - cost - paid, size, price, paid
+
+
+@njit(cache=True)
+def _budget(cash: float, settings: np.ndarray) -> float:
+    """What the stake rule lets one entry spend (0: the gate would deny it)."""
+    kind = settings[STAKE_KIND]
+    if kind == STAKE_ALL:
+        budget = cash
+    elif kind == STAKE_PERCENT:
+        budget = min(cash * settings[STAKE_VALUE], cash)
+    else:
+        budget = settings[STAKE_VALUE] if settings[STAKE_VALUE] <= cash else 0.0
+    min_notional = settings[MIN_NOTIONAL]
+    if min_notional > 0.0 and budget < min_notional:
+        return 0.0
+    return budget
+
+
+@njit(cache=True)
+def _fill(
+    pending: int,
+    raw: float,
+    i: int,
+    budget: float,
+    cash: float,
+    qty: float,
+    entry_price: float,
+    entry_fee: float,
+    entry_bar: int,
+    trades: np.ndarray,
+    count: int,
+    settings: np.ndarray,
+) -> tuple[float, float, float, float, int, int]:
+    """Fill the pending buy (1) or sell (2) at ``raw``; record a closed trade on a sell."""
+    if pending == 1:
+        filled, cash, size, price, paid = _buy(cash, budget, raw, settings)
+        if filled:
+            return cash, size, price, paid, i, count
+        return cash, qty, entry_price, entry_fee, entry_bar, count
+    price = _fill_price(raw, False, settings[SLIPPAGE], settings[TICK])
+    proceeds = qty * price
+    paid = rules.fee_amount(proceeds, settings[FEE])
+    trades[count, T_ENTRY_BAR] = entry_bar
+    trades[count, T_EXIT_BAR] = i
+    trades[count, T_ENTRY_PRICE] = entry_price
+    trades[count, T_EXIT_PRICE] = price
+    trades[count, T_QTY] = qty
+    trades[count, T_FEES] = entry_fee + paid
+    trades[count, T_PNL] = (price - entry_price) * qty - entry_fee - paid
+    return cash + proceeds - paid, 0.0, 0.0, 0.0, -1, count + 1
+
+
+@njit(cache=True)
+def simulate(
+    open_: np.ndarray,
+    close: np.ndarray,
+    entry: np.ndarray,
+    exit_: np.ndarray,
+    start: int,
+    settings: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Run one long-only signal set; return ``(equity, trades, trade_count)``.
+
+    ``equity[i]`` is the account value at bar ``i``'s close (cash before ``start``). ``trades``
+    has :data:`TRADE_COLUMNS` columns; rows past ``trade_count`` are unused.
+    """
+    n = open_.shape[0]
+    cash = settings[CASH]
+    at_close = settings[FILL_AT_CLOSE] != 0.0
+    equity = np.empty(n, dtype=np.float64)
+    trades = np.empty((n // 2 + 1, TRADE_COLUMNS), dtype=np.float64)
+    count = 0
+    qty = 0.0
+    entry_price = 0.0
+    entry_fee = 0.0
+    entry_bar = -1
+    pending = 0  # 1: buy, 2: sell, at the next fill price
+    budget = 0.0
+    for i in range(n):
+        if pending != 0 and not at_close:
+            # The order made at the previous close fills at this bar's open.
+            cash, qty, entry_price, entry_fee, entry_bar, count = _fill(
+                pending, open_[i], i, budget, cash, qty, entry_price, entry_fee, entry_bar,
+                trades, count, settings,
+            )  # fmt: skip
+            pending = 0
+        # A signal acts at bar i's close, if its order can still fill: at this close, or at the
+        # next open (an order made at the last close finds no more bars, as on the venue).
+        if i >= start and (at_close or i < n - 1):
+            if qty > 0.0 and exit_[i]:
+                pending = 2
+            elif qty == 0.0 and entry[i] and not exit_[i]:
+                budget = _budget(cash, settings)
+                if budget > 0.0:
+                    pending = 1
+            if pending != 0 and at_close:
+                cash, qty, entry_price, entry_fee, entry_bar, count = _fill(
+                    pending, close[i], i, budget, cash, qty, entry_price, entry_fee, entry_bar,
+                    trades, count, settings,
+                )  # fmt: skip
+                pending = 0
+        equity[i] = cash + qty * close[i]
+    return equity, trades, count
+
+
+@njit(cache=True)
+def metrics(equity: np.ndarray, start: int, annualization: float, trade_count: int) -> np.ndarray:
+    """The optimiser's metrics from an equity curve, in the order of :data:`METRICS`.
+
+    Same definitions as :mod:`tradewind.performance.metrics` (empyrical's): per-bar simple
+    returns from ``start``; Sharpe ``mean / std(ddof=1) * sqrt(P)``; Sortino ``mean * P /
+    (sqrt(mean(min(r, 0)^2)) * sqrt(P))``; CAGR over ``n / P`` years; Calmar ``CAGR / |max DD|``.
+    """
+    out = np.full(len(METRICS), np.nan)
+    n = equity.shape[0] - start
+    initial = equity[start]
+    final = equity[-1]
+    out[0] = final
+    out[1] = final / initial - 1.0
+    out[7] = trade_count
+    if n < 2:
+        return out
+    m = n - 1
+    total = 0.0
+    for i in range(start + 1, equity.shape[0]):
+        total += equity[i] / equity[i - 1] - 1.0
+    mean = total / m
+    var = 0.0
+    down = 0.0
+    peak = initial
+    worst = 0.0
+    for i in range(start + 1, equity.shape[0]):
+        r = equity[i] / equity[i - 1] - 1.0
+        var += (r - mean) * (r - mean)
+        if r < 0.0:
+            down += r * r
+        peak = max(peak, equity[i])
+        dd = equity[i] / peak - 1.0
+        worst = min(worst, dd)
+    std = math.sqrt(var / (m - 1)) if m > 1 else np.nan
+    if m > 1 and std > 0.0:
+        out[2] = mean / std * math.sqrt(annualization)
+    downside = math.sqrt(down / m) * math.sqrt(annualization)
+    if downside > 0.0:
+        out[3] = mean * annualization / downside
+    out[5] = worst
+    growth = final / initial
+    if growth > 0.0:
+        out[6] = growth ** (annualization / m) - 1.0
+        if worst < 0.0:
+            out[4] = out[6] / abs(worst)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def simulate_many(
+    open_: np.ndarray,
+    close: np.ndarray,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    start: int,
+    settings: np.ndarray,
+) -> np.ndarray:
+    """Run ``k`` signal sets (columns of ``entries``/``exits``, shape ``(n, k)``) on both cores;
+    return the ``(k, len(METRICS))`` metrics matrix."""
+    k = entries.shape[1]
+    out = np.empty((k, len(METRICS)), dtype=np.float64)
+    for j in prange(k):
+        equity, _, count = simulate(open_, close, entries[:, j], exits[:, j], start, settings)
+        out[j, :] = metrics(equity, start, settings[ANNUALIZATION], count)
+    return out

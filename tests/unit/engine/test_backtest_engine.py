@@ -1,0 +1,140 @@
+"""The event engine end to end on real data: hooks, several symbols sharing capital, stakes,
+date ranges, accounting identities and user errors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tradewind.bars import BarSeries
+from tradewind.bootstrap import backtest
+from tradewind.core.errors import UserError
+from tradewind.core.intents import IntentAction
+from tradewind.indicators.overlap import sma
+from tradewind.strategies import Strategy, StrategyContext
+from tradewind.strategies.base import crossed_above, crossed_below
+from tradewind.strategies.params import Param
+
+
+@pytest.fixture(scope="module")
+def month(shared_data: Path) -> pd.DataFrame:
+    frame = pd.read_csv(shared_data / "candles" / "btc-perp-20211231-20220201_1m.csv", nrows=8000)
+    frame["date"] = pd.to_datetime(frame.pop("timestamp"), utc=True)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def alts(shared_data: Path) -> dict[str, pd.DataFrame]:
+    return {
+        f"{name}/BTC": pd.read_feather(shared_data / "candles" / f"{name}_BTC-5m.feather")
+        for name in ("ETH", "LTC", "ADA")
+    }
+
+
+class HookCross(Strategy):
+    """SMA cross written as a per-bar hook, to compare the hook path with the signal path."""
+
+    name = "hook_cross"
+    fast = Param(10)
+    slow = Param(30)
+
+    def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
+        seen = bars.close[: i + 1]  # only what is known at this close
+        if i < self.slow:
+            return
+        fast, slow = sma(seen, self.fast), sma(seen, self.slow)
+        up = crossed_above(fast[-2:], slow[-2:])[-1]
+        down = crossed_below(fast[-2:], slow[-2:])[-1]
+        held = ctx.position(bars.symbol)
+        if held == 0 and up:
+            ctx.emit(bars.symbol, IntentAction.ENTER_LONG, reason="hook up")
+        elif held > 0 and down:
+            ctx.emit(bars.symbol, IntentAction.EXIT_LONG, reason="hook down")
+
+
+def test_per_bar_hook_gives_the_same_trades_as_vectorised_signals(month: pd.DataFrame) -> None:
+    vectorised = backtest("sma_cross", month, fee=0.001, symbol="BTC/USD")
+    hooked = backtest(HookCross, month, fee=0.001, symbol="BTC/USD")
+    assert len(vectorised.trades) > 100
+    columns = ["entry_time", "exit_time", "entry_price", "exit_price", "quantity", "pnl"]
+    pd.testing.assert_frame_equal(vectorised.trades[columns], hooked.trades[columns])
+
+
+def test_equity_identity_and_fees(month: pd.DataFrame) -> None:
+    result = backtest("sma_cross", month, cash=50_000, fee=0.002, symbol="BTC/USD")
+    pnl = result.trades["pnl"].sum()
+    # Flat at the end or not, equity = cash + realised PnL + open position's mark.
+    last_close = float(month["close"].iloc[-1])
+    open_qty = result.orders.query("side == 'buy'")["filled"].sum() - result.orders.query("side == 'sell'")["filled"].sum()
+    open_cost = 0.0
+    if open_qty > 0:
+        last_buy = result.orders.query("side == 'buy'").iloc[-1]
+        open_cost = last_buy["filled"] * last_buy["average_price"] * 1.002
+    expected = 50_000 + pnl + open_qty * last_close - open_cost
+    assert result.equity.iloc[-1] == pytest.approx(expected, rel=1e-9)
+    notional = (result.trades["entry_price"] + result.trades["exit_price"]) * result.trades["quantity"]
+    assert result.trades["fees"].to_numpy() == pytest.approx((notional * 0.002).to_numpy(), rel=1e-9)
+
+
+def test_several_symbols_share_one_account(alts: dict[str, pd.DataFrame]) -> None:
+    result = backtest("sma_cross", alts, cash=1, fee=0.001, stake="30%")
+    assert set(result.trades["symbol"]) == set(alts)
+    assert result.meta["account_currency"] == "BTC"
+    # Three symbols at 30% of equity each: at most 90% is ever committed, so no entry is refused.
+    assert result.denials.empty or not result.denials["reason"].str.contains("exceeds").any()
+    assert (result.equity > 0).all()
+
+
+def test_stake_all_lets_only_one_symbol_in_at_a_time(alts: dict[str, pd.DataFrame]) -> None:
+    result = backtest("sma_cross", alts, cash=1, fee=0.001, stake="all")
+    held = []
+    for row in result.trades.itertuples():
+        held.append((row.entry_time, 1))
+        held.append((row.exit_time, -1))
+    held.sort()
+    assert max(np.cumsum([d for _, d in held])) == 1
+    assert (result.denials["reason"] == "no free BTC to stake").any()
+
+
+def test_from_date_keeps_history_for_warmup_but_trades_only_after(month: pd.DataFrame) -> None:
+    start = month["date"].iloc[3000]
+    result = backtest("sma_cross", month, fee=0.001, symbol="BTC/USD", start=start.isoformat())
+    assert (result.trades["entry_time"] > start).all()
+    assert result.equity.index[0] == start
+    full = backtest("sma_cross", month, fee=0.001, symbol="BTC/USD")
+    later = full.trades[full.trades["entry_time"] > start + pd.Timedelta(minutes=60)]
+    # After the first trade, the two runs make the same decisions (signals come from all history).
+    assert set(later["entry_time"]).issubset(set(result.trades["entry_time"]))
+
+
+def test_fixed_stake_amount(month: pd.DataFrame) -> None:
+    result = backtest("sma_cross", month, fee=0.001, symbol="BTC/USD", stake="1000")
+    cost = result.trades["entry_price"] * result.trades["quantity"] * 1.001
+    assert (cost <= 1000 + 1e-9).all()
+    assert (cost > 999).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"stake": "lots"}, "invalid stake 'lots'"),
+        ({"fee": 0.5 + 0.6}, "fee must be a fraction"),
+        ({"fill": "midpoint"}, "fill must be 'next_open' or 'close'"),
+        ({"engine": "kernel"}, "not available yet"),
+        ({"cash": -5}, "cash must be positive"),
+        ({"params": {"fsat": 3}}, "did you mean 'fast'"),
+    ],
+)
+def test_user_mistakes_get_clear_errors(month: pd.DataFrame, kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        backtest("sma_cross", month, symbol="BTC/USD", **kwargs)  # type: ignore[arg-type]
+
+
+def test_decimal_accounting_has_no_float_drift(month: pd.DataFrame) -> None:
+    result = backtest("sma_cross", month, fee=0.001, symbol="BTC/USD", cash="100000")
+    assert isinstance(result.meta["cash"], str)
+    assert Decimal(result.meta["cash"]) == Decimal(100000)
