@@ -1,10 +1,104 @@
-"""``tradewind demo``: the main job on embedded defaults (bundled real data, no exchange, no network)."""
+"""``tradewind demo``: the main job on embedded defaults (bundled real data, no network).
+
+Until the engine lands, the main job imports the bundled BTC-perp month into a catalog under the
+run directory, validates it and prints a summary.
+"""
 
 from __future__ import annotations
 
-from tradewind.core.errors import UserError
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.table import Table
+
+from tradewind.cli.context import STATE
+from tradewind.data.bundled import BUNDLED_KEY, load_bundled
+from tradewind.data.catalog import Catalog
+from tradewind.data.validate import validate
+
+_DAYS_SHOWN = 7
 
 
-def demo() -> None:
-    """Run the main job on the bundled real BTC-perp month: import, validate and summarise it."""
-    raise UserError("demo is not built yet")
+def demo(
+    run_dir: Annotated[
+        Path, typer.Option("--run-dir", help="Folder for this run's catalog and outputs.")
+    ] = Path("runs/demo"),
+) -> None:
+    """Run the main job on the bundled real BTC-perp month: import, validate and summarise it.
+
+    Needs no config file, no exchange account and no network.
+    """
+    frame, meta = load_bundled()
+    catalog = Catalog(run_dir / "data")
+    stored = catalog.write(BUNDLED_KEY, frame, meta=meta)
+    frame = catalog.read(BUNDLED_KEY)
+    tf = BUNDLED_KEY.tf
+    report = validate(frame, BUNDLED_KEY.kind, tf)
+    report.raise_for_errors(f"bundled data {BUNDLED_KEY}")
+
+    summary = Table(
+        title=f"Demo: {meta.instrument.symbol} {BUNDLED_KEY.timeframe}", show_header=False
+    )
+    summary.add_column("")
+    summary.add_column("", justify="right")
+    summary.add_row("source", meta.source)
+    summary.add_row("stored in", str(stored))
+    summary.add_row("rows", f"{report.rows:,}")
+    summary.add_row("first candle (open, UTC)", _when(report.first))
+    summary.add_row("last candle (open, UTC)", _when(report.last))
+    summary.add_row("validation", "no errors" if report.ok else f"{report.error_count} errors")
+    summary.add_row("gaps", f"{report.gap_count} ({report.missing_candles} missing candles)")
+    summary.add_row("lowest low", f"{frame['low'].min():,.2f} {meta.instrument.quote}")
+    summary.add_row("highest high", f"{frame['high'].max():,.2f} {meta.instrument.quote}")
+    first_open, last_close = float(frame["open"].iloc[0]), float(frame["close"].iloc[-1])
+    summary.add_row("month return", f"{last_close / first_open - 1:+.2%}")
+    summary.add_row(
+        f"total volume ({meta.volume_unit.value})",
+        f"{frame['volume'].sum():,.0f} {meta.instrument.quote}",
+    )
+    summary.add_row("price step (tick)", str(meta.instrument.price_step))
+    STATE.console.print(summary)
+    STATE.console.print(_daily_table(frame, meta.instrument.quote))
+
+
+def _when(stamp: pd.Timestamp | None) -> str:
+    return "-" if stamp is None else stamp.strftime("%Y-%m-%d %H:%M")
+
+
+def _daily_table(frame: pd.DataFrame, quote: str) -> Table:
+    """Daily OHLC, volume and realised volatility of 1-minute log returns for the last days."""
+    day = frame["date"].dt.floor("D")
+    log_close = np.log(frame["close"].to_numpy())
+    returns = pd.Series(np.diff(log_close, prepend=np.nan), index=frame.index)
+    daily = pd.DataFrame(
+        {
+            "open": frame["open"].groupby(day).first(),
+            "high": frame["high"].groupby(day).max(),
+            "low": frame["low"].groupby(day).min(),
+            "close": frame["close"].groupby(day).last(),
+            "volume": frame["volume"].groupby(day).sum(),
+            "candles": frame["close"].groupby(day).size(),
+            # Annualised from minute returns: sqrt(minutes per year).
+            "vol": returns.groupby(day).std() * np.sqrt(365 * 24 * 60),
+        }
+    )
+    table = Table(
+        title=f"Last {_DAYS_SHOWN} days (UTC; {quote} volume in millions; vol: annualised volatility)"
+    )
+    for column in ("day", "open", "high", "low", "close", quote, "bars", "vol"):
+        table.add_column(column, justify="left" if column == "day" else "right", no_wrap=True)
+    for when, row in daily.tail(_DAYS_SHOWN).iterrows():
+        table.add_row(
+            pd.Timestamp(when).strftime("%Y-%m-%d"),
+            f"{row['open']:,.0f}",
+            f"{row['high']:,.0f}",
+            f"{row['low']:,.0f}",
+            f"{row['close']:,.0f}",
+            f"{row['volume'] / 1e6:,.0f}M",
+            f"{int(row['candles']):,}",
+            f"{row['vol']:.0%}",
+        )
+    return table

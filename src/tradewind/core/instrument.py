@@ -232,8 +232,9 @@ class Instrument:
             min_price=_opt((limits.get("price") or {}).get("min")),
             max_price=_opt((limits.get("price") or {}).get("max")),
             min_notional=_opt((limits.get("cost") or {}).get("min")),
-            maker_fee=_opt(market.get("maker")) or Decimal("0.001"),
-            taker_fee=_opt(market.get("taker")) or Decimal("0.001"),
+            # A zero fee is a real fee level (maker promotions), not a missing one: test for None.
+            maker_fee=_opt_or(market.get("maker"), Decimal("0.001")),
+            taker_fee=_opt_or(market.get("taker"), Decimal("0.001")),
             fee_side=fee_side,
         )
 
@@ -242,6 +243,11 @@ def _opt(value: object) -> Decimal | None:
     if value is None:
         return None
     return to_decimal(value)
+
+
+def _opt_or(value: object, default: Decimal) -> Decimal:
+    found = _opt(value)
+    return default if found is None else found
 
 
 def _step(value: object, mode: PrecisionMode, symbol: str, what: str) -> Decimal:
