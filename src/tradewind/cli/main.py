@@ -78,7 +78,8 @@ def run(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     STATE.debug = "--debug" in args
     try:
-        app(args=args, prog_name="tradewind", standalone_mode=False)
+        # Outside standalone mode click returns a command's `typer.Exit` code instead of raising.
+        result = app(args=args, prog_name="tradewind", standalone_mode=False)
     except UserError as exc:
         return _user_error(str(exc))
     except typer.Exit as exc:
@@ -97,7 +98,7 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         STATE.err_console.print("interrupted")
         return 130
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 def _user_error(message: str) -> int:
