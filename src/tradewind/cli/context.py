@@ -22,6 +22,13 @@ class CliState:
     err_console: Console = field(default_factory=lambda: Console(stderr=True))
     _config: AppConfig | None = None
 
+    def reset(self) -> None:
+        """Forget the options and config of a previous invocation."""
+        self.debug = False
+        self.config_path = None
+        self.overrides = {}
+        self._config = None
+
     def config(self, **flag_overrides: Any) -> AppConfig:
         """Return the effective config; command flags given here override everything else."""
         if flag_overrides:

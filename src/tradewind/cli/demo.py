@@ -1,11 +1,13 @@
 """``tradewind demo``: the main job on embedded defaults (bundled real data, no network).
 
-Until the engine lands, the main job imports the bundled BTC-perp month into a catalog under the
-run directory, validates it and prints a summary.
+The main job imports the bundled BTC-perp month into a catalog under the run directory, validates
+it, prints a summary, then backtests the built-in ``sma_cross`` strategy on it through the event
+engine and writes the HTML report and the JSON result beside the data.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -14,18 +16,27 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from tradewind.bootstrap import backtest
 from tradewind.cli.context import STATE
+from tradewind.cli.progress import progress_bar
+from tradewind.core.instrument import Instrument
 from tradewind.data.bundled import BUNDLED_KEY, load_bundled
 from tradewind.data.catalog import Catalog
 from tradewind.data.validate import validate
 
 _DAYS_SHOWN = 7
+_METRICS = ("start", "end", "initial_equity", "final_equity", "total_return", "max_drawdown",
+            "sharpe_ratio", "trade_count", "win_rate", "profit_factor", "total_fees",
+            "benchmark_total_return")  # fmt: skip
 
 
 def demo(
     run_dir: Annotated[
         Path, typer.Option("--run-dir", help="Folder for this run's catalog and outputs.")
     ] = Path("runs/demo"),
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="Strategy to backtest on the month.")
+    ] = "sma_cross",
 ) -> None:
     """Run the main job on the bundled real BTC-perp month: import, validate and summarise it.
 
@@ -62,6 +73,38 @@ def demo(
     summary.add_row("price step (tick)", str(meta.instrument.price_step))
     STATE.console.print(summary)
     STATE.console.print(_daily_table(frame, meta.instrument.quote))
+    _backtest(frame, meta.instrument, run_dir, strategy)
+
+
+def _backtest(frame: pd.DataFrame, instrument: Instrument, run_dir: Path, strategy: str) -> None:
+    """Backtest ``strategy`` on the month and write its report and JSON into ``run_dir``."""
+    with progress_bar() as bar:
+        task = bar.add_task(f"backtest {strategy} on {instrument.symbol}", total=None)
+        result = backtest(
+            strategy,
+            {instrument.symbol: frame},
+            instruments={instrument.symbol: instrument},
+            cash=100_000,
+            stake="all",
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    table = Table(
+        title=f"Backtest: {strategy} on {instrument.symbol} (event engine)", show_header=False
+    )
+    table.add_column("")
+    table.add_column("", justify="right")
+    for key in _METRICS:
+        value = result.metrics[key]
+        table.add_row(key, f"{value:,.4g}" if isinstance(value, float) else str(value))
+    STATE.console.print(table)
+    STATE.console.print(
+        "The simulated venue trades spot only so far: the perpetual's candles are traded as a "
+        "spot market (no leverage, no funding)."
+    )
+    report = result.report(run_dir / "report.html")
+    json_path = run_dir / "result.json"
+    json_path.write_text(json.dumps(result.to_json_dict(), indent=2), encoding="utf-8")
+    STATE.console.print(f"report: {report}\nresult: {json_path}")
 
 
 def _when(stamp: pd.Timestamp | None) -> str:

@@ -76,6 +76,8 @@ def main(
 def run(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns (and, as a script, exits with) the exit code."""
     args = sys.argv[1:] if argv is None else argv
+    # Each invocation starts from a clean state (tests and scripts call run() several times).
+    STATE.reset()
     STATE.debug = "--debug" in args
     try:
         # Outside standalone mode click returns a command's `typer.Exit` code instead of raising.

@@ -1,0 +1,172 @@
+"""List the real recordings of the shared data folder on a :class:`SimExchange`.
+
+``shared/data`` (see its ``SOURCES.md``) holds real Binance market data copied from two public
+projects' test data. :func:`list_shared_recordings` lists each series on the API it came from:
+
+=============  =====  ==================================================  =====================
+symbol         API    series                                              source files
+=============  =====  ==================================================  =====================
+ETHBTC, LTCBTC spot   5m candles, 2018-01-10 .. 2018-01-30                ``candles/*_BTC-5m``
+ADABTC, XLMBTC
+TRXBTC, ETCBTC
+UNITTESTBTC    spot   1m candles, 2017-11-04 .. 2017-11-14 (538 gaps)     ``UNITTEST_BTC-1m``
+XRPETH         spot   1m and 5m candles, aggregate trades, 2019-10-11..13 ``XRP_ETH-*``
+BTCUSDT        spot   aggregate trades (46 s, 2021-01-08) and 1s candles  ``binance-btcusdt-
+                      built from them                                     trades.parquet``
+XRPUSDT        USDT-M 5m and 1h candles, 1h and 8h mark candles,          ``futures/XRP_USDT_
+                      8h funding rates (2021-11-15 .. 2021-12-18)          USDT-*``
+=============  =====  ==================================================  =====================
+
+Filters follow Binance's for these markets, with tick sizes fine enough for every recorded price
+(several files carry 8-decimal prices on pairs Binance quoted with 6). The BTC-perp 1-minute CSV
+is not listed: its volume counts quote units and its venue is not Binance, so serving it as a
+Binance kline (base volume) would misstate it.
+
+The simulator itself never reads files; this module is the loader that tests, demos and the
+``exchange-sim`` command (issue 9) share.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tradewind.venues.exchange_sim.exchange import SimExchange
+from tradewind.venues.exchange_sim.listings import Api, Listing
+
+_BTC_PAIRS = {
+    "ETH": Decimal("0.001"),
+    "LTC": Decimal("0.01"),
+    "ADA": Decimal("1"),
+    "XLM": Decimal("1"),
+    "TRX": Decimal("1"),
+    "ETC": Decimal("0.01"),
+}
+_SAT = Decimal("0.00000001")
+
+
+def shared_listings() -> dict[str, Listing]:
+    """Return the listings :func:`list_shared_recordings` uses, by ``API:SYMBOL``."""
+    listings = [
+        Listing(
+            symbol=f"{base}BTC",
+            base=base,
+            quote="BTC",
+            tick_size=_SAT,
+            step_size=step,
+            min_notional=Decimal("0.0001"),
+        )
+        for base, step in _BTC_PAIRS.items()
+    ]
+    listings += [
+        Listing(
+            symbol="UNITTESTBTC",
+            base="UNITTEST",
+            quote="BTC",
+            tick_size=_SAT,
+            step_size=Decimal("1"),
+            min_notional=Decimal("0.0001"),
+        ),
+        Listing(
+            symbol="XRPETH",
+            base="XRP",
+            quote="ETH",
+            tick_size=_SAT,
+            step_size=Decimal("1"),
+            min_notional=Decimal("0.001"),
+        ),
+        Listing(
+            symbol="BTCUSDT",
+            base="BTC",
+            quote="USDT",
+            tick_size=Decimal("0.01"),
+            step_size=Decimal("0.000001"),
+            min_notional=Decimal("5"),
+        ),
+        Listing(
+            symbol="XRPUSDT",
+            base="XRP",
+            quote="USDT",
+            api=Api.USDM,
+            tick_size=Decimal("0.00001"),
+            step_size=Decimal("0.1"),
+            min_notional=Decimal("5"),
+            onboard_ms=1578960000000,
+        ),
+    ]
+    return {f"{listing.api}:{listing.symbol}": listing for listing in listings}
+
+
+def list_shared_recordings(sim: SimExchange, root: Path) -> SimExchange:
+    """List every recording of the shared data folder ``root`` on ``sim`` and return ``sim``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a recording is missing from ``root``.
+    """
+    listings = shared_listings()
+    candles, futures, trades = root / "candles", root / "futures", root / "trades"
+    for base in _BTC_PAIRS:
+        sim.add_listing(
+            listings[f"spot:{base}BTC"],
+            klines={"5m": pd.read_feather(candles / f"{base}_BTC-5m.feather")},
+        )
+    sim.add_listing(
+        listings["spot:UNITTESTBTC"],
+        klines={"1m": pd.read_feather(candles / "UNITTEST_BTC-1m.feather")},
+    )
+    sim.add_listing(
+        listings["spot:XRPETH"],
+        klines={
+            "1m": pd.read_feather(candles / "XRP_ETH-1m.feather"),
+            "5m": pd.read_feather(candles / "XRP_ETH-5m.feather"),
+        },
+        trades=pd.read_feather(trades / "XRP_ETH-trades.feather"),
+    )
+    btc_trades = pd.read_parquet(trades / "binance-btcusdt-trades.parquet")
+    sim.add_listing(
+        listings["spot:BTCUSDT"],
+        klines={"1s": candles_from_trades(btc_trades, 1_000)},
+        trades=btc_trades,
+    )
+    sim.add_listing(
+        listings["usdm:XRPUSDT"],
+        klines={
+            "5m": pd.read_feather(futures / "XRP_USDT_USDT-5m-futures.feather"),
+            "1h": pd.read_feather(futures / "XRP_USDT_USDT-1h-futures.feather"),
+        },
+        mark_klines={
+            "1h": pd.read_feather(futures / "XRP_USDT_USDT-1h-mark.feather"),
+            "8h": pd.read_feather(futures / "XRP_USDT_USDT-8h-mark.feather"),
+        },
+        funding=pd.read_feather(futures / "XRP_USDT_USDT-8h-funding_rate.feather"),
+    )
+    return sim
+
+
+def candles_from_trades(trades: pd.DataFrame, interval_ms: int) -> pd.DataFrame:
+    """Build OHLCV candles from trades as an exchange does: a candle for each interval with trades.
+
+    ``trades`` has ``timestamp`` (datetime), ``price`` and ``quantity``. Returns ``date`` (open
+    time) and ``open high low close volume`` (volume in base units).
+    """
+    ms = pd.to_datetime(trades["timestamp"], utc=True).dt.as_unit("ms").astype("int64")
+    keys = ms.to_numpy(dtype=np.int64) // interval_ms * interval_ms
+    price = trades["price"].to_numpy(dtype=np.float64)
+    qty = trades["quantity"].to_numpy(dtype=np.float64)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    ends = np.r_[starts[1:], len(keys)] - 1
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime(keys[starts], unit="ms", utc=True),
+            "open": price[starts],
+            "high": np.maximum.reduceat(price, starts),
+            "low": np.minimum.reduceat(price, starts),
+            "close": price[ends],
+            "volume": np.add.reduceat(qty, starts),
+        }
+    )
