@@ -20,23 +20,39 @@ from tradewind.core.orders import (
 )
 from tradewind.core.records import Side
 
-ACTIONS = ["submit", "accept", "trigger", "request_cancel", "cancel_refused", "cancel", "reject", "expire", "fill"]
+ACTIONS = [
+    "submit",
+    "accept",
+    "trigger",
+    "request_cancel",
+    "cancel_refused",
+    "cancel",
+    "reject",
+    "expire",
+    "fill",
+]
 
 
 def _order(kind: OrderType) -> Order:
     price = Decimal("100") if kind in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None
     trigger = Decimal("90") if kind in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT) else None
-    return Order("c1", "BTC/USDT", Side.BUY, kind, Decimal("1.0"), price=price, trigger_price=trigger)
+    return Order(
+        "c1", "BTC/USDT", Side.BUY, kind, Decimal("1.0"), price=price, trigger_price=trigger
+    )
 
 
 @settings(max_examples=400, deadline=None)
 @given(
-    kind=st.sampled_from([OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_MARKET, OrderType.STOP_LIMIT]),
+    kind=st.sampled_from(
+        [OrderType.MARKET, OrderType.LIMIT, OrderType.STOP_MARKET, OrderType.STOP_LIMIT]
+    ),
     steps=st.lists(
         st.tuples(st.sampled_from(ACTIONS), st.integers(min_value=1, max_value=8)), max_size=25
     ),
 )
-def test_no_event_sequence_breaks_the_lifecycle(kind: OrderType, steps: list[tuple[str, int]]) -> None:
+def test_no_event_sequence_breaks_the_lifecycle(
+    kind: OrderType, steps: list[tuple[str, int]]
+) -> None:
     order = _order(kind)
     for n, (action, tenths) in enumerate(steps):
         before = order.status
@@ -45,7 +61,17 @@ def test_no_event_sequence_breaks_the_lifecycle(kind: OrderType, steps: list[tup
             if action == "fill":
                 qty = Decimal(tenths) / 10
                 order.fill(
-                    Fill("c1", "BTC/USDT", Side.BUY, n, Decimal("100"), qty, Decimal("0"), "USDT", Liquidity.TAKER)
+                    Fill(
+                        "c1",
+                        "BTC/USDT",
+                        Side.BUY,
+                        n,
+                        Decimal("100"),
+                        qty,
+                        Decimal("0"),
+                        "USDT",
+                        Liquidity.TAKER,
+                    )
                 )
             elif action == "reject":
                 order.reject("no")

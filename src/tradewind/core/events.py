@@ -59,10 +59,13 @@ class OrderCanceled:
 
 @dataclass(frozen=True, slots=True)
 class OrderExpired:
-    """The order's time in force ended (IOC/FOK remainder, end of data)."""
+    """The order ended without (fully) filling: its time in force ran out (IOC/FOK remainder), or
+    the venue could not execute it when its turn came (``reason`` says why, e.g. the account could
+    no longer pay for it)."""
 
     client_id: str
     ts: int
+    reason: str = ""
 
 
 VenueEvent = (

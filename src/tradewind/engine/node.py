@@ -226,6 +226,9 @@ class Node:
                 order.cancel()
             elif isinstance(event, OrderExpired):
                 order.expire()
+                if event.reason:
+                    order.reject_reason = event.reason
+                    log.info("order %s expired: %s", order.client_id, event.reason)
             if order.status.is_terminal:
                 self._release(order)
 

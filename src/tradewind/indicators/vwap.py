@@ -24,9 +24,7 @@ from tradewind.indicators._checks import FloatArray, IntArray
 __all__ = ["session_vwap", "typical_price", "vwap"]
 
 
-def typical_price(
-    high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike
-) -> FloatArray:
+def typical_price(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike) -> FloatArray:
     """Return ``(high + low + close) / 3`` per bar (TA-Lib's TYPPRICE, computed the same way)."""
     h, lo, c = _checks.float_arrays(high=high, low=low, close=close)
     return (h + lo + c) / 3.0
@@ -39,11 +37,10 @@ def _volume(volume: FloatArray) -> None:
 
 
 @nb.njit(cache=True, nogil=True)
-def _rolling_vwap(
-    tp: FloatArray, volume: FloatArray, timeperiod: int
-) -> FloatArray:  # pragma: no cover - numba
+def _rolling_vwap_into(
+    tp: FloatArray, volume: FloatArray, timeperiod: int, out: FloatArray
+) -> None:  # pragma: no cover - numba
     n = tp.shape[0]
-    out = np.full(n, np.nan)
     pv_sum = 0.0
     v_sum = 0.0
     # Running sums carry rounding residue after a large bar leaves the window; counting the bars
@@ -54,6 +51,7 @@ def _rolling_vwap(
         v_sum += volume[i]
         if volume[i] != 0.0:
             nonzero += 1
+        out[i] = np.nan
         if i >= timeperiod - 1:
             if nonzero > 0:
                 out[i] = pv_sum / v_sum
@@ -62,15 +60,13 @@ def _rolling_vwap(
             v_sum -= volume[j]
             if volume[j] != 0.0:
                 nonzero -= 1
-    return out
 
 
 @nb.njit(cache=True, nogil=True)
-def _session_vwap(
-    tp: FloatArray, volume: FloatArray, session: IntArray
-) -> FloatArray:  # pragma: no cover - numba
+def _session_vwap_into(
+    tp: FloatArray, volume: FloatArray, session: IntArray, out: FloatArray
+) -> None:  # pragma: no cover - numba
     n = tp.shape[0]
-    out = np.full(n, np.nan)
     pv_sum = 0.0
     v_sum = 0.0
     for i in range(n):
@@ -80,9 +76,7 @@ def _session_vwap(
         pv_sum += tp[i] * volume[i]
         v_sum += volume[i]
         # Volumes are non-negative, so a zero cumulative volume is exact: nothing traded yet.
-        if v_sum > 0.0:
-            out[i] = pv_sum / v_sum
-    return out
+        out[i] = pv_sum / v_sum if v_sum > 0.0 else np.nan
 
 
 def vwap(
@@ -116,7 +110,9 @@ def vwap(
     h, lo, c, v = _checks.float_arrays(high=high, low=low, close=close, volume=volume)
     timeperiod = _checks.period("timeperiod", timeperiod)
     _volume(v)
-    return _rolling_vwap((h + lo + c) / 3.0, v, timeperiod)
+    out = np.empty(h.shape[0])  # NumPy-allocated: cheaper than allocating inside the kernel
+    _rolling_vwap_into((h + lo + c) / 3.0, v, timeperiod, out)
+    return out
 
 
 def session_vwap(
@@ -150,4 +146,6 @@ def session_vwap(
     ts = _checks.timestamps_ms("timestamps", timestamps, length=h.shape[0])
     session = _checks.session_starts(ts, _checks.timeframe("anchor", anchor))
     _volume(v)
-    return _session_vwap((h + lo + c) / 3.0, v, session)
+    out = np.empty(h.shape[0])
+    _session_vwap_into((h + lo + c) / 3.0, v, session, out)
+    return out

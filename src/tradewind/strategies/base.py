@@ -127,6 +127,8 @@ class Strategy:
         # Instance attributes shadow the class-level Param declarations, so ``self.fast`` is 10.
         for key, value in self._values.items():
             setattr(self, key, value)
+        if type(self).signals is Strategy.signals and not self.wants_bar_callback():
+            raise UserError(f"{owner} must implement signals() or on_bar()")
         self.validate()
 
     @classmethod
@@ -154,8 +156,9 @@ class Strategy:
         return 0
 
     def signals(self, bars: BarSeries) -> Signals:
-        """Entry and exit flags for every bar of ``bars``, causally."""
-        raise NotImplementedError(f"{type(self).__name__} must implement signals()")
+        """Entry and exit flags for every bar of ``bars``, causally (none by default: a strategy
+        that only uses :meth:`on_bar` does not need signals)."""
+        return Signals()
 
     def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
         """Per-bar hook at bar ``i``'s close. Override it only when signals cannot express the logic:

@@ -22,7 +22,17 @@ from tradewind.core.records import Side
 
 
 def _fill(qty: str, price: str = "100") -> Fill:
-    return Fill("c1", "BTC/USDT", Side.BUY, 1, Decimal(price), Decimal(qty), Decimal("0.01"), "USDT", Liquidity.TAKER)
+    return Fill(
+        "c1",
+        "BTC/USDT",
+        Side.BUY,
+        1,
+        Decimal(price),
+        Decimal(qty),
+        Decimal("0.01"),
+        "USDT",
+        Liquidity.TAKER,
+    )
 
 
 def test_partial_fills_average_the_price_and_finish_the_order() -> None:
@@ -62,14 +72,24 @@ def test_terminal_orders_cannot_move() -> None:
         ({"type": OrderType.STOP_MARKET}, "needs a trigger price"),
         ({"type": OrderType.MARKET, "post_only": True}, "post-only applies to limit orders only"),
         (
-            {"type": OrderType.LIMIT, "price": Decimal("1"), "post_only": True, "time_in_force": TimeInForce.IOC},
+            {
+                "type": OrderType.LIMIT,
+                "price": Decimal("1"),
+                "post_only": True,
+                "time_in_force": TimeInForce.IOC,
+            },
             "must be GTC",
         ),
         ({"type": OrderType.MARKET, "quantity": Decimal("0")}, "quantity must be positive"),
     ],
 )
 def test_invalid_orders_are_refused_with_a_reason(kwargs: dict[str, object], message: str) -> None:
-    base: dict[str, object] = {"client_id": "c1", "symbol": "X/Y", "side": Side.SELL, "quantity": Decimal("1")}
+    base: dict[str, object] = {
+        "client_id": "c1",
+        "symbol": "X/Y",
+        "side": Side.SELL,
+        "quantity": Decimal("1"),
+    }
     with pytest.raises(UserError, match=message):
         Order(**{**base, **kwargs})  # type: ignore[arg-type]
 

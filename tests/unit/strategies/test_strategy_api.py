@@ -13,7 +13,14 @@ from tradewind.core.errors import UserError
 from tradewind.core.timeframe import Timeframe
 from tradewind.strategies import get_strategy, load_strategy, registered_names
 
-BUILTINS = ["bb_rsi_meanrev", "donchian_breakout", "ema_cross", "macd_adx_trend", "sma_cross", "supertrend_follow"]
+BUILTINS = [
+    "bb_rsi_meanrev",
+    "donchian_breakout",
+    "ema_cross",
+    "macd_adx_trend",
+    "sma_cross",
+    "supertrend_follow",
+]
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +70,9 @@ def test_user_strategy_file_loads_and_broken_files_name_file_and_line(tmp_path: 
         load_strategy(f"{broken}:Mine")
     failing = tmp_path / "failing.py"
     failing.write_text("import math\n\nvalue = math.sqrt(-1)\n")
-    with pytest.raises(UserError, match=rf"{failing}:3: strategy file failed to import: ValueError"):
+    with pytest.raises(
+        UserError, match=rf"{failing}:3: strategy file failed to import: ValueError"
+    ):
         load_strategy(f"{failing}:Mine")
     with pytest.raises(UserError, match="has no Strategy subclass named 'Nope'; found: Mine"):
         load_strategy(f"{good}:Nope")
@@ -77,7 +86,10 @@ def test_builtin_signals_are_causal(name: str, bars: BarSeries) -> None:
     fired = np.flatnonzero(full[0] | full[1] | full[2] | full[3])
     assert fired.size > 5, f"{name} never fires on 4,000 real bars"
     rng = np.random.default_rng(7)
-    sample = sorted({int(t) for t in rng.choice(np.arange(strategy.warmup, len(bars)), 25)} | set(fired[:5].tolist()))
+    sample = sorted(
+        {int(t) for t in rng.choice(np.arange(strategy.warmup, len(bars)), 25)}
+        | set(fired[:5].tolist())
+    )
     for t in sample:
         head = strategy.signals(bars.head(t + 1)).arrays(t + 1)
         for k in range(4):

@@ -139,7 +139,7 @@ def test_insufficient_funds_are_rejected_with_binance_message(bars: BarSeries) -
         Order("a", SYMBOL, Side.BUY, OrderType.MARKET, Decimal("1")), _close_time(bars, 10)
     )
     (event,) = venue.process_bar(SYMBOL, 11)
-    assert isinstance(event, OrderRejected)
+    assert isinstance(event, OrderExpired)
     assert event.reason == "Account has insufficient balance for requested action."
     assert venue.balance("USD") == Decimal("100")
 

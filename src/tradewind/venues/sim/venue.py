@@ -6,8 +6,9 @@ cannot pay for is rejected with Binance's own message. Prices come from the bar 
 are rounded to the instrument's tick only where slippage moves them off it.
 
 Funds are checked when an order fills, not reserved when it is placed: two resting orders may
-both count on the same cash, and the second is rejected when it fills. Binance reserves at
-placement; strategies here send one order at a time per symbol, where the two agree.
+both count on the same cash, and the second expires when its turn comes, with Binance's
+insufficient-balance message as the reason. Binance reserves at placement; strategies here send
+one order at a time per symbol, where the two agree.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ class SimVenue:
                 reference, order.side is Side.BUY, self.fill_model.slippage_bps
             )
             events += self._execute(working, signal_bar, price, ts, Liquidity.TAKER)
-            if working.remaining != 0 and not isinstance(events[-1], OrderRejected):
+            if working.remaining != 0 and not isinstance(events[-1], OrderExpired):
                 # Whatever the close could not fill (a participation cap) does not rest.
                 events.append(OrderExpired(order.client_id, ts))
             return events
@@ -197,7 +198,7 @@ class SimVenue:
             if not math.isnan(price):
                 liquidity = Liquidity.TAKER if working.taker else Liquidity.MAKER
                 produced = self._execute(working, index, price, ts, liquidity)
-                rejected = any(isinstance(e, OrderRejected) for e in produced)
+                rejected = any(isinstance(e, OrderExpired) for e in produced)
                 events += produced
             if rejected or (working.quantity > 0 and working.remaining == 0):
                 self._drop(client_id)
@@ -337,9 +338,9 @@ class SimVenue:
             if quantity <= 0 or (
                 instrument.min_amount is not None and quantity < instrument.min_amount
             ):
-                return [OrderRejected(order.client_id, ts, "Filter failure: LOT_SIZE")]
+                return [OrderExpired(order.client_id, ts, "Filter failure: LOT_SIZE")]
             if instrument.min_notional is not None and quantity * price < instrument.min_notional:
-                return [OrderRejected(order.client_id, ts, "Filter failure: NOTIONAL")]
+                return [OrderExpired(order.client_id, ts, "Filter failure: NOTIONAL")]
             working.quantity = quantity
         quantity = working.remaining
         cap = self.fill_model.max_participation
@@ -355,7 +356,7 @@ class SimVenue:
             cost = notional + (fee if fee_currency == quote else ZERO)
             if self.balance(quote) < cost:
                 return (
-                    [OrderRejected(order.client_id, ts, INSUFFICIENT)]
+                    [OrderExpired(order.client_id, ts, INSUFFICIENT)]
                     if working.filled == 0
                     else []
                 )
@@ -366,7 +367,7 @@ class SimVenue:
             needed = quantity + (fee if fee_currency == base else ZERO)
             if self.balance(base) < needed:
                 return (
-                    [OrderRejected(order.client_id, ts, INSUFFICIENT)]
+                    [OrderExpired(order.client_id, ts, INSUFFICIENT)]
                     if working.filled == 0
                     else []
                 )

@@ -1,0 +1,197 @@
+"""Streaming volatility indicators and channels: ATR, Bollinger Bands, Keltner, Donchian."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from tradewind.core.errors import UserError
+from tradewind.indicators.streaming._base import (
+    NAN,
+    RollingExtreme,
+    StreamingIndicator,
+    check_finite,
+    check_period,
+    check_positive,
+)
+from tradewind.indicators.streaming.averages import EMA
+
+__all__ = ["ATR", "BBands", "Donchian", "Keltner"]
+
+
+class ATR(StreamingIndicator[float]):
+    """Wilder's average true range (vectorised: ``volatility.atr``).
+
+    Parameters
+    ----------
+    timeperiod : int, default 14
+        Period (>= 1; 1 returns the true range itself, as TA-Lib does). Warm-up: NaN for the
+        first ``timeperiod`` updates; the first value is the mean of the first ``timeperiod``
+        true ranges (the first bar has no previous close, so no true range).
+    """
+
+    __slots__ = ("_atr", "_count", "_prev_close", "_total", "timeperiod")
+
+    def __init__(self, timeperiod: int = 14) -> None:
+        self.timeperiod = check_period("timeperiod", timeperiod, 1)
+        self._count = 0
+        self._prev_close = NAN
+        self._total = 0.0
+        self._atr = NAN
+        self._value = NAN
+
+    def update(self, high: float, low: float, close: float) -> float:
+        """Add one bar; return the ATR at this bar (NaN during warm-up)."""
+        h = check_finite("high", high)
+        lo = check_finite("low", low)
+        c = check_finite("close", close)
+        self._count += 1
+        prev = self._prev_close
+        self._prev_close = c
+        if self._count == 1:
+            return self._value
+        # The order of comparisons follows TA-Lib's TRANGE so ties resolve identically.
+        greatest = h - lo
+        v = abs(prev - h)
+        greatest = max(greatest, v)
+        v = abs(prev - lo)
+        greatest = max(greatest, v)
+        n = self.timeperiod
+        if n == 1:
+            self._value = greatest
+        elif self._count <= n + 1:
+            self._total += greatest
+            if self._count == n + 1:
+                self._atr = self._total / n
+                self._value = self._atr
+        else:
+            atr = self._atr * (n - 1)
+            atr += greatest
+            atr /= n
+            self._atr = atr
+            self._value = atr
+        return self._value
+
+
+class BBands(StreamingIndicator[tuple[float, float, float]]):
+    """Bollinger Bands over an SMA with the population standard deviation (``volatility.bbands``).
+
+    Parameters
+    ----------
+    timeperiod : int, default 5
+        Window length (>= 2). Warm-up: NaN for the first ``timeperiod - 1`` updates.
+    nbdevup, nbdevdn : float, default 2.0
+        Deviations above and below the middle band.
+
+    Notes
+    -----
+    Returns ``(upper, middle, lower)``. Only TA-Lib's default moving-average type (SMA) is
+    offered. The variance is ``mean(x^2) - mean(x)^2`` from running sums; a negative residue
+    counts as zero.
+    """
+
+    __slots__ = ("_squares", "_total", "_window", "nbdevdn", "nbdevup", "timeperiod")
+
+    def __init__(self, timeperiod: int = 5, nbdevup: float = 2.0, nbdevdn: float = 2.0) -> None:
+        self.timeperiod = check_period("timeperiod", timeperiod, 2)
+        self.nbdevup = float(nbdevup)
+        self.nbdevdn = float(nbdevdn)
+        if not (math.isfinite(self.nbdevup) and math.isfinite(self.nbdevdn)):
+            raise UserError(f"nbdevup and nbdevdn must be finite, got {nbdevup!r}, {nbdevdn!r}")
+        self._window: deque[float] = deque()
+        self._total = 0.0
+        self._squares = 0.0
+        self._value = (NAN, NAN, NAN)
+
+    def update(self, real: float) -> tuple[float, float, float]:
+        """Add one value; return ``(upper, middle, lower)`` (NaN during warm-up)."""
+        x = check_finite("real", real)
+        self._total += x
+        self._squares += x * x
+        self._window.append(x)
+        if len(self._window) < self.timeperiod:
+            return self._value
+        n = self.timeperiod
+        middle = self._total / n
+        mean_sq = self._squares / n
+        old = self._window.popleft()
+        self._total -= old
+        self._squares -= old * old
+        variance = mean_sq - middle * middle
+        # Only a negative variance (cancellation residue of a flat window) is clamped: a fixed
+        # absolute floor would zero the bands of coins quoted around 1e-5 (TA-Lib 0.6+ agrees).
+        dev = math.sqrt(variance) if variance > 0.0 else 0.0
+        self._value = (middle + self.nbdevup * dev, middle, middle - self.nbdevdn * dev)
+        return self._value
+
+
+class Keltner(StreamingIndicator[tuple[float, float, float]]):
+    """Keltner channels: EMA of the close +- ``multiplier`` x ATR (``channels.keltner``).
+
+    Parameters
+    ----------
+    timeperiod : int, default 20
+        EMA period of the middle line (>= 2).
+    multiplier : float, default 2.0
+        Channel half-width in ATRs.
+    atr_period : int, default 10
+        ATR period.
+
+    Notes
+    -----
+    Returns ``(upper, middle, lower)``, NaN for the first ``max(timeperiod - 1, atr_period)``
+    updates.
+    """
+
+    __slots__ = ("_atr", "_ema", "multiplier")
+
+    def __init__(self, timeperiod: int = 20, multiplier: float = 2.0, atr_period: int = 10) -> None:
+        self._ema = EMA(timeperiod)
+        self._atr = ATR(atr_period)
+        self.multiplier = check_positive("multiplier", multiplier)
+        self._value = (NAN, NAN, NAN)
+
+    def update(self, high: float, low: float, close: float) -> tuple[float, float, float]:
+        """Add one bar; return ``(upper, middle, lower)`` (NaN during warm-up)."""
+        # Validate before touching either component so a bad bar leaves no half-applied state.
+        h, lo, c = (
+            check_finite("high", high),
+            check_finite("low", low),
+            check_finite("close", close),
+        )
+        middle = self._ema.update(c)
+        atr = self._atr.update(h, lo, c)
+        width = self.multiplier * atr
+        self._value = (middle + width, middle, middle - width)
+        return self._value
+
+
+class Donchian(StreamingIndicator[tuple[float, float, float]]):
+    """Donchian channels over the last ``timeperiod`` bars, current bar included.
+
+    Parameters
+    ----------
+    timeperiod : int, default 20
+        Window length (>= 1). Warm-up: NaN for the first ``timeperiod - 1`` updates.
+
+    Notes
+    -----
+    Returns ``(upper, middle, lower)`` like ``channels.donchian``. O(1) amortised per update:
+    the highest high and lowest low are tracked with monotonic deques.
+    """
+
+    __slots__ = ("_high", "_low")
+
+    def __init__(self, timeperiod: int = 20) -> None:
+        size = check_period("timeperiod", timeperiod, 1)
+        self._high = RollingExtreme(size, maximum=True)
+        self._low = RollingExtreme(size, maximum=False)
+        self._value = (NAN, NAN, NAN)
+
+    def update(self, high: float, low: float) -> tuple[float, float, float]:
+        """Add one bar; return ``(upper, middle, lower)`` (NaN during warm-up)."""
+        upper = self._high.push(check_finite("high", high))
+        lower = self._low.push(check_finite("low", low))
+        if self._high.full:
+            self._value = (upper, (upper + lower) / 2.0, lower)
+        return self._value
