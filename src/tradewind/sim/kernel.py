@@ -69,11 +69,22 @@ def _buy(
     pay for, or below the lot or notional minimum, is rejected, as on the venue."""
     fee = settings[FEE]
     price = _fill_price(raw, True, settings[SLIPPAGE], settings[TICK])
-    size = rules.all_in_quantity(budget, price, fee, settings[LOT])
+    lot = settings[LOT]
+    size = rules.all_in_quantity(budget, price, fee, lot)
     cost = size * price
     paid = rules.fee_amount(cost, fee)
+    if cost + paid > budget * (1.0 + 1e-12):
+        # all_in_quantity's tolerance rounded up past the exact floor the event engine takes.
+        size -= lot
+        cost = size * price
+        paid = rules.fee_amount(cost, fee)
     min_notional = settings[MIN_NOTIONAL]
-    if size <= 0.0 or cost + paid > cash or (min_notional > 0.0 and cost < min_notional):
+    # Float noise of one part in 1e12 is not a lack of funds (the event engine checks in Decimal).
+    if (
+        size <= 0.0
+        or cost + paid > cash * (1.0 + 1e-12)
+        or (min_notional > 0.0 and cost < min_notional)
+    ):
         return False, cash, 0.0, 0.0, 0.0
     return True, cash - cost - paid, size, price, paid
 

@@ -60,13 +60,28 @@ class Signals:
         return out[0], out[1], out[2], out[3]
 
 
+TIE_TOLERANCE = 1e-12
+"""Relative difference below which two indicator values count as equal in a crossing."""
+
+
+def _above(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> BoolArray:
+    # Two averages of the same prices are often exactly equal; float rounding then decides the
+    # sign at random and differs between implementations (a running sum, a fresh mean). A
+    # difference within TIE_TOLERANCE is a tie, so a crossing never depends on rounding noise.
+    with np.errstate(invalid="ignore"):
+        return x - y > TIE_TOLERANCE * np.maximum(np.abs(x), np.abs(y))
+
+
 def crossed_above(a: npt.ArrayLike, b: npt.ArrayLike) -> BoolArray:
-    """True at bar i when ``a[i] > b[i]`` and ``a[i-1] <= b[i-1]`` (all four defined)."""
+    """True at bar i when ``a[i] > b[i]`` and ``a[i-1] <= b[i-1]`` (all four defined; values
+    within a relative :data:`TIE_TOLERANCE` of each other are equal)."""
     x = np.asarray(a, dtype=np.float64)
     y = np.asarray(b, dtype=np.float64)
     out = np.zeros(x.shape, dtype=np.bool_)
-    # NaN comparisons are False, so warm-up bars never cross.
-    out[1:] = (x[1:] > y[1:]) & (x[:-1] <= y[:-1])
+    defined = ~(np.isnan(x) | np.isnan(y))
+    above = _above(x, y)
+    # NaN is neither above nor below, so warm-up bars never cross.
+    out[1:] = above[1:] & ~above[:-1] & defined[1:] & defined[:-1]
     return out
 
 

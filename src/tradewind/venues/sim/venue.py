@@ -321,14 +321,7 @@ class SimVenue:
         instrument = self.instruments[working.symbol]
         bars = self.bars[working.symbol]
         is_buy = order.side is Side.BUY
-        price = to_decimal(raw_price)
-        if (price % instrument.price_step) != 0:
-            # Slippage moved the price off the grid: round against the trader.
-            price = (
-                ceil_to_step(price, instrument.price_step)
-                if is_buy
-                else floor_to_step(price, instrument.price_step)
-            )
+        price = _on_tick(to_decimal(raw_price), instrument.price_step, up=is_buy)
         rate = instrument.fee_rate(maker=liquidity is Liquidity.MAKER)
         fee_currency = instrument.fee_currency(order.side)
         if working.quantity == 0 and order.quote_quantity is not None:
@@ -390,6 +383,20 @@ class SimVenue:
             str(self._trade_ids),
         )
         return [OrderFilled(fill, working.quantity)]
+
+
+def _on_tick(price: Decimal, tick: Decimal, *, up: bool) -> Decimal:
+    """Put a fill price on the tick grid.
+
+    A price within float noise of a tick (slippage computed in float64, e.g. 5.0010000000000004e-05
+    for 5.001e-05) is that tick; a price truly between ticks is rounded against the trader (up for
+    a buy). The screening kernel applies the same rule, so both engines fill at the same price.
+    """
+    units = price / tick
+    nearest = units.to_integral_value()
+    if abs(units - nearest) <= Decimal("1e-9") * max(Decimal(1), abs(units)):
+        return nearest * tick if units != nearest else price
+    return ceil_to_step(price, tick) if up else floor_to_step(price, tick)
 
 
 _PRIORITY = {
