@@ -25,6 +25,7 @@ from tradewind.core.errors import UserError
 from tradewind.core.instrument import FeeSide, Instrument, MarketType
 from tradewind.core.money import to_decimal
 from tradewind.core.orders import ClientIdFactory
+from tradewind.core.ports import RiskGate
 from tradewind.core.timeframe import Timeframe
 from tradewind.engine.equity import account_currency, equity_curve
 from tradewind.engine.node import Binding, Node
@@ -33,6 +34,8 @@ from tradewind.engine.result import BacktestResult
 from tradewind.engine.runner import BacktestRunner
 from tradewind.kernel_backtest import run_kernel
 from tradewind.performance.summary import summarize
+from tradewind.risk.config import RiskConfig, build_risk, parse_risk
+from tradewind.risk.exits import ProtectionBook
 from tradewind.risk.gate import StakeGate
 from tradewind.risk.stake import Stake
 from tradewind.strategies.base import Strategy
@@ -62,6 +65,7 @@ def backtest(
     slippage_bps: float = 0.0,
     latency_ms: int = 0,
     max_participation: float = 0.0,
+    risk: RiskConfig | Mapping[str, Any] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``data`` through the event engine.
@@ -99,6 +103,11 @@ def backtest(
         Trade only between these times (UTC). Earlier data stays as indicator warm-up.
     slippage_bps, latency_ms, max_participation
         Fill model, see :class:`tradewind.venues.sim.FillModel`.
+    risk
+        Risk settings (:class:`tradewind.risk.config.RiskConfig` or the same as a dict, e.g.
+        ``{"exits": {"stop_pct": 0.02}}``): sizing model, stops and exits, portfolio limits and
+        circuit breakers through the risk engine. ``None`` (default) keeps the plain stake gate:
+        ``stake`` sizing, no stops, no breakers.
     progress
         ``progress(done, total)`` callback for long runs.
 
@@ -133,14 +142,20 @@ def backtest(
         stop = _index_at(bars[name], end, default=len(bars[name]))
         # Nothing after ``end`` is known to the run: the data simply stops there.
         bars[name] = bars[name].head(stop)
+    risk_config = None if risk is None else parse_risk(risk)
+    breaker_events = pd.DataFrame()
+    if engine == "kernel" and risk_config is not None:
+        raise UserError(
+            "risk settings need engine='event' (the screening kernel has no risk engine yet)"
+        )
     if engine == "kernel":
         timeline, equity, trades = run_kernel(
             instance, bars, chosen, starting[quote], Stake.parse(stake), fill_model, first_bar
         )
         orders, denials = pd.DataFrame(), pd.DataFrame()
     else:
-        timeline, equity, trades, orders, denials = _run_event(
-            instance, bars, chosen, starting, stake, fill_model, first_bar, progress
+        timeline, equity, trades, orders, denials, breaker_events = _run_event(
+            instance, bars, chosen, starting, stake, fill_model, first_bar, progress, risk_config
         )
     primary = next(iter(bars.values()))
     close = None
@@ -164,6 +179,7 @@ def backtest(
         "latency_ms": latency_ms,
         "max_participation": max_participation,
         "engine": engine,
+        "risk": None if risk_config is None else risk_config.model_dump(mode="json"),
         "code_version": _code_version(),
         "started_at": _iso(int(started * 1000)),
         "finished_at": _iso(int(time.time() * 1000)),
@@ -178,6 +194,7 @@ def backtest(
         meta=meta,
         denials=denials,
         close={n: _bars_frame(b) for n, b in bars.items()},
+        breaker_events=breaker_events,
     )
 
 
@@ -190,7 +207,8 @@ def _run_event(
     fill_model: FillModel,
     first_bar: dict[str, int],
     progress: Callable[[int, int], None] | None,
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    risk_config: RiskConfig | None = None,
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Run the event engine: the Node over the simulated venue."""
     venue = SimVenue(chosen, bars, starting, fill_model)
     portfolio = Portfolio(chosen, cash=dict(starting))
@@ -210,13 +228,26 @@ def _run_event(
                 callback=instance.wants_bar_callback(),
             )
         )
+    gate: RiskGate = StakeGate(Stake.parse(stake), chosen)
+    protection: ProtectionBook | None = None
+    if risk_config is not None:
+        quote = account_currency(chosen)
+        gate, protection = build_risk(
+            risk_config,
+            strategy_ids={instance.id: instance.name or type(instance).__name__},
+            stake=Stake.parse(stake),
+            instruments=chosen,
+            bars=bars,
+            initial_equity=float(starting[quote]),
+        )
     node = Node(
         bindings=bindings,
-        gate=StakeGate(Stake.parse(stake), chosen),
+        gate=gate,
         venue=venue,
         portfolio=portfolio,
         instruments=chosen,
         ids=ClientIdFactory("bt"),
+        protection=protection,
     )
     BacktestRunner(node, venue).run(progress)
     timeline, equity = equity_curve(bars, chosen, starting, portfolio.fills)
@@ -229,7 +260,8 @@ def _run_event(
         equity,
         trades,
         _orders_frame(node),
-        pd.DataFrame([d.__dict__ for d in node.denials]),
+        _denials_frame(node),
+        _breaker_frame(gate),
     )
 
 
@@ -420,6 +452,41 @@ def _orders_frame(node: Node) -> pd.DataFrame:
         for o in node.orders.values()
     ]
     return pd.DataFrame(rows)
+
+
+def _denials_frame(node: Node) -> pd.DataFrame:
+    columns = ["ts", "strategy_id", "symbol", "action", "reason", "code"]
+    rows = [
+        {
+            "ts": d.ts,
+            "strategy_id": d.strategy_id,
+            "symbol": d.symbol,
+            "action": d.action.value,
+            "reason": d.reason,
+            "code": d.code,
+        }
+        for d in node.denials
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame.insert(0, "time", pd.to_datetime(frame["ts"].astype("int64"), unit="ms", utc=True))
+    return frame
+
+
+def _breaker_frame(gate: RiskGate) -> pd.DataFrame:
+    columns = ["time", "bar", "symbol", "breaker", "state", "reason"]
+    board = getattr(gate, "board", None)
+    rows = [
+        {
+            "time": pd.Timestamp(e.ts, unit="ms", tz="UTC"),
+            "bar": e.bar,
+            "symbol": e.symbol,
+            "breaker": e.breaker,
+            "state": e.state.value,
+            "reason": e.reason,
+        }
+        for e in ([] if board is None else board.events)
+    ]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _bars_frame(series: BarSeries) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from tradewind.core.errors import ConfigError
 from tradewind.data.config import DataConfig
 from tradewind.logs import LogConfig
 from tradewind.persistence.config import DatabaseConfig
+from tradewind.risk.config import RiskConfig
 
 ENV_PREFIX = "TRADEWIND__"
 DEFAULT_FILE = Path("tradewind.toml")
@@ -38,6 +39,7 @@ class AppConfig(BaseModel):
     exchange: ExchangeConfig = ExchangeConfig()
     database: DatabaseConfig = DatabaseConfig()
     log: LogConfig = LogConfig()
+    risk: RiskConfig = RiskConfig()
 
 
 def load_config(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from tradewind.data.bundled import BUNDLED_SYMBOL, load_bundled
 from tradewind.data.catalog import Catalog, SeriesKey
 from tradewind.data.kinds import DataKind
 from tradewind.engine.result import BacktestResult
+from tradewind.risk.config import RiskConfig, parse_risk
 
 _SHOWN = (
     "start", "end", "bars", "initial_equity", "final_equity", "total_return", "annual_return",
@@ -77,9 +79,29 @@ def backtest(
     export: Annotated[
         Path | None, typer.Option("--export", help="Folder for trades/orders/equity CSVs.")
     ] = None,
+    stop: Annotated[
+        float | None, typer.Option("--stop", help="Protective stop, fraction (0.02 = 2%).")
+    ] = None,
+    take_profit: Annotated[
+        float | None, typer.Option("--take-profit", help="Take-profit, fraction from entry.")
+    ] = None,
+    trailing: Annotated[
+        float | None, typer.Option("--trailing", help="Trailing stop, fraction behind the best.")
+    ] = None,
+    risk_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--risk-config", help="TOML file with a [risk] table (sizing, exits, limits, breakers)."
+        ),
+    ] = None,
 ) -> None:
-    """Backtest a strategy through the event engine and print its metrics."""
+    """Backtest a strategy through the event engine and print its metrics.
+
+    Risk: without --stop/--take-profit/--trailing/--risk-config (or a [risk] table in the config
+    file) the run uses the plain stake gate. With any of them it runs through the risk engine.
+    """
     params = _params(param or [])
+    risk = _risk(stop, take_profit, trailing, risk_config)
     frame, name, instruments = _load(symbol, timeframe, exchange, data)
     with progress_bar() as bar:
         task = bar.add_task(f"backtest {strategy} on {name}", total=None)
@@ -90,7 +112,7 @@ def backtest(
         result = run_backtest(
             strategy, {name: frame}, params, cash=cash, fee=fee, stake=stake, fill=fill,
             engine=engine, timeframe=timeframe, instruments=instruments, start=date_from,
-            end=date_to, slippage_bps=slippage_bps, progress=update,
+            end=date_to, slippage_bps=slippage_bps, risk=risk, progress=update,
         )  # fmt: skip
     _print(result)
     if json_path is not None:
@@ -105,6 +127,34 @@ def backtest(
         result.orders.to_csv(export / "orders.csv", index=False)
         result.equity.to_csv(export / "equity.csv")
         STATE.console.print(f"trades, orders and equity CSVs written to {export}")
+
+
+def _risk(
+    stop: float | None, take_profit: float | None, trailing: float | None, path: Path | None
+) -> RiskConfig | None:
+    """The risk settings: the --risk-config file, else the app config's [risk] table when one was
+    given, with the flags on top; None when nothing asks for the risk engine."""
+    base: dict[str, Any] | None = None
+    if path is not None:
+        if not path.is_file():
+            raise UserError(f"risk config file not found: {path}")
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise UserError(f"{path} is not valid TOML: {exc}") from None
+        base = dict(document.get("risk", document))
+    else:
+        config = STATE.config()
+        if "risk" in config.model_fields_set:
+            base = config.risk.model_dump()
+    flags = {"stop_pct": stop, "take_profit_pct": take_profit, "trailing_pct": trailing}
+    given = {k: v for k, v in flags.items() if v is not None}
+    if base is None and not given:
+        return None
+    merged: dict[str, Any] = dict(base or {"sizing": {"model": "stake"}})
+    if given:
+        merged["exits"] = {**dict(merged.get("exits", {})), **given}
+    return parse_risk(merged)
 
 
 def _params(pairs: list[str]) -> dict[str, str]:
@@ -152,3 +202,7 @@ def _print(result: BacktestResult) -> None:
         STATE.console.print(
             f"{len(result.denials)} intents were denied by the risk gate (see the report)."
         )
+    trips = result.breaker_events
+    if len(trips):
+        tripped = trips[trips["state"] != "active"]
+        STATE.console.print(f"{len(tripped)} circuit-breaker trips (see the report and --json).")

@@ -30,6 +30,10 @@ class PriceType(StrEnum):
 
     MARKET = "market"
     LIMIT = "limit"
+    STOP = "stop"
+    """A stop-market order at ``trigger_price`` (protective stops)."""
+    TAKE_PROFIT = "take_profit"
+    """A take-profit order at ``trigger_price`` (profit targets, scale-out rungs)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,7 +42,10 @@ class Intent:
 
     ``size_hint`` is a fraction in (0, 1] of what the stake rule would give (1 = the full stake);
     ``confidence`` in [0, 1] is for confidence-scaled sizing. ``limit_price`` is required for limit
-    intents.
+    intents, ``trigger_price`` for stop and take-profit intents. ``quantity`` asks for an explicit
+    base quantity (a partial exit, a pyramiding add): the gate still checks it. ``stop_price`` is
+    the protective stop the strategy plans (fixed-risk sizing and the heat limit use it when no
+    stop rule is configured).
     """
 
     strategy_id: str
@@ -50,6 +57,9 @@ class Intent:
     size_hint: Decimal | None = None
     confidence: float | None = None
     reason: str = ""
+    trigger_price: Decimal | None = None
+    quantity: Decimal | None = None
+    stop_price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +78,11 @@ class Decision:
     reason: str = ""
     limit_price: Decimal | None = None
     """The intent's limit price rounded to the instrument's tick (limit entries only)."""
+    code: str = ""
+    """Machine-readable reason (``breaker.daily_loss``, ``limit.heat``...): for a denial, why; for
+    an approval, the limit that reduced it (empty at full size)."""
 
     @classmethod
-    def deny(cls, intent: Intent, reason: str) -> Decision:
-        """A denial with a reason the user can read."""
-        return cls(intent, False, reason=reason)
+    def deny(cls, intent: Intent, reason: str, code: str = "denied") -> Decision:
+        """A denial with a reason the user can read and a machine-readable code."""
+        return cls(intent, False, reason=reason, code=code)

@@ -7,7 +7,7 @@ The engine core depends only on these protocols; the composition root picks the 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from tradewind.core.events import VenueEvent
 from tradewind.core.intents import Decision, Intent
@@ -47,6 +47,55 @@ class AccountView(Protocol):
 
     def last_price(self, symbol: str) -> Decimal:
         """The latest known price of ``symbol`` (the close of the latest complete bar)."""
+        ...
+
+
+@runtime_checkable
+class RiskAccount(AccountView, Protocol):
+    """What the full risk engine reads beyond :class:`AccountView`: time, positions, balances."""
+
+    def clock(self) -> int:
+        """The current time (UTC ms)."""
+        ...
+
+    def open_positions(self) -> list[tuple[str, str, Decimal]]:
+        """``(strategy_id, symbol, signed quantity)`` of every open position."""
+        ...
+
+    def balances(self) -> dict[str, Decimal]:
+        """Ledger balance of every asset."""
+        ...
+
+
+@runtime_checkable
+class RiskObserver(Protocol):
+    """A gate that also watches the account (breakers): the Node reports what happens to it and
+    asks when its next breaker can trip, so that the runner visits that bar."""
+
+    def on_fill(self, account: RiskAccount, symbol: str, bar_index: int) -> None:
+        """A fill at bar ``bar_index`` of ``symbol`` changed the balances."""
+        ...
+
+    def on_trade_closed(
+        self, strategy_id: str, pnl: Decimal, value: Decimal, ts: int, bar: int, symbol: str
+    ) -> None:
+        """A round trip (or part of one) closed with ``pnl`` on an entry ``value``."""
+        ...
+
+    def on_order_result(self, rejected: bool, ts: int) -> None:
+        """The venue accepted or rejected an order."""
+        ...
+
+    def next_event(self) -> int | None:
+        """Time (ms) of the next possible breaker trip, or None."""
+        ...
+
+    def fire(self, now: int) -> bool:
+        """Handle the trips due at ``now``; True when the account must be flattened."""
+        ...
+
+    def kill_switch(self, ts: int, reason: str = "kill switch") -> None:
+        """Halt: no new exposure until a manual resume."""
         ...
 
 

@@ -34,10 +34,12 @@ from tradewind.core.events import (
 from tradewind.core.instrument import Instrument
 from tradewind.core.intents import Decision, Intent, IntentAction, PriceType
 from tradewind.core.money import ZERO
-from tradewind.core.orders import ClientIdFactory, Order
-from tradewind.core.ports import RiskGate, Venue
+from tradewind.core.orders import ClientIdFactory, Fill, Order
+from tradewind.core.ports import RiskGate, RiskObserver, Venue
 from tradewind.engine.portfolio import Portfolio
 from tradewind.execution.orders import order_for
+from tradewind.risk.exits import ProtectionBook
+from tradewind.sim import stops
 from tradewind.strategies.base import Strategy
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,7 @@ class DenialRecord:
     symbol: str
     action: IntentAction
     reason: str
+    code: str = ""
 
 
 @dataclass
@@ -135,9 +138,12 @@ class Node:
         portfolio: Portfolio,
         instruments: dict[str, Instrument],
         ids: ClientIdFactory,
+        protection: ProtectionBook | None = None,
     ) -> None:
         self.bindings = bindings
         self.gate = gate
+        self.observer: RiskObserver | None = gate if isinstance(gate, RiskObserver) else None
+        self.protection = protection
         self.venue = venue
         self.portfolio = portfolio
         self.instruments = instruments
@@ -149,6 +155,8 @@ class Node:
         self._reserved: dict[str, Decimal] = {}
         self._bars = {b.symbol: b.bars for b in bindings}
         self._strategy_of: dict[str, Binding] = {}
+        self._binding_of = {(b.strategy_id, b.symbol): b for b in bindings}
+        self._protective: dict[str, tuple[str, str]] = {}
 
     # -- AccountView, for the risk gate -----------------------------------------------------------
 
@@ -165,6 +173,22 @@ class Node:
         bars = self._bars[symbol]
         index = int(np.searchsorted(bars.close_time, self.now, side="right")) - 1
         return bars.price(max(index, 0))
+
+    def clock(self) -> int:
+        """The Node's current time (UTC ms)."""
+        return self.now
+
+    def open_positions(self) -> list[tuple[str, str, Decimal]]:
+        """``(strategy_id, symbol, signed quantity)`` of every open position."""
+        return [
+            (p.strategy_id, p.symbol, p.quantity)
+            for p in self.portfolio.positions.values()
+            if p.quantity != 0
+        ]
+
+    def balances(self) -> dict[str, Decimal]:
+        """Ledger balance of every asset."""
+        return dict(self.portfolio.cash)
 
     def equity(self) -> Decimal:
         """Every balance valued in the quote currency at the latest complete bar's close."""
@@ -210,18 +234,24 @@ class Node:
                     order.resolve_quantity(event.order_quantity)
                 order.fill(event.fill)
                 binding = self._strategy_of[order.client_id]
+                closed = len(self.portfolio.trades)
                 self.portfolio.apply_fill(event.fill, binding.strategy_id, bar_index, order.tag)
+                self._after_fill(binding, event.fill, bar_index, closed)
                 context = _Context(self, binding, event.fill.ts)
                 binding.strategy.on_fill(context, event.fill)
                 for intent in context.intents:
                     self._route(intent, binding, bar_index)
             elif isinstance(event, OrderAccepted):
                 order.accept(event.venue_order_id or None)
+                if self.observer is not None:
+                    self.observer.on_order_result(False, event.ts)
             elif isinstance(event, OrderTriggered):
                 order.trigger()
             elif isinstance(event, OrderRejected):
                 order.reject(event.reason)
                 log.info("order %s rejected: %s", order.client_id, event.reason)
+                if self.observer is not None:
+                    self.observer.on_order_result(True, event.ts)
             elif isinstance(event, OrderCanceled):
                 order.cancel()
             elif isinstance(event, OrderExpired):
@@ -231,6 +261,118 @@ class Node:
                     log.info("order %s expired: %s", order.client_id, event.reason)
             if order.status.is_terminal:
                 self._release(order)
+                key = self._protective.pop(order.client_id, None)
+                if key is not None and order.filled_quantity == 0 and self.protection is not None:
+                    self.protection.failed(key)
+
+    # -- protective exits and breakers (driven by the runner) -------------------------------------
+
+    def next_protective(self, symbol: str) -> int | None:
+        """Time (ms) of the next protective event (stop, take-profit, trail...) of ``symbol``."""
+        if self.protection is None or not self.protection.guards:
+            return None
+        found = self.protection.next_event(symbol)
+        return None if found is None else found[0]
+
+    def on_protective(self, symbol: str) -> None:
+        """Send the due protective exit of ``symbol`` through the gate (exits always pass)."""
+        assert self.protection is not None
+        found = self.protection.next_event(symbol)
+        if found is None:
+            return
+        key = found[1]
+        action = self.protection.take(key, self.position(*key))
+        if action is None:
+            return
+        self.now = action.ts
+        binding = self._binding_of[key]
+        working = self._working.get(key, set())
+        if action.kind != stops.PYRAMID_ADD and any(self.orders[c].reduce_only for c in working):
+            return  # an exit is already on its way (it fills at this bar's open, first)
+        is_long = self.position(*key) > 0
+        if action.kind == stops.PYRAMID_ADD:
+            intent_action = IntentAction.ENTER_LONG if is_long else IntentAction.ENTER_SHORT
+            price_type = PriceType.MARKET
+        else:
+            intent_action = IntentAction.EXIT_LONG if is_long else IntentAction.EXIT_SHORT
+            price_type = {
+                stops.STOP: PriceType.STOP,
+                stops.TRAILING: PriceType.STOP,
+                stops.BREAKEVEN: PriceType.STOP,
+                stops.TAKE_PROFIT: PriceType.TAKE_PROFIT,
+                stops.SCALE_OUT: PriceType.TAKE_PROFIT,
+            }.get(action.kind, PriceType.MARKET)
+        intent = Intent(
+            strategy_id=key[0],
+            symbol=key[1],
+            action=intent_action,
+            ts=self.now,
+            price_type=price_type,
+            trigger_price=action.trigger,
+            quantity=action.quantity,
+            reason=action.reason,
+        )
+        client_id = self._route(intent, binding, action.bar)
+        if client_id is None:
+            self.protection.failed(key)
+        elif client_id in self.orders and not self.orders[client_id].status.is_terminal:
+            self._protective[client_id] = key
+
+    def next_breaker(self) -> int | None:
+        """Time (ms) of the next possible breaker trip, or None."""
+        return None if self.observer is None else self.observer.next_event()
+
+    def on_breaker(self, now: int) -> None:
+        """Let the breakers trip at ``now``; flatten when one asks for it."""
+        assert self.observer is not None
+        self.now = max(self.now, now)
+        if self.observer.fire(now):
+            self.kill_switch("drawdown limit reached: flattening", halt=False)
+
+    def kill_switch(self, reason: str = "kill switch", *, halt: bool = True) -> None:
+        """Cancel every working order and flatten every position with reduce-only orders.
+
+        The gate is HALTED first (no new exposure until a person resumes); the flattening exits
+        pass it as every exit does. In a backtest the exits fill at the next bar's open.
+        """
+        if halt and self.observer is not None:
+            self.observer.kill_switch(self.now, reason)
+        for client_id, order in list(self.orders.items()):
+            if order.status.is_open:
+                self.on_venue_events(self.venue.cancel(client_id, self.now), -1)
+        for strategy_id, symbol, quantity in self.open_positions():
+            if self.protection is not None:
+                self.protection.drop((strategy_id, symbol))
+            binding = self._binding_of[(strategy_id, symbol)]
+            bars = binding.bars
+            index = max(int(np.searchsorted(bars.close_time, self.now, side="right")) - 1, 0)
+            action = IntentAction.EXIT_LONG if quantity > 0 else IntentAction.EXIT_SHORT
+            intent = Intent(
+                strategy_id=strategy_id,
+                symbol=symbol,
+                action=action,
+                ts=self.now,
+                reason="kill_switch",
+            )
+            self._route(intent, binding, index)
+
+    def _after_fill(self, binding: Binding, fill: Fill, bar_index: int, closed_before: int) -> None:
+        key = (binding.strategy_id, fill.symbol)
+        if self.observer is not None:
+            for trade in self.portfolio.trades[closed_before:]:
+                self.observer.on_trade_closed(
+                    trade.strategy_id, trade.pnl, trade.entry_price * trade.quantity,
+                    fill.ts, bar_index, fill.symbol,
+                )  # fmt: skip
+            self.observer.on_fill(self, fill.symbol, bar_index)
+        if self.protection is not None:
+            position = self.portfolio.position(*key)
+            bars = self._bars[fill.symbol]
+            # A fill at a bar's open is exposed to that bar; a fill at a close, from the next.
+            start = bar_index if fill.ts <= int(bars.ts[bar_index]) else bar_index + 1
+            self.protection.on_position(
+                key[0], key[1], position.quantity, position.average_price, fill.price, start
+            )
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -258,15 +400,20 @@ class Node:
             )
         ]
 
-    def _route(self, intent: Intent, binding: Binding, bar_index: int) -> None:
+    def _route(self, intent: Intent, binding: Binding, bar_index: int) -> str | None:
         decision: Decision = self.gate.decide(intent, self)
         if not decision.approved:
             self.denials.append(
                 DenialRecord(
-                    intent.ts, intent.strategy_id, intent.symbol, intent.action, decision.reason
+                    intent.ts,
+                    intent.strategy_id,
+                    intent.symbol,
+                    intent.action,
+                    decision.reason,
+                    decision.code,
                 )
             )
-            return
+            return None
         order = order_for(decision, self.ids, self.now)
         self.orders[order.client_id] = order
         self._strategy_of[order.client_id] = binding
@@ -280,6 +427,7 @@ class Node:
         # The order is recorded (self.orders) before it is sent: a crash can be reconciled by id.
         order.submit()
         self.on_venue_events(self.venue.submit(order, self.now), bar_index)
+        return order.client_id
 
     def _release(self, order: Order) -> None:
         working = self._working.get((order.strategy_id, order.symbol))

@@ -36,8 +36,11 @@ class BacktestResult:
     orders: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     denials: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Intents the risk gate denied: time, strategy, symbol, action, reason and code."""
     close: dict[str, pd.DataFrame] = field(default_factory=dict)
     """The OHLCV bars of each symbol the run traded, for the report's chart."""
+    breaker_events: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Circuit-breaker transitions: time, bar, symbol, breaker, state, reason."""
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``--json`` document: metrics, trades (ISO-8601 UTC times), and metadata."""
@@ -56,7 +59,15 @@ class BacktestResult:
                     "pnl": row.pnl,
                 }
             )
-        return {"metrics": _plain(self.metrics), "trades": trades, "meta": _plain(self.meta)}
+        return {
+            "metrics": _plain(self.metrics),
+            "trades": trades,
+            "meta": _plain(self.meta),
+            "risk": {
+                "denials": _records(self.denials),
+                "breaker_events": _records(self.breaker_events),
+            },
+        }
 
     def report(self, path: str | Path) -> Path:
         """Write the self-contained HTML report to ``path`` and return it."""
@@ -69,7 +80,20 @@ class BacktestResult:
             equity=self.equity,
             trades=self.trades,
             bars=self.close,
+            denials=self.denials,
+            breaker_events=self.breaker_events,
         )
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts (timestamps as ISO-8601 UTC)."""
+    return [
+        {
+            str(k): v.isoformat() if isinstance(v, pd.Timestamp) else _plain(v)
+            for k, v in row.items()
+        }
+        for row in frame.to_dict(orient="records")
+    ]
 
 
 def _plain(value: Any) -> Any:

@@ -1,10 +1,13 @@
 """The backtest runner: the simulated clock and feed that drive the Node over recorded bars.
 
 It merges every symbol's bars in time order but visits only the bars where something can happen:
-a bar whose close carries a signal (or every bar, for strategies with a per-bar hook), and a bar on
-which a working order can fill, found by the venue's vectorised search. Between those, nothing can
-change, so nothing is done (DESIGN, principle 8). At equal times a bar's close comes before the
-next bar's open: a signal made at a close is in the market for the following open.
+a bar whose close carries a signal (or every bar, for strategies with a per-bar hook), a bar on
+which a working order can fill (the venue's vectorised search), a bar on which a position's
+protective exit fires (a compiled scan, :mod:`tradewind.risk.exits`), and a bar at which a circuit
+breaker trips (a compiled scan over the equity between fills, :mod:`tradewind.risk.breakers`).
+Between those, nothing can change, so nothing is done (DESIGN, principle 8). At equal times a
+bar's close comes before the next bar's open: a signal made at a close is in the market for the
+following open.
 """
 
 from __future__ import annotations
@@ -48,25 +51,44 @@ class BacktestRunner:
         # Plain ints from here on: numpy scalars are slow to compare in a Python loop.
         close_list = [c.tolist() for c in close_bars]
         close_time_list = [t.tolist() for t in close_times]
+        protective = self.node.protection is not None
+        breakers = self.node.observer is not None
         while True:
-            best_time = None
-            best = (-1, -1, 0)  # (kind: 0 close, 1 venue), symbol position, bar index
+            # Candidates as (time, priority): at equal times the breakers trip first (equity at a
+            # close is known at that close), then the close's signals, then protective exits at
+            # the next bar's open (after a signal exit sent at the close, which fills first),
+            # then the venue's fills.
+            best_time: int | None = None
+            best = (-1, -1, 0)  # (priority, symbol position, bar index)
+            if breakers:
+                t = self.node.next_breaker()
+                if t is not None:
+                    best_time, best = t, (0, -1, 0)
             for k, symbol in enumerate(symbols):
                 p = pointers[k]
                 if p < len(close_list[k]):
                     t = close_time_list[k][p]
-                    if best_time is None or t < best_time or (t == best_time and best[0] == 1):
-                        best_time, best = t, (0, k, close_list[k][p])
+                    if best_time is None or t < best_time or (t == best_time and best[0] > 1):
+                        best_time, best = t, (1, k, close_list[k][p])
+                if protective:
+                    t = self.node.next_protective(symbol)
+                    if t is not None and (
+                        best_time is None or t < best_time or (t == best_time and best[0] > 2)
+                    ):
+                        best_time, best = t, (2, k, 0)
                 j = self.venue.next_bar(symbol)
                 if j is not None:
                     t = int(bar_ts[k][j])
                     if best_time is None or t < best_time:
-                        best_time, best = t, (1, k, j)
+                        best_time, best = t, (3, k, j)
             if best_time is None:
                 break
             kind, k, index = best
-            symbol = symbols[k]
             if kind == 0:
+                self.node.on_breaker(best_time)
+                continue
+            symbol = symbols[k]
+            if kind == 1:
                 pointers[k] += 1
                 for binding in bindings_by_symbol[symbol]:
                     if index >= binding.start:
@@ -74,6 +96,8 @@ class BacktestRunner:
                 done += 1
                 if progress is not None and done % 2048 == 0:
                     progress(done, total)
+            elif kind == 2:
+                self.node.on_protective(symbol)
             else:
                 self.node.now = best_time
                 self.node.on_venue_events(self.venue.process_bar(symbol, index), index)

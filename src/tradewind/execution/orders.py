@@ -38,6 +38,20 @@ def order_for(decision: Decision, ids: ClientIdFactory, ts: int) -> Order:
             tag=intent.reason,
             created_ts=ts,
         )
+    if intent.price_type in (PriceType.STOP, PriceType.TAKE_PROFIT):
+        # Protective exits: a stop-market or take-profit order at the trigger, reduce-only.
+        return Order(
+            ids.next(),
+            intent.symbol,
+            side,
+            OrderType.STOP_MARKET if intent.price_type is PriceType.STOP else OrderType.TAKE_PROFIT,
+            decision.quantity or ZERO,
+            trigger_price=intent.trigger_price,
+            reduce_only=intent.action.is_exit,
+            strategy_id=intent.strategy_id,
+            tag=intent.reason,
+            created_ts=ts,
+        )
     return Order(
         ids.next(),
         intent.symbol,

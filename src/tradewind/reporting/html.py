@@ -33,6 +33,8 @@ def write_report(
     equity: pd.Series,
     trades: pd.DataFrame,
     bars: dict[str, pd.DataFrame],
+    denials: pd.DataFrame | None = None,
+    breaker_events: pd.DataFrame | None = None,
 ) -> Path:
     """Write the report for one run to ``path`` (folders are created) and return the path."""
     sections = [
@@ -42,6 +44,7 @@ def write_report(
         _figure(_equity(equity)),
         _figure(_monthly(equity)),
         _trades_table(trades),
+        _risk_section(denials, breaker_events),
         _table("Run", meta),
     ]
     page = (
@@ -164,3 +167,30 @@ def _trades_table(trades: pd.DataFrame) -> str:
     return f"<h2>Trades</h2>{note}" + str(
         shown.to_html(index=False, float_format=lambda v: f"{v:,.6g}")
     )
+
+
+def _risk_section(denials: pd.DataFrame | None, breakers: pd.DataFrame | None) -> str:
+    """Breaker transitions and denied intents (with their codes), and a count per code."""
+    parts = ["<h2>Risk</h2>"]
+    if breakers is None or breakers.empty:
+        parts.append("<p>No circuit breaker tripped.</p>")
+    else:
+        parts.append("<h3>Circuit breakers</h3>")
+        parts.append(str(breakers.head(MAX_TRADE_ROWS).to_html(index=False)))
+    if denials is None or denials.empty:
+        parts.append("<p>No intent was denied.</p>")
+    else:
+        column = "code" if "code" in denials.columns else "reason"
+        counts = denials[column].value_counts()
+        parts.append("<h3>Denied intents</h3>")
+        parts.append(_table_rows({str(k): int(v) for k, v in counts.items()}))
+        parts.append(str(denials.head(MAX_TRADE_ROWS).to_html(index=False)))
+    return "".join(parts)
+
+
+def _table_rows(values: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
+        for k, v in values.items()
+    )
+    return f"<table>{rows}</table>"

@@ -1,0 +1,315 @@
+"""Risk configuration: one frozen section of the app config (``[risk]`` in the TOML file), with
+per-strategy overrides, and the function that builds the risk engine from it.
+
+The defaults protect capital: fixed-risk sizing at 1% of equity to a 2% stop, a 2% daily loss
+limit and a 20% max drawdown. A plain ``backtest()`` call without risk settings does not use them
+(it keeps the stake gate), so results of existing scripts do not change.
+
+Example (TOML)::
+
+    [risk.sizing]
+    model = "fixed_risk"
+    risk = 0.01
+
+    [risk.exits]
+    stop_pct = 0.02
+    trailing_pct = 0.01
+    scale_out = [[0.02, 0.34], [0.04, 0.33]]
+
+    [risk.breakers]
+    daily_loss = 0.02
+
+    [risk.strategies."sma_cross".sizing]
+    model = "fixed_fraction"
+    fraction = 0.1
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tradewind.bars import BarSeries
+from tradewind.core.errors import ConfigError, UserError
+from tradewind.core.instrument import Instrument
+from tradewind.risk.breakers import BreakerRules
+from tradewind.risk.engine import MarginRules, RiskEngine, RiskProfile
+from tradewind.risk.exits import ExitRules, ProtectionBook, Pyramid, ScaleOut
+from tradewind.risk.limits import PortfolioLimits
+from tradewind.risk.sizing import (
+    ConfidenceScaled,
+    FixedFraction,
+    FixedQuote,
+    FixedRisk,
+    Kelly,
+    OptimalF,
+    RiskParity,
+    SizingModel,
+    StakeSizing,
+    VolatilityTarget,
+)
+from tradewind.risk.stake import Stake
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+SizingName = Literal[
+    "stake",
+    "fixed_quote",
+    "fixed_fraction",
+    "fixed_risk",
+    "kelly",
+    "optimal_f",
+    "volatility",
+    "risk_parity",
+    "confidence",
+]
+
+
+class SizingConfig(BaseModel):
+    """Which sizing model and its parameters (only the chosen model's fields are read)."""
+
+    model_config = _FROZEN
+
+    model: SizingName = "fixed_risk"
+    stake: str | None = None
+    """For ``stake``: ``all``, ``25%`` or an amount; by default the backtest's ``stake``."""
+    amount: Decimal | None = None
+    fraction: float = 0.02
+    risk: float = 0.01
+    kelly_fraction: float = 0.5
+    cap: float = 0.25
+    min_trades: int = 30
+    window: int = 100
+    fallback_fraction: float = 0.02
+    target: float = 0.01
+    budget: float = 1.0
+    floor: float = 0.01
+
+    def build(self, default_stake: Stake) -> SizingModel:
+        """The sizing model object."""
+        fallback = FixedFraction(self.fallback_fraction)
+        match self.model:
+            case "stake":
+                return StakeSizing(Stake.parse(self.stake) if self.stake else default_stake)
+            case "fixed_quote":
+                if self.amount is None:
+                    raise UserError("sizing model 'fixed_quote' needs 'amount'")
+                return FixedQuote(self.amount)
+            case "fixed_fraction":
+                return FixedFraction(self.fraction)
+            case "fixed_risk":
+                return FixedRisk(self.risk)
+            case "kelly":
+                return Kelly(self.kelly_fraction, self.cap, self.min_trades, self.window, fallback)
+            case "optimal_f":
+                return OptimalF(self.min_trades, self.window, self.cap, fallback=fallback)
+            case "volatility":
+                return VolatilityTarget(self.target, self.cap)
+            case "risk_parity":
+                return RiskParity(self.budget)
+            case "confidence":
+                return ConfidenceScaled(self.floor, self.cap)
+        raise UserError(f"unknown sizing model {self.model!r}")  # pragma: no cover - Literal
+
+
+class ExitConfig(BaseModel):
+    """Protective exits (see :class:`tradewind.risk.exits.ExitRules` for each field)."""
+
+    model_config = _FROZEN
+
+    stop_pct: float | None = 0.02
+    stop_atr: float | None = None
+    atr_period: int = 14
+    take_profit_r: float | None = None
+    take_profit_pct: float | None = None
+    trailing_pct: float | None = None
+    trailing_atr: float | None = None
+    trailing_activation: float | None = None
+    breakeven_trigger: float | None = None
+    breakeven_offset: float = 0.0
+    max_bars: int | None = None
+    max_hours: float | None = None
+    scale_out: list[tuple[float, float]] = []
+    pyramid_step: float | None = None
+    pyramid_max_adds: int = 2
+    pyramid_decay: float = 0.5
+    adverse_first: bool = True
+
+    def build(self, timeframe_ms: int) -> ExitRules:
+        """The exit rules; ``max_hours`` becomes a bar count on ``timeframe_ms`` bars."""
+        max_bars = self.max_bars
+        if self.max_hours is not None:
+            by_hours = max(1, math.ceil(self.max_hours * 3_600_000 / timeframe_ms))
+            max_bars = by_hours if max_bars is None else min(max_bars, by_hours)
+        return ExitRules(
+            stop_pct=self.stop_pct,
+            stop_atr=self.stop_atr,
+            atr_period=self.atr_period,
+            take_profit_r=self.take_profit_r,
+            take_profit_pct=self.take_profit_pct,
+            trailing_pct=self.trailing_pct,
+            trailing_atr=self.trailing_atr,
+            trailing_activation=self.trailing_activation,
+            breakeven_trigger=self.breakeven_trigger,
+            breakeven_offset=self.breakeven_offset,
+            max_bars=max_bars,
+            scale_out=tuple(ScaleOut(g, f) for g, f in self.scale_out),
+            pyramid=None
+            if self.pyramid_step is None
+            else Pyramid(self.pyramid_step, self.pyramid_max_adds, self.pyramid_decay),
+            adverse_first=self.adverse_first,
+        )
+
+
+class LimitsConfig(BaseModel):
+    """Portfolio limits (see :class:`tradewind.risk.limits.PortfolioLimits`)."""
+
+    model_config = _FROZEN
+
+    max_positions: int | None = None
+    max_positions_per_strategy: int | None = None
+    max_positions_per_symbol: int | None = None
+    max_asset_exposure: float | None = None
+    max_total_exposure: float | None = None
+    max_leverage: float | None = None
+    max_heat: float | None = None
+    max_correlation: float | None = None
+    correlation_window: int = 100
+    correlation_action: Literal["deny", "reduce"] = "deny"
+    correlation_scale: float = 0.5
+    min_quote_volume_24h: float | None = None
+    min_liquidation_distance: float | None = None
+    leverage: float = 1.0
+    maintenance_margin_rate: float = 0.005
+
+    def build(self) -> PortfolioLimits:
+        """The limits object."""
+        fields = self.model_dump(exclude={"leverage", "maintenance_margin_rate"})
+        return PortfolioLimits(**fields)
+
+
+class BreakerConfig(BaseModel):
+    """Circuit breakers (see :class:`tradewind.risk.breakers.BreakerRules`)."""
+
+    model_config = _FROZEN
+
+    daily_loss: float | None = 0.02
+    weekly_loss: float | None = None
+    monthly_loss: float | None = None
+    max_drawdown: float | None = 0.20
+    kill_on_drawdown: bool = False
+    crash_drop: float | None = None
+    crash_window: int = 60
+    market_crash_drop: float | None = None
+    flash_zscore: float | None = None
+    flash_window: int = 60
+    cooldown_bars: int = 60
+    max_consecutive_losses: int | None = None
+    loss_cooldown_bars: int = 60
+    stale_after_seconds: float | None = None
+    max_error_rate: float | None = None
+    error_window: int = 20
+
+    def build(self) -> BreakerRules:
+        """The breaker rules."""
+        fields = self.model_dump(exclude={"stale_after_seconds"})
+        stale = self.stale_after_seconds
+        return BreakerRules(**fields, stale_after_ms=None if stale is None else int(stale * 1000))
+
+
+class StrategyRiskConfig(BaseModel):
+    """Overrides for one strategy; a section left out uses the global one."""
+
+    model_config = _FROZEN
+
+    sizing: SizingConfig | None = None
+    exits: ExitConfig | None = None
+    limits: LimitsConfig | None = None
+
+
+class RiskConfig(BaseModel):
+    """The ``[risk]`` section: sizing, exits, limits and breakers, with per-strategy overrides
+    keyed by strategy id or name."""
+
+    model_config = _FROZEN
+
+    sizing: SizingConfig = SizingConfig()
+    exits: ExitConfig = ExitConfig()
+    limits: LimitsConfig = LimitsConfig()
+    breakers: BreakerConfig = BreakerConfig()
+    cash_buffer: float = 0.01
+    strategies: dict[str, StrategyRiskConfig] = {}
+
+
+def parse_risk(value: RiskConfig | Mapping[str, Any]) -> RiskConfig:
+    """A :class:`RiskConfig` from itself or a dict, naming a bad key or value.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown key or a value of the wrong type.
+    """
+    if isinstance(value, RiskConfig):
+        return value
+    try:
+        return RiskConfig.model_validate(dict(value))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"risk.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid risk settings: {problems}") from None
+
+
+def build_risk(
+    config: RiskConfig,
+    *,
+    strategy_ids: Mapping[str, str],
+    stake: Stake,
+    instruments: dict[str, Instrument],
+    bars: dict[str, BarSeries],
+    initial_equity: float,
+) -> tuple[RiskEngine, ProtectionBook]:
+    """Build the risk engine and the protective-exit book from ``config``.
+
+    ``strategy_ids`` maps each strategy id in the run to its registered name; overrides may use
+    either.
+    """
+    timeframe_ms = min(b.timeframe.ms for b in bars.values())
+    book = ProtectionBook(
+        bars=bars, instruments=instruments, default=config.exits.build(timeframe_ms)
+    )
+    profiles: dict[str, RiskProfile] = {}
+    for strategy_id, name in strategy_ids.items():
+        override = config.strategies.get(strategy_id) or config.strategies.get(name)
+        if override is None:
+            continue
+        sizing = (override.sizing or config.sizing).build(stake)
+        limits = (override.limits or config.limits).build()
+        profiles[strategy_id] = RiskProfile(sizing, limits)
+        if override.exits is not None:
+            book.rules[strategy_id] = override.exits.build(timeframe_ms)
+    unknown = set(config.strategies) - set(strategy_ids) - set(strategy_ids.values())
+    if unknown:
+        raise ConfigError(
+            f"risk overrides for unknown strategies: {', '.join(sorted(unknown))} "
+            f"(running: {', '.join(sorted(set(strategy_ids.values())))})"
+        )
+    engine = RiskEngine(
+        default=RiskProfile(config.sizing.build(stake), config.limits.build()),
+        profiles=profiles,
+        instruments=instruments,
+        bars=bars,
+        breakers=config.breakers.build(),
+        protection=book,
+        initial_equity=initial_equity,
+        cash_buffer=config.cash_buffer,
+        margin=MarginRules(
+            leverage=config.limits.leverage,
+            maintenance_margin_rate=config.limits.maintenance_margin_rate,
+        ),
+    )
+    return engine, book
