@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
     )
     if wanted:
         names = [n for n in names if any(w in n for w in wanted)]
-    console = Console()
+    console = Console(width=max(160, Console().width))
     rows: list[Row] = []
     failed = 0
     for name in names:

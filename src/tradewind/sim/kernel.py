@@ -258,3 +258,59 @@ def simulate_many(
         equity, _, count = simulate(open_, close, entries[:, j], exits[:, j], start, settings)
         out[j, :] = metrics(equity, start, settings[ANNUALIZATION], count)
     return out
+
+
+@njit(cache=True)
+def cross_signals(
+    fast: np.ndarray, slow: np.ndarray, tolerance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Entries where ``fast`` crosses above ``slow`` and exits where it crosses below.
+
+    The compiled twin of :func:`tradewind.strategies.base.crossed_above` /
+    :func:`~tradewind.strategies.base.crossed_below`: values within a relative ``tolerance`` of
+    each other are a tie, and NaN (warm-up) never crosses.
+    """
+    n = fast.shape[0]
+    entry = np.zeros(n, dtype=np.bool_)
+    exit_ = np.zeros(n, dtype=np.bool_)
+    was_above = False
+    was_below = False
+    was_defined = False
+    for i in range(n):
+        a = fast[i]
+        b = slow[i]
+        defined = not (math.isnan(a) or math.isnan(b))
+        limit = tolerance * max(abs(a), abs(b)) if defined else 0.0
+        above = defined and a - b > limit
+        below = defined and b - a > limit
+        if defined and was_defined:
+            entry[i] = above and not was_above
+            exit_[i] = below and not was_below
+        was_above, was_below, was_defined = above, below, defined
+    return entry, exit_
+
+
+@njit(cache=True, parallel=True)
+def simulate_crossings(
+    open_: np.ndarray,
+    close: np.ndarray,
+    lines: np.ndarray,
+    fast: np.ndarray,
+    slow: np.ndarray,
+    start: int,
+    settings: np.ndarray,
+    tolerance: float,
+) -> np.ndarray:
+    """Sweep crossover strategies without materialising their signals.
+
+    ``lines`` is ``(n, m)``: one precomputed indicator per column (e.g. the SMA of every period in
+    the grid); set ``j`` trades the crossings of column ``fast[j]`` over column ``slow[j]``. Returns
+    the ``(k, len(METRICS))`` metrics matrix, one row per set, computed on both cores.
+    """
+    k = fast.shape[0]
+    out = np.empty((k, len(METRICS)), dtype=np.float64)
+    for j in prange(k):
+        entry, exit_ = cross_signals(lines[:, fast[j]], lines[:, slow[j]], tolerance)
+        equity, _, count = simulate(open_, close, entry, exit_, start, settings)
+        out[j, :] = metrics(equity, start, settings[ANNUALIZATION], count)
+    return out
