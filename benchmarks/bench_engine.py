@@ -175,5 +175,5 @@ def _first_call() -> Row:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     seconds = float(done.stdout)
-    return Row("kernel", "first call in a fresh process (warm disk cache), incl. imports", seconds, "s",
-               "vectorbt cold call", None, False, "< 1 s", "vectorbt's cold call: 4-18 s (issue figure)")  # fmt: skip
+    return Row("kernel", "first call in a fresh process (warm disk cache), incl. imports", seconds,
+               "s", target="< 1 s", note="vectorbt's cold call: 4-18 s (the issue's figure)")  # fmt: skip
