@@ -36,8 +36,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 ## Benchmarks against the peers; prints a table.
+# vectorbt pins plotly < 6, which clashes with ours: it gets its own virtualenv.
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[dev,bench]'
+	@test -x .bench-venv-vbt/bin/python || { $(PY) -m venv .bench-venv-vbt && .bench-venv-vbt/bin/pip install -q vectorbt "plotly<6"; }
 	$(BIN)/python -m benchmarks
 
 clean:
