@@ -42,6 +42,7 @@ from tradewind.strategies.base import Strategy
 from tradewind.strategies.registry import load_strategy
 from tradewind.venues.sim import FillModel, SimVenue
 from tradewind.venues.sim.fill_model import FillAt
+from tradewind.venues.sim.margin import FundingSeries
 
 DataInput = pd.DataFrame | str | Path | Mapping[str, pd.DataFrame]
 DEFAULT_SYMBOL = "ASSET/USD"
@@ -66,6 +67,8 @@ def backtest(
     latency_ms: int = 0,
     max_participation: float = 0.0,
     risk: RiskConfig | Mapping[str, Any] | None = None,
+    leverage: float | Mapping[str, float] | None = None,
+    funding: Mapping[str, pd.DataFrame] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``data`` through the event engine.
@@ -108,6 +111,12 @@ def backtest(
         ``{"exits": {"stop_pct": 0.02}}``): sizing model, stops and exits, portfolio limits and
         circuit breakers through the risk engine. ``None`` (default) keeps the plain stake gate:
         ``stake`` sizing, no stops, no breakers.
+    leverage
+        Leverage of the perpetuals (one number, or per symbol); 1 by default. A symbol written
+        as ``BASE/QUOTE:SETTLE`` (ccxt's notation) is a linear perpetual.
+    funding
+        Funding-rate series per perpetual: a DataFrame with a UTC ``date`` column (or index) and
+        a ``rate`` column (optionally ``mark``); funding is paid or received at those times.
     progress
         ``progress(done, total)`` callback for long runs.
 
@@ -154,8 +163,12 @@ def backtest(
         )
         orders, denials = pd.DataFrame(), pd.DataFrame()
     else:
+        venue = SimVenue(
+            chosen, bars, starting, fill_model,
+            leverage=_leverage(leverage, chosen), funding=_funding(funding, bars),
+        )  # fmt: skip
         timeline, equity, trades, orders, denials, breaker_events = _run_event(
-            instance, bars, chosen, starting, stake, fill_model, first_bar, progress, risk_config
+            instance, bars, chosen, starting, stake, venue, first_bar, progress, risk_config
         )
     primary = next(iter(bars.values()))
     close = None
@@ -204,14 +217,15 @@ def _run_event(
     chosen: dict[str, Instrument],
     starting: dict[str, Decimal],
     stake: str | float | Decimal,
-    fill_model: FillModel,
+    venue: SimVenue,
     first_bar: dict[str, int],
     progress: Callable[[int, int], None] | None,
     risk_config: RiskConfig | None = None,
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Run the event engine: the Node over the simulated venue."""
-    venue = SimVenue(chosen, bars, starting, fill_model)
-    portfolio = Portfolio(chosen, cash=dict(starting))
+    portfolio = Portfolio(
+        chosen, cash=dict(starting), leverage={s: venue.margin.leverage(s) for s in chosen}
+    )
     bindings = []
     for name, series in bars.items():
         arrays = instance.signals(series).arrays(len(series))
@@ -250,7 +264,7 @@ def _run_event(
         protection=protection,
     )
     BacktestRunner(node, venue).run(progress)
-    timeline, equity = equity_curve(bars, chosen, starting, portfolio.fills)
+    timeline, equity = equity_curve(bars, chosen, starting, portfolio)
     begin_ts = min(int(bars[n].ts[first_bar[n]]) for n in bars if first_bar[n] < len(bars[n]))
     keep = timeline >= begin_ts
     timeline, equity = timeline[keep], equity[keep]
@@ -335,24 +349,59 @@ def _instruments(
     for name, series in bars.items():
         instrument = (given or {}).get(name)
         if instrument is None:
-            base, _, quote = name.partition("/")
-            quote = quote.split(":")[0] or "USD"
+            base, _, rest = name.partition("/")
+            quote, _, settle = rest.partition(":")
             instrument = Instrument(
                 symbol=name,
                 base=base or "ASSET",
-                quote=quote,
+                quote=quote or "USD",
+                settle=settle or None,
+                # ccxt's notation: BTC/USDT:USDT is the USDT-settled perpetual.
+                market_type=MarketType.SWAP if settle else MarketType.SPOT,
                 price_step=_tick(series),
-                amount_step=Decimal("0.00000001"),
+                amount_step=Decimal("0.00000001") if not settle else Decimal("0.001"),
                 fee_side=FeeSide.QUOTE,
             )
-        if instrument.market_type is not MarketType.SPOT:
-            # The simulated venue trades spot only so far: a perpetual's candles are traded as
-            # a spot market (no leverage, no funding), which the report states.
-            instrument = replace(instrument, market_type=MarketType.SPOT, settle=None)
         if fee is not None:
             instrument = replace(instrument, maker_fee=fee, taker_fee=fee, fee_side=FeeSide.QUOTE)
         chosen[name] = instrument
     return chosen
+
+
+def _leverage(
+    given: float | Mapping[str, float] | None, instruments: dict[str, Instrument]
+) -> dict[str, Decimal]:
+    if given is None:
+        return {}
+    if isinstance(given, Mapping):
+        unknown = sorted(set(given) - set(instruments))
+        if unknown:
+            raise UserError(f"leverage given for unknown symbol(s) {', '.join(unknown)}")
+        return {s: _positive(v, f"leverage of {s}") for s, v in given.items()}
+    value = _positive(given, "leverage")
+    if value != 1 and not any(i.is_derivative for i in instruments.values()):
+        raise UserError("leverage needs a perpetual market (write the symbol as BASE/QUOTE:SETTLE)")
+    return {s: value for s, i in instruments.items() if i.is_derivative}
+
+
+def _funding(
+    given: Mapping[str, pd.DataFrame] | None, bars: dict[str, BarSeries]
+) -> dict[str, FundingSeries]:
+    series: dict[str, FundingSeries] = {}
+    for symbol, frame in (given or {}).items():
+        if symbol not in bars:
+            raise UserError(f"funding given for {symbol}, which has no candles in this backtest")
+        if "rate" not in frame.columns:
+            raise UserError(f"funding for {symbol} needs a 'rate' column")
+        dates = pd.DatetimeIndex(frame["date"] if "date" in frame.columns else frame.index)
+        dates = dates.tz_localize("UTC") if dates.tz is None else dates
+        mark = frame["mark"].to_numpy(dtype=np.float64) if "mark" in frame.columns else None
+        series[symbol] = FundingSeries(
+            np.asarray(dates.as_unit("ms").asi8, dtype=np.int64),
+            frame["rate"].to_numpy(dtype=np.float64),
+            mark,
+        )
+    return series
 
 
 def _tick(series: BarSeries) -> Decimal:
@@ -411,10 +460,12 @@ def _trades_frame(portfolio: Portfolio) -> pd.DataFrame:
         "fees",
         "pnl",
         "strategy",
+        "funding",
+        "reason",
     ]
     if not portfolio.trades:
         frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
-        for c in ("symbol", "side", "strategy"):
+        for c in ("symbol", "side", "strategy", "reason"):
             frame[c] = frame[c].astype(object)
         for c in ("entry_time", "exit_time"):
             frame[c] = pd.Series(dtype="datetime64[ms, UTC]")
@@ -430,6 +481,8 @@ def _trades_frame(portfolio: Portfolio) -> pd.DataFrame:
         "fees": [float(t.fees) for t in portfolio.trades],
         "pnl": [float(t.pnl) for t in portfolio.trades],
         "strategy": [t.strategy_id for t in portfolio.trades],
+        "funding": [float(t.funding) for t in portfolio.trades],
+        "reason": [t.reason for t in portfolio.trades],
     }
     return pd.DataFrame(rows, columns=columns)
 

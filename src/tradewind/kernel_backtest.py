@@ -22,7 +22,7 @@ from tradewind.strategies.base import Strategy
 from tradewind.venues.sim.fill_model import FillAt, FillModel
 
 TRADE_FRAME_COLUMNS = ["symbol", "side", "entry_time", "exit_time", "entry_price", "exit_price",
-                       "quantity", "fees", "pnl", "strategy"]  # fmt: skip
+                       "quantity", "fees", "pnl", "strategy", "funding", "reason"]  # fmt: skip
 
 
 def kernel_settings(
@@ -98,6 +98,8 @@ def run_kernel(
             "fees": rows[:, kernel.T_FEES],
             "pnl": rows[:, kernel.T_PNL],
             "strategy": [strategy.id] * count,
+            "funding": np.zeros(count),
+            "reason": ["signal"] * count,
         },
         columns=TRADE_FRAME_COLUMNS,
     )

@@ -98,8 +98,8 @@ def _backtest(frame: pd.DataFrame, instrument: Instrument, run_dir: Path, strate
         table.add_row(key, f"{value:,.4g}" if isinstance(value, float) else str(value))
     STATE.console.print(table)
     STATE.console.print(
-        "The simulated venue trades spot only so far: the perpetual's candles are traded as a "
-        "spot market (no leverage, no funding)."
+        f"{instrument.symbol} is traded as a linear perpetual at 1x leverage; the bundled month "
+        "has no funding-rate series, so no funding is charged."
     )
     report = result.report(run_dir / "report.html")
     json_path = run_dir / "result.json"

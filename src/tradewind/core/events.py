@@ -68,6 +68,32 @@ class OrderExpired:
     reason: str = ""
 
 
-VenueEvent = (
+@dataclass(frozen=True, slots=True)
+class FundingPaid:
+    """A perpetual's funding event settled: ``amount`` (negative when paid) in ``currency``."""
+
+    symbol: str
+    ts: int
+    amount: Decimal
+    currency: str
+    rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PositionLiquidated:
+    """The venue liquidated the position in ``symbol`` at ``price``: ``quantity`` (signed) was
+    closed and ``margin_lost`` of ``currency`` is gone."""
+
+    symbol: str
+    ts: int
+    price: Decimal
+    quantity: Decimal
+    margin_lost: Decimal
+    currency: str
+
+
+OrderEvent = (
     OrderAccepted | OrderRejected | OrderTriggered | OrderFilled | OrderCanceled | OrderExpired
 )
+AccountEvent = FundingPaid | PositionLiquidated
+VenueEvent = OrderEvent | AccountEvent

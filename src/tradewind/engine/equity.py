@@ -1,7 +1,10 @@
-"""The equity curve, derived from the fills (DESIGN, principle 8): balances are piecewise constant
-between fills, so each asset's balance per bar is its starting balance plus the cumulative sum of
-the fills' deltas up to that bar, and equity is those balances valued at each bar's close. Nothing
-is accumulated bar by bar in Python.
+"""The equity curve, derived from the portfolio's ledger (DESIGN, principle 8).
+
+Balances and perpetual positions are piecewise constant between the venue's events, so each
+asset's balance per bar is its starting balance plus the cumulative sum of its ledger movements up
+to that bar, each perpetual's quantity and cost basis is the last snapshot at or before the bar,
+and equity is the balances valued at each bar's close plus the perpetuals' open PnL. Nothing is
+accumulated bar by bar in Python.
 """
 
 from __future__ import annotations
@@ -13,16 +16,17 @@ import numpy as np
 from tradewind.bars import BarSeries, FloatArray, IntArray
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
-from tradewind.core.records import Side
-from tradewind.engine.portfolio import BookedFill
+from tradewind.engine.portfolio import Portfolio
 
 
 def account_currency(instruments: dict[str, Instrument]) -> str:
-    """The quote currency every traded pair shares; mixing quotes is refused with a message."""
-    quotes = sorted({i.quote for i in instruments.values()})
+    """The currency every traded market settles in; mixing them is refused with a message."""
+    quotes = sorted(
+        {i.settle_currency if i.is_derivative else i.quote for i in instruments.values()}
+    )
     if len(quotes) != 1:
         raise UserError(
-            f"the traded pairs are quoted in {', '.join(quotes)}; a backtest needs one account "
+            f"the traded markets settle in {', '.join(quotes)}; a backtest needs one account "
             "currency (conversion through a pair in the data is not built yet)"
         )
     return quotes[0]
@@ -32,44 +36,52 @@ def equity_curve(
     bars: dict[str, BarSeries],
     instruments: dict[str, Instrument],
     starting: dict[str, Decimal],
-    fills: list[BookedFill],
+    portfolio: Portfolio,
 ) -> tuple[IntArray, FloatArray]:
     """Timestamps (bar open times, the union over symbols) and equity at each bar's close.
 
-    A fill booked at bar ``j`` of its symbol counts from bar ``j``'s close on.
+    A movement booked at bar ``j`` of its symbol counts from bar ``j``'s close on.
     """
     quote = account_currency(instruments)
     timeline = np.unique(np.concatenate([b.ts for b in bars.values()]))
     n = len(timeline)
-    equity = np.full(n, float(starting.get(quote, Decimal(0))), dtype=np.float64)
-    deltas: dict[str, list[tuple[int, float]]] = {}
-    for booked in fills:
-        fill = booked.fill
-        instrument = instruments[fill.symbol]
-        position = int(np.searchsorted(timeline, bars[fill.symbol].ts[booked.bar_index]))
-        sign = 1.0 if fill.side is Side.BUY else -1.0
-        notional = float(fill.price * fill.quantity)
-        fee = float(fill.fee)
-        deltas.setdefault(instrument.quote, []).append((position, -sign * notional))
-        deltas.setdefault(instrument.base, []).append((position, sign * float(fill.quantity)))
-        deltas.setdefault(fill.fee_currency, []).append((position, -fee))
-    for asset in set(deltas) | set(starting):
-        balance = np.full(n, float(starting.get(asset, Decimal(0))), dtype=np.float64)
-        if asset in deltas:
-            where = np.array([d[0] for d in deltas[asset]], dtype=np.int64)
-            amount = np.array([d[1] for d in deltas[asset]], dtype=np.float64)
-            step = np.zeros(n, dtype=np.float64)
-            np.add.at(step, where, amount)
-            balance += np.cumsum(step)
+    # Where each symbol's bar j sits on the common timeline.
+    position_of = {s: np.searchsorted(timeline, b.ts) for s, b in bars.items()}
+    # The close of each symbol at or before each timeline bar.
+    close_on = {s: _close_on_timeline(b, timeline) for s, b in bars.items()}
+    balances: dict[str, FloatArray] = {}
+    for asset in {e.asset for e in portfolio.ledger} | set(starting):
+        entries = [e for e in portfolio.ledger if e.asset == asset]
+        step = np.zeros(n, dtype=np.float64)
+        if entries:
+            where = np.array([position_of[e.symbol][e.bar_index] for e in entries], dtype=np.int64)
+            np.add.at(step, where, np.array([float(e.amount) for e in entries]))
+        balances[asset] = float(starting.get(asset, Decimal(0))) + np.cumsum(step)
+    equity = np.zeros(n, dtype=np.float64)
+    for asset, balance in balances.items():
         if asset == quote:
-            equity += balance - float(starting.get(quote, Decimal(0)))
+            equity += balance
             continue
-        symbol = next((s for s, i in instruments.items() if i.base == asset and s in bars), None)
+        symbol = next(
+            (s for s, i in instruments.items() if i.is_spot and i.base == asset and s in bars), None
+        )
         if symbol is None:
             raise UserError(f"no price series to value {asset} in {quote}")
-        series = bars[symbol]
-        # The close of the latest bar of this symbol at or before each timeline bar.
-        at = np.searchsorted(series.ts, timeline, side="right") - 1
-        price = np.where(at >= 0, series.close[np.maximum(at, 0)], series.close[0])
-        equity += balance * price
+        equity += balance * close_on[symbol]
+    for symbol in {e.symbol for e in portfolio.exposures}:
+        snaps = [e for e in portfolio.exposures if e.symbol == symbol]
+        where = np.array([position_of[symbol][e.bar_index] for e in snaps], dtype=np.int64)
+        quantity = np.array([float(e.quantity) for e in snaps])
+        cost = np.array([float(e.cost) for e in snaps])
+        # The last snapshot at or before each bar (snapshots are in booking order).
+        latest = np.searchsorted(where, np.arange(n), side="right") - 1
+        held = np.where(latest >= 0, quantity[np.maximum(latest, 0)], 0.0)
+        basis = np.where(latest >= 0, cost[np.maximum(latest, 0)], 0.0)
+        size = float(instruments[symbol].contract_size)
+        equity += size * (held * close_on[symbol] - basis)
     return timeline, equity
+
+
+def _close_on_timeline(series: BarSeries, timeline: IntArray) -> FloatArray:
+    at = np.searchsorted(series.ts, timeline, side="right") - 1
+    return np.where(at >= 0, series.close[np.maximum(at, 0)], series.close[0])

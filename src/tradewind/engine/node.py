@@ -16,19 +16,21 @@ effect goes through the venue port. The same Node runs backtests, paper and live
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import numpy as np
 
 from tradewind.bars import BarSeries, BoolArray
 from tradewind.core.events import (
+    FundingPaid,
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
     OrderFilled,
     OrderRejected,
     OrderTriggered,
+    PositionLiquidated,
     VenueEvent,
 )
 from tradewind.core.instrument import Instrument
@@ -157,12 +159,17 @@ class Node:
         self._strategy_of: dict[str, Binding] = {}
         self._binding_of = {(b.strategy_id, b.symbol): b for b in bindings}
         self._protective: dict[str, tuple[str, str]] = {}
+        self._after_exit: dict[tuple[str, str], Intent] = {}
 
     # -- AccountView, for the risk gate -----------------------------------------------------------
 
     def free(self, asset: str) -> Decimal:
-        """Ledger balance minus what working entry orders have reserved."""
-        return self.portfolio.balance(asset) - self._reserved.get(asset, ZERO)
+        """Ledger balance minus perpetual margin in use and what working entries reserved."""
+        return (
+            self.portfolio.balance(asset)
+            - self.portfolio.margin_in_use(asset)
+            - self._reserved.get(asset, ZERO)
+        )
 
     def position(self, strategy_id: str, symbol: str) -> Decimal:
         """Signed position of one strategy in one symbol."""
@@ -191,17 +198,23 @@ class Node:
         return dict(self.portfolio.cash)
 
     def equity(self) -> Decimal:
-        """Every balance valued in the quote currency at the latest complete bar's close."""
+        """Every balance valued in the account currency at the latest complete bar's close,
+        plus the open PnL of perpetual positions."""
         total = ZERO
-        quotes = {i.quote for i in self.instruments.values()}
+        quotes = {
+            i.settle_currency if i.is_derivative else i.quote for i in self.instruments.values()
+        }
         for asset, amount in self.portfolio.cash.items():
             if asset in quotes:
                 total += amount
                 continue
             for symbol, instrument in self.instruments.items():
-                if instrument.base == asset and symbol in self._bars:
+                if instrument.is_spot and instrument.base == asset and symbol in self._bars:
                     total += amount * self.last_price(symbol)
                     break
+        for symbol, instrument in self.instruments.items():
+            if instrument.is_derivative and symbol in self._bars:
+                total += self.portfolio.unrealized(symbol, self.last_price(symbol))
         return total
 
     # -- events in --------------------------------------------------------------------------------
@@ -218,13 +231,25 @@ class Node:
         else:
             intents = self._signal_intents(binding, index)
         for intent in intents:
-            if self._working.get(key) and not intent.action.is_exit:
-                continue  # an entry is already on its way
+            working = self._working.get(key)
+            if working and not intent.action.is_exit:
+                if any(self.orders[c].reduce_only for c in working):
+                    # A reversal: the entry waits until the exit has filled, so it is sized from
+                    # the account as it is after the exit, and fills right after it.
+                    self._after_exit[key] = intent
+                continue  # otherwise an entry is already on its way
             self._route(intent, binding, index)
 
     def on_venue_events(self, events: list[VenueEvent], bar_index: int) -> None:
-        """Apply venue events: order states, then fills into the portfolio and the strategy."""
+        """Apply venue events: order states, then fills into the portfolio and the strategy;
+        funding and liquidations into the portfolio."""
         for event in events:
+            if isinstance(event, FundingPaid):
+                self.portfolio.apply_funding(event.symbol, event.amount, event.currency, bar_index)
+                continue
+            if isinstance(event, PositionLiquidated):
+                self._liquidated(event, bar_index)
+                continue
             order = self.orders.get(event.client_id)
             if order is None:
                 log.error("venue reported an unknown order %s", event.client_id)
@@ -237,6 +262,12 @@ class Node:
                 closed = len(self.portfolio.trades)
                 self.portfolio.apply_fill(event.fill, binding.strategy_id, bar_index, order.tag)
                 self._after_fill(binding, event.fill, bar_index, closed)
+                waiting = self._after_exit.get((binding.strategy_id, order.symbol))
+                if waiting is not None and order.reduce_only and order.status.is_terminal:
+                    del self._after_exit[(binding.strategy_id, order.symbol)]
+                    if self.position(binding.strategy_id, order.symbol) == 0:
+                        self.now = max(self.now, event.fill.ts)
+                        self._route(replace(waiting, ts=self.now), binding, bar_index)
                 context = _Context(self, binding, event.fill.ts)
                 binding.strategy.on_fill(context, event.fill)
                 for intent in context.intents:
@@ -264,6 +295,32 @@ class Node:
                 key = self._protective.pop(order.client_id, None)
                 if key is not None and order.filled_quantity == 0 and self.protection is not None:
                     self.protection.failed(key)
+
+    def _liquidated(self, event: PositionLiquidated, bar_index: int) -> None:
+        log.warning(
+            "%s liquidated at %s: %s %s of margin lost",
+            event.symbol,
+            event.price,
+            event.margin_lost,
+            event.currency,
+        )
+        closed = len(self.portfolio.trades)
+        holders = [
+            k for k, p in self.portfolio.positions.items() if k[1] == event.symbol and p.quantity
+        ]
+        self.portfolio.apply_liquidation(
+            event.symbol, event.price, event.margin_lost, event.currency, event.ts, bar_index
+        )
+        for key in holders:
+            if self.protection is not None:
+                self.protection.drop(key)
+        if self.observer is not None:
+            for trade in self.portfolio.trades[closed:]:
+                self.observer.on_trade_closed(
+                    trade.strategy_id, trade.pnl, trade.entry_price * trade.quantity,
+                    event.ts, bar_index, event.symbol,
+                )  # fmt: skip
+            self.observer.on_fill(self, event.symbol, bar_index)
 
     # -- protective exits and breakers (driven by the runner) -------------------------------------
 
@@ -378,18 +435,22 @@ class Node:
 
     def _signal_intents(self, binding: Binding, i: int) -> list[Intent]:
         held = self.position(binding.strategy_id, binding.symbol)
-        action: IntentAction | None = None
+        enter_long = bool(binding.entry_long[i] and not binding.exit_long[i])
+        enter_short = bool(binding.entry_short[i] and not binding.exit_short[i])
+        actions: list[IntentAction] = []
         if held > 0 and binding.exit_long[i]:
-            action = IntentAction.EXIT_LONG
+            actions.append(IntentAction.EXIT_LONG)
+            if enter_short:
+                actions.append(IntentAction.ENTER_SHORT)  # a reversal, after the exit fills
         elif held < 0 and binding.exit_short[i]:
-            action = IntentAction.EXIT_SHORT
+            actions.append(IntentAction.EXIT_SHORT)
+            if enter_long:
+                actions.append(IntentAction.ENTER_LONG)
         elif held == 0:
-            if binding.entry_long[i] and not binding.exit_long[i]:
-                action = IntentAction.ENTER_LONG
-            elif binding.entry_short[i] and not binding.exit_short[i]:
-                action = IntentAction.ENTER_SHORT
-        if action is None:
-            return []
+            if enter_long:
+                actions.append(IntentAction.ENTER_LONG)
+            elif enter_short:
+                actions.append(IntentAction.ENTER_SHORT)
         return [
             Intent(
                 strategy_id=binding.strategy_id,
@@ -398,6 +459,7 @@ class Node:
                 ts=self.now,
                 reason="signal",
             )
+            for action in actions
         ]
 
     def _route(self, intent: Intent, binding: Binding, bar_index: int) -> str | None:

@@ -1,8 +1,16 @@
 """The portfolio: positions per strategy and symbol, a Decimal ledger per asset, closed trades.
 
-It books fills as the venue reports them and nothing else, so in every mode it is a pure function
-of the fill stream. Spot accounting: a buy spends quote and receives base; fees are charged in the
-currency the venue charged them in (a fee in base reduces the base received).
+It books what the venue reports (fills, funding, liquidations) and nothing else, so in every mode
+it is a pure function of the venue's event stream.
+
+Spot: a buy spends quote and receives base; fees are charged in the currency the venue charged
+them in (a fee in base reduces the base received). Linear perpetuals: nothing is bought; the
+settle currency's ledger takes the fees, the realised PnL of reductions, funding and liquidation
+losses, and the open position is worth ``contract size x (quantity x price - cost basis)``.
+
+Every ledger movement is also kept in :attr:`Portfolio.ledger` with the bar it belongs to, and
+every change of a perpetual position in :attr:`Portfolio.exposures`, so the equity curve can be
+derived from them with array operations (:mod:`tradewind.engine.equity`).
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ class Position:
     entry_ts: int = 0
     open_fees: Decimal = ZERO
     """Entry fees (in quote) of the part still open, charged to the trade when it closes."""
+    open_funding: Decimal = ZERO
+    """Funding booked while the position is open, credited to the trade when it closes."""
     realized_pnl: Decimal = ZERO
 
 
@@ -45,6 +55,29 @@ class ClosedTrade:
     fees: Decimal
     pnl: Decimal
     reason: str = ""
+    funding: Decimal = ZERO
+    """Funding paid (negative) or received while the trade was open, included in ``pnl``."""
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One movement of one asset's balance, at bar ``bar_index`` of ``symbol``."""
+
+    symbol: str
+    bar_index: int
+    asset: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """A perpetual's net position after a change: quantity and cost basis (sum of quantity x
+    entry price over the strategies holding it), from bar ``bar_index`` on."""
+
+    symbol: str
+    bar_index: int
+    quantity: Decimal
+    cost: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +100,42 @@ class Portfolio:
     trades: list[ClosedTrade] = field(default_factory=list)
     fills: list[BookedFill] = field(default_factory=list)
     fees_paid: dict[str, Decimal] = field(default_factory=dict)
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    exposures: list[Exposure] = field(default_factory=list)
+    leverage: dict[str, Decimal] = field(default_factory=dict)
+
+    def _move(self, symbol: str, bar_index: int, asset: str, amount: Decimal) -> None:
+        if amount:
+            self.cash[asset] = self.balance(asset) + amount
+            self.ledger.append(LedgerEntry(symbol, bar_index, asset, amount))
+
+    def margin_in_use(self, currency: str) -> Decimal:
+        """Initial margin of the open perpetual positions settled in ``currency``."""
+        total = ZERO
+        for (_, symbol), position in self.positions.items():
+            instrument = self.instruments[symbol]
+            if (
+                position.quantity
+                and instrument.is_derivative
+                and instrument.settle_currency == currency
+            ):
+                notional = (
+                    abs(position.quantity) * position.average_price * instrument.contract_size
+                )
+                total += notional / self.leverage.get(symbol, Decimal(1))
+        return total
+
+    def unrealized(self, symbol: str, price: Decimal) -> Decimal:
+        """Open PnL of every strategy's perpetual position in ``symbol`` at ``price``."""
+        size = self.instruments[symbol].contract_size
+        return sum(
+            (
+                (price - p.average_price) * p.quantity * size
+                for (_, s), p in self.positions.items()
+                if s == symbol
+            ),
+            ZERO,
+        )
 
     def position(self, strategy_id: str, symbol: str) -> Position:
         """The position of ``strategy_id`` in ``symbol`` (created flat on first use)."""
@@ -84,27 +153,84 @@ class Portfolio:
         """Book one fill: ledger, position, fees, and a closed trade when it reduces a position."""
         instrument = self.instruments[fill.symbol]
         base, quote = instrument.base, instrument.quote
-        notional = fill.price * fill.quantity
-        fee_in_quote = fill.fee if fill.fee_currency == quote else fill.fee * fill.price
         self.fees_paid[fill.fee_currency] = self.fees_paid.get(fill.fee_currency, ZERO) + fill.fee
         signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
-        if fill.side is Side.BUY:
-            self.cash[quote] = self.balance(quote) - notional
-            self.cash[base] = self.balance(base) + fill.quantity
-        else:
-            self.cash[quote] = self.balance(quote) + notional
-            self.cash[base] = self.balance(base) - fill.quantity
-        self.cash[fill.fee_currency] = self.balance(fill.fee_currency) - fill.fee
+        self.fills.append(BookedFill(fill, strategy_id, bar_index))
+        position = self.position(strategy_id, fill.symbol)
+        if instrument.is_derivative:
+            gross = self._update_position(position, signed, fill, fill.fee, reason)
+            self._move(fill.symbol, bar_index, instrument.settle_currency, gross - fill.fee)
+            self._record_exposure(fill.symbol, bar_index)
+            return
+        notional = fill.price * fill.quantity
+        fee_in_quote = fill.fee if fill.fee_currency == quote else fill.fee * fill.price
+        self._move(fill.symbol, bar_index, quote, -notional if fill.side is Side.BUY else notional)
+        self._move(fill.symbol, bar_index, base, signed)
+        self._move(fill.symbol, bar_index, fill.fee_currency, -fill.fee)
         if fill.fee_currency == base:
             # The base the account actually holds moved by the fee too.
             signed -= fill.fee
-        self.fills.append(BookedFill(fill, strategy_id, bar_index))
-        position = self.position(strategy_id, fill.symbol)
         self._update_position(position, signed, fill, fee_in_quote, reason)
+
+    def apply_funding(self, symbol: str, amount: Decimal, currency: str, bar_index: int) -> None:
+        """Book a funding payment, shared among the strategies holding ``symbol`` by size."""
+        self._move(symbol, bar_index, currency, amount)
+        holders = [p for (_, s), p in self.positions.items() if s == symbol and p.quantity]
+        total = sum((abs(p.quantity) for p in holders), ZERO)
+        for position in holders:
+            share = amount * abs(position.quantity) / total
+            position.open_funding += share
+            position.realized_pnl += share
+
+    def apply_liquidation(
+        self,
+        symbol: str,
+        price: Decimal,
+        margin_lost: Decimal,
+        currency: str,
+        ts: int,
+        bar_index: int,
+    ) -> None:
+        """Close every strategy's position in ``symbol``: the isolated margin is lost."""
+        self._move(symbol, bar_index, currency, -margin_lost)
+        holders = [p for (_, s), p in self.positions.items() if s == symbol and p.quantity]
+        total = sum((abs(p.quantity) for p in holders), ZERO)
+        for position in holders:
+            share = abs(position.quantity) / total
+            pnl = -margin_lost * share - position.open_fees + position.open_funding
+            self.trades.append(
+                ClosedTrade(
+                    strategy_id=position.strategy_id,
+                    symbol=symbol,
+                    side="long" if position.quantity > 0 else "short",
+                    entry_ts=position.entry_ts,
+                    exit_ts=ts,
+                    entry_price=position.average_price,
+                    exit_price=price,
+                    quantity=abs(position.quantity),
+                    fees=position.open_fees,
+                    pnl=pnl,
+                    reason="liquidation",
+                    funding=position.open_funding,
+                )
+            )
+            position.realized_pnl += -margin_lost * share
+            position.quantity = ZERO
+            position.average_price = ZERO
+            position.open_fees = ZERO
+            position.open_funding = ZERO
+        self._record_exposure(symbol, bar_index)
+
+    def _record_exposure(self, symbol: str, bar_index: int) -> None:
+        held = [p for (_, s), p in self.positions.items() if s == symbol]
+        quantity = sum((p.quantity for p in held), ZERO)
+        cost = sum((p.quantity * p.average_price for p in held), ZERO)
+        self.exposures.append(Exposure(symbol, bar_index, quantity, cost))
 
     def _update_position(
         self, position: Position, signed: Decimal, fill: Fill, fee_in_quote: Decimal, reason: str
-    ) -> None:
+    ) -> Decimal:
+        """Update the position; return the gross PnL the fill realised (0 when it opens)."""
         current = position.quantity
         if current == 0 or (current > 0) == (signed > 0):
             # Opening or adding: weighted average entry price; the fee waits for the close.
@@ -116,14 +242,16 @@ class Portfolio:
                 position.entry_ts = fill.ts
             position.quantity = total
             position.open_fees += fee_in_quote
-            return
+            return ZERO
         closing = min(abs(signed), abs(current))
         share = closing / abs(current)
         entry_fees = position.open_fees * share
         exit_fees = fee_in_quote * (closing / abs(signed))
         direction = 1 if current > 0 else -1
-        gross = (fill.price - position.average_price) * closing * direction
-        pnl = gross - entry_fees - exit_fees
+        size = self.instruments[fill.symbol].contract_size
+        gross = (fill.price - position.average_price) * closing * direction * size
+        funding = position.open_funding * share
+        pnl = gross - entry_fees - exit_fees + funding
         self.trades.append(
             ClosedTrade(
                 strategy_id=position.strategy_id,
@@ -137,19 +265,25 @@ class Portfolio:
                 fees=entry_fees + exit_fees,
                 pnl=pnl,
                 reason=reason,
+                funding=funding,
             )
         )
-        position.realized_pnl += pnl
+        # Funding was already added to realized_pnl when it was paid.
+        position.realized_pnl += pnl - funding
         position.open_fees -= entry_fees
+        position.open_funding -= funding
         remainder = current + signed
         if remainder == 0 or (remainder > 0) == (current > 0):
             position.quantity = remainder
             if remainder == 0:
                 position.average_price = ZERO
                 position.open_fees = ZERO
-            return
+                position.open_funding = ZERO
+            return gross
         # The fill reversed the position: what is left over opens the other side.
         position.quantity = remainder
         position.average_price = fill.price
         position.entry_ts = fill.ts
         position.open_fees = fee_in_quote - exit_fees
+        position.open_funding = ZERO
+        return gross

@@ -213,11 +213,3 @@ def test_ioc_limit_that_does_not_fill_on_its_first_bar_expires(bars: BarSeries) 
     events = venue.process_bar(SYMBOL, 11)
     assert any(isinstance(e, OrderFilled) for e in events)
     assert not any(isinstance(e, OrderExpired) for e in events)
-
-
-def test_futures_are_refused_clearly(bars: BarSeries) -> None:
-    from tradewind.core.errors import UserError
-    from tradewind.core.instrument import MarketType
-
-    with pytest.raises(UserError, match="spot markets only"):
-        SimVenue({SYMBOL: _instrument(market_type=MarketType.SWAP)}, {SYMBOL: bars}, {})

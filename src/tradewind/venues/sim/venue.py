@@ -1,9 +1,11 @@
-"""The simulated venue: working orders filled from bars, spot balances in ``Decimal``.
+"""The simulated venue: working orders filled from bars, balances in ``Decimal``.
 
-Spot only, as a spot exchange behaves: balances cannot go negative, and an order that the account
-cannot pay for is rejected with Binance's own message. Prices come from the bar arrays as floats
-(the shortest decimal that round-trips, which for recorded data is the exchange's own price) and
-are rounded to the instrument's tick only where slippage moves them off it.
+Spot markets behave as a spot exchange does: balances cannot go negative, and an order that the
+account cannot pay for is refused with Binance's own message. Linear perpetuals trade on margin
+(:mod:`tradewind.venues.sim.margin`: leverage, isolated margin, funding, liquidation). Prices
+come from the bar arrays as floats (the shortest decimal that round-trips, which for recorded
+data is the exchange's own price) and are rounded to the instrument's tick only where slippage
+moves them off it.
 
 Funds are checked when an order fills, not reserved when it is placed: two resting orders may
 both count on the same cash, and the second expires when its turn comes, with Binance's
@@ -14,6 +16,7 @@ one order at a time per symbol, where the two agree.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -22,12 +25,14 @@ import numpy as np
 from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.events import (
+    FundingPaid,
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
     OrderFilled,
     OrderRejected,
     OrderTriggered,
+    PositionLiquidated,
     VenueEvent,
 )
 from tradewind.core.instrument import Instrument
@@ -36,6 +41,7 @@ from tradewind.core.orders import Fill, Liquidity, Order, OrderType, TimeInForce
 from tradewind.core.records import Side
 from tradewind.sim import rules, search
 from tradewind.venues.sim.fill_model import FillAt, FillModel
+from tradewind.venues.sim.margin import DEFAULT_MAINTENANCE_MARGIN, FundingSeries, MarginAccount
 
 INSUFFICIENT = "Account has insufficient balance for requested action."
 WOULD_TAKE = "Order would immediately match and take."
@@ -72,6 +78,12 @@ class SimVenue:
         Starting balances per asset (e.g. ``{"USDT": Decimal(100000)}``).
     fill_model
         Fill assumptions.
+    leverage
+        Leverage per perpetual symbol (1 where not given).
+    funding
+        Funding events per perpetual symbol.
+    maintenance_margin_rate
+        Maintenance margin rate of every perpetual (liquidation threshold).
     """
 
     def __init__(
@@ -80,29 +92,38 @@ class SimVenue:
         bars: dict[str, BarSeries],
         balances: dict[str, Decimal],
         fill_model: FillModel | None = None,
+        *,
+        leverage: Mapping[str, Decimal] | None = None,
+        funding: Mapping[str, FundingSeries] | None = None,
+        maintenance_margin_rate: Decimal = DEFAULT_MAINTENANCE_MARGIN,
     ) -> None:
         missing = sorted(set(bars) - set(instruments))
         if missing:
             raise UserError(f"no instrument for {', '.join(missing)}")
-        for symbol, instrument in instruments.items():
-            if not instrument.is_spot:
-                raise UserError(
-                    f"{symbol}: the simulated venue trades spot markets only so far; "
-                    "futures (margin, funding, liquidation) are not built yet"
-                )
         self.instruments = instruments
         self.bars = bars
         self.fill_model = fill_model or FillModel()
         self._balances: dict[str, Decimal] = dict(balances)
+        self.margin = MarginAccount(
+            self._balances, instruments, leverage or {}, maintenance_margin_rate
+        )
+        # Only funding events inside the bars' time span can be charged: one after the last bar
+        # closes (or before the first opens) is outside the data, not at its edge.
+        self._funding = {s: _within(f, bars[s]) for s, f in (funding or {}).items() if s in bars}
+        self._funding_bar = {
+            s: np.searchsorted(bars[s].ts, f.ts, side="right") - 1 for s, f in self._funding.items()
+        }
+        self._funding_next: dict[str, int] = dict.fromkeys(self._funding, 0)
         self._working: dict[str, _Working] = {}
         self._by_symbol: dict[str, list[str]] = {s: [] for s in bars}
         self._trade_ids = 0
+        self._position_from: dict[str, int] = {}
 
     # -- the Venue port ---------------------------------------------------------------------------
 
     def balance(self, asset: str) -> Decimal:
-        """Free balance of ``asset``."""
-        return self._balances.get(asset, ZERO)
+        """Free balance of ``asset`` (for a perpetual's settle currency: not locked as margin)."""
+        return self.margin.available(asset)
 
     @property
     def balances(self) -> dict[str, Decimal]:
@@ -172,13 +193,39 @@ class SimVenue:
     # -- driven by the backtest runner ------------------------------------------------------------
 
     def next_bar(self, symbol: str) -> int | None:
-        """The earliest bar on which any working order of ``symbol`` can fill, or None."""
+        """The earliest bar on which a working order of ``symbol`` can fill or, for an open
+        perpetual position, funding is due or the price reaches liquidation; None if nothing can."""
         best: int | None = None
         for client_id in self._by_symbol.get(symbol, ()):
             candidate = self._working[client_id].next_bar
             if candidate >= 0 and (best is None or candidate < best):
                 best = candidate
+        for candidate in self._account_bars(symbol):
+            if best is None or candidate < best:
+                best = candidate
         return best
+
+    def _account_bars(self, symbol: str) -> list[int]:
+        position = self.margin.positions.get(symbol)
+        if position is None or not position.is_open:
+            return []
+        found = []
+        pointer = self._funding_next.get(symbol)
+        bars_of = self._funding_bar.get(symbol)
+        if pointer is not None and bars_of is not None and pointer < len(bars_of):
+            found.append(int(bars_of[pointer]))
+        liquidation = self.margin.liquidation_price(symbol)
+        start = self._position_from.get(symbol, 0)
+        if liquidation is not None:
+            bars = self.bars[symbol]
+            hit = (
+                search.first_at_or_below(bars.low, start, liquidation)
+                if position.quantity > 0
+                else search.first_at_or_above(bars.high, start, liquidation)
+            )
+            if hit >= 0:
+                found.append(int(hit))
+        return found
 
     def process_bar(self, symbol: str, index: int) -> list[VenueEvent]:
         """Fill what bar ``index`` of ``symbol`` reaches; IOC/FOK remainders expire."""
@@ -207,6 +254,55 @@ class SimVenue:
                 self._drop(client_id)
             else:
                 working.next_bar = self._search(working, index + 1)
+        if symbol in self.margin.positions:
+            events += self._settle_account(symbol, index, ts)
+        return events
+
+    def _settle_account(self, symbol: str, index: int, ts: int) -> list[VenueEvent]:
+        """Funding due in bar ``index`` (on the position held after its opening fills), then a
+        liquidation if the bar reaches the position's liquidation price."""
+        events: list[VenueEvent] = []
+        instrument = self.instruments[symbol]
+        funding = self._funding.get(symbol)
+        if funding is not None:
+            bars_of = self._funding_bar[symbol]
+            pointer = self._funding_next[symbol]
+            while pointer < len(bars_of) and bars_of[pointer] <= index:
+                if bars_of[pointer] == index and self.margin.positions[symbol].is_open:
+                    mark = (
+                        float(funding.mark[pointer])
+                        if funding.mark is not None
+                        else float(self.bars[symbol].open[index])
+                    )
+                    rate = float(funding.rate[pointer])
+                    amount = self.margin.pay_funding(symbol, mark, rate)
+                    events.append(
+                        FundingPaid(
+                            symbol,
+                            int(funding.ts[pointer]),
+                            amount,
+                            instrument.settle_currency,
+                            to_decimal(rate),
+                        )
+                    )
+                pointer += 1
+            self._funding_next[symbol] = pointer
+        level = self.margin.liquidation_price(symbol)
+        if level is not None and index >= self._position_from.get(symbol, 0):
+            bars = self.bars[symbol]
+            long = self.margin.positions[symbol].quantity > 0
+            reached = bars.low[index] <= level if long else bars.high[index] >= level
+            if reached:
+                opened = float(bars.open[index])
+                gapped = opened <= level if long else opened >= level
+                price = _on_tick(
+                    to_decimal(opened if gapped else level), instrument.price_step, up=not long
+                )
+                closed, lost = self.margin.liquidate(symbol)
+                events.append(
+                    PositionLiquidated(symbol, ts, price, closed, lost, instrument.settle_currency)
+                )
+        self._position_from[symbol] = index + 1
         return events
 
     # -- internals --------------------------------------------------------------------------------
@@ -326,7 +422,13 @@ class SimVenue:
         fee_currency = instrument.fee_currency(order.side)
         if working.quantity == 0 and order.quote_quantity is not None:
             # Sized by quote amount at the fill price, the fee included, as quoteOrderQty does.
-            divisor = price * (1 + rate) if fee_currency == instrument.quote else price
+            if instrument.is_derivative:
+                # The quote amount is the margin to commit: each contract needs 1/leverage of
+                # its notional as margin plus the fee on its notional.
+                leverage = self.margin.leverage(working.symbol)
+                divisor = price * instrument.contract_size * (1 / leverage + rate)
+            else:
+                divisor = price * (1 + rate) if fee_currency == instrument.quote else price
             quantity = floor_to_step(order.quote_quantity / divisor, instrument.amount_step)
             if quantity <= 0 or (
                 instrument.min_amount is not None and quantity < instrument.min_amount
@@ -342,16 +444,28 @@ class SimVenue:
             quantity = min(quantity, floor_to_step(to_decimal(allowed), instrument.amount_step))
             if quantity <= 0:
                 return []
-        notional = quantity * price
+        notional = quantity * price * instrument.contract_size
         fee = notional * rate if fee_currency == instrument.quote else quantity * rate
         base, quote = instrument.base, instrument.quote
-        if is_buy:
+        if instrument.is_derivative:
+            refused = self.margin.fill(
+                instrument, order.side, quantity, price, fee, reduce_only=order.reduce_only
+            )
+            if refused is not None:
+                return [OrderExpired(order.client_id, ts, refused)] if working.filled == 0 else []
+            if self.margin.positions[working.symbol].is_open:
+                # Funding and liquidation are looked for from this bar on.
+                self._position_from[working.symbol] = j
+                funding_bars = self._funding_bar.get(working.symbol)
+                if funding_bars is not None:
+                    self._funding_next[working.symbol] = int(
+                        np.searchsorted(self._funding[working.symbol].ts, ts, side="right")
+                    )
+        elif is_buy:
             cost = notional + (fee if fee_currency == quote else ZERO)
             if self.balance(quote) < cost:
                 return (
-                    [OrderExpired(order.client_id, ts, INSUFFICIENT)]
-                    if working.filled == 0
-                    else []
+                    [OrderExpired(order.client_id, ts, INSUFFICIENT)] if working.filled == 0 else []
                 )
             self._balances[quote] = self.balance(quote) - cost
             received = quantity - (fee if fee_currency == base else ZERO)
@@ -360,9 +474,7 @@ class SimVenue:
             needed = quantity + (fee if fee_currency == base else ZERO)
             if self.balance(base) < needed:
                 return (
-                    [OrderExpired(order.client_id, ts, INSUFFICIENT)]
-                    if working.filled == 0
-                    else []
+                    [OrderExpired(order.client_id, ts, INSUFFICIENT)] if working.filled == 0 else []
                 )
             self._balances[base] = self.balance(base) - needed
             self._balances[quote] = (
@@ -383,6 +495,14 @@ class SimVenue:
             str(self._trade_ids),
         )
         return [OrderFilled(fill, working.quantity)]
+
+
+def _within(funding: FundingSeries, bars: BarSeries) -> FundingSeries:
+    if len(bars) == 0:
+        return FundingSeries(funding.ts[:0], funding.rate[:0], None)
+    keep = (funding.ts >= bars.ts[0]) & (funding.ts < bars.ts[-1] + bars.timeframe.ms)
+    mark = None if funding.mark is None else funding.mark[keep]
+    return FundingSeries(funding.ts[keep], funding.rate[keep], mark)
 
 
 def _on_tick(price: Decimal, tick: Decimal, *, up: bool) -> Decimal:
