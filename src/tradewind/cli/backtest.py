@@ -61,8 +61,12 @@ def backtest(
     ] = None,
     fill: Annotated[str, typer.Option("--fill", help="next_open or close.")] = "next_open",
     engine: Annotated[
-        str, typer.Option("--engine", help="event (kernel: not available yet).")
+        str,
+        typer.Option("--engine", help="event, or kernel (compiled; one spot symbol, long only)."),
     ] = "event",
+    leverage: Annotated[
+        float | None, typer.Option("--leverage", help="Leverage of a perpetual (default 1).")
+    ] = None,
     slippage_bps: Annotated[
         float, typer.Option("--slippage-bps", help="Slippage per market fill, bps.")
     ] = 0.0,
@@ -103,6 +107,7 @@ def backtest(
     params = _params(param or [])
     risk = _risk(stop, take_profit, trailing, risk_config)
     frame, name, instruments = _load(symbol, timeframe, exchange, data)
+    funding = _funding(name, exchange, data, instruments)
     with progress_bar() as bar:
         task = bar.add_task(f"backtest {strategy} on {name}", total=None)
 
@@ -112,7 +117,8 @@ def backtest(
         result = run_backtest(
             strategy, {name: frame}, params, cash=cash, fee=fee, stake=stake, fill=fill,
             engine=engine, timeframe=timeframe, instruments=instruments, start=date_from,
-            end=date_to, slippage_bps=slippage_bps, risk=risk, progress=update,
+            end=date_to, slippage_bps=slippage_bps, risk=risk, leverage=leverage,
+            funding=funding, progress=update,
         )  # fmt: skip
     _print(result)
     if json_path is not None:
@@ -187,6 +193,23 @@ def _load(
         f"no {timeframe} candles for {symbol} in {config.data.dir} (exchange {wanted.exchange}); "
         f"stored: {', '.join(stored) or 'none'}. Import or download them first, or pass --data FILE"
     )
+
+
+def _funding(
+    symbol: str, exchange: str | None, data: Path | None, instruments: dict[str, Any] | None
+) -> dict[str, pd.DataFrame] | None:
+    """The stored funding-rate series of a perpetual from the catalog, when there is one."""
+    instrument = (instruments or {}).get(symbol)
+    if data is not None or instrument is None or instrument.is_spot:
+        return None
+    config = STATE.config()
+    catalog = Catalog(config.data.dir)
+    venue = exchange or config.data.default_exchange
+    stored = [k for k in catalog.keys() if k.kind is DataKind.FUNDING and k.symbol == symbol]  # noqa: SIM118
+    stored.sort(key=lambda k: k.exchange != venue)  # the same exchange's series first
+    if not stored:
+        return None
+    return {symbol: catalog.read(stored[0])[["date", "rate"]]}
 
 
 def _print(result: BacktestResult) -> None:
