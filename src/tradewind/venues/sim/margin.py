@@ -104,6 +104,8 @@ class MarginAccount:
 
     def available(self, currency: str) -> Decimal:
         """Wallet balance of ``currency`` not locked as margin."""
+        if not self.positions:
+            return self._balances.get(currency, ZERO)  # a spot-only account locks nothing
         locked = sum(
             (
                 p.margin
