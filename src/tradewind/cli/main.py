@@ -15,6 +15,7 @@ import typer
 
 from tradewind import __version__
 from tradewind.cli import backtest, config_cmd, data, demo
+from tradewind.cli import optimize as optimize_cmd
 from tradewind.cli.context import STATE
 from tradewind.config import secret_values
 from tradewind.core.errors import UserError
@@ -31,6 +32,11 @@ app.add_typer(data.app, name="data")
 app.add_typer(config_cmd.app, name="config")
 app.command("demo")(demo.demo)
 app.command("backtest")(backtest.backtest)
+app.command("optimize")(optimize_cmd.optimize)
+app.command("walkforward")(optimize_cmd.walkforward)
+app.command("montecarlo")(optimize_cmd.montecarlo)
+app.command("lookahead")(optimize_cmd.lookahead)
+app.command("recursive")(optimize_cmd.recursive)
 
 
 def _version(value: bool) -> None:

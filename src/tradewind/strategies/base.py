@@ -170,6 +170,14 @@ class Strategy:
         """Bars of history the signals need before they are meaningful."""
         return 0
 
+    def indicators(self, bars: BarSeries) -> dict[str, npt.NDArray[np.float64]]:
+        """Named indicator columns behind the signals, one value per bar of ``bars``, causally.
+
+        Optional (empty by default). Lookahead and warm-up analysis check every column returned
+        here, so a strategy that exposes its indicators gets a leak reported by column name.
+        """
+        return {}
+
     def signals(self, bars: BarSeries) -> Signals:
         """Entry and exit flags for every bar of ``bars``, causally (none by default: a strategy
         that only uses :meth:`on_bar` does not need signals)."""

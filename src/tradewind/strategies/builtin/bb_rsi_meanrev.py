@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradewind.bars import BarSeries
+from tradewind.bars import BarSeries, FloatArray
 from tradewind.indicators.momentum import rsi
 from tradewind.indicators.volatility import bbands
 from tradewind.strategies.base import Signals, Strategy, require
@@ -31,13 +31,21 @@ class BbRsiMeanRev(Strategy):
 
     @property
     def warmup(self) -> int:
-        """The longer of the two look-backs, with RSI's smoothing."""
-        return max(int(self.bb_period), 3 * int(self.rsi_period))
+        """The longer of the two look-backs, with RSI's smoothing: Wilder's average forgets its
+        seed slowly, and recursive analysis measures about five periods to settle within 1%."""
+        return max(int(self.bb_period), 6 * int(self.rsi_period))
+
+    def indicators(self, bars: BarSeries) -> dict[str, FloatArray]:
+        """The Bollinger bands and the RSI of the close."""
+        upper, middle, lower = bbands(bars.close, self.bb_period, self.bb_dev, self.bb_dev)
+        return {"bb_upper": upper, "bb_middle": middle, "bb_lower": lower,
+                "rsi": rsi(bars.close, self.rsi_period)}  # fmt: skip
 
     def signals(self, bars: BarSeries) -> Signals:
         """Band-and-RSI extremes in, mean out."""
-        upper, middle, lower = bbands(bars.close, self.bb_period, self.bb_dev, self.bb_dev)
-        strength = rsi(bars.close, self.rsi_period)
+        lines = self.indicators(bars)
+        upper, middle, lower = lines["bb_upper"], lines["bb_middle"], lines["bb_lower"]
+        strength = lines["rsi"]
         close = bars.close
         with np.errstate(invalid="ignore"):
             entry_long = (close < lower) & (strength < self.rsi_low)

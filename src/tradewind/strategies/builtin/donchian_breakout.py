@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradewind.bars import BarSeries
+from tradewind.bars import BarSeries, FloatArray
 from tradewind.indicators.channels import donchian
 from tradewind.strategies.base import Signals, Strategy
 from tradewind.strategies.params import Param
@@ -34,16 +34,22 @@ class DonchianBreakout(Strategy):
         """The longer channel plus the one-bar shift."""
         return max(int(self.entry_period), int(self.exit_period)) + 1
 
-    def signals(self, bars: BarSeries) -> Signals:
-        """Closes through the previous bars' channels."""
+    def indicators(self, bars: BarSeries) -> dict[str, FloatArray]:
+        """The previous bars' entry and exit channels (shifted one bar, as the signals use them)."""
         entry_upper, _, entry_lower = donchian(bars.high, bars.low, self.entry_period)
         exit_upper, _, exit_lower = donchian(bars.high, bars.low, self.exit_period)
+        return {"entry_upper": _previous(entry_upper), "entry_lower": _previous(entry_lower),
+                "exit_upper": _previous(exit_upper), "exit_lower": _previous(exit_lower)}  # fmt: skip
+
+    def signals(self, bars: BarSeries) -> Signals:
+        """Closes through the previous bars' channels."""
+        lines = self.indicators(bars)
         close = bars.close
         with np.errstate(invalid="ignore"):
-            entry_long = close > _previous(entry_upper)
-            exit_long = close < _previous(exit_lower)
+            entry_long = close > lines["entry_upper"]
+            exit_long = close < lines["exit_lower"]
             if not self.short:
                 return Signals(entry_long=entry_long, exit_long=exit_long)
-            entry_short = close < _previous(entry_lower)
-            exit_short = close > _previous(exit_upper)
+            entry_short = close < lines["entry_lower"]
+            exit_short = close > lines["exit_upper"]
         return Signals(entry_long, exit_long, entry_short, exit_short)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tradewind.bars import BarSeries
+from tradewind.bars import BarSeries, FloatArray
 from tradewind.indicators.overlap import ema, sma
 from tradewind.strategies.base import Signals, Strategy, crossed_above, crossed_below, require
 from tradewind.strategies.builtin._sides import long_short
@@ -28,9 +28,14 @@ class SmaCross(Strategy):
         """The slow average's window."""
         return int(self.slow)
 
+    def indicators(self, bars: BarSeries) -> dict[str, FloatArray]:
+        """The fast and slow SMAs of the close."""
+        return {"sma_fast": sma(bars.close, self.fast), "sma_slow": sma(bars.close, self.slow)}
+
     def signals(self, bars: BarSeries) -> Signals:
         """Crossings of the two simple moving averages of the close."""
-        fast, slow = sma(bars.close, self.fast), sma(bars.close, self.slow)
+        lines = self.indicators(bars)
+        fast, slow = lines["sma_fast"], lines["sma_slow"]
         return long_short(crossed_above(fast, slow), crossed_below(fast, slow), short=self.short)
 
 
@@ -52,7 +57,12 @@ class EmaCross(Strategy):
         """EMAs need several periods to forget their seed; three slow periods."""
         return 3 * int(self.slow)
 
+    def indicators(self, bars: BarSeries) -> dict[str, FloatArray]:
+        """The fast and slow EMAs of the close."""
+        return {"ema_fast": ema(bars.close, self.fast), "ema_slow": ema(bars.close, self.slow)}
+
     def signals(self, bars: BarSeries) -> Signals:
         """Crossings of the two exponential moving averages of the close."""
-        fast, slow = ema(bars.close, self.fast), ema(bars.close, self.slow)
+        lines = self.indicators(bars)
+        fast, slow = lines["ema_fast"], lines["ema_slow"]
         return long_short(crossed_above(fast, slow), crossed_below(fast, slow), short=self.short)

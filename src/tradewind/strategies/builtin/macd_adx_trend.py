@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tradewind.bars import BarSeries
+from tradewind.bars import BarSeries, FloatArray
 from tradewind.indicators.momentum import macd
 from tradewind.indicators.trend import adx
 from tradewind.strategies.base import Signals, Strategy, crossed_above, crossed_below, require
@@ -32,10 +32,16 @@ class MacdAdxTrend(Strategy):
         """MACD's and ADX's combined warm-up, generously."""
         return 3 * int(self.slow) + int(self.signal) + 3 * int(self.adx_period)
 
+    def indicators(self, bars: BarSeries) -> dict[str, FloatArray]:
+        """The MACD line, its signal line and the ADX."""
+        line, signal, _ = macd(bars.close, self.fast, self.slow, self.signal)
+        return {"macd": line, "macd_signal": signal,
+                "adx": adx(bars.high, bars.low, bars.close, self.adx_period)}  # fmt: skip
+
     def signals(self, bars: BarSeries) -> Signals:
         """MACD/signal crossings, entries filtered by trend strength."""
-        line, signal, _ = macd(bars.close, self.fast, self.slow, self.signal)
-        strength = adx(bars.high, bars.low, bars.close, self.adx_period)
+        lines = self.indicators(bars)
+        line, signal, strength = lines["macd"], lines["macd_signal"], lines["adx"]
         trending = strength >= self.adx_min
         entry = crossed_above(line, signal) & trending
         return long_short(entry, crossed_below(line, signal), short=self.short)

@@ -1,0 +1,71 @@
+"""Compiled batch sweeps for the optimiser: metrics and per-period returns of many signal sets.
+
+Built from the screening kernel's own ``simulate`` / ``metrics`` / ``cross_signals``, so a trial
+scores exactly what :func:`tradewind.sim.kernel.simulate_many` would; what is added is the equity
+sampled at period ends, which the overfitting statistics need for every trial. Shapes: prices
+``(n,)``; signals ``(k, n)`` (one row per set, contiguous); lines ``(m, n)``; period ends ``(p,)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from tradewind.sim import kernel
+
+METRIC_COUNT = len(kernel.METRICS)
+
+
+@njit(cache=True)
+def _period_returns(equity: np.ndarray, start: int, ends: np.ndarray, out: np.ndarray) -> None:
+    previous = equity[start]
+    for b in range(ends.shape[0]):
+        value = equity[ends[b]]
+        out[b] = value / previous - 1.0
+        previous = value
+
+
+@njit(cache=True, parallel=True)
+def sweep_signals(
+    open_: np.ndarray,
+    close: np.ndarray,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    start: int,
+    settings: np.ndarray,
+    ends: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``k`` long-only signal sets; return ``(metrics (k, 8), period_returns (k, p))``."""
+    k = entries.shape[0]
+    out = np.empty((k, METRIC_COUNT), dtype=np.float64)
+    returns = np.empty((k, ends.shape[0]), dtype=np.float64)
+    for j in prange(k):
+        equity, _, count = kernel.simulate(open_, close, entries[j], exits[j], start, settings)
+        out[j, :] = kernel.metrics(equity, start, settings[kernel.ANNUALIZATION], count)
+        _period_returns(equity, start, ends, returns[j])
+    return out, returns
+
+
+@njit(cache=True, parallel=True)
+def sweep_crossings(
+    open_: np.ndarray,
+    close: np.ndarray,
+    lines: np.ndarray,
+    fast: np.ndarray,
+    slow: np.ndarray,
+    start: int,
+    settings: np.ndarray,
+    tolerance: float,
+    ends: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Crossover sets: line ``fast[j]`` against line ``slow[j]`` (rows of ``lines``), without
+    materialising the signals; return ``(metrics (k, 8), period_returns (k, p))``."""
+    k = fast.shape[0]
+    out = np.empty((k, METRIC_COUNT), dtype=np.float64)
+    returns = np.empty((k, ends.shape[0]), dtype=np.float64)
+    for j in prange(k):
+        entry, exit_ = kernel.cross_signals(lines[fast[j]], lines[slow[j]], tolerance)
+        equity, _, count = kernel.simulate(open_, close, entry, exit_, start, settings)
+        out[j, :] = kernel.metrics(equity, start, settings[kernel.ANNUALIZATION], count)
+        _period_returns(equity, start, ends, returns[j])
+    return out, returns

@@ -1,0 +1,145 @@
+"""One symbol's candles with the account settings of a search: what every trial runs on.
+
+The kernel and the event engine must see the same instrument (tick, lot, fees), cash, stake and
+fill rule, or the top-N check would compare two different backtests. :func:`prepare_market`
+resolves them once, the way :func:`tradewind.bootstrap.backtest` does, and hands the resolved
+instrument back to the event engine on every re-run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from tradewind.bars import BarSeries
+from tradewind.bootstrap import _fraction, _instruments, _positive, _series
+from tradewind.core.errors import UserError
+from tradewind.core.instrument import Instrument, MarketType
+from tradewind.core.timeframe import Timeframe
+from tradewind.kernel_backtest import kernel_settings
+from tradewind.risk.stake import Stake
+from tradewind.venues.sim.fill_model import FillAt, FillModel
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class Market:
+    """Candles of one symbol and the account settings every trial of a search shares.
+
+    Attributes
+    ----------
+    frame
+        The candles as given (rows aligned with ``series``).
+    series
+        The same candles as arrays.
+    instrument
+        The resolved instrument (spot, fees applied), passed unchanged to the event engine.
+    settings
+        The screening kernel's settings vector for this instrument and account.
+    cash, stake, fill, slippage_bps
+        The account and fill settings, as :func:`tradewind.bootstrap.backtest` takes them.
+    """
+
+    frame: pd.DataFrame
+    series: BarSeries
+    instrument: Instrument
+    settings: FloatArray
+    cash: Decimal
+    stake: str
+    fill: str
+    slippage_bps: float
+
+    @property
+    def symbol(self) -> str:
+        """The traded symbol."""
+        return self.series.symbol
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+    def window(self, start: int, stop: int) -> Market:
+        """Bars ``start`` to ``stop - 1`` with the same instrument and settings."""
+        if not 0 <= start < stop <= len(self):
+            raise UserError(f"window [{start}, {stop}) is outside the {len(self)} bars")
+        return replace(
+            self, frame=self.frame.iloc[start:stop], series=self.series.slice(start, stop)
+        )
+
+    def backtest_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments that make :func:`tradewind.bootstrap.backtest` run this market."""
+        return {
+            "cash": self.cash,
+            "fee": None,  # the instrument already carries the fee
+            "stake": self.stake,
+            "fill": self.fill,
+            "timeframe": str(self.series.timeframe),
+            "instruments": {self.symbol: self.instrument},
+            "slippage_bps": self.slippage_bps,
+        }
+
+    def period_ends(self, period: str, start: int = 0) -> IntArray:
+        """Index of the last bar of every ``period`` (e.g. ``"1h"``) from bar ``start`` on.
+
+        The per-period returns of a trial are taken between consecutive ends, the first from the
+        close of bar ``start``. A period shorter than the bar length falls back to every bar.
+        """
+        step = max(Timeframe.parse(period).ms, self.series.timeframe.ms)
+        bucket = self.series.ts[start:] // step
+        ends = np.flatnonzero(bucket[1:] != bucket[:-1]) + start
+        ends = np.append(ends, len(self) - 1).astype(np.int64)
+        return ends[ends > start]
+
+
+def prepare_market(
+    frame: pd.DataFrame,
+    *,
+    symbol: str,
+    timeframe: str | None = None,
+    instruments: Mapping[str, Instrument] | None = None,
+    cash: float | Decimal | str = 100_000,
+    fee: float | Decimal | str | None = None,
+    stake: str = "all",
+    fill: str = "next_open",
+    slippage_bps: float = 0.0,
+    as_spot: bool = False,
+) -> Market:
+    """Resolve candles and account settings into a :class:`Market`.
+
+    Parameters are those of :func:`tradewind.bootstrap.backtest`, for one symbol; with
+    ``as_spot`` a perpetual's candles are traded as a spot market (no leverage, no funding), which
+    the screening kernel can run.
+
+    Raises
+    ------
+    UserError
+        Bad cash, fee, stake or fill, or candles that cannot be read.
+    """
+    series = _series(frame, symbol, timeframe)
+    fee_rate = None if fee is None else _fraction(fee, "fee")
+    instrument = _instruments({symbol: series}, instruments, fee_rate)[symbol]
+    if as_spot and instrument.market_type is not MarketType.SPOT:
+        instrument = replace(instrument, market_type=MarketType.SPOT, settle=None)
+    amount = _positive(cash, "cash")
+    try:
+        model = FillModel(fill_at=FillAt(fill), slippage_bps=slippage_bps)
+    except ValueError:
+        raise UserError(f"fill must be 'next_open' or 'close', got {fill!r}") from None
+    settings = kernel_settings(instrument, amount, Stake.parse(stake), model, series).vector()
+    return Market(
+        frame=frame,
+        series=series,
+        instrument=instrument,
+        settings=settings,
+        cash=amount,
+        stake=stake,
+        fill=fill,
+        slippage_bps=slippage_bps,
+    )
