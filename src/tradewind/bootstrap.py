@@ -158,9 +158,11 @@ def backtest(
             "risk settings need engine='event' (the screening kernel has no risk engine yet)"
         )
     if engine == "kernel":
+        levered = _leverage(leverage, chosen)
         timeline, equity, trades = run_kernel(
-            instance, bars, chosen, starting[quote], Stake.parse(stake), fill_model, first_bar
-        )
+            instance, bars, chosen, starting[quote], Stake.parse(stake), fill_model, first_bar,
+            leverage=max(levered.values(), default=Decimal(1)), funding=bool(funding),
+        )  # fmt: skip
         orders, denials = pd.DataFrame(), pd.DataFrame()
     else:
         venue = SimVenue(

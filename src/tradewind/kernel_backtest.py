@@ -51,6 +51,9 @@ def run_kernel(
     stake: Stake,
     model: FillModel,
     first_bar: dict[str, int],
+    *,
+    leverage: Decimal = Decimal(1),
+    funding: bool = False,
 ) -> tuple[IntArray, FloatArray, pd.DataFrame]:
     """Run the kernel; return ``(timeline, equity, trades)`` as the event engine would.
 
@@ -73,6 +76,8 @@ def run_kernel(
         latency_ms=model.latency_ms,
         max_participation=model.max_participation,
         volatility_slippage=model.volatility_slippage,
+        leverage=leverage,
+        funding=funding,
     )
     if reason is not None:
         raise UserError(f"engine 'kernel' cannot run this backtest: {reason}; use engine='event'")

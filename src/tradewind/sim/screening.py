@@ -58,14 +58,25 @@ def unsupported_reason(
     latency_ms: int,
     max_participation: float,
     volatility_slippage: float = 0.0,
+    leverage: Decimal = Decimal(1),
+    funding: bool = False,
 ) -> str | None:
-    """Why the kernel cannot run this setup, or None when it can."""
+    """Why the kernel cannot run this setup, or None when it can.
+
+    A linear perpetual at 1x leverage with no funding series trades exactly like spot (the margin
+    is the cost, PnL is linear, liquidation is unreachable), so the kernel runs it too.
+    """
     if hooks:
         return "the strategy uses a per-bar hook (on_bar), which only the event engine runs"
     if shorts:
         return "short signals (the kernel is long-only so far)"
     if not instrument.is_spot:
-        return f"{instrument.symbol} is a {instrument.market_type} market (the kernel is spot only so far)"
+        if instrument.inverse or instrument.contract_size != 1:
+            return f"{instrument.symbol}: inverse or sized contracts (the kernel is linear, size 1)"
+        if leverage != 1:
+            return f"leverage {leverage} on {instrument.symbol} (the kernel runs perpetuals at 1x only)"
+        if funding:
+            return f"funding payments on {instrument.symbol} (the kernel has no funding yet)"
     if instrument.fee_side is not FeeSide.QUOTE:
         return (
             f"fees charged in {instrument.fee_side} (the kernel charges them in the quote currency)"
