@@ -30,7 +30,7 @@ def test_spot_exchange_info_lists_symbols_with_binance_filters(server: LoopbackS
     symbols = {s["symbol"]: s for s in info["symbols"]}
     assert set(symbols) == {
         "ETHBTC", "LTCBTC", "ADABTC", "XLMBTC", "TRXBTC", "ETCBTC", "UNITTESTBTC", "XRPETH",
-        "BTCUSDT",
+        "BTCUSDT", "XRPUSDT",
     }  # fmt: skip
     eth = symbols["ETHBTC"]
     assert (eth["baseAsset"], eth["quoteAsset"], eth["status"]) == ("ETH", "BTC", "TRADING")
@@ -178,8 +178,8 @@ def test_agg_trades_by_window_and_by_id(server: LoopbackServer) -> None:
 def test_unknown_endpoint_is_a_logged_404(
     server: LoopbackServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    assert get(server, "/sapi/v1/system/status").status_code == 404
-    assert "no such endpoint: GET /sapi/v1/system/status" in caplog.text
+    assert get(server, "/sapi/v1/capital/config/getall").status_code == 404
+    assert "no such endpoint: GET /sapi/v1/capital/config/getall" in caplog.text
     assert server.requests("/sapi")[0].status == 404
 
 
