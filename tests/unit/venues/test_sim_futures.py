@@ -88,10 +88,12 @@ def test_margin_and_reduce_only_refusals_use_binance_messages(bars: BarSeries) -
     venue = _venue(bars, leverage="2")
     venue.submit(_market("big", Side.BUY, "10000"), _at_close(bars, 10))  # ~12,000 USDT notional
     (event,) = venue.process_bar(SYMBOL, 11)
-    assert isinstance(event, OrderExpired) and event.reason == "Margin is insufficient."
+    assert isinstance(event, OrderExpired)
+    assert event.reason == "Margin is insufficient."
     venue.submit(_market("ro", Side.SELL, "10", reduce_only=True), _at_close(bars, 12))
     (event,) = venue.process_bar(SYMBOL, 13)
-    assert isinstance(event, OrderExpired) and event.reason == "ReduceOnly Order is rejected."
+    assert isinstance(event, OrderExpired)
+    assert event.reason == "ReduceOnly Order is rejected."
 
 
 def test_funding_is_charged_at_each_funding_time_on_the_position_held(
