@@ -8,6 +8,7 @@ known at ``ts[i] + timeframe``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import Decimal
 
 import numpy as np
@@ -55,10 +56,12 @@ class BarSeries:
     def __len__(self) -> int:
         return len(self.ts)
 
-    @property
+    @cached_property
     def close_time(self) -> IntArray:
         """When each bar is complete and may be acted on (open time plus timeframe)."""
-        return self.ts + self.timeframe.ms
+        times = self.ts + self.timeframe.ms
+        times.flags.writeable = False
+        return times
 
     def bar(self, i: int) -> Bar:
         """Bar ``i`` as a record with exact decimal prices (for callbacks)."""
