@@ -113,6 +113,9 @@ class BarDrivenVenue(Venue, Protocol):
     The runner asks where the next possible fill is, so that it can skip every bar in between.
     """
 
+    revision: int
+    """Changes whenever the venue's state changes, so the runner can cache :meth:`next_bar`."""
+
     def next_bar(self, symbol: str) -> int | None:
         """Index of the next bar of ``symbol`` on which a working order may fill, or None."""
         ...

@@ -160,6 +160,7 @@ class Node:
         self._binding_of = {(b.strategy_id, b.symbol): b for b in bindings}
         self._protective: dict[str, tuple[str, str]] = {}
         self._after_exit: dict[tuple[str, str], Intent] = {}
+        self._contexts: dict[int, _Context] = {}
 
     # -- AccountView, for the risk gate -----------------------------------------------------------
 
@@ -225,7 +226,12 @@ class Node:
         self.now = int(bars.ts[index]) + bars.timeframe.ms
         key = (binding.strategy_id, binding.symbol)
         if binding.callback:
-            context = _Context(self, binding, self.now)
+            # One context per binding, reused bar after bar: a hook runs at every bar.
+            context = self._contexts.get(id(binding))
+            if context is None:
+                context = self._contexts[id(binding)] = _Context(self, binding, self.now)
+            context.ts = self.now
+            context.intents = []
             binding.strategy.on_bar(context, bars, index)
             intents = context.intents
         else:

@@ -51,6 +51,8 @@ class BacktestRunner:
         # Plain ints from here on: numpy scalars are slow to compare in a Python loop.
         close_list = [c.tolist() for c in close_bars]
         close_time_list = [t.tolist() for t in close_times]
+        cached_rev = [-1] * len(symbols)
+        cached_next: list[int | None] = [None] * len(symbols)
         protective = self.node.protection is not None
         breakers = self.node.observer is not None
         while True:
@@ -76,7 +78,11 @@ class BacktestRunner:
                         best_time is None or t < best_time or (t == best_time and best[0] > 2)
                     ):
                         best_time, best = t, (2, k, 0)
-                j = self.venue.next_bar(symbol)
+                # The venue's answer only changes when its state does (its revision moves).
+                if cached_rev[k] != self.venue.revision:
+                    cached_rev[k] = self.venue.revision
+                    cached_next[k] = self.venue.next_bar(symbol)
+                j = cached_next[k]
                 if j is not None:
                     t = int(bar_ts[k][j])
                     if best_time is None or t < best_time:

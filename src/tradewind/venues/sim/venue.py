@@ -118,6 +118,8 @@ class SimVenue:
         self._by_symbol: dict[str, list[str]] = {s: [] for s in bars}
         self._trade_ids = 0
         self._position_from: dict[str, int] = {}
+        self.revision = 0
+        """Bumped by every call that can change what :meth:`next_bar` answers."""
 
     # -- the Venue port ---------------------------------------------------------------------------
 
@@ -136,6 +138,7 @@ class SimVenue:
         The order is live from ``ts + latency``; it can fill on the first bar that opens then or
         later (a bar that opened earlier was already trading before the order existed).
         """
+        self.revision += 1
         instrument = self.instruments.get(order.symbol)
         if instrument is None or order.symbol not in self.bars:
             return [OrderRejected(order.client_id, ts, "Invalid symbol.")]
@@ -184,6 +187,7 @@ class SimVenue:
 
     def cancel(self, client_id: str, ts: int) -> list[VenueEvent]:
         """Cancel a working order; an unknown or finished one is refused as Binance does."""
+        self.revision += 1
         working = self._working.pop(client_id, None)
         if working is None:
             return [OrderRejected(client_id, ts, "Unknown order sent.")]
@@ -229,6 +233,7 @@ class SimVenue:
 
     def process_bar(self, symbol: str, index: int) -> list[VenueEvent]:
         """Fill what bar ``index`` of ``symbol`` reaches; IOC/FOK remainders expire."""
+        self.revision += 1
         bars = self.bars[symbol]
         events: list[VenueEvent] = []
         ts = int(bars.ts[index])
