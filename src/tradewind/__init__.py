@@ -1,3 +1,21 @@
-"""Tradewind: one engine for backtest, paper and live crypto trading."""
+"""Tradewind: one engine for backtest, paper and live crypto trading.
+
+``tradewind.backtest(...)`` is the Python API for notebooks and scripts (see
+:func:`tradewind.bootstrap.backtest`); it is imported on first use so that ``import tradewind``
+stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
+__all__ = ["__version__", "backtest"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "backtest":
+        from tradewind.bootstrap import backtest
+
+        return backtest
+    raise AttributeError(f"module 'tradewind' has no attribute {name!r}")
