@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -45,11 +45,12 @@ from tradewind.venues.sim.fill_model import FillAt
 from tradewind.venues.sim.margin import FundingSeries
 
 DataInput = pd.DataFrame | str | Path | Mapping[str, pd.DataFrame]
+StrategySpec = str | type[Strategy] | Strategy
 DEFAULT_SYMBOL = "ASSET/USD"
 
 
 def backtest(
-    strategy: str | type[Strategy] | Strategy,
+    strategy: StrategySpec | Sequence[StrategySpec],
     data: DataInput,
     params: Mapping[str, Any] | None = None,
     *,
@@ -76,7 +77,9 @@ def backtest(
     Parameters
     ----------
     strategy
-        A registered name (``"sma_cross"``), ``"path/file.py:ClassName"``, a class or an instance.
+        A registered name (``"sma_cross"``), ``"path/file.py:ClassName"``, a class or an instance;
+        or a list of them (event engine): every strategy trades every symbol, all sharing one
+        account's capital (give parameters through instances then).
     data
         A DataFrame with a UTC datetime index (or a ``date`` column) and open/high/low/close/volume,
         a path to such a file (parquet, feather, CSV), or ``{symbol: DataFrame}`` for several
@@ -130,7 +133,8 @@ def backtest(
     started = time.time()
     frames = _frames(data, symbol)
     bars = {name: _series(frame, name, timeframe) for name, frame in frames.items()}
-    instance = _strategy(strategy, params)
+    strategies = _strategies(strategy, params)
+    instance = strategies[0]
     fee_rate = None if fee is None else _fraction(fee, "fee")
     chosen = _instruments(bars, instruments, fee_rate)
     quote = account_currency(chosen)
@@ -153,6 +157,8 @@ def backtest(
         bars[name] = bars[name].head(stop)
     risk_config = None if risk is None else parse_risk(risk)
     breaker_events = pd.DataFrame()
+    if engine == "kernel" and len(strategies) > 1:
+        raise UserError("engine 'kernel' runs one strategy; use engine='event' for several")
     if engine == "kernel" and risk_config is not None:
         raise UserError(
             "risk settings need engine='event' (the screening kernel has no risk engine yet)"
@@ -170,7 +176,7 @@ def backtest(
             leverage=_leverage(leverage, chosen), funding=_funding(funding, bars),
         )  # fmt: skip
         timeline, equity, trades, orders, denials, breaker_events = _run_event(
-            instance, bars, chosen, starting, stake, venue, first_bar, progress, risk_config
+            strategies, bars, chosen, starting, stake, venue, first_bar, progress, risk_config
         )
     primary = next(iter(bars.values()))
     close = None
@@ -178,8 +184,8 @@ def backtest(
         close = primary.close[np.searchsorted(primary.ts, timeline)]
     metrics = summarize(equity, timeline, trades, close, primary.timeframe.ms)
     meta = {
-        "strategy": instance.name or type(instance).__name__,
-        "params": instance.params,
+        "strategy": ", ".join(s.name or type(s).__name__ for s in strategies),
+        "params": instance.params if len(strategies) == 1 else {s.id: s.params for s in strategies},
         "symbols": list(bars),
         "timeframe": str(primary.timeframe),
         "data_start": _iso(int(timeline[0])),
@@ -214,7 +220,7 @@ def backtest(
 
 
 def _run_event(
-    instance: Strategy,
+    strategies: list[Strategy],
     bars: dict[str, BarSeries],
     chosen: dict[str, Instrument],
     starting: dict[str, Decimal],
@@ -229,28 +235,29 @@ def _run_event(
         chosen, cash=dict(starting), leverage={s: venue.margin.leverage(s) for s in chosen}
     )
     bindings = []
-    for name, series in bars.items():
-        arrays = instance.signals(series).arrays(len(series))
-        bindings.append(
-            Binding(
-                strategy=instance,
-                strategy_id=instance.id,
-                bars=series,
-                entry_long=arrays[0],
-                exit_long=arrays[1],
-                entry_short=arrays[2],
-                exit_short=arrays[3],
-                start=first_bar[name],
-                callback=instance.wants_bar_callback(),
+    for instance in strategies:
+        for name, series in bars.items():
+            arrays = instance.signals(series).arrays(len(series))
+            bindings.append(
+                Binding(
+                    strategy=instance,
+                    strategy_id=instance.id,
+                    bars=series,
+                    entry_long=arrays[0],
+                    exit_long=arrays[1],
+                    entry_short=arrays[2],
+                    exit_short=arrays[3],
+                    start=first_bar[name],
+                    callback=instance.wants_bar_callback(),
+                )
             )
-        )
     gate: RiskGate = StakeGate(Stake.parse(stake), chosen)
     protection: ProtectionBook | None = None
     if risk_config is not None:
         quote = account_currency(chosen)
         gate, protection = build_risk(
             risk_config,
-            strategy_ids={instance.id: instance.name or type(instance).__name__},
+            strategy_ids={i.id: i.name or type(i).__name__ for i in strategies},
             stake=Stake.parse(stake),
             instruments=chosen,
             bars=bars,
@@ -329,9 +336,27 @@ def _series(frame: pd.DataFrame, symbol: str, timeframe: str | None) -> BarSerie
     return BarSeries.from_frame(frame, symbol, Timeframe(step))
 
 
-def _strategy(
-    strategy: str | type[Strategy] | Strategy, params: Mapping[str, Any] | None
-) -> Strategy:
+def _strategies(
+    given: StrategySpec | Sequence[StrategySpec], params: Mapping[str, Any] | None
+) -> list[Strategy]:
+    if isinstance(given, str | type | Strategy):
+        return [_strategy(given, params)]
+    specs = list(given)
+    if not specs:
+        raise UserError("no strategy given")
+    if params:
+        raise UserError("with several strategies, give parameters through strategy instances")
+    made = [_strategy(spec, None) for spec in specs]
+    ids = [m.id for m in made]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicated:
+        raise UserError(
+            f"the same strategy twice ({', '.join(duplicated)}): give them different parameters"
+        )
+    return made
+
+
+def _strategy(strategy: StrategySpec, params: Mapping[str, Any] | None) -> Strategy:
     if isinstance(strategy, Strategy):
         if params:
             raise UserError(

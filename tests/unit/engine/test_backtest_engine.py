@@ -161,3 +161,25 @@ def test_decimal_accounting_has_no_float_drift(month: pd.DataFrame) -> None:
     result = backtest("sma_cross", month, fee=0.001, symbol="BTC/USD", cash="100000")
     assert isinstance(result.meta["cash"], str)
     assert Decimal(result.meta["cash"]) == Decimal(100000)
+
+
+def test_several_strategies_on_several_symbols_share_one_account(
+    alts: dict[str, pd.DataFrame],
+) -> None:
+    from tradewind.strategies import get_strategy
+
+    strategies = [
+        get_strategy("sma_cross")(fast=5, slow=20),
+        get_strategy("ema_cross")(fast=8, slow=21),
+    ]
+    result = backtest(strategies, alts, cash=1, fee=0.001, stake="15%")
+    by_strategy = result.trades.groupby("strategy")["symbol"].agg(set)
+    assert set(by_strategy.index) == {"sma_cross(fast=5, slow=20)", "ema_cross(fast=8, slow=21)"}
+    assert all(symbols == set(alts) for symbols in by_strategy)
+    # Positions of both strategies in one symbol can be open at once: each has its own book.
+    assert result.meta["strategy"] == "sma_cross, ema_cross"
+    assert (result.equity > 0).all()
+    with pytest.raises(UserError, match="the same strategy twice"):
+        backtest([strategies[0], get_strategy("sma_cross")(fast=5, slow=20)], alts)
+    with pytest.raises(UserError, match="runs one strategy"):
+        backtest(strategies, alts, engine="kernel")
