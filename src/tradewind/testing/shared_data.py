@@ -1,7 +1,8 @@
 """Locate the real recorded market data shared beside the checkout (``../shared/data``).
 
-Set ``TRADEWIND_SHARED_DATA`` to point elsewhere. Tests that need the files skip, saying where they
-looked, when the folder is missing.
+Looked for, in order: ``$TRADEWIND_SHARED_DATA``; ``shared/data`` beside the checkout or beside
+any folder above it; the workplace's shared folder ``/work/shared/data``. Tests that need the
+files skip, saying where they looked, when none is found.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ def shared_data_dir() -> Path | None:
     """Return the shared data folder, or None when it is not present."""
     env = os.environ.get("TRADEWIND_SHARED_DATA")
     candidates = [Path(env)] if env else []
-    candidates += [_REPO_ROOT.parent / "shared" / "data", _REPO_ROOT / "shared" / "data"]
+    candidates += [_REPO_ROOT / "shared" / "data"]
+    candidates += [parent / "shared" / "data" for parent in _REPO_ROOT.parents]
+    candidates += [Path("/work/shared/data")]
     for path in candidates:
         if (path / "candles").is_dir():
             return path
