@@ -27,6 +27,7 @@ from tradewind.core.money import to_decimal
 from tradewind.core.orders import ClientIdFactory
 from tradewind.core.ports import RiskGate
 from tradewind.core.timeframe import Timeframe
+from tradewind.engine.bus import MessageBus
 from tradewind.engine.equity import account_currency, equity_curve
 from tradewind.engine.node import Binding, Node
 from tradewind.engine.portfolio import Portfolio
@@ -70,6 +71,7 @@ def backtest(
     risk: RiskConfig | Mapping[str, Any] | None = None,
     leverage: float | Mapping[str, float] | None = None,
     funding: Mapping[str, pd.DataFrame] | None = None,
+    bus: MessageBus | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``data`` through the event engine.
@@ -120,6 +122,9 @@ def backtest(
     funding
         Funding-rate series per perpetual: a DataFrame with a UTC ``date`` column (or index) and
         a ``rate`` column (optionally ``mark``); funding is paid or received at those times.
+    bus
+        A message bus to receive the engine's events (order.*, account.*, risk.denied) as they
+        happen (event engine).
     progress
         ``progress(done, total)`` callback for long runs.
 
@@ -176,7 +181,7 @@ def backtest(
             leverage=_leverage(leverage, chosen), funding=_funding(funding, bars),
         )  # fmt: skip
         timeline, equity, trades, orders, denials, breaker_events = _run_event(
-            strategies, bars, chosen, starting, stake, venue, first_bar, progress, risk_config
+            strategies, bars, chosen, starting, stake, venue, first_bar, progress, risk_config, bus
         )
     primary = next(iter(bars.values()))
     close = None
@@ -229,6 +234,7 @@ def _run_event(
     first_bar: dict[str, int],
     progress: Callable[[int, int], None] | None,
     risk_config: RiskConfig | None = None,
+    bus: MessageBus | None = None,
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Run the event engine: the Node over the simulated venue."""
     portfolio = Portfolio(
@@ -271,6 +277,7 @@ def _run_event(
         instruments=chosen,
         ids=ClientIdFactory("bt"),
         protection=protection,
+        bus=bus,
     )
     BacktestRunner(node, venue).run(progress)
     timeline, equity = equity_curve(bars, chosen, starting, portfolio)

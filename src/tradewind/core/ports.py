@@ -14,6 +14,14 @@ from tradewind.core.intents import Decision, Intent
 from tradewind.core.orders import Order
 
 
+class Clock(Protocol):
+    """Where time comes from: simulated in backtests, the wall clock in paper and live."""
+
+    def now(self) -> int:
+        """Current time, UTC milliseconds."""
+        ...
+
+
 class Venue(Protocol):
     """Where orders go. Every call returns the events it caused, in order."""
 

@@ -15,6 +15,7 @@ effect goes through the venue port. The same Node runs backtests, paper and live
 
 from __future__ import annotations
 
+import heapq
 import logging
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -38,6 +39,7 @@ from tradewind.core.intents import Decision, Intent, IntentAction, PriceType
 from tradewind.core.money import ZERO
 from tradewind.core.orders import ClientIdFactory, Fill, Order
 from tradewind.core.ports import RiskGate, RiskObserver, Venue
+from tradewind.engine.bus import MessageBus
 from tradewind.engine.portfolio import Portfolio
 from tradewind.execution.orders import order_for
 from tradewind.risk.exits import ProtectionBook
@@ -104,6 +106,9 @@ class _Context:
     def position(self, symbol: str) -> Decimal:
         return self.node.portfolio.position(self.binding.strategy_id, symbol).quantity
 
+    def set_timer(self, at_ms: int, name: str) -> None:
+        self.node.set_timer(self.binding, at_ms, name)
+
     def emit(
         self,
         symbol: str,
@@ -128,8 +133,25 @@ class _Context:
         )
 
 
+_TOPICS: dict[type, str] = {
+    OrderAccepted: "order.accepted",
+    OrderRejected: "order.rejected",
+    OrderTriggered: "order.triggered",
+    OrderFilled: "order.filled",
+    OrderCanceled: "order.canceled",
+    OrderExpired: "order.expired",
+    FundingPaid: "account.funding",
+    PositionLiquidated: "account.liquidated",
+}
+"""The bus topic of each venue event."""
+
+
 class Node:
-    """Strategies -> risk gate -> execution -> venue -> order manager -> portfolio."""
+    """Strategies -> risk gate -> execution -> venue -> order manager -> portfolio.
+
+    Everything that happens is also published on :attr:`bus` (order.*, account.*, risk.denied)
+    for adapters that record or report it.
+    """
 
     def __init__(
         self,
@@ -141,8 +163,10 @@ class Node:
         instruments: dict[str, Instrument],
         ids: ClientIdFactory,
         protection: ProtectionBook | None = None,
+        bus: MessageBus | None = None,
     ) -> None:
         self.bindings = bindings
+        self.bus = bus or MessageBus()
         self.gate = gate
         self.observer: RiskObserver | None = gate if isinstance(gate, RiskObserver) else None
         self.protection = protection
@@ -161,6 +185,9 @@ class Node:
         self._protective: dict[str, tuple[str, str]] = {}
         self._after_exit: dict[tuple[str, str], Intent] = {}
         self._contexts: dict[int, _Context] = {}
+        self._timers: list[tuple[int, int, int, str]] = []
+        self._timer_seq = 0
+        self._binding_by_id = {id(b): b for b in bindings}
 
     # -- AccountView, for the risk gate -----------------------------------------------------------
 
@@ -218,6 +245,30 @@ class Node:
                 total += self.portfolio.unrealized(symbol, self.last_price(symbol))
         return total
 
+    # -- timers -----------------------------------------------------------------------------------
+
+    def set_timer(self, binding: Binding, at_ms: int, name: str) -> None:
+        """Call ``binding.strategy.on_timer(ctx, name)`` at ``at_ms`` (not before now)."""
+        heapq.heappush(self._timers, (max(at_ms, self.now), self._timer_seq, id(binding), name))
+        self._timer_seq += 1
+
+    def next_timer(self) -> int | None:
+        """Time of the earliest pending timer, or None."""
+        return self._timers[0][0] if self._timers else None
+
+    def on_timer(self, now: int) -> None:
+        """Fire every timer due at ``now`` (in the order they were set) and route their intents."""
+        self.now = max(self.now, now)
+        while self._timers and self._timers[0][0] <= now:
+            _, _, binding_id, name = heapq.heappop(self._timers)
+            binding = self._binding_by_id[binding_id]
+            context = _Context(self, binding, self.now)
+            binding.strategy.on_timer(context, name)
+            bars = binding.bars
+            index = max(int(np.searchsorted(bars.close_time, self.now, side="right")) - 1, 0)
+            for intent in context.intents:
+                self._route(intent, binding, index)
+
     # -- events in --------------------------------------------------------------------------------
 
     def on_bar_close(self, binding: Binding, index: int) -> None:
@@ -250,6 +301,7 @@ class Node:
         """Apply venue events: order states, then fills into the portfolio and the strategy;
         funding and liquidations into the portfolio."""
         for event in events:
+            self.bus.publish(_TOPICS[type(event)], self.now, event)
             if isinstance(event, FundingPaid):
                 self.portfolio.apply_funding(event.symbol, event.amount, event.currency, bar_index)
                 continue
@@ -471,6 +523,7 @@ class Node:
     def _route(self, intent: Intent, binding: Binding, bar_index: int) -> str | None:
         decision: Decision = self.gate.decide(intent, self)
         if not decision.approved:
+            self.bus.publish("risk.denied", self.now, decision)
             self.denials.append(
                 DenialRecord(
                     intent.ts,
@@ -494,6 +547,7 @@ class Node:
             self._reserved[instrument.quote] = self._reserved.get(instrument.quote, ZERO) + reserve
         # The order is recorded (self.orders) before it is sent: a crash can be reconciled by id.
         order.submit()
+        self.bus.publish("order.submitted", self.now, order)
         self.on_venue_events(self.venue.submit(order, self.now), bar_index)
         return order.client_id
 

@@ -66,6 +66,7 @@ class BacktestRunner:
                 t = self.node.next_breaker()
                 if t is not None:
                     best_time, best = t, (0, -1, 0)
+            timer = self.node.next_timer()
             for k, symbol in enumerate(symbols):
                 p = pointers[k]
                 if p < len(close_list[k]):
@@ -87,9 +88,17 @@ class BacktestRunner:
                     t = int(bar_ts[k][j])
                     if best_time is None or t < best_time:
                         best_time, best = t, (3, k, j)
+            # A strategy's timer fires after the closes at its time and before any fill there.
+            if timer is not None and (
+                best_time is None or timer < best_time or (timer == best_time and best[0] > 1)
+            ):
+                best_time, best = timer, (4, -1, 0)
             if best_time is None:
                 break
             kind, k, index = best
+            if kind == 4:
+                self.node.on_timer(best_time)
+                continue
             if kind == 0:
                 self.node.on_breaker(best_time)
                 continue

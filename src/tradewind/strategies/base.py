@@ -115,6 +115,10 @@ class StrategyContext(Protocol):
         """Send an intent to the risk gate."""
         ...
 
+    def set_timer(self, at_ms: int, name: str) -> None:
+        """Have :meth:`Strategy.on_timer` called with ``name`` at ``at_ms`` (UTC ms)."""
+        ...
+
 
 class Strategy:
     """Base class of every strategy.
@@ -189,6 +193,9 @@ class Strategy:
 
     def on_fill(self, ctx: StrategyContext, fill: Fill) -> None:
         """Called after each fill of this strategy's orders."""
+
+    def on_timer(self, ctx: StrategyContext, name: str) -> None:
+        """Called when a timer set with ``ctx.set_timer(at_ms, name)`` comes due."""
 
     @classmethod
     def wants_bar_callback(cls) -> bool:
