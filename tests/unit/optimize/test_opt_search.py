@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -93,9 +95,12 @@ def test_swap_market_falls_back_to_the_event_engine_with_a_reason(
     bundled_frame: tuple[object, object],
 ) -> None:
     frame, instrument = bundled_frame
+    # A perpetual at 1x without funding is spot-like and runs on the kernel; contracts of 10
+    # units are beyond it, so the search must fall back to the event engine and say why.
+    sized = dataclasses.replace(instrument, contract_size=Decimal(10))  # type: ignore[type-var]
     perp = prepare_market(frame.iloc[:3_000], symbol=BUNDLED_SYMBOL, timeframe="1m",  # type: ignore[attr-defined]
-                          instruments={BUNDLED_SYMBOL: instrument}, fee=0.001)  # type: ignore[dict-item]  # fmt: skip
-    with pytest.warns(KernelFallbackWarning, match="swap market"):
+                          instruments={BUNDLED_SYMBOL: sized}, fee=0.001)  # fmt: skip
+    with pytest.warns(KernelFallbackWarning, match="sized contracts"):
         result = optimize("sma_cross", perp, sampler="random", trials=2, space=SMALL,
                           storage="memory", top_n=1)  # fmt: skip
     assert set(result.trials["engine"]) == {"event"}
