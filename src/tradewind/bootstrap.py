@@ -21,6 +21,9 @@ import pandas as pd
 
 from tradewind import __version__
 from tradewind.bars import BarSeries
+from tradewind.book.book import OrderBook
+from tradewind.book.stream import DecodedBookStream, stream_from_quotes
+from tradewind.book.tape import QuoteTape, TradeTape
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import FeeSide, Instrument, MarketType
 from tradewind.core.money import to_decimal
@@ -72,6 +75,9 @@ def backtest(
     leverage: float | Mapping[str, float] | None = None,
     funding: Mapping[str, pd.DataFrame] | None = None,
     bus: MessageBus | None = None,
+    trades: Mapping[str, TradeTape] | None = None,
+    books: Mapping[str, DecodedBookStream | QuoteTape] | None = None,
+    book_walk: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``data`` through the event engine.
@@ -122,6 +128,15 @@ def backtest(
     funding
         Funding-rate series per perpetual: a DataFrame with a UTC ``date`` column (or index) and
         a ``rate`` column (optionally ``mark``); funding is paid or received at those times.
+    trades
+        Public trades per symbol (:class:`tradewind.book.TradeTape`, e.g. from
+        :mod:`tradewind.book.readers`), shown to strategies that implement ``on_trade``.
+    books
+        L2 depth per symbol (a decoded book stream, or top-of-book quotes), kept as a live
+        book, shown to strategies that implement ``on_book`` and walked by market orders when
+        ``book_walk`` is set.
+    book_walk
+        Fill market orders at the VWAP of walking the fed book (see ``FillModel.book_walk``).
     bus
         A message bus to receive the engine's events (order.*, account.*, risk.denied) as they
         happen (event engine).
@@ -149,6 +164,7 @@ def backtest(
     except ValueError:
         raise UserError(f"fill must be 'next_open' or 'close', got {fill!r}") from None
     fill_model = FillModel(
+        book_walk=book_walk,
         fill_at=fill_at,
         slippage_bps=slippage_bps,
         latency_ms=latency_ms,
@@ -181,7 +197,17 @@ def backtest(
             leverage=_leverage(leverage, chosen), funding=_funding(funding, bars),
         )  # fmt: skip
         timeline, equity, trades, orders, denials, breaker_events = _run_event(
-            strategies, bars, chosen, starting, stake, venue, first_bar, progress, risk_config, bus
+            strategies,
+            bars,
+            chosen,
+            starting,
+            stake,
+            venue,
+            first_bar,
+            progress,
+            risk_config,
+            bus,
+            _feeds(strategies, bars, trades, books, book_walk),
         )
     primary = next(iter(bars.values()))
     close = None
@@ -235,6 +261,7 @@ def _run_event(
     progress: Callable[[int, int], None] | None,
     risk_config: RiskConfig | None = None,
     bus: MessageBus | None = None,
+    feeds: tuple[dict[str, TradeTape], dict[str, tuple[DecodedBookStream, OrderBook]]] = ({}, {}),
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Run the event engine: the Node over the simulated venue."""
     portfolio = Portfolio(
@@ -279,7 +306,9 @@ def _run_event(
         protection=protection,
         bus=bus,
     )
-    BacktestRunner(node, venue).run(progress)
+    trade_feeds, book_feeds = feeds
+    venue.books = {symbol: book for symbol, (_, book) in book_feeds.items()}
+    BacktestRunner(node, venue, trades=trade_feeds, books=book_feeds).run(progress)
     timeline, equity = equity_curve(bars, chosen, starting, portfolio)
     begin_ts = min(int(bars[n].ts[first_bar[n]]) for n in bars if first_bar[n] < len(bars[n]))
     keep = timeline >= begin_ts
@@ -400,6 +429,34 @@ def _instruments(
             instrument = replace(instrument, maker_fee=fee, taker_fee=fee, fee_side=FeeSide.QUOTE)
         chosen[name] = instrument
     return chosen
+
+
+def _feeds(
+    strategies: list[Strategy],
+    bars: dict[str, BarSeries],
+    trades: Mapping[str, TradeTape] | None,
+    books: Mapping[str, DecodedBookStream | QuoteTape] | None,
+    book_walk: bool,
+) -> tuple[dict[str, TradeTape], dict[str, tuple[DecodedBookStream, OrderBook]]]:
+    """The trade and book feeds the run needs (only those something will read)."""
+    for name, given in (("trades", trades), ("books", books)):
+        unknown = sorted(set(given or {}) - set(bars))
+        if unknown:
+            raise UserError(
+                f"{name} given for {', '.join(unknown)}, which has no candles in this backtest"
+            )
+    wants_trades = any(s.wants_trade_callback() for s in strategies)
+    wants_books = book_walk or any(s.wants_book_callback() for s in strategies)
+    trade_feeds = {symbol: tape for symbol, tape in (trades or {}).items() if wants_trades}
+    book_feeds = {}
+    for symbol, depth in (books or {}).items():
+        if not wants_books:
+            break
+        stream = stream_from_quotes(depth) if isinstance(depth, QuoteTape) else depth
+        book_feeds[symbol] = (stream, OrderBook(symbol))
+    if book_walk and not book_feeds:
+        raise UserError("book_walk needs books=... for at least one symbol")
+    return trade_feeds, book_feeds
 
 
 def _leverage(

@@ -79,6 +79,8 @@ def run_kernel(
         leverage=leverage,
         funding=funding,
     )
+    if reason is None and model.book_walk:
+        reason = "book-walk fills (the kernel fills from bars only)"
     if reason is not None:
         raise UserError(f"engine 'kernel' cannot run this backtest: {reason}; use engine='event'")
     settings = kernel_settings(instrument, cash, stake, model, series).vector()

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from tradewind.book.tape import QuoteTape
 from tradewind.core.errors import DataError
 from tradewind.core.records import BookDelta, BookSide
 
@@ -155,6 +156,35 @@ def stream_from_messages(
         msg_seq=np.array([msg[5] for msg in messages], dtype=np.int64),
         msg_start=start,
         msg_end=end,
+        level_side=side,
+        level_price=price,
+        level_size=size,
+    )
+
+
+def stream_from_quotes(tape: QuoteTape) -> DecodedBookStream:
+    """Top-of-book quotes as a book stream: each quote is a one-level-a-side snapshot.
+
+    Vectorised: quote ``k`` becomes message ``k`` with levels ``2k`` (bid) and ``2k + 1`` (ask).
+    """
+    m = len(tape)
+    ids = np.full(m, NO_ID, dtype=np.int64)
+    side = np.tile(np.array([0, 1], dtype=np.int8), m)
+    price = np.empty(2 * m, dtype=np.float64)
+    size = np.empty(2 * m, dtype=np.float64)
+    price[0::2], price[1::2] = tape.bid, tape.ask
+    size[0::2], size[1::2] = tape.bid_size, tape.ask_size
+    start = np.arange(0, 2 * m, 2, dtype=np.int64)
+    return DecodedBookStream(
+        symbol=tape.symbol,
+        msg_ts=np.asarray(tape.ts, dtype=np.int64),
+        msg_snapshot=np.ones(m, dtype=np.bool_),
+        msg_first_id=ids,
+        msg_last_id=ids.copy(),
+        msg_prev_id=ids.copy(),
+        msg_seq=ids.copy(),
+        msg_start=start,
+        msg_end=start + 2,
         level_side=side,
         level_price=price,
         level_size=size,

@@ -73,17 +73,21 @@ class TradeTape:
         """Trades strictly before ``ts_ms`` (views)."""
         return self.head(int(np.searchsorted(self.ts, ts_ms, side="left")))
 
+    def trade(self, k: int) -> Trade:
+        """Trade ``k`` as a core record (float values through their shortest repr)."""
+        return Trade(
+            ts=int(self.ts[k]),
+            symbol=self.symbol,
+            price=Decimal(repr(float(self.price[k]))),
+            amount=Decimal(repr(float(self.amount[k]))),
+            side=Side.BUY if self.side[k] == BUY else Side.SELL,
+            trade_id=str(int(self.trade_id[k])) if self.trade_id[k] >= 0 else "",
+        )
+
     def to_trades(self) -> Iterator[Trade]:
         """Yield core records (float values through their shortest repr)."""
         for k in range(len(self.ts)):
-            yield Trade(
-                ts=int(self.ts[k]),
-                symbol=self.symbol,
-                price=Decimal(repr(float(self.price[k]))),
-                amount=Decimal(repr(float(self.amount[k]))),
-                side=Side.BUY if self.side[k] == BUY else Side.SELL,
-                trade_id=str(int(self.trade_id[k])) if self.trade_id[k] >= 0 else "",
-            )
+            yield self.trade(k)
 
 
 @dataclass(frozen=True, slots=True)

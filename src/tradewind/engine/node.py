@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import heapq
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import numpy as np
 
 from tradewind.bars import BarSeries, BoolArray
+from tradewind.book.book import OrderBook
 from tradewind.core.events import (
     FundingPaid,
     OrderAccepted,
@@ -39,6 +41,7 @@ from tradewind.core.intents import Decision, Intent, IntentAction, PriceType
 from tradewind.core.money import ZERO
 from tradewind.core.orders import ClientIdFactory, Fill, Order
 from tradewind.core.ports import RiskGate, RiskObserver, Venue
+from tradewind.core.records import Trade
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.portfolio import Portfolio
 from tradewind.execution.orders import order_for
@@ -188,6 +191,13 @@ class Node:
         self._timers: list[tuple[int, int, int, str]] = []
         self._timer_seq = 0
         self._binding_by_id = {id(b): b for b in bindings}
+        self._trade_listeners: dict[str, list[Binding]] = {}
+        self._book_listeners: dict[str, list[Binding]] = {}
+        for binding in bindings:
+            if binding.strategy.wants_trade_callback():
+                self._trade_listeners.setdefault(binding.symbol, []).append(binding)
+            if binding.strategy.wants_book_callback():
+                self._book_listeners.setdefault(binding.symbol, []).append(binding)
 
     # -- AccountView, for the risk gate -----------------------------------------------------------
 
@@ -244,6 +254,33 @@ class Node:
             if instrument.is_derivative and symbol in self._bars:
                 total += self.portfolio.unrealized(symbol, self.last_price(symbol))
         return total
+
+    # -- market data beyond bars -------------------------------------------------------------------
+
+    def on_trade(self, symbol: str, trade: Trade) -> None:
+        """A public trade of ``symbol``: show it to the strategies that asked for trades."""
+        self.now = max(self.now, trade.ts)
+        for binding in self._trade_listeners.get(symbol, ()):
+            self._hook(binding, lambda ctx, b=binding: b.strategy.on_trade(ctx, trade))
+
+    def on_book(self, symbol: str, book: OrderBook) -> None:
+        """The book of ``symbol`` changed: show it to the strategies that asked for books."""
+        self.now = max(self.now, book.ts)
+        for binding in self._book_listeners.get(symbol, ()):
+            self._hook(binding, lambda ctx, b=binding: b.strategy.on_book(ctx, book))
+
+    def _hook(self, binding: Binding, call: Callable[[_Context], None]) -> None:
+        context = _Context(self, binding, self.now)
+        call(context)
+        if not context.intents:
+            return
+        bars = binding.bars
+        index = max(int(np.searchsorted(bars.close_time, self.now, side="right")) - 1, 0)
+        key = (binding.strategy_id, binding.symbol)
+        for intent in context.intents:
+            if self._working.get(key) and not intent.action.is_exit:
+                continue  # an entry is already on its way
+            self._route(intent, binding, index)
 
     # -- timers -----------------------------------------------------------------------------------
 

@@ -12,22 +12,36 @@ following open.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from tradewind.book.book import OrderBook, UpdateStatus
+from tradewind.book.stream import DecodedBookStream
+from tradewind.book.tape import TradeTape
 from tradewind.core.ports import BarDrivenVenue
 from tradewind.engine.node import Binding, Node
 
 ProgressCallback = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 
 class BacktestRunner:
     """Drive ``node`` with the bars of its bindings and a bar-driven venue."""
 
-    def __init__(self, node: Node, venue: BarDrivenVenue) -> None:
+    def __init__(
+        self,
+        node: Node,
+        venue: BarDrivenVenue,
+        *,
+        trades: Mapping[str, TradeTape] | None = None,
+        books: Mapping[str, tuple[DecodedBookStream, OrderBook]] | None = None,
+    ) -> None:
         self.node = node
         self.venue = venue
+        self.trades = dict(trades or {})
+        self.books = dict(books or {})
 
     def run(self, progress: ProgressCallback | None = None) -> None:
         """Run to the end of the data. ``progress(done, total)`` is called now and then."""
@@ -53,6 +67,13 @@ class BacktestRunner:
         close_time_list = [t.tolist() for t in close_times]
         cached_rev = [-1] * len(symbols)
         cached_next: list[int | None] = [None] * len(symbols)
+        # Market-data feeds beyond bars: (times, symbol, kind) with a pointer each. A book update
+        # at a bar's open comes before the fills there (the venue may walk that book); a trade
+        # at that time comes after them (it belongs to the bar that has just opened).
+        feeds: list[tuple[list[int], str, int]] = [
+            (stream.msg_ts.tolist(), symbol, 5) for symbol, (stream, _) in self.books.items()
+        ] + [(tape.ts.tolist(), symbol, 6) for symbol, tape in self.trades.items()]
+        feed_pointers = [0] * len(feeds)
         protective = self.node.protection is not None
         breakers = self.node.observer is not None
         while True:
@@ -88,6 +109,14 @@ class BacktestRunner:
                     t = int(bar_ts[k][j])
                     if best_time is None or t < best_time:
                         best_time, best = t, (3, k, j)
+            feed_best = -1
+            for f, (times, _, rank) in enumerate(feeds):
+                p = feed_pointers[f]
+                if p < len(times):
+                    t = times[p]
+                    ahead = rank == 5 and best[0] == 3  # a book update goes before a fill
+                    if best_time is None or t < best_time or (t == best_time and ahead):
+                        best_time, best, feed_best = t, (rank, -1, 0), f
             # A strategy's timer fires after the closes at its time and before any fill there.
             if timer is not None and (
                 best_time is None or timer < best_time or (timer == best_time and best[0] > 1)
@@ -98,6 +127,10 @@ class BacktestRunner:
             kind, k, index = best
             if kind == 4:
                 self.node.on_timer(best_time)
+                continue
+            if kind in (5, 6):
+                self._feed(feeds[feed_best][1], kind, feed_pointers[feed_best])
+                feed_pointers[feed_best] += 1
                 continue
             if kind == 0:
                 self.node.on_breaker(best_time)
@@ -118,3 +151,14 @@ class BacktestRunner:
                 self.node.on_venue_events(self.venue.process_bar(symbol, index), index)
         if progress is not None:
             progress(total, total)
+
+    def _feed(self, symbol: str, kind: int, i: int) -> None:
+        if kind == 5:
+            stream, book = self.books[symbol]
+            status = book.apply_message(stream, i)
+            if status is UpdateStatus.RESYNC_NEEDED:
+                log.warning("%s book needs a resync: %s", symbol, book.resync_reason)
+            self.node.on_book(symbol, book)
+            self.venue.revision += 1  # a book-walk fill price may have changed
+            return
+        self.node.on_trade(symbol, self.trades[symbol].trade(i))

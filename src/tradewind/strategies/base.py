@@ -18,9 +18,11 @@ import numpy as np
 import numpy.typing as npt
 
 from tradewind.bars import BarSeries
+from tradewind.book.book import OrderBook
 from tradewind.core.errors import UserError
 from tradewind.core.intents import IntentAction, PriceType
 from tradewind.core.orders import Fill
+from tradewind.core.records import Trade
 from tradewind.strategies.params import Param, ParamValue, resolve_params
 
 BoolArray = npt.NDArray[np.bool_]
@@ -146,8 +148,13 @@ class Strategy:
         # Instance attributes shadow the class-level Param declarations, so ``self.fast`` is 10.
         for key, value in self._values.items():
             setattr(self, key, value)
-        if type(self).signals is Strategy.signals and not self.wants_bar_callback():
-            raise UserError(f"{owner} must implement signals() or on_bar()")
+        hooks = (
+            self.wants_bar_callback() or self.wants_trade_callback() or self.wants_book_callback()
+        )
+        if type(self).signals is Strategy.signals and not hooks:
+            raise UserError(
+                f"{owner} must implement signals() or an event hook (on_bar, on_trade, on_book)"
+            )
         self.validate()
 
     @classmethod
@@ -197,10 +204,28 @@ class Strategy:
     def on_timer(self, ctx: StrategyContext, name: str) -> None:
         """Called when a timer set with ``ctx.set_timer(at_ms, name)`` comes due."""
 
+    def on_trade(self, ctx: StrategyContext, trade: Trade) -> None:
+        """Called for each public trade of a symbol this strategy trades, where trades are fed
+        (``backtest(..., trades=...)``). ``ctx.ts`` is the trade's time."""
+
+    def on_book(self, ctx: StrategyContext, book: OrderBook) -> None:
+        """Called after each order-book update of a symbol this strategy trades, where books are
+        fed (``backtest(..., books=...)``). The book is live: copy what must outlive the call."""
+
     @classmethod
     def wants_bar_callback(cls) -> bool:
         """True when the class overrides :meth:`on_bar`."""
         return cls.on_bar is not Strategy.on_bar
+
+    @classmethod
+    def wants_trade_callback(cls) -> bool:
+        """True when the class overrides :meth:`on_trade`."""
+        return cls.on_trade is not Strategy.on_trade
+
+    @classmethod
+    def wants_book_callback(cls) -> bool:
+        """True when the class overrides :meth:`on_book`."""
+        return cls.on_book is not Strategy.on_book
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._values.items())})"

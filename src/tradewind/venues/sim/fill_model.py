@@ -36,6 +36,10 @@ class FillModel:
         An order submitted at t is live at t + latency; it cannot fill on a bar that opened before.
     adverse_first
         When one bar reaches both a stop and a take-profit, assume the stop came first.
+    book_walk
+        Where an L2 book is fed for the symbol, market orders fill at the VWAP of walking it
+        for their size (instead of the bar's open plus slippage); the part beyond the visible
+        depth is priced at the last visible level, an optimistic bound that the report states.
     """
 
     fill_at: FillAt = FillAt.NEXT_OPEN
@@ -44,6 +48,7 @@ class FillModel:
     max_participation: float = 0.0
     latency_ms: int = 0
     adverse_first: bool = True
+    book_walk: bool = False
 
     def __post_init__(self) -> None:
         if self.slippage_bps < 0 or self.volatility_slippage < 0:

@@ -23,6 +23,8 @@ from decimal import Decimal
 import numpy as np
 
 from tradewind.bars import BarSeries
+from tradewind.book.book import OrderBook
+from tradewind.book.impact import vwap_to_size
 from tradewind.core.errors import UserError
 from tradewind.core.events import (
     FundingPaid,
@@ -119,6 +121,8 @@ class SimVenue:
         self._trade_ids = 0
         self._position_from: dict[str, int] = {}
         self.revision = 0
+        self.books: dict[str, OrderBook] = {}
+        """L2 books fed for book-walk fills (``FillModel.book_walk``), kept current by the runner."""
         """Bumped by every call that can change what :meth:`next_bar` answers."""
 
     # -- the Venue port ---------------------------------------------------------------------------
@@ -352,6 +356,9 @@ class SimVenue:
         is_buy = order.side is Side.BUY
         kind = order.type
         if kind is OrderType.MARKET:
+            walked = self._walk(working) if self.fill_model.book_walk else None
+            if walked is not None:
+                return walked, False
             return self._slip(o, is_buy, bars, j), False
         if kind is OrderType.LIMIT:
             return rules.limit_fill_price(is_buy, float(order.price or 0), o, h, lo), False
@@ -380,6 +387,31 @@ class SimVenue:
             return math.nan, False
         within = stop_px <= limit if is_buy else stop_px >= limit
         return (stop_px if within else math.nan), True
+
+    def _walk(self, working: _Working) -> float | None:
+        """VWAP of a market order walking the fed book, or None when no usable book is there."""
+        book = self.books.get(working.symbol)
+        order = working.order
+        if book is None or book.needs_resync:
+            return None
+        by_notional = working.quantity == 0 and order.quote_quantity is not None
+        if by_notional:
+            rate = self.instruments[working.symbol].taker_fee
+            amount = float(order.quote_quantity or 0) / (1.0 + float(rate))
+        else:
+            amount = float(working.remaining)
+        estimate = vwap_to_size(book, order.side, amount, by_notional=by_notional)
+        if estimate.filled <= 0:
+            return None
+        if estimate.complete:
+            return estimate.vwap
+        # Beyond the visible depth the rest trades at the last visible level.
+        worst = estimate.worst_price
+        if by_notional:
+            rest = (amount - estimate.notional) / worst
+            return amount / (estimate.filled + rest)
+        rest = amount - estimate.filled
+        return (estimate.notional + rest * worst) / amount
 
     def _slip(self, price: float, is_buy: bool, bars: BarSeries, j: int) -> float:
         bps = self.fill_model.slippage_bps
