@@ -8,8 +8,8 @@ known at ``ts[i] + timeframe``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
