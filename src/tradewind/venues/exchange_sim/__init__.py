@@ -1,50 +1,74 @@
-"""A loopback exchange that speaks Binance's REST protocol and serves recorded market data.
+"""A loopback exchange that speaks Binance's protocol, replays recorded markets, matches orders
+and injects faults, so the real ccxt client runs the whole live path on this machine.
 
-The real ccxt client, pointed at it through ``exchange.rest_url``, downloads history exactly as it
-would from Binance: same endpoints, parameters, paging, field shapes and error bodies. Tests use
-it to prove pagination, resume and fault handling without any network; the exchange simulator of
-issue 9 grows from here (order matching, WebSocket streams, signed endpoints).
+Point the unmodified ``ccxt.binance`` / ``ccxt.async_support.binance`` / ``ccxt.pro.binance`` at
+``LoopbackServer.rest_url`` and ``ws_url`` (recipe: ``tradewind.connectors.client.binance_urls``
+and ``shared/notes/ccxt-loopback.md``). Served: spot ``/api/v3`` and USDT-M ``/fapi/v1|v2|v3``
+REST (market data, signed trading, account, positions, leverage, margin type, listen keys),
+``/sapi/v1/account/apiRestrictions``, public streams (diff depth with continuous ``U``/``u``/``pu``,
+trade, aggTrade, kline, bookTicker, markPrice), the spot WebSocket API (orders and user data) and
+the USDT-M listen-key user stream, and ``/health``.
 
 Layout, one concept per module:
 
-- :mod:`.listings`: markets and their filters, rendered as ``exchangeInfo``.
-- :mod:`.tables`: recorded series as arrays, paged with Binance's window semantics.
-- :mod:`.intervals`: kline interval names and grids.
-- :mod:`.exchange`: :class:`SimExchange`, the listings and their series, clock and faults.
-- :mod:`.market_data`: the public REST endpoints (spot ``/api/v3``, USDT-M ``/fapi/v1``).
-- :mod:`.errors`: Binance's error bodies, word for word.
-- :mod:`.faults`: scheduled faults (429 bursts, 418, 5xx, stalls) and the request log.
+- :mod:`.listings`, :mod:`.tables`, :mod:`.intervals`, :mod:`.market_data`: markets, recorded
+  series and the public history endpoints (the download seed).
+- :mod:`.clock`: the replay clock and its speed factor (``/api/v3/time``).
+- :mod:`.replay`, :mod:`.candle_flow`, :mod:`.driver`: recorded books and trades looped with
+  continuous update ids, a seeded book and trade flow derived from candles, and the task that
+  applies them as the replay clock reaches them.
+- :mod:`.sim_book`, :mod:`.engine`, :mod:`.ledgers`, :mod:`.futures`, :mod:`.orders`,
+  :mod:`.order_params`: the live book (replayed liquidity plus resting orders; what happens when
+  the replay moves after a fill consumed liquidity), price-time matching, spot balances and USDT-M
+  positions, liquidation, Binance's client-order-id rules and order checks.
+- :mod:`.accounts`, :mod:`.auth`, :mod:`.limits`: accounts and keys with permissions, HMAC and
+  recvWindow checks, request weight and order counts with 429 then 418 bans.
+- :mod:`.streams`, :mod:`.connections`, :mod:`.ws_handlers`: stream fan-out, user-data events and
+  the WebSocket endpoints.
+- :mod:`.rest_common`, :mod:`.rest_spot`, :mod:`.rest_futures`: the trading REST endpoints.
+- :mod:`.faults`: faults by schedule or seeded probability, the fault log and the request log.
 - :mod:`.server`: the aiohttp app and :class:`LoopbackServer` (thread or running loop).
-
-The simulator never reads files (``venues`` may not import ``data``): callers load recordings and
-hand pandas frames to :meth:`SimExchange.add_listing`.
+- :mod:`.recordings`: lists the shared recordings (the simulator itself is handed frames).
 
 Example
 -------
->>> sim = SimExchange()                                                     # doctest: +SKIP
->>> sim.add_listing(Listing(symbol="ETHBTC", base="ETH", quote="BTC",
-...                  tick_size=Decimal("0.000001"), step_size=Decimal("0.001")),
-...          klines={"5m": frame})
->>> sim.faults.add(Fault(kind=FaultKind.RATE_LIMIT, at_request=2, times=3, path="/api/v3/klines"))
+>>> sim = list_shared_recordings(SimExchange(clock=SimClock(speed=10)), root)  # doctest: +SKIP
+>>> key = sim.open_account("bot", balances={"USDT": 10_000})
+>>> sim.faults.add(Fault(kind=FaultKind.GHOST_ORDER, path="/api/v3/order", delay_s=2))
 >>> with LoopbackServer(sim) as server:
-...     ...  # point ExchangeConfig(rest_url=server.rest_url) at it
-...     server.requests("/api/v3/klines")
+...     ...  # ccxt client with key.key / key.secret and binance_urls(server.rest_url)
+...     server.requests("/api/v3/order"), server.faults.injected()
 """
 
+from tradewind.venues.exchange_sim.accounts import Account, ApiKey, Permissions
+from tradewind.venues.exchange_sim.clock import SimClock
 from tradewind.venues.exchange_sim.exchange import ListedMarket, SimExchange
-from tradewind.venues.exchange_sim.faults import Fault, FaultKind, FaultPlan, RequestRecord
+from tradewind.venues.exchange_sim.faults import (
+    Fault,
+    FaultKind,
+    FaultPlan,
+    FaultRecord,
+    RequestRecord,
+)
+from tradewind.venues.exchange_sim.limits import LimitConfig
 from tradewind.venues.exchange_sim.listings import Api, Listing
 from tradewind.venues.exchange_sim.server import LoopbackServer, build_app
 
 __all__ = [
+    "Account",
     "Api",
+    "ApiKey",
     "Fault",
     "FaultKind",
     "FaultPlan",
+    "FaultRecord",
+    "LimitConfig",
     "ListedMarket",
     "Listing",
     "LoopbackServer",
+    "Permissions",
     "RequestRecord",
+    "SimClock",
     "SimExchange",
     "build_app",
 ]

@@ -1,8 +1,13 @@
-"""The simulated exchange's state: its listings, their recorded series, its clock and faults.
+"""The simulated exchange's state: listings, recorded series, clock, faults, accounts and trading.
 
-One :class:`SimExchange` is shared by the HTTP handlers. It is filled before the server starts
-(:meth:`SimExchange.add_listing`) and read-only afterwards, except for the fault plan and the cache of
-candles aggregated on demand.
+One :class:`SimExchange` is shared by the HTTP and WebSocket handlers. Listings are added before
+the server starts (:meth:`SimExchange.add_listing`); every listing is tradable: it gets a live
+market in the matching engine, fed by a replay source (a recorded book, or, when only candles were
+recorded, a :class:`~.candle_flow.CandleFlow` derived from its shortest candles). Accounts and keys
+are opened with :meth:`SimExchange.open_account`.
+
+All trading state is touched only from the server's event loop (one thread), so it needs no
+locks; the fault plan and request log are shared with the test's thread and lock themselves.
 """
 
 from __future__ import annotations
@@ -10,10 +15,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from tradewind.venues.exchange_sim.accounts import ApiKey, KeyRing, Permissions
+from tradewind.venues.exchange_sim.candle_flow import CandleFlow
+from tradewind.venues.exchange_sim.engine import LiveMarket, MatchingEngine
 from tradewind.venues.exchange_sim.faults import FaultPlan
 from tradewind.venues.exchange_sim.intervals import (
     INTERVAL_MS,
@@ -21,8 +31,14 @@ from tradewind.venues.exchange_sim.intervals import (
     USDM_INTERVALS,
     can_aggregate,
 )
+from tradewind.venues.exchange_sim.limits import LimitConfig, RateLimits
 from tradewind.venues.exchange_sim.listings import Api, Listing
+from tradewind.venues.exchange_sim.orders import OrderStore
+from tradewind.venues.exchange_sim.replay import RecordedBook
+from tradewind.venues.exchange_sim.streams import StreamHub
 from tradewind.venues.exchange_sim.tables import FundingTable, KlineTable, TradeTable
+
+ReplaySource = RecordedBook | CandleFlow
 
 
 def wall_clock_ms() -> int:
@@ -39,6 +55,7 @@ class ListedMarket:
     mark_klines: dict[str, KlineTable] = field(default_factory=dict)
     funding: FundingTable | None = None
     trades: TradeTable | None = None
+    replay: ReplaySource | None = None
 
     def candles(self, interval: str, *, mark: bool = False) -> KlineTable | None:
         """Return candles of ``interval``, aggregated from a shorter recorded interval if needed.
@@ -86,6 +103,12 @@ class SimExchange:
         default. A replay runs it at another speed (issue 9).
     faults
         The fault schedule and request log; a fresh empty plan by default.
+    seed
+        Seed of the candle-derived flows (same seed, same market).
+    limits
+        Request-weight and order-count limits (Binance's by default).
+    keep_closed_orders
+        Closed orders kept per account for queries (bounds memory on long runs).
     """
 
     def __init__(
@@ -93,10 +116,78 @@ class SimExchange:
         *,
         clock: Callable[[], int] = wall_clock_ms,
         faults: FaultPlan | None = None,
+        seed: int = 0,
+        limits: LimitConfig | None = None,
+        keep_closed_orders: int = 100_000,
     ) -> None:
         self.clock = clock
         self.faults = faults if faults is not None else FaultPlan()
+        self.seed = seed
         self._markets: dict[tuple[Api, str], ListedMarket] = {}
+        self.keys = KeyRing()
+        self.limits = RateLimits(limits or LimitConfig())
+        self.store = OrderStore(keep_closed_orders)
+        self.hub = StreamHub(self._now, lambda: self.faults, self._funding)
+        self.engine = MatchingEngine(self._now, self.store, self.hub)
+        self.engine.accounts = self.keys.accounts
+        self.listen_keys: dict[str, ApiKey] = {}
+        self.maintenance = False
+
+    def _now(self) -> int:
+        return self.clock()
+
+    def _funding(self, symbol: str) -> tuple[float, int]:
+        market = self.market(Api.USDM, symbol)
+        now = self.clock()
+        next_ms = now - now % 28_800_000 + 28_800_000
+        if market is None or market.funding is None or len(market.funding) == 0:
+            return 0.0, next_ms
+        # The recorded rates are replayed in a loop, one per 8-hour period of replay time.
+        k = (now // 28_800_000) % len(market.funding)
+        return float(market.funding.rate[k]), next_ms
+
+    def open_account(
+        self,
+        name: str,
+        *,
+        balances: Mapping[str, Decimal | str | int] | None = None,
+        futures_usdt: Decimal | str | int = 0,
+        permissions: Permissions | None = None,
+        key: str | None = None,
+        secret: str | None = None,
+        **fees: Any,
+    ) -> ApiKey:
+        """Open an account with spot ``balances`` and a USDT-M wallet; return its API key.
+
+        ``fees`` are :class:`~.accounts.Account` fee fields (``maker_fee``, ``taker_fee``...).
+        """
+        return self.keys.create(
+            name,
+            balances={a: Decimal(str(v)) for a, v in (balances or {}).items()},
+            futures_wallet=Decimal(str(futures_usdt)),
+            permissions=permissions,
+            key=key,
+            secret=secret,
+            **{k: Decimal(str(v)) for k, v in fees.items()},
+        )
+
+    def live(self, api: Api, symbol: str) -> LiveMarket | None:
+        """Return the live (tradable) market of ``symbol`` on ``api``, or None."""
+        return self.engine.market(api is Api.USDM, symbol)
+
+    def replay_source(self, market: ListedMarket) -> ReplaySource | None:
+        """Return the market's replay source: the recorded one, else a flow from its candles."""
+        if market.replay is not None:
+            return market.replay
+        tables = [t for n, t in market.klines.items() if n in INTERVAL_MS and len(t) > 0]
+        if not tables:
+            return None
+        shortest = min(tables, key=lambda t: INTERVAL_MS[t.interval])
+        listing = market.listing
+        market.replay = CandleFlow(
+            listing.symbol, shortest, listing.tick_size, listing.step_size, seed=self.seed
+        )
+        return market.replay
 
     def add_listing(
         self,
@@ -106,6 +197,7 @@ class SimExchange:
         mark_klines: Mapping[str, pd.DataFrame] | None = None,
         funding: pd.DataFrame | None = None,
         trades: pd.DataFrame | None = None,
+        replay: ReplaySource | None = None,
     ) -> ListedMarket:
         """List a market and the recorded series it serves.
 
@@ -122,6 +214,9 @@ class SimExchange:
             ``open``); USDT-M only.
         trades
             Public trades, served as aggregate trades (see :class:`TradeTable`).
+        replay
+            The live book and trade flow (a recorded book); without one, a flow is derived from
+            the shortest candles when the server starts.
 
         Raises
         ------
@@ -144,9 +239,15 @@ class SimExchange:
             mark_klines={i: KlineTable.from_frame(f, i) for i, f in (mark_klines or {}).items()},
             funding=FundingTable.from_frame(funding) if funding is not None else None,
             trades=TradeTable.from_frame(trades) if trades is not None else None,
+            replay=replay,
         )
         self._markets[key] = market
+        self.engine.add_market(listing, listing.api is Api.USDM)
         return market
+
+    def all_markets(self) -> list[ListedMarket]:
+        """Return every listed market, in listing order."""
+        return list(self._markets.values())
 
     def market(self, api: Api, symbol: str) -> ListedMarket | None:
         """Return the listed market ``symbol`` on ``api``, or None."""

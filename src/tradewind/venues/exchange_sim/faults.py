@@ -14,14 +14,46 @@ Faults (each one answers instead of, or before, the normal handler):
   otherwise a plain-text body (ccxt: ``ExchangeNotAvailable``; 504 gives ``RequestTimeout``).
 - ``STALL``: hold the request ``delay_s`` before answering normally; longer than the client's
   timeout, the client gives up first (ccxt: ``RequestTimeout``) and the record shows it left.
+- ``LATENCY``: add ``delay_s`` and answer normally (a slow but healthy exchange).
+- ``TIMEOUT``: hold ``delay_s``, then answer HTTP 504 with an empty body (ccxt: ``RequestTimeout``).
+- ``DROP_CONNECTION``: close the TCP connection without an answer (ccxt sync: ``NetworkError``,
+  async: ``ExchangeNotAvailable``).
+- ``MAINTENANCE``: HTTP 503 with ``-1008`` (ccxt: ``OperationFailed``).
+- ``GHOST_ORDER``: the request is *processed* (the order is placed), then the answer is held for
+  ``delay_s`` (longer than the client's timeout: ``RequestTimeout``); the order exists and can be
+  found by its client order id.
+- ``GHOST_FILLED``: as ``GHOST_ORDER``, and the order is filled at its limit price (as if the market
+  traded through it) before the answer is lost.
+- ``DELAYED_VISIBILITY``: a new order is placed and acknowledged but queries do not see it for
+  ``delay_s`` (``GET order`` answers ``-2013``, ``openOrders`` leaves it out).
+- ``STALE_DATA``: ``depth`` answers the snapshot it served for that symbol the time before (an
+  old ``lastUpdateId``) instead of the current book.
 
-Issue 9 grows this into probabilistic, seeded faults (latency, dropped connections, WebSocket
-faults); the schedule below stays the deterministic core.
+Stream faults are drawn per message, on paths ``ws:<stream>`` (public) and ``user:spot`` /
+``user:futures`` (user data); every message on a matching path counts towards ``at_request``:
+
+- ``WS_DISCONNECT``: the server closes the subscribers' sockets with code 1001 (ccxt:
+  ``NetworkError``; the next watch reconnects).
+- ``WS_STALL``: the subscribers' sockets go silent for ``delay_s`` without closing.
+- ``WS_DROP_MESSAGE`` / ``DEPTH_GAP``: one message is withheld; on a depth stream the next diff's
+  ``U`` (``pu``) then does not follow the last ``u`` (ccxt: ``ChecksumError``).
+- ``USER_EVENT_DROP`` / ``USER_EVENT_DUPLICATE``: a user-data event is lost or sent twice.
+- ``FORCED_DISCONNECT``: every WebSocket connection is closed with 1001, as Binance does after 24
+  hours (the stream hub can also close connections past a maximum age on its own).
+
+A fault fires by schedule (``at_request``, ``times``) or, with ``probability``, on each matching
+request or message with that chance, drawn from the plan's seeded generator: the same seed and
+the same traffic give the same faults. Every injected fault is written to the fault log
+(:meth:`FaultPlan.injected`); every request to the request log. Both logs are bounded (oldest
+entries dropped) so a long run's memory stays flat.
 """
 
 from __future__ import annotations
 
+import random
 import threading
+from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -34,6 +66,35 @@ class FaultKind(StrEnum):
     IP_BAN = "ip_ban"
     SERVER_ERROR = "server_error"
     STALL = "stall"
+    LATENCY = "latency"
+    TIMEOUT = "timeout"
+    DROP_CONNECTION = "drop_connection"
+    MAINTENANCE = "maintenance"
+    GHOST_ORDER = "ghost_order"
+    GHOST_FILLED = "ghost_filled"
+    DELAYED_VISIBILITY = "delayed_visibility"
+    STALE_DATA = "stale_data"
+    WS_DISCONNECT = "ws_disconnect"
+    WS_STALL = "ws_stall"
+    WS_DROP_MESSAGE = "ws_drop_message"
+    DEPTH_GAP = "depth_gap"
+    USER_EVENT_DROP = "user_event_drop"
+    USER_EVENT_DUPLICATE = "user_event_duplicate"
+    FORCED_DISCONNECT = "forced_disconnect"
+
+
+STREAM_KINDS = frozenset(
+    {
+        FaultKind.WS_DISCONNECT,
+        FaultKind.WS_STALL,
+        FaultKind.WS_DROP_MESSAGE,
+        FaultKind.DEPTH_GAP,
+        FaultKind.USER_EVENT_DROP,
+        FaultKind.USER_EVENT_DUPLICATE,
+        FaultKind.FORCED_DISCONNECT,
+    }
+)
+"""Faults drawn per stream message rather than per HTTP request."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +120,10 @@ class Fault:
         ``Retry-After`` header of ``RATE_LIMIT`` and ``IP_BAN``, in whole seconds as HTTP states
         it (0 is allowed, for fast tests).
     delay_s
-        How long a ``STALL`` holds the request.
+        How long a ``STALL``, ``LATENCY``, ``TIMEOUT`` or ghost holds the request, a
+        ``WS_STALL`` silences a socket, or a ``DELAYED_VISIBILITY`` hides the order.
+    probability
+        Fire on each matching request (or message) with this chance instead of by schedule.
     """
 
     kind: FaultKind
@@ -70,10 +134,21 @@ class Fault:
     json_body: bool = False
     retry_after_s: int = 1
     delay_s: float = 5.0
+    probability: float | None = None
 
     def __post_init__(self) -> None:
         if self.at_request < 1 or self.times < 1:
             raise ValueError("a fault needs at_request >= 1 and times >= 1")
+        if self.probability is not None and not 0.0 <= self.probability <= 1.0:
+            raise ValueError(f"a fault probability must be in [0, 1], got {self.probability}")
+        stream_path = (self.path or "").startswith(("ws:", "user:"))
+        # FORCED_DISCONNECT may also be given without a path: it then counts every message.
+        forced_any = self.kind is FaultKind.FORCED_DISCONNECT and self.path is None
+        if self.kind in STREAM_KINDS and not stream_path and not forced_any:
+            raise ValueError(
+                f"{self.kind} is a stream fault: give a path 'ws:<stream>' or 'user:spot'/"
+                "'user:futures'"
+            )
         if self.kind is FaultKind.SERVER_ERROR and not 500 <= self.status <= 599:
             raise ValueError(f"a server error needs a 5xx status, got {self.status}")
         if self.retry_after_s < 0 or self.delay_s < 0:
@@ -82,6 +157,21 @@ class Fault:
     def matches(self, path: str) -> bool:
         """Tell whether a request to ``path`` counts towards this fault."""
         return self.path is None or path.startswith(self.path)
+
+    @property
+    def is_stream(self) -> bool:
+        """Tell whether the fault is drawn per stream message."""
+        return self.kind in STREAM_KINDS
+
+
+@dataclass(frozen=True)
+class FaultRecord:
+    """One injected fault, as the fault log keeps it."""
+
+    kind: FaultKind
+    path: str
+    at_ms: int
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,42 +200,115 @@ class FaultPlan:
     """
 
     faults: list[Fault] = field(default_factory=list)
+    seed: int = 0
+    max_log: int = 200_000
     _counts: list[int] = field(default_factory=list, init=False)
-    _log: list[RequestRecord] = field(default_factory=list, init=False)
+    _log: deque[RequestRecord] = field(default_factory=deque, init=False)
+    _injected: deque[FaultRecord] = field(default_factory=deque, init=False)
     _seq: int = field(default=0, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _rng: random.Random = field(default_factory=random.Random, init=False)
+    has_stream_faults: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self._counts = [0] * len(self.faults)
+        self._log = deque(maxlen=self.max_log)
+        self._injected = deque(maxlen=self.max_log)
+        self._rng = random.Random(self.seed)
+        self.has_stream_faults = any(f.is_stream for f in self.faults)
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any]) -> FaultPlan:
+        """Build a plan from a parsed TOML/JSON mapping.
+
+        Layout: top-level ``seed`` (int) and ``[[fault]]`` tables with :class:`Fault`'s fields
+        (``kind`` by its value, e.g. ``"rate_limit"``, ``"ws_disconnect"``).
+
+        Raises
+        ------
+        ValueError
+            Naming the unknown key, the unknown kind or the bad value.
+        """
+        unknown = set(config) - {"seed", "fault", "max_log"}
+        if unknown:
+            raise ValueError(f"unknown fault-plan keys: {sorted(unknown)} (expected seed, fault)")
+        entries = config.get("fault", [])
+        if not isinstance(entries, list):
+            raise ValueError("'fault' must be a list of tables ([[fault]] in TOML)")
+        allowed = set(Fault.__dataclass_fields__)
+        faults = []
+        for i, entry in enumerate(entries, 1):
+            if not isinstance(entry, Mapping):
+                raise ValueError(f"fault #{i} must be a table")
+            extra = set(entry) - allowed
+            if extra:
+                raise ValueError(f"fault #{i}: unknown keys {sorted(extra)}")
+            fields = dict(entry)
+            try:
+                fields["kind"] = FaultKind(str(fields.get("kind", "")))
+            except ValueError:
+                kinds = ", ".join(k.value for k in FaultKind)
+                raise ValueError(
+                    f"fault #{i}: unknown kind {entry.get('kind')!r} ({kinds})"
+                ) from None
+            faults.append(Fault(**fields))
+        seed = config.get("seed", 0)
+        if not isinstance(seed, int):
+            raise ValueError("fault-plan 'seed' must be an integer")
+        return cls(faults=faults, seed=seed, max_log=int(config.get("max_log", 200_000)))
 
     def add(self, fault: Fault) -> None:
         """Schedule another fault; its request count starts now."""
         with self._lock:
             self.faults.append(fault)
             self._counts.append(0)
+            self.has_stream_faults = self.has_stream_faults or fault.is_stream
 
     def clear(self) -> None:
         """Drop every scheduled fault (the log is kept)."""
         with self._lock:
             self.faults.clear()
             self._counts.clear()
+            self.has_stream_faults = False
 
     def draw(self, path: str) -> Fault | None:
         """Count a request to ``path`` and return the fault it gets, if any.
 
-        Every fault whose path matches counts the request; the first one (in the order added)
-        whose window covers its count is served.
+        Every request fault whose path matches counts the request; the first one (in the order
+        added) whose window covers its count (or whose probability draw succeeds) is served.
         """
+        return self._draw(path, stream=False)
+
+    def draw_stream(self, path: str) -> Fault | None:
+        """Count a stream message on ``path`` (``ws:...``/``user:...``); return its fault, if any."""
+        return self._draw(path, stream=True)
+
+    def _draw(self, path: str, *, stream: bool) -> Fault | None:
         chosen: Fault | None = None
         with self._lock:
             for i, fault in enumerate(self.faults):
-                if not fault.matches(path):
+                if fault.is_stream != stream or not fault.matches(path):
                     continue
                 self._counts[i] += 1
-                n = self._counts[i]
-                if chosen is None and fault.at_request <= n < fault.at_request + fault.times:
+                if chosen is not None:
+                    continue
+                if fault.probability is not None:
+                    if self._rng.random() < fault.probability:
+                        chosen = fault
+                elif fault.at_request <= self._counts[i] < fault.at_request + fault.times:
                     chosen = fault
         return chosen
+
+    def log_fault(self, kind: FaultKind, path: str, at_ms: int, detail: str = "") -> None:
+        """Write an injected fault to the fault log."""
+        with self._lock:
+            self._injected.append(FaultRecord(kind, path, at_ms, detail))
+
+    def injected(self, kind: FaultKind | None = None) -> list[FaultRecord]:
+        """Return the injected faults, oldest first, optionally of one kind."""
+        with self._lock:
+            found = list(self._injected)
+        return found if kind is None else [r for r in found if r.kind is kind]
 
     def arrive(self) -> int:
         """Number an arriving request (1, 2, ...): the log is ordered by arrival, not completion."""

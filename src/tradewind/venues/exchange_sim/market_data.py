@@ -28,6 +28,7 @@ import numpy as np
 from aiohttp import web
 
 from tradewind.venues.exchange_sim import errors
+from tradewind.venues.exchange_sim.errors import BinanceError
 from tradewind.venues.exchange_sim.exchange import ListedMarket, SimExchange
 from tradewind.venues.exchange_sim.intervals import INTERVAL_MS, SPOT_INTERVALS, USDM_INTERVALS
 from tradewind.venues.exchange_sim.listings import (
@@ -44,19 +45,6 @@ _FUNDING_LIMITS = (100, 1000)
 _AGG_TRADE_LIMITS = (500, 1000)
 _ONE_HOUR_MS = 3_600_000
 _UINT_LEGAL = "^[0-9]{1,20}$"
-
-
-class BinanceError(Exception):
-    """Raised inside a handler to answer with one of :mod:`errors`' Binance error bodies."""
-
-    def __init__(self, spec: errors.ErrorSpec, **fields: object) -> None:
-        super().__init__(spec[2])
-        self.spec = spec
-        self.fields = fields
-
-    def response(self) -> web.Response:
-        """Render the Binance JSON error."""
-        return errors.error_response(self.spec, fields=self.fields)
 
 
 def routes() -> list[web.RouteDef]:

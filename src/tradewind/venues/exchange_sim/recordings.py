@@ -15,7 +15,17 @@ BTCUSDT        spot   aggregate trades (46 s, 2021-01-08) and 1s candles  ``bina
                       built from them                                     trades.parquet``
 XRPUSDT        USDT-M 5m and 1h candles, 1h and 8h mark candles,          ``futures/XRP_USDT_
                       8h funding rates (2021-11-15 .. 2021-12-18)          USDT-*``
+XRPUSDT        spot   live book only: Bybit's recorded XRPUSDT            ``orderbook/bybit-
+                      ``orderbook.500`` (1 snapshot + 49 deltas, 5 s),    xrpusdt-ob500``
+                      re-encoded as Binance diffs (same absolute-size
+                      rule), looped
 =============  =====  ==================================================  =====================
+
+Live books (what is traded against and streamed): BTCUSDT replays its recorded best bid/ask as a
+one-level book with its recorded trades merged in by time (46 s, looped); spot XRPUSDT replays the
+Bybit L2 recording; every other market trades on a flow derived from its shortest candles
+(:mod:`.candle_flow`). The USDT-M BTCUSDT depth files are not used: the snapshot is bid-only and
+its one diff does not chain to it, so they cannot make a tradable book.
 
 Filters follow Binance's for these markets, with tick sizes fine enough for every recorded price
 (several files carry 8-decimal prices on pairs Binance quoted with 6). The BTC-perp 1-minute CSV
@@ -34,8 +44,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tradewind.book.readers.bybit import decode_bybit_orderbook
+from tradewind.book.readers.trades import decode_binance_quotes_parquet
 from tradewind.venues.exchange_sim.exchange import SimExchange
 from tradewind.venues.exchange_sim.listings import Api, Listing
+from tradewind.venues.exchange_sim.replay import (
+    book_from_depth_stream,
+    book_from_quotes,
+    trades_from_arrays,
+)
 
 _BTC_PAIRS = {
     "ETH": Decimal("0.001"),
@@ -90,6 +107,14 @@ def shared_listings() -> dict[str, Listing]:
             symbol="XRPUSDT",
             base="XRP",
             quote="USDT",
+            tick_size=Decimal("0.0001"),
+            step_size=Decimal("0.1"),
+            min_notional=Decimal("5"),
+        ),
+        Listing(
+            symbol="XRPUSDT",
+            base="XRP",
+            quote="USDT",
             api=Api.USDM,
             tick_size=Decimal("0.00001"),
             step_size=Decimal("0.1"),
@@ -128,10 +153,34 @@ def list_shared_recordings(sim: SimExchange, root: Path) -> SimExchange:
         trades=pd.read_feather(trades / "XRP_ETH-trades.feather"),
     )
     btc_trades = pd.read_parquet(trades / "binance-btcusdt-trades.parquet")
+    btc = listings["spot:BTCUSDT"]
+    quotes = decode_binance_quotes_parquet(trades / "binance-btcusdt-quotes.parquet")
+    trade_ms = pd.to_datetime(btc_trades["timestamp"], utc=True).dt.as_unit("ms").astype("int64")
+    flow = trades_from_arrays(
+        trade_ms.to_numpy(),
+        btc_trades["price"].to_numpy(dtype=np.float64),
+        btc_trades["quantity"].to_numpy(dtype=np.float64),
+        btc_trades["buyer_maker"].astype(str).str.lower().eq("true").to_numpy(),
+        btc.tick_size,
+        btc.step_size,
+    )
     sim.add_listing(
-        listings["spot:BTCUSDT"],
+        btc,
         klines={"1s": candles_from_trades(btc_trades, 1_000)},
         trades=btc_trades,
+        replay=book_from_quotes(
+            quotes.ts, quotes.bid, quotes.bid_size, quotes.ask, quotes.ask_size,
+            btc.tick_size, btc.step_size, flow,
+        ),
+    )  # fmt: skip
+    xrp = listings["spot:XRPUSDT"]
+    sim.add_listing(
+        xrp,
+        replay=book_from_depth_stream(
+            decode_bybit_orderbook(root / "orderbook" / "bybit-xrpusdt-ob500.data.zip"),
+            xrp.tick_size,
+            xrp.step_size,
+        ),
     )
     sim.add_listing(
         listings["usdm:XRPUSDT"],

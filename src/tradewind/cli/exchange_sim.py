@@ -1,0 +1,155 @@
+"""``tradewind exchange-sim``: serve the loopback Binance simulator on recorded data.
+
+It lists every recording of the data folder (the shared data layout: ``candles/``, ``futures/``,
+``trades/``, ``orderbook/``), opens one funded demo account, starts the server, and prints the REST
+and WebSocket URLs, the health URL and a ready ccxt configuration. It runs until Ctrl-C or SIGTERM
+and then closes every WebSocket (code 1001) and stops cleanly (exit code 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import signal
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tradewind.cli.context import STATE
+from tradewind.core.errors import UserError
+from tradewind.testing.shared_data import shared_data_dir
+from tradewind.venues.exchange_sim import FaultPlan, LoopbackServer, SimExchange
+from tradewind.venues.exchange_sim.accounts import ApiKey, Permissions
+from tradewind.venues.exchange_sim.clock import SimClock
+from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+
+
+def _speed(text: str) -> float:
+    if text.lower() in ("max", "inf", "fast"):
+        return math.inf
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(f"--speed must be a number or 'max', got {text!r}") from None
+    if value <= 0:
+        raise UserError(f"--speed must be positive, got {text}")
+    return value
+
+
+def _faults(path: Path | None, seed: int) -> FaultPlan:
+    if path is None:
+        return FaultPlan(seed=seed)
+    try:
+        config = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"fault file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"fault file {path} is not valid TOML: {exc}") from None
+    config.setdefault("seed", seed)
+    try:
+        return FaultPlan.from_mapping(config)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"fault file {path}: {exc}") from None
+
+
+def ccxt_snippet(server: LoopbackServer, key: ApiKey) -> str:
+    """Return Python that builds a ccxt client for ``server`` (the recipe of ccxt-loopback.md)."""
+    return f'''import ccxt.pro as ccxtpro  # or ccxt / ccxt.async_support (then drop 'ws')
+from tradewind.connectors.client import binance_urls
+
+ex = ccxtpro.binance({{
+    "apiKey": "{key.key}",
+    "secret": "{key.secret}",
+    "options": {{"fetchMarkets": {{"types": ["spot", "linear"]}},
+                "fetchCurrencies": False, "fetchMargins": False}},
+}})
+ex.urls["api"] = binance_urls("{server.rest_url}", "{server.ws_url}")
+# tradewind config: [exchange] name = "binance", rest_url = "{server.rest_url}",
+#                   ws_url = "{server.ws_url}"'''
+
+
+def exchange_sim(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data", help="Recorded data folder (shared layout); default: the shared data."
+        ),
+    ] = None,
+    speed: Annotated[
+        str, typer.Option("--speed", help="Replay speed factor (1 = real time) or 'max'.")
+    ] = "1",
+    faults: Annotated[
+        Path | None, typer.Option("--faults", help="TOML fault plan ([[fault]] tables, seed).")
+    ] = None,
+    port: Annotated[
+        int, typer.Option("--port", help="TCP port on 127.0.0.1 (0: any free).")
+    ] = 8765,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of derived flows and faults.")] = 0,
+    usdt: Annotated[
+        float, typer.Option("--usdt", help="Spot and futures USDT of the demo account.")
+    ] = 100_000.0,
+    withdrawals: Annotated[
+        bool, typer.Option("--withdrawals", help="Give the demo key withdrawal permission.")
+    ] = False,
+    max_connection_hours: Annotated[
+        float, typer.Option("--max-connection-hours", help="Close WebSockets older than this.")
+    ] = 24.0,
+) -> None:
+    """Serve a Binance-compatible exchange simulator on recorded data until Ctrl-C.
+
+    Prints the URLs to put in a config and a ready ccxt configuration snippet.
+    """
+    root = data if data is not None else shared_data_dir()
+    if root is None:
+        raise UserError("no data folder: pass --data or set TRADEWIND_SHARED_DATA")
+    if not (root / "candles").is_dir():
+        raise UserError(f"{root} is not a recorded-data folder (it has no candles/ folder)")
+    clock = SimClock(_speed(speed))
+    sim = SimExchange(clock=clock, faults=_faults(faults, seed), seed=seed)
+    try:
+        list_shared_recordings(sim, root)
+    except FileNotFoundError as exc:
+        raise UserError(f"recording missing in {root}: {exc.filename}") from None
+    key = sim.open_account(
+        "demo",
+        balances={"USDT": usdt, "BTC": 1, "ETH": 10, "XRP": 10_000},
+        futures_usdt=usdt,
+        permissions=Permissions(withdrawals=withdrawals),
+    )
+    asyncio.run(_serve(sim, key, port, max_connection_hours * 3600.0))
+
+
+async def _serve(sim: SimExchange, key: ApiKey, port: int, max_age_s: float) -> None:
+    server = LoopbackServer(sim, port=port, max_connection_s=max_age_s)
+    try:
+        await server.start_async()
+    except OSError as exc:
+        raise UserError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    console = STATE.console
+    console.print(f"REST     {server.rest_url}", highlight=False)
+    console.print(f"WS       {server.ws_url}", highlight=False)
+    console.print(f"health   {server.rest_url}/health", highlight=False)
+    console.print(
+        "markets  "
+        + ", ".join(sorted(f"{s}{':USDT' if f else ''}" for f, s in sim.engine.markets)),
+        highlight=False,
+    )
+    console.print(
+        json.dumps({"rest_url": server.rest_url, "ws_url": server.ws_url}), highlight=False
+    )
+    console.print(
+        "\nccxt configuration:\n" + ccxt_snippet(server, key), highlight=False, markup=False
+    )
+    console.print("\nserving; Ctrl-C to stop", highlight=False)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop_async()
+        console.print("stopped", highlight=False)

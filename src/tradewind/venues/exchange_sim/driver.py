@@ -1,0 +1,131 @@
+"""The replay driver: applies every market's replay steps when the replay clock reaches them.
+
+One asyncio task per running server. It starts each market's source at replay time "now" (offset
+0 is the start of the serve), keeps a heap of the next due step per market, sleeps until the
+earliest is due (``wall delay = replay delay / speed``), applies it through the matching engine
+and publishes what changed. With ``speed=inf`` it does not sleep: it moves the clock to each step
+and yields to the event loop between steps so requests are still served.
+
+It also closes WebSocket connections older than the hub's maximum age (Binance's 24 hours,
+configurable for tests) once a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import time
+from collections.abc import Iterator
+
+from tradewind.venues.exchange_sim.clock import SimClock
+from tradewind.venues.exchange_sim.engine import LiveMarket
+from tradewind.venues.exchange_sim.exchange import SimExchange
+from tradewind.venues.exchange_sim.faults import FaultKind
+from tradewind.venues.exchange_sim.listings import Api
+from tradewind.venues.exchange_sim.replay import ReplayStep
+
+_log = logging.getLogger(__name__)
+
+
+class ReplayDriver:
+    """Drive the replay of every tradable market of ``sim``.
+
+    Parameters
+    ----------
+    sim
+        The exchange.
+    max_connection_s
+        WebSocket connections older than this are closed with 1001 (24 hours by default).
+    """
+
+    def __init__(self, sim: SimExchange, max_connection_s: float = 86_400.0) -> None:
+        self.sim = sim
+        self.max_connection_s = max_connection_s
+        self.steps_applied = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the replay task on the running loop."""
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="replay")
+
+    async def stop(self) -> None:
+        """Stop the replay task."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def _sources(self) -> list[tuple[LiveMarket, Iterator[ReplayStep]]]:
+        out = []
+        for market in self.sim.all_markets():
+            live = self.sim.live(market.listing.api, market.listing.symbol)
+            source = self.sim.replay_source(market)
+            if live is not None and source is not None:
+                out.append((live, iter(source)))
+        return out
+
+    async def _run(self) -> None:
+        sim = self.sim
+        clock = sim.clock
+        start_ms = clock()
+        order = itertools.count()
+        heap: list[tuple[int, int, ReplayStep, LiveMarket, Iterator[ReplayStep]]] = []
+        for live, it in self._sources():
+            step = next(it)
+            heapq.heappush(heap, (start_ms + step.offset_ms, next(order), step, live, it))
+        fast = isinstance(clock, SimClock) and clock.as_fast_as_possible
+        last_age_check = time.monotonic()
+        try:
+            while heap:
+                due, _, step, live, it = heap[0]
+                if fast:
+                    assert isinstance(clock, SimClock)
+                    clock.advance_to(due)
+                    await asyncio.sleep(0)
+                else:
+                    delay = (
+                        clock.wall_delay_s(due)
+                        if isinstance(clock, SimClock)
+                        else max(0.0, (due - clock()) / 1000.0)
+                    )
+                    if delay > 0:
+                        await asyncio.sleep(min(delay, 1.0))
+                        if time.monotonic() - last_age_check >= 1.0:
+                            last_age_check = time.monotonic()
+                            self._close_old_connections()
+                        continue
+                heapq.heappop(heap)
+                try:
+                    sim.engine.apply_step(live, step)
+                except Exception:
+                    _log.exception("replay step of %s failed", live.symbol)
+                self.steps_applied += 1
+                nxt = next(it)
+                heapq.heappush(heap, (start_ms + nxt.offset_ms, next(order), nxt, live, it))
+                if time.monotonic() - last_age_check >= 1.0:
+                    last_age_check = time.monotonic()
+                    self._close_old_connections()
+            while True:
+                await asyncio.sleep(1.0)
+                self._close_old_connections()
+        except asyncio.CancelledError:
+            raise
+
+    def _close_old_connections(self) -> None:
+        now = time.monotonic()
+        hub = self.sim.hub
+        for conn in list(hub.connections):
+            if now - conn.opened > self.max_connection_s and not conn.closed:
+                self.sim.faults.log_fault(
+                    FaultKind.FORCED_DISCONNECT, f"ws:{conn.kind}", self.sim.clock(), "max age"
+                )
+                conn.close(1001)
+
+
+def live_markets(sim: SimExchange, api: Api) -> list[LiveMarket]:
+    """Return the live markets of ``api`` (for the health endpoint)."""
+    return [m for (futures, _), m in sim.engine.markets.items() if futures == (api is Api.USDM)]
