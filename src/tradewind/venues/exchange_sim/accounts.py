@@ -136,10 +136,13 @@ class Account:
     update_ms: int = 0
     positions: dict[str, Any] = field(default_factory=dict)
     """USDT-M positions by symbol (:class:`~.ledgers.Position`)."""
+    income: deque[dict[str, Any]] = field(default_factory=deque)
+    """USDT-M income history rows (``GET /fapi/v1/income``), oldest first."""
 
     def __post_init__(self) -> None:
         self.trades = deque(maxlen=self.keep_trades)
         self.futures_trades = deque(maxlen=self.keep_trades)
+        self.income = deque(maxlen=self.keep_trades)
 
     def balance(self, asset: str) -> Balance:
         """Return the balance of ``asset`` (created at zero on first use)."""

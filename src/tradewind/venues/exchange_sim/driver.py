@@ -6,7 +6,8 @@ earliest is due (``wall delay = replay delay / speed``), applies it through the 
 and publishes what changed. With ``speed=inf`` it does not sleep: it moves the clock to each step
 and yields to the event loop between steps so requests are still served.
 
-It also closes WebSocket connections older than the hub's maximum age (Binance's 24 hours,
+It settles USDT-M funding (:mod:`.funding`) whenever the replay clock passes a funding time, and
+it closes WebSocket connections older than the hub's maximum age (Binance's 24 hours,
 configurable for tests) once a second.
 """
 
@@ -22,8 +23,9 @@ from collections.abc import Iterator
 
 from tradewind.venues.exchange_sim.clock import SimClock
 from tradewind.venues.exchange_sim.engine import LiveMarket
-from tradewind.venues.exchange_sim.exchange import SimExchange
+from tradewind.venues.exchange_sim.exchange import FUNDING_PERIOD_MS, SimExchange
 from tradewind.venues.exchange_sim.faults import FaultKind
+from tradewind.venues.exchange_sim.funding import next_funding_ms, settle_funding
 from tradewind.venues.exchange_sim.listings import Api
 from tradewind.venues.exchange_sim.replay import ReplayStep
 
@@ -45,6 +47,8 @@ class ReplayDriver:
         self.sim = sim
         self.max_connection_s = max_connection_s
         self.steps_applied = 0
+        self.funding_settled = 0
+        self._next_funding = 0
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -79,8 +83,10 @@ class ReplayDriver:
             heapq.heappush(heap, (start_ms + step.offset_ms, next(order), step, live, it))
         fast = isinstance(clock, SimClock) and clock.as_fast_as_possible
         last_age_check = time.monotonic()
+        self._next_funding = next_funding_ms(start_ms)
         try:
             while heap:
+                self._settle_due_funding()
                 due, _, step, live, it = heap[0]
                 if fast:
                     assert isinstance(clock, SimClock)
@@ -111,9 +117,22 @@ class ReplayDriver:
                     self._close_old_connections()
             while True:
                 await asyncio.sleep(1.0)
+                self._settle_due_funding()
                 self._close_old_connections()
         except asyncio.CancelledError:
             raise
+
+    def _settle_due_funding(self) -> None:
+        # Checked at least once per wall second (the loop never sleeps longer), so a funding
+        # time is settled within a second of the replay clock passing it, at its own time stamp.
+        now = self.sim.clock()
+        while now >= self._next_funding:
+            try:
+                settle_funding(self.sim, self._next_funding)
+            except Exception:
+                _log.exception("funding at %d failed", self._next_funding)
+            self.funding_settled += 1
+            self._next_funding += FUNDING_PERIOD_MS
 
     def _close_old_connections(self) -> None:
         now = time.monotonic()

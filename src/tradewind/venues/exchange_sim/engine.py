@@ -230,6 +230,8 @@ class MatchingEngine:
             close_position=req.close_position, working_type=req.working_type, list_id=list_id,
             updated_ms=now, working_ms=now,
         )  # fmt: skip
+        if req.algo:
+            order.algo_id = self.store.next_id()
         if order.type in STOP_TYPES:
             ref = market.mark_price if order.working_type == "MARK_PRICE" else market.last_price
             if ref is None:

@@ -39,6 +39,8 @@ from tradewind.venues.exchange_sim.streams import StreamHub
 from tradewind.venues.exchange_sim.tables import FundingTable, KlineTable, TradeTable
 
 ReplaySource = RecordedBook | CandleFlow
+FUNDING_PERIOD_MS = 28_800_000
+"""USDT-M funding happens every 8 hours of replay time (00:00, 08:00, 16:00 UTC)."""
 
 
 def wall_clock_ms() -> int:
@@ -137,14 +139,22 @@ class SimExchange:
         return self.clock()
 
     def _funding(self, symbol: str) -> tuple[float, int]:
-        market = self.market(Api.USDM, symbol)
         now = self.clock()
-        next_ms = now - now % 28_800_000 + 28_800_000
+        next_ms = now - now % FUNDING_PERIOD_MS + FUNDING_PERIOD_MS
+        return self.funding_rate_at(symbol, now), next_ms
+
+    def funding_rate_at(self, symbol: str, time_ms: int) -> float:
+        """Return the funding rate published at ``time_ms`` for the next funding time.
+
+        The recorded rates are replayed in a loop, one per 8-hour period of replay time; a
+        symbol without recorded rates has rate 0. The rate settled at funding time ``T`` is the
+        one published just before it, ``funding_rate_at(symbol, T - 1)``.
+        """
+        market = self.market(Api.USDM, symbol)
         if market is None or market.funding is None or len(market.funding) == 0:
-            return 0.0, next_ms
-        # The recorded rates are replayed in a loop, one per 8-hour period of replay time.
-        k = (now // 28_800_000) % len(market.funding)
-        return float(market.funding.rate[k]), next_ms
+            return 0.0
+        k = (time_ms // FUNDING_PERIOD_MS) % len(market.funding)
+        return float(market.funding.rate[k])
 
     def open_account(
         self,

@@ -11,7 +11,7 @@ to a position moves its entry price to the size-weighted average; one that reduc
 ``(price - entry) * closed * direction`` into the wallet. Fees are charged in USDT from the
 wallet. Isolated positions hold ``entry notional / leverage`` as their margin; a loss beyond the
 wallet (a liquidation past bankruptcy) is absorbed by the simulated insurance fund, so the
-wallet stops at zero. Funding rates are published on the mark-price stream but not charged.
+wallet stops at zero. Funding is charged at each funding time (see :mod:`.funding`).
 
 Both keep the account's trade history (``myTrades`` / ``userTrades``) with each fill's
 commission (and realised PnL), so ``deposit + sum(fills) - sum(fees)`` equals the balance exactly.

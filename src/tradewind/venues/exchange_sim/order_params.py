@@ -74,6 +74,8 @@ class OrderRequest:
     close_position: bool
     working_type: str
     resp_type: str
+    algo: bool = False
+    """Placed through ``POST /fapi/v1/algoOrder`` (a conditional order with an ``algoId``)."""
 
 
 def decimal_param(params: Mapping[str, str], name: str) -> Decimal | None:

@@ -71,6 +71,13 @@ class SimOrder:
     queue_ahead: Decimal = ZERO
     visible_from_ms: int = 0
     fills: list[dict[str, Any]] = field(default_factory=list)
+    algo_id: int | None = None
+    """Set for a USDT-M conditional order placed through the algo API (see :mod:`.algo_orders`)."""
+
+    @property
+    def is_waiting_algo(self) -> bool:
+        """Tell whether it is an algo order not yet triggered (hidden from the order endpoints)."""
+        return self.algo_id is not None and self.waiting_trigger
 
     @property
     def is_open(self) -> bool:
@@ -194,6 +201,7 @@ class OrderStore:
         self._closed: dict[int, OrderedDict[int, SimOrder]] = {}
         self._by_client: dict[tuple[int, bool, str, str], SimOrder] = {}
         self.lists: dict[int, list[SimOrder]] = {}
+        self.algo: dict[int, SimOrder] = {}
 
     def next_id(self) -> int:
         """Return a fresh order id."""
@@ -213,6 +221,8 @@ class OrderStore:
     def add(self, order: SimOrder) -> None:
         """Store a new order (open or already closed)."""
         self.by_id[order.order_id] = order
+        if order.algo_id is not None:
+            self.algo[order.algo_id] = order
         self._by_client[(id(order.account), order.futures, order.symbol, order.client_id)] = order
         if order.is_open:
             self.open.setdefault(id(order.account), OrderedDict())[order.order_id] = order
@@ -233,6 +243,8 @@ class OrderStore:
         while len(kept) > self.keep_closed:
             _, old = kept.popitem(last=False)
             self.by_id.pop(old.order_id, None)
+            if old.algo_id is not None:
+                self.algo.pop(old.algo_id, None)
             key = (id(old.account), old.futures, old.symbol, old.client_id)
             if self._by_client.get(key) is old:
                 del self._by_client[key]

@@ -26,6 +26,7 @@ from tradewind.venues.exchange_sim.ledgers import MAINTENANCE_RATE, positions_of
 from tradewind.venues.exchange_sim.listings import Api
 from tradewind.venues.exchange_sim.market_data import SIM_KEY
 from tradewind.venues.exchange_sim.order_params import parse_order
+from tradewind.venues.exchange_sim.orders import SimOrder
 from tradewind.venues.exchange_sim.rest_common import (
     Params,
     apply_order_fault,
@@ -115,16 +116,24 @@ async def _new_order(
     return json(order.futures_json(), headers)
 
 
+def _find_regular(sim: SimExchange, key: ApiKey, params: Params, *, cancel: bool) -> SimOrder:
+    order = find_order(sim, key, params, Api.USDM, cancel=cancel)
+    if order.is_waiting_algo:
+        # Untriggered algo orders exist only on the algo endpoints (see .algo_orders).
+        raise BinanceError(errors.UNKNOWN_ORDER if cancel else errors.NO_SUCH_ORDER)
+    return order
+
+
 async def _get_order(
     request: web.Request, sim: SimExchange, key: ApiKey, params: Params
 ) -> web.Response:
-    return json(find_order(sim, key, params, Api.USDM, cancel=False).futures_json())
+    return json(_find_regular(sim, key, params, cancel=False).futures_json())
 
 
 async def _cancel_order(
     request: web.Request, sim: SimExchange, key: ApiKey, params: Params
 ) -> web.Response:
-    order = find_order(sim, key, params, Api.USDM, cancel=True)
+    order = _find_regular(sim, key, params, cancel=True)
     if not order.is_open:
         raise BinanceError(errors.UNKNOWN_ORDER)
     sim.engine.cancel(order)
@@ -138,7 +147,11 @@ async def _open_orders(
     if symbol is not None:
         live_market(sim, params, Api.USDM)
     return json(
-        [o.futures_json() for o in sim.store.open_orders(key.account, True, symbol) if visible(o)]
+        [
+            o.futures_json()
+            for o in sim.store.open_orders(key.account, True, symbol)
+            if visible(o) and not o.is_waiting_algo
+        ]
     )
 
 
@@ -147,7 +160,7 @@ async def _cancel_all(
 ) -> web.Response:
     market = live_market(sim, params, Api.USDM)
     for order in sim.store.open_orders(key.account, True, market.symbol):
-        if order.is_open:
+        if order.is_open and not order.is_waiting_algo:
             sim.engine.cancel(order)
     return json({"code": 200, "msg": "The operation of cancel all open order is done."})
 
@@ -157,7 +170,11 @@ async def _all_orders(
 ) -> web.Response:
     market = live_market(sim, params, Api.USDM)
     limit = min(int_param(params, "limit") or 500, 1000)
-    orders = [o for o in sim.store.all_orders(key.account, True, market.symbol) if visible(o)]
+    orders = [
+        o
+        for o in sim.store.all_orders(key.account, True, market.symbol)
+        if visible(o) and not o.is_waiting_algo
+    ]
     return json([o.futures_json() for o in orders[-limit:]])
 
 

@@ -30,7 +30,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from tradewind.venues.exchange_sim import (
+    algo_orders,
     errors,
+    funding,
     market_data,
     rest_futures,
     rest_spot,
@@ -55,6 +57,8 @@ def build_app(sim: SimExchange) -> web.Application:
     app.add_routes(market_data.routes())
     app.add_routes(rest_spot.routes())
     app.add_routes(rest_futures.routes())
+    app.add_routes(algo_orders.routes())
+    app.add_routes(funding.routes())
     app.add_routes(ws_handlers.routes())
     app.add_routes([web.get("/health", _health)])
     return app

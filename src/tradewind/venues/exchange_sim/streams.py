@@ -315,6 +315,12 @@ class StreamHub:
             for _ in range(copies):
                 conn.send(text)
 
+    def user_event(self, account: Account, futures: bool, event: dict[str, Any]) -> None:
+        """Send ``event`` to the account's user-data streams (no-op without a listener)."""
+        users = self.futures_users if futures else self.spot_users
+        if id(account) in users:
+            self._send_user(account, futures, event)
+
     def order_update(self, order: SimOrder, exec_type: str, fill: dict[str, Any] | None) -> None:
         """Send ``executionReport`` (spot) or ``ORDER_TRADE_UPDATE`` (USDT-M)."""
         if order.futures:
@@ -340,7 +346,7 @@ class StreamHub:
                     "m": "ORDER",
                     "B": [{"a": account.futures_asset, "wb": fmt_dec(account.futures_wallet),
                            "cw": fmt_dec(account.futures_wallet), "bc": "0"}],
-                    "P": [_position_event(positions[s], now) for s in sorted(symbols) if s in positions],
+                    "P": [position_event(positions[s], now) for s in sorted(symbols) if s in positions],
                 },
             })  # fmt: skip
         elif id(account) in self.spot_users:
@@ -357,7 +363,8 @@ class StreamHub:
         return len(conns)
 
 
-def _position_event(pos: Any, now: int) -> dict[str, Any]:
+def position_event(pos: Any, now: int) -> dict[str, Any]:
+    """Render a position as the ``P`` rows of a USDT-M ``ACCOUNT_UPDATE``."""
     row = position_json(pos, None, now)
     return {"s": pos.symbol, "pa": row["positionAmt"], "ep": row["entryPrice"],
             "bep": row["breakEvenPrice"], "cr": "0", "up": row["unRealizedProfit"],
