@@ -6,9 +6,11 @@ kernel's arrays and its output back into the trades and equity the event engine 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from tradewind.bars import BarSeries, FloatArray, IntArray
@@ -16,17 +18,25 @@ from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
 from tradewind.performance.returns import periods_per_year
 from tradewind.risk.stake import Stake
-from tradewind.sim import kernel
+from tradewind.sim import margin_kernel as mk
 from tradewind.sim.screening import KernelSettings, unsupported_reason
 from tradewind.strategies.base import Strategy
 from tradewind.venues.sim.fill_model import FillAt, FillModel
+from tradewind.venues.sim.margin import DEFAULT_MAINTENANCE_MARGIN, FundingSeries
 
 TRADE_FRAME_COLUMNS = ["symbol", "side", "entry_time", "exit_time", "entry_price", "exit_price",
                        "quantity", "fees", "pnl", "strategy", "funding", "reason"]  # fmt: skip
 
 
 def kernel_settings(
-    instrument: Instrument, cash: Decimal, stake: Stake, model: FillModel, bars: BarSeries
+    instrument: Instrument,
+    cash: Decimal,
+    stake: Stake,
+    model: FillModel,
+    bars: BarSeries,
+    *,
+    leverage: Decimal = Decimal(1),
+    maintenance_margin: Decimal = DEFAULT_MAINTENANCE_MARGIN,
 ) -> KernelSettings:
     """The kernel's settings for one symbol, from the same objects the event engine uses."""
     return KernelSettings(
@@ -40,7 +50,37 @@ def kernel_settings(
         fill_at_close=model.fill_at is FillAt.CLOSE,
         slippage_bps=model.slippage_bps,
         annualization=periods_per_year(bars.timeframe.ms),
+        volatility_slippage=model.volatility_slippage,
+        perpetual=instrument.is_derivative,
+        leverage=leverage,
+        maintenance_margin=maintenance_margin,
+        bar_ms=bars.timeframe.ms,
     )
+
+
+def funding_arrays(
+    series: BarSeries, funding: FundingSeries | None
+) -> tuple[
+    npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64]
+]:
+    """The kernel's funding arrays: ``(ts, rate, mark, first)``.
+
+    Only events inside the bars' span count, as on the venue; ``first`` (length ``n + 1``) maps
+    bar ``j`` to its events ``first[j]:first[j + 1]``, the bar that contains each event's time.
+    """
+    n = len(series)
+    if funding is None or n == 0:
+        empty = np.empty(0, dtype=np.float64)
+        return empty, empty, empty, np.zeros(n + 1, dtype=np.int64)
+    keep = (funding.ts >= series.ts[0]) & (funding.ts < series.ts[-1] + series.timeframe.ms)
+    ts = funding.ts[keep]
+    rate = np.asarray(funding.rate[keep], dtype=np.float64)
+    mark = np.full(len(ts), np.nan)
+    if funding.mark is not None:
+        mark = np.asarray(funding.mark[keep], dtype=np.float64)
+    bar = np.searchsorted(series.ts, ts, side="right") - 1
+    first = np.searchsorted(bar, np.arange(n + 1), side="left").astype(np.int64)
+    return ts.astype(np.float64), rate, mark, first
 
 
 def run_kernel(
@@ -53,7 +93,7 @@ def run_kernel(
     first_bar: dict[str, int],
     *,
     leverage: Decimal = Decimal(1),
-    funding: bool = False,
+    funding: Mapping[str, FundingSeries] | None = None,
 ) -> tuple[IntArray, FloatArray, pd.DataFrame]:
     """Run the kernel; return ``(timeline, equity, trades)`` as the event engine would.
 
@@ -75,39 +115,53 @@ def run_kernel(
         hooks=strategy.wants_bar_callback(),
         latency_ms=model.latency_ms,
         max_participation=model.max_participation,
-        volatility_slippage=model.volatility_slippage,
-        leverage=leverage,
-        funding=funding,
     )
     if reason is None and model.book_walk:
         reason = "book-walk fills (the kernel fills from bars only)"
     if reason is not None:
         raise UserError(f"engine 'kernel' cannot run this backtest: {reason}; use engine='event'")
-    settings = kernel_settings(instrument, cash, stake, model, series).vector()
+    if instrument.is_spot:
+        leverage = Decimal(1)
+    settings = kernel_settings(instrument, cash, stake, model, series, leverage=leverage).vector()
     start = first_bar[name]
-    equity, table, count = kernel.simulate(
-        series.open, series.close, arrays[0], arrays[1], start, settings
-    )
-    rows = table[:count]
-    entry_bars = rows[:, kernel.T_ENTRY_BAR].astype(np.int64)
-    exit_bars = rows[:, kernel.T_EXIT_BAR].astype(np.int64)
-    # Fills at the next open happen at that bar's open time; fills at a close at the close time.
-    offset = series.timeframe.ms if model.fill_at is FillAt.CLOSE else 0
-    trades = pd.DataFrame(
+    f_ts, f_rate, f_mark, f_first = funding_arrays(series, (funding or {}).get(name))
+    equity, table, count = mk.simulate_two_sided(
+        series.open, series.high, series.low, series.close, series.ts,
+        arrays[0], arrays[1], arrays[2], arrays[3], start, settings,
+        f_ts, f_rate, f_mark, f_first,
+    )  # fmt: skip
+    return series.ts[start:], equity[start:], trade_frame(table[:count], series, name, strategy.id)
+
+
+def trade_frame(
+    rows: npt.NDArray[np.float64], series: BarSeries, symbol: str, strategy_id: str
+) -> pd.DataFrame:
+    """The kernel's trade rows as the event engine's trade frame."""
+    count = len(rows)
+    bar_ms = series.timeframe.ms
+
+    def times(bar_col: int, close_col: int) -> pd.DatetimeIndex:
+        # A fill at a close happens at the bar's close time; at an open (or a liquidation),
+        # at the bar's open time.
+        index = rows[:, bar_col].astype(np.int64)
+        stamp = series.ts[index] + rows[:, close_col].astype(np.int64) * bar_ms
+        return pd.to_datetime(stamp, unit="ms", utc=True)
+
+    reasons = np.where(rows[:, mk.T_REASON] == mk.REASON_LIQUIDATION, "liquidation", "signal")
+    return pd.DataFrame(
         {
-            "symbol": [name] * count,
-            "side": ["long"] * count,
-            "entry_time": pd.to_datetime(series.ts[entry_bars] + offset, unit="ms", utc=True),
-            "exit_time": pd.to_datetime(series.ts[exit_bars] + offset, unit="ms", utc=True),
-            "entry_price": rows[:, kernel.T_ENTRY_PRICE],
-            "exit_price": rows[:, kernel.T_EXIT_PRICE],
-            "quantity": rows[:, kernel.T_QTY],
-            "fees": rows[:, kernel.T_FEES],
-            "pnl": rows[:, kernel.T_PNL],
-            "strategy": [strategy.id] * count,
-            "funding": np.zeros(count),
-            "reason": ["signal"] * count,
+            "symbol": [symbol] * count,
+            "side": np.where(rows[:, mk.T_SIDE] > 0, "long", "short").tolist(),
+            "entry_time": times(mk.T_ENTRY_BAR, mk.T_ENTRY_AT_CLOSE),
+            "exit_time": times(mk.T_EXIT_BAR, mk.T_EXIT_AT_CLOSE),
+            "entry_price": rows[:, mk.T_ENTRY_PRICE],
+            "exit_price": rows[:, mk.T_EXIT_PRICE],
+            "quantity": rows[:, mk.T_QTY],
+            "fees": rows[:, mk.T_FEES],
+            "pnl": rows[:, mk.T_PNL],
+            "strategy": [strategy_id] * count,
+            "funding": rows[:, mk.T_FUNDING],
+            "reason": reasons.tolist(),
         },
         columns=TRADE_FRAME_COLUMNS,
     )
-    return series.ts[start:], equity[start:], trades

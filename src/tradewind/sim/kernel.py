@@ -8,8 +8,12 @@ quote currency, equity marked at every close. It exists to make sweeps fast; the
 stays the truth, and an acceptance test requires both to make the same trades.
 
 Shapes: price arrays ``(n,)``; signal arrays ``(n,)`` for :func:`simulate`, ``(n, k)`` (one column
-per parameter set) for :func:`simulate_many`. Spot, long only, market orders: anything else the
-event engine supports is refused by :func:`tradewind.sim.screening.check_supported` with a message.
+per parameter set) for :func:`simulate_many`. The functions here are the sweep's fast path: spot
+(or a 1x perpetual without funding), long only, market orders. Long/short signals, linear
+perpetuals with leverage, funding and liquidation, and volatility slippage run through
+:func:`tradewind.sim.margin_kernel.simulate_two_sided`, which shares this module's settings vector
+and fill helpers. Whatever neither expresses is refused by
+:func:`tradewind.sim.screening.unsupported_reason` with a message naming it.
 
 pandas equivalent of the fill rule: ``price = open.shift(-1)`` where a signal is true.
 """
@@ -35,8 +39,13 @@ from tradewind.sim import rules
     TICK,
     MIN_NOTIONAL,
     ANNUALIZATION,
-) = range(10)
-SETTINGS_SIZE = 10
+    LEVERAGE,
+    MAINTENANCE_MARGIN,
+    VOL_SLIPPAGE,
+    IS_PERP,
+    BAR_MS,
+) = range(15)
+SETTINGS_SIZE = 15
 STAKE_ALL, STAKE_PERCENT, STAKE_AMOUNT = 0.0, 1.0, 2.0
 
 # Columns of the trade table.

@@ -1,8 +1,10 @@
 """Python side of the screening kernel: what it can express, its settings vector, its trade table.
 
-The kernel covers spot, market orders, long-only signals, the ``all`` / percent / amount stakes,
-fees, fixed slippage and fills at the next open or the signal close. Anything else is refused by
-:func:`unsupported_reason` with a message naming it, and callers fall back to the event engine.
+The kernel covers market orders on spot (long only) and on linear perpetuals (long and short, with
+reversals; leverage, isolated margin, funding, liquidation), the ``all`` / percent / amount stakes,
+fees, fixed and volatility slippage, and fills at the next open or the signal close. Anything else
+is refused by :func:`unsupported_reason` with a message naming it, and callers fall back to the
+event engine.
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ class KernelSettings:
     fill_at_close: bool
     slippage_bps: float
     annualization: float
+    volatility_slippage: float = 0.0
+    """Extra slippage as a fraction of the fill bar's range (next-open fills only, as the venue)."""
+    perpetual: bool = False
+    """A linear perpetual (margin accounting) rather than spot."""
+    leverage: Decimal = Decimal(1)
+    maintenance_margin: Decimal = Decimal("0.004")
+    bar_ms: int = 0
+    """Bar length in ms: a fill at a close happens at the bar's open time plus this."""
 
     def vector(self) -> npt.NDArray[np.float64]:
         """The float64 settings vector in the layout of :mod:`tradewind.sim.kernel`."""
@@ -47,6 +57,11 @@ class KernelSettings:
         out[kernel.TICK] = float(self.tick)
         out[kernel.MIN_NOTIONAL] = float(self.min_notional or 0)
         out[kernel.ANNUALIZATION] = self.annualization
+        out[kernel.LEVERAGE] = float(self.leverage)
+        out[kernel.MAINTENANCE_MARGIN] = float(self.maintenance_margin)
+        out[kernel.VOL_SLIPPAGE] = self.volatility_slippage
+        out[kernel.IS_PERP] = 1.0 if self.perpetual else 0.0
+        out[kernel.BAR_MS] = float(self.bar_ms)
         return out
 
 
@@ -63,20 +78,31 @@ def unsupported_reason(
 ) -> str | None:
     """Why the kernel cannot run this setup, or None when it can.
 
-    A linear perpetual at 1x leverage with no funding series trades exactly like spot (the margin
-    is the cost, PnL is linear, liquidation is unreachable), so the kernel runs it too.
+    Parameters
+    ----------
+    instrument
+        The traded market: spot, or a linear perpetual of contract size 1.
+    shorts
+        Whether the signals ever enter or exit short (refused on spot, as the venue refuses).
+    hooks
+        Whether the strategy wants a per-bar callback (only the event engine runs one).
+    latency_ms, max_participation, volatility_slippage
+        The fill model's settings; latency and a participation cap are refused.
+    leverage, funding
+        Kept for callers; the kernel runs any leverage and a funding series on perpetuals.
+
+    Returns
+    -------
+    str or None
+        The refused feature, by name; None when the kernel can run it.
     """
+    del leverage, funding, volatility_slippage  # all expressible since issue 6
     if hooks:
         return "the strategy uses a per-bar hook (on_bar), which only the event engine runs"
-    if shorts:
-        return "short signals (the kernel is long-only so far)"
-    if not instrument.is_spot:
-        if instrument.inverse or instrument.contract_size != 1:
-            return f"{instrument.symbol}: inverse or sized contracts (the kernel is linear, size 1)"
-        if leverage != 1:
-            return f"leverage {leverage} on {instrument.symbol} (the kernel runs perpetuals at 1x only)"
-        if funding:
-            return f"funding payments on {instrument.symbol} (the kernel has no funding yet)"
+    if shorts and instrument.is_spot:
+        return f"short signals on the spot market {instrument.symbol} (spot cannot be sold short)"
+    if not instrument.is_spot and (instrument.inverse or instrument.contract_size != 1):
+        return f"{instrument.symbol}: inverse or sized contracts (the kernel is linear, size 1)"
     if instrument.fee_side is not FeeSide.QUOTE:
         return (
             f"fees charged in {instrument.fee_side} (the kernel charges them in the quote currency)"
@@ -85,8 +111,6 @@ def unsupported_reason(
         return "order latency"
     if max_participation:
         return "a volume participation cap"
-    if volatility_slippage:
-        return "volatility-scaled slippage"
     return None
 
 
