@@ -37,6 +37,11 @@ def float_arrays(**named: npt.ArrayLike) -> list[FloatArray]:
     arrays = [float_array(name, values) for name, values in named.items()]
     names = list(named)
     for name, arr in zip(names, arrays, strict=True):
+        # One summing pass with no temporary settles the usual all-finite case: a NaN or an
+        # infinity makes the sum non-finite. Only then (or when huge finite values overflow the
+        # sum) is the first bad position searched for.
+        if np.isfinite(np.add.reduce(arr)):
+            continue
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
             raise DataError(f"{name} has a non-finite value ({arr[bad[0]]}) at position {bad[0]}")

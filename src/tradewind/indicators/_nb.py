@@ -48,7 +48,10 @@ def sma_into(x: FloatArray, p: int, out: FloatArray) -> None:  # pragma: no cove
         out[i] = value / p
 
 
-@nb.njit(cache=True, nogil=True)
+# fastmath "contract" lets LLVM fuse ``(x - prev) * k + prev`` into one FMA. TA-Lib's wheels are
+# built the same way: with it the EMA is bit-identical to TA-Lib's, and the bar-to-bar dependency
+# chain is one instruction shorter.
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def ema_into(x: FloatArray, p: int, k: float, out: FloatArray) -> None:  # pragma: no cover
     """Exponential average with factor ``k``, seeded by the mean of the first ``p`` values."""
     if nan_head(out, p - 1):
@@ -103,37 +106,78 @@ def wma_into(x: FloatArray, p: int, out: FloatArray) -> None:  # pragma: no cove
         period_sum -= period_sub
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def dema_into(x: FloatArray, p: int, out: FloatArray) -> None:  # pragma: no cover - numba
-    """Double EMA ``2*e1 - e2`` where ``e2`` is the EMA of ``e1``; warm-up ``2*(p - 1)``."""
+    """Double EMA ``2*e1 - e2`` where ``e2`` is the EMA of ``e1``; warm-up ``2*(p - 1)``.
+
+    Both EMAs run in one loop (same operations as :func:`ema_into`, so the same bits): ``e2``
+    at bar t needs only ``e1`` at bar t, so the CPU overlaps the two recursions, and no
+    intermediate series is allocated.
+    """
     k = 2.0 / (p + 1)
     lb = p - 1
     if nan_head(out, 2 * lb):
         return
-    e1 = np.empty(x.shape[0])
-    ema_into(x, p, k, e1)
-    e2 = np.empty(x.shape[0] - lb)
-    ema_into(e1[lb:], p, k, e2)
-    for i in range(2 * lb, x.shape[0]):
-        out[i] = 2.0 * e1[i] - e2[i - lb]
+    total = 0.0
+    for i in range(p):
+        total += x[i]
+    e1 = total / p
+    # e2 is seeded with the mean of e1 over bars lb..2*lb, as an EMA of e1[lb:] would be.
+    total = e1
+    for i in range(p, 2 * lb + 1):
+        e1 = (x[i] - e1) * k + e1
+        total += e1
+    e2 = total / p
+    out[2 * lb] = 2.0 * e1 - e2
+    for i in range(2 * lb + 1, x.shape[0]):
+        e1 = (x[i] - e1) * k + e1
+        e2 = (e1 - e2) * k + e2
+        out[i] = 2.0 * e1 - e2
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def triple_ema_seed(x: FloatArray, p: int, k: float) -> tuple[float, float, float]:
+    """Run three chained EMAs of period ``p`` up to bar ``3*(p - 1)``, where the third starts.
+
+    Each EMA is seeded with the mean of the first ``p`` values of its input (TA-Lib's rule),
+    with the same operations as :func:`ema_into`; returns ``(e1, e2, e3)`` at that bar.
+    """
+    lb = p - 1
+    total = 0.0
+    for i in range(p):
+        total += x[i]
+    e1 = total / p
+    total = e1
+    for i in range(p, 2 * lb + 1):
+        e1 = (x[i] - e1) * k + e1
+        total += e1
+    e2 = total / p
+    total = e2
+    for i in range(2 * lb + 1, 3 * lb + 1):
+        e1 = (x[i] - e1) * k + e1
+        e2 = (e1 - e2) * k + e2
+        total += e2
+    e3 = total / p
+    return e1, e2, e3
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def tema_into(x: FloatArray, p: int, out: FloatArray) -> None:  # pragma: no cover - numba
-    """Triple EMA ``3*e1 - 3*e2 + e3``; warm-up ``3*(p - 1)``."""
+    """Triple EMA ``3*e1 - 3*e2 + e3``; warm-up ``3*(p - 1)``.
+
+    The three EMAs run in one loop (see :func:`dema_into`), with no intermediate series.
+    """
     k = 2.0 / (p + 1)
     lb = p - 1
     if nan_head(out, 3 * lb):
         return
-    n = x.shape[0]
-    e1 = np.empty(n)
-    ema_into(x, p, k, e1)
-    e2 = np.empty(n - lb)
-    ema_into(e1[lb:], p, k, e2)
-    e3 = np.empty(n - 2 * lb)
-    ema_into(e2[lb:], p, k, e3)
-    for i in range(3 * lb, n):
-        out[i] = 3.0 * e1[i] - 3.0 * e2[i - lb] + e3[i - 2 * lb]
+    e1, e2, e3 = triple_ema_seed(x, p, k)
+    out[3 * lb] = 3.0 * e1 - 3.0 * e2 + e3
+    for i in range(3 * lb + 1, x.shape[0]):
+        e1 = (x[i] - e1) * k + e1
+        e2 = (e1 - e2) * k + e2
+        e3 = (e2 - e3) * k + e3
+        out[i] = 3.0 * e1 - 3.0 * e2 + e3
 
 
 @nb.njit(cache=True, nogil=True)
@@ -366,7 +410,18 @@ def _shifted_sums(
 
 @nb.njit(cache=True, nogil=True)
 def var_into(x: FloatArray, p: int, out: FloatArray) -> None:  # pragma: no cover - numba
+    """Population variance over ``p`` bars (ddof 0); see :func:`_var_or_sd_into`."""
+    _var_or_sd_into(x, p, False, 1.0, out)
+
+
+@nb.njit(cache=True, nogil=True)
+def _var_or_sd_into(
+    x: FloatArray, p: int, root: bool, nbdev: float, out: FloatArray
+) -> None:  # pragma: no cover - numba
     """Population variance over ``p`` bars (ddof 0), TA-Lib 0.8's cancellation-free form.
+
+    With ``root`` the value written is ``sqrt(variance) * nbdev`` instead (``nbdev == 1`` skips
+    the multiply, as TA-Lib does), so a standard deviation needs no second pass.
 
     Running sums are kept of deviations from a shift near the window, so the variance never
     subtracts two squares of the price level. The sums are rebuilt by a fresh two-pass
@@ -420,16 +475,15 @@ def var_into(x: FloatArray, p: int, out: FloatArray) -> None:  # pragma: no cove
             v = x[window_start] - shift
             t1 -= v
             t2 -= v * v
-        out[i] = variance
+        if not root:
+            out[i] = variance
+        elif nbdev != 1.0:
+            out[i] = np.sqrt(variance) * nbdev
+        else:
+            out[i] = np.sqrt(variance)
 
 
 @nb.njit(cache=True, nogil=True)
 def stddev_into(x: FloatArray, p: int, nbdev: float, out: FloatArray) -> None:  # pragma: no cover
-    """Standard deviation times ``nbdev``: the square root of :func:`var_into`."""
-    var_into(x, p, out)
-    if nbdev != 1.0:
-        for i in range(p - 1, x.shape[0]):
-            out[i] = np.sqrt(out[i]) * nbdev
-    else:
-        for i in range(p - 1, x.shape[0]):
-            out[i] = np.sqrt(out[i])
+    """Standard deviation times ``nbdev``: the square root of :func:`var_into`, in one pass."""
+    _var_or_sd_into(x, p, True, nbdev, out)

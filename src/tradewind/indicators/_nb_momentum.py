@@ -10,9 +10,16 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from tradewind.indicators._nb import EPSILON, MA_EMA, ma_into, ma_lookback, nan_head
-from tradewind.indicators._nb import ema_into as ema_like
+from tradewind.indicators._nb import (
+    EPSILON,
+    MA_EMA,
+    ma_into,
+    ma_lookback,
+    nan_head,
+    triple_ema_seed,
+)
 from tradewind.indicators._talib_inputs import FloatArray
+from tradewind.indicators._window import EXTREMES_FASTK, EXTREMES_WILLR, window_extremes_into
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -72,11 +79,23 @@ def fastk_into(
 ) -> None:  # pragma: no cover - numba
     """Raw %K over ``k`` bars (or Williams %R when ``willr``); warm-up ``k - 1``.
 
-    The extremes are tracked incrementally and rescanned only when the extreme leaves the
-    window, as TA-Lib does; a window whose range is zero relative to its prices gives 0.
+    A window whose range is zero relative to its prices gives 0. The extremes come from the
+    blocked sliding-window kernel (same values, a fixed cost per bar); inputs with a NaN inside
+    go through :func:`_fastk_rescan`, which reproduces how TA-Lib's comparisons treat it.
     """
     if nan_head(out, k - 1):
         return
+    mode = EXTREMES_WILLR if willr else EXTREMES_FASTK
+    if not window_extremes_into(high, low, close, k, mode, out, out, out):
+        _fastk_rescan(high, low, close, k, willr, out)
+
+
+@nb.njit(cache=True, nogil=True)
+def _fastk_rescan(
+    high: FloatArray, low: FloatArray, close: FloatArray, k: int, willr: bool, out: FloatArray
+) -> None:  # pragma: no cover - numba
+    """TA-Lib's own %K loop: extremes tracked incrementally and rescanned only when the extreme
+    leaves the window. Kept for inputs with a NaN inside, whose result depends on this order."""
     lowest_idx = -1
     highest_idx = -1
     lowest = 0.0
@@ -495,27 +514,25 @@ def price_oscillator_into(
             out[i] = 0.0
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def trix_into(x: FloatArray, p: int, out: FloatArray) -> None:  # pragma: no cover - numba
-    """One-bar percent rate of change of a triple-smoothed EMA; warm-up ``3*(p-1) + 1``."""
+    """One-bar percent rate of change of a triple-smoothed EMA; warm-up ``3*(p-1) + 1``.
+
+    The three EMAs run in one loop (the CPU overlaps their recursions) and keep only the
+    previous triple EMA, so no intermediate series is allocated.
+    """
     lb = p - 1
     total = 3 * lb + 1
     if nan_head(out, total):
         return
-    n = x.shape[0]
     k = 2.0 / (p + 1)
-    e1 = np.empty(n)
-    ema_like(x, p, k, e1)
-    e2 = np.empty(n - lb)
-    ema_like(e1[lb:], p, k, e2)
-    e3 = np.empty(n - 2 * lb)
-    ema_like(e2[lb:], p, k, e3)
-    for i in range(total, n):
-        prev = e3[i - 1 - 2 * lb]
-        if prev != 0.0:
-            out[i] = ((e3[i - 2 * lb] / prev) - 1.0) * 100.0
-        else:
-            out[i] = 0.0
+    e1, e2, e3 = triple_ema_seed(x, p, k)
+    for i in range(total, x.shape[0]):
+        e1 = (x[i] - e1) * k + e1
+        e2 = (e1 - e2) * k + e2
+        prev = e3
+        e3 = (e2 - e3) * k + e3
+        out[i] = ((e3 / prev) - 1.0) * 100.0 if prev != 0.0 else 0.0
 
 
 @nb.njit(cache=True, nogil=True)

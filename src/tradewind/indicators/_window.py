@@ -66,3 +66,119 @@ def rolling_max(values: FloatArray, timeperiod: int) -> FloatArray:
 def rolling_min(values: FloatArray, timeperiod: int) -> FloatArray:
     """Lowest value of the ``timeperiod`` bars ending at each bar; NaN during warm-up."""
     return _extreme(values, timeperiod, False)
+
+
+# What :func:`window_extremes_into` writes at each bar once the window is full.
+EXTREMES_DONCHIAN = 0  # out0 = highest high, out1 = midpoint, out2 = lowest low
+EXTREMES_WILLR = 1  # out0 = Williams %R
+EXTREMES_FASTK = 2  # out0 = raw stochastic %K
+
+
+@nb.njit(cache=True, nogil=True)
+def _oscillator(
+    highest: float, lowest: float, close: float, mode: int
+) -> float:  # pragma: no cover
+    """Williams %R or raw %K from the window's extremes (a scalar helper: numba's IR-level
+    ``inline="always"`` made the calling loop 6x slower here, LLVM's own inlining does not)."""
+    rng = highest - lowest
+    # TA-Lib's relative zero test on the range: a flat window gives 0, not a division by ~0.
+    if abs(rng) <= 1e-14 * (abs(highest) + abs(lowest)):
+        return 0.0
+    if mode == EXTREMES_WILLR:
+        return ((highest - close) / rng) * -100.0
+    return ((close - lowest) / rng) * 100.0
+
+
+@nb.njit(cache=True, nogil=True)
+def window_extremes_into(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    k: int,
+    mode: int,
+    out0: FloatArray,
+    out1: FloatArray,
+    out2: FloatArray,
+) -> bool:  # pragma: no cover - numba
+    """Highest high and lowest low of each ``k``-bar window, in one pass, turned into ``mode``.
+
+    Van Herk / Gil-Werman again, fused into a single sweep per block of ``k`` bars: step ``j``
+    extends the forward (prefix) extremes of the block to bar ``start + j`` and the backward
+    (suffix) extremes of the same block to bar ``start + k - 1 - j``, into a ``k + 1``-slot
+    buffer that stays in cache. The window ending at bar t then combines the prefix with the
+    *previous* block's suffix (two buffers, swapped per block); slot ``k`` holds -inf/+inf for
+    the window that is exactly one block. The four running extremes are independent
+    recursions, so the CPU overlaps them; no full-length buffer is written, and the cost does
+    not depend on how prices move (TA-Lib's rescan-when-the-extreme-leaves does, and its
+    branches are what make a straight numba port slow). Extremes are exact, so every output
+    has the same bits as TA-Lib's MAX/MIN, WILLR and STOCHF's %K.
+
+    Writes bars ``k - 1`` onward only (the caller owns the warm-up). Returns False, with the
+    outputs unspecified, when a NaN is met: TA-Lib's comparisons treat a NaN in a way that
+    depends on where the running extreme was, so the caller must use a rescanning kernel.
+    """
+    n = high.shape[0]
+    prev_hi = np.empty(k + 1)
+    prev_lo = np.empty(k + 1)
+    cur_hi = np.empty(k + 1)
+    cur_lo = np.empty(k + 1)
+    prev_hi[k] = -np.inf
+    prev_lo[k] = np.inf
+    cur_hi[k] = -np.inf
+    cur_lo[k] = np.inf
+    seen_nan = False
+    start = 0
+    while start + k <= n:
+        a = -np.inf
+        b = np.inf
+        c = -np.inf
+        d = np.inf
+        for j in range(k):
+            t = start + j
+            x = high[t]
+            y = low[t]
+            seen_nan |= np.isnan(x) | np.isnan(y)
+            a = x if x > a else a
+            b = y if y < b else b
+            r = k - 1 - j
+            x = high[start + r]
+            y = low[start + r]
+            c = x if x > c else c
+            d = y if y < d else d
+            cur_hi[r] = c
+            cur_lo[r] = d
+            if t >= k - 1:
+                s = prev_hi[j + 1]
+                highest = s if s > a else a
+                s = prev_lo[j + 1]
+                lowest = s if s < b else b
+                if mode == EXTREMES_DONCHIAN:
+                    out0[t] = highest
+                    out1[t] = (highest + lowest) / 2.0
+                    out2[t] = lowest
+                else:
+                    out0[t] = _oscillator(highest, lowest, close[t], mode)
+        prev_hi, cur_hi = cur_hi, prev_hi
+        prev_lo, cur_lo = cur_lo, prev_lo
+        start += k
+    # The last, partial block needs only its prefix.
+    a = -np.inf
+    b = np.inf
+    for t in range(start, n):
+        x = high[t]
+        y = low[t]
+        seen_nan |= np.isnan(x) | np.isnan(y)
+        a = x if x > a else a
+        b = y if y < b else b
+        if t >= k - 1:
+            s = prev_hi[t - start + 1]
+            highest = s if s > a else a
+            s = prev_lo[t - start + 1]
+            lowest = s if s < b else b
+            if mode == EXTREMES_DONCHIAN:
+                out0[t] = highest
+                out1[t] = (highest + lowest) / 2.0
+                out2[t] = lowest
+            else:
+                out0[t] = _oscillator(highest, lowest, close[t], mode)
+    return not seen_nan

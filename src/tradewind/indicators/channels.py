@@ -15,9 +15,9 @@ import numpy.typing as npt
 
 from tradewind.indicators import _checks
 from tradewind.indicators._checks import FloatArray
-from tradewind.indicators._window import rolling_max, rolling_min
-from tradewind.indicators.overlap import ema
-from tradewind.indicators.volatility import atr
+from tradewind.indicators._nb import ema_into
+from tradewind.indicators._window import EXTREMES_DONCHIAN, window_extremes_into
+from tradewind.indicators.volatility import _atr_into, _true_range
 
 __all__ = ["donchian", "keltner", "supertrend"]
 
@@ -33,40 +33,41 @@ def _supertrend_into(
     direction: FloatArray,
 ) -> None:  # pragma: no cover - numba
     n = close.shape[0]
-    final_upper = 0.0
-    final_lower = 0.0
-    trend = 0.0
-    started = False
-    for i in range(n):
+    start = 0
+    while start < n and np.isnan(atr_[start]):  # ATR still warming up
+        line[start] = np.nan
+        direction[start] = np.nan
+        start += 1
+    if start == n:
+        return
+    a = atr_[start]
+    mid = (high[start] + low[start]) / 2.0
+    final_upper = mid + multiplier * a
+    final_lower = mid - multiplier * a
+    # No previous bar to compare with: start short-biased, like the widely used TradingView
+    # script, so values can be checked against charts.
+    up = False
+    direction[start] = -1.0
+    line[start] = final_upper
+    # The band updates are written as selects with non-short-circuit ``|``: whether a band
+    # tightens is close to a coin toss on real prices, and as branches it mispredicted often
+    # enough to make this loop 3x slower than the ATR it follows.
+    for i in range(start + 1, n):
         a = atr_[i]
-        if np.isnan(a):  # ATR still warming up
-            line[i] = np.nan
-            direction[i] = np.nan
-            continue
         mid = (high[i] + low[i]) / 2.0
         basic_upper = mid + multiplier * a
         basic_lower = mid - multiplier * a
-        if not started:
-            final_upper = basic_upper
-            final_lower = basic_lower
-            # No previous bar to compare with: start short-biased, like the widely used
-            # TradingView script, so values can be checked against charts.
-            trend = -1.0
-            started = True
-        else:
-            # A band only tightens while price stays inside it; a close through the previous
-            # band releases it to the new basic band.
-            prev_close = close[i - 1]
-            if basic_upper < final_upper or prev_close > final_upper:
-                final_upper = basic_upper
-            if basic_lower > final_lower or prev_close < final_lower:
-                final_lower = basic_lower
-            if trend < 0.0:
-                trend = 1.0 if close[i] > final_upper else -1.0
-            else:
-                trend = -1.0 if close[i] < final_lower else 1.0
-        direction[i] = trend
-        line[i] = final_lower if trend > 0.0 else final_upper
+        # A band only tightens while price stays inside it; a close through the previous
+        # band releases it to the new basic band.
+        prev_close = close[i - 1]
+        release_up = (basic_upper < final_upper) | (prev_close > final_upper)
+        final_upper = basic_upper if release_up else final_upper
+        release_dn = (basic_lower > final_lower) | (prev_close < final_lower)
+        final_lower = basic_lower if release_dn else final_lower
+        c = close[i]
+        up = (c >= final_lower) if up else (c > final_upper)
+        direction[i] = 1.0 if up else -1.0
+        line[i] = final_lower if up else final_upper
 
 
 def supertrend(
@@ -109,8 +110,73 @@ def supertrend(
     # allocating inside a compiled kernel page-faults fresh memory on every call.
     line = np.empty(h.shape[0])
     direction = np.empty(h.shape[0])
-    _supertrend_into(h, lo, c, atr(h, lo, c, timeperiod), multiplier, line, direction)
+    _supertrend_fused(h, lo, c, timeperiod, multiplier, line, direction)
     return line, direction
+
+
+@nb.njit(cache=True, nogil=True)
+def _supertrend_fused(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    timeperiod: int,
+    multiplier: float,
+    line: FloatArray,
+    direction: FloatArray,
+) -> None:  # pragma: no cover - numba
+    # The ATR (the same kernel, so the same bits, as atr(): the inputs are finite, so it starts
+    # at bar 0) is written into ``line`` and read back bar by bar just before that bar's line
+    # overwrites it, which saves a full-length buffer.
+    if high.shape[0] == 0:
+        return
+    _atr_into(high, low, close, timeperiod, False, line)
+    _supertrend_into(high, low, close, line, multiplier, line, direction)
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _keltner_into(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    timeperiod: int,
+    multiplier: float,
+    atr_period: int,
+    upper: FloatArray,
+    middle: FloatArray,
+    lower: FloatArray,
+) -> None:  # pragma: no cover - numba
+    n = high.shape[0]
+    # Up to the first bar where both are defined, the EMA and the ATR come from their own
+    # kernels (same code as ema() and atr() on finite inputs, so the same bits); the ATR is
+    # parked in ``upper``.
+    s = min(max(timeperiod - 1, atr_period), n - 1)
+    if s < 0:
+        return
+    k = 2.0 / (timeperiod + 1)
+    ema_into(close[: s + 1], timeperiod, k, middle[: s + 1])
+    _atr_into(high[: s + 1], low[: s + 1], close[: s + 1], atr_period, False, upper[: s + 1])
+    e = middle[s]
+    prev_atr = upper[s]
+    for i in range(s + 1):
+        m = middle[i]
+        width = multiplier * upper[i]
+        upper[i] = m + width
+        lower[i] = m - width
+    if s + 1 >= n:
+        return
+    # From there on both recursions advance in one loop, so the CPU overlaps them, with the
+    # same operations as ema_into and _atr_into (for ATR(1) keep = 0 and inv_p = 1, which
+    # gives the plain true range exactly, as _atr_into does).
+    keep = (atr_period - 1) / atr_period
+    inv_p = 1.0 / atr_period
+    for i in range(s + 1, n):
+        c = close[i]
+        e = (c - e) * k + e
+        prev_atr = prev_atr * keep + _true_range(high[i], low[i], close[i - 1]) * inv_p
+        middle[i] = e
+        width = multiplier * prev_atr
+        upper[i] = e + width
+        lower[i] = e - width
 
 
 def keltner(
@@ -147,9 +213,12 @@ def keltner(
     timeperiod = _checks.period("timeperiod", timeperiod, minimum=2)
     atr_period = _checks.period("atr_period", atr_period)
     multiplier = _checks.positive("multiplier", multiplier)
-    middle = ema(c, timeperiod)
-    width = multiplier * atr(h, lo, c, atr_period)
-    return middle + width, middle, middle - width
+    n = h.shape[0]
+    upper = np.empty(n)
+    middle = np.empty(n)
+    lower = np.empty(n)
+    _keltner_into(h, lo, c, timeperiod, multiplier, atr_period, upper, middle, lower)
+    return upper, middle, lower
 
 
 def donchian(
@@ -172,6 +241,15 @@ def donchian(
     """
     h, lo = _checks.float_arrays(high=high, low=low)
     timeperiod = _checks.period("timeperiod", timeperiod)
-    upper = rolling_max(h, timeperiod)
-    lower = rolling_min(lo, timeperiod)
-    return upper, (upper + lower) / 2.0, lower
+    n = h.shape[0]
+    upper = np.empty(n)
+    middle = np.empty(n)
+    lower = np.empty(n)
+    warm = min(timeperiod - 1, n)
+    for out in (upper, middle, lower):
+        out[:warm] = np.nan
+    if n >= timeperiod:
+        # One blocked pass for both extremes and the midpoint; the inputs are finite (checked
+        # above), so the kernel never reports a NaN.
+        window_extremes_into(h, lo, h, timeperiod, EXTREMES_DONCHIAN, upper, middle, lower)
+    return upper, middle, lower

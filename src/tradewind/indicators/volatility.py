@@ -45,21 +45,31 @@ def trange_into(
 
 # fastmath "contract" lets LLVM fuse the smoothing's multiply-add into one FMA, halving the
 # bar-to-bar dependency chain; the result moves by an ulp at most, as TA-Lib's FMA build does.
+@nb.njit(cache=True, nogil=True)
+def _true_range(h: float, lo: float, prev_close: float) -> float:  # pragma: no cover - numba
+    # Same comparisons, in the same order, as trange_into (a plain function: LLVM inlines it).
+    greatest = h - lo
+    greatest = max(greatest, abs(prev_close - h))
+    return max(greatest, abs(prev_close - lo))
+
+
+# fastmath "contract" lets LLVM fuse the smoothing's multiply-add into one FMA, halving the
+# bar-to-bar dependency chain; the result moves by an ulp at most, as TA-Lib's FMA build does.
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
 def _atr_into(
     high: FloatArray, low: FloatArray, close: FloatArray, p: int, normalise: bool, out: FloatArray
 ) -> None:  # pragma: no cover - numba
-    trange_into(high, low, close, out)
     if p == 1:
         # TA-Lib returns the plain true range for period 1, for NATR too.
+        trange_into(high, low, close, out)
         return
-    if p >= high.shape[0]:
-        _nb.nan_head(out, p)
+    if _nb.nan_head(out, p):
         return
-    # Wilder's smoothing, seeded with the mean of the first p true ranges (bars 1..p).
+    # Wilder's smoothing, seeded with the mean of the first p true ranges (bars 1..p). The
+    # true range is computed inside the smoothing loop rather than in a separate pass.
     total = 0.0
     for i in range(1, p + 1):
-        total += out[i]
+        total += _true_range(high[i], low[i], close[i - 1])
     prev = total / p
     out[p] = _normalise(prev, close[p]) if normalise else prev
     # Multiplying by precomputed reciprocals keeps a division out of the bar-to-bar dependency
@@ -67,11 +77,9 @@ def _atr_into(
     keep = (p - 1) / p
     inv_p = 1.0 / p
     for i in range(p + 1, high.shape[0]):
-        tr = out[i]
+        tr = _true_range(high[i], low[i], close[i - 1])
         prev = prev * keep + tr * inv_p
         out[i] = _normalise(prev, close[i]) if normalise else prev
-    for i in range(p):
-        out[i] = np.nan
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -183,16 +191,32 @@ def _bbands_into(
     middle: FloatArray,
     lower: FloatArray,
 ) -> None:  # pragma: no cover - numba
-    _nb.ma_into(x, p, ma_type, middle)
     lb = max(_nb.ma_lookback(p, ma_type), p - 1)
     too_short = _nb.nan_head(upper, lb)
     _nb.nan_head(lower, lb)
+    _nb.nan_head(middle, lb)
     if too_short:
         return
     # TA-Lib starts the deviation at the first bar of the average, so its running sums (and
     # their periodic rebuilds) begin at the same window; starting them there keeps the bits.
     offset = lb - (p - 1)
     _nb.stddev_into(x[offset:], p, 1.0, lower[offset:])
+    if ma_type == _nb.MA_SMA:
+        # The default: the SMA is computed here, with the same operations as sma_into, in the
+        # pass that forms the bands, instead of a pass of its own.
+        total = 0.0
+        for i in range(p - 1):
+            total += x[i]
+        for i in range(p - 1, x.shape[0]):
+            total += x[i]
+            m = total / p
+            total -= x[i - p + 1]
+            middle[i] = m
+            sd = lower[i]
+            upper[i] = m + sd * up
+            lower[i] = m - sd * dn
+        return
+    _nb.ma_into(x, p, ma_type, middle)
     for i in range(lb, x.shape[0]):
         sd = lower[i]
         m = middle[i]
