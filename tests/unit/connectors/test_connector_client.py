@@ -70,7 +70,8 @@ def test_async_pro_client_gets_the_same_recipe(server: LoopbackServer) -> None:
         finally:
             await client.close()
 
-    assert asyncio.run(markets()) == ["XRP/ETH", "XRP/USDT:USDT"]
+    # The simulator lists the XRP/ETH and XRPUSDT spot markets and the XRPUSDT perpetual.
+    assert asyncio.run(markets()) == ["XRP/ETH", "XRP/USDT", "XRP/USDT:USDT"]
 
 
 def test_config_settings_reach_the_client() -> None:
