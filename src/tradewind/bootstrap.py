@@ -6,6 +6,7 @@ Python API for notebooks and scripts (``tradewind.backtest``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import subprocess
 import time
@@ -105,7 +106,8 @@ def backtest(
         ``"next_open"`` (default) or ``"close"``: where market orders fill.
     engine
         ``"event"`` (the full engine, the truth) or ``"kernel"`` (the compiled screening kernel:
-        one spot symbol, long-only signals, market orders; anything else is refused by name).
+        one symbol: spot long-only, or a linear perpetual long/short with leverage, funding and
+        liquidation; market orders; anything else is refused by name).
     timeframe
         Bar length (``"1m"``); inferred from the timestamps when omitted.
     symbol
@@ -188,7 +190,7 @@ def backtest(
         levered = _leverage(leverage, chosen)
         timeline, equity, trades = run_kernel(
             instance, bars, chosen, starting[quote], Stake.parse(stake), fill_model, first_bar,
-            leverage=max(levered.values(), default=Decimal(1)), funding=bool(funding),
+            leverage=max(levered.values(), default=Decimal(1)), funding=_funding(funding, bars),
         )  # fmt: skip
         orders, denials = pd.DataFrame(), pd.DataFrame()
     else:
@@ -369,7 +371,8 @@ def _series(frame: pd.DataFrame, symbol: str, timeframe: str | None) -> BarSerie
     if len(probe) < 2:
         raise UserError(f"{symbol}: at least two bars are needed")
     step = int(np.min(np.diff(probe.ts)))
-    return BarSeries.from_frame(frame, symbol, Timeframe(step))
+    # The probe's arrays are already checked and read-only: only the timeframe changes.
+    return replace(probe, timeframe=Timeframe(step))
 
 
 def _strategies(
@@ -496,7 +499,25 @@ def _funding(
 
 
 def _tick(series: BarSeries) -> Decimal:
-    prices = np.unique(np.concatenate([series.open, series.high, series.low, series.close]))
+    prices = np.concatenate([series.open, series.high, series.low, series.close])
+    # Sorting is most of a short backtest's setup; the same prices (an optimizer's or a
+    # benchmark's repeated runs) give the same tick, so it is remembered by their digest.
+    key = hashlib.sha256(prices.tobytes()).digest()
+    found = _TICKS.get(key)
+    if found is None:
+        if len(_TICKS) >= _TICK_CACHE_SIZE:
+            _TICKS.clear()  # a bound on memory; a miss only costs the sort again
+        found = _TICKS[key] = _smallest_tick(prices)
+    return found
+
+
+_TICKS: dict[bytes, Decimal] = {}
+_TICK_CACHE_SIZE = 64
+
+
+def _smallest_tick(prices: np.ndarray) -> Decimal:
+    """Power of ten of the smallest positive step between distinct prices."""
+    prices = np.sort(prices)  # repeated prices step by 0, which is left out below
     steps = np.diff(prices)
     steps = steps[steps > 0]
     if steps.size == 0:
@@ -539,6 +560,17 @@ def _index_at(series: BarSeries, when: str | datetime | None, *, default: int) -
     return int(np.searchsorted(series.ts, moment.value // 1_000_000, side="left"))
 
 
+_EMPTY_TRADE_DTYPES: dict[str, Any] = {
+    "symbol": object,
+    "side": object,
+    "strategy": object,
+    "reason": object,
+    "entry_time": "datetime64[ms, UTC]",
+    "exit_time": "datetime64[ms, UTC]",
+}
+"""Column types of the trade list when there are no trades (the rest are float64)."""
+
+
 def _trades_frame(portfolio: Portfolio) -> pd.DataFrame:
     columns = [
         "symbol",
@@ -555,12 +587,9 @@ def _trades_frame(portfolio: Portfolio) -> pd.DataFrame:
         "reason",
     ]
     if not portfolio.trades:
-        frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
-        for c in ("symbol", "side", "strategy", "reason"):
-            frame[c] = frame[c].astype(object)
-        for c in ("entry_time", "exit_time"):
-            frame[c] = pd.Series(dtype="datetime64[ms, UTC]")
-        return frame
+        return pd.DataFrame(
+            {c: pd.Series(dtype=_EMPTY_TRADE_DTYPES.get(c, "float64")) for c in columns}
+        )
     rows = {
         "symbol": [t.symbol for t in portfolio.trades],
         "side": [t.side for t in portfolio.trades],
@@ -579,23 +608,33 @@ def _trades_frame(portfolio: Portfolio) -> pd.DataFrame:
 
 
 def _orders_frame(node: Node) -> pd.DataFrame:
-    rows = [
+    orders = list(node.orders.values())
+    if not orders:
+        return pd.DataFrame([])
+    # Column by column (one pass each) rather than a dict per order: the same frame, faster.
+    prices = [o.average_price for o in orders]
+    return pd.DataFrame(
         {
-            "client_id": o.client_id,
-            "symbol": o.symbol,
-            "side": o.side.value,
-            "type": o.type.value,
-            "quantity": float(o.quantity),
-            "filled": float(o.filled_quantity),
-            "average_price": float(o.average_price) if o.average_price is not None else None,
-            "status": o.status.value,
-            "created": pd.Timestamp(o.created_ts, unit="ms", tz="UTC"),
-            "reason": o.tag,
-            "reject_reason": o.reject_reason,
+            "client_id": [o.client_id for o in orders],
+            "symbol": [o.symbol for o in orders],
+            "side": [o.side.value for o in orders],
+            "type": [o.type.value for o in orders],
+            "quantity": [float(o.quantity) for o in orders],
+            "filled": [float(o.filled_quantity) for o in orders],
+            "average_price": (
+                [float(p) if p is not None else None for p in prices]
+                if None in prices
+                else np.array([float(p) for p in prices])  # type: ignore[arg-type]
+            ),
+            "status": [o.status.value for o in orders],
+            # Microseconds, as a column of Timestamp objects made from milliseconds comes out.
+            "created": pd.to_datetime(
+                np.array([o.created_ts for o in orders], dtype=np.int64), unit="ms", utc=True
+            ).as_unit("us"),
+            "reason": [o.tag for o in orders],
+            "reject_reason": [o.reject_reason for o in orders],
         }
-        for o in node.orders.values()
-    ]
-    return pd.DataFrame(rows)
+    )
 
 
 def _denials_frame(node: Node) -> pd.DataFrame:
@@ -663,7 +702,10 @@ def _data_hash(bars: dict[str, BarSeries]) -> str:
     return digest.hexdigest()
 
 
+@functools.cache
 def _code_version() -> str:
+    # One git call per process: it costs as much as a short backtest, and HEAD does not move
+    # under a running program in any use this reports on.
     try:
         sha = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],

@@ -95,7 +95,7 @@ class Instrument:
     @property
     def is_derivative(self) -> bool:
         """True for swaps and futures."""
-        return not self.is_spot
+        return self.market_type is not MarketType.SPOT
 
     @property
     def inverse(self) -> bool:

@@ -43,19 +43,35 @@ def equity_curve(
     A movement booked at bar ``j`` of its symbol counts from bar ``j``'s close on.
     """
     quote = account_currency(instruments)
-    timeline = np.unique(np.concatenate([b.ts for b in bars.values()]))
-    n = len(timeline)
-    # Where each symbol's bar j sits on the common timeline.
-    position_of = {s: np.searchsorted(timeline, b.ts) for s, b in bars.items()}
-    # The close of each symbol at or before each timeline bar.
-    close_on = {s: _close_on_timeline(b, timeline) for s, b in bars.items()}
+    if len(bars) == 1:
+        # One symbol: its timestamps are the timeline already (strictly increasing, checked when
+        # the series was made), so the merge and the lookups below reduce to the identity.
+        only = next(iter(bars.values()))
+        timeline = np.array(only.ts)
+        n = len(timeline)
+        position_of = {only.symbol: np.arange(n)}
+        close_on = {only.symbol: np.array(only.close)}
+    else:
+        timeline = np.unique(np.concatenate([b.ts for b in bars.values()]))
+        n = len(timeline)
+        # Where each symbol's bar j sits on the common timeline.
+        position_of = {s: np.searchsorted(timeline, b.ts) for s, b in bars.items()}
+        # The close of each symbol at or before each timeline bar.
+        close_on = {s: _close_on_timeline(b, timeline) for s, b in bars.items()}
+    # The ledger as columns; each asset's movements are picked out in booking order (the order
+    # the sums below add in).
+    ledger = portfolio.ledger
+    assets = np.array([e.asset for e in ledger], dtype=object)
+    amounts = np.array([float(e.amount) for e in ledger], dtype=np.float64)
+    if len(position_of) == 1:
+        where = np.array([e.bar_index for e in ledger], dtype=np.int64)
+    else:
+        where = np.array([position_of[e.symbol][e.bar_index] for e in ledger], dtype=np.int64)
     balances: dict[str, FloatArray] = {}
-    for asset in {e.asset for e in portfolio.ledger} | set(starting):
-        entries = [e for e in portfolio.ledger if e.asset == asset]
+    for asset in {e.asset for e in ledger} | set(starting):
         step = np.zeros(n, dtype=np.float64)
-        if entries:
-            where = np.array([position_of[e.symbol][e.bar_index] for e in entries], dtype=np.int64)
-            np.add.at(step, where, np.array([float(e.amount) for e in entries]))
+        mine = assets == asset
+        np.add.at(step, where[mine], amounts[mine])
         balances[asset] = float(starting.get(asset, Decimal(0))) + np.cumsum(step)
     equity = np.zeros(n, dtype=np.float64)
     for asset, balance in balances.items():

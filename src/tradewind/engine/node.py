@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import numpy as np
@@ -39,9 +39,9 @@ from tradewind.core.events import (
 from tradewind.core.instrument import Instrument
 from tradewind.core.intents import Decision, Intent, IntentAction, PriceType
 from tradewind.core.money import ZERO
-from tradewind.core.orders import ClientIdFactory, Fill, Order
+from tradewind.core.orders import TERMINAL, ClientIdFactory, Fill, Order
 from tradewind.core.ports import RiskGate, RiskObserver, Venue
-from tradewind.core.records import Trade
+from tradewind.core.records import Side, Trade
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.portfolio import Portfolio
 from tradewind.execution.orders import order_for
@@ -50,6 +50,9 @@ from tradewind.sim import stops
 from tradewind.strategies.base import Strategy
 
 log = logging.getLogger(__name__)
+
+_EXITS = frozenset({IntentAction.EXIT_LONG, IntentAction.EXIT_SHORT})
+"""The actions that only reduce a position (``IntentAction.is_exit``, without a property call)."""
 
 
 @dataclass(eq=False)
@@ -97,17 +100,23 @@ class DenialRecord:
     code: str = ""
 
 
-@dataclass
 class _Context:
     """What a strategy hook sees: time, its positions, and a way to emit intents."""
 
-    node: Node
-    binding: Binding
-    ts: int
-    intents: list[Intent] = field(default_factory=list)
+    def __init__(self, node: Node, binding: Binding, ts: int) -> None:
+        self.node = node
+        self.binding = binding
+        self.ts = ts
+        self.intents: list[Intent] = []
+        # A per-bar hook asks for its position at every bar: look it up without the detour.
+        self._positions = node.portfolio.positions
+        self._strategy_id = binding.strategy_id
 
     def position(self, symbol: str) -> Decimal:
-        return self.node.portfolio.position(self.binding.strategy_id, symbol).quantity
+        found = self._positions.get((self._strategy_id, symbol))
+        if found is None:  # first use: the portfolio makes the flat position, as it always does
+            found = self.node.portfolio.position(self._strategy_id, symbol)
+        return found.quantity
 
     def set_timer(self, at_ms: int, name: str) -> None:
         self.node.set_timer(self.binding, at_ms, name)
@@ -312,7 +321,6 @@ class Node:
         """Bar ``index`` of the binding's symbol has closed: act on its signal or hook."""
         bars = binding.bars
         self.now = int(bars.ts[index]) + bars.timeframe.ms
-        key = (binding.strategy_id, binding.symbol)
         if binding.callback:
             # One context per binding, reused bar after bar: a hook runs at every bar.
             context = self._contexts.get(id(binding))
@@ -324,9 +332,12 @@ class Node:
             intents = context.intents
         else:
             intents = self._signal_intents(binding, index)
+        if not intents:
+            return
+        key = (binding.strategy_id, bars.symbol)
         for intent in intents:
             working = self._working.get(key)
-            if working and not intent.action.is_exit:
+            if working and intent.action not in _EXITS:
                 if any(self.orders[c].reduce_only for c in working):
                     # A reversal: the entry waits until the exit has filled, so it is sized from
                     # the account as it is after the exit, and fills right after it.
@@ -337,8 +348,9 @@ class Node:
     def on_venue_events(self, events: list[VenueEvent], bar_index: int) -> None:
         """Apply venue events: order states, then fills into the portfolio and the strategy;
         funding and liquidations into the portfolio."""
+        publish = self.bus.publish
         for event in events:
-            self.bus.publish(_TOPICS[type(event)], self.now, event)
+            publish(_TOPICS[type(event)], self.now, event)
             if isinstance(event, FundingPaid):
                 self.portfolio.apply_funding(event.symbol, event.amount, event.currency, bar_index)
                 continue
@@ -349,47 +361,59 @@ class Node:
             if order is None:
                 log.error("venue reported an unknown order %s", event.client_id)
                 continue
-            if isinstance(event, OrderFilled):
+            # Order events are exact classes: an identity test on the type, not isinstance.
+            if type(event) is OrderFilled:
+                fill = event.fill
                 if order.quote_quantity is not None and order.quantity == 0:
                     order.resolve_quantity(event.order_quantity)
-                order.fill(event.fill)
+                order.fill(fill)
                 binding = self._strategy_of[order.client_id]
                 closed = len(self.portfolio.trades)
-                self.portfolio.apply_fill(event.fill, binding.strategy_id, bar_index, order.tag)
-                self._after_fill(binding, event.fill, bar_index, closed)
-                waiting = self._after_exit.get((binding.strategy_id, order.symbol))
-                if waiting is not None and order.reduce_only and order.status.is_terminal:
-                    del self._after_exit[(binding.strategy_id, order.symbol)]
-                    if self.position(binding.strategy_id, order.symbol) == 0:
-                        self.now = max(self.now, event.fill.ts)
-                        self._route(replace(waiting, ts=self.now), binding, bar_index)
-                context = _Context(self, binding, event.fill.ts)
-                binding.strategy.on_fill(context, event.fill)
-                for intent in context.intents:
-                    self._route(intent, binding, bar_index)
-            elif isinstance(event, OrderAccepted):
+                self.portfolio.apply_fill(fill, binding.strategy_id, bar_index, order.tag)
+                if self.observer is not None or self.protection is not None:
+                    self._after_fill(binding, fill, bar_index, closed)
+                if self._after_exit:
+                    waiting = self._after_exit.get((binding.strategy_id, order.symbol))
+                    if waiting is not None and order.reduce_only and order.status in TERMINAL:
+                        del self._after_exit[(binding.strategy_id, order.symbol)]
+                        if self.position(binding.strategy_id, order.symbol) == 0:
+                            self.now = max(self.now, fill.ts)
+                            self._route(replace(waiting, ts=self.now), binding, bar_index)
+                strategy = binding.strategy
+                if type(strategy).on_fill is not Strategy.on_fill or "on_fill" in vars(strategy):
+                    # Only a strategy with its own on_fill can emit here: others skip the context.
+                    context = _Context(self, binding, fill.ts)
+                    strategy.on_fill(context, fill)
+                    for intent in context.intents:
+                        self._route(intent, binding, bar_index)
+            elif type(event) is OrderAccepted:
                 order.accept(event.venue_order_id or None)
                 if self.observer is not None:
                     self.observer.on_order_result(False, event.ts)
-            elif isinstance(event, OrderTriggered):
+            elif type(event) is OrderTriggered:
                 order.trigger()
-            elif isinstance(event, OrderRejected):
+            elif type(event) is OrderRejected:
                 order.reject(event.reason)
                 log.info("order %s rejected: %s", order.client_id, event.reason)
                 if self.observer is not None:
                     self.observer.on_order_result(True, event.ts)
-            elif isinstance(event, OrderCanceled):
+            elif type(event) is OrderCanceled:
                 order.cancel()
-            elif isinstance(event, OrderExpired):
+            elif type(event) is OrderExpired:
                 order.expire()
                 if event.reason:
                     order.reject_reason = event.reason
                     log.info("order %s expired: %s", order.client_id, event.reason)
-            if order.status.is_terminal:
+            if order.status in TERMINAL:
                 self._release(order)
-                key = self._protective.pop(order.client_id, None)
-                if key is not None and order.filled_quantity == 0 and self.protection is not None:
-                    self.protection.failed(key)
+                if self._protective:
+                    key = self._protective.pop(order.client_id, None)
+                    if (
+                        key is not None
+                        and order.filled_quantity == 0
+                        and self.protection is not None
+                    ):
+                        self.protection.failed(key)
 
     def _liquidated(self, event: PositionLiquidated, bar_index: int) -> None:
         log.warning(
@@ -529,11 +553,12 @@ class Node:
     # -- internals --------------------------------------------------------------------------------
 
     def _signal_intents(self, binding: Binding, i: int) -> list[Intent]:
-        held = self.position(binding.strategy_id, binding.symbol)
-        enter_long = bool(binding.entry_long[i] and not binding.exit_long[i])
+        held = self.portfolio.position(binding.strategy_id, binding.symbol).quantity
+        exit_long = bool(binding.exit_long[i])
+        enter_long = bool(binding.entry_long[i]) and not exit_long
         enter_short = bool(binding.entry_short[i] and not binding.exit_short[i])
         actions: list[IntentAction] = []
-        if held > 0 and binding.exit_long[i]:
+        if held > 0 and exit_long:
             actions.append(IntentAction.EXIT_LONG)
             if enter_short:
                 actions.append(IntentAction.ENTER_SHORT)  # a reversal, after the exit fills
@@ -573,15 +598,20 @@ class Node:
             )
             return None
         order = order_for(decision, self.ids, self.now)
-        self.orders[order.client_id] = order
-        self._strategy_of[order.client_id] = binding
-        self._working.setdefault((binding.strategy_id, order.symbol), set()).add(order.client_id)
-        instrument = self.instruments[order.symbol]
+        client_id = order.client_id
+        self.orders[client_id] = order
+        self._strategy_of[client_id] = binding
+        key = (binding.strategy_id, order.symbol)
+        working = self._working.get(key)
+        if working is None:
+            working = self._working[key] = set()
+        working.add(client_id)
         reserve = order.quote_quantity or (
             order.quantity * order.price if order.price and not order.reduce_only else ZERO
         )
-        if reserve and order.side.value == "buy":
-            self._reserved[instrument.quote] = self._reserved.get(instrument.quote, ZERO) + reserve
+        if reserve and order.side is Side.BUY:
+            quote = self.instruments[order.symbol].quote
+            self._reserved[quote] = self._reserved.get(quote, ZERO) + reserve
         # The order is recorded (self.orders) before it is sent: a crash can be reconciled by id.
         order.submit()
         self.bus.publish("order.submitted", self.now, order)
@@ -592,9 +622,9 @@ class Node:
         working = self._working.get((order.strategy_id, order.symbol))
         if working is not None:
             working.discard(order.client_id)
-        instrument = self.instruments[order.symbol]
         reserve = order.quote_quantity or (
             order.quantity * order.price if order.price and not order.reduce_only else ZERO
         )
-        if reserve and order.side.value == "buy":
-            self._reserved[instrument.quote] = self._reserved.get(instrument.quote, ZERO) - reserve
+        if reserve and order.side is Side.BUY:
+            quote = self.instruments[order.symbol].quote
+            self._reserved[quote] = self._reserved.get(quote, ZERO) - reserve

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from tradewind.core.instrument import Instrument
+from tradewind.core.instrument import Instrument, MarketType
 from tradewind.core.money import ZERO
 from tradewind.core.orders import Fill
 from tradewind.core.records import Side
@@ -106,7 +106,8 @@ class Portfolio:
 
     def _move(self, symbol: str, bar_index: int, asset: str, amount: Decimal) -> None:
         if amount:
-            self.cash[asset] = self.balance(asset) + amount
+            cash = self.cash
+            cash[asset] = cash.get(asset, ZERO) + amount
             self.ledger.append(LedgerEntry(symbol, bar_index, asset, amount))
 
     def margin_in_use(self, currency: str) -> Decimal:
@@ -157,7 +158,7 @@ class Portfolio:
         signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
         self.fills.append(BookedFill(fill, strategy_id, bar_index))
         position = self.position(strategy_id, fill.symbol)
-        if instrument.is_derivative:
+        if instrument.market_type is not MarketType.SPOT:  # a derivative
             gross = self._update_position(position, signed, fill, fill.fee, reason)
             self._move(fill.symbol, bar_index, instrument.settle_currency, gross - fill.fee)
             self._record_exposure(fill.symbol, bar_index)

@@ -14,6 +14,9 @@ from tradewind.core.money import ZERO, floor_to_step
 from tradewind.core.ports import AccountView
 from tradewind.risk.stake import Stake, StakeKind
 
+_EXITS = frozenset({IntentAction.EXIT_LONG, IntentAction.EXIT_SHORT})
+"""``IntentAction.is_exit`` as a set: a membership test instead of a property call per intent."""
+
 
 class StakeGate:
     """Size entries by a :class:`Stake`; approve every exit for the full position.
@@ -32,7 +35,7 @@ class StakeGate:
         if instrument is None:
             return Decision.deny(intent, f"no instrument for {intent.symbol}")
         position = account.position(intent.strategy_id, intent.symbol)
-        if intent.action.is_exit:
+        if intent.action in _EXITS:
             wanted_sign = 1 if intent.action is IntentAction.EXIT_LONG else -1
             if position == 0 or (position > 0) != (wanted_sign > 0):
                 return Decision.deny(

@@ -37,8 +37,8 @@ from tradewind.core.events import (
     PositionLiquidated,
     VenueEvent,
 )
-from tradewind.core.instrument import Instrument
-from tradewind.core.money import ZERO, ceil_to_step, floor_to_step, to_decimal
+from tradewind.core.instrument import Instrument, MarketType
+from tradewind.core.money import ONE, ZERO, ceil_to_step, floor_to_step, to_decimal
 from tradewind.core.orders import Fill, Liquidity, Order, OrderType, TimeInForce
 from tradewind.core.records import Side
 from tradewind.sim import rules, search
@@ -49,7 +49,7 @@ INSUFFICIENT = "Account has insufficient balance for requested action."
 WOULD_TAKE = "Order would immediately match and take."
 
 
-@dataclass
+@dataclass(slots=True)
 class _Working:
     """The venue's own record of a working order. The engine's ``Order`` object is never touched
     here: a venue only reports events, as a real exchange does."""
@@ -124,6 +124,8 @@ class SimVenue:
         self.books: dict[str, OrderBook] = {}
         """L2 books fed for book-walk fills (``FillModel.book_walk``), kept current by the runner."""
         """Bumped by every call that can change what :meth:`next_bar` answers."""
+        self._fee_currencies: dict[tuple[str, Side], tuple[Instrument, str]] = {}
+        self._ticked: dict[tuple[float, bool], tuple[Decimal, Decimal]] = {}
 
     # -- the Venue port ---------------------------------------------------------------------------
 
@@ -148,7 +150,7 @@ class SimVenue:
             return [OrderRejected(order.client_id, ts, "Invalid symbol.")]
         bars = self.bars[order.symbol]
         live_at = ts + self.fill_model.latency_ms
-        first_bar = int(np.searchsorted(bars.ts, live_at, side="left"))
+        first_bar = int(bars.ts.searchsorted(live_at, side="left"))
         signal_bar = first_bar - 1
         reference = float(bars.close[signal_bar]) if signal_bar >= 0 else math.nan
         taker = order.type in (OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TAKE_PROFIT)
@@ -208,6 +210,8 @@ class SimVenue:
             candidate = self._working[client_id].next_bar
             if candidate >= 0 and (best is None or candidate < best):
                 best = candidate
+        if symbol not in self.margin.positions:
+            return best  # spot: no funding or liquidation to wait for
         for candidate in self._account_bars(symbol):
             if best is None or candidate < best:
                 best = candidate
@@ -241,11 +245,13 @@ class SimVenue:
         bars = self.bars[symbol]
         events: list[VenueEvent] = []
         ts = int(bars.ts[index])
-        due = [c for c in self._by_symbol[symbol] if self._working[c].next_bar == index]
-        # Market orders first (they trade at the open), then stops (adverse), then limits.
-        due.sort(key=lambda c: _PRIORITY[self._working[c].order.type])
+        working_of = self._working
+        due = [c for c in self._by_symbol[symbol] if working_of[c].next_bar == index]
+        if len(due) > 1:
+            # Market orders first (they trade at the open), then stops (adverse), then limits.
+            due.sort(key=lambda c: _PRIORITY[working_of[c].order.type])
         for client_id in due:
-            working = self._working[client_id]
+            working = working_of[client_id]
             price, triggered = self._bar_price(working, index)
             if triggered:
                 working.triggered = True
@@ -254,7 +260,7 @@ class SimVenue:
             if not math.isnan(price):
                 liquidity = Liquidity.TAKER if working.taker else Liquidity.MAKER
                 produced = self._execute(working, index, price, ts, liquidity)
-                rejected = any(isinstance(e, OrderExpired) for e in produced)
+                rejected = any(type(e) is OrderExpired for e in produced)
                 events += produced
             if rejected or (working.quantity > 0 and working.remaining == 0):
                 self._drop(client_id)
@@ -316,6 +322,25 @@ class SimVenue:
 
     # -- internals --------------------------------------------------------------------------------
 
+    def _fee_currency(self, instrument: Instrument, side: Side) -> str:
+        """``instrument.fee_currency(side)``, remembered per instrument and side."""
+        key = (instrument.symbol, side)
+        found = self._fee_currencies.get(key)
+        if found is None or found[0] is not instrument:
+            found = self._fee_currencies[key] = (instrument, instrument.fee_currency(side))
+        return found[1]
+
+    def _on_tick_cached(self, raw_price: float, tick: Decimal, up: bool) -> Decimal:
+        """``_on_tick(to_decimal(raw_price), tick, up=up)``, remembered: fills repeat prices."""
+        key = (raw_price, up)
+        found = self._ticked.get(key)
+        # The very tick object must match: 0.5 and 0.50 are equal but print differently.
+        if found is None or found[0] is not tick:
+            if len(self._ticked) >= _TICK_CACHE_SIZE:
+                self._ticked.clear()  # a bound on memory; a miss only recomputes
+            found = self._ticked[key] = (tick, _on_tick(to_decimal(raw_price), tick, up=up))
+        return found[1]
+
     def _drop(self, client_id: str) -> None:
         working = self._working.pop(client_id)
         self._by_symbol[working.symbol].remove(client_id)
@@ -352,14 +377,14 @@ class SimVenue:
         whether the order triggered on this bar."""
         bars = self.bars[working.symbol]
         order = working.order
-        o, h, lo = float(bars.open[j]), float(bars.high[j]), float(bars.low[j])
         is_buy = order.side is Side.BUY
         kind = order.type
         if kind is OrderType.MARKET:
             walked = self._walk(working) if self.fill_model.book_walk else None
             if walked is not None:
                 return walked, False
-            return self._slip(o, is_buy, bars, j), False
+            return self._slip(float(bars.open[j]), is_buy, bars, j), False
+        o, h, lo = float(bars.open[j]), float(bars.high[j]), float(bars.low[j])
         if kind is OrderType.LIMIT:
             return rules.limit_fill_price(is_buy, float(order.price or 0), o, h, lo), False
         if kind is OrderType.TAKE_PROFIT:
@@ -454,9 +479,9 @@ class SimVenue:
         instrument = self.instruments[working.symbol]
         bars = self.bars[working.symbol]
         is_buy = order.side is Side.BUY
-        price = _on_tick(to_decimal(raw_price), instrument.price_step, up=is_buy)
-        rate = instrument.fee_rate(maker=liquidity is Liquidity.MAKER)
-        fee_currency = instrument.fee_currency(order.side)
+        price = self._on_tick_cached(raw_price, instrument.price_step, is_buy)
+        rate = instrument.maker_fee if liquidity is Liquidity.MAKER else instrument.taker_fee
+        fee_currency = self._fee_currency(instrument, order.side)
         if working.quantity == 0 and order.quote_quantity is not None:
             # Sized by quote amount at the fill price, the fee included, as quoteOrderQty does.
             if instrument.is_derivative:
@@ -484,7 +509,7 @@ class SimVenue:
         notional = quantity * price * instrument.contract_size
         fee = notional * rate if fee_currency == instrument.quote else quantity * rate
         base, quote = instrument.base, instrument.quote
-        if instrument.is_derivative:
+        if instrument.market_type is not MarketType.SPOT:  # a derivative
             refused = self.margin.fill(
                 instrument, order.side, quantity, price, fee, reduce_only=order.reduce_only
             )
@@ -500,20 +525,22 @@ class SimVenue:
                     )
         elif is_buy:
             cost = notional + (fee if fee_currency == quote else ZERO)
-            if self.balance(quote) < cost:
+            available = self.balance(quote)
+            if available < cost:
                 return (
                     [OrderExpired(order.client_id, ts, INSUFFICIENT)] if working.filled == 0 else []
                 )
-            self._balances[quote] = self.balance(quote) - cost
+            self._balances[quote] = available - cost
             received = quantity - (fee if fee_currency == base else ZERO)
             self._balances[base] = self.balance(base) + received
         else:
             needed = quantity + (fee if fee_currency == base else ZERO)
-            if self.balance(base) < needed:
+            available = self.balance(base)
+            if available < needed:
                 return (
                     [OrderExpired(order.client_id, ts, INSUFFICIENT)] if working.filled == 0 else []
                 )
-            self._balances[base] = self.balance(base) - needed
+            self._balances[base] = available - needed
             self._balances[quote] = (
                 self.balance(quote) + notional - (fee if fee_currency == quote else ZERO)
             )
@@ -551,10 +578,18 @@ def _on_tick(price: Decimal, tick: Decimal, *, up: bool) -> Decimal:
     """
     units = price / tick
     nearest = units.to_integral_value()
-    if abs(units - nearest) <= Decimal("1e-9") * max(Decimal(1), abs(units)):
-        return nearest * tick if units != nearest else price
+    if units == nearest:
+        return price  # on the grid already (recorded prices, unslipped)
+    if abs(units - nearest) <= _NOISE * max(ONE, abs(units)):
+        return nearest * tick
     return ceil_to_step(price, tick) if up else floor_to_step(price, tick)
 
+
+_NOISE = Decimal("1e-9")
+"""How far (in ticks, relative) a float64 price may sit from a tick and still be that tick."""
+
+
+_TICK_CACHE_SIZE = 1 << 16
 
 _PRIORITY = {
     OrderType.MARKET: 0,
