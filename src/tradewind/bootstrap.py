@@ -70,6 +70,7 @@ def backtest(
     start: str | datetime | None = None,
     end: str | datetime | None = None,
     slippage_bps: float = 0.0,
+    volatility_slippage: float = 0.0,
     latency_ms: int = 0,
     max_participation: float = 0.0,
     risk: RiskConfig | Mapping[str, Any] | None = None,
@@ -117,7 +118,7 @@ def backtest(
         inferred from the prices, and ``fee``.
     start, end
         Trade only between these times (UTC). Earlier data stays as indicator warm-up.
-    slippage_bps, latency_ms, max_participation
+    slippage_bps, volatility_slippage, latency_ms, max_participation
         Fill model, see :class:`tradewind.venues.sim.FillModel`.
     risk
         Risk settings (:class:`tradewind.risk.config.RiskConfig` or the same as a dict, e.g.
@@ -169,6 +170,7 @@ def backtest(
         book_walk=book_walk,
         fill_at=fill_at,
         slippage_bps=slippage_bps,
+        volatility_slippage=volatility_slippage,
         latency_ms=latency_ms,
         max_participation=max_participation,
     )
@@ -230,6 +232,7 @@ def backtest(
         "fee": "instrument" if fee_rate is None else str(fee_rate),
         "fill": fill_at.value,
         "slippage_bps": slippage_bps,
+        "volatility_slippage": volatility_slippage,
         "latency_ms": latency_ms,
         "max_participation": max_participation,
         "engine": engine,

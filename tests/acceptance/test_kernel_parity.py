@@ -7,7 +7,6 @@ A mismatch names the first differing trade.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from pathlib import Path
@@ -16,12 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradewind import bootstrap
 from tradewind.bootstrap import backtest
 from tradewind.core.errors import UserError
 from tradewind.engine.result import BacktestResult
 from tradewind.testing.shared_data import candle_files
-from tradewind.venues.sim import FillModel
 
 # Short look-backs so that every file, even the 100-bar one, gives enough trades to compare.
 STRATEGIES = {
@@ -167,7 +164,11 @@ def _funding(shared_data: Path) -> pd.DataFrame:
 
 
 def _perp_runs(
-    strategy: str, frame: pd.DataFrame, setup: tuple[int, str, str], funding: pd.DataFrame
+    strategy: str,
+    frame: pd.DataFrame,
+    setup: tuple[int, str, str],
+    funding: pd.DataFrame,
+    volatility_slippage: float = 0.0,
 ) -> dict[str, BacktestResult]:
     leverage, fill, stake = setup
     return {
@@ -182,6 +183,7 @@ def _perp_runs(
             engine=engine,
             symbol=PERP,
             slippage_bps=2.0,
+            volatility_slippage=volatility_slippage,
             leverage=leverage,
             funding={PERP: funding},
         )
@@ -322,19 +324,14 @@ def test_reversals_agree_with_a_plain_loop(shared_data: Path) -> None:
 
 
 @pytest.mark.parametrize("fill", FILLS)
-def test_volatility_slippage_is_charged_identically(
-    fill: str, shared_data: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_volatility_slippage_is_charged_identically(fill: str, shared_data: Path) -> None:
     """Slippage of a tenth of the fill bar's range (on top of 2 bps) on both engines: the venue
     charges it on next-open fills and not at a close; the kernel must do the same."""
-    # backtest() does not expose the fill model's volatility term: give it to both engines alike.
-    monkeypatch.setattr(
-        bootstrap, "FillModel", functools.partial(FillModel, volatility_slippage=0.1)
-    )
     frame = _load(shared_data / "futures" / "XRP_USDT_USDT-5m-futures.feather")
-    runs = _perp_runs("ema_cross", frame, (3, fill, "all"), _funding(shared_data))
+    runs = _perp_runs(
+        "ema_cross", frame, (3, fill, "all"), _funding(shared_data), volatility_slippage=0.1
+    )
     _assert_same_trades(runs["event"], runs["kernel"])
-    monkeypatch.undo()
     plain = _perp_runs("ema_cross", frame, (3, fill, "all"), _funding(shared_data))
     moved = runs["kernel"].trades["entry_price"] != plain["kernel"].trades["entry_price"]
     # Next-open fills pay the range term; close fills only the fixed part, so nothing moves.

@@ -70,6 +70,12 @@ def backtest(
     slippage_bps: Annotated[
         float, typer.Option("--slippage-bps", help="Slippage per market fill, bps.")
     ] = 0.0,
+    volatility_slippage: Annotated[
+        float,
+        typer.Option(
+            "--volatility-slippage", help="Extra slippage as a fraction of the fill bar's range."
+        ),
+    ] = 0.0,
     date_from: Annotated[
         str | None, typer.Option("--from", help="First bar to trade (UTC); earlier bars warm up.")
     ] = None,
@@ -117,8 +123,8 @@ def backtest(
         result = run_backtest(
             strategy, {name: frame}, params, cash=cash, fee=fee, stake=stake, fill=fill,
             engine=engine, timeframe=timeframe, instruments=instruments, start=date_from,
-            end=date_to, slippage_bps=slippage_bps, risk=risk, leverage=leverage,
-            funding=funding, progress=update,
+            end=date_to, slippage_bps=slippage_bps, volatility_slippage=volatility_slippage,
+            risk=risk, leverage=leverage, funding=funding, progress=update,
         )  # fmt: skip
     _print(result)
     if json_path is not None:
