@@ -15,6 +15,7 @@ from tradewind.bootstrap import backtest
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import FeeSide, Instrument
 from tradewind.core.intents import IntentAction
+from tradewind.engine.bus import MessageBus, Recorder
 from tradewind.indicators.overlap import sma
 from tradewind.strategies import Strategy, StrategyContext
 from tradewind.strategies.base import crossed_above, crossed_below
@@ -183,3 +184,18 @@ def test_several_strategies_on_several_symbols_share_one_account(
         backtest([strategies[0], get_strategy("sma_cross")(fast=5, slow=20)], alts)
     with pytest.raises(UserError, match="runs one strategy"):
         backtest(strategies, alts, engine="kernel")
+
+
+def test_symbols_on_different_timeframes_merge_in_time_order(shared_data: Path) -> None:
+    one_minute = pd.read_feather(shared_data / "candles" / "XRP_ETH-1m.feather")
+    five_minute = pd.read_feather(shared_data / "candles" / "XRP_ETH-5m.feather")
+    # The same market on two timeframes, as two symbols of one account (quoted in ETH).
+    data = {"XRP/ETH": one_minute, "XRPX/ETH": five_minute}
+    bus, recorder = MessageBus(), Recorder()
+    bus.subscribe("order.filled", recorder)
+    result = backtest("sma_cross", data, cash=10, fee=0.001, stake="40%", bus=bus)
+    assert set(result.trades["symbol"]) == {"XRP/ETH", "XRPX/ETH"}
+    stamps = [fill.fill.ts for _, fill in recorder.messages]
+    assert stamps == sorted(stamps)  # fills of both timeframes interleave in time order
+    five = result.trades[result.trades["symbol"] == "XRPX/ETH"]
+    assert (five["entry_time"].dt.minute % 5 == 0).all()  # 5m bars fill on their own opens
