@@ -10,18 +10,17 @@ and drawdown histogram.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 
 from tradewind.optimize.montecarlo import MonteCarloResult
 from tradewind.optimize.search import StudyResult
 from tradewind.optimize.walkforward import WalkForwardResult
+from tradewind.reporting.page import figure_html, table_html, write_page
 
 IMPORTANCE_BINS = 10
 
@@ -49,7 +48,7 @@ def study_sections(study: StudyResult) -> list[str]:
     """The HTML sections of a study."""
     frame = study.trials.sort_values("number")
     first = f"value_{study.objectives[0]}"
-    sections = [_table("Study", {k: v for k, v in study.summary().items()
+    sections = [table_html("Study", {k: v for k, v in study.summary().items()
                                  if k in ("study_name", "storage", "strategy", "sampler",
                                           "objectives", "completed_trials", "failed_trials")})]  # fmt: skip
     if frame.empty:
@@ -60,11 +59,11 @@ def study_sections(study: StudyResult) -> list[str]:
     history.add_trace(go.Scatter(x=frame["number"], y=running, mode="lines", name="best so far"))
     history.update_layout(title=f"Optimisation history ({study.objectives[0]})",
                           xaxis_title="trial", yaxis_title=study.objectives[0])  # fmt: skip
-    sections.append(_figure(history))
+    sections.append(figure_html(history))
     importance = parameter_importance(frame, study.space, first)
     bars = go.Figure(go.Bar(x=list(importance.values()), y=list(importance), orientation="h"))
     bars.update_layout(title="Parameter importance (share of objective variance)")
-    sections.append(_figure(bars))
+    sections.append(figure_html(bars))
     if len(study.objectives) > 1:
         second = f"value_{study.objectives[1]}"
         front = [b["number"] for b in study.best]
@@ -76,25 +75,25 @@ def study_sections(study: StudyResult) -> list[str]:
                                     name="Pareto front", marker={"color": "#cf222e"}))  # fmt: skip
         pareto.update_layout(title="Pareto front", xaxis_title=study.objectives[0],
                              yaxis_title=study.objectives[1])  # fmt: skip
-        sections.append(_figure(pareto))
+        sections.append(figure_html(pareto))
     best_rows = {f"#{b['number']}": f"{b['params']} {b['values']} trades={b['trade_count']}"
                  for b in study.best[:10]}  # fmt: skip
-    sections.append(_table("Best trials", best_rows))
+    sections.append(table_html("Best trials", best_rows))
     parity = {f"#{p.number} {p.params}": (
         f"{p.engine}: equity {p.kernel_final_equity:,.2f}, {p.kernel_trades} trades | event "
         f"engine: equity {p.event_final_equity:,.2f}, {p.event_trades} trades")
         for p in study.parity}  # fmt: skip
     if parity:
-        sections.append(_table("Top trials re-run on the event engine", parity))
+        sections.append(table_html("Top trials re-run on the event engine", parity))
     summary = study.summary()
     stats: dict[str, Any] = {}
     if "deflated_sharpe" in summary:
         stats.update({f"DSR {k}": v for k, v in summary["deflated_sharpe"].items()})
     if "pbo" in summary:
         stats.update({f"PBO {k}": v for k, v in summary["pbo"].items()})
-    sections.append(_table("Overfitting statistics", stats or {"n/a": "too few trials"}))
+    sections.append(table_html("Overfitting statistics", stats or {"n/a": "too few trials"}))
     if study.fallbacks:
-        sections.append(_table("Trials on the event engine", study.fallbacks))
+        sections.append(table_html("Trials on the event engine", study.fallbacks))
     return sections
 
 
@@ -122,11 +121,11 @@ def walkforward_sections(result: WalkForwardResult) -> list[str]:
     summary = result.summary()
     head = {k: v for k, v in summary.items() if k not in ("windows", "parameter_stability")}
     return [
-        _table("Walk-forward", head),
-        _table("Windows", rows),
-        _figure(figure),
-        _figure(equity),
-        _table("Parameter stability", summary["parameter_stability"]),
+        table_html("Walk-forward", head),
+        table_html("Windows", rows),
+        figure_html(figure),
+        figure_html(equity),
+        table_html("Parameter stability", summary["parameter_stability"]),
     ]
 
 
@@ -149,7 +148,7 @@ def montecarlo_sections(result: MonteCarloResult) -> list[str]:
     histogram.add_vline(x=result.ruin, line={"color": "#cf222e"})
     histogram.update_layout(title="Maximum drawdown across paths (ruin line in red)",
                             xaxis_title="max drawdown")  # fmt: skip
-    return [_table("Monte Carlo", result.summary()), _figure(fan), _figure(histogram)]
+    return [table_html("Monte Carlo", result.summary()), figure_html(fan), figure_html(histogram)]
 
 
 def write_report(
@@ -168,34 +167,4 @@ def write_report(
         sections += walkforward_sections(walkforward)
     if montecarlo is not None:
         sections += montecarlo_sections(montecarlo)
-    page = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><script>{get_plotlyjs()}</script>"
-        "<style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}"
-        "table{border-collapse:collapse;font-size:13px;margin:8px 0 24px}"
-        "td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}</style>"
-        "</head><body>" + "\n".join(sections) + "</body></html>"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
-
-
-def _figure(figure: go.Figure) -> str:
-    return str(figure.to_html(full_html=False, include_plotlyjs=False))
-
-
-def _table(title: str, values: Mapping[str, Any]) -> str:
-    rows = "".join(
-        f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_fmt(v))}</td></tr>"
-        for k, v in values.items()
-    )
-    return f"<h2>{html.escape(title)}</h2><table>{rows}</table>"
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return "n/a" if not np.isfinite(value) else f"{value:,.6g}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_fmt(v)}" for k, v in value.items())
-    return str(value)
+    return write_page(path, title, sections)

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from tradewind.performance.summary import monthly_returns
+from tradewind.reporting.page import figure_html, table_html, write_page
 
 MAX_CANDLES = 20_000
 """Above this many bars the candle chart is resampled to fewer, wider candles (first open, max
@@ -39,52 +39,21 @@ def write_report(
     """Write the report for one run to ``path`` (folders are created) and return the path."""
     sections = [
         _header(meta),
-        _table("Metrics", metrics),
-        _figure(_candles(bars, trades)),
-        _figure(_equity(equity)),
-        _figure(_monthly(equity)),
+        table_html("Metrics", metrics),
+        figure_html(_candles(bars, trades)),
+        figure_html(_equity(equity)),
+        figure_html(_monthly(equity)),
         _trades_table(trades),
         _risk_section(denials, breaker_events),
-        _table("Run", meta),
+        table_html("Run", meta),
     ]
-    page = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>Tradewind backtest: {html.escape(str(meta.get('strategy', '')))}</title>"
-        f"<script>{get_plotlyjs()}</script>"
-        "<style>body{font-family:system-ui,sans-serif;margin:24px;color:#222}"
-        "table{border-collapse:collapse;font-size:13px;margin:8px 0 24px}"
-        "td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}"
-        "th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}</style>"
-        "</head><body>" + "\n".join(sections) + "</body></html>"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    title = f"Tradewind backtest: {meta.get('strategy', '')}"
+    return write_page(path, title, sections)
 
 
 def _header(meta: dict[str, Any]) -> str:
     title = f"{meta.get('strategy', '')} on {', '.join(meta.get('symbols', []))} {meta.get('timeframe', '')}"
     return f"<h1>Backtest: {html.escape(title)}</h1>"
-
-
-def _table(title: str, values: dict[str, Any]) -> str:
-    rows = "".join(
-        f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_fmt(v))}</td></tr>"
-        for k, v in values.items()
-    )
-    return f"<h2>{html.escape(title)}</h2><table>{rows}</table>"
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return "n/a" if not np.isfinite(value) else f"{value:,.6g}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
-    return str(value)
-
-
-def _figure(figure: go.Figure) -> str:
-    return str(figure.to_html(full_html=False, include_plotlyjs=False))
 
 
 def _candles(bars: dict[str, pd.DataFrame], trades: pd.DataFrame) -> go.Figure:
