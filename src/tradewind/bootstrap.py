@@ -184,15 +184,12 @@ def backtest(
     breaker_events = pd.DataFrame()
     if engine == "kernel" and len(strategies) > 1:
         raise UserError("engine 'kernel' runs one strategy; use engine='event' for several")
-    if engine == "kernel" and risk_config is not None:
-        raise UserError(
-            "risk settings need engine='event' (the screening kernel has no risk engine yet)"
-        )
     if engine == "kernel":
         levered = _leverage(leverage, chosen)
         timeline, equity, trades = run_kernel(
             instance, bars, chosen, starting[quote], Stake.parse(stake), fill_model, first_bar,
             leverage=max(levered.values(), default=Decimal(1)), funding=_funding(funding, bars),
+            risk=risk_config,
         )  # fmt: skip
         orders, denials = pd.DataFrame(), pd.DataFrame()
     else:

@@ -16,10 +16,14 @@ import pandas as pd
 from tradewind.bars import BarSeries, FloatArray, IntArray
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
+from tradewind.indicators.volatility import atr
 from tradewind.performance.returns import periods_per_year
+from tradewind.risk.config import RiskConfig
 from tradewind.risk.stake import Stake
 from tradewind.sim import margin_kernel as mk
-from tradewind.sim.screening import KernelSettings, unsupported_reason
+from tradewind.sim import protected_kernel as pk
+from tradewind.sim import stops
+from tradewind.sim.screening import KernelSettings, risk_unsupported_reason, unsupported_reason
 from tradewind.strategies.base import Strategy
 from tradewind.venues.sim.fill_model import FillAt, FillModel
 from tradewind.venues.sim.margin import DEFAULT_MAINTENANCE_MARGIN, FundingSeries
@@ -94,8 +98,12 @@ def run_kernel(
     *,
     leverage: Decimal = Decimal(1),
     funding: Mapping[str, FundingSeries] | None = None,
+    risk: RiskConfig | None = None,
 ) -> tuple[IntArray, FloatArray, pd.DataFrame]:
     """Run the kernel; return ``(timeline, equity, trades)`` as the event engine would.
+
+    With ``risk``, the protective exits and the sizing model of the config run as the event
+    engine's risk engine runs them with breakers and limits off (others are refused by name).
 
     Raises
     ------
@@ -118,12 +126,25 @@ def run_kernel(
     )
     if reason is None and model.book_walk:
         reason = "book-walk fills (the kernel fills from bars only)"
+    if reason is None and risk is not None:
+        shorts = bool(arrays[2].any() or arrays[3].any())
+        reason = risk_unsupported_reason(risk, instrument, shorts=shorts)
     if reason is not None:
         raise UserError(f"engine 'kernel' cannot run this backtest: {reason}; use engine='event'")
     if instrument.is_spot:
         leverage = Decimal(1)
     settings = kernel_settings(instrument, cash, stake, model, series, leverage=leverage).vector()
     start = first_bar[name]
+    if risk is not None:
+        equity, table, count = pk.simulate_protected(
+            series.open, series.high, series.low, series.close, arrays[0], arrays[1], start,
+            settings, *risk_arrays(risk, series),
+        )  # fmt: skip
+        return (
+            series.ts[start:],
+            equity[start:],
+            trade_frame(table[:count], series, name, strategy.id),
+        )
     f_ts, f_rate, f_mark, f_first = funding_arrays(series, (funding or {}).get(name))
     equity, table, count = mk.simulate_two_sided(
         series.open, series.high, series.low, series.close, series.ts,
@@ -131,6 +152,44 @@ def run_kernel(
         f_ts, f_rate, f_mark, f_first,
     )  # fmt: skip
     return series.ts[start:], equity[start:], trade_frame(table[:count], series, name, strategy.id)
+
+
+def risk_arrays(
+    config: RiskConfig, series: BarSeries
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The protected kernel's rules vector and ATR series ``(rules, stop_atr, trail_atr,
+    sizing_atr)`` for ``config`` on ``series``, as the protection book and risk engine read them."""
+    exits = config.exits.build(series.timeframe.ms)
+    sizing = config.sizing
+
+    def f(value: float | None) -> float:
+        return np.nan if value is None else float(value)
+
+    vector = np.full(pk.RULES_SIZE, np.nan)
+    vector[pk.SIZING] = pk.SIZING_CODES[sizing.model]
+    vector[pk.SIZE_A] = {"fixed_fraction": sizing.fraction, "fixed_risk": sizing.risk,
+                         "volatility": sizing.target}[sizing.model]  # fmt: skip
+    vector[pk.SIZE_B] = sizing.cap
+    vector[pk.CASH_BUFFER] = config.cash_buffer
+    vector[pk.STOP_PCT] = f(exits.stop_pct)
+    vector[pk.STOP_ATR] = f(exits.stop_atr)
+    vector[pk.TAKE_PROFIT_R] = f(exits.take_profit_r)
+    vector[pk.TAKE_PROFIT_PCT] = f(exits.take_profit_pct)
+    vector[pk.TRAIL_PCT] = f(exits.trailing_pct)
+    vector[pk.TRAIL_ATR] = f(exits.trailing_atr)
+    vector[pk.TRAIL_ACTIVATION] = f(exits.trailing_activation)
+    vector[pk.BREAKEVEN_TRIGGER] = f(exits.breakeven_trigger)
+    vector[pk.BREAKEVEN_OFFSET] = float(exits.breakeven_offset)
+    vector[pk.MAX_BARS] = -1 if exits.max_bars is None else exits.max_bars
+    vector[pk.ADVERSE_FIRST] = 1.0 if exits.adverse_first else 0.0
+    empty = np.empty(0, dtype=np.float64)
+    # The book reads the ATR only for the rules that need it (NaN elsewhere), of the rules' period.
+    period_atr = atr(series.high, series.low, series.close, exits.atr_period)
+    stop_atr = period_atr if exits.active and exits.uses_atr else empty
+    trail_atr = period_atr if exits.trailing_atr is not None else empty
+    # The risk engine's volatility sizing reads a 14-bar ATR whatever the exit rules say.
+    sizing_atr = atr(series.high, series.low, series.close, 14)
+    return vector, stop_atr, trail_atr, sizing_atr
 
 
 def trade_frame(
@@ -147,7 +206,10 @@ def trade_frame(
         stamp = series.ts[index] + rows[:, close_col].astype(np.int64) * bar_ms
         return pd.to_datetime(stamp, unit="ms", utc=True)
 
-    reasons = np.where(rows[:, mk.T_REASON] == mk.REASON_LIQUIDATION, "liquidation", "signal")
+    codes = rows[:, mk.T_REASON].astype(np.int64)
+    names = {int(mk.REASON_SIGNAL): "signal", int(mk.REASON_LIQUIDATION): "liquidation"}
+    names |= {int(pk.REASON_PROTECTIVE) + k: v for k, v in stops.KIND_NAMES.items()}
+    reasons = np.array([names[c] for c in codes.tolist()], dtype=object)
     return pd.DataFrame(
         {
             "symbol": [symbol] * count,

@@ -7,6 +7,7 @@ A mismatch names the first differing trade.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from pathlib import Path
@@ -336,3 +337,154 @@ def test_volatility_slippage_is_charged_identically(fill: str, shared_data: Path
     moved = runs["kernel"].trades["entry_price"] != plain["kernel"].trades["entry_price"]
     # Next-open fills pay the range term; close fills only the fixed part, so nothing moves.
     assert moved.any() == (fill == "next_open")
+
+
+# -- the risk issue's stop/exit and sizing rules (breakers and limits off) -------------------------
+
+_OFF = {"breakers": {"daily_loss": None, "max_drawdown": None}}
+# Each supported rule appears at least once; rotated across the spot files and strategies.
+RISK_SETUPS: list[dict[str, object]] = [
+    {"sizing": {"model": "fixed_risk", "risk": 0.01},
+     "exits": {"stop_pct": 0.01, "trailing_pct": 0.01, "max_bars": 20}},
+    {"sizing": {"model": "fixed_fraction", "fraction": 0.5},
+     "exits": {"stop_pct": None, "stop_atr": 2.0, "take_profit_r": 1.5, "atr_period": 10}},
+    {"sizing": {"model": "volatility", "target": 0.005, "cap": 0.9},
+     "exits": {"stop_pct": 0.02, "trailing_atr": 1.5, "trailing_activation": 0.004,
+               "breakeven_trigger": 0.003, "breakeven_offset": 0.001}},
+    {"sizing": {"model": "fixed_fraction", "fraction": 0.3},
+     "exits": {"stop_pct": 0.015, "take_profit_pct": 0.01, "max_bars": 6}},
+    {"sizing": {"model": "fixed_risk", "risk": 0.02},
+     "exits": {"stop_pct": None, "stop_atr": 1.0, "breakeven_trigger": 0.002}},
+]  # fmt: skip
+SPOT_FILES = [p for p in FILES if not p.name.endswith("-futures.feather")]
+
+
+@functools.cache
+def _risk_run(index: int) -> dict[str, BacktestResult]:
+    path = SPOT_FILES[index]
+    frame = _load(path)
+    strategy = list(STRATEGIES)[index % len(STRATEGIES)]
+    setup = RISK_SETUPS[index % len(RISK_SETUPS)]
+    fill = FILLS[index % 2]
+    return {
+        engine: backtest(strategy, frame, STRATEGIES[strategy], cash=10.0, fee=0.001, fill=fill,
+                         engine=engine, symbol="X/Q", slippage_bps=2.0, risk={**setup, **_OFF})
+        for engine in ("event", "kernel")
+    }  # fmt: skip
+
+
+# Known gap (open): on XLM_BTC-5m (fixed fraction, ATR stop, R take-profit) the trade list is
+# identical but quantities drift by ~1e-5 from trade 20 on, so final equity differs by ~9e-5.
+_RISK_KNOWN_GAP = pytest.mark.xfail(strict=True, reason="sizing drift on XLM_BTC-5m, see report")
+
+
+@pytest.mark.parametrize(
+    "index",
+    [pytest.param(i, marks=_RISK_KNOWN_GAP) if SPOT_FILES[i].name == "XLM_BTC-5m.feather" else i
+     for i in range(len(SPOT_FILES))],
+)  # fmt: skip
+def test_kernel_risk_rules_trade_like_the_event_engine(index: int, shared_data: Path) -> None:
+    runs = _risk_run(index)
+    event, kernel = runs["event"], runs["kernel"]
+    wanted = min(20, len(_load(SPOT_FILES[index])) // 25)
+    assert len(event.trades) >= wanted, f"{SPOT_FILES[index].name}: {len(event.trades)} trades"
+    _assert_same_trades(event, kernel)
+
+
+def test_every_stop_and_exit_rule_fires_in_the_risk_suite(shared_data: Path) -> None:
+    fired: dict[str, int] = {}
+    for index in range(len(SPOT_FILES)):
+        for reason, count in _risk_run(index)["event"].trades["reason"].value_counts().items():
+            fired[str(reason)] = fired.get(str(reason), 0) + int(count)
+    for reason in ("signal", "stop", "trailing_stop", "breakeven_stop", "take_profit",
+                   "time_stop"):  # fmt: skip
+        assert fired.get(reason, 0) > 0, f"{reason} never fires: {fired}"
+
+
+def test_risk_settings_beyond_the_kernel_are_refused_by_name(shared_data: Path) -> None:
+    frame = _load(SPOT_FILES[0])
+    cases = [
+        ({"breakers": {"max_drawdown": None}}, "risk.breakers.daily_loss"),
+        ({**_OFF, "limits": {"max_positions": 1}}, "risk.limits.max_positions"),
+        ({**_OFF, "sizing": {"model": "kelly"}}, "sizing model 'kelly'"),
+        ({**_OFF, "sizing": {"model": "fixed_fraction"}, "exits": {"scale_out": [[0.01, 0.5]]}},
+         "scale-out"),
+        ({**_OFF, "sizing": {"model": "fixed_fraction"}, "exits": {"pyramid_step": 0.01}},
+         "pyramiding"),
+    ]  # fmt: skip
+    for risk, name in cases:
+        with pytest.raises(UserError, match=name):
+            backtest("sma_cross", frame, {"fast": 3, "slow": 8}, engine="kernel", symbol="X/Q",
+                     risk=risk)  # fmt: skip
+
+
+def _reference_trailing(
+    frame: pd.DataFrame, pct: float, tick: float
+) -> list[tuple[int, int, float, str]]:
+    """SMA(3/8) cross long-only, entries at the next open, a trailing stop ``pct`` behind the
+    highest high since the entry (raised after each completed bar), bar by bar, nothing shared
+    with either engine. Returns ``(entry bar, exit bar, exit price, reason)`` per closed trade."""
+    open_, high, low, close = (frame[c].to_numpy() for c in ("open", "high", "low", "close"))
+    n = len(close)
+
+    def above(a: float, b: float) -> bool:
+        return a - b > 1e-12 * max(abs(a), abs(b))
+
+    trades: list[tuple[int, int, float, str]] = []
+    held, entry_bar, best = False, -1, 0.0
+    pending_entry = pending_exit = False
+    previous = None
+    for j in range(n):
+        if pending_exit:
+            trades.append((entry_bar, j, open_[j], "signal"))
+            held = pending_exit = False
+        if pending_entry:
+            held, pending_entry, entry_bar, best = True, False, j, open_[j]
+        if held:
+            level = round(best * (1 - pct) / tick) * tick
+            if open_[j] <= level or low[j] <= level:
+                trades.append((entry_bar, j, min(open_[j], level), "trailing_stop"))
+                held = False
+        now = None
+        if j >= 7:
+            now = (close[j - 2 : j + 1].mean(), close[j - 7 : j + 1].mean())
+        if now and previous and j + 1 < n:
+            if held and above(now[1], now[0]) and not above(previous[1], previous[0]):
+                pending_exit = True
+            elif not held and above(now[0], now[1]) and not above(previous[0], previous[1]):
+                pending_entry = True
+        previous = now
+        if held:
+            best = max(best, high[j])
+    return trades
+
+
+def test_trailing_stop_of_both_engines_matches_a_plain_loop(shared_data: Path) -> None:
+    path = SPOT_FILES[0]
+    frame = _load(path)
+    pct = 0.004
+    risk = {**_OFF, "sizing": {"model": "fixed_fraction", "fraction": 0.5},
+            "exits": {"stop_pct": None, "trailing_pct": pct}}  # fmt: skip
+    results = [
+        backtest("sma_cross", frame, {"fast": 3, "slow": 8}, cash=10.0, fee=0.001, engine=engine,
+                 symbol="X/Q", risk=risk)
+        for engine in ("event", "kernel")
+    ]  # fmt: skip
+    from tradewind import bootstrap
+
+    tick = float(bootstrap._instruments(  # the tick the run's default instrument uses
+        {"X/Q": bootstrap._series(frame, "X/Q", None)}, None, None)["X/Q"].price_step)  # fmt: skip
+    reference = _reference_trailing(frame, pct, tick)
+    assert sum(r[3] == "trailing_stop" for r in reference) > 20
+    dates = pd.DatetimeIndex(frame["date"])
+    for result in results:
+        assert len(result.trades) == len(reference)
+        for row, (entry_bar, exit_bar, price, reason) in zip(
+            result.trades.itertuples(index=False), reference, strict=True
+        ):
+            assert (row.entry_time, row.exit_time, row.reason) == (
+                dates[entry_bar],
+                dates[exit_bar],
+                reason,
+            )
+            assert math.isclose(row.exit_price, price, rel_tol=1e-9)

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from tradewind.core.instrument import FeeSide, Instrument
 from tradewind.sim import kernel
+
+if TYPE_CHECKING:  # only the type: sim does not depend on risk at run time
+    from tradewind.risk.config import RiskConfig
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,3 +121,41 @@ def unsupported_reason(
 def trade_rows(trades: npt.NDArray[np.float64], count: int) -> npt.NDArray[np.float64]:
     """The used rows of the kernel's trade table."""
     return trades[:count]
+
+
+_EXPRESSIBLE_SIZING = ("fixed_fraction", "fixed_risk", "volatility")
+
+
+def risk_unsupported_reason(
+    config: RiskConfig, instrument: Instrument, *, shorts: bool
+) -> str | None:
+    """Why the kernel cannot run ``config``'s risk rules, or None when it can.
+
+    The kernel runs the protective exits (fixed %, ATR stop, trailing by % and ATR with an
+    activation, break-even, time stop, take-profit at an R multiple or a percent) and the fixed
+    fraction, fixed risk and volatility (ATR) sizing models, on spot long-only signals, with every
+    breaker and portfolio limit off (``None``). Anything else is named.
+    """
+    if config.strategies:
+        return "per-strategy risk overrides (risk.strategies)"
+    on = [k for k, v in config.breakers.model_dump().items() if k.endswith(("_loss", "_drop",
+          "_zscore", "_drawdown", "_losses", "_seconds", "_rate")) and v not in (None, False)]  # fmt: skip
+    if on:
+        return f"circuit breakers ({', '.join('risk.breakers.' + k for k in on)})"
+    set_limits = [k for k, v in config.limits.model_dump().items()
+                  if k.startswith(("max_", "min_")) and v is not None]  # fmt: skip
+    if set_limits:
+        return f"portfolio limits ({', '.join('risk.limits.' + k for k in set_limits)})"
+    if config.sizing.model not in _EXPRESSIBLE_SIZING:
+        return f"the sizing model {config.sizing.model!r} (the kernel runs {', '.join(_EXPRESSIBLE_SIZING)})"
+    if config.exits.scale_out:
+        return "scale-out exits (risk.exits.scale_out)"
+    if config.exits.pyramid_step is not None:
+        return "pyramiding (risk.exits.pyramid_step)"
+    if shorts or not instrument.is_spot:
+        return (
+            "risk rules on short signals or derivatives (the kernel's risk loop is spot long-only)"
+        )
+    if instrument.min_amount is not None:
+        return f"a minimum order amount on {instrument.symbol} with risk sizing"
+    return None
