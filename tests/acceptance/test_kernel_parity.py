@@ -373,16 +373,7 @@ def _risk_run(index: int) -> dict[str, BacktestResult]:
     }  # fmt: skip
 
 
-# Known gap (open): on XLM_BTC-5m (fixed fraction, ATR stop, R take-profit) the trade list is
-# identical but quantities drift by ~1e-5 from trade 20 on, so final equity differs by ~9e-5.
-_RISK_KNOWN_GAP = pytest.mark.xfail(strict=True, reason="sizing drift on XLM_BTC-5m, see report")
-
-
-@pytest.mark.parametrize(
-    "index",
-    [pytest.param(i, marks=_RISK_KNOWN_GAP) if SPOT_FILES[i].name == "XLM_BTC-5m.feather" else i
-     for i in range(len(SPOT_FILES))],
-)  # fmt: skip
+@pytest.mark.parametrize("index", range(len(SPOT_FILES)))
 def test_kernel_risk_rules_trade_like_the_event_engine(index: int, shared_data: Path) -> None:
     runs = _risk_run(index)
     event, kernel = runs["event"], runs["kernel"]

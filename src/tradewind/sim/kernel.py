@@ -58,6 +58,20 @@ METRICS = ("final_equity", "total_return", "sharpe_ratio", "sortino_ratio", "cal
 
 
 @njit(cache=True)
+def on_grid(units: float, tick: float) -> float:
+    """``units`` ticks as the float nearest to that decimal price.
+
+    For ticks below 1, dividing by the integer ``1 / tick`` is correctly rounded, so 36218 ticks
+    of 1e-9 give ``3.6218e-05`` exactly as the event engine's ``Decimal`` price converts, not the
+    ``3.6218000000000005e-05`` a multiplication gives; a stop or target derived from the price
+    then lands on the same tick in both engines.
+    """
+    if tick < 1.0:
+        return units / float(round(1.0 / tick))
+    return units * tick
+
+
+@njit(cache=True)
 def _fill_price(raw: float, is_buy: bool, slippage_bps: float, tick: float) -> float:
     if slippage_bps <= 0.0:
         return raw
@@ -65,9 +79,9 @@ def _fill_price(raw: float, is_buy: bool, slippage_bps: float, tick: float) -> f
     units = price / tick
     nearest = round(units)
     if abs(units - nearest) <= 1e-9 * max(1.0, abs(units)):
-        return nearest * tick
+        return on_grid(nearest, tick)
     # Off the tick grid after slippage: round against the trader, as the venue does.
-    return (math.ceil(units) if is_buy else math.floor(units)) * tick
+    return on_grid(math.ceil(units) if is_buy else math.floor(units), tick)
 
 
 @njit(cache=True)

@@ -44,6 +44,7 @@ from tradewind.sim.kernel import (
     VOL_SLIPPAGE,
     _budget,
     _fill_price,
+    on_grid,
 )
 
 # Columns of this kernel's trade table: the first seven as in :mod:`tradewind.sim.kernel`.
@@ -72,8 +73,8 @@ def _on_tick(price: float, up: bool, tick: float) -> float:
     units = price / tick
     nearest = round(units)
     if abs(units - nearest) <= 1e-9 * max(1.0, abs(units)):
-        return nearest * tick if units != nearest else price
-    return (math.ceil(units) if up else math.floor(units)) * tick
+        return on_grid(nearest, tick) if units != nearest else price
+    return on_grid(math.ceil(units) if up else math.floor(units), tick)
 
 
 @njit(cache=True)
