@@ -20,6 +20,7 @@ from tradewind.indicators.volatility import atr
 from tradewind.performance.returns import periods_per_year
 from tradewind.risk.config import RiskConfig
 from tradewind.risk.stake import Stake
+from tradewind.sim import capped_kernel as ck
 from tradewind.sim import margin_kernel as mk
 from tradewind.sim import protected_kernel as pk
 from tradewind.sim import stops
@@ -59,6 +60,7 @@ def kernel_settings(
         leverage=leverage,
         maintenance_margin=maintenance_margin,
         bar_ms=bars.timeframe.ms,
+        max_participation=model.max_participation,
     )
 
 
@@ -126,6 +128,8 @@ def run_kernel(
     )
     if reason is None and model.book_walk:
         reason = "book-walk fills (the kernel fills from bars only)"
+    if reason is None and risk is not None and model.max_participation:
+        reason = "a volume participation cap together with risk rules (stops and sizing)"
     if reason is None and risk is not None:
         shorts = bool(arrays[2].any() or arrays[3].any())
         reason = risk_unsupported_reason(risk, instrument, shorts=shorts)
@@ -139,6 +143,17 @@ def run_kernel(
         equity, table, count = pk.simulate_protected(
             series.open, series.high, series.low, series.close, arrays[0], arrays[1], start,
             settings, *risk_arrays(risk, series),
+        )  # fmt: skip
+        return (
+            series.ts[start:],
+            equity[start:],
+            trade_frame(table[:count], series, name, strategy.id),
+        )
+    if model.max_participation:
+        # Partial fills (spot long-only: other cases were refused above).
+        equity, table, count = ck.simulate_capped(
+            series.open, series.high, series.low, series.close, series.volume,
+            arrays[0], arrays[1], start, settings,
         )  # fmt: skip
         return (
             series.ts[start:],

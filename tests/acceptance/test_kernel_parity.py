@@ -479,3 +479,54 @@ def test_trailing_stop_of_both_engines_matches_a_plain_loop(shared_data: Path) -
                 reason,
             )
             assert math.isclose(row.exit_price, price, rel_tol=1e-9)
+
+
+CAPPED_FILES = [f for f in FILES if f.name in ("ADA_BTC-5m.feather", "XRP_ETH-5m.feather")]
+
+
+@pytest.mark.parametrize(
+    ("index", "fill", "stake"),
+    list(itertools.product(range(len(CAPPED_FILES)), FILLS, ["all", "40%", "3"])),
+)
+def test_participation_cap_partial_fills_match_the_event_engine(
+    index: int, fill: str, stake: str, shared_data: Path
+) -> None:
+    # These files' volume is in base units; 1% of a 5m bar is far less than 10 quote of the
+    # coin, so entries and exits split over several bars and positions close in parts.
+    frame = _load(CAPPED_FILES[index])
+    runs = {
+        engine: backtest(
+            "sma_cross",
+            frame,
+            STRATEGIES["sma_cross"],
+            cash=10.0,
+            fee=0.001,
+            stake=stake,
+            fill=fill,
+            engine=engine,
+            symbol="X/Q",
+            slippage_bps=2.0,
+            max_participation=0.01,
+        )
+        for engine in ("event", "kernel")
+    }
+    event, kernel = runs["event"], runs["kernel"]
+    assert len(event.trades) >= 20
+    # A position closed in parts makes several trades with one entry time: partial fills happened.
+    assert event.trades["entry_time"].duplicated().sum() >= 5
+    _assert_same_trades(event, kernel)
+    np.testing.assert_allclose(kernel.trades["quantity"], event.trades["quantity"], rtol=1e-9)
+    np.testing.assert_allclose(kernel.trades["pnl"], event.trades["pnl"], rtol=1e-6, atol=1e-12)
+
+
+def test_participation_cap_on_the_perpetual_or_with_risk_is_refused_by_name(
+    shared_data: Path,
+) -> None:
+    frame = _load(CAPPED_FILES[0])
+    with pytest.raises(UserError, match="participation cap together with risk"):
+        backtest("sma_cross", frame, STRATEGIES["sma_cross"], engine="kernel", symbol="X/Q",
+                 max_participation=0.01, risk={"exits": {"stop_pct": 0.02}})  # fmt: skip
+    perp = _load(shared_data / "futures" / "XRP_USDT_USDT-5m-futures.feather")
+    with pytest.raises(UserError, match="participation cap on the perpetual"):
+        backtest("sma_cross", perp, STRATEGIES["sma_cross"], engine="kernel",
+                 symbol="XRP/USDT:USDT", max_participation=0.01)  # fmt: skip

@@ -44,8 +44,9 @@ from tradewind.sim import rules
     VOL_SLIPPAGE,
     IS_PERP,
     BAR_MS,
-) = range(15)
-SETTINGS_SIZE = 15
+    MAX_PARTICIPATION,
+) = range(16)
+SETTINGS_SIZE = 16
 STAKE_ALL, STAKE_PERCENT, STAKE_AMOUNT = 0.0, 1.0, 2.0
 
 # Columns of the trade table.

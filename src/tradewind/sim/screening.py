@@ -2,7 +2,8 @@
 
 The kernel covers market orders on spot (long only) and on linear perpetuals (long and short, with
 reversals; leverage, isolated margin, funding, liquidation), the ``all`` / percent / amount stakes,
-fees, fixed and volatility slippage, and fills at the next open or the signal close. Anything else
+fees, fixed and volatility slippage, fills at the next open or the signal close, and (spot long
+only) a volume participation cap with the venue's partial fills. Anything else
 is refused by :func:`unsupported_reason` with a message naming it, and callers fall back to the
 event engine.
 """
@@ -46,6 +47,9 @@ class KernelSettings:
     maintenance_margin: Decimal = Decimal("0.004")
     bar_ms: int = 0
     """Bar length in ms: a fill at a close happens at the bar's open time plus this."""
+    max_participation: float = 0.0
+    """Largest share of a bar's base volume one order may take (0: no cap); spot long-only runs
+    with a cap go through :func:`tradewind.sim.capped_kernel.simulate_capped`."""
 
     def vector(self) -> npt.NDArray[np.float64]:
         """The float64 settings vector in the layout of :mod:`tradewind.sim.kernel`."""
@@ -66,6 +70,7 @@ class KernelSettings:
         out[kernel.VOL_SLIPPAGE] = self.volatility_slippage
         out[kernel.IS_PERP] = 1.0 if self.perpetual else 0.0
         out[kernel.BAR_MS] = float(self.bar_ms)
+        out[kernel.MAX_PARTICIPATION] = self.max_participation
         return out
 
 
@@ -91,7 +96,8 @@ def unsupported_reason(
     hooks
         Whether the strategy wants a per-bar callback (only the event engine runs one).
     latency_ms, max_participation, volatility_slippage
-        The fill model's settings; latency and a participation cap are refused.
+        The fill model's settings; latency is refused, and a participation cap on perpetuals
+        (spot long-only runs with a cap replay the venue's partial fills).
     leverage, funding
         Kept for callers; the kernel runs any leverage and a funding series on perpetuals.
 
@@ -113,8 +119,8 @@ def unsupported_reason(
         )
     if latency_ms:
         return "order latency"
-    if max_participation:
-        return "a volume participation cap"
+    if max_participation and not instrument.is_spot:
+        return f"a volume participation cap on the perpetual {instrument.symbol}"
     return None
 
 
