@@ -16,10 +16,19 @@ import numpy.typing as npt
 from tradewind.indicators import _checks
 from tradewind.indicators._checks import FloatArray
 from tradewind.indicators._nb import ema_into
-from tradewind.indicators._window import EXTREMES_DONCHIAN, window_extremes_into
+from tradewind.indicators._window import donchian_into
 from tradewind.indicators.volatility import _atr_into, _true_range
 
 __all__ = ["donchian", "keltner", "supertrend"]
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _wilder_step(prev: float, tr: float, keep: float, inv_p: float) -> float:  # pragma: no cover
+    """One step of Wilder's smoothing, written exactly as in ``_atr_into`` (same operations,
+    same FMA contraction), so the ATR inside Supertrend has the same bits as :func:`atr`. It
+    sits in its own function because ``contract`` is a per-function flag: the band arithmetic
+    in the caller must not be contracted, so that it matches the streaming class bit for bit."""
+    return prev * keep + tr * inv_p
 
 
 @nb.njit(cache=True, nogil=True)
@@ -27,47 +36,74 @@ def _supertrend_into(
     high: FloatArray,
     low: FloatArray,
     close: FloatArray,
-    atr_: FloatArray,
+    p: int,
     multiplier: float,
     line: FloatArray,
     direction: FloatArray,
-) -> None:  # pragma: no cover - numba
+) -> bool:  # pragma: no cover - numba
+    """Fill ``line`` and ``direction``; return False when the sum of every input is not finite
+    (a NaN or infinity somewhere, or a finite overflow), for the caller to check properly."""
     n = close.shape[0]
-    start = 0
-    while start < n and np.isnan(atr_[start]):  # ATR still warming up
-        line[start] = np.nan
-        direction[start] = np.nan
-        start += 1
-    if start == n:
-        return
-    a = atr_[start]
-    mid = (high[start] + low[start]) / 2.0
+    # Every input is summed as it is read, which stands in for a separate finiteness pass.
+    check = 0.0
+    # ATR's warm-up: p bars (its first value is the mean of the true ranges of bars 1..p).
+    for i in range(min(p + 1, n)):
+        check += (high[i] + low[i]) + close[i]
+        if i < p:
+            line[i] = np.nan
+            direction[i] = np.nan
+    if p >= n:
+        return bool(np.isfinite(check))
+    total = 0.0
+    for i in range(1, p + 1):
+        total += _true_range(high[i], low[i], close[i - 1])
+    a = total / p
+    mid = (high[p] + low[p]) / 2.0
     final_upper = mid + multiplier * a
     final_lower = mid - multiplier * a
     # No previous bar to compare with: start short-biased, like the widely used TradingView
     # script, so values can be checked against charts.
     up = False
-    direction[start] = -1.0
-    line[start] = final_upper
-    # The band updates are written as selects with non-short-circuit ``|``: whether a band
-    # tightens is close to a coin toss on real prices, and as branches it mispredicted often
-    # enough to make this loop 3x slower than the ATR it follows.
-    for i in range(start + 1, n):
-        a = atr_[i]
-        mid = (high[i] + low[i]) / 2.0
+    direction[p] = -1.0
+    line[p] = final_upper
+    # ATR(1) is the plain true range: keep = 0 and inv_p = 1 give it exactly.
+    keep = (p - 1) / p
+    inv_p = 1.0 / p
+    # The ATR recursion and the band logic run in one loop, so the CPU overlaps the
+    # dependency chains and the ATR is never written out and read back. The loop runs over
+    # views that start at bar p + 1 with the previous close carried in a register: indexing
+    # from 0 with no ``i - 1`` lets LLVM drop numba's negative-index wraparound code, which
+    # was most of the loop's instructions. The band updates are selects with
+    # non-short-circuit ``|``: whether a band tightens is close to a coin toss on real prices,
+    # and as branches they mispredicted often.
+    hs = high[p + 1 :]
+    ls = low[p + 1 :]
+    cs = close[p + 1 :]
+    lines = line[p + 1 :]
+    dirs = direction[p + 1 :]
+    prev_close = close[p]
+    for i in range(cs.shape[0]):
+        h = hs[i]
+        lo = ls[i]
+        c = cs[i]
+        a = _wilder_step(a, _true_range(h, lo, prev_close), keep, inv_p)
+        h_plus_lo = h + lo
+        # Parenthesised so that only one add per bar sits on this sum's dependency chain.
+        check = check + (h_plus_lo + c)
+        mid = h_plus_lo / 2.0
         basic_upper = mid + multiplier * a
         basic_lower = mid - multiplier * a
         # A band only tightens while price stays inside it; a close through the previous
         # band releases it to the new basic band.
-        prev_close = close[i - 1]
         release_up = (basic_upper < final_upper) | (prev_close > final_upper)
         final_upper = basic_upper if release_up else final_upper
         release_dn = (basic_lower > final_lower) | (prev_close < final_lower)
         final_lower = basic_lower if release_dn else final_lower
-        c = close[i]
         up = (c >= final_lower) if up else (c > final_upper)
-        direction[i] = 1.0 if up else -1.0
-        line[i] = final_lower if up else final_upper
+        dirs[i] = 1.0 if up else -1.0
+        lines[i] = final_lower if up else final_upper
+        prev_close = c
+    return bool(np.isfinite(check))
 
 
 def supertrend(
@@ -103,34 +139,18 @@ def supertrend(
     final upper band, matching the common TradingView formulation. Final bands: the upper band
     only moves down (and the lower only up) unless the previous close crossed it.
     """
-    h, lo, c = _checks.float_arrays(high=high, low=low, close=close)
+    h, lo, c = _checks.same_length_arrays(high=high, low=low, close=close)
     timeperiod = _checks.period("timeperiod", timeperiod)
     multiplier = _checks.positive("multiplier", multiplier)
     # Outputs are allocated by NumPy and filled by the kernel: NumPy reuses freed memory, while
     # allocating inside a compiled kernel page-faults fresh memory on every call.
     line = np.empty(h.shape[0])
     direction = np.empty(h.shape[0])
-    _supertrend_fused(h, lo, c, timeperiod, multiplier, line, direction)
+    if not _supertrend_into(h, lo, c, timeperiod, multiplier, line, direction):
+        # The kernel's running sum of the inputs is not finite: find the bad value, if any
+        # (a finite overflow of the sum leaves nothing to report and the outputs stand).
+        _checks.require_finite(high=h, low=lo, close=c)
     return line, direction
-
-
-@nb.njit(cache=True, nogil=True)
-def _supertrend_fused(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    timeperiod: int,
-    multiplier: float,
-    line: FloatArray,
-    direction: FloatArray,
-) -> None:  # pragma: no cover - numba
-    # The ATR (the same kernel, so the same bits, as atr(): the inputs are finite, so it starts
-    # at bar 0) is written into ``line`` and read back bar by bar just before that bar's line
-    # overwrites it, which saves a full-length buffer.
-    if high.shape[0] == 0:
-        return
-    _atr_into(high, low, close, timeperiod, False, line)
-    _supertrend_into(high, low, close, line, multiplier, line, direction)
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"})
@@ -239,7 +259,7 @@ def donchian(
     upper, middle, lower : numpy.ndarray
         float64, NaN for the first ``timeperiod - 1`` bars. ``middle = (upper + lower) / 2``.
     """
-    h, lo = _checks.float_arrays(high=high, low=low)
+    h, lo = _checks.same_length_arrays(high=high, low=low)
     timeperiod = _checks.period("timeperiod", timeperiod)
     n = h.shape[0]
     upper = np.empty(n)
@@ -248,8 +268,12 @@ def donchian(
     warm = min(timeperiod - 1, n)
     for out in (upper, middle, lower):
         out[:warm] = np.nan
-    if n >= timeperiod:
-        # One blocked pass for both extremes and the midpoint; the inputs are finite (checked
-        # above), so the kernel never reports a NaN.
-        window_extremes_into(h, lo, h, timeperiod, EXTREMES_DONCHIAN, upper, middle, lower)
+    # One blocked pass for both extremes and the midpoint. The inputs' finiteness is checked
+    # by the kernel as it reads them (no separate pass); only when it reports a bad value is
+    # the position searched for.
+    if n >= timeperiod and not donchian_into(h, lo, timeperiod, upper, middle, lower):
+        _checks.require_finite(high=h, low=lo)
+    elif n < timeperiod:
+        # Too short for any window: the kernel reads nothing, so check here.
+        _checks.require_finite(high=h, low=lo)
     return upper, middle, lower

@@ -100,3 +100,21 @@ def test_bad_input_is_named() -> None:
         supertrend(ones, ones, np.r_[ones[:-1], np.nan])
     with pytest.raises(UserError, match="must be a 1-D array"):
         donchian(np.ones((4, 10)), np.ones((4, 10)))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("position", [0, 9, 10, 11, 25, 39])
+def test_in_kernel_finiteness_check_names_the_series(bad: float, position: int) -> None:
+    # Supertrend and Donchian check finiteness inside their kernels (a running sum) rather
+    # than in a separate pass: a bad value anywhere, also in short series, must still raise.
+    base = np.linspace(10.0, 20.0, 40)
+    for label in ("high", "low", "close"):
+        cols = {"high": base + 1.0, "low": base - 1.0, "close": base.copy()}
+        cols[label][position] = bad
+        with pytest.raises(DataError, match=rf"{label} has a non-finite value .* {position}"):
+            supertrend(cols["high"], cols["low"], cols["close"])
+        if label != "close":
+            with pytest.raises(DataError, match=rf"{label} has a non-finite value"):
+                donchian(cols["high"], cols["low"], 20)
+            with pytest.raises(DataError, match=rf"{label} has a non-finite value"):
+                donchian(cols["high"][: position + 1], cols["low"][: position + 1], 55)

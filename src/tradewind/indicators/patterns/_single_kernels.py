@@ -28,8 +28,6 @@ from tradewind.indicators.patterns._candle_math import (
     candle_average,
     candle_range,
     color,
-    gap_down,
-    gap_up,
     lower_shadow,
     real_body,
     seed_total,
@@ -41,19 +39,39 @@ Signals = npt.NDArray[np.int32]
 
 
 @njit(cache=True)
-def doji_kernel(o: Prices, h: Prices, l: Prices, c: Prices) -> Signals:
+def doji_into(o: Prices, h: Prices, l: Prices, c: Prices, out: Signals) -> bool:
+    """Doji marks into ``out`` (zeros from the caller); False when the inputs' sum is not finite.
+
+    The loop runs over views that start at index 0 (the bar, and the bar leaving the average
+    ten bars back), which keeps numba's negative-index wraparound code out of it, and sums
+    every input as it goes in place of a separate finiteness pass (see ``ohlc_unchecked``).
+    """
     n = o.shape[0]
-    out = np.zeros(n, dtype=np.int32)
-    start = BODY_DOJI[1]
-    if start >= n:
-        return out
-    trail = start - BODY_DOJI[1]
-    total = seed_total(BODY_DOJI, o, h, l, c, trail, start)
-    for i in range(start, n):
-        trail = i - BODY_DOJI[1]
-        out[i] = 100 * (real_body(o, c, i) <= candle_average(BODY_DOJI, total, o, h, l, c, i))
-        total += candle_range(BODY_DOJI, o, h, l, c, i) - candle_range(BODY_DOJI, o, h, l, c, trail)
-    return out
+    period = BODY_DOJI[1]
+    check = 0.0
+    for i in range(min(period, n)):
+        check += (o[i] + h[i]) + (l[i] + c[i])
+    if period >= n:
+        return bool(np.isfinite(check))
+    total = seed_total(BODY_DOJI, o, h, l, c, 0, period)
+    factor = BODY_DOJI[2]
+    o1 = o[period:]
+    h1 = h[period:]
+    l1 = l[period:]
+    c1 = c[period:]
+    h0 = h[: n - period]
+    l0 = l[: n - period]
+    marks = out[period:]
+    for j in range(o1.shape[0]):
+        oj = o1[j]
+        hj = h1[j]
+        lj = l1[j]
+        cj = c1[j]
+        # The same operations in the same order as candle_average / candle_range.
+        marks[j] = 100 * (abs(cj - oj) <= factor * (total / period))
+        total += (hj - lj) - (h0[j] - l0[j])
+        check = check + ((oj + hj) + (lj + cj))
+    return bool(np.isfinite(check))
 
 
 @njit(cache=True)
@@ -143,42 +161,63 @@ def hammer_kernel(o: Prices, h: Prices, l: Prices, c: Prices, hanging: bool) -> 
 
 
 @njit(cache=True)
-def inverted_hammer_kernel(o: Prices, h: Prices, l: Prices, c: Prices, shooting: bool) -> Signals:
-    """Inverted hammer (``shooting`` False, +100, body gaps down) or shooting star (-100, up)."""
+def inverted_hammer_into(
+    o: Prices, h: Prices, l: Prices, c: Prices, shooting: bool, out: Signals
+) -> bool:
+    """Inverted hammer (``shooting`` False, +100, body gaps down) or shooting star (-100, up).
+
+    Marks go into ``out`` (zeros from the caller); returns False when the inputs' sum is not
+    finite. As in :func:`doji_into`, the loop runs over views that start at index 0, with the
+    previous body carried in registers, and sums the inputs as it reads them.
+    """
     n = o.shape[0]
-    out = np.zeros(n, dtype=np.int32)
+    period = BODY_SHORT[1]  # == SHADOW_VERY_SHORT[1]: one trailing bar serves both sums
     start = max(BODY_SHORT[1], SHADOW_LONG[1], SHADOW_VERY_SHORT[1]) + 1
+    check = 0.0
+    for i in range(min(start, n)):
+        check += (o[i] + h[i]) + (l[i] + c[i])
     if start >= n:
-        return out
-    body_trail = start - BODY_SHORT[1]
-    short_trail = start - SHADOW_VERY_SHORT[1]
-    body_total = seed_total(BODY_SHORT, o, h, l, c, body_trail, start)
-    short_total = seed_total(SHADOW_VERY_SHORT, o, h, l, c, short_trail, start)
+        return bool(np.isfinite(check))
+    body_total = seed_total(BODY_SHORT, o, h, l, c, start - period, start)
+    short_total = seed_total(SHADOW_VERY_SHORT, o, h, l, c, start - period, start)
+    body_factor = BODY_SHORT[2]
+    short_factor = SHADOW_VERY_SHORT[2]
     mark = -100 if shooting else 100
-    not_shooting = not shooting
-    for i in range(start, n):
-        body_trail = i - BODY_SHORT[1]
-        short_trail = i - SHADOW_VERY_SHORT[1]
-        gap = (shooting & gap_up(o, c, i, i - 1)) | (not_shooting & gap_down(o, c, i, i - 1))
+    o1 = o[start:]
+    h1 = h[start:]
+    l1 = l[start:]
+    c1 = c[start:]
+    o0 = o[start - period : n - period]
+    h0 = h[start - period : n - period]
+    l0 = l[start - period : n - period]
+    c0 = c[start - period : n - period]
+    marks = out[start:]
+    prev_top = max(o[start - 1], c[start - 1])
+    prev_bottom = min(o[start - 1], c[start - 1])
+    for j in range(o1.shape[0]):
+        oj = o1[j]
+        hj = h1[j]
+        lj = l1[j]
+        cj = c1[j]
+        top = max(cj, oj)
+        bottom = min(cj, oj)
+        body = abs(cj - oj)
+        gap = (bottom > prev_top) if shooting else (top < prev_bottom)
         # Bodies rarely gap (candles mostly open at the previous close), so this branch is
-        # predictable and the shape test runs on few bars.
+        # predictable and the shape test, with its two divisions, runs on few bars.
         if gap:
             shape = (
-                (real_body(o, c, i) < candle_average(BODY_SHORT, body_total, o, h, l, c, i))
-                & (upper_shadow(o, h, c, i) > candle_average(SHADOW_LONG, 0.0, o, h, l, c, i))
-                & (
-                    lower_shadow(o, l, c, i)
-                    < candle_average(SHADOW_VERY_SHORT, short_total, o, h, l, c, i)
-                )
+                (body < body_factor * (body_total / period))
+                & (hj - top > body)
+                & (bottom - lj < short_factor * (short_total / period))
             )
-            out[i] = mark * shape
-        body_total += candle_range(BODY_SHORT, o, h, l, c, i) - candle_range(
-            BODY_SHORT, o, h, l, c, body_trail
-        )
-        short_total += candle_range(SHADOW_VERY_SHORT, o, h, l, c, i) - candle_range(
-            SHADOW_VERY_SHORT, o, h, l, c, short_trail
-        )
-    return out
+            marks[j] = mark * shape
+        body_total += body - abs(c0[j] - o0[j])
+        short_total += (hj - lj) - (h0[j] - l0[j])
+        check = check + ((oj + hj) + (lj + cj))
+        prev_top = top
+        prev_bottom = bottom
+    return bool(np.isfinite(check))
 
 
 @njit(cache=True)

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from tradewind.indicators.patterns import _single_kernels as k
 from tradewind.indicators.patterns._inputs import IntArray
 from tradewind.indicators.patterns._inputs import ohlc_arrays as _ohlc
+from tradewind.indicators.patterns._inputs import run_unchecked as _run
 
 
 def cdldoji(
@@ -43,7 +44,7 @@ def cdldoji(
     numpy.ndarray of int32
         100 on a doji, else 0. Warm-up: the first 10 bars are 0 (the range average needs them).
     """
-    return k.doji_kernel(*_ohlc(open, high, low, close))
+    return _run(k.doji_into, open=open, high=high, low=low, close=close)
 
 
 def cdldragonflydoji(
@@ -158,7 +159,7 @@ def cdlinvertedhammer(
     numpy.ndarray of int32
         100 on an inverted hammer, else 0. Warm-up: 11 bars.
     """
-    return k.inverted_hammer_kernel(*_ohlc(open, high, low, close), False)
+    return _run(k.inverted_hammer_into, False, open=open, high=high, low=low, close=close)
 
 
 def cdlshootingstar(
@@ -179,7 +180,7 @@ def cdlshootingstar(
     numpy.ndarray of int32
         -100 on a shooting star, else 0. Warm-up: 11 bars.
     """
-    return k.inverted_hammer_kernel(*_ohlc(open, high, low, close), True)
+    return _run(k.inverted_hammer_into, True, open=open, high=high, low=low, close=close)
 
 
 def cdlmarubozu(

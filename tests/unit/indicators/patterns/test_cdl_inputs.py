@@ -75,3 +75,31 @@ def test_lists_and_series_are_accepted(shared_data: Path) -> None:
     as_lists = cdlengulfing(o.tolist(), h.tolist(), l.tolist(), c.tolist())
 
     np.testing.assert_array_equal(as_lists, as_arrays)
+
+
+@pytest.mark.parametrize("name", ["CDLDOJI", "CDLSHOOTINGSTAR", "CDLINVERTEDHAMMER"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("position", [0, 5, 11, 400, 705])
+def test_in_kernel_finiteness_check_finds_every_bad_value(
+    shared_data: Path, name: str, bad: float, position: int
+) -> None:
+    # These kernels sum their inputs as they read them instead of a separate check: a bad
+    # value in the seed bars, the warm-up or the main loop, in any series, must still raise.
+    fn = TALIB_TWINS[name]
+    for series, label in enumerate(("open", "high", "low", "close")):
+        prices = [a.copy() for a in _real_ohlc()]
+        prices[series][position] = bad
+        with pytest.raises(DataError, match=rf"{label} has a non-finite value .* {position}"):
+            fn(*prices)
+        if position < 8:  # also in a series shorter than the warm-up
+            with pytest.raises(DataError, match=rf"{label} has a non-finite value"):
+                fn(*(p[:8] for p in prices))
+
+
+@pytest.mark.parametrize("name", ["CDLDOJI", "CDLSHOOTINGSTAR", "CDLINVERTEDHAMMER"])
+def test_overflowing_sum_of_finite_prices_is_not_an_error(name: str) -> None:
+    # Huge but finite prices overflow the kernels' running sum; the follow-up search finds
+    # nothing bad, so the marks stand (and agree with TA-Lib's).
+    big = np.full(40, 1e308)
+    got = TALIB_TWINS[name](big, big, big * 0.5, big)
+    assert np.array_equal(got, getattr(talib, name)(big, big, big * 0.5, big))
