@@ -6,31 +6,47 @@ Python API for notebooks and scripts (``tradewind.backtest``).
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from tradewind import __version__
+from tradewind.backtest_inputs import (
+    DataInput,
+    StrategySpec,
+    bar_series,
+    feeds_for,
+    frames_from,
+    funding_series,
+    index_at,
+    instruments_for,
+    leverage_map,
+    parse_fraction,
+    parse_positive,
+    strategies_from,
+)
+from tradewind.backtest_results import (
+    bars_frame,
+    breaker_frame,
+    code_version,
+    data_hash,
+    denials_frame,
+    iso_utc,
+    orders_frame,
+    trades_frame,
+)
 from tradewind.bars import BarSeries
 from tradewind.book.book import OrderBook
-from tradewind.book.stream import DecodedBookStream, stream_from_quotes
+from tradewind.book.stream import DecodedBookStream
 from tradewind.book.tape import QuoteTape, TradeTape
 from tradewind.core.errors import UserError
-from tradewind.core.instrument import FeeSide, Instrument, MarketType
-from tradewind.core.money import to_decimal
+from tradewind.core.instrument import Instrument
 from tradewind.core.orders import ClientIdFactory
 from tradewind.core.ports import RiskGate
-from tradewind.core.timeframe import Timeframe
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.equity import account_currency, equity_curve
 from tradewind.engine.node import Binding, Node
@@ -44,14 +60,8 @@ from tradewind.risk.exits import ProtectionBook
 from tradewind.risk.gate import StakeGate
 from tradewind.risk.stake import Stake
 from tradewind.strategies.base import Strategy
-from tradewind.strategies.registry import load_strategy
 from tradewind.venues.sim import FillModel, SimVenue
 from tradewind.venues.sim.fill_model import FillAt
-from tradewind.venues.sim.margin import FundingSeries
-
-DataInput = pd.DataFrame | str | Path | Mapping[str, pd.DataFrame]
-StrategySpec = str | type[Strategy] | Strategy
-DEFAULT_SYMBOL = "ASSET/USD"
 
 
 def backtest(
@@ -154,14 +164,14 @@ def backtest(
     if engine not in ("event", "kernel"):
         raise UserError(f"unknown engine {engine!r}: use 'event' or 'kernel'")
     started = time.time()
-    frames = _frames(data, symbol)
-    bars = {name: _series(frame, name, timeframe) for name, frame in frames.items()}
-    strategies = _strategies(strategy, params)
+    frames = frames_from(data, symbol)
+    bars = {name: bar_series(frame, name, timeframe) for name, frame in frames.items()}
+    strategies = strategies_from(strategy, params)
     instance = strategies[0]
-    fee_rate = None if fee is None else _fraction(fee, "fee")
-    chosen = _instruments(bars, instruments, fee_rate)
+    fee_rate = None if fee is None else parse_fraction(fee, "fee")
+    chosen = instruments_for(bars, instruments, fee_rate)
     quote = account_currency(chosen)
-    starting = {quote: _positive(cash, "cash")}
+    starting = {quote: parse_positive(cash, "cash")}
     try:
         fill_at = FillAt(fill)
     except ValueError:
@@ -176,8 +186,8 @@ def backtest(
     )
     first_bar: dict[str, int] = {}
     for name in list(bars):
-        first_bar[name] = _index_at(bars[name], start, default=0)
-        stop = _index_at(bars[name], end, default=len(bars[name]))
+        first_bar[name] = index_at(bars[name], start, default=0)
+        stop = index_at(bars[name], end, default=len(bars[name]))
         # Nothing after ``end`` is known to the run: the data simply stops there.
         bars[name] = bars[name].head(stop)
     risk_config = None if risk is None else parse_risk(risk)
@@ -185,17 +195,17 @@ def backtest(
     if engine == "kernel" and len(strategies) > 1:
         raise UserError("engine 'kernel' runs one strategy; use engine='event' for several")
     if engine == "kernel":
-        levered = _leverage(leverage, chosen)
+        levered = leverage_map(leverage, chosen)
         timeline, equity, trades = run_kernel(
             instance, bars, chosen, starting[quote], Stake.parse(stake), fill_model, first_bar,
-            leverage=max(levered.values(), default=Decimal(1)), funding=_funding(funding, bars),
+            leverage=max(levered.values(), default=Decimal(1)), funding=funding_series(funding, bars),
             risk=risk_config,
         )  # fmt: skip
         orders, denials = pd.DataFrame(), pd.DataFrame()
     else:
         venue = SimVenue(
             chosen, bars, starting, fill_model,
-            leverage=_leverage(leverage, chosen), funding=_funding(funding, bars),
+            leverage=leverage_map(leverage, chosen), funding=funding_series(funding, bars),
         )  # fmt: skip
         timeline, equity, trades, orders, denials, breaker_events = _run_event(
             strategies,
@@ -208,7 +218,7 @@ def backtest(
             progress,
             risk_config,
             bus,
-            _feeds(strategies, bars, trades, books, book_walk),
+            feeds_for(strategies, bars, trades, books, book_walk),
         )
     primary = next(iter(bars.values()))
     close = None
@@ -220,9 +230,9 @@ def backtest(
         "params": instance.params if len(strategies) == 1 else {s.id: s.params for s in strategies},
         "symbols": list(bars),
         "timeframe": str(primary.timeframe),
-        "data_start": _iso(int(timeline[0])),
-        "data_end": _iso(int(timeline[-1])),
-        "data_hash": _data_hash(bars),
+        "data_start": iso_utc(int(timeline[0])),
+        "data_end": iso_utc(int(timeline[-1])),
+        "data_hash": data_hash(bars),
         "cash": str(starting[quote]),
         "account_currency": quote,
         "stake": str(Stake.parse(stake)),
@@ -234,9 +244,9 @@ def backtest(
         "max_participation": max_participation,
         "engine": engine,
         "risk": None if risk_config is None else risk_config.model_dump(mode="json"),
-        "code_version": _code_version(),
-        "started_at": _iso(int(started * 1000)),
-        "finished_at": _iso(int(time.time() * 1000)),
+        "code_version": code_version(),
+        "started_at": iso_utc(int(started * 1000)),
+        "finished_at": iso_utc(int(time.time() * 1000)),
     }
     return BacktestResult(
         metrics=metrics,
@@ -247,7 +257,7 @@ def backtest(
         orders=orders,
         meta=meta,
         denials=denials,
-        close={n: _bars_frame(b) for n, b in bars.items()},
+        close={n: bars_frame(b) for n, b in bars.items()},
         breaker_events=breaker_events,
     )
 
@@ -315,410 +325,12 @@ def _run_event(
     begin_ts = min(int(bars[n].ts[first_bar[n]]) for n in bars if first_bar[n] < len(bars[n]))
     keep = timeline >= begin_ts
     timeline, equity = timeline[keep], equity[keep]
-    trades = _trades_frame(portfolio)
+    trades = trades_frame(portfolio)
     return (
         timeline,
         equity,
         trades,
-        _orders_frame(node),
-        _denials_frame(node),
-        _breaker_frame(gate),
+        orders_frame(node),
+        denials_frame(node),
+        breaker_frame(gate),
     )
-
-
-def _frames(data: DataInput, symbol: str | None) -> dict[str, pd.DataFrame]:
-    if isinstance(data, pd.DataFrame):
-        return {symbol or DEFAULT_SYMBOL: data}
-    if isinstance(data, str | Path):
-        return {symbol or DEFAULT_SYMBOL: read_candles_file(Path(data))}
-    if isinstance(data, Mapping):
-        if not data:
-            raise UserError("no data given")
-        return {str(k): v for k, v in data.items()}
-    raise UserError(
-        f"data must be a DataFrame, a path or a {{symbol: DataFrame}} mapping, got {type(data).__name__}"
-    )
-
-
-def read_candles_file(path: Path) -> pd.DataFrame:
-    """Read candles from a parquet, feather or CSV file (CSV: a date/timestamp column)."""
-    if not path.is_file():
-        raise UserError(f"data file not found: {path}")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        if suffix == ".feather":
-            return pd.read_feather(path)
-        if suffix == ".csv":
-            frame = pd.read_csv(path)
-            date_column = next(
-                (c for c in ("date", "timestamp", "time", "datetime") if c in frame.columns), None
-            )
-            if date_column is None:
-                raise UserError(f"{path}: no date/timestamp column")
-            frame["date"] = pd.to_datetime(frame.pop(date_column), utc=True)
-            return frame
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read {path}: {exc}") from None
-    raise UserError(f"{path}: unsupported file type {suffix!r} (use parquet, feather or csv)")
-
-
-def _series(frame: pd.DataFrame, symbol: str, timeframe: str | None) -> BarSeries:
-    if timeframe is not None:
-        return BarSeries.from_frame(frame, symbol, Timeframe.parse(timeframe))
-    probe = BarSeries.from_frame(frame, symbol, Timeframe(60_000))
-    if len(probe) < 2:
-        raise UserError(f"{symbol}: at least two bars are needed")
-    step = int(np.min(np.diff(probe.ts)))
-    # The probe's arrays are already checked and read-only: only the timeframe changes.
-    return replace(probe, timeframe=Timeframe(step))
-
-
-def _strategies(
-    given: StrategySpec | Sequence[StrategySpec], params: Mapping[str, Any] | None
-) -> list[Strategy]:
-    if isinstance(given, str | type | Strategy):
-        return [_strategy(given, params)]
-    specs = list(given)
-    if not specs:
-        raise UserError("no strategy given")
-    if params:
-        raise UserError("with several strategies, give parameters through strategy instances")
-    made = [_strategy(spec, None) for spec in specs]
-    ids = [m.id for m in made]
-    duplicated = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicated:
-        raise UserError(
-            f"the same strategy twice ({', '.join(duplicated)}): give them different parameters"
-        )
-    return made
-
-
-def _strategy(strategy: StrategySpec, params: Mapping[str, Any] | None) -> Strategy:
-    if isinstance(strategy, Strategy):
-        if params:
-            raise UserError(
-                "give parameters either to the strategy instance or as params, not both"
-            )
-        return strategy
-    cls = load_strategy(strategy) if isinstance(strategy, str) else strategy
-    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
-        raise UserError(f"{strategy!r} is not a Strategy")
-    return cls(**dict(params or {}))
-
-
-def _instruments(
-    bars: dict[str, BarSeries], given: Mapping[str, Instrument] | None, fee: Decimal | None
-) -> dict[str, Instrument]:
-    chosen: dict[str, Instrument] = {}
-    for name, series in bars.items():
-        instrument = (given or {}).get(name)
-        if instrument is None:
-            base, _, rest = name.partition("/")
-            quote, _, settle = rest.partition(":")
-            instrument = Instrument(
-                symbol=name,
-                base=base or "ASSET",
-                quote=quote or "USD",
-                settle=settle or None,
-                # ccxt's notation: BTC/USDT:USDT is the USDT-settled perpetual.
-                market_type=MarketType.SWAP if settle else MarketType.SPOT,
-                price_step=_tick(series),
-                amount_step=Decimal("0.00000001") if not settle else Decimal("0.001"),
-                fee_side=FeeSide.QUOTE,
-            )
-        if fee is not None:
-            instrument = replace(instrument, maker_fee=fee, taker_fee=fee, fee_side=FeeSide.QUOTE)
-        chosen[name] = instrument
-    return chosen
-
-
-def _feeds(
-    strategies: list[Strategy],
-    bars: dict[str, BarSeries],
-    trades: Mapping[str, TradeTape] | None,
-    books: Mapping[str, DecodedBookStream | QuoteTape] | None,
-    book_walk: bool,
-) -> tuple[dict[str, TradeTape], dict[str, tuple[DecodedBookStream, OrderBook]]]:
-    """The trade and book feeds the run needs (only those something will read)."""
-    for name, given in (("trades", trades), ("books", books)):
-        unknown = sorted(set(given or {}) - set(bars))
-        if unknown:
-            raise UserError(
-                f"{name} given for {', '.join(unknown)}, which has no candles in this backtest"
-            )
-    wants_trades = any(s.wants_trade_callback() for s in strategies)
-    wants_books = book_walk or any(s.wants_book_callback() for s in strategies)
-    trade_feeds = {symbol: tape for symbol, tape in (trades or {}).items() if wants_trades}
-    book_feeds = {}
-    for symbol, depth in (books or {}).items():
-        if not wants_books:
-            break
-        stream = stream_from_quotes(depth) if isinstance(depth, QuoteTape) else depth
-        book_feeds[symbol] = (stream, OrderBook(symbol))
-    if book_walk and not book_feeds:
-        raise UserError("book_walk needs books=... for at least one symbol")
-    return trade_feeds, book_feeds
-
-
-def _leverage(
-    given: float | Mapping[str, float] | None, instruments: dict[str, Instrument]
-) -> dict[str, Decimal]:
-    if given is None:
-        return {}
-    if isinstance(given, Mapping):
-        unknown = sorted(set(given) - set(instruments))
-        if unknown:
-            raise UserError(f"leverage given for unknown symbol(s) {', '.join(unknown)}")
-        return {s: _positive(v, f"leverage of {s}") for s, v in given.items()}
-    value = _positive(given, "leverage")
-    if value != 1 and not any(i.is_derivative for i in instruments.values()):
-        raise UserError("leverage needs a perpetual market (write the symbol as BASE/QUOTE:SETTLE)")
-    return {s: value for s, i in instruments.items() if i.is_derivative}
-
-
-def _funding(
-    given: Mapping[str, pd.DataFrame] | None, bars: dict[str, BarSeries]
-) -> dict[str, FundingSeries]:
-    series: dict[str, FundingSeries] = {}
-    for symbol, frame in (given or {}).items():
-        if symbol not in bars:
-            raise UserError(f"funding given for {symbol}, which has no candles in this backtest")
-        if "rate" not in frame.columns:
-            raise UserError(f"funding for {symbol} needs a 'rate' column")
-        dates = pd.DatetimeIndex(frame["date"] if "date" in frame.columns else frame.index)
-        dates = dates.tz_localize("UTC") if dates.tz is None else dates
-        mark = frame["mark"].to_numpy(dtype=np.float64) if "mark" in frame.columns else None
-        series[symbol] = FundingSeries(
-            np.asarray(dates.as_unit("ms").asi8, dtype=np.int64),
-            frame["rate"].to_numpy(dtype=np.float64),
-            mark,
-        )
-    return series
-
-
-def _tick(series: BarSeries) -> Decimal:
-    prices = np.concatenate([series.open, series.high, series.low, series.close])
-    # Sorting is most of a short backtest's setup; the same prices (an optimizer's or a
-    # benchmark's repeated runs) give the same tick, so it is remembered by their digest.
-    key = hashlib.sha256(prices.tobytes()).digest()
-    found = _TICKS.get(key)
-    if found is None:
-        if len(_TICKS) >= _TICK_CACHE_SIZE:
-            _TICKS.clear()  # a bound on memory; a miss only costs the sort again
-        found = _TICKS[key] = _smallest_tick(prices)
-    return found
-
-
-_TICKS: dict[bytes, Decimal] = {}
-_TICK_CACHE_SIZE = 64
-
-
-def _smallest_tick(prices: np.ndarray) -> Decimal:
-    """Power of ten of the smallest positive step between distinct prices."""
-    prices = np.sort(prices)  # repeated prices step by 0, which is left out below
-    steps = np.diff(prices)
-    steps = steps[steps > 0]
-    if steps.size == 0:
-        return Decimal("0.00000001")
-    # Decimals of the smallest step, not the float itself: 0.1 must become Decimal("0.1").
-    smallest = to_decimal(float(np.min(steps)))
-    return Decimal(1).scaleb(smallest.adjusted()) if smallest > 0 else Decimal("0.00000001")
-
-
-def _fraction(value: float | Decimal | str, name: str) -> Decimal:
-    try:
-        number = to_decimal(value)
-    except ValueError:
-        raise UserError(f"{name} must be a number such as 0.001, got {value!r}") from None
-    if not 0 <= number < 1:
-        raise UserError(f"{name} must be a fraction in [0, 1) such as 0.001 for 0.1%, got {value}")
-    return number
-
-
-def _positive(value: float | Decimal | str, name: str) -> Decimal:
-    try:
-        number = to_decimal(value)
-    except ValueError:
-        raise UserError(f"{name} must be a number, got {value!r}") from None
-    if number <= 0:
-        raise UserError(f"{name} must be positive, got {value}")
-    return number
-
-
-def _index_at(series: BarSeries, when: str | datetime | None, *, default: int) -> int:
-    if when is None:
-        return default
-    try:
-        moment = pd.Timestamp(when)
-    except ValueError:
-        raise UserError(
-            f"invalid date {when!r}: use ISO-8601 such as 2022-01-15 or 2022-01-15T12:00"
-        ) from None
-    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
-    return int(np.searchsorted(series.ts, moment.value // 1_000_000, side="left"))
-
-
-_EMPTY_TRADE_DTYPES: dict[str, Any] = {
-    "symbol": object,
-    "side": object,
-    "strategy": object,
-    "reason": object,
-    "entry_time": "datetime64[ms, UTC]",
-    "exit_time": "datetime64[ms, UTC]",
-}
-"""Column types of the trade list when there are no trades (the rest are float64)."""
-
-
-def _trades_frame(portfolio: Portfolio) -> pd.DataFrame:
-    columns = [
-        "symbol",
-        "side",
-        "entry_time",
-        "exit_time",
-        "entry_price",
-        "exit_price",
-        "quantity",
-        "fees",
-        "pnl",
-        "strategy",
-        "funding",
-        "reason",
-    ]
-    if not portfolio.trades:
-        return pd.DataFrame(
-            {c: pd.Series(dtype=_EMPTY_TRADE_DTYPES.get(c, "float64")) for c in columns}
-        )
-    rows = {
-        "symbol": [t.symbol for t in portfolio.trades],
-        "side": [t.side for t in portfolio.trades],
-        "entry_time": pd.to_datetime([t.entry_ts for t in portfolio.trades], unit="ms", utc=True),
-        "exit_time": pd.to_datetime([t.exit_ts for t in portfolio.trades], unit="ms", utc=True),
-        "entry_price": [float(t.entry_price) for t in portfolio.trades],
-        "exit_price": [float(t.exit_price) for t in portfolio.trades],
-        "quantity": [float(t.quantity) for t in portfolio.trades],
-        "fees": [float(t.fees) for t in portfolio.trades],
-        "pnl": [float(t.pnl) for t in portfolio.trades],
-        "strategy": [t.strategy_id for t in portfolio.trades],
-        "funding": [float(t.funding) for t in portfolio.trades],
-        "reason": [t.reason for t in portfolio.trades],
-    }
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _orders_frame(node: Node) -> pd.DataFrame:
-    orders = list(node.orders.values())
-    if not orders:
-        return pd.DataFrame([])
-    # Column by column (one pass each) rather than a dict per order: the same frame, faster.
-    prices = [o.average_price for o in orders]
-    return pd.DataFrame(
-        {
-            "client_id": [o.client_id for o in orders],
-            "symbol": [o.symbol for o in orders],
-            "side": [o.side.value for o in orders],
-            "type": [o.type.value for o in orders],
-            "quantity": [float(o.quantity) for o in orders],
-            "filled": [float(o.filled_quantity) for o in orders],
-            "average_price": (
-                [float(p) if p is not None else None for p in prices]
-                if None in prices
-                else np.array([float(p) for p in prices])  # type: ignore[arg-type]
-            ),
-            "status": [o.status.value for o in orders],
-            # Microseconds, as a column of Timestamp objects made from milliseconds comes out.
-            "created": pd.to_datetime(
-                np.array([o.created_ts for o in orders], dtype=np.int64), unit="ms", utc=True
-            ).as_unit("us"),
-            "reason": [o.tag for o in orders],
-            "reject_reason": [o.reject_reason for o in orders],
-        }
-    )
-
-
-def _denials_frame(node: Node) -> pd.DataFrame:
-    columns = ["ts", "strategy_id", "symbol", "action", "reason", "code"]
-    rows = [
-        {
-            "ts": d.ts,
-            "strategy_id": d.strategy_id,
-            "symbol": d.symbol,
-            "action": d.action.value,
-            "reason": d.reason,
-            "code": d.code,
-        }
-        for d in node.denials
-    ]
-    frame = pd.DataFrame(rows, columns=columns)
-    frame.insert(0, "time", pd.to_datetime(frame["ts"].astype("int64"), unit="ms", utc=True))
-    return frame
-
-
-def _breaker_frame(gate: RiskGate) -> pd.DataFrame:
-    columns = ["time", "bar", "symbol", "breaker", "state", "reason"]
-    board = getattr(gate, "board", None)
-    rows = [
-        {
-            "time": pd.Timestamp(e.ts, unit="ms", tz="UTC"),
-            "bar": e.bar,
-            "symbol": e.symbol,
-            "breaker": e.breaker,
-            "state": e.state.value,
-            "reason": e.reason,
-        }
-        for e in ([] if board is None else board.events)
-    ]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _bars_frame(series: BarSeries) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "open": series.open,
-            "high": series.high,
-            "low": series.low,
-            "close": series.close,
-            "volume": series.volume,
-        },
-        index=pd.to_datetime(series.ts, unit="ms", utc=True),
-    )
-
-
-def _data_hash(bars: dict[str, BarSeries]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(bars):
-        series = bars[name]
-        digest.update(name.encode())
-        for column in (
-            series.ts,
-            series.open,
-            series.high,
-            series.low,
-            series.close,
-            series.volume,
-        ):
-            digest.update(np.ascontiguousarray(column).tobytes())
-    return digest.hexdigest()
-
-
-@functools.cache
-def _code_version() -> str:
-    # One git call per process: it costs as much as a short backtest, and HEAD does not move
-    # under a running program in any use this reports on.
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=Path(__file__).parent,
-            timeout=5,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        sha = ""
-    return f"{__version__}+{sha}" if sha else __version__
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()

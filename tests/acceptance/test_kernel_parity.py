@@ -461,10 +461,10 @@ def test_trailing_stop_of_both_engines_matches_a_plain_loop(shared_data: Path) -
                  symbol="X/Q", risk=risk)
         for engine in ("event", "kernel")
     ]  # fmt: skip
-    from tradewind import bootstrap
+    from tradewind import backtest_inputs
 
-    tick = float(bootstrap._instruments(  # the tick the run's default instrument uses
-        {"X/Q": bootstrap._series(frame, "X/Q", None)}, None, None)["X/Q"].price_step)  # fmt: skip
+    tick = float(backtest_inputs.instruments_for(  # the tick the run's default instrument uses
+        {"X/Q": backtest_inputs.bar_series(frame, "X/Q", None)}, None, None)["X/Q"].price_step)  # fmt: skip
     reference = _reference_trailing(frame, pct, tick)
     assert sum(r[3] == "trailing_stop" for r in reference) > 20
     dates = pd.DatetimeIndex(frame["date"])

@@ -11,8 +11,8 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from tradewind.backtest_inputs import read_candles_file
 from tradewind.bootstrap import backtest as run_backtest
-from tradewind.bootstrap import read_candles_file
 from tradewind.cli.context import STATE
 from tradewind.cli.progress import progress_bar
 from tradewind.core.errors import UserError

@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from tradewind.backtest_inputs import bar_series, instruments_for, parse_fraction, parse_positive
 from tradewind.bars import BarSeries
-from tradewind.bootstrap import _fraction, _instruments, _positive, _series
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument, MarketType
 from tradewind.core.timeframe import Timeframe
@@ -122,12 +122,12 @@ def prepare_market(
     UserError
         Bad cash, fee, stake or fill, or candles that cannot be read.
     """
-    series = _series(frame, symbol, timeframe)
-    fee_rate = None if fee is None else _fraction(fee, "fee")
-    instrument = _instruments({symbol: series}, instruments, fee_rate)[symbol]
+    series = bar_series(frame, symbol, timeframe)
+    fee_rate = None if fee is None else parse_fraction(fee, "fee")
+    instrument = instruments_for({symbol: series}, instruments, fee_rate)[symbol]
     if as_spot and instrument.market_type is not MarketType.SPOT:
         instrument = replace(instrument, market_type=MarketType.SPOT, settle=None)
-    amount = _positive(cash, "cash")
+    amount = parse_positive(cash, "cash")
     try:
         model = FillModel(fill_at=FillAt(fill), slippage_bps=slippage_bps)
     except ValueError:

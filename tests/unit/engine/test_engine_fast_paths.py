@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 
 from tradewind import bootstrap
+from tradewind.backtest_inputs import bar_series, tick_of
 from tradewind.bars import BarSeries
-from tradewind.bootstrap import _series, _tick, backtest
+from tradewind.bootstrap import backtest
 from tradewind.core.instrument import Instrument
 from tradewind.engine.equity import equity_curve
 from tradewind.engine.portfolio import Portfolio
@@ -30,14 +31,14 @@ def month(shared_data: Path) -> pd.DataFrame:
 
 
 def test_remembered_tick_is_per_price_set(month: pd.DataFrame) -> None:
-    series = _series(month, "BTC/USDT", None)
-    first = _tick(series)
-    assert _tick(series) == first  # the remembered answer
+    series = bar_series(month, "BTC/USDT", None)
+    first = tick_of(series)
+    assert tick_of(series) == first  # the remembered answer
     # The same bars with prices ten times finer must not get the remembered tick.
     finer = month.copy()
     for column in ("open", "high", "low", "close"):
         finer[column] = finer[column] / 10
-    assert _tick(_series(finer, "BTC/USDT", None)) == first / 10
+    assert tick_of(bar_series(finer, "BTC/USDT", None)) == first / 10
 
 
 def test_one_symbol_equity_curve_matches_the_merged_timeline(

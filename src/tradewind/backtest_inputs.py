@@ -1,0 +1,266 @@
+"""Backtest inputs: data frames, bar series, strategies, instruments, feeds and settings, read and
+checked once, with a clear error for every user mistake (part of the composition root)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tradewind.bars import BarSeries
+from tradewind.book.book import OrderBook
+from tradewind.book.stream import DecodedBookStream, stream_from_quotes
+from tradewind.book.tape import QuoteTape, TradeTape
+from tradewind.core.errors import UserError
+from tradewind.core.instrument import FeeSide, Instrument, MarketType
+from tradewind.core.money import to_decimal
+from tradewind.core.timeframe import Timeframe
+from tradewind.strategies.base import Strategy
+from tradewind.strategies.registry import load_strategy
+from tradewind.venues.sim.margin import FundingSeries
+
+DataInput = pd.DataFrame | str | Path | Mapping[str, pd.DataFrame]
+StrategySpec = str | type[Strategy] | Strategy
+DEFAULT_SYMBOL = "ASSET/USD"
+
+
+def frames_from(data: DataInput, symbol: str | None) -> dict[str, pd.DataFrame]:
+    if isinstance(data, pd.DataFrame):
+        return {symbol or DEFAULT_SYMBOL: data}
+    if isinstance(data, str | Path):
+        return {symbol or DEFAULT_SYMBOL: read_candles_file(Path(data))}
+    if isinstance(data, Mapping):
+        if not data:
+            raise UserError("no data given")
+        return {str(k): v for k, v in data.items()}
+    raise UserError(
+        f"data must be a DataFrame, a path or a {{symbol: DataFrame}} mapping, got {type(data).__name__}"
+    )
+
+
+def read_candles_file(path: Path) -> pd.DataFrame:
+    """Read candles from a parquet, feather or CSV file (CSV: a date/timestamp column)."""
+    if not path.is_file():
+        raise UserError(f"data file not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix == ".feather":
+            return pd.read_feather(path)
+        if suffix == ".csv":
+            frame = pd.read_csv(path)
+            date_column = next(
+                (c for c in ("date", "timestamp", "time", "datetime") if c in frame.columns), None
+            )
+            if date_column is None:
+                raise UserError(f"{path}: no date/timestamp column")
+            frame["date"] = pd.to_datetime(frame.pop(date_column), utc=True)
+            return frame
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read {path}: {exc}") from None
+    raise UserError(f"{path}: unsupported file type {suffix!r} (use parquet, feather or csv)")
+
+
+def bar_series(frame: pd.DataFrame, symbol: str, timeframe: str | None) -> BarSeries:
+    if timeframe is not None:
+        return BarSeries.from_frame(frame, symbol, Timeframe.parse(timeframe))
+    probe = BarSeries.from_frame(frame, symbol, Timeframe(60_000))
+    if len(probe) < 2:
+        raise UserError(f"{symbol}: at least two bars are needed")
+    step = int(np.min(np.diff(probe.ts)))
+    # The probe's arrays are already checked and read-only: only the timeframe changes.
+    return replace(probe, timeframe=Timeframe(step))
+
+
+def strategies_from(
+    given: StrategySpec | Sequence[StrategySpec], params: Mapping[str, Any] | None
+) -> list[Strategy]:
+    if isinstance(given, str | type | Strategy):
+        return [strategy_from(given, params)]
+    specs = list(given)
+    if not specs:
+        raise UserError("no strategy given")
+    if params:
+        raise UserError("with several strategies, give parameters through strategy instances")
+    made = [strategy_from(spec, None) for spec in specs]
+    ids = [m.id for m in made]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicated:
+        raise UserError(
+            f"the same strategy twice ({', '.join(duplicated)}): give them different parameters"
+        )
+    return made
+
+
+def strategy_from(strategy: StrategySpec, params: Mapping[str, Any] | None) -> Strategy:
+    if isinstance(strategy, Strategy):
+        if params:
+            raise UserError(
+                "give parameters either to the strategy instance or as params, not both"
+            )
+        return strategy
+    cls = load_strategy(strategy) if isinstance(strategy, str) else strategy
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise UserError(f"{strategy!r} is not a Strategy")
+    return cls(**dict(params or {}))
+
+
+def instruments_for(
+    bars: dict[str, BarSeries], given: Mapping[str, Instrument] | None, fee: Decimal | None
+) -> dict[str, Instrument]:
+    chosen: dict[str, Instrument] = {}
+    for name, series in bars.items():
+        instrument = (given or {}).get(name)
+        if instrument is None:
+            base, _, rest = name.partition("/")
+            quote, _, settle = rest.partition(":")
+            instrument = Instrument(
+                symbol=name,
+                base=base or "ASSET",
+                quote=quote or "USD",
+                settle=settle or None,
+                # ccxt's notation: BTC/USDT:USDT is the USDT-settled perpetual.
+                market_type=MarketType.SWAP if settle else MarketType.SPOT,
+                price_step=tick_of(series),
+                amount_step=Decimal("0.00000001") if not settle else Decimal("0.001"),
+                fee_side=FeeSide.QUOTE,
+            )
+        if fee is not None:
+            instrument = replace(instrument, maker_fee=fee, taker_fee=fee, fee_side=FeeSide.QUOTE)
+        chosen[name] = instrument
+    return chosen
+
+
+def feeds_for(
+    strategies: list[Strategy],
+    bars: dict[str, BarSeries],
+    trades: Mapping[str, TradeTape] | None,
+    books: Mapping[str, DecodedBookStream | QuoteTape] | None,
+    book_walk: bool,
+) -> tuple[dict[str, TradeTape], dict[str, tuple[DecodedBookStream, OrderBook]]]:
+    """The trade and book feeds the run needs (only those something will read)."""
+    for name, given in (("trades", trades), ("books", books)):
+        unknown = sorted(set(given or {}) - set(bars))
+        if unknown:
+            raise UserError(
+                f"{name} given for {', '.join(unknown)}, which has no candles in this backtest"
+            )
+    wants_trades = any(s.wants_trade_callback() for s in strategies)
+    wants_books = book_walk or any(s.wants_book_callback() for s in strategies)
+    trade_feeds = {symbol: tape for symbol, tape in (trades or {}).items() if wants_trades}
+    book_feeds = {}
+    for symbol, depth in (books or {}).items():
+        if not wants_books:
+            break
+        stream = stream_from_quotes(depth) if isinstance(depth, QuoteTape) else depth
+        book_feeds[symbol] = (stream, OrderBook(symbol))
+    if book_walk and not book_feeds:
+        raise UserError("book_walk needs books=... for at least one symbol")
+    return trade_feeds, book_feeds
+
+
+def leverage_map(
+    given: float | Mapping[str, float] | None, instruments: dict[str, Instrument]
+) -> dict[str, Decimal]:
+    if given is None:
+        return {}
+    if isinstance(given, Mapping):
+        unknown = sorted(set(given) - set(instruments))
+        if unknown:
+            raise UserError(f"leverage given for unknown symbol(s) {', '.join(unknown)}")
+        return {s: parse_positive(v, f"leverage of {s}") for s, v in given.items()}
+    value = parse_positive(given, "leverage")
+    if value != 1 and not any(i.is_derivative for i in instruments.values()):
+        raise UserError("leverage needs a perpetual market (write the symbol as BASE/QUOTE:SETTLE)")
+    return {s: value for s, i in instruments.items() if i.is_derivative}
+
+
+def funding_series(
+    given: Mapping[str, pd.DataFrame] | None, bars: dict[str, BarSeries]
+) -> dict[str, FundingSeries]:
+    series: dict[str, FundingSeries] = {}
+    for symbol, frame in (given or {}).items():
+        if symbol not in bars:
+            raise UserError(f"funding given for {symbol}, which has no candles in this backtest")
+        if "rate" not in frame.columns:
+            raise UserError(f"funding for {symbol} needs a 'rate' column")
+        dates = pd.DatetimeIndex(frame["date"] if "date" in frame.columns else frame.index)
+        dates = dates.tz_localize("UTC") if dates.tz is None else dates
+        mark = frame["mark"].to_numpy(dtype=np.float64) if "mark" in frame.columns else None
+        series[symbol] = FundingSeries(
+            np.asarray(dates.as_unit("ms").asi8, dtype=np.int64),
+            frame["rate"].to_numpy(dtype=np.float64),
+            mark,
+        )
+    return series
+
+
+def tick_of(series: BarSeries) -> Decimal:
+    prices = np.concatenate([series.open, series.high, series.low, series.close])
+    # Sorting is most of a short backtest's setup; the same prices (an optimizer's or a
+    # benchmark's repeated runs) give the same tick, so it is remembered by their digest.
+    key = hashlib.sha256(prices.tobytes()).digest()
+    found = _TICKS.get(key)
+    if found is None:
+        if len(_TICKS) >= _TICK_CACHE_SIZE:
+            _TICKS.clear()  # a bound on memory; a miss only costs the sort again
+        found = _TICKS[key] = _smallest_tick(prices)
+    return found
+
+
+def _smallest_tick(prices: np.ndarray) -> Decimal:
+    """Power of ten of the smallest positive step between distinct prices."""
+    prices = np.sort(prices)  # repeated prices step by 0, which is left out below
+    steps = np.diff(prices)
+    steps = steps[steps > 0]
+    if steps.size == 0:
+        return Decimal("0.00000001")
+    # Decimals of the smallest step, not the float itself: 0.1 must become Decimal("0.1").
+    smallest = to_decimal(float(np.min(steps)))
+    return Decimal(1).scaleb(smallest.adjusted()) if smallest > 0 else Decimal("0.00000001")
+
+
+def parse_fraction(value: float | Decimal | str, name: str) -> Decimal:
+    try:
+        number = to_decimal(value)
+    except ValueError:
+        raise UserError(f"{name} must be a number such as 0.001, got {value!r}") from None
+    if not 0 <= number < 1:
+        raise UserError(f"{name} must be a fraction in [0, 1) such as 0.001 for 0.1%, got {value}")
+    return number
+
+
+def parse_positive(value: float | Decimal | str, name: str) -> Decimal:
+    try:
+        number = to_decimal(value)
+    except ValueError:
+        raise UserError(f"{name} must be a number, got {value!r}") from None
+    if number <= 0:
+        raise UserError(f"{name} must be positive, got {value}")
+    return number
+
+
+def index_at(series: BarSeries, when: str | datetime | None, *, default: int) -> int:
+    if when is None:
+        return default
+    try:
+        moment = pd.Timestamp(when)
+    except ValueError:
+        raise UserError(
+            f"invalid date {when!r}: use ISO-8601 such as 2022-01-15 or 2022-01-15T12:00"
+        ) from None
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+    return int(np.searchsorted(series.ts, moment.value // 1_000_000, side="left"))
+
+
+_TICKS: dict[bytes, Decimal] = {}
+
+_TICK_CACHE_SIZE = 64

@@ -1,0 +1,182 @@
+"""Backtest outputs: the result tables and the run's metadata (part of the composition root)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tradewind import __version__
+from tradewind.bars import BarSeries
+from tradewind.core.ports import RiskGate
+from tradewind.engine.node import Node
+from tradewind.engine.portfolio import Portfolio
+
+_EMPTY_TRADE_DTYPES: dict[str, Any] = {
+    "symbol": object,
+    "side": object,
+    "strategy": object,
+    "reason": object,
+    "entry_time": "datetime64[ms, UTC]",
+    "exit_time": "datetime64[ms, UTC]",
+}
+"""Column types of the trade list when there are no trades (the rest are float64)."""
+
+
+def trades_frame(portfolio: Portfolio) -> pd.DataFrame:
+    columns = [
+        "symbol",
+        "side",
+        "entry_time",
+        "exit_time",
+        "entry_price",
+        "exit_price",
+        "quantity",
+        "fees",
+        "pnl",
+        "strategy",
+        "funding",
+        "reason",
+    ]
+    if not portfolio.trades:
+        return pd.DataFrame(
+            {c: pd.Series(dtype=_EMPTY_TRADE_DTYPES.get(c, "float64")) for c in columns}
+        )
+    rows = {
+        "symbol": [t.symbol for t in portfolio.trades],
+        "side": [t.side for t in portfolio.trades],
+        "entry_time": pd.to_datetime([t.entry_ts for t in portfolio.trades], unit="ms", utc=True),
+        "exit_time": pd.to_datetime([t.exit_ts for t in portfolio.trades], unit="ms", utc=True),
+        "entry_price": [float(t.entry_price) for t in portfolio.trades],
+        "exit_price": [float(t.exit_price) for t in portfolio.trades],
+        "quantity": [float(t.quantity) for t in portfolio.trades],
+        "fees": [float(t.fees) for t in portfolio.trades],
+        "pnl": [float(t.pnl) for t in portfolio.trades],
+        "strategy": [t.strategy_id for t in portfolio.trades],
+        "funding": [float(t.funding) for t in portfolio.trades],
+        "reason": [t.reason for t in portfolio.trades],
+    }
+    return pd.DataFrame(rows, columns=columns)
+
+
+def orders_frame(node: Node) -> pd.DataFrame:
+    orders = list(node.orders.values())
+    if not orders:
+        return pd.DataFrame([])
+    # Column by column (one pass each) rather than a dict per order: the same frame, faster.
+    prices = [o.average_price for o in orders]
+    return pd.DataFrame(
+        {
+            "client_id": [o.client_id for o in orders],
+            "symbol": [o.symbol for o in orders],
+            "side": [o.side.value for o in orders],
+            "type": [o.type.value for o in orders],
+            "quantity": [float(o.quantity) for o in orders],
+            "filled": [float(o.filled_quantity) for o in orders],
+            "average_price": (
+                [float(p) if p is not None else None for p in prices]
+                if None in prices
+                else np.array([float(p) for p in prices])  # type: ignore[arg-type]
+            ),
+            "status": [o.status.value for o in orders],
+            # Microseconds, as a column of Timestamp objects made from milliseconds comes out.
+            "created": pd.to_datetime(
+                np.array([o.created_ts for o in orders], dtype=np.int64), unit="ms", utc=True
+            ).as_unit("us"),
+            "reason": [o.tag for o in orders],
+            "reject_reason": [o.reject_reason for o in orders],
+        }
+    )
+
+
+def denials_frame(node: Node) -> pd.DataFrame:
+    columns = ["ts", "strategy_id", "symbol", "action", "reason", "code"]
+    rows = [
+        {
+            "ts": d.ts,
+            "strategy_id": d.strategy_id,
+            "symbol": d.symbol,
+            "action": d.action.value,
+            "reason": d.reason,
+            "code": d.code,
+        }
+        for d in node.denials
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame.insert(0, "time", pd.to_datetime(frame["ts"].astype("int64"), unit="ms", utc=True))
+    return frame
+
+
+def breaker_frame(gate: RiskGate) -> pd.DataFrame:
+    columns = ["time", "bar", "symbol", "breaker", "state", "reason"]
+    board = getattr(gate, "board", None)
+    rows = [
+        {
+            "time": pd.Timestamp(e.ts, unit="ms", tz="UTC"),
+            "bar": e.bar,
+            "symbol": e.symbol,
+            "breaker": e.breaker,
+            "state": e.state.value,
+            "reason": e.reason,
+        }
+        for e in ([] if board is None else board.events)
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def bars_frame(series: BarSeries) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "open": series.open,
+            "high": series.high,
+            "low": series.low,
+            "close": series.close,
+            "volume": series.volume,
+        },
+        index=pd.to_datetime(series.ts, unit="ms", utc=True),
+    )
+
+
+def data_hash(bars: dict[str, BarSeries]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(bars):
+        series = bars[name]
+        digest.update(name.encode())
+        for column in (
+            series.ts,
+            series.open,
+            series.high,
+            series.low,
+            series.close,
+            series.volume,
+        ):
+            digest.update(np.ascontiguousarray(column).tobytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def code_version() -> str:
+    # One git call per process: it costs as much as a short backtest, and HEAD does not move
+    # under a running program in any use this reports on.
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=Path(__file__).parent,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{__version__}+{sha}" if sha else __version__
+
+
+def iso_utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()
