@@ -22,6 +22,7 @@ from tradewind.book.book import OrderBook, UpdateStatus
 from tradewind.book.stream import DecodedBookStream
 from tradewind.book.tape import TradeTape
 from tradewind.core.ports import BarDrivenVenue
+from tradewind.engine.clock import SimulatedClock
 from tradewind.engine.node import Binding, Node
 
 ProgressCallback = Callable[[int, int], None]
@@ -43,6 +44,8 @@ class BacktestRunner:
         self.venue = venue
         self.trades = dict(trades or {})
         self.books = dict(books or {})
+        self.clock = SimulatedClock()
+        """The run's time: moved to each event's time, and never backwards (a runner bug)."""
 
     def run(self, progress: ProgressCallback | None = None) -> None:
         """Run to the end of the data. ``progress(done, total)`` is called now and then."""
@@ -60,6 +63,7 @@ class BacktestRunner:
                 gc.unfreeze()
 
     def _run(self, progress: ProgressCallback | None) -> None:
+        advance = self.clock.advance_to
         bindings_by_symbol: dict[str, list[Binding]] = {}
         for binding in self.node.bindings:
             bindings_by_symbol.setdefault(binding.symbol, []).append(binding)
@@ -151,6 +155,7 @@ class BacktestRunner:
                 best_time, best = timer, (4, -1, 0)
             if best_time is None:
                 break
+            advance(best_time)
             kind, k, index = best
             if kind == 1:
                 pointers[k] += 1
@@ -194,6 +199,7 @@ class BacktestRunner:
         time, then a fill at a bar's open), with three candidates instead of six kinds."""
         node, venue = self.node, self.venue
         next_timer, on_bar_close = node.next_timer, node.on_bar_close
+        advance = self.clock.advance_to
         bar_ts = bindings[0].bars.ts
         count = len(closes)
         p = done = 0
@@ -211,6 +217,7 @@ class BacktestRunner:
             if p < count:
                 at = close_times[p]
                 if (fill_bar is None or at <= fill_time) and (timer is None or at <= timer):
+                    advance(at)
                     index = closes[p]
                     p += 1
                     for binding in bindings:
@@ -221,8 +228,10 @@ class BacktestRunner:
                         progress(done, total)
                     continue
             if timer is not None and (fill_bar is None or timer <= fill_time):
+                advance(timer)
                 node.on_timer(timer)
             elif fill_bar is not None:
+                advance(fill_time)
                 node.now = fill_time
                 node.on_venue_events(venue.process_bar(symbol, fill_bar), fill_bar)
             else:
