@@ -13,6 +13,7 @@ import numpy as np
 from tradewind.indicators._nb import (
     EPSILON,
     MA_EMA,
+    MA_SMA,
     ma_into,
     ma_lookback,
     nan_head,
@@ -441,6 +442,11 @@ def ultosc_into(
         out[today] = 100.0 * (value / 7.0)
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _sma_or_ema(ma_type: int) -> bool:  # pragma: no cover - numba
+    return ma_type in (MA_SMA, MA_EMA)
+
+
 @nb.njit(cache=True, nogil=True)
 def macdext_into(
     x: FloatArray,
@@ -472,8 +478,17 @@ def macdext_into(
     if too_short:
         return
     n = x.shape[0]
-    if fast_type == MA_EMA and slow_type == MA_EMA and signal_type == MA_EMA and signal > 1:
-        _macd_ema_fused(x, fast, slow, signal, macd, sig, hist)
+    # SMA/EMA combinations (MACD itself and MACDEXT's defaults) take a one-pass kernel.
+    if (
+        _sma_or_ema(fast_type)
+        and _sma_or_ema(slow_type)
+        and _sma_or_ema(signal_type)
+        and signal > 1
+    ):
+        fast_sma = fast_type == MA_SMA
+        slow_sma = slow_type == MA_SMA
+        signal_sma = signal_type == MA_SMA
+        _macd_sma_ema_fused(x, fast, fast_sma, slow, slow_sma, signal, signal_sma, macd, sig, hist)
         return
     fast_line = np.empty(n)
     off = lb_large - lb_fast
@@ -535,53 +550,126 @@ def trix_into(x: FloatArray, p: int, out: FloatArray) -> None:  # pragma: no cov
         out[i] = ((e3 / prev) - 1.0) * 100.0 if prev != 0.0 else 0.0
 
 
-@nb.njit(cache=True, nogil=True)
-def _macd_ema_fused(
+@nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _sma_or_ema_step(
+    state: float, v: float, trail: float, p: int, k: float, sma: bool
+) -> tuple[float, float]:  # pragma: no cover - numba
+    """One bar of ``sma_into`` (state: running total after the trailing value left) or of
+    ``ema_into`` (state: the average), with the same operations; returns (state, value)."""
+    if sma:
+        total = state + v
+        return total - trail, total / p
+    e = (v - state) * k + state
+    return e, e
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _macd_sma_ema_loop(
     x: FloatArray,
     fast: int,
+    fast_sma: bool,
     slow: int,
+    slow_sma: bool,
     signal: int,
+    signal_sma: bool,
     macd: FloatArray,
     sig: FloatArray,
     hist: FloatArray,
 ) -> None:  # pragma: no cover - numba
-    """All-EMA MACD in one pass: the three recursions are independent across a bar, so the CPU
-    overlaps them; each is computed with the same operations as ``ema_into`` (same bits)."""
     n = x.shape[0]
     lb = slow - 1
     total = lb + signal - 1
     kf = 2.0 / (fast + 1)
     ks = 2.0 / (slow + 1)
     kg = 2.0 / (signal + 1)
-    # Both EMAs are seeded with the mean of the values ending at bar slow - 1 (TA-Lib).
+    # sma_into's first value and ema_into's seed are the same sequential sum of the first p
+    # values (the fast one's window ends at bar slow - 1, as in TA-Lib).
     acc = 0.0
     for i in range(slow - fast, slow):
         acc += x[i]
-    ef = acc / fast
+    sf = acc - x[slow - fast] if fast_sma else acc / fast
+    fv = acc / fast
     acc = 0.0
     for i in range(slow):
         acc += x[i]
-    es = acc / slow
-    line_sum = ef - es
-    macd[lb] = line_sum
-    for i in range(lb + 1, total + 1):
-        v = x[i]
-        ef = (v - ef) * kf + ef
-        es = (v - es) * ks + es
-        m = ef - es
-        macd[i] = m
-        line_sum += m
-    eg = line_sum / signal
-    sig[total] = eg
-    hist[total] = macd[total] - eg
-    for i in range(total + 1, n):
-        v = x[i]
-        ef = (v - ef) * kf + ef
-        es = (v - es) * ks + es
-        m = ef - es
-        eg = (m - eg) * kg + eg
-        macd[i] = m
-        sig[i] = eg
-        hist[i] = m - eg
-    # The line exists from bar slow - 1, but TA-Lib reports all three from the signal's start.
+    ss = acc - x[0] if slow_sma else acc / slow
+    sv = acc / slow
+    m = fv - sv
+    macd[lb] = m
+    # Signal state over the line from bar lb, as ma_into(macd[lb:]) would keep it.
+    gs = m
+    # Views from bar lb + 1 with the trailing values aligned to the same index, so the loops
+    # need no ``i - p`` (numba's negative-index wraparound code otherwise dominates them).
+    xs = x[lb + 1 :]
+    trail_f = x[slow - fast + 1 :]
+    trail_s = x[1:]
+    ms = macd[lb + 1 :]
+    for j in range(total - lb):
+        v = xs[j]
+        sf, fv = _sma_or_ema_step(sf, v, trail_f[j], fast, kf, fast_sma)
+        ss, sv = _sma_or_ema_step(ss, v, trail_s[j], slow, ks, slow_sma)
+        m = fv - sv
+        ms[j] = m
+        gs += m
+    if signal_sma:
+        gv = gs / signal
+        gs -= macd[lb]
+    else:
+        gs = gs / signal
+        gv = gs
+    sig[total] = gv
+    hist[total] = macd[total] - gv
+    start = total - lb
+    trail_g = macd[lb + 1 :]
+    sgs = sig[total + 1 :]
+    hs = hist[total + 1 :]
+    for j in range(n - total - 1):
+        v = xs[start + j]
+        sf, fv = _sma_or_ema_step(sf, v, trail_f[start + j], fast, kf, fast_sma)
+        ss, sv = _sma_or_ema_step(ss, v, trail_s[start + j], slow, ks, slow_sma)
+        m = fv - sv
+        ms[start + j] = m
+        gs, gv = _sma_or_ema_step(gs, m, trail_g[j], signal, kg, signal_sma)
+        sgs[j] = gv
+        hs[j] = m - gv
     nan_head(macd, total)
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"})
+def _macd_sma_ema_fused(
+    x: FloatArray,
+    fast: int,
+    fast_sma: bool,
+    slow: int,
+    slow_sma: bool,
+    signal: int,
+    signal_sma: bool,
+    macd: FloatArray,
+    sig: FloatArray,
+    hist: FloatArray,
+) -> None:  # pragma: no cover - numba
+    """MACD whose three averages are each an SMA or an EMA, in one pass (the three recursions
+    overlap in the CPU instead of running as three passes with two temporary series).
+
+    The loop is instantiated once per combination of types with the flags as constants, so
+    each copy carries only its own arithmetic.
+    """
+    if fast_sma:
+        if slow_sma:
+            if signal_sma:
+                _macd_sma_ema_loop(x, fast, True, slow, True, signal, True, macd, sig, hist)
+            else:
+                _macd_sma_ema_loop(x, fast, True, slow, True, signal, False, macd, sig, hist)
+        elif signal_sma:
+            _macd_sma_ema_loop(x, fast, True, slow, False, signal, True, macd, sig, hist)
+        else:
+            _macd_sma_ema_loop(x, fast, True, slow, False, signal, False, macd, sig, hist)
+    elif slow_sma:
+        if signal_sma:
+            _macd_sma_ema_loop(x, fast, False, slow, True, signal, True, macd, sig, hist)
+        else:
+            _macd_sma_ema_loop(x, fast, False, slow, True, signal, False, macd, sig, hist)
+    elif signal_sma:
+        _macd_sma_ema_loop(x, fast, False, slow, False, signal, True, macd, sig, hist)
+    else:
+        _macd_sma_ema_loop(x, fast, False, slow, False, signal, False, macd, sig, hist)

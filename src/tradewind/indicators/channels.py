@@ -42,7 +42,32 @@ def _supertrend_into(
     direction: FloatArray,
 ) -> bool:  # pragma: no cover - numba
     """Fill ``line`` and ``direction``; return False when the sum of every input is not finite
-    (a NaN or infinity somewhere, or a finite overflow), for the caller to check properly."""
+    (a NaN or infinity somewhere, or a finite overflow), for the caller to check properly.
+
+    The true range is first taken as ``max(high, prev_close) - min(low, prev_close)``: three
+    operations instead of seven, and the same bits as TA-Lib's three-way maximum whenever
+    ``high >= low`` (rounding is monotonic, so the largest of the three differences is the
+    one this computes). Should some bar have ``high < low`` the two differ, and the whole
+    series is redone with TA-Lib's form.
+    """
+    finite, inverted = _supertrend_pass(high, low, close, p, multiplier, line, direction, True)
+    if inverted:
+        finite, inverted = _supertrend_pass(high, low, close, p, multiplier, line, direction, False)
+    return finite
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _supertrend_pass(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    p: int,
+    multiplier: float,
+    line: FloatArray,
+    direction: FloatArray,
+    short_tr: bool,
+) -> tuple[bool, bool]:  # pragma: no cover - numba
+    """One pass of :func:`_supertrend_into`; returns (inputs' sum finite, some high < low)."""
     n = close.shape[0]
     # Every input is summed as it is read, which stands in for a separate finiteness pass.
     check = 0.0
@@ -53,7 +78,7 @@ def _supertrend_into(
             line[i] = np.nan
             direction[i] = np.nan
     if p >= n:
-        return bool(np.isfinite(check))
+        return bool(np.isfinite(check)), False
     total = 0.0
     for i in range(1, p + 1):
         total += _true_range(high[i], low[i], close[i - 1])
@@ -82,11 +107,17 @@ def _supertrend_into(
     lines = line[p + 1 :]
     dirs = direction[p + 1 :]
     prev_close = close[p]
+    inverted = False
     for i in range(cs.shape[0]):
         h = hs[i]
         lo = ls[i]
         c = cs[i]
-        a = _wilder_step(a, _true_range(h, lo, prev_close), keep, inv_p)
+        if short_tr:
+            inverted |= h < lo
+            tr = max(h, prev_close) - min(lo, prev_close)
+        else:
+            tr = _true_range(h, lo, prev_close)
+        a = _wilder_step(a, tr, keep, inv_p)
         h_plus_lo = h + lo
         # Parenthesised so that only one add per bar sits on this sum's dependency chain.
         check = check + (h_plus_lo + c)
@@ -103,7 +134,7 @@ def _supertrend_into(
         dirs[i] = 1.0 if up else -1.0
         lines[i] = final_lower if up else final_upper
         prev_close = c
-    return bool(np.isfinite(check))
+    return bool(np.isfinite(check)), inverted
 
 
 def supertrend(

@@ -72,6 +72,12 @@ TALIB_CASES: list[Case] = [
     _case(momentum, "macd", C, fastperiod=26, slowperiod=12, signalperiod=1),
     _case(momentum, "macdext", C),
     _case(momentum, "macdext", C, fastmatype=1, slowmatype=1, signalmatype=1),
+    # Mixed SMA/EMA lines take the one-pass kernel: one case per type of each line, periods
+    # swapped and a signal of period 2 included.
+    _case(momentum, "macdext", C, fastmatype=0, slowmatype=1, signalmatype=1),
+    _case(momentum, "macdext", C, fastmatype=1, slowmatype=0, signalmatype=0),
+    _case(momentum, "macdext", C, fastperiod=30, fastmatype=1, slowperiod=7, signalperiod=2),
+    _case(momentum, "macdext", C, fastmatype=0, slowmatype=0, signalperiod=1),
     _case(
         momentum,
         "macdext",

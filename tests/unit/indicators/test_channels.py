@@ -35,6 +35,19 @@ def test_supertrend_hand_checked() -> None:
     np.testing.assert_array_equal(direction, [np.nan, -1.0, 1.0, 1.0, -1.0])
 
 
+def test_supertrend_bar_with_high_below_low_uses_talib_true_range() -> None:
+    # The kernel's short true range max(h, pc) - min(l, pc) equals TA-Lib's only when h >= l.
+    # Bar 2 has h = 10 < l = 12 after a close of 10: TA-Lib's TR is max(-2, 0, 2) = 2 (the short
+    # form would give 0), so the basic upper band is 11 + 2 = 13 and the band stays at 12.
+    high = [10.0, 11.0, 10.0]
+    low = [8.0, 9.0, 12.0]
+    close = [9.0, 10.0, 11.0]
+    assert talib.TRANGE(np.array(high), np.array(low), np.array(close))[2] == 2.0
+    line, direction = supertrend(high, low, close, timeperiod=1, multiplier=1.0)
+    np.testing.assert_array_equal(line, [np.nan, 12.0, 12.0])
+    np.testing.assert_array_equal(direction, [np.nan, -1.0, -1.0])
+
+
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_supertrend_line_sits_on_the_right_side_of_price(path: Path) -> None:
     c = load_candles(path)
