@@ -20,7 +20,7 @@ import typer
 
 from tradewind.cli.context import STATE
 from tradewind.core.errors import UserError
-from tradewind.testing.shared_data import shared_data_dir
+from tradewind.data.recorded import recorded_data_dir
 from tradewind.venues.exchange_sim import FaultPlan, LoopbackServer, SimExchange
 from tradewind.venues.exchange_sim.accounts import ApiKey, Permissions
 from tradewind.venues.exchange_sim.clock import SimClock
@@ -75,7 +75,9 @@ def exchange_sim(
     data: Annotated[
         Path | None,
         typer.Option(
-            "--data", help="Recorded data folder (shared layout); default: the shared data."
+            "--data",
+            help="Recorded data folder (candles/, futures/, trades/, orderbook/); default: the "
+            "real recordings bundled with Tradewind.",
         ),
     ] = None,
     speed: Annotated[
@@ -102,9 +104,7 @@ def exchange_sim(
 
     Prints the URLs to put in a config and a ready ccxt configuration snippet.
     """
-    root = data if data is not None else shared_data_dir()
-    if root is None:
-        raise UserError("no data folder: pass --data or set TRADEWIND_SHARED_DATA")
+    root = data if data is not None else recorded_data_dir()
     if not (root / "candles").is_dir():
         raise UserError(f"{root} is not a recorded-data folder (it has no candles/ folder)")
     clock = SimClock(_speed(speed))

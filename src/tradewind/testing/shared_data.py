@@ -1,33 +1,24 @@
-"""Locate the real recorded market data shared beside the checkout (``../shared/data``).
+"""Paths to the real recorded market data the tests use.
 
-Looked for, in order: ``$TRADEWIND_SHARED_DATA``; ``shared/data`` beside the checkout or beside
-any folder above it; the workplace's shared folder ``/work/shared/data``. Tests that need the
-files skip, saying where they looked, when none is found.
+The data ships inside the package (:mod:`tradewind.data.recorded`), so every clone and every
+install has it; ``$TRADEWIND_SHARED_DATA`` points the tests at another folder in the same layout.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-_REPO_ROOT = Path(__file__).resolve().parents[3]
+from tradewind.data.recorded import recorded_data_dir
 
 
 def shared_data_dir() -> Path | None:
-    """Return the shared data folder, or None when it is not present."""
-    env = os.environ.get("TRADEWIND_SHARED_DATA")
-    candidates = [Path(env)] if env else []
-    candidates += [_REPO_ROOT / "shared" / "data"]
-    candidates += [parent / "shared" / "data" for parent in _REPO_ROOT.parents]
-    candidates += [Path("/work/shared/data")]
-    for path in candidates:
-        if (path / "candles").is_dir():
-            return path
-    return None
+    """Return the recorded data folder, or None when it is not present (a broken install)."""
+    path = recorded_data_dir()
+    return path if (path / "candles").is_dir() else None
 
 
 def candle_files() -> list[Path]:
-    """All shared candle files (spot candles and futures candles, not mark or funding)."""
+    """All recorded candle files (spot candles and futures candles, not mark or funding)."""
     root = shared_data_dir()
     if root is None:
         return []
