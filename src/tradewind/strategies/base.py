@@ -9,6 +9,7 @@ Exits beyond the signals, stops and sizing come from risk rules, so they run the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -44,10 +45,12 @@ class Signals:
     def arrays(self, n: int) -> tuple[BoolArray, BoolArray, BoolArray, BoolArray]:
         """All four as boolean arrays of length ``n`` (``None`` becomes all-False).
 
+        Each array goes through :func:`signal_flags`: booleans, or numbers in {0, 1, NaN}.
+
         Raises
         ------
         UserError
-            If an array has the wrong length.
+            If an array has the wrong length or holds a value that is not a signal.
         """
         out = []
         for name in ("entry_long", "exit_long", "entry_short", "exit_short"):
@@ -55,11 +58,59 @@ class Signals:
             if value is None:
                 out.append(np.zeros(n, dtype=np.bool_))
                 continue
-            array = np.asarray(value, dtype=np.bool_)
-            if array.shape != (n,):
-                raise UserError(f"signal {name} has shape {array.shape}, expected ({n},)")
-            out.append(array)
+            out.append(signal_flags(name, value, n))
         return out[0], out[1], out[2], out[3]
+
+
+def signal_flags(name: str, value: npt.ArrayLike, n: int) -> BoolArray:
+    """One signal column as booleans: the one reading of signals both engines use.
+
+    Booleans are taken as they are. Numbers must be 0, 1 or NaN, and NaN means False: an
+    indicator is NaN during its warm-up, and an undefined comparison is no signal (reading NaN as
+    True, as ``bool(nan)`` does, would enter during the warm-up). Anything else (2, -1, inf,
+    strings, None) is refused rather than guessed at.
+
+    Raises
+    ------
+    UserError
+        Naming the column and the first bad index, or a wrong shape.
+    """
+    array = np.asarray(value)
+    if array.shape != (n,):
+        raise UserError(f"signal {name} has shape {array.shape}, expected ({n},)")
+    if array.dtype == np.bool_:
+        return array
+    if array.dtype.kind in "iuf":
+        numbers = array.astype(np.float64)
+        nan = np.isnan(numbers)
+        bad = ~(nan | (numbers == 0.0) | (numbers == 1.0))
+        if bad.any():
+            _refuse(name, array, int(np.flatnonzero(bad)[0]))
+        return np.asarray(numbers == 1.0, dtype=np.bool_)
+    if array.dtype == object:
+        flags = np.zeros(n, dtype=np.bool_)
+        for i, item in enumerate(array.tolist()):
+            if isinstance(item, bool | np.bool_):
+                flags[i] = bool(item)
+                continue
+            number = float(item) if isinstance(item, int | float | np.number) else 2.0
+            if not math.isnan(number) and number not in (0.0, 1.0):
+                _refuse(name, array, i)
+            flags[i] = number == 1.0
+        return flags
+    _refuse(name, array, 0)
+    raise AssertionError("unreachable")  # pragma: no cover - _refuse raises
+
+
+def _shown(value: Any) -> str:
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _refuse(name: str, array: npt.NDArray[Any], index: int) -> None:
+    raise UserError(
+        f"signal column {name} holds {_shown(array[index])} at index {index}; a signal is a bool, "
+        "or a number that is 0, 1 or NaN (NaN means no signal)"
+    )
 
 
 TIE_TOLERANCE = 1e-12
