@@ -314,7 +314,7 @@ def _run_event(
         venue=venue,
         portfolio=portfolio,
         instruments=chosen,
-        ids=ClientIdFactory("bt"),
+        ids=ClientIdFactory("bt", session="0"),
         protection=protection,
         bus=bus,
     )

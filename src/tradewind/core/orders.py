@@ -10,11 +10,22 @@ Life of an order: ``NEW`` (created, written to the repository) -> ``SUBMITTED`` 
 ``PARTIALLY_FILLED`` -> ``FILLED``; or ``CANCEL_PENDING`` -> ``CANCELED``; or ``REJECTED`` /
 ``EXPIRED``. Fills may arrive before the acknowledgement on a real exchange, so ``SUBMITTED`` may go
 straight to a fill, and a fill may race a cancel request.
+
+A real venue's events arrive late, twice, out of order, or never. ``UNKNOWN`` is an order whose
+request was sent but whose outcome is ambiguous (a timeout, a lost connection); a lookup by client
+id moves it to whatever the venue knows. Venue events go through the tolerant methods
+:meth:`Order.record_fill` and :meth:`Order.report`: a fill seen before (same trade id) is not booked
+again, a fill after a cancel or expiry is booked (it raced the cancel: the money moved), and a status
+the order has already passed (an acknowledgement after a fill) changes nothing. The strict methods
+(:meth:`Order.fill`, :meth:`Order.accept`...) keep raising on any move the table does not allow.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import re
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -48,6 +59,8 @@ class OrderStatus(StrEnum):
 
     NEW = "new"
     SUBMITTED = "submitted"
+    UNKNOWN = "unknown"
+    """Sent, outcome ambiguous (no answer in time): a lookup by client id resolves it."""
     ACCEPTED = "accepted"
     TRIGGERED = "triggered"
     PARTIALLY_FILLED = "partially_filled"
@@ -81,19 +94,48 @@ _FILLABLE = frozenset({S.PARTIALLY_FILLED, S.FILLED})
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.NEW: frozenset({S.SUBMITTED, S.REJECTED, S.CANCELED}),
-    S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED, S.CANCELED, S.EXPIRED, S.CANCEL_PENDING})
+    # A trigger may overtake the acknowledgement on the wire, as a fill may.
+    S.SUBMITTED: frozenset(
+        {S.ACCEPTED, S.TRIGGERED, S.REJECTED, S.CANCELED, S.EXPIRED, S.CANCEL_PENDING, S.UNKNOWN}
+    )
+    | _FILLABLE,
+    # Whatever a lookup by client id can reveal about an order that was sent.
+    S.UNKNOWN: frozenset(
+        {S.ACCEPTED, S.TRIGGERED, S.CANCEL_PENDING, S.CANCELED, S.REJECTED, S.EXPIRED}
+    )
     | _FILLABLE,
     S.ACCEPTED: frozenset({S.TRIGGERED, S.CANCEL_PENDING, S.CANCELED, S.EXPIRED}) | _FILLABLE,
     S.TRIGGERED: frozenset({S.CANCEL_PENDING, S.CANCELED, S.EXPIRED}) | _FILLABLE,
     S.PARTIALLY_FILLED: frozenset({S.CANCEL_PENDING, S.CANCELED, S.EXPIRED}) | _FILLABLE,
-    # A cancel can be refused (the order goes back to resting) or lose a race with a fill.
-    S.CANCEL_PENDING: frozenset({S.CANCELED, S.EXPIRED, S.ACCEPTED, S.TRIGGERED}) | _FILLABLE,
+    # A cancel can be refused (the order goes back to resting) or lose a race with a fill; a
+    # cancel request without an answer leaves the order UNKNOWN; a cancel sent before the submit's
+    # answer may meet a rejection.
+    S.CANCEL_PENDING: frozenset(
+        {S.CANCELED, S.EXPIRED, S.REJECTED, S.ACCEPTED, S.TRIGGERED, S.UNKNOWN}
+    )
+    | _FILLABLE,
     S.FILLED: frozenset(),
     S.CANCELED: frozenset(),
     S.REJECTED: frozenset(),
     S.EXPIRED: frozenset(),
 }
 """Legal moves: ``TRANSITIONS[current]`` is the set of statuses an order may move to."""
+
+_PROGRESS: dict[OrderStatus, int] = {
+    S.NEW: 0,
+    S.SUBMITTED: 1,
+    S.UNKNOWN: 2,
+    S.ACCEPTED: 3,
+    S.TRIGGERED: 4,
+    S.PARTIALLY_FILLED: 5,
+    S.CANCEL_PENDING: 6,
+    S.FILLED: 7,
+    S.CANCELED: 7,
+    S.REJECTED: 7,
+    S.EXPIRED: 7,
+}
+"""How far along its life a status is: a venue report of a status behind the order's own is stale
+(it was overtaken on the wire) and changes nothing."""
 
 
 class IllegalTransitionError(TradewindError):
@@ -214,6 +256,11 @@ class Order:
         """Mark the order as sent to the venue."""
         self._move(OrderStatus.SUBMITTED)
 
+    def mark_unknown(self) -> None:
+        """The request (submit or cancel) got no clear answer: the outcome is ambiguous until a
+        lookup by client id says what the venue knows."""
+        self._move(OrderStatus.UNKNOWN)
+
     def accept(self, venue_order_id: str | None = None) -> None:
         """Mark the order as acknowledged by the venue (resting)."""
         self._move(OrderStatus.ACCEPTED)
@@ -254,16 +301,70 @@ class Order:
         """Mark the order as expired (IOC/FOK remainder, end of its time in force)."""
         self._move(OrderStatus.EXPIRED)
 
-    def fill(self, fill: Fill) -> None:
-        """Apply one fill: quantity, average price, and the status that follows.
+    def report(self, status: OrderStatus, reason: str = "") -> bool:
+        """Apply a status the venue reported (an event or a lookup), tolerating the wire.
+
+        Returns True when the order moved. A status the order has already passed (an
+        acknowledgement that arrives after a fill, anything after the order ended) is stale and
+        changes nothing. Filled statuses come only from fills (:meth:`record_fill`).
+
+        Raises
+        ------
+        IllegalTransitionError
+            If the report asks for a move that no reordering explains (a rejection of an order
+            that is resting, a trigger of a market order), or a filled status without its fills.
+        """
+        if status in _FILLABLE or status is OrderStatus.NEW:
+            raise IllegalTransitionError(
+                f"order {self.client_id}: a venue cannot report {status} without its fills"
+            )
+        current = self.status
+        if current in TERMINAL or status is current:
+            return False
+        if status is OrderStatus.ACCEPTED or status is OrderStatus.TRIGGERED:
+            if current is OrderStatus.CANCEL_PENDING:
+                return False  # still resting, the cancel still pending (a refusal: cancel_refused)
+            if self.filled_quantity > 0 and current is OrderStatus.UNKNOWN:
+                self._move(OrderStatus.PARTIALLY_FILLED)  # resting, with the fills booked
+                return True
+        if status not in TRANSITIONS[current]:
+            if _PROGRESS[status] <= _PROGRESS[current]:
+                return False
+            raise IllegalTransitionError(
+                f"order {self.client_id}: the venue reported {status} after {current}"
+            )
+        if status is OrderStatus.TRIGGERED:
+            self.trigger()
+        elif status is OrderStatus.REJECTED:
+            self.reject(reason)
+        else:
+            self._move(status)
+            if reason and status is OrderStatus.EXPIRED:
+                self.reject_reason = reason
+        return True
+
+    def record_fill(self, fill: Fill) -> bool:
+        """Book a fill as a venue reports it; True when booked, False for a duplicate.
+
+        A fill whose trade id the order has already booked is a duplicate (the venue sent it
+        twice, or a lookup found it again) and changes nothing. A fill on a canceled, expired or
+        rejected order raced the cancel (or the venue's own end of the order): the money moved,
+        so it is booked and the order keeps its final status.
 
         Raises
         ------
         OverFillError
             If the fill would exceed the order's quantity.
-        IllegalTransitionError
-            If the order cannot fill in its current status.
         """
+        if fill.trade_id and any(f.trade_id == fill.trade_id for f in self.fills):
+            return False
+        if self.status in TERMINAL and self.status is not OrderStatus.FILLED:
+            self._book(fill, self._checked(fill))
+            return True
+        self.fill(fill)
+        return True
+
+    def _checked(self, fill: Fill) -> Decimal:
         if fill.client_id != self.client_id or fill.side is not self.side:
             raise IllegalTransitionError(
                 f"fill {fill.trade_id} does not belong to order {self.client_id}"
@@ -278,8 +379,9 @@ class Order:
                 f"order {self.client_id}: fill of {fill.quantity} takes the filled quantity to "
                 f"{new_filled}, above the order's {self.quantity}"
             )
-        target = OrderStatus.FILLED if new_filled == self.quantity else OrderStatus.PARTIALLY_FILLED
-        self._move(target)
+        return new_filled
+
+    def _book(self, fill: Fill, new_filled: Decimal) -> None:
         previous = self.average_price or ZERO
         self.average_price = (
             previous * self.filled_quantity + fill.price * fill.quantity
@@ -287,19 +389,90 @@ class Order:
         self.filled_quantity = new_filled
         self.fills.append(fill)
 
+    def fill(self, fill: Fill) -> None:
+        """Apply one fill: quantity, average price, and the status that follows.
+
+        Raises
+        ------
+        OverFillError
+            If the fill would exceed the order's quantity.
+        IllegalTransitionError
+            If the order cannot fill in its current status.
+        """
+        new_filled = self._checked(fill)
+        target = OrderStatus.FILLED if new_filled == self.quantity else OrderStatus.PARTIALLY_FILLED
+        self._move(target)
+        self._book(fill, new_filled)
+
+
+CLIENT_ID_MAX = 36
+"""The longest client order id every venue we target accepts (Binance allows 36)."""
+
+CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9._:/-]{1,36}")
+"""The characters every venue we target accepts in a client order id."""
+
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+_COUNTER_DIGITS = 8
+"""Room kept for the counter: ids stay within 36 characters up to 10^8 orders in one session."""
+
+
+def _base36(value: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        value, digit = divmod(value, 36)
+        digits.append(_BASE36[digit])
+    return "".join(reversed(digits))
+
+
+def new_session_id() -> str:
+    """A session token for :class:`ClientIdFactory`: unique across restarts of the same bot.
+
+    Six base-36 digits of the start time in seconds (they repeat only after about 69 years) and
+    four random ones: two starts in the same second collide with a chance of one in 1.7 million.
+    Read from the wall clock and the OS's random source, so only composition roots call it.
+    """
+    seconds = time.time_ns() // 1_000_000_000
+    return _base36(seconds, 6) + _base36(int.from_bytes(os.urandom(4), "big"), 4)
+
 
 class ClientIdFactory:
-    """Client order ids unique within a run: ``<prefix>-<run>-<n>``.
+    """Client order ids: ``<prefix>-<run>-<session>-<n>``, at most 36 characters of
+    ``[A-Za-z0-9._:/-]`` (what every venue we target accepts).
 
     The id is assigned before the order is written and sent, so a crash can be reconciled against
-    the venue by client id without sending a duplicate.
+    the venue by client id without sending a duplicate. ``session`` makes ids unique across
+    restarts of the same bot: by default a fresh :func:`new_session_id` (time and randomness); a
+    backtest passes a fixed one, so that its results are reproducible (it is not a bot: its ids need
+    only be unique within the run).
+
+    Raises
+    ------
+    UserError
+        If the run id or session is not alphanumeric, or the ids could grow past 36 characters.
     """
 
-    def __init__(self, run_id: str, prefix: str = "tw") -> None:
+    def __init__(self, run_id: str, prefix: str = "tw", *, session: str | None = None) -> None:
         if not run_id.isalnum():
             raise UserError(f"run id must be alphanumeric, got {run_id!r}")
-        self._prefix = f"{prefix}-{run_id}-"
+        chosen = new_session_id() if session is None else session
+        if not chosen.isalnum() or not chosen.isascii():
+            raise UserError(f"client id session must be alphanumeric, got {chosen!r}")
+        self._prefix = f"{prefix}-{run_id}-{chosen}-"
+        if not CLIENT_ID_PATTERN.fullmatch(self._prefix):
+            raise UserError(f"client id prefix {self._prefix!r} has characters venues refuse")
+        if len(self._prefix) + _COUNTER_DIGITS > CLIENT_ID_MAX:
+            room = CLIENT_ID_MAX - _COUNTER_DIGITS - len(prefix) - len(chosen) - 3
+            raise UserError(
+                f"run id {run_id!r} is too long: client ids must fit {CLIENT_ID_MAX} characters "
+                f"(at most {max(room, 0)} characters here)"
+            )
         self._counter = itertools.count(1)
+
+    @property
+    def prefix(self) -> str:
+        """What every id of this factory starts with (reconciliation finds this bot's orders by
+        it)."""
+        return self._prefix
 
     def next(self) -> str:
         """Return a new id."""

@@ -39,7 +39,7 @@ from tradewind.core.events import (
 from tradewind.core.instrument import Instrument
 from tradewind.core.intents import Decision, Intent, IntentAction, PriceType
 from tradewind.core.money import ZERO
-from tradewind.core.orders import TERMINAL, ClientIdFactory, Fill, Order
+from tradewind.core.orders import TERMINAL, ClientIdFactory, Fill, Order, OrderStatus
 from tradewind.core.ports import RiskGate, RiskObserver, Venue
 from tradewind.core.records import Side, Trade
 from tradewind.engine.bus import MessageBus
@@ -366,7 +366,8 @@ class Node:
                 fill = event.fill
                 if order.quote_quantity is not None and order.quantity == 0:
                     order.resolve_quantity(event.order_quantity)
-                order.fill(fill)
+                if not order.record_fill(fill):
+                    continue  # the same trade again (same trade id): booked once already
                 binding = self._strategy_of[order.client_id]
                 closed = len(self.portfolio.trades)
                 self.portfolio.apply_fill(fill, binding.strategy_id, bar_index, order.tag)
@@ -386,24 +387,27 @@ class Node:
                     strategy.on_fill(context, fill)
                     for intent in context.intents:
                         self._route(intent, binding, bar_index)
+            # Status reports tolerate the wire: one the order has passed changes nothing.
             elif type(event) is OrderAccepted:
-                order.accept(event.venue_order_id or None)
-                if self.observer is not None:
-                    self.observer.on_order_result(False, event.ts)
+                if order.report(OrderStatus.ACCEPTED):
+                    order.venue_order_id = event.venue_order_id or order.venue_order_id
+                    if self.observer is not None:
+                        self.observer.on_order_result(False, event.ts)
             elif type(event) is OrderTriggered:
-                order.trigger()
+                order.report(OrderStatus.TRIGGERED)
             elif type(event) is OrderRejected:
-                order.reject(event.reason)
-                log.info("order %s rejected: %s", order.client_id, event.reason)
-                if self.observer is not None:
-                    self.observer.on_order_result(True, event.ts)
+                if order.report(OrderStatus.REJECTED, event.reason):
+                    log.info("order %s rejected: %s", order.client_id, event.reason)
+                    if self.observer is not None:
+                        self.observer.on_order_result(True, event.ts)
             elif type(event) is OrderCanceled:
-                order.cancel()
-            elif type(event) is OrderExpired:
-                order.expire()
-                if event.reason:
-                    order.reject_reason = event.reason
-                    log.info("order %s expired: %s", order.client_id, event.reason)
+                order.report(OrderStatus.CANCELED)
+            elif (
+                type(event) is OrderExpired
+                and order.report(OrderStatus.EXPIRED, event.reason)
+                and event.reason
+            ):
+                log.info("order %s expired: %s", order.client_id, event.reason)
             if order.status in TERMINAL:
                 self._release(order)
                 if self._protective:
@@ -620,8 +624,9 @@ class Node:
 
     def _release(self, order: Order) -> None:
         working = self._working.get((order.strategy_id, order.symbol))
-        if working is not None:
-            working.discard(order.client_id)
+        if working is None or order.client_id not in working:
+            return  # released already (a late fill on a canceled order ends it again)
+        working.discard(order.client_id)
         reserve = order.quote_quantity or (
             order.quantity * order.price if order.price and not order.reduce_only else ZERO
         )

@@ -8,6 +8,8 @@ import pytest
 
 from tradewind.core.errors import UserError
 from tradewind.core.orders import (
+    CLIENT_ID_MAX,
+    CLIENT_ID_PATTERN,
     ClientIdFactory,
     Fill,
     IllegalTransitionError,
@@ -101,3 +103,21 @@ def test_client_ids_are_unique_within_a_run() -> None:
     assert next(iter(made)).startswith("tw-run1-")
     with pytest.raises(UserError, match="alphanumeric"):
         ClientIdFactory("run 1")
+
+
+def test_client_ids_are_unique_across_restarts_and_fit_every_venue() -> None:
+    # Two starts of the same bot (same run id), even in the same second, make different ids.
+    first, second = ClientIdFactory("bot7"), ClientIdFactory("bot7")
+    assert first.prefix != second.prefix
+    made = [first.next() for _ in range(100)] + [second.next() for _ in range(100)]
+    assert len(set(made)) == 200
+    assert all(CLIENT_ID_PATTERN.fullmatch(i) for i in made)
+    # The longest run id that fits still leaves room for 10^8 orders within 36 characters.
+    longest = ClientIdFactory("a" * 13)
+    assert len(longest.prefix) + 8 <= CLIENT_ID_MAX
+    with pytest.raises(UserError, match="too long"):
+        ClientIdFactory("a" * 14)
+    # A backtest fixes its session, so that its results are reproducible.
+    assert ClientIdFactory("bt", session="0").next() == "tw-bt-0-1"
+    with pytest.raises(UserError, match="session"):
+        ClientIdFactory("bt", session="a b")
