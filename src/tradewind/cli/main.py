@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from tradewind import __version__
-from tradewind.cli import backtest, config_cmd, data, demo, exchange_sim
+from tradewind.cli import backtest, config_cmd, data, demo, exchange_sim, strategies
 from tradewind.cli import optimize as optimize_cmd
 from tradewind.cli.context import STATE
 from tradewind.config import secret_values
@@ -30,6 +30,7 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(strategies.app, name="strategies")
 app.command("demo")(demo.demo)
 app.command("backtest")(backtest.backtest)
 app.command("exchange-sim")(exchange_sim.exchange_sim)

@@ -42,7 +42,7 @@ def write_report(
         table_html("Metrics", metrics),
         figure_html(_candles(bars, trades)),
         figure_html(_equity(equity)),
-        figure_html(_monthly(equity)),
+        figure_html(monthly_heatmap(equity)),
         _trades_table(trades),
         _risk_section(denials, breaker_events),
         table_html("Run", meta),
@@ -112,15 +112,26 @@ def _equity(equity: pd.Series) -> go.Figure:
     return figure
 
 
-def _monthly(equity: pd.Series) -> go.Figure:
-    table = monthly_returns(equity.to_numpy(), equity.index.asi8 // 1_000_000)
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def monthly_heatmap(equity: pd.Series) -> go.Figure:
+    """The compounded return of each calendar month (UTC) as a year x month heatmap.
+
+    The equity's index goes to :func:`monthly_returns` as it is: the performance module reads a
+    DatetimeIndex in whatever unit pandas gave it (microseconds for a result's index today), where
+    dividing its integers by 10^6 as if they were nanoseconds put every bar in January 1970.
+    """
+    table = monthly_returns(equity.to_numpy(), equity.index)
     figure = go.Figure(
         go.Heatmap(
-            z=table.to_numpy(dtype=float), x=[str(c) for c in table.columns], y=[str(i) for i in table.index],
+            z=table.to_numpy(dtype=float), x=list(MONTH_NAMES), y=[str(i) for i in table.index],
             colorscale="RdYlGn", zmid=0.0, texttemplate="%{z:.1%}",
+            hovertemplate="%{y} %{x}: %{z:.2%}<extra></extra>",
         )
     )  # fmt: skip
     figure.update_layout(title="Monthly returns", height=260 + 30 * len(table))
+    figure.update_yaxes(type="category")
     return figure
 
 

@@ -173,11 +173,22 @@ class StrategyContext(Protocol):
         ...
 
 
+class ReservedNameError(UserError):
+    """A strategy class uses a name the :class:`Strategy` base class reserves for itself.
+
+    Raised when the class is defined, so a mistake such as ``params = {"fast": 10}`` (which would
+    replace the ``params`` property and silently leave the strategy with no parameters) stops at
+    the class statement with the name and the fix, instead of running without the parameters.
+    """
+
+
 class Strategy:
     """Base class of every strategy.
 
     Subclasses set ``name``, declare parameters as class attributes of type :class:`Param`, and
-    implement :meth:`signals`. Parameter values are read as attributes (``self.fast``).
+    implement :meth:`signals`. Parameter values are read as attributes (``self.fast``). The names
+    the base class uses itself (:data:`RESERVED_NAMES`) cannot be parameters or plain values: the
+    class statement raises :class:`ReservedNameError` naming them.
     """
 
     name: ClassVar[str] = ""
@@ -186,6 +197,7 @@ class Strategy:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        _check_reserved_names(cls)
         declared: dict[str, Param] = {}
         for klass in reversed(cls.__mro__):
             for key, value in vars(klass).items():
@@ -280,6 +292,49 @@ class Strategy:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._values.items())})"
+
+
+RESERVED_NAMES: frozenset[str] = frozenset(
+    key for key in vars(Strategy) if not (key.startswith("__") and key.endswith("__"))
+)
+"""Names the :class:`Strategy` base class defines (methods, properties, ``name``...): a subclass
+may override the methods and properties with its own, but never declare a :class:`Param` or a
+plain value under one of them."""
+
+_OVERRIDABLE_AS_VALUE = {"name": str, "description": str, "warmup": int}
+"""Reserved names a subclass may set to a plain value, and the value's type."""
+
+
+def _check_reserved_names(cls: type[Strategy]) -> None:
+    for key, value in vars(cls).items():
+        if key not in RESERVED_NAMES:
+            continue
+        owner = f"strategy class {cls.__name__}"
+        if isinstance(value, Param):
+            raise ReservedNameError(
+                f"{owner} declares a parameter named {key!r}, a name Strategy reserves for "
+                f"itself; rename the parameter (e.g. {key}_value = Param(...))"
+            )
+        allowed = _OVERRIDABLE_AS_VALUE.get(key)
+        if allowed is not None:
+            if not isinstance(value, allowed | property) or isinstance(value, bool):
+                raise ReservedNameError(
+                    f"{owner} sets {key!r} to {type(value).__name__}; it must be a "
+                    f"{allowed.__name__}"
+                )
+            continue
+        if callable(value) or isinstance(value, property | classmethod | staticmethod):
+            continue  # overriding a hook or a property is what subclasses are for
+        hint = (
+            "; declare each parameter as a class attribute instead, e.g. "
+            "fast = Param(10, low=2, high=200, doc='fast period, bars')"
+            if key in ("params", "parameters", "_declared", "_values")
+            else ""
+        )
+        raise ReservedNameError(
+            f"{owner} sets {key!r} to a {type(value).__name__}, which replaces Strategy.{key}; "
+            f"{key!r} is reserved{hint}"
+        )
 
 
 def require(condition: bool, message: str) -> None:

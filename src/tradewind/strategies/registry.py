@@ -96,6 +96,10 @@ def load_strategy(spec: str) -> type[Strategy]:
         module_spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise UserError(f"{path}:{exc.lineno}: syntax error in strategy file: {exc.msg}") from exc
+    except UserError as exc:
+        # Our own checks at class definition (a reserved name, a bad Param): the message already
+        # says what is wrong; the file and line say where.
+        raise type(exc)(f"{path}:{_line_in(path, exc)}: {exc}") from exc
     except Exception as exc:
         line = _line_in(path, exc)
         raise UserError(

@@ -11,7 +11,15 @@ import pytest
 from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.timeframe import Timeframe
-from tradewind.strategies import get_strategy, load_strategy, registered_names
+from tradewind.strategies import (
+    Param,
+    ReservedNameError,
+    Signals,
+    Strategy,
+    get_strategy,
+    load_strategy,
+    registered_names,
+)
 
 BUILTINS = [
     "bb_rsi_meanrev",
@@ -76,6 +84,56 @@ def test_user_strategy_file_loads_and_broken_files_name_file_and_line(tmp_path: 
         load_strategy(f"{failing}:Mine")
     with pytest.raises(UserError, match="has no Strategy subclass named 'Nope'; found: Mine"):
         load_strategy(f"{good}:Nope")
+
+
+PARAMS_AS_DICT = """
+from tradewind.strategies import Signals, Strategy
+
+class DictParams(Strategy):
+    name = "dict_params"
+    params = {"fast": 10, "slow": 30}
+
+    def signals(self, bars):
+        return Signals(entry_long=bars.close > bars.open)
+"""
+
+
+def test_a_params_dict_is_refused_by_name_with_file_and_line(tmp_path: Path) -> None:
+    # Before: the dict replaced the `params` property and the strategy ran with no parameters.
+    script = tmp_path / "dict_params.py"
+    script.write_text(PARAMS_AS_DICT)
+    with pytest.raises(ReservedNameError) as caught:
+        load_strategy(f"{script}:DictParams")
+    message = str(caught.value)
+    assert message.startswith(f"{script}:4: strategy class DictParams sets 'params' to a dict")
+    assert "declare each parameter as a class attribute" in message
+    assert "Param(10" in message
+
+
+@pytest.mark.parametrize("reserved", ["id", "params", "signals", "warmup", "name", "validate"])
+def test_a_parameter_under_a_reserved_name_is_refused(reserved: str) -> None:
+    with pytest.raises(ReservedNameError, match=f"parameter named '{reserved}'"):
+        type("Clash", (Strategy,), {reserved: Param(3, low=1, high=9)})
+
+
+def test_reserved_values_of_the_wrong_kind_are_refused_and_overrides_still_work() -> None:
+    with pytest.raises(ReservedNameError, match="'name' to int; it must be a str"):
+        type("BadName", (Strategy,), {"name": 5})
+    with pytest.raises(ReservedNameError, match="'indicators' to a list"):
+        type("BadIndicators", (Strategy,), {"indicators": []})
+
+    class Fine(Strategy):
+        """Overrides hooks and properties, and sets the warm-up as a plain number."""
+
+        name = "fine"
+        warmup = 12
+        period = Param(4, low=2, high=9)
+
+        def signals(self, bars: BarSeries) -> Signals:
+            return Signals(entry_long=bars.close > bars.open)
+
+    assert Fine(period=5).params == {"period": 5}
+    assert Fine().warmup == 12
 
 
 @pytest.mark.parametrize("name", BUILTINS)
