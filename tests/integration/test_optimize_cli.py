@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,15 @@ class NextClose(Strategy):
 """
 
 
+def _strict(path: Path) -> Any:
+    """Parse as a strict parser does: NaN and infinities are not JSON (issue 12, item 8)."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{path.name} holds the non-JSON constant {constant}")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
 def test_optimize_grid_on_the_bundled_month(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -31,7 +41,7 @@ def test_optimize_grid_on_the_bundled_month(
                 "--space", "fast=5:7", "--space", "slow=30:40:10", "-p", "short=false",
                 "--top", "1", "--run-dir", str(tmp_path)])  # fmt: skip
     assert code == 0
-    summary = json.loads((tmp_path / "study.json").read_text())
+    summary = _strict(tmp_path / "study.json")
     assert summary["completed_trials"] == 6
     assert summary["parity"][0]["kernel_trades"] == summary["parity"][0]["event_trades"]
     assert "pbo" in summary
@@ -50,12 +60,19 @@ def test_walkforward_and_montecarlo_on_a_shared_5m_file(
                 "--space", "slow=25:80", "-p", "short=false",
                 "--json", str(tmp_path / "wf.json"), "--report", str(tmp_path / "wf.html")])  # fmt: skip
     assert code == 0
-    assert json.loads((tmp_path / "wf.json").read_text())["windows"]
+    assert _strict(tmp_path / "wf.json")["windows"]
     code = run(["montecarlo", "-s", "sma_cross", *common, "--method", "block", "--paths", "1000",
                 "--json", str(tmp_path / "mc.json"), "--report", str(tmp_path / "mc.html")])  # fmt: skip
     assert code == 0
-    assert json.loads((tmp_path / "mc.json").read_text())["paths"] == 1000
+    assert _strict(tmp_path / "mc.json")["paths"] == 1000
     assert "risk of ruin" in capsys.readouterr().out
+    # A run without a trade: its ratios are undefined, written as null.
+    code = run(["backtest", "-s", "sma_cross", *common, "--to", "2018-01-10T06:00",
+                "--json", str(tmp_path / "bt.json")])  # fmt: skip
+    assert code == 0
+    document = _strict(tmp_path / "bt.json")
+    assert document["metrics"]["trade_count"] == 0
+    assert document["metrics"]["win_rate"] is None
 
 
 def test_lookahead_and_recursive_commands(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +15,7 @@ from tradewind.bootstrap import backtest as run_backtest
 from tradewind.cli.context import STATE
 from tradewind.cli.progress import progress_bar
 from tradewind.core.errors import UserError
+from tradewind.core.strict_json import write_json
 from tradewind.data.bundled import BUNDLED_SYMBOL, load_bundled
 from tradewind.data.catalog import Catalog, SeriesKey
 from tradewind.data.kinds import DataKind
@@ -128,8 +128,7 @@ def backtest(
         )  # fmt: skip
     _print(result)
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(result.to_json_dict(), indent=2), encoding="utf-8")
+        write_json(json_path, result.to_json_dict())
         STATE.console.print(f"JSON written to {json_path}")
     if report is not None:
         STATE.console.print(f"report written to {result.report(report)}")

@@ -7,7 +7,6 @@ engine and writes the HTML report and the JSON result beside the data.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +19,7 @@ from tradewind.bootstrap import backtest
 from tradewind.cli.context import STATE
 from tradewind.cli.progress import progress_bar
 from tradewind.core.instrument import Instrument
+from tradewind.core.strict_json import write_json
 from tradewind.data.bundled import BUNDLED_KEY, load_bundled
 from tradewind.data.catalog import Catalog
 from tradewind.data.validate import validate
@@ -103,7 +103,7 @@ def _backtest(frame: pd.DataFrame, instrument: Instrument, run_dir: Path, strate
     )
     report = result.report(run_dir / "report.html")
     json_path = run_dir / "result.json"
-    json_path.write_text(json.dumps(result.to_json_dict(), indent=2), encoding="utf-8")
+    write_json(json_path, result.to_json_dict())
     STATE.console.print(f"report: {report}\nresult: {json_path}")
 
 

@@ -6,7 +6,6 @@ them (the catalog, the bundled BTC-PERP month, or ``--data FILE``).
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from tradewind.cli.backtest import _load, _params
 from tradewind.cli.context import STATE
 from tradewind.cli.progress import progress_bar
 from tradewind.core.errors import UserError
+from tradewind.core.strict_json import write_json
 from tradewind.data.bundled import BUNDLED_SYMBOL
 from tradewind.optimize.lookahead import lookahead_analysis, recursive_analysis
 from tradewind.optimize.market import Market, prepare_market
@@ -97,8 +97,7 @@ def _warnings_shown() -> Iterator[None]:
 def _write_json(path: Path | None, payload: dict[str, Any]) -> None:
     if path is None:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+    write_json(path, payload)
     STATE.console.print(f"JSON written to {path}")
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from tradewind.core.strict_json import json_ready
 
 
 @dataclass
@@ -43,7 +44,11 @@ class BacktestResult:
     """Circuit-breaker transitions: time, bar, symbol, breaker, state, reason."""
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The ``--json`` document: metrics, trades (ISO-8601 UTC times), and metadata."""
+        """The ``--json`` document: metrics, trades (ISO-8601 UTC times), and metadata.
+
+        Strict JSON (:mod:`tradewind.core.strict_json`): a value that cannot be computed (NaN or
+        infinite, e.g. a profit factor without a losing trade) is ``null``.
+        """
         trades = []
         for row in self.trades.itertuples(index=False):
             trades.append(
@@ -59,15 +64,17 @@ class BacktestResult:
                     "pnl": row.pnl,
                 }
             )
-        return {
-            "metrics": _plain(self.metrics),
+        document = {
+            "metrics": self.metrics,
             "trades": trades,
-            "meta": _plain(self.meta),
+            "meta": self.meta,
             "risk": {
                 "denials": _records(self.denials),
                 "breaker_events": _records(self.breaker_events),
             },
         }
+        ready: dict[str, Any] = json_ready(document)
+        return ready
 
     def report(self, path: str | Path) -> Path:
         """Write the self-contained HTML report to ``path`` and return it."""
@@ -86,25 +93,5 @@ class BacktestResult:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-ready dicts (timestamps as ISO-8601 UTC)."""
-    return [
-        {
-            str(k): v.isoformat() if isinstance(v, pd.Timestamp) else _plain(v)
-            for k, v in row.items()
-        }
-        for row in frame.to_dict(orient="records")
-    ]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and math.isnan(value):  # NaN is not JSON
-        return None
-    if hasattr(value, "item"):
-        return _plain(value.item())
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
+    """Rows as dicts (timestamps become ISO-8601 UTC through :func:`json_ready`)."""
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]

@@ -13,7 +13,6 @@ Samplers: ``tpe`` (Bayesian), ``cmaes``, ``nsga2`` (genetic, several objectives,
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +33,7 @@ from optuna.distributions import (
 from optuna.trial import FrozenTrial, TrialState
 
 from tradewind.core.errors import UserError
+from tradewind.core.strict_json import json_ready, write_json
 from tradewind.optimize.evaluate import (
     Evaluation,
     Evaluator,
@@ -134,7 +134,8 @@ class StudyResult:
                 "partitions": o.partitions,
                 "combinations": o.combinations,
             }
-        return json.loads(json.dumps(out, default=_json_default))
+        ready: dict[str, Any] = json_ready(out)
+        return ready
 
 
 def optimize(
@@ -543,17 +544,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
-
-
 def write_results(result: StudyResult, run_dir: Path) -> None:
     """Write ``trials.csv``, ``returns.npy`` and ``study.json`` into ``run_dir``."""
     run_dir.mkdir(parents=True, exist_ok=True)
     result.trials.to_csv(run_dir / "trials.csv", index=False)
     np.save(run_dir / "returns.npy", result.returns)
-    (run_dir / "study.json").write_text(json.dumps(result.summary(), indent=2), encoding="utf-8")
+    write_json(run_dir / "study.json", result.summary())
