@@ -1,0 +1,199 @@
+"""MarketFeed with the real ccxt.pro client against the loopback Binance, with injected faults.
+
+Spot XRP/USDT replays the recorded Bybit L2 book (about ten diffs a replay second); the BTC-quoted
+pairs and XRP/ETH trade on flows derived from their real candles. The replay runs at 60x.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tradewind.connectors.binance_streams import StreamKind
+from tradewind.connectors.market_feed import FeedSpec, MarketFeed
+from tradewind.connectors.rate_budget import RateBudget
+from tradewind.core.market_events import (
+    AlertKind,
+    BarClosed,
+    BookUpdated,
+    MarketEvent,
+    StreamAlert,
+    StreamState,
+)
+from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer
+
+SPEED = 60.0  # the replay speed of conftest.py
+
+DEPTH = frozenset({StreamKind.DEPTH})
+SPOT_BOOKS = ("XRP/USDT", "ETH/BTC", "LTC/BTC", "ADA/BTC", "XLM/BTC", "TRX/BTC", "ETC/BTC",
+              "UNITTEST/BTC", "XRP/ETH", "BTC/USDT")  # fmt: skip
+
+
+async def _collect(
+    feed: MarketFeed, until: Callable[[list[MarketEvent]], bool], timeout_s: float
+) -> list[MarketEvent]:
+    events: list[MarketEvent] = []
+    deadline = time.monotonic() + timeout_s
+    while not until(events):
+        left = deadline - time.monotonic()
+        assert left > 0, f"timed out; last events: {events[-5:]}"
+        try:
+            events.append(await asyncio.wait_for(feed.events.get(), left))
+        except TimeoutError:
+            continue
+    return events
+
+
+def _server_top(server: LoopbackServer, futures: bool, symbol: str) -> tuple[int, Any, Any]:
+    market = server.sim.engine.market(futures, symbol)
+    assert market is not None
+    server.sim.engine.finish(market)
+    last, bids, asks = market.book.snapshot(50)
+    return last, [[float(p), float(q)] for p, q in bids], [[float(p), float(q)] for p, q in asks]
+
+
+def _local_top(feed: MarketFeed, symbol: str) -> tuple[int, Any, Any]:
+    book = feed.book(symbol)
+    top = book.top(50)
+    bids = [[float(p), float(q)] for p, q in zip(top.bid_prices, top.bid_sizes, strict=True)]
+    asks = [[float(p), float(q)] for p, q in zip(top.ask_prices, top.ask_sizes, strict=True)]
+    return book.update_id, bids, asks
+
+
+async def _matches_server(feed: MarketFeed, server: LoopbackServer, n: int) -> int:
+    """Compare the local XRP/USDT book with the server's at the same update id ``n`` times."""
+    matched = 0
+    deadline = time.monotonic() + 10
+    while matched < n and time.monotonic() < deadline:
+        event = await asyncio.wait_for(feed.events.get(), 5)
+        if not isinstance(event, BookUpdated) or event.symbol != "XRP/USDT":
+            continue
+        local = _local_top(feed, "XRP/USDT")
+        remote = _server_top(server, False, "XRPUSDT")
+        if local[0] != remote[0]:
+            continue  # the replay moved on between the two reads
+        assert local == remote
+        matched += 1
+    return matched
+
+
+async def test_the_local_book_equals_the_exchanges_at_the_same_update_id(
+    server: LoopbackServer, pro_client: Callable[[], Any]
+) -> None:
+    async with MarketFeed(pro_client(), FeedSpec(symbols=("XRP/USDT",), kinds=DEPTH)) as feed:
+        assert await _matches_server(feed, server, 10) == 10
+        assert feed.books["XRP/USDT"].resyncs == 0
+
+
+async def test_a_depth_gap_is_detected_and_the_book_rebuilt(
+    server: LoopbackServer, pro_client: Callable[[], Any]
+) -> None:
+    server.sim.faults.add(Fault(kind=FaultKind.DEPTH_GAP, path="ws:xrpusdt@depth", at_request=30))
+    async with MarketFeed(pro_client(), FeedSpec(symbols=("XRP/USDT",), kinds=DEPTH)) as feed:
+        events = await _collect(
+            feed,
+            lambda ev: (
+                any(isinstance(e, BookUpdated) and e.resynced for e in ev[1:])
+                and any(isinstance(e, StreamAlert) for e in ev)
+            ),
+            timeout_s=10,
+        )
+        alert = next(e for e in events if isinstance(e, StreamAlert))
+        assert alert.kind is AlertKind.BOOK_RESYNC
+        assert "gap" in alert.detail
+        assert server.sim.faults.injected(FaultKind.DEPTH_GAP)
+        # No update was emitted between the gap and the rebuild: the broken book was never shown.
+        after = events[events.index(alert) + 1 :]
+        assert isinstance(after[0], BookUpdated)
+        assert after[0].resynced
+        assert await _matches_server(feed, server, 5) == 5
+        assert feed.books["XRP/USDT"].resyncs == 1
+
+
+async def test_twenty_resyncs_at_once_are_staggered_and_earn_no_429(
+    server: LoopbackServer, pro_client: Callable[[], Any]
+) -> None:
+    # Two feeds of ten books each share one exchange budget, as every stream of a bot does.
+    budget = RateBudget(capacity=600, per_second=20, spacing_s=0.05)
+    specs = [
+        FeedSpec(symbols=SPOT_BOOKS, kinds=DEPTH, snapshot_limit=100),
+        FeedSpec(symbols=(*SPOT_BOOKS[1:], "XRP/USDT:USDT"), kinds=DEPTH, snapshot_limit=100),
+    ]
+    async with (
+        MarketFeed(pro_client(), specs[0], budget=budget) as one,
+        MarketFeed(pro_client(), specs[1], budget=budget) as two,
+    ):
+        syncs = [*one.books.values(), *two.books.values()]
+        assert len(syncs) == 20
+        await _collect(one, lambda ev: all(s.in_sync for s in syncs), 20)
+        server.sim.faults.clear_log()
+        for sync in syncs:  # the path a detected gap takes, for all twenty at the same instant
+            sync.resync("test: gap")
+        await _collect(one, lambda ev: all(s.in_sync for s in syncs), 20)
+        assert sum(s.resyncs for s in syncs) == 20
+    depth = [r for r in server.sim.faults.requests() if r.path.endswith("/depth")]
+    assert len(depth) == 20
+    assert [r.status for r in depth] == [200] * 20
+    assert not [r for r in server.sim.faults.requests() if r.status in (418, 429)]
+    # Granted one every 50 ms, not in a burst (arrival times jitter by a few ms on a busy host).
+    span_s = (depth[-1].received_ms - depth[0].received_ms) / SPEED / 1000
+    assert span_s >= 19 * 0.05 * 0.9
+
+
+async def test_a_disconnect_reconnects_and_no_bar_is_announced_twice(
+    server: LoopbackServer, pro_client: Callable[[], Any]
+) -> None:
+    server.sim.faults.add(
+        Fault(kind=FaultKind.WS_DISCONNECT, path="ws:xrpeth@kline_1m", at_request=4)
+    )
+    spec = FeedSpec(symbols=("XRP/ETH",), timeframes=("1m",), kinds=frozenset({StreamKind.KLINE}),
+                    warmup_bars=20)  # fmt: skip
+    async with MarketFeed(pro_client(), spec) as feed:
+        await feed.wait_ready(10)
+        events = await _collect(
+            feed,
+            lambda ev: (
+                sum(isinstance(e, BarClosed) and e.source.value == "stream" for e in ev) >= 4
+                and any(isinstance(e, StreamAlert) and e.kind is AlertKind.RECONNECTED for e in ev)
+            ),
+            timeout_s=20,
+        )
+        alerts = [e for e in events if isinstance(e, StreamAlert)]
+        kinds = [a.kind for a in alerts]
+        assert kinds[:2] == [AlertKind.DISCONNECTED, AlertKind.RECONNECTED]
+        gap_ms = alerts[1].received_ms - alerts[0].received_ms
+        assert gap_ms < 2000  # the server is up: back within the first backoff steps
+        assert feed.health()["spot kline"] is StreamState.LIVE
+    opens = [e.bar.ts for e in events if isinstance(e, BarClosed)]
+    assert opens == sorted(opens)
+    assert len(set(opens)) == len(opens)
+
+
+async def test_a_silent_stall_is_found_within_the_allowance_and_healed(
+    server: LoopbackServer, pro_client: Callable[[], Any]
+) -> None:
+    # The watchdog judges monotonic time; this one runs 5x faster than the wall, so the 10 s
+    # allowance passes in 2 wall seconds while the server's 60 s stall lasts.
+    origin = time.monotonic()
+
+    def fast() -> float:
+        return origin + (time.monotonic() - origin) * 5.0
+
+    server.sim.faults.add(
+        Fault(kind=FaultKind.WS_STALL, path="ws:xrpusdt@depth", at_request=20, delay_s=60.0)
+    )
+    spec = FeedSpec(symbols=("XRP/USDT",), kinds=DEPTH)
+    async with MarketFeed(pro_client(), spec, monotonic=fast, watchdog_period_s=0.1) as feed:
+        events = await _collect(
+            feed,
+            lambda ev: any(isinstance(e, StreamAlert) and e.kind is AlertKind.FRESH for e in ev),
+            timeout_s=15,
+        )
+        stale = next(e for e in events if isinstance(e, StreamAlert) and e.kind is AlertKind.STALE)
+        silent_s = float(stale.detail.split("silent for ")[1].split(" s")[0])
+        assert 10.0 <= silent_s <= 10.0 + 0.1 * 5 + 1.0  # found at most one check late
+        assert "XRP/USDT" in {s for e in events if isinstance(e, StreamAlert) for s in e.symbols}
+        assert feed.groups[0].restarts >= 1
+        assert await _matches_server(feed, server, 3) == 3
