@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 
 from tradewind import __version__
-from tradewind.cli import backtest, config_cmd, data, demo, exchange_sim, strategies
+from tradewind.cli import backtest, config_cmd, data, demo, exchange_sim, records, strategies
+from tradewind.cli import db as db_cmd
 from tradewind.cli import optimize as optimize_cmd
 from tradewind.cli.context import STATE
 from tradewind.config import secret_values
@@ -39,6 +40,10 @@ app.command("walkforward")(optimize_cmd.walkforward)
 app.command("montecarlo")(optimize_cmd.montecarlo)
 app.command("lookahead")(optimize_cmd.lookahead)
 app.command("recursive")(optimize_cmd.recursive)
+app.add_typer(db_cmd.app, name="db")
+for _query in (records.orders, records.trades, records.positions, records.sessions):
+    app.command(_query.__name__)(_query)
+app.add_typer(records.runs_app, name="runs")
 
 
 def _version(value: bool) -> None:

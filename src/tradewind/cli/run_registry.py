@@ -1,0 +1,140 @@
+"""Record a finished backtest into the registry of runs (``--bot NAME`` or ``--db-url URL``).
+
+The market regime at each trade's entry comes from :func:`tradewind.indicators.regime
+.classify_regime` over the run's own bars: the regime of the last bar complete at the entry time,
+so the label uses only what was known when the trade was opened.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from tradewind.core.errors import UserError
+from tradewind.core.money import to_decimal
+from tradewind.core.timeframe import Timeframe
+from tradewind.engine.result import BacktestResult
+from tradewind.indicators.regime import Regime, classify_regime
+from tradewind.persistence.bots import open_bot
+from tradewind.persistence.engine import open_database
+from tradewind.persistence.runs import RunRecord, RunTrade, StrategyParameter, record_run
+from tradewind.strategies.base import Strategy
+from tradewind.strategies.registry import load_strategy
+
+
+def _ms(text: str | None) -> int | None:
+    if not text:
+        return None
+    return round(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+def regimes_at_entry(result: BacktestResult) -> list[str]:
+    """The regime name at each trade's entry (``undefined`` during the indicator's warm-up)."""
+    trades = result.trades
+    if trades.empty:
+        return []
+    tf_ms = Timeframe.parse(str(result.meta.get("timeframe", "1m"))).seconds * 1000
+    labels: list[str] = []
+    cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for symbol, entry in zip(trades["symbol"], trades["entry_time"], strict=True):
+        if symbol not in cache:
+            bars = result.close.get(symbol)
+            if bars is None or bars.empty:
+                cache[symbol] = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int8))
+            else:
+                codes = classify_regime(bars["high"], bars["low"], bars["close"])
+                open_ms = bars.index.asi8 // 1_000_000
+                cache[symbol] = (open_ms + tf_ms, codes)
+        close_ms, codes = cache[symbol]
+        entry_ms = pd.Timestamp(entry).value // 1_000_000
+        index = int(np.searchsorted(close_ms, entry_ms, side="right")) - 1
+        code = int(codes[index]) if index >= 0 else Regime.UNDEFINED
+        labels.append(Regime(code).name.lower())
+    return labels
+
+
+def _declared(strategy: str) -> list[StrategyParameter]:
+    try:
+        cls: type[Strategy] = load_strategy(strategy)
+    except UserError:
+        return []
+    return [
+        StrategyParameter(
+            name=name,
+            kind=param.kind.__name__,
+            default=str(param.default),
+            low=None if param.low is None else str(param.low),
+            high=None if param.high is None else str(param.high),
+        )
+        for name, param in cls.parameters().items()
+    ]
+
+
+def run_record(result: BacktestResult, strategy: str, kind: str = "backtest") -> RunRecord:
+    """The registry's record of a finished backtest."""
+    meta = result.meta
+    regimes = regimes_at_entry(result)
+    trades = [
+        RunTrade(
+            strategy=str(row.strategy) if "strategy" in result.trades else str(meta["strategy"]),
+            symbol=str(row.symbol),
+            side=str(row.side),
+            entry_ts=pd.Timestamp(row.entry_time).value // 1_000_000,
+            exit_ts=pd.Timestamp(row.exit_time).value // 1_000_000,
+            entry_price=to_decimal(float(row.entry_price)),
+            exit_price=to_decimal(float(row.exit_price)),
+            quantity=to_decimal(float(row.quantity)),
+            fees=to_decimal(float(row.fees)),
+            funding=to_decimal(float(getattr(row, "funding", 0.0))),
+            pnl=to_decimal(float(row.pnl)),
+            reason=str(getattr(row, "reason", "")),
+            regime=regime,
+        )
+        for row, regime in zip(result.trades.itertuples(index=False), regimes, strict=True)
+    ]
+    metrics: dict[str, float | None] = {}
+    for name, value in result.metrics.items():
+        if isinstance(value, bool | int | float | np.integer | np.floating | Decimal):
+            metrics[name] = float(value)
+    return RunRecord(
+        kind=kind,
+        strategy=str(meta.get("strategy", strategy)),
+        parameters=dict(meta.get("params") or {}),
+        symbols=[str(s) for s in meta.get("symbols", [])],
+        timeframe=str(meta.get("timeframe", "")),
+        engine=str(meta.get("engine", "event")),
+        data_start_ts=_ms(meta.get("data_start")),
+        data_end_ts=_ms(meta.get("data_end")),
+        data_hash=str(meta.get("data_hash", "")),
+        code_version=str(meta.get("code_version", "")),
+        started_ts=_ms(meta.get("started_at")) or 0,
+        finished_ts=_ms(meta.get("finished_at")) or 0,
+        metrics=metrics,
+        trades=trades,
+        declared=_declared(strategy),
+    )
+
+
+def record_backtest(
+    result: BacktestResult,
+    strategy: str,
+    *,
+    bot: str | None,
+    db_url: str | None,
+    bots_dir: str,
+) -> int:
+    """Store the run in the bot's database or the database at ``db_url``; returns the run id."""
+    if bot is not None:
+        opened = open_bot(bot, bots_dir=bots_dir, url=db_url)
+        engine, owner = opened.engine, opened.bot_id
+    elif db_url is not None:
+        engine, owner = open_database(db_url), None
+    else:
+        raise UserError("recording a run needs --bot NAME or --db-url URL")
+    try:
+        return record_run(engine, run_record(result, strategy), owner)
+    finally:
+        engine.dispose()

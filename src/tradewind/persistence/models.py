@@ -1,0 +1,289 @@
+"""The schema: SQLAlchemy 2 models of everything a bot and the research tools keep.
+
+The tables are created only by the Alembic migrations in ``persistence/migrations``; a test runs
+``tradewind db upgrade`` on an empty SQLite and an empty PostgreSQL database and compares the
+result with these models. Money columns are :class:`~tradewind.persistence.types.Money` (exact),
+times :class:`~tradewind.persistence.types.UtcDateTime` (UTC).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from tradewind.persistence.types import Money, UtcDateTime
+
+# Integer primary keys: BIGINT on PostgreSQL, SQLite's INTEGER rowid alias (which must be INTEGER).
+Key = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Base of every model; its metadata is what the migrations must produce."""
+
+
+class Bot(Base):
+    """A bot: a name, and the hash of the exchange account it trades (set on its first start)."""
+
+    __tablename__ = "bots"
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    account_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TradingSession(Base):
+    """One start of a bot: mode, strategies, parameters, config hash, code version, start, end."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    strategies: Mapped[str] = mapped_column(Text)
+    parameters: Mapped[str] = mapped_column(Text)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    code_version: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class OrderRow(Base):
+    """An order as it is now; :class:`OrderTransitionRow` keeps how it got there."""
+
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("bot_id", "client_id"),)
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    venue_order_id: Mapped[str | None] = mapped_column(String(64))
+    strategy: Mapped[str] = mapped_column(String(100))
+    symbol: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(4))
+    type: Mapped[str] = mapped_column(String(16))
+    time_in_force: Mapped[str] = mapped_column(String(3))
+    quantity: Mapped[Decimal] = mapped_column(Money)
+    quote_quantity: Mapped[Decimal | None] = mapped_column(Money)
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    trigger_price: Mapped[Decimal | None] = mapped_column(Money)
+    post_only: Mapped[bool] = mapped_column(Boolean)
+    reduce_only: Mapped[bool] = mapped_column(Boolean)
+    tag: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    filled_quantity: Mapped[Decimal] = mapped_column(Money)
+    average_price: Mapped[Decimal | None] = mapped_column(Money)
+    reject_reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OrderTransitionRow(Base):
+    """One status change of an order: when, to what, who caused it, and why."""
+
+    __tablename__ = "order_transitions"
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    source: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class FillRow(Base):
+    """One execution. Unique per bot by the exchange's trade id (ids are per symbol on Binance)."""
+
+    __tablename__ = "fills"
+    __table_args__ = (
+        UniqueConstraint("bot_id", "symbol", "trade_id"),
+        Index("ix_fills_bot_id_at", "bot_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    trade_id: Mapped[str | None] = mapped_column(String(64))
+    client_id: Mapped[str] = mapped_column(String(64))
+    strategy: Mapped[str] = mapped_column(String(100))
+    symbol: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(4))
+    price: Mapped[Decimal] = mapped_column(Money)
+    quantity: Mapped[Decimal] = mapped_column(Money)
+    fee: Mapped[Decimal] = mapped_column(Money)
+    fee_currency: Mapped[str] = mapped_column(String(16))
+    liquidity: Mapped[str] = mapped_column(String(5))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class FundingRow(Base):
+    """A perpetual funding payment (negative when paid)."""
+
+    __tablename__ = "funding_payments"
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id"), index=True)
+    symbol: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(16))
+    rate: Mapped[Decimal] = mapped_column(Money)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PositionRow(Base):
+    """One strategy's position in one symbol (signed quantity), as last saved."""
+
+    __tablename__ = "positions"
+    __table_args__ = (UniqueConstraint("bot_id", "strategy", "symbol"),)
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id"))
+    strategy: Mapped[str] = mapped_column(String(100))
+    symbol: Mapped[str] = mapped_column(String(40))
+    quantity: Mapped[Decimal] = mapped_column(Money)
+    average_price: Mapped[Decimal] = mapped_column(Money)
+    entry_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    realized_pnl: Mapped[Decimal] = mapped_column(Money)
+    open_fees: Mapped[Decimal] = mapped_column(Money)
+    open_funding: Mapped[Decimal] = mapped_column(Money)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BalanceRow(Base):
+    """The ledger balance of one asset, as last saved."""
+
+    __tablename__ = "balances"
+    __table_args__ = (UniqueConstraint("bot_id", "asset"),)
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id"))
+    asset: Mapped[str] = mapped_column(String(16))
+    total: Mapped[Decimal] = mapped_column(Money)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class EquitySnapshotRow(Base):
+    """One point of a bot's equity curve."""
+
+    __tablename__ = "equity_snapshots"
+    __table_args__ = (Index("ix_equity_snapshots_bot_id_at", "bot_id", "at"),)
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    equity: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(16))
+
+
+class RiskEventRow(Base):
+    """A denial, breaker transition, liquidation or kill switch."""
+
+    __tablename__ = "risk_events"
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id"), index=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    strategy: Mapped[str] = mapped_column(String(100))
+    symbol: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class OperatorActionRow(Base):
+    """An operator's action or decision, hash-chained to the one before it (tamper evidence)."""
+
+    __tablename__ = "operator_actions"
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    bot_id: Mapped[int | None] = mapped_column(ForeignKey("bots.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(200))
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class StrategyRow(Base):
+    """A strategy known to the registry of runs."""
+
+    __tablename__ = "strategies"
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text)
+
+
+class StrategyParameterRow(Base):
+    """A parameter a strategy declares: its type, default and search range."""
+
+    __tablename__ = "strategy_parameters"
+    __table_args__ = (UniqueConstraint("strategy_id", "name"),)
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    strategy_id: Mapped[int] = mapped_column(ForeignKey("strategies.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    default: Mapped[str] = mapped_column(String(200))
+    low: Mapped[str | None] = mapped_column(String(200))
+    high: Mapped[str | None] = mapped_column(String(200))
+
+
+class RunRow(Base):
+    """A backtest, optimisation or walk-forward run: what ran on what, and when."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    bot_id: Mapped[int | None] = mapped_column(ForeignKey("bots.id"))
+    strategy_id: Mapped[int] = mapped_column(ForeignKey("strategies.id"), index=True)
+    parameters: Mapped[str] = mapped_column(Text)
+    symbols: Mapped[str] = mapped_column(String(400))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    engine: Mapped[str] = mapped_column(String(16))
+    data_start: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    data_end: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    data_hash: Mapped[str] = mapped_column(String(64))
+    code_version: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RunMetricRow(Base):
+    """One metric of a run (analytics: a float)."""
+
+    __tablename__ = "run_metrics"
+    __table_args__ = (UniqueConstraint("run_id", "name"),)
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float)
+
+
+class RunTradeRow(Base):
+    """One closed trade of a run, with the market regime at its entry."""
+
+    __tablename__ = "run_trades"
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    strategy: Mapped[str] = mapped_column(String(100))
+    symbol: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(5))
+    entry_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    exit_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    entry_price: Mapped[Decimal] = mapped_column(Money)
+    exit_price: Mapped[Decimal] = mapped_column(Money)
+    quantity: Mapped[Decimal] = mapped_column(Money)
+    fees: Mapped[Decimal] = mapped_column(Money)
+    funding: Mapped[Decimal] = mapped_column(Money)
+    pnl: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(String(200))
+    regime_at_entry: Mapped[str] = mapped_column(String(16), index=True)

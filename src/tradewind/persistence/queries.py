@@ -1,0 +1,237 @@
+"""Operator queries: orders, trades (fills), positions, sessions, runs, a profit report, and run
+comparisons by strategy or market regime.
+
+Every function returns plain rows (dicts of ``Decimal``, ``datetime`` and ``str``) for the CLI to
+print or dump as JSON. Money sums are exact on both databases: PostgreSQL's ``sum`` over NUMERIC,
+and on SQLite the ``dsum`` aggregate :mod:`tradewind.persistence.engine` registers (SQLite's own
+``sum`` would add binary floats).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import Engine, Select, case, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from tradewind.core.errors import UserError
+from tradewind.persistence.models import (
+    BalanceRow,
+    Bot,
+    FillRow,
+    OrderRow,
+    PositionRow,
+    RunMetricRow,
+    RunRow,
+    RunTradeRow,
+    StrategyRow,
+    TradingSession,
+)
+
+Row = dict[str, Any]
+_BOTS = Bot.__table__
+_HEADLINE = ("total_return", "sharpe_ratio", "max_drawdown", "trade_count", "win_rate")
+
+
+def bot_id(engine: Engine, name: str) -> int:
+    """The id of bot ``name`` in this database.
+
+    Raises
+    ------
+    UserError
+        When there is no such bot (the message lists the bots there are).
+    """
+    with engine.connect() as connection:
+        found = connection.execute(select(_BOTS.c.id).where(_BOTS.c.name == name)).scalar()
+        if found is None:
+            known = connection.execute(select(_BOTS.c.name).order_by(_BOTS.c.name)).scalars()
+            raise UserError(
+                f"no bot {name!r} in this database; known: {', '.join(known) or 'none'}"
+            )
+    return int(found)
+
+
+def _money_sum(engine: Engine, column: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.dsum(column) if engine.dialect.name == "sqlite" else func.sum(column)
+
+
+def _rows(engine: Engine, query: Select[Any]) -> list[Row]:
+    with engine.connect() as connection:
+        return [dict(r._mapping) for r in connection.execute(query)]
+
+
+def _for_bot(query: Select[Any], table: Any, bot: int | None) -> Select[Any]:
+    query = query.join(_BOTS, _BOTS.c.id == table.c.bot_id)
+    return query if bot is None else query.where(table.c.bot_id == bot)
+
+
+def orders(
+    engine: Engine, bot: int | None, *, open_only: bool = False, limit: int = 50
+) -> list[Row]:
+    """The latest ``limit`` orders, newest first."""
+    t = OrderRow.__table__
+    query = select(
+        _BOTS.c.name.label("bot"), t.c.created_at.label("time"), t.c.client_id, t.c.strategy,
+        t.c.symbol, t.c.side, t.c.type, t.c.quantity, t.c.price, t.c.trigger_price, t.c.status,
+        t.c.filled_quantity, t.c.average_price, t.c.venue_order_id, t.c.reject_reason,
+    )  # fmt: skip
+    query = _for_bot(query, t, bot).order_by(t.c.id.desc()).limit(limit)
+    if open_only:
+        query = query.where(t.c.status.not_in(["filled", "canceled", "rejected", "expired"]))
+    return _rows(engine, query)
+
+
+def trades(engine: Engine, bot: int | None, *, limit: int = 50) -> list[Row]:
+    """The latest ``limit`` fills, newest first."""
+    t = FillRow.__table__
+    query = select(
+        _BOTS.c.name.label("bot"), t.c.at.label("time"), t.c.strategy, t.c.symbol, t.c.side,
+        t.c.price, t.c.quantity, t.c.fee, t.c.fee_currency, t.c.liquidity, t.c.trade_id,
+        t.c.client_id,
+    )  # fmt: skip
+    return _rows(
+        engine, _for_bot(query, t, bot).order_by(t.c.at.desc(), t.c.id.desc()).limit(limit)
+    )
+
+
+def positions(engine: Engine, bot: int | None, *, include_flat: bool = False) -> list[Row]:
+    """Stored positions (open ones unless ``include_flat``) and the bot's balances."""
+    t = PositionRow.__table__
+    query = select(
+        _BOTS.c.name.label("bot"), t.c.strategy, t.c.symbol, t.c.quantity, t.c.average_price,
+        t.c.entry_at, t.c.realized_pnl, t.c.updated_at,
+    )  # fmt: skip
+    rows = _rows(engine, _for_bot(query, t, bot).order_by(_BOTS.c.name, t.c.symbol))
+    return [r for r in rows if include_flat or r["quantity"] != 0]
+
+
+def balances(engine: Engine, bot: int | None) -> list[Row]:
+    """Stored balances per bot and asset."""
+    t = BalanceRow.__table__
+    query = select(_BOTS.c.name.label("bot"), t.c.asset, t.c.total, t.c.updated_at)
+    return _rows(engine, _for_bot(query, t, bot).order_by(_BOTS.c.name, t.c.asset))
+
+
+def sessions(engine: Engine, bot: int | None, *, limit: int = 50) -> list[Row]:
+    """The latest ``limit`` sessions, newest first."""
+    t = TradingSession.__table__
+    query = select(
+        _BOTS.c.name.label("bot"), t.c.id.label("session"), t.c.mode, t.c.strategies,
+        t.c.started_at, t.c.ended_at, t.c.end_reason, t.c.code_version, t.c.config_hash,
+    )  # fmt: skip
+    rows = _rows(engine, _for_bot(query, t, bot).order_by(t.c.id.desc()).limit(limit))
+    for row in rows:
+        row["strategies"] = ", ".join(json.loads(row["strategies"]))
+    return rows
+
+
+def profit_report(engine: Engine, bot: int | None) -> list[Row]:
+    """Per symbol and fee currency: fills, bought and sold notional, net cash flow and fees.
+
+    Exact sums over every stored fill (the benchmark's 1M-fill query).
+    """
+    t = FillRow.__table__
+    if engine.dialect.name == "sqlite":
+        return _sqlite_profit(engine, bot)
+    money = _money_sum
+    notional = t.c.price * t.c.quantity
+    signed = case((t.c.side == "sell", notional), else_=-notional)
+    query = (
+        select(
+            t.c.symbol, t.c.fee_currency, func.count().label("fills"),
+            money(engine, case((t.c.side == "buy", notional), else_=0)).label("bought"),
+            money(engine, case((t.c.side == "sell", notional), else_=0)).label("sold"),
+            money(engine, signed).label("net_cash_flow"), money(engine, t.c.fee).label("fees"),
+        )
+        .group_by(t.c.symbol, t.c.fee_currency)
+        .order_by(t.c.symbol, t.c.fee_currency)
+    )  # fmt: skip
+    if bot is not None:
+        query = query.where(t.c.bot_id == bot)
+    return _rows(engine, query)
+
+
+def _sqlite_profit(engine: Engine, bot: int | None) -> list[Row]:
+    # One exact aggregate per group (see engine._CashFlow): one Python call per fill.
+    t = FillRow.__table__
+    query = (
+        select(
+            t.c.symbol, t.c.fee_currency, func.count().label("fills"),
+            func.tw_cash_flow(t.c.side, t.c.price, t.c.quantity, t.c.fee).label("flow"),
+        )
+        .group_by(t.c.symbol, t.c.fee_currency)
+        .order_by(t.c.symbol, t.c.fee_currency)
+    )  # fmt: skip
+    if bot is not None:
+        query = query.where(t.c.bot_id == bot)
+    rows = []
+    for row in _rows(engine, query):
+        bought, sold, fees = (Decimal(part) for part in row.pop("flow").split())
+        rows.append({**row, "bought": bought, "sold": sold, "net_cash_flow": sold - bought,
+                     "fees": fees})  # fmt: skip
+    return rows
+
+
+def runs(engine: Engine, *, kind: str | None = None, limit: int = 50) -> list[Row]:
+    """The latest ``limit`` runs of the registry with their headline metrics."""
+    r, s = RunRow.__table__, StrategyRow.__table__
+    query = (
+        select(
+            r.c.id.label("run"), r.c.kind, s.c.name.label("strategy"), r.c.parameters,
+            r.c.symbols, r.c.timeframe, r.c.engine, r.c.data_start, r.c.data_end, r.c.finished_at,
+        )
+        .join(s, s.c.id == r.c.strategy_id)
+        .order_by(r.c.id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    if kind is not None:
+        query = query.where(r.c.kind == kind)
+    rows = _rows(engine, query)
+    if not rows:
+        return rows
+    m = RunMetricRow.__table__
+    metric_query = select(m.c.run_id, m.c.name, m.c.value).where(
+        m.c.run_id.in_([row["run"] for row in rows]), m.c.name.in_(_HEADLINE)
+    )
+    metrics: dict[int, dict[str, float | None]] = {}
+    for metric in _rows(engine, metric_query):
+        metrics.setdefault(metric["run_id"], {})[metric["name"]] = metric["value"]
+    for row in rows:
+        row.update({name: metrics.get(row["run"], {}).get(name) for name in _HEADLINE})
+    return rows
+
+
+def compare_runs(
+    engine: Engine, by: Literal["strategy", "regime"], *, kinds: Sequence[str] = ("backtest",)
+) -> list[Row]:
+    """Trades of the registered runs grouped by strategy or by the market regime at entry:
+    count, wins, win rate, exact total and average PnL."""
+    t, r = RunTradeRow.__table__, RunRow.__table__
+    s = StrategyRow.__table__
+    key = s.c.name if by == "strategy" else t.c.regime_at_entry
+    # Group in Python with Decimal: the groups are few, and sums stay exact on every database.
+    plain = select(key.label(by), r.c.id.label("run"), t.c.pnl, t.c.fees).select_from(
+        t.join(r, r.c.id == t.c.run_id).join(s, s.c.id == r.c.strategy_id)
+    ).where(r.c.kind.in_(list(kinds)))  # fmt: skip
+    groups: dict[str, dict[str, Any]] = {}
+    for row in _rows(engine, plain):
+        group = groups.setdefault(
+            row[by],
+            {by: row[by], "runs": set(), "trades": 0, "wins": 0, "total_pnl": Decimal(0),
+             "fees": Decimal(0)},
+        )  # fmt: skip
+        group["runs"].add(row["run"])
+        group["trades"] += 1
+        group["wins"] += row["pnl"] > 0
+        group["total_pnl"] += row["pnl"]
+        group["fees"] += row["fees"]
+    result = []
+    for group in sorted(groups.values(), key=lambda g: g["total_pnl"], reverse=True):
+        group["runs"] = len(group["runs"])
+        group["win_rate"] = group["wins"] / group["trades"]
+        group["average_pnl"] = group["total_pnl"] / group["trades"]
+        result.append(group)
+    return result

@@ -1,0 +1,117 @@
+"""``tradewind db upgrade|backup|restore`` end to end, and the operator queries on a bot."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from tradewind.cli.context import STATE
+from tradewind.cli.main import run
+from tradewind.core.orders import Fill, Liquidity, Order, OrderStatus, OrderType
+from tradewind.core.records import Side
+from tradewind.core.repository import OrderTransition, PositionState, TransitionSource
+from tradewind.persistence.bots import open_bot
+from tradewind.persistence.engine import make_engine, upgrade
+
+T0 = 1_767_225_600_000
+
+
+@pytest.fixture
+def bots_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "bots"
+    monkeypatch.setenv("TRADEWIND__DATABASE__BOTS_DIR", str(folder))
+    return folder
+
+
+def _trade(bot_url: str | None, bots_dir: Path) -> None:
+    bot = open_bot("alpha", bots_dir=bots_dir, url=bot_url)
+    with bot.repository() as repo:
+        order = Order("tw-a-1", "ETH/BTC", Side.BUY, OrderType.LIMIT, Decimal("2.5"),
+                      price=Decimal("0.05123"), strategy_id="ema", created_ts=T0)  # fmt: skip
+        repo.record_order(order, T0, TransitionSource.ENGINE)
+        fill = Fill("tw-a-1", "ETH/BTC", Side.BUY, T0 + 60_000, Decimal("0.05123"),
+                    Decimal("2.5"), Decimal("0.0025"), "ETH", Liquidity.MAKER, "991")  # fmt: skip
+        repo.record_fill(fill, "ema", OrderTransition(
+            "tw-a-1", OrderStatus.FILLED, T0 + 60_000, TransitionSource.VENUE,
+            filled_quantity=Decimal("2.5"), average_price=Decimal("0.05123")))  # fmt: skip
+        repo.save_positions([PositionState("ema", "ETH/BTC", Decimal("2.4975"),
+                                           Decimal("0.05123"), T0 + 60_000)], T0 + 60_000)  # fmt: skip
+        repo.save_balances({"BTC": Decimal("0.871925"), "ETH": Decimal("2.4975")}, T0 + 60_000)
+    bot.engine.dispose()
+
+
+def _json(capsys: pytest.CaptureFixture[str], *args: str) -> object:
+    capsys.readouterr()
+    assert run([*args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_queries_read_a_bots_state(
+    bots_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _trade(None, bots_dir)
+    (order,) = _json(capsys, "orders", "--bot", "alpha")  # type: ignore[misc]
+    assert order["client_id"] == "tw-a-1" and order["status"] == "filled"  # noqa: PT018
+    assert order["price"] == "0.05123"
+    assert order["time"].startswith("2026-01-01T00:00:00")
+    (fill,) = _json(capsys, "trades", "--bot", "alpha")  # type: ignore[misc]
+    assert fill["trade_id"] == "991" and fill["fee"] == "0.0025"  # noqa: PT018
+    (report,) = _json(capsys, "trades", "--bot", "alpha", "--profit")  # type: ignore[misc]
+    assert report["bought"] == "0.128075" and report["sold"] == "0"  # noqa: PT018
+    state = _json(capsys, "positions", "--bot", "alpha")
+    assert state["positions"][0]["quantity"] == "2.4975"  # type: ignore[index]
+    assert {b["asset"]: b["total"] for b in state["balances"]} == {  # type: ignore[index]
+        "BTC": "0.871925", "ETH": "2.4975"}  # fmt: skip
+    monkeypatch.setattr(STATE, "console", Console(width=160))
+    assert run(["orders", "--bot", "alpha"]) == 0
+    table = capsys.readouterr().out
+    assert "tw-a-1" in table and "0.05123" in table  # noqa: PT018
+    assert run(["orders", "--bot", "nobody"]) == 2
+    assert "no bot 'nobody'" in capsys.readouterr().err
+
+
+def _balances(capsys: pytest.CaptureFixture[str], *target: str) -> dict[str, str]:
+    state = _json(capsys, "positions", *target)
+    return {b["asset"]: b["total"] for b in state["balances"]}  # type: ignore[index]
+
+
+def test_sqlite_backup_and_restore(bots_dir: Path, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    _trade(None, bots_dir)
+    backup = tmp_path / "alpha.backup.sqlite"
+    assert run(["db", "backup", "--bot", "alpha", "--to", str(backup)]) == 0
+    assert run(["db", "backup", "--bot", "alpha", "--to", str(backup)]) == 2  # never overwrites
+    before = _balances(capsys, "--bot", "alpha")
+    bot = open_bot("alpha", bots_dir=bots_dir)
+    with bot.repository() as repo:
+        repo.save_balances({"BTC": Decimal(0), "XRP": Decimal(7)}, T0 + 120_000)
+    bot.engine.dispose()
+    assert _balances(capsys, "--bot", "alpha") != before
+    assert run(["db", "restore", "--bot", "alpha", "--from", str(backup)]) == 0
+    assert _balances(capsys, "--bot", "alpha") == before
+    not_ours = tmp_path / "other.sqlite"
+    not_ours.write_bytes(b"plain text, not a database")
+    assert run(["db", "restore", "--bot", "alpha", "--from", str(not_ours)]) == 2
+
+
+def test_postgres_backup_and_restore(postgres_url: str, bots_dir: Path, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    assert run(["db", "upgrade", "--db-url", postgres_url]) == 0
+    _trade(postgres_url, bots_dir)
+    backup = tmp_path / "alpha.dump"
+    assert run(["db", "backup", "--db-url", postgres_url, "--to", str(backup)]) == 0
+    before = _balances(capsys, "--bot", "alpha", "--db-url", postgres_url)
+    bot = open_bot("alpha", bots_dir=bots_dir, url=postgres_url)
+    with bot.repository() as repo:
+        repo.save_balances({"BTC": Decimal(0)}, T0 + 120_000)
+    bot.engine.dispose()
+    assert _balances(capsys, "--bot", "alpha", "--db-url", postgres_url) != before
+    assert run(["db", "restore", "--db-url", postgres_url, "--from", str(backup)]) == 0
+    assert _balances(capsys, "--bot", "alpha", "--db-url", postgres_url) == before
+    engine = make_engine(postgres_url)
+    upgrade(engine)  # the restored database is at the latest revision: a no-op
+    engine.dispose()
