@@ -395,7 +395,7 @@ def test_every_stop_and_exit_rule_fires_in_the_risk_suite(shared_data: Path) -> 
 def test_risk_settings_beyond_the_kernel_are_refused_by_name(shared_data: Path) -> None:
     frame = _load(SPOT_FILES[0])
     cases = [
-        ({"breakers": {"max_drawdown": None}}, "risk.breakers.daily_loss"),
+        ({"breakers": {"daily_loss": 0.02}}, "risk.breakers.daily_loss"),
         ({**_OFF, "limits": {"max_positions": 1}}, "risk.limits.max_positions"),
         ({**_OFF, "sizing": {"model": "kelly"}}, "sizing model 'kelly'"),
         ({**_OFF, "sizing": {"model": "fixed_fraction"}, "exits": {"scale_out": [[0.01, 0.5]]}},

@@ -20,7 +20,7 @@ from tradewind.data.bundled import BUNDLED_SYMBOL, load_bundled
 from tradewind.data.catalog import Catalog, SeriesKey
 from tradewind.data.kinds import DataKind
 from tradewind.engine.result import BacktestResult
-from tradewind.risk.config import RiskConfig, parse_risk
+from tradewind.risk.config import RISK_PRESETS, RiskConfig, parse_risk, rules_in_force
 
 _SHOWN = (
     "start", "end", "bars", "initial_equity", "final_equity", "total_return", "annual_return",
@@ -104,14 +104,23 @@ def backtest(
             "--risk-config", help="TOML file with a [risk] table (sizing, exits, limits, breakers)."
         ),
     ] = None,
+    risk_preset: Annotated[
+        str | None,
+        typer.Option(
+            "--risk-preset",
+            help=f"A named set of risk rules: {', '.join(sorted(RISK_PRESETS))}.",
+        ),
+    ] = None,
 ) -> None:
     """Backtest a strategy through the event engine and print its metrics.
 
-    Risk: without --stop/--take-profit/--trailing/--risk-config (or a [risk] table in the config
-    file) the run uses the plain stake gate. With any of them it runs through the risk engine.
+    Risk: every rule is off unless named. Without --stop/--take-profit/--trailing/--risk-preset/
+    --risk-config (or a [risk] table in the config file) the run uses the plain stake gate; each
+    flag switches on that rule alone. The rules in force are printed when the run starts.
     """
     params = _params(param or [])
-    risk = _risk(stop, take_profit, trailing, risk_config)
+    risk = _risk(stop, take_profit, trailing, risk_config, risk_preset)
+    announce_risk(risk)
     frame, name, instruments = _load(symbol, timeframe, exchange, data)
     funding = _funding(name, exchange, data, instruments)
     with progress_bar() as bar:
@@ -140,11 +149,26 @@ def backtest(
         STATE.console.print(f"trades, orders and equity CSVs written to {export}")
 
 
+def announce_risk(risk: RiskConfig | None) -> None:
+    """Say which risk rules the run enforces, before it starts (on stderr, beside the progress)."""
+    rules = rules_in_force(risk)
+    STATE.err_console.print(
+        f"risk rules in force: {', '.join(rules) if rules else 'none'}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def _risk(
-    stop: float | None, take_profit: float | None, trailing: float | None, path: Path | None
+    stop: float | None,
+    take_profit: float | None,
+    trailing: float | None,
+    path: Path | None,
+    preset: str | None = None,
 ) -> RiskConfig | None:
     """The risk settings: the --risk-config file, else the app config's [risk] table when one was
-    given, with the flags on top; None when nothing asks for the risk engine."""
+    given, then the preset named by --risk-preset, with the flags on top; None when nothing asks
+    for the risk engine."""
     base: dict[str, Any] | None = None
     if path is not None:
         if not path.is_file():
@@ -157,12 +181,14 @@ def _risk(
     else:
         config = STATE.config()
         if "risk" in config.model_fields_set:
-            base = config.risk.model_dump()
+            base = config.risk.model_dump(exclude_unset=True)
     flags = {"stop_pct": stop, "take_profit_pct": take_profit, "trailing_pct": trailing}
     given = {k: v for k, v in flags.items() if v is not None}
-    if base is None and not given:
+    if base is None and not given and preset is None:
         return None
-    merged: dict[str, Any] = dict(base or {"sizing": {"model": "stake"}})
+    merged: dict[str, Any] = dict(base or {})
+    if preset is not None:
+        merged["preset"] = preset
     if given:
         merged["exits"] = {**dict(merged.get("exits", {})), **given}
     return parse_risk(merged)

@@ -1,9 +1,11 @@
 """Risk configuration: one frozen section of the app config (``[risk]`` in the TOML file), with
 per-strategy overrides, and the function that builds the risk engine from it.
 
-The defaults protect capital: fixed-risk sizing at 1% of equity to a 2% stop, a 2% daily loss
-limit and a 20% max drawdown. A plain ``backtest()`` call without risk settings does not use them
-(it keeps the stake gate), so results of existing scripts do not change.
+Every rule is off by default: no protective exit, no circuit breaker, no portfolio limit, and
+sizing by the backtest's own stake. A rule is in force only when it is named (a flag such as
+``--stop 0.02``, a key in the file) or comes from a preset chosen by name (``preset =
+"conservative"``, ``--risk-preset conservative``; :data:`RISK_PRESETS`). So ``--stop 0.02`` is a
+2% stop and nothing else, and :func:`rules_in_force` lists exactly what a run enforces.
 
 Example (TOML)::
 
@@ -31,7 +33,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from tradewind.bars import BarSeries
 from tradewind.core.errors import ConfigError, UserError
@@ -74,7 +76,8 @@ class SizingConfig(BaseModel):
 
     model_config = _FROZEN
 
-    model: SizingName = "fixed_risk"
+    model: SizingName = "stake"
+    """``stake`` (the default) sizes as the backtest's ``stake`` does; the others are rules."""
     stake: str | None = None
     """For ``stake``: ``all``, ``25%`` or an amount; by default the backtest's ``stake``."""
     amount: Decimal | None = None
@@ -121,7 +124,7 @@ class ExitConfig(BaseModel):
 
     model_config = _FROZEN
 
-    stop_pct: float | None = 0.02
+    stop_pct: float | None = None
     stop_atr: float | None = None
     atr_period: int = 14
     take_profit_r: float | None = None
@@ -197,10 +200,10 @@ class BreakerConfig(BaseModel):
 
     model_config = _FROZEN
 
-    daily_loss: float | None = 0.02
+    daily_loss: float | None = None
     weekly_loss: float | None = None
     monthly_loss: float | None = None
-    max_drawdown: float | None = 0.20
+    max_drawdown: float | None = None
     kill_on_drawdown: bool = False
     crash_drop: float | None = None
     crash_window: int = 60
@@ -237,12 +240,113 @@ class RiskConfig(BaseModel):
 
     model_config = _FROZEN
 
+    preset: str | None = None
+    """A named set of rules (:data:`RISK_PRESETS`) under the ones given beside it."""
     sizing: SizingConfig = SizingConfig()
     exits: ExitConfig = ExitConfig()
     limits: LimitsConfig = LimitsConfig()
     breakers: BreakerConfig = BreakerConfig()
     cash_buffer: float = 0.01
+    """Share of free cash a risk-sized spot buy leaves unspent (fees and rounding room)."""
     strategies: dict[str, StrategyRiskConfig] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_preset(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or data.get("preset") is None:
+            return data
+        name = data["preset"]
+        if name not in RISK_PRESETS:
+            raise ValueError(
+                f"unknown risk preset {name!r}; the presets are {', '.join(sorted(RISK_PRESETS))}"
+            )
+        return _deep_merge(RISK_PRESETS[name], data)
+
+
+RISK_PRESETS: dict[str, dict[str, Any]] = {
+    "conservative": {
+        "sizing": {"model": "fixed_risk", "risk": 0.01},
+        "exits": {"stop_pct": 0.02},
+        "breakers": {"daily_loss": 0.02, "max_drawdown": 0.20},
+    },
+}
+"""Named rule sets, chosen only by name (``--risk-preset``, ``[risk] preset``). ``conservative``
+risks 1% of equity per trade to a 2% stop, halts new entries for the day after a 2% daily loss
+and for good after a 20% drawdown."""
+
+
+def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+_EXIT_PARAMETERS = ("atr_period", "breakeven_offset", "pyramid_max_adds", "pyramid_decay",
+                    "adverse_first")  # fmt: skip
+"""Exit settings that only tune a rule (they are no rule of their own)."""
+_BREAKER_PARAMETERS = ("crash_window", "flash_window", "cooldown_bars", "loss_cooldown_bars",
+                       "error_window")  # fmt: skip
+_LIMIT_PARAMETERS = ("correlation_window", "correlation_action", "correlation_scale", "leverage",
+                     "maintenance_margin_rate")  # fmt: skip
+
+
+def rules_in_force(config: RiskConfig | None) -> list[str]:
+    """The rules ``config`` enforces, one ``section.key=value`` each (empty: no rule at all).
+
+    A rule is a non-default sizing model, an exit, breaker or limit that is set (not ``None``,
+    ``False`` or empty), or a per-strategy override of one of them. Settings that only tune a
+    rule (an ATR period, a cooldown) are shown beside their rule's line only when it is on.
+    """
+    if config is None:
+        return []
+    out = _section_rules("", config.sizing, config.exits, config.limits, config.breakers)
+    for name, override in config.strategies.items():
+        out += _section_rules(
+            f"strategies.{name}.", override.sizing, override.exits, override.limits, None
+        )
+    return out
+
+
+def _section_rules(
+    prefix: str,
+    sizing: SizingConfig | None,
+    exits: ExitConfig | None,
+    limits: LimitsConfig | None,
+    breakers: BreakerConfig | None,
+) -> list[str]:
+    out: list[str] = []
+    if sizing is not None and sizing.model != "stake":
+        chosen = {"fixed_quote": "amount", "fixed_fraction": "fraction", "fixed_risk": "risk",
+                  "kelly": "kelly_fraction", "volatility": "target", "risk_parity": "budget",
+                  "confidence": "floor"}.get(sizing.model)  # fmt: skip
+        detail = f" ({chosen}={getattr(sizing, chosen)})" if chosen else ""
+        out.append(f"{prefix}sizing.model={sizing.model}{detail}")
+    for section, model, tuning in (
+        ("exits", exits, _EXIT_PARAMETERS),
+        ("limits", limits, _LIMIT_PARAMETERS),
+        ("breakers", breakers, _BREAKER_PARAMETERS),
+    ):
+        if model is None:
+            continue
+        for key, value in model.model_dump().items():
+            if key in tuning or value is None or value is False or value == []:
+                continue
+            out.append(f"{prefix}{section}.{key}={_shown(value)}")
+    return out
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_shown(v) for v in value) + ")"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def parse_risk(value: RiskConfig | Mapping[str, Any]) -> RiskConfig:
@@ -259,7 +363,9 @@ def parse_risk(value: RiskConfig | Mapping[str, Any]) -> RiskConfig:
         return RiskConfig.model_validate(dict(value))
     except ValidationError as exc:
         problems = "; ".join(
-            f"risk.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(['risk', *(str(p) for p in e['loc'])])}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
         )
         raise ConfigError(f"invalid risk settings: {problems}") from None
 

@@ -224,7 +224,9 @@ class PortfolioLimits:
                 )
         if request.liquidation_price is not None:
             liq = request.liquidation_price
-            if request.stop is None or (
+            # A stop the liquidation would beat is no stop: refused. Without a stop there is
+            # nothing to check (no rule is on unless the user names it).
+            if request.stop is not None and (
                 request.stop <= liq if request.is_long else request.stop >= liq
             ):
                 return LimitResult(

@@ -11,7 +11,7 @@ import pytest
 from tradewind.bootstrap import backtest
 from tradewind.config import load_config
 from tradewind.core.errors import ConfigError
-from tradewind.risk.config import RiskConfig, parse_risk
+from tradewind.risk.config import RiskConfig, parse_risk, rules_in_force
 
 
 @pytest.fixture(scope="module")
@@ -21,14 +21,26 @@ def month(shared_data: Path) -> pd.DataFrame:
     return frame
 
 
-def test_protective_defaults_and_app_config_section(tmp_path: Path) -> None:
+def test_every_rule_is_off_by_default_and_presets_are_named(tmp_path: Path) -> None:
     config = RiskConfig()
-    assert (config.sizing.model, config.sizing.risk, config.exits.stop_pct) == (
-        "fixed_risk",
-        0.01,
-        0.02,
-    )
-    assert (config.breakers.daily_loss, config.breakers.max_drawdown) == (0.02, 0.20)
+    assert config.sizing.model == "stake"
+    assert config.exits.stop_pct is None
+    assert (config.breakers.daily_loss, config.breakers.max_drawdown) == (None, None)
+    assert rules_in_force(config) == []
+    # A take-profit alone carries no hidden stop, a stop alone no breaker.
+    assert rules_in_force(parse_risk({"exits": {"take_profit_pct": 0.05}})) == [
+        "exits.take_profit_pct=0.05"
+    ]
+    assert rules_in_force(parse_risk({"exits": {"stop_pct": 0.02}})) == ["exits.stop_pct=0.02"]
+    preset = parse_risk({"preset": "conservative", "breakers": {"daily_loss": 0.05}})
+    assert rules_in_force(preset) == [
+        "sizing.model=fixed_risk (risk=0.01)",
+        "exits.stop_pct=0.02",
+        "breakers.daily_loss=0.05",
+        "breakers.max_drawdown=0.2",
+    ]
+    with pytest.raises(ConfigError, match="unknown risk preset 'safe'; the presets are"):
+        parse_risk({"preset": "safe"})
     path = tmp_path / "tradewind.toml"
     path.write_text(
         '[risk.breakers]\ndaily_loss = 0.05\n[risk.strategies."sma_cross".sizing]\nmodel = "kelly"\n'
