@@ -111,6 +111,13 @@ def backtest(
             help=f"A named set of risk rules: {', '.join(sorted(RISK_PRESETS))}.",
         ),
     ] = None,
+    bot: Annotated[
+        str | None,
+        typer.Option("--bot", help="Record the run in this bot's database (the run registry)."),
+    ] = None,
+    db_url: Annotated[
+        str | None, typer.Option("--db-url", help="Record the run in this database.")
+    ] = None,
 ) -> None:
     """Backtest a strategy through the event engine and print its metrics.
 
@@ -123,6 +130,13 @@ def backtest(
     announce_risk(risk)
     frame, name, instruments = _load(symbol, timeframe, exchange, data)
     funding = _funding(name, exchange, data, instruments)
+    registry = None
+    if bot is not None or db_url is not None:
+        # Imported here: a backtest that records nothing does not load the database layer.
+        from tradewind.cli.run_registry import open_registry
+
+        # Opened before the run, so a bad --bot/--db-url fails at once, not after a long backtest.
+        registry = open_registry(bot, db_url)
     with progress_bar() as bar:
         task = bar.add_task(f"backtest {strategy} on {name}", total=None)
 
@@ -147,6 +161,8 @@ def backtest(
         result.orders.to_csv(export / "orders.csv", index=False)
         result.equity.to_csv(export / "equity.csv")
         STATE.console.print(f"trades, orders and equity CSVs written to {export}")
+    if registry is not None:
+        STATE.console.print(f"recorded as run {registry.record(result, strategy)}")
 
 
 def announce_risk(risk: RiskConfig | None) -> None:

@@ -7,19 +7,21 @@ so the label uses only what was known when the trade was opened.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
+from tradewind.cli.context import STATE
 from tradewind.core.errors import UserError
 from tradewind.core.money import to_decimal
 from tradewind.core.timeframe import Timeframe
 from tradewind.engine.result import BacktestResult
 from tradewind.indicators.regime import Regime, classify_regime
 from tradewind.persistence.bots import open_bot
-from tradewind.persistence.engine import open_database
+from tradewind.persistence.engine import Engine, open_database
 from tradewind.persistence.runs import RunRecord, RunTrade, StrategyParameter, record_run
 from tradewind.strategies.base import Strategy
 from tradewind.strategies.registry import load_strategy
@@ -46,7 +48,7 @@ def regimes_at_entry(result: BacktestResult) -> list[str]:
                 cache[symbol] = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int8))
             else:
                 codes = classify_regime(bars["high"], bars["low"], bars["close"])
-                open_ms = bars.index.asi8 // 1_000_000
+                open_ms = pd.DatetimeIndex(bars.index).as_unit("ms").asi8
                 cache[symbol] = (open_ms + tf_ms, codes)
         close_ms, codes = cache[symbol]
         entry_ms = pd.Timestamp(entry).value // 1_000_000
@@ -118,23 +120,35 @@ def run_record(result: BacktestResult, strategy: str, kind: str = "backtest") ->
     )
 
 
-def record_backtest(
-    result: BacktestResult,
-    strategy: str,
-    *,
-    bot: str | None,
-    db_url: str | None,
-    bots_dir: str,
-) -> int:
-    """Store the run in the bot's database or the database at ``db_url``; returns the run id."""
+@dataclass
+class Registry:
+    """An open run registry: a database, and the bot the runs belong to (if any)."""
+
+    engine: Engine
+    bot_id: int | None
+
+    def record(self, result: BacktestResult, strategy: str) -> int:
+        """Store a finished backtest; returns its run id."""
+        try:
+            return record_run(self.engine, run_record(result, strategy), self.bot_id)
+        finally:
+            self.engine.dispose()
+
+
+def open_registry(bot: str | None, db_url: str | None) -> Registry:
+    """The registry in bot ``bot``'s database (made on first use) or the database at ``db_url``.
+
+    Raises
+    ------
+    UserError
+        When the bot name is invalid or the database is unusable or not migrated.
+    """
+    config = STATE.config().database
     if bot is not None:
-        opened = open_bot(bot, bots_dir=bots_dir, url=db_url)
-        engine, owner = opened.engine, opened.bot_id
-    elif db_url is not None:
-        engine, owner = open_database(db_url), None
-    else:
+        opened = open_bot(bot, bots_dir=config.bots_dir, url=db_url or config.url,
+                          durability=config.durability)  # fmt: skip
+        return Registry(opened.engine, opened.bot_id)
+    url = db_url or config.url
+    if url is None:
         raise UserError("recording a run needs --bot NAME or --db-url URL")
-    try:
-        return record_run(engine, run_record(result, strategy), owner)
-    finally:
-        engine.dispose()
+    return Registry(open_database(url, durability=config.durability), None)

@@ -13,6 +13,7 @@ latest revision, naming the command that fixes it.
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -155,6 +156,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     UserError
         When the database cannot be reached.
     """
+    # Alembic announces every step at INFO; the command prints the outcome itself.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         command.upgrade(alembic_config(engine), revision)
     except OperationalError as exc:
