@@ -59,8 +59,9 @@ from tradewind.core.timeframe import Timeframe
 
 _log = logging.getLogger(__name__)
 
-RawRecorder = Callable[[str, dict[str, Any], int], None]
-"""Receives ``(stream name, raw message, received ms)`` for every market message."""
+RawRecorder = Callable[[str, str, dict[str, Any], int], None]
+"""Receives ``(stream name, unified symbol, raw message, received ms)`` for every market message
+and every book snapshot the feed installs (stream ``<id>@depth#snapshot``)."""
 
 _ACK_TIMEOUT_S = 10.0
 
@@ -320,6 +321,8 @@ class MarketFeed:
                 result: dict[str, Any] = await self.client.fapiPublicGetDepth(params)
             else:
                 result = await self.client.publicGetDepth(params)
+            if self.recorder is not None:
+                self.recorder(f"{market_id.lower()}@depth#snapshot", symbol, result, self.clock())
             return result
 
         def on_resync(reason: str) -> None:
@@ -368,7 +371,7 @@ class MarketFeed:
             symbol = group.symbols_by_id[message["s"]]
             stream = self._stream_of[(symbol, kind, None)]
         if self.recorder is not None:
-            self.recorder(stream, message, received)
+            self.recorder(stream, symbol, message, received)
         self._seen(group, symbol, stream)
         if kind is StreamKind.KLINE:
             if group.paused:
@@ -553,6 +556,10 @@ class MarketFeed:
                     events += tracker.on_history(page, BarSource.BACKFILL, to_present=last)
             else:
                 events = []
+            if tracker.hole is not None:
+                # REST is the exchange's own history: a hole it leaves is a hole the exchange
+                # has (no trade in those intervals), not a loss.
+                events += tracker.accept_hole()
             for event in events:
                 self.events.put_nowait(event)
         if len(self._warm) == len(self.trackers):

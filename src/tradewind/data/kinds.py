@@ -49,7 +49,17 @@ COLUMNS: dict[DataKind, tuple[str, ...]] = {
 }
 """Required columns per kind, in storage order."""
 
-OPTIONAL_COLUMNS: dict[DataKind, tuple[str, ...]] = {DataKind.TRADES: ("cost",)}
+RECEIVED = "received_ms"
+"""Optional column of live recordings: this machine's clock (UTC ms) when the row arrived; the
+``date`` is the exchange's time."""
+
+OPTIONAL_COLUMNS: dict[DataKind, tuple[str, ...]] = {
+    DataKind.CANDLES: (RECEIVED,),
+    DataKind.MARK: (RECEIVED,),
+    DataKind.FUNDING: (RECEIVED,),
+    DataKind.TRADES: ("cost", RECEIVED),
+    DataKind.BOOK_DELTAS: (RECEIVED,),
+}
 """Columns a kind may carry in addition to the required ones."""
 
 

@@ -17,7 +17,7 @@ from tradewind.data.kinds import COLUMNS, DATE, OPTIONAL_COLUMNS, DataKind
 DATE_DTYPE = "datetime64[ms, UTC]"
 
 _STRING_COLUMNS = {"id", "side"}
-_INT_COLUMNS = {"sequence"}
+_INT_COLUMNS = {"sequence", "received_ms"}
 _BOOL_COLUMNS = {"is_snapshot"}
 
 
