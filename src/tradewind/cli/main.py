@@ -17,6 +17,7 @@ from tradewind import __version__
 from tradewind.cli import backtest, config_cmd, data, demo, exchange_sim, records, strategies
 from tradewind.cli import db as db_cmd
 from tradewind.cli import optimize as optimize_cmd
+from tradewind.cli import tax as tax_cmd
 from tradewind.cli.context import STATE
 from tradewind.config import secret_values
 from tradewind.core.errors import UserError
@@ -44,6 +45,7 @@ app.add_typer(db_cmd.app, name="db")
 for _query in (records.orders, records.trades, records.positions, records.sessions):
     app.command(_query.__name__)(_query)
 app.add_typer(records.runs_app, name="runs")
+app.command("tax")(tax_cmd.tax)
 
 
 def _version(value: bool) -> None:

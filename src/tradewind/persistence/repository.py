@@ -433,6 +433,17 @@ class SqlTradingRepository:
         self._connection.commit()
         return [(_fill(r), r.strategy) for r in rows]
 
+    def load_funding(self) -> list[tuple[str, int, Decimal, str]]:
+        """Every funding payment of the bot: ``(symbol, ts, amount, currency)``, in time order."""
+        t = FundingRow.__table__
+        rows = self._connection.execute(
+            select(t.c.symbol, t.c.at, t.c.amount, t.c.currency)
+            .where(t.c.bot_id == self.bot_id)
+            .order_by(t.c.at, t.c.id)
+        ).all()
+        self._connection.commit()
+        return [(r.symbol, to_ms(r.at), r.amount, r.currency) for r in rows]
+
 
 def _fill(row: Any) -> Fill:
     return Fill(
