@@ -6,6 +6,7 @@ import functools
 import hashlib
 import subprocess
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pandas as pd
 
 from tradewind import __version__
 from tradewind.bars import BarSeries
+from tradewind.core.instrument import Instrument
 from tradewind.core.ports import RiskGate
 from tradewind.engine.node import Node
 from tradewind.engine.portfolio import Portfolio
@@ -63,6 +65,40 @@ def trades_frame(portfolio: Portfolio) -> pd.DataFrame:
         "reason": [t.reason for t in portfolio.trades],
     }
     return pd.DataFrame(rows, columns=columns)
+
+
+def open_positions(
+    portfolio: Portfolio, bars: dict[str, BarSeries], instruments: dict[str, Instrument]
+) -> list[dict[str, Any]]:
+    """Every position still open at the end, marked at its symbol's last close.
+
+    ``open_pnl`` is what closing there would add, net of the entry fees and with the funding
+    booked so far, before the exit fee (as a closed trade's ``pnl`` counts them). The equity
+    curve, and so the return and Sharpe, already value the position at that close.
+    """
+    out = []
+    for position in portfolio.positions.values():
+        if position.quantity == 0:
+            continue
+        series = bars[position.symbol]
+        close = float(series.close[-1])
+        mark = Decimal(repr(close))
+        size = instruments[position.symbol].contract_size
+        gross = (mark - position.average_price) * position.quantity * size
+        out.append(
+            {
+                "strategy": position.strategy_id,
+                "symbol": position.symbol,
+                "side": "long" if position.quantity > 0 else "short",
+                "quantity": float(abs(position.quantity)),
+                "entry_price": float(position.average_price),
+                "entry_time": iso_utc(position.entry_ts),
+                "mark_price": close,
+                "mark_time": iso_utc(int(series.ts[-1]) + series.timeframe.ms),
+                "open_pnl": float(gross - position.open_fees + position.open_funding),
+            }
+        )
+    return out
 
 
 def orders_frame(node: Node) -> pd.DataFrame:

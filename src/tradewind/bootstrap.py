@@ -36,6 +36,7 @@ from tradewind.backtest_results import (
     data_hash,
     denials_frame,
     iso_utc,
+    open_positions,
     orders_frame,
     trades_frame,
 )
@@ -49,12 +50,14 @@ from tradewind.core.orders import ClientIdFactory
 from tradewind.core.ports import RiskGate
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.equity import account_currency, equity_curve
+from tradewind.engine.health import run_health
 from tradewind.engine.node import Binding, Node
 from tradewind.engine.portfolio import Portfolio
 from tradewind.engine.result import BacktestResult
 from tradewind.engine.runner import BacktestRunner
 from tradewind.kernel_backtest import run_kernel
 from tradewind.performance.summary import summarize
+from tradewind.performance.trades import exposure_time
 from tradewind.risk.config import RiskConfig, build_risk, parse_risk
 from tradewind.risk.exits import ProtectionBook
 from tradewind.risk.gate import StakeGate
@@ -202,12 +205,13 @@ def backtest(
             risk=risk_config,
         )  # fmt: skip
         orders, denials = pd.DataFrame(), pd.DataFrame()
+        positions: list[dict[str, Any]] | None = None  # the kernel's equity marks them
     else:
         venue = SimVenue(
             chosen, bars, starting, fill_model,
             leverage=leverage_map(leverage, chosen), funding=funding_series(funding, bars),
         )  # fmt: skip
-        timeline, equity, trades, orders, denials, breaker_events = _run_event(
+        timeline, equity, trades, orders, denials, breaker_events, positions = _run_event(
             strategies,
             bars,
             chosen,
@@ -224,7 +228,33 @@ def backtest(
     close = None
     if len(bars) == 1:
         close = primary.close[np.searchsorted(primary.ts, timeline)]
-    metrics = summarize(equity, timeline, trades, close, primary.timeframe.ms)
+    metrics: dict[str, Any] = dict(summarize(equity, timeline, trades, close, primary.timeframe.ms))
+    # The trade statistics count closed trades only; what is still open is reported beside them,
+    # and is exposure all the same.
+    if positions:
+        still_open = pd.DataFrame(
+            {
+                "side": [p["side"] for p in positions],
+                "entry_time": pd.to_datetime([p["entry_time"] for p in positions], utc=True),
+                "exit_time": pd.to_datetime([p["mark_time"] for p in positions], utc=True),
+                "fees": 0.0,
+                "pnl": 0.0,
+            }
+        )
+        held = (
+            still_open
+            if trades.empty
+            else pd.concat([trades[list(still_open.columns)], still_open], ignore_index=True)
+        )
+        metrics["exposure_time"] = exposure_time(held, timeline, primary.timeframe.ms)
+    metrics["open_positions"] = float("nan") if positions is None else len(positions)
+    metrics["open_pnl"] = (
+        float("nan") if positions is None else float(sum(p["open_pnl"] for p in positions))
+    )
+    health = run_health(
+        engine=engine, orders=orders, denials=denials, open_positions=positions,
+        kernel_fills=2 * len(trades),
+    )  # fmt: skip
     meta = {
         "strategy": ", ".join(s.name or type(s).__name__ for s in strategies),
         "params": instance.params if len(strategies) == 1 else {s.id: s.params for s in strategies},
@@ -259,6 +289,7 @@ def backtest(
         denials=denials,
         close={n: bars_frame(b) for n, b in bars.items()},
         breaker_events=breaker_events,
+        health=health,
     )
 
 
@@ -274,7 +305,15 @@ def _run_event(
     risk_config: RiskConfig | None = None,
     bus: MessageBus | None = None,
     feeds: tuple[dict[str, TradeTape], dict[str, tuple[DecodedBookStream, OrderBook]]] = ({}, {}),
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+) -> tuple[
+    np.ndarray,
+    np.ndarray,
+    pd.DataFrame,
+    pd.DataFrame,
+    pd.DataFrame,
+    pd.DataFrame,
+    list[dict[str, Any]],
+]:
     """Run the event engine: the Node over the simulated venue."""
     portfolio = Portfolio(
         chosen, cash=dict(starting), leverage={s: venue.margin.leverage(s) for s in chosen}
@@ -333,4 +372,5 @@ def _run_event(
         orders_frame(node),
         denials_frame(node),
         breaker_frame(gate),
+        open_positions(portfolio, bars, chosen),
     )

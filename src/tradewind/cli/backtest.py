@@ -26,7 +26,7 @@ _SHOWN = (
     "start", "end", "bars", "initial_equity", "final_equity", "total_return", "annual_return",
     "annual_volatility", "sharpe_ratio", "sortino_ratio", "calmar_ratio", "max_drawdown",
     "max_drawdown_duration_bars", "trade_count", "win_rate", "profit_factor", "expectancy",
-    "payoff_ratio", "exposure_time", "benchmark_total_return", "annualization_basis",
+    "payoff_ratio", "open_positions", "open_pnl", "exposure_time", "benchmark_total_return", "annualization_basis",
 )  # fmt: skip
 
 
@@ -259,7 +259,27 @@ def _funding(
     return {symbol: catalog.read(stored[0])[["date", "rate"]]}
 
 
+def print_health_headline(result: BacktestResult) -> None:
+    """The run's health in one line: the first line a run prints, so problems are seen first."""
+    if result.health is None:
+        return
+    style = "[bold red]" if not result.health.ok else ""
+    STATE.console.print(
+        f"{style}{result.health.headline()}", highlight=False, soft_wrap=True, markup=bool(style)
+    )
+
+
+def print_health(result: BacktestResult) -> None:
+    """The full health summary, printed under the metrics."""
+    if result.health is None:
+        return
+    STATE.console.print("run health:", highlight=False)
+    for line in result.health.lines():
+        STATE.console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
+
+
 def _print(result: BacktestResult) -> None:
+    print_health_headline(result)
     table = Table(title=f"Backtest {result.meta['strategy']} {result.meta['params']}")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -268,6 +288,7 @@ def _print(result: BacktestResult) -> None:
             value = result.metrics[key]
             table.add_row(key, f"{value:,.6g}" if isinstance(value, float) else str(value))
     STATE.console.print(table)
+    print_health(result)
     if len(result.denials):
         STATE.console.print(
             f"{len(result.denials)} intents were denied by the risk gate (see the report)."

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from tradewind.core.strict_json import json_ready
+from tradewind.engine.health import RunHealth
 
 
 @dataclass
@@ -18,7 +19,10 @@ class BacktestResult:
     Attributes
     ----------
     metrics
-        Flat dict of performance figures (``final_equity``, ``trade_count``, Sharpe, ...).
+        Flat dict of performance figures (``final_equity``, ``trade_count``, Sharpe, ...). Return
+        and Sharpe come from the equity curve, which marks a position still open at the end at
+        the last close; the trade statistics count closed trades only, and ``open_positions``
+        and ``open_pnl`` report what is still open beside them.
     trades
         One row per closed trade: symbol, side, entry_time, exit_time (UTC), entry_price,
         exit_price, quantity, fees, pnl (floats; the engine's accounting is Decimal).
@@ -42,6 +46,9 @@ class BacktestResult:
     """The OHLCV bars of each symbol the run traded, for the report's chart."""
     breaker_events: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Circuit-breaker transitions: time, bar, symbol, breaker, state, reason."""
+    health: RunHealth | None = None
+    """Orders submitted, filled, rejected and expired, intents denied, positions open at the end
+    and dust; ``health.ok`` is False when the run has problems (see :mod:`tradewind.engine.health`)."""
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``--json`` document: metrics, trades (ISO-8601 UTC times), and metadata.
@@ -72,6 +79,7 @@ class BacktestResult:
                 "denials": _records(self.denials),
                 "breaker_events": _records(self.breaker_events),
             },
+            "health": None if self.health is None else self.health.as_dict(),
         }
         ready: dict[str, Any] = json_ready(document)
         return ready
