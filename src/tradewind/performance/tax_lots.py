@@ -251,9 +251,9 @@ def _spot_fill(book: _Book, fill: Fill, value: Pricer) -> None:
         book.acquire(quote, received, received * quote_value, fill.ts)
 
 
-def _perp_fill(positions: dict[str, _Perp], report: TaxReport, fill: Fill, value: Pricer) -> None:
-    _, _, settle = split_symbol(fill.symbol)
-    assert settle is not None  # only perpetual symbols come here
+def _perp_fill(
+    positions: dict[str, _Perp], report: TaxReport, fill: Fill, settle: str, value: Pricer
+) -> None:
     position = positions.setdefault(fill.symbol, _Perp())
     signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
     current = position.quantity
