@@ -18,7 +18,7 @@ from tradewind.bars import BarSeries
 from tradewind.book.book import OrderBook
 from tradewind.book.stream import DecodedBookStream, stream_from_quotes
 from tradewind.book.tape import QuoteTape, TradeTape
-from tradewind.core.errors import UserError
+from tradewind.core.errors import DataError, UserError
 from tradewind.core.instrument import FeeSide, Instrument, MarketType
 from tradewind.core.money import to_decimal
 from tradewind.core.timeframe import Timeframe
@@ -70,6 +70,8 @@ def read_candles_file(path: Path) -> pd.DataFrame:
 
 
 def bar_series(frame: pd.DataFrame, symbol: str, timeframe: str | None) -> BarSeries:
+    if len(frame) == 0:
+        raise DataError(f"{symbol}: the data has no rows")
     if timeframe is not None:
         return BarSeries.from_frame(frame, symbol, Timeframe.parse(timeframe))
     probe = BarSeries.from_frame(frame, symbol, Timeframe(60_000))
@@ -248,16 +250,51 @@ def parse_positive(value: float | Decimal | str, name: str) -> Decimal:
     return number
 
 
-def index_at(series: BarSeries, when: str | datetime | None, *, default: int) -> int:
-    if when is None:
-        return default
+def trade_window(
+    bars: Mapping[str, BarSeries], start: str | datetime | None, end: str | datetime | None
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The first bar to trade and the bar count kept (bars before ``end``) per symbol.
+
+    Raises
+    ------
+    UserError
+        If ``start`` is not before ``end``, or a symbol has no bar to trade in the window (naming
+        the range its data covers).
+    """
+    if start is not None and end is not None and _moment(start) >= _moment(end):
+        raise UserError(f"start (--from) {start} is not before end (--to) {end}")
+    first_bar: dict[str, int] = {}
+    stops: dict[str, int] = {}
+    for name, series in bars.items():
+        first_bar[name] = index_at(series, start, default=0)
+        stops[name] = index_at(series, end, default=len(series))
+        if first_bar[name] >= stops[name]:
+            window = f"from {start or 'the start'} to {end or 'the end'}"
+            covered = f"{_stamp(int(series.ts[0]))} to {_stamp(int(series.ts[-1]))}"
+            raise UserError(
+                f"{name}: no bars to trade {window} (--from/--to); the data covers {covered}"
+            )
+    return first_bar, stops
+
+
+def _stamp(ms: int) -> str:
+    return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M")
+
+
+def _moment(when: str | datetime) -> pd.Timestamp:
     try:
         moment = pd.Timestamp(when)
     except ValueError:
         raise UserError(
             f"invalid date {when!r}: use ISO-8601 such as 2022-01-15 or 2022-01-15T12:00"
         ) from None
-    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+    return moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+
+
+def index_at(series: BarSeries, when: str | datetime | None, *, default: int) -> int:
+    if when is None:
+        return default
+    moment = _moment(when)
     return int(np.searchsorted(series.ts, moment.value // 1_000_000, side="left"))
 
 

@@ -121,9 +121,14 @@ class BarSeries:
         ts = np.asarray(dates.as_unit("ms").asi8, dtype=np.int64)
         arrays = {}
         for name in _COLUMNS:
-            values = np.ascontiguousarray(
-                frame[columns[name]].to_numpy(dtype=np.float64, copy=True)
-            )
+            try:
+                values = np.ascontiguousarray(
+                    frame[columns[name]].to_numpy(dtype=np.float64, copy=True)
+                )
+            except (TypeError, ValueError):
+                raise DataError(
+                    f"{symbol}: column {name} holds values that are not numbers"
+                ) from None
             bad = np.flatnonzero(~np.isfinite(values))
             if name != "volume" and bad.size:
                 raise DataError(f"{symbol}: {name} is NaN or infinite at row {int(bad[0])}")

@@ -22,12 +22,12 @@ from tradewind.backtest_inputs import (
     feeds_for,
     frames_from,
     funding_series,
-    index_at,
     instruments_for,
     leverage_map,
     parse_fraction,
     parse_positive,
     strategies_from,
+    trade_window,
 )
 from tradewind.backtest_results import (
     bars_frame,
@@ -63,6 +63,7 @@ from tradewind.risk.exits import ProtectionBook
 from tradewind.risk.gate import StakeGate
 from tradewind.risk.stake import Stake
 from tradewind.strategies.base import Strategy
+from tradewind.strategies.guard import strategy_call
 from tradewind.venues.sim import FillModel, SimVenue
 from tradewind.venues.sim.fill_model import FillAt
 
@@ -187,12 +188,10 @@ def backtest(
         latency_ms=latency_ms,
         max_participation=max_participation,
     )
-    first_bar: dict[str, int] = {}
+    first_bar, stops = trade_window(bars, start, end)
     for name in list(bars):
-        first_bar[name] = index_at(bars[name], start, default=0)
-        stop = index_at(bars[name], end, default=len(bars[name]))
         # Nothing after ``end`` is known to the run: the data simply stops there.
-        bars[name] = bars[name].head(stop)
+        bars[name] = bars[name].head(stops[name])
     risk_config = None if risk is None else parse_risk(risk)
     breaker_events = pd.DataFrame()
     if engine == "kernel" and len(strategies) > 1:
@@ -321,7 +320,8 @@ def _run_event(
     bindings = []
     for instance in strategies:
         for name, series in bars.items():
-            arrays = instance.signals(series).arrays(len(series))
+            with strategy_call(instance, "signals"):
+                arrays = instance.signals(series).arrays(len(series))
             bindings.append(
                 Binding(
                     strategy=instance,

@@ -183,6 +183,10 @@ def _describe(exc: ValidationError, origins: Mapping[str, str]) -> str:
         source = _origin(loc, origins)
         if error["type"] == "extra_forbidden":
             messages.append(f"unknown config key '{dotted}' in {source}{_did_you_mean(loc)}")
+        elif error["type"] == "value_error":
+            # A validator's own words ("must be one of DEBUG, INFO, ...") say more than the type.
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            messages.append(f"config key '{dotted}' in {source} {reason}")
         else:
             expected = _expected_type(loc)
             messages.append(

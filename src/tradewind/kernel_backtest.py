@@ -26,6 +26,7 @@ from tradewind.sim import protected_kernel as pk
 from tradewind.sim import stops
 from tradewind.sim.screening import KernelSettings, risk_unsupported_reason, unsupported_reason
 from tradewind.strategies.base import Strategy
+from tradewind.strategies.guard import strategy_call
 from tradewind.venues.sim.fill_model import FillAt, FillModel
 from tradewind.venues.sim.margin import DEFAULT_MAINTENANCE_MARGIN, FundingSeries
 
@@ -118,7 +119,8 @@ def run_kernel(
         )
     ((name, series),) = bars.items()
     instrument = instruments[name]
-    arrays = strategy.signals(series).arrays(len(series))
+    with strategy_call(strategy, "signals"):
+        arrays = strategy.signals(series).arrays(len(series))
     reason = unsupported_reason(
         instrument,
         shorts=bool(arrays[2].any() or arrays[3].any()),

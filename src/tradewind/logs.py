@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 REDACTED = "***"
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class LogConfig(BaseModel):
@@ -25,6 +26,14 @@ class LogConfig(BaseModel):
 
     level: str = "INFO"
     json_lines: bool = False
+
+    @field_validator("level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LEVELS:
+            raise ValueError(f"must be one of {', '.join(LEVELS)}, got {value!r}")
+        return level
 
 
 class RedactingFilter(logging.Filter):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,15 +11,19 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from tradewind.backtest_inputs import read_candles_file
 from tradewind.bootstrap import backtest as run_backtest
 from tradewind.cli.context import STATE
+from tradewind.cli.outputs import writable_dir, writable_file, write_output
 from tradewind.cli.progress import progress_bar
 from tradewind.core.errors import UserError
+from tradewind.core.instrument import Instrument
 from tradewind.core.strict_json import write_json
+from tradewind.core.timeframe import Timeframe
 from tradewind.data.bundled import BUNDLED_SYMBOL, load_bundled
 from tradewind.data.catalog import Catalog, SeriesKey
+from tradewind.data.ingest import load_candles_file
 from tradewind.data.kinds import DataKind
+from tradewind.data.schema import conform
 from tradewind.engine.result import BacktestResult
 from tradewind.risk.config import RISK_PRESETS, RiskConfig, parse_risk, rules_in_force
 
@@ -35,11 +40,17 @@ def backtest(
         str, typer.Option("--strategy", "-s", help="Registered name or path/file.py:Class.")
     ],
     symbol: Annotated[
-        str, typer.Option("--symbol", help="Symbol in the data catalog (or BTC-PERP, bundled).")
-    ] = BUNDLED_SYMBOL,
+        str | None,
+        typer.Option(
+            "--symbol", help="Symbol in the catalog (default BTC-PERP, bundled) or of --data."
+        ),
+    ] = None,
     timeframe: Annotated[
-        str, typer.Option("--timeframe", "-t", help="Candle timeframe, e.g. 1m, 1h.")
-    ] = "1m",
+        str | None,
+        typer.Option(
+            "--timeframe", "-t", help="Candle timeframe, e.g. 1m, 1h (default: inferred)."
+        ),
+    ] = None,
     exchange: Annotated[
         str | None, typer.Option("--exchange", help="Exchange folder in the catalog.")
     ] = None,
@@ -126,9 +137,14 @@ def backtest(
     flag switches on that rule alone. The rules in force are printed when the run starts.
     """
     params = _params(param or [])
+    writable_file(json_path, "--json")
+    writable_file(report, "--report")
+    if export is not None:
+        writable_dir(export, "--export")
     risk = _risk(stop, take_profit, trailing, risk_config, risk_preset)
     announce_risk(risk)
-    frame, name, instruments = _load(symbol, timeframe, exchange, data)
+    candles = load_candles(symbol, timeframe, exchange, data)
+    name, instruments = candles.symbol, candles.instruments
     funding = _funding(name, exchange, data, instruments)
     registry = None
     if bot is not None or db_url is not None:
@@ -144,22 +160,26 @@ def backtest(
             bar.update(task, completed=done, total=total)
 
         result = run_backtest(
-            strategy, {name: frame}, params, cash=cash, fee=fee, stake=stake, fill=fill,
-            engine=engine, timeframe=timeframe, instruments=instruments, start=date_from,
+            strategy, {name: candles.frame}, params, cash=cash, fee=fee, stake=stake, fill=fill,
+            engine=engine, timeframe=candles.timeframe, instruments=instruments, start=date_from,
             end=date_to, slippage_bps=slippage_bps, volatility_slippage=volatility_slippage,
             risk=risk, leverage=leverage, funding=funding, progress=update,
         )  # fmt: skip
     _print(result)
     if json_path is not None:
-        write_json(json_path, result.to_json_dict())
+        payload = result.to_json_dict()
+        write_output(json_path, "--json", lambda path: write_json(path, payload))
         STATE.console.print(f"JSON written to {json_path}")
     if report is not None:
-        STATE.console.print(f"report written to {result.report(report)}")
+        STATE.console.print(f"report written to {write_output(report, '--report', result.report)}")
     if export is not None:
-        export.mkdir(parents=True, exist_ok=True)
-        result.trades.to_csv(export / "trades.csv", index=False)
-        result.orders.to_csv(export / "orders.csv", index=False)
-        result.equity.to_csv(export / "equity.csv")
+        write_output(
+            export / "trades.csv", "--export", lambda p: result.trades.to_csv(p, index=False)
+        )
+        write_output(
+            export / "orders.csv", "--export", lambda p: result.orders.to_csv(p, index=False)
+        )
+        write_output(export / "equity.csv", "--export", result.equity.to_csv)
         STATE.console.print(f"trades, orders and equity CSVs written to {export}")
     if registry is not None:
         STATE.console.print(f"recorded as run {registry.record(result, strategy)}")
@@ -220,30 +240,70 @@ def _params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
-def _load(
-    symbol: str, timeframe: str, exchange: str | None, data: Path | None
-) -> tuple[pd.DataFrame, str, dict[str, Any] | None]:
-    if data is not None:
-        return read_candles_file(data), symbol, None
+@dataclass(frozen=True, slots=True)
+class Candles:
+    """Candles to trade, found as every run command finds them, with what was resolved."""
+
+    frame: pd.DataFrame
+    symbol: str
+    timeframe: str
+    instruments: dict[str, Instrument] | None
+
+
+def load_candles(
+    symbol: str | None,
+    timeframe: str | None,
+    exchange: str | None,
+    data: Path | None,
+    data_dir: Path | None = None,
+) -> Candles:
+    """The candles of ``--data FILE`` (read as ``data import`` reads it), else of the catalog, else
+    the bundled BTC-PERP month.
+
+    A file's symbol comes from ``--symbol`` or its Freqtrade name and its timeframe from ``-t``,
+    its name or its timestamps; a stored series' timeframe from ``-t`` or, when one timeframe of
+    the symbol is stored, that one. The same data and flags give the same candles and instrument
+    either way.
+    """
     config = STATE.config()
-    catalog = Catalog(config.data.dir)
-    wanted = SeriesKey(
-        exchange or config.data.default_exchange, symbol, timeframe, DataKind.CANDLES
-    )
+    venue = (exchange or config.data.default_exchange).lower()
+    if data is not None:
+        prepared = load_candles_file(data, exchange=venue, symbol=symbol, timeframe=timeframe)
+        key = prepared.key
+        frame = conform(prepared.frame, DataKind.CANDLES, what=str(data))
+        return Candles(
+            frame, key.symbol, str(key.timeframe), {key.symbol: prepared.meta.instrument}
+        )
+    catalog = Catalog(data_dir or config.data.dir)
+    stored = [k for k in catalog.keys() if k.kind is DataKind.CANDLES]  # noqa: SIM118
+    name = symbol or BUNDLED_SYMBOL
+    if timeframe is None:
+        timeframes = sorted(
+            {str(k.timeframe) for k in stored if k.symbol == name and k.exchange == venue}
+        )
+        if len(timeframes) > 1:
+            raise UserError(
+                f"{name} is stored in several timeframes ({', '.join(timeframes)}) in "
+                f"{catalog.root}: give -t/--timeframe"
+            )
+        timeframe = timeframes[0] if timeframes else "1m"
+    wanted = SeriesKey(venue, name, timeframe, DataKind.CANDLES)
     if catalog.exists(wanted):
-        return catalog.read(wanted), symbol, {symbol: catalog.meta(wanted).instrument}
-    if symbol == BUNDLED_SYMBOL and timeframe == "1m":
+        return Candles(
+            catalog.read(wanted), name, timeframe, {name: catalog.meta(wanted).instrument}
+        )
+    if name == BUNDLED_SYMBOL and Timeframe.parse(timeframe) == Timeframe.parse("1m"):
         frame, meta = load_bundled()
-        return frame, symbol, {symbol: meta.instrument}
-    stored = [str(k) for k in catalog.keys() if k.kind is DataKind.CANDLES]  # noqa: SIM118
+        return Candles(frame, name, "1m", {name: meta.instrument})
     raise UserError(
-        f"no {timeframe} candles for {symbol} in {config.data.dir} (exchange {wanted.exchange}); "
-        f"stored: {', '.join(stored) or 'none'}. Import or download them first, or pass --data FILE"
+        f"no {timeframe} candles for {name} in {catalog.root} (exchange {venue}); stored: "
+        f"{', '.join(str(k) for k in stored) or 'none'}. Import or download them first, or "
+        "pass --data FILE"
     )
 
 
 def _funding(
-    symbol: str, exchange: str | None, data: Path | None, instruments: dict[str, Any] | None
+    symbol: str, exchange: str | None, data: Path | None, instruments: dict[str, Instrument] | None
 ) -> dict[str, pd.DataFrame] | None:
     """The stored funding-rate series of a perpetual from the catalog, when there is one."""
     instrument = (instruments or {}).get(symbol)

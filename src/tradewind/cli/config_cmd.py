@@ -7,7 +7,9 @@ import typer
 from tradewind.cli.context import STATE
 from tradewind.config import render_toml
 
-app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
+app = typer.Typer(
+    help="Inspect the effective configuration.", no_args_is_help=True, rich_markup_mode="markdown"
+)
 
 
 @app.command("show")

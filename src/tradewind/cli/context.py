@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from tradewind.config import AppConfig, load_config
+from tradewind.config import AppConfig, load_config, secret_values
 
 
 @dataclass
@@ -28,6 +28,10 @@ class CliState:
         self.config_path = None
         self.overrides = {}
         self._config = None
+
+    def loaded_secrets(self) -> list[str]:
+        """The secrets of the config loaded so far (none when it was never loaded)."""
+        return [] if self._config is None else secret_values(self._config)
 
     def config(self, **flag_overrides: Any) -> AppConfig:
         """Return the effective config; command flags given here override everything else."""

@@ -50,7 +50,9 @@ from tradewind.data.validate import (
 )
 
 app = typer.Typer(
-    help="Import, download, inspect, validate and resample market data.", no_args_is_help=True
+    help="Import, download, inspect, validate and resample market data.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
 )
 app.command("download")(download)
 
@@ -180,12 +182,20 @@ def import_(
     mode: Annotated[
         str, typer.Option("--mode", help="replace the stored series, or append (merge by date).")
     ] = "replace",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Let --mode replace store fewer rows than the stored series has."
+        ),
+    ] = False,
     data_dir: DataDirOpt = None,
 ) -> None:
     """Import a CSV, parquet, feather or JSON file, or a whole Freqtrade data folder.
 
     Data with errors is refused, naming the first bad row (0-based, as read); --repair fixes what
-    it can and lists every row it changed. Gaps are reported, never filled in the store.
+    it can and lists every row it changed. Gaps are reported, never filled in the store. A
+    replace that would leave fewer rows than are stored (an empty or truncated file) is refused
+    unless --force is given.
     """
     if mode not in ("replace", "append"):
         raise UserError(f"--mode must be replace or append, got {mode!r}")
@@ -230,7 +240,7 @@ def import_(
                 "a Freqtrade folder import reads symbols, timeframes and kinds from the file "
                 "names; drop --symbol, --timeframe and --kind"
             )
-        _import_folder(path, catalog, exchange, options)
+        _import_folder(path, catalog, exchange, options, force)
         return
     key, implied = key_for_file(
         path,
@@ -239,7 +249,7 @@ def import_(
         timeframe=timeframe,
         kind=parse_kind(kind) if kind else None,
     )
-    result = import_file(catalog, path, key, options=options, market_type=implied)
+    result = import_file(catalog, path, key, options=options, market_type=implied, force=force)
     table = _results_table("Imported")
     _add_result(table, result)
     STATE.console.print(table)
@@ -248,7 +258,7 @@ def import_(
 
 
 def _import_folder(
-    path: Path, catalog: Catalog, exchange: str | None, options: ImportOptions
+    path: Path, catalog: Catalog, exchange: str | None, options: ImportOptions, force: bool
 ) -> None:
     total = len(scan_freqtrade_folder(path).files)
     if total == 0:
@@ -261,6 +271,7 @@ def _import_folder(
             exchange=exchange.lower() if exchange else None,
             options=options,
             on_file=lambda _file: progress.advance(task),
+            force=force,
         )
     table = _results_table(f"Imported from {path}")
     for result in outcome.imported:
@@ -533,7 +544,8 @@ def resample(
     meta = catalog.meta(key) if catalog.meta_path(key).is_file() else None
     if meta is not None:
         meta = meta.with_note(f"resampled from {source_tf} (closed candles only)")
-    path = catalog.write(target, result, meta=meta)
+    # The target is derived data, recomputed from the source: a shorter result replaces it.
+    path = catalog.write(target, result, meta=meta, allow_shrink=True)
     report = validate(result, key.kind, target_tf)
     table = Table(title="Resampled")
     for column in ("from", "to", "rows in", "rows out", "first", "last", "gaps"):

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from tradewind.bootstrap import backtest
 from tradewind.cli.context import STATE
+from tradewind.cli.outputs import writable_dir
 from tradewind.cli.progress import progress_bar
 from tradewind.core.instrument import Instrument
 from tradewind.core.strict_json import write_json
@@ -35,13 +36,14 @@ def demo(
         Path, typer.Option("--run-dir", help="Folder for this run's catalog and outputs.")
     ] = Path("runs/demo"),
     strategy: Annotated[
-        str, typer.Option("--strategy", help="Strategy to backtest on the month.")
+        str, typer.Option("--strategy", "-s", help="Strategy to backtest on the month.")
     ] = "sma_cross",
 ) -> None:
     """Run the main job on the bundled real BTC-perp month: import, validate and summarise it.
 
     Needs no config file, no exchange account and no network.
     """
+    writable_dir(run_dir, "--run-dir")
     frame, meta = load_bundled()
     catalog = Catalog(run_dir / "data")
     stored = catalog.write(BUNDLED_KEY, frame, meta=meta)

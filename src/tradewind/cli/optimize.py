@@ -16,12 +16,12 @@ import typer
 from rich.table import Table
 
 from tradewind.bootstrap import backtest as run_backtest
-from tradewind.cli.backtest import _load, _params
+from tradewind.cli.backtest import _params, load_candles
 from tradewind.cli.context import STATE
+from tradewind.cli.outputs import writable_dir, writable_file, write_output
 from tradewind.cli.progress import progress_bar
 from tradewind.core.errors import UserError
 from tradewind.core.strict_json import write_json
-from tradewind.data.bundled import BUNDLED_SYMBOL
 from tradewind.optimize.lookahead import lookahead_analysis, recursive_analysis
 from tradewind.optimize.market import Market, prepare_market
 from tradewind.optimize.montecarlo import METHODS, monte_carlo
@@ -36,10 +36,14 @@ Strategy_ = Annotated[
     str, typer.Option("--strategy", "-s", help="Registered name or path/file.py:Class.")
 ]
 Symbol = Annotated[
-    str, typer.Option("--symbol", help="Symbol in the catalog (or BTC-PERP, bundled).")
+    str | None,
+    typer.Option(
+        "--symbol", help="Symbol in the catalog (default BTC-PERP, bundled) or of --data."
+    ),
 ]
 Timeframe_ = Annotated[
-    str, typer.Option("--timeframe", "-t", help="Candle timeframe, e.g. 1m, 5m.")
+    str | None,
+    typer.Option("--timeframe", "-t", help="Candle timeframe, e.g. 1m, 5m (default: inferred)."),
 ]
 Exchange = Annotated[str | None, typer.Option("--exchange", help="Exchange folder in the catalog.")]
 DataFile = Annotated[Path | None, typer.Option("--data", help="Read candles from this file.")]
@@ -63,11 +67,12 @@ Report = Annotated[Path | None, typer.Option("--report", help="Write the HTML re
 JsonOut = Annotated[Path | None, typer.Option("--json", help="Write the summary as JSON here.")]
 
 
-def _market(symbol: str, timeframe: str, exchange: str | None, data: Path | None, cash: str,
+def _market(symbol: str | None, timeframe: str | None, exchange: str | None, data: Path | None, cash: str,
             stake: str, fee: str | None, fill: str, as_spot: bool) -> Market:  # fmt: skip
-    frame, name, instruments = _load(symbol, timeframe, exchange, data)
+    candles = load_candles(symbol, timeframe, exchange, data)
     return prepare_market(
-        frame, symbol=name, timeframe=timeframe, instruments=instruments, cash=cash, fee=fee,
+        candles.frame, symbol=candles.symbol, timeframe=candles.timeframe,
+        instruments=candles.instruments, cash=cash, fee=fee,
         stake=stake, fill=fill, as_spot=as_spot,
     )  # fmt: skip
 
@@ -97,14 +102,14 @@ def _warnings_shown() -> Iterator[None]:
 def _write_json(path: Path | None, payload: dict[str, Any]) -> None:
     if path is None:
         return
-    write_json(path, payload)
+    write_output(path, "--json", lambda target: write_json(target, payload))
     STATE.console.print(f"JSON written to {path}")
 
 
 def optimize(
     strategy: Strategy_,
-    symbol: Symbol = BUNDLED_SYMBOL,
-    timeframe: Timeframe_ = "1m",
+    symbol: Symbol = None,
+    timeframe: Timeframe_ = None,
     exchange: Exchange = None,
     data: DataFile = None,
     sampler: Sampler = "tpe",
@@ -153,7 +158,8 @@ def optimize(
     market = _market(symbol, timeframe, exchange, data, cash, stake, fee, fill, as_spot)
     cls = load_strategy(strategy)
     name = study_name or f"{cls.name or cls.__name__}-{market.symbol}-{sampler}".replace("/", "_")
-    folder = run_dir or Path("runs") / "optimize" / name
+    folder = writable_dir(run_dir or Path("runs") / "optimize" / name, "--run-dir")
+    writable_file(report, "--report")
     if sampler != "grid" and trials is None:
         trials = 100
     with _warnings_shown(), progress_bar() as bar:
@@ -204,8 +210,8 @@ def walkforward(
         str | None, typer.Option("--step", help="Step between windows (default: test).")
     ] = None,
     anchored: Annotated[bool, typer.Option("--anchored", help="Train from the first bar.")] = False,
-    symbol: Symbol = BUNDLED_SYMBOL,
-    timeframe: Timeframe_ = "1m",
+    symbol: Symbol = None,
+    timeframe: Timeframe_ = None,
     exchange: Exchange = None,
     data: DataFile = None,
     sampler: Sampler = "tpe",
@@ -225,6 +231,8 @@ def walkforward(
     json_path: JsonOut = None,
 ) -> None:
     """Optimise on rolling (or anchored) train windows and trade each winner out of sample."""
+    writable_file(json_path, "--json")
+    writable_file(report, "--report")
     market = _market(symbol, timeframe, exchange, data, cash, stake, fee, fill, as_spot)
     with _warnings_shown(), progress_bar() as bar:
         task = bar.add_task(f"walk-forward {strategy}", total=None)
@@ -261,8 +269,8 @@ def walkforward(
 
 def montecarlo(
     strategy: Strategy_,
-    symbol: Symbol = BUNDLED_SYMBOL,
-    timeframe: Timeframe_ = "1m",
+    symbol: Symbol = None,
+    timeframe: Timeframe_ = None,
     exchange: Exchange = None,
     data: DataFile = None,
     param: Params = None,
@@ -285,10 +293,12 @@ def montecarlo(
     json_path: JsonOut = None,
 ) -> None:
     """Backtest once on the event engine, then simulate many alternative paths of its trades."""
-    frame, name, instruments = _load(symbol, timeframe, exchange, data)
+    writable_file(json_path, "--json")
+    writable_file(report, "--report")
+    candles = load_candles(symbol, timeframe, exchange, data)
     result = run_backtest(
-        strategy, {name: frame}, _params(param or []), cash=cash, fee=fee, stake=stake,
-        fill=fill, timeframe=timeframe, instruments=instruments,
+        strategy, {candles.symbol: candles.frame}, _params(param or []), cash=cash, fee=fee,
+        stake=stake, fill=fill, timeframe=candles.timeframe, instruments=candles.instruments,
     )  # fmt: skip
     if len(result.trades) < 2:
         raise UserError(
@@ -315,8 +325,8 @@ def montecarlo(
 
 def lookahead(
     strategy: Strategy_,
-    symbol: Symbol = BUNDLED_SYMBOL,
-    timeframe: Timeframe_ = "1m",
+    symbol: Symbol = None,
+    timeframe: Timeframe_ = None,
     exchange: Exchange = None,
     data: DataFile = None,
     param: Params = None,
@@ -344,8 +354,8 @@ def lookahead(
 
 def recursive(
     strategy: Strategy_,
-    symbol: Symbol = BUNDLED_SYMBOL,
-    timeframe: Timeframe_ = "1m",
+    symbol: Symbol = None,
+    timeframe: Timeframe_ = None,
     exchange: Exchange = None,
     data: DataFile = None,
     param: Params = None,
@@ -371,7 +381,8 @@ def recursive(
 
 
 def _instance_and_bars(
-    strategy: str, symbol: str, timeframe: str, exchange: str | None, data: Path | None,
+    strategy: str, symbol: str | None, timeframe: str | None, exchange: str | None,
+    data: Path | None,
     param: list[str] | None,
 ) -> tuple[Any, Any]:  # fmt: skip
     market = _market(symbol, timeframe, exchange, data, "100000", "all", None, "next_open", False)

@@ -22,3 +22,7 @@ class DataError(UserError):
 
 class ConfigError(UserError):
     """A configuration file, environment variable or flag that is unknown or of the wrong type."""
+
+
+class StrategyError(UserError):
+    """A user's strategy raised: the message names the strategy, the hook and its file:line."""

@@ -25,6 +25,7 @@ series. The metadata file is optional for :meth:`Catalog.write` but needed by :m
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
@@ -156,6 +157,7 @@ class Catalog:
         *,
         meta: MarketMeta | None = None,
         mode: Literal["replace", "append"] = "replace",
+        allow_shrink: bool = False,
     ) -> Path:
         """Store ``frame`` as the series ``key`` and return the parquet path.
 
@@ -172,26 +174,46 @@ class Catalog:
             ``replace`` overwrites the series; ``append`` merges by date with what is stored: rows
             already stored must be identical in both (else :class:`DataError` names the first
             differing row), new rows are added, the result stays sorted.
+        allow_shrink
+            Let a ``replace`` leave fewer rows than are stored. Without it such a write (an empty
+            or truncated file imported over a full series) is refused, since it would lose data.
 
         Raises
         ------
         DataError
-            For missing columns, unsorted or duplicate dates, or an append whose overlap differs.
+            For missing columns, unsorted or duplicate dates, an append whose overlap differs, or
+            a replace that would lose stored rows without ``allow_shrink``.
         """
         data = conform(frame, key.kind, what=str(key))
         _check_sorted(data, key)
+        if mode not in ("replace", "append"):
+            raise UserError(f"write mode must be 'replace' or 'append', got {mode!r}")
         if mode == "append" and self.exists(key):
             data = _merge(self.read(key), data, key)
-        elif mode not in ("replace", "append"):
-            raise UserError(f"write mode must be 'replace' or 'append', got {mode!r}")
+        elif mode == "replace" and not allow_shrink and self.exists(key):
+            stored = self.row_count(key)
+            if len(data) < stored:
+                raise DataError(
+                    f"{key}: replacing {stored:,} stored rows with {len(data):,} would lose data; "
+                    "use --mode append to add rows, or --force to replace anyway"
+                )
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         table = pa.Table.from_pandas(data, preserve_index=False)
-        pq.write_table(table, tmp, compression="zstd")
-        tmp.replace(path)
-        if meta is not None:
-            meta.save(self.meta_path(key))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, tmp, compression="zstd")
+            tmp.replace(path)
+            if meta is not None:
+                meta.save(self.meta_path(key))
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            where = exc.filename or path
+            raise UserError(
+                f"cannot write to the catalog {self.root} (--data-dir): {where}: "
+                f"{exc.strerror or exc}"
+            ) from None
         return path
 
     def read(

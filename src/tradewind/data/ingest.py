@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
-from tradewind.core.errors import UserError
+from tradewind.core.errors import DataError, UserError
 from tradewind.core.instrument import MarketType
+from tradewind.core.timeframe import Timeframe
 from tradewind.data.catalog import Catalog, SeriesKey
 from tradewind.data.importers import (
     ColumnMapping,
@@ -81,34 +83,28 @@ def read_file(
     return normalize(raw, kind, mapping, what=str(path))
 
 
-def import_file(
-    catalog: Catalog,
+@dataclass(frozen=True, slots=True)
+class PreparedFile:
+    """One file read, repaired on request and validated, with its metadata: ready to store or use."""
+
+    key: SeriesKey
+    frame: pd.DataFrame
+    report: ValidationReport
+    repair: RepairResult | None
+    meta: MarketMeta
+
+
+def prepare_file(
     path: Path,
     key: SeriesKey,
     *,
     options: ImportOptions | None = None,
     market_type: MarketType | None = None,
-) -> ImportResult:
-    """Import one file as the series ``key``.
+) -> PreparedFile:
+    """Read, repair (on request) and validate one file as the series ``key``; store nothing.
 
-    Parameters
-    ----------
-    catalog
-        Where to store it.
-    path
-        The file (CSV, parquet, feather or JSON; see :mod:`tradewind.data.importers`).
-    key
-        Exchange, symbol, timeframe and kind to store it as.
-    options
-        Format, column mapping, repairs, metadata overrides, write mode.
-    market_type
-        Market type implied by the file (Freqtrade ``-futures`` files: swap) when the user gave
-        none; by default a symbol with a settle currency is a swap, others spot.
-
-    Returns
-    -------
-    ImportResult
-        What was stored, with the validation report (warnings such as gaps) and the repairs.
+    The one path from a file to data: :func:`import_file` stores what this returns, and
+    ``tradewind backtest --data FILE`` trades it, so the two see the same rows and metadata.
 
     Raises
     ------
@@ -146,8 +142,113 @@ def import_file(
     )
     if repaired is not None and repaired.actions:
         meta = meta.with_note(f"repaired on import: {repaired.summary()}")
-    stored = catalog.write(key, frame, meta=meta, mode=options.mode)
-    return ImportResult(key, path, stored, len(frame), report, repaired, meta)
+    return PreparedFile(key, frame, report, repaired, meta)
+
+
+def import_file(
+    catalog: Catalog,
+    path: Path,
+    key: SeriesKey,
+    *,
+    options: ImportOptions | None = None,
+    market_type: MarketType | None = None,
+    force: bool = False,
+) -> ImportResult:
+    """Import one file as the series ``key``.
+
+    Parameters
+    ----------
+    catalog
+        Where to store it.
+    path
+        The file (CSV, parquet, feather or JSON; see :mod:`tradewind.data.importers`).
+    key
+        Exchange, symbol, timeframe and kind to store it as.
+    options
+        Format, column mapping, repairs, metadata overrides, write mode.
+    market_type
+        Market type implied by the file (Freqtrade ``-futures`` files: swap) when the user gave
+        none; by default a symbol with a settle currency is a swap, others spot.
+    force
+        Allow a ``replace`` that would leave fewer rows than are stored (see :meth:`Catalog.write`).
+
+    Returns
+    -------
+    ImportResult
+        What was stored, with the validation report (warnings such as gaps) and the repairs.
+
+    Raises
+    ------
+    DataError
+        If the data has errors after the requested repairs, naming the first bad row as read, or
+        the write would lose stored rows without ``force``.
+    """
+    options = options or ImportOptions()
+    prepared = prepare_file(path, key, options=options, market_type=market_type)
+    stored = catalog.write(
+        key, prepared.frame, meta=prepared.meta, mode=options.mode, allow_shrink=force
+    )
+    return ImportResult(
+        key, path, stored, len(prepared.frame), prepared.report, prepared.repair, prepared.meta
+    )
+
+
+def load_candles_file(
+    path: Path, *, exchange: str, symbol: str | None, timeframe: str | None
+) -> PreparedFile:
+    """Read a candle file to trade it directly, exactly as ``data import`` would store it.
+
+    The symbol is the flag, else read from a Freqtrade file name (``ETH_BTC-5m.feather``); the
+    timeframe is the flag, else the file name's, else the smallest step between timestamps.
+
+    Raises
+    ------
+    UserError
+        If no symbol is given and the name is not a Freqtrade name, or the file has too few rows
+        to infer a timeframe; DataError for data with errors.
+    """
+    if not path.is_file():
+        raise UserError(f"data file not found: {path}")
+    parsed: FreqtradeFile | None
+    try:
+        parsed = parse_freqtrade_name(path)
+    except UserError:
+        parsed = None
+    if parsed is not None and parsed.kind not in (DataKind.CANDLES, DataKind.MARK):
+        parsed = None
+    use_symbol = symbol or (parsed.symbol if parsed else None)
+    if use_symbol is None:
+        raise UserError(
+            f"give --symbol for {path.name}: it is not a Freqtrade file name (PAIR-TIMEFRAME.ext, "
+            "e.g. ETH_BTC-5m.feather) to read the symbol from"
+        )
+    use_tf = timeframe or (parsed.timeframe if parsed else None)
+    market = parsed.market_type if parsed and parsed.symbol == use_symbol else None
+    if use_tf is None:
+        frame = read_file(path, DataKind.CANDLES)
+        use_tf = _timeframe_of(frame, path)
+    key = SeriesKey(exchange, use_symbol, use_tf, DataKind.CANDLES)
+    prepared = prepare_file(path, key, market_type=market)
+    if prepared.frame.empty:
+        raise DataError(f"{path.name} has no rows")
+    return prepared
+
+
+def _timeframe_of(frame: pd.DataFrame, path: Path) -> str:
+    """The candle length of ``frame``: its smallest step between timestamps (gaps are longer)."""
+    if len(frame) < 2:
+        raise UserError(
+            f"give --timeframe for {path.name}: {len(frame)} row(s) are too few to infer it"
+        )
+    dates = pd.DatetimeIndex(frame["date"]).sort_values()
+    steps = np.diff(dates.as_unit("ms").asi8)
+    positive = steps[steps > 0]
+    if positive.size == 0:
+        raise UserError(f"give --timeframe for {path.name}: its rows all share one timestamp")
+    try:
+        return str(Timeframe(int(positive.min())))
+    except (UserError, ValueError) as exc:
+        raise UserError(f"give --timeframe for {path.name}: {exc}") from None
 
 
 def key_for_file(
@@ -206,6 +307,7 @@ def import_freqtrade_folder(
     exchange: str | None = None,
     options: ImportOptions | None = None,
     on_file: Callable[[FreqtradeFile], None] | None = None,
+    force: bool = False,
 ) -> FolderImport:
     """Import every Freqtrade data file under ``path`` (``user_data/data/<exchange>``).
 
@@ -227,6 +329,8 @@ def import_freqtrade_folder(
         taken from each file name).
     on_file
         Called after each file, for progress bars.
+    force
+        Allow replacing a stored series with fewer rows (see :func:`import_file`).
     """
     options = options or ImportOptions()
     scan = scan_freqtrade_folder(path)
@@ -243,7 +347,14 @@ def import_freqtrade_folder(
         )
         try:
             result.imported.append(
-                import_file(catalog, file.path, key, options=per_file, market_type=file.market_type)
+                import_file(
+                    catalog,
+                    file.path,
+                    key,
+                    options=per_file,
+                    market_type=file.market_type,
+                    force=force,
+                )
             )
         except UserError as exc:
             result.refused.append((file, str(exc)))

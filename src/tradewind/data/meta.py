@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from enum import StrEnum
@@ -153,7 +154,8 @@ class MarketMeta:
 
     def save(self, path: Path) -> None:
         """Write the metadata as pretty JSON (atomically: a reader never sees half a file)."""
-        tmp = path.with_name(path.name + ".tmp")
+        # A per-process name, so two writers never share (and clobber) one temporary file.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
         tmp.replace(path)
 

@@ -48,6 +48,7 @@ from tradewind.execution.orders import order_for
 from tradewind.risk.exits import ProtectionBook
 from tradewind.sim import stops
 from tradewind.strategies.base import Strategy
+from tradewind.strategies.guard import reraise_from_strategy
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +281,10 @@ class Node:
 
     def _hook(self, binding: Binding, call: Callable[[_Context], None]) -> None:
         context = _Context(self, binding, self.now)
-        call(context)
+        try:
+            call(context)
+        except Exception as exc:
+            reraise_from_strategy(binding.strategy, "event hook", exc)
         if not context.intents:
             return
         bars = binding.bars
@@ -309,7 +313,10 @@ class Node:
             _, _, binding_id, name = heapq.heappop(self._timers)
             binding = self._binding_by_id[binding_id]
             context = _Context(self, binding, self.now)
-            binding.strategy.on_timer(context, name)
+            try:
+                binding.strategy.on_timer(context, name)
+            except Exception as exc:
+                reraise_from_strategy(binding.strategy, "on_timer", exc)
             bars = binding.bars
             index = max(int(np.searchsorted(bars.close_time, self.now, side="right")) - 1, 0)
             for intent in context.intents:
@@ -328,7 +335,10 @@ class Node:
                 context = self._contexts[id(binding)] = _Context(self, binding, self.now)
             context.ts = self.now
             context.intents = []
-            binding.strategy.on_bar(context, bars, index)
+            try:
+                binding.strategy.on_bar(context, bars, index)
+            except Exception as exc:
+                reraise_from_strategy(binding.strategy, "on_bar", exc)
             intents = context.intents
         else:
             intents = self._signal_intents(binding, index)
@@ -384,7 +394,10 @@ class Node:
                 if type(strategy).on_fill is not Strategy.on_fill or "on_fill" in vars(strategy):
                     # Only a strategy with its own on_fill can emit here: others skip the context.
                     context = _Context(self, binding, fill.ts)
-                    strategy.on_fill(context, fill)
+                    try:
+                        strategy.on_fill(context, fill)
+                    except Exception as exc:
+                        reraise_from_strategy(strategy, "on_fill", exc)
                     for intent in context.intents:
                         self._route(intent, binding, bar_index)
             # Status reports tolerate the wire: one the order has passed changes nothing.

@@ -31,6 +31,7 @@ from tradewind.sim.kernel import METRICS
 from tradewind.sim.screening import unsupported_reason
 from tradewind.strategies.base import TIE_TOLERANCE, Strategy
 from tradewind.strategies.builtin.ma_cross import EmaCross, SmaCross
+from tradewind.strategies.guard import strategy_call
 
 FloatArray = npt.NDArray[np.float64]
 log = logging.getLogger(__name__)
@@ -246,7 +247,8 @@ class Evaluator:
             exits = np.zeros((len(chunk), n), dtype=np.bool_)
             kept: list[int] = []
             for j in chunk:
-                arrays = instances[j].signals(series).arrays(n)
+                with strategy_call(instances[j], "signals"):
+                    arrays = instances[j].signals(series).arrays(n)
                 if arrays[2].any() or arrays[3].any():
                     self._fallback("short signals (the kernel is long-only so far)", 1)
                     needs_event.append(j)

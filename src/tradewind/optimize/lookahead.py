@@ -22,6 +22,7 @@ import pandas as pd
 from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.strategies.base import Strategy
+from tradewind.strategies.guard import strategy_call
 
 FloatArray = npt.NDArray[np.float64]
 SIGNAL_COLUMNS = ("entry_long", "exit_long", "entry_short", "exit_short")
@@ -30,12 +31,15 @@ SIGNAL_COLUMNS = ("entry_long", "exit_long", "entry_short", "exit_short")
 def strategy_columns(strategy: Strategy, bars: BarSeries) -> dict[str, FloatArray]:
     """Every column the strategy computes on ``bars``: indicators, then the four signals."""
     columns: dict[str, FloatArray] = {}
-    for name, values in strategy.indicators(bars).items():
+    with strategy_call(strategy, "indicators"):
+        indicators = strategy.indicators(bars)
+    for name, values in indicators.items():
         array = np.asarray(values, dtype=np.float64)
         if array.shape != (len(bars),):
             raise UserError(f"indicator {name!r} has shape {array.shape}, expected ({len(bars)},)")
         columns[name] = array
-    arrays = strategy.signals(bars).arrays(len(bars))
+    with strategy_call(strategy, "signals"):
+        arrays = strategy.signals(bars).arrays(len(bars))
     for name, values in zip(SIGNAL_COLUMNS, arrays, strict=True):
         columns[f"signal:{name}"] = values.astype(np.float64)
     return columns
@@ -173,13 +177,17 @@ def recursive_analysis(
             f"recursive analysis needs at least {4 * max(warmup, 1) + 4} bars for a warm-up of "
             f"{warmup}, got {n}"
         )
-    full = strategy.indicators(bars) or {
+    with strategy_call(strategy, "indicators"):
+        shown = strategy.indicators(bars)
+    full = shown or {
         k: v for k, v in strategy_columns(strategy, bars).items() if k.startswith("signal:")
     }
     offsets = sorted({int(s) for s in np.linspace(1, n // 2, starts)})
     needs: dict[str, WarmupNeed] = {}
     for start in offsets:
-        part_all = strategy.indicators(bars.slice(start, n)) or {
+        with strategy_call(strategy, "indicators"):
+            part_shown = strategy.indicators(bars.slice(start, n))
+        part_all = part_shown or {
             k: v
             for k, v in strategy_columns(strategy, bars.slice(start, n)).items()
             if k.startswith("signal:")
