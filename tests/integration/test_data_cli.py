@@ -128,21 +128,31 @@ def test_import_csv_list_show_validate_resample(
     assert "nautilus" in out
 
     code, out, err = _run(
-        capsys, "data", "show", "-s", "BTC/USD:USD", "-t", "1m", "-e", "nautilus", "--data-dir", cat
+        capsys,
+        "data",
+        "show",
+        "--symbol",
+        "BTC/USD:USD",
+        "-t",
+        "1m",
+        "-e",
+        "nautilus",
+        "--data-dir",
+        cat,
     )
     assert code == 0, err
     assert "45,031 rows" in out
     assert "0.125" in out  # the inferred tick in the metadata table
 
     code, out, err = _run(
-        capsys, "data", "validate", "-s", "BTC/USD:USD", "-t", "1m", "-e", "nautilus",
+        capsys, "data", "validate", "--symbol", "BTC/USD:USD", "-t", "1m", "-e", "nautilus",
         "--data-dir", cat,
     )  # fmt: skip
     assert code == 0, err
     assert "errors" in out
 
     code, out, err = _run(
-        capsys, "data", "resample", "--to", "1h", "-s", "BTC/USD:USD", "-t", "1m",
+        capsys, "data", "resample", "--to", "1h", "--symbol", "BTC/USD:USD", "-t", "1m",
         "-e", "nautilus", "--data-dir", cat,
     )  # fmt: skip
     assert code == 0, err
@@ -160,7 +170,7 @@ def test_validate_a_file_lists_gaps_and_exits_0(
     assert "gap of 1 missing 5m candle(s)" in out
 
 
-def test_validate_a_bad_file_exits_2_with_the_first_row(
+def test_validate_a_bad_file_exits_3_with_the_first_row(
     shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     frame = pd.read_feather(shared_data / "candles" / "XLM_BTC-5m.feather")
@@ -168,9 +178,9 @@ def test_validate_a_bad_file_exits_2_with_the_first_row(
     path = tmp_path / "XLM_BTC-5m.feather"
     frame.to_feather(path)
     code, out, err = _run(capsys, "data", "validate", str(path))
-    assert code == 2
+    assert code == 3  # the check ran and found a problem
     assert "misaligned-date" in out
-    assert err.strip().startswith("error: XLM_BTC-5m.feather: 1 error; first: row 300")
+    assert err.strip().startswith("check failed: XLM_BTC-5m.feather: 1 error; first: row 300")
 
 
 def test_import_with_repair_snap_says_what_it_did(
@@ -192,7 +202,7 @@ def test_import_with_repair_snap_says_what_it_did(
     [
         (["data", "show", "--data-dir", "{tmp}"], "error: give --symbol"),
         (
-            ["data", "show", "-s", "ETH/BTC", "-t", "5m", "--data-dir", "{tmp}"],
+            ["data", "show", "--symbol", "ETH/BTC", "-t", "5m", "--data-dir", "{tmp}"],
             "error: no stored series binance ETH/BTC 5m candles",
         ),
         (
@@ -200,15 +210,26 @@ def test_import_with_repair_snap_says_what_it_did(
             "error: give --timeframe for",
         ),
         (
-            ["data", "import", "{file}", "-s", "BTCUSD", "-t", "1m", "--data-dir", "{tmp}"],
+            ["data", "import", "{file}", "--symbol", "BTCUSD", "-t", "1m", "--data-dir", "{tmp}"],
             "error: symbol 'BTCUSD' is not in ccxt form",
         ),
         (
-            ["data", "import", "{file}", "-s", "BTC/USD", "-t", "1m", "--price-step", "x"],
+            ["data", "import", "{file}", "--symbol", "BTC/USD", "-t", "1m", "--price-step", "x"],
             "error: --price-step must be a number, got 'x'",
         ),
         (
-            ["data", "resample", "--to", "7m", "-s", "ETH/BTC", "-t", "5m", "--data-dir", "{tmp}"],
+            [
+                "data",
+                "resample",
+                "--to",
+                "7m",
+                "--symbol",
+                "ETH/BTC",
+                "-t",
+                "5m",
+                "--data-dir",
+                "{tmp}",
+            ],
             "error: no stored series",
         ),
         (["data", "list", "--data-dir", "{tmp}", "--bogus"], "No such option: --bogus"),
@@ -238,7 +259,7 @@ def test_resample_refuses_a_target_that_is_not_a_multiple(
     path = str(shared_data / "candles" / "ETH_BTC-5m.feather")
     assert _run(capsys, "data", "import", path, "--data-dir", str(tmp_path))[0] == 0
     code, _, err = _run(
-        capsys, "data", "resample", "--to", "7m", "-s", "ETH/BTC", "-t", "5m",
+        capsys, "data", "resample", "--to", "7m", "--symbol", "ETH/BTC", "-t", "5m",
         "--data-dir", str(tmp_path),
     )  # fmt: skip
     assert code == 2

@@ -82,7 +82,7 @@ def test_lookahead_and_recursive_commands(
     assert run(["recursive", "-s", "macd_adx_trend"]) == 0
     script = tmp_path / "leaky.py"
     script.write_text(LEAKY)
-    assert run(["lookahead", "-s", f"{script}:NextClose", "--cuts", "3"]) == 1
+    assert run(["lookahead", "-s", f"{script}:NextClose", "--cuts", "3"]) == 3
     assert "next_close" in capsys.readouterr().out
 
 

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from tradewind.cli.context import STATE
 from tradewind.cli.data_download import download
+from tradewind.cli.exits import CheckFailedError
 from tradewind.cli.progress import progress_bar
 from tradewind.core.errors import DataError, UserError
 from tradewind.core.instrument import FeeSide, MarketType
@@ -60,7 +61,7 @@ _MAX_LISTED = 200
 
 # Options shared by several commands.
 SymbolOpt = Annotated[
-    str | None, typer.Option("--symbol", "-s", help="ccxt symbol, e.g. BTC/USDT or XRP/USDT:USDT.")
+    str | None, typer.Option("--symbol", help="ccxt symbol, e.g. BTC/USDT or XRP/USDT:USDT.")
 ]
 TimeframeOpt = Annotated[
     str | None, typer.Option("--timeframe", "-t", help="Candle timeframe, e.g. 1m, 5m, 1h.")
@@ -459,7 +460,7 @@ def validate_cmd(
     limit: Annotated[int, typer.Option("--limit", help="Most problems to list.")] = 50,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Check a file or a stored series; list errors and gaps. Exit code 2 when there are errors."""
+    """Check a file or a stored series; list errors and gaps. Exit code 3 when there are errors."""
     if path is not None:
         key, _ = key_for_file(
             path,
@@ -483,7 +484,11 @@ def validate_cmd(
         what = str(key)
     report = validate(frame, key.kind, key.tf, event_tolerance_ms=tolerance_ms)
     _print_report(report, what, limit)
-    report.raise_for_errors(what)
+    try:
+        report.raise_for_errors(what)
+    except DataError as exc:
+        # The check ran and found errors: exit 3, not the exit 2 of a command used wrongly.
+        raise CheckFailedError(str(exc)) from None
 
 
 def _print_report(report: ValidationReport, what: str, limit: int) -> None:

@@ -29,7 +29,7 @@ _KINDS = (DataKind.CANDLES, DataKind.MARK, DataKind.FUNDING, DataKind.TRADES)
 
 def download(
     symbol: Annotated[
-        str, typer.Option("--symbol", "-s", help="ccxt symbol, e.g. BTC/USDT or XRP/USDT:USDT.")
+        str, typer.Option("--symbol", help="ccxt symbol, e.g. BTC/USDT or XRP/USDT:USDT.")
     ],
     since: Annotated[
         str,

@@ -16,10 +16,21 @@ import typer
 from rich.table import Table
 
 from tradewind.bootstrap import backtest as run_backtest
-from tradewind.cli.backtest import _params, load_candles
 from tradewind.cli.context import STATE
-from tradewind.cli.outputs import writable_dir, writable_file, write_output
+from tradewind.cli.exits import CheckFailedError
+from tradewind.cli.outputs import writable_dir, write_output
 from tradewind.cli.progress import progress_bar
+from tradewind.cli.run_options import (
+    Params,
+    RunOptions,
+    Strategies,
+    announce_risk,
+    load_candles,
+    one_strategy,
+    parse_params,
+    run_options,
+    strategy_choice,
+)
 from tradewind.core.errors import UserError
 from tradewind.core.strict_json import write_json
 from tradewind.optimize.lookahead import lookahead_analysis, recursive_analysis
@@ -32,9 +43,18 @@ from tradewind.optimize.walkforward import walk_forward
 from tradewind.performance.returns import periods_per_year
 from tradewind.strategies.registry import load_strategy
 
-Strategy_ = Annotated[
-    str, typer.Option("--strategy", "-s", help="Registered name or path/file.py:Class.")
+Space = Annotated[
+    list[str] | None,
+    typer.Option("--space", help="Search range k=low:high[:step], k=a,b,c or k=value (fixed)."),
 ]
+AsSpot = Annotated[
+    bool,
+    typer.Option("--as-spot", help="Trade a perpetual's candles as spot (no leverage/funding), "
+                 "so the screening kernel can run the trials."),
+]  # fmt: skip
+Sampler = Annotated[str, typer.Option("--sampler", help=f"One of {', '.join(SAMPLERS)}.")]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
+# lookahead and recursive read candles only: the data flags of the run commands, no costs.
 Symbol = Annotated[
     str | None,
     typer.Option(
@@ -43,43 +63,37 @@ Symbol = Annotated[
 ]
 Timeframe_ = Annotated[
     str | None,
-    typer.Option("--timeframe", "-t", help="Candle timeframe, e.g. 1m, 5m (default: inferred)."),
+    typer.Option(
+        "--timeframe", "-t", help="Candle timeframe (default: from the name or timestamps)."
+    ),
 ]
-Exchange = Annotated[str | None, typer.Option("--exchange", help="Exchange folder in the catalog.")]
+Exchange = Annotated[
+    str | None, typer.Option("--exchange", "-e", help="Exchange folder in the catalog.")
+]
 DataFile = Annotated[Path | None, typer.Option("--data", help="Read candles from this file.")]
-Params = Annotated[list[str] | None, typer.Option("--param", "-p", help="Fixed parameter k=v.")]
-Space = Annotated[
-    list[str] | None,
-    typer.Option("--space", help="Search range k=low:high[:step], k=a,b,c or k=value (fixed)."),
-]
-Cash = Annotated[str, typer.Option("--cash", help="Starting cash in the quote currency.")]
-Stake = Annotated[str, typer.Option("--stake", help="'all', a percent like 25%, or an amount.")]
-Fee = Annotated[str | None, typer.Option("--fee", help="Fee per side as a fraction (0.001).")]
-Fill = Annotated[str, typer.Option("--fill", help="next_open or close.")]
-AsSpot = Annotated[
-    bool,
-    typer.Option("--as-spot", help="Trade a perpetual's candles as spot (no leverage/funding), "
-                 "so the screening kernel can run the trials."),
-]  # fmt: skip
-Sampler = Annotated[str, typer.Option("--sampler", help=f"One of {', '.join(SAMPLERS)}.")]
-Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
-Report = Annotated[Path | None, typer.Option("--report", help="Write the HTML report here.")]
-JsonOut = Annotated[Path | None, typer.Option("--json", help="Write the summary as JSON here.")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Catalog folder.")]
+
+# The screening kernel behind optimize and walkforward runs market orders on the plain stake gate.
+_KERNEL_CANNOT = ("leverage", "volatility_slippage", "stop", "take_profit", "trailing",
+                  "risk_config", "risk_preset")  # fmt: skip
+_KERNEL_WHY = (
+    "its trials run on the screening kernel, which has no risk engine, leverage flag or "
+    "volatility slippage; backtest the chosen parameters with it instead"
+)
 
 
-def _market(symbol: str | None, timeframe: str | None, exchange: str | None, data: Path | None, cash: str,
-            stake: str, fee: str | None, fill: str, as_spot: bool) -> Market:  # fmt: skip
-    candles = load_candles(symbol, timeframe, exchange, data)
+def _market(opts: RunOptions, as_spot: bool) -> Market:
+    candles = opts.candles()
     return prepare_market(
-        candles.frame, symbol=candles.symbol, timeframe=candles.timeframe,
-        instruments=candles.instruments, cash=cash, fee=fee,
-        stake=stake, fill=fill, as_spot=as_spot,
+        opts.window(candles.frame), symbol=candles.symbol, timeframe=candles.timeframe,
+        instruments=candles.instruments, cash=opts.cash, fee=opts.fee, stake=opts.stake,
+        fill=opts.fill, slippage_bps=opts.slippage_bps, as_spot=as_spot,
     )  # fmt: skip
 
 
 def _space(items: list[str] | None, fixed: list[str] | None) -> dict[str, str]:
-    space = _params(items or [])
-    space.update(_params(fixed or []))
+    space = parse_params(items or [])
+    space.update(parse_params(fixed or []))
     return space
 
 
@@ -106,12 +120,10 @@ def _write_json(path: Path | None, payload: dict[str, Any]) -> None:
     STATE.console.print(f"JSON written to {path}")
 
 
+@run_options
 def optimize(
-    strategy: Strategy_,
-    symbol: Symbol = None,
-    timeframe: Timeframe_ = None,
-    exchange: Exchange = None,
-    data: DataFile = None,
+    opts: RunOptions,
+    strategy: Strategies,
     sampler: Sampler = "tpe",
     trials: Annotated[
         int | None, typer.Option("--trials", "-n", help="Trials to run (grid: default all).")
@@ -147,19 +159,19 @@ def optimize(
     dd_penalty: Annotated[
         float, typer.Option("--dd-penalty", help="Drawdown weight in profit_dd.")
     ] = 1.0,
-    cash: Cash = "100000",
-    stake: Stake = "all",
-    fee: Fee = None,
-    fill: Fill = "next_open",
     as_spot: AsSpot = False,
-    report: Report = None,
 ) -> None:
-    """Search a strategy's parameters with Optuna, scored on the screening kernel in batches."""
-    market = _market(symbol, timeframe, exchange, data, cash, stake, fee, fill, as_spot)
-    cls = load_strategy(strategy)
+    """Search a strategy's parameters with Optuna, scored on the screening kernel in batches.
+
+    The search uses the bars from --from to --to; --json writes the study summary.
+    """
+    opts.refuse("optimize", _KERNEL_WHY, *_KERNEL_CANNOT)
+    report = opts.report
+    cls = load_strategy(one_strategy(strategy, "optimize"))
+    market = _market(opts, as_spot)
     name = study_name or f"{cls.name or cls.__name__}-{market.symbol}-{sampler}".replace("/", "_")
     folder = writable_dir(run_dir or Path("runs") / "optimize" / name, "--run-dir")
-    writable_file(report, "--report")
+    opts.check_outputs()
     if sampler != "grid" and trials is None:
         trials = 100
     with _warnings_shown(), progress_bar() as bar:
@@ -196,24 +208,23 @@ def optimize(
     if "pbo" in summary:
         STATE.console.print(f"probability of backtest overfitting: {summary['pbo']['pbo']:.3f}")
     STATE.console.print(f"results in {folder} (study {result.study_name!r}, {result.storage})")
+    _write_json(opts.json_path, summary)
     path = report or folder / "report.html"
     STATE.console.print(
         f"report written to {write_report(path, f'Study {result.study_name}', study=result)}"
     )
 
 
+@run_options
 def walkforward(
-    strategy: Strategy_,
+    opts: RunOptions,
+    strategy: Strategies,
     train: Annotated[str, typer.Option("--train", help="Train window: bars or a duration (7d).")],
     test: Annotated[str, typer.Option("--test", help="Test window: bars or a duration (2d).")],
     step: Annotated[
         str | None, typer.Option("--step", help="Step between windows (default: test).")
     ] = None,
     anchored: Annotated[bool, typer.Option("--anchored", help="Train from the first bar.")] = False,
-    symbol: Symbol = None,
-    timeframe: Timeframe_ = None,
-    exchange: Exchange = None,
-    data: DataFile = None,
     sampler: Sampler = "tpe",
     trials: Annotated[int, typer.Option("--trials", "-n", help="Trials per train window.")] = 50,
     objective: Annotated[
@@ -222,22 +233,21 @@ def walkforward(
     space: Space = None,
     param: Params = None,
     seed: Seed = 0,
-    cash: Cash = "100000",
-    stake: Stake = "all",
-    fee: Fee = None,
-    fill: Fill = "next_open",
     as_spot: AsSpot = False,
-    report: Report = None,
-    json_path: JsonOut = None,
 ) -> None:
-    """Optimise on rolling (or anchored) train windows and trade each winner out of sample."""
-    writable_file(json_path, "--json")
-    writable_file(report, "--report")
-    market = _market(symbol, timeframe, exchange, data, cash, stake, fee, fill, as_spot)
+    """Optimise on rolling (or anchored) train windows and trade each winner out of sample.
+
+    The windows lie in the bars from --from to --to.
+    """
+    opts.refuse("walkforward", _KERNEL_WHY, *_KERNEL_CANNOT)
+    opts.check_outputs()
+    report, json_path = opts.report, opts.json_path
+    strategy_name = one_strategy(strategy, "walkforward")
+    market = _market(opts, as_spot)
     with _warnings_shown(), progress_bar() as bar:
-        task = bar.add_task(f"walk-forward {strategy}", total=None)
+        task = bar.add_task(f"walk-forward {strategy_name}", total=None)
         result = walk_forward(
-            strategy, market, train=train, test=test, step=step, anchored=anchored,
+            strategy_name, market, train=train, test=test, step=step, anchored=anchored,
             sampler=sampler, trials=trials, objective=objective, space=_space(space, param),
             seed=seed, progress=lambda d, t: bar.update(task, completed=d, total=t),
         )  # fmt: skip
@@ -267,12 +277,10 @@ def walkforward(
         STATE.console.print(f"report written to {path}")
 
 
+@run_options
 def montecarlo(
-    strategy: Strategy_,
-    symbol: Symbol = None,
-    timeframe: Timeframe_ = None,
-    exchange: Exchange = None,
-    data: DataFile = None,
+    opts: RunOptions,
+    strategy: Strategies,
     param: Params = None,
     method: Annotated[
         str, typer.Option("--method", help=f"One of {', '.join(METHODS)}.")
@@ -285,20 +293,21 @@ def montecarlo(
     skip: Annotated[float, typer.Option("--skip", help="Chance to miss a trade (skip).")] = 0.1,
     block: Annotated[float | None, typer.Option("--block", help="Mean block length, bars.")] = None,
     confidence: Annotated[float, typer.Option("--confidence", help="Interval width.")] = 0.95,
-    cash: Cash = "100000",
-    stake: Stake = "all",
-    fee: Fee = None,
-    fill: Fill = "next_open",
-    report: Report = None,
-    json_path: JsonOut = None,
 ) -> None:
-    """Backtest once on the event engine, then simulate many alternative paths of its trades."""
-    writable_file(json_path, "--json")
-    writable_file(report, "--report")
-    candles = load_candles(symbol, timeframe, exchange, data)
+    """Backtest once on the event engine (one strategy or several in one account), then simulate
+    many alternative paths of its trades."""
+    opts.check_outputs()
+    report, json_path, cash = opts.report, opts.json_path, opts.cash
+    chosen, params = strategy_choice(strategy, param)
+    risk = opts.risk()
+    announce_risk(risk)
+    candles = opts.candles()
     result = run_backtest(
-        strategy, {candles.symbol: candles.frame}, _params(param or []), cash=cash, fee=fee,
-        stake=stake, fill=fill, timeframe=candles.timeframe, instruments=candles.instruments,
+        chosen, {candles.symbol: candles.frame}, params, cash=cash, fee=opts.fee,
+        stake=opts.stake, fill=opts.fill, timeframe=candles.timeframe,
+        instruments=candles.instruments, start=opts.date_from, end=opts.date_to,
+        slippage_bps=opts.slippage_bps, volatility_slippage=opts.volatility_slippage, risk=risk,
+        leverage=opts.leverage,
     )  # fmt: skip
     if len(result.trades) < 2:
         raise UserError(
@@ -319,24 +328,26 @@ def montecarlo(
     STATE.console.print(f"risk of ruin (drawdown >= {ruin:.0%}): {outcome.risk_of_ruin:.2%}")
     _write_json(json_path, outcome.summary())
     if report is not None:
-        path = write_report(report, f"Monte Carlo {strategy}", montecarlo=outcome)
+        path = write_report(report, f"Monte Carlo {', '.join(strategy)}", montecarlo=outcome)
         STATE.console.print(f"report written to {path}")
 
 
 def lookahead(
-    strategy: Strategy_,
+    strategy: Strategies,
     symbol: Symbol = None,
     timeframe: Timeframe_ = None,
     exchange: Exchange = None,
     data: DataFile = None,
+    data_dir: DataDir = None,
     param: Params = None,
     cuts: Annotated[int, typer.Option("--cuts", help="Truncated copies to compare.")] = 20,
 ) -> None:
     """Find indicator or signal columns that change at a past bar when future bars are added.
 
-    Exits with code 1 when a column leaks.
+    Exits with code 3 when a column leaks.
     """
-    instance, bars = _instance_and_bars(strategy, symbol, timeframe, exchange, data, param)
+    name = one_strategy(strategy, "lookahead")
+    instance, bars = _instance_and_bars(name, symbol, timeframe, exchange, data, data_dir, param)
     outcome = lookahead_analysis(instance, bars, cuts=cuts)
     if outcome.passed:
         STATE.console.print(f"{outcome.strategy}: no lookahead in {len(outcome.columns)} columns "
@@ -349,24 +360,27 @@ def lookahead(
         table.add_row(leak.column, str(leak.first_bar), leak.time, f"{leak.full_value:.6g}",
                       f"{leak.truncated_value:.6g}")  # fmt: skip
     STATE.console.print(table)
-    raise typer.Exit(1)
+    columns = ", ".join(leak.column for leak in outcome.leaks)
+    raise CheckFailedError(f"{outcome.strategy}: lookahead in {columns}")
 
 
 def recursive(
-    strategy: Strategy_,
+    strategy: Strategies,
     symbol: Symbol = None,
     timeframe: Timeframe_ = None,
     exchange: Exchange = None,
     data: DataFile = None,
+    data_dir: DataDir = None,
     param: Params = None,
     tolerance: Annotated[float, typer.Option("--tolerance", help="Relative tolerance.")] = 0.01,
     starts: Annotated[int, typer.Option("--starts", help="Start offsets to compare.")] = 5,
 ) -> None:
     """Report how many warm-up candles each indicator needs to be stable within a tolerance.
 
-    Exits with code 1 when the strategy's declared warm-up is shorter than an indicator needs.
+    Exits with code 3 when the strategy's declared warm-up is shorter than an indicator needs.
     """
-    instance, bars = _instance_and_bars(strategy, symbol, timeframe, exchange, data, param)
+    name = one_strategy(strategy, "recursive")
+    instance, bars = _instance_and_bars(name, symbol, timeframe, exchange, data, data_dir, param)
     outcome = recursive_analysis(instance, bars, starts=starts, tolerance=tolerance)
     table = Table(title=f"{outcome.strategy}: warm-up needed (tolerance {tolerance:g}, "
                         f"declared warm-up {outcome.declared_warmup})")  # fmt: skip
@@ -376,14 +390,19 @@ def recursive(
         table.add_row(need.column, str(need.needed), f"{need.worst_after_warmup:.3g}")
     STATE.console.print(table)
     if not outcome.passed:
-        STATE.console.print("the declared warm-up is shorter than an indicator needs")
-        raise typer.Exit(1)
+        raise CheckFailedError(
+            f"{outcome.strategy}: the declared warm-up ({outcome.declared_warmup} bars) is shorter "
+            "than an indicator needs"
+        )
 
 
 def _instance_and_bars(
     strategy: str, symbol: str | None, timeframe: str | None, exchange: str | None,
-    data: Path | None,
-    param: list[str] | None,
+    data: Path | None, data_dir: Path | None, param: list[str] | None,
 ) -> tuple[Any, Any]:  # fmt: skip
-    market = _market(symbol, timeframe, exchange, data, "100000", "all", None, "next_open", False)
-    return load_strategy(strategy)(**_params(param or [])), market.series
+    candles = load_candles(symbol, timeframe, exchange, data, data_dir)
+    series = prepare_market(
+        candles.frame, symbol=candles.symbol, timeframe=candles.timeframe,
+        instruments=candles.instruments,
+    ).series  # fmt: skip
+    return load_strategy(strategy)(**parse_params(param or [])), series

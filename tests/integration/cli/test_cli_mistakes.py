@@ -72,12 +72,13 @@ def test_replacing_a_series_with_a_header_only_file_is_refused(
     key = SeriesKey("binance", "ETH/BTC", "5m", DataKind.CANDLES)
     before = Catalog(cat).path(key).read_bytes()
 
-    outcome = cli("data", "import", empty, "--mode", "replace", "--data-dir", cat)
+    flags = ["--symbol", "ETH/BTC", "-t", "5m", "--data-dir", cat]
+    outcome = cli("data", "import", empty, "--mode", "replace", *flags)
 
     _one_line(outcome, "replacing 5,760 stored rows with 0 would lose data", "--force")
     assert Catalog(cat).path(key).read_bytes() == before
     assert not [p for p in Catalog(cat).path(key).parent.iterdir() if p.name.endswith(".tmp")]
-    forced = cli("data", "import", empty, "--mode", "replace", "--force", "--data-dir", cat)
+    forced = cli("data", "import", empty, "--mode", "replace", "--force", *flags)
     assert forced.code == 0, forced.err
     assert Catalog(cat).row_count(key) == 0
 
@@ -93,7 +94,7 @@ def test_strategy_exception_names_the_strategy_file_and_line(
         "    name = 'broken'\n"
         "\n"
         "    def signals(self, bars):\n"
-        "        return Signals(entry_long=bars.close / 0 > {})\n"
+        "        return Signals(entry_long=bars.close > {})\n"
     )
     for command in ("backtest", "lookahead"):
         outcome = cli(command, "-s", f"{script}:Broken", "--data", eth)
