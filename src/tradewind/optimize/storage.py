@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import optuna
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from tradewind.core.errors import UserError
@@ -64,7 +64,7 @@ def resolve_storage(spec: str | None, run_dir: Path | None) -> StudyStorage:
             f"postgresql://user@host:5432/db, got {spec!r}"
         )
     try:
-        storage = optuna.storages.RDBStorage(spec, engine_kwargs=_engine_kwargs(spec))
+        storage = _open_rdb(spec)
     except (
         SQLAlchemyError,
         ImportError,
@@ -75,6 +75,34 @@ def resolve_storage(spec: str | None, run_dir: Path | None) -> StudyStorage:
     if spec.startswith("sqlite"):
         _tune_sqlite(storage)
     return StudyStorage(storage, _redact(spec), shared=not spec.startswith("sqlite"))
+
+
+# Any fixed 64-bit key: it names "Optuna schema creation" among this database's advisory locks.
+_SCHEMA_LOCK_KEY = 0x7457_4F50_5455_4E41
+
+
+def _open_rdb(url: str) -> optuna.storages.RDBStorage:
+    """Open Optuna's RDB storage, creating its schema at most once at a time on PostgreSQL.
+
+    Workers started together on an empty database would each create Optuna's tables and enum
+    types; the loser fails on a duplicate type. A session-level advisory lock serialises the
+    creation, so the second worker finds the schema made and only joins the study.
+    """
+    kwargs = _engine_kwargs(url)
+    if not url.startswith("postgresql"):
+        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+    engine = create_engine(url, **kwargs)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            try:
+                return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _SCHEMA_LOCK_KEY}
+                )
+    finally:
+        engine.dispose()
 
 
 def _engine_kwargs(url: str) -> dict[str, Any]:
