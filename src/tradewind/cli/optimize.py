@@ -6,6 +6,7 @@ them (the catalog, the bundled BTC-PERP month, or ``--data FILE``).
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,9 +38,9 @@ from tradewind.optimize.lookahead import lookahead_analysis, recursive_analysis
 from tradewind.optimize.market import Market, prepare_market
 from tradewind.optimize.montecarlo import METHODS, monte_carlo
 from tradewind.optimize.report import write_report
-from tradewind.optimize.search import SAMPLERS
+from tradewind.optimize.search import MIN_TRADES, SAMPLERS
 from tradewind.optimize.search import optimize as run_optimize
-from tradewind.optimize.walkforward import walk_forward
+from tradewind.optimize.walkforward import MIN_OOS_TRADES, walk_forward
 from tradewind.performance.returns import periods_per_year
 from tradewind.strategies.registry import load_strategy
 
@@ -54,6 +55,11 @@ AsSpot = Annotated[
 ]  # fmt: skip
 Sampler = Annotated[str, typer.Option("--sampler", help=f"One of {', '.join(SAMPLERS)}.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
+MinTrades = Annotated[
+    int,
+    typer.Option("--min-trades", help="Closed trades a trial needs to be ranked (fewer: "
+                 "'insufficient', never chosen)."),
+]  # fmt: skip
 # lookahead and recursive read candles only: the data flags of the run commands, no costs.
 Symbol = Annotated[
     str | None,
@@ -160,10 +166,13 @@ def optimize(
         float, typer.Option("--dd-penalty", help="Drawdown weight in profit_dd.")
     ] = 1.0,
     as_spot: AsSpot = False,
+    min_trades: MinTrades = MIN_TRADES,
 ) -> None:
     """Search a strategy's parameters with Optuna, scored on the screening kernel in batches.
 
-    The search uses the bars from --from to --to; --json writes the study summary.
+    The search uses the bars from --from to --to; --json writes the study summary. Only trials
+    with at least --min-trades closed trades are ranked; parameters that cannot act on the market
+    (a short switch on a spot pair) are fixed, and the output says so.
     """
     opts.refuse("optimize", _KERNEL_WHY, *_KERNEL_CANNOT)
     report = opts.report
@@ -185,7 +194,22 @@ def optimize(
             cls, market, sampler=sampler, trials=trials, objectives=tuple(objective or ["sharpe"]),
             space=_space(space, param), storage=storage, study_name=name, run_dir=folder,
             seed=seed, batch=batch, top_n=top, period=period, drawdown_penalty=dd_penalty,
-            progress=update,
+            progress=update, min_trades=min_trades,
+        )  # fmt: skip
+    ranked = len(result.trials) - result.insufficient
+    headline = (
+        f"ranked {ranked} of {len(result.trials)} completed trials "
+        f"({result.insufficient} insufficient: fewer than {min_trades} closed trades; "
+        f"{result.failed} failed; {len(result.faulted)} faulted)"
+    )
+    STATE.console.print(headline if result.best else f"NOTHING RANKED - {headline}",
+                        highlight=False, soft_wrap=True)  # fmt: skip
+    for name, note in result.fixed_notes.items():
+        STATE.console.print(f"parameter {name} {note}", highlight=False, soft_wrap=True)
+    for fault in result.faulted:
+        STATE.console.print(
+            f"trial {fault['number']} {fault['params']} not ranked, its event-engine run had "
+            f"problems: {'; '.join(fault['problems'])}", highlight=False, soft_wrap=True,
         )  # fmt: skip
     table = Table(
         title=f"{result.strategy} {sampler}: {len(result.trials)} trials ({result.failed} failed)"
@@ -234,10 +258,18 @@ def walkforward(
     param: Params = None,
     seed: Seed = 0,
     as_spot: AsSpot = False,
+    min_trades: MinTrades = MIN_TRADES,
+    min_oos_trades: Annotated[
+        int,
+        typer.Option("--min-oos-trades", help="Closed trades a test window needs to count."),
+    ] = MIN_OOS_TRADES,
 ) -> None:
     """Optimise on rolling (or anchored) train windows and trade each winner out of sample.
 
-    The windows lie in the bars from --from to --to.
+    The windows lie in the bars from --from to --to. A window whose train trials all have fewer
+    than --min-trades closed trades, or whose test run has fewer than --min-oos-trades, is
+    'insufficient': shown, never ranked, and left out of the walk-forward efficiency (OOS annual
+    return / IS annual return, n/a when IS <= 0).
     """
     opts.refuse("walkforward", _KERNEL_WHY, *_KERNEL_CANNOT)
     opts.check_outputs()
@@ -250,6 +282,7 @@ def walkforward(
             strategy_name, market, train=train, test=test, step=step, anchored=anchored,
             sampler=sampler, trials=trials, objective=objective, space=_space(space, param),
             seed=seed, progress=lambda d, t: bar.update(task, completed=d, total=t),
+            min_trades=min_trades, min_oos_trades=min_oos_trades,
         )  # fmt: skip
     table = Table(title=f"Walk-forward {result.strategy} ({'anchored' if anchored else 'rolling'})")
     for column in (
@@ -259,16 +292,34 @@ def walkforward(
         f"IS {objective}",
         f"OOS {objective}",
         "OOS trades",
+        "efficiency",
+        "status",
     ):
         table.add_column(column)
     for w in result.windows:
-        table.add_row(str(w.index), w.times["test_start"], str(w.params), f"{w.objective_in:.4g}",
-                      f"{w.objective_out:.4g}", str(int(w.out_of_sample["trade_count"])))  # fmt: skip
-    STATE.console.print(table)
+        shown = w.status == "ok"
+        trades = w.out_of_sample["trade_count"]
+        table.add_row(
+            str(w.index), w.times["test_start"], str(w.params),
+            _number(w.objective_in), _number(w.objective_out) if shown else w.status,
+            "-" if math.isnan(trades) else str(int(trades)), _number(w.efficiency), w.status,
+        )  # fmt: skip
     summary = result.summary()
+    bad = summary["insufficient_windows"]
+    STATE.console.print(
+        f"{'PROBLEMS - ' if bad else ''}{len(result.windows) - bad} of {len(result.windows)} "
+        f"windows ranked ({bad} insufficient or faulted)",
+        highlight=False,
+    )
+    STATE.console.print(table)
+    for w in result.windows:
+        if w.status != "ok":
+            STATE.console.print(f"window {w.index} {w.status}: {w.reason}", highlight=False,
+                                soft_wrap=True)  # fmt: skip
     STATE.console.print(
         f"OOS total return {summary['oos_total_return']:.4%}, walk-forward efficiency "
-        f"{result.efficiency:.3g}, objective efficiency {result.objective_efficiency:.3g}"
+        f"{_number(result.efficiency)}, objective efficiency "
+        f"{_number(result.objective_efficiency)}"
     )
     STATE.console.print(f"parameter stability: {result.stability}")
     _write_json(json_path, summary)
@@ -330,6 +381,11 @@ def montecarlo(
     if report is not None:
         path = write_report(report, f"Monte Carlo {', '.join(strategy)}", montecarlo=outcome)
         STATE.console.print(f"report written to {path}")
+
+
+def _number(value: float) -> str:
+    """A figure for a table: ``n/a`` where it cannot be computed."""
+    return f"{value:.4g}" if math.isfinite(value) else "n/a"
 
 
 def lookahead(

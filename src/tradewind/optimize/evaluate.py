@@ -158,8 +158,11 @@ class Evaluator:
             engines[j] = KERNEL
         for j in on_event:
             params, risk = split_point(points[j])
-            metrics[j], returns[j], _ = self.run_event({**self.fixed, **params}, risk)
+            metrics[j], returns[j], result = self.run_event({**self.fixed, **params}, risk)
             engines[j] = EVENT
+            if result.health is not None and not result.health.ok:
+                # A run with problems is never scored: what it reports, it did not earn.
+                errors[j] = "the run had problems: " + "; ".join(result.health.problems)
         return Evaluation(metrics, returns, engines, errors)
 
     def run_event(
@@ -289,6 +292,8 @@ class ParityRow:
     event_trades: int
     kernel_sharpe: float
     event_sharpe: float
+    problems: list[str] = field(default_factory=list)
+    """What went wrong in the event-engine run (its health); a trial with problems is not ranked."""
 
 
 def verify_on_event_engine(
@@ -311,7 +316,7 @@ def verify_on_event_engine(
     rows: list[ParityRow] = []
     for number, point, row, engine in zip(numbers, points, metrics, engines, strict=True):
         params, risk = split_point(point)
-        event, _, _ = evaluator.run_event({**evaluator.fixed, **params}, risk)
+        event, _, result = evaluator.run_event({**evaluator.fixed, **params}, risk)
         parity = ParityRow(
             number=int(number),
             params=dict(point),
@@ -322,6 +327,7 @@ def verify_on_event_engine(
             event_trades=int(event[7]),
             kernel_sharpe=float(row[2]),
             event_sharpe=float(event[2]),
+            problems=[] if result.health is None else result.health.problems,
         )
         same_trades = parity.kernel_trades == parity.event_trades
         same_equity = abs(row[0] - event[0]) <= rtol * max(abs(event[0]), 1.0)

@@ -61,6 +61,9 @@ DEFAULT_BATCH = {"tpe": 32, "cmaes": 16, "nsga2": 50, "grid": 4096, "random": 25
 small; a grid or random search has nothing to learn and takes large batches."""
 
 Progress = Callable[[int, int, float | None], None]
+MIN_TRADES = 30
+"""Closed trades a trial needs before its score is ranked: fewer is too little evidence (a
+Sharpe from a handful of trades, or from a position that never closed, is luck)."""
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
@@ -107,6 +110,14 @@ class StudyResult:
     failed: int = 0
     space: list[str] = field(default_factory=list)
     run_dir: Path | None = None
+    min_trades: int = 0
+    """Closed trades a trial needs to be ranked; below it the trial is ``insufficient``."""
+    insufficient: int = 0
+    """Completed trials left unranked for having fewer than ``min_trades`` closed trades."""
+    fixed_notes: dict[str, str] = field(default_factory=dict)
+    """Parameters fixed because they cannot act on the instrument, with the reason."""
+    faulted: list[dict[str, Any]] = field(default_factory=list)
+    """Top trials whose event-engine re-run had problems (rejections, denials): never ranked."""
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary (no per-trial arrays)."""
@@ -123,6 +134,10 @@ class StudyResult:
             "best": self.best,
             "parity": [asdict(row) for row in self.parity],
             "fallbacks": self.fallbacks,
+            "min_trades": self.min_trades,
+            "insufficient_trials": self.insufficient,
+            "fixed_parameters": self.fixed_notes,
+            "faulted_trials": self.faulted,
         }
         if self.deflated_sharpe is not None:
             out["deflated_sharpe"] = asdict(self.deflated_sharpe)
@@ -156,6 +171,7 @@ def optimize(
     period: str = "1h",
     drawdown_penalty: float = 1.0,
     progress: Progress | None = None,
+    min_trades: int = MIN_TRADES,
 ) -> StudyResult:
     """Search ``strategy``'s parameters on ``market``.
 
@@ -195,6 +211,11 @@ def optimize(
         Weight of the drawdown in the ``profit_dd`` objective.
     progress
         ``progress(done, total, best_value)`` after each batch.
+    min_trades
+        Closed trades a trial needs to be ranked (default :data:`MIN_TRADES`); a trial with
+        fewer is kept in the trial table as ``insufficient`` but never ranked, and so never
+        chosen. A top trial whose event-engine re-run has problems (see
+        :class:`tradewind.engine.health.RunHealth`) is dropped from the ranking too.
 
     Raises
     ------
@@ -207,13 +228,17 @@ def optimize(
         raise UserError(f"unknown sampler {sampler!r}; use one of {', '.join(SAMPLERS)}")
     if trials is not None and trials < 1:
         raise UserError(f"--trials must be >= 1, got {trials}")
+    if min_trades < 0:
+        raise UserError(f"--min-trades must be >= 0, got {min_trades}")
     cls = load_strategy(strategy) if isinstance(strategy, str) else strategy
     goals = [resolve_objective(o, drawdown_penalty=drawdown_penalty) for o in objectives]
     if not goals:
         raise UserError("give at least one objective")
     if len(goals) > 1 and sampler not in ("nsga2", "random", "grid", "tpe"):
         raise UserError(f"sampler {sampler!r} optimises one objective; use nsga2 for several")
-    search_space = build_space(cls, space)
+    search_space = build_space(
+        cls, space, can_short=not market.instrument.is_spot, market=market.symbol
+    )
     store = resolve_storage(storage, run_dir)
     name = study_name or f"{cls.name or cls.__name__}-{market.symbol}-{sampler}"
     evaluator = Evaluator(cls, market, fixed=search_space.fixed, risk=risk, period=period)
@@ -234,10 +259,11 @@ def optimize(
         if trials is None:
             raise UserError(f"sampler {sampler!r} needs --trials")
         runner.run_ask_tell(trials, batch or DEFAULT_BATCH[sampler])
-    result = collect(study, goals, search_space, cls, sampler, store)
+    result = collect(study, goals, search_space, cls, sampler, store, min_trades=min_trades)
     result.fallbacks = dict(evaluator.fallbacks)
     result.run_dir = run_dir
-    if top_n > 0 and len(result.trials):
+    result.fixed_notes = dict(search_space.notes)
+    if top_n > 0 and result.best:
         top = result.best[:top_n]
         rows = result.trials.set_index("number").loc[[b["number"] for b in top]]
         result.parity = verify_on_event_engine(
@@ -247,6 +273,15 @@ def optimize(
             rows[list(METRICS)].to_numpy(dtype=np.float64),
             rows["engine"].tolist(),
         )
+        # A faulted run is never ranked: its score is not a result it earned.
+        faulted = {row.number: row.problems for row in result.parity if row.problems}
+        if faulted:
+            result.faulted = [
+                {"number": b["number"], "params": b["params"], "problems": faulted[b["number"]]}
+                for b in result.best
+                if b["number"] in faulted
+            ]
+            result.best = [b for b in result.best if b["number"] not in faulted]
     if run_dir is not None:
         write_results(result, run_dir)
     return result
@@ -445,8 +480,14 @@ def collect(
     cls: type[Strategy],
     sampler: str,
     store: StudyStorage,
+    *,
+    min_trades: int = 0,
 ) -> StudyResult:
-    """Read every trial of ``study`` (any worker's) back into a :class:`StudyResult`."""
+    """Read every trial of ``study`` (any worker's) back into a :class:`StudyResult`.
+
+    Trials with fewer than ``min_trades`` closed trades are in the table (``ranked`` False) but
+    not in ``best``.
+    """
     everything = study.get_trials(deepcopy=False)
     complete = [
         t for t in everything if t.state is TrialState.COMPLETE and "returns" in t.user_attrs
@@ -466,12 +507,13 @@ def collect(
     rows["engine"] = [t.user_attrs.get("engine", "") for t in complete]
     rows["worker"] = [t.user_attrs.get("worker", "") for t in complete]
     frame = pd.DataFrame(rows)
+    frame["ranked"] = frame["trade_count"] >= min_trades if len(frame) else []
     returns = (
         np.stack([decode_returns(t.user_attrs["returns"]) for t in complete])
         if complete
         else np.empty((0, 0))
     )
-    best = _best(frame, goals, names, space.fixed)
+    best = _best(frame[frame["ranked"]] if len(frame) else frame, goals, names, space.fixed)
     result = StudyResult(
         study_name=study.study_name,
         storage=store.url,
@@ -484,8 +526,10 @@ def collect(
         best=best,
         failed=sum(t.state is TrialState.FAIL for t in everything),
         space=names,
+        min_trades=min_trades,
+        insufficient=int((~frame["ranked"]).sum()) if len(frame) else 0,
     )
-    if len(frame) >= 2 and returns.shape[1] >= 4:
+    if best and len(frame) >= 2 and returns.shape[1] >= 4:
         chosen = int(np.flatnonzero(frame["number"].to_numpy() == best[0]["number"])[0])
         try:
             result.deflated_sharpe = deflated_sharpe_from_returns(returns, chosen)

@@ -63,6 +63,8 @@ class SearchSpace:
 
     dimensions: tuple[Dimension, ...]
     fixed: dict[str, ParamValue] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    """Why a declared parameter was fixed rather than searched (it cannot act on the market)."""
 
     @property
     def names(self) -> list[str]:
@@ -83,6 +85,9 @@ class SearchSpace:
 def build_space(
     strategy: type[Strategy],
     overrides: Mapping[str, str] | None = None,
+    *,
+    can_short: bool = True,
+    market: str = "",
 ) -> SearchSpace:
     """The search space of ``strategy`` with the user's ``overrides`` applied.
 
@@ -94,18 +99,32 @@ def build_space(
         ``{name: spec}``: ``"low:high"`` or ``"low:high:step"`` narrows a numeric range,
         ``"a,b,c"`` lists values, anything else fixes the value. ``risk.<section>.<key>`` names
         add a risk setting to the space (a range is then required).
+    can_short, market
+        Whether the traded market (named ``market``) can be sold short. When it cannot, every
+        parameter declared ``shorts_only`` is fixed at its default and :attr:`SearchSpace.notes`
+        says why: searching it would only fill the ranking with trials that differ in nothing
+        but denied intents.
 
     Raises
     ------
     UserError
-        For an unknown parameter, a malformed spec, or a range outside the declared one.
+        For an unknown parameter, a malformed spec, a range outside the declared one, or a
+        search (or a non-default value) of a parameter that cannot act on the market.
     """
     declared = strategy.parameters()
     dims: dict[str, Dimension] = {}
     fixed: dict[str, ParamValue] = {}
+    notes: dict[str, str] = {}
+    idle = {n for n, p in declared.items() if p.shorts_only and not can_short}
     for name, param in declared.items():
         dim = _declared_dimension(name, param)
-        if dim is None:
+        if name in idle:
+            fixed[name] = param.default
+            notes[name] = (
+                f"fixed at {param.default!r}: {market or 'the market'} is spot and cannot be "
+                "sold short"
+            )
+        elif dim is None:
             fixed[name] = param.default
         else:
             dims[name] = dim
@@ -118,6 +137,11 @@ def build_space(
             raise UserError(f"strategy {strategy.name!r} has no parameter {name!r}; its: {known}")
         param = declared[name]
         dim = _override(name, param, spec)
+        if name in idle and (isinstance(dim, Dimension) or dim != param.default):
+            raise UserError(
+                f"--space {name}={spec}: {name!r} cannot act on {market or 'this market'} "
+                "(a spot market cannot be sold short); leave it out"
+            )
         dims.pop(name, None)
         fixed.pop(name, None)
         if isinstance(dim, Dimension):
@@ -126,7 +150,7 @@ def build_space(
             fixed[name] = dim
     if not dims:
         raise UserError(f"nothing to search: strategy {strategy.name!r} has no open parameter")
-    return SearchSpace(tuple(dims.values()), fixed)
+    return SearchSpace(tuple(dims.values()), fixed, notes)
 
 
 def _declared_dimension(name: str, param: Param) -> Dimension | None:

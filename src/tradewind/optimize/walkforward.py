@@ -4,11 +4,15 @@ Windows roll (fixed train length) or are anchored (train always from the first b
 window runs on the event engine with the bars before it as warm-up history: indicators are ready at
 its first bar, and no trade happens before it (``backtest(start=...)``). The test windows' equity
 curves, each rescaled to start where the previous one ended, make the stitched out-of-sample curve.
-Walk-forward efficiency compares out-of-sample with in-sample annualised return (Pardo).
+Walk-forward efficiency compares out-of-sample with in-sample annualised return (Pardo). A window
+whose train trials all have fewer than ``min_trades`` closed trades, or whose test run has fewer
+than :data:`MIN_OOS_TRADES`, is ``insufficient``: shown, never ranked, and left out of the
+efficiencies (n/a when no window is left or the in-sample return is <= 0).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +24,13 @@ from tradewind.bootstrap import backtest
 from tradewind.core.errors import UserError
 from tradewind.optimize.market import Market
 from tradewind.optimize.objectives import resolve_objective
-from tradewind.optimize.search import optimize
+from tradewind.optimize.search import MIN_TRADES, optimize
 from tradewind.sim.kernel import METRICS
 from tradewind.strategies.base import Strategy
 from tradewind.strategies.registry import load_strategy
+
+MIN_OOS_TRADES = 5
+"""Closed trades an out-of-sample window needs before its result counts."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,15 @@ class Window:
     times: dict[str, str] = field(default_factory=dict)
     first_trade: str | None = None
     """Entry time of the first out-of-sample trade (never before the test window starts)."""
+    status: str = "ok"
+    """``ok``, or ``insufficient`` when a side has too few closed trades (``reason`` says which):
+    such a window is shown but never ranked, and does not enter the efficiencies."""
+    reason: str = ""
+    efficiency: float = float("nan")
+    """OOS annual return / IS annual return; NaN (n/a) when IS <= 0 or the window is
+    insufficient."""
+    health: dict[str, Any] = field(default_factory=dict)
+    """The out-of-sample run's health (:meth:`tradewind.engine.health.RunHealth.as_dict`)."""
 
 
 @dataclass
@@ -55,12 +71,15 @@ class WalkForwardResult:
     windows: list[Window]
     oos_equity: pd.Series
     efficiency: float
-    """Mean out-of-sample annual return over mean in-sample annual return (NaN if IS <= 0)."""
+    """Mean out-of-sample annual return over mean in-sample annual return, over the sufficient
+    windows (NaN, n/a, if there is none or the in-sample mean is <= 0)."""
     objective_efficiency: float
-    """Mean out-of-sample objective over mean in-sample objective."""
+    """Mean out-of-sample objective over mean in-sample objective (sufficient windows)."""
     stability: dict[str, dict[str, float]]
     """Per parameter: ``std_of_range`` (std of the chosen values over the declared range),
     ``distinct`` values chosen and ``mode_share`` (share of windows choosing the commonest)."""
+    min_trades: int = 0
+    min_oos_trades: int = 0
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary."""
@@ -71,6 +90,9 @@ class WalkForwardResult:
             "objective": self.objective,
             "anchored": self.anchored,
             "windows": [w.__dict__ for w in self.windows],
+            "min_trades_in_sample": self.min_trades,
+            "min_trades_out_of_sample": self.min_oos_trades,
+            "insufficient_windows": sum(w.status != "ok" for w in self.windows),
             "oos_total_return": end / start - 1.0,
             "walk_forward_efficiency": self.efficiency,
             "objective_efficiency": self.objective_efficiency,
@@ -127,6 +149,8 @@ def walk_forward(
     batch: int | None = None,
     period: str = "1h",
     progress: Callable[[int, int], None] | None = None,
+    min_trades: int = MIN_TRADES,
+    min_oos_trades: int = MIN_OOS_TRADES,
 ) -> WalkForwardResult:
     """Run a walk-forward analysis.
 
@@ -142,6 +166,11 @@ def walk_forward(
         Train from the first bar every time instead of a rolling window.
     progress
         ``progress(done_windows, total_windows)``.
+    min_trades
+        Closed trades a train-window trial needs to be ranked (as ``optimize --min-trades``).
+    min_oos_trades
+        Closed trades a test window needs (default :data:`MIN_OOS_TRADES`). A window short on
+        either side is ``insufficient``: shown, never ranked, left out of the efficiencies.
 
     Raises
     ------
@@ -161,13 +190,31 @@ def walk_forward(
         study = optimize(
             cls, market.window(a, b), sampler=sampler, trials=trials, objectives=(objective,),
             space=space, storage="memory", seed=seed, batch=batch, top_n=0, period=period,
+            min_trades=min_trades,
         )  # fmt: skip
+        ts = market.series.ts
+        times = {"train_start": _iso(ts[a]), "test_start": _iso(ts[c]), "test_end": _iso(ts[d - 1])}
         if not study.best:
-            raise UserError(f"window {index}: no trial of the train window could be scored")
+            # No train trial earned a rank: nothing to trade out of sample. The OOS curve stays
+            # flat (cash held) over this window.
+            nan = dict.fromkeys(METRICS, float("nan"))
+            windows.append(
+                Window(
+                    index=index, train_start=a, train_stop=b, test_start=c, test_stop=d,
+                    params={}, in_sample=nan, out_of_sample=nan, objective_in=float("nan"),
+                    objective_out=float("nan"), times=times, status="insufficient",
+                    reason=f"no train trial has {min_trades} closed trades "
+                    f"({study.insufficient} trials below, {study.failed} failed)",
+                )
+            )  # fmt: skip
+            flat = pd.Series(1.0, index=pd.to_datetime(ts[c:d], unit="ms", utc=True))
+            pieces.append(flat)
+            if progress is not None:
+                progress(index + 1, len(plan))
+            continue
         chosen = study.best[0]
         row = study.trials.set_index("number").loc[chosen["number"]]
         in_sample = {k: float(row[k]) for k in METRICS}
-        ts = market.series.ts
         result = backtest(
             cls,
             {market.symbol: market.frame.iloc[a:d]},
@@ -177,31 +224,47 @@ def walk_forward(
         )
         out_sample = {k: float(result.metrics[k]) for k in METRICS}
         scores = goal(np.array([[out_sample[k] for k in METRICS]]))
+        status, reason = "ok", ""
+        health = result.health
+        if health is not None and not health.ok:
+            status, reason = "faulted", "; ".join(health.problems)
+        elif out_sample["trade_count"] < min_oos_trades:
+            status = "insufficient"
+            reason = (
+                f"{int(out_sample['trade_count'])} closed trades out of sample "
+                f"(at least {min_oos_trades} needed)"
+            )
         windows.append(
             Window(
                 index=index, train_start=a, train_stop=b, test_start=c, test_stop=d,
                 params=chosen["params"], in_sample=in_sample, out_of_sample=out_sample,
                 objective_in=float(chosen["values"][goal.name]), objective_out=float(scores[0]),
-                times={"train_start": _iso(ts[a]), "test_start": _iso(ts[c]),
-                       "test_end": _iso(ts[d - 1])},
+                times=times,
                 first_trade=None if result.trades.empty
                 else result.trades["entry_time"].min().isoformat(),
+                status=status, reason=reason,
+                efficiency=_ratio([out_sample["annual_return"]], [in_sample["annual_return"]])
+                if status == "ok" else float("nan"),
+                health={} if health is None else health.as_dict(),
             )
         )  # fmt: skip
         pieces.append(result.equity)
         if progress is not None:
             progress(index + 1, len(plan))
+    ranked = [w for w in windows if w.status == "ok"]
     return WalkForwardResult(
         strategy=cls.name or cls.__name__,
         objective=goal.name,
         anchored=anchored,
         windows=windows,
         oos_equity=stitch(pieces, float(market.cash)),
-        efficiency=_ratio([w.out_of_sample["annual_return"] for w in windows],
-                          [w.in_sample["annual_return"] for w in windows]),
-        objective_efficiency=_ratio([w.objective_out for w in windows],
-                                    [w.objective_in for w in windows]),
-        stability=parameter_stability(cls, windows),
+        efficiency=_ratio([w.out_of_sample["annual_return"] for w in ranked],
+                          [w.in_sample["annual_return"] for w in ranked]),
+        objective_efficiency=_ratio([w.objective_out for w in ranked],
+                                    [w.objective_in for w in ranked]),
+        stability=parameter_stability(cls, ranked),
+        min_trades=min_trades,
+        min_oos_trades=min_oos_trades,
     )  # fmt: skip
 
 
@@ -241,8 +304,13 @@ def parameter_stability(
 
 
 def _ratio(numerator: Sequence[float], denominator: Sequence[float]) -> float:
-    top, bottom = float(np.nanmean(numerator)), float(np.nanmean(denominator))
-    if not np.isfinite(bottom) or bottom <= 0:
+    """Mean over mean; NaN (n/a) with nothing to average or a non-positive denominator."""
+    if not len(numerator) or not len(denominator):
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of nothing but NaN
+        top, bottom = float(np.nanmean(numerator)), float(np.nanmean(denominator))
+    if not np.isfinite(bottom) or bottom <= 0 or not np.isfinite(top):
         return float("nan")
     return top / bottom
 

@@ -17,7 +17,8 @@ class Param:
     """A tunable parameter, declared as a class attribute of a strategy.
 
     The type is the default's type. ``low``/``high`` bound the search range of the optimiser and
-    the values a user may set; ``choices`` lists the allowed values of a string parameter.
+    the values a user may set; ``choices`` lists the allowed values of a string parameter;
+    ``shorts_only`` marks a parameter that cannot act on a market that cannot be sold short.
     """
 
     default: ParamValue
@@ -26,6 +27,9 @@ class Param:
     step: float | None = None
     choices: tuple[str, ...] | None = None
     doc: str = ""
+    shorts_only: bool = False
+    """The parameter only acts where the market can be sold short (a ``short`` switch): on a
+    spot market the optimiser fixes it at its default instead of searching it."""
 
     @property
     def kind(self) -> type:

@@ -23,7 +23,7 @@ class BbRsiMeanRev(Strategy):
     rsi_period = Param(14, low=2, high=100, doc="RSI period")
     rsi_low = Param(30.0, low=1.0, high=50.0, doc="RSI below which a long may open")
     rsi_high = Param(70.0, low=50.0, high=99.0, doc="RSI above which a long closes")
-    short = Param(False, doc="also fade the upper band short")
+    short = Param(False, doc="also fade the upper band short", shorts_only=True)
 
     def validate(self) -> None:
         """The RSI thresholds must be ordered."""

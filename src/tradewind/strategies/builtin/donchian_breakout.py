@@ -27,7 +27,7 @@ class DonchianBreakout(Strategy):
     name = "donchian_breakout"
     entry_period = Param(20, low=2, high=500, doc="breakout channel, bars")
     exit_period = Param(10, low=2, high=500, doc="exit channel, bars")
-    short = Param(False, doc="also trade downside breakouts short")
+    short = Param(False, doc="also trade downside breakouts short", shorts_only=True)
 
     @property
     def warmup(self) -> int:

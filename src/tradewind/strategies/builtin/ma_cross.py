@@ -17,7 +17,7 @@ class SmaCross(Strategy):
     name = "sma_cross"
     fast = Param(10, low=2, high=200, doc="fast SMA period, bars")
     slow = Param(30, low=3, high=500, doc="slow SMA period, bars")
-    short = Param(False, doc="also trade the opposite crossing short")
+    short = Param(False, doc="also trade the opposite crossing short", shorts_only=True)
 
     def validate(self) -> None:
         """The fast average must be shorter than the slow one."""
@@ -46,7 +46,7 @@ class EmaCross(Strategy):
     name = "ema_cross"
     fast = Param(12, low=2, high=200, doc="fast EMA period, bars")
     slow = Param(26, low=3, high=500, doc="slow EMA period, bars")
-    short = Param(False, doc="also trade the opposite crossing short")
+    short = Param(False, doc="also trade the opposite crossing short", shorts_only=True)
 
     def validate(self) -> None:
         """The fast average must be shorter than the slow one."""

@@ -21,7 +21,7 @@ class MacdAdxTrend(Strategy):
     signal = Param(9, low=2, high=100, doc="MACD signal EMA period")
     adx_period = Param(14, low=2, high=100, doc="ADX period")
     adx_min = Param(25.0, low=0.0, high=100.0, doc="minimum ADX to enter")
-    short = Param(False, doc="also trade the opposite crossing short")
+    short = Param(False, doc="also trade the opposite crossing short", shorts_only=True)
 
     def validate(self) -> None:
         """MACD's fast period must be below its slow period."""

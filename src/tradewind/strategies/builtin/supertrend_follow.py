@@ -19,7 +19,7 @@ class SupertrendFollow(Strategy):
     name = "supertrend_follow"
     period = Param(10, low=2, high=200, doc="ATR period")
     multiplier = Param(3.0, low=0.5, high=10.0, doc="band width in ATRs")
-    short = Param(False, doc="also hold shorts while the trend points down")
+    short = Param(False, doc="also hold shorts while the trend points down", shorts_only=True)
 
     @property
     def warmup(self) -> int:
