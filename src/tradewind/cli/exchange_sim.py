@@ -99,6 +99,14 @@ def exchange_sim(
     max_connection_hours: Annotated[
         float, typer.Option("--max-connection-hours", help="Close WebSockets older than this.")
     ] = 24.0,
+    history: Annotated[
+        float,
+        typer.Option(
+            "--history",
+            help="Share of each recording already past when the replay starts (0 to 1; 1: the "
+            "whole recording is history and the replay starts it again).",
+        ),
+    ] = 1.0,
 ) -> None:
     """Serve a Binance-compatible exchange simulator on recorded data until Ctrl-C.
 
@@ -107,8 +115,10 @@ def exchange_sim(
     root = data if data is not None else recorded_data_dir()
     if not (root / "candles").is_dir():
         raise UserError(f"{root} is not a recorded-data folder (it has no candles/ folder)")
+    if not 0.0 <= history <= 1.0:
+        raise UserError(f"--history must be between 0 and 1, got {history}")
     clock = SimClock(_speed(speed))
-    sim = SimExchange(clock=clock, faults=_faults(faults, seed), seed=seed)
+    sim = SimExchange(clock=clock, faults=_faults(faults, seed), seed=seed, history=history)
     try:
         list_shared_recordings(sim, root)
     except FileNotFoundError as exc:
@@ -136,6 +146,10 @@ async def _serve(sim: SimExchange, key: ApiKey, port: int, max_age_s: float) -> 
     console.print(f"REST     {server.rest_url}", highlight=False)
     console.print(f"WS       {server.ws_url}", highlight=False)
     console.print(f"health   {server.rest_url}/health", highlight=False)
+    console.print(
+        f"replay   {server.rest_url}/tradewind/v1/replay  (server time - recording time, per market)",
+        highlight=False,
+    )
     console.print(
         "markets  "
         + ", ".join(sorted(f"{s}{':USDT' if f else ''}" for f, s in sim.engine.markets)),

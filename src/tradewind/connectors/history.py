@@ -14,7 +14,9 @@ Paging. ``until`` is exclusive. Candle and funding pages start at a cursor and a
 exchange's maximum page (1000 on Binance); the next cursor is one bar (or 1 ms) after the last row.
 A page shorter than asked means the range is exhausted (Binance's semantics), so a finished
 download costs no extra empty request. Only closed candles are yielded: a candle whose open time
-plus its timeframe lies after the client's clock is still forming and is left for the next run.
+plus its timeframe lies after the exchange's clock (``fetch_time``, the client's clock where the
+exchange has none) is still forming and is left for the next run. The exchange's clock decides,
+not the client's: a client clock that runs ahead would take a forming candle for a closed one.
 Trades are found by time (Binance allows at most one hour per window) and then followed by trade
 id (``fromId``), which cannot skip or repeat a trade even when many share a millisecond.
 
@@ -208,6 +210,12 @@ class HistoryFetcher:
         )
         return Instrument.from_ccxt(market, exchange=self.exchange, precision_mode=mode)
 
+    def server_ms(self) -> int:
+        """Return the exchange's clock in ms (``fetch_time``), or the client's if it has none."""
+        if self.client.has.get("fetchTime"):
+            return int(self.call(self.client.fetch_time))
+        return int(self.client.milliseconds())
+
     def iter_candles(
         self,
         symbol: str,
@@ -226,13 +234,13 @@ class HistoryFetcher:
         timeframe
             ccxt timeframe (``1m``, ``1h``...).
         since_ms, until_ms
-            Range of open times in ms; ``until`` exclusive, the client's clock when None.
+            Range of open times in ms; ``until`` exclusive, the exchange's clock when None.
         mark
             Mark-price candles (``params={'price': 'mark'}``) instead of traded ones.
         """
         step = Timeframe.parse(timeframe).ms
-        now = int(self.client.milliseconds())
-        # Only candles closed by now: open + step <= now.
+        now = self.server_ms()
+        # Only candles closed by the exchange's clock: open + step <= now.
         end = min(until_ms if until_ms is not None else now, now - step + 1)
         cursor = since_ms
         params: dict[str, Any] = {"price": "mark"} if mark else {}

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.data.catalog import Catalog
+from tradewind.testing.replay import first_pass_offset
 from tradewind.venues.exchange_sim import FaultPlan, LoopbackServer, SimExchange
 from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+
+# The exchange's clock stands still at an 8-hour boundary, where every recording's first pass
+# has just ended: the whole recording is closed history, and nothing closes while a test runs.
+FROZEN_MS = time.time_ns() // 1_000_000 // 28_800_000 * 28_800_000
 
 
 @pytest.fixture(scope="session")
 def recorded_exchange(shared_data: Path) -> SimExchange:
     """Every shared recording listed once per session (reading the files is the slow part)."""
-    return list_shared_recordings(SimExchange(), shared_data)
+    return list_shared_recordings(SimExchange(clock=lambda: FROZEN_MS), shared_data)
 
 
 @pytest.fixture
@@ -49,3 +55,9 @@ def exchange_cfg(server: LoopbackServer) -> ExchangeConfig:
 def catalog(tmp_path: Path) -> Catalog:
     """An empty catalog in a temporary folder."""
     return Catalog(tmp_path / "catalog")
+
+
+@pytest.fixture
+def shift(server: LoopbackServer) -> Callable[[str, str], int]:
+    """``shift(api, symbol)``: server time minus recording time of the recording's first pass."""
+    return lambda api, symbol: first_pass_offset(server.rest_url, api, symbol)

@@ -8,6 +8,7 @@ recording it was served from, and the server's request log against the paging it
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from tradewind.core.records import Side
 from tradewind.data.catalog import Catalog, SeriesKey
 from tradewind.data.download import download
 from tradewind.data.kinds import DataKind
+from tradewind.testing.replay import first_pass_offset
 from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
 from tradewind.venues.exchange_sim.recordings import shared_listings
 
@@ -33,21 +35,41 @@ EPOCH = pd.Timestamp("2017-01-01", tz="UTC")
 OHLCV = ["open", "high", "low", "close", "volume"]
 
 
-def recorded(shared_data: Path, name: str) -> pd.DataFrame:
+def recorded(shared_data: Path, name: str, shift_ms: int = 0) -> pd.DataFrame:
+    """A recording as the simulator serves it: shifted onto its clock by ``shift_ms``."""
     frame = pd.read_feather(shared_data / name)
-    frame["date"] = frame["date"].astype("datetime64[ms, UTC]")
+    frame["date"] = frame["date"].astype("datetime64[ms, UTC]") + pd.Timedelta(
+        milliseconds=shift_ms
+    )
     return frame
+
+
+Shift = Callable[[str, str], int]
+
+
+def at(text: str, shift_ms: int) -> pd.Timestamp:
+    """A recording's date on the simulator's clock."""
+    return pd.Timestamp(text, tz="UTC") + pd.Timedelta(milliseconds=shift_ms)
 
 
 def ms(dates: pd.Series) -> list[int]:
     return [int(t.value // 1_000_000) for t in dates]
 
 
-def assert_same_candles(stored: pd.DataFrame, source: pd.DataFrame) -> None:
+def on_grid(values: pd.Series, grid: str) -> np.ndarray:
+    """What Binance published: the file's floats (``0.0016200000000000001``) on the grid."""
+    step = Decimal(grid)
+    return np.array(
+        [np.nan if np.isnan(v) else float(Decimal(repr(float(v))).quantize(step)) for v in values]
+    )
+
+
+def assert_same_candles(stored: pd.DataFrame, source: pd.DataFrame, tick: str = "1e-8") -> None:
     assert len(stored) == len(source)
     assert (stored["date"].to_numpy() == source["date"].to_numpy()).all()
     for column in OHLCV:
-        np.testing.assert_array_equal(stored[column].to_numpy(), source[column].to_numpy())
+        grid = "1e-8" if column == "volume" else tick
+        np.testing.assert_array_equal(stored[column].to_numpy(), on_grid(source[column], grid))
 
 
 def fetcher_for(cfg: ExchangeConfig, waits: list[float]) -> HistoryFetcher:
@@ -58,9 +80,13 @@ def fetcher_for(cfg: ExchangeConfig, waits: list[float]) -> HistoryFetcher:
 
 
 def test_pagination_stores_the_source_rows_exactly(
-    server: LoopbackServer, exchange_cfg: ExchangeConfig, catalog: Catalog, shared_data: Path
+    server: LoopbackServer,
+    exchange_cfg: ExchangeConfig,
+    catalog: Catalog,
+    shared_data: Path,
+    shift: Shift,
 ) -> None:
-    source = recorded(shared_data, "candles/UNITTEST_BTC-1m.feather")
+    source = recorded(shared_data, "candles/UNITTEST_BTC-1m.feather", shift("spot", "UNITTESTBTC"))
     summary = download(catalog, exchange_cfg, "UNITTEST/BTC", "1m", DataKind.CANDLES, EPOCH)
     key = SeriesKey("binance", "UNITTEST/BTC", "1m", DataKind.CANDLES)
     assert_same_candles(catalog.read(key), source)
@@ -77,9 +103,10 @@ def test_pagination_stores_the_source_rows_exactly(
 
 
 def test_market_metadata_comes_from_the_exchange(
-    exchange_cfg: ExchangeConfig, catalog: Catalog
+    exchange_cfg: ExchangeConfig, catalog: Catalog, shift: Shift
 ) -> None:
-    since, until = pd.Timestamp("2021-11-15", tz="UTC"), pd.Timestamp("2021-11-16", tz="UTC")
+    offset = shift("usdm", "XRPUSDT")
+    since, until = at("2021-11-15", offset), at("2021-11-16", offset)
     download(catalog, exchange_cfg, "XRP/USDT:USDT", "5m", DataKind.CANDLES, since, until)
     meta = catalog.meta(SeriesKey("binance", "XRP/USDT:USDT", "5m", DataKind.CANDLES))
     inst = meta.instrument
@@ -95,10 +122,15 @@ def test_market_metadata_comes_from_the_exchange(
 
 
 def test_resume_fetches_only_the_rest(
-    server: LoopbackServer, exchange_cfg: ExchangeConfig, catalog: Catalog, shared_data: Path
+    server: LoopbackServer,
+    exchange_cfg: ExchangeConfig,
+    catalog: Catalog,
+    shared_data: Path,
+    shift: Shift,
 ) -> None:
-    source = recorded(shared_data, "candles/ETH_BTC-5m.feather")
-    cut = pd.Timestamp("2018-01-20", tz="UTC")
+    offset = shift("spot", "ETHBTC")
+    source = recorded(shared_data, "candles/ETH_BTC-5m.feather", offset)
+    cut = at("2018-01-20", offset)
     first = download(catalog, exchange_cfg, "ETH/BTC", "5m", DataKind.CANDLES, EPOCH, cut)
     assert first.last == cut - pd.Timedelta(minutes=5)
     server.faults.clear_log()
@@ -116,7 +148,11 @@ def test_resume_fetches_only_the_rest(
 
 
 def test_a_429_burst_is_retried_with_backoff(
-    server: LoopbackServer, exchange_cfg: ExchangeConfig, catalog: Catalog, shared_data: Path
+    server: LoopbackServer,
+    exchange_cfg: ExchangeConfig,
+    catalog: Catalog,
+    shared_data: Path,
+    shift: Shift,
 ) -> None:
     server.faults.add(
         Fault(kind=FaultKind.RATE_LIMIT, at_request=2, times=3, path=KLINES, retry_after_s=0)
@@ -131,7 +167,7 @@ def test_a_429_burst_is_retried_with_backoff(
         EPOCH,
         fetcher=fetcher_for(exchange_cfg, waits),
     )
-    source = recorded(shared_data, "candles/ETH_BTC-5m.feather")
+    source = recorded(shared_data, "candles/ETH_BTC-5m.feather", shift("spot", "ETHBTC"))
     assert_same_candles(catalog.read(summary.key), source)
     assert summary.retries == 3
     assert waits == [0.001, 0.002, 0.004]  # exponential from retry_base_delay_s
@@ -142,7 +178,7 @@ def test_a_429_burst_is_retried_with_backoff(
 
 
 def test_retry_after_is_honoured_when_longer_than_the_backoff(
-    server: LoopbackServer, exchange_cfg: ExchangeConfig, catalog: Catalog
+    server: LoopbackServer, exchange_cfg: ExchangeConfig, catalog: Catalog, shift: Shift
 ) -> None:
     server.faults.add(Fault(kind=FaultKind.IP_BAN, at_request=1, path=KLINES, retry_after_s=3))
     waits: list[float] = []
@@ -154,7 +190,7 @@ def test_retry_after_is_honoured_when_longer_than_the_backoff(
         "5m",
         DataKind.CANDLES,
         EPOCH,
-        pd.Timestamp("2018-01-11", tz="UTC"),
+        at("2018-01-11", shift("spot", "ETHBTC")),
         fetcher=fetcher,
     )
     assert waits == [3.0]
@@ -170,12 +206,14 @@ def test_a_5xx_is_retried(
     exchange_cfg: ExchangeConfig,
     catalog: Catalog,
     shared_data: Path,
+    shift: Shift,
     status: int,
     json_body: bool,
     raised: str,
 ) -> None:
     server.faults.add(
-        Fault(kind=FaultKind.SERVER_ERROR, at_request=3, status=status, json_body=json_body)
+        # Requests 1-3: both exchangeInfo and the exchange's time; 4: the first page.
+        Fault(kind=FaultKind.SERVER_ERROR, at_request=4, status=status, json_body=json_body)
     )
     waits: list[float] = []
     fetcher = fetcher_for(exchange_cfg, waits)
@@ -183,14 +221,19 @@ def test_a_5xx_is_retried(
         catalog, exchange_cfg, "ETH/BTC", "5m", DataKind.CANDLES, EPOCH, fetcher=fetcher
     )
     assert_same_candles(
-        catalog.read(summary.key), recorded(shared_data, "candles/ETH_BTC-5m.feather")
+        catalog.read(summary.key),
+        recorded(shared_data, "candles/ETH_BTC-5m.feather", shift("spot", "ETHBTC")),
     )
     assert fetcher.stats.retried_errors == [raised]
     assert [r.status for r in server.requests(KLINES)].count(status) == 1
 
 
 def test_a_stall_past_the_client_timeout_is_retried(
-    server: LoopbackServer, exchange_cfg: ExchangeConfig, catalog: Catalog, shared_data: Path
+    server: LoopbackServer,
+    exchange_cfg: ExchangeConfig,
+    catalog: Catalog,
+    shared_data: Path,
+    shift: Shift,
 ) -> None:
     cfg = exchange_cfg.model_copy(update={"timeout_ms": 300})
     server.faults.add(Fault(kind=FaultKind.STALL, at_request=2, delay_s=2.0, path=KLINES))
@@ -198,7 +241,8 @@ def test_a_stall_past_the_client_timeout_is_retried(
     fetcher = fetcher_for(cfg, waits)
     summary = download(catalog, cfg, "ETH/BTC", "5m", DataKind.CANDLES, EPOCH, fetcher=fetcher)
     assert_same_candles(
-        catalog.read(summary.key), recorded(shared_data, "candles/ETH_BTC-5m.feather")
+        catalog.read(summary.key),
+        recorded(shared_data, "candles/ETH_BTC-5m.feather", shift("spot", "ETHBTC")),
     )
     assert fetcher.stats.retried_errors == ["RequestTimeout"]
     stalled = server.requests(KLINES)[1]
@@ -207,7 +251,11 @@ def test_a_stall_past_the_client_timeout_is_retried(
 
 
 def test_when_retries_run_out_what_was_stored_stays_and_a_rerun_resumes(
-    server: LoopbackServer, exchange_cfg: ExchangeConfig, catalog: Catalog, shared_data: Path
+    server: LoopbackServer,
+    exchange_cfg: ExchangeConfig,
+    catalog: Catalog,
+    shared_data: Path,
+    shift: Shift,
 ) -> None:
     server.faults.add(
         Fault(kind=FaultKind.RATE_LIMIT, at_request=3, times=50, path=KLINES, retry_after_s=0)
@@ -218,51 +266,72 @@ def test_when_retries_run_out_what_was_stored_stays_and_a_rerun_resumes(
     assert catalog.row_count(key) == 2000  # two full pages arrived before the outage
     server.faults.clear()
     download(catalog, exchange_cfg, "ETH/BTC", "5m", DataKind.CANDLES, EPOCH)
-    assert_same_candles(catalog.read(key), recorded(shared_data, "candles/ETH_BTC-5m.feather"))
+    source = recorded(shared_data, "candles/ETH_BTC-5m.feather", shift("spot", "ETHBTC"))
+    assert_same_candles(catalog.read(key), source)
 
 
 def test_mark_price_candles(
-    server: LoopbackServer, exchange_cfg: ExchangeConfig, catalog: Catalog, shared_data: Path
+    server: LoopbackServer,
+    exchange_cfg: ExchangeConfig,
+    catalog: Catalog,
+    shared_data: Path,
+    shift: Shift,
 ) -> None:
     summary = download(catalog, exchange_cfg, "XRP/USDT:USDT", "1h", DataKind.MARK, EPOCH)
     stored = catalog.read(summary.key)
-    source = recorded(shared_data, "futures/XRP_USDT_USDT-1h-mark.feather")
-    assert_same_candles(stored, source)  # volume NaN on both sides: exchanges publish none
+    offset = shift("usdm", "XRPUSDT")
+    source = recorded(shared_data, "futures/XRP_USDT_USDT-1h-mark.feather", offset)
+    assert_same_candles(stored, source, "0.00001")  # volume NaN on both sides: none published
     assert stored["volume"].isna().all()
     assert server.requests("/fapi/v1/markPriceKlines")[0].params["interval"] == "1h"
 
 
 def test_funding_rates_keep_the_exchange_stamps(
-    server: LoopbackServer, exchange_cfg: ExchangeConfig, catalog: Catalog, shared_data: Path
+    server: LoopbackServer,
+    exchange_cfg: ExchangeConfig,
+    catalog: Catalog,
+    shared_data: Path,
+    shift: Shift,
 ) -> None:
     summary = download(catalog, exchange_cfg, "XRP/USDT:USDT", None, DataKind.FUNDING, EPOCH)
     assert summary.key.timeframe == "8h"
     stored = catalog.read(summary.key)
-    source = recorded(shared_data, "futures/XRP_USDT_USDT-8h-funding_rate.feather")
+    offset = shift("usdm", "XRPUSDT")
+    source = recorded(shared_data, "futures/XRP_USDT_USDT-8h-funding_rate.feather", offset)
     assert (stored["date"].to_numpy() == source["date"].to_numpy()).all()
     np.testing.assert_array_equal(stored["rate"].to_numpy(), source["open"].to_numpy())
     assert server.requests("/fapi/v1/fundingRate")[0].params["limit"] == "1000"
 
 
 def test_funding_resume_starts_after_the_last_event(
-    server: LoopbackServer, exchange_cfg: ExchangeConfig, catalog: Catalog, shared_data: Path
+    server: LoopbackServer,
+    exchange_cfg: ExchangeConfig,
+    catalog: Catalog,
+    shared_data: Path,
+    shift: Shift,
 ) -> None:
-    cut = pd.Timestamp("2021-12-01", tz="UTC")
+    offset = shift("usdm", "XRPUSDT")
+    cut = at("2021-12-01", offset)
     download(catalog, exchange_cfg, "XRP/USDT:USDT", "8h", DataKind.FUNDING, EPOCH, cut)
     server.faults.clear_log()
     download(catalog, exchange_cfg, "XRP/USDT:USDT", "8h", DataKind.FUNDING, EPOCH)
     key = SeriesKey("binance", "XRP/USDT:USDT", "8h", DataKind.FUNDING)
     assert catalog.row_count(key) == 91
-    source = recorded(shared_data, "futures/XRP_USDT_USDT-8h-funding_rate.feather")
+    source = recorded(shared_data, "futures/XRP_USDT_USDT-8h-funding_rate.feather", offset)
     last_before_cut = ms(source["date"][source["date"] < cut])[-1]
     (asked,) = server.requests("/fapi/v1/fundingRate")
     assert int(asked.params["startTime"]) == last_before_cut + 1
 
 
 def test_public_trades_page_by_id_and_resume(
-    server: LoopbackServer, exchange_cfg: ExchangeConfig, catalog: Catalog, shared_data: Path
+    server: LoopbackServer,
+    exchange_cfg: ExchangeConfig,
+    catalog: Catalog,
+    shared_data: Path,
+    shift: Shift,
 ) -> None:
     source = pd.read_feather(shared_data / "trades" / "XRP_ETH-trades.feather")
+    source["timestamp"] += shift("spot", "XRPETH")
     cut = pd.Timestamp(int(source["timestamp"].iloc[5000]), unit="ms", tz="UTC")
     download(catalog, exchange_cfg, "XRP/ETH", None, DataKind.TRADES, EPOCH, cut)
     server.faults.clear_log()
@@ -301,21 +370,22 @@ def test_an_unserved_interval_is_a_user_error(
 
 
 def test_a_page_breaking_the_rules_stops_the_download_and_is_not_stored(
-    catalog: Catalog, shared_data: Path
+    catalog: Catalog, shared_data: Path, recorded_exchange: SimExchange
 ) -> None:
     # A corrupted copy of the real recording: one candle's high below its low, on page 2.
     broken = recorded(shared_data, "candles/ETH_BTC-5m.feather")
     broken.loc[1500, "high"] = broken.loc[1500, "low"] / 2
-    sim = SimExchange()
+    sim = SimExchange(clock=recorded_exchange.clock)
     sim.add_listing(shared_listings()["spot:ETHBTC"], klines={"5m": broken})
     with LoopbackServer(sim) as server:
         cfg = ExchangeConfig(rest_url=server.rest_url, rate_limit=False)
+        offset = first_pass_offset(server.rest_url, "spot", "ETHBTC")
         with pytest.raises(DataError) as failure:
             download(catalog, cfg, "ETH/BTC", "5m", DataKind.CANDLES, EPOCH)
     message = str(failure.value)
     assert "page 2" in message
     assert "row 500" in message
-    assert "2018-01-15 09:55" in message
+    assert f"{at('2018-01-15 09:55', offset):%Y-%m-%d %H:%M}" in message
     assert "high" in message
     assert catalog.row_count(SeriesKey("binance", "ETH/BTC", "5m", DataKind.CANDLES)) == 1000
 

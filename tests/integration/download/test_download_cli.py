@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tradewind.cli.context import STATE
@@ -53,10 +54,19 @@ def download_args(config_file: Path, server: LoopbackServer, *extra: str) -> lis
 
 
 def test_download_end_to_end_then_resume(
-    server: LoopbackServer, config_file: Path, capsys: pytest.CaptureFixture[str]
+    server: LoopbackServer,
+    config_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    shift: Callable[[str, str], int],
 ) -> None:
-    args = ["--symbol", "ETH/BTC", "--timeframe", "5m", "--since", "2018-01-10"]
-    code = run(download_args(config_file, server, *args, "--until", "2018-01-20"))
+    # The recording's dates on the simulator's clock.
+    offset = pd.Timedelta(milliseconds=shift("spot", "ETHBTC"))
+
+    def at(text: str) -> str:
+        return f"{pd.Timestamp(text, tz='UTC') + offset:%Y-%m-%d %H:%M}"
+
+    args = ["--symbol", "ETH/BTC", "--timeframe", "5m", "--since", at("2018-01-10")]
+    code = run(download_args(config_file, server, *args, "--until", at("2018-01-20")))
     out = flat(capsys.readouterr().out)
     assert code == 0
     assert "Downloaded binance ETH/BTC 5m candles" in out
@@ -67,7 +77,7 @@ def test_download_end_to_end_then_resume(
 
     assert run(download_args(config_file, server, *args)) == 0
     out = flat(capsys.readouterr().out)
-    assert "2018-01-19 23:55:00" in out  # resumed after the last stored candle
+    assert f"{at('2018-01-19 23:55')}:00" in out  # resumed after the last stored candle
     assert catalog.row_count(key) == 5760
 
 

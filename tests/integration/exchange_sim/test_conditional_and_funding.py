@@ -144,6 +144,13 @@ def funding_server(recorded_exchange: SimExchange) -> Iterator[tuple[LoopbackSer
         recorded_exchange.clock = original
 
 
+async def _wallet(client: Any) -> Decimal:
+    # The wallet balance alone: ccxt's "total" adds unrealised PnL, which moves with the mark
+    # (a new candle opens at every funding time, so the replayed book moves then too).
+    (usdt,) = [b for b in await client.fapiPrivateV2GetBalance() if b["asset"] == "USDT"]
+    return Decimal(usdt["balance"])
+
+
 async def test_position_held_across_funding_time_is_charged(
     funding_server: tuple[LoopbackServer, int],
 ) -> None:
@@ -159,9 +166,7 @@ async def test_position_held_across_funding_time_is_charged(
         rate = Decimal(before["info"]["lastFundingRate"])
         mark = Decimal(before["info"]["markPrice"])
         assert rate != 0
-        wallet_before = Decimal(
-            str((await client.fetch_balance({"type": "future"}))["USDT"]["total"])
-        )
+        wallet_before = await _wallet(client)
         while server.sim.clock() < funding_ms + 1500:
             await asyncio.sleep(0.2)
         history = await client.fetch_funding_history(PERP)
@@ -170,7 +175,7 @@ async def test_position_held_across_funding_time_is_charged(
         assert Decimal(history[0]["info"]["income"]) == expected  # the short receives qty*mark*rate
         assert history[0]["timestamp"] == funding_ms
         assert history[0]["info"]["incomeType"] == "FUNDING_FEE"
-        wallet = Decimal(str((await client.fetch_balance({"type": "future"}))["USDT"]["total"]))
+        wallet = await _wallet(client)
         assert wallet == wallet_before + expected
         assert wallet_before < Decimal(FUTURES_USDT)  # the fees of the two trades came off first
         after = await client.fetch_funding_rate(PERP)
@@ -190,6 +195,9 @@ async def test_funding_account_update_on_the_user_stream(
         await client.set_margin_mode("isolated", PERP)
         await client.create_order(PERP, "market", "buy", 200)
         rate = Decimal(repr(server.sim.funding_rate_at("XRPUSDT", funding_ms - 1)))
+        # The mark at funding time: the book holds still until then (a candle step every 37.5
+        # s, and the next one opens a candle exactly at funding time, after the settlement).
+        mark = _mark(server)
         received: list[dict[str, Any]] = []
         original = client.handle_message
 
@@ -209,9 +217,7 @@ async def test_funding_account_update_on_the_user_stream(
         (row,) = event["a"]["P"]  # isolated: the position comes with the balance
         assert row["s"] == "XRPUSDT"
         income = Decimal((await client.fetch_funding_history(PERP))[0]["info"]["income"])
-        expected = (-(Decimal(200) * _mark(server) * rate)).quantize(
-            Decimal("1e-8"), ROUND_HALF_EVEN
-        )
+        expected = (-(Decimal(200) * mark * rate)).quantize(Decimal("1e-8"), ROUND_HALF_EVEN)
         assert income == expected
         balance = await client.fetch_balance({"type": "future"})
         assert Decimal(event["a"]["B"][0]["wb"]) == Decimal(balance["info"]["totalWalletBalance"])

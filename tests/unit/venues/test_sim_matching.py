@@ -24,6 +24,7 @@ from tradewind.venues.exchange_sim.replay import (
     ReplayTrade,
     book_from_depth_stream,
 )
+from tradewind.venues.exchange_sim.served_candles import GridCandles
 from tradewind.venues.exchange_sim.tables import KlineTable
 
 D = Decimal
@@ -271,7 +272,11 @@ def test_isolated_long_is_liquidated_when_the_candle_flow_falls(shared_data: Pat
     perp = Listing(symbol="XRPUSDT", base="XRP", quote="USDT", api=Api.USDM,
                    tick_size=D("0.0001"), step_size=D("0.1"))  # fmt: skip
     flow = CandleFlow(
-        "XRPUSDT", KlineTable.from_frame(frame, "5m"), perp.tick_size, perp.step_size, seed=1
+        "XRPUSDT",
+        GridCandles.from_table(KlineTable.from_frame(frame, "5m"), perp.tick_size),
+        perp.tick_size,
+        perp.step_size,
+        seed=1,
     )
     now = iter(range(1_700_000_000_000, 1_900_000_000_000, 1000))
     engine = MatchingEngine(lambda: next(now), OrderStore(), Recorder())

@@ -25,6 +25,7 @@ from tradewind.venues.exchange_sim.errors import BinanceError
 from tradewind.venues.exchange_sim.faults import Fault, FaultKind, FaultPlan
 from tradewind.venues.exchange_sim.limits import LimitConfig, RateLimits
 from tradewind.venues.exchange_sim.replay import book_from_depth_stream
+from tradewind.venues.exchange_sim.served_candles import GridCandles
 from tradewind.venues.exchange_sim.sim_book import MarketBook
 from tradewind.venues.exchange_sim.tables import KlineTable
 
@@ -168,27 +169,33 @@ def test_balances_never_go_negative() -> None:
     assert account.balance("USDT").free == 6
 
 
-def test_candle_flow_is_deterministic_and_follows_the_candle(shared_data: Path) -> None:
+OHLC = ("open", "high", "low", "close")
+
+
+def test_candle_flow_is_deterministic_and_its_trades_rebuild_the_candle(
+    shared_data: Path,
+) -> None:
     frame = pd.read_feather(shared_data / "candles" / "ETH_BTC-5m.feather")
-    table = KlineTable.from_frame(frame, "5m")
     tick, step = D("0.00000001"), D("0.001")
+    table = GridCandles.from_table(KlineTable.from_frame(frame, "5m"), tick)
     a = CandleFlow("ETHBTC", table, tick, step, seed=1).candle_steps(3, 0, None)
     b = CandleFlow("ETHBTC", table, tick, step, seed=1).candle_steps(3, 0, None)
     c = CandleFlow("ETHBTC", table, tick, step, seed=2).candle_steps(3, 0, None)
     assert [(s.bids, s.asks, s.trades) for s in a] == [(s.bids, s.asks, s.trades) for s in b]
     assert [s.bids for s in a] != [s.bids for s in c]
-    o, h, lo, cl = (
-        float(table.open[3]),
-        float(table.high[3]),
-        float(table.low[3]),
-        float(table.close[3]),
-    )
-    best_bids = [float(max(s.bids)) for s in a]
-    assert best_bids[0] == pytest.approx(o, abs=1e-8)
-    assert best_bids[-1] == pytest.approx(cl, abs=1e-8)
-    assert min(best_bids) == pytest.approx(lo, abs=1e-8)
-    assert max(best_bids) == pytest.approx(h, abs=1e-8)
-    assert all(min(s.asks) > max(s.bids) for s in a)
+    # The recorded candle, as Binance published it (the file's floats carry noise).
+    o, h, lo, cl = (D(repr(float(frame[col].iloc[3]))).quantize(tick) for col in OHLC)
+    volume = D(repr(float(frame["volume"].iloc[3]))).quantize(D("0.00000001"))
+    trades = [t for s in a for t in s.trades]
+    prices = [t.price for t in trades]
+    assert (prices[0], max(prices), min(prices), prices[-1]) == (o, h, lo, cl)
+    assert sum(t.qty for t in trades) == volume
+    assert all(lo <= p <= h for p in prices)
+    # A buy lifts the best ask, a sell hits the best bid; the book never crosses.
+    for s in a:
+        (t,) = s.trades
+        assert t.price == (max(s.bids) if t.buyer_maker else min(s.asks))
+        assert min(s.asks) > max(s.bids)
     assert [s.offset_ms for s in a] == [i * 37_500 for i in range(8)]
 
 

@@ -14,9 +14,14 @@ Layout, one concept per module:
 - :mod:`.listings`, :mod:`.tables`, :mod:`.intervals`, :mod:`.market_data`: markets, recorded
   series and the public history endpoints (the download seed).
 - :mod:`.clock`: the replay clock and its speed factor (``/api/v3/time``).
+- :mod:`.timeline`: each recording on the server clock (the offset, published in the header
+  ``X-TW-Replay-Offset-Ms`` and at ``GET /tradewind/v1/replay``), looped pass after pass.
+- :mod:`.candle_walk`, :mod:`.served_candles`: the walk through a candle (prices within [low,
+  high], volumes summing to the candle's) and the candles served exactly, on the instrument's
+  grid, up to the replay clock with the current one partial.
 - :mod:`.replay`, :mod:`.candle_flow`, :mod:`.driver`: recorded books and trades looped with
-  continuous update ids, a seeded book and trade flow derived from candles, and the task that
-  applies them as the replay clock reaches them.
+  continuous update ids, a seeded book and trade flow derived from candles (the walk), and the
+  task that applies them as the replay clock reaches them.
 - :mod:`.sim_book`, :mod:`.engine`, :mod:`.ledgers`, :mod:`.futures`, :mod:`.orders`,
   :mod:`.order_params`: the live book (replayed liquidity plus resting orders; what happens when
   the replay moves after a fill consumed liquidity), price-time matching, spot balances and USDT-M

@@ -1,26 +1,26 @@
 """A book and trade flow derived from candles, so any symbol with candles can be traded.
 
-Candles say where the price went but not the book or the trades. :class:`CandleFlow` derives both,
-deterministically from a seed, by these rules (so a test can reason about them):
+Candles say where the price went but not the book or the trades. :class:`CandleFlow` replays each
+candle as its walk (:mod:`.candle_walk`: ``steps`` steps, prices within [low, high] visiting open,
+both extremes and close, volumes summing to the candle's), deterministically from a seed:
 
-- Each candle is replayed as ``steps`` steps spaced ``interval / steps`` apart, starting at the
-  candle's open time (re-based so the first candle opens at offset 0; gaps in the candles stay gaps).
-- The price path visits open, then the extreme nearer the close's opposite side, then the other
-  extreme, then close: a rising candle (close >= open) goes open -> low -> high -> close, a falling
-  one open -> high -> low -> close (the usual intrabar assumption). The path is piecewise linear
-  through those four points and sampled at each step (the samples nearest the two extremes are
-  moved onto them, so the book does reach the candle's high and low), rounded down to the tick grid.
-- At each step the book is replaced by ``levels`` levels a side around that price: best bid at the
-  price, best ask one spacing above, spacing ``max(tick, 1 bp of price)`` on the tick grid. Level
-  sizes are ``volume / steps / levels`` times a seeded factor in [0.5, 1.5), on the step grid and
-  at least ``min_levels_qty`` steps.
-- Each step has one public trade of ``volume / steps`` times a seeded factor in [0.5, 1.5): a buy
-  at the best ask when the price rose since the last step, a sell at the best bid when it fell,
-  a seeded coin toss when flat.
+- Step ``s`` of candle ``k`` happens at the candle's open time plus ``s * interval / steps``
+  (recording time; the market's :class:`~.timeline.Timeline` puts it on the server clock; gaps in
+  the candles stay gaps).
+- Each step trades the walk's volume at the walk's price: a buy when the price rose since the
+  last step, a sell when it fell, a seeded coin toss when flat. So the trades of a candle rebuild
+  it exactly, and the candles served over REST and streams (:mod:`.served_candles`) are the
+  trades the book showed.
+- At each step the book is replaced by ``levels`` levels a side, spacing ``max(tick, 1 bp of
+  price)`` on the tick grid, around the trade: a buy lifts the best ask (best ask at the price,
+  best bid one spacing below), a sell hits the best bid (best bid at the price). Level sizes are
+  ``volume / steps / levels`` times a seeded factor in [0.5, 1.5), on the step grid and at least
+  ``min_level_steps`` steps.
 - The random draws of candle ``k`` come from ``numpy.random.default_rng((seed, crc32(symbol), k))``:
   the same seed gives the same flow on every run and every machine, whatever is replayed first.
 
-The flow loops over the candles forever; every step replaces the whole book, so no rewind is needed.
+The flow loops over the candles forever, one pass every ``period_ms`` (the timeline's); every
+step replaces the whole book, so no rewind is needed and a replay may start at any step.
 """
 
 from __future__ import annotations
@@ -28,12 +28,14 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import lru_cache
 
 import numpy as np
 
+from tradewind.venues.exchange_sim.candle_walk import Walk, walk
 from tradewind.venues.exchange_sim.intervals import INTERVAL_MS
 from tradewind.venues.exchange_sim.replay import ReplayStep, ReplayTrade, on_grid
-from tradewind.venues.exchange_sim.tables import KlineTable
+from tradewind.venues.exchange_sim.served_candles import DEFAULT_STEPS, GridCandles, volume_decimal
 
 
 class CandleFlow:
@@ -44,29 +46,29 @@ class CandleFlow:
     symbol
         Seeds the draws (two symbols with the same candles get different flows).
     candles
-        The candles to replay (a fixed-length interval).
+        The candles to replay (a fixed-length interval), on the listing's grid.
     tick, step
         The listing's price tick and quantity step.
     seed
         The random seed.
     steps, levels
-        Steps per candle and book levels per side.
+        Steps per candle (at least 4) and book levels per side.
 
     Raises
     ------
     ValueError
-        For an empty table or an interval without a fixed length.
+        For an empty table, an interval without a fixed length, or fewer than 4 steps.
     """
 
     def __init__(
         self,
         symbol: str,
-        candles: KlineTable,
+        candles: GridCandles,
         tick: Decimal,
         step: Decimal,
         *,
         seed: int = 0,
-        steps: int = 8,
+        steps: int = DEFAULT_STEPS,
         levels: int = 10,
         min_level_steps: int = 10,
     ) -> None:
@@ -74,6 +76,8 @@ class CandleFlow:
             raise ValueError(f"{symbol}: no candles to derive a market from")
         if candles.interval not in INTERVAL_MS:
             raise ValueError(f"{symbol}: candle interval {candles.interval} has no fixed length")
+        if steps < 4:
+            raise ValueError(f"{symbol}: a candle needs at least 4 steps, got {steps}")
         self.symbol = symbol
         self.candles = candles
         self.tick, self.step = tick, step
@@ -81,69 +85,91 @@ class CandleFlow:
         self.steps, self.levels = steps, levels
         self.min_size = step * min_level_steps
         self.length_ms = INTERVAL_MS[candles.interval]
-        self.period_ms = int(candles.open_ms[-1] - candles.open_ms[0]) + self.length_ms
+        self.origin_ms = int(candles.open_ms[0])
+        self.period_ms = int(candles.open_ms[-1]) - self.origin_ms + self.length_ms
         self._symbol_key = zlib.crc32(symbol.encode())
+        self._lot_units = max(1, int(step.scaleb(8)))
+        self.walk = lru_cache(maxsize=64)(self._walk)
+
+    def _draws(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rng = np.random.default_rng((self.seed, self._symbol_key, k))
+        sizes = rng.uniform(0.5, 1.5, size=(self.steps, 2, self.levels))
+        weights = rng.uniform(0.5, 1.5, size=self.steps)
+        coins = rng.random(self.steps) < 0.5
+        return sizes, weights, coins
+
+    def _walk(self, k: int) -> Walk:
+        _, weights, _ = self._draws(k)
+        c = self.candles
+        return walk(
+            c.ohlc(k), int(c.volume[k]), self.length_ms, self.steps, weights, self._lot_units
+        )
+
+    def walk_of(self, table: GridCandles, k: int) -> Walk:
+        """The walker of the served candles: candle ``k``'s walk (``table`` is the flow's)."""
+        return self.walk(k)
 
     def __iter__(self) -> Iterator[ReplayStep]:
+        return self.steps_from(0)
+
+    def steps_from(self, offset_ms: int) -> Iterator[ReplayStep]:
+        """Yield steps forever from the first step of the candle at ``offset_ms`` (since the origin).
+
+        Step offsets count from :attr:`origin_ms` across passes (pass ``p`` adds
+        ``p * period_ms``). A replay that starts inside a candle starts at that candle's first
+        step: the steps already due are applied at once, so the candle's trades so far all
+        happen and the served partial candle is made of them. Inside a gap between candles it
+        starts at the last step of the candle before.
+        """
         c = self.candles
-        t0 = int(c.open_ms[0])
-        loop = 0
+        rel = c.open_ms - self.origin_ms
+        loop, within = divmod(max(0, offset_ms), self.period_ms)
+        k = max(0, int(np.searchsorted(rel, within, side="right")) - 1)
+        first_s = 0
+        if within >= int(rel[k]) + self.length_ms:
+            first_s = self.steps - 1
         last_price: Decimal | None = None
         while True:
-            for k in range(len(c)):
-                base = loop * self.period_ms + int(c.open_ms[k]) - t0
-                for step in self.candle_steps(k, base, last_price):
+            while k < len(c):
+                base = loop * self.period_ms + int(rel[k])
+                for step in self.candle_steps(k, base, last_price)[first_s:]:
                     yield step
-                    last_price = max(step.bids) if step.bids else last_price
+                    if step.trades:
+                        last_price = step.trades[-1].price
+                first_s = 0
+                k += 1
+            k = 0
             loop += 1
-
-    def path(self, k: int) -> np.ndarray:
-        """Return the sampled price path of candle ``k`` (``steps`` floats)."""
-        c = self.candles
-        o, h, lo, cl = float(c.open[k]), float(c.high[k]), float(c.low[k]), float(c.close[k])
-        points = [o, lo, h, cl] if cl >= o else [o, h, lo, cl]
-        x = np.linspace(0.0, 3.0, self.steps)
-        last = self.steps - 1
-        if self.steps >= 4:
-            x[round(last / 3)] = 1.0
-            x[round(2 * last / 3)] = 2.0
-        return np.interp(x, [0.0, 1.0, 2.0, 3.0], points)
 
     def candle_steps(self, k: int, base_ms: int, last_price: Decimal | None) -> list[ReplayStep]:
         """Return the steps of candle ``k``, the first at ``base_ms``."""
-        rng = np.random.default_rng((self.seed, self._symbol_key, k))
-        volume = float(self.candles.volume[k])
-        volume = 0.0 if np.isnan(volume) else volume
-        per_step = volume / self.steps
-        size_draws = rng.uniform(0.5, 1.5, size=(self.steps, 2, self.levels))
-        trade_draws = rng.uniform(0.5, 1.5, size=self.steps)
-        coins = rng.random(self.steps) < 0.5
+        sizes, _, coins = self._draws(k)
+        w = self.walk(k)
+        vol = int(self.candles.volume[k])
+        per_step = max(0.0, vol / 1e8) / self.steps
         out = []
         prev = last_price
-        for s, price_f in enumerate(self.path(k)):
-            bid = on_grid(price_f, self.tick)
-            if bid <= 0:
-                bid = self.tick
-            spacing = max(self.tick, on_grid(float(bid) * 1e-4, self.tick))
+        for s in range(self.steps):
+            price = self.tick * w.price_ticks[s]
+            spacing = max(self.tick, on_grid(float(price) * 1e-4, self.tick))
+            rising = prev is None or price > prev
+            falling = prev is not None and price < prev
+            buy = rising if (rising or falling) else bool(coins[s])
+            best_bid = price - spacing if buy else price
             bids: dict[Decimal, Decimal] = {}
             asks: dict[Decimal, Decimal] = {}
             for lvl in range(self.levels):
-                size_b = self._size(per_step / self.levels * size_draws[s, 0, lvl])
-                size_a = self._size(per_step / self.levels * size_draws[s, 1, lvl])
-                p_bid = bid - spacing * lvl
+                p_bid = best_bid - spacing * lvl
                 if p_bid > 0:
-                    bids[p_bid] = size_b
-                asks[bid + spacing * (lvl + 1)] = size_a
-            rising = prev is None or bid > prev
-            falling = prev is not None and bid < prev
-            buy = rising if (rising or falling) else bool(coins[s])
-            qty = on_grid(per_step * trade_draws[s], self.step)
+                    bids[p_bid] = self._size(per_step / self.levels * sizes[s, 0, lvl])
+                asks[best_bid + spacing * (lvl + 1)] = self._size(
+                    per_step / self.levels * sizes[s, 1, lvl]
+                )
             trades = []
-            if qty > 0:
-                trades.append(ReplayTrade(bid + spacing if buy else bid, qty, not buy))
-            offset = base_ms + (self.length_ms * s) // self.steps
-            out.append(ReplayStep(offset, bids, asks, True, trades))
-            prev = bid
+            if w.volume_units[s] > 0:
+                trades.append(ReplayTrade(price, volume_decimal(w.volume_units[s]), not buy))
+            out.append(ReplayStep(base_ms + w.offsets_ms[s], bids, asks, True, trades))
+            prev = price
         return out
 
     def _size(self, value: float) -> Decimal:

@@ -1,10 +1,13 @@
 """The replay driver: applies every market's replay steps when the replay clock reaches them.
 
-One asyncio task per running server. It starts each market's source at replay time "now" (offset
-0 is the start of the serve), keeps a heap of the next due step per market, sleeps until the
-earliest is due (``wall delay = replay delay / speed``), applies it through the matching engine
-and publishes what changed. With ``speed=inf`` it does not sleep: it moves the clock to each step
-and yields to the event loop between steps so requests are still served.
+One asyncio task per running server. It puts every recording on the server clock
+(:meth:`~.exchange.SimExchange.anchor`, see :mod:`.timeline`), starts each market's source where
+its timeline puts the replay clock (catching up at once on the steps due before), keeps a heap of
+the next due step per market, sleeps until the earliest is due (``wall delay = replay delay /
+speed``), applies it through the matching engine, publishes what changed (book, trades, the
+served candles) and notes on the market the server time that step was due. With ``speed=inf``
+it does not sleep: it moves the clock to each step and yields to the event loop between steps so
+requests are still served.
 
 It settles USDT-M funding (:mod:`.funding`) whenever the replay clock passes a funding time, and
 it closes WebSocket connections older than the hub's maximum age (Binance's 24 hours,
@@ -63,31 +66,43 @@ class ReplayDriver:
                 await self._task
             self._task = None
 
-    def _sources(self) -> list[tuple[LiveMarket, Iterator[ReplayStep]]]:
+    def _sources(self, start_ms: int) -> list[tuple[LiveMarket, int, Iterator[ReplayStep]]]:
+        """Return each market's live market, the server time of its step offset 0, and steps.
+
+        A market with a timeline starts where the timeline puts the replay clock; steps due
+        before ``start_ms`` (the catch-up to that point) are applied at once.
+        """
         out = []
         for market in self.sim.all_markets():
             live = self.sim.live(market.listing.api, market.listing.symbol)
             source = self.sim.replay_source(market)
-            if live is not None and source is not None:
-                out.append((live, iter(source)))
+            if live is None or source is None:
+                continue
+            tl = market.timeline
+            if tl is None:
+                out.append((live, start_ms, source.steps_from(0)))
+                continue
+            zero = tl.offset_ms + source.origin_ms
+            out.append((live, zero, source.steps_from(start_ms - zero)))
         return out
 
     async def _run(self) -> None:
         sim = self.sim
         clock = sim.clock
         start_ms = clock()
+        sim.anchor(start_ms)
         order = itertools.count()
-        heap: list[tuple[int, int, ReplayStep, LiveMarket, Iterator[ReplayStep]]] = []
-        for live, it in self._sources():
+        heap: list[tuple[int, int, ReplayStep, LiveMarket, int, Iterator[ReplayStep]]] = []
+        for live, zero, it in self._sources(start_ms):
             step = next(it)
-            heapq.heappush(heap, (start_ms + step.offset_ms, next(order), step, live, it))
+            heapq.heappush(heap, (zero + step.offset_ms, next(order), step, live, zero, it))
         fast = isinstance(clock, SimClock) and clock.as_fast_as_possible
         last_age_check = time.monotonic()
         self._next_funding = next_funding_ms(start_ms)
         try:
             while heap:
                 self._settle_due_funding()
-                due, _, step, live, it = heap[0]
+                due, _, step, live, zero, it = heap[0]
                 if fast:
                     assert isinstance(clock, SimClock)
                     clock.advance_to(due)
@@ -107,11 +122,13 @@ class ReplayDriver:
                 heapq.heappop(heap)
                 try:
                     sim.engine.apply_step(live, step)
+                    live.replayed_ms = due
+                    sim.hub.candle_tick(live)
                 except Exception:
                     _log.exception("replay step of %s failed", live.symbol)
                 self.steps_applied += 1
                 nxt = next(it)
-                heapq.heappush(heap, (start_ms + nxt.offset_ms, next(order), nxt, live, it))
+                heapq.heappush(heap, (zero + nxt.offset_ms, next(order), nxt, live, zero, it))
                 if time.monotonic() - last_age_check >= 1.0:
                     last_age_check = time.monotonic()
                     self._close_old_connections()

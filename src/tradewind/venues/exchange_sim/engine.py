@@ -94,6 +94,8 @@ class LiveMarket:
         default_factory=lambda: deque(maxlen=1000)
     )
     stale_snapshot: tuple[int, list[list[str]], list[list[str]]] | None = None
+    replayed_ms: int | None = None
+    """Server time the last applied replay step was due (None before the replay runs)."""
 
     @property
     def symbol(self) -> str:
@@ -571,7 +573,9 @@ class MatchingEngine:
                     left -= used
                     if left <= 0:
                         break
-                q = min(maker.remaining, left)
+                # A derived trade's size may be off the lot grid (a volume that is); fills stay on it.
+                step = market.listing.step_size
+                q = (min(maker.remaining, left) // step) * step
                 if maker.futures:
                     q = self._reduce_cap(maker, q)
                 if q <= 0:

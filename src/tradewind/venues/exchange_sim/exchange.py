@@ -35,8 +35,15 @@ from tradewind.venues.exchange_sim.limits import LimitConfig, RateLimits
 from tradewind.venues.exchange_sim.listings import Api, Listing
 from tradewind.venues.exchange_sim.orders import OrderStore
 from tradewind.venues.exchange_sim.replay import RecordedBook
+from tradewind.venues.exchange_sim.served_candles import (
+    CandleServer,
+    GridCandles,
+    Walker,
+    seeded_walker,
+)
 from tradewind.venues.exchange_sim.streams import StreamHub
 from tradewind.venues.exchange_sim.tables import FundingTable, KlineTable, TradeTable
+from tradewind.venues.exchange_sim.timeline import Timeline
 
 ReplaySource = RecordedBook | CandleFlow
 FUNDING_PERIOD_MS = 28_800_000
@@ -58,6 +65,35 @@ class ListedMarket:
     funding: FundingTable | None = None
     trades: TradeTable | None = None
     replay: ReplaySource | None = None
+    grid_klines: dict[str, GridCandles] = field(default_factory=dict)
+    grid_marks: dict[str, GridCandles] = field(default_factory=dict)
+    timeline: Timeline | None = None
+    served: CandleServer | None = None
+    served_marks: CandleServer | None = None
+
+    def bounds(self) -> tuple[int, int, int] | None:
+        """Return ``(start, end, align)`` of everything recorded (recording time), or None.
+
+        ``align`` is the longest recorded interval (8 hours with funding rates, so funding
+        times stay on Binance's 00/08/16 UTC grid).
+        """
+        spans: list[tuple[int, int]] = []
+        align = 1
+        for table in [*self.grid_klines.values(), *self.grid_marks.values()]:
+            if len(table):
+                spans.append((int(table.open_ms[0]), table.end_ms()))
+                align = max(align, table.length_ms or 1)
+        if self.funding is not None and len(self.funding):
+            spans.append((int(self.funding.time_ms[0]), int(self.funding.time_ms[-1]) + 1))
+            align = max(align, FUNDING_PERIOD_MS)
+        if self.trades is not None and len(self.trades):
+            spans.append((int(self.trades.time_ms[0]), int(self.trades.time_ms[-1]) + 1))
+        if self.replay is not None:
+            origin = self.replay.origin_ms
+            spans.append((origin, origin + self.replay.period_ms))
+        if not spans:
+            return None
+        return min(s for s, _ in spans), max(e for _, e in spans), align
 
     def candles(self, interval: str, *, mark: bool = False) -> KlineTable | None:
         """Return candles of ``interval``, aggregated from a shorter recorded interval if needed.
@@ -111,6 +147,9 @@ class SimExchange:
         Request-weight and order-count limits (Binance's by default).
     keep_closed_orders
         Closed orders kept per account for queries (bounds memory on long runs).
+    history
+        How much of each recording is already past when the replay starts (0..1; see
+        :mod:`.timeline`): 1 serves the whole recording as history and replays it from its start.
     """
 
     def __init__(
@@ -121,7 +160,11 @@ class SimExchange:
         seed: int = 0,
         limits: LimitConfig | None = None,
         keep_closed_orders: int = 100_000,
+        history: float = 1.0,
     ) -> None:
+        if not 0.0 <= history <= 1.0:
+            raise ValueError(f"history must be within [0, 1], got {history}")
+        self.history = history
         self.clock = clock
         self.faults = faults if faults is not None else FaultPlan()
         self.seed = seed
@@ -129,14 +172,21 @@ class SimExchange:
         self.keys = KeyRing()
         self.limits = RateLimits(limits or LimitConfig())
         self.store = OrderStore(keep_closed_orders)
-        self.hub = StreamHub(self._now, lambda: self.faults, self._funding)
+        self.hub = StreamHub(self._now, lambda: self.faults, self._funding, self._served)
         self.engine = MatchingEngine(self._now, self.store, self.hub)
         self.engine.accounts = self.keys.accounts
         self.listen_keys: dict[str, ApiKey] = {}
         self.maintenance = False
+        self._anchored = False
 
     def _now(self) -> int:
         return self.clock()
+
+    def _served(self, futures: bool, symbol: str) -> CandleServer | None:
+        market = self.market(Api.USDM if futures else Api.SPOT, symbol)
+        if market is None or self.timeline(market) is None or not market.grid_klines:
+            return None
+        return market.served
 
     def _funding(self, symbol: str) -> tuple[float, int]:
         now = self.clock()
@@ -144,17 +194,21 @@ class SimExchange:
         return self.funding_rate_at(symbol, now), next_ms
 
     def funding_rate_at(self, symbol: str, time_ms: int) -> float:
-        """Return the funding rate published at ``time_ms`` for the next funding time.
+        """Return the funding rate published at server time ``time_ms`` for the next funding.
 
-        The recorded rates are replayed in a loop, one per 8-hour period of replay time; a
-        symbol without recorded rates has rate 0. The rate settled at funding time ``T`` is the
-        one published just before it, ``funding_rate_at(symbol, T - 1)``.
+        That is the recorded rate of the first recorded funding event after the recording time
+        replayed at ``time_ms`` (see :mod:`.timeline`; past the last one, the first of the next
+        pass). A symbol without recorded rates has rate 0. The rate settled at funding time ``T``
+        is the one published just before it, ``funding_rate_at(symbol, T - 1)``.
         """
         market = self.market(Api.USDM, symbol)
         if market is None or market.funding is None or len(market.funding) == 0:
             return 0.0
-        k = (time_ms // FUNDING_PERIOD_MS) % len(market.funding)
-        return float(market.funding.rate[k])
+        timeline = self.timeline(market)
+        assert timeline is not None  # a market with funding rates always has one
+        recorded = timeline.to_recording(time_ms)
+        k = int(np.searchsorted(market.funding.time_ms, recorded, side="right"))
+        return float(market.funding.rate[k % len(market.funding)])
 
     def open_account(
         self,
@@ -189,7 +243,7 @@ class SimExchange:
         """Return the market's replay source: the recorded one, else a flow from its candles."""
         if market.replay is not None:
             return market.replay
-        tables = [t for n, t in market.klines.items() if n in INTERVAL_MS and len(t) > 0]
+        tables = [t for n, t in market.grid_klines.items() if n in INTERVAL_MS and len(t) > 0]
         if not tables:
             return None
         shortest = min(tables, key=lambda t: INTERVAL_MS[t.interval])
@@ -198,6 +252,60 @@ class SimExchange:
             listing.symbol, shortest, listing.tick_size, listing.step_size, seed=self.seed
         )
         return market.replay
+
+    def anchor(self, start_ms: int) -> None:
+        """Put every recording on the server clock for a replay that starts at ``start_ms``.
+
+        Called by the replay driver when it starts (each server start replays afresh), or on
+        the first request of a server that does not replay.
+        """
+        for market in self._markets.values():
+            source = self.replay_source(market)
+            bounds = market.bounds()
+            if bounds is None:
+                market.timeline = None
+                continue
+            start, end, align = bounds
+            tl = Timeline.anchored(start, end, align, start_ms, self.history)
+            live = self.live(market.listing.api, market.listing.symbol)
+            if live is not None:
+                live.replayed_ms = None
+            market.timeline = tl
+            if source is not None:
+                source.period_ms = tl.period_ms
+            walker = self._walker(market, source)
+            market.served = CandleServer(market.grid_klines, tl, walker)
+            market.served_marks = CandleServer(market.grid_marks, tl, walker, mark=True)
+        self._anchored = True
+
+    def _walker(self, market: ListedMarket, source: ReplaySource | None) -> Walker:
+        listing = market.listing
+        default = seeded_walker(listing.symbol, self.seed, listing.step_size)
+        if not isinstance(source, CandleFlow):
+            return default
+        flow = source
+
+        def walker(table: GridCandles, k: int) -> Any:
+            return flow.walk(k) if table is flow.candles else default(table, k)
+
+        return walker
+
+    def replayed_until(self, market: ListedMarket, now_ms: int) -> int:
+        """Return the server time up to which ``market`` has been replayed (at most ``now_ms``).
+
+        Candles are served up to here: the step due at the clock may not be applied yet, and a
+        served candle is made of the trades the book showed. Without a running replay, the clock.
+        """
+        live = self.live(market.listing.api, market.listing.symbol)
+        if live is None or live.replayed_ms is None:
+            return now_ms
+        return min(now_ms, live.replayed_ms)
+
+    def timeline(self, market: ListedMarket) -> Timeline | None:
+        """Return the market's timeline, anchoring every recording at "now" on first use."""
+        if not self._anchored:
+            self.anchor(self.clock())
+        return market.timeline
 
     def add_listing(
         self,
@@ -243,16 +351,22 @@ class SimExchange:
                 raise ValueError(f"{listing.api} has no kline interval {interval!r}")
         if listing.api is Api.SPOT and (mark_klines or funding is not None):
             raise ValueError("mark-price candles and funding rates exist only on USDT-M futures")
+        tick = listing.tick_size
+        kline_tables = {i: KlineTable.from_frame(f, i) for i, f in (klines or {}).items()}
+        mark_tables = {i: KlineTable.from_frame(f, i) for i, f in (mark_klines or {}).items()}
         market = ListedMarket(
             listing=listing,
-            klines={i: KlineTable.from_frame(f, i) for i, f in (klines or {}).items()},
-            mark_klines={i: KlineTable.from_frame(f, i) for i, f in (mark_klines or {}).items()},
+            klines=kline_tables,
+            mark_klines=mark_tables,
+            grid_klines={i: GridCandles.from_table(t, tick) for i, t in kline_tables.items()},
+            grid_marks={i: GridCandles.from_table(t, tick) for i, t in mark_tables.items()},
             funding=FundingTable.from_frame(funding) if funding is not None else None,
             trades=TradeTable.from_frame(trades) if trades is not None else None,
             replay=replay,
         )
         self._markets[key] = market
         self.engine.add_market(listing, listing.api is Api.USDM)
+        self._anchored = False
         return market
 
     def all_markets(self) -> list[ListedMarket]:

@@ -13,30 +13,38 @@ fundingRate         100            1000     ``symbol`` optional (all symbols)
 aggTrades           500            1000     ``fromId`` xor a time window of at most 1 hour
 ==================  =============  =======  ==============================================
 
-A ``limit`` above the maximum is clamped to it. Kline rows have Binance's 12 fields; the
-recordings hold only OHLCV, so quote volume, trade count and taker-buy volumes are served as
-``"0"``/``0`` (stated here rather than invented). Mark-price klines carry ``"0"`` in the volume
-field, as Binance's do.
+A ``limit`` above the maximum is clamped to it. Klines and mark-price klines are the recording on
+the replay clock, up to it, the current candle partial (:mod:`.served_candles`); the answer
+carries the header ``X-TW-Replay-Offset-Ms`` (server time minus recording time, see
+:mod:`.timeline`).
+
+``GET /tradewind/v1/replay`` (not Binance's) publishes every market's timeline:
+``{"serverTime", "history", "markets": [{"api", "symbol", "offsetMs", "pass", "recordingStart",
+"recordingEnd", "periodMs", "alignMs", "firstPassOffsetMs", "replayStartedAt", "recordingNow"}]}``.
 """
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import orjson
 from aiohttp import web
 
 from tradewind.venues.exchange_sim import errors
+from tradewind.venues.exchange_sim.accounts import fmt_dec
 from tradewind.venues.exchange_sim.errors import BinanceError
 from tradewind.venues.exchange_sim.exchange import ListedMarket, SimExchange
-from tradewind.venues.exchange_sim.intervals import INTERVAL_MS, SPOT_INTERVALS, USDM_INTERVALS
+from tradewind.venues.exchange_sim.intervals import SPOT_INTERVALS, USDM_INTERVALS
 from tradewind.venues.exchange_sim.listings import (
     Api,
     spot_exchange_info,
     usdm_exchange_info,
 )
-from tradewind.venues.exchange_sim.tables import KlineTable, fmt, select_window
+from tradewind.venues.exchange_sim.tables import fmt, select_window
+from tradewind.venues.exchange_sim.timeline import OFFSET_HEADER
 
 SIM_KEY: web.AppKey[SimExchange] = web.AppKey("sim_exchange", SimExchange)
 
@@ -61,6 +69,7 @@ def routes() -> list[web.RouteDef]:
     table += [
         web.get("/fapi/v1/markPriceKlines", _bind(_klines, Api.USDM, mark=True)),
         web.get("/fapi/v1/fundingRate", _funding_rate),
+        web.get("/tradewind/v1/replay", _replay),
     ]
     return table
 
@@ -120,44 +129,35 @@ async def _klines(request: web.Request, api: Api, *, mark: bool = False) -> web.
         raise BinanceError(errors.INVALID_INTERVAL)
     start, end = _uint(request, "startTime"), _uint(request, "endTime")
     limit = _limit(request, *_KLINE_LIMITS[api])
-    table = market.candles(interval, mark=mark)
-    if table is None:
-        # A listed symbol with no recording at this interval: Binance would have candles; an
-        # empty page is the honest answer of a replay that has none.
+    sim = request.app[SIM_KEY]
+    timeline = sim.timeline(market)
+    served = market.served_marks if mark else market.served
+    if timeline is None or served is None:
+        # A listed symbol with no recording: Binance would have candles; an empty page is the
+        # honest answer of a replay that has none.
         return web.json_response([])
-    rows = select_window(table.open_ms, start, end, limit)
-    return web.json_response(_kline_rows(table, rows, mark=mark))
+    now = sim.clock()
+    rows = served.rows(interval, start, end, limit, sim.replayed_until(market, now))
+    return _json(rows, {OFFSET_HEADER: str(timeline.offset_at(now))})
 
 
-def _kline_rows(table: KlineTable, rows: slice, *, mark: bool) -> list[list[Any]]:
-    length = INTERVAL_MS.get(table.interval)
-    opens = table.open_ms[rows]
-    if length is not None:
-        closes = opens + (length - 1)
-    else:
-        # 1M: a candle closes 1 ms before the next month opens.
-        month_starts = opens.astype("datetime64[ms]").astype("datetime64[M]")
-        closes = (month_starts + 1).astype("datetime64[ms]").astype(np.int64) - 1
-    out: list[list[Any]] = []
-    for i, k in enumerate(range(rows.start, rows.stop)):
-        volume = "0" if mark else fmt(float(table.volume[k]))
-        out.append(
-            [
-                int(opens[i]),
-                fmt(float(table.open[k])),
-                fmt(float(table.high[k])),
-                fmt(float(table.low[k])),
-                fmt(float(table.close[k])),
-                volume,
-                int(closes[i]),
-                "0",
-                0,
-                "0",
-                "0",
-                "0",
-            ]
-        )
-    return out
+def _json(payload: Any, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(payload), content_type="application/json", headers=headers
+    )
+
+
+async def _replay(request: web.Request) -> web.Response:
+    sim = request.app[SIM_KEY]
+    now = sim.clock()
+    rows = []
+    for market in sim.all_markets():
+        timeline = sim.timeline(market)
+        if timeline is None:
+            continue
+        listing = market.listing
+        rows.append({"api": str(listing.api), "symbol": listing.symbol, **timeline.json(now)})
+    return _json({"serverTime": now, "history": sim.history, "markets": rows})
 
 
 async def _agg_trades(request: web.Request, api: Api) -> web.Response:
@@ -169,36 +169,48 @@ async def _agg_trades(request: web.Request, api: Api) -> web.Response:
         raise BinanceError(errors.BAD_PARAM_COMBINATION)
     if start is not None and end is not None and end - start > _ONE_HOUR_MS:
         raise BinanceError(errors.TIME_WINDOW_TOO_LONG)
+    sim = request.app[SIM_KEY]
     trades = market.trades
-    if trades is None:
+    timeline = sim.timeline(market)
+    if trades is None or timeline is None:
         return web.json_response([])
+    now = sim.clock()
+    times, rows, laps = timeline.served(trades.time_ms, now)
+    # Ids stay unique and increasing across passes: pass p adds p times the recording's id span.
+    span = int(trades.trade_id[-1]) - int(trades.trade_id[0]) + 1 if len(trades) else 0
+    ids = trades.trade_id[rows] + laps * span
     if from_id is not None:
-        rows = trades.from_id(from_id, limit)
+        lo = int(np.searchsorted(ids, from_id, side="left"))
+        page = slice(lo, min(len(ids), lo + limit))
     else:
         if start is not None and end is None:
             end = start + _ONE_HOUR_MS
         elif end is not None and start is None:
             start = end - _ONE_HOUR_MS
-        rows = select_window(trades.time_ms, start, end, limit)
+        page = select_window(times, start, end, limit)
+    tick, lot = market.listing.tick_size, market.listing.step_size
     out = []
-    for k in range(rows.start, rows.stop):
-        trade_id = int(trades.trade_id[k])
-        out.append(
-            {
-                "a": trade_id,
-                "p": fmt(float(trades.price[k])),
-                "q": fmt(float(trades.amount[k])),
-                "f": trade_id,
-                "l": trade_id,
-                "T": int(trades.time_ms[k]),
-                "m": bool(trades.buyer_maker[k]),
-                "M": True,
-            }
-        )
-    if api is Api.USDM:
-        for row in out:
-            del row["M"]
-    return web.json_response(out)
+    for i in range(page.start, page.stop):
+        k = int(rows[i])
+        trade_id = int(ids[i])
+        row: dict[str, Any] = {
+            "a": trade_id,
+            "p": on_grid_text(float(trades.price[k]), tick),
+            "q": on_grid_text(float(trades.amount[k]), lot),
+            "f": trade_id,
+            "l": trade_id,
+            "T": int(times[i]),
+            "m": bool(trades.buyer_maker[k]),
+        }
+        if api is Api.SPOT:
+            row["M"] = True
+        out.append(row)
+    return _json(out, {OFFSET_HEADER: str(timeline.offset_at(now))})
+
+
+def on_grid_text(value: float, grid: Decimal) -> str:
+    """Return a recorded float as the decimal string of the nearest multiple of ``grid``."""
+    return fmt_dec((Decimal(repr(value)) / grid).to_integral_value() * grid)
 
 
 async def _funding_rate(request: web.Request) -> web.Response:
@@ -214,22 +226,26 @@ def _funding_page(request: web.Request) -> web.Response:
     limit = _limit(request, *_FUNDING_LIMITS)
     one_symbol = "symbol" in request.query
     markets = [_market(request, Api.USDM)] if one_symbol else sim.markets(Api.USDM)
-    events: list[tuple[int, str, float, ListedMarket]] = []
+    now = sim.clock()
+    events: list[tuple[int, str, float, float | None]] = []
     for market in markets:
         table = market.funding
-        if table is None:
+        timeline = sim.timeline(market)
+        if table is None or timeline is None:
             continue
-        rows = select_window(table.time_ms, start, end, limit)
-        events += [
-            (int(table.time_ms[k]), market.listing.symbol, float(table.rate[k]), market)
-            for k in range(rows.start, rows.stop)
-        ]
+        times, rows, _ = timeline.served(table.time_ms, now)
+        page = select_window(times, start, end, limit)
+        for i in range(page.start, page.stop):
+            k = int(rows[i])
+            recorded = int(table.time_ms[k])
+            events.append(
+                (int(times[i]), market.listing.symbol, float(table.rate[k]),
+                 market.mark_price_at(recorded))
+            )  # fmt: skip
     events.sort(key=lambda e: (e[0], e[1]))
     keys = np.array([e[0] for e in events], dtype=np.int64)
-    page = events[select_window(keys, start, end, limit)]
     out = []
-    for time_ms, symbol, rate, market in page:
-        mark = market.mark_price_at(time_ms)
+    for time_ms, symbol, rate, mark in events[select_window(keys, start, end, limit)]:
         out.append(
             {
                 "symbol": symbol,
@@ -239,7 +255,7 @@ def _funding_page(request: web.Request) -> web.Response:
                 "markPrice": "" if mark is None else fmt(mark),
             }
         )
-    return web.json_response(out)
+    return _json(out)
 
 
 def _market(request: web.Request, api: Api) -> ListedMarket:

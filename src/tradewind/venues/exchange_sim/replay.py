@@ -66,7 +66,9 @@ class RecordedBook:
     steps
         The recording; the first must be a snapshot, offsets non-decreasing from 0.
     period_ms
-        Length of one pass (the last offset plus one typical gap).
+        Length of one pass (the last offset plus one typical gap); a timeline may lengthen it.
+    origin_ms
+        Recording time of offset 0 (the first message), when known.
 
     Raises
     ------
@@ -74,15 +76,24 @@ class RecordedBook:
         For an empty recording or one that does not start with a snapshot.
     """
 
-    def __init__(self, steps: list[ReplayStep], period_ms: int) -> None:
+    def __init__(self, steps: list[ReplayStep], period_ms: int, origin_ms: int = 0) -> None:
         if not steps or not steps[0].snapshot:
             raise ValueError("a recorded book needs at least one step, the first a snapshot")
         self.steps = steps
         self.period_ms = max(period_ms, steps[-1].offset_ms + 1)
+        self.origin_ms = origin_ms
 
     def __iter__(self) -> Iterator[ReplayStep]:
+        return self.steps_from(0)
+
+    def steps_from(self, offset_ms: int) -> Iterator[ReplayStep]:
+        """Yield steps forever from the start of the pass that contains ``offset_ms``.
+
+        A recording of diffs cannot start in the middle: the steps before ``offset_ms`` come
+        first, and the driver applies them at once (the catch-up).
+        """
         first = self.steps[0]
-        loop = 0
+        loop = max(0, offset_ms // self.period_ms)
         while True:
             base = loop * self.period_ms
             for k, step in enumerate(self.steps):
@@ -130,7 +141,7 @@ def book_from_depth_stream(
         )
     _attach_trades(steps, trades or [], t0)
     offsets = [s.offset_ms for s in steps]
-    return RecordedBook(steps, offsets[-1] + _typical_gap(offsets))
+    return RecordedBook(steps, offsets[-1] + _typical_gap(offsets), t0)
 
 
 def book_from_quotes(
@@ -158,7 +169,7 @@ def book_from_quotes(
     ]
     _attach_trades(steps, trades or [], t0)
     offsets = [s.offset_ms for s in steps]
-    return RecordedBook(steps, offsets[-1] + _typical_gap(offsets))
+    return RecordedBook(steps, offsets[-1] + _typical_gap(offsets), t0)
 
 
 def _attach_trades(steps: list[ReplayStep], trades: list[tuple[int, ReplayTrade]], t0: int) -> None:

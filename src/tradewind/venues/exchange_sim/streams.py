@@ -9,7 +9,10 @@ stream                 payload
 ``@depth@100ms``       for every change of the published book (not batched per 100 ms)
 ``@trade``             ``trade`` (spot) for every replayed or simulated trade
 ``@aggTrade``          ``aggTrade``, one trade per aggregate
-``@kline_<interval>``  ``kline`` built from the trades since the subscription's first candle
+``@kline_<interval>``  ``kline``: for a market with recorded candles, the served candle (exact,
+                       partial until it closes, see :mod:`.served_candles`) at every replay
+                       step, and the closed candle once when the next one opens; otherwise
+                       built from the trades since the subscription's first candle
 ``@bookTicker``        best bid/ask when either changes
 ``@markPrice``,        ``markPriceUpdate`` (USDT-M) with the live mark (book mid), the recorded
 ``@markPrice@1s``      funding rate and the next funding time, at most once a replay second
@@ -44,6 +47,7 @@ from tradewind.venues.exchange_sim.orders import SimOrder
 
 if TYPE_CHECKING:
     from tradewind.venues.exchange_sim.engine import Diff, LiveMarket
+    from tradewind.venues.exchange_sim.served_candles import CandleServer
 
 _log = logging.getLogger(__name__)
 
@@ -77,6 +81,8 @@ class StreamHub:
         The fault plan, consulted per message when it has stream faults.
     funding
         Returns ``(rate, next_funding_ms)`` of a USDT-M symbol for ``markPrice``.
+    candles
+        Returns the served candles of a market (None when it has no recorded candles).
     """
 
     def __init__(
@@ -84,8 +90,11 @@ class StreamHub:
         clock: Callable[[], int],
         faults: Callable[[], FaultPlan],
         funding: Callable[[str], tuple[float, int]] | None = None,
+        candles: Callable[[bool, str], CandleServer | None] | None = None,
     ) -> None:
         self.clock = clock
+        self.candles = candles or (lambda futures, symbol: None)
+        self._kline_sent: dict[tuple[bool, str, str], int] = {}
         self._faults = faults
         self.funding = funding or (lambda symbol: (0.0, 0))
         self.subs: dict[tuple[bool, str], set[Connection]] = {}
@@ -233,10 +242,41 @@ class StreamHub:
                 "e": "aggTrade", "E": now, "s": market.symbol, "a": trade_id, "p": p, "q": q,
                 "f": trade_id, "l": trade_id, "T": now, "m": buyer_maker, "M": True,
             })  # fmt: skip
+        if self.candles(futures, market.symbol) is not None:
+            return
         for interval in INTERVAL_MS:
             stream = f"{low}@kline_{interval}"
             if self.watched(futures, stream):
                 self._kline(market, interval, stream, trade_id, price, qty, now)
+
+    def candle_tick(self, market: LiveMarket) -> None:
+        """Publish the served candles of ``market`` on its watched kline streams (a replay step).
+
+        When a stream's candle changed since its last message, the previous candle goes out
+        once more, closed (``x`` true), before the new one.
+        """
+        served = self.candles(market.futures, market.symbol)
+        if served is None:
+            return
+        futures, low = market.futures, market.symbol.lower()
+        now = self.clock()
+        as_of = now if market.replayed_ms is None else min(now, market.replayed_ms)
+        for interval in INTERVAL_MS:
+            stream = f"{low}@kline_{interval}"
+            if not self.watched(futures, stream):
+                continue
+            row, before = served.latest(interval, as_of)
+            if row is None:
+                continue
+            key = (futures, market.symbol, interval)
+            sent = self._kline_sent.get(key)
+            if sent is not None and sent != row[0] and before is not None and before[0] == sent:
+                self.publish(
+                    futures, stream, _kline_event(market.symbol, interval, before, True, now)
+                )
+            self._kline_sent[key] = row[0]
+            closed = now > row[6]
+            self.publish(futures, stream, _kline_event(market.symbol, interval, row, closed, now))
 
     def _kline(
         self,
@@ -361,6 +401,19 @@ class StreamHub:
         for conn in conns:
             conn.close(code)
         return len(conns)
+
+
+def _kline_event(
+    symbol: str, interval: str, row: list[Any], closed: bool, now: int
+) -> dict[str, Any]:
+    return {
+        "e": "kline", "E": now, "s": symbol,
+        "k": {
+            "t": row[0], "T": row[6], "s": symbol, "i": interval, "f": -1, "L": -1,
+            "o": row[1], "c": row[4], "h": row[2], "l": row[3], "v": row[5], "n": row[8],
+            "x": closed, "q": row[7], "V": row[9], "Q": row[10], "B": "0",
+        },
+    }  # fmt: skip
 
 
 def position_event(pos: Any, now: int) -> dict[str, Any]:

@@ -1,0 +1,280 @@
+"""Recorded candles as the simulator serves them: exact, on the grid, on the replay clock.
+
+A :class:`GridCandles` holds one recorded interval with prices in integer ticks of the listing
+and volumes in integer units of 1e-8, so every served number is an exact decimal string (the
+recording's floats carry noise such as ``0.10441057000000001``; the nearest tick is what Binance
+published). A :class:`CandleServer` answers kline requests for one market:
+
+- rows are the recording shifted by the market's :class:`~.timeline.Timeline`, pass after pass,
+  up to the replay clock and never beyond;
+- the candle that contains the replay clock is served *partial*, as Binance serves it: open, the
+  highest and lowest price so far, the last price and the volume so far, from the candle's walk
+  (:mod:`.candle_walk`), which is what the replayed book and trades follow too;
+- an interval that was not recorded is built from the longest recorded interval that divides it,
+  on Binance's grid in server time (see :func:`~.intervals.can_aggregate`).
+
+Rows have Binance's 12 fields; the recordings hold only OHLCV, so quote volume, trade count and
+taker-buy volumes are ``"0"``/``0``. Mark-price rows carry ``"0"`` volume, as Binance's do.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tradewind.venues.exchange_sim.accounts import fmt_dec
+from tradewind.venues.exchange_sim.candle_walk import VOLUME_UNIT_DECIMALS, Walk, walk
+from tradewind.venues.exchange_sim.intervals import INTERVAL_MS, can_aggregate, grid_origin_ms
+from tradewind.venues.exchange_sim.tables import KlineTable, select_window
+from tradewind.venues.exchange_sim.timeline import Timeline
+
+Int64Array = NDArray[np.int64]
+_VOLUME_SCALE = 10**VOLUME_UNIT_DECIMALS
+_VOLUME_UNIT = Decimal(1).scaleb(-VOLUME_UNIT_DECIMALS)
+DEFAULT_STEPS = 8
+"""Steps per candle of a walk (the candle flow's default)."""
+
+
+@dataclass(frozen=True, eq=False)
+class GridCandles:
+    """One recorded interval on the listing's grid (recording time, ticks, 1e-8 volume units).
+
+    ``volume`` is -1 where none was recorded (mark-price candles).
+    """
+
+    interval: str
+    open_ms: Int64Array
+    open: Int64Array
+    high: Int64Array
+    low: Int64Array
+    close: Int64Array
+    volume: Int64Array
+    tick: Decimal
+
+    @classmethod
+    def from_table(cls, table: KlineTable, tick: Decimal) -> GridCandles:
+        """Put ``table`` on the tick grid (nearest tick) and volumes on 1e-8 (nearest unit)."""
+        t = float(tick)
+
+        def ticks(values: NDArray[np.float64]) -> Int64Array:
+            return np.rint(values / t).astype(np.int64)
+
+        vol = np.where(np.isnan(table.volume), -1.0, np.rint(table.volume * _VOLUME_SCALE))
+        return cls(
+            interval=table.interval,
+            open_ms=table.open_ms,
+            open=ticks(table.open),
+            high=ticks(table.high),
+            low=ticks(table.low),
+            close=ticks(table.close),
+            volume=vol.astype(np.int64),
+            tick=tick,
+        )
+
+    def __len__(self) -> int:
+        return len(self.open_ms)
+
+    @property
+    def length_ms(self) -> int | None:
+        """The interval's length (None for calendar months)."""
+        return INTERVAL_MS.get(self.interval)
+
+    def ohlc(self, k: int) -> tuple[int, int, int, int]:
+        """Return candle ``k``'s open, high, low and close in ticks."""
+        return int(self.open[k]), int(self.high[k]), int(self.low[k]), int(self.close[k])
+
+    def price(self, ticks: int) -> Decimal:
+        """Return a price in ticks as a Decimal."""
+        return self.tick * ticks
+
+    def end_ms(self) -> int:
+        """Return the close of the last candle (exclusive), in recording time."""
+        length = self.length_ms or 0
+        return int(self.open_ms[-1]) + length if len(self) else 0
+
+
+def volume_decimal(units: int) -> Decimal:
+    """Return a volume in 1e-8 units as a Decimal."""
+    return _VOLUME_UNIT * units
+
+
+Walker = Callable[[GridCandles, int], Walk]
+
+
+def seeded_walker(symbol: str, seed: int, lot: Decimal, steps: int = DEFAULT_STEPS) -> Walker:
+    """Return a walker for tables the flow does not replay (draws keyed by symbol and interval)."""
+    lot_units = int(lot / _VOLUME_UNIT) if lot >= _VOLUME_UNIT else 1
+
+    def make(table: GridCandles, k: int) -> Walk:
+        key = zlib.crc32(f"{symbol}:{table.interval}".encode())
+        weights = np.random.default_rng((seed, key, k)).uniform(0.5, 1.5, size=steps)
+        return walk(
+            table.ohlc(k), int(table.volume[k]), table.length_ms or 1, steps, weights, lot_units
+        )
+
+    return make
+
+
+@dataclass
+class _Rows:
+    open_ms: Int64Array
+    o: Int64Array
+    h: Int64Array
+    lo: Int64Array
+    c: Int64Array
+    v: Int64Array
+    length_ms: int | None
+
+
+class CandleServer:
+    """Kline answers of one market (see the module docstring).
+
+    Parameters
+    ----------
+    tables
+        Recorded intervals by name.
+    timeline
+        The market's recording on the server clock.
+    walker
+        Returns the walk of candle ``k`` of a table (the flow's own for the replayed table).
+    mark
+        Mark-price candles (volume served as ``"0"``).
+    """
+
+    def __init__(
+        self,
+        tables: dict[str, GridCandles],
+        timeline: Timeline,
+        walker: Walker,
+        *,
+        mark: bool = False,
+    ) -> None:
+        self.tables = tables
+        self.timeline = timeline
+        self.walker = walker
+        self.mark = mark
+
+    def source(self, interval: str) -> GridCandles | None:
+        """Return the recorded table serving ``interval`` (itself, or one to aggregate)."""
+        if interval in self.tables:
+            return self.tables[interval]
+        if not can_aggregate(interval):
+            return None
+        target = INTERVAL_MS[interval]
+        sources = [
+            t
+            for name, t in self.tables.items()
+            if name in INTERVAL_MS and target % INTERVAL_MS[name] == 0 and can_aggregate(name)
+        ]
+        if not sources:
+            return None
+        return max(sources, key=lambda t: INTERVAL_MS[t.interval])
+
+    def _served(self, table: GridCandles, now_ms: int) -> _Rows:
+        tl = self.timeline
+        n = len(table)
+        passes = tl.pass_at(now_ms) + 1
+        shifts = tl.offset_ms + tl.period_ms * np.arange(passes, dtype=np.int64)
+        open_ms = (table.open_ms[None, :] + shifts[:, None]).ravel()
+        cut = int(np.searchsorted(open_ms, now_ms, side="right"))
+        rows = _Rows(
+            open_ms[:cut],
+            np.tile(table.open, passes)[:cut],
+            np.tile(table.high, passes)[:cut],
+            np.tile(table.low, passes)[:cut],
+            np.tile(table.close, passes)[:cut],
+            np.tile(table.volume, passes)[:cut],
+            table.length_ms,
+        )
+        length = table.length_ms
+        if cut and length is not None and now_ms < int(open_ms[cut - 1]) + length:
+            k = (cut - 1) % n
+            w = self.walker(table, k)
+            o, h, lo, c, v = w.partial(
+                int(table.open[k]), w.steps_done(now_ms - int(open_ms[cut - 1]))
+            )
+            rows.h[-1], rows.lo[-1], rows.c[-1] = h, lo, c
+            rows.o[-1] = o
+            if table.volume[k] >= 0:
+                rows.v[-1] = v
+        return rows
+
+    def rows(
+        self, interval: str, start: int | None, end: int | None, limit: int, now_ms: int
+    ) -> list[list[Any]]:
+        """Return one page of klines of ``interval`` (Binance's window rule), up to ``now_ms``."""
+        table = self.source(interval)
+        if table is None:
+            return []
+        served = self._served(table, now_ms)
+        if interval != table.interval:
+            served = _aggregate(served, interval)
+        page = select_window(served.open_ms, start, end, limit)
+        return [self._row(served, i, table.tick) for i in range(page.start, page.stop)]
+
+    def latest(self, interval: str, now_ms: int) -> tuple[list[Any] | None, list[Any] | None]:
+        """Return the candle containing ``now_ms`` (or the last before it) and the one before."""
+        table = self.source(interval)
+        if table is None:
+            return None, None
+        served = self._served(table, now_ms)
+        if interval != table.interval:
+            served = _aggregate(served, interval)
+        n = len(served.open_ms)
+        last = self._row(served, n - 1, table.tick) if n else None
+        before = self._row(served, n - 2, table.tick) if n > 1 else None
+        return last, before
+
+    def _row(self, rows: _Rows, i: int, tick: Decimal) -> list[Any]:
+        open_ms = int(rows.open_ms[i])
+        close_ms = _close_ms(open_ms, rows.length_ms)
+        volume = int(rows.v[i])
+        return [
+            open_ms,
+            fmt_dec(tick * int(rows.o[i])),
+            fmt_dec(tick * int(rows.h[i])),
+            fmt_dec(tick * int(rows.lo[i])),
+            fmt_dec(tick * int(rows.c[i])),
+            "0" if self.mark or volume < 0 else fmt_dec(volume_decimal(volume)),
+            close_ms,
+            "0",
+            0,
+            "0",
+            "0",
+            "0",
+        ]
+
+
+def _close_ms(open_ms: int, length_ms: int | None) -> int:
+    if length_ms is not None:
+        return open_ms + length_ms - 1
+    # 1M: a candle closes 1 ms before the next month opens.
+    month = np.datetime64(open_ms, "ms").astype("datetime64[M]")
+    return int((month + 1).astype("datetime64[ms]").astype(np.int64)) - 1
+
+
+def _aggregate(rows: _Rows, interval: str) -> _Rows:
+    length = INTERVAL_MS[interval]
+    if len(rows.open_ms) == 0:
+        return _Rows(rows.open_ms, rows.o, rows.h, rows.lo, rows.c, rows.v, length)
+    origin = grid_origin_ms(interval)
+    buckets = (rows.open_ms - origin) // length * length + origin
+    starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])
+    ends = np.r_[starts[1:], len(buckets)] - 1
+    volume = np.add.reduceat(rows.v, starts)
+    none = np.minimum.reduceat(rows.v, starts) < 0
+    return _Rows(
+        buckets[starts],
+        rows.o[starts],
+        np.maximum.reduceat(rows.h, starts),
+        np.minimum.reduceat(rows.lo, starts),
+        rows.c[ends],
+        np.where(none, -1, volume),
+        length,
+    )
