@@ -11,7 +11,7 @@ from tradewind.bootstrap import backtest
 from tradewind.core.errors import UserError
 from tradewind.optimize.lookahead import lookahead_analysis, recursive_analysis
 from tradewind.optimize.market import Market
-from tradewind.optimize.montecarlo import monte_carlo, simulate_trades, trade_returns
+from tradewind.optimize.montecarlo import monte_carlo
 from tradewind.optimize.walkforward import walk_forward, windows_of
 from tradewind.strategies.base import Signals, Strategy, crossed_above
 from tradewind.strategies.params import Param
@@ -68,16 +68,28 @@ def week_result(week: Market) -> object:
 
 
 def test_trade_shuffle_moves_the_path_not_the_end(week_result: object) -> None:
-    trades = week_result.trades  # type: ignore[attr-defined]
-    returns = trade_returns(trades["pnl"], 100_000.0)
-    out = simulate_trades(returns, method="shuffle", cash=100_000.0, paths=1_000, seed=3)
+    common = {"cash": 100_000.0, "annualization": 525_600.0, "paths": 1_000, "seed": 3}
+    trades, equity = week_result.trades, week_result.equity  # type: ignore[attr-defined]
+    out = monte_carlo(trades, equity, method="shuffle", **common)
     final = float(week_result.metrics["final_equity"])  # type: ignore[attr-defined]
     assert np.allclose(out.final_equity.values, final, rtol=1e-9)
     assert out.max_drawdown.high > out.max_drawdown.low  # the order does change the drawdown
-    again = simulate_trades(returns, method="shuffle", cash=100_000.0, paths=1_000, seed=3)
+    assert (out.max_drawdown.values <= 0).all()  # the performance module's sign
+    again = monte_carlo(trades, equity, method="shuffle", **common)
     assert np.array_equal(out.max_drawdown.values, again.max_drawdown.values)
-    deep = simulate_trades(returns, method="shuffle", cash=100_000.0, paths=1_000, seed=3, ruin=0.9)
+    deep = monte_carlo(trades, equity, method="shuffle", ruin=0.9, **common)
     assert deep.risk_of_ruin <= out.risk_of_ruin
+
+
+def test_a_path_that_reorders_nothing_reproduces_the_backtest(week_result: object) -> None:
+    """Regression (issue 12, item 6): Monte Carlo measured per-trade Sharpe ratios and a positive
+    drawdown, so even the backtest's own path disagreed with the backtest's metrics."""
+    metrics = week_result.metrics  # type: ignore[attr-defined]
+    out = monte_carlo(week_result.trades, week_result.equity, method="skip", skip=0.0,  # type: ignore[attr-defined]
+                      cash=100_000.0, annualization=525_600.0, paths=5, seed=0)  # fmt: skip
+    assert np.allclose(out.sharpe.values, metrics["sharpe_ratio"], rtol=0, atol=1e-12)
+    assert np.allclose(out.max_drawdown.values, metrics["max_drawdown"], rtol=0, atol=1e-12)
+    assert np.allclose(out.final_equity.values, metrics["final_equity"], rtol=1e-12)
 
 
 def test_bootstrap_skip_and_block_give_intervals(week_result: object) -> None:
