@@ -2,9 +2,9 @@
 
 One repository belongs to one bot (and, while trading, one session). It holds one connection and
 commits after every call, so each write is durable when the call returns: an order recorded before
-it is sent survives a SIGKILL of the process. The statements are SQLAlchemy Core, compiled once and
-cached, because the live order round trip has a budget of 1 ms and the ORM's unit of work would
-spend most of it (benchmarks/bench_persistence.py).
+it is sent survives a SIGKILL of the process. The order path's writes (order, transitions, fill)
+are compiled once and run on the driver's connection (:mod:`tradewind.persistence.hot_path`): the
+live order round trip has a budget of 1 ms. Everything else is SQLAlchemy Core.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from tradewind.core.orders import (
     TERMINAL,
@@ -32,6 +31,7 @@ from tradewind.core.repository import (
     RiskEvent,
     TransitionSource,
 )
+from tradewind.persistence.hot_path import HotPath
 from tradewind.persistence.models import (
     BalanceRow,
     EquitySnapshotRow,
@@ -50,10 +50,6 @@ _FILLS = FillRow.__table__
 _POSITIONS = PositionRow.__table__
 _BALANCES = BalanceRow.__table__
 
-_INSERT_ORDER = insert(_ORDERS)
-_INSERT_TRANSITION = insert(_TRANSITIONS)
-_INSERT_FILL = insert(_FILLS)
-
 
 class SqlTradingRepository:
     """A :class:`~tradewind.core.repository.TradingRepository` over one bot's rows in SQL."""
@@ -62,11 +58,18 @@ class SqlTradingRepository:
         self.engine = engine
         self.bot_id = bot_id
         self.session_id = session_id
+        # Reads go through SQLAlchemy; the order path's writes through the driver (hot_path).
         self._connection: Connection = engine.connect()
+        self._raw = engine.raw_connection()
+        self._cursor = self._raw.cursor()
+        self._hot = HotPath(engine.dialect)
+        self._integrity_error: type[Exception] = engine.dialect.loaded_dbapi.IntegrityError
         self._order_ids: dict[str, int] = {}
 
     def close(self) -> None:
-        """Release the connection."""
+        """Release the connections."""
+        self._cursor.close()
+        self._raw.close()
         self._connection.close()
 
     def __enter__(self) -> SqlTradingRepository:
@@ -92,119 +95,117 @@ class SqlTradingRepository:
 
     def record_order(self, order: Order, ts: int, source: TransitionSource) -> None:
         """Insert a new order and its first transition, in one transaction."""
-        at = utc_ms(ts)
-        connection = self._connection
-        order_id = connection.execute(
-            _INSERT_ORDER.returning(_ORDERS.c.id),
-            {
-                "bot_id": self.bot_id,
-                "session_id": self.session_id,
-                "client_id": order.client_id,
-                "venue_order_id": order.venue_order_id,
-                "strategy": order.strategy_id,
-                "symbol": order.symbol,
-                "side": order.side.value,
-                "type": order.type.value,
-                "time_in_force": order.time_in_force.value,
-                "quantity": order.quantity,
-                "quote_quantity": order.quote_quantity,
-                "price": order.price,
-                "trigger_price": order.trigger_price,
-                "post_only": order.post_only,
-                "reduce_only": order.reduce_only,
-                "tag": order.tag,
-                "status": order.status.value,
-                "filled_quantity": order.filled_quantity,
-                "average_price": order.average_price,
-                "reject_reason": order.reject_reason,
-                "created_at": at,
-                "updated_at": at,
-            },
-        ).scalar_one()
+        hot, cursor = self._hot, self._cursor
+        at = hot.time(utc_ms(ts))
+        money = hot.money
+        values = {
+            "bot_id": self.bot_id,
+            "session_id": self.session_id,
+            "client_id": order.client_id,
+            "venue_order_id": order.venue_order_id,
+            "strategy": order.strategy_id,
+            "symbol": order.symbol,
+            "side": order.side.value,
+            "type": order.type.value,
+            "time_in_force": order.time_in_force.value,
+            "quantity": money(order.quantity),
+            "quote_quantity": money(order.quote_quantity),
+            "price": money(order.price),
+            "trigger_price": money(order.trigger_price),
+            "post_only": hot.flag(order.post_only),
+            "reduce_only": hot.flag(order.reduce_only),
+            "tag": order.tag,
+            "status": order.status.value,
+            "filled_quantity": money(order.filled_quantity),
+            "average_price": money(order.average_price),
+            "reject_reason": order.reject_reason,
+            "created_at": at,
+            "updated_at": at,
+        }
+        try:
+            cursor.execute(hot.insert_order.sql, hot.insert_order.params(values))
+            order_id = cursor.lastrowid if hot.sqlite else cursor.fetchone()[0]
+            transition = {"order_id": order_id, "status": order.status.value, "at": at,
+                          "source": source.value, "detail": ""}  # fmt: skip
+            cursor.execute(hot.insert_transition.sql, hot.insert_transition.params(transition))
+        except BaseException:
+            self._raw.rollback()
+            raise
+        self._raw.commit()
         self._order_ids[order.client_id] = order_id
-        connection.execute(
-            _INSERT_TRANSITION,
-            {
-                "order_id": order_id,
-                "status": order.status.value,
-                "at": at,
-                "source": source.value,
-                "detail": "",
-            },
-        )
-        connection.commit()
 
     def _transition(self, transition: OrderTransition) -> None:
+        hot, cursor = self._hot, self._cursor
         order_id = self._order_id(transition.client_id)
-        at = utc_ms(transition.ts)
-        values: dict[str, Any] = {"status": transition.status.value, "updated_at": at}
-        if transition.venue_order_id:
-            values["venue_order_id"] = transition.venue_order_id
-        if transition.filled_quantity is not None:
-            values["filled_quantity"] = transition.filled_quantity
-        if transition.average_price is not None:
-            values["average_price"] = transition.average_price
-        if transition.quantity is not None:
-            values["quantity"] = transition.quantity
-        if transition.detail and transition.status in (OrderStatus.REJECTED, OrderStatus.EXPIRED):
-            values["reject_reason"] = transition.detail
-        connection = self._connection
-        connection.execute(update(_ORDERS).where(_ORDERS.c.id == order_id).values(values))
-        connection.execute(
-            _INSERT_TRANSITION,
-            {
-                "order_id": order_id,
-                "status": transition.status.value,
-                "at": at,
-                "source": transition.source.value,
-                "detail": transition.detail,
-            },
+        at = hot.time(utc_ms(transition.ts))
+        status = transition.status
+        reason = (
+            transition.detail if status in (OrderStatus.REJECTED, OrderStatus.EXPIRED) else None
         )
+        update_values = {
+            "order_id": order_id,
+            "status": status.value,
+            "at": at,
+            "venue_order_id": transition.venue_order_id or None,
+            "filled_quantity": hot.money(transition.filled_quantity),
+            "average_price": hot.money(transition.average_price),
+            "quantity": hot.money(transition.quantity),
+            "reject_reason": reason or None,
+        }
+        cursor.execute(hot.update_order.sql, hot.update_order.params(update_values))
+        row = {"order_id": order_id, "status": status.value, "at": at,
+               "source": transition.source.value, "detail": transition.detail}  # fmt: skip
+        cursor.execute(hot.insert_transition.sql, hot.insert_transition.params(row))
 
     def record_transition(self, transition: OrderTransition) -> None:
         """Update the order's current state and add the transition, in one transaction."""
-        self._transition(transition)
-        self._connection.commit()
+        try:
+            self._transition(transition)
+        except BaseException:
+            self._raw.rollback()
+            raise
+        self._raw.commit()
 
     def record_fill(
         self, fill: Fill, strategy_id: str, transition: OrderTransition | None = None
     ) -> bool:
         """Insert a fill (and the status change it caused, atomically); False when the exchange's
         trade id is stored already (nothing is written then)."""
-        connection = self._connection
+        hot = self._hot
         order_id = self._order_ids.get(fill.client_id)
         if order_id is None:
             try:
                 order_id = self._order_id(fill.client_id)
             except KeyError:
                 order_id = None  # a fill of an order placed elsewhere (reconciliation)
+        values = {
+            "bot_id": self.bot_id,
+            "order_id": order_id,
+            "trade_id": fill.trade_id or None,
+            "client_id": fill.client_id,
+            "strategy": strategy_id,
+            "symbol": fill.symbol,
+            "side": fill.side.value,
+            "price": hot.money(fill.price),
+            "quantity": hot.money(fill.quantity),
+            "fee": hot.money(fill.fee),
+            "fee_currency": fill.fee_currency,
+            "liquidity": fill.liquidity.value,
+            "at": hot.time(utc_ms(fill.ts)),
+        }
         try:
-            connection.execute(
-                _INSERT_FILL,
-                {
-                    "bot_id": self.bot_id,
-                    "order_id": order_id,
-                    "trade_id": fill.trade_id or None,
-                    "client_id": fill.client_id,
-                    "strategy": strategy_id,
-                    "symbol": fill.symbol,
-                    "side": fill.side.value,
-                    "price": fill.price,
-                    "quantity": fill.quantity,
-                    "fee": fill.fee,
-                    "fee_currency": fill.fee_currency,
-                    "liquidity": fill.liquidity.value,
-                    "at": utc_ms(fill.ts),
-                },
-            )
+            self._cursor.execute(hot.insert_fill.sql, hot.insert_fill.params(values))
             if transition is not None:
                 self._transition(transition)
-        except IntegrityError:
-            connection.rollback()
+        except self._integrity_error:
+            self._raw.rollback()
             if fill.trade_id and self._has_fill(fill):
                 return False
             raise
-        connection.commit()
+        except BaseException:
+            self._raw.rollback()
+            raise
+        self._raw.commit()
         return True
 
     def _has_fill(self, fill: Fill) -> bool:
