@@ -45,6 +45,11 @@ CROSSOVER_LINES: dict[type[Strategy], Callable[[FloatArray, int], FloatArray]] =
 this shortcut honest."""
 
 KERNEL, EVENT, INVALID = "kernel", "event", "invalid"
+KERNEL_HEALTH = (
+    "health: ok - screening kernel (it refuses before the run any setup in which an order "
+    "could be rejected)"
+)
+"""The health of a kernel-scored trial: the kernel tracks fills, not orders."""
 SIGNAL_BATCH = 512
 """Signal sets stacked per kernel call (bounded memory: ``SIGNAL_BATCH * n`` booleans, twice)."""
 
@@ -71,12 +76,17 @@ class Evaluation:
         ``"kernel"``, ``"event"`` or ``"invalid"`` per point.
     errors
         Why a point is invalid (e.g. ``fast must be below slow``), else None.
+    health
+        The run's health headline per point (:meth:`tradewind.engine.health.RunHealth.headline`);
+        kernel-scored points say so (the kernel refuses any setup in which an order could be
+        rejected), invalid points are empty.
     """
 
     metrics: FloatArray
     returns: FloatArray
     engines: list[str]
     errors: list[str | None]
+    health: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -154,16 +164,19 @@ class Evaluator:
         if crossing:
             self._run_crossings(instances, crossing, metrics, returns)
         on_event += self._run_signals(instances, signal_sets, metrics, returns)
+        health = [""] * k
         for j in crossing + signal_sets:
             engines[j] = KERNEL
+            health[j] = KERNEL_HEALTH
         for j in on_event:
             params, risk = split_point(points[j])
             metrics[j], returns[j], result = self.run_event({**self.fixed, **params}, risk)
             engines[j] = EVENT
+            health[j] = "" if result.health is None else result.health.headline()
             if result.health is not None and not result.health.ok:
                 # A run with problems is never scored: what it reports, it did not earn.
                 errors[j] = "the run had problems: " + "; ".join(result.health.problems)
-        return Evaluation(metrics, returns, engines, errors)
+        return Evaluation(metrics, returns, engines, errors, health)
 
     def run_event(
         self, params: Mapping[str, Any], risk: Mapping[str, Any] | None = None

@@ -79,7 +79,8 @@ class StudyResult:
         The objective names and whether each is maximised or minimised.
     trials
         One row per completed trial: ``number``, the parameters, ``value_<objective>``, the
-        kernel metrics and the ``engine`` that scored it.
+        kernel metrics, the ``engine`` that scored it, its ``health`` headline and whether it is
+        ``ranked`` (enough closed trades).
     returns
         ``(len(trials), periods)`` per-period returns, row for row with ``trials``.
     best
@@ -313,6 +314,7 @@ class _Runner:
         return {
             "metrics": evaluation.metrics[j].tolist(),
             "engine": evaluation.engines[j],
+            "health": evaluation.health[j] if evaluation.health else "",
             "returns": encode_returns(evaluation.returns[j]),
             "worker": self.worker,
         }
@@ -506,6 +508,7 @@ def collect(
         rows[key] = metrics[:, i].tolist()
     rows["engine"] = [t.user_attrs.get("engine", "") for t in complete]
     rows["worker"] = [t.user_attrs.get("worker", "") for t in complete]
+    rows["health"] = [t.user_attrs.get("health", "") for t in complete]
     frame = pd.DataFrame(rows)
     frame["ranked"] = frame["trade_count"] >= min_trades if len(frame) else []
     returns = (

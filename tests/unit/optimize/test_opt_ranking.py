@@ -42,6 +42,8 @@ def test_only_trials_with_enough_closed_trades_are_ranked(week: Market) -> None:
     assert result.min_trades == 30
     assert result.insufficient == int((counts < 30).sum())
     assert all(counts[b["number"]] >= 30 for b in result.best)
+    # Every trial carries its health (kernel-scored here).
+    assert result.trials["health"].str.startswith("health: ok - screening kernel").all()
     # Nothing has a million trades: nothing is ranked, nothing re-run, no DSR of a non-choice.
     none = optimize("sma_cross", week, sampler="grid", trials=None, space=SPACE,
                     storage="memory", top_n=1, min_trades=1_000_000)  # fmt: skip
