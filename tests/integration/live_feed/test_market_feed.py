@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from tradewind.connectors.binance_streams import StreamKind
+from tradewind.connectors.client import create_async_client
+from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.market_feed import FeedSpec, MarketFeed
 from tradewind.connectors.rate_budget import RateBudget
 from tradewind.core.market_events import (
@@ -197,3 +199,62 @@ async def test_a_silent_stall_is_found_within_the_allowance_and_healed(
         assert "XRP/USDT" in {s for e in events if isinstance(e, StreamAlert) for s in e.symbols}
         assert feed.groups[0].restarts >= 1
         assert await _matches_server(feed, server, 3) == 3
+
+
+KLINES = frozenset({StreamKind.KLINE})
+
+
+def _bars_once_in_order(events: list[MarketEvent]) -> list[int]:
+    opens = [e.bar.ts for e in events if isinstance(e, BarClosed)]
+    assert opens == sorted(opens)
+    assert len(set(opens)) == len(opens)
+    return opens
+
+
+async def test_backfill_rides_out_5xx_and_timeouts(
+    server: LoopbackServer, pro_client: Callable[[], Any]
+) -> None:
+    faults = server.sim.faults
+    faults.add(Fault(kind=FaultKind.WS_DISCONNECT, path="ws:xrpeth@kline_1m", at_request=3))
+    # Request 1 is the warm-up; the backfill after the reconnect meets a 503, then a timeout.
+    faults.add(Fault(kind=FaultKind.SERVER_ERROR, path="/api/v3/klines", at_request=2, status=503))
+    faults.add(Fault(kind=FaultKind.TIMEOUT, path="/api/v3/klines", at_request=3, delay_s=0.2))
+    spec = FeedSpec(symbols=("XRP/ETH",), timeframes=("1m",), kinds=KLINES, warmup_bars=10)
+    async with MarketFeed(pro_client(), spec) as feed:
+        events = await _collect(
+            feed,
+            lambda ev: (
+                any(isinstance(e, StreamAlert) and e.kind is AlertKind.RECONNECTED for e in ev)
+                and sum(isinstance(e, BarClosed) and e.source.value == "stream" for e in ev) >= 2
+            ),
+            timeout_s=20,
+        )
+        assert feed.history is not None
+        retried = feed.history.retried
+    statuses = [r.status for r in server.sim.faults.requests("/api/v3/klines")]
+    assert 503 in statuses
+    # Every failed request was retried (the last one may have been in flight at the stop).
+    failed = [s for s in statuses if s != 200]
+    assert retried >= len(failed) - 1 >= 1
+    kinds = [e.kind for e in events if isinstance(e, StreamAlert)]
+    assert AlertKind.BACKFILL_FAILED not in kinds
+    _bars_once_in_order(events)
+
+
+async def test_the_exchanges_connection_age_limit_is_a_seamless_reconnect(sim: Any) -> None:
+    # Binance closes every connection after 24 hours; here after 2 seconds.
+    async with LoopbackServer(sim, max_connection_s=2.0) as aging:
+        cfg = ExchangeConfig(rest_url=aging.rest_url, rate_limit=False, timeout_ms=3000)
+        spec = FeedSpec(symbols=("XRP/ETH",), timeframes=("1m",), kinds=KLINES, warmup_bars=10)
+        async with MarketFeed(create_async_client(cfg), spec) as feed:
+            events = await _collect(
+                feed,
+                lambda ev: (
+                    sum(isinstance(e, StreamAlert) and e.kind is AlertKind.RECONNECTED for e in ev)
+                    >= 2
+                ),
+                timeout_s=15,
+            )
+            assert feed.groups[0].connects >= 3
+    assert len(sim.faults.injected(FaultKind.FORCED_DISCONNECT)) >= 2
+    _bars_once_in_order(events)

@@ -73,7 +73,7 @@ async def test_a_session_recording_holds_every_message_and_rebuilds_bars_and_boo
     assert set(messages["kind"]) >= {"kline", "depth", "depth_snapshot", "trade", "mark"}
 
     bars = read_table(tmp_path, "bars")
-    assert len(bars) == len(announced) >= 30
+    assert len(bars) == len(announced) >= 30, [(e.bar.ts, e.source) for e in announced]
     catalog = Catalog(tmp_path / "recording" / "catalog")
     candles = catalog.read(SeriesKey("binance", "XRP/ETH", "1m", DataKind.CANDLES))
     closed = [e.bar for e in announced if e.bar.symbol == "XRP/ETH"]
