@@ -64,7 +64,9 @@ def test_walkforward_and_montecarlo_on_a_shared_5m_file(
     code = run(["montecarlo", "-s", "sma_cross", *common, "--method", "block", "--paths", "1000",
                 "--json", str(tmp_path / "mc.json"), "--report", str(tmp_path / "mc.html")])  # fmt: skip
     assert code == 0
-    assert _strict(tmp_path / "mc.json")["paths"] == 1000
+    mc = _strict(tmp_path / "mc.json")
+    assert mc["paths"] == 1000
+    assert mc["health"]["orders_submitted"] > 0  # the backtest the paths come from
     assert "risk of ruin" in capsys.readouterr().out
     # A run without a trade: its ratios are undefined, written as null.
     code = run(["backtest", "-s", "sma_cross", *common, "--to", "2018-01-10T06:00",

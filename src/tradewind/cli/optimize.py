@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from tradewind.bootstrap import backtest as run_backtest
+from tradewind.cli.backtest import print_health_headline
 from tradewind.cli.context import STATE
 from tradewind.cli.exits import CheckFailedError
 from tradewind.cli.outputs import writable_dir, write_output
@@ -360,6 +361,8 @@ def montecarlo(
         slippage_bps=opts.slippage_bps, volatility_slippage=opts.volatility_slippage, risk=risk,
         leverage=opts.leverage,
     )  # fmt: skip
+    # The backtest the paths are drawn from is a run like any other: its health comes first.
+    print_health_headline(result)
     if len(result.trades) < 2:
         raise UserError(
             f"the backtest made {len(result.trades)} trades; Monte Carlo needs 2 or more"
@@ -377,7 +380,10 @@ def montecarlo(
         table.add_row(dist.name, f"{dist.low:,.6g}", f"{dist.median:,.6g}", f"{dist.high:,.6g}")
     STATE.console.print(table)
     STATE.console.print(f"risk of ruin (drawdown >= {ruin:.0%}): {outcome.risk_of_ruin:.2%}")
-    _write_json(json_path, outcome.summary())
+    _write_json(
+        json_path,
+        {**outcome.summary(), "health": None if result.health is None else result.health.as_dict()},
+    )
     if report is not None:
         path = write_report(report, f"Monte Carlo {', '.join(strategy)}", montecarlo=outcome)
         STATE.console.print(f"report written to {path}")
