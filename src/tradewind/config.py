@@ -8,6 +8,8 @@ name and where it came from; a wrong type names the key and the type it needs.
 from __future__ import annotations
 
 import enum
+import json
+import math
 import os
 import tomllib
 import types
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
@@ -90,7 +93,8 @@ def load_config(
 
 
 def secret_values(config: AppConfig) -> list[str]:
-    """Every secret string in ``config``, for the log redaction filter."""
+    """Every secret string in ``config``, for the log redaction filter: secret fields and the
+    password inside any URL (``postgresql://user:PASSWORD@host/db``)."""
     found: list[str] = []
 
     def walk(model: BaseModel) -> None:
@@ -100,38 +104,87 @@ def secret_values(config: AppConfig) -> list[str]:
                 found.append(value.get_secret_value())
             elif isinstance(value, BaseModel):
                 walk(value)
+            elif isinstance(value, str) and (password := _url_password(value)):
+                found.append(password)
 
     walk(config)
     return found
 
 
 def render_toml(config: AppConfig) -> str:
-    """Render ``config`` as TOML with every secret shown as ``"***"`` (set) or left out (unset)."""
+    """Render ``config`` as TOML a user can copy into ``tradewind.toml``, with no secret in it.
+
+    A set secret (an API key, a URL holding a password) becomes a comment that names the
+    environment variable to give it by; an unset value becomes a ``# key is not set`` comment.
+    Reading the output back gives the same config, less the secrets.
+    """
     lines: list[str] = []
     for section in type(config).model_fields:
-        model = getattr(config, section)
-        lines.append(f"[{section}]")
-        for key in type(model).model_fields:
-            value = getattr(model, key)
-            if value is None:
-                lines.append(f"# {key} is not set")
-                continue
-            lines.append(f"{key} = {_toml_value(value)}")
-        lines.append("")
-    return "\n".join(lines)
+        _render_table(lines, (section,), getattr(config, section))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _render_table(lines: list[str], path: tuple[str, ...], model: BaseModel) -> None:
+    lines.append(f"[{'.'.join(_toml_key(p) for p in path)}]")
+    tables: list[tuple[tuple[str, ...], BaseModel]] = []
+    for key in type(model).model_fields:
+        value = getattr(model, key)
+        env = ENV_PREFIX + "__".join(p.upper() for p in (*path, key))
+        if isinstance(value, BaseModel):
+            tables.append(((*path, key), value))
+        elif (
+            isinstance(value, dict)
+            and value
+            and all(isinstance(v, BaseModel) for v in value.values())
+        ):
+            tables.extend(((*path, key, str(k)), v) for k, v in value.items())
+        elif value is None:
+            lines.append(f"# {key} is not set")
+        elif isinstance(value, SecretStr):
+            lines.append(f"# {key} is set (hidden); give it by {env}")
+        elif isinstance(value, str) and _url_password(value):
+            shown = _toml_value(value.replace(_url_password(value) or "", "***"))
+            lines.append(f"# {key} = {shown} (password hidden); give it by {env}")
+        else:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+    lines.append("")
+    for sub_path, sub in tables:
+        _render_table(lines, sub_path, sub)
+
+
+def _url_password(text: str) -> str | None:
+    if "://" not in text:
+        return None
+    try:
+        return urlsplit(text).password or None
+    except ValueError:
+        return None
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
 
 
 def _toml_value(value: object) -> str:
-    if isinstance(value, SecretStr):
-        return '"***"'
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
+        if isinstance(value, float) and math.isnan(value):
+            return "nan"
+        if isinstance(value, float) and value in (float("inf"), float("-inf")):
+            return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, enum.Enum):
-        value = value.value
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
+        return _toml_value(value.value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{_toml_key(str(k))} = {_toml_value(v)}" for k, v in value.items())
+        return "{" + (f" {items} " if items else "") + "}"
+    if isinstance(value, BaseModel):
+        return _toml_value(value.model_dump(exclude_none=True))
+    # Decimals stay strings, so reading the file back keeps every digit.
+    return json.dumps(str(value))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

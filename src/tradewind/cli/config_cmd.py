@@ -14,5 +14,9 @@ app = typer.Typer(
 
 @app.command("show")
 def show() -> None:
-    """Print the effective config (defaults < file < TRADEWIND__* env < flags), secrets redacted."""
-    STATE.console.print(render_toml(STATE.config()), markup=False, highlight=False)
+    """Print the effective config (defaults < file < TRADEWIND__* env < flags) as TOML to copy.
+
+    No secret is printed: a set one is a comment naming the environment variable to give it by.
+    """
+    text = render_toml(STATE.config())
+    STATE.console.print(text, markup=False, highlight=False, soft_wrap=True, end="")

@@ -60,6 +60,10 @@ app.add_typer(db_cmd.app, name="db")
 for _query in (records.orders, records.trades, records.positions, records.sessions):
     app.command(_query.__name__)(_query)
 app.add_typer(records.runs_app, name="runs")
+# Every group renders help as markdown, whoever declared it: rich markup would swallow "[risk]".
+for _group in app.registered_groups:
+    if _group.typer_instance is not None:
+        _group.typer_instance.rich_markup_mode = "markdown"
 app.command("tax")(tax_cmd.tax)
 
 
