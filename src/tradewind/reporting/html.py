@@ -1,28 +1,96 @@
-"""The backtest report: one self-contained HTML file.
+"""The backtest report: one self-contained HTML file a trader reads from the top.
 
-Candles with entry and exit markers, equity and drawdown, a monthly-returns heatmap, the metrics,
-the run's metadata and the trade table. plotly.js is embedded from the installed plotly package,
-so the page works offline and loads nothing from elsewhere.
+First the headline figures beside buy-and-hold, then the run's settings (strategy, parameters,
+market and data range, cash, stake, fee, fills, risk rules in force), then the charts (price with
+a range slider and the trades, equity against buy-and-hold with the drawdown, monthly returns),
+then the detailed metrics, the trade list and the risk events. Every number goes through
+:mod:`tradewind.reporting.numbers`. plotly.js is embedded from the installed plotly package, so
+the page works offline and loads nothing from elsewhere.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from tradewind.performance.summary import monthly_returns
-from tradewind.reporting.page import figure_html, table_html, write_page
+from tradewind.reporting.charts import (
+    MAX_CANDLES,
+    MAX_MARKERS,
+    equity_chart,
+    monthly_heatmap,
+    price_chart,
+)
+from tradewind.reporting.headline import headline_rows, run_settings
+from tradewind.reporting.numbers import (
+    format_duration,
+    format_metric,
+    format_number,
+    format_percent,
+    format_price,
+    is_missing,
+)
+from tradewind.reporting.page import figure_html, write_page
 
-MAX_CANDLES = 20_000
-"""Above this many bars the candle chart is resampled to fewer, wider candles (first open, max
-high, min low, last close) so that the page stays responsive; markers keep their exact times."""
+__all__ = ["MAX_CANDLES", "MAX_MARKERS", "monthly_heatmap", "write_report"]
+
 MAX_TRADE_ROWS = 1_000
+
+_LABELS = {
+    "bars": "Bars",
+    "timeframe": "Timeframe",
+    "bars_per_day": "Bars per day",
+    "annualization": "Periods per year",
+    "annualization_basis": "Annualised on",
+    "initial_equity": "Initial equity",
+    "final_equity": "Final equity",
+    "total_return": "Total return",
+    "annual_return": "Annual return (CAGR)",
+    "annual_volatility": "Annual volatility",
+    "sharpe_ratio": "Sharpe ratio",
+    "sortino_ratio": "Sortino ratio",
+    "calmar_ratio": "Calmar ratio",
+    "max_drawdown": "Max drawdown",
+    "max_drawdown_duration_bars": "Longest drawdown, bars",
+    "max_drawdown_duration_seconds": "Longest drawdown",
+    "value_at_risk": "Value at risk (5%, per bar)",
+    "conditional_value_at_risk": "Expected shortfall (5%, per bar)",
+    "tail_ratio": "Tail ratio",
+    "stability_of_timeseries": "Stability (R² of log equity)",
+    "trade_count": "Closed trades",
+    "long_count": "Long trades",
+    "short_count": "Short trades",
+    "win_count": "Winning trades",
+    "loss_count": "Losing trades",
+    "win_rate": "Win rate",
+    "profit_factor": "Profit factor",
+    "expectancy": "Expectancy per trade",
+    "avg_win": "Average win",
+    "avg_loss": "Average loss",
+    "payoff_ratio": "Payoff ratio",
+    "largest_win": "Largest win",
+    "largest_loss": "Largest loss",
+    "gross_profit": "Gross profit",
+    "gross_loss": "Gross loss",
+    "total_pnl": "Total P&L of closed trades",
+    "total_fees": "Fees paid",
+    "avg_holding_seconds": "Average holding time",
+    "max_holding_seconds": "Longest holding time",
+    "exposure_time": "Exposure (time in the market)",
+    "kelly": "Kelly fraction",
+    "excess_return": "Excess return over buy & hold",
+}
+
+_SHOWN_ELSEWHERE = frozenset({"start", "end"})
+"""Metrics the settings block already shows (the data range)."""
+
+
+def metric_label(key: str) -> str:
+    """The label a metric key gets in reports and CLI tables."""
+    return _LABELS.get(key, key.replace("_", " ").capitalize())
 
 
 def write_report(
@@ -37,140 +105,181 @@ def write_report(
     breaker_events: pd.DataFrame | None = None,
 ) -> Path:
     """Write the report for one run to ``path`` (folders are created) and return the path."""
+    currency = str(meta.get("account_currency", ""))
     sections = [
-        _header(meta),
-        table_html("Metrics", metrics),
-        figure_html(_candles(bars, trades)),
-        figure_html(_equity(equity)),
+        _title(meta, metrics),
+        _headline(metrics, currency),
+        _settings(meta, metrics),
+    ]
+    for symbol, frame in bars.items():
+        figure, script = price_chart(symbol, frame, trades)
+        sections.append(figure_html(figure, post_script=script))
+    sections += [
+        figure_html(equity_chart(equity, _buy_and_hold(equity, bars))),
         figure_html(monthly_heatmap(equity)),
-        _trades_table(trades),
+        _detailed_metrics(metrics),
+        _trades_table(trades, currency),
         _risk_section(denials, breaker_events),
-        table_html("Run", meta),
+        _run_record(meta),
     ]
     title = f"Tradewind backtest: {meta.get('strategy', '')}"
     return write_page(path, title, sections)
 
 
-def _header(meta: dict[str, Any]) -> str:
-    title = f"{meta.get('strategy', '')} on {', '.join(meta.get('symbols', []))} {meta.get('timeframe', '')}"
-    return f"<h1>Backtest: {html.escape(title)}</h1>"
+def _title(meta: Mapping[str, Any], metrics: Mapping[str, Any]) -> str:
+    symbols = ", ".join(meta.get("symbols", []))
+    heading = f"{meta.get('strategy', '')} on {symbols} {meta.get('timeframe', '')}".strip()
+    start = str(meta.get("data_start") or metrics.get("start") or "")[:10]
+    end = str(meta.get("data_end") or metrics.get("end") or "")[:10]
+    sub = f"Backtest, {start} to {end} (UTC)" if start and end else "Backtest"
+    return f"<h1>{html.escape(heading)}</h1><p class='sub'>{html.escape(sub)}</p>"
 
 
-def _candles(bars: dict[str, pd.DataFrame], trades: pd.DataFrame) -> go.Figure:
-    figure = go.Figure()
-    for symbol, frame in bars.items():
-        shown = frame
-        if len(frame) > MAX_CANDLES:
-            factor = int(np.ceil(len(frame) / MAX_CANDLES))
-            groups = np.arange(len(frame)) // factor
-            shown = frame.groupby(groups).agg(
-                {"open": "first", "high": "max", "low": "min", "close": "last"}
-            )
-            shown.index = frame.index[::factor][: len(shown)]
-        figure.add_trace(
-            go.Candlestick(
-                x=shown.index, open=shown["open"], high=shown["high"], low=shown["low"],
-                close=shown["close"], name=symbol,
-            )
-        )  # fmt: skip
-        mine = trades[trades["symbol"] == symbol] if len(trades) else trades
-        if len(mine):
-            figure.add_trace(
-                go.Scatter(
-                    x=mine["entry_time"], y=mine["entry_price"], mode="markers", name="entry",
-                    marker={"symbol": "triangle-up", "color": "#1a7f37", "size": 8},
-                )
-            )  # fmt: skip
-            figure.add_trace(
-                go.Scatter(
-                    x=mine["exit_time"], y=mine["exit_price"], mode="markers", name="exit",
-                    marker={"symbol": "triangle-down", "color": "#cf222e", "size": 8},
-                )
-            )  # fmt: skip
-    figure.update_layout(
-        title="Price, entries and exits", xaxis_rangeslider_visible=False, height=520
-    )
-    return figure
-
-
-def _equity(equity: pd.Series) -> go.Figure:
-    figure = make_subplots(
-        rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.04
-    )
-    figure.add_trace(go.Scattergl(x=equity.index, y=equity.to_numpy(), name="equity"), row=1, col=1)
-    peak = np.maximum.accumulate(equity.to_numpy())
-    drawdown = equity.to_numpy() / peak - 1.0
-    figure.add_trace(
-        go.Scattergl(
-            x=equity.index, y=drawdown, name="drawdown", fill="tozeroy", line={"color": "#cf222e"}
-        ),
-        row=2,
-        col=1,
-    )
-    figure.update_layout(title="Equity and drawdown", height=520)
-    figure.update_yaxes(tickformat=".1%", row=2, col=1)
-    return figure
-
-
-MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def monthly_heatmap(equity: pd.Series) -> go.Figure:
-    """The compounded return of each calendar month (UTC) as a year x month heatmap.
-
-    The equity's index goes to :func:`monthly_returns` as it is: the performance module reads a
-    DatetimeIndex in whatever unit pandas gave it (microseconds for a result's index today), where
-    dividing its integers by 10^6 as if they were nanoseconds put every bar in January 1970.
-    """
-    table = monthly_returns(equity.to_numpy(), equity.index)
-    figure = go.Figure(
-        go.Heatmap(
-            z=table.to_numpy(dtype=float), x=list(MONTH_NAMES), y=[str(i) for i in table.index],
-            colorscale="RdYlGn", zmid=0.0, texttemplate="%{z:.1%}",
-            hovertemplate="%{y} %{x}: %{z:.2%}<extra></extra>",
+def _headline(metrics: Mapping[str, Any], currency: str) -> str:
+    cards = []
+    for row in headline_rows(metrics, currency):
+        tone = {1: " pos", -1: " neg"}.get(row.sign, "")
+        cards.append(
+            f"<div class='card' data-key='{row.key}'>"
+            f"<div class='label'>{html.escape(row.label)}</div>"
+            f"<div class='value{tone}' data-role='strategy'>{html.escape(row.strategy)}</div>"
+            f"<div class='bench'>buy &amp; hold <span data-role='buy-and-hold'>"
+            f"{html.escape(row.buy_and_hold)}</span></div></div>"
         )
-    )  # fmt: skip
-    figure.update_layout(title="Monthly returns", height=260 + 30 * len(table))
-    figure.update_yaxes(type="category")
-    return figure
+    return f"<section id='headline' class='headline'>{''.join(cards)}</section>"
 
 
-def _trades_table(trades: pd.DataFrame) -> str:
+def _settings(meta: Mapping[str, Any], metrics: Mapping[str, Any]) -> str:
+    rows = "".join(
+        f"<tr data-key='{html.escape(label)}'><td>{html.escape(label)}</td>"
+        f"<td>{html.escape(value)}</td></tr>"
+        for label, value in run_settings(meta, metrics).items()
+    )
+    return f"<h2>Run settings</h2><table id='settings' class='settings'>{rows}</table>"
+
+
+def _buy_and_hold(equity: pd.Series, bars: Mapping[str, pd.DataFrame]) -> pd.Series | None:
+    """Buy-and-hold of the one traded asset from the run's starting equity (None for several)."""
+    if len(bars) != 1 or equity.empty:
+        return None
+    close = next(iter(bars.values()))["close"].reindex(equity.index)
+    if close.isna().any() or float(close.iloc[0]) <= 0:
+        return None
+    return float(equity.iloc[0]) * close / float(close.iloc[0])
+
+
+def _detailed_metrics(metrics: Mapping[str, Any]) -> str:
+    rows = []
+    for key, value in metrics.items():
+        if key.startswith("benchmark_") or key in _SHOWN_ELSEWHERE:
+            continue
+        bench_key = f"benchmark_{key}"
+        bench = format_metric(key, metrics[bench_key]) if bench_key in metrics else ""
+        rows.append(
+            f"<tr data-key='{html.escape(key)}'><td>{html.escape(metric_label(key))}</td>"
+            f"<td>{html.escape(format_metric(key, value))}</td><td>{html.escape(bench)}</td></tr>"
+        )
+    head = "<tr><th>metric</th><th>strategy</th><th>buy &amp; hold</th></tr>"
+    return f"<h2>Detailed metrics</h2><table id='metrics'>{head}{''.join(rows)}</table>"
+
+
+def _time(value: Any) -> str:
+    if value is None or value is pd.NaT:
+        return "n/a"
+    return str(pd.Timestamp(value).strftime("%Y-%m-%d %H:%M"))
+
+
+def _trades_table(trades: pd.DataFrame, currency: str) -> str:
     if trades.empty:
         return "<h2>Trades</h2><p>No closed trades.</p>"
     shown = trades.head(MAX_TRADE_ROWS)
     note = (
-        f"<p>First {MAX_TRADE_ROWS} of {len(trades)} trades; all are in the CSV/JSON export.</p>"
+        f"<p>First {format_number(MAX_TRADE_ROWS)} of {format_number(len(trades))} trades; all "
+        "are in the CSV/JSON export.</p>"
         if len(trades) > MAX_TRADE_ROWS
         else ""
     )
-    return f"<h2>Trades</h2>{note}" + str(
-        shown.to_html(index=False, float_format=lambda v: f"{v:,.6g}")
+    unit = f" ({html.escape(currency)})" if currency else ""
+    head = (
+        "<tr><th>#</th><th>side</th><th>entry (UTC)</th><th>exit (UTC)</th><th>held</th>"
+        f"<th>entry price</th><th>exit price</th><th>quantity</th><th>P&amp;L{unit}</th>"
+        f"<th>return</th><th>fees{unit}</th><th>exit reason</th></tr>"
     )
+    rows = []
+    for number, row in enumerate(shown.itertuples(index=False), start=1):
+        cost = float(row.entry_price) * float(row.quantity)
+        ret = float(row.pnl) / cost if cost > 0 else float("nan")
+        held = (pd.Timestamp(row.exit_time) - pd.Timestamp(row.entry_time)).total_seconds()
+        tone = " class='pos'" if row.pnl > 0 else " class='neg'" if row.pnl < 0 else ""
+        reason = getattr(row, "reason", "") or ""
+        cells = (
+            format_number(number), str(row.side), _time(row.entry_time), _time(row.exit_time),
+            format_duration(held), format_price(row.entry_price), format_price(row.exit_price),
+            format_price(row.quantity), format_metric("total_pnl", row.pnl),
+            format_percent(ret), format_metric("total_fees", row.fees), str(reason),
+        )  # fmt: skip
+        tds = "".join(
+            f"<td{tone if i in (8, 9) else ''}>{html.escape(c)}</td>" for i, c in enumerate(cells)
+        )
+        rows.append(f"<tr>{tds}</tr>")
+    return f"<h2>Trades</h2>{note}<table id='trades'>{head}{''.join(rows)}</table>"
+
+
+def _frame_table(frame: pd.DataFrame) -> str:
+    """A small event table with times and numbers formatted."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for row in frame.head(MAX_TRADE_ROWS).itertuples(index=False):
+        cells = []
+        for column, value in zip(frame.columns, row, strict=True):
+            if isinstance(value, pd.Timestamp):
+                text = _time(value)
+            elif column == "ts":
+                text = format_number(int(value))
+            elif isinstance(value, float) or is_missing(value):
+                text = format_number(value)
+            else:
+                text = str(value)
+            cells.append(f"<td>{html.escape(text)}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
 def _risk_section(denials: pd.DataFrame | None, breakers: pd.DataFrame | None) -> str:
     """Breaker transitions and denied intents (with their codes), and a count per code."""
-    parts = ["<h2>Risk</h2>"]
+    parts = ["<h2>Risk events</h2>"]
     if breakers is None or breakers.empty:
         parts.append("<p>No circuit breaker tripped.</p>")
     else:
         parts.append("<h3>Circuit breakers</h3>")
-        parts.append(str(breakers.head(MAX_TRADE_ROWS).to_html(index=False)))
+        parts.append(_frame_table(breakers))
     if denials is None or denials.empty:
         parts.append("<p>No intent was denied.</p>")
     else:
         column = "code" if "code" in denials.columns else "reason"
         counts = denials[column].value_counts()
         parts.append("<h3>Denied intents</h3>")
-        parts.append(_table_rows({str(k): int(v) for k, v in counts.items()}))
-        parts.append(str(denials.head(MAX_TRADE_ROWS).to_html(index=False)))
+        parts.append(
+            "<table>"
+            + "".join(
+                f"<tr><td>{html.escape(str(k))}</td><td>{format_number(int(v))}</td></tr>"
+                for k, v in counts.items()
+            )
+            + "</table>"
+        )
+        parts.append(_frame_table(denials.drop(columns=["ts"], errors="ignore")))
     return "".join(parts)
 
 
-def _table_rows(values: dict[str, Any]) -> str:
+def _run_record(meta: Mapping[str, Any]) -> str:
+    record = {
+        "Data hash (SHA-256)": meta.get("data_hash", "n/a"),
+        "Code version": meta.get("code_version", "n/a"),
+        "Started": str(meta.get("started_at", "n/a")).replace("T", " ")[:19],
+        "Finished": str(meta.get("finished_at", "n/a")).replace("T", " ")[:19],
+    }
     rows = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>"
-        for k, v in values.items()
+        for k, v in record.items()
     )
-    return f"<table>{rows}</table>"
+    return f"<h2>Run record</h2><table class='settings'>{rows}</table>"

@@ -88,6 +88,22 @@ def format_number(value: Any, decimals: int | None = None) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def format_price(value: Any) -> str:
+    """A price or quantity: 2 decimals from 1,000 up, 4 from 1, 6 below (``46,475``,
+    ``2.1516``, ``0.074139``), trailing zeros dropped; the exact values are in the exports."""
+    if is_missing(value):
+        return "n/a"
+    number = float(value)
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    magnitude = abs(number)
+    decimals = 2 if magnitude >= 1000 else 4 if magnitude >= 1 else 6
+    text = f"{number:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 def format_percent(fraction: Any, decimals: int = 2) -> str:
     """A fraction as a percentage: ``0.1234`` -> ``12.34%``; ``n/a`` when missing."""
     if is_missing(fraction):

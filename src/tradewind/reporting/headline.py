@@ -1,0 +1,238 @@
+"""What a trader reads first about a run: the headline figures beside buy-and-hold, and the
+settings the run used, as formatted text (the HTML report and the CLI show the same strings)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tradewind.reporting.numbers import (
+    format_mapping,
+    format_metric,
+    format_number,
+    format_percent,
+    is_missing,
+)
+
+HEADLINE: tuple[tuple[str, str], ...] = (
+    ("Total return", "total_return"),
+    ("Annual return", "annual_return"),
+    ("Max drawdown", "max_drawdown"),
+    ("Sharpe", "sharpe_ratio"),
+    ("Sortino", "sortino_ratio"),
+    ("Closed trades", "trade_count"),
+    ("Win rate", "win_rate"),
+    ("Profit factor", "profit_factor"),
+    ("Exposure", "exposure_time"),
+    ("Fees paid", "total_fees"),
+)
+"""The headline figures, in reading order: (label, metric key)."""
+
+_BENCHMARKED = ("total_return", "annual_return", "max_drawdown", "sharpe_ratio", "sortino_ratio")
+"""Headline keys that buy-and-hold has too (as ``benchmark_<key>``)."""
+
+NOT_APPLICABLE = "—"
+"""Shown where a figure has no buy-and-hold counterpart (trades, win rate, fees)."""
+
+
+@dataclass(frozen=True)
+class HeadlineRow:
+    """One headline figure: its label and key, the strategy's and buy-and-hold's values as text,
+    and the sign of the strategy's value (+1, -1 or 0) for colouring."""
+
+    label: str
+    key: str
+    strategy: str
+    buy_and_hold: str
+    sign: int
+
+
+def headline_rows(metrics: Mapping[str, Any], currency: str = "") -> list[HeadlineRow]:
+    """The headline figures of ``metrics`` (a :func:`~tradewind.performance.summary.summarize`
+    dict), formatted; buy-and-hold is ``n/a`` without a benchmark, and exposure is 100 % for it
+    (it always holds the asset)."""
+    rows = []
+    for label, key in HEADLINE:
+        value = metrics.get(key)
+        text = format_metric(key, value)
+        if key == "total_fees" and currency and not is_missing(value):
+            text = f"{text} {currency}"
+        if key in _BENCHMARKED:
+            bench = format_metric(key, metrics.get(f"benchmark_{key}"))
+        elif key == "exposure_time":
+            bench = format_percent(1.0)
+        else:
+            bench = NOT_APPLICABLE
+        rows.append(HeadlineRow(label, key, text, bench, _sign(key, value)))
+    return rows
+
+
+def _sign(key: str, value: Any) -> int:
+    if key not in ("total_return", "annual_return", "sharpe_ratio", "sortino_ratio"):
+        return 0
+    if is_missing(value) or value == 0:
+        return 0
+    return 1 if float(value) > 0 else -1
+
+
+def run_settings(meta: Mapping[str, Any], metrics: Mapping[str, Any]) -> dict[str, str]:
+    """The settings a run used, as labelled text: strategy, parameters, market, data range,
+    cash, stake, fee, fills, slippage, engine and the risk rules in force."""
+    currency = str(meta.get("account_currency", ""))
+    symbols = ", ".join(meta.get("symbols", [])) or "n/a"
+    out = {
+        "Strategy": str(meta.get("strategy", "n/a")),
+        "Parameters": _parameters(meta.get("params", {})),
+        "Market": f"{symbols}, {meta.get('timeframe', '')} candles".strip(", "),
+        "Data range": _data_range(meta, metrics),
+        "Starting cash": f"{_decimal_text(meta.get('cash'))} {currency}".strip(),
+        "Stake": _stake(meta.get("stake")),
+        "Fee per side": _fee(meta.get("fee")),
+        "Fills": _fills(meta),
+        "Slippage": _slippage(meta),
+        "Engine": str(meta.get("engine", "event")),
+        "Risk rules in force": "; ".join(risk_rules_in_force(meta.get("risk"))),
+    }
+    return out
+
+
+def _parameters(params: Any) -> str:
+    if not isinstance(params, Mapping):
+        return str(params)
+    if params and all(isinstance(v, Mapping) for v in params.values()):
+        # Several strategies: one group per strategy id.
+        return "; ".join(f"{name}: {format_mapping(v)}" for name, v in params.items())
+    return format_mapping(params)
+
+
+def _data_range(meta: Mapping[str, Any], metrics: Mapping[str, Any]) -> str:
+    start = _short_time(meta.get("data_start") or metrics.get("start"))
+    end = _short_time(meta.get("data_end") or metrics.get("end"))
+    bars = metrics.get("bars")
+    count = f" ({format_number(int(bars))} bars)" if isinstance(bars, int) else ""
+    return f"{start} to {end} UTC{count}"
+
+
+def _short_time(value: Any) -> str:
+    """``2021-12-31T23:01:00+00:00`` -> ``2021-12-31 23:01``."""
+    text = str(value or "n/a")
+    return text.replace("T", " ")[:16] if len(text) >= 16 else text
+
+
+def _decimal_text(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    try:
+        return format_metric("cash", float(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _stake(value: Any) -> str:
+    text = str(value or "all")
+    if text == "all":
+        return "all free cash per entry"
+    return text
+
+
+def _fee(value: Any) -> str:
+    if value in (None, "instrument"):
+        return "the instrument's own maker/taker fees"
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    # As many decimals as the rate has (0.10%, 0.075%), at least two.
+    decimals = next((d for d in (2, 3, 4) if abs(rate * 100 - round(rate * 100, d)) < 1e-12), 5)
+    return format_percent(rate, decimals=decimals)
+
+
+def _fills(meta: Mapping[str, Any]) -> str:
+    fill = str(meta.get("fill", "next_open"))
+    text = {"next_open": "market orders at the next bar's open",
+            "close": "market orders at the signal bar's close"}.get(fill, fill)  # fmt: skip
+    latency = meta.get("latency_ms") or 0
+    participation = meta.get("max_participation") or 0
+    if latency:
+        text += f", {format_number(int(latency))} ms latency"
+    if participation:
+        text += f", at most {format_percent(float(participation))} of a bar's volume"
+    return text
+
+
+def _slippage(meta: Mapping[str, Any]) -> str:
+    parts = []
+    bps = float(meta.get("slippage_bps") or 0.0)
+    vol = float(meta.get("volatility_slippage") or 0.0)
+    if bps:
+        parts.append(f"{format_number(bps)} bps per market fill")
+    if vol:
+        parts.append(f"{format_percent(vol)} of the fill bar's range")
+    return " + ".join(parts) or "none"
+
+
+# Risk settings that only tune a rule (a window, a decay) rather than switch one on.
+_TUNING = frozenset(
+    {
+        "atr_period", "breakeven_offset", "pyramid_max_adds", "pyramid_decay", "adverse_first",
+        "correlation_window", "correlation_action", "correlation_scale", "leverage",
+        "maintenance_margin_rate", "crash_window", "flash_window", "cooldown_bars",
+        "loss_cooldown_bars", "error_window",
+    }
+)  # fmt: skip
+_FRACTIONS = frozenset(
+    {
+        "stop_pct", "take_profit_pct", "trailing_pct", "trailing_activation", "breakeven_trigger",
+        "pyramid_step", "max_asset_exposure", "max_total_exposure", "max_heat", "daily_loss",
+        "weekly_loss", "monthly_loss", "max_drawdown", "crash_drop", "market_crash_drop",
+        "fraction", "risk", "target", "cap", "floor", "min_liquidation_distance",
+    }
+)  # fmt: skip
+_SIZING_FIELDS = {
+    "stake": ("stake",), "fixed_quote": ("amount",), "fixed_fraction": ("fraction",),
+    "fixed_risk": ("risk",), "kelly": ("kelly_fraction", "cap"), "optimal_f": ("cap",),
+    "volatility": ("target", "cap"), "risk_parity": ("budget",), "confidence": ("floor", "cap"),
+}  # fmt: skip
+
+
+def risk_rules_in_force(risk: Any) -> list[str]:
+    """The rules a run's risk settings (``meta["risk"]``, the dumped ``[risk]`` table) switch on,
+    one short phrase each: ``["sizing fixed_risk (risk 1.00%)", "stop 2.00%", ...]``; without risk
+    settings the run only sized entries by its stake."""
+    if not isinstance(risk, Mapping):
+        return ["none (entries sized by the stake, no protective exits, limits or breakers)"]
+    rules = []
+    sizing = risk.get("sizing") or {}
+    if isinstance(sizing, Mapping):
+        model = str(sizing.get("model", "stake"))
+        details = [
+            f"{field.replace('_', ' ')} {_rule_value(field, sizing.get(field))}"
+            for field in _SIZING_FIELDS.get(model, ())
+            if not is_missing(sizing.get(field))
+        ]
+        rules.append(f"sizing {model}" + (f" ({', '.join(details)})" if details else ""))
+    for section, prefix in (("exits", ""), ("limits", ""), ("breakers", "breaker ")):
+        values = risk.get(section) or {}
+        if not isinstance(values, Mapping):
+            continue
+        for field, value in values.items():
+            if field in _TUNING or value in (None, False, [], ()):
+                continue
+            name = field.removesuffix("_pct").replace("_", " ")
+            shown = "on" if value is True else _rule_value(field, value)
+            rules.append(f"{prefix}{name} {shown}")
+    overrides = risk.get("strategies") or {}
+    if isinstance(overrides, Mapping) and overrides:
+        rules.append(f"per-strategy overrides for {', '.join(map(str, overrides))}")
+    return rules
+
+
+def _rule_value(field: str, value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_rule_value(field, v) for v in value)
+    if field in _FRACTIONS and isinstance(value, int | float) and not isinstance(value, bool):
+        return format_percent(value)
+    if isinstance(value, int | float):
+        return format_number(value)
+    return str(value)
