@@ -58,7 +58,7 @@ from tradewind.engine.runner import BacktestRunner
 from tradewind.kernel_backtest import run_kernel
 from tradewind.performance.summary import summarize
 from tradewind.performance.trades import exposure_time
-from tradewind.risk.config import RiskConfig, build_risk, parse_risk
+from tradewind.risk.config import RiskConfig, build_risk, parse_risk, rules_in_force
 from tradewind.risk.exits import ProtectionBook
 from tradewind.risk.gate import StakeGate
 from tradewind.risk.stake import Stake
@@ -273,6 +273,8 @@ def backtest(
         "max_participation": max_participation,
         "engine": engine,
         "risk": None if risk_config is None else risk_config.model_dump(mode="json"),
+        # The rules as the CLI announced them, for the report's settings block.
+        "risk_rules": rules_in_force(risk_config),
         "code_version": code_version(),
         "started_at": iso_utc(int(started * 1000)),
         "finished_at": iso_utc(int(time.time() * 1000)),

@@ -7,12 +7,12 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.table import Table
 
 from tradewind.bootstrap import backtest as run_backtest
 from tradewind.cli.context import STATE
 from tradewind.cli.outputs import writable_dir, write_output
 from tradewind.cli.progress import progress_bar
+from tradewind.cli.results import metrics_table
 from tradewind.cli.run_options import (
     OUTPUT,
     Params,
@@ -27,13 +27,6 @@ from tradewind.core.strict_json import write_json
 from tradewind.data.catalog import Catalog
 from tradewind.data.kinds import DataKind
 from tradewind.engine.result import BacktestResult
-
-_SHOWN = (
-    "start", "end", "bars", "initial_equity", "final_equity", "total_return", "annual_return",
-    "annual_volatility", "sharpe_ratio", "sortino_ratio", "calmar_ratio", "max_drawdown",
-    "max_drawdown_duration_bars", "trade_count", "win_rate", "profit_factor", "expectancy",
-    "payoff_ratio", "open_positions", "open_pnl", "exposure_time", "benchmark_total_return", "annualization_basis",
-)  # fmt: skip
 
 
 @run_options
@@ -157,14 +150,7 @@ def print_health(result: BacktestResult) -> None:
 
 def _print(result: BacktestResult) -> None:
     print_health_headline(result)
-    table = Table(title=f"Backtest {result.meta['strategy']} {result.meta['params']}")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key in _SHOWN:
-        if key in result.metrics:
-            value = result.metrics[key]
-            table.add_row(key, f"{value:,.6g}" if isinstance(value, float) else str(value))
-    STATE.console.print(table)
+    STATE.console.print(metrics_table(result))
     print_health(result)
     if len(result.denials):
         STATE.console.print(

@@ -43,6 +43,7 @@ from tradewind.optimize.search import MIN_TRADES, SAMPLERS
 from tradewind.optimize.search import optimize as run_optimize
 from tradewind.optimize.walkforward import MIN_OOS_TRADES, walk_forward
 from tradewind.performance.returns import periods_per_year
+from tradewind.reporting.numbers import format_mapping, format_metric, format_number
 from tradewind.strategies.registry import load_strategy
 
 Space = Annotated[
@@ -218,8 +219,8 @@ def optimize(
     for column in ("trial", "params", *result.objectives, "trades", "engine"):
         table.add_column(column)
     for best in result.best[:10]:
-        table.add_row(str(best["number"]), str(best["params"]),
-                      *(f"{best['values'][o]:.6g}" for o in result.objectives),
+        table.add_row(str(best["number"]), format_mapping(best["params"]),
+                      *(format_number(best["values"][o]) for o in result.objectives),
                       str(best["trade_count"]), best["engine"])  # fmt: skip
     STATE.console.print(table)
     for row in result.parity:
@@ -301,9 +302,9 @@ def walkforward(
         shown = w.status == "ok"
         trades = w.out_of_sample["trade_count"]
         table.add_row(
-            str(w.index), w.times["test_start"], str(w.params),
+            str(w.index), w.times["test_start"], format_mapping(w.params),
             _number(w.objective_in), _number(w.objective_out) if shown else w.status,
-            "-" if math.isnan(trades) else str(int(trades)), _number(w.efficiency), w.status,
+            "-" if math.isnan(trades) else format_number(int(trades)), _number(w.efficiency), w.status,
         )  # fmt: skip
     summary = result.summary()
     bad = summary["insufficient_windows"]
@@ -377,7 +378,10 @@ def montecarlo(
     for column in ("quantity", "low", "median", "high"):
         table.add_column(column)
     for dist in (outcome.final_equity, outcome.max_drawdown, outcome.sharpe):
-        table.add_row(dist.name, f"{dist.low:,.6g}", f"{dist.median:,.6g}", f"{dist.high:,.6g}")
+        key = {"sharpe": "sharpe_ratio"}.get(dist.name, dist.name)
+        table.add_row(
+            dist.name, *(format_metric(key, v) for v in (dist.low, dist.median, dist.high))
+        )
     STATE.console.print(table)
     STATE.console.print(f"risk of ruin (drawdown >= {ruin:.0%}): {outcome.risk_of_ruin:.2%}")
     _write_json(
@@ -391,7 +395,7 @@ def montecarlo(
 
 def _number(value: float) -> str:
     """A figure for a table: ``n/a`` where it cannot be computed."""
-    return f"{value:.4g}" if math.isfinite(value) else "n/a"
+    return format_number(value) if math.isfinite(value) else "n/a"
 
 
 def lookahead(
@@ -419,8 +423,8 @@ def lookahead(
     for column in ("column", "first bar", "time", "full value", "truncated value"):
         table.add_column(column)
     for leak in outcome.leaks:
-        table.add_row(leak.column, str(leak.first_bar), leak.time, f"{leak.full_value:.6g}",
-                      f"{leak.truncated_value:.6g}")  # fmt: skip
+        table.add_row(leak.column, str(leak.first_bar), leak.time, format_number(leak.full_value),
+                      format_number(leak.truncated_value))  # fmt: skip
     STATE.console.print(table)
     columns = ", ".join(leak.column for leak in outcome.leaks)
     raise CheckFailedError(f"{outcome.strategy}: lookahead in {columns}")

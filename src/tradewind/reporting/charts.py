@@ -202,8 +202,10 @@ _MARKER_JS = """
   // view, as a trader expects (plotly keeps the whole history's price range otherwise).
   function fit(lo, hi) {
     var top = -Infinity, bottom = Infinity, i;
-    for (i = 0; i < T.bar_t.length; i++) {
-      if (T.bar_t[i] >= lo && T.bar_t[i] <= hi) {
+    var n = T.bar_t.length;
+    for (i = 0; i < n; i++) {
+      // Every candle that overlaps the view, the one that began before it included.
+      if (T.bar_t[i] <= hi && (i + 1 >= n || T.bar_t[i + 1] > lo)) {
         top = Math.max(top, T.bar_high[i]); bottom = Math.min(bottom, T.bar_low[i]);
       }
     }
@@ -225,9 +227,42 @@ _MARKER_JS = """
 """
 
 
+MAX_LINE_POINTS = 6_000
+"""Above this many bars the equity lines are thinned for display (see :func:`thin_positions`)."""
+
+
+def thin_positions(values: np.ndarray, max_points: int = MAX_LINE_POINTS) -> np.ndarray:
+    """Positions of ``values`` to draw a line of at most about ``max_points`` points that keeps
+    its shape: the first, lowest and highest value of each run of bars, and the last bar (so
+    every peak and trough, and thus the deepest drawdown, stays on the chart)."""
+    n = len(values)
+    if n <= max_points:
+        return np.arange(n)
+    size = int(np.ceil(n / (max_points // 3)))
+    groups = np.arange(n) // size
+    frame = pd.DataFrame({"v": values, "g": groups})
+    keep = np.concatenate(
+        [
+            frame.groupby("g").head(1).index.to_numpy(),
+            frame.groupby("g")["v"].idxmin().to_numpy(),
+            frame.groupby("g")["v"].idxmax().to_numpy(),
+            [n - 1],
+        ]
+    )
+    return np.unique(keep)
+
+
 def equity_chart(equity: pd.Series, benchmark: pd.Series | None = None) -> go.Figure:
     """Equity (and buy-and-hold of the traded asset from the same starting equity) over the
-    drawdown from the running peak."""
+    drawdown from the running peak; long runs are thinned for display (:func:`thin_positions`)
+    after the drawdown is computed on every bar."""
+    peak = np.maximum.accumulate(equity.to_numpy())
+    drawdown = pd.Series(equity.to_numpy() / peak - 1.0, index=equity.index)
+    keep = np.unique(
+        np.concatenate([thin_positions(equity.to_numpy()), thin_positions(drawdown.to_numpy())])
+    )
+    equity, drawdown = equity.iloc[keep], drawdown.iloc[keep]
+    benchmark = benchmark.iloc[keep] if benchmark is not None else None
     times = _naive_utc(equity.index)
     figure = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.05
@@ -243,10 +278,8 @@ def equity_chart(equity: pd.Series, benchmark: pd.Series | None = None) -> go.Fi
                          line={"color": "#8c959f", "dash": "dot"}),
             row=1, col=1,
         )  # fmt: skip
-    peak = np.maximum.accumulate(equity.to_numpy())
-    drawdown = equity.to_numpy() / peak - 1.0
     figure.add_trace(
-        go.Scattergl(x=times, y=drawdown, name="drawdown", fill="tozeroy",
+        go.Scattergl(x=times, y=drawdown.to_numpy(), name="drawdown", fill="tozeroy",
                      line={"color": _EXIT_COLOUR}),
         row=2, col=1,
     )  # fmt: skip

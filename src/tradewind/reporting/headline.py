@@ -92,7 +92,7 @@ def run_settings(meta: Mapping[str, Any], metrics: Mapping[str, Any]) -> dict[st
         "Fills": _fills(meta),
         "Slippage": _slippage(meta),
         "Engine": str(meta.get("engine", "event")),
-        "Risk rules in force": "; ".join(risk_rules_in_force(meta.get("risk"))),
+        "Risk rules in force": _risk_rules(meta),
     }
     return out
 
@@ -172,67 +172,9 @@ def _slippage(meta: Mapping[str, Any]) -> str:
     return " + ".join(parts) or "none"
 
 
-# Risk settings that only tune a rule (a window, a decay) rather than switch one on.
-_TUNING = frozenset(
-    {
-        "atr_period", "breakeven_offset", "pyramid_max_adds", "pyramid_decay", "adverse_first",
-        "correlation_window", "correlation_action", "correlation_scale", "leverage",
-        "maintenance_margin_rate", "crash_window", "flash_window", "cooldown_bars",
-        "loss_cooldown_bars", "error_window",
-    }
-)  # fmt: skip
-_FRACTIONS = frozenset(
-    {
-        "stop_pct", "take_profit_pct", "trailing_pct", "trailing_activation", "breakeven_trigger",
-        "pyramid_step", "max_asset_exposure", "max_total_exposure", "max_heat", "daily_loss",
-        "weekly_loss", "monthly_loss", "max_drawdown", "crash_drop", "market_crash_drop",
-        "fraction", "risk", "target", "cap", "floor", "min_liquidation_distance",
-    }
-)  # fmt: skip
-_SIZING_FIELDS = {
-    "stake": ("stake",), "fixed_quote": ("amount",), "fixed_fraction": ("fraction",),
-    "fixed_risk": ("risk",), "kelly": ("kelly_fraction", "cap"), "optimal_f": ("cap",),
-    "volatility": ("target", "cap"), "risk_parity": ("budget",), "confidence": ("floor", "cap"),
-}  # fmt: skip
-
-
-def risk_rules_in_force(risk: Any) -> list[str]:
-    """The rules a run's risk settings (``meta["risk"]``, the dumped ``[risk]`` table) switch on,
-    one short phrase each: ``["sizing fixed_risk (risk 1.00%)", "stop 2.00%", ...]``; without risk
-    settings the run only sized entries by its stake."""
-    if not isinstance(risk, Mapping):
-        return ["none (entries sized by the stake, no protective exits, limits or breakers)"]
-    rules = []
-    sizing = risk.get("sizing") or {}
-    if isinstance(sizing, Mapping):
-        model = str(sizing.get("model", "stake"))
-        details = [
-            f"{field.replace('_', ' ')} {_rule_value(field, sizing.get(field))}"
-            for field in _SIZING_FIELDS.get(model, ())
-            if not is_missing(sizing.get(field))
-        ]
-        rules.append(f"sizing {model}" + (f" ({', '.join(details)})" if details else ""))
-    for section, prefix in (("exits", ""), ("limits", ""), ("breakers", "breaker ")):
-        values = risk.get(section) or {}
-        if not isinstance(values, Mapping):
-            continue
-        for field, value in values.items():
-            if field in _TUNING or value in (None, False, [], ()):
-                continue
-            name = field.removesuffix("_pct").replace("_", " ")
-            shown = "on" if value is True else _rule_value(field, value)
-            rules.append(f"{prefix}{name} {shown}")
-    overrides = risk.get("strategies") or {}
-    if isinstance(overrides, Mapping) and overrides:
-        rules.append(f"per-strategy overrides for {', '.join(map(str, overrides))}")
-    return rules
-
-
-def _rule_value(field: str, value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ", ".join(_rule_value(field, v) for v in value)
-    if field in _FRACTIONS and isinstance(value, int | float) and not isinstance(value, bool):
-        return format_percent(value)
-    if isinstance(value, int | float):
-        return format_number(value)
-    return str(value)
+def _risk_rules(meta: Mapping[str, Any]) -> str:
+    """The rules the run enforced, as the CLI announced them when it started."""
+    rules = meta.get("risk_rules")
+    if rules is None:
+        return "n/a"
+    return ", ".join(str(r) for r in rules) if rules else "none (entries sized by the stake)"

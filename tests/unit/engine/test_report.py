@@ -19,9 +19,11 @@ def test_report_and_json_are_complete_and_self_contained(shared_data: Path, tmp_
     assert "<script src=" not in page  # nothing loaded from elsewhere
     assert page.count("Plotly.newPlot") == 3  # candles, equity/drawdown, monthly heatmap
     for expected in (
-        "Price, entries and exits",
-        "Equity and drawdown",
+        "price, entries and exits",
+        "Equity against buy",
         "Monthly returns",
+        "Run settings",
+        "Detailed metrics",
         "Trades",
     ):
         assert expected in page

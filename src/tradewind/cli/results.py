@@ -1,0 +1,46 @@
+"""A backtest's result as the CLI prints it: the report's headline figures beside buy-and-hold,
+then the other key metrics, every number formatted as in the report (no reprs, no exponents)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from tradewind.engine.result import BacktestResult
+from tradewind.reporting.headline import headline_rows, run_settings
+from tradewind.reporting.html import metric_label
+from tradewind.reporting.numbers import format_mapping, format_metric
+
+MORE = (
+    "initial_equity", "final_equity", "annual_volatility", "calmar_ratio",
+    "max_drawdown_duration_seconds", "expectancy", "payoff_ratio", "avg_holding_seconds",
+    "open_positions", "open_pnl", "excess_return",
+)  # fmt: skip
+"""Metrics printed under the headline figures (the report has them all)."""
+
+
+def metrics_table(result: BacktestResult) -> Table:
+    """The result's headline figures and key metrics, strategy beside buy-and-hold."""
+    meta, metrics = result.meta, result.metrics
+    params = meta.get("params", {})
+    shown = format_mapping(params) if isinstance(params, dict) else str(params)
+    settings = run_settings(meta, metrics)
+    table = Table(
+        title=f"Backtest {meta.get('strategy', '')} ({shown})\n"
+        f"{settings['Market']}, {settings['Data range']}",
+    )
+    table.add_column("metric")
+    table.add_column("strategy", justify="right")
+    table.add_column("buy & hold", justify="right")
+    for row in headline_rows(metrics, str(meta.get("account_currency", ""))):
+        table.add_row(row.label, row.strategy, row.buy_and_hold)
+    table.add_section()
+    for key in MORE:
+        if key not in metrics:
+            continue
+        bench = f"benchmark_{key}"
+        table.add_row(
+            metric_label(key),
+            format_metric(key, metrics[key]),
+            format_metric(key, metrics[bench]) if bench in metrics else "",
+        )
+    return table
