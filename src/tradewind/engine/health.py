@@ -19,6 +19,8 @@ from typing import Any
 
 import pandas as pd
 
+from tradewind.reporting.numbers import format_number, format_price
+
 RULE_CODE_PREFIXES = ("breaker.", "limit.")
 """Denial codes of the risk rules a user switches on: such a denial is the rule at work (except
 :data:`NOT_RULES`, which apply whatever the user chose)."""
@@ -98,12 +100,12 @@ class RunHealth:
         out = []
         if self.rejected:
             out.append(
-                f"{self.orders_rejected} of {self.orders_submitted} orders rejected "
+                f"{self.orders_rejected:,} of {self.orders_submitted:,} orders rejected "
                 f"({_by_reason(self.rejected)})"
             )
         if self.expired:
             out.append(
-                f"{self.orders_expired} of {self.orders_submitted} orders expired "
+                f"{self.orders_expired:,} of {self.orders_submitted:,} orders expired "
                 f"({_by_reason(self.expired)})"
             )
         unplanned = {k: v for k, v in self.denied.items() if not _is_rule(k)}
@@ -122,10 +124,10 @@ class RunHealth:
             return "health: PROBLEMS - " + "; ".join(self.problems)
         if self.engine == "kernel":
             return (
-                f"health: ok - screening kernel, {self.orders_filled} fills (it refuses before the "
+                f"health: ok - screening kernel, {self.orders_filled:,} fills (it refuses before the "
                 "run any setup in which an order could be rejected)"
             )
-        parts = [f"{self.orders_filled} of {self.orders_submitted} orders filled"]
+        parts = [f"{self.orders_filled:,} of {self.orders_submitted:,} orders filled"]
         if self.rule_denials:
             parts.append(f"{self.rule_denials} intents denied by the risk rules in force")
         parts.append(f"{len(self.open_positions or [])} positions open at the end")
@@ -134,7 +136,7 @@ class RunHealth:
     def lines(self) -> list[str]:
         """The full summary, one fact per line, for the CLI (printed under the metrics)."""
         out = [
-            f"orders submitted {self.orders_submitted}, filled {self.orders_filled}, "
+            f"orders submitted {self.orders_submitted:,}, filled {self.orders_filled:,}, "
             f"rejected {self.orders_rejected}, expired {self.orders_expired}"
             + (" (kernel: counted from fills)" if self.engine == "kernel" else ""),
         ]
@@ -151,14 +153,16 @@ class RunHealth:
             out.append(f"positions open at the end {len(self.open_positions)}")
         for p in self.open_positions or []:
             out.append(
-                f"  {p['symbol']} {p['side']} {p['quantity']:g} from {p['entry_price']:g} "
-                f"({p['strategy']}), marked {p['mark_price']:g}: open PnL {p['open_pnl']:g}"
+                f"  {p['symbol']} {p['side']} {format_price(p['quantity'])} from "
+                f"{format_price(p['entry_price'])} ({p['strategy']}), marked "
+                f"{format_price(p['mark_price'])}: open PnL {format_number(p['open_pnl'])}"
             )
         dust = {s: d for s, d in self.dust.items() if float(d.get("quantity", 0) or 0)}
         out.append(f"dust {'none' if not dust else ''}".rstrip())
         for symbol, d in dust.items():
             out.append(
-                f"  {symbol}: {d.get('quantity')} {d.get('asset', '')} worth {d.get('value')}"
+                f"  {symbol}: {format_price(d.get('quantity'))} {d.get('asset', '')} worth "
+                f"{format_number(d.get('value'))}"
             )
         return out
 

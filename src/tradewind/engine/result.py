@@ -97,6 +97,9 @@ class BacktestResult:
             bars=self.close,
             denials=self.denials,
             breaker_events=self.breaker_events,
+            health=None
+            if self.health is None
+            else {**self.health.as_dict(), "headline": self.health.headline()},
         )
 
 

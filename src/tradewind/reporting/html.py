@@ -38,6 +38,7 @@ from tradewind.reporting.page import figure_html, write_page
 __all__ = ["MAX_CANDLES", "MAX_MARKERS", "monthly_heatmap", "write_report"]
 
 MAX_TRADE_ROWS = 1_000
+_TEXT = " class='txt'"
 
 _LABELS = {
     "bars": "Bars",
@@ -103,11 +104,18 @@ def write_report(
     bars: dict[str, pd.DataFrame],
     denials: pd.DataFrame | None = None,
     breaker_events: pd.DataFrame | None = None,
+    health: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write the report for one run to ``path`` (folders are created) and return the path."""
+    """Write the report for one run to ``path`` (folders are created) and return the path.
+
+    ``health`` is the run's health summary in its JSON form (``RunHealth.as_dict()`` with its
+    one-line ``headline``): the line goes above everything else, red when the run had problems,
+    and the orders, denials, open positions and dust get their own section.
+    """
     currency = str(meta.get("account_currency", ""))
     sections = [
         _title(meta, metrics),
+        _health_line(health),
         _headline(metrics, currency),
         _settings(meta, metrics),
     ]
@@ -118,6 +126,7 @@ def write_report(
         figure_html(equity_chart(equity, _buy_and_hold(equity, bars))),
         figure_html(monthly_heatmap(equity)),
         _detailed_metrics(metrics),
+        _health_section(health, currency),
         _trades_table(trades, currency),
         _risk_section(denials, breaker_events),
         _run_record(meta),
@@ -147,6 +156,93 @@ def _headline(metrics: Mapping[str, Any], currency: str) -> str:
             f"{html.escape(row.buy_and_hold)}</span></div></div>"
         )
     return f"<section id='headline' class='headline'>{''.join(cards)}</section>"
+
+
+def _health_line(health: Mapping[str, Any] | None) -> str:
+    if health is None:
+        return ""
+    ok = bool(health.get("ok", True))
+    line = str(health.get("headline") or ("health: ok" if ok else "health: PROBLEMS"))
+    return f"<div id='health' class='health {'ok' if ok else 'bad'}'>{html.escape(line)}</div>"
+
+
+def _counts_rows(title: str, total: Any, by_reason: Mapping[str, Any]) -> str:
+    rows = [f"<tr><td>{html.escape(title)}</td><td>{format_number(total)}</td></tr>"]
+    rows += [
+        f"<tr><td>&nbsp;&nbsp;{html.escape(str(reason))}</td><td>{format_number(count)}</td></tr>"
+        for reason, count in by_reason.items()
+    ]
+    return "".join(rows)
+
+
+def _health_section(health: Mapping[str, Any] | None, currency: str) -> str:
+    """Orders and intents by outcome, positions open at the end (marked at the last close), and
+    dust left by exits."""
+    if health is None:
+        return ""
+    parts = ["<h2>Run health</h2>"]
+    problems = health.get("problems") or []
+    if problems:
+        items = "".join(f"<li>{html.escape(str(p))}</li>" for p in problems)
+        parts.append(f"<ul class='neg'>{items}</ul>")
+    counts = (
+        f"<tr><td>orders submitted</td><td>{format_number(health.get('orders_submitted'))}</td></tr>"
+        f"<tr><td>orders filled</td><td>{format_number(health.get('orders_filled'))}</td></tr>"
+        + _counts_rows("orders rejected", health.get("orders_rejected"),
+                       health.get("rejected_by_reason") or {})
+        + _counts_rows("orders expired", health.get("orders_expired"),
+                       health.get("expired_by_reason") or {})
+        + _counts_rows("intents denied", health.get("intents_denied"),
+                       health.get("denied_by_reason") or {})
+    )  # fmt: skip
+    parts.append(f"<table id='health-counts'>{counts}</table>")
+    positions = health.get("open_positions")
+    if positions is None:
+        parts.append(
+            "<p>Positions open at the end: not tracked by the kernel (its equity marks them).</p>"
+        )
+    elif not positions:
+        parts.append("<p>No position open at the end.</p>")
+    else:
+        unit = f" ({html.escape(currency)})" if currency else ""
+        head = (
+            "<tr><th>symbol</th><th>side</th><th>quantity</th><th>entry price</th>"
+            f"<th>entry (UTC)</th><th>marked at (last close)</th><th>open P&amp;L{unit}</th></tr>"
+        )
+        rows = "".join(
+            f"<tr><td>{html.escape(str(p.get('symbol', '')))}</td>"
+            f"<td>{html.escape(str(p.get('side', '')))}</td>"
+            f"<td>{format_price(p.get('quantity'))}</td><td>{format_price(p.get('entry_price'))}</td>"
+            f"<td>{html.escape(_time(p.get('entry_time')))}</td>"
+            f"<td>{format_price(p.get('mark_price'))}</td>"
+            f"<td>{format_metric('total_pnl', p.get('open_pnl'))}</td></tr>"
+            for p in positions
+        )
+        parts.append(f"<h3>Open at the end</h3><table id='open-positions'>{head}{rows}</table>")
+    dust = {k: v for k, v in (health.get("dust") or {}).items() if _nonzero(v.get("quantity"))}
+    if not dust:
+        parts.append("<p>No dust left by exits.</p>")
+    else:
+        unit = f" ({html.escape(currency)})" if currency else ""
+        rows = "".join(
+            f"<tr><td>{html.escape(str(symbol))}</td><td>{format_price(d.get('quantity'))} "
+            f"{html.escape(str(d.get('asset', '')))}</td>"
+            f"<td>{format_metric('total_pnl', d.get('value'))}</td></tr>"
+            for symbol, d in dust.items()
+        )
+        parts.append(
+            "<h3>Dust</h3><p>Base left by exits, less than one sellable lot; valued at market in "
+            f"the equity.</p><table id='dust'><tr><th>symbol</th><th>quantity</th><th>value{unit}"
+            f"</th></tr>{rows}</table>"
+        )
+    return "".join(parts)
+
+
+def _nonzero(value: Any) -> bool:
+    try:
+        return float(value or 0) != 0
+    except (TypeError, ValueError):
+        return False
 
 
 def _settings(meta: Mapping[str, Any], metrics: Mapping[str, Any]) -> str:
@@ -219,7 +315,8 @@ def _trades_table(trades: pd.DataFrame, currency: str) -> str:
             format_percent(ret), format_metric("total_fees", row.fees), str(reason),
         )  # fmt: skip
         tds = "".join(
-            f"<td{tone if i in (8, 9) else ''}>{html.escape(c)}</td>" for i, c in enumerate(cells)
+            f"<td{tone if i in (8, 9) else _TEXT if i in (1, 11) else ''}>{html.escape(c)}</td>"
+            for i, c in enumerate(cells)
         )
         rows.append(f"<tr>{tds}</tr>")
     return f"<h2>Trades</h2>{note}<table id='trades'>{head}{''.join(rows)}</table>"

@@ -20,7 +20,7 @@ _STYLE = (
     ".sub{color:#59636e;margin:0 0 16px}"
     "table{border-collapse:collapse;font-size:13px;margin:8px 0 24px}"
     "td,th{border:1px solid #d1d9e0;padding:4px 10px;text-align:right}"
-    "th{background:#f6f8fa}td:first-child,th:first-child{text-align:left}"
+    "th{background:#f6f8fa}td:first-child,th:first-child,td.txt{text-align:left}"
     ".headline{display:grid;grid-template-columns:repeat(5,minmax(150px,1fr));gap:10px;margin:8px 0}"
     ".card{border:1px solid #d1d9e0;border-radius:8px;padding:10px 12px;background:#fff}"
     ".card .label{font-size:12px;color:#59636e;text-transform:uppercase;letter-spacing:.03em}"
