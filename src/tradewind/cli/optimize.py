@@ -206,6 +206,8 @@ def optimize(
     )
     STATE.console.print(headline if result.best else f"NOTHING RANKED - {headline}",
                         highlight=False, soft_wrap=True)  # fmt: skip
+    for reason, count in list(result.failure_reasons.items())[:3]:
+        STATE.console.print(f"  {count} failed: {reason}", highlight=False, soft_wrap=True)
     for name, note in result.fixed_notes.items():
         STATE.console.print(f"parameter {name} {note}", highlight=False, soft_wrap=True)
     for fault in result.faulted:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from tradewind.core.errors import UserError
 from tradewind.core.strict_json import json_ready, write_json
+from tradewind.engine.health import reason_key
 from tradewind.optimize.evaluate import (
     Evaluation,
     Evaluator,
@@ -119,6 +121,9 @@ class StudyResult:
     """Parameters fixed because they cannot act on the instrument, with the reason."""
     faulted: list[dict[str, Any]] = field(default_factory=list)
     """Top trials whose event-engine re-run had problems (rejections, denials): never ranked."""
+    failure_reasons: dict[str, int] = field(default_factory=dict)
+    """Why trials failed (invalid parameters, an undefined objective, a run with problems),
+    counted by reason, commonest first."""
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary (no per-trial arrays)."""
@@ -139,6 +144,7 @@ class StudyResult:
             "insufficient_trials": self.insufficient,
             "fixed_parameters": self.fixed_notes,
             "faulted_trials": self.faulted,
+            "failure_reasons": self.failure_reasons,
         }
         if self.deflated_sharpe is not None:
             out["deflated_sharpe"] = asdict(self.deflated_sharpe)
@@ -319,10 +325,11 @@ class _Runner:
             "worker": self.worker,
         }
 
-    def _note_best(self, scores: FloatArray) -> None:
+    def _note_best(self, scores: FloatArray, errors: Sequence[str | None]) -> None:
         if len(self.goals) != 1:
             return
-        column = scores[:, 0]
+        # A failed trial (a run with problems, invalid parameters) has no score to show.
+        column = scores[[e is None for e in errors], 0]
         column = column[np.isfinite(column)]
         if column.size == 0:
             return
@@ -347,7 +354,7 @@ class _Runner:
                 values = scores[j].tolist()
                 self.study.tell(trial, values[0] if len(values) == 1 else values)
             done += len(asked)
-            self._note_best(scores)
+            self._note_best(scores, evaluation.errors)
             if self.progress is not None:
                 self.progress(done, trials, self.best)
 
@@ -385,7 +392,7 @@ class _Runner:
                         )
                     )  # fmt: skip
             self.study.add_trials(frozen)
-            self._note_best(scores)
+            self._note_best(scores, evaluation.errors)
             if self.progress is not None:
                 self.progress(min(begin + batch, total), total, self.best)
 
@@ -511,6 +518,7 @@ def collect(
     rows["health"] = [t.user_attrs.get("health", "") for t in complete]
     frame = pd.DataFrame(rows)
     frame["ranked"] = frame["trade_count"] >= min_trades if len(frame) else []
+    frame["status"] = np.where(frame["ranked"], "ranked", "insufficient") if len(frame) else []
     returns = (
         np.stack([decode_returns(t.user_attrs["returns"]) for t in complete])
         if complete
@@ -531,6 +539,13 @@ def collect(
         space=names,
         min_trades=min_trades,
         insufficient=int((~frame["ranked"]).sum()) if len(frame) else 0,
+        failure_reasons=dict(
+            Counter(
+                reason_key(str(t.user_attrs.get("reason", "unknown")))
+                for t in everything
+                if t.state is TrialState.FAIL
+            ).most_common()
+        ),
     )
     if best and len(frame) >= 2 and returns.shape[1] >= 4:
         chosen = int(np.flatnonzero(frame["number"].to_numpy() == best[0]["number"])[0])
