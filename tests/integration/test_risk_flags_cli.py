@@ -59,3 +59,14 @@ def test_each_single_risk_flag_lists_exactly_its_rule(
 def test_an_unknown_preset_is_a_user_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["backtest", "-s", "sma_cross", "--risk-preset", "safest"]) == 2
     assert "unknown risk preset 'safest'" in capsys.readouterr().err
+
+
+def test_a_risk_config_file_lists_exactly_its_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "risk.toml"
+    path.write_text("[risk.breakers]\ndaily_loss = 0.03\n", encoding="utf-8")
+    code = run([*SHORT_RUN, "--risk-config", str(path)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert _rules(captured.err) == "breakers.daily_loss=0.03"
