@@ -103,7 +103,11 @@ def walkforward_sections(result: WalkForwardResult) -> list[str]:
         f"window {w.index}": (
             f"train from {w.times.get('train_start')}, test {w.times.get('test_start')} to "
             f"{w.times.get('test_end')}: {w.params}; {result.objective} IS {w.objective_in:.4g}, "
-            f"OOS {w.objective_out:.4g}"
+            + (
+                f"OOS {w.objective_out:.4g}, efficiency {w.efficiency:.4g}"
+                if w.status == "ok"
+                else f"{w.status.upper()} ({w.reason}): not ranked"
+            )
         )
         for w in result.windows
     }
