@@ -50,3 +50,33 @@ def test_sqlite_runs_in_wal_with_normal_sync_by_default(sqlite_db: str) -> None:
 def test_a_database_without_the_schema_is_refused_by_name(sqlite_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
     assert run(["orders", "--db-url", sqlite_db]) == 2
     assert "tradewind db upgrade" in capsys.readouterr().err
+
+
+def test_migrating_from_each_earlier_revision_keeps_the_data(db_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import insert, select
+
+    from tradewind.persistence.engine import alembic_config
+    from tradewind.persistence.models import Bot
+
+    engine = make_engine(db_url)
+    revisions = [
+        r.revision for r in ScriptDirectory.from_config(alembic_config(engine)).walk_revisions()
+    ]
+    assert len(revisions) >= 2  # not vacuous: there is an earlier revision to migrate from
+    for earlier in reversed(revisions[1:]):
+        command.downgrade(alembic_config(engine), "base")
+        command.upgrade(alembic_config(engine), earlier)
+        with engine.begin() as connection:
+            connection.execute(insert(Bot.__table__), {"name": f"from-{earlier}",
+                                                       "created_at": datetime.now(UTC)})  # fmt: skip
+        assert run(["db", "upgrade", "--db-url", db_url]) == 0
+        assert current_revision(engine) == head_revision()
+        assert _differences(db_url, Base.metadata) == []
+        with engine.connect() as connection:
+            names = connection.execute(select(Bot.__table__.c.name)).scalars().all()
+        assert names == [f"from-{earlier}"]
+    engine.dispose()
