@@ -19,7 +19,7 @@ from rich.table import Table
 from tradewind.bootstrap import backtest as run_backtest
 from tradewind.cli.backtest import print_health_headline
 from tradewind.cli.context import STATE
-from tradewind.cli.exits import CheckFailedError
+from tradewind.cli.exits import EXIT_INTERRUPTED, CheckFailedError
 from tradewind.cli.outputs import writable_dir, write_output
 from tradewind.cli.progress import progress_bar
 from tradewind.cli.run_options import (
@@ -121,6 +121,10 @@ def _warnings_shown() -> Iterator[None]:
                     STATE.err_console.print(f"[yellow]warning:[/yellow] {text}", highlight=False)
 
 
+def _say(line: str) -> None:
+    STATE.err_console.print(line, highlight=False, soft_wrap=True)
+
+
 def _write_json(path: Path | None, payload: dict[str, Any]) -> None:
     if path is None:
         return
@@ -196,8 +200,18 @@ def optimize(
             cls, market, sampler=sampler, trials=trials, objectives=tuple(objective or ["sharpe"]),
             space=_space(space, param), storage=storage, study_name=name, run_dir=folder,
             seed=seed, batch=batch, top_n=top, period=period, drawdown_penalty=dd_penalty,
-            progress=update, min_trades=min_trades,
+            progress=update, min_trades=min_trades, announce=_say,
         )  # fmt: skip
+    if result.interrupted:
+        path = write_report(report or folder / "report.html", f"Study {result.study_name}",
+                            study=result)  # fmt: skip
+        _write_json(opts.json_path, result.summary())
+        STATE.err_console.print(
+            f"interrupted: {len(result.trials)} finished trials written to {folder} (report "
+            f"{path.name}, trials.csv, study.json); {result.failed} failed incl. those running",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+        raise typer.Exit(EXIT_INTERRUPTED)
     ranked = len(result.trials) - result.insufficient
     headline = (
         f"ranked {ranked} of {len(result.trials)} completed trials "

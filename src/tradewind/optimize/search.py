@@ -124,6 +124,12 @@ class StudyResult:
     failure_reasons: dict[str, int] = field(default_factory=dict)
     """Why trials failed (invalid parameters, an undefined objective, a run with problems),
     counted by reason, commonest first."""
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    """Every failed trial: ``number``, ``params`` and the ``reason`` it failed."""
+    resumed: int = 0
+    """Trials the study already held when this run opened it (0: a new study)."""
+    interrupted: bool = False
+    """The run was stopped (Ctrl-C): the results cover the trials that finished."""
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary (no per-trial arrays)."""
@@ -136,6 +142,9 @@ class StudyResult:
             "directions": self.directions,
             "completed_trials": len(self.trials),
             "failed_trials": self.failed,
+            "failures": self.failures,
+            "resumed_from_trials": self.resumed,
+            "interrupted": self.interrupted,
             "space": self.space,
             "best": self.best,
             "parity": [asdict(row) for row in self.parity],
@@ -179,6 +188,7 @@ def optimize(
     drawdown_penalty: float = 1.0,
     progress: Progress | None = None,
     min_trades: int = MIN_TRADES,
+    announce: Callable[[str], None] | None = None,
 ) -> StudyResult:
     """Search ``strategy``'s parameters on ``market``.
 
@@ -223,6 +233,12 @@ def optimize(
         fewer is kept in the trial table as ``insufficient`` but never ranked, and so never
         chosen. A top trial whose event-engine re-run has problems (see
         :class:`tradewind.engine.health.RunHealth`) is dropped from the ranking too.
+    announce
+        Called with one line when the run resumes a study that already holds trials.
+
+    A KeyboardInterrupt (Ctrl-C) stops the search: trials still running are marked failed
+    (reason ``interrupted``), what finished is collected and written to ``run_dir``, and the
+    result comes back with ``interrupted`` set (no event-engine re-runs).
 
     Raises
     ------
@@ -257,20 +273,34 @@ def optimize(
         [g.direction for g in goals],
     )
     _check_study(study, cls, market, goals, evaluator.periods)
+    before = study.get_trials(deepcopy=False)
+    if before and announce is not None:
+        done = sum(t.state is TrialState.COMPLETE for t in before)
+        announce(
+            f"resuming study {name!r} in {store.url}: {len(before)} trials already there "
+            f"({done} complete, {len(before) - done} failed or unfinished)"
+        )
     runner = _Runner(study, evaluator, goals, distributions, progress)
-    if sampler == "grid" and not store.shared:
-        runner.run_grid(search_space, trials, batch or DEFAULT_BATCH["grid"])
-    else:
-        if sampler == "grid":
-            trials = min(trials or search_space.grid_size(), search_space.grid_size())
-        if trials is None:
-            raise UserError(f"sampler {sampler!r} needs --trials")
-        runner.run_ask_tell(trials, batch or DEFAULT_BATCH[sampler])
+    interrupted = False
+    try:
+        if sampler == "grid" and not store.shared:
+            runner.run_grid(search_space, trials, batch or DEFAULT_BATCH["grid"])
+        else:
+            if sampler == "grid":
+                trials = min(trials or search_space.grid_size(), search_space.grid_size())
+            if trials is None:
+                raise UserError(f"sampler {sampler!r} needs --trials")
+            runner.run_ask_tell(trials, batch or DEFAULT_BATCH[sampler])
+    except KeyboardInterrupt:
+        interrupted = True
+        runner.fail_running("interrupted (Ctrl-C) before the trial finished")
     result = collect(study, goals, search_space, cls, sampler, store, min_trades=min_trades)
+    result.resumed = len(before)
+    result.interrupted = interrupted
     result.fallbacks = dict(evaluator.fallbacks)
     result.run_dir = run_dir
     result.fixed_notes = dict(search_space.notes)
-    if top_n > 0 and result.best:
+    if top_n > 0 and result.best and not interrupted:
         top = result.best[:top_n]
         rows = result.trials.set_index("number").loc[[b["number"] for b in top]]
         result.parity = verify_on_event_engine(
@@ -312,6 +342,14 @@ class _Runner:
         self.progress = progress
         self.best: float | None = None
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.running: list[optuna.Trial] = []
+
+    def fail_running(self, reason: str) -> None:
+        """Tell the study that every trial asked for and not yet told has failed, and why."""
+        for trial in self.running:
+            trial.set_user_attr("reason", reason)
+            self.study.tell(trial, state=TrialState.FAIL)
+        self.running = []
 
     def _score(self, evaluation: Evaluation) -> FloatArray:
         return np.column_stack([g(evaluation.metrics) for g in self.goals])
@@ -341,6 +379,7 @@ class _Runner:
         done = 0
         while done < trials:
             asked = [self.study.ask(self.distributions) for _ in range(min(batch, trials - done))]
+            self.running = list(asked)
             evaluation = self.evaluator.evaluate([t.params for t in asked])
             scores = self._score(evaluation)
             for j, trial in enumerate(asked):
@@ -348,11 +387,13 @@ class _Runner:
                     reason = evaluation.errors[j] or "objective undefined (e.g. no trades)"
                     trial.set_user_attr("reason", reason)
                     self.study.tell(trial, state=TrialState.FAIL)
+                    self.running.remove(trial)
                     continue
                 for key, value in self._attrs(evaluation, j).items():
                     trial.set_user_attr(key, value)
                 values = scores[j].tolist()
                 self.study.tell(trial, values[0] if len(values) == 1 else values)
+                self.running.remove(trial)
             done += len(asked)
             self._note_best(scores, evaluation.errors)
             if self.progress is not None:
@@ -536,6 +577,15 @@ def collect(
         returns=returns,
         best=best,
         failed=sum(t.state is TrialState.FAIL for t in everything),
+        failures=[
+            {
+                "number": t.number,
+                "params": dict(t.params),
+                "reason": str(t.user_attrs.get("reason", "unknown")),
+            }
+            for t in everything
+            if t.state is TrialState.FAIL
+        ],
         space=names,
         min_trades=min_trades,
         insufficient=int((~frame["ranked"]).sum()) if len(frame) else 0,
