@@ -55,7 +55,8 @@ def test_failed_trials_say_why(cli: CliRunner, shared_data: Path, tmp_path: Path
     assert summary["failed_trials"] > 0
     reasons = {f["reason"] for f in summary["failures"]}
     assert all(reason and reason != "unknown" for reason in reasons)
-    assert any(f"failed: {reason}" in outcome.out for reason in reasons)
+    assert any("must be below slow" in reason for reason in reasons)
+    assert "failed: fast (#) must be below slow (#)" in outcome.out
 
 
 def test_ctrl_c_keeps_what_finished(cli: CliRunner, shared_data: Path, tmp_path: Path) -> None:
