@@ -7,6 +7,7 @@ them (the catalog, the bundled BTC-PERP month, or ``--data FILE``).
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +58,13 @@ AsSpot = Annotated[
 ]  # fmt: skip
 Sampler = Annotated[str, typer.Option("--sampler", help=f"One of {', '.join(SAMPLERS)}.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
+RegistryBot = Annotated[
+    str | None,
+    typer.Option("--bot", help="Record the run in this bot's database (the run registry)."),
+]
+RegistryUrl = Annotated[
+    str | None, typer.Option("--db-url", help="Record the run in this database.")
+]
 MinTrades = Annotated[
     int,
     typer.Option("--min-trades", help="Closed trades a trial needs to be ranked (fewer: "
@@ -173,6 +181,8 @@ def optimize(
     ] = 1.0,
     as_spot: AsSpot = False,
     min_trades: MinTrades = MIN_TRADES,
+    bot: RegistryBot = None,
+    db_url: RegistryUrl = None,
 ) -> None:
     """Search a strategy's parameters with Optuna, scored on the screening kernel in batches.
 
@@ -187,6 +197,7 @@ def optimize(
     name = study_name or f"{cls.name or cls.__name__}-{market.symbol}-{sampler}".replace("/", "_")
     folder = writable_dir(run_dir or Path("runs") / "optimize" / name, "--run-dir")
     opts.check_outputs()
+    registry, started = _registry(bot, db_url)
     if sampler != "grid" and trials is None:
         trials = 100
     with _warnings_shown(), progress_bar() as bar:
@@ -255,6 +266,15 @@ def optimize(
     STATE.console.print(
         f"report written to {write_report(path, f'Study {result.study_name}', study=result)}"
     )
+    if registry is not None:
+        best = result.best[0] if result.best else {}
+        metrics = {**best.get("values", {}), "trade_count": best.get("trade_count"),
+                   "completed_trials": len(result.trials), "failed_trials": result.failed,
+                   "insufficient_trials": result.insufficient,
+                   "deflated_sharpe": summary.get("deflated_sharpe", {}).get("dsr"),
+                   "pbo": summary.get("pbo", {}).get("pbo")}  # fmt: skip
+        _record(registry, "optimisation", str(result.strategy), dict(best.get("params", {})),
+                metrics, market, started)  # fmt: skip
 
 
 @run_options
@@ -281,6 +301,8 @@ def walkforward(
         int,
         typer.Option("--min-oos-trades", help="Closed trades a test window needs to count."),
     ] = MIN_OOS_TRADES,
+    bot: RegistryBot = None,
+    db_url: RegistryUrl = None,
 ) -> None:
     """Optimise on rolling (or anchored) train windows and trade each winner out of sample.
 
@@ -294,6 +316,7 @@ def walkforward(
     report, json_path = opts.report, opts.json_path
     strategy_name = one_strategy(strategy, "walkforward")
     market = _market(opts, as_spot)
+    registry, started = _registry(bot, db_url)
     with _warnings_shown(), progress_bar() as bar:
         task = bar.add_task(f"walk-forward {strategy_name}", total=None)
         result = walk_forward(
@@ -344,6 +367,13 @@ def walkforward(
     if report is not None:
         path = write_report(report, f"Walk-forward {result.strategy}", walkforward=result)
         STATE.console.print(f"report written to {path}")
+    if registry is not None:
+        metrics = {k: v for k, v in summary.items() if k != "windows"}
+        metrics["windows"] = len(result.windows)
+        windows = [{"test_start": w.times.get("test_start"), "params": w.params,
+                    "status": w.status} for w in result.windows]  # fmt: skip
+        _record(registry, "walkforward", str(result.strategy), {"windows": windows}, metrics,
+                market, started)  # fmt: skip
 
 
 @run_options
@@ -407,6 +437,25 @@ def montecarlo(
     if report is not None:
         path = write_report(report, f"Monte Carlo {', '.join(strategy)}", montecarlo=outcome)
         STATE.console.print(f"report written to {path}")
+
+
+def _registry(bot: str | None, db_url: str | None) -> tuple[Any, int]:
+    """The run registry when --bot/--db-url asks for one (opened before the run, so a bad
+    target fails at once), and the run's start time (UTC ms)."""
+    started = time.time_ns() // 1_000_000
+    if bot is None and db_url is None:
+        return None, started
+    from tradewind.cli.run_registry import open_registry
+
+    return open_registry(bot, db_url), started
+
+
+def _record(registry: Any, kind: str, strategy: str, parameters: dict[str, Any],
+            metrics: dict[str, Any], market: Market, started: int) -> None:  # fmt: skip
+    from tradewind.cli.run_registry import record_search, search_record
+
+    record = search_record(kind, strategy, parameters, metrics, market.series, started)
+    STATE.console.print(f"recorded as run {record_search(registry, record)}")
 
 
 def _number(value: float) -> str:

@@ -21,6 +21,7 @@ from tradewind.cli.db import BotOption, UrlOption, database_url
 from tradewind.core.errors import UserError
 from tradewind.persistence import queries
 from tradewind.persistence.engine import Engine, open_database
+from tradewind.persistence.runs import RUN_KINDS
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 LimitOption = Annotated[int, typer.Option("--limit", "-n", help="How many rows (newest first).")]
@@ -184,6 +185,8 @@ def runs(
     ctx.ensure_object(dict)["runs_target"] = (bot, db_url)
     if ctx.invoked_subcommand is not None:
         return
+    if kind is not None and kind not in RUN_KINDS:
+        raise UserError(f"--kind must be one of {', '.join(RUN_KINDS)}, got {kind!r}")
     engine, _ = _open(bot, db_url)
     try:
         rows = queries.runs(engine, kind=kind, limit=limit)

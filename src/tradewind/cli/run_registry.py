@@ -152,3 +152,53 @@ def open_registry(bot: str | None, db_url: str | None) -> Registry:
     if url is None:
         raise UserError("recording a run needs --bot NAME or --db-url URL")
     return Registry(open_database(url, durability=config.durability), None)
+
+
+def _numbers(values: dict[str, object]) -> dict[str, float | None]:
+    return {
+        name: float(value)  # type: ignore[arg-type]
+        for name, value in values.items()
+        if isinstance(value, bool | int | float | np.integer | np.floating)
+    }
+
+
+def search_record(
+    kind: str,
+    strategy: str,
+    parameters: dict[str, object],
+    metrics: dict[str, object],
+    series: object,
+    started_ts: int,
+) -> RunRecord:
+    """The registry's record of an optimisation or walk-forward run over one symbol's bars.
+
+    ``series`` is the run's :class:`~tradewind.bars.BarSeries` (symbol, timeframe, times, hash).
+    """
+    from tradewind.backtest_results import code_version, data_hash
+
+    ts = series.ts  # type: ignore[attr-defined]
+    finished = int(pd.Timestamp.now(tz="UTC").value // 1_000_000)
+    return RunRecord(
+        kind=kind,
+        strategy=strategy,
+        parameters=parameters,
+        symbols=[str(series.symbol)],  # type: ignore[attr-defined]
+        timeframe=str(series.timeframe),  # type: ignore[attr-defined]
+        engine="kernel",
+        data_start_ts=int(ts[0]) if len(ts) else None,
+        data_end_ts=int(ts[-1]) if len(ts) else None,
+        data_hash=data_hash({str(series.symbol): series}),  # type: ignore[attr-defined, dict-item]
+        code_version=code_version(),
+        started_ts=started_ts,
+        finished_ts=finished,
+        metrics=_numbers(metrics),
+        declared=_declared(strategy),
+    )
+
+
+def record_search(registry: Registry, record: RunRecord) -> int:
+    """Store an optimisation or walk-forward record; returns its run id."""
+    try:
+        return record_run(registry.engine, record, registry.bot_id)
+    finally:
+        registry.engine.dispose()

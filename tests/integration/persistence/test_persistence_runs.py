@@ -84,3 +84,49 @@ def test_a_backtest_without_a_database_records_nothing(
     # A bad target fails before the run, naming what is wrong.
     assert run(["backtest", "-s", "sma_cross", "--bot", "no/slash"]) == 2
     assert "bot name" in capsys.readouterr().err
+
+
+def test_optimisation_and_walkforward_runs_are_recorded(
+    bots_dir: Path, shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = shared_data / "candles" / "ETH_BTC-5m.feather"
+    common = ["--data", str(data), "--symbol", "ETH/BTC", "-t", "5m", "--fee", "0.001",
+              "--bot", "research"]  # fmt: skip
+    assert (
+        run(
+            [
+                "optimize",
+                "-s",
+                "sma_cross",
+                *common,
+                "--sampler",
+                "grid",
+                "--space",
+                "fast=5:6",
+                "--space",
+                "slow=30:40:10",
+                "-p",
+                "short=false",
+                "--top",
+                "0",
+                "--storage",
+                "memory",
+                "--run-dir",
+                str(tmp_path / "opt"),
+            ]
+        )
+        == 0
+    )
+    assert run(["walkforward", "-s", "ema_cross", *common, "--train", "5d", "--test", "2d",
+                "--sampler", "random", "-n", "3", "--space", "fast=3:20",
+                "--space", "slow=25:80", "-p", "short=false"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert run(["runs", "--bot", "research", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [r["kind"] for r in listed] == ["walkforward", "optimisation"]
+    assert {r["symbols"] for r in listed} == {"ETH/BTC"}
+    assert json.loads(listed[1]["parameters"])["fast"] in (5, 6)
+    assert len(json.loads(listed[0]["parameters"])["windows"]) >= 2
+    assert run(["runs", "--bot", "research", "--kind", "optimisation", "--json"]) == 0
+    assert [r["kind"] for r in json.loads(capsys.readouterr().out)] == ["optimisation"]
+    assert run(["runs", "--bot", "research", "--kind", "hyperopt"]) == 2
