@@ -22,6 +22,8 @@ from tradewind.core.errors import DataError, UserError
 from tradewind.core.instrument import FeeSide, Instrument, MarketType
 from tradewind.core.money import to_decimal
 from tradewind.core.timeframe import Timeframe
+from tradewind.data.grid import price_step_or_default, snapped_to_grid
+from tradewind.data.meta import DEFAULT_AMOUNT_STEP
 from tradewind.strategies.base import Strategy
 from tradewind.strategies.registry import load_strategy
 from tradewind.venues.sim.margin import FundingSeries
@@ -132,7 +134,7 @@ def instruments_for(
                 # ccxt's notation: BTC/USDT:USDT is the USDT-settled perpetual.
                 market_type=MarketType.SWAP if settle else MarketType.SPOT,
                 price_step=tick_of(series),
-                amount_step=Decimal("0.00000001") if not settle else Decimal("0.001"),
+                amount_step=DEFAULT_AMOUNT_STEP,
                 fee_side=FeeSide.QUOTE,
             )
         if fee is not None:
@@ -205,7 +207,28 @@ def funding_series(
     return series
 
 
+def on_price_grid(bars: dict[str, BarSeries], instruments: dict[str, Instrument]) -> None:
+    """Put each series' prices on its instrument's tick, in place, where the data is on it.
+
+    Recorded files hold computed floats (``5.5140000000000004e-05`` for the decimal
+    ``0.00005514``); read as the decimals they stand for, a low that reaches a stop's tick
+    touches it in both engines. Data that is not on the tick (an instrument the user gave) is
+    left as it is.
+    """
+    for name, series in bars.items():
+        tick = instruments[name].price_step
+        columns = {}
+        for column in ("open", "high", "low", "close"):
+            snapped = snapped_to_grid(getattr(series, column), tick)
+            if snapped is None:
+                break
+            columns[column] = snapped
+        else:
+            bars[name] = replace(series, **columns)
+
+
 def tick_of(series: BarSeries) -> Decimal:
+    """The tick of ``series``' prices, by the inference ``data import`` uses too."""
     prices = np.concatenate([series.open, series.high, series.low, series.close])
     # Sorting is most of a short backtest's setup; the same prices (an optimizer's or a
     # benchmark's repeated runs) give the same tick, so it is remembered by their digest.
@@ -214,20 +237,8 @@ def tick_of(series: BarSeries) -> Decimal:
     if found is None:
         if len(_TICKS) >= _TICK_CACHE_SIZE:
             _TICKS.clear()  # a bound on memory; a miss only costs the sort again
-        found = _TICKS[key] = _smallest_tick(prices)
+        found = _TICKS[key] = price_step_or_default(prices)
     return found
-
-
-def _smallest_tick(prices: np.ndarray) -> Decimal:
-    """Power of ten of the smallest positive step between distinct prices."""
-    prices = np.sort(prices)  # repeated prices step by 0, which is left out below
-    steps = np.diff(prices)
-    steps = steps[steps > 0]
-    if steps.size == 0:
-        return Decimal("0.00000001")
-    # Decimals of the smallest step, not the float itself: 0.1 must become Decimal("0.1").
-    smallest = to_decimal(float(np.min(steps)))
-    return Decimal(1).scaleb(smallest.adjusted()) if smallest > 0 else Decimal("0.00000001")
 
 
 def parse_fraction(value: float | Decimal | str, name: str) -> Decimal:

@@ -24,6 +24,7 @@ from tradewind.backtest_inputs import (
     funding_series,
     instruments_for,
     leverage_map,
+    on_price_grid,
     parse_fraction,
     parse_positive,
     strategies_from,
@@ -45,6 +46,7 @@ from tradewind.book.book import OrderBook
 from tradewind.book.stream import DecodedBookStream
 from tradewind.book.tape import QuoteTape, TradeTape
 from tradewind.core.errors import UserError
+from tradewind.core.events import OrderExpired, OrderRejected
 from tradewind.core.instrument import Instrument
 from tradewind.core.orders import ClientIdFactory
 from tradewind.core.ports import RiskGate
@@ -55,7 +57,8 @@ from tradewind.engine.node import Binding, Node
 from tradewind.engine.portfolio import Portfolio
 from tradewind.engine.result import BacktestResult
 from tradewind.engine.runner import BacktestRunner
-from tradewind.kernel_backtest import run_kernel
+from tradewind.execution.rejections import check_rejection
+from tradewind.kernel_backtest import dust_report, run_kernel
 from tradewind.performance.summary import summarize
 from tradewind.performance.trades import exposure_time
 from tradewind.risk.config import RiskConfig, build_risk, parse_risk, rules_in_force
@@ -174,6 +177,7 @@ def backtest(
     instance = strategies[0]
     fee_rate = None if fee is None else parse_fraction(fee, "fee")
     chosen = instruments_for(bars, instruments, fee_rate)
+    on_price_grid(bars, chosen)
     quote = account_currency(chosen)
     starting = {quote: parse_positive(cash, "cash")}
     try:
@@ -198,7 +202,7 @@ def backtest(
         raise UserError("engine 'kernel' runs one strategy; use engine='event' for several")
     if engine == "kernel":
         levered = leverage_map(leverage, chosen)
-        timeline, equity, trades = run_kernel(
+        timeline, equity, trades, dust = run_kernel(
             instance, bars, chosen, starting[quote], Stake.parse(stake), fill_model, first_bar,
             leverage=max(levered.values(), default=Decimal(1)), funding=funding_series(funding, bars),
             risk=risk_config,
@@ -210,7 +214,7 @@ def backtest(
             chosen, bars, starting, fill_model,
             leverage=leverage_map(leverage, chosen), funding=funding_series(funding, bars),
         )  # fmt: skip
-        timeline, equity, trades, orders, denials, breaker_events, positions = _run_event(
+        timeline, equity, trades, orders, denials, breaker_events, positions, dust = _run_event(
             strategies,
             bars,
             chosen,
@@ -251,7 +255,7 @@ def backtest(
         float("nan") if positions is None else float(sum(p["open_pnl"] for p in positions))
     )
     health = run_health(
-        engine=engine, orders=orders, denials=denials, open_positions=positions,
+        engine=engine, orders=orders, denials=denials, open_positions=positions, dust=dust,
         kernel_fills=2 * len(trades),
     )  # fmt: skip
     meta = {
@@ -314,6 +318,7 @@ def _run_event(
     pd.DataFrame,
     pd.DataFrame,
     list[dict[str, Any]],
+    dict[str, dict[str, Any]],
 ]:
     """Run the event engine: the Node over the simulated venue."""
     portfolio = Portfolio(
@@ -349,6 +354,7 @@ def _run_event(
             bars=bars,
             initial_equity=float(starting[quote]),
         )
+    bus = bus or MessageBus()
     node = Node(
         bindings=bindings,
         gate=gate,
@@ -359,6 +365,15 @@ def _run_event(
         protection=protection,
         bus=bus,
     )
+
+    def refused(_topic: str, event: OrderRejected | OrderExpired) -> None:
+        # An order the engine sized itself, refused by the venue, stops the run (a bug).
+        order = node.orders.get(event.client_id)
+        if order is not None and event.reason:
+            check_rejection(order, event.reason)
+
+    bus.subscribe("order.rejected", refused)
+    bus.subscribe("order.expired", refused)
     trade_feeds, book_feeds = feeds
     venue.books = {symbol: book for symbol, (_, book) in book_feeds.items()}
     BacktestRunner(node, venue, trades=trade_feeds, books=book_feeds).run(progress)
@@ -375,4 +390,5 @@ def _run_event(
         denials_frame(node),
         breaker_frame(gate),
         open_positions(portfolio, bars, chosen),
+        dust_report(portfolio.dust(), bars, chosen),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +16,8 @@ import pandas as pd
 
 from tradewind.bars import BarSeries, FloatArray, IntArray
 from tradewind.core.errors import UserError
-from tradewind.core.instrument import Instrument
+from tradewind.core.instrument import FeeSide, Instrument
+from tradewind.core.records import Side
 from tradewind.indicators.volatility import atr
 from tradewind.performance.returns import periods_per_year
 from tradewind.risk.config import RiskConfig
@@ -62,6 +64,9 @@ def kernel_settings(
         maintenance_margin=maintenance_margin,
         bar_ms=bars.timeframe.ms,
         max_participation=model.max_participation,
+        buy_fee_in_base=instrument.is_spot and instrument.fee_currency(Side.BUY) == instrument.base,
+        sell_fee_in_base=instrument.is_spot
+        and instrument.fee_currency(Side.SELL) == instrument.base,
     )
 
 
@@ -102,8 +107,8 @@ def run_kernel(
     leverage: Decimal = Decimal(1),
     funding: Mapping[str, FundingSeries] | None = None,
     risk: RiskConfig | None = None,
-) -> tuple[IntArray, FloatArray, pd.DataFrame]:
-    """Run the kernel; return ``(timeline, equity, trades)`` as the event engine would.
+) -> tuple[IntArray, FloatArray, pd.DataFrame, dict[str, dict[str, Any]]]:
+    """Run the kernel; return ``(timeline, equity, trades, dust)`` as the event engine would.
 
     With ``risk``, the protective exits and the sizing model of the config run as the event
     engine's risk engine runs them with breakers and limits off (others are refused by name).
@@ -130,6 +135,12 @@ def run_kernel(
     )
     if reason is None and model.book_walk:
         reason = "book-walk fills (the kernel fills from bars only)"
+    base_fees = instrument.is_spot and instrument.fee_side is not FeeSide.QUOTE
+    if reason is None and base_fees and (risk is not None or model.max_participation):
+        reason = (
+            f"fees charged in the base currency (fee side {instrument.fee_side}) together with "
+            "risk rules or a volume participation cap"
+        )
     if reason is None and risk is not None and model.max_participation:
         reason = "a volume participation cap together with risk rules (stops and sizing)"
     if reason is None and risk is not None:
@@ -150,6 +161,7 @@ def run_kernel(
             series.ts[start:],
             equity[start:],
             trade_frame(table[:count], series, name, strategy.id),
+            {},
         )
     if model.max_participation:
         # Partial fills (spot long-only: other cases were refused above).
@@ -161,14 +173,20 @@ def run_kernel(
             series.ts[start:],
             equity[start:],
             trade_frame(table[:count], series, name, strategy.id),
+            {},
         )
     f_ts, f_rate, f_mark, f_first = funding_arrays(series, (funding or {}).get(name))
-    equity, table, count = mk.simulate_two_sided(
+    equity, table, count, dust = mk.simulate_two_sided(
         series.open, series.high, series.low, series.close, series.ts,
         arrays[0], arrays[1], arrays[2], arrays[3], start, settings,
         f_ts, f_rate, f_mark, f_first,
     )  # fmt: skip
-    return series.ts[start:], equity[start:], trade_frame(table[:count], series, name, strategy.id)
+    return (
+        series.ts[start:],
+        equity[start:],
+        trade_frame(table[:count], series, name, strategy.id),
+        dust_report({name: dust}, {name: series}, instruments),
+    )
 
 
 def risk_arrays(
@@ -244,3 +262,22 @@ def trade_frame(
         },
         columns=TRADE_FRAME_COLUMNS,
     )
+
+
+def dust_report(
+    dust: Mapping[str, float | Decimal],
+    bars: Mapping[str, BarSeries],
+    instruments: Mapping[str, Instrument],
+) -> dict[str, dict[str, Any]]:
+    """The result's ``dust`` entry: per symbol with dust, its base quantity and its value in the
+    quote currency at the last close (:mod:`tradewind.sim.lots`)."""
+    report: dict[str, dict[str, Any]] = {}
+    for symbol, quantity in dust.items():
+        if quantity and symbol in bars and len(bars[symbol]):
+            amount = float(quantity)
+            report[symbol] = {
+                "asset": instruments[symbol].base,
+                "quantity": amount,
+                "value": amount * float(bars[symbol].close[-1]),
+            }
+    return report

@@ -414,8 +414,12 @@ def _reference_trailing(
 ) -> list[tuple[int, int, float, str]]:
     """SMA(3/8) cross long-only, entries at the next open, a trailing stop ``pct`` behind the
     highest high since the entry (raised after each completed bar), bar by bar, nothing shared
-    with either engine. Returns ``(entry bar, exit bar, exit price, reason)`` per closed trade."""
-    open_, high, low, close = (frame[c].to_numpy() for c in ("open", "high", "low", "close"))
+    with either engine. Returns ``(entry bar, exit bar, exit price, reason)`` per closed trade.
+
+    Prices are whole numbers of ticks here: the file's computed floats (``5.9050000000000004e-05``)
+    are the decimals they stand for, so a low at the stop's tick touches it."""
+    close = frame["close"].to_numpy()
+    open_, high, low = (np.round(frame[c].to_numpy() / tick) for c in ("open", "high", "low"))
     n = len(close)
 
     def above(a: float, b: float) -> bool:
@@ -427,14 +431,14 @@ def _reference_trailing(
     previous = None
     for j in range(n):
         if pending_exit:
-            trades.append((entry_bar, j, open_[j], "signal"))
+            trades.append((entry_bar, j, open_[j] * tick, "signal"))
             held = pending_exit = False
         if pending_entry:
             held, pending_entry, entry_bar, best = True, False, j, open_[j]
         if held:
-            level = round(best * (1 - pct) / tick) * tick
+            level = round(best * (1 - pct))
             if open_[j] <= level or low[j] <= level:
-                trades.append((entry_bar, j, min(open_[j], level), "trailing_stop"))
+                trades.append((entry_bar, j, min(open_[j], level) * tick, "trailing_stop"))
                 held = False
         now = None
         if j >= 7:

@@ -20,6 +20,7 @@ from tradewind.core.errors import DataError, UserError
 from tradewind.core.instrument import MarketType
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.catalog import Catalog, SeriesKey
+from tradewind.data.grid import infer_price_step
 from tradewind.data.importers import (
     ColumnMapping,
     FileFormat,
@@ -31,7 +32,7 @@ from tradewind.data.importers import (
 )
 from tradewind.data.importers.freqtrade import parse_freqtrade_name
 from tradewind.data.kinds import DataKind
-from tradewind.data.meta import MarketMeta, MetaOverrides, imported_meta, infer_price_step
+from tradewind.data.meta import MarketMeta, MetaOverrides, imported_meta
 from tradewind.data.repair import RepairMode, RepairResult, repair
 from tradewind.data.validate import DEFAULT_EVENT_TOLERANCE_MS, ValidationReport, validate
 

@@ -12,9 +12,10 @@ import uses the documented defaults below, each of which the user can override o
 
 Import defaults
 ---------------
-- ``price_step``: the smallest positive difference between distinct prices in the file (rounded to
-  10 digits below the largest price's magnitude). The true tick divides it, so it may be coarser
-  than the true tick, never finer: override it with ``--price-step`` when you know the tick.
+- ``price_step``: the largest decimal tick every price in the file is a whole multiple of
+  (:func:`tradewind.data.grid.infer_price_step`, the inference every path uses). The true tick
+  divides it, so it may be coarser than the true tick, never finer: override it with
+  ``--price-step`` when you know the tick.
 - ``amount_step``: ``0.00000001`` (one satoshi; Binance's finest lot step).
 - ``maker_fee`` / ``taker_fee``: ``0.001`` / ``0.001`` for spot (Binance spot's base rate) and
   ``0.0002`` / ``0.0005`` for swaps (Binance USDT-M's base rates).
@@ -27,7 +28,6 @@ Import defaults
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
@@ -35,11 +35,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from tradewind.core.errors import DataError, UserError
 from tradewind.core.instrument import FeeSide, Instrument, MarketType
-from tradewind.core.money import to_decimal
+from tradewind.data.grid import DEFAULT_PRICE_STEP
 
 
 class VolumeUnit(StrEnum):
@@ -209,25 +207,6 @@ def split_symbol(symbol: str) -> tuple[str, str, str | None]:
     return base, quote, settle or None
 
 
-def infer_price_step(*price_arrays: Any) -> Decimal | None:
-    """Return the smallest positive difference between distinct finite prices, or None.
-
-    The result is rounded to 10 digits below the largest price's magnitude, so that float noise
-    (``0.09947 - 0.0994 = 6.99999e-05``) does not leak into the step.
-    """
-    values = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in price_arrays])
-    values = np.unique(values[np.isfinite(values) & (values > 0)])
-    if values.size < 2:
-        return None
-    smallest = float(np.diff(values).min())
-    if smallest <= 0 or not math.isfinite(smallest):
-        return None
-    # A float difference is only good to about 1e-15 of the largest price: keep 10 digits of that.
-    digits = 10 - math.ceil(math.log10(float(values[-1])))
-    step = round(smallest, digits)
-    return to_decimal(step if step > 0 else smallest).normalize()
-
-
 def imported_meta(
     *,
     symbol: str,
@@ -252,7 +231,7 @@ def imported_meta(
     market_type
         The market type guessed from the file (used when the user gives none).
     inferred_price_step
-        Smallest positive price difference of the data (see :func:`infer_price_step`).
+        The data's tick (see :func:`tradewind.data.grid.infer_price_step`).
     """
     base, quote, settle = split_symbol(symbol)
     kind = overrides.market_type or market_type
@@ -267,12 +246,14 @@ def imported_meta(
 
     if overrides.price_step is None:
         if inferred_price_step is None:
-            inferred_price_step = Decimal("0.00000001")
-            notes.append("price_step defaulted to 0.00000001: too few distinct prices to infer it")
+            inferred_price_step = DEFAULT_PRICE_STEP
+            notes.append(
+                f"price_step defaulted to {DEFAULT_PRICE_STEP}: the prices do not show a decimal grid"
+            )
         else:
             notes.append(
-                f"price_step {inferred_price_step} is the smallest positive difference between "
-                "distinct prices in the file (the true tick divides it)"
+                f"price_step {inferred_price_step} is the largest tick every price in the file is "
+                "a multiple of (the true tick divides it)"
             )
     spot = kind is MarketType.SPOT
     maker_default, taker_default = SPOT_FEES if spot else SWAP_FEES

@@ -600,6 +600,12 @@ class Node:
         ]
 
     def _route(self, intent: Intent, binding: Binding, bar_index: int) -> str | None:
+        if intent.action in _EXITS and intent.quantity is None:
+            working = self._working.get((intent.strategy_id, intent.symbol))
+            if working and any(self.orders[c].reduce_only for c in working):
+                # An exit of the whole position is on its way already (a cap fills it in parts,
+                # or a timer or hook asked twice): a second one would sell what is not there.
+                return None
         decision: Decision = self.gate.decide(intent, self)
         if not decision.approved:
             self.bus.publish("risk.denied", self.now, decision)

@@ -15,13 +15,14 @@ derived from them with array operations (:mod:`tradewind.engine.equity`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from tradewind.core.instrument import Instrument, MarketType
 from tradewind.core.money import ZERO
 from tradewind.core.orders import Fill
 from tradewind.core.records import Side
+from tradewind.sim.lots import position_is_dust
 
 
 @dataclass
@@ -38,6 +39,9 @@ class Position:
     open_funding: Decimal = ZERO
     """Funding booked while the position is open, credited to the trade when it closes."""
     realized_pnl: Decimal = ZERO
+    dust: Decimal = ZERO
+    """Base left behind by a spot exit, less than one sellable lot (:mod:`tradewind.sim.lots`):
+    held in the base balance and valued at market, not a position; it joins the next entry."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +175,38 @@ class Portfolio:
         if fill.fee_currency == base:
             # The base the account actually holds moved by the fee too.
             signed -= fill.fee
+        if position.dust and signed > 0 and position.quantity == 0:
+            # Dust joins the next entry, valued at that entry's price: the new position holds
+            # it, and the trade that closes the position sells it with the rest.
+            signed += position.dust
+            position.dust = ZERO
+        closed = len(self.trades)
         self._update_position(position, signed, fill, fee_in_quote, reason)
+        if position_is_dust(instrument, position.quantity):
+            self._to_dust(position, closed)
+
+    def _to_dust(self, position: Position, closed_before: int) -> None:
+        """The position is less than one sellable lot: it is dust now, not a position. The
+        entry fees still open are charged to the trade this fill closed."""
+        if len(self.trades) > closed_before and position.open_fees:
+            last = self.trades[-1]
+            self.trades[-1] = replace(
+                last, fees=last.fees + position.open_fees, pnl=last.pnl - position.open_fees
+            )
+            position.realized_pnl -= position.open_fees
+        position.dust += position.quantity
+        position.quantity = ZERO
+        position.average_price = ZERO
+        position.open_fees = ZERO
+        position.open_funding = ZERO
+
+    def dust(self) -> dict[str, Decimal]:
+        """Base dust per symbol (every strategy's), where there is any."""
+        found: dict[str, Decimal] = {}
+        for (_, symbol), position in self.positions.items():
+            if position.dust:
+                found[symbol] = found.get(symbol, ZERO) + position.dust
+        return found
 
     def apply_funding(self, symbol: str, amount: Decimal, currency: str, bar_index: int) -> None:
         """Book a funding payment, shared among the strategies holding ``symbol`` by size."""

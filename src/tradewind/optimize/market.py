@@ -17,7 +17,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from tradewind.backtest_inputs import bar_series, instruments_for, parse_fraction, parse_positive
+from tradewind.backtest_inputs import (
+    bar_series,
+    instruments_for,
+    on_price_grid,
+    parse_fraction,
+    parse_positive,
+)
 from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument, MarketType
@@ -125,6 +131,9 @@ def prepare_market(
     series = bar_series(frame, symbol, timeframe)
     fee_rate = None if fee is None else parse_fraction(fee, "fee")
     instrument = instruments_for({symbol: series}, instruments, fee_rate)[symbol]
+    gridded = {symbol: series}
+    on_price_grid(gridded, {symbol: instrument})
+    series = gridded[symbol]
     if as_spot and instrument.market_type is not MarketType.SPOT:
         instrument = replace(instrument, market_type=MarketType.SPOT, settle=None)
     amount = parse_positive(cash, "cash")

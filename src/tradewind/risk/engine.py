@@ -43,6 +43,7 @@ from tradewind.risk.breakers import (
 from tradewind.risk.exits import ProtectionBook
 from tradewind.risk.limits import EntryRequest, OpenPosition, PortfolioLimits
 from tradewind.risk.sizing import SizingInput, SizingModel, to_quantity
+from tradewind.sim.lots import exit_quantity
 from tradewind.sim.rules import linear_liquidation_price
 
 DAY_MS = 86_400_000
@@ -157,7 +158,7 @@ class RiskEngine:
             return _deny(intent, "instrument.unknown", f"no instrument for {intent.symbol}")
         position = account.position(intent.strategy_id, intent.symbol)
         if intent.action.is_exit:
-            return self._exit(intent, position)
+            return self._exit(intent, position, instrument)
         state, breaker = self.board.blocking(now)
         if state is not BreakerState.ACTIVE:
             return _deny(
@@ -178,12 +179,13 @@ class RiskEngine:
             )
         return self._entry(intent, account, instrument, is_long)
 
-    def _exit(self, intent: Intent, position: Decimal) -> Decision:
+    def _exit(self, intent: Intent, position: Decimal, instrument: Instrument) -> Decision:
         wants_long = intent.action is IntentAction.EXIT_LONG
         if position == 0 or (position > 0) != wants_long:
             side = "long" if wants_long else "short"
             return _deny(intent, "exit.no_position", f"no {side} position to exit")
-        quantity = abs(position)
+        # Whole lots only: a remainder below one lot stays behind as dust (sim.lots).
+        quantity = exit_quantity(instrument, position)
         if intent.quantity is not None:
             quantity = min(quantity, intent.quantity)
         return Decision(intent, True, quantity=quantity)

@@ -304,7 +304,7 @@ class ProtectionBook:
         if abs(quantity) > abs(self._held(guard)):
             self._added(guard, rules, float(fill_price), quantity, start)
         else:
-            self._reduced(guard, quantity)
+            self._reduced(guard, quantity, start)
 
     def _held(self, guard: Guard) -> Decimal:
         return self._quantity.get((guard.strategy_id, guard.symbol), guard.initial_quantity)
@@ -381,7 +381,7 @@ class ProtectionBook:
         self._advance_to(guard, start)
         self._quantity[(guard.strategy_id, guard.symbol)] = quantity
 
-    def _reduced(self, guard: Guard, quantity: Decimal) -> None:
+    def _reduced(self, guard: Guard, quantity: Decimal, start: int | None = None) -> None:
         # A partial exit. When it was the next scale-out rung, the scan restarts on the same bar
         # (the stop may still fire later in it) with that rung done; the state before that bar
         # is what the scan returned.
@@ -390,7 +390,15 @@ class ProtectionBook:
             guard.ladder_next += 1
             guard.scan_from = event[0]
             guard.extreme, guard.trail_on, guard.breakeven_on = event[4], event[5], event[6]
-        guard.event = None
+            guard.event = None
+        elif start is not None:
+            # Any other reduction (a part of a stop or of a signal exit filled, as under a
+            # volume participation cap): the rest of the position is looked at from the fill's
+            # bar on. Restarting from the old scan start would find again the event that has
+            # just fired, at a time already past (the runner's clock refuses to go back).
+            self._advance_to(guard, start)
+        else:
+            guard.event = None
         self._quantity[(guard.strategy_id, guard.symbol)] = quantity
 
     def _advance_to(self, guard: Guard, start: int) -> None:

@@ -13,13 +13,14 @@ from tradewind.core.intents import Decision, Intent, IntentAction, PriceType
 from tradewind.core.money import ZERO, floor_to_step
 from tradewind.core.ports import AccountView
 from tradewind.risk.stake import Stake, StakeKind
+from tradewind.sim.lots import exit_quantity
 
 _EXITS = frozenset({IntentAction.EXIT_LONG, IntentAction.EXIT_SHORT})
 """``IntentAction.is_exit`` as a set: a membership test instead of a property call per intent."""
 
 
 class StakeGate:
-    """Size entries by a :class:`Stake`; approve every exit for the full position.
+    """Size entries by a :class:`Stake`; approve every exit for the whole lots of the position.
 
     Market entries are sized as a quote amount (the venue fixes the base quantity at the fill
     price, fee included); limit entries as a base quantity at the limit price.
@@ -41,7 +42,8 @@ class StakeGate:
                 return Decision.deny(
                     intent, f"no {'long' if wanted_sign > 0 else 'short'} position to exit"
                 )
-            return Decision(intent, True, quantity=abs(position))
+            # Whole lots only: a remainder below one lot stays behind as dust (sim.lots).
+            return Decision(intent, True, quantity=exit_quantity(instrument, position))
         if position != 0:
             return Decision.deny(intent, "a position is already open")
         if intent.action is IntentAction.ENTER_SHORT and instrument.is_spot:

@@ -10,10 +10,10 @@ for working orders start to matter. This loop replays them for a spot, long-only
   their own prices. A part the cash cannot pay for waits for a later bar (the first part, when
   unaffordable, expires the order). The quote amount stays reserved until the order ends.
 - An exit is a reduce-only market sell of the whole position *at the time of the signal*. It is
-  sent even while the entry is still filling (the entry keeps filling after it) and even while an
-  earlier exit is still working; each order is capped on its own, in the order they were sent, so
-  two working orders may together take twice the cap from one bar. A sell the held base cannot
-  cover waits (or, before any part of it filled, expires).
+  sent even while the entry is still filling (the entry keeps filling after it), but not while an
+  earlier exit is still working (the node sends one exit at a time); each order is capped on its
+  own, in the order they were sent, so an entry and an exit may together take twice the cap from
+  one bar. A sell the held base cannot cover waits (or, before any part of it filled, expires).
 - An entry signal while any order is working is dropped, unless a reduce-only order is among
   them: then it waits and is sent when a reduce-only order completes with the position flat,
   sized from the account at that moment, and its first part fills at the same bar's open.
@@ -81,11 +81,12 @@ _TOLERANCE = 1.0 + 1e-12
 def _lots(quantity: float, lot: float) -> float:
     """Whole lots in ``quantity``, floored as the venue floors the Decimal of the float.
 
-    The relative epsilon keeps an exact multiple (``155.104595 / 1e-8``) from flooring one lot
-    short through the division's rounding.
+    The relative epsilon (a few float ulps) keeps an exact multiple (``155.104595 / 1e-8``) from
+    flooring one lot short through the division's rounding; it must stay that small, or a float
+    just below a lot boundary (``3.8763276099999997`` for 1e-8 lots) would floor one lot up.
     """
     units = quantity / lot
-    return float(math.floor(units + 1e-9 + 1e-12 * units))
+    return float(math.floor(units + 1e-9 + 2e-15 * units))
 
 
 @njit(cache=True)
@@ -179,7 +180,8 @@ def simulate_capped(
             send = 0  # 1: a buy by quote amount, 2: a sell of the position
             budget = 0.0
             if base > 0.0 and exit_[i]:
-                send = 2
+                # Not while a sell is working: it is selling the position already.
+                send = 0 if _selling(orders, active, working) else 2
             elif base == 0.0 and entry[i] and not exit_[i]:
                 if working > 0:
                     # An entry is already on its way, or waits for the exit to complete.
@@ -208,6 +210,15 @@ def simulate_capped(
                     working += 1
         equity[i] = state[S_CASH] + state[S_BASE] * lot * close[i]
     return equity, trades, int(state[S_COUNT])
+
+
+@njit(cache=True)
+def _selling(orders: np.ndarray, active: np.ndarray, working: int) -> bool:
+    """Whether a sell (an exit) is among the working orders."""
+    for m in range(working):  # noqa: SIM110 (numba compiles no generator expressions)
+        if orders[active[m], O_BUY] == 0.0:
+            return True
+    return False
 
 
 @njit(cache=True)

@@ -4,7 +4,9 @@ It runs precomputed signal arrays through the same rules as the event engine's s
 (the functions of :mod:`tradewind.sim.rules`): market orders from a signal at bar ``i`` fill at bar
 ``i + 1``'s open (or at bar ``i``'s close), slippage against the trader and rounded to the tick,
 quantity sized from the stake with the fee on top and floored to the lot step, taker fees in the
-quote currency, equity marked at every close. It exists to make sweeps fast; the event engine
+quote currency or in the base (a buy's fee taken from the base received, a sell's from the base
+held, as the venue's fee side says), exits of whole lots with the rest left as dust
+(:mod:`tradewind.sim.lots`), equity marked at every close. It exists to make sweeps fast; the event engine
 stays the truth, and an acceptance test requires both to make the same trades.
 
 Shapes: price arrays ``(n,)``; signal arrays ``(n,)`` for :func:`simulate`, ``(n, k)`` (one column
@@ -25,7 +27,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from tradewind.sim import rules
+from tradewind.sim import lots, rules
 
 # Layout of the float64 settings vector (one place, so Python and numba agree).
 (
@@ -45,8 +47,10 @@ from tradewind.sim import rules
     IS_PERP,
     BAR_MS,
     MAX_PARTICIPATION,
-) = range(16)
-SETTINGS_SIZE = 16
+    BUY_FEE_IN_BASE,
+    SELL_FEE_IN_BASE,
+) = range(18)
+SETTINGS_SIZE = 18
 STAKE_ALL, STAKE_PERCENT, STAKE_AMOUNT = 0.0, 1.0, 2.0
 
 # Columns of the trade table.
@@ -89,19 +93,22 @@ def _fill_price(raw: float, is_buy: bool, slippage_bps: float, tick: float) -> f
 def _buy(
     cash: float, budget: float, raw: float, settings: np.ndarray
 ) -> tuple[bool, float, float, float, float]:
-    """Buy for ``budget`` at ``raw``: ``(filled, cash, quantity, price, fee)``. A buy the cash cannot
-    pay for, or below the lot or notional minimum, is rejected, as on the venue."""
+    """Buy for ``budget`` at ``raw``: ``(filled, cash, base received, price, fee in quote)``. A buy
+    the cash cannot pay for, or below the lot or notional minimum, is rejected, as on the venue.
+    With the fee in the base, the fee comes out of the base received instead of the cash."""
     fee = settings[FEE]
+    in_base = settings[BUY_FEE_IN_BASE] != 0.0
+    on_top = 0.0 if in_base else fee
     price = _fill_price(raw, True, settings[SLIPPAGE], settings[TICK])
     lot = settings[LOT]
-    size = rules.all_in_quantity(budget, price, fee, lot)
+    size = rules.all_in_quantity(budget, price, on_top, lot)
     cost = size * price
-    paid = rules.fee_amount(cost, fee)
+    paid = rules.fee_amount(cost, on_top)
     if cost + paid > budget * (1.0 + 1e-12):
         # all_in_quantity's tolerance rounded up past the exact floor the event engine takes.
         size -= lot
         cost = size * price
-        paid = rules.fee_amount(cost, fee)
+        paid = rules.fee_amount(cost, on_top)
     min_notional = settings[MIN_NOTIONAL]
     # Float noise of one part in 1e12 is not a lack of funds (the event engine checks in Decimal).
     if (
@@ -110,17 +117,48 @@ def _buy(
         or (min_notional > 0.0 and cost < min_notional)
     ):
         return False, cash, 0.0, 0.0, 0.0
+    if in_base:
+        base_fee = size * fee
+        # The fee's value in quote at the fill price, as the portfolio books it.
+        return True, cash - cost, size - base_fee, price, base_fee * price
     return True, cash - cost - paid, size, price, paid
 
 
 @njit(cache=True)
-def _budget(cash: float, settings: np.ndarray) -> float:
-    """What the stake rule lets one entry spend (0: the gate would deny it)."""
+def _sell_base_fee(settings: np.ndarray) -> float:
+    """The sell's fee rate when it is charged in the base (else 0), for :mod:`lots`."""
+    return settings[FEE] if settings[SELL_FEE_IN_BASE] != 0.0 else 0.0
+
+
+@njit(cache=True)
+def spot_sell(held: float, price: float, settings: np.ndarray) -> tuple[float, float, float, float]:
+    """An exit of a spot long holding ``held`` base at ``price`` (on the tick).
+
+    Returns ``(base out, quote in, fee in quote, dust)``: the whole lots sold (with the fee when it
+    is charged in the base), the proceeds net of a quote fee, the fee's value in quote, and what
+    stays behind (less than a lot, :mod:`tradewind.sim.lots`).
+    """
+    fee = settings[FEE]
+    in_base = settings[SELL_FEE_IN_BASE] != 0.0
+    size = lots.sellable_lots(held, settings[LOT], _sell_base_fee(settings)) * settings[LOT]
+    notional = size * price
+    if in_base:
+        base_fee = size * fee
+        out = size + base_fee
+        return out, notional, base_fee * price, held - out
+    paid = rules.fee_amount(notional, fee)
+    return size, notional - paid, paid, held - size
+
+
+@njit(cache=True)
+def _budget(cash: float, settings: np.ndarray, equity: float = -1.0) -> float:
+    """What the stake rule lets one entry spend (0: the gate would deny it). ``equity`` (cash
+    plus dust at the close; the cash when not given) is what a percent stake is a percent of."""
     kind = settings[STAKE_KIND]
     if kind == STAKE_ALL:
         budget = cash
     elif kind == STAKE_PERCENT:
-        budget = min(cash * settings[STAKE_VALUE], cash)
+        budget = min((cash if equity < 0.0 else equity) * settings[STAKE_VALUE], cash)
     else:
         budget = settings[STAKE_VALUE] if settings[STAKE_VALUE] <= cash else 0.0
     min_notional = settings[MIN_NOTIONAL]
@@ -144,23 +182,31 @@ def _fill(
     count: int,
     settings: np.ndarray,
 ) -> tuple[float, float, float, float, int, int]:
-    """Fill the pending buy (1) or sell (2) at ``raw``; record a closed trade on a sell."""
+    """Fill the pending buy (1) or sell (2) at ``raw``; record a closed trade on a sell.
+
+    ``qty`` is the base held: the position, or the dust a flat account holds (which joins a
+    buy's base at the buy's price, as the portfolio books it). After a sell, the returned
+    quantity is the dust it left."""
     if pending == 1:
         filled, cash, size, price, paid = _buy(cash, budget, raw, settings)
         if filled:
-            return cash, size, price, paid, i, count
+            held = qty + size
+            if lots.sellable_lots(held, settings[LOT], _sell_base_fee(settings)) == 0.0:
+                return cash, held, 0.0, 0.0, -1, count  # less than a lot: dust, not a position
+            return cash, held, price, paid, i, count
         return cash, qty, entry_price, entry_fee, entry_bar, count
     price = _fill_price(raw, False, settings[SLIPPAGE], settings[TICK])
-    proceeds = qty * price
-    paid = rules.fee_amount(proceeds, settings[FEE])
+    out, proceeds, paid, dust = spot_sell(qty, price, settings)
     trades[count, T_ENTRY_BAR] = entry_bar
     trades[count, T_EXIT_BAR] = i
     trades[count, T_ENTRY_PRICE] = entry_price
     trades[count, T_EXIT_PRICE] = price
-    trades[count, T_QTY] = qty
+    trades[count, T_QTY] = out
     trades[count, T_FEES] = entry_fee + paid
-    trades[count, T_PNL] = (price - entry_price) * qty - entry_fee - paid
-    return cash + proceeds - paid, 0.0, 0.0, 0.0, -1, count + 1
+    # Every base that left is sold at ``price`` in the PnL, the fee's base included (its value
+    # is then the fee), as the portfolio books a fee charged in the base.
+    trades[count, T_PNL] = (price - entry_price) * out - entry_fee - paid
+    return cash + proceeds, dust, 0.0, 0.0, -1, count + 1
 
 
 @njit(cache=True)
@@ -200,10 +246,11 @@ def simulate(
         # A signal acts at bar i's close, if its order can still fill: at this close, or at the
         # next open (an order made at the last close finds no more bars, as on the venue).
         if i >= start and (at_close or i < n - 1):
-            if qty > 0.0 and exit_[i]:
+            # In a position while ``entry_bar`` is set; ``qty`` alone may be dust.
+            if entry_bar >= 0 and exit_[i]:
                 pending = 2
-            elif qty == 0.0 and entry[i] and not exit_[i]:
-                budget = _budget(cash, settings)
+            elif entry_bar < 0 and entry[i] and not exit_[i]:
+                budget = _budget(cash, settings, cash + qty * close[i])
                 if budget > 0.0:
                     pending = 1
             if pending != 0 and at_close:

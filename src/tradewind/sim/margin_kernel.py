@@ -31,6 +31,7 @@ from numba import njit
 from tradewind.sim import rules
 from tradewind.sim.kernel import (
     BAR_MS,
+    BUY_FEE_IN_BASE,
     CASH,
     FEE,
     FILL_AT_CLOSE,
@@ -44,8 +45,11 @@ from tradewind.sim.kernel import (
     VOL_SLIPPAGE,
     _budget,
     _fill_price,
+    _sell_base_fee,
     on_grid,
+    spot_sell,
 )
+from tradewind.sim.lots import sellable_lots
 
 # Columns of this kernel's trade table: the first seven as in :mod:`tradewind.sim.kernel`.
 (
@@ -94,11 +98,12 @@ def _entry_quantity(budget: float, price: float, settings: np.ndarray) -> float:
     fee on spot; floored to the lot (0: the venue lets the order expire)."""
     fee = settings[FEE]
     lot = settings[LOT]
-    per_unit = (
-        price * (1.0 / settings[LEVERAGE] + fee)
-        if settings[IS_PERP] != 0.0
-        else (price * (1.0 + fee))
-    )
+    if settings[IS_PERP] != 0.0:
+        per_unit = price * (1.0 / settings[LEVERAGE] + fee)
+    elif settings[BUY_FEE_IN_BASE] != 0.0:
+        per_unit = price  # the fee comes out of the base received
+    else:
+        per_unit = price * (1.0 + fee)
     if price <= 0.0 or budget <= 0.0:
         return 0.0
     size = float(math.floor(budget / per_unit / lot + 1e-9) * lot)
@@ -130,8 +135,8 @@ def simulate_two_sided(
     funding_rate: np.ndarray,
     funding_mark: np.ndarray,
     funding_first: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Run one long/short signal set; return ``(equity, trades, trade_count)``.
+) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """Run one long/short signal set; return ``(equity, trades, trade_count, dust)``.
 
     Parameters
     ----------
@@ -155,7 +160,8 @@ def simulate_two_sided(
     -------
     tuple
         ``equity[i]`` (account value at bar ``i``'s close), the trade table
-        (:data:`TRADE_COLUMNS` columns; rows past ``trade_count`` unused) and ``trade_count``.
+        (:data:`TRADE_COLUMNS` columns; rows past ``trade_count`` unused), ``trade_count`` and
+        the spot dust held at the end (base left by exits, less than a lot; 0 on perpetuals).
     """
     n = open_.shape[0]
     at_close = settings[FILL_AT_CLOSE] != 0.0
@@ -170,6 +176,7 @@ def simulate_two_sided(
     count = 0
     cash = settings[CASH]  # spot: free quote; perpetual: the wallet, margin included
     qty = 0.0  # signed
+    dust = 0.0  # spot: base left by an exit, less than a lot (joins the next entry)
     entry_price = 0.0
     entry_fee = 0.0
     entry_bar = -1
@@ -226,13 +233,16 @@ def simulate_two_sided(
             if pend_exit and qty != 0.0:
                 is_buy = qty < 0.0
                 price = _fill_price(raw, is_buy, bps, tick)
-                size = abs(qty)
-                paid = rules.fee_amount(size * price, fee)
-                gross = (price - entry_price) * qty
                 if perp:
+                    size = abs(qty)
+                    paid = rules.fee_amount(size * price, fee)
+                    gross = (price - entry_price) * qty
                     cash += gross - paid
                 else:
-                    cash += size * price - paid
+                    # Whole lots are sold; the rest stays as dust (sim.lots).
+                    size, proceeds, paid, dust = spot_sell(qty, price, settings)
+                    gross = (price - entry_price) * size
+                    cash += proceeds
                 row = trades[count]
                 row[T_ENTRY_BAR] = entry_bar
                 row[T_EXIT_BAR] = i
@@ -250,7 +260,9 @@ def simulate_two_sided(
                 qty, margin, funding, entry_bar = 0.0, 0.0, 0.0, -1
             pend_exit = False
             if pend_entry != 0 and qty == 0.0:
-                budget = _budget(cash, settings)
+                # A percent stake is of the equity: the cash plus any dust at the signal close.
+                mark = close[i - 1] if step == 0 else close[i]
+                budget = _budget(cash, settings, cash + dust * mark)
                 if budget > 0.0:
                     is_buy = pend_entry > 0
                     price = _fill_price(raw, is_buy, bps, tick)
@@ -258,9 +270,18 @@ def simulate_two_sided(
                     notional = size * price
                     paid = rules.fee_amount(notional, fee)
                     needed = notional / leverage if perp else notional
+                    base_fee = not perp and settings[BUY_FEE_IN_BASE] != 0.0
+                    cost = needed if base_fee else needed + paid
                     # Float noise of one part in 1e12 is not a lack of funds (Decimal there).
-                    if size > 0.0 and needed + paid <= cash * (1.0 + 1e-12):
-                        qty = size if is_buy else -size
+                    if size > 0.0 and cost <= cash * (1.0 + 1e-12):
+                        if base_fee:
+                            # The fee comes out of the base received; its value in quote is
+                            # the trade's entry fee, as the portfolio books it.
+                            in_fee = size * fee
+                            paid = in_fee * price
+                            size -= in_fee
+                        qty = size + dust if is_buy else -size
+                        dust = 0.0
                         entry_price = price
                         entry_fee = paid
                         entry_bar = i
@@ -271,7 +292,10 @@ def simulate_two_sided(
                             margin = needed
                             cash -= paid
                         else:
-                            cash -= notional + paid
+                            cash -= cost
+                            if sellable_lots(qty, settings[LOT], _sell_base_fee(settings)) == 0.0:
+                                # Less than a lot: dust, not a position.
+                                dust, qty, entry_bar = qty, 0.0, -1
                         if (
                             step == 1
                             and perp
@@ -289,8 +313,8 @@ def simulate_two_sided(
         if perp:
             equity[i] = cash + qty * (close[i] - entry_price)
         else:
-            equity[i] = cash + qty * close[i]
-    return equity, trades, count
+            equity[i] = cash + (qty + dust) * close[i]
+    return equity, trades, count, dust
 
 
 @njit(cache=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from tradewind.core.instrument import FeeSide, Instrument
+from tradewind.core.instrument import Instrument
 from tradewind.sim import kernel
 
 if TYPE_CHECKING:  # only the type: sim does not depend on risk at run time
@@ -50,6 +50,10 @@ class KernelSettings:
     max_participation: float = 0.0
     """Largest share of a bar's base volume one order may take (0: no cap); spot long-only runs
     with a cap go through :func:`tradewind.sim.capped_kernel.simulate_capped`."""
+    buy_fee_in_base: bool = False
+    """Spot: the venue takes a buy's fee from the base received (fee side ``get`` or ``base``)."""
+    sell_fee_in_base: bool = False
+    """Spot: the venue takes a sell's fee from the base held (fee side ``give`` or ``base``)."""
 
     def vector(self) -> npt.NDArray[np.float64]:
         """The float64 settings vector in the layout of :mod:`tradewind.sim.kernel`."""
@@ -71,6 +75,8 @@ class KernelSettings:
         out[kernel.IS_PERP] = 1.0 if self.perpetual else 0.0
         out[kernel.BAR_MS] = float(self.bar_ms)
         out[kernel.MAX_PARTICIPATION] = self.max_participation
+        out[kernel.BUY_FEE_IN_BASE] = 1.0 if self.buy_fee_in_base else 0.0
+        out[kernel.SELL_FEE_IN_BASE] = 1.0 if self.sell_fee_in_base else 0.0
         return out
 
 
@@ -113,10 +119,6 @@ def unsupported_reason(
         return f"short signals on the spot market {instrument.symbol} (spot cannot be sold short)"
     if not instrument.is_spot and (instrument.inverse or instrument.contract_size != 1):
         return f"{instrument.symbol}: inverse or sized contracts (the kernel is linear, size 1)"
-    if instrument.fee_side is not FeeSide.QUOTE:
-        return (
-            f"fees charged in {instrument.fee_side} (the kernel charges them in the quote currency)"
-        )
     if latency_ms:
         return "order latency"
     if max_participation and not instrument.is_spot:

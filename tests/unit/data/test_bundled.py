@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 
 from tradewind.data.bundled import BUNDLED_KEY, bundled_path, load_bundled
+from tradewind.data.grid import infer_price_step
 from tradewind.data.kinds import DataKind
-from tradewind.data.meta import VolumeUnit, infer_price_step
+from tradewind.data.meta import VolumeUnit
 from tradewind.data.validate import validate
 
 

@@ -387,14 +387,16 @@ class SimVenue:
         o, h, lo = float(bars.open[j]), float(bars.high[j]), float(bars.low[j])
         if kind is OrderType.LIMIT:
             return rules.limit_fill_price(is_buy, float(order.price or 0), o, h, lo), False
+        already = working.triggered
         if kind is OrderType.TAKE_PROFIT:
             price = rules.take_profit_fill_price(is_buy, float(order.trigger_price or 0), o, h, lo)
+            # Triggered once: a remainder left by a participation cap fills on later bars
+            # without a second trigger event.
             return (
                 (math.nan, False)
                 if math.isnan(price)
-                else (self._slip(price, is_buy, bars, j), True)
+                else (self._slip(price, is_buy, bars, j), not already)
             )
-        already = working.triggered
         if kind is OrderType.STOP_MARKET:
             price = rules.stop_fill_price(is_buy, float(order.trigger_price or 0), o, h, lo)
             return (
