@@ -107,7 +107,8 @@ def test_dust_is_reported_valued_and_equal_in_both_engines(
 
     assert (event.orders["status"] == "filled").all()
     assert len(event.trades) == len(kernel.trades) >= 100
-    assert event.health is not None and kernel.health is not None
+    assert event.health is not None
+    assert kernel.health is not None
     dust = event.health.dust["ETH/BTC"]
     assert dust["asset"] == "ETH"
     assert 0 < dust["quantity"] < 1e-8
