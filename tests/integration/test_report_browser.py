@@ -190,6 +190,14 @@ def test_a_thousand_trades_stay_readable_and_each_shows_on_zoom(
     zoomed = page.evaluate(MARKERS)
     assert in_view > 10
     assert zoomed["main"] == in_view
+    # The original one-minute candles replace the resampled ones in view.
+    detail, candle_times = page.evaluate(
+        "() => { const g = document.querySelectorAll('.js-plotly-plot')[0];"
+        " return [g.dataset.detail, Array.from(g.data[0].x)]; }"
+    )
+    assert detail == "true"
+    assert "2022-01-10 06:01:00" in candle_times
+    assert "2022-01-10 11:59:00" in candle_times
     # The price axis follows the zoom: it spans that morning's prices, not the month's.
     low, high = page.evaluate(
         "() => document.querySelectorAll('.js-plotly-plot')[0].layout.yaxis.range"

@@ -24,6 +24,7 @@ from tradewind.core.strict_json import write_json
 from tradewind.data.bundled import BUNDLED_KEY, load_bundled
 from tradewind.data.catalog import Catalog
 from tradewind.data.validate import validate
+from tradewind.reporting.numbers import format_metric
 
 _DAYS_SHOWN = 7
 _METRICS = ("start", "end", "initial_equity", "final_equity", "total_return", "max_drawdown",
@@ -97,7 +98,7 @@ def _backtest(frame: pd.DataFrame, instrument: Instrument, run_dir: Path, strate
     table.add_column("", justify="right")
     for key in _METRICS:
         value = result.metrics[key]
-        table.add_row(key, f"{value:,.4g}" if isinstance(value, float) else str(value))
+        table.add_row(key, format_metric(key, value))
     STATE.console.print(table)
     STATE.console.print(
         f"{instrument.symbol} is traded as a linear perpetual at 1x leverage; the bundled month "

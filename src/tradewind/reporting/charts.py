@@ -25,6 +25,10 @@ MAX_CANDLES = 5_000
 low, last close) so that the page, which draws them twice (chart and range slider), stays quick;
 the markers keep their exact times and prices."""
 
+MAX_DETAIL_BARS = 300_000
+"""Up to this many bars the page also carries the original candles, shown once you zoom in to at
+most :data:`MAX_CANDLES` of them (about 10 MB of page per 300,000 bars)."""
+
 MAX_MARKERS = 500
 """At most this many entry and exit markers are visible at once (half of them entries)."""
 
@@ -63,8 +67,8 @@ def price_chart(symbol: str, frame: pd.DataFrame, trades: pd.DataFrame) -> tuple
     times = _naive_utc(shown.index)
     title = f"{symbol}: price, entries and exits"
     if factor > 1 and len(frame) > 1:
-        step = (frame.index[1] - frame.index[0]) * factor
-        title += f" ({_span(step)} candles, resampled for display)"
+        step = frame.index[1] - frame.index[0]
+        title += f" ({_span(step * factor)} candles; zoom in for the {_span(step)} ones)"
     figure = go.Figure()
     figure.add_trace(
         go.Candlestick(
@@ -93,7 +97,7 @@ def price_chart(symbol: str, frame: pd.DataFrame, trades: pd.DataFrame) -> tuple
         hovermode="closest",
     )  # fmt: skip
     mine = trades[trades["symbol"] == symbol] if len(trades) else trades
-    return figure, marker_script(mine, shown)
+    return figure, marker_script(mine, shown, frame if factor > 1 else None)
 
 
 def _span(step: pd.Timedelta) -> str:
@@ -109,15 +113,28 @@ def _ms(values: pd.Series) -> list[int]:
     return [int(v) for v in pd.DatetimeIndex(values).as_unit("ms").asi8]
 
 
-def marker_script(trades: pd.DataFrame, candles: pd.DataFrame) -> str:
+def _ohlc(frame: pd.DataFrame) -> dict[str, list[float] | list[int]]:
+    return {
+        "t": _ms(pd.Series(frame.index)),
+        **{column[0]: frame[column].astype(float).tolist()
+           for column in ("open", "high", "low", "close")},
+    }  # fmt: skip
+
+
+def marker_script(
+    trades: pd.DataFrame, candles: pd.DataFrame, bars: pd.DataFrame | None = None
+) -> str:
     """JavaScript (a plotly ``post_script``) that draws the entry and exit markers of ``trades``
     for the visible range (each trade when at most :data:`MAX_MARKERS` markers fit, else grouped
-    by time) and fits the price axis to the ``candles`` in view; redrawn on every zoom, pan or
-    range-slider move."""
+    by time), shows the original ``bars`` instead of the resampled ``candles`` once at most
+    :data:`MAX_CANDLES` of them are in view (resampled ones stay outside it, so the range slider
+    keeps the whole history), and fits the price axis to what is in view; redrawn on every zoom,
+    pan or range-slider move."""
+    detail = bars is not None and len(bars) <= MAX_DETAIL_BARS
     data = {
-        "bar_t": _ms(pd.Series(candles.index)),
-        "bar_high": [float(v) for v in candles["high"]],
-        "bar_low": [float(v) for v in candles["low"]],
+        "coarse": _ohlc(candles),
+        "fine": _ohlc(bars) if detail and bars is not None else None,
+        "max_candles": MAX_CANDLES,
         "entry_t": _ms(trades["entry_time"]) if len(trades) else [],
         "entry_p": [float(v) for v in trades["entry_price"]] if len(trades) else [],
         "exit_t": _ms(trades["exit_time"]) if len(trades) else [],
@@ -198,15 +215,45 @@ _MARKER_JS = """
     style.x = [a.x, b.x]; style.y = [a.y, b.y]; style.text = [a.text, b.text];
     Plotly.restyle(gd, style, [1, 2]);
   }
+  // Candles: the resampled ones for a wide view; once few enough original bars are in view, the
+  // originals there (and a view's width either side, for panning) with resampled ones outside,
+  // so the range slider below still shows the whole history.
+  var C = T.coarse, F = T.fine, shownFine = false;
+  function count(t, lo, hi) {
+    var n = 0, i; for (i = 0; i < t.length; i++) { if (t[i] >= lo && t[i] <= hi) { n++; } }
+    return n;
+  }
+  function candles(lo, hi) {
+    var useFine = F !== null && count(F.t, lo, hi) <= T.max_candles;
+    var out = {x: [], o: [], h: [], l: [], c: []}, i, a, b, pad = hi - lo, cstep;
+    function add(src, k) {
+      out.x.push(iso(src.t[k])); out.o.push(src.o[k]); out.h.push(src.h[k]);
+      out.l.push(src.l[k]); out.c.push(src.c[k]);
+    }
+    if (useFine) {
+      a = lo - pad; b = hi + pad; cstep = C.t.length > 1 ? C.t[1] - C.t[0] : 0;
+      for (i = 0; i < C.t.length && C.t[i] + cstep <= a; i++) { add(C, i); }
+      for (i = 0; i < F.t.length; i++) { if (F.t[i] >= a && F.t[i] <= b) { add(F, i); } }
+      for (i = 0; i < C.t.length; i++) { if (C.t[i] > b) { add(C, i); } }
+    } else if (shownFine) {
+      for (i = 0; i < C.t.length; i++) { add(C, i); }
+    }
+    if (useFine || shownFine) {
+      Plotly.restyle(gd, {x: [out.x], open: [out.o], high: [out.h], low: [out.l],
+                          close: [out.c]}, [0]);
+    }
+    shownFine = useFine;
+    gd.dataset.detail = String(useFine);
+    return useFine ? F : C;
+  }
   // A zoom or a slider move changes only the time axis: fit the price axis to the candles in
   // view, as a trader expects (plotly keeps the whole history's price range otherwise).
-  function fit(lo, hi) {
-    var top = -Infinity, bottom = Infinity, i;
-    var n = T.bar_t.length;
+  function fit(src, lo, hi) {
+    var top = -Infinity, bottom = Infinity, i, n = src.t.length;
     for (i = 0; i < n; i++) {
       // Every candle that overlaps the view, the one that began before it included.
-      if (T.bar_t[i] <= hi && (i + 1 >= n || T.bar_t[i + 1] > lo)) {
-        top = Math.max(top, T.bar_high[i]); bottom = Math.min(bottom, T.bar_low[i]);
+      if (src.t[i] <= hi && (i + 1 >= n || src.t[i + 1] > lo)) {
+        top = Math.max(top, src.h[i]); bottom = Math.min(bottom, src.l[i]);
       }
     }
     if (top > bottom) {
@@ -216,12 +263,17 @@ _MARKER_JS = """
   }
   gd.on('plotly_relayout', function (ev) {
     if (ev['xaxis.autorange']) {
-      draw(first, last); Plotly.relayout(gd, {'yaxis.autorange': true}); return;
+      candles(-Infinity, Infinity); draw(first, last);
+      Plotly.relayout(gd, {'yaxis.autorange': true}); return;
     }
     var r = ev['xaxis.range'] || (ev['xaxis.range[0]'] !== undefined ?
       [ev['xaxis.range[0]'], ev['xaxis.range[1]']] : null);
-    if (r) { draw(parse(r[0]), parse(r[1])); fit(parse(r[0]), parse(r[1])); }
+    if (r) {
+      var lo = parse(r[0]), hi = parse(r[1]);
+      var src = candles(lo, hi); draw(lo, hi); fit(src, lo, hi);
+    }
   });
+  gd.dataset.detail = 'false';
   draw(first, last);
 })();
 """
