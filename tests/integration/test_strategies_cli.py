@@ -12,6 +12,7 @@ from tradewind.bootstrap import backtest
 from tradewind.cli.main import run
 from tradewind.data.bundled import load_bundled
 from tradewind.strategies import get_strategy, registered_names
+from tradewind.strategies.template import render_template
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -67,6 +68,8 @@ def test_the_readme_example_runs_with_its_hooks_and_passes_lookahead(
 ) -> None:
     script = tmp_path / "ema_rsi.py"
     script.write_text(_readme_example())
+    # The README says the example is what `strategies new ema_rsi` writes: hold it to that.
+    assert _readme_example() == render_template("ema_rsi")
     frame, _ = load_bundled()
     frame = frame[frame["date"] < pd.Timestamp("2022-01-12", tz="UTC")]
 

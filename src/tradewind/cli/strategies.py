@@ -13,7 +13,7 @@ from tradewind.cli.context import STATE
 from tradewind.core.errors import UserError
 from tradewind.reporting.numbers import format_number
 from tradewind.strategies.params import Param
-from tradewind.strategies.registry import get_strategy, registered_names
+from tradewind.strategies.registry import load_strategy, registered_names
 from tradewind.strategies.template import class_name_for, render_template
 
 app = typer.Typer(
@@ -25,7 +25,8 @@ app = typer.Typer(
 @app.command("list")
 def list_strategies(
     name: Annotated[
-        str | None, typer.Argument(help="Show only this strategy (default: all of them).")
+        str | None,
+        typer.Argument(help="Show only this strategy, by name or as path/file.py:Class."),
     ] = None,
 ) -> None:
     """List the built-in and installed strategies: name, parameters with ranges, description.
@@ -35,9 +36,10 @@ def list_strategies(
     """
     names = [name] if name is not None else registered_names()
     for strategy_name in names:
-        cls = get_strategy(strategy_name)
+        cls = load_strategy(strategy_name)
         STATE.console.print(
-            f"[bold]{strategy_name}[/bold]  ({cls.__module__}.{cls.__qualname__})", highlight=False
+            f"[bold]{strategy_name}[/bold]  (tradewind backtest -s {strategy_name})",
+            highlight=False,
         )
         STATE.console.print(_description(cls), markup=False, highlight=False, soft_wrap=True)
         table = Table(show_edge=False, pad_edge=False, box=None, padding=(0, 2, 0, 2))
@@ -54,7 +56,9 @@ def list_strategies(
 
 
 def _description(cls: type) -> str:
-    doc = inspect.getdoc(cls) or getattr(cls, "description", "") or "(no description)"
+    # The class's own docstring: inspect.getdoc would fall back to the Strategy base class's.
+    own = cls.__dict__.get("__doc__")
+    doc = inspect.cleandoc(own) if own else getattr(cls, "description", "") or "(no description)"
     return "\n".join(f"  {line}" for line in doc.splitlines())
 
 
