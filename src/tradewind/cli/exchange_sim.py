@@ -1,14 +1,17 @@
 """``tradewind exchange-sim``: serve the loopback Binance simulator on recorded data.
 
 It lists every recording of the data folder (the shared data layout: ``candles/``, ``futures/``,
-``trades/``, ``orderbook/``), opens one funded demo account, starts the server, and prints the REST
-and WebSocket URLs, the health URL and a ready ccxt configuration. It runs until Ctrl-C or SIGTERM
+``trades/``, ``orderbook/``), or with ``--catalog DIR`` the series of a user's catalog
+(:mod:`.sim_catalog`), opens one funded demo account (its API key follows ``--seed``), starts the
+server, and prints the REST and WebSocket URLs, the health and replay URLs and a ready ccxt
+configuration. It runs until Ctrl-C or SIGTERM
 and then closes every WebSocket (code 1001) and stops cleanly (exit code 0).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 import signal
@@ -19,6 +22,7 @@ from typing import Annotated
 import typer
 
 from tradewind.cli.context import STATE
+from tradewind.cli.sim_catalog import list_catalog
 from tradewind.core.errors import UserError
 from tradewind.data.recorded import recorded_data_dir
 from tradewind.venues.exchange_sim import FaultPlan, LoopbackServer, SimExchange
@@ -55,6 +59,17 @@ def _faults(path: Path | None, seed: int) -> FaultPlan:
         raise UserError(f"fault file {path}: {exc}") from None
 
 
+def demo_credentials(seed: int) -> tuple[str, str]:
+    """Return the demo account's API key and secret for ``seed`` (64 hex characters each).
+
+    The same seed gives the same key on every start, so a bot's config keeps working across
+    restarts. They guard nothing: the simulator listens on 127.0.0.1 only.
+    """
+    key = hashlib.sha256(f"tradewind exchange-sim key {seed}".encode()).hexdigest()
+    secret = hashlib.sha256(f"tradewind exchange-sim secret {seed}".encode()).hexdigest()
+    return key, secret
+
+
 def ccxt_snippet(server: LoopbackServer, key: ApiKey) -> str:
     """Return Python that builds a ccxt client for ``server`` (the recipe of ccxt-loopback.md)."""
     return f'''import ccxt.pro as ccxtpro  # or ccxt / ccxt.async_support (then drop 'ws')
@@ -89,7 +104,10 @@ def exchange_sim(
     port: Annotated[
         int, typer.Option("--port", help="TCP port on 127.0.0.1 (0: any free).")
     ] = 8765,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of derived flows and faults.")] = 0,
+    seed: Annotated[
+        int,
+        typer.Option("--seed", help="Seed of derived flows, faults and the demo API key."),
+    ] = 0,
     usdt: Annotated[
         float, typer.Option("--usdt", help="Spot and futures USDT of the demo account.")
     ] = 100_000.0,
@@ -99,6 +117,14 @@ def exchange_sim(
     max_connection_hours: Annotated[
         float, typer.Option("--max-connection-hours", help="Close WebSockets older than this.")
     ] = 24.0,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog",
+            help="Serve this catalog folder (written by 'tradewind data import' or 'data "
+            "download') instead of the recorded data.",
+        ),
+    ] = None,
     history: Annotated[
         float,
         typer.Option(
@@ -112,22 +138,36 @@ def exchange_sim(
 
     Prints the URLs to put in a config and a ready ccxt configuration snippet.
     """
-    root = data if data is not None else recorded_data_dir()
-    if not (root / "candles").is_dir():
-        raise UserError(f"{root} is not a recorded-data folder (it has no candles/ folder)")
+    if data is not None and catalog is not None:
+        raise UserError("--data and --catalog name two sources: serve one of them")
     if not 0.0 <= history <= 1.0:
         raise UserError(f"--history must be between 0 and 1, got {history}")
     clock = SimClock(_speed(speed))
     sim = SimExchange(clock=clock, faults=_faults(faults, seed), seed=seed, history=history)
-    try:
-        list_shared_recordings(sim, root)
-    except FileNotFoundError as exc:
-        raise UserError(f"recording missing in {root}: {exc.filename}") from None
+    if catalog is not None:
+        report = list_catalog(sim, catalog)
+        for label, series in report.listed.items():
+            STATE.console.print(f"listed   {label}: {', '.join(series)}", highlight=False)
+        for line in report.notes:
+            STATE.console.print(f"note     {line}", highlight=False)
+        for line in report.skipped:
+            STATE.console.print(f"skipped  {line}", highlight=False)
+    else:
+        root = data if data is not None else recorded_data_dir()
+        if not (root / "candles").is_dir():
+            raise UserError(f"{root} is not a recorded-data folder (it has no candles/ folder)")
+        try:
+            list_shared_recordings(sim, root)
+        except FileNotFoundError as exc:
+            raise UserError(f"recording missing in {root}: {exc.filename}") from None
+    demo_key, demo_secret = demo_credentials(seed)
     key = sim.open_account(
         "demo",
         balances={"USDT": usdt, "BTC": 1, "ETH": 10, "XRP": 10_000},
         futures_usdt=usdt,
         permissions=Permissions(withdrawals=withdrawals),
+        key=demo_key,
+        secret=demo_secret,
     )
     asyncio.run(_serve(sim, key, port, max_connection_hours * 3600.0))
 

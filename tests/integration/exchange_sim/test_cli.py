@@ -12,6 +12,8 @@ from pathlib import Path
 
 import requests
 
+from tradewind.cli.exchange_sim import demo_credentials
+
 _RUN = [sys.executable, "-c", "import sys; from tradewind.cli.main import run; sys.exit(run())"]
 
 
@@ -36,13 +38,17 @@ def test_cli_serves_prints_config_and_stops_on_sigterm(shared_data: Path, tmp_pa
     faults = tmp_path / "faults.toml"
     faults.write_text('seed = 1\n[[fault]]\nkind = "maintenance"\npath = "/api/v3/ping"\n')
     proc, lines = _start(["--data", str(shared_data), "--speed", "10", "--faults", str(faults),
-                          "--port", "0"])  # fmt: skip
+                          "--port", "0", "--seed", "5"])  # fmt: skip
     try:
         urls = json.loads(next(line for line in lines if line.startswith("{")))
         rest = urls["rest_url"]
         assert urls["ws_url"].startswith("ws://127.0.0.1:")
         assert any("binance_urls(" in line for line in lines)
-        assert any('"apiKey":' in line for line in lines)
+        # The same seed gives the same demo key on every start.
+        key, secret = demo_credentials(5)
+        printed = " ".join(" ".join(lines).split())  # the console may wrap the long lines
+        assert f'"apiKey": "{key}"' in printed
+        assert f'"secret": "{secret}"' in printed
         health = requests.get(f"{rest}/health", timeout=5).json()
         assert health["status"] == "ok"
         assert health["markets"] >= 10
@@ -68,3 +74,11 @@ def test_cli_refuses_a_bad_fault_file(shared_data: Path, tmp_path: Path) -> None
                            "--port", "0"], capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert done.returncode == 2
     assert "unknown kind 'meteor'" in done.stdout + done.stderr
+
+
+def test_demo_credentials_follow_the_seed() -> None:
+    assert demo_credentials(5) == demo_credentials(5)
+    assert demo_credentials(5) != demo_credentials(6)
+    key, secret = demo_credentials(0)
+    assert len(key) == len(secret) == 64
+    assert key != secret

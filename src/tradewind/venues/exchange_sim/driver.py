@@ -24,6 +24,7 @@ import logging
 import time
 from collections.abc import Iterator
 
+from tradewind.venues.exchange_sim import tickers
 from tradewind.venues.exchange_sim.clock import SimClock
 from tradewind.venues.exchange_sim.engine import LiveMarket
 from tradewind.venues.exchange_sim.exchange import FUNDING_PERIOD_MS, SimExchange
@@ -53,6 +54,7 @@ class ReplayDriver:
         self.funding_settled = 0
         self._next_funding = 0
         self._task: asyncio.Task[None] | None = None
+        self._tickers_sent: dict[tuple[bool, str], int] = {}
 
     def start(self) -> None:
         """Start the replay task on the running loop."""
@@ -117,13 +119,14 @@ class ReplayDriver:
                         await asyncio.sleep(min(delay, 1.0))
                         if time.monotonic() - last_age_check >= 1.0:
                             last_age_check = time.monotonic()
-                            self._close_old_connections()
+                            self._every_second()
                         continue
                 heapq.heappop(heap)
                 try:
                     sim.engine.apply_step(live, step)
                     live.replayed_ms = due
                     sim.hub.candle_tick(live)
+                    tickers.publish(sim, live, self._tickers_sent)
                 except Exception:
                     _log.exception("replay step of %s failed", live.symbol)
                 self.steps_applied += 1
@@ -131,11 +134,11 @@ class ReplayDriver:
                 heapq.heappush(heap, (zero + nxt.offset_ms, next(order), nxt, live, zero, it))
                 if time.monotonic() - last_age_check >= 1.0:
                     last_age_check = time.monotonic()
-                    self._close_old_connections()
+                    self._every_second()
             while True:
                 await asyncio.sleep(1.0)
                 self._settle_due_funding()
-                self._close_old_connections()
+                self._every_second()
         except asyncio.CancelledError:
             raise
 
@@ -150,6 +153,12 @@ class ReplayDriver:
                 _log.exception("funding at %d failed", self._next_funding)
             self.funding_settled += 1
             self._next_funding += FUNDING_PERIOD_MS
+
+    def _every_second(self) -> None:
+        self._close_old_connections()
+        # Tickers go out every second even where the book holds still (Binance: every 1000 ms).
+        for live in self.sim.engine.markets.values():
+            tickers.publish(self.sim, live, self._tickers_sent)
 
     def _close_old_connections(self) -> None:
         now = time.monotonic()

@@ -269,7 +269,9 @@ class SimExchange:
             tl = Timeline.anchored(start, end, align, start_ms, self.history)
             live = self.live(market.listing.api, market.listing.symbol)
             if live is not None:
+                # A new replay: public trades of an earlier one lie on another timeline.
                 live.replayed_ms = None
+                live.recent_trades.clear()
             market.timeline = tl
             if source is not None:
                 source.period_ms = tl.period_ms

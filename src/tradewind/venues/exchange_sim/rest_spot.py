@@ -5,12 +5,10 @@ Signed: ``POST/GET/DELETE /api/v3/order``, ``POST /api/v3/order/test``, ``GET/DE
 ``POST /api/v3/orderList/oco`` (and the older ``/api/v3/order/oco``), ``GET/DELETE
 /api/v3/orderList``, ``GET /sapi/v1/account/apiRestrictions``.
 Public, from the live book: ``GET /api/v3/depth``, ``/api/v3/trades``,
-``/api/v3/ticker/bookTicker``, ``/api/v3/ticker/price``; and ``/sapi/v1/system/status``.
+``/api/v3/ticker/bookTicker`` (24-hour tickers: :mod:`.tickers`); and ``/sapi/v1/system/status``.
 """
 
 from __future__ import annotations
-
-from decimal import Decimal
 
 from aiohttp import web
 
@@ -60,7 +58,6 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v3/depth", public(_depth_spot)),
         web.get("/api/v3/trades", public(_trades_spot)),
         web.get("/api/v3/ticker/bookTicker", public(_book_ticker_spot)),
-        web.get("/api/v3/ticker/price", public(_price_spot)),
     ]
 
 
@@ -127,12 +124,6 @@ async def _book_ticker_spot(request: web.Request, sim: SimExchange, params: Para
     return json(
         [_ticker_row(sim, m.symbol, Api.SPOT) for (f, _), m in sim.engine.markets.items() if not f]
     )
-
-
-async def _price_spot(request: web.Request, sim: SimExchange, params: Params) -> web.Response:
-    market = live_market(sim, params, Api.SPOT)
-    price = market.last_price or market.book.bids.best() or Decimal(0)
-    return json({"symbol": market.symbol, "price": fmt_dec(price)})
 
 
 async def _system_status(request: web.Request, sim: SimExchange, params: Params) -> web.Response:

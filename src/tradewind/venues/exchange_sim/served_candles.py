@@ -122,7 +122,14 @@ def seeded_walker(symbol: str, seed: int, lot: Decimal, steps: int = DEFAULT_STE
 
 
 @dataclass
-class _Rows:
+class Rows:
+    """Served candles as arrays: server open times, ticks, 1e-8 volume units (-1: none).
+
+    ``k`` is each row's candle in the recorded table, ``partial_steps`` the steps done in the
+    last row when it is still forming, ``prev_close`` the close of the row before the first
+    (when :meth:`CandleServer.window` cut some off).
+    """
+
     open_ms: Int64Array
     o: Int64Array
     h: Int64Array
@@ -130,6 +137,14 @@ class _Rows:
     c: Int64Array
     v: Int64Array
     length_ms: int | None
+    k: Int64Array | None = None
+    partial_steps: int | None = None
+    prev_close: int | None = None
+
+    @property
+    def size(self) -> int:
+        """Number of rows."""
+        return len(self.open_ms)
 
 
 class CandleServer:
@@ -159,6 +174,7 @@ class CandleServer:
         self.timeline = timeline
         self.walker = walker
         self.mark = mark
+        self._stats: dict[str, dict[int, tuple[int, int, int]]] = {}
 
     def source(self, interval: str) -> GridCandles | None:
         """Return the recorded table serving ``interval`` (itself, or one to aggregate)."""
@@ -176,14 +192,14 @@ class CandleServer:
             return None
         return max(sources, key=lambda t: INTERVAL_MS[t.interval])
 
-    def _served(self, table: GridCandles, now_ms: int) -> _Rows:
+    def _served(self, table: GridCandles, now_ms: int) -> Rows:
         tl = self.timeline
         n = len(table)
         passes = tl.pass_at(now_ms) + 1
         shifts = tl.offset_ms + tl.period_ms * np.arange(passes, dtype=np.int64)
         open_ms = (table.open_ms[None, :] + shifts[:, None]).ravel()
         cut = int(np.searchsorted(open_ms, now_ms, side="right"))
-        rows = _Rows(
+        rows = Rows(
             open_ms[:cut],
             np.tile(table.open, passes)[:cut],
             np.tile(table.high, passes)[:cut],
@@ -191,19 +207,65 @@ class CandleServer:
             np.tile(table.close, passes)[:cut],
             np.tile(table.volume, passes)[:cut],
             table.length_ms,
+            k=np.tile(np.arange(n, dtype=np.int64), passes)[:cut],
         )
         length = table.length_ms
         if cut and length is not None and now_ms < int(open_ms[cut - 1]) + length:
             k = (cut - 1) % n
             w = self.walker(table, k)
-            o, h, lo, c, v = w.partial(
-                int(table.open[k]), w.steps_done(now_ms - int(open_ms[cut - 1]))
-            )
+            done = max(1, w.steps_done(now_ms - int(open_ms[cut - 1])))
+            o, h, lo, c, v = w.partial(int(table.open[k]), done)
             rows.h[-1], rows.lo[-1], rows.c[-1] = h, lo, c
             rows.o[-1] = o
             if table.volume[k] >= 0:
                 rows.v[-1] = v
+            rows.partial_steps = done
         return rows
+
+    def base(self) -> GridCandles | None:
+        """Return the shortest recorded fixed-length interval (what the flow replays)."""
+        fixed = [t for t in self.tables.values() if t.length_ms is not None and len(t)]
+        return min(fixed, key=lambda t: t.length_ms or 0) if fixed else None
+
+    def window(self, table: GridCandles, start_ms: int, now_ms: int) -> Rows:
+        """Return the served rows of ``table`` that open in ``[start_ms, now_ms]``."""
+        rows = self._served(table, now_ms)
+        lo = int(np.searchsorted(rows.open_ms, start_ms, side="left"))
+        prev = int(rows.c[lo - 1]) if lo > 0 else None
+        assert rows.k is not None
+        return Rows(
+            rows.open_ms[lo:], rows.o[lo:], rows.h[lo:], rows.lo[lo:], rows.c[lo:],
+            rows.v[lo:], rows.length_ms, k=rows.k[lo:], partial_steps=rows.partial_steps,
+            prev_close=prev,
+        )  # fmt: skip
+
+    def trade_stats(self, table: GridCandles, rows: Rows) -> tuple[int, int, int]:
+        """Return the walk trades of ``rows``: quote volume (ticks x 1e-8 units), count, last qty.
+
+        Each candle's walk is computed once (cached by candle), however many passes repeat it.
+        """
+        assert rows.k is not None
+        if rows.size == 0:
+            return 0, 0, 0
+        cache = self._stats.setdefault(table.interval, {})
+        ks = rows.k
+        full = ks[:-1] if rows.partial_steps is not None else ks
+        quote = count = 0
+        uniq, times = np.unique(full, return_counts=True)
+        for k, repeat in zip(uniq.tolist(), times.tolist(), strict=True):
+            if k not in cache:
+                w = self.walker(table, k)
+                cache[k] = _walk_stats(w, len(w.price_ticks))
+            q, n, _ = cache[k]
+            quote += q * repeat
+            count += n * repeat
+        w = self.walker(table, int(ks[-1]))
+        steps = rows.partial_steps if rows.partial_steps is not None else len(w.price_ticks)
+        q, n, last_qty = _walk_stats(w, steps)
+        if rows.partial_steps is not None:
+            quote += q
+            count += n
+        return quote, count, last_qty
 
     def rows(
         self, interval: str, start: int | None, end: int | None, limit: int, now_ms: int
@@ -231,7 +293,7 @@ class CandleServer:
         before = self._row(served, n - 2, table.tick) if n > 1 else None
         return last, before
 
-    def _row(self, rows: _Rows, i: int, tick: Decimal) -> list[Any]:
+    def _row(self, rows: Rows, i: int, tick: Decimal) -> list[Any]:
         open_ms = int(rows.open_ms[i])
         close_ms = _close_ms(open_ms, rows.length_ms)
         volume = int(rows.v[i])
@@ -251,6 +313,17 @@ class CandleServer:
         ]
 
 
+def _walk_stats(w: Walk, steps: int) -> tuple[int, int, int]:
+    """Quote volume (ticks x 1e-8 units), trade count and last trade size of a walk's first steps."""
+    quote = count = last = 0
+    for price, qty in zip(w.price_ticks[:steps], w.volume_units[:steps], strict=True):
+        if qty > 0:
+            quote += price * qty
+            count += 1
+            last = qty
+    return quote, count, last
+
+
 def _close_ms(open_ms: int, length_ms: int | None) -> int:
     if length_ms is not None:
         return open_ms + length_ms - 1
@@ -259,17 +332,17 @@ def _close_ms(open_ms: int, length_ms: int | None) -> int:
     return int((month + 1).astype("datetime64[ms]").astype(np.int64)) - 1
 
 
-def _aggregate(rows: _Rows, interval: str) -> _Rows:
+def _aggregate(rows: Rows, interval: str) -> Rows:
     length = INTERVAL_MS[interval]
     if len(rows.open_ms) == 0:
-        return _Rows(rows.open_ms, rows.o, rows.h, rows.lo, rows.c, rows.v, length)
+        return Rows(rows.open_ms, rows.o, rows.h, rows.lo, rows.c, rows.v, length)
     origin = grid_origin_ms(interval)
     buckets = (rows.open_ms - origin) // length * length + origin
     starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])
     ends = np.r_[starts[1:], len(buckets)] - 1
     volume = np.add.reduceat(rows.v, starts)
     none = np.minimum.reduceat(rows.v, starts) < 0
-    return _Rows(
+    return Rows(
         buckets[starts],
         rows.o[starts],
         np.maximum.reduceat(rows.h, starts),

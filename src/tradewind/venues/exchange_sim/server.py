@@ -36,6 +36,7 @@ from tradewind.venues.exchange_sim import (
     market_data,
     rest_futures,
     rest_spot,
+    tickers,
     ws_handlers,
 )
 from tradewind.venues.exchange_sim.driver import ReplayDriver
@@ -57,6 +58,7 @@ def build_app(sim: SimExchange) -> web.Application:
     app.add_routes(market_data.routes())
     app.add_routes(rest_spot.routes())
     app.add_routes(rest_futures.routes())
+    app.add_routes(tickers.routes())
     app.add_routes(algo_orders.routes())
     app.add_routes(funding.routes())
     app.add_routes(ws_handlers.routes())

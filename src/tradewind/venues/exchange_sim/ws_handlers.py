@@ -38,11 +38,12 @@ from tradewind.venues.exchange_sim.listings import Api
 from tradewind.venues.exchange_sim.market_data import SIM_KEY
 from tradewind.venues.exchange_sim.order_params import parse_order
 from tradewind.venues.exchange_sim.rest_common import visible
+from tradewind.venues.exchange_sim.tickers import ALL_MARKET_STREAMS
 
 _log = logging.getLogger(__name__)
 _KINDS = re.compile(
     r"^(?P<sym>[a-z0-9]+)@(?P<kind>depth|depth@100ms|depth@500ms|trade|aggTrade|bookTicker|"
-    r"markPrice|markPrice@1s|kline_(?P<interval>[0-9]+[smhdwM]))$"
+    r"markPrice|markPrice@1s|ticker|miniTicker|kline_(?P<interval>[0-9]+[smhdwM]))$"
 )
 
 
@@ -65,6 +66,8 @@ def routes() -> list[web.RouteDef]:
 
 
 def _valid_stream(sim: SimExchange, futures: bool, stream: str) -> bool:
+    if stream in ALL_MARKET_STREAMS:
+        return True
     match = _KINDS.match(stream)
     if match is None:
         return False
