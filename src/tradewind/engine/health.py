@@ -161,7 +161,7 @@ class RunHealth:
         out.append(f"dust {'none' if not dust else ''}".rstrip())
         for symbol, d in dust.items():
             out.append(
-                f"  {symbol}: {format_price(d.get('quantity'))} {d.get('asset', '')} worth "
+                f"  {symbol}: {format_number(d.get('quantity'))} {d.get('asset', '')} worth "
                 f"{format_number(d.get('value'))}"
             )
         return out
