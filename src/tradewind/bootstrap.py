@@ -270,6 +270,10 @@ def backtest(
         "account_currency": quote,
         "stake": str(Stake.parse(stake)),
         "fee": "instrument" if fee_rate is None else str(fee_rate),
+        "instrument_fees": {
+            name: {"maker": str(i.maker_fee), "taker": str(i.taker_fee), "side": i.fee_side.value}
+            for name, i in chosen.items()
+        },
         "fill": fill_at.value,
         "slippage_bps": slippage_bps,
         "volatility_slippage": volatility_slippage,

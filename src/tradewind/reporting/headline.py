@@ -88,7 +88,7 @@ def run_settings(meta: Mapping[str, Any], metrics: Mapping[str, Any]) -> dict[st
         "Data range": _data_range(meta, metrics),
         "Starting cash": f"{_decimal_text(meta.get('cash'))} {currency}".strip(),
         "Stake": _stake(meta.get("stake")),
-        "Fee per side": _fee(meta.get("fee")),
+        "Fee per side": _fee(meta.get("fee"), meta.get("instrument_fees")),
         "Fills": _fills(meta),
         "Slippage": _slippage(meta),
         "Engine": str(meta.get("engine", "event")),
@@ -136,9 +136,15 @@ def _stake(value: Any) -> str:
     return text
 
 
-def _fee(value: Any) -> str:
-    if value in (None, "instrument"):
-        return "the instrument's own maker/taker fees"
+_FEE_SIDES = {
+    "get": "charged in the currency received",
+    "give": "charged in the currency spent",
+    "quote": "charged in the quote currency",
+    "base": "charged in the base currency",
+}
+
+
+def _rate(value: Any) -> str:
     try:
         rate = float(value)
     except (TypeError, ValueError):
@@ -146,6 +152,20 @@ def _fee(value: Any) -> str:
     # As many decimals as the rate has (0.10%, 0.075%), at least two.
     decimals = next((d for d in (2, 3, 4) if abs(rate * 100 - round(rate * 100, d)) < 1e-12), 5)
     return format_percent(rate, decimals=decimals)
+
+
+def _fee(value: Any, instrument_fees: Any = None) -> str:
+    if value not in (None, "instrument"):
+        return _rate(value)
+    if not isinstance(instrument_fees, Mapping) or not instrument_fees:
+        return "the instrument's own maker/taker fees"
+    parts = []
+    for symbol, fees in instrument_fees.items():
+        side = _FEE_SIDES.get(str(fees.get("side")), "")
+        text = f"maker {_rate(fees.get('maker'))}, taker {_rate(fees.get('taker'))}"
+        text += f", {side}" if side else ""
+        parts.append(f"{text} ({symbol})" if len(instrument_fees) > 1 else text)
+    return "; ".join(parts)
 
 
 def _fills(meta: Mapping[str, Any]) -> str:

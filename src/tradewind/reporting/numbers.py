@@ -90,13 +90,17 @@ def format_number(value: Any, decimals: int | None = None) -> str:
 
 def format_price(value: Any) -> str:
     """A price or quantity: 2 decimals from 1,000 up, 4 from 1, 6 below (``46,475``,
-    ``2.1516``, ``0.074139``), trailing zeros dropped; the exact values are in the exports."""
+    ``2.1516``, ``0.074139``), trailing zeros dropped, and 4 significant digits below 0.001
+    (``0.00000000608``, never a rounded-away 0); the exact values are in the exports."""
     if is_missing(value):
         return "n/a"
     number = float(value)
     if math.isinf(number):
         return "inf" if number > 0 else "-inf"
     magnitude = abs(number)
+    if 0 < magnitude < 0.001:
+        # Dust and other crumbs: significant digits, not a rounded-away zero.
+        return format_number(number)
     decimals = 2 if magnitude >= 1000 else 4 if magnitude >= 1 else 6
     text = f"{number:,.{decimals}f}"
     if "." in text:

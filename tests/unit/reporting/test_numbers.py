@@ -59,6 +59,7 @@ def test_metrics_are_written_by_what_they_measure() -> None:
     assert format_price(2.15162825) == "2.1516"
     assert format_price(46_475.125) == "46,475.12"
     assert format_price(0.07413882) == "0.074139"
+    assert format_price(6.08e-09) == "0.00000000608"  # dust is never shown as 0
 
 
 def test_headline_and_settings_read_as_a_trader_writes_them() -> None:
@@ -91,3 +92,9 @@ def test_headline_and_settings_read_as_a_trader_writes_them() -> None:
     assert settings["Slippage"] == "2 bps per market fill"
     assert settings["Data range"] == "2024-01-01 00:00 to 2024-03-01 00:00 UTC (45,031 bars)"
     assert settings["Risk rules in force"] == "exits.stop_pct=0.02"
+    instrument = {"fee": "instrument",
+                  "instrument_fees": {"ETH/BTC": {"maker": "0.001", "taker": "0.00075",
+                                                  "side": "get"}}}  # fmt: skip
+    assert run_settings({**meta, **instrument}, metrics)["Fee per side"] == (
+        "maker 0.10%, taker 0.075%, charged in the currency received"
+    )
