@@ -136,10 +136,10 @@ def run_kernel(
     if reason is None and model.book_walk:
         reason = "book-walk fills (the kernel fills from bars only)"
     base_fees = instrument.is_spot and instrument.fee_side is not FeeSide.QUOTE
-    if reason is None and base_fees and (risk is not None or model.max_participation):
+    if reason is None and base_fees and model.max_participation:
         reason = (
             f"fees charged in the base currency (fee side {instrument.fee_side}) together with "
-            "risk rules or a volume participation cap"
+            "a volume participation cap"
         )
     if reason is None and risk is not None and model.max_participation:
         reason = "a volume participation cap together with risk rules (stops and sizing)"

@@ -21,7 +21,11 @@ close ``P`` as the reference price, the model gives a notional (fixed fraction `
 risk ``E x r x P / |P - S|`` to the planned stop ``S``, volatility target
 ``E x min(cap, target x P / ATR14)``); a spot buy is capped at ``free / (1 + fee) x
 (1 - buffer)``; the quantity is floored to the lot at ``P``. At the fill the venue lets the order
-expire when the cash does not cover it.
+expire when the cash does not cover it. The equity a model sizes from includes any dust.
+
+Fees are charged as the venue charges them (in the quote, or in the base: a buy's fee out of the
+base received, a sell's out of the base held), and every exit sells whole lots, the rest staying
+behind as dust that joins the next entry (:mod:`tradewind.sim.lots`).
 """
 
 from __future__ import annotations
@@ -32,7 +36,19 @@ import numpy as np
 from numba import njit
 
 from tradewind.sim import rules, stops
-from tradewind.sim.kernel import CASH, FEE, FILL_AT_CLOSE, LOT, MIN_NOTIONAL, TICK, _fill_price
+from tradewind.sim.kernel import (
+    BUY_FEE_IN_BASE,
+    CASH,
+    FEE,
+    FILL_AT_CLOSE,
+    LOT,
+    MIN_NOTIONAL,
+    TICK,
+    _fill_price,
+    _sell_base_fee,
+    spot_sell,
+)
+from tradewind.sim.lots import sellable_lots
 from tradewind.sim.margin_kernel import (
     T_ENTRY_AT_CLOSE,
     T_ENTRY_BAR,
@@ -152,6 +168,7 @@ def simulate_protected(
     count = 0
     cash = settings[CASH]
     qty = 0.0
+    dust = 0.0  # base left by an exit, less than a lot; joins the next entry (sim.lots)
     entry_price = 0.0
     entry_fee = 0.0
     entry_bar = -1
@@ -168,31 +185,35 @@ def simulate_protected(
             price = _fill_price(
                 open_[i], False, _slippage_bps(i, False, high, low, close, settings), tick
             )
-            cash, count = _close(trades, count, i, price, qty, entry_price, entry_fee, entry_bar,
-                                 entry_at_close, False, pend_reason, fee, cash)  # fmt: skip
+            cash, count, dust = _close(trades, count, i, price, qty, entry_price, entry_fee,
+                                       entry_bar, entry_at_close, False, pend_reason, settings,
+                                       cash)  # fmt: skip
             qty = 0.0
         pend_exit = False
         if pend_qty > 0.0:
             price = _fill_price(
                 open_[i], True, _slippage_bps(i, False, high, low, close, settings), tick
             )
-            paid = rules.fee_amount(pend_qty * price, fee)
-            if pend_qty * price + paid <= cash * (1.0 + 1e-12):
-                qty, entry_price, entry_fee = pend_qty, price, paid
+            bought, cost, paid = _buy(pend_qty, price, cash, settings)
+            if bought > 0.0:
+                qty, dust, entry_price, entry_fee = bought + dust, 0.0, price, paid
                 entry_bar, entry_at_close = i, False
-                cash -= pend_qty * price + paid
+                cash -= cost
                 ev_bar, ev_price, ev_kind = _first_exit(
                     open_, high, low, close, trail_atr, stop_atr, i, entry_price, rules_, ladder,
                     max_bars, tick, adverse_first,
                 )  # fmt: skip
+                if sellable_lots(qty, lot, _sell_base_fee(settings)) == 0.0:
+                    qty, dust, entry_bar = 0.0, qty, -1  # less than a lot: dust
             pend_qty = 0.0
         # -- an intrabar protective exit -------------------------------------------------------------
         if qty > 0.0 and ev_bar == i and ev_kind != stops.TIME:
             price = _fill_price(
                 ev_price, False, _slippage_bps(i, False, high, low, close, settings), tick
             )
-            cash, count = _close(trades, count, i, price, qty, entry_price, entry_fee, entry_bar,
-                                 entry_at_close, False, REASON_PROTECTIVE + ev_kind, fee, cash)  # fmt: skip
+            cash, count, dust = _close(trades, count, i, price, qty, entry_price, entry_fee,
+                                       entry_bar, entry_at_close, False,
+                                       REASON_PROTECTIVE + ev_kind, settings, cash)  # fmt: skip
             qty = 0.0
         # -- the close: signals, then a time stop ----------------------------------------------------
         if i >= start and (at_close or i < n - 1):
@@ -204,30 +225,34 @@ def simulate_protected(
                     price = _fill_price(
                         close[i], False, _slippage_bps(i, True, high, low, close, settings), tick
                     )
-                    cash, count = _close(trades, count, i, price, qty, entry_price, entry_fee,
-                                         entry_bar, entry_at_close, True, reason, fee, cash)  # fmt: skip
+                    cash, count, dust = _close(trades, count, i, price, qty, entry_price,
+                                               entry_fee, entry_bar, entry_at_close, True, reason,
+                                               settings, cash)  # fmt: skip
                     qty = 0.0
                 else:
                     pend_exit, pend_reason = True, reason
             elif qty == 0.0 and entry_long[i] and not exit_long[i]:
-                size = _size(rules_, cash, close[i], stop_atr, sizing_atr, i, fee, lot, tick,
-                             min_notional)  # fmt: skip
+                # The model sizes from the equity (cash and any dust at this close).
+                size = _size(rules_, cash, cash + dust * close[i], close[i], stop_atr,
+                             sizing_atr, i, fee, lot, tick, min_notional)  # fmt: skip
                 if size > 0.0 and at_close:
                     price = _fill_price(
                         close[i], True, _slippage_bps(i, True, high, low, close, settings), tick
                     )
-                    paid = rules.fee_amount(size * price, fee)
-                    if size * price + paid <= cash * (1.0 + 1e-12):
-                        qty, entry_price, entry_fee = size, price, paid
+                    bought, cost, paid = _buy(size, price, cash, settings)
+                    if bought > 0.0:
+                        qty, dust, entry_price, entry_fee = bought + dust, 0.0, price, paid
                         entry_bar, entry_at_close = i, True
-                        cash -= size * price + paid
+                        cash -= cost
                         ev_bar, ev_price, ev_kind = _first_exit(
                             open_, high, low, close, trail_atr, stop_atr, i + 1, entry_price,
                             rules_, ladder, max_bars, tick, adverse_first,
                         )  # fmt: skip
+                        if sellable_lots(qty, lot, _sell_base_fee(settings)) == 0.0:
+                            qty, dust, entry_bar = 0.0, qty, -1  # less than a lot: dust
                 elif size > 0.0:
                     pend_qty = size
-        equity[i] = cash + qty * close[i]
+        equity[i] = cash + (qty + dust) * close[i]
     return equity, trades, count
 
 
@@ -235,6 +260,7 @@ def simulate_protected(
 def _size(
     rules_: np.ndarray,
     cash: float,
+    equity: float,
     price: float,
     stop_atr: np.ndarray,
     sizing_atr: np.ndarray,
@@ -247,7 +273,7 @@ def _size(
     """Quantity the risk engine approves for an entry decided at bar ``i``'s close (0: denied)."""
     atr_value = stop_atr[i] if stop_atr.shape[0] > 0 else math.nan
     stop = stops.initial_stop(True, price, rules_[STOP_PCT], atr_value, rules_[STOP_ATR], tick)
-    notional = _notional(rules_, cash, price, stop, sizing_atr[i])
+    notional = _notional(rules_, equity, price, stop, sizing_atr[i])
     if math.isnan(notional) or notional <= 0.0:
         return 0.0
     # A market buy sized from the close must stay affordable at the next open.
@@ -314,22 +340,44 @@ def _close(
     entry_at_close: bool,
     exit_at_close: bool,
     reason: float,
-    fee: float,
+    settings: np.ndarray,
     cash: float,
-) -> tuple[float, int]:
-    """Sell the whole long at ``price`` on bar ``i``; record the trade. Returns ``(cash, count)``."""
-    paid = rules.fee_amount(qty * price, fee)
+) -> tuple[float, int, float]:
+    """Sell the whole lots of the long at ``price`` on bar ``i``; record the trade. Returns
+    ``(cash, count, dust)``: the rest, less than a lot, stays behind as dust."""
+    out, proceeds, paid, dust = spot_sell(qty, price, settings)
     row = trades[count]
     row[T_ENTRY_BAR] = entry_bar
     row[T_EXIT_BAR] = i
     row[T_ENTRY_PRICE] = entry_price
     row[T_EXIT_PRICE] = price
-    row[T_QTY] = qty
+    row[T_QTY] = out
     row[T_FEES] = entry_fee + paid
-    row[T_PNL] = (price - entry_price) * qty - entry_fee - paid
+    row[T_PNL] = (price - entry_price) * out - entry_fee - paid
     row[T_SIDE] = 1.0
     row[T_REASON] = reason
     row[T_FUNDING] = 0.0
     row[T_ENTRY_AT_CLOSE] = 1.0 if entry_at_close else 0.0
     row[T_EXIT_AT_CLOSE] = 1.0 if exit_at_close else 0.0
-    return cash + qty * price - paid, count + 1
+    return cash + proceeds, count + 1, dust
+
+
+@njit(cache=True)
+def _buy(
+    quantity: float, price: float, cash: float, settings: np.ndarray
+) -> tuple[float, float, float]:
+    """A market buy of ``quantity`` at ``price``: ``(base received, quote paid, fee in quote)``;
+    nothing received when the cash does not cover it (the venue lets the order expire). A fee in
+    the base comes out of the base received."""
+    fee = settings[FEE]
+    notional = quantity * price
+    paid = rules.fee_amount(notional, fee)
+    if settings[BUY_FEE_IN_BASE] != 0.0:
+        if notional > cash * (1.0 + 1e-12):
+            return 0.0, 0.0, 0.0
+        in_fee = quantity * fee
+        return quantity - in_fee, notional, in_fee * price
+    # Float noise of one part in 1e12 is not a lack of funds (the event engine checks in Decimal).
+    if notional + paid > cash * (1.0 + 1e-12):
+        return 0.0, 0.0, 0.0
+    return quantity, notional + paid, paid

@@ -197,3 +197,41 @@ def test_the_sweep_kernel_equals_the_backtest_kernel_with_fees_in_base(
     assert swept_count == full_count >= 400
     np.testing.assert_array_equal(swept, full)
     assert 0 <= dust < 1e-8
+
+
+@pytest.mark.parametrize(
+    "risk",
+    [
+        {"sizing": {"model": "fixed_fraction", "fraction": 0.5},
+         "exits": {"stop_pct": 0.01, "take_profit_pct": 0.02}},
+        {"sizing": {"model": "volatility", "target": 0.01},
+         "exits": {"max_bars": 5, "breakeven_trigger": 0.005, "trailing_pct": 0.01}},
+    ],
+)  # fmt: skip
+def test_risk_rules_on_fees_in_base_run_alike_on_both_engines(
+    risk: dict[str, object], eth_btc: tuple[pd.DataFrame, Instrument]
+) -> None:
+    frame, instrument = eth_btc
+    runs = {
+        engine: backtest(
+            "sma_cross",
+            frame,
+            {"fast": 3, "slow": 8},
+            cash=1,
+            symbol="ETH/BTC",
+            timeframe="5m",
+            instruments={"ETH/BTC": instrument},
+            risk=risk,
+            slippage_bps=2.0,
+            engine=engine,
+        )
+        for engine in ("event", "kernel")
+    }
+    event, kernel = runs["event"], runs["kernel"]
+
+    assert (event.trades["reason"] != "signal").sum() >= 50
+    columns = ["entry_time", "exit_time", "reason"]
+    assert (event.trades[columns].to_numpy() == kernel.trades[columns].to_numpy()).all()
+    for column in ("entry_price", "exit_price", "quantity", "fees", "pnl"):
+        assert np.allclose(event.trades[column], kernel.trades[column], rtol=1e-9, atol=1e-15)
+    assert np.allclose(event.equity.to_numpy(), kernel.equity.to_numpy(), rtol=1e-12)
