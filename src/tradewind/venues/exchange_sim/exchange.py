@@ -40,6 +40,7 @@ from tradewind.venues.exchange_sim.served_candles import (
     GridCandles,
     Walker,
     seeded_walker,
+    trade_walker,
 )
 from tradewind.venues.exchange_sim.streams import StreamHub
 from tradewind.venues.exchange_sim.tables import FundingTable, KlineTable, TradeTable
@@ -283,6 +284,9 @@ class SimExchange:
     def _walker(self, market: ListedMarket, source: ReplaySource | None) -> Walker:
         listing = market.listing
         default = seeded_walker(listing.symbol, self.seed, listing.step_size)
+        if isinstance(source, RecordedBook) and market.trades is not None:
+            # The book replays the recorded trades: a candle is made of them.
+            return trade_walker(market.trades, listing.tick_size)
         if not isinstance(source, CandleFlow):
             return default
         flow = source

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from tradewind.venues.exchange_sim.accounts import fmt_dec
 from tradewind.venues.exchange_sim.candle_walk import VOLUME_UNIT_DECIMALS, Walk, walk
 from tradewind.venues.exchange_sim.intervals import INTERVAL_MS, can_aggregate, grid_origin_ms
-from tradewind.venues.exchange_sim.tables import KlineTable, select_window
+from tradewind.venues.exchange_sim.tables import KlineTable, TradeTable, select_window
 from tradewind.venues.exchange_sim.timeline import Timeline
 
 Int64Array = NDArray[np.int64]
@@ -116,6 +116,30 @@ def seeded_walker(symbol: str, seed: int, lot: Decimal, steps: int = DEFAULT_STE
         weights = np.random.default_rng((seed, key, k)).uniform(0.5, 1.5, size=steps)
         return walk(
             table.ohlc(k), int(table.volume[k]), table.length_ms or 1, steps, weights, lot_units
+        )
+
+    return make
+
+
+def trade_walker(trades: TradeTable, tick: Decimal) -> Walker:
+    """Return a walker whose candle ``k`` is the recorded trades inside it, in time order.
+
+    For markets whose book replays recorded trades (their candles were built from them), so the
+    partial candle is exactly the trades replayed so far.
+    """
+    t = float(tick)
+
+    def make(table: GridCandles, k: int) -> Walk:
+        open_ms = int(table.open_ms[k])
+        length = table.length_ms or 1
+        lo = int(np.searchsorted(trades.time_ms, open_ms, side="left"))
+        hi = int(np.searchsorted(trades.time_ms, open_ms + length, side="left"))
+        if hi <= lo:
+            return Walk([0], [int(table.close[k])], [0])
+        return Walk(
+            [int(v) - open_ms for v in trades.time_ms[lo:hi]],
+            [int(v) for v in np.rint(trades.price[lo:hi] / t)],
+            [int(v) for v in np.rint(trades.amount[lo:hi] * _VOLUME_SCALE)],
         )
 
     return make
