@@ -280,7 +280,7 @@ def optimize(
             f"resuming study {name!r} in {store.url}: {len(before)} trials already there "
             f"({done} complete, {len(before) - done} failed or unfinished)"
         )
-    runner = _Runner(study, evaluator, goals, distributions, progress)
+    runner = _Runner(study, evaluator, goals, distributions, progress, min_trades)
     interrupted = False
     try:
         if sampler == "grid" and not store.shared:
@@ -334,7 +334,9 @@ class _Runner:
         goals: list[Objective],
         distributions: dict[str, BaseDistribution],
         progress: Progress | None,
+        min_trades: int = 0,
     ) -> None:
+        self.min_trades = min_trades
         self.study = study
         self.evaluator = evaluator
         self.goals = goals
@@ -363,11 +365,14 @@ class _Runner:
             "worker": self.worker,
         }
 
-    def _note_best(self, scores: FloatArray, errors: Sequence[str | None]) -> None:
+    def _note_best(self, scores: FloatArray, evaluation: Evaluation) -> None:
         if len(self.goals) != 1:
             return
-        # A failed trial (a run with problems, invalid parameters) has no score to show.
-        column = scores[[e is None for e in errors], 0]
+        # Only a trial that could be ranked shows as the best so far: not a failed one (a run with
+        # problems, invalid parameters) nor one with too few closed trades.
+        trades = evaluation.metrics[:, METRICS.index("trade_count")]
+        rankable = np.array([e is None for e in evaluation.errors]) & (trades >= self.min_trades)
+        column = scores[rankable, 0]
         column = column[np.isfinite(column)]
         if column.size == 0:
             return
@@ -395,7 +400,7 @@ class _Runner:
                 self.study.tell(trial, values[0] if len(values) == 1 else values)
                 self.running.remove(trial)
             done += len(asked)
-            self._note_best(scores, evaluation.errors)
+            self._note_best(scores, evaluation)
             if self.progress is not None:
                 self.progress(done, trials, self.best)
 
@@ -433,7 +438,7 @@ class _Runner:
                         )
                     )  # fmt: skip
             self.study.add_trials(frozen)
-            self._note_best(scores, evaluation.errors)
+            self._note_best(scores, evaluation)
             if self.progress is not None:
                 self.progress(min(begin + batch, total), total, self.best)
 
