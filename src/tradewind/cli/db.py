@@ -16,6 +16,7 @@ from tradewind.persistence.engine import (
     head_revision,
     make_engine,
     redact,
+    sqlite_file,
     upgrade,
 )
 
@@ -43,6 +44,9 @@ def database_url(bot: str | None, db_url: str | None, *, must_exist: bool = True
     if bot is None:
         if url is None:
             raise UserError("name the database: --bot NAME (its state folder) or --db-url URL")
+        path = sqlite_file(url)
+        if must_exist and path is not None and not path.is_file():
+            raise UserError(f"no database at {path}")
         return url
     if url is None and must_exist:
         path = bot_folder(bot, config.bots_dir) / DATABASE_FILE

@@ -72,6 +72,14 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    if not url.startswith("sqlite"):
+        return None
+    database = url.split(":///", 1)[-1] if ":///" in url else ""
+    return Path(database) if database and database != ":memory:" else None
+
+
 def redact(url: str) -> str:
     """``url`` with any password replaced by ``***`` (for messages and logs)."""
     scheme, sep, rest = url.partition("://")

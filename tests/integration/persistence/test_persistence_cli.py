@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -98,8 +100,27 @@ def test_sqlite_backup_and_restore(bots_dir: Path, tmp_path: Path,
     assert run(["db", "restore", "--bot", "alpha", "--from", str(not_ours)]) == 2
 
 
+def _client_tools_fit(url: str) -> str | None:
+    """Why pg_dump cannot dump this server (missing, or older than the server), or None."""
+    import psycopg
+
+    tool = shutil.which("pg_dump")
+    if tool is None:
+        return "pg_dump is not installed (postgresql-client)"
+    version = subprocess.run([tool, "--version"], capture_output=True, text=True, check=True)
+    client = int(version.stdout.split()[-1].split(".")[0])
+    with psycopg.connect(url.replace("+psycopg", "")) as connection:
+        server = connection.info.server_version // 10000
+    return (
+        None if client >= server else f"pg_dump {client} cannot dump a PostgreSQL {server} server"
+    )
+
+
 def test_postgres_backup_and_restore(postgres_url: str, bots_dir: Path, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    reason = _client_tools_fit(postgres_url)
+    if reason is not None:
+        pytest.skip(reason)
     assert run(["db", "upgrade", "--db-url", postgres_url]) == 0
     _trade(postgres_url, bots_dir)
     backup = tmp_path / "alpha.dump"

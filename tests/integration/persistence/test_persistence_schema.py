@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, Table, inspect, text
@@ -48,6 +50,10 @@ def test_sqlite_runs_in_wal_with_normal_sync_by_default(sqlite_db: str) -> None:
 
 
 def test_a_database_without_the_schema_is_refused_by_name(sqlite_db: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert run(["orders", "--db-url", sqlite_db]) == 2
+    assert "no database at" in capsys.readouterr().err  # and no empty file left behind
+    assert not Path(sqlite_db.removeprefix("sqlite:///")).exists()
+    make_engine(sqlite_db).connect().close()  # an empty SQLite file, never migrated
     assert run(["orders", "--db-url", sqlite_db]) == 2
     assert "tradewind db upgrade" in capsys.readouterr().err
 
