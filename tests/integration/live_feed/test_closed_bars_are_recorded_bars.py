@@ -31,7 +31,9 @@ async def test_no_bar_closing_at_or_after_the_exchange_time_reaches_a_strategy(
     async with MarketFeed(pro_client(), spec) as feed:
         await feed.wait_ready(10)
         deadline = time.monotonic() + 6
-        while time.monotonic() < deadline and sum(e.source.value == "stream" for e, _ in closed) < 3:
+        while (
+            time.monotonic() < deadline and sum(e.source.value == "stream" for e, _ in closed) < 3
+        ):
             event = await feed.events.get()
             if isinstance(event, BarClosed):
                 closed.append((event, server.sim.clock()))
