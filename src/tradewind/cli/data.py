@@ -10,8 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
+import numpy as np
 import pandas as pd
 import typer
+from rich import box
 from rich.table import Table
 
 from tradewind.cli.context import STATE
@@ -49,6 +51,7 @@ from tradewind.data.validate import (
     ValidationReport,
     validate,
 )
+from tradewind.reporting.numbers import format_exact
 
 app = typer.Typer(
     help="Import, download, inspect, validate and resample market data.",
@@ -399,20 +402,27 @@ def show(
     key = _stored_key(symbol, timeframe, exchange, kind)
     frame = catalog.read(key)
     STATE.console.print(f"[bold]{key}[/bold]: {len(frame):,} rows")
-    table = Table()
-    table.add_column("row", justify="right")
-    for column in frame.columns:
-        table.add_column(
-            str(column), justify="left" if column in ("date", "side", "id") else "right"
-        )
     n = len(frame)
     positions = list(range(min(rows, n)))
     tail = [i for i in range(max(n - rows, 0), n) if i not in positions]
+    cells: list[list[str]] = []
     for i in positions + tail:
         if tail and i == tail[0] and tail[0] > len(positions):
-            table.add_row("...", *["" for _ in frame.columns])
+            cells.append(["...", *["" for _ in frame.columns]])
         values = frame.iloc[i]
-        table.add_row(str(i), *[_cell(values[c]) for c in frame.columns])
+        cells.append([str(i), *[_cell(values[c]) for c in frame.columns]])
+    # A light frame, and every number at its full width: a narrow terminal may fold the date,
+    # never cut a stored price's last digits to "…".
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))
+    table.add_column("row", justify="right", no_wrap=True)
+    for k, column in enumerate(frame.columns, start=1):
+        text = column in ("date", "side", "id")
+        widest = max([len(str(column)), *(len(row[k]) for row in cells)])
+        table.add_column(str(column), justify="left" if text else "right",
+                         overflow="fold", min_width=10 if text else widest,
+                         no_wrap=not text)  # fmt: skip
+    for row in cells:
+        table.add_row(*row)
     STATE.console.print(table)
     meta_table = Table(title="market metadata", show_header=False)
     meta_table.add_column("field")
@@ -435,6 +445,8 @@ def show(
 def _cell(value: object) -> str:
     if hasattr(value, "strftime"):
         return _fmt_stamp(value)
+    if isinstance(value, float | np.floating):
+        return format_exact(value)
     return str(value)
 
 

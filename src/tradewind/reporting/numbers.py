@@ -108,6 +108,23 @@ def format_price(value: Any) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def format_exact(value: Any) -> str:
+    """A stored value as it was meant: 12 significant digits (float noise such as
+    ``0.09946999000000001`` gone, every real digit kept), positional, thousands separated
+    (``0.09946999``, ``1,820.54447418``, ``100,000``)."""
+    if is_missing(value):
+        return "n/a"
+    if isinstance(value, bool | np.bool_ | int | np.integer):
+        return format_number(value)
+    number = float(value)
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    text = np.format_float_positional(float(f"{number:.12g}"), trim="-")
+    whole, dot, fraction = text.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    return f"{sign}{int(whole.lstrip('-') or 0):,}{dot}{fraction}"
+
+
 def format_percent(fraction: Any, decimals: int = 2) -> str:
     """A fraction as a percentage: ``0.1234`` -> ``12.34%``; ``n/a`` when missing."""
     if is_missing(fraction):

@@ -10,6 +10,7 @@ import pytest
 from tradewind.reporting.headline import headline_rows, run_settings
 from tradewind.reporting.numbers import (
     format_duration,
+    format_exact,
     format_mapping,
     format_metric,
     format_number,
@@ -60,6 +61,10 @@ def test_metrics_are_written_by_what_they_measure() -> None:
     assert format_price(46_475.125) == "46,475.12"
     assert format_price(0.07413882) == "0.074139"
     assert format_price(6.08e-09) == "0.00000000608"  # dust is never shown as 0
+    assert format_exact(0.09946999000000001) == "0.09946999"  # stored data: noise gone
+    assert format_exact(1820.54447418) == "1,820.54447418"
+    assert format_exact(1e5) == "100,000"
+    assert format_exact(-0.5) == "-0.5"
 
 
 def test_headline_and_settings_read_as_a_trader_writes_them() -> None:
