@@ -215,7 +215,11 @@ def test_funding_rate_objects_and_mark_price(server: LoopbackServer, shared_data
     shift = first_pass(server, "XRPUSDT", "usdm")
     mark = pd.read_feather(shared_data / "futures" / "XRP_USDT_USDT-1h-mark.feather")
     mark_open = mark.loc[mark["date"] == pd.Timestamp("2021-11-18", tz="UTC"), "open"].item()
-    page = get(server, "/fapi/v1/fundingRate", symbol="XRPUSDT", startTime=0).json()
+    answer = get(server, "/fapi/v1/fundingRate", symbol="XRPUSDT", startTime=0)
+    assert answer.headers["X-TW-Replay-Offset-Ms"] == str(
+        replay(server, "XRPUSDT", "usdm")["offsetMs"]
+    )
+    page = answer.json()
     assert len(page) == 91  # fewer than the default limit of 100: the first pass
     first = page[0]
     assert set(first) == {"symbol", "fundingTime", "fundingRate", "markPrice"}

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from tradewind.venues.exchange_sim.served_candles import CandleServer, GridCandles, seeded_walker
 from tradewind.venues.exchange_sim.tables import KlineTable, TradeTable, fmt, select_window
+from tradewind.venues.exchange_sim.timeline import Timeline
 
 KEYS = np.array([10, 20, 30, 40, 50], dtype=np.int64)
 
@@ -32,10 +35,20 @@ def test_select_window_follows_binance(
     assert KEYS[select_window(KEYS, start, end, limit)].tolist() == expected
 
 
+def _served_at_recorded_time(table: KlineTable) -> CandleServer:
+    """Serve ``table`` with offset 0, its whole recording in the past."""
+    grid = GridCandles.from_table(table, Decimal("0.00000001"))
+    start, end = int(table.open_ms[0]), grid.end_ms()
+    timeline = Timeline(start, end, end - start, 1, 0, end)
+    return CandleServer({table.interval: grid}, timeline, seeded_walker("X", 0, Decimal(1)))
+
+
 def test_aggregate_matches_pandas_resample_on_real_candles(shared_data: Path) -> None:
     frame = pd.read_feather(shared_data / "candles" / "XRP_ETH-1m.feather")
     table = KlineTable.from_frame(frame, "1m")
-    built = table.aggregate("15m")
+    server = _served_at_recorded_time(table)
+    # At the last recorded millisecond every candle is complete (the last one with all steps).
+    rows = server.rows("15m", 0, None, 10**6, int(table.open_ms[-1]) + 59_999)
     expected = (
         frame.set_index("date")
         .resample("15min", label="left", closed="left")
@@ -43,19 +56,20 @@ def test_aggregate_matches_pandas_resample_on_real_candles(shared_data: Path) ->
     )
     # Binance has no candle for an interval without trades; pandas makes an empty bucket.
     expected = expected[frame.set_index("date")["open"].resample("15min").count() > 0]
-    opens = pd.to_datetime(built.open_ms, unit="ms", utc=True)
+    opens = pd.to_datetime([r[0] for r in rows], unit="ms", utc=True)
     assert (opens == expected.index).all()
-    np.testing.assert_array_equal(built.open, expected["open"].to_numpy())
-    np.testing.assert_array_equal(built.high, expected["high"].to_numpy())
-    np.testing.assert_array_equal(built.low, expected["low"].to_numpy())
-    np.testing.assert_array_equal(built.close, expected["close"].to_numpy())
-    np.testing.assert_allclose(built.volume, expected["volume"].to_numpy(), rtol=1e-12)
+    sat = Decimal("0.00000001")
+    for index, column in enumerate(("open", "high", "low", "close", "volume"), start=1):
+        assert [Decimal(r[index]) for r in rows] == [
+            Decimal(repr(float(v))).quantize(sat) for v in expected[column]
+        ]
 
 
 def test_weekly_candles_open_on_monday(shared_data: Path) -> None:
     frame = pd.read_feather(shared_data / "candles" / "ETH_BTC-5m.feather")
-    weeks = KlineTable.from_frame(frame, "5m").aggregate("1w")
-    days = pd.to_datetime(weeks.open_ms, unit="ms", utc=True)
+    table = KlineTable.from_frame(frame, "5m")
+    rows = _served_at_recorded_time(table).rows("1w", 0, None, 100, int(table.open_ms[-1]))
+    days = pd.to_datetime([r[0] for r in rows], unit="ms", utc=True)
     assert set(days.day_name()) == {"Monday"}
     assert (days == days.normalize()).all()
 

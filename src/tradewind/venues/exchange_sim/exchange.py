@@ -29,7 +29,6 @@ from tradewind.venues.exchange_sim.intervals import (
     INTERVAL_MS,
     SPOT_INTERVALS,
     USDM_INTERVALS,
-    can_aggregate,
 )
 from tradewind.venues.exchange_sim.limits import LimitConfig, RateLimits
 from tradewind.venues.exchange_sim.listings import Api, Listing
@@ -95,30 +94,6 @@ class ListedMarket:
         if not spans:
             return None
         return min(s for s, _ in spans), max(e for _, e in spans), align
-
-    def candles(self, interval: str, *, mark: bool = False) -> KlineTable | None:
-        """Return candles of ``interval``, aggregated from a shorter recorded interval if needed.
-
-        The longest recorded interval that divides ``interval`` is used, so aggregation is as
-        cheap and as faithful as the recordings allow. Results are cached.
-        """
-        tables = self.mark_klines if mark else self.klines
-        if interval in tables:
-            return tables[interval]
-        if not can_aggregate(interval):
-            return None
-        target = INTERVAL_MS[interval]
-        sources = [
-            t
-            for name, t in tables.items()
-            if name in INTERVAL_MS and target % INTERVAL_MS[name] == 0 and can_aggregate(name)
-        ]
-        if not sources:
-            return None
-        source = max(sources, key=lambda t: INTERVAL_MS[t.interval])
-        built = source.aggregate(interval)
-        tables[interval] = built
-        return built
 
     def mark_price_at(self, time_ms: int) -> float | None:
         """Return the open of the shortest recorded mark candle containing ``time_ms``."""

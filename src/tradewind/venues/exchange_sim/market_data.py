@@ -255,7 +255,12 @@ def _funding_page(request: web.Request) -> web.Response:
                 "markPrice": "" if mark is None else fmt(mark),
             }
         )
-    return _json(out)
+    headers = None
+    if one_symbol:
+        timeline = sim.timeline(markets[0])
+        if timeline is not None:
+            headers = {OFFSET_HEADER: str(timeline.offset_at(now))}
+    return _json(out, headers)
 
 
 def _market(request: web.Request, api: Api) -> ListedMarket:

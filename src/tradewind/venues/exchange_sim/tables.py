@@ -19,8 +19,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from tradewind.venues.exchange_sim.intervals import INTERVAL_MS, grid_origin_ms
-
 Int64Array = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 
@@ -126,28 +124,6 @@ class KlineTable:
 
     def __len__(self) -> int:
         return len(self.open_ms)
-
-    def aggregate(self, interval: str) -> KlineTable:
-        """Build candles of a longer ``interval`` on Binance's grid from these candles.
-
-        A bucket exists when at least one source candle falls in it (as on Binance, where a
-        candle exists when trades happened); first open, highest high, lowest low, last close,
-        summed volume (NaN stays NaN).
-        """
-        length = INTERVAL_MS[interval]
-        origin = grid_origin_ms(interval)
-        buckets = (self.open_ms - origin) // length * length + origin
-        starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])
-        ends = np.r_[starts[1:], len(buckets)] - 1
-        return KlineTable(
-            interval=interval,
-            open_ms=buckets[starts],
-            open=self.open[starts],
-            high=np.maximum.reduceat(self.high, starts),
-            low=np.minimum.reduceat(self.low, starts),
-            close=self.close[ends],
-            volume=np.add.reduceat(self.volume, starts),
-        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,8 +23,10 @@ served series is the recording, then the recording again, each pass following th
 - Nothing is served from the future: candles, trades, funding rates and mark prices stop at the
   replay clock (the current candle is served partial, as Binance does).
 
-The offset is published: header ``X-TW-Replay-Offset-Ms`` on every market-data answer about one
-symbol, and ``GET /tradewind/v1/replay`` lists every market's timeline (see :mod:`.market_data`).
+The offset is published: header ``X-TW-Replay-Offset-Ms`` (the offset now, in ms) on answers that
+serve one symbol's recorded series (``klines``, ``markPriceKlines``, ``aggTrades``,
+``fundingRate`` and the tickers with ``symbol``), and ``GET /tradewind/v1/replay`` lists every
+market's timeline (see :mod:`.market_data`).
 """
 
 from __future__ import annotations
