@@ -272,13 +272,13 @@ def trade_window(
         If ``start`` is not before ``end``, or a symbol has no bar to trade in the window (naming
         the range its data covers).
     """
-    if start is not None and end is not None and _moment(start) >= _moment(end):
+    if start is not None and end is not None and _moment(start, START) >= _moment(end, END):
         raise UserError(f"start (--from) {start} is not before end (--to) {end}")
     first_bar: dict[str, int] = {}
     stops: dict[str, int] = {}
     for name, series in bars.items():
-        first_bar[name] = index_at(series, start, default=0)
-        stops[name] = index_at(series, end, default=len(series))
+        first_bar[name] = index_at(series, start, default=0, label=START)
+        stops[name] = index_at(series, end, default=len(series), label=END)
         if first_bar[name] >= stops[name]:
             window = f"from {start or 'the start'} to {end or 'the end'}"
             covered = f"{_stamp(int(series.ts[0]))} to {_stamp(int(series.ts[-1]))}"
@@ -292,20 +292,25 @@ def _stamp(ms: int) -> str:
     return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M")
 
 
-def _moment(when: str | datetime) -> pd.Timestamp:
+START, END = "start (--from)", "end (--to)"
+
+
+def _moment(when: str | datetime, label: str) -> pd.Timestamp:
     try:
         moment = pd.Timestamp(when)
     except ValueError:
         raise UserError(
-            f"invalid date {when!r}: use ISO-8601 such as 2022-01-15 or 2022-01-15T12:00"
+            f"{label}: invalid date {when!r}; use ISO-8601 such as 2022-01-15 or 2022-01-15T12:00"
         ) from None
     return moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
 
 
-def index_at(series: BarSeries, when: str | datetime | None, *, default: int) -> int:
+def index_at(
+    series: BarSeries, when: str | datetime | None, *, default: int, label: str = "date"
+) -> int:
     if when is None:
         return default
-    moment = _moment(when)
+    moment = _moment(when, label)
     return int(np.searchsorted(series.ts, moment.value // 1_000_000, side="left"))
 
 

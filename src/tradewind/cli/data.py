@@ -496,6 +496,8 @@ def validate_cmd(
         what = str(key)
     report = validate(frame, key.kind, key.tf, event_tolerance_ms=tolerance_ms)
     _print_report(report, what, limit)
+    if report.rows == 0:
+        raise CheckFailedError(f"{what}: no rows")
     try:
         report.raise_for_errors(what)
     except DataError as exc:

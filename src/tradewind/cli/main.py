@@ -11,6 +11,7 @@ before or after the sub-command: :func:`hoist_global_options` moves them to the 
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import traceback
@@ -177,7 +178,7 @@ def hoist_global_options(args: list[str]) -> list[str]:
     The walk follows click's own command tree: values of a command's options are skipped (so
     ``--param --debug`` stays a value), and everything after ``--`` is left alone.
     """
-    command: Any = typer.main.get_command(app)
+    command: Any = _command_tree()
     front: list[str] = []
     rest: list[str] = []
     i = 0
@@ -206,6 +207,12 @@ def hoist_global_options(args: list[str]) -> list[str]:
                 command = sub
         i += 1
     return front + rest
+
+
+@functools.cache
+def _command_tree() -> Any:
+    """click's command tree of the app (built once: building it takes tens of milliseconds)."""
+    return typer.main.get_command(app)
 
 
 def _takes_value(command: Any, option: str) -> bool:

@@ -36,9 +36,10 @@ from tradewind.cli.run_options import (
 )
 from tradewind.core.errors import UserError
 from tradewind.core.strict_json import write_json
+from tradewind.core.timeframe import Timeframe
 from tradewind.optimize.lookahead import lookahead_analysis, recursive_analysis
 from tradewind.optimize.market import Market, prepare_market
-from tradewind.optimize.montecarlo import METHODS, monte_carlo
+from tradewind.optimize.montecarlo import METHODS, check_settings, monte_carlo
 from tradewind.optimize.report import write_report
 from tradewind.optimize.search import MIN_TRADES, SAMPLERS
 from tradewind.optimize.search import optimize as run_optimize
@@ -191,6 +192,10 @@ def optimize(
     (a short switch on a spot pair) are fixed, and the output says so.
     """
     opts.refuse("optimize", _KERNEL_WHY, *_KERNEL_CANNOT)
+    try:
+        Timeframe.parse(period)
+    except UserError as exc:
+        raise UserError(f"--period: {exc}") from None
     report = opts.report
     cls = load_strategy(one_strategy(strategy, "optimize"))
     market = _market(opts, as_spot)
@@ -396,6 +401,7 @@ def montecarlo(
     """Backtest once on the event engine (one strategy or several in one account), then simulate
     many alternative paths of its trades."""
     opts.check_outputs()
+    check_settings(method=method, paths=paths, ruin=ruin, confidence=confidence, skip=skip)
     report, json_path, cash = opts.report, opts.json_path, opts.cash
     chosen, params = strategy_choice(strategy, param)
     risk = opts.risk()

@@ -171,7 +171,8 @@ def import_file(
         Market type implied by the file (Freqtrade ``-futures`` files: swap) when the user gave
         none; by default a symbol with a settle currency is a swap, others spot.
     force
-        Allow a ``replace`` that would leave fewer rows than are stored (see :meth:`Catalog.write`).
+        Store a file without rows, and allow a ``replace`` that would leave fewer rows than are
+        stored (see :meth:`Catalog.write`).
 
     Returns
     -------
@@ -186,6 +187,9 @@ def import_file(
     """
     options = options or ImportOptions()
     prepared = prepare_file(path, key, options=options, market_type=market_type)
+    if prepared.frame.empty and not force and not catalog.exists(key):
+        # Over a stored series the write below refuses it, saying how many rows it would lose.
+        raise DataError(f"{path.name} has no rows: nothing to import (--force stores it empty)")
     stored = catalog.write(
         key, prepared.frame, meta=prepared.meta, mode=options.mode, allow_shrink=force
     )

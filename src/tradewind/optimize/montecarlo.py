@@ -271,6 +271,21 @@ def block_bootstrap(
     )  # fmt: skip
 
 
+def check_settings(*, method: str, paths: int, ruin: float, confidence: float, skip: float) -> None:
+    """Refuse bad settings before the backtest the paths are drawn from is run.
+
+    Raises
+    ------
+    UserError
+        For an unknown method, fewer than one path, or a ruin, confidence or skip out of range.
+    """
+    if method not in METHODS:
+        raise UserError(f"unknown Monte Carlo method {method!r}; use one of {', '.join(METHODS)}")
+    _check(paths, ruin, confidence)
+    if not 0.0 <= skip < 1.0:
+        raise UserError(f"skip must be in [0, 1), got {skip}")
+
+
 def _check(paths: int, ruin: float, confidence: float) -> None:
     if paths < 1:
         raise UserError(f"paths must be >= 1, got {paths}")

@@ -56,7 +56,10 @@ def test_empty_stored_series(cli: CliRunner, eth: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty.csv"
     pd.read_feather(eth).iloc[:0].to_csv(empty, index=False)
     cat = tmp_path / "cat"
-    imported = cli("data", "import", empty, "--symbol", "ETH/BTC", "-t", "5m", "--data-dir", cat)
+    flags = ["--symbol", "ETH/BTC", "-t", "5m", "--data-dir", cat]
+    refused = cli("data", "import", empty, *flags)
+    _one_line(refused, "empty.csv has no rows", "--force")
+    imported = cli("data", "import", empty, *flags, "--force")
     assert imported.code == 0, imported.err
     outcome = cli("backtest", "-s", "sma_cross", "--symbol", "ETH/BTC", "--data-dir", cat)
     _one_line(outcome, "ETH/BTC", "no rows")
