@@ -388,12 +388,15 @@ class MarketFeed:
             self.events.put_nowait(bs.mark_price_updated(message, symbol, received))
 
     def _seen(self, group: StreamGroup, symbol: str, stream: str) -> None:
-        was_stale = self.watchdog.seen(self._watch_name(symbol, stream))
-        if group.state is not StreamState.LIVE:
-            previous = group.state
+        if self.watchdog.seen(self._watch_name(symbol, stream)):
+            group.back_from_stale = True
+        if group.paused:
+            return  # catching up after a reconnect: RECONNECTED says when it is live
+        if group.state is StreamState.STARTING:
             group.state = StreamState.LIVE
-            if previous is StreamState.STALE or was_stale:
-                self._alert(group.name, group.symbols, AlertKind.FRESH, "data flows again")
+        if group.back_from_stale and group.state is StreamState.LIVE:
+            group.back_from_stale = False
+            self._alert(group.name, group.symbols, AlertKind.FRESH, "data flows again")
 
     def _kline(self, symbol: str, message: dict[str, Any], received: int) -> None:
         _, interval, update = bs.kline_update(message, received)
@@ -500,6 +503,7 @@ class MarketFeed:
                     return f"backfill failed: {exc}"
                 self._release(group)
             if not first:
+                group.state = StreamState.LIVE
                 self._alert(group.name, group.symbols, AlertKind.RECONNECTED, "resubscribed")
             group.backoff.reset()
             done, _ = await asyncio.wait({future, restart}, return_when=asyncio.FIRST_COMPLETED)

@@ -42,6 +42,8 @@ class StreamGroup:
     disconnects: int = 0
     restarts: int = 0
     paused: bool = False
+    back_from_stale: bool = False
+    """A stream of the group was stale and has spoken again; FRESH is due once it is live."""
     pending: list[tuple[dict[str, Any], int]] = field(default_factory=list)
     acked: asyncio.Event = field(default_factory=asyncio.Event)
     restart: asyncio.Event = field(default_factory=asyncio.Event)

@@ -19,6 +19,7 @@ from tradewind.connectors.rate_budget import RateBudget
 from tradewind.core.market_events import (
     AlertKind,
     BarClosed,
+    BarRevised,
     BookUpdated,
     MarketEvent,
     StreamAlert,
@@ -64,28 +65,35 @@ def _local_top(feed: MarketFeed, symbol: str) -> tuple[int, Any, Any]:
     return book.update_id, bids, asks
 
 
-async def _matches_server(feed: MarketFeed, server: LoopbackServer, n: int) -> int:
-    """Compare the local XRP/USDT book with the server's at the same update id ``n`` times."""
-    matched = 0
+async def _matches_server(feed: MarketFeed, server: LoopbackServer) -> int:
+    """Freeze the replay, let the feed catch up, and compare the local XRP/USDT book with the
+    server's at the same update id (top 50 levels each side); return the update id."""
+    await server.driver.stop()
+    remote = _server_top(server, False, "XRPUSDT")
     deadline = time.monotonic() + 10
-    while matched < n and time.monotonic() < deadline:
-        event = await asyncio.wait_for(feed.events.get(), 5)
-        if not isinstance(event, BookUpdated) or event.symbol != "XRP/USDT":
+    while feed.book("XRP/USDT").update_id != remote[0] or not feed.books["XRP/USDT"].in_sync:
+        assert time.monotonic() < deadline, "the feed never caught up with the frozen book"
+        try:
+            await asyncio.wait_for(feed.events.get(), 0.5)
+        except TimeoutError:
             continue
-        local = _local_top(feed, "XRP/USDT")
-        remote = _server_top(server, False, "XRPUSDT")
-        if local[0] != remote[0]:
-            continue  # the replay moved on between the two reads
-        assert local == remote
-        matched += 1
-    return matched
+    assert _local_top(feed, "XRP/USDT") == remote
+    return remote[0]
 
 
 async def test_the_local_book_equals_the_exchanges_at_the_same_update_id(
     server: LoopbackServer, pro_client: Callable[[], Any]
 ) -> None:
     async with MarketFeed(pro_client(), FeedSpec(symbols=("XRP/USDT",), kinds=DEPTH)) as feed:
-        assert await _matches_server(feed, server, 10) == 10
+        # While the replay runs: equal whenever both sides are at the same update id.
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            event = await asyncio.wait_for(feed.events.get(), 5)
+            local = _local_top(feed, "XRP/USDT")
+            remote = _server_top(server, False, "XRPUSDT")
+            if isinstance(event, BookUpdated) and local[0] == remote[0]:
+                assert local == remote
+        assert await _matches_server(feed, server) > 0
         assert feed.books["XRP/USDT"].resyncs == 0
 
 
@@ -110,7 +118,7 @@ async def test_a_depth_gap_is_detected_and_the_book_rebuilt(
         after = events[events.index(alert) + 1 :]
         assert isinstance(after[0], BookUpdated)
         assert after[0].resynced
-        assert await _matches_server(feed, server, 5) == 5
+        assert await _matches_server(feed, server) > 0
         assert feed.books["XRP/USDT"].resyncs == 1
 
 
@@ -166,11 +174,11 @@ async def test_a_disconnect_reconnects_and_no_bar_is_announced_twice(
         kinds = [a.kind for a in alerts]
         assert kinds[:2] == [AlertKind.DISCONNECTED, AlertKind.RECONNECTED]
         gap_ms = alerts[1].received_ms - alerts[0].received_ms
-        assert gap_ms < 2000  # the server is up: back within the first backoff steps
+        # The server is up: back after the first backoff step, a reconnect and a backfill
+        # (2 s p95 on an idle host; slack here for a loaded CI machine).
+        assert gap_ms < 5000
         assert feed.health()["spot kline"] is StreamState.LIVE
-    opens = [e.bar.ts for e in events if isinstance(e, BarClosed)]
-    assert opens == sorted(opens)
-    assert len(set(opens)) == len(opens)
+        assert await _equal_to_the_exchange(feed, events, "1m") >= 24
 
 
 async def test_a_silent_stall_is_found_within_the_allowance_and_healed(
@@ -195,10 +203,11 @@ async def test_a_silent_stall_is_found_within_the_allowance_and_healed(
         )
         stale = next(e for e in events if isinstance(e, StreamAlert) and e.kind is AlertKind.STALE)
         silent_s = float(stale.detail.split("silent for ")[1].split(" s")[0])
-        assert 10.0 <= silent_s <= 10.0 + 0.1 * 5 + 1.0  # found at most one check late
+        # Found at the first check past the allowance; a busy host may delay that check.
+        assert 10.0 <= silent_s <= 10.0 + 5 * 1.0
         assert "XRP/USDT" in {s for e in events if isinstance(e, StreamAlert) for s in e.symbols}
         assert feed.groups[0].restarts >= 1
-        assert await _matches_server(feed, server, 3) == 3
+        assert await _matches_server(feed, server) > 0
 
 
 KLINES = frozenset({StreamKind.KLINE})
@@ -209,6 +218,20 @@ def _bars_once_in_order(events: list[MarketEvent]) -> list[int]:
     assert opens == sorted(opens)
     assert len(set(opens)) == len(opens)
     return opens
+
+
+async def _equal_to_the_exchange(feed: MarketFeed, events: list[MarketEvent], tf: str) -> int:
+    """Every bar the exchange has over the session is announced once, with its exact values."""
+    assert feed.history is not None
+    bars = [e.bar for e in events if isinstance(e, BarClosed)]
+    symbol = bars[0].symbol
+    step = bars[0].timeframe.ms
+    rows = await feed.history.range(symbol, tf, bars[0].ts, bars[-1].ts + step)
+    exchange = [(r.open_ms, r.open, r.high, r.low, r.close, r.volume) for r in rows]
+    announced = [(b.ts, b.open, b.high, b.low, b.close, b.volume) for b in bars]
+    assert announced == exchange
+    assert not any(isinstance(e, BarRevised) for e in events)
+    return len(bars)
 
 
 async def test_backfill_rides_out_5xx_and_timeouts(
@@ -256,5 +279,5 @@ async def test_the_exchanges_connection_age_limit_is_a_seamless_reconnect(sim: A
                 timeout_s=15,
             )
             assert feed.groups[0].connects >= 3
+            assert await _equal_to_the_exchange(feed, events, "1m") >= 12
     assert len(sim.faults.injected(FaultKind.FORCED_DISCONNECT)) >= 2
-    _bars_once_in_order(events)
