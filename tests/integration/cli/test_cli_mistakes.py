@@ -191,3 +191,69 @@ def test_a_bug_still_looks_like_a_bug(
     assert "RuntimeError: internal invariant broken" in outcome.err
     assert "a bug in Tradewind" in outcome.err
     assert "report it with the traceback" in outcome.err
+
+
+SHORT_WARMUP = """
+import numpy as np
+from tradewind.indicators.overlap import ema
+from tradewind.strategies.base import Signals, Strategy
+
+class ShortWarmup(Strategy):
+    name = "short_warmup"
+
+    @property
+    def warmup(self):
+        return 1  # an EMA of 50 bars needs far more than one bar to settle
+
+    def indicators(self, bars):
+        return {"ema": ema(bars.close, 50)}
+
+    def signals(self, bars):
+        return Signals(entry_long=bars.close > self.indicators(bars)["ema"])
+"""
+
+RAISES_IN_ON_BAR = """
+from tradewind.strategies.base import Strategy
+
+class Hooked(Strategy):
+    name = "hooked"
+
+    def on_bar(self, ctx, bars, i):
+        if i > 10:
+            raise KeyError("missing column")
+"""
+
+
+def test_recursive_exits_3_when_the_declared_warmup_is_too_short(
+    cli: CliRunner, eth: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "short.py"
+    script.write_text(SHORT_WARMUP)
+    outcome = cli("recursive", "-s", f"{script}:ShortWarmup", "--data", eth)
+    assert outcome.code == 3, outcome.err
+    assert "check failed: short_warmup: the declared warm-up (1 bars)" in outcome.err
+    assert "Traceback" not in outcome.err
+
+
+def test_an_exception_in_a_hook_names_the_hook_and_line(
+    cli: CliRunner, eth: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "hooked.py"
+    script.write_text(RAISES_IN_ON_BAR)
+    outcome = cli("backtest", "-s", f"{script}:Hooked", "--data", eth)
+    _one_line(outcome, "strategy 'hooked' raised KeyError in on_bar()", f"{script}:9")
+
+
+def test_an_exception_inside_a_built_in_strategy_stays_a_bug(
+    cli: CliRunner, eth: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tradewind.strategies.builtin.ma_cross import SmaCross
+
+    def broken(self: object, bars: object) -> None:
+        raise IndexError("built-in strategies must not fail")
+
+    monkeypatch.setattr(SmaCross, "signals", broken)
+    outcome = cli("backtest", "-s", "sma_cross", "--data", eth)
+    assert outcome.code == 1
+    assert "IndexError: built-in strategies must not fail" in outcome.err
+    assert "a bug in Tradewind" in outcome.err
