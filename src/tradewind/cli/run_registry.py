@@ -7,6 +7,7 @@ so the label uses only what was known when the trade was opened.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from tradewind.bars import BarSeries
 from tradewind.cli.context import STATE
 from tradewind.core.errors import UserError
 from tradewind.core.money import to_decimal
@@ -156,7 +158,7 @@ def open_registry(bot: str | None, db_url: str | None) -> Registry:
 
 def _numbers(values: dict[str, object]) -> dict[str, float | None]:
     return {
-        name: float(value)  # type: ignore[arg-type]
+        name: float(value)
         for name, value in values.items()
         if isinstance(value, bool | int | float | np.integer | np.floating)
     }
@@ -167,30 +169,26 @@ def search_record(
     strategy: str,
     parameters: dict[str, object],
     metrics: dict[str, object],
-    series: object,
+    series: BarSeries,
     started_ts: int,
 ) -> RunRecord:
-    """The registry's record of an optimisation or walk-forward run over one symbol's bars.
-
-    ``series`` is the run's :class:`~tradewind.bars.BarSeries` (symbol, timeframe, times, hash).
-    """
+    """The registry's record of an optimisation or walk-forward run over one symbol's bars."""
     from tradewind.backtest_results import code_version, data_hash
 
-    ts = series.ts  # type: ignore[attr-defined]
-    finished = int(pd.Timestamp.now(tz="UTC").value // 1_000_000)
+    ts = series.ts
     return RunRecord(
         kind=kind,
         strategy=strategy,
         parameters=parameters,
-        symbols=[str(series.symbol)],  # type: ignore[attr-defined]
-        timeframe=str(series.timeframe),  # type: ignore[attr-defined]
+        symbols=[series.symbol],
+        timeframe=str(series.timeframe),
         engine="kernel",
         data_start_ts=int(ts[0]) if len(ts) else None,
         data_end_ts=int(ts[-1]) if len(ts) else None,
-        data_hash=data_hash({str(series.symbol): series}),  # type: ignore[attr-defined, dict-item]
+        data_hash=data_hash({series.symbol: series}),
         code_version=code_version(),
         started_ts=started_ts,
-        finished_ts=finished,
+        finished_ts=time.time_ns() // 1_000_000,
         metrics=_numbers(metrics),
         declared=_declared(strategy),
     )

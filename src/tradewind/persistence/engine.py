@@ -14,7 +14,6 @@ latest revision, naming the command that fixes it.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,41 +29,6 @@ from tradewind.core.errors import UserError
 
 Durability = Literal["normal", "full"]
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-class _DecimalSum:
-    """``dsum(x)``: an exact sum of decimal text on SQLite, whose own ``sum`` is a float sum."""
-
-    def __init__(self) -> None:
-        self.total = Decimal(0)
-
-    def step(self, value: str | None) -> None:
-        if value is not None:
-            self.total += Decimal(value)
-
-    def finalize(self) -> str:
-        return format(self.total, "f")
-
-
-class _CashFlow:
-    """``tw_cash_flow(side, price, quantity, fee)``: exact bought and sold notional and fees of a
-    group of fills, as the text ``"bought sold fees"`` (one aggregate, so one call per row)."""
-
-    def __init__(self) -> None:
-        self.bought = Decimal(0)
-        self.sold = Decimal(0)
-        self.fees = Decimal(0)
-
-    def step(self, side: str, price: str, quantity: str, fee: str) -> None:
-        notional = Decimal(price) * Decimal(quantity)
-        if side == "buy":
-            self.bought += notional
-        else:
-            self.sold += notional
-        self.fees += Decimal(fee)
-
-    def finalize(self) -> str:
-        return f"{self.bought:f} {self.sold:f} {self.fees:f}"
 
 
 def sqlite_url(path: Path) -> str:
@@ -129,8 +93,6 @@ def _tune_sqlite(engine: Engine, durability: Durability) -> None:
         # Another process (an operator query, a backup) may hold the lock for a moment.
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
-        dbapi_connection.create_aggregate("dsum", 1, _DecimalSum)
-        dbapi_connection.create_aggregate("tw_cash_flow", 4, _CashFlow)
 
 
 def alembic_config(engine: Engine) -> Config:

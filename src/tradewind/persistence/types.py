@@ -2,7 +2,7 @@
 
 Money is ``NUMERIC`` without a fixed scale on PostgreSQL (arbitrary precision, exact) and text on
 SQLite: SQLite's NUMERIC affinity turns ``'0.1'`` into a binary float, so the decimal's exact digits
-are kept as text there and summed exactly by :mod:`tradewind.persistence.engine`'s ``dsum``.
+are kept as text there (and summed exactly in Python by :mod:`tradewind.persistence.queries`).
 
 Times are stored as UTC: ``timestamptz`` on PostgreSQL, naive UTC on SQLite (which has no zone),
 and always read back as aware UTC datetimes.

@@ -173,3 +173,30 @@ def test_state_round_trip_through_a_new_process(tmp_path: Path) -> None:
     assert state["orders"] == [["tw-r1-1", "partially_filled", "0.005", ["7001"]]]
     assert state["positions"] == [["sma", "BTC/USDT", "0.0049925", "42000.10"]]
     assert state["balances"] == {"USDT": "99789.9995", "BTC": "0.0049925"}
+
+
+def test_profit_report_is_exact(db_url: str) -> None:
+    from tradewind.persistence.queries import profit_report
+
+    bot = _bot(db_url)
+    legs = [  # (symbol, side, price, quantity, fee): digits a float sum would lose
+        ("SHIB/USDT", Side.BUY, "0.000012345678", "123456789.12345678", "0.0015241578"),
+        ("SHIB/USDT", Side.SELL, "0.000012345679", "123456789.12345678", "0.0015241579"),
+        ("BTC/USDT", Side.BUY, "98765.43210001", "0.00000001", "0.0000000001"),
+        ("BTC/USDT", Side.SELL, "98765.43210002", "0.00000001", "0.0000000001"),
+    ]
+    with bot.repository() as repo:
+        for i, (symbol, side, price, quantity, fee) in enumerate(legs):
+            fill = Fill(f"c{i}", symbol, side, T0 + i, Decimal(price), Decimal(quantity),
+                        Decimal(fee), "USDT", Liquidity.TAKER, f"t{i}")  # fmt: skip
+            assert repo.record_fill(fill, "s")
+    report = {r["symbol"]: r for r in profit_report(bot.engine, bot.bot_id)}
+    for symbol in ("SHIB/USDT", "BTC/USDT"):
+        mine = [leg for leg in legs if leg[0] == symbol]
+        bought = sum(Decimal(p) * Decimal(q) for _, s, p, q, _ in mine if s is Side.BUY)
+        sold = sum(Decimal(p) * Decimal(q) for _, s, p, q, _ in mine if s is Side.SELL)
+        assert report[symbol]["bought"] == bought
+        assert report[symbol]["sold"] == sold
+        assert report[symbol]["net_cash_flow"] == sold - bought
+        assert report[symbol]["fees"] == sum(Decimal(f) for *_, f in mine)
+    assert report["SHIB/USDT"]["net_cash_flow"] == Decimal("0.00012345678912345678")
