@@ -2,7 +2,12 @@
 
 Built from the screening kernel's own ``simulate`` / ``metrics`` / ``cross_signals``, so a trial
 scores exactly what :func:`tradewind.sim.kernel.simulate_many` would; what is added is the equity
-sampled at period ends, which the overfitting statistics need for every trial. Shapes: prices
+sampled at period ends, which the overfitting statistics need for every trial.
+
+numba's on-disk cache of these functions is keyed on this file alone, yet they compile
+``kernel.simulate`` into themselves: a cache made before a change of the kernel (fees in the
+base, dust) would keep scoring with the old kernel. Edit this file with any kernel change.
+Kernel version: fees in the base and dust (issue 12). Shapes: prices
 ``(n,)``; signals ``(k, n)`` (one row per set, contiguous); lines ``(m, n)``; period ends ``(p,)``.
 """
 
