@@ -42,14 +42,14 @@ class HookCross(Strategy):
     def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
         if i < self.slow:
             return
-        if not hasattr(self, "_lines") or self._lines[0] is not bars.close:
-            # Indicators once per series (as backtesting.py's self.I does), read bar by bar.
-            self._lines = (bars.close, sma(bars.close, self.fast), sma(bars.close, self.slow))
-        _, fast, slow = self._lines
+        # The hook sees bars 0..i only: the two averages at i and i - 1 from the last closes.
+        window = bars.close[i - self.slow : i + 1]
+        fast = sma(window[-self.fast - 1 :], self.fast)[-2:]
+        slow = sma(window, self.slow)[-2:]
         held = ctx.position(bars.symbol)
-        if held == 0 and fast[i] > slow[i] and fast[i - 1] <= slow[i - 1]:
+        if held == 0 and fast[1] > slow[1] and fast[0] <= slow[0]:
             ctx.emit(bars.symbol, IntentAction.ENTER_LONG)
-        elif held > 0 and fast[i] < slow[i] and fast[i - 1] >= slow[i - 1]:
+        elif held > 0 and fast[1] < slow[1] and fast[0] >= slow[0]:
             ctx.emit(bars.symbol, IntentAction.EXIT_LONG)
 
 

@@ -53,10 +53,11 @@ from tradewind.core.ports import RiskGate
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.equity import account_currency, equity_curve
 from tradewind.engine.health import run_health
-from tradewind.engine.node import Binding, Node
+from tradewind.engine.node import Binding, Node, StrategyErrorPolicy
 from tradewind.engine.portfolio import Portfolio
 from tradewind.engine.result import BacktestResult
 from tradewind.engine.runner import BacktestRunner
+from tradewind.engine.strategy_host import StrategyFault
 from tradewind.execution.rejections import check_rejection
 from tradewind.kernel_backtest import dust_report, run_kernel
 from tradewind.performance.summary import summarize
@@ -69,6 +70,7 @@ from tradewind.strategies.base import Strategy
 from tradewind.strategies.guard import strategy_call
 from tradewind.venues.sim import FillModel, SimVenue
 from tradewind.venues.sim.fill_model import FillAt
+from tradewind.venues.sim.port import SimVenuePort
 
 
 def backtest(
@@ -98,6 +100,7 @@ def backtest(
     books: Mapping[str, DecodedBookStream | QuoteTape] | None = None,
     book_walk: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    on_strategy_error: StrategyErrorPolicy = "keep",
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``data`` through the event engine.
 
@@ -162,6 +165,11 @@ def backtest(
         happen (event engine).
     progress
         ``progress(done, total)`` callback for long runs.
+    on_strategy_error
+        What happens when a strategy raises in a hook (event engine). The strategy is always
+        stopped (it emits nothing more, its resting entries are canceled) and the result lists the
+        fault; then ``"keep"`` (default) leaves its positions under their protective exits,
+        ``"flatten"`` closes them, ``"halt_all"`` refuses new entries from every strategy.
 
     Returns
     -------
@@ -198,6 +206,7 @@ def backtest(
         bars[name] = bars[name].head(stops[name])
     risk_config = None if risk is None else parse_risk(risk)
     breaker_events = pd.DataFrame()
+    faults: list[StrategyFault] = []
     if engine == "kernel" and len(strategies) > 1:
         raise UserError("engine 'kernel' runs one strategy; use engine='event' for several")
     if engine == "kernel":
@@ -214,18 +223,21 @@ def backtest(
             chosen, bars, starting, fill_model,
             leverage=leverage_map(leverage, chosen), funding=funding_series(funding, bars),
         )  # fmt: skip
-        timeline, equity, trades, orders, denials, breaker_events, positions, dust = _run_event(
-            strategies,
-            bars,
-            chosen,
-            starting,
-            stake,
-            venue,
-            first_bar,
-            progress,
-            risk_config,
-            bus,
-            feeds_for(strategies, bars, trades, books, book_walk),
+        timeline, equity, trades, orders, denials, breaker_events, positions, dust, faults = (
+            _run_event(
+                strategies,
+                bars,
+                chosen,
+                starting,
+                stake,
+                venue,
+                first_bar,
+                progress,
+                risk_config,
+                bus,
+                feeds_for(strategies, bars, trades, books, book_walk),
+                on_strategy_error,
+            )
         )
     primary = next(iter(bars.values()))
     close = None
@@ -256,7 +268,7 @@ def backtest(
     )
     health = run_health(
         engine=engine, orders=orders, denials=denials, open_positions=positions, dust=dust,
-        kernel_fills=2 * len(trades),
+        kernel_fills=2 * len(trades), faults=[f.describe() for f in faults],
     )  # fmt: skip
     meta = {
         "strategy": ", ".join(s.name or type(s).__name__ for s in strategies),
@@ -283,6 +295,7 @@ def backtest(
         "risk": None if risk_config is None else risk_config.model_dump(mode="json"),
         # The rules as the CLI announced them, for the report's settings block.
         "risk_rules": rules_in_force(risk_config),
+        "strategy_faults": [f.describe() for f in faults],
         "code_version": code_version(),
         "started_at": iso_utc(int(started * 1000)),
         "finished_at": iso_utc(int(time.time() * 1000)),
@@ -299,6 +312,7 @@ def backtest(
         close={n: bars_frame(b) for n, b in bars.items()},
         breaker_events=breaker_events,
         health=health,
+        faults=[_fault_row(f) for f in faults],
     )
 
 
@@ -314,6 +328,7 @@ def _run_event(
     risk_config: RiskConfig | None = None,
     bus: MessageBus | None = None,
     feeds: tuple[dict[str, TradeTape], dict[str, tuple[DecodedBookStream, OrderBook]]] = ({}, {}),
+    on_strategy_error: StrategyErrorPolicy = "keep",
 ) -> tuple[
     np.ndarray,
     np.ndarray,
@@ -323,6 +338,7 @@ def _run_event(
     pd.DataFrame,
     list[dict[str, Any]],
     dict[str, dict[str, Any]],
+    list[StrategyFault],
 ]:
     """Run the event engine: the Node over the simulated venue."""
     portfolio = Portfolio(
@@ -332,7 +348,8 @@ def _run_event(
     for instance in strategies:
         for name, series in bars.items():
             with strategy_call(instance, "signals"):
-                arrays = instance.signals(series).arrays(len(series))
+                signals = instance.signals(series)
+            arrays = signals.arrays(len(series))
             bindings.append(
                 Binding(
                     strategy=instance,
@@ -344,6 +361,7 @@ def _run_event(
                     exit_short=arrays[3],
                     start=first_bar[name],
                     callback=instance.wants_bar_callback(),
+                    confidence=signals.confidence_array(len(series)),
                 )
             )
     gate: RiskGate = StakeGate(Stake.parse(stake), chosen)
@@ -359,15 +377,17 @@ def _run_event(
             initial_equity=float(starting[quote]),
         )
     bus = bus or MessageBus()
+    port = SimVenuePort(venue)
     node = Node(
         bindings=bindings,
         gate=gate,
-        venue=venue,
+        venue=port,
         portfolio=portfolio,
         instruments=chosen,
         ids=ClientIdFactory("bt", session="0"),
         protection=protection,
         bus=bus,
+        on_strategy_error=on_strategy_error,
     )
 
     def refused(_topic: str, event: OrderRejected | OrderExpired) -> None:
@@ -380,7 +400,7 @@ def _run_event(
     bus.subscribe("order.expired", refused)
     trade_feeds, book_feeds = feeds
     venue.books = {symbol: book for symbol, (_, book) in book_feeds.items()}
-    BacktestRunner(node, venue, trades=trade_feeds, books=book_feeds).run(progress)
+    BacktestRunner(node, port, trades=trade_feeds, books=book_feeds).run(progress)
     timeline, equity = equity_curve(bars, chosen, starting, portfolio)
     begin_ts = min(int(bars[n].ts[first_bar[n]]) for n in bars if first_bar[n] < len(bars[n]))
     keep = timeline >= begin_ts
@@ -395,4 +415,17 @@ def _run_event(
         breaker_frame(gate),
         open_positions(portfolio, bars, chosen),
         dust_report(portfolio.dust(), bars, chosen),
+        node.faults,
     )
+
+
+def _fault_row(fault: StrategyFault) -> dict[str, Any]:
+    return {
+        "strategy": fault.strategy_id,
+        "symbol": fault.symbol,
+        "hook": fault.hook,
+        "time": pd.Timestamp(fault.ts, unit="ms", tz="UTC"),
+        "kind": fault.kind.value,
+        "error": fault.error,
+        "where": fault.where,
+    }

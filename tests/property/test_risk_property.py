@@ -26,6 +26,7 @@ from tradewind.core.money import floor_to_step
 from tradewind.core.orders import ClientIdFactory
 from tradewind.core.ports import AccountView
 from tradewind.core.timeframe import Timeframe
+from tradewind.engine.account import AccountState
 from tradewind.engine.node import Binding, Node
 from tradewind.engine.portfolio import Portfolio
 from tradewind.engine.runner import BacktestRunner
@@ -34,7 +35,7 @@ from tradewind.risk.config import RiskConfig, build_risk
 from tradewind.risk.engine import RiskEngine
 from tradewind.risk.stake import Stake
 from tradewind.strategies.base import Strategy, StrategyContext
-from tradewind.venues.sim import SimVenue
+from tradewind.venues.sim import SimVenue, SimVenuePort
 
 SYMBOLS = ("ETH/BTC", "LTC/BTC")
 WINDOW = 400
@@ -67,7 +68,7 @@ class Recorder:
 
     def decide(self, intent: Intent, account: AccountView) -> Decision:
         node = account
-        assert isinstance(node, Node)
+        assert isinstance(node, AccountState)
         seen = {
             "equity": node.equity(),
             "free": node.free("BTC"),
@@ -92,9 +93,11 @@ class Scripted(Strategy):
         self, script: list[tuple[int, int, bool, float]], halt: int | None, kill: int | None
     ) -> None:
         self.script, self.halt_bar, self.kill_bar = script, halt, kill
+        self.node: Node | None = None  # the operator's handle (the context has none)
 
     def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
-        node: Node = ctx.node  # type: ignore[attr-defined]
+        node = self.node
+        assert node is not None
         if bars.symbol == SYMBOLS[0] and i == self.halt_bar:
             node.gate.board.trip(
                 "manual", BreakerState.HALTED, None, ts=node.now, bar=i, reason="test"
@@ -135,7 +138,7 @@ def _run(
         instruments=instruments, bars=bars, initial_equity=1.0,
     )  # fmt: skip
     recorder = Recorder(engine)
-    venue = SimVenue(instruments, bars, starting)
+    venue = SimVenuePort(SimVenue(instruments, bars, starting))
     never = [pd.Series(False, index=range(WINDOW)).to_numpy() for _ in range(4)]
     bindings = [
         Binding(strategy, strategy.id, series, *never, start=30, callback=True)
@@ -145,6 +148,7 @@ def _run(
         bindings=bindings, gate=recorder, venue=venue, portfolio=Portfolio(instruments, cash=dict(starting)),
         instruments=instruments, ids=ClientIdFactory("p"), protection=book,
     )  # fmt: skip
+    strategy.node = node
     BacktestRunner(node, venue).run()
     return node, recorder
 

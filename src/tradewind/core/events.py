@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tradewind.core.orders import Fill
+from tradewind.core.orders import Fill, OrderStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,16 @@ class OrderExpired:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelRejected:
+    """The venue refused a cancel request (the order had already ended, or is unknown to it):
+    the order keeps whatever status its own events give it."""
+
+    client_id: str
+    ts: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class FundingPaid:
     """A perpetual's funding event settled: ``amount`` (negative when paid) in ``currency``."""
 
@@ -92,8 +102,29 @@ class PositionLiquidated:
     currency: str
 
 
+@dataclass(frozen=True, slots=True)
+class VenueOrder:
+    """What the venue knows of one order (the answer to a lookup by client id): its status, what
+    has filled and at what average price, and why it ended if it was refused or expired."""
+
+    client_id: str
+    symbol: str
+    status: OrderStatus
+    quantity: Decimal
+    filled: Decimal
+    average_price: Decimal | None
+    venue_order_id: str = ""
+    reason: str = ""
+
+
 OrderEvent = (
-    OrderAccepted | OrderRejected | OrderTriggered | OrderFilled | OrderCanceled | OrderExpired
+    OrderAccepted
+    | OrderRejected
+    | OrderTriggered
+    | OrderFilled
+    | OrderCanceled
+    | OrderExpired
+    | CancelRejected
 )
 AccountEvent = FundingPaid | PositionLiquidated
 VenueEvent = OrderEvent | AccountEvent

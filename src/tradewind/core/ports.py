@@ -6,12 +6,13 @@ The engine core depends only on these protocols; the composition root picks the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from tradewind.core.events import VenueEvent
+from tradewind.core.events import VenueEvent, VenueOrder
 from tradewind.core.intents import Decision, Intent
-from tradewind.core.orders import Order
+from tradewind.core.orders import Fill, Order
 
 
 class Clock(Protocol):
@@ -22,19 +23,75 @@ class Clock(Protocol):
         ...
 
 
+EventSink = Callable[[list[VenueEvent]], None]
+"""Where a venue delivers its events: called whenever the venue sends them, in the order they
+arrived (which need not be the order they happened in)."""
+
+
 class Venue(Protocol):
-    """Where orders go. Every call returns the events it caused, in order."""
+    """Where orders go: commands in, events out, and the queries reconciliation needs.
 
-    def submit(self, order: Order, ts: int) -> list[VenueEvent]:
-        """Send an order; it may be accepted, rejected or (for immediate fills) filled."""
+    Commands return nothing: what they cause comes back as events through the sink given to
+    :meth:`subscribe`, whenever the venue sends them: late, twice (the same fill with the same
+    trade id), out of order (a fill before its acknowledgement), or never (a lookup then says
+    what happened). A simulated venue delivers them at once, inside the command.
+    """
+
+    def subscribe(self, sink: EventSink) -> None:
+        """Deliver every event from now on to ``sink``."""
         ...
 
-    def cancel(self, client_id: str, ts: int) -> list[VenueEvent]:
-        """Ask to cancel a working order."""
+    def submit(self, order: Order, ts: int) -> None:
+        """Send an order (accepted, rejected or filled: events say which)."""
         ...
 
-    def balance(self, asset: str) -> Decimal:
-        """Free balance of ``asset`` on the venue."""
+    def cancel(self, client_id: str, ts: int) -> None:
+        """Ask to cancel a working order (OrderCanceled, or CancelRejected with the reason)."""
+        ...
+
+    def cancel_replace(self, client_id: str, order: Order, ts: int) -> None:
+        """Cancel a working order and send ``order`` in its place; when the cancel is refused,
+        the new order is not sent (it is rejected with the cancel's reason)."""
+        ...
+
+    async def order(self, client_id: str) -> VenueOrder | None:
+        """What the venue knows of one order, or None if it never saw it."""
+        ...
+
+    async def open_orders(self) -> list[VenueOrder]:
+        """Every order still working on the venue."""
+        ...
+
+    async def fills(self, since: int) -> list[Fill]:
+        """Every fill at or after ``since`` (UTC ms), oldest first."""
+        ...
+
+    async def positions(self) -> dict[str, Decimal]:
+        """Signed open position per derivative symbol (spot holdings are balances)."""
+        ...
+
+    async def balances(self) -> dict[str, Decimal]:
+        """Wallet balance of every asset."""
+        ...
+
+
+class Control(Protocol):
+    """The operator's actions on a running engine (the operations layer's one way in)."""
+
+    def pause(self, reason: str = "paused by operator") -> None:
+        """Refuse new entries from every strategy until :meth:`resume`; exits still pass."""
+        ...
+
+    def resume(self) -> None:
+        """Take new entries again (after a pause, a halt or the kill switch)."""
+        ...
+
+    def flatten(self, strategy_id: str | None = None, reason: str = "flatten") -> None:
+        """Cancel the working orders and close the positions of one strategy (or all)."""
+        ...
+
+    def kill_switch(self, reason: str = "kill switch", *, halt: bool = True) -> None:
+        """Cancel everything, flatten everything, and (``halt``) take no new risk until resumed."""
         ...
 
 
@@ -115,10 +172,11 @@ class RiskGate(Protocol):
         ...
 
 
-class BarDrivenVenue(Venue, Protocol):
+class BarDrivenVenue(Protocol):
     """A venue that fills from recorded bars (the simulated venue), driven by a backtest runner.
 
-    The runner asks where the next possible fill is, so that it can skip every bar in between.
+    The runner asks where the next possible fill is, so that it can skip every bar in between,
+    and hands the events of each bar it runs to the Node itself (it alone knows bar indices).
     """
 
     revision: int

@@ -14,7 +14,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tradewind.core.events import (
+    CancelRejected,
+    FundingPaid,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderTriggered,
+    PositionLiquidated,
+)
+
 Handler = Callable[[str, Any], None]
+
+VENUE_TOPICS: dict[type, str] = {
+    OrderAccepted: "order.accepted",
+    OrderRejected: "order.rejected",
+    OrderTriggered: "order.triggered",
+    OrderFilled: "order.filled",
+    OrderCanceled: "order.canceled",
+    OrderExpired: "order.expired",
+    CancelRejected: "order.cancel_rejected",
+    FundingPaid: "account.funding",
+    PositionLiquidated: "account.liquidated",
+}
+"""The bus topic of each venue event."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,9 @@ class RunHealth:
         where the engine does not track them (the kernel: its equity still marks them).
     dust
         Spot base left behind by exits, less than one sellable lot, per symbol (quantity, value).
+    faults
+        Strategies stopped by an exception in a hook, one line each (strategy, hook, kind,
+        file:line, error): a run with any has failed, whatever its numbers.
     """
 
     engine: str
@@ -78,6 +81,7 @@ class RunHealth:
     rule_denials: int = 0
     open_positions: list[dict[str, Any]] | None = field(default_factory=list)
     dust: dict[str, dict[str, Any]] = field(default_factory=dict)
+    faults: list[str] = field(default_factory=list)
 
     @property
     def orders_rejected(self) -> int:
@@ -97,7 +101,7 @@ class RunHealth:
     @property
     def problems(self) -> list[str]:
         """What went wrong, one phrase each; empty for a clean run."""
-        out = []
+        out = list(self.faults)
         if self.rejected:
             out.append(
                 f"{self.orders_rejected:,} of {self.orders_submitted:,} orders rejected "
@@ -182,6 +186,7 @@ class RunHealth:
             "denied_by_reason": dict(self.denied),
             "open_positions": self.open_positions,
             "dust": dict(self.dust),
+            "faults": list(self.faults),
         }
 
 
@@ -201,6 +206,7 @@ def run_health(
     open_positions: list[dict[str, Any]] | None,
     dust: dict[str, dict[str, Any]] | None = None,
     kernel_fills: int = 0,
+    faults: list[str] | None = None,
 ) -> RunHealth:
     """The health of a run from its order and denial tables (as the backtest result holds them).
 
@@ -239,4 +245,5 @@ def run_health(
         rule_denials=rule_denials,
         open_positions=open_positions,
         dust=dict(dust or {}),
+        faults=list(faults or []),
     )

@@ -49,6 +49,10 @@ class BacktestResult:
     health: RunHealth | None = None
     """Orders submitted, filled, rejected and expired, intents denied, positions open at the end
     and dust; ``health.ok`` is False when the run has problems (see :mod:`tradewind.engine.health`)."""
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    """Strategies stopped by an exception in a hook, one dict each: strategy, symbol, hook, time
+    (UTC), kind (lookahead, write, invalid, error), error, where (file:line). A run with any is
+    a failed run, whatever its numbers."""
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``--json`` document: metrics, trades (ISO-8601 UTC times), and metadata.

@@ -26,6 +26,7 @@ import numpy as np
 from tradewind.bars import BarSeries, FloatArray
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
+from tradewind.core.intents import Intent, IntentAction, PriceType
 from tradewind.core.money import floor_to_step, to_decimal
 from tradewind.indicators.volatility import atr as atr_indicator
 from tradewind.sim import stops
@@ -210,6 +211,37 @@ class ProtectiveAction:
     def reason(self) -> str:
         """The order's reason tag (``stop``, ``trailing_stop``, ``scale_out``...)."""
         return stops.KIND_NAMES[self.kind]
+
+    def intent(self, is_long: bool) -> Intent:
+        """The intent that carries this action out for a position that ``is_long``: a
+        pyramiding add enters at market; every other action exits (reduce-only), as a stop or
+        take-profit order at its trigger, or at market."""
+        if self.kind == stops.PYRAMID_ADD:
+            action = IntentAction.ENTER_LONG if is_long else IntentAction.ENTER_SHORT
+            price_type = PriceType.MARKET
+        else:
+            action = IntentAction.EXIT_LONG if is_long else IntentAction.EXIT_SHORT
+            price_type = _PRICE_TYPES.get(self.kind, PriceType.MARKET)
+        return Intent(
+            strategy_id=self.strategy_id,
+            symbol=self.symbol,
+            action=action,
+            ts=self.ts,
+            price_type=price_type,
+            trigger_price=self.trigger,
+            quantity=self.quantity,
+            reason=self.reason,
+        )
+
+
+_PRICE_TYPES = {
+    stops.STOP: PriceType.STOP,
+    stops.TRAILING: PriceType.STOP,
+    stops.BREAKEVEN: PriceType.STOP,
+    stops.TAKE_PROFIT: PriceType.TAKE_PROFIT,
+    stops.SCALE_OUT: PriceType.TAKE_PROFIT,
+}
+"""The order each protective exit sends (time stops and the rest go at market)."""
 
 
 @dataclass

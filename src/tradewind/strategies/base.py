@@ -41,6 +41,32 @@ class Signals:
     exit_long: BoolArray | None = None
     entry_short: BoolArray | None = None
     exit_short: BoolArray | None = None
+    confidence: npt.ArrayLike | None = None
+    """Optional, one float per bar in [0, 1] (NaN: none): how sure the entry at that bar is, for
+    the risk engine's confidence sizing."""
+
+    def confidence_array(self, n: int) -> npt.NDArray[np.float64] | None:
+        """The confidence as floats of length ``n``, or None when the strategy gives none.
+
+        Raises
+        ------
+        UserError
+            If it has the wrong length or a value outside [0, 1] (NaN is allowed: no confidence).
+        """
+        if self.confidence is None:
+            return None
+        values = np.asarray(self.confidence, dtype=np.float64)
+        if values.shape != (n,):
+            raise UserError(f"signal confidence has shape {values.shape}, expected ({n},)")
+        bad = ~np.isnan(values) & ((values < 0) | (values > 1))
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            raise UserError(
+                f"signal confidence must be within [0, 1] (or NaN), got {values[first]!r} at "
+                f"index {first}"
+            )
+        values.flags.writeable = False
+        return values
 
     def arrays(self, n: int) -> tuple[BoolArray, BoolArray, BoolArray, BoolArray]:
         """All four as boolean arrays of length ``n`` (``None`` becomes all-False).
@@ -164,8 +190,9 @@ class StrategyContext(Protocol):
         limit_price: Decimal | None = None,
         reason: str = "",
         size_hint: Decimal | None = None,
+        confidence: float | None = None,
     ) -> None:
-        """Send an intent to the risk gate."""
+        """Send an intent to the risk gate (``confidence`` in [0, 1] feeds confidence sizing)."""
         ...
 
     def set_timer(self, at_ms: int, name: str) -> None:
