@@ -25,12 +25,12 @@ from decimal import Decimal
 
 import numpy as np
 
-from tradewind.bars import BarSeries, FloatArray
+from tradewind.bars import BarSeries
 from tradewind.core.instrument import Instrument
 from tradewind.core.intents import Decision, Intent, IntentAction, PriceType
 from tradewind.core.money import ZERO, to_decimal
 from tradewind.core.ports import AccountView, RiskAccount
-from tradewind.indicators.volatility import atr as atr_indicator
+from tradewind.market_state import ArrayMarketState, MarketState
 from tradewind.risk.breakers import (
     BreakerBoard,
     BreakerRules,
@@ -102,6 +102,7 @@ class RiskEngine:
         initial_equity: float = 0.0,
         cash_buffer: float = 0.01,
         margin: MarginRules | None = None,
+        market: MarketState | None = None,
     ) -> None:
         self.default = default
         self.profiles = dict(profiles or {})
@@ -137,8 +138,9 @@ class RiskEngine:
         self.errors = (
             None if self.rules.max_error_rate is None else ErrorRate(self.rules.error_window)
         )
-        self._atr: dict[str, FloatArray] = {}
-        self._volume: dict[str, FloatArray] = {}
+        self.market: MarketState = market or ArrayMarketState(bars, lambda: self._now)
+        """Where prices, ATR, volatility, returns, volume and staleness are read (the market-state
+        port): the bar arrays as of the decision's time in backtests, rolling buffers live."""
         self._now = 0
 
     # -- the gate ---------------------------------------------------------------------------------
@@ -241,7 +243,7 @@ class RiskEngine:
             price=price,
             stop=stop,
             correlations=self._correlations(intent.symbol, positions, profile.limits, account),
-            quote_volume_24h=self._quote_volume(intent.symbol, account.clock()),
+            quote_volume_24h=self.market.quote_volume(intent.symbol, DAY_MS, account.clock()),
             liquidation_price=self._liquidation(instrument, price, is_long),
         )
         verdict = profile.limits.check(request, positions, equity)
@@ -333,23 +335,11 @@ class RiskEngine:
             )
         return out
 
-    def _atr_series(self, symbol: str) -> FloatArray:
-        if symbol not in self._atr:
-            s = self.bars[symbol]
-            self._atr[symbol] = atr_indicator(s.high, s.low, s.close, 14)
-        return self._atr[symbol]
-
     def _atr_at(self, symbol: str, bar: int) -> float | None:
-        if bar < 0:
-            return None
-        value = float(self._atr_series(symbol)[bar])
-        return value if math.isfinite(value) else None
+        return None if bar < 0 else self.market.atr(symbol)
 
     def _vol(self, symbol: str, bar: int) -> float | None:
-        value = self._atr_at(symbol, bar)
-        if value is None:
-            return None
-        return value / float(self.bars[symbol].close[bar])
+        return None if bar < 0 else self.market.volatility(symbol)
 
     def _correlations(
         self,
@@ -360,36 +350,15 @@ class RiskEngine:
     ) -> dict[str, float]:
         if limits.max_correlation is None:
             return {}
-        now = account.clock()
         window = limits.correlation_window
-        mine = self._returns(symbol, now, window)
         out: dict[str, float] = {}
         for p in positions:
-            if p.symbol == symbol or p.symbol in out or mine is None:
+            if p.symbol == symbol or p.symbol in out:
                 continue
-            theirs = self._returns(p.symbol, now, window)
-            if theirs is None or np.std(mine) == 0 or np.std(theirs) == 0:
-                continue
-            out[p.symbol] = float(np.corrcoef(mine, theirs)[0, 1])
+            found = self.market.correlation(symbol, p.symbol, window)
+            if found is not None:
+                out[p.symbol] = found
         return out
-
-    def _returns(self, symbol: str, now: int, window: int) -> FloatArray | None:
-        bar = self._bar(symbol, now)
-        if bar < window:
-            return None
-        close = self.bars[symbol].close[bar - window : bar + 1]
-        return np.diff(close) / close[:-1]
-
-    def _quote_volume(self, symbol: str, now: int) -> float | None:
-        series = self.bars[symbol]
-        if symbol not in self._volume:
-            self._volume[symbol] = np.concatenate([[0.0], np.cumsum(series.volume * series.close)])
-        end = self._bar(symbol, now) + 1
-        if end <= 0:
-            return None
-        begin = int(np.searchsorted(series.close_time, now - DAY_MS, side="right"))
-        sums = self._volume[symbol]
-        return float(sums[end] - sums[min(begin, end)])
 
     def _liquidation(self, instrument: Instrument, price: Decimal, is_long: bool) -> Decimal | None:
         if instrument.is_spot:
@@ -403,10 +372,9 @@ class RiskEngine:
         limit = self.rules.stale_after_ms
         if limit is None:
             return ""
-        bar = self._bar(symbol, now)
-        if bar < 0:
+        age = self.market.staleness(symbol, now)
+        if age is None:
             return f"no {symbol} data yet"
-        age = now - int(self.bars[symbol].close_time[bar])
         return (
             f"{symbol} data is {age / 1000:.0f}s old (limit {limit / 1000:.0f}s)"
             if age > limit

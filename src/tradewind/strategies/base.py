@@ -286,7 +286,11 @@ class Strategy:
 
     def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
         """Per-bar hook at bar ``i``'s close. Override it only when signals cannot express the logic:
-        the engine then calls it at every bar, which is slower."""
+        the engine then calls it at every bar, which is slower.
+
+        ``bars`` holds bars ``0..i`` only (``bars.close[i]`` is the bar that has just closed;
+        there is no ``i + 1``), as read-only arrays. An exception stops this strategy, not the
+        run (see ``on_strategy_error``)."""
 
     def on_fill(self, ctx: StrategyContext, fill: Fill) -> None:
         """Called after each fill of this strategy's orders."""

@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
+from tradewind.core.intents import IntentAction
 from tradewind.data.bundled import BUNDLED_SYMBOL
 from tradewind.optimize.evaluate import (
     EngineMismatchError,
@@ -22,6 +24,7 @@ from tradewind.optimize.market import Market, prepare_market
 from tradewind.optimize.objectives import resolve_objective
 from tradewind.optimize.search import optimize, pareto_front
 from tradewind.optimize.space import build_space
+from tradewind.strategies import Param, Strategy, StrategyContext
 from tradewind.strategies.registry import get_strategy
 
 SMALL = {"fast": "5:8", "slow": "30:40:5", "short": "false"}
@@ -124,3 +127,29 @@ def test_objectives_include_drawdown_penalty_and_user_functions(tmp_path: Path) 
     assert resolve_objective(f"{script}:score")(metrics)[0] == pytest.approx(18.0)
     with pytest.raises(UserError, match="unknown objective 'sharp'"):
         resolve_objective("sharp")
+
+
+class Brittle(Strategy):
+    """Trades in and out every 100 bars; with ``limit`` above 10 it raises at bar 500."""
+
+    name = "brittle"
+    limit = Param(10, low=5, high=15)
+
+    def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
+        if i == 500 and self.limit > 10:
+            raise RuntimeError("brittle")
+        if i % 100 == 0:
+            held = ctx.position(bars.symbol)
+            action = IntentAction.EXIT_LONG if held > 0 else IntentAction.ENTER_LONG
+            ctx.emit(bars.symbol, action)
+
+
+def test_a_trial_whose_strategy_faults_is_never_ranked(week: Market) -> None:
+    evaluator = Evaluator(Brittle, week)
+    with pytest.warns(KernelFallbackWarning):
+        scored = evaluator.evaluate([{"limit": 8}, {"limit": 12}])
+    assert scored.errors[0] is None
+    assert np.isfinite(scored.metrics[0]).all()
+    assert scored.errors[1] is not None
+    assert "faulted in on_bar (error)" in scored.errors[1]
+    assert "RuntimeError: brittle" in scored.errors[1]
