@@ -368,11 +368,11 @@ class Node:
     # -- routing ----------------------------------------------------------------------------------
 
     def _route(self, intent: Intent, binding: Binding, bar_index: int) -> str | None:
-        if intent.action in _EXITS and intent.quantity is None:
-            if self.manager.exiting((intent.strategy_id, intent.symbol)):
-                # An exit of the whole position is on its way already (a cap fills it in parts,
-                # or a timer or hook asked twice): a second one would sell what is not there.
-                return None
+        key = (intent.strategy_id, intent.symbol)
+        if intent.action in _EXITS and intent.quantity is None and self.manager.exiting(key):
+            # An exit of the whole position is on its way already (a cap fills it in parts, or a
+            # timer or hook asked twice): a second one would sell what is not there.
+            return None
         if self.paused and intent.action not in _EXITS:
             decision = Decision.deny(intent, self.paused, "control.paused")
         else:

@@ -32,7 +32,7 @@ from tradewind.risk.stake import Stake
 from tradewind.sim import kernel, margin_kernel
 from tradewind.sim.lots import exit_quantity, sellable_lots, sellable_quantity
 from tradewind.strategies.registry import load_strategy
-from tradewind.venues.sim import FillModel, SimVenue
+from tradewind.venues.sim import FillModel, SimVenue, SimVenuePort
 
 D = Decimal
 
@@ -57,7 +57,8 @@ def test_eth_btc_exits_are_never_refused_and_the_ledger_adds_up(
     instruments = {"ETH/BTC": instrument}
     on_price_grid(bars, instruments)
     starting = {"BTC": D(1)}
-    venue = SimVenue(instruments, bars, starting)
+    sim = SimVenue(instruments, bars, starting)
+    venue = SimVenuePort(sim)  # the Node talks to the venue port
     portfolio = Portfolio(instruments, cash=dict(starting))
     strategy = load_strategy("sma_cross")()
     arrays = strategy.signals(bars["ETH/BTC"]).arrays(len(frame))
@@ -77,10 +78,10 @@ def test_eth_btc_exits_are_never_refused_and_the_ledger_adds_up(
     assert len(portfolio.trades) >= 100
     for asset in ("BTC", "ETH"):
         moved = sum((e.amount for e in portfolio.ledger if e.asset == asset), D(0))
-        assert starting.get(asset, D(0)) + moved == portfolio.cash[asset] == venue.balances[asset]
+        assert starting.get(asset, D(0)) + moved == portfolio.cash[asset] == sim.balances[asset]
     # Flat at the end or not, the ETH balance is the position plus the dust, exactly.
     position = portfolio.position(strategy.id, "ETH/BTC")
-    assert venue.balances["ETH"] == position.quantity + position.dust
+    assert sim.balances["ETH"] == position.quantity + position.dust
     assert 0 < position.dust < instrument.amount_step
     # Every exit sold whole lots.
     sells = [f.fill for f in portfolio.fills if f.fill.side.value == "sell"]
