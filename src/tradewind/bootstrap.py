@@ -427,5 +427,7 @@ def _fault_row(fault: StrategyFault) -> dict[str, Any]:
         "time": pd.Timestamp(fault.ts, unit="ms", tz="UTC"),
         "kind": fault.kind.value,
         "error": fault.error,
+        "error_type": fault.error_type,
+        "message": fault.message,
         "where": fault.where,
     }

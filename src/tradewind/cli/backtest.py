@@ -22,6 +22,7 @@ from tradewind.cli.run_options import (
     run_options,
     strategy_choice,
 )
+from tradewind.core.errors import StrategyError
 from tradewind.core.instrument import Instrument
 from tradewind.core.strict_json import write_json
 from tradewind.data.catalog import Catalog
@@ -104,6 +105,14 @@ def backtest(
         )
         write_output(export / "equity.csv", "--export", result.equity.to_csv)
         STATE.console.print(f"trades, orders and equity CSVs written to {export}")
+    if result.faults:
+        # A strategy raised in a hook: it was stopped (the others ran on) and the run failed; it
+        # is not recorded. A user mistake: one line (the first fault; the health line has all).
+        first = result.faults[0]
+        raise StrategyError(
+            f"strategy {first['strategy']!r} raised {first['error_type']} in {first['hook']}(): "
+            f"{first['message']} (at {first['where']})"
+        )
     if registry is not None:
         STATE.console.print(f"recorded as run {registry.record(result, ' + '.join(strategy))}")
 

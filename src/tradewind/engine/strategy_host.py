@@ -33,6 +33,7 @@ from tradewind.core.intents import Intent, IntentAction, PriceType
 from tradewind.engine.binding import Binding
 from tradewind.engine.portfolio import Position
 from tradewind.strategies.base import Strategy
+from tradewind.strategies.guard import is_builtin
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,14 @@ class StrategyFault:
     hook: str
     ts: int
     kind: FaultKind
-    error: str
+    error_type: str
+    message: str
     where: str
+
+    @property
+    def error(self) -> str:
+        """``Type: message`` of the exception."""
+        return f"{self.error_type}: {self.message}"
 
     def describe(self) -> str:
         """One line for logs and reports."""
@@ -230,7 +237,13 @@ class StrategyHost:
         return type(strategy).on_fill is not Strategy.on_fill or "on_fill" in vars(strategy)
 
     def fault(self, binding: Binding, hook: str, ts: int, exc: BaseException) -> None:
-        """Stop ``binding``'s strategy for ``exc`` raised in ``hook``; report it once."""
+        """Stop ``binding``'s strategy for ``exc`` raised in ``hook``; report it once.
+
+        A built-in strategy (one of Tradewind's own) that raises is a bug in Tradewind, not a
+        fault of the user's: ``exc`` is raised again, as it is everywhere else.
+        """
+        if is_builtin(binding.strategy):
+            raise exc
         if binding.strategy_id in self.faulted:
             return
         fault = StrategyFault(
@@ -239,7 +252,8 @@ class StrategyHost:
             hook=hook,
             ts=ts,
             kind=_classify(exc),
-            error=f"{type(exc).__name__}: {exc}",
+            error_type=type(exc).__name__,
+            message=str(exc),
             where=_where(binding.strategy, exc),
         )
         self.faulted.add(binding.strategy_id)

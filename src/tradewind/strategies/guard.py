@@ -44,6 +44,16 @@ def strategy_call(strategy: object, hook: str) -> Iterator[None]:
         ) from exc
 
 
+def is_builtin(strategy: object) -> bool:
+    """True when ``strategy``'s class is defined inside the tradewind package (a built-in
+    strategy: its failure is Tradewind's bug, not the user's)."""
+    try:
+        source = inspect.getsourcefile(type(strategy))
+    except TypeError:
+        return False
+    return source is not None and Path(source).resolve().is_relative_to(_PACKAGE)
+
+
 def _user_frame(exc: BaseException, cls: type) -> str | None:
     """``file:line`` of the innermost frame of ``exc`` in ``cls``'s source file, unless that file
     belongs to the tradewind package (a built-in strategy) or no frame is in it."""

@@ -292,3 +292,15 @@ def test_intents_emitted_in_a_failed_call_are_dropped() -> None:
     assert host.on_bar(binding, 1, 120_000) == []  # faulted: not called again
     assert "half_done faulted in on_timer (error)" in faults[0].describe()
     assert "ValueError: second thoughts" in faults[0].describe()
+
+
+def test_a_built_in_strategy_that_raises_in_a_hook_is_a_bug(
+    month: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tradewind's own strategies are not user code: their exceptions stop the run as bugs do.
+    def broken(self: object, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
+        raise RuntimeError("built-in hooks must not fail")
+
+    monkeypatch.setattr(SmaCross, "on_bar", broken)
+    with pytest.raises(RuntimeError, match="built-in hooks must not fail"):
+        backtest(SmaCross(), month, symbol=SYMBOL)
