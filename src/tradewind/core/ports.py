@@ -137,14 +137,16 @@ class RiskObserver(Protocol):
     """A gate that also watches the account (breakers): the Node reports what happens to it and
     asks when its next breaker can trip, so that the runner visits that bar."""
 
-    def on_fill(self, account: RiskAccount, symbol: str, bar_index: int) -> None:
-        """A fill at bar ``bar_index`` of ``symbol`` changed the balances."""
+    def on_fill(self, account: RiskAccount, symbol: str, bar_ts: int) -> None:
+        """A fill in the bar of ``symbol`` that opened at ``bar_ts`` (UTC ms) changed the
+        balances."""
         ...
 
     def on_trade_closed(
-        self, strategy_id: str, pnl: Decimal, value: Decimal, ts: int, bar: int, symbol: str
+        self, strategy_id: str, pnl: Decimal, value: Decimal, ts: int, bar_ts: int, symbol: str
     ) -> None:
-        """A round trip (or part of one) closed with ``pnl`` on an entry ``value``."""
+        """A round trip (or part of one) closed at ``ts`` with ``pnl`` on an entry ``value``, in
+        the bar of ``symbol`` that opened at ``bar_ts`` (UTC ms)."""
         ...
 
     def on_order_result(self, rejected: bool, ts: int) -> None:

@@ -70,12 +70,14 @@ class AccountState:
 
     def _observed(self, closed_before: int, ts: int, bar_index: int, symbol: str) -> None:
         assert self.observer is not None
+        # The observer's port speaks time: the bar is named by its open time.
+        bar_ts = int(self._bars[symbol].ts[bar_index])
         for trade in self.portfolio.trades[closed_before:]:
             self.observer.on_trade_closed(
-                trade.strategy_id, trade.pnl, trade.entry_price * trade.quantity, ts, bar_index,
+                trade.strategy_id, trade.pnl, trade.entry_price * trade.quantity, ts, bar_ts,
                 symbol,
             )  # fmt: skip
-        self.observer.on_fill(self, symbol, bar_index)
+        self.observer.on_fill(self, symbol, bar_ts)
 
     def free(self, asset: str) -> Decimal:
         """Ledger balance minus perpetual margin in use and what working entries reserved."""

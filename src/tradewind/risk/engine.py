@@ -383,21 +383,22 @@ class RiskEngine:
 
     # -- observing the account (the RiskObserver port) --------------------------------------------
 
-    def on_fill(self, account: RiskAccount, symbol: str, bar_index: int) -> None:
-        """A fill at bar ``bar_index`` of ``symbol`` changed the balances."""
+    def on_fill(self, account: RiskAccount, symbol: str, bar_ts: int) -> None:
+        """A fill in the bar of ``symbol`` that opened at ``bar_ts`` changed the balances."""
         if self.equity_watch is not None:
-            at = self.equity_watch.timeline_index(int(self.bars[symbol].ts[bar_index]))
+            at = self.equity_watch.timeline_index(bar_ts)
             balances = {k: float(v) for k, v in account.balances().items()}
             self.equity_watch.rebalance(at, balances)
 
     def on_trade_closed(
-        self, strategy_id: str, pnl: Decimal, value: Decimal, ts: int, bar: int, symbol: str
+        self, strategy_id: str, pnl: Decimal, value: Decimal, ts: int, bar_ts: int, symbol: str
     ) -> None:
         """A round trip closed: record its return (Kelly, optimal f) and the loss streak."""
         if value > 0:
             self.trade_returns.setdefault(strategy_id, []).append(float(pnl / value))
         if self.streak is not None and self.streak.record(strategy_id, float(pnl)):
             bars = self.bars[symbol]
+            bar = int(np.searchsorted(bars.ts, bar_ts))  # the breaker log keeps the bar number
             self.board.trip(
                 f"consecutive_losses:{strategy_id}",
                 BreakerState.REDUCING,
