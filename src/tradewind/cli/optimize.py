@@ -209,7 +209,9 @@ def optimize(
         task = bar.add_task(f"{sampler} {cls.name}", total=trials)
 
         def update(done: int, total: int, best: float | None) -> None:
-            label = f"{sampler} {cls.name}" + ("" if best is None else f"  best {best:.4g}")
+            label = f"{sampler} {cls.name}" + (
+                "" if best is None else f"  best {format_number(best)}"
+            )
             bar.update(task, completed=done, total=total, description=label)
 
         result = run_optimize(
@@ -524,7 +526,9 @@ def recursive(
     for column in ("column", "bars needed", "worst diff after declared warm-up"):
         table.add_column(column)
     for need in outcome.needs:
-        table.add_row(need.column, str(need.needed), f"{need.worst_after_warmup:.3g}")
+        table.add_row(
+            need.column, format_number(need.needed), format_number(need.worst_after_warmup)
+        )
     STATE.console.print(table)
     if not outcome.passed:
         raise CheckFailedError(
