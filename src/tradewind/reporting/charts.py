@@ -89,8 +89,10 @@ def price_chart(symbol: str, frame: pd.DataFrame, trades: pd.DataFrame) -> tuple
             )
         )  # fmt: skip
     figure.update_layout(
-        title=title, height=560, margin={"l": 60, "r": 20, "t": 50, "b": 30},
-        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+        # The legend sits on its own line under the title, so a long title never runs into it.
+        title={"text": title, "y": 0.98, "yanchor": "top"}, height=580,
+        margin={"l": 60, "r": 20, "t": 80, "b": 30},
+        legend={"orientation": "h", "y": 1.0, "x": 0, "xanchor": "left", "yanchor": "bottom"},
         xaxis={"rangeslider": {"visible": True, "thickness": 0.08, "yaxis": {"rangemode": "auto"}},
                "type": "date"},
         yaxis={"tickformat": ",", "fixedrange": False, "title": None},
