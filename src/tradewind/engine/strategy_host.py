@@ -32,6 +32,7 @@ from tradewind.core.errors import TradewindError, UserError
 from tradewind.core.intents import Intent, IntentAction, PriceType
 from tradewind.engine.binding import Binding
 from tradewind.engine.portfolio import Position
+from tradewind.market_state import ArrayMarketState, MarketState
 from tradewind.strategies.base import Strategy
 from tradewind.strategies.guard import is_builtin
 
@@ -100,6 +101,12 @@ class HookContext:
         """Have ``on_timer(ctx, name)`` called at ``at_ms`` (UTC ms; not before now)."""
         self._host.set_timer(self._binding, at_ms, name)
 
+    @property
+    def market(self) -> MarketState:
+        """The market as of now (the market-state port): latest prices, closes so far, ATR,
+        volatility, returns, correlation, quote volume, staleness."""
+        return self._host.market
+
     def emit(
         self,
         symbol: str,
@@ -165,6 +172,8 @@ class StrategyHost:
         Looks up (and makes, flat, on first use) a position the dict does not hold yet.
     clock
         The engine's current time (UTC ms): a timer is never set in the past.
+    market
+        What ``ctx.market`` answers (by default the bindings' bars as of ``clock()``).
     on_fault
         Called once per strategy when it faults, after it has been stopped.
     """
@@ -176,11 +185,15 @@ class StrategyHost:
         position: Callable[[str, str], Decimal],
         clock: Callable[[], int],
         on_fault: Callable[[StrategyFault], None] | None = None,
+        market: MarketState | None = None,
     ) -> None:
         self.bindings = bindings
         self.positions = positions
         self.position = position
         self.clock = clock
+        self.market: MarketState = market or ArrayMarketState(
+            {b.symbol: b.bars for b in bindings}, clock
+        )
         self.on_fault = on_fault
         self.faults: list[StrategyFault] = []
         self.faulted: set[str] = set()

@@ -24,6 +24,7 @@ from tradewind.core.errors import UserError
 from tradewind.core.intents import IntentAction, PriceType
 from tradewind.core.orders import Fill
 from tradewind.core.records import Trade
+from tradewind.market_state import MarketState
 from tradewind.strategies.params import Param, ParamValue, resolve_params
 
 BoolArray = npt.NDArray[np.bool_]
@@ -197,6 +198,12 @@ class StrategyContext(Protocol):
 
     def set_timer(self, at_ms: int, name: str) -> None:
         """Have :meth:`Strategy.on_timer` called with ``name`` at ``at_ms`` (UTC ms)."""
+        ...
+
+    @property
+    def market(self) -> MarketState:
+        """The market as of now: latest prices, closes so far, ATR, volatility, returns,
+        correlation, quote volume, staleness (the same answers in backtests and live)."""
         ...
 
 

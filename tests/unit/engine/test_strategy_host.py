@@ -304,3 +304,32 @@ def test_a_built_in_strategy_that_raises_in_a_hook_is_a_bug(
     monkeypatch.setattr(SmaCross, "on_bar", broken)
     with pytest.raises(RuntimeError, match="built-in hooks must not fail"):
         backtest(SmaCross(), month, symbol=SYMBOL)
+
+
+class MarketReader(Strategy):
+    """Reads the market-state port at every bar and keeps what it saw."""
+
+    name = "market_reader"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[int, Decimal | None, float | None, int]] = []
+
+    def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
+        market = ctx.market
+        self.seen.append((i, market.last_price(SYMBOL), market.atr(SYMBOL),
+                          len(market.closes(SYMBOL, 10_000))))  # fmt: skip
+
+
+def test_a_hook_reads_the_market_as_of_its_bar(month: pd.DataFrame) -> None:
+    from tradewind.indicators.volatility import atr
+
+    reader = MarketReader()
+    backtest(reader, month.iloc[:500], symbol=SYMBOL)
+    high, low, close = (month[c].to_numpy()[:500] for c in ("high", "low", "close"))
+    expected = atr(high, low, close, 14)
+    assert len(reader.seen) == 500
+    for i, price, value, known in reader.seen:
+        assert price == Decimal(repr(float(close[i])))  # the bar that has just closed
+        assert known == i + 1  # the closes so far, none later
+        assert (value is None and i < 14) or value == expected[i]
