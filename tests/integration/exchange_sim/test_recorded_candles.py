@@ -82,9 +82,8 @@ def test_the_latest_candle_is_the_one_forming_at_the_replay_clock(
         on_grid(recorded["low"]) <= candle[3] <= candle[4] <= candle[2] <= on_grid(recorded["high"])
     )
     # The forming candle is made of the trades the book showed since it opened.
-    # (This session's exchange served earlier tests too: their trades are older than the replay.)
-    since = max(candle[0], tl["replayStartedAt"])
-    in_candle = [t for t in trades if t["timestamp"] >= since]
+    # (Public trades start afresh with each replay: earlier tests' servers left none.)
+    in_candle = [t for t in trades if t["timestamp"] >= candle[0]]
     assert in_candle, "the candle's first step trades at its open"
     assert in_candle[-1]["price"] == candle[4]
     assert max(t["price"] for t in in_candle) == candle[2]

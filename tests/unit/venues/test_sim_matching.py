@@ -47,7 +47,15 @@ class Recorder:
     def account_update(self, account: Any, futures: bool, symbols: set[str]) -> None:
         pass
 
-    def public_trade(self, market: Any, trade_id: int, price: D, qty: D, buyer_maker: bool) -> None:
+    def public_trade(
+        self,
+        market: Any,
+        trade_id: int,
+        price: D,
+        qty: D,
+        buyer_maker: bool,
+        time_ms: int | None = None,
+    ) -> None:
         self.trades.append((price, qty, buyer_maker))
 
     def depth_diff(self, market: Any, diff: Any) -> None:

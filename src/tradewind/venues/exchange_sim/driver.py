@@ -123,7 +123,7 @@ class ReplayDriver:
                         continue
                 heapq.heappop(heap)
                 try:
-                    sim.engine.apply_step(live, step)
+                    sim.engine.apply_step(live, step, due)
                     live.replayed_ms = due
                     sim.hub.candle_tick(live)
                     tickers.publish(sim, live, self._tickers_sent)

@@ -53,9 +53,15 @@ class Sink(Protocol):
         """An account's balances (or positions on ``symbols``) changed."""
 
     def public_trade(
-        self, market: LiveMarket, trade_id: int, price: Decimal, qty: Decimal, buyer_maker: bool
+        self,
+        market: LiveMarket,
+        trade_id: int,
+        price: Decimal,
+        qty: Decimal,
+        buyer_maker: bool,
+        time_ms: int | None = None,
     ) -> None:
-        """A public trade happened."""
+        """A public trade happened (at ``time_ms``, the clock when None)."""
 
     def depth_diff(self, market: LiveMarket, diff: Diff) -> None:
         """The published book changed."""
@@ -71,7 +77,13 @@ class NullSink:
         """Drop."""
 
     def public_trade(
-        self, market: LiveMarket, trade_id: int, price: Decimal, qty: Decimal, buyer_maker: bool
+        self,
+        market: LiveMarket,
+        trade_id: int,
+        price: Decimal,
+        qty: Decimal,
+        buyer_maker: bool,
+        time_ms: int | None = None,
     ) -> None:
         """Drop."""
 
@@ -164,8 +176,12 @@ class MatchingEngine:
         """Return the live market, or None."""
         return self.markets.get((futures, symbol))
 
-    def apply_step(self, market: LiveMarket, step: ReplayStep) -> None:
-        """Apply one replay step: book change, crossing fills, replayed trades, stops, events."""
+    def apply_step(self, market: LiveMarket, step: ReplayStep, at_ms: int | None = None) -> None:
+        """Apply one replay step: book change, crossing fills, replayed trades, stops, events.
+
+        ``at_ms`` is the server time the step was due: its trades are stamped with it (a driver
+        that wakes a little late does not move a trade into the next candle); the clock when None.
+        """
         book = market.book
         if step.snapshot:
             book.replace_replay(step.bids, step.asks)
@@ -175,13 +191,12 @@ class MatchingEngine:
             for price, size in step.asks.items():
                 book.set_replay(False, price, size)
         self._fill_crossed(market)
+        trade_ms = at_ms if at_ms is not None else self.clock()
         for trade in step.trades:
             tid = market.next_trade_id()
             market.last_price = trade.price
-            market.recent_trades.append(
-                (tid, trade.price, trade.qty, trade.buyer_maker, self.clock())
-            )
-            self.sink.public_trade(market, tid, trade.price, trade.qty, trade.buyer_maker)
+            market.recent_trades.append((tid, trade.price, trade.qty, trade.buyer_maker, trade_ms))
+            self.sink.public_trade(market, tid, trade.price, trade.qty, trade.buyer_maker, trade_ms)
             self._fill_from_trade(market, trade.price, trade.qty, trade.buyer_maker)
         if market.futures:
             bid, ask = book.bids.best(), book.asks.best()

@@ -226,21 +226,31 @@ class StreamHub:
             self.publish(True, stream, payload)
 
     def public_trade(
-        self, market: LiveMarket, trade_id: int, price: Decimal, qty: Decimal, buyer_maker: bool
+        self,
+        market: LiveMarket,
+        trade_id: int,
+        price: Decimal,
+        qty: Decimal,
+        buyer_maker: bool,
+        time_ms: int | None = None,
     ) -> None:
-        """Publish a trade on ``@trade``, ``@aggTrade`` and the kline streams."""
+        """Publish a trade on ``@trade``, ``@aggTrade`` and the kline streams.
+
+        ``T`` is the trade's time (``time_ms``; the clock when None), ``E`` the event's.
+        """
         futures, low = market.futures, market.symbol.lower()
         now = self.clock()
+        traded = now if time_ms is None else time_ms
         p, q = fmt_dec(price), fmt_dec(qty)
         if self.watched(futures, low + "@trade"):
             self.publish(futures, low + "@trade", {
                 "e": "trade", "E": now, "s": market.symbol, "t": trade_id, "p": p, "q": q,
-                "T": now, "m": buyer_maker, "M": True,
+                "T": traded, "m": buyer_maker, "M": True,
             })  # fmt: skip
         if self.watched(futures, low + "@aggTrade"):
             self.publish(futures, low + "@aggTrade", {
                 "e": "aggTrade", "E": now, "s": market.symbol, "a": trade_id, "p": p, "q": q,
-                "f": trade_id, "l": trade_id, "T": now, "m": buyer_maker, "M": True,
+                "f": trade_id, "l": trade_id, "T": traded, "m": buyer_maker, "M": True,
             })  # fmt: skip
         if self.candles(futures, market.symbol) is not None:
             return
