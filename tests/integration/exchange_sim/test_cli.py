@@ -82,3 +82,11 @@ def test_demo_credentials_follow_the_seed() -> None:
     key, secret = demo_credentials(0)
     assert len(key) == len(secret) == 64
     assert key != secret
+
+
+def test_cli_refuses_a_history_outside_0_to_1() -> None:
+    done = subprocess.run([*_RUN, "exchange-sim", "--history", "1.5", "--port", "0"],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert "--history must be between 0 and 1, got 1.5" in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
