@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tradewind._jit_cache import refresh_stale_kernel_caches
+
+# Before any kernel loads its cache: a cache compiled against older sources must not run.
+refresh_stale_kernel_caches()
+
 __version__ = "0.1.0"
 __all__ = ["__version__", "backtest"]
 
