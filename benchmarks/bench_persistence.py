@@ -6,9 +6,10 @@
    order round trip budget is 1 ms). Peer: bare ``sqlite3`` running the same statements and
    commits, with no SQLAlchemy. Every order is read back and checked before a time counts.
 2. Profit report: exact cash flow per symbol over 1M stored fills (synthetic: prices and sizes
-   from a fixed seed; 100k with --quick), SQLite's exact decimal aggregate and, when the local
-   server is reachable, PostgreSQL's NUMERIC sums. Target <= 1 s. Peer: SQLite's own float
-   ``sum`` over the same rows (fast, but not exact).
+   from a fixed seed; 100k with --quick): on SQLite, exact Decimal sums over the decimal text read
+   from the covering index; when the local server is reachable, PostgreSQL's NUMERIC sums (checked
+   equal to SQLite's). Target <= 1 s. Peer: SQLite's own float ``sum`` over the same rows (fast,
+   but not exact).
 """
 
 from __future__ import annotations
@@ -227,7 +228,7 @@ def run(quick: bool) -> list[Row]:
         ours, peer, report = _profit_sqlite(folder, fills_n)
         rows.append(Row("persistence", f"profit report, {fills_n:,} fills, SQLite (exact)", ours,
                         peer_name="SQLite float sum", peer=peer, target="<= 1 s",
-                        note="exact decimal aggregate"))  # fmt: skip
+                        note="exact Decimal sums"))  # fmt: skip
         postgres = _profit_postgres(fills_n, report)
         if postgres is not None:
             rows.append(Row("persistence", f"profit report, {fills_n:,} fills, PostgreSQL",
