@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test lint bench soak venv clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found; set PY=/path/to/python3.11"; exit 2; }
@@ -41,6 +41,13 @@ bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	@test -x .bench-venv-vbt/bin/python || { $(PY) -m venv .bench-venv-vbt && .bench-venv-vbt/bin/pip install -q vectorbt "plotly<6"; }
 	$(BIN)/python -m benchmarks
+
+## Long soaks: the exchange simulator (20 clients, faults) and the live market feed (every
+## listed market at 100x with faults), an hour each unless SOAK_SECONDS says otherwise.
+SOAK_SECONDS ?= 3600
+soak: $(STAMP)
+	TRADEWIND_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m pytest -m slow -s -p no:randomly \
+		tests/integration/exchange_sim/test_soak.py tests/integration/live_feed/test_feed_soak.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
