@@ -74,6 +74,17 @@ def test_queries_read_a_bots_state(
     assert "tw-a-1" in table and "0.05123" in table  # noqa: PT018
     assert run(["orders", "--bot", "nobody"]) == 2
     assert "no bot 'nobody'" in capsys.readouterr().err
+    bot = open_bot("alpha", bots_dir=bots_dir)
+    session = bot.start_session(mode="paper", strategies=["ema"], parameters={"fast": 8},
+                                config_hash="c0ffee", code_version="test")  # fmt: skip
+    bot.end_session(session, "stopped by the operator")
+    bot.engine.dispose()
+    (shown,) = _json(capsys, "sessions", "--bot", "alpha")  # type: ignore[misc]
+    assert shown["mode"] == "paper"
+    assert shown["strategies"] == "ema"
+    assert shown["end_reason"] == "stopped by the operator"
+    assert run(["sessions", "--bot", "alpha"]) == 0
+    assert "stopped by the operator" in capsys.readouterr().out
 
 
 def _balances(capsys: pytest.CaptureFixture[str], *target: str) -> dict[str, str]:
