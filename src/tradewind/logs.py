@@ -6,12 +6,16 @@ every record that reaches output, whichever logger emitted it, including excepti
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
+from urllib.parse import quote, quote_plus
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -36,32 +40,80 @@ class LogConfig(BaseModel):
         return level
 
 
+# Secrets registered by whatever holds them (the keystore, the config loader): every
+# RedactingFilter consults this set too, so a secret loaded after logging was set up is still
+# removed from output. Process-wide on purpose: a secret is secret for every handler.
+_REGISTERED: set[str] = set()
+
+# Header values and query-string signatures that carry or derive from a key, whatever the key:
+# ccxt logs request headers (X-MBX-APIKEY and friends) and signed URLs at DEBUG.
+_SENSITIVE_PATTERNS = (
+    re.compile(
+        r"(?i)(['\"]?(?:x-mbx-apikey|x-bapi-api-key|api-key|apikey|x-api-key|authorization|"
+        r"ok-access-key|ok-access-sign|x-bapi-sign)['\"]?\s*[:=]\s*['\"]?)([^'\",}\s&]+)"
+    ),
+    re.compile(r"(?i)((?:^|[?&\s])signature=)([0-9a-fA-F]{16,})"),
+)
+
+
+def register_secret(value: str) -> None:
+    """Register ``value`` so every :class:`RedactingFilter` removes it (and its encodings)."""
+    if value and len(value) >= 4:
+        _REGISTERED.add(value)
+
+
+def encoded_forms(secret: str) -> set[str]:
+    """``secret`` as it may appear in output: plain, URL-encoded, base64 (standard and URL-safe,
+    with and without padding) and hex (either case)."""
+    raw = secret.encode()
+    forms = {secret, quote(secret, safe=""), quote_plus(secret)}
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = encoded.decode()
+        forms.update((text, text.rstrip("=")))
+    hexed = binascii.hexlify(raw).decode()
+    forms.update((hexed, hexed.upper()))
+    return {form for form in forms if len(form) >= 4}
+
+
 class RedactingFilter(logging.Filter):
     """Replace each known secret in a record's final message (and traceback) with ``***``.
 
     The message is rendered first (``record.getMessage()``), so a secret passed as a ``%s``
-    argument is caught too.
+    argument is caught too. Each secret is removed in its plain, URL-encoded, base64 and hex
+    forms, along with the values of API-key headers and query-string signatures.
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
+        self._own: set[str] = set()
         self._secrets: list[str] = []
+        self._seen: frozenset[str] = frozenset()
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
         """Register more secret values (empty strings and very short values are ignored)."""
-        for secret in secrets:
-            # Redacting 1-3 character strings would mangle ordinary words and prove nothing.
-            if secret and len(secret) >= 4 and secret not in self._secrets:
-                self._secrets.append(secret)
-        # Longest first, so a secret that contains another is removed whole.
-        self._secrets.sort(key=len, reverse=True)
+        # Redacting 1-3 character strings would mangle ordinary words and prove nothing.
+        self._own.update(secret for secret in secrets if secret and len(secret) >= 4)
+        self._seen = frozenset()
+
+    def _forms(self) -> list[str]:
+        known = frozenset(self._own | _REGISTERED)
+        if known != self._seen:
+            forms: set[str] = set()
+            for secret in known:
+                forms |= encoded_forms(secret)
+            # Longest first, so a secret that contains another is removed whole.
+            self._secrets = sorted(forms, key=len, reverse=True)
+            self._seen = known
+        return self._secrets
 
     def redact(self, text: str) -> str:
         """Return ``text`` with every registered secret replaced."""
-        for secret in self._secrets:
+        for secret in self._forms():
             if secret in text:
                 text = text.replace(secret, REDACTED)
+        for pattern in _SENSITIVE_PATTERNS:
+            text = pattern.sub(lambda match: match.group(1) + REDACTED, text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -73,6 +125,8 @@ class RedactingFilter(logging.Filter):
             formatter = logging.Formatter()
             record.exc_text = self.redact(formatter.formatException(record.exc_info))
             record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         return True

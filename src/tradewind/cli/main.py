@@ -21,8 +21,10 @@ from typing import Annotated, Any
 import typer
 
 from tradewind import __version__
+from tradewind.cli import audit as audit_cmd
 from tradewind.cli import backtest, config_cmd, data, demo, exchange_sim, records, strategies
 from tradewind.cli import db as db_cmd
+from tradewind.cli import keys as keys_cmd
 from tradewind.cli import optimize as optimize_cmd
 from tradewind.cli import tax as tax_cmd
 from tradewind.cli.context import STATE
@@ -58,6 +60,8 @@ app.command("montecarlo")(optimize_cmd.montecarlo)
 app.command("lookahead")(optimize_cmd.lookahead)
 app.command("recursive")(optimize_cmd.recursive)
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(keys_cmd.app, name="keys")
+app.add_typer(audit_cmd.app, name="audit")
 for _query in (records.orders, records.trades, records.positions, records.sessions):
     app.command(_query.__name__)(_query)
 app.add_typer(records.runs_app, name="runs")

@@ -204,7 +204,7 @@ class RiskEventRow(Base):
 
 
 class OperatorActionRow(Base):
-    """An operator's action or decision, hash-chained to the one before it (tamper evidence)."""
+    """An operator's action or decision, HMAC-chained to the one before it (tamper evidence)."""
 
     __tablename__ = "operator_actions"
     id: Mapped[int] = mapped_column(Key, primary_key=True)
@@ -217,6 +217,21 @@ class OperatorActionRow(Base):
     outcome: Mapped[str] = mapped_column(String(200))
     previous_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditChainHeadRow(Base):
+    """The head of the operator-action chain: how many rows it has and the last one's HMAC.
+
+    One row (id 1), updated in the transaction that appends to the chain and itself carrying an
+    HMAC, so a deleted tail (rows and head left behind) shows as a count that no longer matches.
+    """
+
+    __tablename__ = "audit_chain_head"
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    row_count: Mapped[int] = mapped_column(Key)
+    last_id: Mapped[int] = mapped_column(Key)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
 
 
 class StrategyRow(Base):
