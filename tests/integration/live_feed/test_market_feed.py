@@ -97,6 +97,27 @@ async def test_the_local_book_equals_the_exchanges_at_the_same_update_id(
         assert feed.books["XRP/USDT"].resyncs == 0
 
 
+async def test_a_perpetuals_book_follows_the_pu_chain_and_resyncs_after_a_gap(
+    server: LoopbackServer, pro_client: Callable[[], Any]
+) -> None:
+    perp = "XRP/USDT:USDT"
+    server.sim.faults.add(Fault(kind=FaultKind.DEPTH_GAP, path="ws:xrpusdt@depth", at_request=6))
+    async with MarketFeed(pro_client(), FeedSpec(symbols=(perp,), kinds=DEPTH)) as feed:
+        await _collect(feed, lambda ev: feed.books[perp].resyncs >= 1 and feed.books[perp].in_sync,
+                       timeout_s=20)  # fmt: skip
+        assert "pu" in (feed.books[perp].last_resync_reason or "")
+        await server.driver.stop()
+        remote = _server_top(server, True, "XRPUSDT")
+        deadline = time.monotonic() + 10
+        while feed.book(perp).update_id != remote[0]:
+            assert time.monotonic() < deadline, "the feed never caught up with the frozen book"
+            try:
+                await asyncio.wait_for(feed.events.get(), 0.5)
+            except TimeoutError:
+                continue
+        assert _local_top(feed, perp) == remote
+
+
 async def test_a_depth_gap_is_detected_and_the_book_rebuilt(
     server: LoopbackServer, pro_client: Callable[[], Any]
 ) -> None:
