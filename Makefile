@@ -28,12 +28,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
 
-## ruff, the import-linter ring contracts, and mypy (strict) on core.
+## ruff, the import-linter ring contracts, mypy (strict) on core, and bandit (no medium or high
+## severity finding in src: no eval, exec, pickle, unsafe YAML or shell on any input).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/bandit -q -r src --severity-level medium
 
 ## Benchmarks against the peers; prints a table.
 # vectorbt pins plotly < 6, which clashes with ours: it gets its own virtualenv.
