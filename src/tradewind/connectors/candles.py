@@ -19,6 +19,9 @@ Rules:
   fetches it over REST and feeds the page, then the held bar. Bars the exchange itself lacks (no
   trade in that interval, on an exchange that skips empty bars) stay missing after the backfill:
   :meth:`CandleTracker.accept_hole` then releases what was held.
+- A bar closed by the next bar's first update (its final, flagged update never came) is listed
+  in :attr:`CandleTracker.unconfirmed`; the feed fetches it over REST, and a difference is a
+  revision like any other.
 - Rows of a REST page are all closed except the last one of a page that reaches the present
   (``to_present``): that one is the bar still forming, and is treated like a stream update.
 """
@@ -73,6 +76,9 @@ class CandleTracker:
         self._announced: OrderedDict[int, Bar] = OrderedDict()
         self._held: list[tuple[KlineUpdate, BarSource]] = []
         self.revisions = 0
+        self.unconfirmed: list[int] = []
+        """Open times of bars closed without their final update: the feed checks them over
+        REST (a difference becomes a :class:`BarRevised`)."""
 
     @property
     def hole(self) -> tuple[int, int] | None:
@@ -102,8 +108,10 @@ class CandleTracker:
             return out
         forming = self.forming
         if forming is not None and update.open_ms > forming.open_ms:
-            # The next bar's first update closes the one forming, with its last known values.
+            # The next bar's first update closes the one forming, with its last known values;
+            # its final update (closed flag) was lost, so those values await a REST check.
             self._close(forming, BarSource.STREAM, out, update.exchange_ms, update.received_ms)
+            self.unconfirmed.append(forming.open_ms)
         if update.closed:
             self._close(update, BarSource.STREAM, out, update.exchange_ms, update.received_ms)
         elif self.forming is None or update.open_ms >= self.forming.open_ms:

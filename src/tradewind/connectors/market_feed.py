@@ -405,6 +405,8 @@ class MarketFeed:
             self.events.put_nowait(event)
         if tracker.hole is not None:
             self._fill_hole(tracker)
+        if tracker.unconfirmed and self.spec.backfill:
+            self._confirm(tracker)
 
     def _fill_hole(self, tracker: CandleTracker) -> None:
         if not self.spec.backfill:
@@ -417,6 +419,30 @@ class MarketFeed:
         task = asyncio.get_running_loop().create_task(self._backfill_hole(tracker), name=name)
         self._helpers.add(task)
         task.add_done_callback(self._helpers.discard)
+
+    def _confirm(self, tracker: CandleTracker) -> None:
+        opens, tracker.unconfirmed = tracker.unconfirmed, []
+        task = asyncio.get_running_loop().create_task(
+            self._check_closed(tracker, opens), name=f"confirm {tracker.symbol}"
+        )
+        self._helpers.add(task)
+        task.add_done_callback(self._helpers.discard)
+
+    async def _check_closed(self, tracker: CandleTracker, opens: list[int]) -> None:
+        assert self.history is not None
+        step = tracker.timeframe.ms
+        try:
+            rows = await self.history.range(
+                tracker.symbol, str(tracker.timeframe), min(opens), max(opens) + step
+            )
+        except Exception as exc:
+            _log.warning("%s %s: could not confirm closed bars: %s", tracker.symbol,
+                         tracker.timeframe, exc)  # fmt: skip
+            return
+        wanted = set(opens)
+        checked = [r for r in rows if r.open_ms in wanted]
+        for event in tracker.on_history(checked, BarSource.BACKFILL, to_present=False):
+            self.events.put_nowait(event)
 
     async def _backfill_hole(self, tracker: CandleTracker) -> None:
         assert self.history is not None

@@ -68,6 +68,24 @@ def test_the_next_bars_first_update_closes_the_forming_one(rows: list[KlineUpdat
     assert events[0].bar.close == rows[0].close
 
 
+def test_a_bar_closed_without_its_final_update_is_checked_and_revised(
+    rows: list[KlineUpdate],
+) -> None:
+    tracker = CandleTracker("ETH/BTC", TF)
+    tracker.on_update(_partial(rows[0]))  # the flagged final update of rows[0] is lost
+    events = tracker.on_update(_partial(rows[1]))
+    assert _closed(events) == [rows[0].open_ms]
+    assert tracker.unconfirmed == [rows[0].open_ms]
+    # The REST check (what the feed fetches) finds the real values: a revision.
+    checked = tracker.on_history([rows[0]], BarSource.BACKFILL, to_present=False)
+    assert len(checked) == 1
+    assert isinstance(checked[0], BarRevised)
+    assert checked[0].bar.close == rows[0].close
+    # A bar closed on its flag needs no check.
+    tracker.on_update(_final(rows[1]))
+    assert tracker.unconfirmed == [rows[0].open_ms]
+
+
 def test_a_stall_inside_a_bar_never_closes_it(rows: list[KlineUpdate]) -> None:
     tracker = CandleTracker("ETH/BTC", TF)
     for _ in range(50):
