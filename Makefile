@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench soak venv clean
+.PHONY: demo test lint bench soak venv clean ml-report
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found; set PY=/path/to/python3.11"; exit 2; }
@@ -50,6 +50,10 @@ SOAK_SECONDS ?= 3600
 soak: $(STAMP)
 	TRADEWIND_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m pytest -m slow -s -p no:randomly \
 		tests/integration/exchange_sim/test_soak.py tests/integration/live_feed/test_feed_soak.py
+
+## The full ML study (every model and target on the bundled month and the 5m files) as ml-report.html.
+ml-report: $(STAMP)
+	$(BIN)/tradewind ml report --out ml-report.html
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

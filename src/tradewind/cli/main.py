@@ -25,6 +25,7 @@ from tradewind.cli import audit as audit_cmd
 from tradewind.cli import backtest, config_cmd, data, demo, exchange_sim, records, strategies
 from tradewind.cli import db as db_cmd
 from tradewind.cli import keys as keys_cmd
+from tradewind.cli import ml as ml_cmd
 from tradewind.cli import optimize as optimize_cmd
 from tradewind.cli import tax as tax_cmd
 from tradewind.cli.context import STATE
@@ -65,6 +66,7 @@ app.add_typer(audit_cmd.app, name="audit")
 for _query in (records.orders, records.trades, records.positions, records.sessions):
     app.command(_query.__name__)(_query)
 app.add_typer(records.runs_app, name="runs")
+app.add_typer(ml_cmd.app, name="ml")
 # Every group renders help as markdown, whoever declared it: rich markup would swallow "[risk]".
 for _group in app.registered_groups:
     if _group.typer_instance is not None:

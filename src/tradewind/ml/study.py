@@ -124,7 +124,8 @@ class StudyReport:
         return "beats the baselines" if beats else "does not beat the baselines"
 
 
-def _weights(ds: Dataset, train: IntArray, balance: bool) -> FloatArray:
+def sample_weights(ds: Dataset, train: IntArray, balance: bool) -> FloatArray:
+    """Uniqueness weights of the training samples (times balanced class weights), mean 1."""
     w = ds.uniqueness[train]
     if balance:
         cw = class_weights(ds.y[train])
@@ -132,7 +133,8 @@ def _weights(ds: Dataset, train: IntArray, balance: bool) -> FloatArray:
     return np.asarray(w / w.mean(), dtype=np.float64)
 
 
-def _make(name: str, settings: StudySettings, n_features: int) -> Any:
+def make_model(name: str, settings: StudySettings, n_features: int) -> Any:
+    """A fresh, unfitted classifier of the named kind with the study's settings."""
     if name == "random_forest":
         return RandomForestModel("classifier", settings.forest)
     if name == "lightgbm":
@@ -146,7 +148,10 @@ def _make(name: str, settings: StudySettings, n_features: int) -> Any:
     )
 
 
-def _inputs(name: str, scaled: FloatArray, ds: Dataset, rows: IntArray, length: int) -> FloatArray:
+def model_inputs(
+    name: str, scaled: FloatArray, ds: Dataset, rows: IntArray, length: int
+) -> FloatArray:
+    """Rows for the tree models; windows of ``length`` rows for the LSTM."""
     if name != "lstm":
         return np.asarray(scaled[ds.bars[rows]], dtype=np.float64)
     from tradewind.ml.lstm import windows
@@ -256,12 +261,14 @@ def _run_model(
         train = split.train
         scaler = Standardiser.fit(ds.matrix[ds.bars[train]])
         scaled = scaler.transform(ds.matrix)
-        x_train = _inputs(name, scaled, ds, train, length)
-        x_test = _inputs(name, scaled, ds, split.test, length)
-        model = _make(name, settings, ds.matrix.shape[1])
+        x_train = model_inputs(name, scaled, ds, train, length)
+        x_test = model_inputs(name, scaled, ds, split.test, length)
+        model = make_model(name, settings, ds.matrix.shape[1])
         started = time.perf_counter()
         model.fit(
-            x_train, ds.y[train].astype(np.float64), _weights(ds, train, settings.balance_classes)
+            x_train,
+            ds.y[train].astype(np.float64),
+            sample_weights(ds, train, settings.balance_classes),
         )
         train_seconds = time.perf_counter() - started
         proba = _full_proba(model.predict_proba(x_test), model.classes, classes)

@@ -1,0 +1,254 @@
+"""``tradewind ml evaluate | train``: the honest study and the final model, on any candles.
+
+``evaluate`` runs every chosen model through purged, embargoed walk-forward validation and prints
+their out-of-sample scores next to the naive baselines (``--report FILE`` writes the HTML page).
+``train`` fits one model on every sample and saves it with its features and scaler. Candles come
+from ``--data FILE``, the catalog, or the bundled BTC-PERP month, as for every run command. The
+ML libraries come with the ``ml`` extra; without it the command says so (exit 2).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from tradewind.bars import BarSeries
+from tradewind.cli.context import STATE
+from tradewind.cli.outputs import writable_dir, write_output
+from tradewind.cli.run_options import load_candles
+from tradewind.core.errors import UserError
+from tradewind.core.timeframe import Timeframe
+
+if TYPE_CHECKING:
+    from tradewind.ml.dataset import Dataset
+
+app = typer.Typer(help="Machine learning: validate models honestly, train and save one.")
+
+Symbol = Annotated[
+    str | None,
+    typer.Option("--symbol", help="Symbol in the catalog (default BTC-PERP) or of --data."),
+]
+TimeframeOpt = Annotated[str | None, typer.Option("--timeframe", "-t", help="Candle timeframe.")]
+Exchange = Annotated[
+    str | None, typer.Option("--exchange", "-e", help="Exchange folder in the catalog.")
+]
+DataFile = Annotated[Path | None, typer.Option("--data", help="Read candles from this file.")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Catalog folder.")]
+Target = Annotated[
+    str, typer.Option("--target", help="direction (triple barrier), regime, or strategy.")
+]
+Horizon = Annotated[int, typer.Option("--horizon", help="Label horizon in bars.", min=1)]
+Labels = Annotated[
+    str, typer.Option("--labels", help="direction labels: triple_barrier or fixed_horizon.")
+]
+Barrier = Annotated[
+    float, typer.Option("--barrier", help="Triple-barrier distance in horizon volatilities.")
+]
+DeadZone = Annotated[
+    float | None,
+    typer.Option("--dead-zone", help="fixed_horizon: NEUTRAL when |log return| <= this."),
+]
+Step = Annotated[int, typer.Option("--sample-step", help="Keep every k-th bar as a sample.", min=1)]
+Splits = Annotated[int, typer.Option("--splits", help="Walk-forward test windows.", min=2)]
+Hidden = Annotated[int, typer.Option("--lstm-hidden", help="LSTM hidden size.", min=1)]
+Epochs = Annotated[int, typer.Option("--lstm-epochs", help="LSTM training epochs.", min=1)]
+Sequence = Annotated[int, typer.Option("--sequence-length", help="LSTM window in bars.", min=2)]
+
+
+def _require_ml() -> None:
+    missing = [
+        m for m in ("sklearn", "lightgbm", "skops", "torch") if importlib.util.find_spec(m) is None
+    ]
+    if missing:
+        raise UserError(
+            f"the ml extra is not installed (missing {', '.join(missing)}): "
+            "pip install 'tradewind[ml]'"
+        )
+
+
+def _bars(
+    symbol: str | None, timeframe: str | None, exchange: str | None, data: Path | None,
+    data_dir: Path | None,
+) -> BarSeries:  # fmt: skip
+    candles = load_candles(symbol, timeframe, exchange, data, data_dir)
+    return BarSeries.from_frame(candles.frame, candles.symbol, Timeframe.parse(candles.timeframe))
+
+
+def _dataset(
+    bars: BarSeries, target: str, horizon: int, labels: str, barrier: float,
+    dead_zone: float | None, step: int, sequence: int,
+) -> tuple[Dataset, dict[int, str]]:  # fmt: skip
+    from tradewind.ml.dataset import build_dataset
+    from tradewind.ml.features import FeatureInputs
+    from tradewind.ml.targets import target_labels
+
+    options = {"method": labels, "barrier": barrier, "dead_zone": dead_zone}
+    made, names = target_labels(bars, target, horizon, **(options if target == "direction" else {}))
+    ds = build_dataset(FeatureInputs(bars), made, min_history=sequence - 1, sample_step=step)
+    return ds, names
+
+
+def _models(text: str) -> tuple[str, ...]:
+    return tuple(m.strip() for m in text.split(",") if m.strip())
+
+
+def evaluate(
+    symbol: Symbol = None,
+    timeframe: TimeframeOpt = None,
+    exchange: Exchange = None,
+    data: DataFile = None,
+    data_dir: DataDir = None,
+    target: Target = "direction",
+    horizon: Horizon = 30,
+    labels: Labels = "triple_barrier",
+    barrier: Barrier = 1.0,
+    dead_zone: DeadZone = None,
+    models: Annotated[
+        str, typer.Option("--models", help="Comma-separated: random_forest,lightgbm,lstm.")
+    ] = "random_forest,lightgbm,lstm",
+    splits: Splits = 5,
+    sample_step: Step = 5,
+    lstm_hidden: Hidden = 32,
+    lstm_epochs: Epochs = 2,
+    sequence_length: Sequence = 32,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the study as a self-contained HTML page.")
+    ] = None,
+) -> None:
+    """Validate models out of sample (purged walk-forward) against naive baselines."""
+    _require_ml()
+    from tradewind.ml.report import render_html
+    from tradewind.ml.study import StudySettings, run_study
+
+    settings = StudySettings(
+        models=_models(models), n_splits=splits, lstm_hidden=lstm_hidden,
+        lstm_epochs=lstm_epochs, sequence_length=sequence_length,
+    )  # fmt: skip
+    bars = _bars(symbol, timeframe, exchange, data, data_dir)
+    ds, names = _dataset(
+        bars, target, horizon, labels, barrier, dead_zone, sample_step, sequence_length
+    )
+    title = f"{bars.symbol} {bars.timeframe}"
+    result = run_study(
+        ds, settings, title=title, target=target, horizon=horizon, class_names=names,
+        progress=lambda text: STATE.err_console.print(text, highlight=False),
+    )  # fmt: skip
+    table = Table(title=f"{title} {target}: out of sample, {result.test_samples} predictions")
+    for column in ("model", "accuracy", "log loss", "AUC", "Brier", "verdict"):
+        table.add_column(column)
+    for name, s in result.baselines.items():
+        table.add_row(f"baseline: {name}", f"{s.accuracy:.4f}", f"{s.log_loss:.4f}",
+                      f"{s.auc:.4f}", f"{s.brier:.4f}", "")  # fmt: skip
+    for m in result.models:
+        s = m.scores
+        table.add_row(m.name, f"{s.accuracy:.4f}", f"{s.log_loss:.4f}", f"{s.auc:.4f}",
+                      f"{s.brier:.4f}", result.verdict(m))  # fmt: skip
+    STATE.console.print(table)
+    if report is not None:
+        page = render_html([result], title=f"Tradewind ML study: {title}")
+        write_output(report, "--report", lambda p: p.write_text(page, encoding="utf-8"))
+        STATE.console.print(f"report: {report}")
+
+
+def train(
+    out: Annotated[Path, typer.Option("--out", help="Folder to save the model into.")],
+    model: Annotated[
+        str, typer.Option("--model", help="random_forest, lightgbm or lstm.")
+    ] = "lightgbm",
+    symbol: Symbol = None,
+    timeframe: TimeframeOpt = None,
+    exchange: Exchange = None,
+    data: DataFile = None,
+    data_dir: DataDir = None,
+    target: Target = "direction",
+    horizon: Horizon = 30,
+    labels: Labels = "triple_barrier",
+    barrier: Barrier = 1.0,
+    dead_zone: DeadZone = None,
+    sample_step: Step = 5,
+    lstm_hidden: Hidden = 32,
+    lstm_epochs: Epochs = 2,
+    sequence_length: Sequence = 32,
+) -> None:
+    """Fit one model on every sample and save it with its features and scaler."""
+    _require_ml()
+    from tradewind.ml.study import StudySettings
+    from tradewind.ml.training import train_pipeline
+
+    settings = StudySettings(
+        models=(model,), lstm_hidden=lstm_hidden, lstm_epochs=lstm_epochs,
+        sequence_length=sequence_length,
+    )  # fmt: skip
+    folder = writable_dir(out, "--out")
+    bars = _bars(symbol, timeframe, exchange, data, data_dir)
+    ds, names = _dataset(
+        bars, target, horizon, labels, barrier, dead_zone, sample_step, sequence_length
+    )
+    pipeline = train_pipeline(
+        ds, model, settings, target=target, horizon=horizon, class_names=names
+    )
+    pipeline.save(folder)
+    STATE.console.print(
+        f"{model} trained on {ds.count} samples of {bars.symbol} {bars.timeframe} "
+        f"({target}, horizon {horizon}); saved to {folder}"
+    )
+
+
+# The full study: the bundled month and every recorded 5m spot file of at least a few thousand bars.
+_STUDY_FILES = ("ETH_BTC-5m.feather", "LTC_BTC-5m.feather")
+_STUDY_TARGETS = (("direction", 30, 12), ("regime", 30, 12), ("strategy", 30, 12))
+
+
+def report(
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
+        "ml-report.html"
+    ),
+    splits: Splits = 5,
+    month_step: Annotated[
+        int, typer.Option("--month-step", help="Sample step on the 1m month.", min=1)
+    ] = 5,
+    lstm_epochs: Epochs = 2,
+) -> None:
+    """Run the full study (every target, every model) on the bundled month and the 5m files."""
+    _require_ml()
+    from tradewind.data.bundled import BUNDLED_SYMBOL, load_bundled
+    from tradewind.data.recorded import recorded_data_dir
+    from tradewind.ml.report import render_html
+    from tradewind.ml.study import StudySettings, run_study
+
+    settings = StudySettings(n_splits=splits, lstm_epochs=lstm_epochs)
+    frame, _ = load_bundled()
+    series = [(BarSeries.from_frame(frame, BUNDLED_SYMBOL, Timeframe.parse("1m")), month_step, 0)]
+    for name in _STUDY_FILES:
+        path = recorded_data_dir() / "candles" / name
+        series.append((_bars(None, "5m", None, path, None), 1, 1))
+    results = []
+    for bars, step, which in series:
+        for target, month_horizon, five_horizon in _STUDY_TARGETS:
+            horizon = five_horizon if which else month_horizon
+            ds, names = _dataset(bars, target, horizon, "triple_barrier", 1.0, None, step, 32)
+            title = f"{bars.symbol} {bars.timeframe}"
+            STATE.err_console.print(f"{title} {target}: {ds.count} samples", highlight=False)
+            result = run_study(ds, settings, title=title, target=target, horizon=horizon,
+                               class_names=names)  # fmt: skip
+            results.append(result)
+            for m in result.models:
+                base_name, base = result.best_baseline()
+                STATE.console.print(
+                    f"{title} {target} {m.name}: accuracy {m.scores.accuracy:.4f} log loss "
+                    f"{m.scores.log_loss:.4f} AUC {m.scores.auc:.4f} vs {base_name} accuracy "
+                    f"{base.accuracy:.4f} log loss {base.log_loss:.4f}: {result.verdict(m)}",
+                    highlight=False,
+                )
+    page = render_html(results, title="Tradewind ML study")
+    write_output(out, "--out", lambda p: p.write_text(page, encoding="utf-8"))
+    STATE.console.print(f"report: {out}")
+
+
+app.command("evaluate")(evaluate)
+app.command("train")(train)
+app.command("report")(report)
