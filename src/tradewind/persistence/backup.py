@@ -8,8 +8,10 @@ tools in their custom format, so a restore recreates exactly what was dumped.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import stat
 import subprocess
 from pathlib import Path
 
@@ -67,14 +69,25 @@ def backup(url: str, target: Path) -> Path:
     """
     if target.exists():
         raise UserError(f"{target} exists already; choose a new backup file")
-    target.parent.mkdir(parents=True, exist_ok=True)
     path = _sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise UserError(f"no database at {path}")
+    # The tool and URL are checked before the target exists, so a refusal leaves nothing behind.
+    dump: list[str] = []
+    if path is None:
+        dump = [_tool("pg_dump"), "--format=custom", f"--file={target}", _libpq_url(url)]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # A backup holds everything the database does: it is created private (0600) before either
+    # SQLite or pg_dump writes into it, and both keep an existing file's mode.
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR))
     if path is not None:
-        if not path.is_file():
-            raise UserError(f"no database at {path}")
         source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            _check_tradewind(source, path)
+            try:
+                _check_tradewind(source, path)
+            except UserError:
+                target.unlink(missing_ok=True)
+                raise
             destination = sqlite3.connect(target)
             try:
                 source.backup(destination)
@@ -84,7 +97,7 @@ def backup(url: str, target: Path) -> Path:
             source.close()
         return target
     completed = subprocess.run(
-        [_tool("pg_dump"), "--format=custom", f"--file={target}", _libpq_url(url)],
+        dump,
         capture_output=True,
         text=True,
         check=False,

@@ -14,6 +14,8 @@ latest revision, naming the command that fixes it.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from pathlib import Path
 from typing import Any, Literal
 
@@ -68,7 +70,7 @@ def make_engine(url: str, *, durability: Durability = "normal") -> Engine:
         if url.startswith("sqlite"):
             database = url.split(":///", 1)[-1] if ":///" in url else ""
             if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                _private_file(Path(database))
             if not database or database == ":memory:":
                 # An in-memory database lives as long as its one connection.
                 engine = create_engine(url, poolclass=StaticPool)
@@ -79,6 +81,26 @@ def make_engine(url: str, *, durability: Durability = "normal") -> Engine:
         return create_engine(url, pool_pre_ping=True)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         raise UserError(f"cannot use the database URL {redact(url)}: {exc}") from None
+
+
+def _private_file(path: Path) -> None:
+    """Make the SQLite file exist with mode 0600 before SQLite opens it.
+
+    SQLite creates the ``-wal`` and ``-shm`` files with the database file's permissions, so a
+    0600 database keeps its journal private too. An existing file is tightened as well: a bot's
+    database holds its orders, balances and audit trail.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    private = stat.S_IRUSR | stat.S_IWUSR
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, private))
+    except FileExistsError:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(private)
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists() and stat.S_IMODE(companion.stat().st_mode) & 0o077:
+            companion.chmod(private)
 
 
 def _tune_sqlite(engine: Engine, durability: Durability) -> None:

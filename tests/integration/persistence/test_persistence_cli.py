@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,8 @@ from tradewind.cli.main import run
 from tradewind.core.orders import Fill, Liquidity, Order, OrderStatus, OrderType
 from tradewind.core.records import Side
 from tradewind.core.repository import OrderTransition, PositionState, TransitionSource
+from tradewind.ops.keystore import Keystore
+from tradewind.ops.secrets import Secret
 from tradewind.persistence.bots import open_bot
 from tradewind.persistence.engine import make_engine, upgrade
 
@@ -147,3 +150,64 @@ def test_postgres_backup_and_restore(postgres_url: str, bots_dir: Path, tmp_path
     engine = make_engine(postgres_url)
     upgrade(engine)  # the restored database is at the latest revision: a no-op
     engine.dispose()
+
+
+def test_database_and_backups_are_private(bots_dir: Path, tmp_path: Path) -> None:
+    _trade(None, bots_dir)
+    bot = open_bot("alpha", bots_dir=bots_dir)
+    with bot.engine.connect() as connection:  # WAL mode: the -wal and -shm files exist meanwhile
+        connection.exec_driver_sql("SELECT count(*) FROM orders").scalar()
+        files = sorted((bots_dir / "alpha").iterdir())
+        assert {f.name.rsplit(".", 1)[-1] for f in files} >= {"sqlite", "sqlite-wal", "sqlite-shm"}
+        for file in files:
+            assert stat.S_IMODE(file.stat().st_mode) == 0o600, file.name
+    bot.engine.dispose()
+    backup = tmp_path / "plain.backup"
+    assert run(["db", "backup", "--bot", "alpha", "--to", str(backup)]) == 0
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+
+
+def test_encrypted_backup_and_restore(bots_dir: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    _trade(None, bots_dir)
+    monkeypatch.setenv("TRADEWIND_BACKUP_PASSPHRASE", "backup passphrase")
+    backup = tmp_path / "alpha.backup.sealed"
+    assert run(["db", "backup", "--bot", "alpha", "--to", str(backup), "--encrypt"]) == 0
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    data = backup.read_bytes()
+    assert data.startswith(b"tradewind-sealed 1\n")
+    assert b"SQLite format" not in data
+    assert b"0.871925" not in data
+    before = _balances(capsys, "--bot", "alpha")
+    bot = open_bot("alpha", bots_dir=bots_dir)
+    with bot.repository() as repo:
+        repo.save_balances({"BTC": Decimal(0), "XRP": Decimal(7)}, T0 + 120_000)
+    bot.engine.dispose()
+    monkeypatch.setenv("TRADEWIND_BACKUP_PASSPHRASE", "the wrong passphrase")
+    capsys.readouterr()
+    assert run(["db", "restore", "--bot", "alpha", "--from", str(backup)]) == 2
+    assert "wrong passphrase, or the file was modified" in capsys.readouterr().err
+    assert _balances(capsys, "--bot", "alpha") != before  # nothing was restored
+    monkeypatch.setenv("TRADEWIND_BACKUP_PASSPHRASE", "backup passphrase")
+    assert run(["db", "restore", "--bot", "alpha", "--from", str(backup)]) == 0
+    assert _balances(capsys, "--bot", "alpha") == before
+
+
+def test_encrypted_backup_keyed_from_the_keystore(bots_dir: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    _trade(None, bots_dir)
+    keystore = tmp_path / "keys.twk"
+    monkeypatch.setenv("TRADEWIND_KEYSTORE", str(keystore))
+    monkeypatch.setenv("TRADEWIND_KEYSTORE_PASSPHRASE", "keystore passphrase")
+    monkeypatch.delenv("TRADEWIND_BACKUP_PASSPHRASE", raising=False)
+    Keystore.create(keystore, Secret("keystore passphrase"))
+    backup = tmp_path / "alpha.sealed"
+    args = ["--bot", "alpha", "--key-from-keystore"]
+    assert run(["db", "backup", "--to", str(backup), "--encrypt", *args]) == 0
+    assert "backup.passphrase" in Keystore.open(keystore, Secret("keystore passphrase"))
+    assert run(["db", "restore", "--from", str(backup), *args]) == 0
+    flipped = bytearray(backup.read_bytes())
+    flipped[-20] ^= 0x01
+    backup.write_bytes(bytes(flipped))
+    assert run(["db", "restore", "--from", str(backup), *args]) == 2
