@@ -19,6 +19,10 @@ class ExchangeConfig(BaseModel):
     api_key: SecretStr | None = None
     secret: SecretStr | None = None
     password: SecretStr | None = None
+    # The keystore entries NAME.api_key, NAME.secret (and NAME.password) hold the credentials, so
+    # no config file needs a secret: ``tradewind keys add NAME.api_key`` stores them and the
+    # composition root resolves them (ops.credentials).
+    keystore_entry: str | None = None
     rest_url: str | None = None
     ws_url: str | None = None
     timeout_ms: int = 10_000
