@@ -8,8 +8,9 @@ When ``rest_url`` is set (the loopback exchange simulator in tests and demos) th
 pointed at it with the recipe of ``shared/notes/ccxt-loopback.md``:
 
 - ``urls['api']`` is **replaced** as a whole after construction (P2: a constructor ``urls`` is
-  deep-merged and would leave other groups on the real hosts). Groups the simulator does not
-  serve (``sapi``, ``dapi``...) are absent, so ccxt refuses them with ``NotSupported`` before any
+  deep-merged and would leave other groups on the real hosts). ``sapi`` (account endpoints such as
+  ``apiRestrictions``) goes to the override too. Groups the simulator does not serve (``dapi``...)
+  are absent, so ccxt refuses them with ``NotSupported`` before any
   I/O: the setup fails closed and nothing can reach a real exchange.
 - ``fetchMarkets.types`` is limited to the market types asked for, ``fetchCurrencies`` and
   ``fetchMargins`` are off (P4: they call ``sapi`` endpoints).
@@ -143,6 +144,8 @@ def binance_urls(rest_url: str, ws_url: str | None = None) -> dict[str, Any]:
         "fapiPrivateV2": f"{rest}/fapi/v2",
         "fapiPrivateV3": f"{rest}/fapi/v3",
         "fapiData": f"{rest}/futures/data",
+        # Account endpoints (``apiRestrictions``: what a key may do, checked before live trading).
+        "sapi": f"{rest}/sapi/v1",
         "ws": {
             # P1: ccxt tells spot from swap by '/stream' in the connection URL.
             "spot": f"{ws}/stream/ws",
@@ -159,13 +162,13 @@ def _point_binance_at(client: Any, rest_url: str, ws_url: str | None, *, with_ws
         del urls["ws"]
     client.urls["api"] = urls
     rest = rest_url.rstrip("/")
-    spot_prefix, linear_prefix = f"{rest}/api/", f"{rest}/fapi/"
+    spot_prefix, linear_prefix = (f"{rest}/api/", f"{rest}/sapi/"), f"{rest}/fapi/"
     original = client.get_exceptions_by_url
 
     def exceptions_by_url(url: str | None, exact_or_broad: str) -> dict[str, Any]:
         # P3: ccxt picks Binance's per-market error tables by hostname; map ours the same way.
-        if url is not None and url.startswith((spot_prefix, linear_prefix)):
-            market_type = "spot" if url.startswith(spot_prefix) else "linear"
+        if url is not None and url.startswith((*spot_prefix, linear_prefix)):
+            market_type = "linear" if url.startswith(linear_prefix) else "spot"
             tables = client.safe_dict(client.exceptions, market_type, {})
             found: dict[str, Any] = client.safe_dict(tables, exact_or_broad, {})
             return found

@@ -28,9 +28,18 @@ def test_load_markets_asks_only_the_simulated_endpoints(server: LoopbackServer) 
 
 def test_unserved_api_groups_fail_before_any_request(server: LoopbackServer) -> None:
     client = create_client(ExchangeConfig(rest_url=server.rest_url))
-    with pytest.raises(ccxt.NotSupported, match="sapi"):
-        client.fetch_status()  # GET sapi/v1/system/status on the real exchange
+    with pytest.raises(ccxt.NotSupported, match="dapi"):
+        client.dapiPublicGetPing()  # coin-margined futures: not overridden, never the real host
     assert server.requests() == []
+
+
+def test_the_sapi_group_reaches_the_override(server: LoopbackServer) -> None:
+    # apiRestrictions (may this key withdraw?) lives under sapi: live trading must be able to ask.
+    client = create_client(ExchangeConfig(rest_url=server.rest_url))
+    assert client.fetch_status()["status"] == "ok"
+    assert [r.path for r in server.requests()] == ["/sapi/v1/system/status"]
+    spot = client.get_exceptions_by_url(f"{server.rest_url}/sapi/v1/account/x", "exact")
+    assert spot["-1008"] is ccxt.OperationFailed
 
 
 def test_error_tables_are_binance_spot_and_linear(server: LoopbackServer) -> None:

@@ -1,0 +1,473 @@
+"""The live venue: the venue port over a real exchange, through a ccxt client from ``connectors``.
+
+Commands (:meth:`LiveVenuePort.submit`, :meth:`~LiveVenuePort.cancel`,
+:meth:`~LiveVenuePort.cancel_replace`) return at once; each runs as a task on the running event
+loop and what it causes comes back as events through the subscribed sink. Every order carries its
+client id (``newClientOrderId``); everything the port later asks about an order, it asks by that id.
+
+**Ambiguous means unknown** (reliability-anchors.md, requirements 2, 3 and 5). Only an answer
+that proves refusal rejects an order. A timeout, a 5xx, a dropped connection or any other answer
+that proves nothing leaves the order *unknown*: the port never sends it again (ccxt's own retries
+are off), it looks the order up by client id on every poll. A lookup that finds it reports what
+the exchange knows (accepted, filled, canceled...). Only after the visibility window (default 10 s,
+the time an exchange may take to show a new order) **and** two lookups that both said "absent" is
+the order declared lost: ``OrderRejected`` with a reason starting ``lost:``; the intent is not
+retried. A cancel that got no answer is resolved the same way (the order's own state tells).
+
+**Polling.** While any order is open, every ``poll_s`` the port looks each one up by client id and
+books what changed: an acknowledgement, a trigger, new fills (each trade id once, read from the
+account's trade list with the exchange's own commission and its currency), or the end. This is the
+REST path a user-data stream falls back to; a fill is never lost when a stream event is.
+
+Orders the exchange refused, and orders refused here before sending (an amount off the lot step,
+which ccxt would silently round), are kept with their reason so :meth:`LiveVenuePort.order`
+answers for them as the exchange no longer can.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from tradewind.connectors.order_errors import (
+    CommandFailure,
+    Outcome,
+    Refusal,
+    classify_command_failure,
+)
+from tradewind.core.events import (
+    CancelRejected,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    OrderTriggered,
+    VenueEvent,
+    VenueOrder,
+)
+from tradewind.core.instrument import Instrument
+from tradewind.core.money import ZERO
+from tradewind.core.orders import Fill, Order, OrderStatus, OrderType
+from tradewind.core.ports import EventSink
+from tradewind.venues.live import wire
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_VISIBILITY_S = 10.0
+"""How long a new order may stay invisible to lookups before "absent" can mean "lost"."""
+
+
+@dataclass(slots=True)
+class _Record:
+    """What the port knows of one order it sent, and which of its events it has delivered."""
+
+    order: Order
+    venue_id: str = ""
+    accepted: bool = False
+    triggered: bool = False
+    ended: bool = False
+    status: OrderStatus = OrderStatus.SUBMITTED
+    reason: str = ""
+    unknown_since: float | None = None
+    """Monotonic time the outcome of a command became ambiguous (None: it is not)."""
+    absent_lookups: int = 0
+    trade_ids: set[str] = field(default_factory=set)
+    filled: Decimal = ZERO
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class LiveVenuePort:
+    """:class:`tradewind.core.ports.Venue` over an async ccxt client (``ccxt.pro`` or
+    ``ccxt.async_support``) with loaded markets.
+
+    Parameters
+    ----------
+    client
+        The ccxt client, built by :func:`tradewind.connectors.client.create_async_client`.
+    instruments
+        The traded instruments by symbol (from the exchange's markets:
+        :func:`tradewind.connectors.instruments.instruments_from_markets`).
+    poll_s
+        Seconds between lookups of open orders.
+    visibility_s
+        The visibility window after which two absent lookups mean the order is lost.
+    clock
+        Wall clock in UTC ms (event timestamps when the exchange gives none).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        instruments: Mapping[str, Instrument],
+        *,
+        poll_s: float = 0.5,
+        visibility_s: float = DEFAULT_VISIBILITY_S,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        for instrument in instruments.values():
+            if instrument.is_derivative and not instrument.linear:
+                raise ValueError(f"{instrument.symbol}: only linear (USDT-M) contracts are traded")
+        # Look up, never resend: a retry inside ccxt could place a second order.
+        client.options["maxRetriesOnFailure"] = 0
+        self.client = client
+        self.instruments = dict(instruments)
+        self.poll_s = poll_s
+        self.visibility_s = visibility_s
+        self._clock = clock or (lambda: int(time.time() * 1000))
+        self._sink: EventSink | None = None
+        self._records: dict[str, _Record] = {}
+        self._by_venue_id: dict[str, str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._poller: asyncio.Task[None] | None = None
+        self.failures: list[CommandFailure] = []
+        """Every classified command failure, oldest first (for the operator and the tests)."""
+
+    # -- commands in, events out ------------------------------------------------------------------
+
+    def subscribe(self, sink: EventSink) -> None:
+        """Deliver every event from now on to ``sink``."""
+        self._sink = sink
+
+    def submit(self, order: Order, ts: int) -> None:
+        """Send ``order`` (a task); its events follow through the sink."""
+        record = self._records.setdefault(order.client_id, _Record(order))
+        self._spawn(self._submit(record))
+
+    def cancel(self, client_id: str, ts: int) -> None:
+        """Ask the exchange to cancel an order by client id."""
+        self._spawn(self._cancel(client_id))
+
+    def cancel_replace(self, client_id: str, order: Order, ts: int) -> None:
+        """Cancel ``client_id``, then send ``order`` only once the cancel is confirmed."""
+        record = self._records.setdefault(order.client_id, _Record(order))
+        self._spawn(self._cancel_replace(client_id, record))
+
+    async def close(self) -> None:
+        """Stop polling and wait for the commands in flight (the client is the caller's)."""
+        if self._poller is not None:
+            self._poller.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(
+            *self._tasks, *(t for t in [self._poller] if t), return_exceptions=True
+        )
+
+    # -- queries ------------------------------------------------------------------------------------
+
+    async def order(self, client_id: str) -> VenueOrder | None:
+        """What the exchange knows of ``client_id`` (refusals: what this port was told)."""
+        record = self._records.get(client_id)
+        if record is not None and record.status is OrderStatus.REJECTED:
+            return _rejected(record)
+        symbols = [record.order.symbol] if record else list(self.instruments)
+        for symbol in symbols:
+            found = await self._lookup(client_id, symbol)
+            if isinstance(found, dict):
+                return self._venue_order(found)
+        return None
+
+    async def open_orders(self) -> list[VenueOrder]:
+        """Every order still working on the exchange, in the traded symbols."""
+        found: list[VenueOrder] = []
+        for symbol in self.instruments:
+            for raw in await self.client.fetch_open_orders(symbol):
+                found.append(self._venue_order(raw))
+        return found
+
+    async def fills(self, since: int) -> list[Fill]:
+        """Every fill of the account at or after ``since`` in the traded symbols, oldest first."""
+        fills: list[Fill] = []
+        for symbol in self.instruments:
+            for trade in await self.client.fetch_my_trades(symbol, since):
+                client_id = await self._client_id_of(trade, symbol)
+                fill = wire.fill_of(trade, client_id, self.client.safe_currency_code)
+                if fill.ts >= since:
+                    fills.append(fill)
+        fills.sort(key=lambda f: (f.ts, f.trade_id))
+        return fills
+
+    async def positions(self) -> dict[str, Decimal]:
+        """Signed open position per USDT-M symbol (one-way mode)."""
+        derivatives = [s for s, i in self.instruments.items() if i.is_derivative]
+        if not derivatives:
+            return {}
+        found: dict[str, Decimal] = {}
+        for position in await self.client.fetch_positions(derivatives):
+            info = position.get("info") or {}
+            amount = wire.dec(info.get("positionAmt"), wire.dec(position.get("contracts")))
+            if info.get("positionSide", "BOTH") not in ("BOTH", None):
+                raise RuntimeError("hedge position mode is not supported: use one-way mode")
+            if amount:
+                found[str(position["symbol"])] = amount
+        return found
+
+    async def balances(self) -> dict[str, Decimal]:
+        """Wallet balance (free plus locked) of every asset held: the spot wallet when any spot
+        symbol is traded, else the USDT-M wallet."""
+        spot = any(i.is_spot for i in self.instruments.values())
+        raw = (
+            await self.client.fetch_balance()
+            if spot
+            else await self.client.fetch_balance({"type": "future"})
+        )
+        info = raw.get("info") or {}
+        found: dict[str, Decimal] = {}
+        code = self.client.safe_currency_code
+        if "balances" in info:
+            for row in info["balances"]:
+                total = wire.dec(row.get("free")) + wire.dec(row.get("locked"))
+                if total:
+                    found[str(code(row["asset"]))] = total
+            return found
+        for row in info.get("assets", []):
+            total = wire.dec(row.get("walletBalance"))
+            if total:
+                found[str(code(row["asset"]))] = total
+        return found
+
+    # -- the command tasks ----------------------------------------------------------------------
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.get_running_loop().create_task(self._poll())
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("live venue command failed: %r", task.exception())
+
+    async def _submit(self, record: _Record) -> None:
+        order = record.order
+        instrument = self.instruments.get(order.symbol)
+        async with record.lock:
+            denied = _denied(order, instrument)
+            if denied:
+                self._reject(record, f"denied locally: {denied}")
+                return
+            assert instrument is not None
+            kind, side, amount, price, params = wire.create_args(order, instrument)
+            try:
+                answer = await self.client.create_order(
+                    order.symbol, kind, side, float(amount) if amount else None,
+                    float(price) if price is not None else None, params,
+                )  # fmt: skip
+            except Exception as exc:
+                await self._failed(record, classify_command_failure(exc))
+                return
+            if not isinstance(answer, dict) or not wire.client_id_of(answer):
+                # A 200 without a usable order (ccxt-loopback.md P6) proves nothing.
+                self._unknown(record, "malformed answer to create_order")
+                return
+            await self._absorb(record, answer)
+
+    async def _failed(self, record: _Record, failure: CommandFailure) -> None:
+        self.failures.append(failure)
+        if failure.outcome is Outcome.AMBIGUOUS:
+            self._unknown(record, failure.message)
+            return
+        if failure.refusal is Refusal.CLOCK:
+            await self._resync_clock()
+        self._reject(record, failure.reason)
+
+    def _unknown(self, record: _Record, why: str) -> None:
+        _log.warning("order %s: outcome unknown (%s); looking it up", record.order.client_id, why)
+        if record.unknown_since is None:
+            record.unknown_since = time.monotonic()
+            record.absent_lookups = 0
+
+    def _reject(self, record: _Record, reason: str) -> None:
+        record.status = OrderStatus.REJECTED
+        record.reason = reason
+        record.ended = True
+        self._emit([OrderRejected(record.order.client_id, self._clock(), reason)])
+
+    async def _cancel(self, client_id: str) -> bool:
+        """Cancel; True when the exchange confirmed it (or the order was already canceled)."""
+        record = self._records.get(client_id)
+        if record is None:
+            self._emit([CancelRejected(client_id, self._clock(), "unknown order: never sent here")])
+            return False
+        async with record.lock:
+            if record.status is OrderStatus.REJECTED:
+                self._emit(
+                    [CancelRejected(client_id, self._clock(), f"order ended: {record.reason}")]
+                )
+                return False
+            try:
+                answer = await self.client.cancel_order(
+                    None, record.order.symbol, {"origClientOrderId": client_id}
+                )
+            except Exception as exc:
+                failure = classify_command_failure(exc)
+                self.failures.append(failure)
+                if failure.outcome is Outcome.AMBIGUOUS:
+                    self._unknown(record, failure.message)
+                    return False
+                self._emit([CancelRejected(client_id, self._clock(), failure.reason)])
+                await self._refresh(record)
+                return False
+            if isinstance(answer, dict) and wire.client_id_of(answer):
+                await self._absorb(record, answer)
+            else:
+                self._unknown(record, "malformed answer to cancel_order")
+            return record.status is OrderStatus.CANCELED
+
+    async def _cancel_replace(self, client_id: str, replacement: _Record) -> None:
+        if await self._cancel(client_id):
+            await self._submit(replacement)
+            return
+        old = self._records.get(client_id)
+        why = old.reason if old is not None and old.reason else "the cancel was not confirmed"
+        self._reject(replacement, f"not sent: cancel of {client_id} refused ({why})")
+
+    # -- lookups --------------------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        while any(not r.ended for r in self._records.values()) or self._tasks:
+            await asyncio.sleep(self.poll_s)
+            for record in list(self._records.values()):
+                if record.ended or record.lock.locked():
+                    continue
+                async with record.lock:
+                    await self._refresh(record)
+
+    async def _refresh(self, record: _Record) -> None:
+        """Look the order up by client id and deliver what changed."""
+        found = await self._lookup(record.order.client_id, record.order.symbol)
+        if isinstance(found, dict):
+            record.absent_lookups = 0
+            record.unknown_since = None
+            await self._absorb(record, found)
+            return
+        if found is None and record.unknown_since is not None:
+            record.absent_lookups += 1
+            waited = time.monotonic() - record.unknown_since
+            if record.absent_lookups >= 2 and waited >= self.visibility_s:
+                self._reject(record, f"lost: not on the exchange {waited:.1f}s after sending")
+
+    async def _lookup(self, client_id: str, symbol: str) -> dict[str, Any] | CommandFailure | None:
+        """The exchange's order dict, None when it says absent, or the failure (ambiguous)."""
+        try:
+            found = await self.client.fetch_order(None, symbol, {"origClientOrderId": client_id})
+        except Exception as exc:
+            failure = classify_command_failure(exc)
+            if failure.outcome is Outcome.NOT_FOUND:
+                return None
+            return failure
+        return found if isinstance(found, dict) else None
+
+    async def _absorb(self, record: _Record, raw: Mapping[str, Any]) -> None:
+        """Deliver the events that take the port's view of the order to ``raw``."""
+        order = record.order
+        events: list[VenueEvent] = []
+        now = int(raw.get("lastUpdateTimestamp") or raw.get("timestamp") or self._clock())
+        status = wire.status_of(raw)
+        record.unknown_since = None
+        if raw.get("id") and not record.venue_id:
+            record.venue_id = str(raw["id"])
+            self._by_venue_id[record.venue_id] = order.client_id
+        if status is not OrderStatus.REJECTED and not record.accepted:
+            record.accepted = True
+            events.append(OrderAccepted(order.client_id, now, record.venue_id))
+        if order.type in wire.STOP_TYPES and not record.triggered and wire.triggered(raw):
+            record.triggered = True
+            events.append(OrderTriggered(order.client_id, now))
+        filled = wire.filled_of(raw)
+        if filled > record.filled:
+            events.extend(await self._new_fills(record, wire.quantity_of(raw)))
+        if status is OrderStatus.CANCELED:
+            events.append(OrderCanceled(order.client_id, now))
+        elif status is OrderStatus.EXPIRED:
+            events.append(OrderExpired(order.client_id, now, "time in force ran out"))
+        elif status is OrderStatus.REJECTED:
+            record.reason = record.reason or "rejected by the exchange"
+            events.append(OrderRejected(order.client_id, now, record.reason))
+        if status.is_terminal and record.filled >= filled:
+            record.ended = True
+        record.status = status
+        self._emit(events)
+
+    async def _new_fills(self, record: _Record, quantity: Decimal) -> list[VenueEvent]:
+        events: list[VenueEvent] = []
+        since = record.order.created_ts - 60_000 if record.order.created_ts else None
+        trades = await self.client.fetch_my_trades(record.order.symbol, since)
+        for trade in trades:
+            info = trade.get("info") or {}
+            if str(info.get("orderId", trade.get("order"))) != record.venue_id:
+                continue
+            fill = wire.fill_of(trade, record.order.client_id, self.client.safe_currency_code)
+            if fill.trade_id in record.trade_ids:
+                continue
+            record.trade_ids.add(fill.trade_id)
+            record.filled += fill.quantity
+            events.append(OrderFilled(fill, quantity))
+        return events
+
+    async def _client_id_of(self, trade: Mapping[str, Any], symbol: str) -> str:
+        info = trade.get("info") or {}
+        venue_id = str(info.get("orderId", trade.get("order")))
+        known = self._by_venue_id.get(venue_id)
+        if known is not None:
+            return known
+        raw = await self.client.fetch_order(venue_id, symbol)
+        client_id = wire.client_id_of(raw)
+        self._by_venue_id[venue_id] = client_id
+        return client_id
+
+    def _venue_order(self, raw: Mapping[str, Any]) -> VenueOrder:
+        client_id = wire.client_id_of(raw)
+        record = self._records.get(client_id)
+        return VenueOrder(
+            client_id=client_id,
+            symbol=str(raw["symbol"]),
+            status=wire.status_of(raw),
+            quantity=wire.quantity_of(raw),
+            filled=wire.filled_of(raw),
+            average_price=wire.average_of(raw),
+            venue_order_id=str(raw.get("id") or ""),
+            reason=record.reason if record is not None else "",
+        )
+
+    async def _resync_clock(self) -> None:
+        # -1021: the request's timestamp fell outside the receive window; measure the offset again.
+        try:
+            await self.client.load_time_difference()
+        except Exception as exc:
+            _log.warning("could not measure the exchange clock offset: %s", exc)
+
+    def _emit(self, events: list[VenueEvent]) -> None:
+        if events and self._sink is not None:
+            self._sink(events)
+
+
+def _denied(order: Order, instrument: Instrument | None) -> str:
+    """Why ``order`` must not be sent as it is (empty: it may)."""
+    if instrument is None:
+        return f"{order.symbol} is not a traded symbol"
+    if order.quantity and order.quantity % instrument.amount_step:
+        return f"amount {order.quantity} is not a multiple of the lot step {instrument.amount_step}"
+    for name, value in (("price", order.price), ("trigger price", order.trigger_price)):
+        if value is not None and value % instrument.price_step:
+            return f"{name} {value} is not a multiple of the tick {instrument.price_step}"
+    if order.reduce_only and instrument.is_spot:
+        return "reduce-only applies to futures only"
+    if order.type is OrderType.MARKET and order.post_only:
+        return "post-only applies to limit orders only"
+    return ""
+
+
+def _rejected(record: _Record) -> VenueOrder:
+    order = record.order
+    return VenueOrder(
+        client_id=order.client_id, symbol=order.symbol, status=OrderStatus.REJECTED,
+        quantity=order.quantity, filled=ZERO, average_price=None, reason=record.reason,
+    )  # fmt: skip
