@@ -86,8 +86,19 @@ class Control(Protocol):
         """Take new entries again (after a pause, a halt or the kill switch)."""
         ...
 
-    def flatten(self, strategy_id: str | None = None, reason: str = "flatten") -> None:
-        """Cancel the working orders and close the positions of one strategy (or all)."""
+    def stop_entries(self, symbol: str, reason: str = "entries stopped by operator") -> None:
+        """Refuse new entries in one symbol until :meth:`allow_entries`; exits still pass."""
+        ...
+
+    def allow_entries(self, symbol: str) -> None:
+        """Take new entries in ``symbol`` again."""
+        ...
+
+    def flatten(
+        self, strategy_id: str | None = None, reason: str = "flatten", *, symbol: str | None = None
+    ) -> None:
+        """Cancel the working orders and close the positions of one strategy (or all), in one
+        symbol (or all)."""
         ...
 
     def kill_switch(self, reason: str = "kill switch", *, halt: bool = True) -> None:

@@ -115,6 +115,8 @@ class Node:
         self.denials: list[DenialRecord] = []
         self.paused = ""
         """Why new entries are refused (an operator's pause, ``halt_all``); empty when not."""
+        self.stopped_entries: dict[str, str] = {}
+        """Symbols an operator stopped new entries in, with why (exits still pass)."""
         self._bar = 0  # the bar the events of the current command belong to (runner's business)
         self._owner: dict[str, Binding] = {}
         self._binding_of = {(b.strategy_id, b.symbol): b for b in bindings}
@@ -323,22 +325,35 @@ class Node:
         if resume is not None:
             resume(self.now)
 
-    def flatten(self, strategy_id: str | None = None, reason: str = "flatten") -> None:
-        """Cancel the working orders and close the positions of ``strategy_id`` (None: all) with
-        reduce-only orders; protective exits of those positions are dropped."""
+    def stop_entries(self, symbol: str, reason: str = "entries stopped by operator") -> None:
+        """Refuse new entries in ``symbol`` (every strategy) until :meth:`allow_entries`."""
+        self.stopped_entries[symbol] = reason or "entries stopped"
+
+    def allow_entries(self, symbol: str) -> None:
+        """Take new entries in ``symbol`` again after :meth:`stop_entries`."""
+        self.stopped_entries.pop(symbol, None)
+
+    def flatten(
+        self, strategy_id: str | None = None, reason: str = "flatten", *, symbol: str | None = None
+    ) -> None:
+        """Cancel the working orders and close the positions of ``strategy_id`` (None: all) in
+        ``symbol`` (None: every symbol) with reduce-only orders; protective exits of those
+        positions are dropped."""
         for client_id, order in list(self.orders.items()):
-            if order.status.is_open and strategy_id in (None, order.strategy_id):
+            if not order.status.is_open or strategy_id not in (None, order.strategy_id):
+                continue
+            if symbol in (None, order.symbol):
                 self.manager.cancel(client_id, self.now)
-        for owner, symbol, quantity in self.account.open_positions():
-            if strategy_id not in (None, owner):
+        for owner, held, quantity in self.account.open_positions():
+            if strategy_id not in (None, owner) or symbol not in (None, held):
                 continue
             if self.protection is not None:
-                self.protection.drop((owner, symbol))
+                self.protection.drop((owner, held))
             action = IntentAction.EXIT_LONG if quantity > 0 else IntentAction.EXIT_SHORT
             intent = Intent(
-                strategy_id=owner, symbol=symbol, action=action, ts=self.now, reason=reason
+                strategy_id=owner, symbol=held, action=action, ts=self.now, reason=reason
             )
-            self._route(intent, self._binding_of[(owner, symbol)], self._bar_at(symbol))
+            self._route(intent, self._binding_of[(owner, held)], self._bar_at(held))
 
     def kill_switch(self, reason: str = "kill switch", *, halt: bool = True) -> None:
         """Cancel every working order and flatten every position with reduce-only orders.
@@ -373,8 +388,9 @@ class Node:
             # An exit of the whole position is on its way already (a cap fills it in parts, or a
             # timer or hook asked twice): a second one would sell what is not there.
             return None
-        if self.paused and intent.action not in _EXITS:
-            decision = Decision.deny(intent, self.paused, "control.paused")
+        stopped = self.paused or self.stopped_entries.get(intent.symbol, "")
+        if stopped and intent.action not in _EXITS:
+            decision = Decision.deny(intent, stopped, "control.paused")
         else:
             decision = self.gate.decide(intent, self.account)
         if not decision.approved:

@@ -234,6 +234,20 @@ class AuditChainHeadRow(Base):
     mac: Mapped[str] = mapped_column(String(64))
 
 
+class ApiTokenRow(Base):
+    """An operator API token: only its SHA-256 is stored, with its scopes and expiry."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    bot_id: Mapped[int | None] = mapped_column(ForeignKey("bots.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
 class StrategyRow(Base):
     """A strategy known to the registry of runs."""
 

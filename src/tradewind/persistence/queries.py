@@ -22,6 +22,7 @@ from tradewind.persistence.models import (
     BalanceRow,
     Bot,
     FillRow,
+    OperatorActionRow,
     OrderRow,
     PositionRow,
     RunMetricRow,
@@ -126,6 +127,15 @@ def sessions(engine: Engine, bot: int | None, *, limit: int = 50) -> list[Row]:
     for row in rows:
         row["strategies"] = ", ".join(json.loads(row["strategies"]))
     return rows
+
+
+def operator_actions(engine: Engine, bot: int | None, *, limit: int = 50) -> list[Row]:
+    """The latest ``limit`` operator actions, newest first."""
+    t = OperatorActionRow.__table__
+    query = select(t.c.at, t.c.actor, t.c.channel, t.c.action, t.c.detail, t.c.outcome)
+    if bot is not None:
+        query = query.where(t.c.bot_id == bot)
+    return _rows(engine, query.order_by(t.c.id.desc()).limit(limit))
 
 
 def profit_report(engine: Engine, bot: int | None) -> list[Row]:

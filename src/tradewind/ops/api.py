@@ -1,0 +1,259 @@
+"""The operator's REST API: every control-facade call over HTTP (FastAPI is imported only here).
+
+Authentication is a bearer token with scopes (``read`` < ``trade`` < ``admin``), checked against
+the hashed tokens in the bot's database; every endpoint but ``/health`` and the OpenAPI schema
+answers 401 without a valid token (``/metrics`` needs ``read``). Failed logins (a token that is not
+valid) are counted per client address: after ``max_failures`` within ``window_s`` seconds, that
+address gets 429 until the window passes, valid token or not.
+
+Handlers are ``async`` on purpose: they run on the event loop that drives the Node (the API lives
+inside the trading process), so a facade call never races the trading loop on another thread.
+"""
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from tradewind.core.errors import UserError
+from tradewind.ops.events import EventHub
+from tradewind.ops.facade import Actor, ControlFacade
+from tradewind.ops.metrics import CONTENT_TYPE, BotMetrics
+from tradewind.persistence.api_tokens import TokenGrant, check_token
+
+__all__ = ["LoginLimiter", "build_app"]
+
+_RANK = {"read": 0, "trade": 1, "admin": 2}
+_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing, unknown, revoked or expired token"},
+    403: {"description": "the token lacks the scope"},
+    429: {"description": "too many failed logins from this address"},
+}
+_ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_AUTH_ERRORS,
+    400: {"description": "the request names something the bot does not have"},
+}
+
+
+class Reason(BaseModel):
+    """Why the operator acts (written to the operator-actions log)."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ForceExit(Reason):
+    """Which position to close: one symbol (optionally one strategy's), or all when neither."""
+
+    symbol: str | None = Field(default=None, max_length=64)
+    strategy: str | None = Field(default=None, max_length=100)
+
+
+class LoginLimiter:
+    """Failed logins per client address within a sliding window."""
+
+    def __init__(self, max_failures: int = 10, window_s: float = 60.0) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, address: str) -> deque[float]:
+        times = self._failures.setdefault(address, deque())
+        cutoff = time.monotonic() - self.window_s
+        while times and times[0] < cutoff:
+            times.popleft()
+        return times
+
+    def blocked(self, address: str) -> bool:
+        """Whether ``address`` is over its failure budget now."""
+        return len(self._recent(address)) >= self.max_failures
+
+    def failed(self, address: str) -> None:
+        """Count one failed login from ``address``."""
+        self._recent(address).append(time.monotonic())
+
+
+def build_app(
+    facade: ControlFacade,
+    *,
+    events: EventHub | None = None,
+    metrics: BotMetrics | None = None,
+    limiter: LoginLimiter | None = None,
+) -> FastAPI:
+    """The API of one bot over its facade (tokens are read from the bot's database)."""
+    app = FastAPI(
+        title="Tradewind operator API",
+        version="1",
+        description="Read and operate one running Tradewind bot.",
+    )
+    bearer = HTTPBearer(auto_error=False)
+    limits = limiter or LoginLimiter()
+    hub = events or facade.events or EventHub()
+    facade.events = hub
+    bot_metrics = metrics or BotMetrics(facade)
+
+    def authorise(scope: str) -> Callable[..., Awaitable[TokenGrant]]:
+        async def check(
+            request: Request,
+            creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        ) -> TokenGrant:
+            address = request.client.host if request.client else "unknown"
+            if limits.blocked(address):
+                raise HTTPException(429, "too many failed logins; try again later")
+            grant = None if creds is None else check_token(facade.bot.engine, creds.credentials)
+            if grant is None:
+                if creds is not None:  # a wrong guess, not a request that forgot its token
+                    limits.failed(address)
+                raise HTTPException(
+                    401, "missing or invalid token", headers={"WWW-Authenticate": "Bearer"}
+                )
+            if max(_RANK.get(s, -1) for s in grant.scopes) < _RANK[scope]:
+                raise HTTPException(403, f"this token lacks the {scope!r} scope")
+            return grant
+
+        return check
+
+    Read = Annotated[TokenGrant, Depends(authorise("read"))]
+    Trade = Annotated[TokenGrant, Depends(authorise("trade"))]
+
+    def actor(grant: TokenGrant) -> Actor:
+        return Actor(f"token:{grant.name}", "api")
+
+    @app.exception_handler(UserError)
+    async def user_error(_: Request, exc: UserError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": exc.errors()[:5]}, status_code=422)
+
+    @app.get("/health", tags=["health"])
+    async def health() -> JSONResponse:
+        """Each component's state; 503 when any is not ok (no token needed)."""
+        report = facade.health()
+        return JSONResponse(report, status_code=200 if report["ok"] else 503)
+
+    @app.get("/metrics", tags=["health"], responses=_AUTH_ERRORS)
+    async def prometheus(_: Read) -> Response:
+        """Prometheus text exposition (needs a ``read`` token)."""
+        return Response(bot_metrics.render(), media_type=CONTENT_TYPE)
+
+    v1 = "/api/v1"
+
+    @app.get(f"{v1}/status", responses=_AUTH_ERRORS)
+    async def status(_: Read) -> dict[str, Any]:
+        """Mode, engine time, pause state, strategies, counts and equity."""
+        return facade.status()
+
+    @app.get(f"{v1}/balances", responses=_AUTH_ERRORS)
+    async def balances(_: Read) -> dict[str, str]:
+        """Balance per asset (exact decimal text)."""
+        return facade.balances()
+
+    @app.get(f"{v1}/positions", responses=_AUTH_ERRORS)
+    async def positions(_: Read) -> list[dict[str, Any]]:
+        """Open positions by strategy and symbol."""
+        return facade.positions()
+
+    @app.get(f"{v1}/orders", responses=_AUTH_ERRORS)
+    async def orders(_: Read) -> list[dict[str, Any]]:
+        """Working orders."""
+        return facade.open_orders()
+
+    @app.get(f"{v1}/trades", responses=_AUTH_ERRORS)
+    async def trades(
+        _: Read, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+    ) -> list[dict[str, Any]]:
+        """The latest fills, newest first."""
+        return facade.trades(limit)
+
+    @app.get(f"{v1}/profit", responses=_AUTH_ERRORS)
+    async def profit(_: Read) -> dict[str, dict[str, Any]]:
+        """Closed-trade PnL over the last day, week, month and the session."""
+        return facade.profit()
+
+    @app.get(f"{v1}/performance", responses=_AUTH_ERRORS)
+    async def performance(_: Read) -> list[dict[str, Any]]:
+        """Closed trades, win rate and PnL per strategy."""
+        return facade.performance()
+
+    @app.get(f"{v1}/risk", responses=_AUTH_ERRORS)
+    async def risk(_: Read) -> dict[str, Any]:
+        """Breakers in force, recent trips, pause and stopped symbols."""
+        return facade.risk()
+
+    @app.get(f"{v1}/logs", responses=_AUTH_ERRORS)
+    async def logs(
+        _: Read, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    ) -> list[dict[str, Any]]:
+        """Recent log lines, oldest first."""
+        return facade.log_lines(limit)
+
+    @app.get(f"{v1}/actions", responses=_AUTH_ERRORS)
+    async def actions(
+        _: Read, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+    ) -> list[dict[str, Any]]:
+        """The latest operator actions on this bot, newest first."""
+        return facade.operator_actions(limit)
+
+    @app.post(f"{v1}/pause", responses=_ACTION_ERRORS)
+    async def pause(grant: Trade, body: Reason) -> dict[str, Any]:
+        """No new entries; exits and protective stops go on."""
+        return facade.pause(actor(grant), body.reason)
+
+    @app.post(f"{v1}/resume", responses=_ACTION_ERRORS)
+    async def resume(grant: Trade, body: Reason) -> dict[str, Any]:
+        """Take new entries again."""
+        return facade.resume(actor(grant), body.reason)
+
+    @app.post(f"{v1}/symbols/{{symbol}}/stop-entries", responses=_ACTION_ERRORS)
+    async def stop_entries(grant: Trade, symbol: str, body: Reason) -> dict[str, Any]:
+        """No new entries in one symbol."""
+        return facade.stop_entries(actor(grant), symbol, body.reason)
+
+    @app.post(f"{v1}/symbols/{{symbol}}/allow-entries", responses=_ACTION_ERRORS)
+    async def allow_entries(grant: Trade, symbol: str, body: Reason) -> dict[str, Any]:
+        """Take new entries in one symbol again."""
+        return facade.allow_entries(actor(grant), symbol, body.reason)
+
+    @app.post(f"{v1}/force-exit", responses=_ACTION_ERRORS)
+    async def force_exit(grant: Trade, body: ForceExit) -> dict[str, Any]:
+        """Close one position, or every position when no symbol or strategy is given."""
+        return facade.force_exit(
+            actor(grant), body.reason, symbol=body.symbol, strategy=body.strategy
+        )
+
+    @app.post(f"{v1}/emergency-stop", responses=_ACTION_ERRORS)
+    async def emergency_stop(grant: Trade, body: Reason) -> dict[str, Any]:
+        """Cancel every order, flatten every position the bot owns, halt until resumed."""
+        return facade.emergency_stop(actor(grant), body.reason)
+
+    @app.get(f"{v1}/events", responses=_AUTH_ERRORS, response_class=StreamingResponse)
+    async def stream(_: Read, limit: Annotated[int, Query(ge=1)] = 1_000_000) -> StreamingResponse:
+        """Server-sent events: fills, liquidations, breaker trips, operator actions, alerts
+        (``limit`` ends the stream after that many events)."""
+        queue, close = hub.listen()
+
+        async def body() -> AsyncIterator[str]:
+            try:
+                yield ": connected\n\n"
+                for _ in range(limit):
+                    try:
+                        yield await asyncio.wait_for(queue.get(), timeout=15)
+                    except TimeoutError:
+                        yield ": keep-alive\n\n"
+            finally:
+                close()
+
+        return StreamingResponse(body(), media_type="text/event-stream")
+
+    app.state.facade = facade
+    app.state.events = hub
+    app.state.metrics = bot_metrics
+    return app

@@ -1,0 +1,390 @@
+"""The control facade: the one way an operator reads or acts on a running bot.
+
+Every front end (the REST API, the CLI, the dashboard, Telegram) is a thin adapter over
+:class:`ControlFacade`. Reads come from the running Node's state (what it holds now) and from the
+bot's database (what it wrote); actions go through the Node's control port, and each one is written
+to the HMAC-chained operator-actions table with who, when, over which channel, why, and what came of
+it, in the same call.
+
+The facade is not thread-safe: it must run on the thread that drives the Node (the API serves its
+handlers on the trading process's event loop for this reason).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from tradewind.core.errors import UserError
+from tradewind.engine.node import Node
+from tradewind.ops.events import EventHub
+from tradewind.persistence import queries
+from tradewind.persistence.audit import record_operator_action
+from tradewind.persistence.bots import BotDatabase
+
+__all__ = ["PERIODS", "Actor", "ControlFacade", "LogTail"]
+
+PERIODS = {"day": 86_400_000, "week": 7 * 86_400_000, "month": 30 * 86_400_000}
+"""The profit windows, in ms of the bot's own clock (a replay's periods follow its data)."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, and through which channel (``api``, ``cli``, ``telegram``, ``dashboard``)."""
+
+    name: str
+    channel: str
+
+
+class LogTail(logging.Handler):
+    """A logging handler that keeps the latest ``capacity`` formatted lines for operators."""
+
+    def __init__(self, capacity: int = 500) -> None:
+        super().__init__(logging.INFO)
+        self.lines: deque[dict[str, Any]] = deque(maxlen=capacity)
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep one record (never raises into the logging caller)."""
+        try:
+            self.lines.append(
+                {
+                    "at": datetime.fromtimestamp(record.created, UTC).isoformat(),
+                    "level": record.levelname,
+                    "logger": record.name,
+                    "message": self.format(record),
+                }
+            )
+        except Exception:
+            self.handleError(record)
+
+
+def _money(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+
+
+class ControlFacade:
+    """Reads and actions on one running bot (a Node and its database).
+
+    Parameters
+    ----------
+    node
+        The running Node; actions go through its control port.
+    bot
+        The bot's open database: trades and the operator-actions chain live there.
+    audit_key
+        The HMAC key of the operator-actions chain (from the keystore).
+    mode
+        ``paper`` or ``live`` (or ``backtest`` for an in-process replay), shown in the status.
+    logs
+        Where recent log lines come from (attach it to the ``tradewind`` logger).
+    health
+        A callable giving each component's state (``{"name": {"ok": bool, ...}}``).
+    events
+        Where each action is announced (``operator.<action>``) to stream listeners.
+    """
+
+    def __init__(
+        self,
+        node: Node,
+        bot: BotDatabase,
+        audit_key: bytes,
+        *,
+        mode: str = "paper",
+        logs: LogTail | None = None,
+        health: Callable[[], dict[str, dict[str, Any]]] | None = None,
+        events: EventHub | None = None,
+    ) -> None:
+        self.node = node
+        self.bot = bot
+        self.audit_key = audit_key
+        self.mode = mode
+        self.logs = logs or LogTail()
+        self._health = health
+        self.events = events
+        self._halted = False
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """The bot at a glance: mode, engine time, pause state, strategies, counts, equity."""
+        node = self.node
+        faulted = {f.strategy_id for f in node.faults}
+        return {
+            "bot": self.bot.name,
+            "mode": self.mode,
+            "engine_time": node.now,
+            "paused": node.paused,
+            "halted": self._halted,
+            "stopped_entries": dict(node.stopped_entries),
+            "strategies": [
+                {"id": b.strategy_id, "symbol": b.symbol, "faulted": b.strategy_id in faulted}
+                for b in node.bindings
+            ],
+            "open_orders": sum(1 for o in node.orders.values() if o.is_open),
+            "open_positions": len(node.account.open_positions()),
+            "equity": _money(node.account.equity()),
+        }
+
+    def balances(self) -> dict[str, str]:
+        """Ledger balance of every asset (exact decimal text)."""
+        return {asset: _money(v) for asset, v in sorted(self.node.account.balances().items())}
+
+    def positions(self) -> list[dict[str, Any]]:
+        """Every open position of the bot, by strategy and symbol."""
+        rows = []
+        for p in self.node.portfolio.positions.values():
+            if p.quantity == 0:
+                continue
+            rows.append(
+                {
+                    "strategy": p.strategy_id,
+                    "symbol": p.symbol,
+                    "quantity": _money(p.quantity),
+                    "average_price": _money(p.average_price),
+                    "entry_time": p.entry_ts,
+                    "realized_pnl": _money(p.realized_pnl),
+                }
+            )
+        return rows
+
+    def open_orders(self) -> list[dict[str, Any]]:
+        """Every working order (resting, triggered, pending a cancel)."""
+        return [
+            {
+                "client_id": o.client_id,
+                "strategy": o.strategy_id,
+                "symbol": o.symbol,
+                "side": o.side.value,
+                "type": o.type.value,
+                "quantity": _money(o.quantity),
+                "price": None if o.price is None else _money(o.price),
+                "trigger_price": None if o.trigger_price is None else _money(o.trigger_price),
+                "reduce_only": o.reduce_only,
+                "status": o.status.value,
+                "filled": _money(o.filled_quantity),
+                "created_time": o.created_ts,
+            }
+            for o in self.node.orders.values()
+            if o.is_open
+        ]
+
+    def trades(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest ``limit`` fills the bot recorded, newest first."""
+        if not 1 <= limit <= 1000:
+            raise UserError(f"limit must be in 1..1000, got {limit}")
+        rows = queries.trades(self.bot.engine, self.bot.bot_id, limit=limit)
+        return [{k: _plain(v) for k, v in row.items()} for row in rows]
+
+    def profit(self) -> dict[str, dict[str, Any]]:
+        """Closed-trade PnL (net of fees and funding) over the last day, week and month of the
+        bot's clock, and over the whole session."""
+        now = self.node.now
+        closed = self.node.portfolio.trades
+        out: dict[str, dict[str, Any]] = {}
+        for name, span in (*PERIODS.items(), ("all", None)):
+            picked = [t for t in closed if span is None or t.exit_ts > now - span]
+            wins = sum(1 for t in picked if t.pnl > 0)
+            out[name] = {
+                "trades": len(picked),
+                "wins": wins,
+                "pnl": _money(sum((t.pnl for t in picked), Decimal(0))),
+                "fees": _money(sum((t.fees for t in picked), Decimal(0))),
+            }
+        return out
+
+    def performance(self) -> list[dict[str, Any]]:
+        """Closed-trade count, win rate and PnL per strategy, best first."""
+        by: dict[str, list[Decimal]] = {}
+        for t in self.node.portfolio.trades:
+            by.setdefault(t.strategy_id, []).append(t.pnl)
+        rows = [
+            {
+                "strategy": s,
+                "trades": len(p),
+                "win_rate": round(sum(x > 0 for x in p) / len(p), 4),
+                "pnl": _money(sum(p, Decimal(0))),
+            }
+            for s, p in by.items()
+        ]
+        return sorted(rows, key=lambda r: Decimal(r["pnl"]), reverse=True)
+
+    def risk(self) -> dict[str, Any]:
+        """The risk state: breakers in force and their recent trips, pause and stopped symbols."""
+        node = self.node
+        board = getattr(node.observer, "board", None)
+        state = "ACTIVE"
+        restrictions: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        if board is not None:
+            state, _ = board.blocking(node.now)
+            state = str(getattr(state, "value", state))
+            restrictions = [
+                {"breaker": n, "state": str(getattr(s, "value", s)), "until": u}
+                for n, (s, u) in board.restrictions.items()
+            ]
+            events = [
+                {
+                    "time": e.ts,
+                    "breaker": e.breaker,
+                    "state": str(getattr(e.state, "value", e.state)),
+                    "reason": e.reason,
+                }
+                for e in board.events[-50:]
+            ]
+        return {
+            "state": "PAUSED" if node.paused and state == "ACTIVE" else state,
+            "paused": node.paused,
+            "stopped_entries": dict(node.stopped_entries),
+            "restrictions": restrictions,
+            "breaker_events": events,
+            "denials": len(node.denials),
+        }
+
+    def health(self) -> dict[str, Any]:
+        """Each component's state, and ``ok`` when every one is."""
+        components = self._health() if self._health is not None else {}
+        components = {"node": {"ok": not self._halted, "engine_time": self.node.now}, **components}
+        return {
+            "ok": all(c.get("ok", False) for c in components.values()),
+            "components": components,
+        }
+
+    def log_lines(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest ``limit`` log lines, oldest first."""
+        if not 1 <= limit <= 1000:
+            raise UserError(f"limit must be in 1..1000, got {limit}")
+        return list(self.logs.lines)[-limit:]
+
+    def operator_actions(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest operator actions recorded for this bot, newest first."""
+        rows = queries.operator_actions(self.bot.engine, self.bot.bot_id, limit=limit)
+        return [{k: _plain(v) for k, v in row.items()} for row in rows]
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def _act(
+        self, actor: Actor, action: str, reason: str, detail: dict[str, Any], do: Callable[[], str]
+    ) -> dict[str, Any]:
+        if not reason.strip():
+            raise UserError(f"{action} needs a reason (it is written to the operator-actions log)")
+        try:
+            outcome = do()
+        except UserError as exc:
+            outcome = f"refused: {exc}"
+            self._record(actor, action, reason, detail, outcome)
+            raise
+        self._record(actor, action, reason, detail, outcome)
+        if self.events is not None:
+            self.events.publish(
+                f"operator.{action}",
+                {"actor": actor.name, "channel": actor.channel, "reason": reason,
+                 "outcome": outcome, **detail},
+            )  # fmt: skip
+        return {"action": action, "outcome": outcome, **detail}
+
+    def _record(
+        self, actor: Actor, action: str, reason: str, detail: dict[str, Any], outcome: str
+    ) -> None:
+        record_operator_action(
+            self.bot.engine, self.audit_key, actor=actor.name, channel=actor.channel,
+            action=action, detail={"reason": reason, **detail}, outcome=outcome[:200],
+            bot_id=self.bot.bot_id,
+        )  # fmt: skip
+
+    def pause(self, actor: Actor, reason: str) -> dict[str, Any]:
+        """No new entries from any strategy; exits and protective stops go on."""
+        return self._act(actor, "pause", reason, {}, lambda: self._pause(reason))
+
+    def _pause(self, reason: str) -> str:
+        self.node.pause(reason)
+        return "paused"
+
+    def resume(self, actor: Actor, reason: str) -> dict[str, Any]:
+        """Take new entries again (after a pause, a halt, an emergency stop or a breaker)."""
+
+        def do() -> str:
+            self.node.resume()
+            self._halted = False
+            return "resumed"
+
+        return self._act(actor, "resume", reason, {}, do)
+
+    def stop_entries(self, actor: Actor, symbol: str, reason: str) -> dict[str, Any]:
+        """No new entries in ``symbol``; its exits go on."""
+
+        def do() -> str:
+            self.node.stop_entries(self.symbol(symbol), reason)
+            return f"entries stopped in {self.symbol(symbol)}"
+
+        return self._act(actor, "stop_entries", reason, {"symbol": symbol}, do)
+
+    def allow_entries(self, actor: Actor, symbol: str, reason: str) -> dict[str, Any]:
+        """Take new entries in ``symbol`` again."""
+
+        def do() -> str:
+            self.node.allow_entries(self.symbol(symbol))
+            return f"entries allowed in {self.symbol(symbol)}"
+
+        return self._act(actor, "allow_entries", reason, {"symbol": symbol}, do)
+
+    def force_exit(
+        self, actor: Actor, reason: str, *, symbol: str | None = None, strategy: str | None = None
+    ) -> dict[str, Any]:
+        """Close one position (``symbol``, optionally one ``strategy``'s) or, with neither, all:
+        working orders there are canceled and reduce-only exits sent."""
+
+        def do() -> str:
+            market = None if symbol is None else self.symbol(symbol)
+            if strategy is not None and strategy not in {b.strategy_id for b in self.node.bindings}:
+                raise UserError(f"no strategy {strategy!r} on this bot")
+            held = [
+                (s, y) for s, y, _ in self.node.account.open_positions()
+                if market in (None, y) and strategy in (None, s)
+            ]  # fmt: skip
+            self.node.flatten(strategy, f"force exit: {reason}", symbol=market)
+            return f"exiting {len(held)} position(s)"
+
+        detail = {"symbol": symbol, "strategy": strategy}
+        return self._act(actor, "force_exit", reason, detail, do)
+
+    def emergency_stop(self, actor: Actor, reason: str) -> dict[str, Any]:
+        """Cancel every working order, flatten every position the bot owns, and halt new risk
+        until a person resumes."""
+
+        def do() -> str:
+            orders = sum(1 for o in self.node.orders.values() if o.is_open)
+            held = len(self.node.account.open_positions())
+            self.node.kill_switch(f"emergency stop: {reason}", halt=True)
+            self._halted = True
+            return f"halted; canceled {orders} order(s), flattening {held} position(s)"
+
+        return self._act(actor, "emergency_stop", reason, {}, do)
+
+    def symbol(self, name: str) -> str:
+        """The bot's symbol called ``name`` (``BTC-USDT`` is accepted for ``BTC/USDT``, as URL
+        paths need).
+
+        Raises
+        ------
+        UserError
+            When the bot does not trade it.
+        """
+        symbols = sorted({b.symbol for b in self.node.bindings})
+        for candidate in (name, name.replace("-", "/")):
+            if candidate in symbols:
+                return candidate
+        raise UserError(f"this bot does not trade {name!r}; it trades {', '.join(symbols)}")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _money(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
