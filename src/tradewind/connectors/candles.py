@@ -65,7 +65,7 @@ class CandleTracker:
         How many announced bars are kept to recognise revisions (older rows are ignored).
     """
 
-    def __init__(self, symbol: str, timeframe: Timeframe, *, remember: int = 2000) -> None:
+    def __init__(self, symbol: str, timeframe: Timeframe, *, remember: int = 500) -> None:
         self.symbol = symbol
         self.timeframe = timeframe
         self.remember = remember

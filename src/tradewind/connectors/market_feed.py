@@ -18,9 +18,9 @@ in arrival order. What it guarantees:
 - **Reconnect** after ``min(cap, base x 2^n)`` seconds with jitter (:mod:`.backoff`), counted per
   connection and reset by a good connection; the exchange's 24-hour close is just a reconnect.
 - **A watchdog** in wall (monotonic) time: a stream silent for ``max(3 x push interval, 10 s)``
-  gets its connection restarted, a ``STALE`` alert and the stale state until data flows again
-  (``FRESH``). Trades and book tickers, which push only on change, are judged only while another
-  stream of the same symbol is fresh.
+  gets a ``STALE`` alert and the stale state until data flows again (``FRESH``); when its whole
+  connection is silent, the connection is restarted. Trades and book tickers, which push only
+  on change, are judged only while another stream of the same symbol is fresh.
 - **Nothing blocks the event loop**: per-message work is parsing and a dict update; REST calls are
   awaited in their own tasks; the optional recorder receives raw messages and must not block.
 """
@@ -154,6 +154,7 @@ class MarketFeed:
         self._backoff = backoff or Backoff()
         self.clock = clock
         self.watchdog = Watchdog(monotonic)
+        self._monotonic = monotonic
         self.watchdog_period_s = watchdog_period_s
         self.events: asyncio.Queue[MarketEvent] = asyncio.Queue()
         self.groups: list[StreamGroup] = []
@@ -162,6 +163,7 @@ class MarketFeed:
         self.history: CandleHistory | None = None
         self._by_url: dict[str, StreamGroup] = {}
         self._stream_of: dict[tuple[str, StreamKind, str | None], str] = {}
+        self._group_by_watch: dict[str, StreamGroup] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._helpers: set[asyncio.Task[None]] = set()
         self._warm: set[tuple[str, str]] = set()
@@ -302,6 +304,7 @@ class MarketFeed:
                 for name, (symbol, tf) in streams.items():
                     interval = bs.PUSH_INTERVAL_S[kind]
                     self.watchdog.watch(self._watch_name(symbol, name), interval or 0.0)
+                    self._group_by_watch[self._watch_name(symbol, name)] = group
                     if kind is StreamKind.KLINE and tf is not None:
                         self.trackers[(symbol, tf)] = CandleTracker(symbol, Timeframe.parse(tf))
                     if kind is StreamKind.DEPTH:
@@ -388,6 +391,7 @@ class MarketFeed:
             self.events.put_nowait(bs.mark_price_updated(message, symbol, received))
 
     def _seen(self, group: StreamGroup, symbol: str, stream: str) -> None:
+        group.last_message_s = self._monotonic()
         if self.watchdog.seen(self._watch_name(symbol, stream)):
             group.back_from_stale = True
         if group.paused:
@@ -605,17 +609,27 @@ class MarketFeed:
     async def _watch(self) -> None:
         while not self._stopping:
             await asyncio.sleep(self.watchdog_period_s)
+            now = self._monotonic()
             for name, silent, first in self.watchdog.overdue():
-                symbol, stream = name.split(" ", 1)
-                group = self._group_of(stream)
-                if group is None or group.state is StreamState.STARTING:
+                symbol = name.split(" ", 1)[0]
+                group = self._group_by_watch[name]
+                if group.state is StreamState.STARTING:
                     continue
-                if bs.PUSH_INTERVAL_S[group.kind] is None and not self._sibling_fresh(
-                    symbol, group
-                ):
+                interval = bs.PUSH_INTERVAL_S[group.kind]
+                if interval is None and not self._sibling_fresh(symbol, group):
                     # Quiet, not dead: nothing to say when nothing trades and nothing else of
                     # this symbol is flowing either.
                     self.watchdog.seen(name)
+                    continue
+                allowed = allowance_s(interval or 0.0)
+                if now - group.last_message_s < allowed:
+                    # The connection delivers other streams: it is alive, this stream is not.
+                    # Its symbol is stale (no new risk) until it speaks; restarting the whole
+                    # connection would not bring back what the exchange does not send.
+                    if first:
+                        self._alert(name, (symbol,), AlertKind.STALE,
+                                    f"silent for {silent:.1f} s (allowed {allowed:.0f} s) while "
+                                    "its connection delivers")  # fmt: skip
                     continue
                 group.restarts += 1
                 group.state = StreamState.STALE
@@ -624,16 +638,9 @@ class MarketFeed:
                         name,
                         (symbol,),
                         AlertKind.STALE,
-                        f"silent for {silent:.1f} s (allowed "
-                        f"{allowance_s(bs.PUSH_INTERVAL_S[group.kind] or 0.0):.0f} s); restarting",
+                        f"silent for {silent:.1f} s (allowed {allowed:.0f} s); restarting",
                     )
-                group.request_restart(f"{stream} silent for {silent:.1f} s")
-
-    def _group_of(self, stream: str) -> StreamGroup | None:
-        for group in self.groups:
-            if stream in group.streams:
-                return group
-        return None
+                group.request_restart(f"{name} silent for {silent:.1f} s")
 
     def _sibling_fresh(self, symbol: str, group: StreamGroup) -> bool:
         for other in self.groups:

@@ -42,6 +42,8 @@ class StreamGroup:
     disconnects: int = 0
     restarts: int = 0
     paused: bool = False
+    last_message_s: float = 0.0
+    """Monotonic time of the connection's last market message."""
     back_from_stale: bool = False
     """A stream of the group was stale and has spoken again; FRESH is due once it is live."""
     pending: list[tuple[dict[str, Any], int]] = field(default_factory=list)
