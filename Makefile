@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench soak venv clean ml-report
+.PHONY: demo test lint bench soak chaos venv clean ml-report
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found; set PY=/path/to/python3.11"; exit 2; }
@@ -50,6 +50,11 @@ SOAK_SECONDS ?= 3600
 soak: $(STAMP)
 	TRADEWIND_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m pytest -m slow -s -p no:randomly \
 		tests/integration/exchange_sim/test_soak.py tests/integration/live_feed/test_feed_soak.py
+
+## Live trading under faults at full counts: every injected fault many times per order shape,
+## with random visibility delays (the CI run does each once).
+chaos: $(STAMP)
+	TRADEWIND_CHAOS=1 $(BIN)/python -m pytest -q -p no:randomly tests/integration/live
 
 ## The full ML study (every model and target on the bundled month and the 5m files) as ml-report.html.
 ml-report: $(STAMP)
