@@ -40,7 +40,7 @@ lint: $(STAMP)
 ## Benchmarks against the peers; prints a table.
 # vectorbt pins plotly < 6, which clashes with ours: it gets its own virtualenv.
 bench: $(STAMP)
-	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/pip install -q -e '.[dev,ml,bench]'
 	@test -x .bench-venv-vbt/bin/python || { $(PY) -m venv .bench-venv-vbt && .bench-venv-vbt/bin/pip install -q vectorbt "plotly<6"; }
 	$(BIN)/python -m benchmarks
 

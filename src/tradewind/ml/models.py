@@ -287,14 +287,15 @@ class LightGbmModel(_Classes):
         """Class probabilities."""
         if self.task != "classifier":
             raise UserError("predict_proba needs a classifier")
-        raw = np.asarray(self._fitted().predict(x), dtype=np.float64)
+        # One thread: per-bar calls are single rows, where starting threads costs more than it saves.
+        raw = np.asarray(self._fitted().predict(x, num_threads=1), dtype=np.float64)
         return np.column_stack([1.0 - raw, raw]) if raw.ndim == 1 else raw
 
     def predict(self, x: FloatArray) -> FloatArray:
         """The most likely class, or the predicted value (regressor)."""
         if self.task == "classifier":
             return self.classes[np.argmax(self.predict_proba(x), axis=1)].astype(np.float64)
-        return np.asarray(self._fitted().predict(x), dtype=np.float64)
+        return np.asarray(self._fitted().predict(x, num_threads=1), dtype=np.float64)
 
     @property
     def impurity_importance(self) -> FloatArray:

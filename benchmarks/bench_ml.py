@@ -1,0 +1,114 @@
+"""ML models on the bundled BTC-PERP month: training time per model and inference per closed bar.
+
+Training: the direction target (triple barrier, horizon 30) on every 5th bar of the month (about
+8,900 samples, 30 features), each model fitted once with the study's default settings (random
+forest 200 trees, LightGBM 200 rounds, LSTM hidden 32, 2 epochs, windows of 32 bars).
+
+Inference per closed bar: one row (the LSTM: one window) through the fitted model, the way a live
+strategy asks at each bar close; the feature computation is timed separately (it is shared by
+every model). Targets from the issue: LightGBM <= 1 ms, LSTM <= 10 ms. For the random forest,
+scikit-learn's figure, and a compiled predictor (ONNX Runtime through skl2onnx, when installed)
+whose probabilities are checked equal to scikit-learn's to 1e-6 before it is timed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import Row, best_time
+from tradewind.bars import BarSeries
+from tradewind.core.timeframe import Timeframe
+from tradewind.data.bundled import BUNDLED_SYMBOL, load_bundled
+from tradewind.ml.dataset import build_dataset
+from tradewind.ml.features import FeatureInputs, Standardiser, feature_matrix
+from tradewind.ml.study import StudySettings, make_model, model_inputs, sample_weights
+from tradewind.ml.targets import target_labels
+
+GROUP = "ml"
+
+
+def _onnx_forest(estimator: Any, n_features: int) -> Any | None:
+    """An ONNX Runtime session for the forest, or None when skl2onnx/onnxruntime are missing."""
+    if (
+        importlib.util.find_spec("skl2onnx") is None
+        or importlib.util.find_spec("onnxruntime") is None
+    ):
+        return None
+    import onnxruntime as ort
+    from skl2onnx import to_onnx
+
+    onnx_model = to_onnx(
+        estimator,
+        np.zeros((1, n_features), dtype=np.float64),
+        options={id(estimator): {"zipmap": False}},
+        target_opset=17,
+    )
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    return ort.InferenceSession(onnx_model.SerializeToString(), options)
+
+
+def run(quick: bool) -> list[Row]:
+    """Train each model once, then time one-bar inference; check the compiled forest first."""
+    frame, _ = load_bundled()
+    bars = BarSeries.from_frame(frame, BUNDLED_SYMBOL, Timeframe.parse("1m"))
+    labels, _ = target_labels(bars, "direction", 30)
+    step = 20 if quick else 5
+    ds = build_dataset(FeatureInputs(bars), labels, min_history=31, sample_step=step)
+    settings = StudySettings()
+    everything = np.arange(ds.count, dtype=np.int64)
+    scaled = Standardiser.fit(ds.x).transform(ds.matrix)
+    weights = sample_weights(ds, everything, False)
+    rows = []
+    fitted: dict[str, Any] = {}
+    for name in ("random_forest", "lightgbm", "lstm"):
+        model = make_model(name, settings, ds.matrix.shape[1])
+        x = model_inputs(name, scaled, ds, everything, settings.sequence_length)
+        started = time.perf_counter()
+        model.fit(x, ds.y.astype(np.float64), weights)
+        rows.append(
+            Row(
+                GROUP,
+                f"train {name} ({ds.count} samples)",
+                time.perf_counter() - started,
+                note=f"{ds.matrix.shape[1]} features, BTC-PERP 1m month",
+            )
+        )
+        fitted[name] = model
+    last = np.array([ds.bars[-1]], dtype=np.int64)
+    row = scaled[last]
+    window = model_inputs("lstm", scaled, ds, np.array([ds.count - 1]), settings.sequence_length)
+    forest, booster, lstm = fitted["random_forest"], fitted["lightgbm"], fitted["lstm"]
+    # One bar at a time: one thread each (thread start-up dominates a single row).
+    import torch
+
+    torch.set_num_threads(1)
+    rows.append(Row(GROUP, "inference/bar lightgbm", best_time(lambda: booster.predict_proba(row)),
+                    target="<= 1 ms"))  # fmt: skip
+    rows.append(Row(GROUP, "inference/bar random forest (sklearn)",
+                    best_time(lambda: forest.predict_proba(row)), note="200 trees, n_jobs=1"))  # fmt: skip
+    session = _onnx_forest(forest.estimator, ds.matrix.shape[1])
+    if session is not None:
+        sample = scaled[ds.bars[-2000:]]
+        expected = forest.predict_proba(sample)
+        got = session.run(["probabilities"], {"X": sample})[0]
+        worst = float(np.max(np.abs(got - expected)))
+        if worst > 1e-6:
+            raise AssertionError(f"ONNX forest differs from scikit-learn by {worst:.2e}")
+        rows.append(Row(GROUP, "inference/bar random forest (ONNX Runtime)",
+                        best_time(lambda: session.run(["probabilities"], {"X": row})),
+                        target="<= 1 ms", note=f"max |p - sklearn| {worst:.1e}"))  # fmt: skip
+    else:
+        rows.append(Row(GROUP, "inference/bar random forest (ONNX Runtime)", float("nan"),
+                        note="skl2onnx/onnxruntime not installed"))  # fmt: skip
+    rows.append(Row(GROUP, "inference/bar lstm", best_time(lambda: lstm.predict_proba(window)),
+                    target="<= 10 ms", note="hidden 32, window 32, 1 thread"))  # fmt: skip
+    tail = FeatureInputs(bars.slice(len(bars) - 2000, len(bars)))
+    rows.append(Row(GROUP, "features for one bar (2000-bar history)",
+                    best_time(lambda: feature_matrix(tail), repeat=3),
+                    note="all 30 bar features recomputed over the history"))  # fmt: skip
+    return rows
