@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from tradewind.core.errors import UserError
 from tradewind.ops.events import EventHub
-from tradewind.ops.facade import Actor, ControlFacade
+from tradewind.ops.facade import Actor, ControlFacade, UnknownNameError
 from tradewind.ops.metrics import CONTENT_TYPE, BotMetrics
 from tradewind.persistence.api_tokens import TokenGrant, check_token
 
@@ -38,7 +38,8 @@ _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 _ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
     **_AUTH_ERRORS,
-    400: {"description": "the request names something the bot does not have"},
+    400: {"description": "the request is not something the bot can do"},
+    404: {"description": "the request names a symbol or strategy the bot does not have"},
 }
 
 
@@ -96,7 +97,10 @@ def build_app(
     limits = limiter or LoginLimiter()
     hub = events or facade.events or EventHub()
     facade.events = hub
-    bot_metrics = metrics or BotMetrics(facade)
+    bot_metrics = metrics
+    if bot_metrics is None:
+        bot_metrics = BotMetrics(facade)
+        bot_metrics.attach(facade.node.bus)
 
     def authorise(scope: str) -> Callable[..., Awaitable[TokenGrant]]:
         async def check(
@@ -127,19 +131,30 @@ def build_app(
 
     @app.exception_handler(UserError)
     async def user_error(_: Request, exc: UserError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+        return JSONResponse(
+            {"detail": str(exc)}, status_code=404 if isinstance(exc, UnknownNameError) else 400
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": exc.errors()[:5]}, status_code=422)
 
-    @app.get("/health", tags=["health"])
+    @app.get(
+        "/health",
+        tags=["health"],
+        responses={503: {"description": "a component is not ok (same body)"}},
+    )
     async def health() -> JSONResponse:
         """Each component's state; 503 when any is not ok (no token needed)."""
         report = facade.health()
         return JSONResponse(report, status_code=200 if report["ok"] else 503)
 
-    @app.get("/metrics", tags=["health"], responses=_AUTH_ERRORS)
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        response_class=Response,
+        responses={**_AUTH_ERRORS, 200: {"content": {"text/plain": {}}}},
+    )
     async def prometheus(_: Read) -> Response:
         """Prometheus text exposition (needs a ``read`` token)."""
         return Response(bot_metrics.render(), media_type=CONTENT_TYPE)
@@ -234,7 +249,11 @@ def build_app(
         """Cancel every order, flatten every position the bot owns, halt until resumed."""
         return facade.emergency_stop(actor(grant), body.reason)
 
-    @app.get(f"{v1}/events", responses=_AUTH_ERRORS, response_class=StreamingResponse)
+    @app.get(
+        f"{v1}/events",
+        response_class=StreamingResponse,
+        responses={**_AUTH_ERRORS, 200: {"content": {"text/event-stream": {}}}},
+    )
     async def stream(_: Read, limit: Annotated[int, Query(ge=1)] = 1_000_000) -> StreamingResponse:
         """Server-sent events: fills, liquidations, breaker trips, operator actions, alerts
         (``limit`` ends the stream after that many events)."""

@@ -33,6 +33,10 @@ PERIODS = {"day": 86_400_000, "week": 7 * 86_400_000, "month": 30 * 86_400_000}
 """The profit windows, in ms of the bot's own clock (a replay's periods follow its data)."""
 
 
+class UnknownNameError(UserError):
+    """The operator named a symbol or strategy this bot does not have."""
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts, and through which channel (``api``, ``cli``, ``telegram``, ``dashboard``)."""
@@ -271,7 +275,7 @@ class ControlFacade:
     def _act(
         self, actor: Actor, action: str, reason: str, detail: dict[str, Any], do: Callable[[], str]
     ) -> dict[str, Any]:
-        if not reason.strip():
+        if not reason:
             raise UserError(f"{action} needs a reason (it is written to the operator-actions log)")
         try:
             outcome = do()
@@ -342,7 +346,7 @@ class ControlFacade:
         def do() -> str:
             market = None if symbol is None else self.symbol(symbol)
             if strategy is not None and strategy not in {b.strategy_id for b in self.node.bindings}:
-                raise UserError(f"no strategy {strategy!r} on this bot")
+                raise UnknownNameError(f"no strategy {strategy!r} on this bot")
             held = [
                 (s, y) for s, y, _ in self.node.account.open_positions()
                 if market in (None, y) and strategy in (None, s)
@@ -379,7 +383,7 @@ class ControlFacade:
         for candidate in (name, name.replace("-", "/")):
             if candidate in symbols:
                 return candidate
-        raise UserError(f"this bot does not trade {name!r}; it trades {', '.join(symbols)}")
+        raise UnknownNameError(f"this bot does not trade {name!r}; it trades {', '.join(symbols)}")
 
 
 def _plain(value: Any) -> Any:

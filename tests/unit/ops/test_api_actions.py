@@ -150,11 +150,11 @@ def test_every_endpoint_but_health_and_schema_needs_a_token_and_the_right_scope(
         r = client.post("/api/v1/pause", headers=trade, json={"reason": "maintenance"})
         assert r.status_code == 200
         assert bot.node.paused == "maintenance"
-        # A user mistake is a 400 naming it, and is recorded as refused.
+        # A symbol the bot does not trade is a 404 naming it, recorded as refused.
         r = client.post(
             "/api/v1/symbols/ETH-USDT/stop-entries", headers=trade, json={"reason": "x"}
         )
-        assert r.status_code == 400
+        assert r.status_code == 404
         assert "does not trade 'ETH-USDT'" in r.json()["detail"]
         assert bot.facade.operator_actions(1)[0]["outcome"].startswith("refused:")
 
