@@ -23,6 +23,7 @@ from typing import Any
 from tradewind.core.errors import UserError
 from tradewind.engine.node import Node
 from tradewind.ops.events import EventHub
+from tradewind.ops.heartbeat import Heartbeat
 from tradewind.persistence import queries
 from tradewind.persistence.audit import record_operator_action
 from tradewind.persistence.bots import BotDatabase
@@ -91,6 +92,8 @@ class ControlFacade:
         A callable giving each component's state (``{"name": {"ok": bool, ...}}``).
     events
         Where each action is announced (``operator.<action>``) to stream listeners.
+    heartbeat
+        The dead man's switch, when one runs: its loop lag and progress age go into the health.
     """
 
     def __init__(
@@ -103,6 +106,7 @@ class ControlFacade:
         logs: LogTail | None = None,
         health: Callable[[], dict[str, dict[str, Any]]] | None = None,
         events: EventHub | None = None,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.node = node
         self.bot = bot
@@ -111,6 +115,7 @@ class ControlFacade:
         self.logs = logs or LogTail()
         self._health = health
         self.events = events
+        self.heartbeat = heartbeat
         self._halted = False
 
     # -- reads --------------------------------------------------------------------------------
@@ -251,13 +256,37 @@ class ControlFacade:
         }
 
     def health(self) -> dict[str, Any]:
-        """Each component's state, and ``ok`` when every one is."""
-        components = self._health() if self._health is not None else {}
-        components = {"node": {"ok": not self._halted, "engine_time": self.node.now}, **components}
+        """Each component's state (the Node, the database, the loop and the heartbeat when one
+        runs, and whatever the runtime adds: streams, venue, reconciliation), and ``ok`` when
+        every one is."""
+        components: dict[str, dict[str, Any]] = {
+            "node": {
+                "ok": not self._halted,
+                "engine_time": self.node.now,
+                "paused": self.node.paused,
+            },
+            "database": self._database_health(),
+        }
+        beat = self.heartbeat
+        if beat is not None:
+            lag = beat.lag.p99()
+            age = beat.progress_age()
+            components["event_loop"] = {"ok": lag < 0.25, "lag_p99_s": round(lag, 4)}
+            components["progress"] = {"ok": age <= beat.max_silence_s, "age_s": round(age, 1),
+                                      "heartbeats_sent": beat.sent}  # fmt: skip
+        if self._health is not None:
+            components.update(self._health())
         return {
             "ok": all(c.get("ok", False) for c in components.values()),
             "components": components,
         }
+
+    def _database_health(self) -> dict[str, Any]:
+        try:
+            queries.sessions(self.bot.engine, self.bot.bot_id, limit=1)
+        except Exception as exc:
+            return {"ok": False, "error": type(exc).__name__}
+        return {"ok": True}
 
     def log_lines(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest ``limit`` log lines, oldest first."""
