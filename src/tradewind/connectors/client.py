@@ -156,6 +156,34 @@ def binance_urls(rest_url: str, ws_url: str | None = None) -> dict[str, Any]:
     }
 
 
+def bybit_urls(rest_url: str, ws_url: str | None = None) -> dict[str, Any]:
+    """Return the complete ``urls['api']`` dict that sends ccxt's Bybit v5 groups to ``rest_url``.
+
+    ccxt appends ``/v5/...`` to every REST group; the WebSocket groups are Bybit's own paths
+    (ccxt tells spot from linear by ``spot`` in the public URL, which these keep). Replacing the
+    whole dict fails closed: a group missing here raises before any request leaves the machine.
+    """
+    rest = rest_url.rstrip("/")
+    ws = (ws_url or ("ws" + rest[4:] if rest.startswith("http") else rest)).rstrip("/")
+    private = f"{ws}/v5/private"
+    return {
+        "spot": rest,
+        "futures": rest,
+        "v2": rest,
+        "public": rest,
+        "private": rest,
+        "ws": {
+            "public": {"spot": f"{ws}/v5/public/spot", "linear": f"{ws}/v5/public/linear"},
+            "private": {
+                "spot": {"unified": private, "nonUnified": private},
+                "contract": private,
+                "usdc": private,
+                "trade": f"{ws}/v5/trade",
+            },
+        },
+    }
+
+
 def _point_binance_at(client: Any, rest_url: str, ws_url: str | None, *, with_ws: bool) -> None:
     urls = binance_urls(rest_url, ws_url)
     if not with_ws:

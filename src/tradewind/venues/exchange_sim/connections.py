@@ -18,6 +18,7 @@ import contextlib
 import logging
 import struct
 import time
+from collections import deque
 
 from aiohttp import web
 
@@ -65,6 +66,9 @@ class Connection:
         self.stalled_until = 0.0
         self.sent = 0
         self.closed = False
+        self.lagged_until = 0.0
+        self._held: deque[bytes] = deque()
+        self._release: asyncio.TimerHandle | None = None
 
     def send(self, text: str) -> None:
         """Send ``text`` to the client (dropped while stalled or after close)."""
@@ -75,6 +79,33 @@ class Connection:
         if self.closed:
             return
         if self.stalled_until and time.monotonic() < self.stalled_until:
+            return
+        if self._held or (self.lagged_until and time.monotonic() < self.lagged_until):
+            # Behind a delayed frame: keep the order, send when the lag has passed.
+            self._held.append(frame)
+            self._schedule_release()
+            return
+        self._write(frame)
+
+    def lag(self, seconds: float) -> None:
+        """Deliver the frames of the next ``seconds`` late, in order (the latency fault)."""
+        self.lagged_until = max(self.lagged_until, time.monotonic() + seconds)
+
+    def _schedule_release(self) -> None:
+        if self._release is None:
+            delay = max(0.0, self.lagged_until - time.monotonic())
+            self._release = asyncio.get_running_loop().call_later(delay, self._release_held)
+
+    def _release_held(self) -> None:
+        self._release = None
+        if time.monotonic() < self.lagged_until:
+            self._schedule_release()
+            return
+        while self._held:
+            self._write(self._held.popleft())
+
+    def _write(self, frame: bytes) -> None:
+        if self.closed:
             return
         transport = self.transport
         if transport is None or transport.is_closing() or self.ws.closed:

@@ -81,6 +81,8 @@ class FaultKind(StrEnum):
     USER_EVENT_DROP = "user_event_drop"
     USER_EVENT_DUPLICATE = "user_event_duplicate"
     FORCED_DISCONNECT = "forced_disconnect"
+    WS_LATENCY = "ws_latency"
+    """Hold a stream's frames ``delay_s`` before they reach its subscribers (in order)."""
 
 
 STREAM_KINDS = frozenset(
@@ -92,6 +94,7 @@ STREAM_KINDS = frozenset(
         FaultKind.USER_EVENT_DROP,
         FaultKind.USER_EVENT_DUPLICATE,
         FaultKind.FORCED_DISCONNECT,
+        FaultKind.WS_LATENCY,
     }
 )
 """Faults drawn per stream message rather than per HTTP request."""

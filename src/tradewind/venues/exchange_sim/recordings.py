@@ -152,8 +152,26 @@ def list_shared_recordings(sim: SimExchange, root: Path) -> SimExchange:
         },
         trades=pd.read_feather(trades / "XRP_ETH-trades.feather"),
     )
+    _list_btcusdt(sim, root, listings["spot:BTCUSDT"])
+    _list_bybit_book(sim, root, listings["spot:XRPUSDT"])
+    sim.add_listing(
+        listings["usdm:XRPUSDT"],
+        klines={
+            "5m": pd.read_feather(futures / "XRP_USDT_USDT-5m-futures.feather"),
+            "1h": pd.read_feather(futures / "XRP_USDT_USDT-1h-futures.feather"),
+        },
+        mark_klines={
+            "1h": pd.read_feather(futures / "XRP_USDT_USDT-1h-mark.feather"),
+            "8h": pd.read_feather(futures / "XRP_USDT_USDT-8h-mark.feather"),
+        },
+        funding=pd.read_feather(futures / "XRP_USDT_USDT-8h-funding_rate.feather"),
+    )
+    return sim
+
+
+def _list_btcusdt(sim: SimExchange, root: Path, btc: Listing) -> None:
+    trades = root / "trades"
     btc_trades = pd.read_parquet(trades / "binance-btcusdt-trades.parquet")
-    btc = listings["spot:BTCUSDT"]
     quotes = decode_binance_quotes_parquet(trades / "binance-btcusdt-quotes.parquet")
     trade_ms = pd.to_datetime(btc_trades["timestamp"], utc=True).dt.as_unit("ms").astype("int64")
     flow = trades_from_arrays(
@@ -173,27 +191,49 @@ def list_shared_recordings(sim: SimExchange, root: Path) -> SimExchange:
             btc.tick_size, btc.step_size, flow,
         ),
     )  # fmt: skip
-    xrp = listings["spot:XRPUSDT"]
+
+
+def _list_bybit_book(sim: SimExchange, root: Path, listing: Listing) -> None:
     sim.add_listing(
-        xrp,
+        listing,
         replay=book_from_depth_stream(
             decode_bybit_orderbook(root / "orderbook" / "bybit-xrpusdt-ob500.data.zip"),
-            xrp.tick_size,
-            xrp.step_size,
+            listing.tick_size,
+            listing.step_size,
         ),
     )
-    sim.add_listing(
-        listings["usdm:XRPUSDT"],
-        klines={
-            "5m": pd.read_feather(futures / "XRP_USDT_USDT-5m-futures.feather"),
-            "1h": pd.read_feather(futures / "XRP_USDT_USDT-1h-futures.feather"),
-        },
-        mark_klines={
-            "1h": pd.read_feather(futures / "XRP_USDT_USDT-1h-mark.feather"),
-            "8h": pd.read_feather(futures / "XRP_USDT_USDT-8h-mark.feather"),
-        },
-        funding=pd.read_feather(futures / "XRP_USDT_USDT-8h-funding_rate.feather"),
-    )
+
+
+BYBIT_LINEAR_XRPUSDT = Listing(
+    symbol="XRPUSDT",
+    base="XRP",
+    quote="USDT",
+    api=Api.USDM,
+    tick_size=Decimal("0.0001"),
+    step_size=Decimal("1"),
+    min_notional=Decimal("5"),
+    onboard_ms=1_624_406_400_000,
+)
+"""Bybit's linear XRPUSDT (tick 0.0001, lot 1, 5 USDT minimum value), the recorded L2's market."""
+
+
+def list_bybit_recordings(sim: SimExchange, root: Path) -> SimExchange:
+    """List the recordings a simulated Bybit serves on ``sim`` and return ``sim``.
+
+    Linear XRPUSDT replays Bybit's own recorded ``orderbook.500`` natively (1 snapshot and 49
+    deltas, looped; no funding rates were recorded with it, so its funding rate is 0); spot
+    XRPUSDT replays the same book, and spot BTCUSDT the recorded Binance trades and quotes (the
+    only recorded trades in the folder; its klines come from them).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a recording is missing from ``root``.
+    """
+    listings = shared_listings()
+    _list_btcusdt(sim, root, listings["spot:BTCUSDT"])
+    _list_bybit_book(sim, root, listings["spot:XRPUSDT"])
+    _list_bybit_book(sim, root, BYBIT_LINEAR_XRPUSDT)
     return sim
 
 

@@ -23,6 +23,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -204,6 +205,9 @@ class LoopbackServer:
         Interface to bind; loopback by default (nothing outside this machine can reach it).
     port
         TCP port; 0 picks a free one, read it back from :attr:`port` or :attr:`rest_url`.
+    app_factory
+        Builds the served application: Binance's protocol (:func:`build_app`) by default,
+        :func:`~.bybit.app.build_bybit_app` for Bybit's v5.
 
     Examples
     --------
@@ -219,8 +223,10 @@ class LoopbackServer:
         port: int = 0,
         max_connection_s: float = 86_400.0,
         replay: bool = True,
+        app_factory: Callable[[SimExchange], web.Application] | None = None,
     ) -> None:
         self.sim = sim
+        self.app_factory = app_factory or build_app
         self.host = host
         self.replay = replay
         self.driver = ReplayDriver(sim, max_connection_s)
@@ -296,7 +302,7 @@ class LoopbackServer:
     async def start_async(self) -> Self:
         """Start serving on the running event loop."""
         runner = web.AppRunner(
-            build_app(self.sim),
+            self.app_factory(self.sim),
             handler_cancellation=True,
             shutdown_timeout=_SHUTDOWN_TIMEOUT_S,
             access_log=None,

@@ -105,6 +105,9 @@ class StreamHub:
         self._best: dict[tuple[bool, str], tuple[Decimal | None, Decimal | None]] = {}
         self.connections: set[Connection] = set()
         self.gap_requests: dict[tuple[bool, str], int] = {}
+        self.listeners: list[Any] = []
+        """Other protocol adapters' user-event sinks (``order_update``/``account_update``), such
+        as Bybit's private streams; told of every event after the Binance streams."""
 
     # --------------------------------------------------------------- subscriptions
     def subscribe(self, conn: Connection, futures: bool, stream: str) -> None:
@@ -153,6 +156,10 @@ class StreamHub:
     def _apply_stream_fault(
         self, kind: FaultKind, delay_s: float, conns: list[Connection], stream: str
     ) -> bool:
+        if kind is FaultKind.WS_LATENCY:
+            for conn in conns:
+                conn.lag(delay_s)
+            return False
         if kind is FaultKind.WS_DISCONNECT:
             for conn in conns:
                 conn.close(1001)
@@ -373,6 +380,8 @@ class StreamHub:
 
     def order_update(self, order: SimOrder, exec_type: str, fill: dict[str, Any] | None) -> None:
         """Send ``executionReport`` (spot) or ``ORDER_TRADE_UPDATE`` (USDT-M)."""
+        for listener in self.listeners:
+            listener.order_update(order, exec_type, fill)
         if order.futures:
             if id(order.account) in self.futures_users:
                 self._send_user(
@@ -385,6 +394,8 @@ class StreamHub:
 
     def account_update(self, account: Account, futures: bool, symbols: set[str]) -> None:
         """Send ``outboundAccountPosition`` (spot) or ``ACCOUNT_UPDATE`` (USDT-M)."""
+        for listener in self.listeners:
+            listener.account_update(account, futures, symbols)
         now = self.clock()
         if futures:
             if id(account) not in self.futures_users:

@@ -1,0 +1,297 @@
+"""Bybit v5 order endpoints: create, amend, cancel, cancel-all, realtime, history, executions.
+
+Signed (see :mod:`.common`); ``category`` ``spot`` or ``linear``. Orders go through the shared
+matching core (:mod:`..engine`), so fills, fees and balances follow the same rules as on the
+Binance side. What Bybit echoes and the core does not keep (``triggerDirection``, the PostOnly
+rejection, TP/SL kinds) lives in :class:`OrderNotes`, kept as long as the core keeps the order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+
+from tradewind.venues.exchange_sim.accounts import ApiKey, fmt_dec
+from tradewind.venues.exchange_sim.amend import amend_order
+from tradewind.venues.exchange_sim.bybit import errors
+from tradewind.venues.exchange_sim.bybit.common import (
+    Params,
+    category,
+    live_market,
+    signed,
+    text,
+)
+from tradewind.venues.exchange_sim.bybit.errors import BybitError
+from tradewind.venues.exchange_sim.bybit.orders import (
+    POST_ONLY_REJECT,
+    check_price,
+    check_qty,
+    decimal,
+    order_json,
+    parse,
+)
+from tradewind.venues.exchange_sim.engine import LiveMarket
+from tradewind.venues.exchange_sim.errors import FUTURES_POST_ONLY, WOULD_TAKE, BinanceError
+from tradewind.venues.exchange_sim.exchange import SimExchange
+from tradewind.venues.exchange_sim.listings import Api
+from tradewind.venues.exchange_sim.orders import SimOrder
+from tradewind.venues.exchange_sim.rest_common import apply_order_fault, count_new_order, visible
+
+
+@dataclass
+class OrderNotes:
+    """Bybit fields of orders that the shared core does not keep, by order id."""
+
+    notes: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def note(self, order: SimOrder, **fields: Any) -> None:
+        """Remember Bybit fields of ``order``."""
+        self.notes.setdefault(order.order_id, {}).update(fields)
+
+    def of(self, order: SimOrder) -> dict[str, Any]:
+        """Return the remembered fields of ``order`` (empty when none)."""
+        return self.notes.get(order.order_id, {})
+
+    def forget_missing(self, sim: SimExchange) -> None:
+        """Drop notes of orders the core has forgotten (bounds memory on long runs)."""
+        for oid in [o for o in self.notes if o not in sim.store.by_id]:
+            del self.notes[oid]
+
+
+NOTES_KEY: web.AppKey[OrderNotes] = web.AppKey("bybit_order_notes", OrderNotes)
+
+
+def routes() -> list[web.RouteDef]:
+    """Return Bybit's order routes."""
+    return [
+        web.post("/v5/order/create", signed(_create)),
+        web.post("/v5/order/amend", signed(_amend)),
+        web.post("/v5/order/cancel", signed(_cancel)),
+        web.post("/v5/order/cancel-all", signed(_cancel_all)),
+        web.get("/v5/order/realtime", signed(_realtime)),
+        web.get("/v5/order/history", signed(_history)),
+        web.get("/v5/execution/list", signed(_executions)),
+    ]
+
+
+def render(request: web.Request, order: SimOrder) -> dict[str, Any]:
+    """Render ``order`` with its Bybit notes."""
+    return order_json(order, request.app[NOTES_KEY].of(order))
+
+
+def place(
+    request: web.Request, sim: SimExchange, key: ApiKey, params: Params, market: LiveMarket
+) -> SimOrder:
+    """Place a Bybit order on the shared core; return the core's order."""
+    checked = parse(params, market)
+    count_new_order(sim, key)
+    notes = request.app[NOTES_KEY]
+    try:
+        order = sim.engine.place(key.account, market, checked.request)
+    except BinanceError as exc:
+        if not checked.post_only or exc.spec not in (WOULD_TAKE, FUTURES_POST_ONLY):
+            raise
+        order = _post_only_cancelled(sim, key, market, checked.request.client_id, params)
+        notes.note(order, rejectReason=POST_ONLY_REJECT)
+        return order
+    if checked.trigger_direction:
+        notes.note(order, triggerDirection=checked.trigger_direction)
+    apply_order_fault(request, sim, order)
+    return order
+
+
+def _post_only_cancelled(
+    sim: SimExchange, key: ApiKey, market: LiveMarket, link_id: str | None, params: Params
+) -> SimOrder:
+    # Bybit accepts a PostOnly order that would take and cancels it at once.
+    now = sim.clock()
+    oid = sim.store.next_id()
+    qty = decimal(params, "qty") or Decimal(0)
+    order = SimOrder(
+        order_id=oid, client_id=link_id or f"sim-{oid}", account=key.account,
+        symbol=market.symbol, futures=market.futures,
+        side="BUY" if text(params, "side") == "Buy" else "SELL",
+        type="LIMIT_MAKER" if not market.futures else "LIMIT",
+        tif="GTX" if market.futures else "GTC", qty=qty, price=decimal(params, "price"),
+        stop_price=None, created_ms=now, status="CANCELED", updated_ms=now,
+    )  # fmt: skip
+    sim.store.add(order)
+    sim.engine.sink.order_update(order, "CANCELED", None)
+    return order
+
+
+async def _create(
+    request: web.Request, sim: SimExchange, key: ApiKey, params: Params
+) -> dict[str, str]:
+    market = live_market(sim, params, category(params))
+    order = place(request, sim, key, params, market)
+    return {"orderId": str(order.order_id), "orderLinkId": order.client_id}
+
+
+def find(sim: SimExchange, key: ApiKey, params: Params, market: LiveMarket) -> SimOrder:
+    """Find the account's order by ``orderId`` or ``orderLinkId`` (``110001``/``170213``)."""
+    order_id_text = text(params, "orderId")
+    link = text(params, "orderLinkId") or None
+    missing = errors.ORDER_NOT_FOUND if market.futures else errors.SPOT_ORDER_NOT_FOUND
+    if not order_id_text and link is None:
+        raise BybitError(errors.PARAMS, detail="orderId or orderLinkId is required")
+    try:
+        order_id = int(order_id_text) if order_id_text else None
+    except ValueError:
+        raise BybitError(missing) from None
+    order = sim.store.find(key.account, market.futures, market.symbol, order_id, link)
+    if order is None or not visible(order):
+        raise BybitError(missing)
+    return order
+
+
+async def _amend(
+    request: web.Request, sim: SimExchange, key: ApiKey, params: Params
+) -> dict[str, str]:
+    market = live_market(sim, params, category(params))
+    order = find(sim, key, params, market)
+    if not order.is_open:
+        raise BybitError(errors.ORDER_NOT_FOUND if market.futures else errors.SPOT_ORDER_NOT_FOUND)
+    qty, price, trigger = decimal(params, "qty"), decimal(params, "price"), None
+    trigger = decimal(params, "triggerPrice")
+    if qty is not None:
+        check_qty(qty, market)
+        if qty <= order.filled:
+            raise BybitError(errors.QTY)
+    if price is not None:
+        check_price(price, market)
+    if trigger is not None:
+        check_price(trigger, market)
+    unchanged = (qty in (None, order.qty) and price in (None, order.price)
+                 and trigger in (None, order.stop_price))  # fmt: skip
+    if unchanged:
+        raise BybitError(errors.NOT_MODIFIED)
+    amend_order(sim.engine, order, qty=qty, price=price, trigger=trigger)
+    return {"orderId": str(order.order_id), "orderLinkId": order.client_id}
+
+
+async def _cancel(
+    request: web.Request, sim: SimExchange, key: ApiKey, params: Params
+) -> dict[str, str]:
+    market = live_market(sim, params, category(params))
+    order = find(sim, key, params, market)
+    if not order.is_open:
+        raise BybitError(errors.ORDER_NOT_FOUND if market.futures else errors.SPOT_ORDER_NOT_FOUND)
+    sim.engine.cancel(order)
+    return {"orderId": str(order.order_id), "orderLinkId": order.client_id}
+
+
+async def _cancel_all(
+    request: web.Request, sim: SimExchange, key: ApiKey, params: Params
+) -> dict[str, Any]:
+    api = category(params)
+    symbol = text(params, "symbol") or None
+    if symbol is not None:
+        live_market(sim, params, api)
+    out = []
+    for order in list(sim.store.open_orders(key.account, api is Api.USDM, symbol)):
+        if order.is_open:
+            sim.engine.cancel(order)
+            out.append({"orderId": str(order.order_id), "orderLinkId": order.client_id})
+    return {"list": out, "success": "1"}
+
+
+def _limit(params: Params) -> int:
+    try:
+        return max(1, min(int(text(params, "limit") or 20), 50))
+    except ValueError:
+        raise BybitError(errors.PARAMS, detail="limit invalid") from None
+
+
+def _one(request: web.Request, sim: SimExchange, key: ApiKey, params: Params) -> list[Any] | None:
+    """The single order named by id or link id, or None when the query names none."""
+    if not (text(params, "orderId") or text(params, "orderLinkId")):
+        return None
+    market = live_market(sim, params, category(params))
+    try:
+        return [render(request, find(sim, key, params, market))]
+    except BybitError:
+        return []
+
+
+async def _realtime(
+    request: web.Request, sim: SimExchange, key: ApiKey, params: Params
+) -> dict[str, Any]:
+    api = category(params)
+    one = _one(request, sim, key, params)
+    if one is not None:
+        rows = one
+    else:
+        symbol = text(params, "symbol") or None
+        if symbol is not None:
+            live_market(sim, params, api)
+        orders = sim.store.open_orders(key.account, api is Api.USDM, symbol)
+        rows = [render(request, o) for o in reversed(orders) if visible(o)][: _limit(params)]
+    return {"category": params["category"], "list": rows, "nextPageCursor": ""}
+
+
+def _known(sim: SimExchange, key: ApiKey, api: Api, symbol: str | None) -> list[SimOrder]:
+    symbols = [symbol] if symbol else [m.listing.symbol for m in sim.markets(api)]
+    found: list[SimOrder] = []
+    for s in symbols:
+        found += sim.store.all_orders(key.account, api is Api.USDM, s)
+    return sorted(found, key=lambda o: o.order_id)
+
+
+async def _history(
+    request: web.Request, sim: SimExchange, key: ApiKey, params: Params
+) -> dict[str, Any]:
+    api = category(params)
+    one = _one(request, sim, key, params)
+    if one is not None:
+        rows = one
+    else:
+        symbol = text(params, "symbol") or None
+        if symbol is not None:
+            live_market(sim, params, api)
+        status = text(params, "orderStatus")
+        rows = [render(request, o) for o in reversed(_known(sim, key, api, symbol)) if visible(o)]
+        if status:
+            rows = [r for r in rows if r["orderStatus"] == status]
+        rows = rows[: _limit(params)]
+    return {"category": params["category"], "list": rows, "nextPageCursor": ""}
+
+
+def execution_json(order: SimOrder, fill: dict[str, Any]) -> dict[str, Any]:
+    """Render one fill as ``/v5/execution/list`` and the ``execution`` stream list it."""
+    price, qty = Decimal(fill["price"]), Decimal(fill["qty"])
+    maker = bool(fill.get("isMaker", fill.get("maker", False)))
+    return {
+        "symbol": order.symbol, "orderId": str(order.order_id), "orderLinkId": order.client_id,
+        "side": "Buy" if order.is_buy else "Sell", "orderPrice": fmt_dec(order.price or price),
+        "orderQty": fmt_dec(order.qty), "leavesQty": fmt_dec(max(order.qty - order.filled, Decimal(0))),
+        "createType": "CreateByUser", "orderType": "Market" if order.price is None else "Limit",
+        "stopOrderType": "", "execFee": fill["commission"], "feeCurrency": fill["commissionAsset"],
+        "execId": f"{order.symbol}-{fill['id']}-{order.order_id}",
+        "execPrice": fill["price"], "execQty": fill["qty"], "execType": "Trade",
+        "execValue": fmt_dec(price * qty), "feeRate": "", "tradeIv": "", "markIv": "",
+        "markPrice": "", "indexPrice": "", "underlyingPrice": "", "blockTradeId": "",
+        "closedSize": "", "seq": int(fill["id"]), "isMaker": maker, "execTime": str(fill["time"]),
+    }  # fmt: skip
+
+
+async def _executions(
+    request: web.Request, sim: SimExchange, key: ApiKey, params: Params
+) -> dict[str, Any]:
+    api = category(params)
+    symbol = text(params, "symbol") or None
+    if symbol is not None:
+        live_market(sim, params, api)
+    order_id = text(params, "orderId")
+    start = int(text(params, "startTime") or 0)
+    rows = []
+    for order in _known(sim, key, api, symbol):
+        if order_id and str(order.order_id) != order_id:
+            continue
+        rows += [execution_json(order, f) for f in order.fills if int(f["time"]) >= start]
+    rows.sort(key=lambda r: (int(r["execTime"]), r["seq"]), reverse=True)
+    limit = max(1, min(int(text(params, "limit") or 50), 100))
+    return {"category": params["category"], "list": rows[:limit], "nextPageCursor": ""}
