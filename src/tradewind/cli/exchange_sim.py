@@ -23,6 +23,7 @@ import typer
 
 from tradewind.cli.context import STATE
 from tradewind.cli.sim_catalog import list_catalog
+from tradewind.cli.sim_venues import serve_venues
 from tradewind.core.errors import UserError
 from tradewind.data.recorded import recorded_data_dir
 from tradewind.venues.exchange_sim import FaultPlan, LoopbackServer, SimExchange
@@ -133,6 +134,22 @@ def exchange_sim(
             "whole recording is history and the replay starts it again).",
         ),
     ] = 1.0,
+    venues: Annotated[
+        str | None,
+        typer.Option(
+            "--venues",
+            help="Serve several venues at once, e.g. 'binance,bybit,binance2' (each on its own "
+            "port from --port up, protocol from its name, prices offset per venue by --seed).",
+        ),
+    ] = None,
+    venue_faults: Annotated[
+        Path | None,
+        typer.Option(
+            "--venue-faults",
+            help="With --venues: TOML [[venue_fault]] tables (venue outage, stall, price "
+            "divergence; scheduled at_s or random probability_per_s).",
+        ),
+    ] = None,
 ) -> None:
     """Serve a Binance-compatible exchange simulator on recorded data until Ctrl-C.
 
@@ -142,6 +159,23 @@ def exchange_sim(
         raise UserError("--data and --catalog name two sources: serve one of them")
     if not 0.0 <= history <= 1.0:
         raise UserError(f"--history must be between 0 and 1, got {history}")
+    if venue_faults is not None and venues is None:
+        raise UserError("--venue-faults needs --venues")
+    if venues is not None:
+        if catalog is not None:
+            raise UserError("--venues serves the recorded data; it cannot serve --catalog")
+        root = data if data is not None else recorded_data_dir()
+        if not (root / "candles").is_dir():
+            raise UserError(f"{root} is not a recorded-data folder (it has no candles/ folder)")
+        demo_key, demo_secret = demo_credentials(seed)
+        account = {"balances": {"USDT": usdt, "BTC": 1, "ETH": 10, "XRP": 10_000},
+                   "futures_usdt": usdt, "permissions": Permissions(withdrawals=withdrawals),
+                   "key": demo_key, "secret": demo_secret}  # fmt: skip
+        serve_venues(
+            venues, root=root, port=port, seed=seed, faults_path=venue_faults, account=account,
+            clock=SimClock(_speed(speed)), history=history,
+        )  # fmt: skip
+        return
     clock = SimClock(_speed(speed))
     sim = SimExchange(clock=clock, faults=_faults(faults, seed), seed=seed, history=history)
     if catalog is not None:

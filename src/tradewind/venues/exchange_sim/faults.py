@@ -83,6 +83,12 @@ class FaultKind(StrEnum):
     FORCED_DISCONNECT = "forced_disconnect"
     WS_LATENCY = "ws_latency"
     """Hold a stream's frames ``delay_s`` before they reach its subscribers (in order)."""
+    VENUE_OUTAGE = "venue_outage"
+    """A whole venue down (see :mod:`.venue_chaos`; logged here, not drawn per request)."""
+    VENUE_STALL = "venue_stall"
+    """A whole venue frozen: requests hang and sockets go silent (:mod:`.venue_chaos`)."""
+    PRICE_DIVERGENCE = "price_divergence"
+    """A venue's prices move away from the others' (:mod:`.venue_chaos`)."""
 
 
 STREAM_KINDS = frozenset(
@@ -98,6 +104,8 @@ STREAM_KINDS = frozenset(
     }
 )
 """Faults drawn per stream message rather than per HTTP request."""
+VENUE_KINDS = frozenset({FaultKind.VENUE_OUTAGE, FaultKind.VENUE_STALL, FaultKind.PRICE_DIVERGENCE})
+"""Faults of a whole venue (:mod:`.venue_chaos`): logged in the fault log, never drawn."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,6 +159,10 @@ class Fault:
             raise ValueError(
                 f"{self.kind} is a stream fault: give a path 'ws:<stream>' or 'user:spot'/"
                 "'user:futures'"
+            )
+        if self.kind in VENUE_KINDS:
+            raise ValueError(
+                f"{self.kind} is a venue fault: schedule it with venue_chaos.VenueFault"
             )
         if self.kind is FaultKind.SERVER_ERROR and not 500 <= self.status <= 599:
             raise ValueError(f"a server error needs a 5xx status, got {self.status}")

@@ -31,8 +31,8 @@ from tradewind.venues.exchange_sim.bybit.market import MAX_LEVERAGE
 from tradewind.venues.exchange_sim.bybit.orders import check_price
 from tradewind.venues.exchange_sim.bybit.trade import NOTES_KEY, OrderNotes
 from tradewind.venues.exchange_sim.exchange import SimExchange
-from tradewind.venues.exchange_sim.futures import MAINTENANCE_RATE, liquidation_price
-from tradewind.venues.exchange_sim.ledgers import Position, positions_of
+from tradewind.venues.exchange_sim.futures import liquidation_price
+from tradewind.venues.exchange_sim.ledgers import MAINTENANCE_RATE, Position, positions_of
 from tradewind.venues.exchange_sim.listings import Api
 from tradewind.venues.exchange_sim.order_params import OrderRequest
 from tradewind.venues.exchange_sim.orders import SimOrder
@@ -165,7 +165,9 @@ async def _fee_rate(
                       "makerFeeRate": fmt_dec(maker)} for s in markets]}  # fmt: skip
 
 
-def _stops(notes: OrderNotes, sim: SimExchange, account: Account, symbol: str) -> dict[str, SimOrder]:
+def _stops(
+    notes: OrderNotes, sim: SimExchange, account: Account, symbol: str
+) -> dict[str, SimOrder]:
     found = {}
     for order in sim.store.open_orders(account, True, symbol):
         kind = notes.of(order).get("stopOrderType")
@@ -213,6 +215,9 @@ def position_json(
 async def _positions(
     request: web.Request, sim: SimExchange, key: ApiKey, params: Params
 ) -> dict[str, Any]:
+    if text(params, "category") in ("inverse", "option") and not text(params, "symbol"):
+        # Real categories the simulator lists nothing on: no positions there, as Bybit answers.
+        return {"category": params["category"], "list": [], "nextPageCursor": ""}
     if category(params) is not Api.USDM:
         raise BybitError(errors.CATEGORY)
     symbol = text(params, "symbol")

@@ -45,8 +45,12 @@ def build_bybit_app(sim: SimExchange) -> web.Application:
 async def _health(request: web.Request) -> web.Response:
     sim = request.app[market_data.SIM_KEY]
     return web.json_response(
-        {"status": "maintenance" if sim.maintenance else "ok", "protocol": "bybit-v5",
-         "serverTime": sim.clock(), "markets": len(sim.engine.markets)}  # fmt: skip
+        {
+            "status": "maintenance" if sim.maintenance else "ok",
+            "protocol": "bybit-v5",
+            "serverTime": sim.clock(),
+            "markets": len(sim.engine.markets),
+        }
     )
 
 
@@ -108,10 +112,16 @@ async def _serve(fault: Fault | None, request: web.Request, handler: Handler) ->
     if kind is FaultKind.MAINTENANCE:
         return envelope({}, *errors.SERVER)
     if kind is FaultKind.RATE_LIMIT:
-        reset = str(int(time.time() * 1000) + 1000 * fault.retry_after_s)
+        # The window resets in the future (at least 0.2 s: pybit sleeps until it, and a reset
+        # already past would make it sleep a negative time).
+        reset = str(int(time.time() * 1000) + max(200, 1000 * fault.retry_after_s))
         response = envelope({}, *errors.TOO_MANY)
         response.headers.update(
-            {"X-Bapi-Limit": "10", "X-Bapi-Limit-Status": "0", "X-Bapi-Limit-Reset-Timestamp": reset}
+            {
+                "X-Bapi-Limit": "10",
+                "X-Bapi-Limit-Status": "0",
+                "X-Bapi-Limit-Reset-Timestamp": reset,
+            }
         )
         return response
     if kind is FaultKind.IP_BAN:

@@ -123,7 +123,9 @@ async def _kline(request: web.Request, sim: SimExchange, params: Params) -> dict
     rows: list[list[Any]] = []
     if timeline is not None and served is not None:
         now = sim.clock()
-        rows = served.rows(BYBIT_INTERVALS[name], start, end, limit, sim.replayed_until(market, now))
+        rows = served.rows(
+            BYBIT_INTERVALS[name], start, end, limit, sim.replayed_until(market, now)
+        )
     out = [[str(r[0]), r[1], r[2], r[3], r[4], r[5], r[7]] for r in reversed(rows)]
     return {"category": params["category"], "symbol": params["symbol"], "list": out}
 
@@ -215,7 +217,8 @@ async def _funding_history(
     if table is not None and timeline is not None:
         times, rows, _ = timeline.served(table.time_ms, sim.clock())
         for i in range(len(times) - 1, -1, -1):  # newest first, as Bybit pages
-            t = int(times[i])
+            # Bybit reports the scheduled time; the recording's few ms of jitter are dropped.
+            t = int(times[i]) // 1000 * 1000
             if (end is not None and t > end) or (start is not None and t < start):
                 continue
             rate = float(table.rate[int(rows[i])])
@@ -224,4 +227,3 @@ async def _funding_history(
             if len(out) >= limit:
                 break
     return {"category": "linear", "list": out}
-

@@ -111,9 +111,7 @@ def parse(params: Params, market: LiveMarket) -> BybitOrder:
         if direction not in (1, 2):
             ref = market.last_price or market.best_opposite(buy)
             direction = 1 if ref is None or trigger > ref else 2
-    by_cost = (
-        not futures and kind == "Market" and buy and text(params, "marketUnit") != "baseCoin"
-    )
+    by_cost = not futures and kind == "Market" and buy and text(params, "marketUnit") != "baseCoin"
     if not by_cost:
         check_qty(qty, market)
     listing = market.listing

@@ -256,7 +256,7 @@ async def _history(
         rows = [render(request, o) for o in reversed(_known(sim, key, api, symbol)) if visible(o)]
         if status:
             rows = [r for r in rows if r["orderStatus"] == status]
-        rows = rows[: _limit(params)]
+        return _page(params, rows, _limit(params))
     return {"category": params["category"], "list": rows, "nextPageCursor": ""}
 
 
@@ -294,4 +294,14 @@ async def _executions(
         rows += [execution_json(order, f) for f in order.fills if int(f["time"]) >= start]
     rows.sort(key=lambda r: (int(r["execTime"]), r["seq"]), reverse=True)
     limit = max(1, min(int(text(params, "limit") or 50), 100))
-    return {"category": params["category"], "list": rows[:limit], "nextPageCursor": ""}
+    return _page(params, rows, limit)
+
+
+def _page(params: Params, rows: list[Any], limit: int) -> dict[str, Any]:
+    # Bybit pages with an opaque cursor; here it is the position in the newest-first list.
+    cursor = text(params, "cursor")
+    start = int(cursor) if cursor.isdigit() else 0
+    page = rows[start : start + limit]
+    more = start + limit < len(rows)
+    return {"category": params["category"], "list": page,
+            "nextPageCursor": str(start + limit) if more else ""}  # fmt: skip

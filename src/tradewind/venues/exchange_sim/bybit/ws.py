@@ -45,8 +45,8 @@ from aiohttp import WSMsgType, web
 from tradewind.venues.exchange_sim.accounts import Account, ApiKey, fmt_dec
 from tradewind.venues.exchange_sim.bybit.account import position_json, wallet_json
 from tradewind.venues.exchange_sim.bybit.market import BYBIT_INTERVALS, ticker_json
-from tradewind.venues.exchange_sim.bybit.trade import OrderNotes, execution_json
 from tradewind.venues.exchange_sim.bybit.orders import order_json
+from tradewind.venues.exchange_sim.bybit.trade import OrderNotes, execution_json
 from tradewind.venues.exchange_sim.clock import wall_ms
 from tradewind.venues.exchange_sim.connections import Connection, text_frame
 from tradewind.venues.exchange_sim.engine import LiveMarket
@@ -90,11 +90,16 @@ class BybitStreams:
         self.connections: set[Connection] = set()
         self._ids = itertools.count(1)
         self._task: asyncio.Task[None] | None = None
+        self._initial: dict[Connection, list[_Topic]] = {}
         sim.hub.listeners.append(self)
 
     # ------------------------------------------------------------------ public
     def subscribe(self, conn: Connection, api: Api, name: str) -> str | None:
-        """Subscribe ``conn`` to topic ``name``; return an error text when it is not served."""
+        """Subscribe ``conn`` to topic ``name``; return an error text when it is not served.
+
+        The topic's first message (a book snapshot, the current ticker) is held until
+        :meth:`send_initial`, so it follows the subscription's acknowledgement as on Bybit.
+        """
         parts = name.split(".")
         kind = parts[0]
         symbol = parts[-1]
@@ -113,11 +118,16 @@ class BybitStreams:
             self._refresh(topic, market, send=False)
         topic.subs.add(conn)
         conn.streams.add(key)
-        if kind == "orderbook":
-            conn.send(self._book_message(topic, "snapshot", topic.bids, topic.asks))
-        elif kind == "tickers" and topic.last is not None:
-            conn.send(_dumps(self._ticker_message(topic, topic.last)))
+        self._initial.setdefault(conn, []).append(topic)
         return None
+
+    def send_initial(self, conn: Connection) -> None:
+        """Send the first messages of the topics ``conn`` just subscribed to."""
+        for topic in self._initial.pop(conn, []):
+            if topic.kind == "orderbook":
+                conn.send(self._book_message(topic, "snapshot", topic.bids, topic.asks))
+            elif topic.kind == "tickers" and topic.last is not None:
+                conn.send(_dumps(self._ticker_message(topic, topic.last)))
 
     def unsubscribe(self, conn: Connection, api: Api, name: str) -> None:
         """Remove ``conn`` from topic ``name``."""
@@ -133,6 +143,7 @@ class BybitStreams:
         for entries in self.users.values():
             entries[:] = [(c, t) for c, t in entries if c is not conn]
         self.connections.discard(conn)
+        self._initial.pop(conn, None)
 
     def tick(self) -> None:
         """Push what changed on every watched topic."""
@@ -198,8 +209,8 @@ class BybitStreams:
         depth = int(topic.arg)
         self.sim.engine.finish(market)
         update_id, bid_rows, ask_rows = market.book.snapshot(depth)
-        bids = {p: q for p, q in bid_rows}
-        asks = {p: q for p, q in ask_rows}
+        bids = dict(bid_rows)
+        asks = dict(ask_rows)
         if update_id < topic.update_id:
             # The book was rebuilt (a new replay): Bybit's reset is a fresh snapshot.
             topic.bids, topic.asks, topic.update_id = bids, asks, update_id
@@ -414,9 +425,8 @@ async def _public(request: web.Request, api: Api) -> web.WebSocketResponse:
                     error = streams.subscribe(conn, api, str(name))
                     if error is not None:
                         errors.append(error)
-                # The ack goes before the first snapshot on Bybit; the snapshot was queued
-                # behind nothing else, so send the ack through the same ordered writer.
                 conn.send(_ack(conn_id, op, message.get("req_id"), not errors, ", ".join(errors)))
+                streams.send_initial(conn)
             else:
                 conn.send(_ack(conn_id, str(op), message.get("req_id"), False,
                                f"Invalid op: {op}"))  # fmt: skip

@@ -1,0 +1,113 @@
+"""Fixtures of the Bybit v5 conformance suite: the recordings served as Bybit on loopback, fresh
+funded accounts, and the two independent clients (ccxt's bybit, sync/async/pro, and Bybit's own
+``pybit``) pointed at the server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import ccxt
+import ccxt.async_support
+import ccxt.pro
+import pytest
+
+from tradewind.connectors.client import bybit_urls
+from tradewind.venues.exchange_sim import FaultPlan, LoopbackServer, SimExchange
+from tradewind.venues.exchange_sim.accounts import ApiKey
+from tradewind.venues.exchange_sim.bybit import build_bybit_app
+from tradewind.venues.exchange_sim.recordings import list_bybit_recordings, list_shared_recordings
+
+FUNDS = {"USDT": 100_000, "XRP": 20_000, "BTC": 1}
+FUTURES_USDT = 20_000
+LINEAR = "XRP/USDT:USDT"
+SPOT = "XRP/USDT"
+_names = count(1)
+
+
+@pytest.fixture(scope="session")
+def bybit_exchange(shared_data: Path) -> SimExchange:
+    """The Bybit venue's recordings (linear and spot XRPUSDT on Bybit's own L2, spot BTCUSDT)."""
+    return list_bybit_recordings(SimExchange(seed=11), shared_data)
+
+
+@pytest.fixture
+def bybit_sim(bybit_exchange: SimExchange) -> SimExchange:
+    """The venue with a fresh fault plan and request log for this test."""
+    bybit_exchange.faults = FaultPlan()
+    bybit_exchange.maintenance = False
+    return bybit_exchange
+
+
+@pytest.fixture
+def bybit_server(bybit_sim: SimExchange) -> Iterator[LoopbackServer]:
+    """The venue served as Bybit v5 from a background thread."""
+    with LoopbackServer(bybit_sim, app_factory=build_bybit_app) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def bybit_history_exchange(shared_data: Path) -> SimExchange:
+    """Every shared recording served as Bybit: linear XRPUSDT has recorded candles and funding."""
+    return list_shared_recordings(SimExchange(seed=5), shared_data)
+
+
+def open_account(server: LoopbackServer, **kw: Any) -> ApiKey:
+    """Open a funded account on the running server (through its loop); return its key."""
+    kw.setdefault("balances", FUNDS)
+    kw.setdefault("futures_usdt", FUTURES_USDT)
+    name = f"bybit{next(_names)}"
+    return server.call(lambda: server.sim.open_account(name, **kw))
+
+
+def settings(key: ApiKey | None, rate_limit: bool, timeout_ms: int = 3000) -> dict[str, Any]:
+    """ccxt settings for the simulator (linear and spot markets only)."""
+    config: dict[str, Any] = {
+        "enableRateLimit": rate_limit,
+        "timeout": timeout_ms,
+        "options": {"fetchMarkets": {"types": ["spot", "linear"]}},
+    }
+    if key is not None:
+        config.update({"apiKey": key.key, "secret": key.secret})
+    return config
+
+
+def point(client: Any, server: LoopbackServer) -> Any:
+    """Point a ccxt bybit client at ``server`` (replacing the whole URL dict fails closed)."""
+    client.urls["api"] = bybit_urls(server.rest_url)
+    return client
+
+
+@pytest.fixture
+def ccxt_sync(bybit_server: LoopbackServer) -> Callable[..., Any]:
+    """Build loaded sync ``ccxt.bybit`` clients for fresh accounts."""
+
+    def make(key: ApiKey | None = None, *, rate_limit: bool = False) -> Any:
+        key = key or open_account(bybit_server)
+        client = point(ccxt.bybit(settings(key, rate_limit)), bybit_server)
+        client.load_markets()
+        client.sim_key = key
+        return client
+
+    return make
+
+
+@pytest.fixture
+async def ccxt_async(bybit_server: LoopbackServer) -> AsyncIterator[Callable[..., Any]]:
+    """Build loaded async clients: ``pro=True`` for ``ccxt.pro.bybit``, else async_support."""
+    made: list[Any] = []
+
+    async def make(key: ApiKey | None = None, *, pro: bool = True, rate_limit: bool = False) -> Any:
+        key = key or open_account(bybit_server)
+        module = ccxt.pro if pro else ccxt.async_support
+        client = point(module.bybit(settings(key, rate_limit)), bybit_server)
+        made.append(client)
+        await client.load_markets()
+        client.sim_key = key
+        return client
+
+    yield make
+    for client in made:
+        await client.close()
