@@ -80,7 +80,13 @@ class OrderManager:
         The caller sends it with :meth:`send` right after (the order is recorded first, so a
         crash between the two can be reconciled by its client id).
         """
-        order = order_for(decision, self.ids, now)
+        return self.place_order(order_for(decision, self.ids, now), now)
+
+    def place_order(self, order: Order, now: int) -> Order:
+        """Record and reserve an order made elsewhere (an algorithm's child order); mark it sent.
+
+        The caller sends it with :meth:`send` right after, as for :meth:`place`.
+        """
         self.orders[order.client_id] = order
         key = (order.strategy_id, order.symbol)
         working = self.working.get(key)
