@@ -40,6 +40,7 @@ from tradewind.connectors.order_errors import (
     Refusal,
     classify_command_failure,
 )
+from tradewind.core.crash import crash_point
 from tradewind.core.events import (
     CancelRejected,
     OrderAccepted,
@@ -263,6 +264,7 @@ class LiveVenuePort:
             except Exception as exc:
                 await self._failed(record, classify_command_failure(exc))
                 return
+            crash_point("after_send_before_answer")
             if not isinstance(answer, dict) or not wire.client_id_of(answer):
                 # A 200 without a usable order (ccxt-loopback.md P6) proves nothing.
                 self._unknown(record, "malformed answer to create_order")
