@@ -211,13 +211,19 @@ def backtest(
         raise UserError("engine 'kernel' runs one strategy; use engine='event' for several")
     if engine == "kernel":
         levered = leverage_map(leverage, chosen)
-        timeline, equity, trades, dust = run_kernel(
+        run = run_kernel(
             instance, bars, chosen, starting[quote], Stake.parse(stake), fill_model, first_bar,
             leverage=max(levered.values(), default=Decimal(1)), funding=funding_series(funding, bars),
             risk=risk_config,
         )  # fmt: skip
+        timeline, equity, trades, dust, positions = (
+            run.timeline,
+            run.equity,
+            run.trades,
+            run.dust,
+            run.positions,
+        )
         orders, denials = pd.DataFrame(), pd.DataFrame()
-        positions: list[dict[str, Any]] | None = None  # the kernel's equity marks them
     else:
         venue = SimVenue(
             chosen, bars, starting, fill_model,
@@ -262,13 +268,11 @@ def backtest(
             else pd.concat([trades[list(still_open.columns)], still_open], ignore_index=True)
         )
         metrics["exposure_time"] = exposure_time(held, timeline, primary.timeframe.ms)
-    metrics["open_positions"] = float("nan") if positions is None else len(positions)
-    metrics["open_pnl"] = (
-        float("nan") if positions is None else float(sum(p["open_pnl"] for p in positions))
-    )
+    metrics["open_positions"] = len(positions)
+    metrics["open_pnl"] = float(sum(p["open_pnl"] for p in positions))
     health = run_health(
         engine=engine, orders=orders, denials=denials, open_positions=positions, dust=dust,
-        kernel_fills=2 * len(trades), faults=[f.describe() for f in faults],
+        kernel_fills=2 * len(trades) + len(positions), faults=[f.describe() for f in faults],
     )  # fmt: skip
     meta = {
         "strategy": ", ".join(s.name or type(s).__name__ for s in strategies),

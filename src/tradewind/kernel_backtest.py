@@ -7,6 +7,8 @@ kernel's arrays and its output back into the trades and equity the event engine 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -95,6 +97,21 @@ def funding_arrays(
     return ts.astype(np.float64), rate, mark, first
 
 
+@dataclass(frozen=True)
+class KernelRun:
+    """What a kernel run gives back, in the shapes the event engine's result uses.
+
+    ``positions`` lists the position still open at the end (none, or one: the kernel runs one
+    symbol) as :func:`tradewind.backtest_results.open_positions` reports the event engine's.
+    """
+
+    timeline: IntArray
+    equity: FloatArray
+    trades: pd.DataFrame
+    dust: dict[str, dict[str, Any]]
+    positions: list[dict[str, Any]]
+
+
 def run_kernel(
     strategy: Strategy,
     bars: dict[str, BarSeries],
@@ -107,8 +124,8 @@ def run_kernel(
     leverage: Decimal = Decimal(1),
     funding: Mapping[str, FundingSeries] | None = None,
     risk: RiskConfig | None = None,
-) -> tuple[IntArray, FloatArray, pd.DataFrame, dict[str, dict[str, Any]]]:
-    """Run the kernel; return ``(timeline, equity, trades, dust)`` as the event engine would.
+) -> KernelRun:
+    """Run the kernel; return its timeline, equity, trades, dust and open position.
 
     With ``risk``, the protective exits and the sizing model of the config run as the event
     engine's risk engine runs them with breakers and limits off (others are refused by name).
@@ -152,41 +169,61 @@ def run_kernel(
         leverage = Decimal(1)
     settings = kernel_settings(instrument, cash, stake, model, series, leverage=leverage).vector()
     start = first_bar[name]
+    dust = 0.0
     if risk is not None:
-        equity, table, count = pk.simulate_protected(
+        equity, table, count, dust, held = pk.simulate_protected(
             series.open, series.high, series.low, series.close, arrays[0], arrays[1], start,
             settings, *risk_arrays(risk, series),
         )  # fmt: skip
-        return (
-            series.ts[start:],
-            equity[start:],
-            trade_frame(table[:count], series, name, strategy.id),
-            {},
-        )
-    if model.max_participation:
+    elif model.max_participation:
         # Partial fills (spot long-only: other cases were refused above).
-        equity, table, count = ck.simulate_capped(
+        equity, table, count, held = ck.simulate_capped(
             series.open, series.high, series.low, series.close, series.volume,
             arrays[0], arrays[1], start, settings,
         )  # fmt: skip
-        return (
-            series.ts[start:],
-            equity[start:],
-            trade_frame(table[:count], series, name, strategy.id),
-            {},
-        )
-    f_ts, f_rate, f_mark, f_first = funding_arrays(series, (funding or {}).get(name))
-    equity, table, count, dust = mk.simulate_two_sided(
-        series.open, series.high, series.low, series.close, series.ts,
-        arrays[0], arrays[1], arrays[2], arrays[3], start, settings,
-        f_ts, f_rate, f_mark, f_first,
-    )  # fmt: skip
-    return (
-        series.ts[start:],
-        equity[start:],
-        trade_frame(table[:count], series, name, strategy.id),
-        dust_report({name: dust}, {name: series}, instruments),
+    else:
+        f_ts, f_rate, f_mark, f_first = funding_arrays(series, (funding or {}).get(name))
+        equity, table, count, dust, held = mk.simulate_two_sided(
+            series.open, series.high, series.low, series.close, series.ts,
+            arrays[0], arrays[1], arrays[2], arrays[3], start, settings,
+            f_ts, f_rate, f_mark, f_first,
+        )  # fmt: skip
+    return KernelRun(
+        timeline=series.ts[start:],
+        equity=equity[start:],
+        trades=trade_frame(table[:count], series, name, strategy.id),
+        dust=dust_report({name: dust}, {name: series}, instruments),
+        positions=open_report(held, series, name, strategy.id),
     )
+
+
+def open_report(
+    row: npt.NDArray[np.float64], series: BarSeries, symbol: str, strategy_id: str
+) -> list[dict[str, Any]]:
+    """The kernel's open-position row (:func:`tradewind.sim.margin_kernel.open_row`) as the
+    event engine reports open positions: empty when flat."""
+    if row[mk.T_QTY] == 0.0:
+        return []
+    (held,) = trade_frame(row[None, :], series, symbol, strategy_id).to_dict("records")
+    return [
+        {
+            "strategy": strategy_id,
+            "symbol": symbol,
+            "side": held["side"],
+            "quantity": held["quantity"],
+            "entry_price": held["entry_price"],
+            "entry_time": _iso(held["entry_time"]),
+            "mark_price": held["exit_price"],
+            "mark_time": _iso(held["exit_time"]),
+            "open_pnl": held["pnl"],
+        }
+    ]
+
+
+def _iso(stamp: pd.Timestamp) -> str:
+    # The event engine's form (``datetime.isoformat`` of the UTC time, no fraction on whole
+    # seconds), so both engines' reports compare equal.
+    return datetime.fromtimestamp(stamp.value / 1e9, tz=UTC).isoformat()
 
 
 def risk_arrays(
@@ -242,7 +279,8 @@ def trade_frame(
         return pd.to_datetime(stamp, unit="ms", utc=True)
 
     codes = rows[:, mk.T_REASON].astype(np.int64)
-    names = {int(mk.REASON_SIGNAL): "signal", int(mk.REASON_LIQUIDATION): "liquidation"}
+    names = {int(mk.REASON_SIGNAL): "signal", int(mk.REASON_LIQUIDATION): "liquidation",
+             int(mk.REASON_OPEN): "open"}  # fmt: skip
     names |= {int(pk.REASON_PROTECTIVE) + k: v for k, v in stops.KIND_NAMES.items()}
     reasons = np.array([names[c] for c in codes.tolist()], dtype=object)
     return pd.DataFrame(

@@ -63,8 +63,8 @@ class RunHealth:
         How many of ``denied`` were a risk rule the user switched on (breakers, limits).
     open_positions
         Positions open at the end: strategy, symbol, side, quantity, entry price and time, mark
-        (the last close) and the open PnL there (net of entry fees, before the exit fee); None
-        where the engine does not track them (the kernel: its equity still marks them).
+        (the last close) and the open PnL there (net of entry fees, before the exit fee), the
+        same from both engines.
     dust
         Spot base left behind by exits, less than one sellable lot, per symbol (quantity, value).
     faults
@@ -79,7 +79,7 @@ class RunHealth:
     expired: dict[str, int] = field(default_factory=dict)
     denied: dict[str, int] = field(default_factory=dict)
     rule_denials: int = 0
-    open_positions: list[dict[str, Any]] | None = field(default_factory=list)
+    open_positions: list[dict[str, Any]] = field(default_factory=list)
     dust: dict[str, dict[str, Any]] = field(default_factory=dict)
     faults: list[str] = field(default_factory=list)
 
@@ -129,12 +129,13 @@ class RunHealth:
         if self.engine == "kernel":
             return (
                 f"health: ok - screening kernel, {self.orders_filled:,} fills (it refuses before the "
-                "run any setup in which an order could be rejected)"
+                f"run any setup in which an order could be rejected), {len(self.open_positions)} "
+                "positions open at the end"
             )
         parts = [f"{self.orders_filled:,} of {self.orders_submitted:,} orders filled"]
         if self.rule_denials:
             parts.append(f"{self.rule_denials} intents denied by the risk rules in force")
-        parts.append(f"{len(self.open_positions or [])} positions open at the end")
+        parts.append(f"{len(self.open_positions)} positions open at the end")
         return "health: ok - " + ", ".join(parts)
 
     def lines(self) -> list[str]:
@@ -151,11 +152,8 @@ class RunHealth:
         out.append(f"intents denied {self.intents_denied}")
         for reason, count in self.denied.items():
             out.append(f"  denied {count}: {reason}")
-        if self.open_positions is None:
-            out.append("positions open at the end: not tracked by the kernel (in its equity)")
-        else:
-            out.append(f"positions open at the end {len(self.open_positions)}")
-        for p in self.open_positions or []:
+        out.append(f"positions open at the end {len(self.open_positions)}")
+        for p in self.open_positions:
             out.append(
                 f"  {p['symbol']} {p['side']} {format_price(p['quantity'])} from "
                 f"{format_price(p['entry_price'])} ({p['strategy']}), marked "
@@ -203,7 +201,7 @@ def run_health(
     engine: str,
     orders: pd.DataFrame,
     denials: pd.DataFrame,
-    open_positions: list[dict[str, Any]] | None,
+    open_positions: list[dict[str, Any]],
     dust: dict[str, dict[str, Any]] | None = None,
     kernel_fills: int = 0,
     faults: list[str] | None = None,

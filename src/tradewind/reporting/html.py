@@ -198,6 +198,7 @@ def _health_section(health: Mapping[str, Any] | None, currency: str) -> str:
     parts.append(f"<table id='health-counts'>{counts}</table>")
     positions = health.get("open_positions")
     if positions is None:
+        # A stored document written before the kernel reported its open position.
         parts.append(
             "<p>Positions open at the end: not tracked by the kernel (its equity marks them).</p>"
         )

@@ -64,6 +64,7 @@ from tradewind.sim.margin_kernel import (
     T_SIDE,
     TRADE_COLUMNS,
     _slippage_bps,
+    open_row,
 )
 
 # Fields of one order in the order table.
@@ -100,7 +101,7 @@ def simulate_capped(
     exit_: np.ndarray,
     start: int,
     settings: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
     """Run one spot long-only signal set under a participation cap.
 
     Parameters
@@ -118,8 +119,9 @@ def simulate_capped(
     -------
     tuple
         ``equity[i]`` (account value at bar ``i``'s close), the trade table in the layout of
-        :mod:`tradewind.sim.margin_kernel` (one row per partial close; rows past the count unused)
-        and the trade count.
+        :mod:`tradewind.sim.margin_kernel` (one row per partial close; rows past the count unused),
+        the trade count and the position still open at the end
+        (:func:`~tradewind.sim.margin_kernel.open_row`).
     """
     n = open_.shape[0]
     at_close = settings[FILL_AT_CLOSE] != 0.0
@@ -209,7 +211,9 @@ def simulate_capped(
                     active[working] = o
                     working += 1
         equity[i] = state[S_CASH] + state[S_BASE] * lot * close[i]
-    return equity, trades, int(state[S_COUNT])
+    held = open_row(state[S_BASE] * lot, state[S_AVERAGE], state[S_OPEN_FEES],
+                    int(state[S_ENTRY_BAR]), state[S_ENTRY_AT_CLOSE] != 0.0, 0.0, close)  # fmt: skip
+    return equity, trades, int(state[S_COUNT]), held
 
 
 @njit(cache=True)

@@ -68,6 +68,43 @@ from tradewind.sim.lots import sellable_lots
 ) = range(12)
 TRADE_COLUMNS = 12
 REASON_SIGNAL, REASON_LIQUIDATION = 0.0, 1.0
+REASON_OPEN = -1.0
+"""The reason of :func:`open_row`: not a trade, the position still open at the end."""
+
+
+@njit(cache=True)
+def open_row(
+    qty: float,
+    entry_price: float,
+    entry_fee: float,
+    entry_bar: int,
+    entry_at_close: bool,
+    funding: float,
+    close: np.ndarray,
+) -> np.ndarray:
+    """The position still open at the end, as a row of the trade table (quantity 0: flat).
+
+    It is marked at the last close (the exit columns: the last bar, at its close); its PnL is
+    what closing there would add, net of the entry fees and with the funding booked so far,
+    before the exit fee, as the event engine reports an open position.
+    """
+    row = np.zeros(TRADE_COLUMNS, dtype=np.float64)
+    if qty == 0.0 or close.shape[0] == 0:
+        return row
+    mark = close[close.shape[0] - 1]
+    row[T_ENTRY_BAR] = entry_bar
+    row[T_EXIT_BAR] = close.shape[0] - 1
+    row[T_ENTRY_PRICE] = entry_price
+    row[T_EXIT_PRICE] = mark
+    row[T_QTY] = abs(qty)
+    row[T_FEES] = entry_fee
+    row[T_PNL] = (mark - entry_price) * qty - entry_fee + funding
+    row[T_SIDE] = 1.0 if qty > 0.0 else -1.0
+    row[T_REASON] = REASON_OPEN
+    row[T_FUNDING] = funding
+    row[T_ENTRY_AT_CLOSE] = 1.0 if entry_at_close else 0.0
+    row[T_EXIT_AT_CLOSE] = 1.0
+    return row
 
 
 @njit(cache=True)
@@ -135,8 +172,8 @@ def simulate_two_sided(
     funding_rate: np.ndarray,
     funding_mark: np.ndarray,
     funding_first: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, int, float]:
-    """Run one long/short signal set; return ``(equity, trades, trade_count, dust)``.
+) -> tuple[np.ndarray, np.ndarray, int, float, np.ndarray]:
+    """Run one long/short signal set; return ``(equity, trades, trade_count, dust, open)``.
 
     Parameters
     ----------
@@ -161,7 +198,8 @@ def simulate_two_sided(
     tuple
         ``equity[i]`` (account value at bar ``i``'s close), the trade table
         (:data:`TRADE_COLUMNS` columns; rows past ``trade_count`` unused), ``trade_count`` and
-        the spot dust held at the end (base left by exits, less than a lot; 0 on perpetuals).
+        the spot dust held at the end (base left by exits, less than a lot; 0 on perpetuals)
+        and the position still open at the end (:func:`open_row`).
     """
     n = open_.shape[0]
     at_close = settings[FILL_AT_CLOSE] != 0.0
@@ -314,7 +352,8 @@ def simulate_two_sided(
             equity[i] = cash + qty * (close[i] - entry_price)
         else:
             equity[i] = cash + (qty + dust) * close[i]
-    return equity, trades, count, dust
+    held = open_row(qty, entry_price, entry_fee, entry_bar, entry_at_close, funding, close)
+    return equity, trades, count, dust, held
 
 
 @njit(cache=True)

@@ -64,6 +64,7 @@ from tradewind.sim.margin_kernel import (
     T_SIDE,
     TRADE_COLUMNS,
     _slippage_bps,
+    open_row,
 )
 
 # Sizing models (codes in RULES[SIZING]).
@@ -129,7 +130,7 @@ def simulate_protected(
     stop_atr: np.ndarray,
     trail_atr: np.ndarray,
     sizing_atr: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, int, float, np.ndarray]:
     """Run one long-only spot signal set with protective exits and a sizing model.
 
     Parameters
@@ -151,8 +152,10 @@ def simulate_protected(
     Returns
     -------
     tuple
-        ``(equity, trades, trade_count)`` in the layout of :mod:`tradewind.sim.margin_kernel`;
-        a protective exit's reason is ``REASON_PROTECTIVE + kind``.
+        ``(equity, trades, trade_count, dust, open)`` in the layout of
+        :mod:`tradewind.sim.margin_kernel` (``open``: the position still open at the end, as
+        :func:`~tradewind.sim.margin_kernel.open_row` writes it); a protective exit's reason is
+        ``REASON_PROTECTIVE + kind``.
     """
     n = open_.shape[0]
     at_close = settings[FILL_AT_CLOSE] != 0.0
@@ -253,7 +256,8 @@ def simulate_protected(
                 elif size > 0.0:
                     pend_qty = size
         equity[i] = cash + (qty + dust) * close[i]
-    return equity, trades, count
+    held = open_row(qty, entry_price, entry_fee, entry_bar, entry_at_close, 0.0, close)
+    return equity, trades, count, dust, held
 
 
 @njit(cache=True)

@@ -190,7 +190,7 @@ def test_the_sweep_kernel_equals_the_backtest_kernel_with_fees_in_base(
     none = funding_arrays(series, None)
 
     swept, _, swept_count = kernel.simulate(series.open, series.close, entry, exit_, 0, settings)
-    full, _, full_count, dust = margin_kernel.simulate_two_sided(
+    full, _, full_count, dust, _ = margin_kernel.simulate_two_sided(
         series.open, series.high, series.low, series.close, series.ts, entry, exit_,
         enter_short, exit_short, 0, settings, *none,
     )  # fmt: skip

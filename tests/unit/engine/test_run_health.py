@@ -56,12 +56,17 @@ def test_an_open_position_counts_in_the_return_and_is_reported_beside_the_trades
     assert document["health"]["orders_submitted"] == document["health"]["orders_filled"] == 1
 
 
-def test_the_kernel_says_it_does_not_track_open_positions(month: pd.DataFrame) -> None:
+def test_the_kernel_reports_the_open_position_as_the_event_engine_does(
+    month: pd.DataFrame,
+) -> None:
     result = backtest(BuyAndKeep, month, cash=100_000, fee=0.001, engine="kernel")
     assert result.health is not None
-    assert result.health.open_positions is None
-    assert np.isnan(result.metrics["open_positions"])
-    assert result.health.headline().startswith("health: ok - screening kernel")
+    (position,) = result.health.open_positions
+    assert position["side"] == "long"
+    assert result.metrics["open_positions"] == 1
+    assert result.metrics["final_equity"] - 100_000 == pytest.approx(position["open_pnl"], abs=1e-6)
+    assert result.health.headline().startswith("health: ok - screening kernel, 1 fills")
+    assert not any("not tracked" in line for line in result.health.lines())
 
 
 def test_a_run_with_problems_says_so_in_its_first_line(
