@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench soak chaos venv clean ml-report
+.PHONY: demo test lint bench soak soak-venues chaos venv clean ml-report
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found; set PY=/path/to/python3.11"; exit 2; }
@@ -45,11 +45,20 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 ## Long soaks: the exchange simulator (20 clients, faults) and the live market feed (every
-## listed market at 100x with faults), an hour each unless SOAK_SECONDS says otherwise.
+## listed market at 100x with faults), an hour each unless SOAK_SECONDS says otherwise; then three
+## venues at once (Binance, Bybit, a second Binance; 10 ccxt clients each, 5 % faults), 60 s unless
+## VENUE_SOAK_SECONDS says otherwise (`make soak-venues` runs that one alone).
 SOAK_SECONDS ?= 3600
+VENUE_SOAK_SECONDS ?= 60
 soak: $(STAMP)
-	TRADEWIND_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m pytest -m slow -s -p no:randomly \
-		tests/integration/exchange_sim/test_soak.py tests/integration/live_feed/test_feed_soak.py
+	TRADEWIND_SOAK_SECONDS=$(SOAK_SECONDS) TRADEWIND_VENUE_SOAK_SECONDS=$(VENUE_SOAK_SECONDS) \
+		$(BIN)/python -m pytest -m slow -s -p no:randomly \
+		tests/integration/exchange_sim/test_soak.py tests/integration/live_feed/test_feed_soak.py \
+		tests/integration/bybit_sim/test_venue_soak.py
+
+soak-venues: $(STAMP)
+	TRADEWIND_VENUE_SOAK_SECONDS=$(VENUE_SOAK_SECONDS) $(BIN)/python -m pytest -m slow -s \
+		-p no:randomly tests/integration/bybit_sim/test_venue_soak.py
 
 ## Live trading under faults at full counts: every injected fault many times per order shape,
 ## with random visibility delays (the CI run does each once).
