@@ -25,11 +25,13 @@ class Row:
     higher_is_better: bool = False
     target: str = ""
     note: str = ""
+    show_ratio: bool = True
+    """False where a ratio means nothing (costs in bps that may be negative)."""
 
     @property
     def ratio(self) -> float | None:
         """Our advantage over the peer (>1: we are better)."""
-        if self.peer is None or self.ours == 0 or self.peer == 0:
+        if not self.show_ratio or self.peer is None or self.ours == 0 or self.peer == 0:
             return None
         return self.ours / self.peer if self.higher_is_better else self.peer / self.ours
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 
 import numpy as np
@@ -107,7 +107,8 @@ def floor_to(value: Decimal, step: Decimal) -> Decimal:
     """``value`` rounded down to a multiple of ``step`` (a lot)."""
     if step <= 0:
         return value
-    return (value / step).to_integral_value(ROUND_DOWN) * step
+    rest = value % step  # the remainder keeps the dividend's sign: this rounds towards zero
+    return value - rest if rest else value
 
 
 def twap_times(start: int, horizon_ms: int, slices: int, jitter: float, seed: int) -> list[int]:

@@ -102,6 +102,14 @@ class Parent:
     final_mid: Decimal | None = None
     ended_children: dict[str, int] = field(default_factory=dict)
     """Children that ended, with when (for the settle window)."""
+    filled_quantity: Decimal = ZERO
+    """What the children have filled, kept as their fills are applied."""
+    seen: dict[str, Decimal] = field(default_factory=dict)
+    """Each child's filled quantity as last counted into :attr:`filled_quantity`."""
+    next_slice: int = 0
+    released: Decimal = ZERO
+    live: list[str] = field(default_factory=list)
+    """Children that are open or still settling (the ones that count beyond their fills)."""
 
     @property
     def is_working(self) -> bool:
@@ -109,8 +117,12 @@ class Parent:
         return self.status is ParentStatus.WORKING
 
     def due(self, now: int) -> Decimal:
-        """How much the plan (TWAP, VWAP) has released by ``now``."""
-        return sum((q for at, q in self.plan if at <= now), ZERO)
+        """How much the plan (TWAP, VWAP) has released by ``now`` (time only goes forward)."""
+        plan = self.plan
+        while self.next_slice < len(plan) and plan[self.next_slice][0] <= now:
+            self.released += plan[self.next_slice][1]
+            self.next_slice += 1
+        return self.released
 
 
 class ParentEngine:
@@ -141,6 +153,7 @@ class ParentEngine:
         self.publish = publish
         self.settle_ms = settle_ms
         self.parents: dict[str, Parent] = {}
+        self._minimum: dict[tuple[str, Decimal], Decimal] = {}
         self.parent_of: dict[str, str] = {}
         """Parent id of every child client id."""
 
@@ -204,26 +217,32 @@ class ParentEngine:
     def minimum(self, symbol: str, price: Decimal) -> Decimal:
         """The smallest sendable quantity of ``symbol`` at ``price``: the larger of the lot
         minimum and the notional minimum, rounded up to the lot."""
+        key = (symbol, price)
+        least = self._minimum.get(key)
+        if least is not None:
+            return least
         instrument = self.instruments[symbol]
         step = instrument.amount_step
         least = max(instrument.min_amount or ZERO, step)
         if instrument.min_notional and price > 0:
             by_notional = instrument.min_notional / price
             least = max(least, (by_notional / step).to_integral_value(ROUND_CEILING) * step)
+        if len(self._minimum) > 4096:  # prices wander: keep the cache small
+            self._minimum.clear()
+        self._minimum[key] = least
         return least
 
     # -- state ------------------------------------------------------------------------------------
 
     def filled(self, parent: Parent) -> Decimal:
         """What the parent's children have filled (the venue's own fills, booked once)."""
-        orders = self.manager.orders
-        return sum((orders[c].filled_quantity for c in parent.children), ZERO)
+        return parent.filled_quantity
 
     def open_quantity(self, parent: Parent) -> Decimal:
         """The unfilled quantity of the parent's children that may still fill."""
         orders = self.manager.orders
         total = ZERO
-        for c in parent.children:
+        for c in parent.live:
             order = orders[c]
             if not order.status.is_terminal:
                 total += order.remaining
@@ -232,15 +251,19 @@ class ParentEngine:
     def committed(self, parent: Parent, now: int) -> Decimal:
         """Filled, plus open children, plus the remainder of children still settling."""
         orders = self.manager.orders
-        total = ZERO
-        for c in parent.children:
+        total = parent.filled_quantity
+        settled = []
+        for c in parent.live:
             order = orders[c]
-            total += order.filled_quantity
             if (
                 not order.status.is_terminal
                 or now - parent.ended_children.get(c, now) < self.settle_ms
             ):
                 total += order.remaining
+            else:
+                settled.append(c)
+        for c in settled:  # only the live children are walked: scheduling stays O(open children)
+            parent.live.remove(c)
         return total
 
     def reserved(self, symbol: str | None = None) -> Decimal:
@@ -284,7 +307,12 @@ class ParentEngine:
     def child_changed(self, order: Order, now: int) -> None:
         """A child's state changed (applied by the caller or :meth:`apply`): note its end."""
         parent = self.parents[self.parent_of[order.client_id]]
-        if order.status.is_terminal and order.client_id not in parent.ended_children:
+        client_id = order.client_id
+        delta = order.filled_quantity - parent.seen.get(client_id, ZERO)
+        if delta:
+            parent.seen[client_id] = order.filled_quantity
+            parent.filled_quantity += delta
+        if order.status.is_terminal and client_id not in parent.ended_children:
             parent.ended_children[order.client_id] = now
             self.manager.release(order)
         if parent.is_working and self.filled(parent) >= parent.quantity:
@@ -320,7 +348,7 @@ class ParentEngine:
 
     def _cancel_children(self, parent: Parent, now: int) -> None:
         orders = self.manager.orders
-        for c in parent.children:
+        for c in parent.live:
             order = orders[c]
             if order.is_open and order.status is not OrderStatus.CANCEL_PENDING:
                 self.manager.cancel(c, now)
@@ -354,6 +382,7 @@ class ParentEngine:
             created_ts=now,
         )
         parent.children.append(child_id)
+        parent.live.append(child_id)
         self.parent_of[child_id] = parent.parent_id
         self.publish("parent.child", now, (parent, order))
         self.manager.place_order(order, now)
@@ -446,7 +475,7 @@ class ParentEngine:
         price = passive_price(parent.side, market.bid, market.ask, tick)
         if not within_chase(parent.side, price, parent.arrival_mid, spec.chase_bps):
             price = guard_price(parent.side, parent.arrival_mid, spec.chase_bps, tick)
-        resting = [self.manager.orders[c] for c in parent.children]
+        resting = [self.manager.orders[c] for c in parent.live]
         resting = [o for o in resting if not o.status.is_terminal]
         if resting:
             for order in resting:

@@ -149,10 +149,12 @@ def measure(
     start_ts: int,
     end_ts: int,
     tape: MarketTape,
+    final_ts: int | None = None,
 ) -> TcaRecord:
     """Measure one execution: ``fills`` of ``quantity`` wanted from ``start_ts`` (arrival at
     ``arrival_mid``) to ``end_ts``; the final mid, the interval's VWAP and TWAP come from
-    ``tape``."""
+    ``tape``. The final mid (opportunity cost, market move) is read at ``end_ts``, or at
+    ``final_ts`` when that is later (comparing executions of different lengths at one horizon)."""
     fills = list(fills)
     s = 1.0 if side is Side.BUY else -1.0
     filled = float(sum((f.quantity for f in fills), Decimal(0)))
@@ -160,7 +162,7 @@ def measure(
     fees = float(sum((fee_in_quote(f, instrument) for f in fills), Decimal(0)))
     qty = float(quantity)
     rate = filled / qty if qty > 0 else 0.0
-    final_mid = tape.mid_at(end_ts)
+    final_mid = tape.mid_at(max(end_ts, final_ts or end_ts))
     if filled > 0:
         avg = notional / filled
         shortfall = _bps(s, avg, arrival_mid)

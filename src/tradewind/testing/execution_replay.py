@@ -198,9 +198,12 @@ def run_parent(
     replenish_ms: int = 0,
     parent_id: str = "p1",
     observe: Callable[[ParentEngine, Parent, BookVenue], None] | None = None,
+    mark_ms: int = 0,
 ) -> ReplayResult:
     """Start a parent after ``start_after`` ticks and run it until it ends or the ticks do;
-    ``observe`` is called after every tick the parent saw (tests check invariants there)."""
+    ``observe`` is called after every tick the parent saw (tests check invariants there).
+    ``mark_ms``: an unfilled remainder is valued at the mid that long after the start (or at the
+    end, when later), so that algorithms of different lengths are compared at one horizon."""
     symbol = instrument.symbol
     venue = BookVenue({symbol: instrument}, replenish_ms=replenish_ms)
     manager = OrderManager(venue, ClientIdFactory("replay", session="s1"), {symbol: instrument},
@@ -239,7 +242,9 @@ def run_parent(
                                        quantity=quantity, spec=spec, market=market)  # fmt: skip
             continue
         if not parent.is_working:
-            break
+            if tick.ts >= parent.created_ts + mark_ms:
+                break
+            continue
         engine.on_market(symbol, market)
         if observe is not None:
             observe(engine, parent, venue)
@@ -255,5 +260,6 @@ def run_parent(
         quantity=parent.quantity, fills=[f for o in orders for f in o.fills],
         arrival_mid=float(parent.arrival_mid), start_ts=parent.created_ts,
         end_ts=parent.ended_ts or mid_ts[-1], tape=tape,
+        final_ts=parent.created_ts + mark_ms if mark_ms else None,
     )  # fmt: skip
     return ReplayResult(parent, engine, venue, record, len(parent.children))
