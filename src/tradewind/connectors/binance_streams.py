@@ -14,6 +14,8 @@ stream             push interval   payload fields read
 ``bookTicker``     none (real      ``u``, ``b``, ``B``, ``a``, ``A``, ``E`` (USDT-M only)
                    time)
 ``markPrice@1s``   1 s             ``E``, ``p``, ``i``, ``r``, ``T``
+``ticker``         none here       ``E``, ``c``, ``o``, ``h``, ``l``, ``v``, ``q``, ``b``/``a``
+                   (Binance 1 s)   (spot only)
 =================  ==============  =====================================================
 
 ``m`` (buyer is maker) means the aggressor sold.
@@ -26,7 +28,12 @@ from enum import StrEnum
 from typing import Any
 
 from tradewind.connectors.candles import KlineUpdate
-from tradewind.core.market_events import MarkPriceUpdated, TickerUpdated, TradePrinted
+from tradewind.core.market_events import (
+    MarkPriceUpdated,
+    Ticker24hUpdated,
+    TickerUpdated,
+    TradePrinted,
+)
 from tradewind.core.records import Side, Trade
 
 
@@ -38,6 +45,7 @@ class StreamKind(StrEnum):
     DEPTH = "depth"
     TICKER = "ticker"
     MARK_PRICE = "mark_price"
+    TICKER_24H = "ticker_24h"
 
 
 PUSH_INTERVAL_S: dict[StreamKind, float | None] = {
@@ -46,6 +54,9 @@ PUSH_INTERVAL_S: dict[StreamKind, float | None] = {
     StreamKind.MARK_PRICE: 1.0,
     StreamKind.TRADE: None,
     StreamKind.TICKER: None,
+    # Binance pushes it every second; judged like the change-driven streams so that an exchange
+    # (or a replay) that pushes on change only is not called stale while it is quiet.
+    StreamKind.TICKER_24H: None,
 }
 """Binance's push interval of each stream; None for streams that push only on change."""
 
@@ -62,6 +73,7 @@ def stream_name(market_id: str, kind: StreamKind, timeframe: str | None = None) 
         StreamKind.DEPTH: "depth@100ms",
         StreamKind.TICKER: "bookTicker",
         StreamKind.MARK_PRICE: "markPrice@1s",
+        StreamKind.TICKER_24H: "ticker",
     }[kind]
     return f"{low}@{suffix}"
 
@@ -84,6 +96,8 @@ def message_kind(message: Any) -> StreamKind | None:
         return StreamKind.TRADE
     if event == "markPriceUpdate":
         return StreamKind.MARK_PRICE
+    if event == "24hrTicker":
+        return StreamKind.TICKER_24H
     if event == "bookTicker" or (event is None and "u" in message and "b" in message):
         return StreamKind.TICKER
     return None
@@ -161,5 +175,27 @@ def mark_price_updated(message: dict[str, Any], symbol: str, received_ms: int) -
         funding_rate=Decimal(rate) if rate not in (None, "") else None,
         next_funding_ms=int(next_ms) if next_ms else None,
         exchange_ms=int(message["E"]),
+        received_ms=received_ms,
+    )
+
+
+def ticker_24h_updated(message: dict[str, Any], symbol: str, received_ms: int) -> Ticker24hUpdated:
+    """Return a raw ``24hrTicker`` message as an event (bid/ask None when absent, as on USDT-M)."""
+
+    def optional(key: str) -> Decimal | None:
+        value = message.get(key)
+        return Decimal(value) if value not in (None, "") else None
+
+    return Ticker24hUpdated(
+        symbol=symbol,
+        last=Decimal(message["c"]),
+        open=Decimal(message["o"]),
+        high=Decimal(message["h"]),
+        low=Decimal(message["l"]),
+        volume=Decimal(message["v"]),
+        quote_volume=Decimal(message["q"]),
+        bid=optional("b"),
+        ask=optional("a"),
+        exchange_ms=int(message.get("E", received_ms)),
         received_ms=received_ms,
     )

@@ -387,6 +387,8 @@ class MarketFeed:
             self.events.put_nowait(bs.trade_printed(message, symbol, received))
         elif kind is StreamKind.TICKER:
             self.events.put_nowait(bs.ticker_updated(message, symbol, received))
+        elif kind is StreamKind.TICKER_24H:
+            self.events.put_nowait(bs.ticker_24h_updated(message, symbol, received))
         else:
             self.events.put_nowait(bs.mark_price_updated(message, symbol, received))
 

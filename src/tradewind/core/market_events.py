@@ -91,6 +91,24 @@ class TickerUpdated:
 
 
 @dataclass(frozen=True, slots=True)
+class Ticker24hUpdated:
+    """The rolling 24-hour ticker of ``symbol``: last price, the window's open, high, low, base
+    and quote volume, and best bid/ask where the exchange sends them (spot does, USDT-M not)."""
+
+    symbol: str
+    last: Decimal
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    volume: Decimal
+    quote_volume: Decimal
+    bid: Decimal | None
+    ask: Decimal | None
+    exchange_ms: int
+    received_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class MarkPriceUpdated:
     """Mark price, index price and the funding rate to be settled at ``next_funding_ms``
     (perpetuals)."""
@@ -150,6 +168,7 @@ MarketEvent = (
     | TradePrinted
     | BookUpdated
     | TickerUpdated
+    | Ticker24hUpdated
     | MarkPriceUpdated
     | StreamAlert
 )

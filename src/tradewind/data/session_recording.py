@@ -85,7 +85,8 @@ def _kind_of(stream: str) -> str:
         return "depth_snapshot"
     name = stream.split("@", 1)[1] if "@" in stream else stream
     for prefix, kind in (("kline_", "kline"), ("depth", "depth"), ("trade", "trade"),
-                         ("aggTrade", "trade"), ("bookTicker", "ticker"), ("markPrice", "mark")):  # fmt: skip
+                         ("aggTrade", "trade"), ("bookTicker", "ticker"), ("markPrice", "mark"),
+                         ("ticker", "ticker_24h")):  # fmt: skip
         if name.startswith(prefix):
             return kind
     return name

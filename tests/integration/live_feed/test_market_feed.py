@@ -24,6 +24,7 @@ from tradewind.core.market_events import (
     MarketEvent,
     StreamAlert,
     StreamState,
+    Ticker24hUpdated,
 )
 from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer
 
@@ -302,3 +303,24 @@ async def test_the_exchanges_connection_age_limit_is_a_seamless_reconnect(sim: A
             assert feed.groups[0].connects >= 3
             assert await _equal_to_the_exchange(feed, events, "1m") >= 12
     assert len(sim.faults.injected(FaultKind.FORCED_DISCONNECT)) >= 2
+
+
+async def test_24_hour_tickers_of_spot_and_perpetual(
+    server: LoopbackServer, pro_client: Callable[[], Any]
+) -> None:
+    kinds = frozenset({StreamKind.TICKER_24H})
+    symbols = ("ETH/BTC", "XRP/USDT:USDT")
+    async with MarketFeed(pro_client(), FeedSpec(symbols=symbols, kinds=kinds)) as feed:
+        events = await _collect(
+            feed,
+            lambda ev: {e.symbol for e in ev if isinstance(e, Ticker24hUpdated)} == set(symbols),
+            timeout_s=20,
+        )
+    for event in events:
+        assert isinstance(event, Ticker24hUpdated)
+        assert event.low <= event.last <= event.high
+        assert event.volume >= 0
+    spot = next(e for e in events if e.symbol == "ETH/BTC")
+    assert spot.bid is not None
+    assert spot.ask is not None
+    assert spot.bid < spot.ask
