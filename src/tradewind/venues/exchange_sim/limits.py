@@ -68,6 +68,8 @@ class LimitConfig:
     """The limits enforced (Binance spot's defaults)."""
 
     weight_per_minute: int = 6000
+    weight_window_ms: int = 60_000
+    """Length of the weight window (a minute on Binance; shorter to test budgets quickly)."""
     orders_per_10s: int = 100
     orders_per_day: int = 200_000
     ban_s: int = 120
@@ -119,9 +121,10 @@ class RateLimits:
             self._banned_until[ip] = until
             self._retry_until.pop(ip, None)
             return "418", self._weight(ip).used, _ceil_s(until - now_ms)
-        used = self._weight(ip).add(now_ms, 60_000, weight)
+        window = self.config.weight_window_ms
+        used = self._weight(ip).add(now_ms, window, weight)
         if used > self.config.weight_per_minute:
-            until = now_ms - now_ms % 60_000 + 60_000
+            until = now_ms - now_ms % window + window
             self._retry_until[ip] = until
             return "429", used, _ceil_s(until - now_ms)
         return None, used, 0
