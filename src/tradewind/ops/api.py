@@ -14,13 +14,13 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tradewind.core.errors import UserError
 from tradewind.ops.events import EventHub
@@ -54,6 +54,25 @@ class ForceExit(Reason):
 
     symbol: str | None = Field(default=None, max_length=64)
     strategy: str | None = Field(default=None, max_length=100)
+
+
+class JobSpec(BaseModel):
+    """What a job runs: a registered strategy on the bundled month (its first ``bars`` bars)."""
+
+    model_config = ConfigDict(extra="forbid")
+    strategy: str = Field(min_length=1, max_length=100)
+    params: dict[str, int | float | str | bool] | None = None
+    bars: int | None = Field(default=None, ge=500)
+    stake: str | None = Field(default=None, max_length=20)
+    trials: int | None = Field(default=None, ge=1, le=10_000)
+    sampler: Literal["tpe", "cmaes", "random", "grid"] | None = None
+
+
+class JobRequest(Reason):
+    """A backtest or optimisation to run in the worker process."""
+
+    kind: Literal["backtest", "optimize"]
+    spec: JobSpec
 
 
 class LoginLimiter:
@@ -248,6 +267,26 @@ def build_app(
     async def emergency_stop(grant: Trade, body: Reason) -> dict[str, Any]:
         """Cancel every order, flatten every position the bot owns, halt until resumed."""
         return facade.emergency_stop(actor(grant), body.reason)
+
+    @app.post(f"{v1}/jobs", responses=_ACTION_ERRORS)
+    async def start_job(grant: Trade, body: JobRequest) -> dict[str, Any]:
+        """Queue a backtest or optimisation for the worker process."""
+        spec = body.spec.model_dump(exclude_none=True)
+        return facade.start_job(actor(grant), body.kind, spec, body.reason)
+
+    @app.get(f"{v1}/jobs", responses=_AUTH_ERRORS)
+    async def list_jobs(
+        _: Read, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+    ) -> list[dict[str, Any]]:
+        """The latest jobs, newest first."""
+        return facade.jobs(limit)
+
+    @app.get(
+        f"{v1}/jobs/{{job_id}}", responses={**_AUTH_ERRORS, 404: {"description": "no such job"}}
+    )
+    async def get_job(_: Read, job_id: int) -> dict[str, Any]:
+        """One job: its state, and its result or error once finished."""
+        return facade.job(job_id)
 
     @app.get(
         f"{v1}/events",

@@ -24,9 +24,11 @@ from tradewind.core.errors import UserError
 from tradewind.engine.node import Node
 from tradewind.ops.events import EventHub
 from tradewind.ops.heartbeat import Heartbeat
+from tradewind.ops.jobs import validate_spec
 from tradewind.persistence import queries
 from tradewind.persistence.audit import record_operator_action
 from tradewind.persistence.bots import BotDatabase
+from tradewind.persistence.jobs import enqueue_job, job, jobs
 
 __all__ = ["PERIODS", "Actor", "ControlFacade", "LogTail"]
 
@@ -398,6 +400,40 @@ class ControlFacade:
             return f"halted; canceled {orders} order(s), flattening {held} position(s)"
 
         return self._act(actor, "emergency_stop", reason, {}, do)
+
+    def start_job(
+        self, actor: Actor, kind: str, spec: dict[str, Any], reason: str
+    ) -> dict[str, Any]:
+        """Queue a backtest or optimisation for the worker process (validated first)."""
+        queued: dict[str, int] = {}
+
+        def do() -> str:
+            checked = validate_spec(kind, spec)
+            queued["job"] = enqueue_job(
+                self.bot.engine, kind=kind, spec=checked, requested_by=actor.name,
+                bot_id=self.bot.bot_id,
+            )  # fmt: skip
+            return f"{kind} job {queued['job']} queued"
+
+        answer = self._act(actor, "start_job", reason, {"kind": kind}, do)
+        return {**answer, "job": queued["job"]}
+
+    def jobs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest jobs of this bot, newest first."""
+        return jobs(self.bot.engine, self.bot.bot_id, limit=limit)
+
+    def job(self, job_id: int) -> dict[str, Any]:
+        """One job of this bot.
+
+        Raises
+        ------
+        UnknownNameError
+            When there is no such job.
+        """
+        found = job(self.bot.engine, job_id)
+        if found is None or found["bot_id"] != self.bot.bot_id:
+            raise UnknownNameError(f"no job {job_id} on this bot")
+        return found
 
     def symbol(self, name: str) -> str:
         """The bot's symbol called ``name`` (``BTC-USDT`` is accepted for ``BTC/USDT``, as URL

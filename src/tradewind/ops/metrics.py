@@ -25,6 +25,7 @@ from prometheus_client import (
 from tradewind.core.orders import OrderStatus
 from tradewind.engine.bus import MessageBus
 from tradewind.ops.facade import ControlFacade
+from tradewind.persistence.jobs import job_counts
 
 __all__ = ["CONTENT_TYPE", "METRIC_NAMES", "BotMetrics"]
 
@@ -135,4 +136,6 @@ class BotMetrics:
         self.breaker.set(_BREAKER_LEVEL.get(facade.risk()["state"], 3))
         self.paused.set(1 if node.paused else 0)
         self.engine_time.set(node.now / 1000)
+        for state, count in job_counts(facade.bot.engine).items():
+            self.jobs.labels(state=state).set(count)
         return generate_latest(self.registry)

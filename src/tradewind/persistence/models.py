@@ -248,6 +248,24 @@ class ApiTokenRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class JobRow(Base):
+    """A backtest or optimisation job queued by an operator and run by a worker process."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    bot_id: Mapped[int | None] = mapped_column(ForeignKey("bots.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    spec: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    worker: Mapped[str | None] = mapped_column(String(100))
+    result: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class StrategyRow(Base):
     """A strategy known to the registry of runs."""
 

@@ -8,6 +8,8 @@ content. The event stream is left out: it is an endless response by design (test
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -29,14 +31,22 @@ def test_no_5xx_and_no_auth_bypass_on_any_operation(bot: Bot) -> None:
         if operation.path == "/api/v1/events":
             continue
 
-        @given(case=operation.as_strategy())
-        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck),
-                  derandomize=True, database=None)  # fmt: skip
-        def fuzz(case: schemathesis.Case) -> None:
-            case.call_and_validate(
-                headers=headers, excluded_checks=[schemathesis.checks.allow_header_conformance]
-            )
+        # A job's spec names a strategy and its parameters: a schema-valid one can still name no
+        # registered strategy or parameter, which is a 400 saying so, not an acceptance failure.
+        excluded = [schemathesis.checks.allow_header_conformance]
+        if operation.path == "/api/v1/jobs" and operation.method.upper() == "POST":
+            excluded.append(schemathesis.checks.positive_data_acceptance)
 
-        fuzz()
+        _fuzz(operation, headers, excluded)
         tried.add(f"{operation.method.upper()} {operation.path}")
     assert len(tried) >= 18
+
+
+def _fuzz(operation: Any, headers: dict[str, str], excluded: list[Any]) -> None:
+    @given(case=operation.as_strategy())
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck),
+              derandomize=True, database=None)  # fmt: skip
+    def fuzz(case: schemathesis.Case) -> None:
+        case.call_and_validate(headers=headers, excluded_checks=excluded)
+
+    fuzz()
