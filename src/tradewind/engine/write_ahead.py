@@ -14,7 +14,8 @@ requirements 1 and 6):
   found after a restart (source ``reconcile``).
 
 Named crash points (:func:`tradewind.core.crash.crash_point`): ``after_write_before_send``,
-``after_fill_before_commit``.
+``after_fill_before_commit``, ``during_stop_replace`` (the replacement is written, the
+cancel-replace not yet sent).
 """
 
 from __future__ import annotations
@@ -85,6 +86,18 @@ class WriteAheadOrders:
         self.orders[order.client_id] = order
         crash_point("after_write_before_send")
         self.venue.submit(order, ts)
+
+    def replace(self, client_id: str, order: Order, ts: int) -> None:
+        """Commit ``order``, then cancel ``client_id`` and send ``order`` once the cancel is
+        confirmed (a stop moved by cancel-replace, or an exit that takes a stop's place)."""
+        self.repository.record_order(order, ts, TransitionSource.ENGINE)
+        order.submit()
+        self.repository.record_transition(
+            OrderTransition(order.client_id, OrderStatus.SUBMITTED, ts, TransitionSource.ENGINE)
+        )
+        self.orders[order.client_id] = order
+        crash_point("during_stop_replace")
+        self.venue.cancel_replace(client_id, order, ts)
 
     def cancel(self, client_id: str, ts: int) -> None:
         """Ask the venue to cancel (the answer comes back as events)."""

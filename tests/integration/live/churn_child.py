@@ -1,7 +1,8 @@
 """A churning live trader for the kill -9 tests: reconcile, then churn orders, all written ahead.
 
 Usage: ``python churn_child.py REST_URL API_KEY SECRET BOTS_DIR CYCLES``. Each cycle: a market
-buy, a resting limit buy and its cancel, and a market sell (3 orders). Crash points fire from
+buy, its protective stop on the exchange, the stop moved by cancel-replace, a market exit in the
+stop's place, and a resting limit buy and its cancel (5 orders). Crash points fire from
 ``TRADEWIND_CRASH_AT``; ``during_reconciliation`` is the one this script owns.
 """
 
@@ -16,8 +17,10 @@ from tradewind.connectors.client import create_async_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.instruments import instruments_from_markets
 from tradewind.core.crash import crash_point
+from tradewind.core.money import ZERO
 from tradewind.core.orders import ClientIdFactory, Fill, Order, OrderStatus, OrderType
 from tradewind.core.records import Side
+from tradewind.engine.protective_stop import ProtectiveStops
 from tradewind.engine.write_ahead import WriteAheadOrders
 from tradewind.persistence.bots import open_bot
 from tradewind.venues.live import LiveVenuePort
@@ -75,19 +78,31 @@ async def main(rest_url: str, key: str, secret: str, bots_dir: str, cycles: int)
     ask = Decimal(repr((await client.fetch_order_book(SYMBOL, 5))["asks"][0][0]))
     low = port.instruments[SYMBOL].round_price(ask * Decimal("0.7"))
     ended = {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
+    stops = ProtectiveStops(keeper, ids)
+    instrument = port.instruments[SYMBOL]
     for _ in range(cycles):
         buy = Order(ids.next(), SYMBOL, Side.BUY, OrderType.MARKET, QTY, strategy_id="churn")
         keeper.place(buy, int(time.time() * 1000))
         await _wait(keeper, buy.client_id, ended)
+        held = instrument.round_amount(
+            buy.filled_quantity - sum((f.fee for f in buy.fills if f.fee_currency == "XRP"), ZERO)
+        )
+        if held > 0:
+            # Protect the entry on the exchange, trail it once, then exit in the stop's place.
+            stop = stops.protect("churn", SYMBOL, Side.SELL, held, low, int(time.time() * 1000))
+            await _wait(keeper, stop.client_id, ended | {OrderStatus.ACCEPTED})
+            moved = stops.move(
+                "churn", SYMBOL, low + instrument.price_step, int(time.time() * 1000)
+            )
+            await _wait(keeper, moved.client_id, ended | {OrderStatus.ACCEPTED})
+            exit_order = stops.exit("churn", SYMBOL, int(time.time() * 1000))
+            await _wait(keeper, exit_order.client_id, ended)
         rest = Order(ids.next(), SYMBOL, Side.BUY, OrderType.LIMIT, QTY, price=low,
                      strategy_id="churn")  # fmt: skip
         keeper.place(rest, int(time.time() * 1000))
         await _wait(keeper, rest.client_id, ended | {OrderStatus.ACCEPTED})
         keeper.cancel(rest.client_id, int(time.time() * 1000))
         await _wait(keeper, rest.client_id, ended)
-        sell = Order(ids.next(), SYMBOL, Side.SELL, OrderType.MARKET, QTY, strategy_id="churn")
-        keeper.place(sell, int(time.time() * 1000))
-        await _wait(keeper, sell.client_id, ended)
     await port.close()
     await client.close()
     repository.close()

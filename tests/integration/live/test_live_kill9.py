@@ -1,9 +1,10 @@
 """kill -9 at named crash points, restart, and a one-to-one match with the simulator's ledger.
 
 A child process trades live through the real ccxt client against the simulator, every order
-written ahead into the bot's SQLite database (``churn_child.py``: market buy, resting limit,
-cancel, market sell per cycle). It is killed with SIGKILL at a named crash point
-(``TRADEWIND_CRASH_AT``; the test fails unless the child's stderr shows the hook firing), then
+written ahead into the bot's SQLite database (``churn_child.py``: market buy, protective stop,
+its cancel-replace, the exit in its place, a resting limit and its cancel per cycle). It is killed
+with SIGKILL at a named crash point (``TRADEWIND_CRASH_AT``; the test fails unless the child's
+stderr shows the hook firing), then
 started again: it reconciles before trading and churns on. Afterwards, read from the simulator's
 own ledger (not through any client): every order on the exchange is in the database with the same
 status and filled quantity, every database order that never reached the exchange is rejected as
@@ -39,6 +40,7 @@ POINTS = [
     "after_send_before_answer:3",
     "after_fill_before_commit:2",
     "during_reconciliation",
+    "during_stop_replace:2",
 ]
 RANDOM_KILLS = 100 if os.environ.get("TRADEWIND_CHAOS") else 3
 
@@ -100,10 +102,10 @@ def test_kill_at_a_named_point_then_restart_matches_the_ledger(
         # Something to reconcile: a first run killed before its fill was committed.
         first = _run(server, key, tmp_path, 2, TRADEWIND_CRASH_AT="after_fill_before_commit:2")
         assert first.returncode == -signal.SIGKILL
-    killed = _run(server, key, tmp_path, 3, TRADEWIND_CRASH_AT=point)
+    killed = _run(server, key, tmp_path, 2, TRADEWIND_CRASH_AT=point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert f"crash point {point.partition(':')[0]} firing" in killed.stderr
-    again = _run(server, key, tmp_path, 3)
+    again = _run(server, key, tmp_path, 2)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "done" in again.stdout
     assert _check_against_ledger(server, key, tmp_path) >= 10
