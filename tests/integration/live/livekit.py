@@ -32,7 +32,11 @@ _names = itertools.count(1)
 
 
 async def client_for(
-    server: LoopbackServer, *, timeout_ms: int = 3000, **balances: Any
+    server: LoopbackServer,
+    *,
+    timeout_ms: int = 3000,
+    market_types: tuple[str, ...] = ("spot",),
+    **balances: Any,
 ) -> tuple[Any, ApiKey]:
     """A loaded ``ccxt.pro`` client (spot markets) for a fresh funded account, and its key."""
     name = f"live{next(_names)}"
@@ -43,7 +47,7 @@ async def client_for(
         rest_url=server.rest_url, api_key=key.key, secret=key.secret, rate_limit=False,
         timeout_ms=timeout_ms,
     )  # fmt: skip
-    client = create_async_client(cfg, market_types=("spot",))
+    client = create_async_client(cfg, market_types=market_types)
     await client.load_markets()
     return client, key
 

@@ -41,6 +41,7 @@ from tradewind.connectors.order_errors import (
     classify_command_failure,
 )
 from tradewind.core.crash import crash_point
+from tradewind.core.errors import UserError
 from tradewind.core.events import (
     CancelRejected,
     OrderAccepted,
@@ -203,7 +204,10 @@ class LiveVenuePort:
             info = position.get("info") or {}
             amount = wire.dec(info.get("positionAmt"), wire.dec(position.get("contracts")))
             if info.get("positionSide", "BOTH") not in ("BOTH", None):
-                raise RuntimeError("hedge position mode is not supported: use one-way mode")
+                raise UserError(
+                    "hedge position mode is not supported: switch the futures account to "
+                    "one-way mode (Binance: Position Mode = One-way)"
+                )
             if amount:
                 found[str(position["symbol"])] = amount
         return found
@@ -231,6 +235,22 @@ class LiveVenuePort:
             if total:
                 found[str(code(row["asset"]))] = total
         return found
+
+    async def configure_futures(
+        self, symbol: str, *, leverage: int, margin_mode: str = "isolated"
+    ) -> None:
+        """Set a USDT-M symbol's margin mode (``isolated``/``cross``) and leverage, and check the
+        account is in one-way position mode (hedge mode is refused by name)."""
+        instrument = self.instruments.get(symbol)
+        if instrument is None or not instrument.is_derivative:
+            raise UserError(f"{symbol} is not a traded USDT-M symbol")
+        if margin_mode not in ("isolated", "cross"):
+            raise UserError(f"margin mode must be isolated or cross, not {margin_mode!r}")
+        if not 1 <= leverage <= 125:
+            raise UserError(f"leverage must be between 1 and 125, not {leverage}")
+        await self.client.set_margin_mode(margin_mode, symbol)
+        await self.client.set_leverage(leverage, symbol)
+        await self.positions()  # raises on a hedge-mode account
 
     # -- the command tasks ----------------------------------------------------------------------
 
