@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -25,6 +25,7 @@ from tradewind.core.timeframe import Timeframe
 
 if TYPE_CHECKING:
     from tradewind.ml.dataset import Dataset
+    from tradewind.ml.study import StudySettings
 
 app = typer.Typer(help="Machine learning: validate models honestly, train and save one.")
 
@@ -39,7 +40,12 @@ Exchange = Annotated[
 DataFile = Annotated[Path | None, typer.Option("--data", help="Read candles from this file.")]
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Catalog folder.")]
 Target = Annotated[
-    str, typer.Option("--target", help="direction (triple barrier), regime, or strategy.")
+    str,
+    typer.Option(
+        "--target",
+        help="direction (triple barrier), regime, strategy; or a regression target: return, "
+        "mfe, mae (evaluate only).",
+    ),
 ]
 Horizon = Annotated[int, typer.Option("--horizon", help="Label horizon in bars.", min=1)]
 Labels = Annotated[
@@ -121,6 +127,7 @@ def evaluate(
 ) -> None:
     """Validate models out of sample (purged walk-forward) against naive baselines."""
     _require_ml()
+    from tradewind.ml.regression import REGRESSION_TARGETS
     from tradewind.ml.report import render_html
     from tradewind.ml.study import StudySettings, run_study
 
@@ -129,10 +136,13 @@ def evaluate(
         lstm_epochs=lstm_epochs, sequence_length=sequence_length,
     )  # fmt: skip
     bars = _bars(symbol, timeframe, exchange, data, data_dir)
+    title = f"{bars.symbol} {bars.timeframe}"
+    if target in REGRESSION_TARGETS:
+        _evaluate_regression(bars, settings, target, horizon, sample_step, sequence_length, report)
+        return
     ds, names = _dataset(
         bars, target, horizon, labels, barrier, dead_zone, sample_step, sequence_length
     )
-    title = f"{bars.symbol} {bars.timeframe}"
     result = run_study(
         ds, settings, title=title, target=target, horizon=horizon, class_names=names,
         progress=lambda text: STATE.err_console.print(text, highlight=False),
@@ -147,6 +157,38 @@ def evaluate(
         s = m.scores
         table.add_row(m.name, f"{s.accuracy:.4f}", f"{s.log_loss:.4f}", f"{s.auc:.4f}",
                       f"{s.brier:.4f}", result.verdict(m))  # fmt: skip
+    STATE.console.print(table)
+    if report is not None:
+        page = render_html([result], title=f"Tradewind ML study: {title}")
+        write_output(report, "--report", lambda p: p.write_text(page, encoding="utf-8"))
+        STATE.console.print(f"report: {report}")
+
+
+def _evaluate_regression(
+    bars: BarSeries, settings: StudySettings, target: str, horizon: int, step: int,
+    sequence: int, report: Path | None,
+) -> None:  # fmt: skip
+    from tradewind.ml.dataset import build_dataset
+    from tradewind.ml.features import FeatureInputs
+    from tradewind.ml.regression import regression_labels, run_regression_study
+    from tradewind.ml.report import render_html
+
+    made = regression_labels(bars, target, horizon)
+    ds = build_dataset(FeatureInputs(bars), made, min_history=sequence - 1, sample_step=step)
+    title = f"{bars.symbol} {bars.timeframe}"
+    result = run_regression_study(
+        ds, made.value[ds.bars], settings, title=title, target=target, horizon=horizon
+    )
+    table = Table(
+        title=f"{title} {target} (regression): out of sample, {result.baseline.count} predictions"
+    )
+    for column in ("model", "MAE", "RMSE", "R²", "correlation", "verdict"):
+        table.add_column(column)
+    table.add_row("baseline: training mean", f"{result.baseline.mae:.6f}",
+                  f"{result.baseline.rmse:.6f}", f"{result.baseline.r2:.4f}", "", "")  # fmt: skip
+    for name, s in result.models.items():
+        table.add_row(name, f"{s.mae:.6f}", f"{s.rmse:.6f}", f"{s.r2:.4f}",
+                      f"{s.correlation:.4f}", result.verdict(name))  # fmt: skip
     STATE.console.print(table)
     if report is not None:
         page = render_html([result], title=f"Tradewind ML study: {title}")
@@ -217,6 +259,9 @@ def report(
     _require_ml()
     from tradewind.data.bundled import BUNDLED_SYMBOL, load_bundled
     from tradewind.data.recorded import recorded_data_dir
+    from tradewind.ml.dataset import build_dataset
+    from tradewind.ml.features import FeatureInputs
+    from tradewind.ml.regression import REGRESSION_TARGETS, regression_labels, run_regression_study
     from tradewind.ml.report import render_html
     from tradewind.ml.study import StudySettings, run_study
 
@@ -226,7 +271,7 @@ def report(
     for name in _STUDY_FILES:
         path = recorded_data_dir() / "candles" / name
         series.append((_bars(None, "5m", None, path, None), 1, 1))
-    results = []
+    results: list[Any] = []
     for bars, step, which in series:
         for target, month_horizon, five_horizon in _STUDY_TARGETS:
             horizon = five_horizon if which else month_horizon
@@ -244,6 +289,17 @@ def report(
                     f"{base.accuracy:.4f} log loss {base.log_loss:.4f}: {result.verdict(m)}",
                     highlight=False,
                 )
+        horizon = 12 if which else 30
+        for target in REGRESSION_TARGETS:
+            made = regression_labels(bars, target, horizon)
+            ds = build_dataset(FeatureInputs(bars), made, min_history=31, sample_step=step)
+            title = f"{bars.symbol} {bars.timeframe}"
+            regression = run_regression_study(ds, made.value[ds.bars], settings, title=title,
+                                              target=target, horizon=horizon)  # fmt: skip
+            results.append(regression)
+            for name in regression.models:
+                STATE.console.print(f"{title} {target} {name}: {regression.verdict(name)}",
+                                    highlight=False)  # fmt: skip
     page = render_html(results, title="Tradewind ML study")
     write_output(out, "--out", lambda p: p.write_text(page, encoding="utf-8"))
     STATE.console.print(f"report: {out}")

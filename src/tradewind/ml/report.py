@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tradewind.ml.calibration import ReliabilityCurve
+from tradewind.ml.regression import RegressionReport
 from tradewind.ml.study import StudyReport
 from tradewind.ml.validation import Scores
 
@@ -146,7 +147,31 @@ def study_section(report: StudyReport) -> str:
     )
 
 
-def render_html(reports: Sequence[StudyReport], *, title: str = "Tradewind ML study") -> str:
+def regression_section(report: RegressionReport) -> str:
+    """One regression study as an HTML section."""
+    rows = [
+        f"<h2>{html.escape(report.title)}: {html.escape(report.target)} (regression)</h2>"
+        f"<p>{report.samples} samples, horizon {report.horizon} bars, purged walk-forward over "
+        f"{report.splits} test windows, {report.baseline.count} out-of-sample predictions.</p>"
+        "<table><tr><th>model</th><th>MAE</th><th>RMSE</th><th>R²</th><th>correlation</th>"
+        "<th>verdict</th></tr>"
+    ]
+    entries = [("baseline: training mean", report.baseline, "")]
+    entries += [(name, s, report.verdict(name)) for name, s in report.models.items()]
+    for name, s, verdict in entries:
+        css = "win" if verdict.startswith("beats") else "lose"
+        rows.append(
+            f"<tr><td>{html.escape(name)}</td><td>{s.mae:.6f}</td><td>{s.rmse:.6f}</td>"
+            f"<td>{_num(s.r2)}</td><td>{_num(s.correlation)}</td>"
+            f'<td class="{css}">{verdict}</td></tr>'
+        )
+    rows.append("</table>")
+    return f"<section>{''.join(rows)}</section>"
+
+
+def render_html(
+    reports: Sequence[StudyReport | RegressionReport], *, title: str = "Tradewind ML study"
+) -> str:
     """The whole page for one or more studies."""
     intro = (
         "<p>Every number is out of sample: each model is trained only on bars whose labels end "
@@ -154,7 +179,10 @@ def render_html(reports: Sequence[StudyReport], *, title: str = "Tradewind ML st
         "on that training window, and its settings were fixed before the run. A model that does "
         "not beat the naive baselines is reported as such.</p>"
     )
-    body = "".join(study_section(r) for r in reports)
+    body = "".join(
+        regression_section(r) if isinstance(r, RegressionReport) else study_section(r)
+        for r in reports
+    )
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}'
         f"</title><style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>{intro}{body}"

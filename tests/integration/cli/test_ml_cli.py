@@ -42,6 +42,16 @@ def test_evaluate_prints_models_beside_baselines_and_writes_the_report(
     assert "permutation" in text
 
 
+def test_evaluate_a_regression_target(cli: CliRunner, shared_data: Path) -> None:
+    outcome = cli(
+        "ml", "evaluate", "--data", _eth(shared_data), "--target", "mae", "--horizon", "12",
+        "--splits", "2", "--sample-step", "4", "--models", "lightgbm",
+    )  # fmt: skip
+    assert outcome.code == 0, outcome.err
+    for words in ("baseline: training mean", "lightgbm", "RMSE", "the baseline"):
+        assert words in outcome.out
+
+
 def test_train_saves_a_pipeline_that_predicts_the_latest_bar(
     cli: CliRunner, shared_data: Path, tmp_path: Path
 ) -> None:

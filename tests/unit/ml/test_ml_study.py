@@ -16,6 +16,7 @@ from tradewind.ml.dataset import build_dataset
 from tradewind.ml.features import FEATURES, Feature, FeatureInputs
 from tradewind.ml.labels import forward_return
 from tradewind.ml.models import BoostingSettings, ForestSettings
+from tradewind.ml.regression import regression_labels, run_regression_study
 from tradewind.ml.study import StudySettings, run_study
 from tradewind.ml.targets import target_labels
 
@@ -86,3 +87,27 @@ def test_a_planted_signal_beats_the_baselines(eth_5m: BarSeries) -> None:
     model = report.models[0]
     assert report.verdict(model) == "beats the baselines"
     assert model.scores.accuracy > 0.9
+
+
+@pytest.mark.parametrize("target", ["return", "mfe", "mae"])
+def test_regression_targets_through_the_same_walk_forward(eth_5m: BarSeries, target: str) -> None:
+    made = regression_labels(eth_5m, target, 12)
+    ds = build_dataset(FeatureInputs(eth_5m), made, sample_step=3)
+    settings = StudySettings(
+        models=("random_forest", "lightgbm"), n_splits=3,
+        forest=ForestSettings(n_estimators=20, max_depth=6), boosting=CI.boosting,
+    )  # fmt: skip
+    report = run_regression_study(ds, made.value[ds.bars], settings, title="ETH/BTC 5m",
+                                  target=target, horizon=12)  # fmt: skip
+    assert set(report.models) == {"random_forest", "lightgbm"}
+    assert report.baseline.count > 500
+    # The training mean is not the test window's own mean: its R² is at most about zero.
+    assert report.baseline.r2 <= 0.01
+    for name, s in report.models.items():
+        assert s.count == report.baseline.count
+        assert np.isfinite(s.mae)
+        assert s.rmse >= s.mae
+        assert report.verdict(name) in ("beats the baseline", "does not beat the baseline")
+    if target != "return":
+        # Excursions scale with volatility, which the features see: the models find that.
+        assert max(s.correlation for s in report.models.values()) > 0.1
