@@ -5,7 +5,6 @@ funded accounts, and the two independent clients (ccxt's bybit, sync/async/pro, 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +12,12 @@ import ccxt
 import ccxt.async_support
 import ccxt.pro
 import pytest
+from bybitkit import open_account, point, settings
 
-from tradewind.connectors.client import bybit_urls
 from tradewind.venues.exchange_sim import FaultPlan, LoopbackServer, SimExchange
 from tradewind.venues.exchange_sim.accounts import ApiKey
 from tradewind.venues.exchange_sim.bybit import build_bybit_app
 from tradewind.venues.exchange_sim.recordings import list_bybit_recordings, list_shared_recordings
-
-FUNDS = {"USDT": 100_000, "XRP": 20_000, "BTC": 1}
-FUTURES_USDT = 20_000
-LINEAR = "XRP/USDT:USDT"
-SPOT = "XRP/USDT"
-_names = count(1)
 
 
 @pytest.fixture(scope="session")
@@ -52,32 +45,6 @@ def bybit_server(bybit_sim: SimExchange) -> Iterator[LoopbackServer]:
 def bybit_history_exchange(shared_data: Path) -> SimExchange:
     """Every shared recording served as Bybit: linear XRPUSDT has recorded candles and funding."""
     return list_shared_recordings(SimExchange(seed=5), shared_data)
-
-
-def open_account(server: LoopbackServer, **kw: Any) -> ApiKey:
-    """Open a funded account on the running server (through its loop); return its key."""
-    kw.setdefault("balances", FUNDS)
-    kw.setdefault("futures_usdt", FUTURES_USDT)
-    name = f"bybit{next(_names)}"
-    return server.call(lambda: server.sim.open_account(name, **kw))
-
-
-def settings(key: ApiKey | None, rate_limit: bool, timeout_ms: int = 3000) -> dict[str, Any]:
-    """ccxt settings for the simulator (linear and spot markets only)."""
-    config: dict[str, Any] = {
-        "enableRateLimit": rate_limit,
-        "timeout": timeout_ms,
-        "options": {"fetchMarkets": {"types": ["spot", "linear"]}},
-    }
-    if key is not None:
-        config.update({"apiKey": key.key, "secret": key.secret})
-    return config
-
-
-def point(client: Any, server: LoopbackServer) -> Any:
-    """Point a ccxt bybit client at ``server`` (replacing the whole URL dict fails closed)."""
-    client.urls["api"] = bybit_urls(server.rest_url)
-    return client
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+from bybitkit import LINEAR, open_account
 
-from conftest import LINEAR, open_account
 from tradewind.venues.exchange_sim import LoopbackServer
 from tradewind.venues.exchange_sim.listings import Api
 

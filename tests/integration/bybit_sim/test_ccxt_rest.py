@@ -12,8 +12,8 @@ from typing import Any
 import ccxt
 import pytest
 import requests
+from bybitkit import FUNDS, LINEAR, SPOT, open_account
 
-from conftest import FUNDS, LINEAR, SPOT, open_account
 from tradewind.venues.exchange_sim import LoopbackServer
 from tradewind.venues.exchange_sim.ledgers import positions_of
 from tradewind.venues.exchange_sim.listings import Api

@@ -18,8 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
-from conftest import open_account
+from bybitkit import open_account
 
 pybit_http = pytest.importorskip("pybit.unified_trading")
 from pybit.exceptions import FailedRequestError, InvalidRequestError  # noqa: E402
@@ -124,6 +123,8 @@ def test_trading_and_account(bybit_server: LoopbackServer, limiter: bool) -> Non
     fee = sum(Decimal(f["execFee"]) for f in fills)
     assert sum(Decimal(f["execQty"]) for f in fills) == 40
     assert fee > 0
+    position = http.get_positions(category="linear", symbol="XRPUSDT")["result"]["list"][0]
+    assert Decimal(position["cumRealisedPnl"]) == -fee  # opened only: the fees so far
     wallet = http.get_wallet_balance(accountType="CONTRACT")["result"]["list"][0]["coin"][0]
     assert Decimal(wallet["walletBalance"]) == Decimal(20_000) - fee
     with pytest.raises(InvalidRequestError) as refused:

@@ -186,11 +186,7 @@ def position_json(
     value = size * pos.entry
     stops = _stops(notes, sim, account, pos.symbol)
     tp, sl = stops.get("TakeProfit"), stops.get("StopLoss")
-    realised = sum(
-        (Decimal(r["income"]) for r in account.income
-         if r["symbol"] == pos.symbol and r["incomeType"] == "REALIZED_PNL"),
-        ZERO,
-    )  # fmt: skip
+    realised = _realised(account, pos.symbol)
     return {
         "positionIdx": 0, "riskId": 1, "riskLimitValue": "2000000", "symbol": pos.symbol,
         "side": "" if pos.qty == 0 else "Buy" if pos.qty > 0 else "Sell",
@@ -210,6 +206,18 @@ def position_json(
         "updatedTime": str(pos.update_ms), "seq": pos.update_ms, "isReduceOnly": False,
         "mmrSysUpdatedTime": "", "leverageSysUpdatedTime": "",
     }  # fmt: skip
+
+
+def _realised(account: Account, symbol: str) -> Decimal:
+    # Bybit's realised PnL counts closed PnL less trading fees, plus funding received.
+    total = ZERO
+    for fill in account.futures_trades:
+        if fill.get("symbol") == symbol:
+            total += Decimal(fill["realizedPnl"]) - Decimal(fill["commission"])
+    for row in account.income:
+        if row["symbol"] == symbol and row["incomeType"] == "FUNDING_FEE":
+            total += Decimal(row["income"])
+    return total
 
 
 async def _positions(
