@@ -101,6 +101,11 @@ class LiveVenuePort:
         The visibility window after which two absent lookups mean the order is lost.
     clock
         Wall clock in UTC ms (event timestamps when the exchange gives none).
+    stream
+        Watch the user-data stream (``ccxt.pro`` ``watch_orders``) once :meth:`start` is
+        awaited: an order update wakes an immediate lookup of that order, so changes arrive at
+        stream speed; the polling stays on underneath, so a dropped stream event or a dead stream
+        delays a fill by at most ``poll_s`` and never loses it.
     """
 
     def __init__(
@@ -111,6 +116,7 @@ class LiveVenuePort:
         poll_s: float = 0.5,
         visibility_s: float = DEFAULT_VISIBILITY_S,
         clock: Callable[[], int] | None = None,
+        stream: bool = False,
     ) -> None:
         for instrument in instruments.values():
             if instrument.is_derivative and not instrument.linear:
@@ -127,6 +133,12 @@ class LiveVenuePort:
         self._by_venue_id: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
+        self.stream = stream
+        self._watcher: asyncio.Task[None] | None = None
+        self.stream_updates = 0
+        """Order updates received over the user-data stream."""
+        self.stream_errors = 0
+        """Times the user-data stream failed (it is watched again after a pause)."""
         self.failures: list[CommandFailure] = []
         """Every classified command failure, oldest first (for the operator and the tests)."""
 
@@ -150,8 +162,16 @@ class LiveVenuePort:
         record = self._records.setdefault(order.client_id, _Record(order))
         self._spawn(self._cancel_replace(client_id, record))
 
+    async def start(self) -> None:
+        """Start watching the user-data stream (when ``stream``)."""
+        if self.stream and self._watcher is None:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
     async def close(self) -> None:
         """Stop polling and wait for the commands in flight (the client is the caller's)."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
         if self._poller is not None:
             self._poller.cancel()
         for task in list(self._tasks):
@@ -350,6 +370,28 @@ class LiveVenuePort:
         old = self._records.get(client_id)
         why = old.reason if old is not None and old.reason else "the cancel was not confirmed"
         self._reject(replacement, f"not sent: cancel of {client_id} refused ({why})")
+
+    async def _watch(self) -> None:
+        pause = 0.1
+        while True:
+            try:
+                updates = await self.client.watch_orders()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the stream is watched, not trusted
+                self.stream_errors += 1
+                _log.warning("user-data stream failed (%s); polling covers it", exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+                continue
+            pause = 0.1
+            for raw in updates:
+                self.stream_updates += 1
+                record = self._records.get(wire.client_id_of(raw))
+                if record is None or record.ended or record.lock.locked():
+                    continue
+                async with record.lock:
+                    await self._refresh(record)
 
     # -- lookups --------------------------------------------------------------------------------
 
