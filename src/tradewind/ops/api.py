@@ -23,8 +23,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from tradewind.core.errors import UserError
+from tradewind.ops.errors import NotAvailableError, UnknownNameError
 from tradewind.ops.events import EventHub
-from tradewind.ops.facade import Actor, ControlFacade, UnknownNameError
+from tradewind.ops.facade import Actor, ControlFacade
 from tradewind.ops.metrics import CONTENT_TYPE, BotMetrics
 from tradewind.persistence.api_tokens import TokenGrant, check_token
 
@@ -40,6 +41,7 @@ _ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
     **_AUTH_ERRORS,
     400: {"description": "the request is not something the bot can do"},
     404: {"description": "the request names a symbol or strategy the bot does not have"},
+    409: {"description": "not possible in the bot's present state or set-up"},
 }
 
 
@@ -54,6 +56,12 @@ class ForceExit(Reason):
 
     symbol: str | None = Field(default=None, max_length=64)
     strategy: str | None = Field(default=None, max_length=100)
+
+
+class ParamsRequest(Reason):
+    """New values for some of a strategy's parameters."""
+
+    params: dict[str, int | float | str | bool] = Field(min_length=1)
 
 
 class JobSpec(BaseModel):
@@ -144,15 +152,19 @@ def build_app(
 
     Read = Annotated[TokenGrant, Depends(authorise("read"))]
     Trade = Annotated[TokenGrant, Depends(authorise("trade"))]
+    Admin = Annotated[TokenGrant, Depends(authorise("admin"))]
 
     def actor(grant: TokenGrant) -> Actor:
         return Actor(f"token:{grant.name}", "api")
 
     @app.exception_handler(UserError)
     async def user_error(_: Request, exc: UserError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": str(exc)}, status_code=404 if isinstance(exc, UnknownNameError) else 400
-        )
+        status = 400
+        if isinstance(exc, UnknownNameError):
+            status = 404
+        elif isinstance(exc, NotAvailableError):
+            status = 409
+        return JSONResponse({"detail": str(exc)}, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -267,6 +279,16 @@ def build_app(
     async def emergency_stop(grant: Trade, body: Reason) -> dict[str, Any]:
         """Cancel every order, flatten every position the bot owns, halt until resumed."""
         return facade.emergency_stop(actor(grant), body.reason)
+
+    @app.post(f"{v1}/config/reload", responses=_ACTION_ERRORS)
+    async def reload(grant: Admin, body: Reason) -> dict[str, Any]:
+        """Reload the bot's config file (admin): only reloadable keys, others refused by name."""
+        return facade.reload_config(actor(grant), body.reason)
+
+    @app.post(f"{v1}/strategies/{{strategy}}/params", responses=_ACTION_ERRORS)
+    async def set_params(grant: Admin, strategy: str, body: ParamsRequest) -> dict[str, Any]:
+        """Change a running hook strategy's parameters (admin)."""
+        return facade.set_params(actor(grant), strategy, body.params, body.reason)
 
     @app.post(f"{v1}/jobs", responses=_ACTION_ERRORS)
     async def start_job(grant: Trade, body: JobRequest) -> dict[str, Any]:

@@ -18,13 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from tradewind.config import AppConfig
 from tradewind.core.errors import UserError
 from tradewind.engine.node import Node
+from tradewind.ops.errors import NotAvailableError, UnknownNameError
 from tradewind.ops.events import EventHub
 from tradewind.ops.heartbeat import Heartbeat
 from tradewind.ops.jobs import validate_spec
+from tradewind.ops.reload import reload_config, set_strategy_params
 from tradewind.persistence import queries
 from tradewind.persistence.audit import record_operator_action
 from tradewind.persistence.bots import BotDatabase
@@ -34,10 +38,6 @@ __all__ = ["PERIODS", "Actor", "ControlFacade", "LogTail"]
 
 PERIODS = {"day": 86_400_000, "week": 7 * 86_400_000, "month": 30 * 86_400_000}
 """The profit windows, in ms of the bot's own clock (a replay's periods follow its data)."""
-
-
-class UnknownNameError(UserError):
-    """The operator named a symbol or strategy this bot does not have."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,10 @@ class ControlFacade:
         Where each action is announced (``operator.<action>``) to stream listeners.
     heartbeat
         The dead man's switch, when one runs: its loop lag and progress age go into the health.
+    config
+        The running config (what :meth:`reload_config` compares a reloaded file with).
+    config_path
+        The file it came from (what :meth:`reload_config` reads again).
     """
 
     def __init__(
@@ -109,6 +113,8 @@ class ControlFacade:
         health: Callable[[], dict[str, dict[str, Any]]] | None = None,
         events: EventHub | None = None,
         heartbeat: Heartbeat | None = None,
+        config: AppConfig | None = None,
+        config_path: Path | None = None,
     ) -> None:
         self.node = node
         self.bot = bot
@@ -118,6 +124,8 @@ class ControlFacade:
         self._health = health
         self.events = events
         self.heartbeat = heartbeat
+        self.config = config
+        self.config_path = config_path
         self._halted = False
 
     # -- reads --------------------------------------------------------------------------------
@@ -400,6 +408,41 @@ class ControlFacade:
             return f"halted; canceled {orders} order(s), flattening {held} position(s)"
 
         return self._act(actor, "emergency_stop", reason, {}, do)
+
+    def reload_config(self, actor: Actor, reason: str) -> dict[str, Any]:
+        """Re-read the bot's config file: validated whole, only reloadable keys applied; any
+        other changed key refuses the reload by name."""
+        applied: list[str] = []
+        path = self.config_path
+
+        def do() -> str:
+            if self.config is None or path is None:
+                raise NotAvailableError("this bot was started without a config file to reload")
+            new, changed = reload_config(self.config, path)
+            self.config = new
+            applied.extend(changed)
+            return f"applied {', '.join(changed)}" if changed else "no change"
+
+        answer = self._act(actor, "reload_config", reason, {"path": str(path)}, do)
+        return {**answer, "applied": applied}
+
+    def set_params(
+        self, actor: Actor, strategy: str, params: dict[str, Any], reason: str
+    ) -> dict[str, Any]:
+        """Change a running hook strategy's parameters (checked as at construction)."""
+        values: dict[str, Any] = {}
+
+        def do() -> str:
+            found = [b for b in self.node.bindings if b.strategy_id == strategy]
+            if not found:
+                raise UnknownNameError(f"no strategy {strategy!r} on this bot")
+            for binding in found:
+                values.update(set_strategy_params(binding, params))
+            return "parameters set"
+
+        detail = {"strategy": strategy, "params": params}
+        answer = self._act(actor, "set_params", reason, detail, do)
+        return {**answer, "values": values}
 
     def start_job(
         self, actor: Actor, kind: str, spec: dict[str, Any], reason: str

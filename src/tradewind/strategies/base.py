@@ -254,6 +254,29 @@ class Strategy:
             )
         self.validate()
 
+    def update_params(self, **params: Any) -> None:
+        """Change parameter values in place (an operator tuning a running hook strategy),
+        checked as at construction; on an error nothing changes.
+
+        Raises
+        ------
+        UserError
+            For an unknown parameter, a value out of range or a broken relation.
+        """
+        owner = f"strategy {self.name or type(self).__name__!r}"
+        values = resolve_params(owner, self._declared, {**self._values, **params})
+        before = self._values
+        self._values = values
+        for key, value in values.items():
+            setattr(self, key, value)
+        try:
+            self.validate()
+        except UserError:
+            self._values = before
+            for key, value in before.items():
+                setattr(self, key, value)
+            raise
+
     @classmethod
     def parameters(cls) -> Mapping[str, Param]:
         """The declared parameters by name."""

@@ -28,7 +28,7 @@ from tradewind.persistence.api_tokens import issue_token
 from tradewind.persistence.bots import BotDatabase, open_bot
 from tradewind.risk.gate import StakeGate
 from tradewind.risk.stake import Stake
-from tradewind.strategies import Strategy, StrategyContext
+from tradewind.strategies import Param, Strategy, StrategyContext
 from tradewind.venues.sim import SimVenue, SimVenuePort
 
 SYMBOL = "BTC/USDT"
@@ -52,10 +52,11 @@ class LoggedPort(SimVenuePort):
 
 
 class EveryFifty(Strategy):
-    """Enters long every 100 bars and exits 50 bars later; ``operator(i)`` runs at each bar
+    """Enters long and exits on alternate multiples of ``every`` bars; ``operator(i)`` runs at each bar
     first, as an operator acting on the running bot between bars."""
 
     name = "every_fifty"
+    every = Param(50, low=10, high=500)
 
     def __init__(self) -> None:
         super().__init__()
@@ -64,7 +65,7 @@ class EveryFifty(Strategy):
     def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
         if self.operator is not None:
             self.operator(i, ctx)
-        if i % 50 == 0:
+        if i % self.every == 0:
             held = ctx.position(SYMBOL)
             action = IntentAction.EXIT_LONG if held > 0 else IntentAction.ENTER_LONG
             ctx.emit(SYMBOL, action, reason="every 50")
