@@ -25,7 +25,7 @@ def open_account(server: LoopbackServer, **kw: Any) -> ApiKey:
     return server.call(lambda: server.sim.open_account(name, **kw))
 
 
-def settings(key: ApiKey | None, rate_limit: bool, timeout_ms: int = 3000) -> dict[str, Any]:
+def settings(key: ApiKey | None, rate_limit: bool, timeout_ms: int = 10_000) -> dict[str, Any]:
     """ccxt settings for the simulator (linear and spot markets only)."""
     config: dict[str, Any] = {
         "enableRateLimit": rate_limit,

@@ -23,16 +23,17 @@ async def test_watch_order_book_keeps_the_full_uncrossed_book(
     ccxt_async: Callable[..., Any], rate_limit: bool
 ) -> None:
     ex = await ccxt_async(rate_limit=rate_limit)
-    ex.streaming["keepAlive"] = 300  # pings every 0.3 s: unanswered, ccxt would fail the socket
+    ex.streaming["keepAlive"] = 500  # pings every 0.5 s: unanswered, ccxt would fail the socket
     started = time.monotonic()
     updates = 0
-    while time.monotonic() - started < 1.5:
+    # Ten updates and a few keepalive pings (a loaded machine may take longer).
+    while updates < 10 or time.monotonic() - started < 1.6:
+        assert time.monotonic() - started < 10, f"only {updates} updates in 10 s"
         book = await ex.watch_order_book(LINEAR, 50)
         updates += 1
         assert len(book["bids"]) == 50
         assert len(book["asks"]) == 50
         assert book["bids"][0][0] < book["asks"][0][0]
-    assert updates >= 10
 
 
 async def test_raw_snapshot_and_deltas_rebuild_the_servers_book(
@@ -51,15 +52,15 @@ async def test_raw_snapshot_and_deltas_rebuild_the_servers_book(
         session.ws_connect(f"{bybit_server.ws_url}/v5/public/linear") as ws,
     ):
         await ws.send_json({"op": "subscribe", "args": ["orderbook.200.XRPUSDT"], "req_id": "1"})
-        ack = await ws.receive_json(timeout=2)
+        ack = await ws.receive_json(timeout=10)
         assert ack["success"] is True
         assert ack["op"] == "subscribe"
         assert ack["req_id"] == "1"
         bids: dict[str, str] = {}
         asks: dict[str, str] = {}
         started = time.monotonic()
-        while time.monotonic() - started < 2.5 and matches < 3:
-            msg = await ws.receive_json(timeout=2)
+        while time.monotonic() - started < 8 and matches < 3:
+            msg = await ws.receive_json(timeout=10)
             data = msg["data"]
             assert msg["topic"] == "orderbook.200.XRPUSDT"
             assert data["s"] == "XRPUSDT"
@@ -90,7 +91,7 @@ async def test_raw_snapshot_and_deltas_rebuild_the_servers_book(
 
 async def _next_op(ws: Any, op: str) -> dict[str, Any]:
     while True:
-        msg: dict[str, Any] = await ws.receive_json(timeout=2)
+        msg: dict[str, Any] = await ws.receive_json(timeout=10)
         if msg.get("op") == op:
             return msg
 
@@ -102,16 +103,16 @@ async def test_private_stream_needs_a_valid_signature(bybit_server: LoopbackServ
         session.ws_connect(f"{bybit_server.ws_url}/v5/private") as ws,
     ):
         await ws.send_json({"op": "subscribe", "args": ["order"]})
-        assert (await ws.receive_json(timeout=2))["success"] is False
+        assert (await ws.receive_json(timeout=10))["success"] is False
         expires = int(time.time() * 1000) + 10_000
         wrong = hmac.new(b"nope", f"GET/realtime{expires}".encode(), hashlib.sha256).hexdigest()
         await ws.send_json({"op": "auth", "args": [key.key, expires, wrong]})
-        refused = await ws.receive_json(timeout=2)
+        refused = await ws.receive_json(timeout=10)
         assert refused["success"] is False
         assert refused["op"] == "auth"
         good = hmac.new(key.secret.encode(), f"GET/realtime{expires}".encode(), hashlib.sha256)
         await ws.send_json({"op": "auth", "args": [key.key, expires, good.hexdigest()]})
-        assert (await ws.receive_json(timeout=2))["success"] is True
+        assert (await ws.receive_json(timeout=10))["success"] is True
 
 
 async def test_private_streams_report_orders_fills_positions_and_wallet(
@@ -126,18 +127,18 @@ async def test_private_streams_report_orders_fills_positions_and_wallet(
     trades = asyncio.ensure_future(ex.watch_trades(LINEAR))
     await asyncio.sleep(0.3)
     await ex.create_order(LINEAR, "market", "buy", 50)
-    seen = await asyncio.wait_for(orders, 3)
+    seen = await asyncio.wait_for(orders, 10)
     assert seen[-1]["status"] in ("open", "closed")
     assert seen[-1]["symbol"] == LINEAR
-    mine = await asyncio.wait_for(fills, 3)
+    mine = await asyncio.wait_for(fills, 10)
     assert mine[0]["amount"] > 0
     assert mine[0]["fee"]["currency"] == "USDT"
-    balance = await asyncio.wait_for(wallet, 3)
+    balance = await asyncio.wait_for(wallet, 10)
     assert balance["USDT"]["total"] < 20_000 + 100_000
-    held = await asyncio.wait_for(positions, 3)
+    held = await asyncio.wait_for(positions, 10)
     assert held[-1]["contracts"] == 50
     assert held[-1]["side"] == "long"
-    public = await asyncio.wait_for(trades, 3)
+    public = await asyncio.wait_for(trades, 10)
     assert public
     assert public[-1]["amount"] > 0
     wallet_now = bybit_server.call(lambda: ex.sim_key.account.futures_wallet)

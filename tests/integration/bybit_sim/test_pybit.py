@@ -159,7 +159,7 @@ def test_websockets(bybit_server: LoopbackServer, ws_at: list[Any]) -> None:
     public.orderbook_stream(depth=50, symbol="XRPUSDT", callback=lambda m: books.put(deepcopy(m)))
     # pybit applies each delta to its own copy (a wrong delete would raise in its thread) and
     # hands over the whole book each time.
-    seen = [books.get(timeout=3) for _ in range(10)]
+    seen = [books.get(timeout=10) for _ in range(10)]
     ids = [m["data"]["u"] for m in seen]
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
@@ -179,9 +179,9 @@ def test_websockets(bybit_server: LoopbackServer, ws_at: list[Any]) -> None:
     time.sleep(0.3)
     http.place_order(category="linear", symbol="XRPUSDT", side="Buy", orderType="Market", qty="10")
     topics = set()
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 10
     while {"order", "execution", "wallet"} - topics and time.monotonic() < deadline:
-        message = private.get(timeout=3)
+        message = private.get(timeout=10)
         topics.add(message["topic"])
         if message["topic"] == "execution":
             assert message["data"][0]["execQty"] == "10"
