@@ -29,13 +29,14 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
 
 ## ruff, the import-linter ring contracts, mypy (strict) on core, and bandit (no medium or high
-## severity finding in src: no eval, exec, pickle, unsafe YAML or shell on any input).
+## severity finding in src: no eval, exec, pickle, unsafe YAML or shell on any input), hadolint.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/bandit -q -r src --severity-level medium
+	$(BIN)/hadolint Dockerfile
 
 ## Benchmarks against the peers; prints a table.
 # vectorbt pins plotly < 6, which clashes with ours: it gets its own virtualenv.
