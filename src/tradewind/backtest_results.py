@@ -19,6 +19,7 @@ from tradewind.core.instrument import Instrument
 from tradewind.core.ports import RiskGate
 from tradewind.engine.node import Node
 from tradewind.engine.portfolio import Portfolio
+from tradewind.execution.tca import MarketTape, TcaBook, measure
 
 _EMPTY_TRADE_DTYPES: dict[str, Any] = {
     "symbol": object,
@@ -216,3 +217,46 @@ def code_version() -> str:
 
 def iso_utc(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()
+
+
+def orders_tca(
+    node: Node, bars: dict[str, BarSeries], instruments: dict[str, Instrument]
+) -> TcaBook:
+    """Transaction-cost analysis of every filled order of a candle backtest
+    (:mod:`tradewind.execution.tca`): the arrival mid is the close of the last bar complete when the
+    order was made, the final mid the close at its last fill; the interval VWAP weighs each bar's
+    typical price by its volume; the venue is the instrument's exchange (``sim`` when none)."""
+    book = TcaBook()
+    tapes: dict[str, MarketTape] = {}
+    for order in node.orders.values():
+        if not order.fills:
+            continue
+        series = bars[order.symbol]
+        tape = tapes.get(order.symbol)
+        if tape is None:
+            close_time = np.asarray(series.close_time, dtype=np.int64)
+            typical = (series.high + series.low + series.close) / 3.0
+            tape = tapes[order.symbol] = MarketTape(
+                close_time, np.asarray(series.close, dtype=np.float64), close_time, typical,
+                np.asarray(series.volume, dtype=np.float64),
+            )  # fmt: skip
+        instrument = instruments[order.symbol]
+        end = max(f.ts for f in order.fills)
+        book.add(
+            measure(
+                execution_id=order.client_id,
+                kind="order",
+                strategy_id=order.strategy_id,
+                venue=instrument.exchange or "sim",
+                algo=order.type.value,
+                instrument=instrument,
+                side=order.side,
+                quantity=order.quantity or order.filled_quantity,
+                fills=order.fills,
+                arrival_mid=tape.mid_at(order.created_ts),
+                start_ts=order.created_ts,
+                end_ts=end,
+                tape=tape,
+            )
+        )
+    return book

@@ -39,6 +39,7 @@ from tradewind.backtest_results import (
     iso_utc,
     open_positions,
     orders_frame,
+    orders_tca,
     trades_frame,
 )
 from tradewind.bars import BarSeries
@@ -224,12 +225,13 @@ def backtest(
             run.positions,
         )
         orders, denials = pd.DataFrame(), pd.DataFrame()
+        tca: dict[str, Any] = {}  # the kernel keeps no orders: nothing to measure
     else:
         venue = SimVenue(
             chosen, bars, starting, fill_model,
             leverage=leverage_map(leverage, chosen), funding=funding_series(funding, bars),
         )  # fmt: skip
-        timeline, equity, trades, orders, denials, breaker_events, positions, dust, faults = (
+        timeline, equity, trades, orders, denials, breaker_events, positions, dust, faults, tca = (
             _run_event(
                 strategies,
                 bars,
@@ -317,6 +319,7 @@ def backtest(
         breaker_events=breaker_events,
         health=health,
         faults=[_fault_row(f) for f in faults],
+        tca=tca,
     )
 
 
@@ -343,6 +346,7 @@ def _run_event(
     list[dict[str, Any]],
     dict[str, dict[str, Any]],
     list[StrategyFault],
+    dict[str, Any],
 ]:
     """Run the event engine: the Node over the simulated venue."""
     portfolio = Portfolio(
@@ -420,6 +424,7 @@ def _run_event(
         open_positions(portfolio, bars, chosen),
         dust_report(portfolio.dust(), bars, chosen),
         node.faults,
+        orders_tca(node, bars, chosen).as_dict(),
     )
 
 

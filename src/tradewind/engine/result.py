@@ -53,6 +53,9 @@ class BacktestResult:
     """Strategies stopped by an exception in a hook, one dict each: strategy, symbol, hook, time
     (UTC), kind (lookahead, write, invalid, error), error, where (file:line). A run with any is
     a failed run, whatever its numbers."""
+    tca: dict[str, Any] = field(default_factory=dict)
+    """Transaction-cost analysis (:mod:`tradewind.execution.tca`): ``records`` (one per filled
+    order), ``alerts``, and aggregates ``by_strategy``, ``by_venue`` and ``by_algo``."""
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``--json`` document: metrics, trades (ISO-8601 UTC times), and metadata.
@@ -84,6 +87,7 @@ class BacktestResult:
                 "breaker_events": _records(self.breaker_events),
             },
             "health": None if self.health is None else self.health.as_dict(),
+            "tca": {k: v for k, v in self.tca.items() if k != "records"},
         }
         ready: dict[str, Any] = json_ready(document)
         return ready
@@ -104,6 +108,7 @@ class BacktestResult:
             health=None
             if self.health is None
             else {**self.health.as_dict(), "headline": self.health.headline()},
+            tca=self.tca,
         )
 
 

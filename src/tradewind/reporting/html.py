@@ -105,6 +105,7 @@ def write_report(
     denials: pd.DataFrame | None = None,
     breaker_events: pd.DataFrame | None = None,
     health: Mapping[str, Any] | None = None,
+    tca: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the report for one run to ``path`` (folders are created) and return the path.
 
@@ -129,6 +130,7 @@ def write_report(
         _health_section(health, currency),
         _trades_table(trades, currency),
         _risk_section(denials, breaker_events),
+        _tca_section(tca),
         _run_record(meta),
     ]
     title = f"Tradewind backtest: {meta.get('strategy', '')}"
@@ -366,6 +368,43 @@ def _risk_section(denials: pd.DataFrame | None, breakers: pd.DataFrame | None) -
             + "</table>"
         )
         parts.append(_frame_table(denials.drop(columns=["ts"], errors="ignore")))
+    return "".join(parts)
+
+
+_TCA_COLUMNS = (
+    ("count", "orders"),
+    ("total_cost_bps", "total cost (bps)"),
+    ("shortfall_bps", "shortfall (bps)"),
+    ("fee_bps", "fees (bps)"),
+    ("opportunity_bps", "opportunity (bps)"),
+    ("slippage_vwap_bps", "vs VWAP (bps)"),
+    ("market_move_bps", "market move (bps)"),
+    ("fill_rate", "fill rate"),
+    ("maker_share", "maker share"),
+)
+
+
+def _tca_section(tca: Mapping[str, Any] | None) -> str:
+    """Execution costs by algorithm and by strategy (quantity-weighted means), and the alerts."""
+    if not tca or not tca.get("by_algo"):
+        return ""
+    parts = ["<section id='tca'><h2>Execution costs</h2>"]
+    for key, title in (("by_algo", "algorithm"), ("by_strategy", "strategy")):
+        head = "".join(f"<th>{html.escape(label)}</th>" for _, label in _TCA_COLUMNS)
+        rows = []
+        for row in tca.get(key, []):
+            name = row.get("algo", row.get("strategy_id", ""))
+            cells = "".join(f"<td>{format_number(row.get(col))}</td>" for col, _ in _TCA_COLUMNS)
+            rows.append(f"<tr><td>{html.escape(str(name))}</td>{cells}</tr>")
+        parts.append(
+            f"<table class='tca' data-by='{key}'><thead><tr><th>{title}</th>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )
+    alerts = tca.get("alerts", [])
+    if alerts:
+        parts.append(f"<p class='neg'>{len(alerts)} slippage alert(s) beyond 3 standard "
+                     "deviations of the algorithm's history</p>")  # fmt: skip
+    parts.append("</section>")
     return "".join(parts)
 
 
