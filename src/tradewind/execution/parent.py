@@ -32,6 +32,7 @@ from tradewind.core.events import CancelRejected, OrderEvent, OrderFilled
 from tradewind.core.instrument import Instrument
 from tradewind.core.money import ZERO
 from tradewind.core.orders import CLIENT_ID_MAX, Order, OrderStatus, OrderType, TimeInForce
+from tradewind.core.ports import Venue
 from tradewind.core.records import Side
 from tradewind.execution.algos import (
     Algo,
@@ -213,6 +214,48 @@ class ParentEngine:
         self.publish("parent.created", market.ts, parent)
         self._drive(parent, market)
         return parent
+
+    def restore(self, parent: Parent) -> None:
+        """Take back a parent written before a restart (its children still to be looked up with
+        :meth:`recover` before it is driven again)."""
+        if parent.parent_id in self.parents:
+            raise UserError(f"parent {parent.parent_id} exists already")
+        parent.children, parent.live, parent.seen = [], [], {}
+        parent.filled_quantity = ZERO
+        parent.ended_children = {}
+        self.parents[parent.parent_id] = parent
+
+    async def recover(self, parent_id: str, venue: Venue) -> int:
+        """After a restart, look each slice up by its client id (``<parent>-1``, ``-2``, ...)
+        before anything is sent, and take back what the venue knows: the child, its fills and
+        its status. Returns how many children were found; the next child gets the next number,
+        so none is sent twice."""
+        parent = self.parents[parent_id]
+        since = parent.created_ts
+        fills = [f for f in await venue.fills(since) if f.client_id.startswith(f"{parent_id}-")]
+        found = 0
+        while True:
+            child_id = f"{parent_id}-{len(parent.children) + 1}"
+            known = await venue.order(child_id)
+            if known is None:
+                return found
+            found += 1
+            order = Order(
+                child_id, parent.symbol, parent.side, OrderType.LIMIT, known.quantity,
+                price=known.average_price or parent.arrival_mid, reduce_only=parent.reduce_only,
+                strategy_id=parent.strategy_id, tag=f"{parent.spec.algo}:{parent_id}",
+                created_ts=since,
+            )  # fmt: skip
+            parent.children.append(child_id)
+            parent.live.append(child_id)
+            self.parent_of[child_id] = parent_id
+            self.manager.place_order(order, since)
+            for fill in fills:
+                if fill.client_id == child_id:
+                    self.manager.book_fill(order, OrderFilled(fill, known.quantity))
+            if known.status not in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
+                order.report(known.status, known.reason)
+            self.child_changed(order, since)
 
     def minimum(self, symbol: str, price: Decimal) -> Decimal:
         """The smallest sendable quantity of ``symbol`` at ``price``: the larger of the lot

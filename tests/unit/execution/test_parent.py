@@ -4,6 +4,7 @@ matching rules)."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from decimal import Decimal
 
@@ -199,3 +200,55 @@ def test_replenishment_setting_changes_the_cost_of_a_large_order(shared_data: ob
     assert fast.tca.filled > 0
     assert slow.tca.filled > 0
     assert slow.tca.total_cost_bps >= fast.tca.total_cost_bps
+
+
+def test_a_restarted_twap_looks_its_slices_up_and_finishes_without_a_duplicate(
+    shared_data: object,
+) -> None:
+    instruments = {"XRPUSDT": XRPUSDT}
+    venue = BookVenue(instruments)
+    submitted: list[str] = []
+    real_submit = venue.submit
+
+    def counting_submit(order: object, ts: int) -> None:
+        submitted.append(order.client_id)  # type: ignore[attr-defined]
+        real_submit(order, ts)  # type: ignore[arg-type]
+
+    venue.submit = counting_submit  # type: ignore[method-assign]
+
+    def engine_on(v: BookVenue) -> ParentEngine:
+        manager = OrderManager(v, ClientIdFactory("t", session="s"), instruments, lambda *_: None)
+        engine = ParentEngine(manager, instruments, lambda *_: None)
+        return engine
+
+    first = engine_on(venue)
+    sink = [first]
+    venue.subscribe(lambda events: [sink[0].apply(e, venue.now) for e in events])  # type: ignore[arg-type, func-returns-value]
+    ticks = list(bybit_ticks(8))
+    t0 = ticks[0]
+    venue.on_book("XRPUSDT", t0.ts, t0.bids, t0.asks)
+    spec = AlgoSpec(algo=Algo.TWAP, horizon_ms=30_000, slices=10)
+    parent = first.create("p7", strategy_id="s", symbol="XRPUSDT", side=Side.BUY,
+                          quantity=Decimal(10_000), spec=spec,
+                          market=MarketView(t0.ts, t0.bids[0][0], t0.asks[0][0]))  # fmt: skip
+    half = len(ticks) // 2
+    for tick in ticks[1:half]:
+        venue.on_book("XRPUSDT", tick.ts, tick.bids, tick.asks)
+        first.on_market("XRPUSDT", MarketView(tick.ts, tick.bids[0][0], tick.asks[0][0]))
+    sent_before = len(parent.children)
+    assert 0 < sent_before < 10
+    # kill -9: the engine and its order manager are gone; the parent's written state comes back.
+    second = engine_on(venue)
+    sink[0] = second
+    restored = Parent(parent.parent_id, parent.strategy_id, parent.symbol, parent.side,
+                      parent.quantity, parent.spec, parent.reduce_only, parent.created_ts,
+                      parent.arrival_mid, plan=list(parent.plan))  # fmt: skip
+    second.restore(restored)
+    assert asyncio.run(second.recover("p7", venue)) == sent_before
+    assert second.filled(restored) == venue.filled_by_venue("p7-")
+    for tick in ticks[half:]:
+        venue.on_book("XRPUSDT", tick.ts, tick.bids, tick.asks)
+        second.on_market("XRPUSDT", MarketView(tick.ts, tick.bids[0][0], tick.asks[0][0]))
+    assert restored.status is ParentStatus.DONE
+    assert len(submitted) == len(set(submitted))  # no child id sent twice
+    assert venue.filled_by_venue("p7-") == Decimal(10_000)
