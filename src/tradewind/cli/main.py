@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from tradewind import __version__
+from tradewind.cli import api_tokens as api_tokens_cmd
 from tradewind.cli import audit as audit_cmd
 from tradewind.cli import backtest, config_cmd, data, demo, exchange_sim, records, strategies
 from tradewind.cli import db as db_cmd
@@ -63,6 +64,7 @@ app.command("recursive")(optimize_cmd.recursive)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(api_tokens_cmd.app, name="api-token")
 for _query in (records.orders, records.trades, records.positions, records.sessions):
     app.command(_query.__name__)(_query)
 app.add_typer(records.runs_app, name="runs")
