@@ -144,3 +144,13 @@ async def test_private_streams_report_orders_fills_positions_and_wallet(
     wallet_now = bybit_server.call(lambda: ex.sim_key.account.futures_wallet)
     fee = sum(Decimal(t["info"]["execFee"]) for t in await ex.fetch_my_trades(LINEAR))
     assert wallet_now == Decimal(20_000) - fee
+
+
+async def test_watch_ticker_and_klines(ccxt_async: Callable[..., Any]) -> None:
+    ex = await ccxt_async()
+    ticker = await asyncio.wait_for(ex.watch_ticker(LINEAR), 10)
+    assert ticker["bid"] < ticker["ask"]
+    candles = await asyncio.wait_for(ex.watch_ohlcv("BTC/USDT", "1m"), 10)
+    # The served candles of the recorded BTCUSDT trades (2021-01-08, 39,000-40,000 USDT).
+    assert candles
+    assert all(30_000 < c[4] < 45_000 and c[3] <= c[4] <= c[2] for c in candles)

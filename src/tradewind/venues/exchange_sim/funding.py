@@ -102,6 +102,9 @@ def _apply(sim: SimExchange, account: Account, pos: Any, income: Decimal, t_ms: 
             "P": [position_event(pos, t_ms)] if pos.isolated else [],
         },
     })  # fmt: skip
+    for listener in sim.hub.listeners:
+        # Other protocols' private streams (Bybit's wallet and position topics).
+        listener.account_update(account, True, {pos.symbol})
 
 
 def routes() -> list[web.RouteDef]:
