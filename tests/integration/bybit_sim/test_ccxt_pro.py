@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from bybitkit import LINEAR, open_account
 
-from tradewind.venues.exchange_sim import LoopbackServer
+from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer
 from tradewind.venues.exchange_sim.listings import Api
 
 
@@ -154,3 +154,27 @@ async def test_watch_ticker_and_klines(ccxt_async: Callable[..., Any]) -> None:
     # The served candles of the recorded BTCUSDT trades (2021-01-08, 39,000-40,000 USDT).
     assert candles
     assert all(30_000 < c[4] < 45_000 and c[3] <= c[4] <= c[2] for c in candles)
+
+
+async def test_ws_latency_fault_delays_frames_in_order(bybit_server: LoopbackServer) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"{bybit_server.ws_url}/v5/public/linear") as ws,
+    ):
+        await ws.send_json({"op": "subscribe", "args": ["orderbook.50.XRPUSDT"]})
+        await ws.receive_json(timeout=10)  # the ack
+        await ws.receive_json(timeout=10)  # the snapshot
+        bybit_server.faults.add(Fault(kind=FaultKind.WS_LATENCY, path="ws:bybit:orderbook",
+                                      delay_s=0.8))  # fmt: skip
+        started = time.monotonic()
+        first = await ws.receive_json(timeout=10)
+        held = time.monotonic() - started
+        ids = [first["data"]["u"]]
+        for _ in range(5):
+            ids.append((await ws.receive_json(timeout=10))["data"]["u"])
+    assert held >= 0.7  # the next delta arrived after the fault's delay ...
+    assert ids == sorted(ids)  # ... and the frames behind it kept their order
+    assert len(set(ids)) == len(ids)
+    logged = bybit_server.faults.injected(FaultKind.WS_LATENCY)
+    assert len(logged) == 1
+    assert logged[0].path.startswith("ws:bybit:orderbook")
