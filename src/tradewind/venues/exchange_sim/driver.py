@@ -36,6 +36,10 @@ from tradewind.venues.exchange_sim.replay import ReplayStep
 _log = logging.getLogger(__name__)
 
 
+# The longest the replay may hold the event loop while it catches up with its clock.
+_MAX_BUSY_S = 0.005
+
+
 class ReplayDriver:
     """Drive the replay of every tradable market of ``sim``.
 
@@ -99,7 +103,7 @@ class ReplayDriver:
             step = next(it)
             heapq.heappush(heap, (zero + step.offset_ms, next(order), step, live, zero, it))
         fast = isinstance(clock, SimClock) and clock.as_fast_as_possible
-        last_age_check = time.monotonic()
+        last_age_check = last_yield = time.monotonic()
         self._next_funding = next_funding_ms(start_ms)
         try:
             while heap:
@@ -132,6 +136,11 @@ class ReplayDriver:
                 self.steps_applied += 1
                 nxt = next(it)
                 heapq.heappush(heap, (zero + nxt.offset_ms, next(order), nxt, live, zero, it))
+                if time.monotonic() - last_yield >= _MAX_BUSY_S:
+                    # A replay running behind its clock has a step due at once, every time: without
+                    # this it would never give the loop back and the server would stop answering.
+                    await asyncio.sleep(0)
+                    last_yield = time.monotonic()
                 if time.monotonic() - last_age_check >= 1.0:
                     last_age_check = time.monotonic()
                     self._every_second()
