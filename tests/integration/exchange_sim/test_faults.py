@@ -4,6 +4,7 @@ is written to the fault log, and leaves the exchange consistent (ghost orders fi
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -254,3 +255,28 @@ async def test_user_stream_events_dropped_or_duplicated(
         updates = await asyncio.wait_for(task, 2)
         assert updates[-1]["id"] == order["id"]
     assert server.faults.injected(kind)
+
+
+async def test_ws_latency_holds_depth_diffs_and_keeps_them_in_sequence(
+    server: LoopbackServer,
+) -> None:
+    import aiohttp
+    import orjson
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(server.ws_url + "/stream/ws/0") as ws,
+    ):
+        await ws.send_str('{"method": "SUBSCRIBE", "params": ["xrpusdt@depth@100ms"], "id": 1}')
+        assert orjson.loads((await ws.receive(timeout=5)).data) == {"result": None, "id": 1}
+        orjson.loads((await ws.receive(timeout=5)).data)  # one diff before the fault
+        server.faults.add(Fault(kind=FaultKind.WS_LATENCY, path="ws:xrpusdt@depth", delay_s=0.8))
+        started = time.monotonic()
+        diffs = [orjson.loads((await ws.receive(timeout=5)).data)]
+        held = time.monotonic() - started
+        for _ in range(5):
+            diffs.append(orjson.loads((await ws.receive(timeout=5)).data))
+    assert held >= 0.7  # held for the fault's delay ...
+    for before, after in itertools.pairwise(diffs):
+        assert after["U"] == before["u"] + 1  # ... and still one unbroken id sequence
+    assert server.faults.injected(FaultKind.WS_LATENCY)
