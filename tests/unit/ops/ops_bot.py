@@ -16,6 +16,7 @@ from tradewind.backtest_inputs import instruments_for
 from tradewind.bars import BarSeries
 from tradewind.core.intents import IntentAction
 from tradewind.core.orders import ClientIdFactory, Order
+from tradewind.core.ports import RiskGate
 from tradewind.core.timeframe import Timeframe
 from tradewind.engine.binding import Binding
 from tradewind.engine.node import Node
@@ -26,6 +27,7 @@ from tradewind.ops.events import EventHub
 from tradewind.ops.facade import ControlFacade
 from tradewind.persistence.api_tokens import issue_token
 from tradewind.persistence.bots import BotDatabase, open_bot
+from tradewind.risk.config import ExitConfig, RiskConfig, build_risk
 from tradewind.risk.gate import StakeGate
 from tradewind.risk.stake import Stake
 from tradewind.strategies import Param, Strategy, StrategyContext
@@ -105,6 +107,11 @@ def minutes(shared_data: Path) -> pd.DataFrame:
 
 @pytest.fixture
 def bot(minutes: pd.DataFrame, tmp_path: Path) -> Bot:
+    return make_bot(minutes, tmp_path)
+
+
+def make_bot(minutes: pd.DataFrame, tmp_path: Path, *, stop_pct: float | None = None) -> Bot:
+    """The bot; with ``stop_pct``, under the risk engine with a protective stop that far away."""
     bars = BarSeries.from_frame(minutes.set_index("date"), SYMBOL, Timeframe(60_000))
     instruments = instruments_for({SYMBOL: bars}, None, Decimal("0.001"))
     never = np.zeros(len(bars), dtype=np.bool_)
@@ -112,8 +119,16 @@ def bot(minutes: pd.DataFrame, tmp_path: Path) -> Bot:
     binding = Binding(strategy, strategy.id, bars, never, never, never, never, callback=True)
     venue = SimVenue(instruments, {SYMBOL: bars}, {"USDT": Decimal(10_000)})
     port = LoggedPort(venue)
+    gate: RiskGate = StakeGate(Stake.parse("50%"), instruments)
+    protection = None
+    if stop_pct is not None:
+        gate, protection = build_risk(
+            RiskConfig(exits=ExitConfig(stop_pct=stop_pct)), strategy_ids={strategy.id: strategy.name},
+            stake=Stake.parse("50%"), instruments=instruments, bars={SYMBOL: bars},
+            initial_equity=10_000.0,
+        )  # fmt: skip
     node = Node(
-        bindings=[binding], gate=StakeGate(Stake.parse("50%"), instruments), venue=port,
+        bindings=[binding], gate=gate, venue=port, protection=protection,
         portfolio=Portfolio(instruments, cash={"USDT": Decimal(10_000)}), instruments=instruments,
         ids=ClientIdFactory("op", session="0"),
     )  # fmt: skip

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from ops_bot import AUDIT_KEY, SYMBOL, Bot
+from ops_bot import AUDIT_KEY, SYMBOL, Bot, make_bot
 
 from tradewind.ops.api import LoginLimiter, build_app
 from tradewind.persistence.audit import verify_chain
@@ -197,3 +199,32 @@ def test_higher_scopes_include_reading(bot: Bot, scope: str) -> None:
     with TestClient(build_app(bot.facade)) as client:
         r = client.get("/api/v1/status", headers=_auth(bot.tokens[scope]))
         assert r.status_code == 200
+
+
+def test_while_paused_a_protective_stop_still_reaches_the_venue(
+    minutes: pd.DataFrame, tmp_path: Path
+) -> None:
+    bot = make_bot(minutes, tmp_path, stop_pct=0.002)
+    paused_at: list[int] = []
+    with TestClient(build_app(bot.facade)) as client:
+
+        def operator(i: int, ctx: object) -> None:
+            if not paused_at and i > 1000 and bot.node.account.open_positions():
+                r = client.post("/api/v1/pause", headers=_auth(bot.tokens["trade"]),
+                                json={"reason": "hold entries"})  # fmt: skip
+                assert r.status_code == 200
+                paused_at.append(i)
+
+        bot.strategy.operator = operator
+        bot.run()
+    [bar] = paused_at
+    after = [(ts, o) for kind, ts, o in bot.port.requests
+             if kind == "submit" and ts >= bot.bar_close(bar)]  # fmt: skip
+    assert after, "something reached the venue after the pause"
+    assert all(o.reduce_only for _, o in after)  # no entry for the rest of the run
+    stops = [o for _, o in after if o.tag == "stop"]
+    assert stops, [o.tag for _, o in after]
+    # The stop fired: it filled at the venue and the position is closed; entries were denied.
+    assert [bot.node.orders[o.client_id].status.value for o in stops] == ["filled"]
+    assert bot.node.account.open_positions() == []
+    assert [d.code for d in bot.node.denials].count("control.paused") > 10
