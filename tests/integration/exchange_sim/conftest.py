@@ -45,7 +45,9 @@ def server(sim: SimExchange) -> Iterator[LoopbackServer]:
 def sync_client(server: LoopbackServer) -> Iterator[SyncFactory]:
     """Build loaded ``ccxt.binance`` clients for fresh accounts (``rate_limit``, ``timeout_ms``)."""
 
-    def make(key: ApiKey | None = None, *, rate_limit: bool = False, timeout_ms: int = 3000) -> Any:
+    def make(
+        key: ApiKey | None = None, *, rate_limit: bool = False, timeout_ms: int = 15000
+    ) -> Any:
         key = key or open_account(server)
         client = configure(ccxt.binance(_settings(key, rate_limit, timeout_ms)), server, ws=False)
         client.load_markets()
@@ -61,7 +63,7 @@ async def async_client(server: LoopbackServer) -> AsyncIterator[Callable[..., An
     made: list[Any] = []
 
     async def make(key: ApiKey | None = None, *, pro: bool = True, rate_limit: bool = False,
-                   timeout_ms: int = 3000) -> Any:  # fmt: skip
+                   timeout_ms: int = 15000) -> Any:  # fmt: skip
         key = key or open_account(server)
         module = ccxt.pro if pro else ccxt.async_support
         client = configure(module.binance(_settings(key, rate_limit, timeout_ms)), server, ws=pro)

@@ -45,7 +45,7 @@ def pro_client(server: LoopbackServer) -> Callable[[], Any]:
     """Build ``ccxt.pro.binance`` clients pointed at ``server`` (the feed closes them)."""
 
     def make() -> Any:
-        cfg = ExchangeConfig(rest_url=server.rest_url, rate_limit=False, timeout_ms=3000)
+        cfg = ExchangeConfig(rest_url=server.rest_url, rate_limit=False, timeout_ms=15000)
         return create_async_client(cfg)
 
     return make

@@ -289,7 +289,7 @@ async def test_backfill_rides_out_5xx_and_timeouts(
 async def test_the_exchanges_connection_age_limit_is_a_seamless_reconnect(sim: Any) -> None:
     # Binance closes every connection after 24 hours; here after 2 seconds.
     async with LoopbackServer(sim, max_connection_s=2.0) as aging:
-        cfg = ExchangeConfig(rest_url=aging.rest_url, rate_limit=False, timeout_ms=3000)
+        cfg = ExchangeConfig(rest_url=aging.rest_url, rate_limit=False, timeout_ms=15000)
         spec = FeedSpec(symbols=("XRP/ETH",), timeframes=("1m",), kinds=KLINES, warmup_bars=10)
         async with MarketFeed(create_async_client(cfg), spec) as feed:
             events = await _collect(
