@@ -17,7 +17,7 @@ import numpy as np
 
 from benchmarks.common import Row, best_time
 from benchmarks.workloads import MONTH, bootstrapped, month
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 from tradewind.indicators.overlap import sma
 from tradewind.sim import kernel
 from tradewind.strategies.base import TIE_TOLERANCE, crossed_above, crossed_below

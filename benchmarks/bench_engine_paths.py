@@ -12,8 +12,8 @@ from pathlib import Path
 
 from benchmarks.common import Row, best_time
 from benchmarks.workloads import month
+from tradewind.backtest import backtest
 from tradewind.bars import BarSeries
-from tradewind.bootstrap import backtest
 from tradewind.core.intents import IntentAction
 from tradewind.indicators.overlap import sma
 from tradewind.strategies import Param, Signals, Strategy, StrategyContext

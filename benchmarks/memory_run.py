@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.workloads import bootstrapped
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 
 YEAR = 365 * 24 * 60
 

@@ -1,8 +1,8 @@
 """Tradewind: one engine for backtest, paper and live crypto trading.
 
 ``tradewind.backtest(...)`` is the Python API for notebooks and scripts (see
-:func:`tradewind.bootstrap.backtest`); it is imported on first use so that ``import tradewind``
-stays light.
+:func:`tradewind.backtest.api.backtest`; the :mod:`tradewind.backtest` package is callable as
+that function); it is imported on first use so that ``import tradewind`` stays light.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ __all__ = ["__version__", "backtest"]
 
 def __getattr__(name: str) -> Any:
     if name == "backtest":
-        from tradewind.bootstrap import backtest
+        # Importing the package sets this attribute: the next lookup does not come here.
+        import tradewind.backtest as package
 
-        return backtest
+        return package
     raise AttributeError(f"module 'tradewind' has no attribute {name!r}")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 from tradewind.core.errors import UserError
 from tradewind.engine.result import BacktestResult
 from tradewind.testing.shared_data import candle_files
@@ -465,7 +465,7 @@ def test_trailing_stop_of_both_engines_matches_a_plain_loop(shared_data: Path) -
                  symbol="X/Q", risk=risk)
         for engine in ("event", "kernel")
     ]  # fmt: skip
-    from tradewind import backtest_inputs
+    from tradewind.backtest import inputs as backtest_inputs
 
     tick = float(backtest_inputs.instruments_for(  # the tick the run's default instrument uses
         {"X/Q": backtest_inputs.bar_series(frame, "X/Q", None)}, None, None)["X/Q"].price_step)  # fmt: skip

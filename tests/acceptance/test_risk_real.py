@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 from tradewind.core.instrument import FeeSide, Instrument
 
 SYMBOL = "BTC/USD"

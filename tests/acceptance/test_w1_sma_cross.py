@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 
 # vectorbt 1.2.0, Portfolio.from_signals(close, entries, exits, price=open.shift(-1), fees=0.001,
 # size=inf, init_cash=100_000); reproduce with benchmarks/peers/vectorbt_w1.py (its docstring

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 from tradewind.data.bundled import load_bundled
 from tradewind.engine.result import BacktestResult
 

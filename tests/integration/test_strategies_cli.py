@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 from tradewind.cli.main import run
 from tradewind.data.bundled import load_bundled
 from tradewind.strategies import get_strategy, registered_names

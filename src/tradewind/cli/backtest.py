@@ -8,7 +8,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from tradewind.bootstrap import backtest as run_backtest
+from tradewind.backtest import backtest as run_backtest
 from tradewind.cli.context import STATE
 from tradewind.cli.outputs import writable_dir, write_output
 from tradewind.cli.progress import progress_bar

@@ -15,7 +15,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 from tradewind.cli.context import STATE
 from tradewind.cli.outputs import writable_dir
 from tradewind.cli.progress import progress_bar

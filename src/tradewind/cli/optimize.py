@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tradewind.bootstrap import backtest as run_backtest
+from tradewind.backtest import backtest as run_backtest
 from tradewind.cli.backtest import print_health_headline
 from tradewind.cli.context import STATE
 from tradewind.cli.exits import EXIT_INTERRUPTED, CheckFailedError

@@ -295,7 +295,7 @@ def run_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def strategy_choice(names: list[str], pairs: list[str] | None) -> tuple[Any, dict[str, str] | None]:
-    """What to hand :func:`tradewind.bootstrap.backtest` for the -s and -p flags.
+    """What to hand :func:`tradewind.backtest.api.backtest` for the -s and -p flags.
 
     One strategy: its name and the parameters. Several: instances that share one account, each
     with the parameters named ``STRATEGY.key=value`` for it.

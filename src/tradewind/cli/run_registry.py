@@ -173,7 +173,7 @@ def search_record(
     started_ts: int,
 ) -> RunRecord:
     """The registry's record of an optimisation or walk-forward run over one symbol's bars."""
-    from tradewind.backtest_results import code_version, data_hash
+    from tradewind.backtest.results import code_version, data_hash
 
     ts = series.ts
     return RunRecord(

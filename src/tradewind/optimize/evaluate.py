@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import PreparedRun, prepare, run
 from tradewind.core.errors import UserError
 from tradewind.engine.result import BacktestResult
 from tradewind.indicators.overlap import ema, sma
@@ -118,6 +118,7 @@ class Evaluator:
     start: int = 0
     fallbacks: dict[str, int] = field(default_factory=dict)
     _lines: dict[tuple[type[Strategy], int], FloatArray] = field(default_factory=dict, repr=False)
+    _prepared: PreparedRun | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.ends = self.market.period_ends(self.period, self.start)
@@ -183,17 +184,15 @@ class Evaluator:
     ) -> tuple[FloatArray, FloatArray, BacktestResult]:
         """Run one set on the event engine; return its metrics row, period returns and result."""
         merged = _merge(dict(self.risk or {}), dict(risk or {})) if (risk or self.risk) else None
-        start = None
-        if self.start > 0:
-            start = pd.Timestamp(int(self.market.series.ts[self.start]), unit="ms", tz="UTC")
-        result = backtest(
-            self.strategy,
-            {self.market.symbol: self.market.frame},
-            params,
-            start=start,
-            risk=merged,
-            **self.market.backtest_kwargs(),
-        )
+        if self._prepared is None:
+            # Resolved once (bars, price grid, instrument, window): every re-run reuses it.
+            start = None
+            if self.start > 0:
+                start = pd.Timestamp(int(self.market.series.ts[self.start]), unit="ms", tz="UTC")
+            self._prepared = prepare(
+                {self.market.symbol: self.market.frame}, self.market.spec(start=start)
+            )
+        result = run(self.strategy, self._prepared.with_risk(merged), params)
         row = np.array([float(result.metrics[name]) for name in METRICS])
         equity = result.equity.to_numpy(dtype=np.float64)
         # The event engine's curve starts at the first tradable bar; align it with the bars.

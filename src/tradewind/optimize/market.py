@@ -2,7 +2,7 @@
 
 The kernel and the event engine must see the same instrument (tick, lot, fees), cash, stake and
 fill rule, or the top-N check would compare two different backtests. :func:`prepare_market`
-resolves them once, the way :func:`tradewind.bootstrap.backtest` does, and hands the resolved
+resolves them once, the way :func:`tradewind.backtest.api.backtest` does, and hands the resolved
 instrument back to the event engine on every re-run.
 """
 
@@ -17,18 +17,19 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from tradewind.backtest_inputs import (
+from tradewind.backtest.inputs import (
     bar_series,
     instruments_for,
     on_price_grid,
     parse_fraction,
     parse_positive,
 )
+from tradewind.backtest.kernel import kernel_settings
+from tradewind.backtest.spec import Account, BacktestSpec, MarketSpec, Window
 from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument, MarketType
 from tradewind.core.timeframe import Timeframe
-from tradewind.kernel_backtest import kernel_settings
 from tradewind.risk.stake import Stake
 from tradewind.venues.sim.fill_model import FillAt, FillModel
 
@@ -51,7 +52,7 @@ class Market:
     settings
         The screening kernel's settings vector for this instrument and account.
     cash, stake, fill, slippage_bps
-        The account and fill settings, as :func:`tradewind.bootstrap.backtest` takes them.
+        The account and fill settings, as :func:`tradewind.backtest.api.backtest` takes them.
     """
 
     frame: pd.DataFrame
@@ -80,7 +81,7 @@ class Market:
         )
 
     def backtest_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments that make :func:`tradewind.bootstrap.backtest` run this market."""
+        """Keyword arguments that make :func:`tradewind.backtest.api.backtest` run this market."""
         return {
             "cash": self.cash,
             "fee": None,  # the instrument already carries the fee
@@ -90,6 +91,17 @@ class Market:
             "instruments": {self.symbol: self.instrument},
             "slippage_bps": self.slippage_bps,
         }
+
+    def spec(self, *, start: pd.Timestamp | None = None) -> BacktestSpec:
+        """The backtest spec that runs this market on the event engine, trading from ``start``."""
+        return BacktestSpec(
+            account=Account(cash=self.cash, stake=self.stake),
+            fill=FillModel(fill_at=FillAt(self.fill), slippage_bps=self.slippage_bps),
+            market=MarketSpec(
+                timeframe=str(self.series.timeframe), instruments={self.symbol: self.instrument}
+            ),
+            window=Window(start=start),
+        )
 
     def period_ends(self, period: str, start: int = 0) -> IntArray:
         """Index of the last bar of every ``period`` (e.g. ``"1h"``) from bar ``start`` on.
@@ -119,7 +131,7 @@ def prepare_market(
 ) -> Market:
     """Resolve candles and account settings into a :class:`Market`.
 
-    Parameters are those of :func:`tradewind.bootstrap.backtest`, for one symbol; with
+    Parameters are those of :func:`tradewind.backtest.api.backtest`, for one symbol; with
     ``as_spot`` a perpetual's candles are traded as a spot market (no leverage, no funding), which
     the screening kernel can run.
 

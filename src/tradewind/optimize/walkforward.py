@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import prepare, run
 from tradewind.core.errors import UserError
 from tradewind.optimize.market import Market
 from tradewind.optimize.objectives import resolve_objective
@@ -215,13 +215,11 @@ def walk_forward(
         chosen = study.best[0]
         row = study.trials.set_index("number").loc[chosen["number"]]
         in_sample = {k: float(row[k]) for k in METRICS}
-        result = backtest(
-            cls,
+        tested = prepare(
             {market.symbol: market.frame.iloc[a:d]},
-            chosen["all_params"],
-            start=pd.Timestamp(int(ts[c]), unit="ms", tz="UTC"),
-            **market.backtest_kwargs(),
+            market.spec(start=pd.Timestamp(int(ts[c]), unit="ms", tz="UTC")),
         )
+        result = run(cls, tested, chosen["all_params"])
         out_sample = {k: float(result.metrics[k]) for k in METRICS}
         scores = goal(np.array([[out_sample[k] for k in METRICS]]))
         status, reason = "ok", ""

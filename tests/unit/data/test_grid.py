@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradewind.backtest_inputs import bar_series, instruments_for, tick_of
+from tradewind.backtest.inputs import bar_series, instruments_for, tick_of
 from tradewind.core.instrument import MarketType
 from tradewind.data.grid import DEFAULT_PRICE_STEP, infer_price_step, price_step_or_default
 from tradewind.data.meta import MetaOverrides, imported_meta

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tradewind.backtest import backtest
 from tradewind.bars import BarSeries
-from tradewind.bootstrap import backtest
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import FeeSide, Instrument
 from tradewind.core.intents import IntentAction

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tradewind.backtest import backtest
 from tradewind.bars import BarSeries
-from tradewind.bootstrap import backtest
 from tradewind.core.intents import IntentAction
 from tradewind.core.orders import Fill
 from tradewind.engine.bus import MessageBus, Recorder

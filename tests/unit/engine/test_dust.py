@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradewind.backtest_inputs import bar_series, on_price_grid
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
+from tradewind.backtest.inputs import bar_series, on_price_grid
+from tradewind.backtest.kernel import funding_arrays, kernel_settings
 from tradewind.core.events import OrderExpired, OrderRejected
 from tradewind.core.instrument import FeeSide, Instrument, MarketType
 from tradewind.core.orders import ClientIdFactory
@@ -26,7 +27,6 @@ from tradewind.engine.bus import MessageBus
 from tradewind.engine.node import Binding, Node
 from tradewind.engine.portfolio import Portfolio
 from tradewind.engine.runner import BacktestRunner
-from tradewind.kernel_backtest import funding_arrays, kernel_settings
 from tradewind.risk.gate import StakeGate
 from tradewind.risk.stake import Stake
 from tradewind.sim import kernel, margin_kernel

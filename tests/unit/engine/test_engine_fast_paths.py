@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradewind import bootstrap
-from tradewind.backtest_inputs import bar_series, tick_of
+from tradewind.backtest import backtest
+from tradewind.backtest import event as event_backtest
+from tradewind.backtest.inputs import bar_series, tick_of
 from tradewind.bars import BarSeries
-from tradewind.bootstrap import backtest
 from tradewind.core.instrument import Instrument
 from tradewind.engine.equity import equity_curve
 from tradewind.engine.portfolio import Portfolio
@@ -70,7 +70,7 @@ def test_one_symbol_equity_curve_matches_the_merged_timeline(
         np.testing.assert_array_equal(fast[0], merged[0])
         return fast
 
-    monkeypatch.setattr(bootstrap, "equity_curve", both_ways)
+    monkeypatch.setattr(event_backtest, "equity_curve", both_ways)
     result = backtest("sma_cross", month, {"fast": 5, "slow": 20}, fee=0.001, symbol="BTC/USDT")
     assert result.metrics["trade_count"] > 20
     ((fast, merged),) = seen

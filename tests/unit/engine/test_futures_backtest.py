@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 
 SYMBOL = "XRP/USDT:USDT"
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tradewind.backtest import backtest
 from tradewind.book.book import OrderBook
 from tradewind.book.readers.bybit import decode_bybit_orderbook
 from tradewind.book.readers.trades import (
@@ -17,7 +18,6 @@ from tradewind.book.readers.trades import (
     decode_binance_trades_parquet,
 )
 from tradewind.book.tape import TradeTape
-from tradewind.bootstrap import backtest
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import FeeSide, Instrument
 from tradewind.core.intents import IntentAction

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 
 
 def test_report_and_json_are_complete_and_self_contained(shared_data: Path, tmp_path: Path) -> None:

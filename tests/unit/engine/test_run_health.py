@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tradewind.backtest import backtest
 from tradewind.bars import BarSeries
-from tradewind.bootstrap import backtest
 from tradewind.cli.main import run
 from tradewind.engine.health import reason_key
 from tradewind.strategies import Signals, Strategy

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradewind.backtest_inputs import instruments_for
+from tradewind.backtest import backtest
+from tradewind.backtest.inputs import instruments_for
 from tradewind.bars import BarSeries
-from tradewind.bootstrap import backtest
 from tradewind.core.errors import UserError
 from tradewind.core.intents import IntentAction
 from tradewind.core.orders import ClientIdFactory, Fill

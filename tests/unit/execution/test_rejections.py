@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 from tradewind.core.instrument import FeeSide, Instrument
 from tradewind.core.orders import Order, OrderType
 from tradewind.core.records import Side

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradewind.backtest_inputs import instruments_for
+from tradewind.backtest.inputs import instruments_for
 from tradewind.bars import BarSeries
 from tradewind.core.intents import IntentAction
 from tradewind.core.orders import ClientIdFactory, Order

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tradewind.backtest import backtest
 from tradewind.bars import BarSeries, FloatArray
-from tradewind.bootstrap import backtest
 from tradewind.core.errors import UserError
 from tradewind.optimize.lookahead import lookahead_analysis, recursive_analysis
 from tradewind.optimize.market import Market

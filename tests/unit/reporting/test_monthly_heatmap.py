@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 from tradewind.reporting.html import monthly_heatmap
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 from tradewind.data.bundled import load_bundled
 from tradewind.reporting.html import write_report
 

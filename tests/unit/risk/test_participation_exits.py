@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 
 EXITS = {
     "stop": {"stop_pct": 0.02},

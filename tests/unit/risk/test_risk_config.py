@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tradewind.bootstrap import backtest
+from tradewind.backtest import backtest
 from tradewind.config import load_config
 from tradewind.core.errors import ConfigError
 from tradewind.risk.config import RiskConfig, parse_risk, rules_in_force

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tradewind.backtest import backtest
 from tradewind.bars import BarSeries
-from tradewind.bootstrap import backtest
 from tradewind.core.errors import UserError
 from tradewind.indicators.overlap import sma
 from tradewind.strategies import Signals, Strategy

@@ -102,7 +102,7 @@ class KernelRun:
     """What a kernel run gives back, in the shapes the event engine's result uses.
 
     ``positions`` lists the position still open at the end (none, or one: the kernel runs one
-    symbol) as :func:`tradewind.backtest_results.open_positions` reports the event engine's.
+    symbol) as :func:`tradewind.backtest.results.open_positions` reports the event engine's.
     """
 
     timeline: IntArray
