@@ -71,7 +71,7 @@ def validate_spec(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 def run_job(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Run one job in this process; returns its JSON-ready result."""
-    from tradewind.bootstrap import backtest
+    from tradewind.backtest import backtest
     from tradewind.data.bundled import load_bundled
     from tradewind.optimize.market import prepare_market
     from tradewind.optimize.search import optimize
