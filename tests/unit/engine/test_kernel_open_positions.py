@@ -5,6 +5,8 @@ funding, risk rules, participation cap)."""
 
 from __future__ import annotations
 
+import dataclasses
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,9 @@ import pandas as pd
 import pytest
 
 from tradewind.backtest import backtest
+from tradewind.backtest.inputs import bar_series, instruments_for
 from tradewind.bars import BarSeries
+from tradewind.core.instrument import FeeSide
 from tradewind.engine.result import BacktestResult
 from tradewind.strategies import Signals, Strategy
 from tradewind.strategies.params import Param
@@ -111,3 +115,17 @@ def test_participation_cap_left_open(spot: pd.DataFrame) -> None:
     event, kernel = _both(spot, cash=1, fee=0.001, symbol="ETH/BTC", timeframe="5m",
                           max_participation=0.5)  # fmt: skip
     _same_report(event, kernel)
+
+
+@pytest.mark.parametrize("side", [FeeSide.BASE, FeeSide.GET])
+def test_spot_long_left_open_with_fees_in_the_base(spot: pd.DataFrame, side: FeeSide) -> None:
+    # The entry's fee comes out of the base received: the quantity held and the entry fee in
+    # quote are what the portfolio books, in both engines.
+    frame = spot.set_index("date")
+    series = {"ETH/BTC": bar_series(frame, "ETH/BTC", "5m")}
+    chosen = instruments_for(series, None, Decimal("0.001"))["ETH/BTC"]
+    instrument = dataclasses.replace(chosen, fee_side=side)
+    event, kernel = _both(spot, cash=1, symbol="ETH/BTC", timeframe="5m",
+                          instruments={"ETH/BTC": instrument})  # fmt: skip
+    position = _same_report(event, kernel)
+    assert position["side"] == "long"
