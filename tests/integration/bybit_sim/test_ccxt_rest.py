@@ -249,3 +249,35 @@ async def test_async_client_trades_both_categories(
     fees = sum(Decimal(t["info"]["execFee"]) for t in trades)
     # A spot buy pays its fee in the coin bought.
     assert Decimal(str(balance["XRP"]["total"])) == FUNDS["XRP"] + bought - fees
+
+
+def test_take_profit_and_stop_loss_sent_with_the_order(
+    ccxt_sync: Callable[..., Any], bybit_server: LoopbackServer
+) -> None:
+    ex = ccxt_sync()
+    bid, _ = _book(bybit_server, Api.USDM)
+    tp, sl = bid + Decimal("0.25"), bid - Decimal("0.25")
+    ex.create_order(LINEAR, "market", "buy", 30, None,
+                    {"takeProfit": float(tp), "stopLoss": float(sl)})  # fmt: skip
+    position = ex.fetch_position(LINEAR)
+    assert position["takeProfitPrice"] == float(tp)
+    assert position["stopLossPrice"] == float(sl)
+    with pytest.raises(ccxt.BadRequest):  # a long's take-profit below the price
+        ex.create_order(LINEAR, "market", "buy", 10, None, {"takeProfit": float(sl)})
+
+
+def test_take_profit_of_a_resting_order_applies_when_it_fills(
+    ccxt_sync: Callable[..., Any], bybit_server: LoopbackServer
+) -> None:
+    ex = ccxt_sync()
+    bid, ask = _book(bybit_server, Api.USDM)
+    tp = ask + Decimal("0.25")
+    order = ex.create_order(LINEAR, "limit", "buy", 20, float(bid - Decimal("0.02")),
+                            {"takeProfit": float(tp)})  # fmt: skip
+    assert ex.fetch_position(LINEAR)["contracts"] in (None, 0)
+    ex.edit_order(order["id"], LINEAR, "limit", "buy", 20, float(ask + Decimal("0.01")))
+    deadline = time.monotonic() + 5
+    while ex.fetch_position(LINEAR)["takeProfitPrice"] != float(tp):
+        assert time.monotonic() < deadline, "the take-profit never reached the position"
+        time.sleep(0.05)
+    assert ex.fetch_position(LINEAR)["contracts"] == 20

@@ -30,6 +30,7 @@ from tradewind.venues.exchange_sim.bybit.errors import BybitError
 from tradewind.venues.exchange_sim.bybit.market import MAX_LEVERAGE
 from tradewind.venues.exchange_sim.bybit.orders import check_price
 from tradewind.venues.exchange_sim.bybit.trade import NOTES_KEY, OrderNotes
+from tradewind.venues.exchange_sim.engine import LiveMarket
 from tradewind.venues.exchange_sim.exchange import SimExchange
 from tradewind.venues.exchange_sim.futures import liquidation_price
 from tradewind.venues.exchange_sim.ledgers import MAINTENANCE_RATE, Position, positions_of
@@ -263,6 +264,40 @@ async def _set_leverage(
     return {}
 
 
+def set_position_tpsl(
+    sim: SimExchange,
+    notes: OrderNotes,
+    account: Account,
+    market: LiveMarket,
+    wanted: dict[str, Decimal],
+) -> None:
+    """Set (or with 0 cancel) the position's ``takeProfit``/``stopLoss``, checked prices."""
+    pos = positions_of(account).get(market.symbol)
+    if pos is None or pos.qty == 0:
+        return
+    existing = _stops(notes, sim, account, market.symbol)
+    long = pos.qty > 0
+    for kind, name, core_type in (
+        ("TakeProfit", "takeProfit", "TAKE_PROFIT_MARKET"),
+        ("StopLoss", "stopLoss", "STOP_MARKET"),
+    ):
+        if name not in wanted:
+            continue
+        old = existing.get(kind)
+        if old is not None and old.is_open:
+            sim.engine.cancel(old)
+        if wanted[name] == 0:
+            continue
+        request = OrderRequest(
+            symbol=market.symbol, side="SELL" if long else "BUY", type=core_type, tif="GTC",
+            qty=ZERO, price=None, stop_price=wanted[name], quote_qty=ZERO, client_id=None,
+            reduce_only=False, close_position=True, working_type="CONTRACT_PRICE",
+            resp_type="ACK",
+        )  # fmt: skip
+        order = sim.engine.place(account, market, request)
+        notes.note(order, stopOrderType=kind)
+
+
 async def _trading_stop(
     request: web.Request, sim: SimExchange, key: ApiKey, params: Params
 ) -> dict[str, Any]:
@@ -272,32 +307,16 @@ async def _trading_stop(
     pos = positions_of(key.account).get(market.symbol)
     if pos is None or pos.qty == 0:
         raise BybitError(errors.NO_POSITION)
-    notes = request.app[NOTES_KEY]
-    existing = _stops(notes, sim, key.account, market.symbol)
-    long = pos.qty > 0
-    for kind, name, core_type in (
-        ("TakeProfit", "takeProfit", "TAKE_PROFIT_MARKET"),
-        ("StopLoss", "stopLoss", "STOP_MARKET"),
-    ):
+    wanted: dict[str, Decimal] = {}
+    for name in ("takeProfit", "stopLoss"):
         raw = text(params, name)
         if raw == "":
             continue
         try:
-            price = Decimal(raw)
+            wanted[name] = Decimal(raw)
         except ArithmeticError:
             raise BybitError(errors.PARAMS, detail=f"{name} invalid") from None
-        old = existing.get(kind)
-        if old is not None and old.is_open:
-            sim.engine.cancel(old)
-        if price == 0:
-            continue
-        check_price(price, market)
-        request_ = OrderRequest(
-            symbol=market.symbol, side="SELL" if long else "BUY", type=core_type, tif="GTC",
-            qty=ZERO, price=None, stop_price=price, quote_qty=ZERO, client_id=None,
-            reduce_only=False, close_position=True, working_type="CONTRACT_PRICE",
-            resp_type="ACK",
-        )  # fmt: skip
-        order = sim.engine.place(key.account, market, request_)
-        notes.note(order, stopOrderType=kind)
+        if wanted[name] != 0:
+            check_price(wanted[name], market)
+    set_position_tpsl(sim, request.app[NOTES_KEY], key.account, market, wanted)
     return {}

@@ -8,6 +8,7 @@ rejection, TP/SL kinds) lives in :class:`OrderNotes`, kept as long as the core k
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -61,6 +62,7 @@ class OrderNotes:
             del self.notes[oid]
 
 
+_log = logging.getLogger(__name__)
 NOTES_KEY: web.AppKey[OrderNotes] = web.AppKey("bybit_order_notes", OrderNotes)
 
 
@@ -99,8 +101,50 @@ def place(
         return order
     if checked.trigger_direction:
         notes.note(order, triggerDirection=checked.trigger_direction)
+    tpsl = _attached_tpsl(params, market)
+    if tpsl:
+        # TP/SL sent with a linear order become the position's once the order fills (Full
+        # mode); a resting order's are applied by the stream listener on its first fill.
+        notes.note(order, tpsl=tpsl)
+        apply_attached_tpsl(sim, notes, order)
     apply_order_fault(request, sim, order)
     return order
+
+
+def _attached_tpsl(params: Params, market: LiveMarket) -> dict[str, Decimal]:
+    wanted: dict[str, Decimal] = {}
+    buy = text(params, "side") == "Buy"
+    base = market.last_price or market.best_opposite(buy)
+    for name in ("takeProfit", "stopLoss"):
+        value = decimal(params, name)
+        if value:
+            if not market.futures:
+                raise BybitError(errors.PARAMS, detail=f"{name} on spot orders is not served")
+            check_price(value, market)
+            # A long's take-profit lies above the price and its stop-loss below (a short's the
+            # other way round), as Bybit checks when the order arrives.
+            above = (name == "takeProfit") == buy
+            if base is not None and (value <= base if above else value >= base):
+                side = "higher" if above else "lower"
+                raise BybitError(errors.PARAMS, detail=f"{name} should be {side} than {base}")
+            wanted[name] = value
+    return wanted
+
+
+def apply_attached_tpsl(sim: SimExchange, notes: OrderNotes, order: SimOrder) -> None:
+    """Set the TP/SL sent with ``order`` on its position, once it has filled."""
+    pending = notes.of(order).get("tpsl")
+    if not pending or order.filled == 0:
+        return
+    del notes.notes[order.order_id]["tpsl"]
+    from tradewind.venues.exchange_sim.bybit.account import set_position_tpsl
+
+    market = sim.engine.markets[(True, order.symbol)]
+    try:
+        set_position_tpsl(sim, notes, order.account, market, pending)
+    except BinanceError as exc:
+        # The price moved through the level before the order filled: Bybit drops it too.
+        _log.warning("TP/SL of order %d not set: %s", order.order_id, exc.message)
 
 
 def _post_only_cancelled(

@@ -46,7 +46,11 @@ from tradewind.venues.exchange_sim.accounts import Account, ApiKey, fmt_dec
 from tradewind.venues.exchange_sim.bybit.account import position_json, wallet_json
 from tradewind.venues.exchange_sim.bybit.market import BYBIT_INTERVALS, ticker_json
 from tradewind.venues.exchange_sim.bybit.orders import order_json
-from tradewind.venues.exchange_sim.bybit.trade import OrderNotes, execution_json
+from tradewind.venues.exchange_sim.bybit.trade import (
+    OrderNotes,
+    apply_attached_tpsl,
+    execution_json,
+)
 from tradewind.venues.exchange_sim.clock import wall_ms
 from tradewind.venues.exchange_sim.connections import Connection, text_frame
 from tradewind.venues.exchange_sim.engine import LiveMarket
@@ -285,6 +289,10 @@ class BybitStreams:
 
     def order_update(self, order: SimOrder, exec_type: str, fill: dict[str, Any] | None) -> None:
         """Push ``order`` (and ``execution`` for a fill) to the owner's private streams."""
+        if fill is not None and order.futures and "tpsl" in self.notes.of(order):
+            # Placing the TP/SL orders inside the matching loop would reenter it: next tick.
+            loop = asyncio.get_running_loop()
+            loop.call_soon(apply_attached_tpsl, self.sim, self.notes, order)
         if id(order.account) not in self.users:
             return
         category = "linear" if order.futures else "spot"
