@@ -44,6 +44,7 @@ from tradewind.indicators import (
     stoch,
     willr,
 )
+from tradewind.indicators.mtf import HtfBars
 from tradewind.indicators.patterns import cdldoji, cdlengulfing, cdlhammer, cdlshootingstar
 from tradewind.indicators.regime import Regime, classify_regime
 
@@ -183,8 +184,8 @@ def _htf(indicator: Callable[..., FloatArray]) -> Callable[[FeatureInputs], Floa
     return compute
 
 
-def _htf_trend(bars: object) -> FloatArray:
-    close = np.asarray(bars.close)  # type: ignore[attr-defined]
+def _htf_trend(bars: HtfBars) -> FloatArray:
+    close = np.asarray(bars.close, dtype=np.float64)
     return _ratio(close, ema(close, 20)) - 1.0
 
 

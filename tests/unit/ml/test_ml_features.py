@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tradewind.bars import BarSeries
@@ -67,9 +68,7 @@ def test_flow_features_from_real_trades_are_causal(shared_data: Path) -> None:
     has = volume > 0
     last_price = np.full(ts.shape[0], np.nan)
     last_price[slot] = tape.price
-    close = np.asarray(
-        __import__("pandas").Series(last_price).ffill().bfill().to_numpy(), dtype=np.float64
-    )
+    close = pd.Series(last_price).ffill().bfill().to_numpy(dtype=np.float64)
     high = close.copy()
     low = close.copy()
     np.maximum.at(high, slot, tape.price)
