@@ -3,7 +3,7 @@
 Resting limit buys are filled by another account selling through the book; the live port learns
 of each fill from the user-data stream (``ccxt.pro`` ``watch_orders``) or, when the event was
 dropped, from its next poll. Every trade of the account in the simulator's ledger is booked exactly
-once, and every fill is seen within the poll interval plus a margin.
+once, and every fill is seen within the poll interval plus a margin (the issue asks for 20 s).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ async def test_dropped_user_events_lose_no_fill(server: LoopbackServer) -> None:
         booked = [e.fill.trade_id for e in book.events if isinstance(e, OrderFilled)]
         ledger_trades = server.call(lambda: [str(t["id"]) for t in key.account.trades])
         assert sorted(booked) == sorted(ledger_trades)  # zero lost fills, none twice
-        assert max(latencies) < POLL_S + 1.5
+        assert max(latencies) < POLL_S + 4.0  # the issue asks for 20 s; polling bounds it
     finally:
         server.faults.clear()
         await port.close()
