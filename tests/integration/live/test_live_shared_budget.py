@@ -9,22 +9,28 @@ window. A 429's Retry-After written by one process holds every process back.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from livekit import Book, client_for, port_for
 
 from tradewind.connectors.shared_budget import SharedRateBudget
-from tradewind.venues.exchange_sim import LoopbackServer, SimExchange
+from tradewind.core.orders import ClientIdFactory, Order, OrderStatus, OrderType
+from tradewind.core.records import Side
+from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
 from tradewind.venues.exchange_sim.limits import LimitConfig, RateLimits
 from tradewind.venues.exchange_sim.recordings import list_shared_recordings
 
 LIMIT = 400
 WINDOW_S = 10
 DEPTH = "/api/v3/depth"
+SYMBOL = "XRP/USDT"
 
 _CHILD = """
 import asyncio, sys, time
@@ -34,6 +40,8 @@ from tradewind.connectors.client import create_async_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.errors import retry_after_s
 from tradewind.connectors.shared_budget import SharedRateBudget
+from tradewind.core.orders import ClientIdFactory, Order, OrderStatus, OrderType
+from tradewind.core.records import Side
 
 async def main(url, path, seconds):
     client = create_async_client(ExchangeConfig(rest_url=url, rate_limit=False), streams=False,
@@ -125,3 +133,38 @@ def test_a_ban_holds_every_process_back(tmp_path: Path) -> None:
     assert one.try_take(1) == 0
     one.observe({"X-MBX-USED-WEIGHT-1M": "70"})
     assert other.used() == 70
+
+
+async def test_the_live_port_spends_and_obeys_the_shared_budget(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    budget = SharedRateBudget(tmp_path / "rate.json", LIMIT, window_s=WINDOW_S)
+    client, _ = await client_for(server)
+    port = port_for(client, [SYMBOL], poll_s=0.05, budget=budget)
+    book = Book()
+    port.subscribe(book.receive)
+    ids = ClientIdFactory("bud", session="a")
+    try:
+        order = Order(ids.next(), SYMBOL, Side.BUY, OrderType.MARKET, Decimal(10))
+        book.track(order)
+        port.submit(order, 0)
+        for _ in range(200):
+            if order.client_id in book.orders and book.orders[order.client_id].status.is_terminal:
+                break
+            await asyncio.sleep(0.02)
+        assert book.orders[order.client_id].status is OrderStatus.FILLED
+        assert budget.used() >= 1 + 20  # the create and the trade list, header-corrected
+        # A 429 on the next create: its Retry-After holds every holder of the budget back.
+        server.faults.add(Fault(kind=FaultKind.RATE_LIMIT, path="/api/v3/order", retry_after_s=2))
+        second = Order(ids.next(), SYMBOL, Side.BUY, OrderType.MARKET, Decimal(10))
+        book.track(second)
+        port.submit(second, 0)
+        for _ in range(100):
+            if port.failures:
+                break
+            await asyncio.sleep(0.02)
+        assert budget.try_take(1) > 0
+    finally:
+        server.faults.clear()
+        await port.close()
+        await client.close()

@@ -34,12 +34,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from tradewind.connectors.errors import retry_after_s
 from tradewind.connectors.order_errors import (
     CommandFailure,
     Outcome,
     Refusal,
     classify_command_failure,
 )
+from tradewind.connectors.shared_budget import SharedRateBudget
 from tradewind.core.crash import crash_point
 from tradewind.core.errors import UserError
 from tradewind.core.events import (
@@ -101,6 +103,10 @@ class LiveVenuePort:
         The visibility window after which two absent lookups mean the order is lost.
     clock
         Wall clock in UTC ms (event timestamps when the exchange gives none).
+    budget
+        The request-weight budget shared by every process on this account and IP: each request
+        takes its weight first, the exchange's weight header corrects it after, and a
+        ``Retry-After`` holds every process back.
     stream
         Watch the user-data stream (``ccxt.pro`` ``watch_orders``) once :meth:`start` is
         awaited: an order update wakes an immediate lookup of that order, so changes arrive at
@@ -117,6 +123,7 @@ class LiveVenuePort:
         visibility_s: float = DEFAULT_VISIBILITY_S,
         clock: Callable[[], int] | None = None,
         stream: bool = False,
+        budget: SharedRateBudget | None = None,
     ) -> None:
         for instrument in instruments.values():
             if instrument.is_derivative and not instrument.linear:
@@ -134,6 +141,7 @@ class LiveVenuePort:
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self.stream = stream
+        self.budget = budget
         self._watcher: asyncio.Task[None] | None = None
         self.stream_updates = 0
         """Order updates received over the user-data stream."""
@@ -198,7 +206,7 @@ class LiveVenuePort:
         """Every order still working on the exchange, in the traded symbols."""
         found: list[VenueOrder] = []
         for symbol in self.instruments:
-            for raw in await self.client.fetch_open_orders(symbol):
+            for raw in await self._call(6, "fetch_open_orders", symbol):
                 found.append(self._venue_order(raw))
         return found
 
@@ -206,7 +214,7 @@ class LiveVenuePort:
         """Every fill of the account at or after ``since`` in the traded symbols, oldest first."""
         fills: list[Fill] = []
         for symbol in self.instruments:
-            for trade in await self.client.fetch_my_trades(symbol, since):
+            for trade in await self._call(20, "fetch_my_trades", symbol, since):
                 client_id = await self._client_id_of(trade, symbol)
                 fill = wire.fill_of(trade, client_id, self.client.safe_currency_code)
                 if fill.ts >= since:
@@ -220,7 +228,7 @@ class LiveVenuePort:
         if not derivatives:
             return {}
         found: dict[str, Decimal] = {}
-        for position in await self.client.fetch_positions(derivatives):
+        for position in await self._call(5, "fetch_positions", derivatives):
             info = position.get("info") or {}
             amount = wire.dec(info.get("positionAmt"), wire.dec(position.get("contracts")))
             if info.get("positionSide", "BOTH") not in ("BOTH", None):
@@ -237,9 +245,9 @@ class LiveVenuePort:
         symbol is traded, else the USDT-M wallet."""
         spot = any(i.is_spot for i in self.instruments.values())
         raw = (
-            await self.client.fetch_balance()
+            await self._call(20, "fetch_balance")
             if spot
-            else await self.client.fetch_balance({"type": "future"})
+            else await self._call(5, "fetch_balance", {"type": "future"})
         )
         info = raw.get("info") or {}
         found: dict[str, Decimal] = {}
@@ -268,8 +276,8 @@ class LiveVenuePort:
             raise UserError(f"margin mode must be isolated or cross, not {margin_mode!r}")
         if not 1 <= leverage <= 125:
             raise UserError(f"leverage must be between 1 and 125, not {leverage}")
-        await self.client.set_margin_mode(margin_mode, symbol)
-        await self.client.set_leverage(leverage, symbol)
+        await self._call(1, "set_margin_mode", margin_mode, symbol)
+        await self._call(1, "set_leverage", leverage, symbol)
         await self.positions()  # raises on a hedge-mode account
 
     # -- the command tasks ----------------------------------------------------------------------
@@ -297,8 +305,9 @@ class LiveVenuePort:
             assert instrument is not None
             kind, side, amount, price, params = wire.create_args(order, instrument)
             try:
-                answer = await self.client.create_order(
-                    order.symbol, kind, side, float(amount) if amount else None,
+                answer = await self._call(
+                    1, "create_order", order.symbol, kind, side,
+                    float(amount) if amount else None,
                     float(price) if price is not None else None, params,
                 )  # fmt: skip
             except Exception as exc:
@@ -345,8 +354,8 @@ class LiveVenuePort:
                 )
                 return False
             try:
-                answer = await self.client.cancel_order(
-                    None, record.order.symbol, {"origClientOrderId": client_id}
+                answer = await self._call(
+                    1, "cancel_order", None, record.order.symbol, {"origClientOrderId": client_id}
                 )
             except Exception as exc:
                 failure = classify_command_failure(exc)
@@ -370,6 +379,22 @@ class LiveVenuePort:
         old = self._records.get(client_id)
         why = old.reason if old is not None and old.reason else "the cancel was not confirmed"
         self._reject(replacement, f"not sent: cancel of {client_id} refused ({why})")
+
+    async def _call(self, weight: int, method: str, *args: Any) -> Any:
+        """One REST request through the shared budget (when there is one)."""
+        budget = self.budget
+        if budget is None:
+            return await getattr(self.client, method)(*args)
+        await budget.acquire(weight)
+        try:
+            return await getattr(self.client, method)(*args)
+        except Exception:
+            wait = retry_after_s(self.client)
+            if wait is not None:
+                budget.ban(wait)
+            raise
+        finally:
+            budget.observe(getattr(self.client, "last_response_headers", None) or {})
 
     async def _watch(self) -> None:
         pause = 0.1
@@ -421,7 +446,9 @@ class LiveVenuePort:
     async def _lookup(self, client_id: str, symbol: str) -> dict[str, Any] | CommandFailure | None:
         """The exchange's order dict, None when it says absent, or the failure (ambiguous)."""
         try:
-            found = await self.client.fetch_order(None, symbol, {"origClientOrderId": client_id})
+            found = await self._call(
+                4, "fetch_order", None, symbol, {"origClientOrderId": client_id}
+            )
         except Exception as exc:
             failure = classify_command_failure(exc)
             if failure.outcome is Outcome.NOT_FOUND:
@@ -463,7 +490,7 @@ class LiveVenuePort:
     async def _new_fills(self, record: _Record, quantity: Decimal) -> list[VenueEvent]:
         events: list[VenueEvent] = []
         since = record.order.created_ts - 60_000 if record.order.created_ts else None
-        trades = await self.client.fetch_my_trades(record.order.symbol, since)
+        trades = await self._call(20, "fetch_my_trades", record.order.symbol, since)
         for trade in trades:
             info = trade.get("info") or {}
             if str(info.get("orderId", trade.get("order"))) != record.venue_id:
@@ -482,7 +509,7 @@ class LiveVenuePort:
         known = self._by_venue_id.get(venue_id)
         if known is not None:
             return known
-        raw = await self.client.fetch_order(venue_id, symbol)
+        raw = await self._call(4, "fetch_order", venue_id, symbol)
         client_id = wire.client_id_of(raw)
         self._by_venue_id[venue_id] = client_id
         return client_id
