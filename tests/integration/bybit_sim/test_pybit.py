@@ -148,11 +148,13 @@ def test_limiter_on_retries_a_rate_limited_request(bybit_server: LoopbackServer)
     assert len(bybit_server.faults.injected(FaultKind.RATE_LIMIT)) == 2
 
 
+# Bounded: a pybit socket that keeps reconnecting would otherwise hold the run for pytest's 300 s.
+@pytest.mark.timeout(90)
 def test_websockets(bybit_server: LoopbackServer, ws_at: list[Any]) -> None:
     books: queue.Queue[dict[str, Any]] = queue.Queue()
     private: queue.Queue[dict[str, Any]] = queue.Queue()
     public = pybit_http.WebSocket(
-        testnet=False, channel_type="linear", ping_interval=2, ping_timeout=1
+        testnet=False, channel_type="linear", ping_interval=20, ping_timeout=10
     )
     ws_at.append(public)
     # pybit hands over its one local book, updated in place: keep a copy of each state.
@@ -171,7 +173,7 @@ def test_websockets(bybit_server: LoopbackServer, ws_at: list[Any]) -> None:
     http = _session(bybit_server, limiter=False)
     key = http.sim_key
     mine = pybit_http.WebSocket(testnet=False, channel_type="private", api_key=key.key,
-                                api_secret=key.secret, ping_interval=2, ping_timeout=1)  # fmt: skip
+                                api_secret=key.secret, ping_interval=20, ping_timeout=10)  # fmt: skip
     ws_at.append(mine)
     mine.order_stream(callback=private.put)
     mine.execution_stream(callback=private.put)
