@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from livekit import Book, client_for, port_for
 
-from tradewind.core.events import OrderFilled
+from tradewind.core.events import OrderAccepted, OrderFilled
 from tradewind.core.orders import ClientIdFactory, Order, OrderStatus, OrderType
 from tradewind.core.records import Side
 from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
@@ -57,6 +57,43 @@ async def _bids(whale: Any) -> list[list[float]]:
     pytest.fail("the replayed book did not refill")
 
 
+def _filled_on_venue(server: LoopbackServer, key: Any, venue_order_id: str) -> Decimal:
+    """What the simulator's ledger says this order has filled (the exchange's truth)."""
+    rows = server.call(
+        lambda: [t for t in key.account.trades if str(t["orderId"]) == venue_order_id]
+    )
+    return sum((Decimal(t["qty"]) for t in rows), Decimal(0))
+
+
+async def _sweep_until_filled(
+    server: LoopbackServer, key: Any, whale: Any, book: Book, client_id: str, price: Decimal
+) -> None:
+    """Sell through ``price`` until the venue has filled the order in full.
+
+    The replayed book keeps moving: bids that arrive above ours between reading the book and the
+    sweep absorb it, leaving our order resting. The clock of the test starts once the exchange has
+    filled the order, so only the port's own delay is measured.
+    """
+    order = book.orders[client_id]
+    if order.status is OrderStatus.FILLED:
+        return
+    venue_id = next(
+        e.venue_order_id
+        for e in book.events
+        if isinstance(e, OrderAccepted) and e.client_id == client_id and e.venue_order_id
+    )
+    want = order.quantity
+    for _ in range(10):
+        now_bids = await _bids(whale)
+        size = sum(q for p, q in now_bids if p >= float(price)) + 50
+        await whale.create_order(SYMBOL, "market", "sell", round(size))
+        for _ in range(20):
+            if _filled_on_venue(server, key, venue_id) >= want:
+                return
+            await asyncio.sleep(0.05)
+    pytest.fail(f"{client_id} (venue id {venue_id}) was not filled on the venue after 10 sweeps")
+
+
 async def test_dropped_user_events_lose_no_fill(server: LoopbackServer) -> None:
     client, key = await client_for(server)
     whale, _ = await client_for(server, USDT=1_000, XRP=50_000_000)
@@ -76,10 +113,7 @@ async def test_dropped_user_events_lose_no_fill(server: LoopbackServer) -> None:
             book.track(order)
             port.submit(order, 0)
             await _until(book, order.client_id, {OrderStatus.ACCEPTED, OrderStatus.FILLED}, 5)
-            # Sell through our price (the replayed book moves: read it again).
-            now_bids = await _bids(whale)
-            size = sum(q for p, q in now_bids if p >= float(price)) + 50
-            await whale.create_order(SYMBOL, "market", "sell", round(size))
+            await _sweep_until_filled(server, key, whale, book, order.client_id, price)
             latencies.append(await _until(book, order.client_id, {OrderStatus.FILLED}, 5))
         dropped = [r for r in server.faults.injected() if r.kind is FaultKind.USER_EVENT_DROP]
         assert dropped, "no user event was dropped: the test proves nothing"
