@@ -1,10 +1,12 @@
-"""``tradewind ml evaluate | train``: the honest study and the final model, on any candles.
+"""``tradewind ml evaluate | train | report``: the honest study and the final model, on any candles.
 
 ``evaluate`` runs every chosen model through purged, embargoed walk-forward validation and prints
 their out-of-sample scores next to the naive baselines (``--report FILE`` writes the HTML page).
 ``train`` fits one model on every sample and saves it with its features and scaler. Candles come
 from ``--data FILE``, the catalog, or the bundled BTC-PERP month, as for every run command. The
-ML libraries come with the ``ml`` extra; without it the command says so (exit 2).
+ML libraries come with the ``ml`` extra; without it the command says so (exit 2). The registry's
+commands (``train --register``, ``list``, ``promote``, ``rollback``, ``pin``) are in
+:mod:`tradewind.cli.ml_registry`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import typer
 from rich.table import Table
 
 from tradewind.bars import BarSeries
+from tradewind.cli import ml_registry
 from tradewind.cli.context import STATE
 from tradewind.cli.outputs import writable_dir, write_output
 from tradewind.cli.run_options import load_candles
@@ -197,7 +200,9 @@ def _evaluate_regression(
 
 
 def train(
-    out: Annotated[Path, typer.Option("--out", help="Folder to save the model into.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder to save the model into.")
+    ] = None,
     model: Annotated[
         str, typer.Option("--model", help="random_forest, lightgbm or lstm.")
     ] = "lightgbm",
@@ -215,8 +220,30 @@ def train(
     lstm_hidden: Hidden = 32,
     lstm_epochs: Epochs = 2,
     sequence_length: Sequence = 32,
+    register: Annotated[
+        str | None,
+        typer.Option(
+            "--register",
+            help="Register the model under this name (with --bot or "
+            "--db-url): trained, calibrated and scored on held-out samples.",
+        ),
+    ] = None,
+    holdout: Annotated[
+        float,
+        typer.Option(
+            "--holdout",
+            help="--register: share of the latest samples held out "
+            "(half to calibrate, half to score).",
+            min=0.05,
+            max=0.9,
+        ),
+    ] = 0.3,
+    bot: ml_registry.BotOption = None,
+    db_url: ml_registry.UrlOption = None,
+    models_dir: ml_registry.ModelsDir = None,
 ) -> None:
-    """Fit one model on every sample and save it with its features and scaler."""
+    """Fit one model on every sample and save it with its features and scaler, or (with
+    ``--register``) train, calibrate, score and register it."""
     _require_ml()
     from tradewind.ml.study import StudySettings
     from tradewind.ml.training import train_pipeline
@@ -225,11 +252,36 @@ def train(
         models=(model,), lstm_hidden=lstm_hidden, lstm_epochs=lstm_epochs,
         sequence_length=sequence_length,
     )  # fmt: skip
-    folder = writable_dir(out, "--out")
+    if register is not None and out is not None:
+        raise UserError("--register saves the model beside its registry: drop --out")
     bars = _bars(symbol, timeframe, exchange, data, data_dir)
     ds, names = _dataset(
         bars, target, horizon, labels, barrier, dead_zone, sample_step, sequence_length
     )
+    if register is not None:
+        ml_registry.check_model_name(register)
+        registry = ml_registry.open_registry(bot, db_url, models_dir, create=True)
+        try:
+            options = {"labels": labels, "barrier": barrier, "dead_zone": dead_zone,
+                       "sample_step": sample_step}  # fmt: skip
+            entry = ml_registry.register_trained(
+                registry, register, bars, ds, model, settings, target=target, horizon=horizon,
+                class_names=names, parameters=options, holdout=holdout,
+            )  # fmt: skip
+        finally:
+            registry.engine.dispose()
+        m = entry.card.metrics
+        STATE.console.print(
+            f"{register} version {entry.version} registered ({entry.stage}): {model} on "
+            f"{bars.symbol} {bars.timeframe}, out of sample accuracy {m['accuracy']:.4f} "
+            f"(baseline {m['baseline_accuracy']:.4f}), log loss {m['log_loss']:.4f} "
+            f"(baseline {m['baseline_log_loss']:.4f}); files in {entry.path}",
+            highlight=False,
+        )
+        return
+    if out is None:
+        raise UserError("give --out FOLDER (save a model) or --register NAME (register it)")
+    folder = writable_dir(out, "--out")
     pipeline = train_pipeline(
         ds, model, settings, target=target, horizon=horizon, class_names=names
     )
@@ -308,3 +360,7 @@ def report(
 app.command("evaluate")(evaluate)
 app.command("train")(train)
 app.command("report")(report)
+app.command("list")(ml_registry.list_cmd)
+app.command("promote")(ml_registry.promote_cmd)
+app.command("rollback")(ml_registry.rollback_cmd)
+app.command("pin")(ml_registry.pin_cmd)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tradewind.core.errors import UserError
+from tradewind.core.errors import DataError, UserError
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -23,7 +23,13 @@ METHODS = ("isotonic", "platt")
 
 
 class Calibrator:
-    """Isotonic regression or Platt scaling (a logistic fit on the log-odds), per class."""
+    """Isotonic regression or Platt scaling (a logistic fit on the log-odds), per class.
+
+    Once fitted, each class's map is plain numbers (isotonic: the step thresholds, read by linear
+    interpolation and clipped at the ends, as scikit-learn reads them; Platt: a slope and an
+    intercept), so :meth:`state` saves it as JSON and a reloaded calibrator gives bit-identical
+    probabilities.
+    """
 
     def __init__(self, method: str = "isotonic") -> None:
         if method not in METHODS:
@@ -31,7 +37,7 @@ class Calibrator:
                 f"calibration method must be one of {', '.join(METHODS)}, got {method!r}"
             )
         self.method = method
-        self._maps: list[Any] = []
+        self._maps: list[tuple[str, FloatArray, FloatArray]] = []
 
     def fit(self, proba: FloatArray, y: IntArray, classes: IntArray) -> Calibrator:
         """Fit on out-of-sample probabilities ``proba`` and the labels that followed."""
@@ -41,30 +47,61 @@ class Calibrator:
         self._maps = []
         for k, c in enumerate(classes):
             hit = (y == c).astype(np.float64)
-            if self.method == "isotonic":
-                mapping: Any = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-                mapping.fit(proba[:, k], hit)
-            elif hit.min() == hit.max():
-                mapping = float(hit[0])
+            if hit.min() == hit.max():
+                self._maps.append(("constant", np.array([hit[0]]), np.empty(0)))
+            elif self.method == "isotonic":
+                iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+                iso.fit(proba[:, k], hit)
+                x_at = np.asarray(iso.X_thresholds_, dtype=np.float64)
+                y_at = np.asarray(iso.y_thresholds_, dtype=np.float64)
+                self._maps.append(("isotonic", x_at, y_at))
             else:
-                mapping = LogisticRegression(C=1e6).fit(_logit(proba[:, k])[:, None], hit)
-            self._maps.append(mapping)
+                fit = LogisticRegression(C=1e6).fit(_logit(proba[:, k])[:, None], hit)
+                slope = np.array([float(fit.coef_[0, 0]), float(fit.intercept_[0])])
+                self._maps.append(("platt", slope, np.empty(0)))
         return self
+
+    @property
+    def fitted(self) -> bool:
+        """Whether :meth:`fit` (or :meth:`from_state`) has given it its maps."""
+        return bool(self._maps)
 
     def transform(self, proba: FloatArray) -> FloatArray:
         """Calibrated probabilities, rows summing to 1."""
         if len(self._maps) != proba.shape[1]:
             raise UserError("the calibrator is not fitted for this many classes")
         cols = []
-        for k, mapping in enumerate(self._maps):
-            if isinstance(mapping, float):
-                cols.append(np.full(proba.shape[0], mapping))
-            elif self.method == "isotonic":
-                cols.append(np.asarray(mapping.predict(proba[:, k]), dtype=np.float64))
+        for k, (kind, a, b) in enumerate(self._maps):
+            if kind == "constant":
+                cols.append(np.full(proba.shape[0], a[0]))
+            elif kind == "isotonic":
+                cols.append(np.interp(proba[:, k], a, b))
             else:
-                cols.append(mapping.predict_proba(_logit(proba[:, k])[:, None])[:, 1])
+                cols.append(1.0 / (1.0 + np.exp(-(a[0] * _logit(proba[:, k]) + a[1]))))
         out = np.clip(np.column_stack(cols), 1e-6, 1.0)
         return np.asarray(out / out.sum(axis=1, keepdims=True), dtype=np.float64)
+
+    def state(self) -> dict[str, Any]:
+        """The fitted maps as JSON-ready numbers (floats round-trip exactly through JSON)."""
+        return {
+            "method": self.method,
+            "maps": [[kind, a.tolist(), b.tolist()] for kind, a, b in self._maps],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Calibrator:
+        """A calibrator from :meth:`state`'s output (DataError when it is malformed)."""
+        try:
+            made = cls(str(state["method"]))
+            for kind, a, b in state["maps"]:
+                if kind not in ("constant", "isotonic", "platt"):
+                    raise ValueError(f"unknown map {kind!r}")
+                made._maps.append(
+                    (str(kind), np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+                )
+        except (KeyError, TypeError, ValueError, UserError) as exc:
+            raise DataError(f"malformed calibration ({exc})") from None
+        return made
 
 
 def _logit(p: FloatArray) -> FloatArray:

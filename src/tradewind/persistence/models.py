@@ -339,3 +339,37 @@ class RunTradeRow(Base):
     pnl: Mapped[Decimal] = mapped_column(Money)
     reason: Mapped[str] = mapped_column(String(200))
     regime_at_entry: Mapped[str] = mapped_column(String(16), index=True)
+
+
+class ModelRow(Base):
+    """A registered ML model version: its card, its folder and SHA-256, and its stage.
+
+    ``stage`` is ``candidate`` (registered, never promoted), ``production`` (at most one version
+    per name), ``archived`` (was production, replaced by a promotion) or ``rolled_back`` (removed
+    from production by a rollback). ``files`` holds each file's SHA-256, so a refused load names
+    the files that changed.
+    """
+
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    model_type: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(32))
+    horizon: Mapped[int] = mapped_column(Integer)
+    features: Mapped[str] = mapped_column(Text)
+    parameters: Mapped[str] = mapped_column(Text)
+    symbol: Mapped[str] = mapped_column(String(40))
+    timeframe: Mapped[str] = mapped_column(String(8))
+    data_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    data_end: Mapped[datetime] = mapped_column(UtcDateTime)
+    data_hash: Mapped[str] = mapped_column(String(64))
+    code_version: Mapped[str] = mapped_column(String(64))
+    metrics: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    files: Mapped[str] = mapped_column(Text)
+    stage: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    promoted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,0 +1,222 @@
+"""A classifier with its calibration and card: what the registry stores and strategies trade.
+
+:func:`fit_calibrated` splits a data set's samples in time into three consecutive parts:
+
+- the first ``1 - holdout`` share trains the scaler and the model (purged: every training
+  label ends, plus the embargo, before the first held-out bar);
+- the first half of the holdout fits the calibrator on the model's out-of-sample probabilities;
+- the second half scores the model, raw and calibrated, beside the majority-class baseline.
+
+So the card's metrics are out of sample for the model and for its calibrator alike. The model is
+not refitted on the held-out samples: the calibrator belongs to the model it was fitted on.
+
+:meth:`CalibratedModel.probabilities` gives calibrated class probabilities at every bar of a
+feature matrix (NaN rows where a feature is still warming up), vectorised, for strategies.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from tradewind.core.errors import DataError, UserError
+from tradewind.ml.artifact import (
+    CARD_FILE,
+    ModelCard,
+    folder_digest,
+    verify_folder,
+)
+from tradewind.ml.calibration import Calibrator
+from tradewind.ml.dataset import Dataset
+from tradewind.ml.features import FeatureInputs, Standardiser, feature, feature_matrix
+from tradewind.ml.study import StudySettings, make_model, model_inputs, sample_weights
+from tradewind.ml.training import TrainedPipeline
+from tradewind.ml.validation import majority_baseline, score
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+CALIBRATION_FILE = "calibration.json"
+
+
+@dataclass(frozen=True, slots=True)
+class CalibratedModel:
+    """A trained pipeline, the calibrator fitted on its out-of-sample predictions, and its card."""
+
+    pipeline: TrainedPipeline
+    calibrator: Calibrator
+    card: ModelCard
+
+    @property
+    def classes(self) -> IntArray:
+        """The class labels of the probability columns (sorted)."""
+        return np.asarray(self.pipeline.model.classes, dtype=np.int64)
+
+    def feature_matrix(self, inputs: FeatureInputs) -> FloatArray:
+        """This model's features over ``inputs``, in its column order (causal)."""
+        chosen = tuple(feature(name) for name in self.pipeline.features)
+        matrix, _ = feature_matrix(inputs, chosen)
+        return matrix
+
+    def probabilities(self, matrix: FloatArray, rows: IntArray | None = None) -> FloatArray:
+        """Calibrated probabilities at ``rows`` of ``matrix`` (all rows by default).
+
+        A row whose features (or, for the LSTM, any row of its window) are incomplete is NaN.
+        Each row's answer depends on the matrix rows up to it only.
+        """
+        n = matrix.shape[0]
+        chosen = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, np.int64)
+        out = np.full((chosen.shape[0], self.classes.shape[0]), np.nan)
+        complete = np.isfinite(matrix).all(axis=1)
+        length = self.pipeline.sequence_length
+        if self.pipeline.model.name == "lstm":
+            # run[i]: how many of rows i-length+1..i are complete; a window needs all of them.
+            run = np.convolve(complete.astype(np.int64), np.ones(length, np.int64))[:n]
+            complete = run == length
+        ok = complete[chosen]
+        usable = chosen[ok]
+        if usable.shape[0] == 0:
+            return out
+        scaled = self.pipeline.scaler.transform(matrix)
+        if self.pipeline.model.name == "lstm":
+            from tradewind.ml.lstm import windows
+
+            x = np.asarray(windows(scaled, usable, length), dtype=np.float64)
+        else:
+            x = scaled[usable]
+        raw = np.asarray(self.pipeline.model.predict_proba(x), dtype=np.float64)
+        out[ok] = self.calibrator.transform(raw)
+        return out
+
+    def save(self, folder: Path) -> str:
+        """Write every file into ``folder`` (which must be empty or new); return its digest."""
+        if folder.exists() and any(folder.iterdir()):
+            raise UserError(f"{folder} is not empty: a model folder is written once")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.pipeline.save(folder)
+        (folder / CALIBRATION_FILE).write_text(json.dumps(self.calibrator.state(), indent=2))
+        (folder / CARD_FILE).write_text(self.card.to_json())
+        return folder_digest(folder)
+
+    @classmethod
+    def load_verified(
+        cls, folder: Path, digest: str, manifest: dict[str, str] | None = None
+    ) -> CalibratedModel:
+        """Check the folder's SHA-256 against ``digest``, then load it.
+
+        Raises
+        ------
+        ModelIntegrityError
+            When any file differs from the digest (nothing is read before the check).
+        DataError
+            When a file is malformed.
+        """
+        verify_folder(folder, digest, manifest)
+        pipeline = TrainedPipeline.load(folder)
+        try:
+            state = json.loads((folder / CALIBRATION_FILE).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DataError(f"{folder / CALIBRATION_FILE}: unreadable ({exc})") from None
+        card = ModelCard.from_json((folder / CARD_FILE).read_text(), str(folder / CARD_FILE))
+        return cls(pipeline, Calibrator.from_state(state), card)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldoutSplit:
+    """Sample positions: training (purged), calibration, and scoring."""
+
+    train: IntArray
+    calibrate: IntArray
+    validate: IntArray
+
+
+def holdout_split(ds: Dataset, holdout: float, embargo: int) -> HoldoutSplit:
+    """Train on the first ``1 - holdout`` share, calibrate and score on the two halves after it.
+
+    Raises
+    ------
+    UserError
+        When a part would be empty.
+    """
+    if not 0 < holdout < 1:
+        raise UserError(f"holdout must be a share in (0, 1), got {holdout!r}")
+    first = ds.count - int(ds.count * holdout)
+    held = np.arange(first, ds.count, dtype=np.int64)
+    half = held.shape[0] // 2
+    candidates = np.arange(first, dtype=np.int64)
+    if half < 10:
+        raise UserError(f"a holdout of {held.shape[0]} samples is too small to calibrate and score")
+    train = candidates[ds.end[candidates] + embargo < ds.bars[first]]
+    if train.shape[0] < 20:
+        raise UserError(
+            f"{ds.count} samples leave too few to train ({train.shape[0]}), calibrate and score "
+            f"({half} each) honestly: use more bars or a smaller sample step"
+        )
+    return HoldoutSplit(train, held[:half], held[half:])
+
+
+def fit_calibrated(
+    ds: Dataset,
+    model_name: str,
+    settings: StudySettings,
+    card: ModelCard,
+    *,
+    class_names: dict[int, str],
+    holdout: float = 0.3,
+    embargo: int = 0,
+) -> CalibratedModel:
+    """Train, calibrate and score one classifier on ``ds`` (see the module docstring).
+
+    ``card`` describes the data; its model type, features and metrics are filled in here.
+    """
+    split = holdout_split(ds, holdout, embargo)
+    scaler = Standardiser.fit(ds.matrix[ds.bars[split.train]])
+    scaled = scaler.transform(ds.matrix)
+    model = make_model(model_name, settings, ds.matrix.shape[1])
+    length = settings.sequence_length
+
+    def rows(which: IntArray) -> FloatArray:
+        return model_inputs(model_name, scaled, ds, which, length)
+
+    model.fit(
+        rows(split.train),
+        ds.y[split.train].astype(np.float64),
+        sample_weights(ds, split.train, settings.balance_classes),
+    )
+    classes = np.asarray(model.classes, dtype=np.int64)
+    # A class the training part never saw has no column: samples of it cannot be scored.
+    calibrate = split.calibrate[np.isin(ds.y[split.calibrate], classes)]
+    calibrator = Calibrator(settings.calibration).fit(
+        np.asarray(model.predict_proba(rows(calibrate)), dtype=np.float64),
+        ds.y[calibrate],
+        classes,
+    )
+    validate = split.validate[np.isin(ds.y[split.validate], classes)]
+    y_val = ds.y[validate]
+    raw = np.asarray(model.predict_proba(rows(validate)), dtype=np.float64)
+    raw_scores = score(y_val, raw, classes)
+    calibrated_scores = score(y_val, calibrator.transform(raw), classes)
+    baseline = score(y_val, majority_baseline(ds.y[split.train], y_val.shape[0], classes), classes)
+    metrics = {
+        "accuracy": raw_scores.accuracy,
+        "log_loss": raw_scores.log_loss,
+        "auc": raw_scores.auc,
+        "brier": raw_scores.brier,
+        "calibrated_accuracy": calibrated_scores.accuracy,
+        "calibrated_log_loss": calibrated_scores.log_loss,
+        "calibrated_brier": calibrated_scores.brier,
+        "baseline_accuracy": baseline.accuracy,
+        "baseline_log_loss": baseline.log_loss,
+        "train_samples": float(split.train.shape[0]),
+        "calibration_samples": float(calibrate.shape[0]),
+        "validation_samples": float(y_val.shape[0]),
+    }
+    pipeline = TrainedPipeline(
+        model, scaler, ds.names, card.target, card.horizon, class_names, length
+    )
+    filled = replace(card, model_type=model_name, features=ds.names, metrics=metrics)
+    return CalibratedModel(pipeline, calibrator, filled)

@@ -1,0 +1,97 @@
+"""``tradewind ml train --register | list | promote | rollback | pin`` against a bot's database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tradewind.bars import BarSeries
+from tradewind.core.timeframe import Timeframe
+from tradewind.ml.artifact import parse_pin
+from tradewind.ml.calibrated import CalibratedModel
+from tradewind.ml.features import FeatureInputs
+from tradewind.testing.candles import load_candles
+
+CliRunner = Callable[..., Any]
+
+
+def _train(cli: CliRunner, data: Path, model: str) -> Any:
+    return cli(
+        "ml", "train", "--register", "eth-dir", "--bot", "b1", "--model", model, "--data", data,
+        "--horizon", "12", "--sample-step", "8",
+    )  # fmt: skip
+
+
+def _predict(cli: CliRunner, bars: BarSeries) -> np.ndarray:
+    outcome = cli("ml", "pin", "eth-dir", "--bot", "b1")
+    assert outcome.code == 0, outcome.err
+    folder, digest = parse_pin(outcome.out.strip())
+    model = CalibratedModel.load_verified(folder, digest)
+    return model.probabilities(model.feature_matrix(FeatureInputs(bars)))
+
+
+def test_register_promote_rollback_and_a_tampered_file(cli: CliRunner, shared_data: Path) -> None:
+    data = shared_data / "candles" / "ETH_BTC-5m.feather"
+    c = load_candles(data)
+    bars = BarSeries("ETH/BTC", Timeframe.parse("5m"), c.timestamps, c.open, c.high, c.low,
+                     c.close, c.volume)  # fmt: skip
+    first = _train(cli, data, "lightgbm")
+    assert first.code == 0, first.err
+    assert "eth-dir version 1 registered (candidate)" in first.out
+    assert "baseline" in first.out
+    assert _train(cli, data, "random_forest").code == 0
+
+    listed = cli("ml", "list", "--bot", "b1", "--json")
+    rows = json.loads(listed.out)
+    assert [(r["version"], r["stage"], r["model_type"]) for r in rows] == [
+        (1, "candidate", "lightgbm"), (2, "candidate", "random_forest"),
+    ]  # fmt: skip
+    assert rows[0]["data_hash"] == rows[1]["data_hash"]
+    assert len(rows[0]["data_hash"]) == 64
+    assert rows[0]["code_version"]
+    assert 0 < rows[0]["metrics"]["accuracy"] < 1
+
+    assert cli("ml", "pin", "eth-dir", "--bot", "b1").code == 2  # nothing in production yet
+    assert cli("ml", "promote", "eth-dir", "1", "--bot", "b1").code == 0
+    v1 = _predict(cli, bars)
+    promoted = cli("ml", "promote", "eth-dir", "2", "--bot", "b1")
+    assert "version 2 is in production" in promoted.out
+    v2 = _predict(cli, bars)
+    assert not np.array_equal(v1, v2, equal_nan=True)
+    back = cli("ml", "rollback", "eth-dir", "--bot", "b1")
+    assert back.code == 0, back.err
+    assert "version 2 rolled back; version 1 is in production" in back.out
+    assert np.array_equal(_predict(cli, bars), v1, equal_nan=True)
+    table = cli("ml", "list", "eth-dir", "--bot", "b1")
+    assert "rolled_back" in table.out
+    assert "production" in table.out
+
+    # A file of version 2 changed on disk: promoting it is refused, naming the file.
+    pin = json.loads(cli("ml", "list", "--bot", "b1", "--json").out)[1]["pin"]
+    folder, _ = parse_pin(pin)
+    forest = folder / "forest.skops"
+    forest.write_bytes(forest.read_bytes() + b"\0")
+    refused = cli("ml", "promote", "eth-dir", "2", "--bot", "b1")
+    assert refused.code == 2
+    assert "changed: forest.skops" in refused.err
+    assert "refusing to load" in refused.err
+    assert "Traceback" not in refused.err
+    assert json.loads(cli("ml", "list", "--bot", "b1", "--json").out)[0]["stage"] == "production"
+
+
+def test_registry_mistakes_are_named(cli: CliRunner, shared_data: Path) -> None:
+    data = shared_data / "candles" / "ETH_BTC-5m.feather"
+    for args, words in (
+        (["ml", "train", "--data", data], "--out FOLDER"),
+        (["ml", "train", "--register", "x", "--out", "o", "--data", data], "drop --out"),
+        (["ml", "train", "--register", "bad name!", "--bot", "b1", "--data", data], "model name"),
+        (["ml", "list"], "--bot NAME or --db-url"),
+        (["ml", "promote", "nope", "1", "--bot", "b2"], "no bot 'b2'"),
+    ):
+        outcome = cli(*args)
+        assert outcome.code == 2, (args, outcome.out)
+        assert words in outcome.err, (args, outcome.err)
