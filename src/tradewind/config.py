@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
 
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.errors import ConfigError
@@ -33,6 +33,121 @@ ENV_PREFIX = "TRADEWIND__"
 DEFAULT_FILE = Path("tradewind.toml")
 
 
+NOTIFICATION_KINDS = (
+    "entry", "exit", "stop", "take_profit", "breaker", "error", "stream", "anomaly", "operator",
+    "denied", "daily_report", "weekly_report",
+)  # fmt: skip
+"""What the notifier can send: fills that open or close a position (``stop`` and
+``take_profit`` are exits by a protective order), breaker trips and lifts, errors (strategy
+faults, rejected orders, error log lines), stream disconnects and reconnects, anomaly alerts,
+operator actions, risk denials, and the scheduled reports."""
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class NotificationsConfig(BaseModel):
+    """The ``[notifications]`` table: where alerts and reports go, which, when and how many.
+
+    Parameters
+    ----------
+    urls
+        Apprise URLs (``json://``, ``form://``, ``mailto://``, ``ntfy://``, ...). They often
+        carry tokens or passwords, so they are secrets: never logged or shown. From the
+        environment (``TRADEWIND__NOTIFICATIONS__URLS``) give them separated by spaces. No URL:
+        notifications are off.
+    events
+        The kinds to send (see :data:`NOTIFICATION_KINDS`); ``denied`` is off by default, since
+        breaker trips already say why entries are refused.
+    report_time
+        When the daily P&L report is sent, ``HH:MM`` UTC; the weekly summary goes at the same time.
+    weekly_day
+        The weekday of the weekly summary.
+    max_per_minute
+        Rate cap: at most this many notifications a minute; what is held back is summarised in
+        one message when the minute ends, never dropped silently. Reports are not capped.
+    dedupe_seconds
+        The same event (same kind and subject) is sent once within this window; 0 sends every one.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    urls: tuple[SecretStr, ...] = ()
+    events: tuple[str, ...] = tuple(k for k in NOTIFICATION_KINDS if k != "denied")
+    report_time: str = "08:00"
+    weekly_day: str = "monday"
+    max_per_minute: int = 20
+    dedupe_seconds: int = 300
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        return value.split() if isinstance(value, str) else value
+
+    @field_validator("urls")
+    @classmethod
+    def _url_shaped(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        for i, url in enumerate(value):
+            scheme, sep, rest = url.get_secret_value().partition("://")
+            if not sep or not scheme.isalnum() or not rest:
+                # The URL itself may hold a token: name its position, never its text.
+                raise ValueError(f"entry {i + 1} is not a URL (scheme://...)")
+        return value
+
+    @field_validator("events", mode="before")
+    @classmethod
+    def _split_events(cls, value: object) -> object:
+        return value.replace(",", " ").split() if isinstance(value, str) else value
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import difflib
+
+        for kind in value:
+            if kind not in NOTIFICATION_KINDS:
+                close = difflib.get_close_matches(kind, NOTIFICATION_KINDS, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(
+                    f"has unknown kind {kind!r}{hint}; kinds: {', '.join(NOTIFICATION_KINDS)}"
+                )
+        return value
+
+    @field_validator("report_time")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        hours, sep, minutes = value.partition(":")
+        if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2
+                and int(hours) < 24 and int(minutes) < 60):  # fmt: skip
+            raise ValueError(f"must be a UTC time HH:MM (like 08:00), got {value!r}")
+        return f"{int(hours):02d}:{minutes}"
+
+    @field_validator("weekly_day")
+    @classmethod
+    def _weekday(cls, value: str) -> str:
+        if value.lower() not in WEEKDAYS:
+            raise ValueError(f"must be a weekday ({', '.join(WEEKDAYS)}), got {value!r}")
+        return value.lower()
+
+    @field_validator("max_per_minute")
+    @classmethod
+    def _cap(cls, value: int) -> int:
+        if not 1 <= value <= 1000:
+            raise ValueError(f"must be in 1..1000, got {value}")
+        return value
+
+    @field_validator("dedupe_seconds")
+    @classmethod
+    def _window(cls, value: int) -> int:
+        if not 0 <= value <= 86_400:
+            raise ValueError(f"must be in 0..86400 (a day), got {value}")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        """True when there is somewhere to send to."""
+        return bool(self.urls)
+
+
 class AppConfig(BaseModel):
     """Every component's config, composed. Each section is documented beside its component."""
 
@@ -43,6 +158,7 @@ class AppConfig(BaseModel):
     database: DatabaseConfig = DatabaseConfig()
     log: LogConfig = LogConfig()
     risk: RiskConfig = RiskConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
 
 
 def load_config(
@@ -102,6 +218,9 @@ def secret_values(config: AppConfig) -> list[str]:
             value = getattr(model, name)
             if isinstance(value, SecretStr):
                 found.append(value.get_secret_value())
+            elif isinstance(value, tuple) and value and isinstance(value[0], SecretStr):
+                found.extend(v.get_secret_value() for v in value)
+                found.extend(p for v in value if (p := _url_password(v.get_secret_value())))
             elif isinstance(value, BaseModel):
                 walk(value)
             elif isinstance(value, str) and (password := _url_password(value)):
@@ -140,7 +259,9 @@ def _render_table(lines: list[str], path: tuple[str, ...], model: BaseModel) -> 
             tables.extend(((*path, key, str(k)), v) for k, v in value.items())
         elif value is None:
             lines.append(f"# {key} is not set")
-        elif isinstance(value, SecretStr):
+        elif isinstance(value, SecretStr) or (
+            isinstance(value, tuple) and value and isinstance(value[0], SecretStr)
+        ):
             lines.append(f"# {key} is set (hidden); give it by {env}")
         elif isinstance(value, str) and _url_password(value):
             shown = _toml_value(value.replace(_url_password(value) or "", "***"))

@@ -3,13 +3,15 @@ out to every listening client (the API serves it as server-sent events).
 
 The Node's bus delivers on the thread that drives the Node; each listener has its own asyncio
 queue on its own loop, fed through ``call_soon_threadsafe`` so either side may be on any thread.
-A slow listener loses its oldest events, never blocks the trading loop.
+A slow listener loses its oldest events, never blocks the trading loop. In-process consumers
+(the notifier) may instead :meth:`~EventHub.subscribe` a handler, called on the publishing thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from decimal import Decimal
@@ -19,6 +21,8 @@ from typing import Any
 from tradewind.engine.bus import MessageBus
 
 __all__ = ["TOPICS", "EventHub"]
+
+log = logging.getLogger(__name__)
 
 TOPICS = ("order.filled", "account.liquidated", "risk.breaker", "operator", "alert", "equity")
 """The topics forwarded to operators (prefixes: ``operator`` covers ``operator.pause``...)."""
@@ -46,6 +50,7 @@ class EventHub:
     def __init__(self, capacity: int = 1000) -> None:
         self.capacity = capacity
         self._listeners: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]] = []
+        self._handlers: list[Callable[[str, Any], None]] = []
         self.published = 0
 
     def attach(self, bus: MessageBus) -> None:
@@ -53,9 +58,20 @@ class EventHub:
         for topic in ("order.filled", "account.liquidated", "risk.breaker"):
             bus.subscribe(topic, self.publish)
 
+    def subscribe(self, handler: Callable[[str, Any], None]) -> None:
+        """Call ``handler(topic, payload)`` for every event, on the publishing thread and with the
+        payload itself (not its JSON). It must return quickly; an exception it raises is logged,
+        never passed to the publisher."""
+        self._handlers.append(handler)
+
     def publish(self, topic: str, payload: Any) -> None:
         """Send one event to every listener (drops a listener's oldest event when it is full)."""
         self.published += 1
+        for handler in self._handlers:
+            try:
+                handler(topic, payload)
+            except Exception:
+                log.exception("event handler failed on %s", topic)
         text = f"event: {topic}\ndata: {json.dumps(_jsonable(payload), sort_keys=True)}\n\n"
         for loop, queue in list(self._listeners):
             if loop.is_closed():

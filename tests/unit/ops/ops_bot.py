@@ -27,7 +27,7 @@ from tradewind.ops.events import EventHub
 from tradewind.ops.facade import ControlFacade
 from tradewind.persistence.api_tokens import issue_token
 from tradewind.persistence.bots import BotDatabase, open_bot
-from tradewind.risk.config import ExitConfig, RiskConfig, build_risk
+from tradewind.risk.config import BreakerConfig, ExitConfig, RiskConfig, build_risk
 from tradewind.risk.gate import StakeGate
 from tradewind.risk.stake import Stake
 from tradewind.strategies import Param, Strategy, StrategyContext
@@ -110,8 +110,15 @@ def bot(minutes: pd.DataFrame, tmp_path: Path) -> Bot:
     return make_bot(minutes, tmp_path)
 
 
-def make_bot(minutes: pd.DataFrame, tmp_path: Path, *, stop_pct: float | None = None) -> Bot:
-    """The bot; with ``stop_pct``, under the risk engine with a protective stop that far away."""
+def make_bot(
+    minutes: pd.DataFrame,
+    tmp_path: Path,
+    *,
+    stop_pct: float | None = None,
+    breakers: BreakerConfig | None = None,
+) -> Bot:
+    """The bot; with ``stop_pct`` or ``breakers``, under the risk engine (with a protective stop
+    that far away, and those circuit breakers)."""
     bars = BarSeries.from_frame(minutes.set_index("date"), SYMBOL, Timeframe(60_000))
     instruments = instruments_for({SYMBOL: bars}, None, Decimal("0.001"))
     never = np.zeros(len(bars), dtype=np.bool_)
@@ -121,9 +128,12 @@ def make_bot(minutes: pd.DataFrame, tmp_path: Path, *, stop_pct: float | None = 
     port = LoggedPort(venue)
     gate: RiskGate = StakeGate(Stake.parse("50%"), instruments)
     protection = None
-    if stop_pct is not None:
+    if stop_pct is not None or breakers is not None:
+        config = RiskConfig(
+            exits=ExitConfig(stop_pct=stop_pct), breakers=breakers or BreakerConfig()
+        )
         gate, protection = build_risk(
-            RiskConfig(exits=ExitConfig(stop_pct=stop_pct)), strategy_ids={strategy.id: strategy.name},
+            config, strategy_ids={strategy.id: strategy.name},
             stake=Stake.parse("50%"), instruments=instruments, bars={SYMBOL: bars},
             initial_equity=10_000.0,
         )  # fmt: skip
