@@ -146,7 +146,9 @@ def exited(trade: ClosedTrade, currency: str) -> Notification:
     kind = exit_kind(trade.reason)
     cost = trade.entry_price * trade.quantity
     ratio = trade.pnl / cost if cost else Decimal(0)
-    heading = {"stop": "Stop hit", "take_profit": "Take-profit hit"}.get(kind, "Exit")
+    liquidated = trade.reason == "liquidation"
+    headings = {"stop": "Stop hit", "take_profit": "Take-profit hit"}
+    heading = "Liquidated" if liquidated else headings.get(kind, "Exit")
     lines = [
         f"Closed {trade.side} {quantity(trade.quantity)} {trade.symbol}: entry "
         f"{price(trade.entry_price)}, exit {price(trade.exit_price)}",
@@ -159,7 +161,8 @@ def exited(trade: ClosedTrade, currency: str) -> Notification:
     ]
     return Notification(
         kind, f"{heading} {trade.symbol} {trade.side}: {money(trade.pnl, currency, signed=True)}",
-        "\n".join(lines), "success" if trade.pnl > 0 else "warning", trade.exit_ts,
+        "\n".join(lines),
+        "failure" if liquidated else ("success" if trade.pnl > 0 else "warning"), trade.exit_ts,
         f"trade:{trade.strategy_id}:{trade.symbol}:{trade.exit_ts}:{trade.quantity}",
     )  # fmt: skip
 

@@ -115,10 +115,11 @@ def make_bot(
     tmp_path: Path,
     *,
     stop_pct: float | None = None,
+    take_profit_pct: float | None = None,
     breakers: BreakerConfig | None = None,
 ) -> Bot:
-    """The bot; with ``stop_pct`` or ``breakers``, under the risk engine (with a protective stop
-    that far away, and those circuit breakers)."""
+    """The bot; with ``stop_pct``, ``take_profit_pct`` or ``breakers``, under the risk engine
+    (with a protective stop and a take-profit that far away, and those circuit breakers)."""
     bars = BarSeries.from_frame(minutes.set_index("date"), SYMBOL, Timeframe(60_000))
     instruments = instruments_for({SYMBOL: bars}, None, Decimal("0.001"))
     never = np.zeros(len(bars), dtype=np.bool_)
@@ -128,10 +129,9 @@ def make_bot(
     port = LoggedPort(venue)
     gate: RiskGate = StakeGate(Stake.parse("50%"), instruments)
     protection = None
-    if stop_pct is not None or breakers is not None:
-        config = RiskConfig(
-            exits=ExitConfig(stop_pct=stop_pct), breakers=breakers or BreakerConfig()
-        )
+    if stop_pct is not None or take_profit_pct is not None or breakers is not None:
+        exits = ExitConfig(stop_pct=stop_pct, take_profit_pct=take_profit_pct)
+        config = RiskConfig(exits=exits, breakers=breakers or BreakerConfig())
         gate, protection = build_risk(
             config, strategy_ids={strategy.id: strategy.name},
             stake=Stake.parse("50%"), instruments=instruments, bars={SYMBOL: bars},

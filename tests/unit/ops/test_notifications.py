@@ -183,15 +183,15 @@ def test_a_trading_run_is_told_over_json_form_and_mail(
     assert "  to Sat 2022-01-01: " in weekly[0].message
 
 
-def test_stops_breakers_faults_operators_and_errors(
+def test_stops_take_profits_breakers_faults_operators_and_errors(
     minutes: pd.DataFrame, tmp_path: Path, hook: Webhook
 ) -> None:
     bot = make_bot(
-        minutes, tmp_path, stop_pct=0.003,
+        minutes, tmp_path, stop_pct=0.003, take_profit_pct=0.004,
         breakers=BreakerConfig(max_consecutive_losses=2, loss_cooldown_bars=120),
     )  # fmt: skip
     config = _config(_json(hook), max_per_minute=1000, events=[
-        "stop", "breaker", "error", "operator",
+        "stop", "take_profit", "breaker", "error", "operator",
     ])  # fmt: skip
     notifier = _wired(bot, config)
     logging.getLogger("tradewind").addHandler(handler := notifier.log_handler())
@@ -215,13 +215,20 @@ def test_stops_breakers_faults_operators_and_errors(
     assert notifier.close(30)
     got = hook.wait_for(notifier.stats["sent"])
 
-    stops = [t for t in bot.node.portfolio.trades if t.reason == "stop"]
-    told = [r for r in got if r.title.startswith("Stop hit")]
-    assert len(stops) >= 5
+    heading = {"stop": "Stop hit", "take_profit": "Take-profit hit"}
+    protective = [t for t in bot.node.portfolio.trades if t.reason in heading]
+    told = [r for r in got if r.title.startswith(("Stop hit", "Take-profit hit"))]
+    assert sum(t.reason == "stop" for t in protective) >= 5
+    assert sum(t.reason == "take_profit" for t in protective) >= 5
     assert [r.title for r in told] == [
-        f"Stop hit BTC/USDT long: {money(t.pnl, 'USDT', signed=True)}" for t in stops
+        f"{heading[t.reason]} BTC/USDT long: {money(t.pnl, 'USDT', signed=True)}"
+        for t in protective
     ]
-    assert all(r.fields["type"] == "warning" for r in told if "-" in r.title)
+    assert [r.fields["type"] for r in told] == [
+        "success" if t.pnl > 0 else "warning" for t in protective
+    ]
+    first_profit = next(r for r in told if r.title.startswith("Take-profit"))
+    assert "reason: take_profit" in first_profit.message
     board = bot.node.observer.board  # type: ignore[union-attr]
     trips = [e for e in board.events if e.state.value == "reducing"]
     tripped = hook.titled("Breaker tripped: consecutive_losses:every_fifty -> REDUCING")
