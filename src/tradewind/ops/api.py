@@ -1,10 +1,13 @@
 """The operator's REST API: every control-facade call over HTTP (FastAPI is imported only here).
 
 Authentication is a bearer token with scopes (``read`` < ``trade`` < ``admin``), checked against
-the hashed tokens in the bot's database; every endpoint but ``/health`` and the OpenAPI schema
-answers 401 without a valid token (``/metrics`` needs ``read``). Failed logins (a token that is not
-valid) are counted per client address: after ``max_failures`` within ``window_s`` seconds, that
-address gets 429 until the window passes, valid token or not.
+the hashed tokens in the bot's database, or the web dashboard's session cookie that a login swapped
+such a token for (:mod:`tradewind.ops.web.sessions`; a request on a session that changes state needs
+its CSRF token too, or gets 403). Every endpoint but ``/health``, the OpenAPI schema and the
+dashboard's login page and assets answers 401 without a valid token (``/metrics`` needs
+``read``). Failed logins (a token that is not valid) are counted per client address: after
+``max_failures`` within ``window_s`` seconds, that address gets 429 until the window passes,
+valid token or not.
 
 Handlers are ``async`` on purpose: they run on the event loop that drives the Node (the API lives
 inside the trading process), so a facade call never races the trading loop on another thread.
@@ -14,6 +17,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -27,14 +31,16 @@ from tradewind.ops.errors import NotAvailableError, UnknownNameError
 from tradewind.ops.events import EventHub
 from tradewind.ops.facade import Actor, ControlFacade
 from tradewind.ops.metrics import CONTENT_TYPE, BotMetrics
-from tradewind.persistence.api_tokens import TokenGrant, check_token
+from tradewind.ops.web.routes import add_dashboard
+from tradewind.ops.web.sessions import COOKIE, CSRF_HEADER, SAFE_METHODS, SessionStore
+from tradewind.persistence.api_tokens import TokenGrant, check_token, check_token_id
 
-__all__ = ["LoginLimiter", "build_app"]
+__all__ = ["Caller", "LoginLimiter", "build_app"]
 
 _RANK = {"read": 0, "trade": 1, "admin": 2}
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "missing, unknown, revoked or expired token"},
-    403: {"description": "the token lacks the scope"},
+    401: {"description": "missing, unknown, revoked or expired token (or dashboard session)"},
+    403: {"description": "the token lacks the scope, or a dashboard request lacks its CSRF token"},
     429: {"description": "too many failed logins from this address"},
 }
 _ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -83,6 +89,15 @@ class JobRequest(Reason):
     spec: JobSpec
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the token's grant, and the channel (``api`` for a bearer token,
+    ``dashboard`` for a login session)."""
+
+    grant: TokenGrant
+    channel: str
+
+
 class LoginLimiter:
     """Failed logins per client address within a sliding window."""
 
@@ -113,8 +128,10 @@ def build_app(
     events: EventHub | None = None,
     metrics: BotMetrics | None = None,
     limiter: LoginLimiter | None = None,
+    sessions: SessionStore | None = None,
 ) -> FastAPI:
-    """The API of one bot over its facade (tokens are read from the bot's database)."""
+    """The API of one bot over its facade (tokens are read from the bot's database), with the web
+    dashboard under ``/dashboard`` (logins are kept in ``sessions``)."""
     app = FastAPI(
         title="Tradewind operator API",
         version="1",
@@ -122,6 +139,7 @@ def build_app(
     )
     bearer = HTTPBearer(auto_error=False)
     limits = limiter or LoginLimiter()
+    logins = sessions or SessionStore()
     hub = events or facade.events or EventHub()
     facade.events = hub
     bot_metrics = metrics
@@ -129,15 +147,34 @@ def build_app(
         bot_metrics = BotMetrics(facade)
         bot_metrics.attach(facade.node.bus)
 
-    def authorise(scope: str) -> Callable[..., Awaitable[TokenGrant]]:
+    def from_session(request: Request) -> TokenGrant | None:
+        cookie = request.cookies.get(COOKIE)
+        session = None if cookie is None else logins.find(cookie)
+        if session is None:
+            return None
+        grant = check_token_id(facade.bot.engine, session.token_id)
+        if grant is None:  # the token was revoked or expired since the login
+            logins.close(str(cookie))
+            return None
+        if request.method not in SAFE_METHODS and not logins.csrf_ok(
+            session, request.headers.get(CSRF_HEADER)
+        ):
+            raise HTTPException(403, f"missing or wrong CSRF token (the {CSRF_HEADER} header)")
+        return grant
+
+    def authorise(scope: str) -> Callable[..., Awaitable[Caller]]:
         async def check(
             request: Request,
             creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-        ) -> TokenGrant:
+        ) -> Caller:
             address = request.client.host if request.client else "unknown"
             if limits.blocked(address):
                 raise HTTPException(429, "too many failed logins; try again later")
-            grant = None if creds is None else check_token(facade.bot.engine, creds.credentials)
+            channel = "api"
+            if creds is None:
+                grant, channel = from_session(request), "dashboard"
+            else:
+                grant = check_token(facade.bot.engine, creds.credentials)
             if grant is None:
                 if creds is not None:  # a wrong guess, not a request that forgot its token
                     limits.failed(address)
@@ -146,16 +183,16 @@ def build_app(
                 )
             if max(_RANK.get(s, -1) for s in grant.scopes) < _RANK[scope]:
                 raise HTTPException(403, f"this token lacks the {scope!r} scope")
-            return grant
+            return Caller(grant, channel)
 
         return check
 
-    Read = Annotated[TokenGrant, Depends(authorise("read"))]
-    Trade = Annotated[TokenGrant, Depends(authorise("trade"))]
-    Admin = Annotated[TokenGrant, Depends(authorise("admin"))]
+    Read = Annotated[Caller, Depends(authorise("read"))]
+    Trade = Annotated[Caller, Depends(authorise("trade"))]
+    Admin = Annotated[Caller, Depends(authorise("admin"))]
 
-    def actor(grant: TokenGrant) -> Actor:
-        return Actor(f"token:{grant.name}", "api")
+    def actor(caller: Caller) -> Actor:
+        return Actor(f"token:{caller.grant.name}", caller.channel)
 
     @app.exception_handler(UserError)
     async def user_error(_: Request, exc: UserError) -> JSONResponse:
@@ -207,6 +244,41 @@ def build_app(
         """Open positions by strategy and symbol."""
         return facade.positions()
 
+    @app.get(f"{v1}/equity", responses=_AUTH_ERRORS)
+    async def equity(
+        _: Read, points: Annotated[int, Query(ge=2, le=10_000)] = 2000
+    ) -> dict[str, Any]:
+        """The equity at each bar's close so far, ``[close time ms, equity]``, thinned evenly to
+        at most ``points``."""
+        return facade.equity_curve(points)
+
+    @app.get(f"{v1}/strategies", responses=_AUTH_ERRORS)
+    async def strategies(_: Read) -> list[dict[str, Any]]:
+        """The running strategies with their parameters (value, default, range)."""
+        return facade.strategies()
+
+    @app.get(f"{v1}/costs", responses=_AUTH_ERRORS)
+    async def costs(_: Read) -> dict[str, Any]:
+        """Transaction-cost analysis of the filled orders (bps of the arrival mid), by strategy
+        and order type, and the fees paid per currency."""
+        return facade.execution_costs()
+
+    @app.get(f"{v1}/runs", responses=_AUTH_ERRORS)
+    async def runs(
+        _: Read,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+        kind: Literal["backtest", "optimisation", "walkforward"] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The stored backtest, optimisation and walk-forward runs, newest first."""
+        return facade.runs(limit, kind)
+
+    @app.get(
+        f"{v1}/runs/{{run_id}}", responses={**_AUTH_ERRORS, 404: {"description": "no such run"}}
+    )
+    async def run(_: Read, run_id: int) -> dict[str, Any]:
+        """One stored run with every metric and trade."""
+        return facade.run(run_id)
+
     @app.get(f"{v1}/orders", responses=_AUTH_ERRORS)
     async def orders(_: Read) -> list[dict[str, Any]]:
         """Working orders."""
@@ -249,52 +321,52 @@ def build_app(
         return facade.operator_actions(limit)
 
     @app.post(f"{v1}/pause", responses=_ACTION_ERRORS)
-    async def pause(grant: Trade, body: Reason) -> dict[str, Any]:
+    async def pause(caller: Trade, body: Reason) -> dict[str, Any]:
         """No new entries; exits and protective stops go on."""
-        return facade.pause(actor(grant), body.reason)
+        return facade.pause(actor(caller), body.reason)
 
     @app.post(f"{v1}/resume", responses=_ACTION_ERRORS)
-    async def resume(grant: Trade, body: Reason) -> dict[str, Any]:
+    async def resume(caller: Trade, body: Reason) -> dict[str, Any]:
         """Take new entries again."""
-        return facade.resume(actor(grant), body.reason)
+        return facade.resume(actor(caller), body.reason)
 
     @app.post(f"{v1}/symbols/{{symbol}}/stop-entries", responses=_ACTION_ERRORS)
-    async def stop_entries(grant: Trade, symbol: str, body: Reason) -> dict[str, Any]:
+    async def stop_entries(caller: Trade, symbol: str, body: Reason) -> dict[str, Any]:
         """No new entries in one symbol."""
-        return facade.stop_entries(actor(grant), symbol, body.reason)
+        return facade.stop_entries(actor(caller), symbol, body.reason)
 
     @app.post(f"{v1}/symbols/{{symbol}}/allow-entries", responses=_ACTION_ERRORS)
-    async def allow_entries(grant: Trade, symbol: str, body: Reason) -> dict[str, Any]:
+    async def allow_entries(caller: Trade, symbol: str, body: Reason) -> dict[str, Any]:
         """Take new entries in one symbol again."""
-        return facade.allow_entries(actor(grant), symbol, body.reason)
+        return facade.allow_entries(actor(caller), symbol, body.reason)
 
     @app.post(f"{v1}/force-exit", responses=_ACTION_ERRORS)
-    async def force_exit(grant: Trade, body: ForceExit) -> dict[str, Any]:
+    async def force_exit(caller: Trade, body: ForceExit) -> dict[str, Any]:
         """Close one position, or every position when no symbol or strategy is given."""
         return facade.force_exit(
-            actor(grant), body.reason, symbol=body.symbol, strategy=body.strategy
+            actor(caller), body.reason, symbol=body.symbol, strategy=body.strategy
         )
 
     @app.post(f"{v1}/emergency-stop", responses=_ACTION_ERRORS)
-    async def emergency_stop(grant: Trade, body: Reason) -> dict[str, Any]:
+    async def emergency_stop(caller: Trade, body: Reason) -> dict[str, Any]:
         """Cancel every order, flatten every position the bot owns, halt until resumed."""
-        return facade.emergency_stop(actor(grant), body.reason)
+        return facade.emergency_stop(actor(caller), body.reason)
 
     @app.post(f"{v1}/config/reload", responses=_ACTION_ERRORS)
-    async def reload(grant: Admin, body: Reason) -> dict[str, Any]:
+    async def reload(caller: Admin, body: Reason) -> dict[str, Any]:
         """Reload the bot's config file (admin): only reloadable keys, others refused by name."""
-        return facade.reload_config(actor(grant), body.reason)
+        return facade.reload_config(actor(caller), body.reason)
 
     @app.post(f"{v1}/strategies/{{strategy}}/params", responses=_ACTION_ERRORS)
-    async def set_params(grant: Admin, strategy: str, body: ParamsRequest) -> dict[str, Any]:
+    async def set_params(caller: Admin, strategy: str, body: ParamsRequest) -> dict[str, Any]:
         """Change a running hook strategy's parameters (admin)."""
-        return facade.set_params(actor(grant), strategy, body.params, body.reason)
+        return facade.set_params(actor(caller), strategy, body.params, body.reason)
 
     @app.post(f"{v1}/jobs", responses=_ACTION_ERRORS)
-    async def start_job(grant: Trade, body: JobRequest) -> dict[str, Any]:
+    async def start_job(caller: Trade, body: JobRequest) -> dict[str, Any]:
         """Queue a backtest or optimisation for the worker process."""
         spec = body.spec.model_dump(exclude_none=True)
-        return facade.start_job(actor(grant), body.kind, spec, body.reason)
+        return facade.start_job(actor(caller), body.kind, spec, body.reason)
 
     @app.get(f"{v1}/jobs", responses=_AUTH_ERRORS)
     async def list_jobs(
@@ -333,7 +405,9 @@ def build_app(
 
         return StreamingResponse(body(), media_type="text/event-stream")
 
+    add_dashboard(app, facade, sessions=logins, limiter=limits, reader=authorise("read"))
     app.state.facade = facade
     app.state.events = hub
     app.state.metrics = bot_metrics
+    app.state.sessions = logins
     return app

@@ -24,6 +24,7 @@ from typing import Any
 from tradewind.config import AppConfig
 from tradewind.core.errors import UserError
 from tradewind.engine.node import Node
+from tradewind.ops import views
 from tradewind.ops.errors import NotAvailableError, UnknownNameError
 from tradewind.ops.events import EventHub
 from tradewind.ops.heartbeat import Heartbeat
@@ -33,6 +34,7 @@ from tradewind.persistence import queries
 from tradewind.persistence.audit import record_operator_action
 from tradewind.persistence.bots import BotDatabase
 from tradewind.persistence.jobs import enqueue_job, job, jobs
+from tradewind.persistence.runs import RUN_KINDS
 
 __all__ = ["PERIODS", "Actor", "ControlFacade", "LogTail"]
 
@@ -155,22 +157,45 @@ class ControlFacade:
         return {asset: _money(v) for asset, v in sorted(self.node.account.balances().items())}
 
     def positions(self) -> list[dict[str, Any]]:
-        """Every open position of the bot, by strategy and symbol."""
-        rows = []
-        for p in self.node.portfolio.positions.values():
-            if p.quantity == 0:
-                continue
-            rows.append(
-                {
-                    "strategy": p.strategy_id,
-                    "symbol": p.symbol,
-                    "quantity": _money(p.quantity),
-                    "average_price": _money(p.average_price),
-                    "entry_time": p.entry_ts,
-                    "realized_pnl": _money(p.realized_pnl),
-                }
-            )
-        return rows
+        """Every open position of the bot, by strategy and symbol, marked at the latest complete
+        bar's close with its unrealised PnL (:func:`tradewind.ops.views.marked_positions`)."""
+        return views.marked_positions(self.node)
+
+    def equity_curve(self, max_points: int = 2000) -> dict[str, Any]:
+        """The equity at each bar's close so far (at most ``max_points`` points)."""
+        if not 2 <= max_points <= 10_000:
+            raise UserError(f"points must be in 2..10000, got {max_points}")
+        return views.equity_points(self.node, max_points=max_points)
+
+    def strategies(self) -> list[dict[str, Any]]:
+        """The running strategies with their parameters (value, default, range)."""
+        return views.strategy_rows(self.node)
+
+    def execution_costs(self) -> dict[str, Any]:
+        """Transaction-cost analysis of the bot's filled orders, by strategy and order type."""
+        return views.execution_costs(self.node)
+
+    def runs(self, limit: int = 50, kind: str | None = None) -> list[dict[str, Any]]:
+        """The latest stored backtest, optimisation and walk-forward runs in the bot's database
+        (``tradewind backtest --bot NAME`` records them), newest first."""
+        if kind is not None and kind not in RUN_KINDS:
+            raise UserError(f"kind must be one of {', '.join(RUN_KINDS)}, got {kind!r}")
+        rows = queries.runs(self.bot.engine, kind=kind, limit=limit)
+        return [{k: _plain(v) for k, v in row.items()} for row in rows]
+
+    def run(self, run_id: int) -> dict[str, Any]:
+        """One stored run with all its metrics and trades.
+
+        Raises
+        ------
+        UnknownNameError
+            When there is no such run.
+        """
+        found = queries.run_detail(self.bot.engine, run_id)
+        if found is None:
+            raise UnknownNameError(f"no run {run_id} in this bot's database")
+        found["trades"] = [{k: _plain(v) for k, v in t.items()} for t in found["trades"]]
+        return {k: _plain(v) for k, v in found.items()}
 
     def open_orders(self) -> list[dict[str, Any]]:
         """Every working order (resting, triggered, pending a cancel)."""

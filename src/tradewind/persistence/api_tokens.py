@@ -10,6 +10,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
@@ -77,6 +78,18 @@ def check_token(engine: Engine, token: str, now: datetime | None = None) -> Toke
         row = connection.execute(
             select(_TOKENS).where(_TOKENS.c.token_hash == token_digest(token))
         ).first()
+    return _grant(row, now)
+
+
+def check_token_id(engine: Engine, token_id: int, now: datetime | None = None) -> TokenGrant | None:
+    """The grant of the token stored as ``token_id`` (a login session holds the id, not the
+    token), or None when it is unknown, revoked or expired."""
+    with engine.connect() as connection:
+        row = connection.execute(select(_TOKENS).where(_TOKENS.c.id == token_id)).first()
+    return _grant(row, now)
+
+
+def _grant(row: Any, now: datetime | None) -> TokenGrant | None:
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None and row.expires_at <= (now or datetime.now(UTC)):

@@ -234,6 +234,37 @@ def runs(engine: Engine, *, kind: str | None = None, limit: int = 50) -> list[Ro
     return rows
 
 
+def run_detail(engine: Engine, run_id: int) -> Row | None:
+    """One run of the registry with every metric and every trade (None when there is none)."""
+    r, s = RunRow.__table__, StrategyRow.__table__
+    query = (
+        select(
+            r.c.id.label("run"), r.c.kind, s.c.name.label("strategy"), r.c.parameters,
+            r.c.symbols, r.c.timeframe, r.c.engine, r.c.data_start, r.c.data_end,
+            r.c.data_hash, r.c.code_version, r.c.started_at, r.c.finished_at,
+        )
+        .join(s, s.c.id == r.c.strategy_id)
+        .where(r.c.id == run_id)
+    )  # fmt: skip
+    found = _rows(engine, query)
+    if not found:
+        return None
+    run = found[0]
+    run["parameters"] = json.loads(run["parameters"])
+    m, t = RunMetricRow.__table__, RunTradeRow.__table__
+    metrics = _rows(engine, select(m.c.name, m.c.value).where(m.c.run_id == run_id))
+    run["metrics"] = {row["name"]: row["value"] for row in sorted(metrics, key=lambda x: x["name"])}
+    run["trades"] = _rows(
+        engine,
+        select(
+            t.c.strategy, t.c.symbol, t.c.side, t.c.entry_at, t.c.exit_at, t.c.entry_price,
+            t.c.exit_price, t.c.quantity, t.c.fees, t.c.funding, t.c.pnl, t.c.reason,
+            t.c.regime_at_entry,
+        ).where(t.c.run_id == run_id).order_by(t.c.exit_at, t.c.id),
+    )  # fmt: skip
+    return run
+
+
 def compare_runs(
     engine: Engine, by: Literal["strategy", "regime"], *, kinds: Sequence[str] = ("backtest",)
 ) -> list[Row]:

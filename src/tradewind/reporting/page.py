@@ -34,14 +34,24 @@ _STYLE = (
 )
 
 
-def write_page(path: Path, title: str, sections: Sequence[str]) -> Path:
-    """Write a complete HTML document with ``sections`` (HTML fragments) to ``path``."""
-    page = (
+def page_html(title: str, sections: Sequence[str], *, plotly_src: str | None = None) -> str:
+    """A complete HTML document with ``sections`` (HTML fragments): plotly.js embedded, or
+    loaded from ``plotly_src`` (a page served by the dashboard, which serves the script itself)."""
+    script = (
+        f"<script>{get_plotlyjs()}</script>"
+        if plotly_src is None
+        else f"<script src='{html.escape(plotly_src)}'></script>"
+    )
+    return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title>"
-        f"<script>{get_plotlyjs()}</script><style>{_STYLE}</style>"
+        f"<title>{html.escape(title)}</title>{script}<style>{_STYLE}</style>"
         "</head><body>" + "\n".join(sections) + "</body></html>"
     )
+
+
+def write_page(path: Path, title: str, sections: Sequence[str]) -> Path:
+    """Write a complete HTML document with ``sections`` (HTML fragments) to ``path``."""
+    page = page_html(title, sections)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path

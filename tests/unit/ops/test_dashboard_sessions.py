@@ -1,0 +1,184 @@
+"""The dashboard's login, sessions and reads without a browser (FastAPI's TestClient): a login
+swaps a token for an HttpOnly, SameSite=Strict cookie and a CSRF token; revoking the token ends
+its sessions; bad logins are refused and rate-limited; the reads the dashboard adds (equity curve,
+marked positions, strategies, execution costs, stored runs and their reports) answer from the
+Node and the bot's database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from ops_bot import SYMBOL, Bot
+
+from tradewind.backtest import backtest
+from tradewind.cli.run_registry import run_record
+from tradewind.ops.api import LoginLimiter, build_app
+from tradewind.ops.web.routes import PLOTLY_JS
+from tradewind.persistence.api_tokens import revoke_token
+from tradewind.persistence.runs import record_run
+
+
+def _login(client: TestClient, token: str) -> str:
+    answer = client.post("/dashboard/login", json={"token": token})
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["csrf"])
+
+
+def test_a_login_is_an_httponly_strict_cookie_and_revoking_the_token_ends_it(bot: Bot) -> None:
+    with TestClient(build_app(bot.facade)) as client:
+        answer = client.post("/dashboard/login", json={"token": bot.tokens["trade"]})
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith("tradewind_session=")
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie
+        assert bot.tokens["trade"] not in cookie  # the cookie is a session, not the token
+        assert answer.json()["scopes"] == ["trade"]
+        csrf = answer.json()["csrf"]
+        assert client.get("/api/v1/status").status_code == 200
+        page = client.get("/dashboard")
+        assert page.status_code == 200
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        assert page.headers["x-frame-options"] == "SAMEORIGIN"
+        assert client.get("/dashboard/session").json()["csrf"] == csrf
+
+        assert revoke_token(bot.database.engine, "trade-holder") == 1
+        assert client.get("/api/v1/status").status_code == 401
+        assert (
+            client.post(
+                "/api/v1/pause", json={"reason": "after revoke"}, headers={"X-CSRF-Token": csrf}
+            ).status_code
+            == 401
+        )
+        assert client.get("/dashboard", follow_redirects=False).headers["location"] == (
+            "/dashboard/login"
+        )
+        assert bot.node.paused == ""
+
+
+def test_bad_logins_are_refused_and_counted(bot: Bot) -> None:
+    app = build_app(bot.facade, limiter=LoginLimiter(max_failures=3, window_s=60))
+    with TestClient(app) as client:
+        form = client.post("/dashboard/login", data={"token": bot.tokens["read"]})
+        assert form.status_code == 415  # only JSON: a cross-site form cannot log anyone in
+        assert client.post("/dashboard/login", json={"nope": 1}).status_code == 422
+        for _ in range(3):
+            assert client.post("/dashboard/login", json={"token": "x" * 43}).status_code == 401
+        refused = client.post("/dashboard/login", json={"token": bot.tokens["read"]})
+        assert refused.status_code == 429
+        assert "set-cookie" not in refused.headers
+
+
+def test_a_read_only_login_cannot_act_and_logging_out_ends_the_session(bot: Bot) -> None:
+    with TestClient(build_app(bot.facade)) as client:
+        csrf = _login(client, bot.tokens["read"])
+        denied = client.post("/api/v1/pause", json={"reason": "r"}, headers={"X-CSRF-Token": csrf})
+        assert denied.status_code == 403
+        assert "'trade' scope" in denied.json()["detail"]
+        assert client.post("/dashboard/logout").status_code == 403  # logout needs CSRF too
+        assert client.post("/dashboard/logout", headers={"X-CSRF-Token": csrf}).status_code == 200
+        assert client.get("/api/v1/status").status_code == 401
+        assert bot.node.paused == ""
+
+
+def test_assets_are_local_and_only_the_named_ones(bot: Bot) -> None:
+    with TestClient(build_app(bot.facade)) as client:
+        login = client.get("/dashboard/login")
+        assert login.status_code == 200
+        for page in (login.text, client.get("/dashboard/static/app.js").text):
+            assert "http://" not in page
+            assert "https://" not in page  # no CDN, no font or script from elsewhere
+        script = client.get("/dashboard/static/plotly.min.js")
+        assert script.status_code == 200
+        assert len(script.content) == PLOTLY_JS.stat().st_size
+        assert client.get("/dashboard/static/..%2Fapi.py").status_code == 404
+        assert client.get("/dashboard/static/index.html").status_code == 404
+        # The dashboard's routes are not API operations.
+        paths = client.get("/openapi.json").json()["paths"]
+        assert not [p for p in paths if p.startswith("/dashboard")]
+
+
+def test_the_dashboard_reads_answer_from_the_node(bot: Bot) -> None:
+    bot.run()
+    node = bot.node
+    with TestClient(build_app(bot.facade)) as client:
+        _login(client, bot.tokens["read"])
+        equity = client.get("/api/v1/equity").json()
+        assert equity["currency"] == "USDT"
+        assert equity["bars"] == len(bot.bars)
+        assert len(equity["points"]) == 2000  # thinned evenly, the first and last kept
+        assert equity["points"][0] == [bot.bar_close(0), 10_000.0]
+        assert equity["points"][-1][0] == node.now
+        assert equity["points"][-1][1] == pytest.approx(float(node.account.equity()), abs=1e-6)
+        assert client.get("/api/v1/equity?points=1").status_code == 422
+
+        [strategy] = client.get("/api/v1/strategies").json()
+        assert strategy["id"] == "every_fifty"
+        assert strategy["symbol"] == SYMBOL
+        assert strategy["timeframe"] == "1m"
+        assert strategy["params"] == [
+            {"name": "every", "value": 50, "default": 50, "low": 10, "high": 500, "doc": ""}
+        ]
+
+        costs = client.get("/api/v1/costs").json()
+        filled = [o for o in node.orders.values() if o.fills]
+        assert costs["orders_measured"] == len(filled) > 50
+        [row] = costs["by_strategy"]
+        assert row["count"] == len(filled)
+        assert row["fee_bps"] == pytest.approx(10.0)  # the simulated venue's 0.1% taker fee
+        paid = sum((f.fee for o in filled for f in o.fills), Decimal(0))
+        assert Decimal(costs["fees_paid"]["USDT"]) == paid
+        assert row["fees_quote"] == pytest.approx(float(paid))
+
+
+def test_positions_are_marked_at_the_last_complete_close(bot: Bot) -> None:
+    held: list[dict[str, str]] = []
+
+    def operator(i: int, ctx: object) -> None:
+        if i == 1020:
+            held.extend(bot.facade.positions())
+            held.append({"mark": str(bot.bars.price(1020))})  # bar 1020 has just closed
+
+    bot.strategy.operator = operator
+    bot.run()
+    position, mark = held
+    assert Decimal(position["mark_price"]) == Decimal(mark["mark"])
+    assert Decimal(position["unrealized_pnl"]) == (
+        Decimal(mark["mark"]) - Decimal(position["average_price"])
+    ) * Decimal(position["quantity"])
+    assert position["side"] == "long"
+
+
+def test_stored_runs_and_their_reports(bot: Bot, minutes: pd.DataFrame) -> None:
+    result = backtest(
+        "sma_cross", minutes.set_index("date"), {"fast": 10, "slow": 40}, fee=0.001, symbol=SYMBOL
+    )
+    run_id = record_run(bot.database.engine, run_record(result, "sma_cross"), bot.database.bot_id)
+    with TestClient(build_app(bot.facade)) as client:
+        bearer = {"Authorization": f"Bearer {bot.tokens['read']}"}
+        [listed] = client.get("/api/v1/runs", headers=bearer).json()
+        assert listed["run"] == run_id
+        assert listed["total_return"] == pytest.approx(result.metrics["total_return"])
+        detail = client.get(f"/api/v1/runs/{run_id}", headers=bearer).json()
+        assert detail["parameters"]["fast"] == 10
+        assert len(detail["trades"]) == len(result.trades)
+        assert sum(Decimal(t["pnl"]) for t in detail["trades"]) == pytest.approx(
+            Decimal(str(result.trades["pnl"].sum())), abs=Decimal("0.01")
+        )
+        assert client.get("/api/v1/runs/999", headers=bearer).status_code == 404
+        assert client.get("/api/v1/runs?kind=nope", headers=bearer).status_code == 422
+
+        assert client.get(f"/dashboard/runs/{run_id}/report").status_code == 401
+        _login(client, bot.tokens["read"])
+        report = client.get(f"/dashboard/runs/{run_id}/report")
+        assert report.status_code == 200
+        assert report.headers["content-type"].startswith("text/html")
+        assert "frame-ancestors 'self'" in report.headers["content-security-policy"]
+        text = report.text
+        assert "<h1>Backtest 1: sma_cross</h1>" in text
+        assert "fast=10" in text
+        assert "Sharpe" in text
+        assert "<script src='/dashboard/static/plotly.min.js'></script>" in text
+        assert "nan" not in text.lower().replace("nanoseconds", "")
