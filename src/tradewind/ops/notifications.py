@@ -184,7 +184,8 @@ class Notifier:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        return await asyncio.to_thread(self.close, timeout_s)
+        self._last_word()  # here, on the loop that drives the Node: it reads the Node
+        return await asyncio.to_thread(self.sender.close, timeout_s)
 
     def open(self) -> None:
         """Start delivering (for a caller without an event loop: a replay, a test)."""
@@ -192,12 +193,15 @@ class Notifier:
 
     def close(self, timeout_s: float = 10.0) -> bool:
         """Send what the rate cap holds as its summary, deliver everything queued, and stop."""
+        self._last_word()
+        return self.sender.close(timeout_s)
+
+    def _last_word(self) -> None:
         with self._lock:
             if self.now is not None:
                 self._advance(self.now())
             self._poll()
             self._flush_waiting()
-        return self.sender.close(timeout_s)
 
     @property
     def stats(self) -> dict[str, int]:
