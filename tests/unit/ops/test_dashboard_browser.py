@@ -252,7 +252,21 @@ def test_the_dashboard_shows_the_api_and_its_controls_act_on_the_venue(
                 _state(page, "RUNNING")
                 seen["resumed"] = bot.node.paused
                 person.close(page)
-            elif i == 2020:  # emergency stop: cancel once, then confirm
+            elif i == 1720:  # force exit the one position from its row, after confirming
+                page = person.open()
+                page.goto(f"{server.url}/dashboard")
+                _refreshed(page)
+                row = page.locator(f"#positions tbody tr[data-key='every_fifty|{SYMBOL}']")
+                row.locator("button").click()
+                dialog = page.locator("dialog#confirm")
+                dialog.wait_for(state="visible")
+                seen["exit_dialog"] = dialog.inner_text()
+                page.click("#confirm-ok")
+                _until(page, "document.getElementById('control-message').textContent"
+                             ".startsWith('Force exit: ')")  # fmt: skip
+                seen["exit_message"] = page.locator("#control-message").inner_text()
+                person.close(page)
+            elif i == 2070:  # emergency stop: cancel once, then confirm
                 page = person.open()
                 page.goto(f"{server.url}/dashboard")
                 _refreshed(page)
@@ -308,7 +322,15 @@ def test_the_dashboard_shows_the_api_and_its_controls_act_on_the_venue(
     entries = [ts for ts, _ in bot.entries()]
     assert [t for t in entries if t < bot.bar_close(1020)]
     assert not [t for t in entries if bot.bar_close(1020) <= t < bot.bar_close(1500)]
-    assert [t for t in entries if bot.bar_close(1500) <= t < bot.bar_close(2020)]
+    assert [t for t in entries if bot.bar_close(1500) <= t < bot.bar_close(2070)]
+
+    # The force exit from the position's row asked first, then sent one reduce-only sell at once.
+    assert "Close every_fifty's long" in seen["exit_dialog"]
+    assert seen["exit_message"] == "Force exit: exiting 1 position(s)"
+    exits = [o for kind, ts, o in bot.port.requests
+             if kind == "submit" and o.reduce_only and ts == bot.bar_close(1720)]  # fmt: skip
+    assert len(exits) == 1
+    assert exits[0].tag.startswith("force exit")
 
     # The emergency stop asked first; cancel sent nothing, confirm halted the bot, and the venue
     # holds no working order and no position of the bot's afterwards, nor any later entry.
@@ -317,7 +339,7 @@ def test_the_dashboard_shows_the_api_and_its_controls_act_on_the_venue(
     assert seen["after_cancel"] is False
     assert seen["halted"] is True
     assert seen["held_before_stop"] == 1
-    assert not [t for t in entries if t >= bot.bar_close(2020)]
+    assert not [t for t in entries if t >= bot.bar_close(2070)]
     assert bot.venue._working == {}
     assert bot.venue.balance("BTC") < Decimal("0.001")
     assert bot.node.account.open_positions() == []
@@ -327,6 +349,7 @@ def test_the_dashboard_shows_the_api_and_its_controls_act_on_the_venue(
     assert [(a["action"], a["channel"], a["actor"]) for a in reversed(actions)] == [
         ("pause", "dashboard", "token:trade-holder"),
         ("resume", "dashboard", "token:trade-holder"),
+        ("force_exit", "dashboard", "token:trade-holder"),
         ("emergency_stop", "dashboard", "token:trade-holder"),
     ]
 
