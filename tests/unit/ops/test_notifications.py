@@ -191,7 +191,7 @@ def test_stops_take_profits_breakers_faults_operators_and_errors(
         breakers=BreakerConfig(max_consecutive_losses=2, loss_cooldown_bars=120),
     )  # fmt: skip
     config = _config(_json(hook), max_per_minute=1000, events=[
-        "stop", "take_profit", "breaker", "error", "operator",
+        "stop", "take_profit", "breaker", "error", "operator", "denied",
     ])  # fmt: skip
     notifier = _wired(bot, config)
     logging.getLogger("tradewind").addHandler(handler := notifier.log_handler())
@@ -236,6 +236,11 @@ def test_stops_take_profits_breakers_faults_operators_and_errors(
     assert len(tripped) == len(trips)
     assert tripped[0].message.startswith("2 losing trades in a row for every_fifty")
     assert len(hook.titled("Breaker lifted: consecutive_losses:every_fifty")) >= 1
+    denials = hook.titled("Denied: enter long BTC/USDT")
+    assert len(bot.node.denials) >= 5
+    assert len(denials) == len(bot.node.denials)  # each 100 bars apart: none is a duplicate
+    assert all(d.reason in r.message for d, r in zip(bot.node.denials, denials, strict=True))
+    assert "breakers are reducing (consecutive_losses:every_fifty)" in denials[0].message
     paused = hook.titled("Operator: pause")
     assert len(paused) == 1
     assert "By alice over api" in paused[0].message
