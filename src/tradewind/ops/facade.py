@@ -267,16 +267,17 @@ class ControlFacade:
         events: list[dict[str, Any]] = []
         if board is not None:
             state, _ = board.blocking(node.now)
-            state = str(getattr(state, "value", state))
+            # Upper case, as without a board: PAUSED below and the metrics' levels compare it.
+            state = str(getattr(state, "value", state)).upper()
             restrictions = [
-                {"breaker": n, "state": str(getattr(s, "value", s)), "until": u}
+                {"breaker": n, "state": str(getattr(s, "value", s)).upper(), "until": u}
                 for n, (s, u) in board.restrictions.items()
             ]
             events = [
                 {
                     "time": e.ts,
                     "breaker": e.breaker,
-                    "state": str(getattr(e.state, "value", e.state)),
+                    "state": str(getattr(e.state, "value", e.state)).upper(),
                     "reason": e.reason,
                 }
                 for e in board.events[-50:]

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-from ops_bot import SYMBOL, Bot
+from ops_bot import SYMBOL, Bot, make_bot
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tradewind.backtest import backtest
@@ -29,6 +29,7 @@ from tradewind.cli.run_registry import run_record
 from tradewind.ops.api import build_app
 from tradewind.ops.server import ThreadedServer
 from tradewind.persistence.runs import record_run
+from tradewind.risk.config import BreakerConfig
 
 CHROMIUM = os.environ.get("TRADEWIND_CHROMIUM", "/usr/bin/chromium")
 # Chromium resolves nothing but the loopback (it would otherwise probe Google's hosts).
@@ -392,3 +393,64 @@ def test_requests_without_the_cookie_or_the_csrf_token_are_refused(
         page.wait_for_url("**/dashboard/login")
         assert page.evaluate("fetch('/api/v1/status').then(r => r.status)") == 401
         context.close()
+
+
+def test_a_tripped_breaker_shows_at_the_top_and_in_the_risk_panel(
+    minutes: pd.DataFrame, browser: Browser, tmp_path: Path
+) -> None:
+    bot = make_bot(
+        minutes, tmp_path, stop_pct=0.003,
+        breakers=BreakerConfig(max_consecutive_losses=2, loss_cooldown_bars=120),
+    )  # fmt: skip
+    seen: dict[str, Any] = {}
+    with ThreadedServer(build_app(bot.facade)) as server:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        person = Operator(context, server.url)
+
+        def operator(i: int, ctx: object) -> None:
+            if "risk" in seen or not bot.facade.risk()["restrictions"]:
+                return
+            try:
+                page = person.open()
+                page.goto(f"{server.url}/dashboard/login")
+                page.fill("#token", bot.tokens["read"])
+                page.click("#login")
+                page.wait_for_url("**/dashboard")
+                _refreshed(page)
+                seen["risk"] = _api(server.url, bot.tokens["read"], "risk")
+                seen["state"] = page.locator("#state").inner_text()
+                seen["risk-state"] = page.locator("#risk-state").inner_text()
+                seen["restrictions"] = page.evaluate(ROWS, "restrictions")
+                seen["events"] = page.evaluate(ROWS, "breaker-events")
+                seen["pause-disabled"] = page.locator("#pause").is_disabled()
+                seen["metrics"] = httpx.get(
+                    f"{server.url}/metrics",
+                    headers={"Authorization": f"Bearer {bot.tokens['read']}"},
+                ).text
+                page.locator("#risk").screenshot(path=str(tmp_path / "risk-panel.png"))
+                person.close(page)
+            except BaseException as exc:  # the strategy host would swallow it as a fault
+                seen.setdefault("error", exc)
+
+        bot.strategy.operator = operator
+        bot.run()
+        context.close()
+    if "error" in seen:
+        raise seen["error"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(tmp_path / "risk-panel.png", ARTIFACTS / "risk-panel.png")
+
+    risk = seen["risk"]
+    assert risk["state"] != "ACTIVE"
+    assert seen["state"] == f"BREAKER: {risk['state']}"
+    assert seen["risk-state"] == risk["state"]
+    assert [r["cells"][:2] for r in seen["restrictions"]] == [
+        [r["breaker"], r["state"]] for r in risk["restrictions"]
+    ]
+    assert "consecutive" in seen["restrictions"][0]["cells"][0]
+    newest = risk["breaker_events"][-1]
+    assert seen["events"][0]["cells"][1:] == [newest["breaker"], newest["state"], newest["reason"]]
+    assert seen["pause-disabled"]  # a read-only login gets no controls
+    # The metric agrees (0 active, 1 paused, 2 reducing, 3 halted).
+    level = {"REDUCING": 2, "HALTED": 3}[risk["state"]]
+    assert f"tradewind_breaker_state {level}.0" in seen["metrics"]

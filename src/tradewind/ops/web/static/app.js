@@ -100,14 +100,18 @@
   const post = (path, body) => call(API + path, {method: "POST", body: JSON.stringify(body)});
 
   // -- rendering --------------------------------------------------------------------------
-  function renderHeader(status) {
+  function renderHeader(status, risk) {
     $("bot-name").textContent = status.bot;
     $("mode").textContent = status.mode;
     const state = $("state");
-    const name = status.halted ? "HALTED" : status.paused ? "PAUSED" : "RUNNING";
+    // A breaker in force says so at the top: the bot runs but takes no new risk.
+    const tripped = risk.state !== "ACTIVE" && risk.state !== "PAUSED";
+    const name = status.halted ? "HALTED" : status.paused ? "PAUSED"
+      : tripped ? `BREAKER: ${risk.state}` : "RUNNING";
     state.textContent = name;
-    state.className = `state ${name.toLowerCase()}`;
-    state.title = status.paused || "";
+    state.className = `state ${status.halted ? "halted" : status.paused ? "paused"
+      : tripped ? "tripped" : "running"}`;
+    state.title = status.paused || (tripped ? "a circuit breaker refuses new entries" : "");
     $("engine-time").textContent = when(status.engine_time) + " UTC";
   }
 
@@ -295,7 +299,7 @@
           equity, runs, actions] = answers;
         latest = {status, positions, orders, trades, profit, performance, risk, strategies, costs,
           equity, runs, actions};
-        renderHeader(status);
+        renderHeader(status, risk);
         renderCards(status, profit, positions, risk, equity);
         renderEquity(equity);
         renderPositions(positions);
