@@ -11,6 +11,7 @@ import enum
 import json
 import math
 import os
+import re
 import tomllib
 import types
 import typing
@@ -20,7 +21,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.errors import ConfigError
@@ -148,6 +157,57 @@ class NotificationsConfig(BaseModel):
         return bool(self.urls)
 
 
+# A Bot API token is the bot's numeric id, a colon and a 35-character secret (letters, digits,
+# "_" and "-"); the check is loose on the length so a test server's tokens pass.
+_TELEGRAM_TOKEN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
+
+
+class TelegramConfig(BaseModel):
+    """The Telegram bot (``[telegram]``): who may command it, and where its token comes from.
+
+    The token is a secret: give it by ``TRADEWIND__TELEGRAM__TOKEN`` or store it in the keystore
+    and name the entry in ``keystore_entry`` (``tradewind keys add NAME --kind telegram``), never
+    in the file. The bot answers only the users in ``allowed_users``, in their private chats and
+    in the group chats listed in ``allowed_chats``; anyone else gets no answer at all. It lives
+    here rather than beside the bot in ``ops`` because the config ring sits below the apps ring.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    token: SecretStr | None = None
+    keystore_entry: str | None = None
+    allowed_users: tuple[int, ...] = ()
+    allowed_chats: tuple[int, ...] = ()
+    commands_per_minute: int = Field(default=20, ge=1, le=600)
+    """How many commands one user may send in a minute; more are refused with the wait."""
+    confirm_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    """How long the confirm button of a destructive command stays valid."""
+    api_url: str = "https://api.telegram.org/bot"
+    """The Bot API server (a self-hosted one, or a test server); the token is appended."""
+
+    @model_validator(mode="after")
+    def _usable(self) -> TelegramConfig:
+        if (self.token is None) == (self.keystore_entry is None):
+            raise ValueError(
+                "must take the bot token from exactly one place: TRADEWIND__TELEGRAM__TOKEN "
+                "(token) or a keystore entry (keystore_entry)"
+            )
+        # Never echo the token: the message says what is wrong with it, not what it is.
+        if self.token is not None and not _TELEGRAM_TOKEN.fullmatch(self.token.get_secret_value()):
+            raise ValueError(
+                "has a token that does not look like a Bot API token (digits, a colon, then at "
+                "least 20 letters, digits, '_' or '-'; BotFather gives it)"
+            )
+        if not self.allowed_users:
+            raise ValueError(
+                "has no allowed_users: list the numeric Telegram user ids that may command the "
+                "bot (a bot that answers anyone can be stopped or emptied by anyone)"
+            )
+        if not self.api_url.startswith(("https://", "http://")):
+            raise ValueError(f"has an api_url that is not an http(s) URL: {self.api_url!r}")
+        return self
+
+
 class AppConfig(BaseModel):
     """Every component's config, composed. Each section is documented beside its component."""
 
@@ -159,6 +219,7 @@ class AppConfig(BaseModel):
     log: LogConfig = LogConfig()
     risk: RiskConfig = RiskConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    telegram: TelegramConfig | None = None
 
 
 def load_config(
@@ -381,13 +442,25 @@ def _field_annotation(loc: tuple[str, ...]) -> Any:
     model: Any = AppConfig
     annotation: Any = None
     for part in loc:
+        if part.isdigit() and typing.get_origin(annotation) in (tuple, list):
+            # An item of a list (``allowed_users.0``): the item's type.
+            annotation = model = typing.get_args(annotation)[0]
+            continue
         if (
             not (isinstance(model, type) and issubclass(model, BaseModel))
             or part not in model.model_fields
         ):
             return None
-        annotation = model.model_fields[part].annotation
+        annotation = _unwrap_optional(model.model_fields[part].annotation)
         model = annotation
+    return annotation
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
     return annotation
 
 

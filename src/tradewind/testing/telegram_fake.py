@@ -114,8 +114,8 @@ class FakeBotApi:
         site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
         server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        assert isinstance(server, asyncio.Server)  # aiohttp's TCPSite serves with asyncio
+        self.port = server.sockets[0].getsockname()[1]
         return self
 
     async def stop(self) -> None:
