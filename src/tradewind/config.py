@@ -300,7 +300,11 @@ def render_toml(config: AppConfig) -> str:
     """
     lines: list[str] = []
     for section in type(config).model_fields:
-        _render_table(lines, (section,), getattr(config, section))
+        value = getattr(config, section)
+        if value is None:  # an optional table left out (``[telegram]``)
+            lines.extend((f"# [{section}] is not set", ""))
+            continue
+        _render_table(lines, (section,), value)
     return "\n".join(lines).rstrip() + "\n"
 
 

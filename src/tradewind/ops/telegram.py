@@ -26,7 +26,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,9 +131,6 @@ class TelegramBot:
     token
         The bot token (see :func:`telegram_token`); it never appears in a log line, a repr or an
         error this class raises.
-    models
-        The names of the registered ML models (from the model registry, when the runtime has
-        one); ``/ml_retrain`` answers from it.
     clock
         Monotonic seconds, for the rate limit and confirmation expiry (tests move it).
     poll_timeout_s
@@ -149,13 +146,12 @@ class TelegramBot:
         config: TelegramConfig,
         token: Secret,
         *,
-        models: Callable[[], Sequence[str]] | None = None,
         clock: Callable[[], float] = time.monotonic,
         poll_timeout_s: int = 10,
     ) -> None:
         self.facade = facade
         self.config = config
-        self.commands = Commands(facade, models)
+        self.commands = Commands(facade)
         self.clock = clock
         self.poll_timeout_s = poll_timeout_s
         self._token = token

@@ -10,7 +10,7 @@ raised here (an unknown symbol, a refused job) becomes a "⛔" answer.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from tradewind.ops.telegram_text import (
     risk_text,
     status_text,
 )
+from tradewind.persistence.model_registry import registered_models
 
 __all__ = ["COMMANDS", "DESTRUCTIVE", "Ask", "CommandCall", "Commands"]
 
@@ -86,15 +87,10 @@ class Commands:
     ----------
     facade
         The running bot's control facade.
-    models
-        The names of the registered ML models, when the runtime has a model registry.
     """
 
-    def __init__(
-        self, facade: ControlFacade, models: Callable[[], Sequence[str]] | None = None
-    ) -> None:
+    def __init__(self, facade: ControlFacade) -> None:
         self.facade = facade
-        self.models = models
 
     def answers(self) -> dict[str, Callable[[CommandCall], str]]:
         """The commands answered at once, by name."""
@@ -206,17 +202,17 @@ class Commands:
         return _queued(answer["job"], "backtest", strategy)
 
     def ml_retrain(self, call: CommandCall) -> str:
-        names = list(self.models()) if self.models is not None else []
-        if not names:
+        models = registered_models(self.facade.bot.engine)
+        if not models:
             return (
-                "No ML model is registered on this bot, so there is nothing to retrain. "
-                "Train and register one first; /ml_retrain will then retrain it."
+                "No ML model is registered, so there is nothing to retrain. Train and register "
+                "one first (<code>tradewind ml train ... --register NAME</code>)."
             )
-        listed = ", ".join(escape(n) for n in names)
+        listed = ", ".join(f"{escape(m.name)} v{m.version} ({escape(m.stage)})" for m in models)
         return (
-            f"Registered model(s): {listed}. This bot has no retrain job to run them with "
-            "(its job worker runs backtests and optimisations only), so nothing was started: "
-            "retrain offline and register the new version."
+            f"Registered: {listed}. Retraining is not a job this bot's worker runs (it runs "
+            "backtests and optimisations), so nothing was started: train a new version with "
+            "<code>tradewind ml train ... --register NAME</code>, then promote it."
         )
 
     # -- destructive actions (asked first) -----------------------------------------------------

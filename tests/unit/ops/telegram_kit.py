@@ -92,11 +92,10 @@ async def telegram(
     facade: ControlFacade, **options: Any
 ) -> AsyncIterator[tuple[Operator, FakeBotApi, TelegramBot]]:
     """A started :class:`TelegramBot` on ``facade`` with its fake server and an operator."""
-    models = options.pop("models", None)
     clock = Clock()
     async with FakeBotApi() as api:
         cfg = config(api, **options)
-        bot = TelegramBot(facade, cfg, Secret(api.token), models=models, clock=clock,
+        bot = TelegramBot(facade, cfg, Secret(api.token), clock=clock,
                           poll_timeout_s=1)  # fmt: skip
         async with bot:
             yield Operator(api, bot, clock), api, bot

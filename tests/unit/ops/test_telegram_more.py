@@ -15,11 +15,13 @@ from telegram_kit import config, telegram
 from tradewind.config import TelegramConfig, load_config
 from tradewind.core.errors import ConfigError, UserError
 from tradewind.logs import LogConfig, setup_logging
+from tradewind.ml.artifact import ModelCard
 from tradewind.ops.facade import ControlFacade
 from tradewind.ops.jobs import work
 from tradewind.ops.keystore import Keystore
 from tradewind.ops.secrets import Secret
 from tradewind.ops.telegram import TelegramBot, TelegramStartError, telegram_token
+from tradewind.persistence.model_registry import register_model
 from tradewind.testing.telegram_fake import FakeBotApi
 
 TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ_abc-def"
@@ -57,13 +59,21 @@ async def test_backtest_and_optimize_queue_jobs_the_worker_runs(bot: Bot) -> Non
     assert actions.count(("start_job", "telegram:42")) == 5  # three refused, two queued
 
 
-async def test_ml_retrain_says_no_model_is_registered_until_one_is(bot: Bot) -> None:
+async def test_ml_retrain_says_no_model_is_registered_until_one_is(
+    bot: Bot, tmp_path: Path
+) -> None:
     async with telegram(bot.facade) as (op, _, _):
         none = (await op.say("/ml_retrain"))["text"]
-    async with telegram(bot.facade, models=lambda: ["lstm-btc-v3"]) as (op, _, _):
+        card = ModelCard(
+            model_type="lightgbm", target="direction", horizon=12, features=("ret_1",),
+            parameters={}, symbol="BTC/USDT", timeframe="1m", data_start_ts=0,
+            data_end_ts=60_000, data_hash="0" * 64, code_version="test",
+        )  # fmt: skip
+        register_model(bot.database.engine, name="btc-direction", version=1, card=card,
+                       folder=tmp_path, files={})  # fmt: skip
         some = (await op.say("/ml_retrain"))["text"]
-    assert none.startswith("No ML model is registered on this bot")
-    assert "lstm-btc-v3" in some
+    assert none.startswith("No ML model is registered")
+    assert "Registered: btc-direction v1 (candidate)" in some
     assert "nothing was started" in some
     assert bot.facade.jobs() == []
 
