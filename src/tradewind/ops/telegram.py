@@ -371,9 +371,10 @@ class TelegramBot:
 
     async def _failed(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
+        # The traceback goes to the log (whose filter removes the token); the chat gets no detail.
         _log.error(
-            "telegram: a command failed: %s: %s",
-            type(error).__name__, self._scrub(str(error)),
+            "telegram: a command failed: %s: %s", type(error).__name__, self._scrub(str(error)),
+            exc_info=error,
         )  # fmt: skip
         if (
             isinstance(update, Update)

@@ -135,17 +135,24 @@ def balances_text(balances: dict[str, str], equity: str, currency: str) -> str:
 
 
 def positions_text(positions: list[dict[str, Any]]) -> str:
-    """``/positions``: every open position with its size, entry and realised PnL."""
+    """``/positions``: every open position with its size, entry, mark and open PnL."""
     if not positions:
         return "<b>Positions</b>\nNo open position."
     lines = ["<b>Positions</b>"]
     for p in positions:
         base, _, rest = str(p["symbol"]).partition("/")
         quote = rest.split(":")[0]
-        side = "LONG" if Decimal(p["quantity"]) > 0 else "SHORT"
+        size = abs(Decimal(p["quantity"]))
         lines.append(
-            f"• <b>{escape(p['symbol'])}</b> {side} {amount(abs(Decimal(p['quantity'])), base)} "
-            f"@ {_price(p['average_price'])} {escape(quote)}\n"
+            f"• <b>{escape(p['symbol'])}</b> {escape(p['side']).upper()} {amount(size, base)} "
+            f"@ {_price(p['average_price'])} {escape(quote)}"
+        )
+        if p.get("unrealized_pnl") is not None:
+            lines.append(
+                f"   mark {_price(p['mark_price'])} · open PnL "
+                f"<b>{money(p['unrealized_pnl'], quote)}</b>"
+            )
+        lines.append(
             f"   {escape(p['strategy'])} · since {_time(p['entry_time'])} · "
             f"realised {money(p['realized_pnl'], quote)}"
         )

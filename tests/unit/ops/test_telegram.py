@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 from ops_bot import AUDIT_KEY, SYMBOL, Bot
 from telegram_kit import ALICE, BOB, GROUP, STRANGER, telegram, trade_with
 
-from tradewind.ops.telegram_text import amount
+from tradewind.ops.telegram_text import amount, money
 from tradewind.persistence.audit import verify_chain
 
 
 async def test_pause_stop_entries_force_exit_and_emergency_stop_act_on_the_venue(bot: Bot) -> None:
     texts: dict[str, str] = {}
+    rows: dict[str, dict[str, Any]] = {}
     async with telegram(bot.facade) as (op, api, _):
 
         async def pause() -> None:
@@ -32,6 +34,8 @@ async def test_pause_stop_entries_force_exit_and_emergency_stop_act_on_the_venue
             texts["allow"] = (await op.say("/allowentry BTC-USDT"))["text"]
 
         async def force_exit() -> None:
+            texts["positions"] = (await op.say("/positions"))["text"]
+            [rows["held"]] = bot.facade.positions()
             ask = await op.say("/forceexit BTC/USDT taking profit")
             texts["ask_exit"] = ask["text"]
             # Nothing happens on the question alone: no reduce-only order reached the venue.
@@ -59,6 +63,10 @@ async def test_pause_stop_entries_force_exit_and_emergency_stop_act_on_the_venue
     assert not [t for t in entry_times if bot.bar_close(2000) <= t < bot.bar_close(2500)]
     assert f"entries stopped in {SYMBOL}" in texts["stop"]
     assert f"entries allowed in {SYMBOL}" in texts["allow"]
+    # /positions before it: the long, marked at the last close, with its open PnL in USDT.
+    held = rows["held"]
+    assert f"<b>BTC/USDT</b> LONG {amount(held['quantity'], 'BTC')} @ " in texts["positions"]
+    assert f"open PnL <b>{money(held['unrealized_pnl'], 'USDT')}</b>" in texts["positions"]
     # Force exit at bar 2710 while long: asked first, then a reduce-only sell at that time.
     assert "Force exit BTC/USDT" in texts["ask_exit"]
     assert "every_fifty" in texts["ask_exit"]

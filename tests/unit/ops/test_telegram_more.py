@@ -78,6 +78,23 @@ async def test_ml_retrain_says_no_model_is_registered_until_one_is(
     assert bot.facade.jobs() == []
 
 
+async def test_an_internal_failure_is_logged_and_answered_without_detail(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with telegram(bot.facade) as (op, _, _):
+        # The database file is gone under the running bot: reading the jobs fails in SQLite.
+        path = Path(str(bot.database.engine.url.database))
+        bot.database.engine.dispose()
+        path.unlink()
+        failed = (await op.say("/jobs"))["text"]
+        status = (await op.say("/status"))["text"]  # the bot goes on answering
+    assert failed == "⚠️ The command failed inside the bot; its log has the details."
+    assert "Equity" in status
+    [record] = [r for r in caplog.records if "a command failed" in r.getMessage()]
+    assert "OperationalError" in record.getMessage()
+    assert record.exc_info is not None
+
+
 async def test_reload_config_asks_then_applies_the_reloadable_keys(
     bot: Bot, tmp_path: Path
 ) -> None:
