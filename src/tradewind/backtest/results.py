@@ -16,10 +16,11 @@ import pandas as pd
 from tradewind import __version__
 from tradewind.bars import BarSeries
 from tradewind.core.instrument import Instrument
+from tradewind.core.orders import Order
 from tradewind.core.ports import RiskGate
 from tradewind.engine.node import Node
 from tradewind.engine.portfolio import Portfolio
-from tradewind.execution.tca import MarketTape, TcaBook, measure
+from tradewind.execution.tca import MarketTape, TcaBook, TcaRecord, measure
 
 _EMPTY_TRADE_DTYPES: dict[str, Any] = {
     "symbol": object,
@@ -219,44 +220,51 @@ def iso_utc(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()
 
 
+def candle_tape(series: BarSeries) -> MarketTape:
+    """The market of a candle series as TCA reads it: each bar's close is the mid from its close
+    time on, and its typical price with its volume stands in for its trades."""
+    close_time = np.asarray(series.close_time, dtype=np.int64)
+    typical = (series.high + series.low + series.close) / 3.0
+    return MarketTape(
+        close_time, np.asarray(series.close, dtype=np.float64), close_time, typical,
+        np.asarray(series.volume, dtype=np.float64),
+    )  # fmt: skip
+
+
+def order_tca(order: Order, tape: MarketTape, instrument: Instrument) -> TcaRecord:
+    """The cost of one order with fills: the arrival mid is the close of the last bar complete
+    when the order was made, the final mid the close at its last fill; the venue is the
+    instrument's exchange (``sim`` when none)."""
+    return measure(
+        execution_id=order.client_id,
+        kind="order",
+        strategy_id=order.strategy_id,
+        venue=instrument.exchange or "sim",
+        algo=order.type.value,
+        instrument=instrument,
+        side=order.side,
+        quantity=order.quantity or order.filled_quantity,
+        fills=order.fills,
+        arrival_mid=tape.mid_at(order.created_ts),
+        start_ts=order.created_ts,
+        end_ts=max(f.ts for f in order.fills),
+        tape=tape,
+    )
+
+
 def orders_tca(
     node: Node, bars: dict[str, BarSeries], instruments: dict[str, Instrument]
 ) -> TcaBook:
     """Transaction-cost analysis of every filled order of a candle backtest
-    (:mod:`tradewind.execution.tca`): the arrival mid is the close of the last bar complete when the
-    order was made, the final mid the close at its last fill; the interval VWAP weighs each bar's
-    typical price by its volume; the venue is the instrument's exchange (``sim`` when none)."""
+    (:mod:`tradewind.execution.tca`, each order as :func:`order_tca` measures it over
+    :func:`candle_tape`)."""
     book = TcaBook()
     tapes: dict[str, MarketTape] = {}
     for order in node.orders.values():
         if not order.fills:
             continue
-        series = bars[order.symbol]
         tape = tapes.get(order.symbol)
         if tape is None:
-            close_time = np.asarray(series.close_time, dtype=np.int64)
-            typical = (series.high + series.low + series.close) / 3.0
-            tape = tapes[order.symbol] = MarketTape(
-                close_time, np.asarray(series.close, dtype=np.float64), close_time, typical,
-                np.asarray(series.volume, dtype=np.float64),
-            )  # fmt: skip
-        instrument = instruments[order.symbol]
-        end = max(f.ts for f in order.fills)
-        book.add(
-            measure(
-                execution_id=order.client_id,
-                kind="order",
-                strategy_id=order.strategy_id,
-                venue=instrument.exchange or "sim",
-                algo=order.type.value,
-                instrument=instrument,
-                side=order.side,
-                quantity=order.quantity or order.filled_quantity,
-                fills=order.fills,
-                arrival_mid=tape.mid_at(order.created_ts),
-                start_ts=order.created_ts,
-                end_ts=end,
-                tape=tape,
-            )
-        )
+            tape = tapes[order.symbol] = candle_tape(bars[order.symbol])
+        book.add(order_tca(order, tape, instruments[order.symbol]))
     return book

@@ -129,6 +129,7 @@ class ControlFacade:
         self.config = config
         self.config_path = config_path
         self._halted = False
+        self._costs = views.ExecutionCosts(node)
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -172,8 +173,9 @@ class ControlFacade:
         return views.strategy_rows(self.node)
 
     def execution_costs(self) -> dict[str, Any]:
-        """Transaction-cost analysis of the bot's filled orders, by strategy and order type."""
-        return views.execution_costs(self.node)
+        """Transaction-cost analysis of the bot's done orders with fills, by strategy and order
+        type (each measured once, when it is done)."""
+        return self._costs.summary()
 
     def runs(self, limit: int = 50, kind: str | None = None) -> list[dict[str, Any]]:
         """The latest stored backtest, optimisation and walk-forward runs in the bot's database

@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from tradewind.backtest.results import orders_tca
+from tradewind.backtest.results import candle_tape, order_tca
+from tradewind.bars import BarSeries
 from tradewind.engine.equity import account_currency, equity_curve
 from tradewind.engine.node import Node
+from tradewind.execution.tca import MarketTape, TcaBook
 
-__all__ = ["equity_points", "execution_costs", "marked_positions", "strategy_rows"]
+__all__ = ["ExecutionCosts", "equity_points", "marked_positions", "strategy_rows"]
 
 
 def _text(value: Decimal) -> str:
@@ -116,28 +118,67 @@ def strategy_rows(node: Node) -> list[dict[str, Any]]:
     return rows
 
 
-def execution_costs(node: Node) -> dict[str, Any]:
-    """Transaction-cost analysis of every filled order (:mod:`tradewind.execution.tca`; arrival
-    mid: the close of the last bar complete when the order was made), aggregated by strategy and
-    by order type, with the fees paid per currency and any slippage alerts."""
-    bars = {b.symbol: b.bars for b in node.bindings}
-    instruments = {s: node.instruments[s] for s in bars}
-    book = orders_tca(node, bars, instruments)
-    fees: dict[str, float] = {}
-    for record in book.records:
-        fees[record.strategy_id] = fees.get(record.strategy_id, 0.0) + record.fees_quote
-    by_strategy = book.aggregate("strategy_id")
-    for row in by_strategy:
-        row["fees_quote"] = round(fees.get(str(row["strategy_id"]), 0.0), 8)
-    alerts = [
-        {"order": a.execution_id, "type": a.algo, "slippage_bps": a.slippage_bps,
-         "mean_bps": a.mean_bps, "std_bps": a.std_bps, "time": a.ts}
-        for a in book.alerts
-    ]  # fmt: skip
-    return {
-        "orders_measured": len(book.records),
-        "by_strategy": by_strategy,
-        "by_order_type": book.aggregate("algo"),
-        "fees_paid": {k: _text(v) for k, v in sorted(node.portfolio.fees_paid.items())},
-        "alerts": alerts,
-    }
+class ExecutionCosts:
+    """Transaction-cost analysis of a Node's orders (:mod:`tradewind.execution.tca`), each
+    measured once, when it is done (a done order's cost never changes): the arrival mid is the
+    close of the last bar complete when the order was made. An order still working is measured
+    when it ends. Kept by the facade, so a dashboard's refresh costs only the orders done since
+    the last one."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.book = TcaBook()
+        self._measured: set[str] = set()
+        self._tapes: dict[str, tuple[BarSeries, MarketTape]] = {}
+
+    def _tape(self, symbol: str) -> MarketTape:
+        series = next(b.bars for b in self.node.bindings if b.symbol == symbol)
+        kept = self._tapes.get(symbol)
+        if kept is None or kept[0] is not series:  # a live feed may hand the Node a longer series
+            kept = self._tapes[symbol] = (series, candle_tape(series))
+        return kept[1]
+
+    def update(self, budget: int = 200) -> int:
+        """Measure up to ``budget`` of the orders done since the last call (about a millisecond
+        each: the trading loop is never held long); returns how many are left for later."""
+        traded = {b.symbol for b in self.node.bindings}
+        due = [
+            order
+            for order in self.node.orders.values()
+            if not order.is_open
+            and order.fills
+            and order.client_id not in self._measured
+            and order.symbol in traded
+        ]
+        for order in due[:budget]:
+            instrument = self.node.instruments[order.symbol]
+            self.book.add(order_tca(order, self._tape(order.symbol), instrument))
+            self._measured.add(order.client_id)
+        return max(len(due) - budget, 0)
+
+    def summary(self) -> dict[str, Any]:
+        """The costs aggregated by strategy and by order type (bps of the arrival mid), the fees
+        paid per currency, and any slippage alerts; ``orders_pending`` done orders are left for
+        the next call."""
+        pending = self.update()
+        book = self.book
+        fees: dict[str, float] = {}
+        for record in book.records:
+            fees[record.strategy_id] = fees.get(record.strategy_id, 0.0) + record.fees_quote
+        by_strategy = book.aggregate("strategy_id")
+        for row in by_strategy:
+            row["fees_quote"] = round(fees.get(str(row["strategy_id"]), 0.0), 8)
+        alerts = [
+            {"order": a.execution_id, "type": a.algo, "slippage_bps": a.slippage_bps,
+             "mean_bps": a.mean_bps, "std_bps": a.std_bps, "time": a.ts}
+            for a in book.alerts
+        ]  # fmt: skip
+        fees_paid = self.node.portfolio.fees_paid
+        return {
+            "orders_measured": len(book.records),
+            "orders_pending": pending,
+            "by_strategy": by_strategy,
+            "by_order_type": book.aggregate("algo"),
+            "fees_paid": {k: _text(v) for k, v in sorted(fees_paid.items())},
+            "alerts": alerts,
+        }

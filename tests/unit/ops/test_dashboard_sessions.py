@@ -14,8 +14,10 @@ from fastapi.testclient import TestClient
 from ops_bot import SYMBOL, Bot
 
 from tradewind.backtest import backtest
+from tradewind.backtest.results import orders_tca
 from tradewind.cli.run_registry import run_record
 from tradewind.ops.api import LoginLimiter, build_app
+from tradewind.ops.views import ExecutionCosts
 from tradewind.ops.web.routes import PLOTLY_JS
 from tradewind.persistence.api_tokens import revoke_token
 from tradewind.persistence.runs import record_run
@@ -182,3 +184,18 @@ def test_stored_runs_and_their_reports(bot: Bot, minutes: pd.DataFrame) -> None:
         assert "Sharpe" in text
         assert "<script src='/dashboard/static/plotly.min.js'></script>" in text
         assert "nan" not in text.lower().replace("nanoseconds", "")
+
+
+def test_execution_costs_are_measured_a_bounded_batch_at_a_time_as_the_backtest_measures_them(
+    bot: Bot,
+) -> None:
+    bot.run()
+    filled = [o for o in bot.node.orders.values() if o.fills and not o.is_open]
+    costs = ExecutionCosts(bot.node)
+    assert costs.update(budget=10) == len(filled) - 10
+    assert len(costs.book.records) == 10
+    assert costs.update(budget=1000) == 0
+    assert costs.update(budget=1000) == 0  # nothing is measured twice
+    whole = orders_tca(bot.node, {SYMBOL: bot.bars}, bot.node.instruments)
+    assert costs.book.aggregate("strategy_id") == whole.aggregate("strategy_id")
+    assert [r.execution_id for r in costs.book.records] == [r.execution_id for r in whole.records]

@@ -241,8 +241,9 @@
     const box = $("costs");
     const fees = Object.entries(costs.fees_paid || {});
     box.replaceChildren(
-      el("p", {class: "help"}, `${costs.orders_measured} filled order(s) measured; costs in basis ` +
-        "points of the mid when each order was made (positive: a cost)."),
+      el("p", {class: "help"}, `${costs.orders_measured} filled order(s) measured` +
+        (costs.orders_pending ? ` (${costs.orders_pending} more on the next refresh)` : "") +
+        "; costs in basis points of the mid when each order was made (positive: a cost)."),
       el("table", {id: "costs-by-strategy"}),
       el("dl", {class: "kv"}, el("dt", {}, "Fees paid"),
         el("dd", {id: "fees-paid"}, fees.length ? fees.map(([c, v]) => `${amount(v)} ${c}`).join(", ") : "none")));
