@@ -153,6 +153,10 @@ class SimExchange:
         self.engine.accounts = self.keys.accounts
         self.listen_keys: dict[str, ApiKey] = {}
         self.maintenance = False
+        self.latency_s = 0.0
+        """The venue's latency: every request and every WebSocket frame arrives this late."""
+        self.held_until = 0.0
+        """Monotonic time until which requests are held (a stalled venue, :mod:`.venue_chaos`)."""
         self._anchored = False
 
     def _now(self) -> int:

@@ -46,17 +46,32 @@ request or message with that chance, drawn from the plan's seeded generator: the
 the same traffic give the same faults. Every injected fault is written to the fault log
 (:meth:`FaultPlan.injected`); every request to the request log. Both logs are bounded (oldest
 entries dropped) so a long run's memory stays flat.
+
+Both protocols serve these faults through one middleware, :func:`fault_middleware`; what differs
+between them (which paths draw faults, Binance's request-weight limits, how a rate limit, an IP
+ban, maintenance or a JSON 5xx is worded) is a :class:`FaultAnswers` of the protocol's. The same
+middleware holds every request while the venue is stalled (``held_until``, set by
+:mod:`.venue_chaos`) and delays it by the venue's latency (``latency_s``; its WebSocket frames
+are delayed as much, see :class:`~.connections.Connection`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
 import threading
+import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+_log = logging.getLogger(__name__)
 
 
 class FaultKind(StrEnum):
@@ -350,3 +365,149 @@ class FaultPlan:
         """Forget the logged requests (between phases of one test)."""
         with self._lock:
             self._log.clear()
+
+
+FAULT_KEY: web.RequestKey[Fault] = web.RequestKey("sim_fault", Fault)
+"""Request key under which the middleware leaves a fault the handler applies itself (ghost
+orders, delayed visibility, stale data)."""
+
+
+class ServedExchange(Protocol):
+    """What the fault middleware reads of the served exchange (a :class:`~.exchange.SimExchange`)."""
+
+    faults: FaultPlan
+    maintenance: bool
+    latency_s: float
+    held_until: float
+
+    def clock(self) -> int:
+        """The exchange's time in ms."""
+        ...
+
+
+class FaultAnswers(Protocol):
+    """How one protocol answers: the paths that draw faults, its limits and its error bodies."""
+
+    def faulted(self, path: str) -> bool:
+        """Tell whether a request to ``path`` draws faults."""
+        ...
+
+    def admit(
+        self, sim: Any, request: web.Request
+    ) -> tuple[web.StreamResponse | None, dict[str, str]]:
+        """Apply the protocol's limits and maintenance: a refusal (or None) and answer headers."""
+        ...
+
+    def maintenance(self, request: web.Request) -> web.StreamResponse:
+        """The answer of an exchange in maintenance."""
+        ...
+
+    def rate_limit(self, request: web.Request, fault: Fault) -> web.StreamResponse:
+        """The answer to a client over its request limit."""
+        ...
+
+    def ip_ban(self, request: web.Request, fault: Fault) -> web.StreamResponse:
+        """The answer to a client banned for ignoring rate limits."""
+        ...
+
+    def server_error(self, request: web.Request, fault: Fault) -> web.StreamResponse:
+        """A 5xx with the protocol's JSON error body (``json_body``)."""
+        ...
+
+
+def fault_middleware(answers: FaultAnswers, sim_key: web.AppKey[Any]) -> Middleware:
+    """Return the middleware that numbers, delays, faults and logs every request but ``/health``.
+
+    In order: a stalled venue holds the request until the stall ends; the venue's latency
+    delays it; it is numbered and a fault drawn (on paths ``answers.faulted``); the protocol's
+    limits and maintenance may refuse it (``answers.admit``; the fault is then not served);
+    otherwise the fault is served (and written to the fault log) or the handler answers. The
+    request log gets every request, with status None when the client left first.
+    """
+
+    @web.middleware
+    async def faults_and_log(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path == "/health":
+            return await handler(request)
+        sim: ServedExchange = request.app[sim_key]
+        held = sim.held_until - time.monotonic()
+        if held > 0:
+            await asyncio.sleep(held)
+        if sim.latency_s > 0:
+            await asyncio.sleep(sim.latency_s)
+        plan = sim.faults
+        seq = plan.arrive()
+        received_ms = sim.clock()
+        started = time.perf_counter()
+        fault = plan.draw(request.path) if answers.faulted(request.path) else None
+        status: int | None = None
+        try:
+            refusal, headers = answers.admit(sim, request)
+            if refusal is not None:
+                fault = None
+                status = refusal.status
+                return refusal
+            if fault is not None:
+                plan.log_fault(fault.kind, request.path, received_ms, f"request {seq}")
+                _log.info("injected %s into request %d %s", fault.kind, seq, request.path)
+            response = await _serve(answers, fault, request, handler)
+            status = response.status
+            if headers and not response.prepared:
+                response.headers.update(headers)
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            if status == 404:
+                # ccxt retries a 404 as an outage: a missing endpoint must show (P7).
+                _log.warning("no such endpoint: %s %s", request.method, request.path)
+            raise
+        finally:
+            plan.record(
+                seq=seq, method=request.method, path=request.path, params=dict(request.query),
+                status=status, fault=fault.kind if fault is not None else None,
+                received_ms=received_ms, duration_ms=(time.perf_counter() - started) * 1000.0,
+            )  # fmt: skip
+
+    return faults_and_log
+
+
+async def _serve(
+    answers: FaultAnswers, fault: Fault | None, request: web.Request, handler: Handler
+) -> web.StreamResponse:
+    if fault is None:
+        return await handler(request)
+    kind = fault.kind
+    if kind in (FaultKind.STALL, FaultKind.LATENCY):
+        await asyncio.sleep(fault.delay_s)
+        return await handler(request)
+    if kind in (FaultKind.DELAYED_VISIBILITY, FaultKind.STALE_DATA):
+        request[FAULT_KEY] = fault
+        return await handler(request)
+    if kind in (FaultKind.GHOST_ORDER, FaultKind.GHOST_FILLED):
+        request[FAULT_KEY] = fault
+        response = await handler(request)
+        # Processed; now the answer is lost: hold it past the client's timeout, then hang up.
+        await asyncio.sleep(fault.delay_s)
+        _hang_up(request)
+        return response
+    if kind is FaultKind.TIMEOUT:
+        await asyncio.sleep(fault.delay_s)
+        return web.Response(status=504)
+    if kind is FaultKind.DROP_CONNECTION:
+        _hang_up(request)
+        return web.Response(status=500)
+    if kind is FaultKind.MAINTENANCE:
+        return answers.maintenance(request)
+    if kind is FaultKind.RATE_LIMIT:
+        return answers.rate_limit(request, fault)
+    if kind is FaultKind.IP_BAN:
+        return answers.ip_ban(request, fault)
+    if fault.json_body:
+        return answers.server_error(request, fault)
+    return web.Response(status=fault.status, text=f"{fault.status} simulated server error")
+
+
+def _hang_up(request: web.Request) -> None:
+    transport = request.transport
+    if transport is not None:
+        transport.abort()

@@ -11,7 +11,9 @@ Per-venue parameters (:func:`plan_venues`), seeded so the same ``seed`` gives th
 offset_bps     the venue's price offset; 0 for the first venue (the reference), otherwise
                drawn uniformly from [-8, 8] bps (0.1 bp steps)
 half_spread    extra half-spread; 0 for the first venue, otherwise from [0, 3] bps
-latency_ms     REST latency added to every request; 0 for the first, otherwise 2-25 ms
+latency_ms     latency of every REST request and every WebSocket frame (``SimExchange.latency_s``,
+               served by :func:`~.faults.fault_middleware` and :class:`~.connections.Connection`);
+               0 for the first, otherwise 2-25 ms
 size_noise     relative noise on level sizes; 0 for the first, otherwise 5 %
 ============== ==============================================================================
 
@@ -22,16 +24,11 @@ A venue name says its protocol: ``binance``, ``binance2``, ``binance-eu``... spe
 
 from __future__ import annotations
 
-import asyncio
 import random
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from tradewind.venues.exchange_sim.bybit.app import build_bybit_app
 from tradewind.venues.exchange_sim.exchange import SimExchange
@@ -123,16 +120,6 @@ def build_venue(spec: VenueSpec, root: Path, **sim_args: Any) -> SimExchange:
     return sim
 
 
-def _latency(seconds: float) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    @web.middleware
-    async def delay(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path != "/health":
-            await asyncio.sleep(seconds)
-        return await handler(request)
-
-    return delay
-
-
 @dataclass(eq=False)
 class Venue:
     """A running venue: its spec, exchange, server and chaos."""
@@ -145,18 +132,10 @@ class Venue:
 
     def __post_init__(self) -> None:
         spec = self.spec
+        self.sim.latency_s = spec.latency_ms / 1000
         self.chaos = VenueChaos(spec.name, self.sim, self.faults, seed=spec.seed)
-        base = build_bybit_app if spec.protocol == "bybit" else build_app
-
-        def factory(sim: SimExchange) -> web.Application:
-            app = base(sim)
-            # Outermost first: a stalled venue holds requests before anything else runs.
-            app.middlewares.insert(0, self.chaos.middleware())
-            if spec.latency_ms:
-                app.middlewares.insert(1, _latency(spec.latency_ms / 1000))
-            return app
-
-        self.server = LoopbackServer(self.sim, port=spec.port, app_factory=factory)
+        app = build_bybit_app if spec.protocol == "bybit" else build_app
+        self.server = LoopbackServer(self.sim, port=spec.port, app_factory=app)
 
     def describe(self) -> dict[str, Any]:
         """The venue's configuration and URLs (the server must be running)."""

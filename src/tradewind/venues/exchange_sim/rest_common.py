@@ -15,15 +15,13 @@ from tradewind.venues.exchange_sim.clock import wall_ms
 from tradewind.venues.exchange_sim.engine import LiveMarket
 from tradewind.venues.exchange_sim.errors import BinanceError
 from tradewind.venues.exchange_sim.exchange import SimExchange
-from tradewind.venues.exchange_sim.faults import Fault, FaultKind
+from tradewind.venues.exchange_sim.faults import FAULT_KEY, FaultKind
 from tradewind.venues.exchange_sim.listings import Api
 from tradewind.venues.exchange_sim.market_data import SIM_KEY
 from tradewind.venues.exchange_sim.orders import SimOrder
 
 Params = dict[str, str]
 SignedHandler = Callable[[web.Request, SimExchange, ApiKey, Params], Awaitable[web.StreamResponse]]
-FAULT_KEY: web.RequestKey[Fault] = web.RequestKey("sim_fault", Fault)
-"""Request key under which the middleware leaves the fault drawn for a request."""
 
 
 def signed(

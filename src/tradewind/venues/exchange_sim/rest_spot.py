@@ -17,12 +17,11 @@ from tradewind.venues.exchange_sim.accounts import ApiKey, InsufficientBalance, 
 from tradewind.venues.exchange_sim.auth import Need
 from tradewind.venues.exchange_sim.errors import BinanceError
 from tradewind.venues.exchange_sim.exchange import SimExchange
-from tradewind.venues.exchange_sim.faults import FaultKind
+from tradewind.venues.exchange_sim.faults import FAULT_KEY, FaultKind
 from tradewind.venues.exchange_sim.listings import Api
 from tradewind.venues.exchange_sim.order_params import OrderRequest, decimal_param, parse_order
 from tradewind.venues.exchange_sim.orders import SimOrder
 from tradewind.venues.exchange_sim.rest_common import (
-    FAULT_KEY,
     Params,
     apply_order_fault,
     count_new_order,

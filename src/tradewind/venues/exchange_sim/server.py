@@ -5,12 +5,13 @@ in ``exchange.rest_url``. It runs either in a background thread with its own eve
 for synchronous clients such as ``ccxt.binance``) or as tasks of the running loop (``async with``,
 for ``ccxt.async_support``/``ccxt.pro`` clients in the same loop).
 
-Every request passes one middleware that numbers it, counts its request weight (429, then 418
-for a client that ignores ``Retry-After``, see :mod:`.limits`), serves a fault if one is drawn
-(:mod:`.faults`, each one written to the fault log), adds ``X-MBX-USED-WEIGHT-1M`` and writes the
-request log. A 404 is logged as a warning: ccxt turns it into the retryable
-``ExchangeNotAvailable``, so a missing endpoint would otherwise look like an outage
-(ccxt-loopback.md P7).
+Every request passes the fault middleware both protocols share (:func:`~.faults.fault_middleware`):
+it numbers the request, counts its request weight (429, then 418 for a client that ignores
+``Retry-After``, see :mod:`.limits`; :class:`BinanceFaults` says how Binance words its refusals),
+serves a fault if one is drawn (each one written to the fault log), adds
+``X-MBX-USED-WEIGHT-1M`` and writes the request log. A 404 is logged as a warning: ccxt turns it
+into the retryable ``ExchangeNotAvailable``, so a missing endpoint would otherwise look like an
+outage (ccxt-loopback.md P7).
 
 ``GET /health`` answers ``{"status": "ok", ...}`` (replay clock, markets, connections, steps
 replayed) outside limits and faults. Stopping the server closes every WebSocket with 1001 and
@@ -28,7 +29,6 @@ from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from tradewind.venues.exchange_sim import (
     algo_orders,
@@ -42,9 +42,15 @@ from tradewind.venues.exchange_sim import (
 )
 from tradewind.venues.exchange_sim.driver import ReplayDriver
 from tradewind.venues.exchange_sim.exchange import SimExchange
-from tradewind.venues.exchange_sim.faults import Fault, FaultKind, FaultPlan, RequestRecord
+from tradewind.venues.exchange_sim.faults import (
+    Fault,
+    FaultKind,
+    FaultPlan,
+    RequestRecord,
+    fault_middleware,
+)
 from tradewind.venues.exchange_sim.limits import request_weight
-from tradewind.venues.exchange_sim.rest_common import FAULT_KEY, json
+from tradewind.venues.exchange_sim.rest_common import json
 
 _log = logging.getLogger(__name__)
 
@@ -54,7 +60,7 @@ _SHUTDOWN_TIMEOUT_S = 0.5
 
 def build_app(sim: SimExchange) -> web.Application:
     """Return the aiohttp application serving ``sim``."""
-    app = web.Application(middlewares=[_faults_and_log])
+    app = web.Application(middlewares=[fault_middleware(BinanceFaults(), market_data.SIM_KEY)])
     app[market_data.SIM_KEY] = sim
     app.add_routes(market_data.routes())
     app.add_routes(rest_spot.routes())
@@ -89,109 +95,55 @@ async def _health(request: web.Request) -> web.Response:
 _DRIVER_KEY: web.AppKey[ReplayDriver] = web.AppKey("replay_driver", ReplayDriver)
 
 
-@web.middleware
-async def _faults_and_log(request: web.Request, handler: Handler) -> web.StreamResponse:
-    sim = request.app[market_data.SIM_KEY]
-    if request.path == "/health":
-        return await handler(request)
-    plan = sim.faults
-    seq = plan.arrive()
-    received_ms = sim.clock()
-    started = time.perf_counter()
-    limited = request.path.startswith(_LIMITED)
-    fault = plan.draw(request.path) if limited or request.path.startswith("/") else None
-    status: int | None = None
-    try:
-        if limited:
-            ip = request.remote or "?"
-            verdict, used, retry = sim.limits.admit(
-                ip, request_weight(request.path, dict(request.query)), int(time.time() * 1000)
-            )
-            headers = {"X-MBX-USED-WEIGHT-1M": str(used)}
-            if verdict is not None:
-                headers["Retry-After"] = str(retry)
-                spec = errors.TOO_MANY_REQUESTS if verdict == "429" else errors.IP_BANNED
-                until = int(time.time() * 1000) + retry * 1000
-                response = errors.error_response(spec, headers=headers, fields={"until": until})
-                status = response.status
-                return response
-            if sim.maintenance:
-                response = errors.error_response(errors.SERVER_BUSY, headers=headers)
-                status = response.status
-                return response
-        else:
-            headers = {}
-        if fault is not None:
-            plan.log_fault(fault.kind, request.path, received_ms, f"request {seq}")
-        response = await _serve(fault, request, handler)
-        status = response.status
-        if headers and not response.prepared:
-            response.headers.update(headers)
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        if status == 404:
-            _log.warning("no such endpoint: %s %s", request.method, request.path)
-        raise
-    finally:
-        # Reached with status None when the client left first (its timeout cancelled us).
-        if fault is not None:
-            _log.info("injected %s into request %d %s", fault.kind, seq, request.path)
-        plan.record(
-            seq=seq,
-            method=request.method,
-            path=request.path,
-            params=dict(request.query),
-            status=status,
-            fault=fault.kind if fault is not None else None,
-            received_ms=received_ms,
-            duration_ms=(time.perf_counter() - started) * 1000.0,
+class BinanceFaults:
+    """Binance's side of the fault middleware: its request-weight limits and error bodies."""
+
+    def faulted(self, path: str) -> bool:
+        """Every path draws faults (the WebSocket upgrades too)."""
+        return True
+
+    def admit(
+        self, sim: SimExchange, request: web.Request
+    ) -> tuple[web.StreamResponse | None, dict[str, str]]:
+        """Count the request weight (429, then 418) and refuse it in maintenance."""
+        if not request.path.startswith(_LIMITED):
+            return None, {}
+        ip = request.remote or "?"
+        verdict, used, retry = sim.limits.admit(
+            ip, request_weight(request.path, dict(request.query)), int(time.time() * 1000)
         )
+        headers = {"X-MBX-USED-WEIGHT-1M": str(used)}
+        if verdict is not None:
+            headers["Retry-After"] = str(retry)
+            spec = errors.TOO_MANY_REQUESTS if verdict == "429" else errors.IP_BANNED
+            until = int(time.time() * 1000) + retry * 1000
+            return errors.error_response(spec, headers=headers, fields={"until": until}), headers
+        if sim.maintenance:
+            return errors.error_response(errors.SERVER_BUSY, headers=headers), headers
+        return None, headers
 
-
-async def _serve(fault: Fault | None, request: web.Request, handler: Handler) -> web.StreamResponse:
-    if fault is None:
-        return await handler(request)
-    kind = fault.kind
-    if kind is FaultKind.STALL or kind is FaultKind.LATENCY:
-        await asyncio.sleep(fault.delay_s)
-        return await handler(request)
-    if kind in (FaultKind.DELAYED_VISIBILITY, FaultKind.STALE_DATA):
-        request[FAULT_KEY] = fault
-        return await handler(request)
-    if kind in (FaultKind.GHOST_ORDER, FaultKind.GHOST_FILLED):
-        request[FAULT_KEY] = fault
-        response = await handler(request)
-        # Processed; now the answer is lost: hold it past the client's timeout, then hang up.
-        await asyncio.sleep(fault.delay_s)
-        _hang_up(request)
-        return response
-    if kind is FaultKind.TIMEOUT:
-        await asyncio.sleep(fault.delay_s)
-        return web.Response(status=504)
-    if kind is FaultKind.DROP_CONNECTION:
-        _hang_up(request)
-        return web.Response(status=500)
-    if kind is FaultKind.MAINTENANCE:
+    def maintenance(self, request: web.Request) -> web.StreamResponse:
+        """HTTP 503 with ``-1008``."""
         return errors.error_response(errors.SERVER_BUSY)
-    retry_after = {"Retry-After": str(fault.retry_after_s)}
-    if fault.kind is FaultKind.RATE_LIMIT:
+
+    def rate_limit(self, request: web.Request, fault: Fault) -> web.StreamResponse:
+        """HTTP 429 with ``-1003`` and ``Retry-After``."""
+        retry_after = {"Retry-After": str(fault.retry_after_s)}
         return errors.error_response(errors.TOO_MANY_REQUESTS, headers=retry_after)
-    if fault.kind is FaultKind.IP_BAN:
+
+    def ip_ban(self, request: web.Request, fault: Fault) -> web.StreamResponse:
+        """HTTP 418 with ``-1003``, the ban's end and ``Retry-After``."""
         ban_until = request.app[market_data.SIM_KEY].clock() + 1000 * fault.retry_after_s
         return errors.error_response(
-            errors.IP_BANNED, headers=retry_after, fields={"until": ban_until}
+            errors.IP_BANNED,
+            headers={"Retry-After": str(fault.retry_after_s)},
+            fields={"until": ban_until},
         )
-    if fault.json_body:
+
+    def server_error(self, request: web.Request, fault: Fault) -> web.StreamResponse:
+        """The fault's 5xx with ``-1001``."""
         _, code, message = errors.INTERNAL_ERROR
         return web.json_response({"code": code, "msg": message}, status=fault.status)
-    return web.Response(status=fault.status, text=f"{fault.status} simulated server error")
-
-
-def _hang_up(request: web.Request) -> None:
-    transport = request.transport
-    if transport is not None:
-        transport.abort()
 
 
 class LoopbackServer:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tradewind.venues.exchange_sim.accounts import Account, fmt_dec
-from tradewind.venues.exchange_sim.connections import Connection, text_frame
+from tradewind.venues.exchange_sim.connections import Connection, apply_stream_fault, text_frame
 from tradewind.venues.exchange_sim.faults import FaultKind, FaultPlan
 from tradewind.venues.exchange_sim.futures import position_json
 from tradewind.venues.exchange_sim.intervals import INTERVAL_MS
@@ -147,32 +147,11 @@ class StreamHub:
             if fault is not None:
                 plan.log_fault(fault.kind, f"ws:{stream}", self.clock(), f"{len(subs)} subscribers")
                 _log.info("injected %s into stream %s", fault.kind, stream)
-                if self._apply_stream_fault(fault.kind, fault.delay_s, list(subs), stream):
+                if apply_stream_fault(fault.kind, fault.delay_s, list(subs), self.close_all):
                     return
         frame = text_frame(orjson.dumps(payload))
         for conn in list(subs):
             conn.send_frame(frame)
-
-    def _apply_stream_fault(
-        self, kind: FaultKind, delay_s: float, conns: list[Connection], stream: str
-    ) -> bool:
-        if kind is FaultKind.WS_LATENCY:
-            for conn in conns:
-                conn.lag(delay_s)
-            return False
-        if kind is FaultKind.WS_DISCONNECT:
-            for conn in conns:
-                conn.close(1001)
-            return True
-        if kind is FaultKind.WS_STALL:
-            for conn in conns:
-                conn.stall(delay_s)
-            return True
-        if kind is FaultKind.FORCED_DISCONNECT:
-            self.close_all(1001)
-            return True
-        # WS_DROP_MESSAGE and DEPTH_GAP: withhold this one message.
-        return kind in (FaultKind.WS_DROP_MESSAGE, FaultKind.DEPTH_GAP)
 
     def depth_diff(self, market: LiveMarket, diff: Diff) -> None:
         """Publish a book change on ``@depth``/``@depth@100ms`` (and ``@bookTicker``)."""

@@ -86,7 +86,7 @@ async def _open(
     # No compression: one encoded frame then serves every subscriber (see connections.py).
     ws = web.WebSocketResponse(heartbeat=None, autoping=True, max_msg_size=1 << 22, compress=False)
     await ws.prepare(request)
-    conn = Connection(ws, request.transport, kind)
+    conn = Connection(ws, request.transport, kind, latency_s=sim.latency_s)
     sim.hub.connections.add(conn)
     return sim, ws, conn
 

@@ -52,7 +52,7 @@ from tradewind.venues.exchange_sim.bybit.trade import (
     execution_json,
 )
 from tradewind.venues.exchange_sim.clock import wall_ms
-from tradewind.venues.exchange_sim.connections import Connection, text_frame
+from tradewind.venues.exchange_sim.connections import Connection, apply_stream_fault, text_frame
 from tradewind.venues.exchange_sim.engine import LiveMarket
 from tradewind.venues.exchange_sim.exchange import SimExchange
 from tradewind.venues.exchange_sim.faults import FaultKind
@@ -250,7 +250,7 @@ class BybitStreams:
             fault = plan.draw_stream(path)
             if fault is not None:
                 plan.log_fault(fault.kind, path, self.sim.clock(), f"{len(subs)} subscribers")
-                if _apply_fault(fault.kind, fault.delay_s, subs):
+                if apply_stream_fault(fault.kind, fault.delay_s, subs, self.close_all):
                     return
         data = payload.encode() if raw else orjson.dumps(payload)
         frame = text_frame(data)
@@ -277,7 +277,7 @@ class BybitStreams:
             fault = plan.draw_stream("user:bybit")
             if fault is not None:
                 plan.log_fault(fault.kind, "user:bybit", self.sim.clock(), topic)
-                if _apply_fault(fault.kind, fault.delay_s, wanted):
+                if apply_stream_fault(fault.kind, fault.delay_s, wanted, self.close_all):
                     return
                 if fault.kind is FaultKind.USER_EVENT_DUPLICATE:
                     copies = 2
@@ -329,22 +329,6 @@ class BybitStreams:
             conn.close(code)
 
 
-def _apply_fault(kind: FaultKind, delay_s: float, conns: list[Connection]) -> bool:
-    if kind is FaultKind.WS_LATENCY:
-        for conn in conns:
-            conn.lag(delay_s)
-        return False
-    if kind in (FaultKind.WS_DISCONNECT, FaultKind.FORCED_DISCONNECT):
-        for conn in conns:
-            conn.close(1001)
-        return True
-    if kind is FaultKind.WS_STALL:
-        for conn in conns:
-            conn.stall(delay_s)
-        return True
-    return kind in (FaultKind.WS_DROP_MESSAGE, FaultKind.DEPTH_GAP, FaultKind.USER_EVENT_DROP)
-
-
 def _delta(old: dict[str, str], new: dict[str, str]) -> list[Level]:
     out = [(p, q) for p, q in new.items() if old.get(p) != q]
     out += [(p, "0") for p in old if p not in new]
@@ -394,7 +378,7 @@ async def stop_streams(app: web.Application) -> None:
 async def _open(request: web.Request, kind: str) -> tuple[web.WebSocketResponse, Connection]:
     ws = web.WebSocketResponse(compress=False, heartbeat=None)
     await ws.prepare(request)
-    conn = Connection(ws, request.transport, kind)
+    conn = Connection(ws, request.transport, kind, latency_s=request.app[SIM_KEY].latency_s)
     request.app[BYBIT_WS_KEY].connections.add(conn)
     request.app[SIM_KEY].hub.connections.add(conn)
     return ws, conn
