@@ -287,9 +287,10 @@ async def test_a_venue_latency_delays_its_rest_answers_and_its_socket_frames(
         assert min(acks) >= 0.3
         assert min(pongs) >= 0.3
         # Data frames too: a book frame reaches the client 0.3 s after the venue stamped it.
-        async with aiohttp.ClientSession() as session, session.ws_connect(
-            f"{bybit.server.ws_url}/v5/public/spot"
-        ) as ws:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(f"{bybit.server.ws_url}/v5/public/spot") as ws,
+        ):
             await ws.send_json({"op": "subscribe", "args": ["orderbook.50.XRPUSDT"]})
             late = []
             while len(late) < 5:

@@ -4,6 +4,7 @@ as planned (outage, stall and divergence switched on and off at their planned ti
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
@@ -56,7 +57,7 @@ def test_one_fault_of_a_kind_at_a_time() -> None:
     chaos = VenueChaos("binance", SimExchange(), faults, seed=1)
     plan = chaos.schedule(300.0)
     assert len(plan) > 50
-    for first, second in zip(plan, plan[1:], strict=False):
+    for first, second in itertools.pairwise(plan):
         assert second.at_s >= first.at_s + first.fault.duration_s
     assert chaos.schedule(300.0) == plan
 

@@ -65,7 +65,7 @@ class VenueFault:
         if self.duration_s <= 0 or (self.at_s is not None and self.at_s < 0):
             raise ValueError("a venue fault needs duration_s > 0 and at_s >= 0")
         rate = self.probability_per_s
-        if rate is not None and not (0 <= rate and math.isfinite(rate)):
+        if rate is not None and not (rate >= 0 and math.isfinite(rate)):
             raise ValueError("probability_per_s is a rate per second: finite and >= 0")
 
 
