@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,34 @@ def test_history_is_the_recording_on_the_grid(
     # "0.10441057000000001".
     raw = ex.publicGetKlines({"symbol": "ETHBTC", "interval": "5m", "limit": 1000})
     assert all(len(v.split(".")[-1]) <= 8 for row in raw for v in row[1:6])
+
+
+def test_quote_volume_is_an_estimate_from_the_typical_price(
+    sync_client: Callable[..., Any], server: LoopbackServer
+) -> None:
+    # The recordings hold no quote volume: each candle's is volume x (high + low + close) / 3,
+    # and an aggregated candle's the sum over the candles it is built from.
+    ex = sync_client()
+    raw5 = ex.publicGetKlines({"symbol": "ETHBTC", "interval": "5m", "limit": 1000})
+    raw15 = ex.publicGetKlines({"symbol": "ETHBTC", "interval": "15m", "limit": 300})
+
+    def units(row: list[Any]) -> Decimal:
+        return Decimal(row[5]) * (Decimal(row[2]) + Decimal(row[3]) + Decimal(row[4]))
+
+    for row in raw5:
+        assert Decimal(row[7]) == (units(row) / 3).quantize(SAT, ROUND_HALF_EVEN)
+        assert row[8] == 0  # trade counts are not recorded and not estimated
+    assert sum(Decimal(row[7]) > 0 for row in raw5) > 900
+    closed = {int(r[0]): r for r in raw5[:-1]}  # the last one may still be forming
+    checked = 0
+    for row in raw15[:-1]:
+        parts = [closed.get(int(row[0]) + i * 300_000) for i in range(3)]
+        if any(p is None for p in parts):
+            continue
+        total = sum((units(p) for p in parts if p is not None), Decimal(0))
+        assert Decimal(row[7]) == (total / 3).quantize(SAT, ROUND_HALF_EVEN)
+        checked += 1
+    assert checked > 250
 
 
 def test_the_latest_candle_is_the_one_forming_at_the_replay_clock(

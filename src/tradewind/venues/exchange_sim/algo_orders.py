@@ -33,11 +33,10 @@ from tradewind.venues.exchange_sim.order_params import parse_order
 from tradewind.venues.exchange_sim.orders import SimOrder
 from tradewind.venues.exchange_sim.rest_common import (
     Params,
-    apply_order_fault,
-    count_new_order,
     int_param,
     json,
     live_market,
+    place_order,
     signed,
     visible,
 )
@@ -121,9 +120,7 @@ async def _new_algo(
     req = parse_order(
         translated, market.listing, futures=True, best_opposite=market.best_opposite(buy)
     )
-    headers = count_new_order(sim, key)
-    order = sim.engine.place(key.account, market, replace(req, algo=True))
-    apply_order_fault(request, sim, order)
+    order, headers = place_order(request, sim, key, market, replace(req, algo=True))
     return json(algo_json(order), headers)
 
 

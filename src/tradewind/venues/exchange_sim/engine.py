@@ -239,13 +239,9 @@ class MatchingEngine:
         client_id = req.client_id or f"sim-{self.store.next_id()}"
         if self.store.open_with_client_id(account, futures, market.symbol, client_id) is not None:
             raise BinanceError(errors.FUTURES_DUPLICATE if futures else errors.DUPLICATE_ORDER)
-        order = SimOrder(
-            order_id=self.store.next_id(), client_id=client_id, account=account,
-            symbol=market.symbol, futures=futures, side=req.side, type=req.type, tif=req.tif,
-            qty=req.qty, price=req.price, stop_price=req.stop_price, created_ms=now,
-            quote_qty=req.quote_qty, reduce_only=req.reduce_only,
-            close_position=req.close_position, working_type=req.working_type, list_id=list_id,
-            updated_ms=now, working_ms=now,
+        order = SimOrder.from_request(
+            req, order_id=self.store.next_id(), client_id=client_id, account=account,
+            futures=futures, now=now, list_id=list_id,
         )  # fmt: skip
         if req.algo:
             order.algo_id = self.store.next_id()

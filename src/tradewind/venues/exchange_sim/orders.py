@@ -24,6 +24,7 @@ from tradewind.venues.exchange_sim.accounts import ZERO, Reservation, fmt_dec
 
 if TYPE_CHECKING:
     from tradewind.venues.exchange_sim.accounts import Account
+    from tradewind.venues.exchange_sim.order_params import OrderRequest
 
 OPEN_STATES = frozenset({"NEW", "PARTIALLY_FILLED"})
 STOP_TYPES = frozenset(
@@ -73,6 +74,27 @@ class SimOrder:
     fills: list[dict[str, Any]] = field(default_factory=list)
     algo_id: int | None = None
     """Set for a USDT-M conditional order placed through the algo API (see :mod:`.algo_orders`)."""
+
+    @classmethod
+    def from_request(
+        cls,
+        req: OrderRequest,
+        *,
+        order_id: int,
+        client_id: str,
+        account: Account,
+        futures: bool,
+        now: int,
+        list_id: int = -1,
+    ) -> SimOrder:
+        """Return the new order a checked request asks for (either protocol's), created ``now``."""
+        return cls(
+            order_id=order_id, client_id=client_id, account=account, symbol=req.symbol,
+            futures=futures, side=req.side, type=req.type, tif=req.tif, qty=req.qty,
+            price=req.price, stop_price=req.stop_price, created_ms=now, quote_qty=req.quote_qty,
+            reduce_only=req.reduce_only, close_position=req.close_position,
+            working_type=req.working_type, list_id=list_id, updated_ms=now, working_ms=now,
+        )  # fmt: skip
 
     @property
     def is_waiting_algo(self) -> bool:

@@ -1,4 +1,7 @@
-"""Plumbing shared by the signed REST endpoints: parameters, signature checks, error answers."""
+"""Plumbing shared by the signed REST endpoints: parameters, signature checks, error answers, and
+the order steps both protocols take alike (place with its count and fault, find a visible order,
+cancel what is open), so Bybit's handlers differ from Binance's only in what they read and write.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from tradewind.venues.exchange_sim.exchange import SimExchange
 from tradewind.venues.exchange_sim.faults import FAULT_KEY, FaultKind
 from tradewind.venues.exchange_sim.listings import Api
 from tradewind.venues.exchange_sim.market_data import SIM_KEY
+from tradewind.venues.exchange_sim.order_params import OrderRequest
 from tradewind.venues.exchange_sim.orders import SimOrder
 
 Params = dict[str, str]
@@ -120,6 +124,56 @@ def apply_order_fault(request: web.Request, sim: SimExchange, order: SimOrder) -
         order.visible_from_ms = wall_ms() + int(fault.delay_s * 1000)
     elif fault.kind is FaultKind.GHOST_FILLED and order.is_open:
         sim.engine.force_fill(order)
+
+
+def place_order(
+    request: web.Request, sim: SimExchange, key: ApiKey, market: LiveMarket, req: OrderRequest
+) -> tuple[SimOrder, dict[str, str]]:
+    """Count a new order, place it on the core and apply the request's fault to it.
+
+    Returns the order and the order-count headers (Binance sends them; Bybit does not).
+
+    Raises
+    ------
+    BinanceError
+        From :func:`count_new_order` and :meth:`~.engine.MatchingEngine.place`.
+    """
+    headers = count_new_order(sim, key)
+    order = sim.engine.place(key.account, market, req)
+    apply_order_fault(request, sim, order)
+    return order, headers
+
+
+def find_visible(
+    sim: SimExchange,
+    key: ApiKey,
+    market: LiveMarket,
+    order_id: int | None,
+    client_id: str | None,
+) -> SimOrder | None:
+    """Return the account's order on ``market`` by id or client id, if queries may see it yet."""
+    order = sim.store.find(key.account, market.futures, market.symbol, order_id, client_id)
+    return order if order is not None and visible(order) else None
+
+
+def cancel_open(
+    sim: SimExchange,
+    key: ApiKey,
+    futures: bool,
+    symbol: str | None,
+    *,
+    keep: Callable[[SimOrder], bool] = lambda order: False,
+) -> list[SimOrder]:
+    """Cancel the account's open orders on ``symbol`` (every symbol: None) but those to ``keep``.
+
+    Returns the orders cancelled here (an OCO sibling closed with its leg is not among them).
+    """
+    cancelled = []
+    for order in list(sim.store.open_orders(key.account, futures, symbol)):
+        if order.is_open and not keep(order):
+            sim.engine.cancel(order)
+            cancelled.append(order)
+    return cancelled
 
 
 def json(payload: Any, headers: dict[str, str] | None = None) -> web.Response:

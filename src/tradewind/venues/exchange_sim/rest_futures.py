@@ -29,11 +29,11 @@ from tradewind.venues.exchange_sim.order_params import parse_order
 from tradewind.venues.exchange_sim.orders import SimOrder
 from tradewind.venues.exchange_sim.rest_common import (
     Params,
-    apply_order_fault,
-    count_new_order,
+    cancel_open,
     int_param,
     json,
     live_market,
+    place_order,
     public,
     signed,
     visible,
@@ -110,9 +110,7 @@ async def _new_order(
     market = live_market(sim, params, Api.USDM)
     buy = params.get("side") == "BUY"
     req = parse_order(params, market.listing, futures=True, best_opposite=market.best_opposite(buy))
-    headers = count_new_order(sim, key)
-    order = sim.engine.place(key.account, market, req)
-    apply_order_fault(request, sim, order)
+    order, headers = place_order(request, sim, key, market, req)
     return json(order.futures_json(), headers)
 
 
@@ -159,9 +157,8 @@ async def _cancel_all(
     request: web.Request, sim: SimExchange, key: ApiKey, params: Params
 ) -> web.Response:
     market = live_market(sim, params, Api.USDM)
-    for order in sim.store.open_orders(key.account, True, market.symbol):
-        if order.is_open and not order.is_waiting_algo:
-            sim.engine.cancel(order)
+    # Untriggered algo orders are cancelled on the algo endpoints only (see .algo_orders).
+    cancel_open(sim, key, True, market.symbol, keep=lambda order: order.is_waiting_algo)
     return json({"code": 200, "msg": "The operation of cancel all open order is done."})
 
 

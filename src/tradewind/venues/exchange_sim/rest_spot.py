@@ -15,6 +15,7 @@ from aiohttp import web
 from tradewind.venues.exchange_sim import errors
 from tradewind.venues.exchange_sim.accounts import ApiKey, InsufficientBalance, fmt_dec
 from tradewind.venues.exchange_sim.auth import Need
+from tradewind.venues.exchange_sim.engine import LiveMarket
 from tradewind.venues.exchange_sim.errors import BinanceError
 from tradewind.venues.exchange_sim.exchange import SimExchange
 from tradewind.venues.exchange_sim.faults import FAULT_KEY, FaultKind
@@ -24,10 +25,13 @@ from tradewind.venues.exchange_sim.orders import SimOrder
 from tradewind.venues.exchange_sim.rest_common import (
     Params,
     apply_order_fault,
+    cancel_open,
     count_new_order,
+    find_visible,
     int_param,
     json,
     live_market,
+    place_order,
     public,
     signed,
     visible,
@@ -142,7 +146,7 @@ def _order_answer(order: SimOrder, resp_type: str, now: int) -> dict[str, object
     return answer
 
 
-def _parse(sim: SimExchange, params: Params) -> tuple[object, OrderRequest]:
+def _parse(sim: SimExchange, params: Params) -> tuple[LiveMarket, OrderRequest]:
     market = live_market(sim, params, Api.SPOT)
     buy = params.get("side") == "BUY"
     req = parse_order(
@@ -155,9 +159,7 @@ async def _new_order(
     request: web.Request, sim: SimExchange, key: ApiKey, params: Params
 ) -> web.Response:
     market, req = _parse(sim, params)
-    headers = count_new_order(sim, key)
-    order = sim.engine.place(key.account, market, req)  # type: ignore[arg-type]
-    apply_order_fault(request, sim, order)
+    order, headers = place_order(request, sim, key, market, req)
     return json(_order_answer(order, req.resp_type, sim.clock()), headers)
 
 
@@ -177,8 +179,8 @@ def find_order(
     client_id = params.get("origClientOrderId") or None
     if order_id is None and client_id is None:
         raise BinanceError(errors.MANDATORY_PARAM, name="orderId")
-    order = sim.store.find(key.account, api is Api.USDM, market.symbol, order_id, client_id)
-    if order is None or not visible(order):
+    order = find_visible(sim, key, market, order_id, client_id)
+    if order is None:
         raise BinanceError(errors.UNKNOWN_ORDER if cancel else errors.NO_SUCH_ORDER)
     return order
 
@@ -224,12 +226,9 @@ async def _cancel_all(
     orders = list(sim.store.open_orders(key.account, False, market.symbol))
     if not orders:
         raise BinanceError(errors.UNKNOWN_ORDER)
-    out = []
-    for order in orders:
-        if order.is_open:
-            sim.engine.cancel(order)
-        out.append(_cancel_answer(order, params, sim.clock()))
-    return json(out)
+    cancel_open(sim, key, False, market.symbol)
+    # Binance reports every order that was open, an OCO leg closed with its sibling too.
+    return json([_cancel_answer(order, params, sim.clock()) for order in orders])
 
 
 async def _all_orders(

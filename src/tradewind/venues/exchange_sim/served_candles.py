@@ -13,8 +13,12 @@ published). A :class:`CandleServer` answers kline requests for one market:
 - an interval that was not recorded is built from the longest recorded interval that divides it,
   on Binance's grid in server time (see :func:`~.intervals.can_aggregate`).
 
-Rows have Binance's 12 fields; the recordings hold only OHLCV, so quote volume, trade count and
-taker-buy volumes are ``"0"``/``0``. Mark-price rows carry ``"0"`` volume, as Binance's do.
+Rows have Binance's 12 fields. The bundled recordings hold only OHLCV (no quote volume, trade
+count or taker-buy volume), so the quote volume is an *estimate*: each recorded candle's volume
+times its typical price ``(high + low + close) / 3``, rounded to 1e-8; an aggregated interval sums
+the estimates of the candles it is built from, and the partial candle uses its values so far.
+Trade count and taker-buy volumes are not estimated: ``0``/``"0"``. Mark-price rows carry ``"0"``
+volume and quote volume, as Binance's do.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import numpy as np
@@ -164,6 +168,10 @@ class Rows:
     k: Int64Array | None = None
     partial_steps: int | None = None
     prev_close: int | None = None
+    source: Rows | None = None
+    """For aggregated rows: the recorded rows they are built from."""
+    parts: Int64Array | None = None
+    """For aggregated rows: the index in ``source`` of each row's first recorded row."""
 
     @property
     def size(self) -> int:
@@ -321,20 +329,39 @@ class CandleServer:
         open_ms = int(rows.open_ms[i])
         close_ms = _close_ms(open_ms, rows.length_ms)
         volume = int(rows.v[i])
+        none = self.mark or volume < 0
         return [
             open_ms,
             fmt_dec(tick * int(rows.o[i])),
             fmt_dec(tick * int(rows.h[i])),
             fmt_dec(tick * int(rows.lo[i])),
             fmt_dec(tick * int(rows.c[i])),
-            "0" if self.mark or volume < 0 else fmt_dec(volume_decimal(volume)),
+            "0" if none else fmt_dec(volume_decimal(volume)),
             close_ms,
-            "0",
+            "0" if none else fmt_dec(quote_estimate(_typical_units(rows, i), tick)),
             0,
             "0",
             "0",
             "0",
         ]
+
+
+def quote_estimate(units: int, tick: Decimal) -> Decimal:
+    """Return a quote-volume estimate from ``volume x (high + low + close)`` in grid units.
+
+    ``units`` is in 1e-8 volume units times price ticks; the result is that over 3 (the typical
+    price), in quote units, rounded half-even to 1e-8.
+    """
+    return (volume_decimal(units) * tick / 3).quantize(_VOLUME_UNIT, ROUND_HALF_EVEN)
+
+
+def _typical_units(rows: Rows, i: int) -> int:
+    """``volume x (high + low + close)`` of served row ``i`` (summed over its recorded rows)."""
+    if rows.source is None or rows.parts is None:
+        volume = int(rows.v[i])
+        return volume * (int(rows.h[i]) + int(rows.lo[i]) + int(rows.c[i])) if volume > 0 else 0
+    end = int(rows.parts[i + 1]) if i + 1 < len(rows.parts) else rows.source.size
+    return sum(_typical_units(rows.source, j) for j in range(int(rows.parts[i]), end))
 
 
 def _walk_stats(w: Walk, steps: int) -> tuple[int, int, int]:
@@ -374,4 +401,6 @@ def _aggregate(rows: Rows, interval: str) -> Rows:
         rows.c[ends],
         np.where(none, -1, volume),
         length,
+        source=rows,
+        parts=starts,
     )

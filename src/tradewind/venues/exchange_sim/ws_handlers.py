@@ -28,7 +28,6 @@ from aiohttp import WSMsgType, web
 
 from tradewind.venues.exchange_sim import errors
 from tradewind.venues.exchange_sim.auth import Need, verify_ws
-from tradewind.venues.exchange_sim.clock import wall_ms
 from tradewind.venues.exchange_sim.connections import Connection
 from tradewind.venues.exchange_sim.errors import BinanceError
 from tradewind.venues.exchange_sim.exchange import SimExchange
@@ -37,7 +36,7 @@ from tradewind.venues.exchange_sim.intervals import INTERVAL_MS
 from tradewind.venues.exchange_sim.listings import Api
 from tradewind.venues.exchange_sim.market_data import SIM_KEY
 from tradewind.venues.exchange_sim.order_params import parse_order
-from tradewind.venues.exchange_sim.rest_common import visible
+from tradewind.venues.exchange_sim.rest_common import count_new_order, find_visible, visible
 from tradewind.venues.exchange_sim.tickers import ALL_MARKET_STREAMS
 
 _log = logging.getLogger(__name__)
@@ -249,11 +248,7 @@ def _ws_api_call(sim: SimExchange, conn: Connection, method: str, params: dict[s
         req = parse_order(
             str_params, market.listing, futures=False, best_opposite=market.best_opposite(buy)
         )
-        window, _, _ = sim.limits.count_order(id(key.account), wall_ms())
-        if window is not None:
-            raise BinanceError(
-                errors.TOO_MANY_ORDERS, limit=sim.limits.config.orders_per_10s, interval=window
-            )
+        count_new_order(sim, key)
         order = sim.engine.place(key.account, market, req)
         return order.spot_ack_json(sim.clock())
     if method in ("order.cancel", "order.status"):
@@ -263,10 +258,8 @@ def _ws_api_call(sim: SimExchange, conn: Connection, method: str, params: dict[s
         if market is None:
             raise BinanceError(errors.INVALID_SYMBOL)
         order_id = int(str_params["orderId"]) if "orderId" in str_params else None
-        order = sim.store.find(
-            key.account, False, market.symbol, order_id, str_params.get("origClientOrderId")
-        )
-        if order is None or not visible(order):
+        order = find_visible(sim, key, market, order_id, str_params.get("origClientOrderId"))
+        if order is None:
             raise BinanceError(
                 errors.UNKNOWN_ORDER if method == "order.cancel" else errors.NO_SUCH_ORDER
             )

@@ -38,8 +38,14 @@ from tradewind.venues.exchange_sim.engine import LiveMarket
 from tradewind.venues.exchange_sim.errors import FUTURES_POST_ONLY, WOULD_TAKE, BinanceError
 from tradewind.venues.exchange_sim.exchange import SimExchange
 from tradewind.venues.exchange_sim.listings import Api
+from tradewind.venues.exchange_sim.order_params import OrderRequest
 from tradewind.venues.exchange_sim.orders import SimOrder
-from tradewind.venues.exchange_sim.rest_common import apply_order_fault, count_new_order, visible
+from tradewind.venues.exchange_sim.rest_common import (
+    cancel_open,
+    find_visible,
+    place_order,
+    visible,
+)
 
 
 @dataclass
@@ -89,25 +95,24 @@ def place(
 ) -> SimOrder:
     """Place a Bybit order on the shared core; return the core's order."""
     checked = parse(params, market)
-    count_new_order(sim, key)
+    tpsl = _attached_tpsl(params, market)
     notes = request.app[NOTES_KEY]
     try:
-        order = sim.engine.place(key.account, market, checked.request)
+        order, _ = place_order(request, sim, key, market, checked.request)
     except BinanceError as exc:
         if not checked.post_only or exc.spec not in (WOULD_TAKE, FUTURES_POST_ONLY):
             raise
-        order = _post_only_cancelled(sim, key, market, checked.request.client_id, params)
+        order = _post_only_cancelled(sim, key, market, checked.request)
         notes.note(order, rejectReason=POST_ONLY_REJECT)
         return order
     if checked.trigger_direction:
         notes.note(order, triggerDirection=checked.trigger_direction)
-    tpsl = _attached_tpsl(params, market)
     if tpsl:
         # TP/SL sent with a linear order become the position's once the order fills (Full
-        # mode); a resting order's are applied by the stream listener on its first fill.
+        # mode); a resting order's (or a ghost-filled one's, on the next loop turn) are applied
+        # by the stream listener on its first fill.
         notes.note(order, tpsl=tpsl)
         apply_attached_tpsl(sim, notes, order)
-    apply_order_fault(request, sim, order)
     return order
 
 
@@ -148,20 +153,15 @@ def apply_attached_tpsl(sim: SimExchange, notes: OrderNotes, order: SimOrder) ->
 
 
 def _post_only_cancelled(
-    sim: SimExchange, key: ApiKey, market: LiveMarket, link_id: str | None, params: Params
+    sim: SimExchange, key: ApiKey, market: LiveMarket, req: OrderRequest
 ) -> SimOrder:
     # Bybit accepts a PostOnly order that would take and cancels it at once.
-    now = sim.clock()
     oid = sim.store.next_id()
-    qty = decimal(params, "qty") or Decimal(0)
-    order = SimOrder(
-        order_id=oid, client_id=link_id or f"sim-{oid}", account=key.account,
-        symbol=market.symbol, futures=market.futures,
-        side="BUY" if text(params, "side") == "Buy" else "SELL",
-        type="LIMIT_MAKER" if not market.futures else "LIMIT",
-        tif="GTX" if market.futures else "GTC", qty=qty, price=decimal(params, "price"),
-        stop_price=None, created_ms=now, status="CANCELED", updated_ms=now,
+    order = SimOrder.from_request(
+        req, order_id=oid, client_id=req.client_id or f"sim-{oid}", account=key.account,
+        futures=market.futures, now=sim.clock(),
     )  # fmt: skip
+    order.status = "CANCELED"
     sim.store.add(order)
     sim.engine.sink.order_update(order, "CANCELED", None)
     return order
@@ -175,8 +175,13 @@ async def _create(
     return {"orderId": str(order.order_id), "orderLinkId": order.client_id}
 
 
-def find(sim: SimExchange, key: ApiKey, params: Params, market: LiveMarket) -> SimOrder:
-    """Find the account's order by ``orderId`` or ``orderLinkId`` (``110001``/``170213``)."""
+def find(
+    sim: SimExchange, key: ApiKey, params: Params, market: LiveMarket, *, open_only: bool = False
+) -> SimOrder:
+    """Find the account's order by ``orderId`` or ``orderLinkId`` (``110001``/``170213``).
+
+    With ``open_only`` a closed order is as missing (too late to amend or cancel).
+    """
     order_id_text = text(params, "orderId")
     link = text(params, "orderLinkId") or None
     missing = errors.ORDER_NOT_FOUND if market.futures else errors.SPOT_ORDER_NOT_FOUND
@@ -186,8 +191,8 @@ def find(sim: SimExchange, key: ApiKey, params: Params, market: LiveMarket) -> S
         order_id = int(order_id_text) if order_id_text else None
     except ValueError:
         raise BybitError(missing) from None
-    order = sim.store.find(key.account, market.futures, market.symbol, order_id, link)
-    if order is None or not visible(order):
+    order = find_visible(sim, key, market, order_id, link)
+    if order is None or (open_only and not order.is_open):
         raise BybitError(missing)
     return order
 
@@ -196,10 +201,8 @@ async def _amend(
     request: web.Request, sim: SimExchange, key: ApiKey, params: Params
 ) -> dict[str, str]:
     market = live_market(sim, params, category(params))
-    order = find(sim, key, params, market)
-    if not order.is_open:
-        raise BybitError(errors.ORDER_NOT_FOUND if market.futures else errors.SPOT_ORDER_NOT_FOUND)
-    qty, price, trigger = decimal(params, "qty"), decimal(params, "price"), None
+    order = find(sim, key, params, market, open_only=True)
+    qty, price = decimal(params, "qty"), decimal(params, "price")
     trigger = decimal(params, "triggerPrice")
     if qty is not None:
         check_qty(qty, market)
@@ -221,9 +224,7 @@ async def _cancel(
     request: web.Request, sim: SimExchange, key: ApiKey, params: Params
 ) -> dict[str, str]:
     market = live_market(sim, params, category(params))
-    order = find(sim, key, params, market)
-    if not order.is_open:
-        raise BybitError(errors.ORDER_NOT_FOUND if market.futures else errors.SPOT_ORDER_NOT_FOUND)
+    order = find(sim, key, params, market, open_only=True)
     sim.engine.cancel(order)
     return {"orderId": str(order.order_id), "orderLinkId": order.client_id}
 
@@ -235,11 +236,8 @@ async def _cancel_all(
     symbol = text(params, "symbol") or None
     if symbol is not None:
         live_market(sim, params, api)
-    out = []
-    for order in list(sim.store.open_orders(key.account, api is Api.USDM, symbol)):
-        if order.is_open:
-            sim.engine.cancel(order)
-            out.append({"orderId": str(order.order_id), "orderLinkId": order.client_id})
+    cancelled = cancel_open(sim, key, api is Api.USDM, symbol)
+    out = [{"orderId": str(o.order_id), "orderLinkId": o.client_id} for o in cancelled]
     return {"list": out, "success": "1"}
 
 
@@ -264,17 +262,35 @@ def _one(request: web.Request, sim: SimExchange, key: ApiKey, params: Params) ->
 async def _realtime(
     request: web.Request, sim: SimExchange, key: ApiKey, params: Params
 ) -> dict[str, Any]:
+    return _orders_page(request, sim, key, params, history=False)
+
+
+async def _history(
+    request: web.Request, sim: SimExchange, key: ApiKey, params: Params
+) -> dict[str, Any]:
+    return _orders_page(request, sim, key, params, history=True)
+
+
+def _orders_page(
+    request: web.Request, sim: SimExchange, key: ApiKey, params: Params, *, history: bool
+) -> dict[str, Any]:
+    """``realtime`` (open orders) or ``history`` (every order kept), newest first."""
     api = category(params)
     one = _one(request, sim, key, params)
     if one is not None:
-        rows = one
-    else:
-        symbol = text(params, "symbol") or None
-        if symbol is not None:
-            live_market(sim, params, api)
+        return {"category": params["category"], "list": one, "nextPageCursor": ""}
+    symbol = text(params, "symbol") or None
+    if symbol is not None:
+        live_market(sim, params, api)
+    if not history:
         orders = sim.store.open_orders(key.account, api is Api.USDM, symbol)
         rows = [render(request, o) for o in reversed(orders) if visible(o)][: _limit(params)]
-    return {"category": params["category"], "list": rows, "nextPageCursor": ""}
+        return {"category": params["category"], "list": rows, "nextPageCursor": ""}
+    rows = [render(request, o) for o in reversed(_known(sim, key, api, symbol)) if visible(o)]
+    status = text(params, "orderStatus")
+    if status:
+        rows = [r for r in rows if r["orderStatus"] == status]
+    return _page(params, rows, _limit(params))
 
 
 def _known(sim: SimExchange, key: ApiKey, api: Api, symbol: str | None) -> list[SimOrder]:
@@ -283,25 +299,6 @@ def _known(sim: SimExchange, key: ApiKey, api: Api, symbol: str | None) -> list[
     for s in symbols:
         found += sim.store.all_orders(key.account, api is Api.USDM, s)
     return sorted(found, key=lambda o: o.order_id)
-
-
-async def _history(
-    request: web.Request, sim: SimExchange, key: ApiKey, params: Params
-) -> dict[str, Any]:
-    api = category(params)
-    one = _one(request, sim, key, params)
-    if one is not None:
-        rows = one
-    else:
-        symbol = text(params, "symbol") or None
-        if symbol is not None:
-            live_market(sim, params, api)
-        status = text(params, "orderStatus")
-        rows = [render(request, o) for o in reversed(_known(sim, key, api, symbol)) if visible(o)]
-        if status:
-            rows = [r for r in rows if r["orderStatus"] == status]
-        return _page(params, rows, _limit(params))
-    return {"category": params["category"], "list": rows, "nextPageCursor": ""}
 
 
 def execution_json(order: SimOrder, fill: dict[str, Any]) -> dict[str, Any]:
