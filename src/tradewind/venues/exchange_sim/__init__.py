@@ -31,7 +31,8 @@ Layout, one concept per module:
 - :mod:`.streams`, :mod:`.connections`, :mod:`.ws_handlers`: stream fan-out, user-data events and
   the WebSocket endpoints.
 - :mod:`.rest_common`, :mod:`.rest_spot`, :mod:`.rest_futures`: the trading REST endpoints.
-- :mod:`.faults`: faults by schedule or seeded probability, the fault log and the request log.
+- :mod:`.faults`: faults by schedule or seeded probability, the fault log and the request log,
+  and the fault middleware both protocols serve them through.
 - :mod:`.server`: the aiohttp app and :class:`LoopbackServer` (thread or running loop).
 - :mod:`.recordings`: lists the shared recordings (the simulator itself is handed frames).
 
