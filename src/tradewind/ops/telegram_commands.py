@@ -29,6 +29,7 @@ from tradewind.ops.telegram_text import (
     risk_text,
     status_text,
 )
+from tradewind.ops.two_factor import TwoFactor, TwoFactorError
 from tradewind.persistence.model_registry import registered_models
 
 __all__ = ["COMMANDS", "DESTRUCTIVE", "Ask", "CommandCall", "Commands"]
@@ -87,10 +88,14 @@ class Commands:
     ----------
     facade
         The running bot's control facade.
+    two_factor
+        When given, resuming after an emergency stop needs a two-factor code from the user's
+        authenticator (``/resume CODE [reason]``; the user is enrolled as ``telegram.<id>``).
     """
 
-    def __init__(self, facade: ControlFacade) -> None:
+    def __init__(self, facade: ControlFacade, two_factor: TwoFactor | None = None) -> None:
         self.facade = facade
+        self.two_factor = two_factor
 
     def answers(self) -> dict[str, Callable[[CommandCall], str]]:
         """The commands answered at once, by name."""
@@ -151,7 +156,20 @@ class Commands:
         return "⏸ Paused: no new entries. Exits and protective stops go on. /resume to undo."
 
     def resume(self, call: CommandCall) -> str:
-        self.facade.resume(call.actor, call.reason(0, "resumed from Telegram"))
+        skip = 0
+        if self.two_factor is not None and self.facade.status()["halted"]:
+            # After an emergency stop, a second factor: a stolen phone with an open chat must not
+            # be enough to put the bot back at risk. Each code works once.
+            code = call.args[0] if call.args else None
+            try:
+                self.two_factor.confirm(f"telegram.{call.user_id}", code)
+            except TwoFactorError as exc:
+                raise TwoFactorError(
+                    f"{exc}. After an emergency stop, /resume needs your authenticator's code: "
+                    "/resume CODE [reason]"
+                ) from None
+            skip = 1
+        self.facade.resume(call.actor, call.reason(skip, "resumed from Telegram"))
         return "▶️ Resumed: the bot takes new entries again."
 
     def stop_entry(self, call: CommandCall) -> str:

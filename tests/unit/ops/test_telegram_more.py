@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 from pathlib import Path
 
+import pyotp
 import pytest
 from ops_bot import AUDIT_KEY, Bot
 from pydantic import SecretStr
@@ -21,6 +23,7 @@ from tradewind.ops.jobs import work
 from tradewind.ops.keystore import Keystore
 from tradewind.ops.secrets import Secret
 from tradewind.ops.telegram import TelegramBot, TelegramStartError, telegram_token
+from tradewind.ops.two_factor import TwoFactor
 from tradewind.persistence.model_registry import register_model
 from tradewind.testing.telegram_fake import FakeBotApi
 
@@ -200,3 +203,35 @@ def test_the_token_comes_from_the_environment_or_the_keystore(tmp_path: Path) ->
     with pytest.raises(UserError, match="no entry 'other'"):
         telegram_token(TelegramConfig(keystore_entry="other", allowed_users=(7,)), store)
     assert TOKEN not in repr(TelegramConfig(token=SecretStr(TOKEN), allowed_users=(7,)))
+
+
+async def test_resuming_after_an_emergency_stop_needs_a_two_factor_code(
+    bot: Bot, tmp_path: Path
+) -> None:
+    store = Keystore.create(tmp_path / "keys.twk", Secret("a long passphrase"))
+    now = [1_800_000_000.0]
+    two_factor = TwoFactor(store, tmp_path / "2fa.json", clock=lambda: now[0])
+    totp = pyotp.parse_uri(two_factor.enroll("telegram.42").uri.reveal())
+    async with telegram(bot.facade, two_factor=two_factor) as (op, _, _):
+        # A plain pause needs no code.
+        await op.say("/pause")
+        assert "Resumed" in (await op.say("/resume"))["text"]
+        await op.press(await op.say("/emergency_stop"), 0)
+        missing = (await op.say("/resume"))["text"]
+        right = totp.at(now[0])
+        wrong = (await op.say(f"/resume {(int(right) + 1) % 1_000_000:06d}"))["text"]
+        bob = (await op.say(f"/resume {right}", user=43))["text"]  # Bob is not enrolled
+        assert bot.facade.status()["halted"] is True
+        resumed = (await op.say(f"/resume {right} all clear"))["text"]
+        assert bot.facade.status()["halted"] is False
+        await op.press(await op.say("/emergency_stop"), 0)
+        replayed = (await op.say(f"/resume {right}"))["text"]
+    assert missing.startswith("⛔ this action needs a two-factor code")
+    assert "/resume CODE [reason]" in missing
+    assert wrong.startswith("⛔ the two-factor code is wrong")
+    assert bob.startswith("⛔ operator 'telegram.43' has no two-factor enrollment")
+    assert resumed.startswith("▶️ Resumed")
+    assert replayed.startswith("⛔ the two-factor code was used already")
+    assert bot.facade.status()["halted"] is True
+    [last_resume] = [r for r in bot.facade.operator_actions(10) if r["action"] == "resume"][:1]
+    assert json.loads(last_resume["detail"])["reason"] == "all clear"
