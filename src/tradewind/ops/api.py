@@ -32,7 +32,7 @@ from tradewind.ops.events import EventHub
 from tradewind.ops.facade import Actor, ControlFacade
 from tradewind.ops.metrics import CONTENT_TYPE, BotMetrics
 from tradewind.ops.web.routes import add_dashboard
-from tradewind.ops.web.sessions import COOKIE, CSRF_HEADER, SAFE_METHODS, SessionStore
+from tradewind.ops.web.sessions import CSRF_HEADER, SAFE_METHODS, SessionStore, cookie_name
 from tradewind.persistence.api_tokens import TokenGrant, check_token, check_token_id
 
 __all__ = ["Caller", "LoginLimiter", "build_app"]
@@ -139,7 +139,7 @@ def build_app(
     )
     bearer = HTTPBearer(auto_error=False)
     limits = limiter or LoginLimiter()
-    logins = sessions or SessionStore()
+    logins = sessions or SessionStore(cookie_name(facade.bot.name))
     hub = events or facade.events or EventHub()
     facade.events = hub
     bot_metrics = metrics
@@ -148,7 +148,7 @@ def build_app(
         bot_metrics.attach(facade.node.bus)
 
     def from_session(request: Request) -> TokenGrant | None:
-        cookie = request.cookies.get(COOKIE)
+        cookie = request.cookies.get(logins.cookie)
         session = None if cookie is None else logins.find(cookie)
         if session is None:
             return None

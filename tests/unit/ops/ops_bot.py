@@ -117,9 +117,11 @@ def make_bot(
     stop_pct: float | None = None,
     take_profit_pct: float | None = None,
     breakers: BreakerConfig | None = None,
+    name: str = "ops-test",
 ) -> Bot:
-    """The bot; with ``stop_pct``, ``take_profit_pct`` or ``breakers``, under the risk engine
-    (with a protective stop and a take-profit that far away, and those circuit breakers)."""
+    """The bot (called ``name``); with ``stop_pct``, ``take_profit_pct`` or ``breakers``, under
+    the risk engine (with a protective stop and a take-profit that far away, and those circuit
+    breakers)."""
     bars = BarSeries.from_frame(minutes.set_index("date"), SYMBOL, Timeframe(60_000))
     instruments = instruments_for({SYMBOL: bars}, None, Decimal("0.001"))
     never = np.zeros(len(bars), dtype=np.bool_)
@@ -142,7 +144,7 @@ def make_bot(
         portfolio=Portfolio(instruments, cash={"USDT": Decimal(10_000)}), instruments=instruments,
         ids=ClientIdFactory("op", session="0"),
     )  # fmt: skip
-    database = open_bot("ops-test", bots_dir=tmp_path / "bots")
+    database = open_bot(name, bots_dir=tmp_path / "bots")
     session = database.start_session(
         mode="paper", strategies=[strategy.id], parameters={}, config_hash="test",
         code_version="test",

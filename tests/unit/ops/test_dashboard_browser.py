@@ -301,7 +301,7 @@ def test_the_dashboard_shows_the_api_and_its_controls_act_on_the_venue(
     # The login: an HttpOnly, SameSite=Strict cookie the page cannot read; the token is in no
     # URL and in no storage.
     (cookie,) = seen["cookies"]
-    assert cookie["name"] == "tradewind_session"
+    assert cookie["name"] == "tradewind_session_ops-test"
     assert cookie["httpOnly"] is True
     assert cookie["sameSite"] == "Strict"
     assert seen["document.cookie"] == ""
@@ -454,3 +454,31 @@ def test_a_tripped_breaker_shows_at_the_top_and_in_the_risk_panel(
     # The metric agrees (0 active, 1 paused, 2 reducing, 3 halted).
     level = {"REDUCING": 2, "HALTED": 3}[risk["state"]]
     assert f"tradewind_breaker_state {level}.0" in seen["metrics"]
+
+
+def test_logins_to_two_bots_on_one_host_live_side_by_side(
+    minutes: pd.DataFrame, browser: Browser, tmp_path: Path
+) -> None:
+    # A browser sends a host's cookies to every port of it: each bot's login needs its own name.
+    bots = [make_bot(minutes, tmp_path / n, name=n) for n in ("alpha", "beta")]
+    with (
+        ThreadedServer(build_app(bots[0].facade)) as one,
+        ThreadedServer(build_app(bots[1].facade)) as two,
+    ):
+        context = browser.new_context()
+        pages = []
+        for bot, server in zip(bots, (one, two), strict=True):
+            page = context.new_page()
+            page.goto(f"{server.url}/dashboard/login")
+            page.fill("#token", bot.tokens["trade"])
+            page.click("#login")
+            page.wait_for_url("**/dashboard")
+            _refreshed(page)
+            pages.append(page)
+        status = "fetch('/api/v1/status').then(r => r.status)"
+        assert [page.evaluate(status) for page in pages] == [200, 200]
+        assert [page.locator("#bot-name").inner_text() for page in pages] == ["alpha", "beta"]
+        assert sorted(c["name"] for c in context.cookies()) == [
+            "tradewind_session_alpha", "tradewind_session_beta",
+        ]  # fmt: skip
+        context.close()

@@ -33,7 +33,7 @@ def test_a_login_is_an_httponly_strict_cookie_and_revoking_the_token_ends_it(bot
     with TestClient(build_app(bot.facade)) as client:
         answer = client.post("/dashboard/login", json={"token": bot.tokens["trade"]})
         cookie = answer.headers["set-cookie"]
-        assert cookie.startswith("tradewind_session=")
+        assert cookie.startswith("tradewind_session_ops-test=")
         assert "HttpOnly" in cookie
         assert "SameSite=strict" in cookie
         assert bot.tokens["trade"] not in cookie  # the cookie is a session, not the token

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from tradewind.ops.facade import ControlFacade
 from tradewind.ops.web.run_report import run_report_html
-from tradewind.ops.web.sessions import COOKIE, SessionStore
+from tradewind.ops.web.sessions import SessionStore
 from tradewind.persistence.api_tokens import check_token, check_token_id
 
 __all__ = ["PLOTLY_JS", "add_dashboard"]
@@ -78,7 +78,7 @@ def add_dashboard(
     Read = Annotated[Any, Depends(reader)]
 
     def logged_in(request: Request) -> bool:
-        cookie = request.cookies.get(COOKIE)
+        cookie = request.cookies.get(sessions.cookie)
         session = None if cookie is None else sessions.find(cookie)
         return (
             session is not None and check_token_id(facade.bot.engine, session.token_id) is not None
@@ -119,14 +119,14 @@ def add_dashboard(
             {"name": grant.name, "scopes": sorted(grant.scopes), "csrf": session.csrf}
         )
         answer.set_cookie(
-            COOKIE, cookie, max_age=int(sessions.ttl_s), path="/", httponly=True,
+            sessions.cookie, cookie, max_age=int(sessions.ttl_s), path="/", httponly=True,
             samesite="strict", secure=request.url.scheme == "https",
         )  # fmt: skip
         return _secured(answer)
 
     @app.get("/dashboard/session", include_in_schema=False)
     async def whoami(request: Request, caller: Read) -> Response:
-        cookie = request.cookies.get(COOKIE)
+        cookie = request.cookies.get(sessions.cookie)
         session = None if cookie is None else sessions.find(cookie)
         if session is None:  # a bearer token has no session (and no CSRF token to hand out)
             raise HTTPException(401, "no dashboard session; log in at /dashboard/login")
@@ -139,11 +139,11 @@ def add_dashboard(
 
     @app.post("/dashboard/logout", include_in_schema=False)
     async def logout(request: Request, _: Read) -> Response:
-        cookie = request.cookies.get(COOKIE)
+        cookie = request.cookies.get(sessions.cookie)
         if cookie is not None:
             sessions.close(cookie)
         answer = JSONResponse({"logged_out": True})
-        answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+        answer.delete_cookie(sessions.cookie, path="/", httponly=True, samesite="strict")
         return _secured(answer)
 
     @app.get("/dashboard/static/plotly.min.js", include_in_schema=False)

@@ -11,14 +11,14 @@ in memory only). Sessions live in the trading process's memory: a restart logs e
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-__all__ = ["COOKIE", "CSRF_HEADER", "SAFE_METHODS", "LoginSession", "SessionStore"]
+__all__ = ["CSRF_HEADER", "SAFE_METHODS", "LoginSession", "SessionStore", "cookie_name"]
 
-COOKIE = "tradewind_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 """Methods that change nothing, so need no CSRF token."""
@@ -34,15 +34,25 @@ class LoginSession:
     """When it ends (``time.monotonic()`` seconds)."""
 
 
+def cookie_name(bot: str) -> str:
+    """The session cookie's name for ``bot``. Browsers share a host's cookies across ports, and
+    each bot serves its API on its own port of 127.0.0.1: one name per bot keeps a login to one
+    bot from replacing the login to another."""
+    return "tradewind_session_" + re.sub(r"[^A-Za-z0-9_-]", "_", bot)
+
+
 def _key(cookie: str) -> str:
     return hashlib.sha256(cookie.encode()).hexdigest()
 
 
 class SessionStore:
-    """The open logins of one process, ended after ``ttl_s`` seconds; at most ``capacity`` are
-    kept (the oldest is dropped first)."""
+    """The open logins of one bot, carried by the cookie called ``cookie`` and ended after
+    ``ttl_s`` seconds; at most ``capacity`` are kept (the oldest is dropped first)."""
 
-    def __init__(self, *, ttl_s: float = 8 * 3600.0, capacity: int = 1000) -> None:
+    def __init__(
+        self, cookie: str = "tradewind_session", *, ttl_s: float = 8 * 3600.0, capacity: int = 1000
+    ) -> None:
+        self.cookie = cookie
         self.ttl_s = ttl_s
         self.capacity = capacity
         self._sessions: OrderedDict[str, LoginSession] = OrderedDict()
