@@ -134,3 +134,53 @@ class BarSeries:
                 raise DataError(f"{symbol}: {name} is NaN or infinite at row {int(bad[0])}")
             arrays[name] = values
         return cls(symbol, timeframe, ts.copy(), **arrays)
+
+
+class BarBuffer:
+    """Bars of one symbol as they close (paper and live trading): appends in amortised O(1), and
+    :meth:`series` gives every bar so far as a :class:`BarSeries` of read-only views.
+
+    The buffers grow by doubling, so the views stay valid while the series is in use.
+    """
+
+    def __init__(self, symbol: str, timeframe: Timeframe, capacity: int = 1024) -> None:
+        self.symbol = symbol
+        self.timeframe = timeframe
+        self._ts = np.zeros(max(capacity, 16), dtype=np.int64)
+        self._values = np.zeros((len(_COLUMNS), len(self._ts)), dtype=np.float64)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def last_open(self) -> int | None:
+        """Open time of the newest bar (None before the first)."""
+        return int(self._ts[self._n - 1]) if self._n else None
+
+    def append(self, bar: Bar) -> None:
+        """Add a closed bar, newer than every bar so far.
+
+        Raises
+        ------
+        DataError
+            If the bar is not newer than the last one, or a price is not a finite number.
+        """
+        if self._n and bar.ts <= self._ts[self._n - 1]:
+            raise DataError(f"{self.symbol}: bar {bar.ts} is not after {self._ts[self._n - 1]}")
+        row = [float(bar.open), float(bar.high), float(bar.low), float(bar.close)]
+        if not all(np.isfinite(row)):
+            raise DataError(f"{self.symbol}: bar {bar.ts} has a price that is not a number")
+        if self._n == len(self._ts):
+            self._ts = np.concatenate([self._ts, np.zeros_like(self._ts)])
+            self._values = np.concatenate([self._values, np.zeros_like(self._values)], axis=1)
+        self._ts[self._n] = bar.ts
+        self._values[:, self._n] = [*row, float(bar.volume)]
+        self._n += 1
+
+    def series(self) -> BarSeries:
+        """Every bar so far (views: nothing is copied)."""
+        n = self._n
+        v = self._values
+        return BarSeries(self.symbol, self.timeframe, self._ts[:n], v[0, :n], v[1, :n],
+                         v[2, :n], v[3, :n], v[4, :n])  # fmt: skip

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tradewind.backtest.event import fault_row, run_event
+from tradewind.backtest.event import EventRun, fault_row, run_event
 from tradewind.backtest.inputs import (
     DataInput,
     StrategySpec,
@@ -47,7 +47,6 @@ from tradewind.engine.equity import account_currency
 from tradewind.engine.health import run_health
 from tradewind.engine.node import StrategyErrorPolicy
 from tradewind.engine.result import BacktestResult
-from tradewind.engine.strategy_host import StrategyFault
 from tradewind.performance.summary import summarize
 from tradewind.performance.trades import exposure_time
 from tradewind.risk.config import RiskConfig, parse_risk, rules_in_force
@@ -159,8 +158,6 @@ def run(
     strategies = strategies_from(strategy, params)
     instance = strategies[0]
     starting = {prepared.quote: prepared.cash}
-    breaker_events = pd.DataFrame()
-    faults: list[StrategyFault] = []
     if spec.engine == "kernel" and len(strategies) > 1:
         raise UserError("engine 'kernel' runs one strategy; use engine='event' for several")
     if spec.engine == "kernel":
@@ -169,35 +166,45 @@ def run(
             leverage=max(prepared.leverage.values(), default=Decimal(1)),
             funding=prepared.funding, risk=spec.risk,
         )  # fmt: skip
-        timeline, equity, trades = kernel.timeline, kernel.equity, kernel.trades
-        dust, positions = kernel.dust, kernel.positions
-        orders, denials = pd.DataFrame(), pd.DataFrame()
-        tca: dict[str, Any] = {}  # the kernel keeps no orders: nothing to measure
+        tables = EventRun(
+            timeline=kernel.timeline, equity=kernel.equity, trades=kernel.trades,
+            orders=pd.DataFrame(), denials=pd.DataFrame(), breaker_events=pd.DataFrame(),
+            positions=kernel.positions, dust=kernel.dust, faults=[],
+            tca={},  # the kernel keeps no orders: nothing to measure
+        )  # fmt: skip
     else:
         venue = SimVenue(
             chosen, bars, starting, spec.fill,
             leverage=prepared.leverage, funding=prepared.funding,
         )  # fmt: skip
-        event = run_event(
+        tables = run_event(
             strategies, bars, chosen, starting, prepared.stake, venue, prepared.first_bar,
             progress, spec.risk, bus,
             feeds_for(strategies, bars, spec.feeds.trades, spec.feeds.books, spec.fill.book_walk),
             spec.on_strategy_error,
         )  # fmt: skip
-        timeline, equity, trades, orders, denials = (
-            event.timeline,
-            event.equity,
-            event.trades,
-            event.orders,
-            event.denials,
-        )
-        breaker_events, positions, dust, faults = (
-            event.breaker_events,
-            event.positions,
-            event.dust,
-            event.faults,
-        )
-        tca = event.tca
+    return assemble_result(prepared, strategies, bars, started, tables)
+
+
+def assemble_result(
+    prepared: PreparedRun,
+    strategies: Sequence[Any],
+    bars: dict[str, BarSeries],
+    started: float,
+    tables: EventRun,
+    extra_meta: Mapping[str, Any] | None = None,
+) -> BacktestResult:
+    """The result of a run: metrics, health and settings around the engine's tables (a backtest
+    and a paper session give the same schema)."""
+    spec = prepared.spec
+    chosen = prepared.instruments
+    instance = strategies[0]
+    timeline, equity, trades, orders, denials = (
+        tables.timeline, tables.equity, tables.trades, tables.orders, tables.denials,
+    )  # fmt: skip
+    breaker_events, positions, dust, faults, tca = (
+        tables.breaker_events, tables.positions, tables.dust, tables.faults, tables.tca,
+    )  # fmt: skip
     primary = next(iter(bars.values()))
     close = None
     if len(bars) == 1:
@@ -257,6 +264,7 @@ def run(
         "code_version": code_version(),
         "started_at": iso_utc(int(started * 1000)),
         "finished_at": iso_utc(int(time.time() * 1000)),
+        **(extra_meta or {}),
     }
     return BacktestResult(
         metrics=metrics,

@@ -61,7 +61,36 @@ class EventRun:
     tca: dict[str, Any]
 
 
-def run_event(
+def signal_arrays(instance: Strategy, series: BarSeries) -> dict[str, Any]:
+    """The strategy's signals over ``series`` as the :class:`Binding`'s array fields."""
+    with strategy_call(instance, "signals"):
+        signals = instance.signals(series)
+    arrays = signals.arrays(len(series))
+    return {
+        "entry_long": arrays[0],
+        "exit_long": arrays[1],
+        "entry_short": arrays[2],
+        "exit_short": arrays[3],
+        "confidence": signals.confidence_array(len(series)),
+    }
+
+
+@dataclass(eq=False)
+class EventEngine:
+    """The event engine wired for a run: the Node, its venue port, the portfolio and the gate.
+
+    A backtest drives it with :class:`BacktestRunner` over every bar at once; a paper session
+    drives the same pieces bar by bar as the bars close (``tradewind.session``).
+    """
+
+    node: Node
+    port: SimVenuePort
+    portfolio: Portfolio
+    gate: RiskGate
+    starting: dict[str, Decimal]
+
+
+def build_event_engine(
     strategies: list[Strategy],
     bars: dict[str, BarSeries],
     chosen: dict[str, Instrument],
@@ -69,36 +98,28 @@ def run_event(
     stake: Stake,
     venue: SimVenue,
     first_bar: dict[str, int],
-    progress: Callable[[int, int], None] | None,
     risk_config: RiskConfig | None = None,
     bus: MessageBus | None = None,
-    feeds: tuple[dict[str, TradeTape], dict[str, tuple[DecodedBookStream, OrderBook]]] = ({}, {}),
     on_strategy_error: StrategyErrorPolicy = "keep",
-) -> EventRun:
-    """Run the event engine: the Node over the simulated venue."""
+    ids: ClientIdFactory | None = None,
+) -> EventEngine:
+    """Wire the Node over the simulated venue: bindings with their signals, the gate (the stake
+    gate, or the risk engine), the venue port, and an engine-caused rejection check."""
     portfolio = Portfolio(
         chosen, cash=dict(starting), leverage={s: venue.margin.leverage(s) for s in chosen}
     )
-    bindings = []
-    for instance in strategies:
-        for name, series in bars.items():
-            with strategy_call(instance, "signals"):
-                signals = instance.signals(series)
-            arrays = signals.arrays(len(series))
-            bindings.append(
-                Binding(
-                    strategy=instance,
-                    strategy_id=instance.id,
-                    bars=series,
-                    entry_long=arrays[0],
-                    exit_long=arrays[1],
-                    entry_short=arrays[2],
-                    exit_short=arrays[3],
-                    start=first_bar[name],
-                    callback=instance.wants_bar_callback(),
-                    confidence=signals.confidence_array(len(series)),
-                )
-            )
+    bindings = [
+        Binding(
+            strategy=instance,
+            strategy_id=instance.id,
+            bars=series,
+            start=first_bar[name],
+            callback=instance.wants_bar_callback(),
+            **signal_arrays(instance, series),
+        )
+        for instance in strategies
+        for name, series in bars.items()
+    ]
     gate: RiskGate = StakeGate(stake, chosen)
     protection: ProtectionBook | None = None
     if risk_config is not None:
@@ -119,7 +140,7 @@ def run_event(
         venue=port,
         portfolio=portfolio,
         instruments=chosen,
-        ids=ClientIdFactory("bt", session="0"),
+        ids=ids or ClientIdFactory("bt", session="0"),
         protection=protection,
         bus=bus,
         on_strategy_error=on_strategy_error,
@@ -133,10 +154,19 @@ def run_event(
 
     bus.subscribe("order.rejected", refused)
     bus.subscribe("order.expired", refused)
-    trade_feeds, book_feeds = feeds
-    venue.books = {symbol: book for symbol, (_, book) in book_feeds.items()}
-    BacktestRunner(node, port, trades=trade_feeds, books=book_feeds).run(progress)
-    timeline, equity = equity_curve(bars, chosen, starting, portfolio)
+    return EventEngine(node, port, portfolio, gate, dict(starting))
+
+
+def collect_event_run(
+    engine: EventEngine,
+    bars: dict[str, BarSeries],
+    chosen: dict[str, Instrument],
+    first_bar: dict[str, int],
+) -> EventRun:
+    """What a run of ``engine`` over ``bars`` gave: the equity curve from the first traded bar
+    and the result's tables."""
+    portfolio, node = engine.portfolio, engine.node
+    timeline, equity = equity_curve(bars, chosen, engine.starting, portfolio)
     begin_ts = min(int(bars[n].ts[first_bar[n]]) for n in bars if first_bar[n] < len(bars[n]))
     keep = timeline >= begin_ts
     timeline, equity = timeline[keep], equity[keep]
@@ -146,12 +176,37 @@ def run_event(
         trades=trades_frame(portfolio),
         orders=orders_frame(node),
         denials=denials_frame(node),
-        breaker_events=breaker_frame(gate),
+        breaker_events=breaker_frame(engine.gate),
         positions=open_positions(portfolio, bars, chosen),
         dust=dust_report(portfolio.dust(), bars, chosen),
         faults=node.faults,
         tca=orders_tca(node, bars, chosen).as_dict(),
     )
+
+
+def run_event(
+    strategies: list[Strategy],
+    bars: dict[str, BarSeries],
+    chosen: dict[str, Instrument],
+    starting: dict[str, Decimal],
+    stake: Stake,
+    venue: SimVenue,
+    first_bar: dict[str, int],
+    progress: Callable[[int, int], None] | None,
+    risk_config: RiskConfig | None = None,
+    bus: MessageBus | None = None,
+    feeds: tuple[dict[str, TradeTape], dict[str, tuple[DecodedBookStream, OrderBook]]] = ({}, {}),
+    on_strategy_error: StrategyErrorPolicy = "keep",
+) -> EventRun:
+    """Run the event engine: the Node over the simulated venue."""
+    engine = build_event_engine(
+        strategies, bars, chosen, starting, stake, venue, first_bar, risk_config, bus,
+        on_strategy_error,
+    )  # fmt: skip
+    trade_feeds, book_feeds = feeds
+    venue.books = {symbol: book for symbol, (_, book) in book_feeds.items()}
+    BacktestRunner(engine.node, engine.port, trades=trade_feeds, books=book_feeds).run(progress)
+    return collect_event_run(engine, bars, chosen, first_bar)
 
 
 def fault_row(fault: StrategyFault) -> dict[str, Any]:

@@ -41,8 +41,12 @@ class AccountState:
         self.instruments = instruments
         self.now = 0
         """The engine's current time (UTC ms): moved forward by each event."""
-        self._bars = bars
+        self._bars = dict(bars)
         self._reserved = reserved
+
+    def replace_bars(self, symbol: str, bars: BarSeries) -> None:
+        """Read ``bars`` for ``symbol`` from now on (live data grows the series)."""
+        self._bars[symbol] = bars
 
     def book_fill(self, fill: Fill, strategy_id: str, bar_index: int, reason: str) -> None:
         """Book a new fill of ``strategy_id`` (at bar ``bar_index`` of its symbol)."""

@@ -28,6 +28,7 @@ from typing import Literal
 
 import numpy as np
 
+from tradewind.bars import BarSeries
 from tradewind.book.book import OrderBook
 from tradewind.core.errors import UserError
 from tradewind.core.events import (
@@ -144,6 +145,17 @@ class Node:
         return self.portfolio.position(strategy_id, symbol).quantity
 
     # -- market data ------------------------------------------------------------------------------
+
+    def replace_bars(self, symbol: str, bars: BarSeries) -> None:
+        """The bars of ``symbol`` are now ``bars`` (live data: the old bars plus those closed
+        since). Every part of the Node that reads them sees the new series; the caller brings
+        each binding's signal arrays up to date (:attr:`Binding.bars` is replaced here)."""
+        for binding in self.bindings:
+            if binding.symbol == symbol:
+                binding.bars = bars
+        self._bars[symbol] = bars
+        self.account.replace_bars(symbol, bars)
+        self.host.replace_bars(symbol, bars)
 
     def on_bar_close(self, binding: Binding, index: int) -> None:
         """Bar ``index`` of the binding's symbol has closed: act on its signal or hook."""

@@ -209,6 +209,11 @@ class StrategyHost:
             if binding.strategy.wants_book_callback():
                 self.book_listeners.setdefault(binding.symbol, []).append(binding)
 
+    def replace_bars(self, symbol: str, bars: BarSeries) -> None:
+        """Show ``bars`` for ``symbol`` from now on (live data grows the series)."""
+        if isinstance(self.market, ArrayMarketState):
+            self.market.bars = {**self.market.bars, symbol: bars}
+
     # -- the wrapper ------------------------------------------------------------------------------
 
     def call(self, binding: Binding, hook: str, ts: int, *args: Any) -> list[Intent]:

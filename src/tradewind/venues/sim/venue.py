@@ -61,6 +61,8 @@ class _Working:
     quantity: Decimal
     filled: Decimal = ZERO
     triggered: bool = False
+    live_at: int = 0
+    """When the order reaches the venue (its send time plus latency, UTC ms)."""
 
     @property
     def remaining(self) -> Decimal:
@@ -86,6 +88,9 @@ class SimVenue:
         Funding events per perpetual symbol.
     maintenance_margin_rate
         Maintenance margin rate of every perpetual (liquidation threshold).
+    open_ended
+        The bars are still coming (paper trading): an order sent after the last bar waits for the
+        next one instead of being refused, and :meth:`extend` adds the bars as they close.
     """
 
     def __init__(
@@ -98,6 +103,7 @@ class SimVenue:
         leverage: Mapping[str, Decimal] | None = None,
         funding: Mapping[str, FundingSeries] | None = None,
         maintenance_margin_rate: Decimal = DEFAULT_MAINTENANCE_MARGIN,
+        open_ended: bool = False,
     ) -> None:
         missing = sorted(set(bars) - set(instruments))
         if missing:
@@ -105,6 +111,7 @@ class SimVenue:
         self.instruments = instruments
         self.bars = bars
         self.fill_model = fill_model or FillModel()
+        self.open_ended = open_ended
         self._balances: dict[str, Decimal] = dict(balances)
         self.margin = MarginAccount(
             self._balances, instruments, leverage or {}, maintenance_margin_rate
@@ -181,12 +188,12 @@ class SimVenue:
                 # Whatever the close could not fill (a participation cap) does not rest.
                 events.append(OrderExpired(order.client_id, ts))
             return events
-        if first_bar >= len(bars):
+        if first_bar >= len(bars) and not self.open_ended:
             return [
                 OrderRejected(order.client_id, ts, "No more market data: the backtest has ended.")
             ]
-        working = _Working(order, order.symbol, first_bar, taker, order.quantity)
-        working.next_bar = self._search(working, first_bar)
+        working = _Working(order, order.symbol, first_bar, taker, order.quantity, live_at=live_at)
+        working.next_bar = self._search(working, first_bar)  # -1: not in the bars known yet
         self._working[order.client_id] = working
         self._by_symbol[order.symbol].append(order.client_id)
         return [OrderAccepted(order.client_id, ts, order.client_id)]
@@ -199,6 +206,33 @@ class SimVenue:
             return [OrderRejected(client_id, ts, "Unknown order sent.")]
         self._by_symbol[working.symbol].remove(client_id)
         return [OrderCanceled(client_id, ts)]
+
+    def extend(self, symbol: str, series: BarSeries) -> None:
+        """Bars of ``symbol`` closed since the last call (an open-ended venue: paper trading).
+
+        ``series`` is every bar so far: the known ones, unchanged, then the new ones. Each working
+        order not yet due is searched again from the first new bar it can trade on (the bars
+        before were searched already), so it fills exactly where a backtest over the whole
+        series would fill it.
+
+        Raises
+        ------
+        UserError
+            If the venue is not open-ended, or ``series`` does not extend the known bars.
+        """
+        if not self.open_ended:
+            raise UserError("only an open-ended venue takes new bars")
+        old = self.bars[symbol]
+        known = len(old)
+        if len(series) < known or (known and int(series.ts[known - 1]) != int(old.ts[-1])):
+            raise UserError(f"{symbol}: new bars must extend the known ones")
+        self.bars[symbol] = series
+        self.revision += 1
+        for client_id in self._by_symbol[symbol]:
+            working = self._working[client_id]
+            if working.next_bar < 0:
+                first = int(series.ts.searchsorted(working.live_at, side="left"))
+                working.next_bar = self._search(working, max(known, first))
 
     # -- driven by the backtest runner ------------------------------------------------------------
 
