@@ -1,0 +1,253 @@
+"""The bar-by-bar driver of a paper session: the backtest's Node and simulated venue, fed with bars
+as the exchange closes them.
+
+Signals are recomputed over every bar the session holds (its warm-up and each bar closed since)
+whenever a bar closes: the signal at bar ``i`` is computed from bars ``0..i``, exactly the input a
+backtest over the same bars gives the strategy at ``i`` (strategies are causal, which the lookahead
+tests prove), so the session's decisions equal the backtest's by construction, not by tuning. The
+price is a pass over the history per bar: for the bar lengths people trade (a minute and up) this
+is milliseconds, measured in ``make bench``.
+
+Bars that close at the same instant are processed together, in the order a backtest processes
+them: for every symbol, first the fills at the new bar's open (orders sent at the previous close),
+then the timers due before the close, then each symbol's close (signals, then orders), then the
+timers due at the close. :meth:`PaperDriver.add` collects bars; :meth:`PaperDriver.ready` says which
+instants are complete (every symbol has its bar) and :meth:`PaperDriver.flush` runs them; the
+session flushes an incomplete instant only after a grace period (a symbol with no bar at that
+instant is then simply absent, as a gap in a backtest's data is).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from tradewind.backtest.api import PreparedRun, assemble_result
+from tradewind.backtest.event import (
+    EventEngine,
+    EventRun,
+    build_event_engine,
+    collect_event_run,
+    signal_arrays,
+)
+from tradewind.bars import BarBuffer, BarSeries
+from tradewind.core.errors import UserError
+from tradewind.core.orders import ClientIdFactory
+from tradewind.core.records import Bar
+from tradewind.engine.binding import Binding
+from tradewind.engine.bus import MessageBus
+from tradewind.engine.result import BacktestResult
+from tradewind.strategies.base import Strategy
+from tradewind.venues.sim import SimVenue
+
+__all__ = ["PaperDriver", "StepReport"]
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """What one closed instant did: its close time, the bar index per symbol, and how many orders
+    and fills it made."""
+
+    close_ms: int
+    bars: dict[str, int]
+    orders: int
+    fills: int
+
+
+class PaperDriver:
+    """The event engine driven one closed instant at a time (see the module docstring).
+
+    Parameters
+    ----------
+    prepared
+        The run's settings resolved against the warm-up bars (``prepared.bars``): instruments,
+        account, stake, fill model. Trading starts with the first bar after the warm-up.
+    strategies
+        The strategy instances; every one trades every symbol from one account.
+    bus
+        Receives the engine's events (the session's recorder and operators listen here).
+    ids
+        Client-id factory: unique per session, so ids never repeat across restarts.
+    """
+
+    def __init__(
+        self,
+        prepared: PreparedRun,
+        strategies: Sequence[Strategy],
+        *,
+        bus: MessageBus | None = None,
+        ids: ClientIdFactory | None = None,
+    ) -> None:
+        spec = prepared.spec
+        if spec.risk is not None:
+            raise UserError(
+                "risk rules (--risk-preset, --risk) are not yet supported in paper sessions: "
+                "their precomputed indicators need the whole series; run without them"
+            )
+        if spec.engine != "event":
+            raise UserError("a paper session runs the event engine")
+        self.prepared = prepared
+        self.strategies = list(strategies)
+        self._buffers: dict[str, BarBuffer] = {}
+        for name, series in prepared.bars.items():
+            buffer = BarBuffer(name, series.timeframe, capacity=max(2 * len(series), 1024))
+            for i in range(len(series)):
+                buffer.append(series.bar(i))
+            self._buffers[name] = buffer
+        self.symbols = list(prepared.bars)
+        self.bars: dict[str, BarSeries] = {n: b.series() for n, b in self._buffers.items()}
+        self.first_bar = {n: len(b) for n, b in self._buffers.items()}
+        starting = {prepared.quote: prepared.cash}
+        self.venue = SimVenue(
+            prepared.instruments, dict(self.bars), starting, spec.fill,
+            leverage=prepared.leverage, open_ended=True,
+        )  # fmt: skip
+        self.engine: EventEngine = build_event_engine(
+            self.strategies, self.bars, prepared.instruments, starting, prepared.stake,
+            self.venue, self.first_bar, None, bus, spec.on_strategy_error, ids,
+        )  # fmt: skip
+        self.node = self.engine.node
+        self.port = self.engine.port
+        self._by_symbol: dict[str, list[Binding]] = {}
+        for binding in self.node.bindings:
+            self._by_symbol.setdefault(binding.symbol, []).append(binding)
+        self._pending: dict[int, dict[str, Bar]] = {}
+        self.last_close_ms: int | None = None
+        self.steps = 0
+
+    # -- bars in --------------------------------------------------------------------------------
+
+    def add(self, symbol: str, bar: Bar) -> None:
+        """A bar of ``symbol`` has closed (it waits until its instant is flushed).
+
+        Raises
+        ------
+        UserError
+            For a symbol the session does not trade, or a bar that is not newer than the last
+            one of its symbol (a feed must never repeat a bar).
+        """
+        buffer = self._buffers.get(symbol)
+        if buffer is None:
+            raise UserError(f"{symbol} is not traded by this session")
+        last = buffer.last_open
+        queued = [t for t, bars in self._pending.items() if symbol in bars]
+        newest = max([last if last is not None else -1, *(t - buffer.timeframe.ms for t in queued)])
+        if bar.ts <= newest:
+            raise UserError(f"{symbol}: bar {bar.ts} is not after the last bar ({newest})")
+        self._pending.setdefault(bar.ts + buffer.timeframe.ms, {})[symbol] = bar
+
+    def ready(self) -> list[int]:
+        """Close times whose every symbol has its bar (or a later one: nothing more can come)."""
+        out = []
+        for close in sorted(self._pending):
+            have = self._pending[close]
+            complete = all(
+                s in have or any(s in self._pending[t] for t in self._pending if t > close)
+                for s in self.symbols
+            )
+            if not complete:
+                break
+            out.append(close)
+        return out
+
+    def oldest_pending(self) -> int | None:
+        """The earliest close time still waiting (None when nothing waits)."""
+        return min(self._pending) if self._pending else None
+
+    def flush(self, upto_ms: int | None = None) -> list[StepReport]:
+        """Process every complete instant, or (with ``upto_ms``) every instant up to that close
+        time whether complete or not. Returns what each did."""
+        reports = []
+        while self._pending:
+            close = min(self._pending)
+            if close not in self.ready() and (upto_ms is None or close > upto_ms):
+                break
+            reports.append(self._step(close, self._pending.pop(close)))
+        return reports
+
+    # -- one instant ----------------------------------------------------------------------------
+
+    def _step(self, close: int, arrived: Mapping[str, Bar]) -> StepReport:
+        node, port = self.node, self.port
+        orders_before = len(node.orders)
+        fills_before = len(self.engine.portfolio.fills)
+        index: dict[str, int] = {}
+        for symbol in self.symbols:  # the backtest's symbol order
+            bar = arrived.get(symbol)
+            if bar is None:
+                continue
+            buffer = self._buffers[symbol]
+            buffer.append(bar)
+            series = buffer.series()
+            self.bars[symbol] = series
+            self.venue.extend(symbol, series)
+            node.replace_bars(symbol, series)
+            for binding in self._by_symbol.get(symbol, ()):
+                for name, value in signal_arrays(binding.strategy, series).items():
+                    setattr(binding, name, value)
+            index[symbol] = len(series) - 1
+        # Fills at each new bar's open and the timers due before the close, in time order (a
+        # timer goes before a fill at the same time, as in the backtest runner).
+        while True:
+            best: tuple[int, int, str] | None = None
+            for symbol, i in index.items():
+                if port.next_bar(symbol) == i:
+                    candidate = (int(self.bars[symbol].ts[i]), 1, symbol)
+                    if best is None or candidate < best:
+                        best = candidate
+            timer = node.next_timer()
+            if timer is not None and timer < close and (best is None or (timer, 0) <= best[:2]):
+                best = (timer, 0, "")
+            if best is None:
+                break
+            at, kind, symbol = best
+            node.now = max(node.now, at)
+            if kind == 0:
+                node.on_timer(at)
+            else:
+                node.on_venue_events(port.process_bar(symbol, index[symbol]), index[symbol])
+        for symbol, i in index.items():
+            for binding in self._by_symbol.get(symbol, ()):
+                if i >= binding.start:
+                    node.on_bar_close(binding, i)
+        while (timer := node.next_timer()) is not None and timer <= close:
+            node.on_timer(timer)
+        self.last_close_ms = close
+        self.steps += 1
+        return StepReport(
+            close, index, len(node.orders) - orders_before,
+            len(self.engine.portfolio.fills) - fills_before,
+        )  # fmt: skip
+
+    # -- the result -----------------------------------------------------------------------------
+
+    def run_tables(self) -> EventRun:
+        """The engine's tables so far (trades, orders, equity from the first traded bar)."""
+        return collect_event_run(
+            self.engine, dict(self.bars), self.prepared.instruments, self.first_bar
+        )
+
+    def result(self, started: float | None = None, meta: Mapping[str, Any] | None = None) -> (
+        BacktestResult
+    ):
+        """The session's result in the backtest's schema (metrics, trades, orders, health)."""
+        if all(len(self.bars[s]) <= self.first_bar[s] for s in self.symbols):
+            raise UserError("the session closed no bar after its warm-up: nothing to report")
+        prepared = self.prepared
+        return assemble_result(
+            PreparedRun(
+                spec=prepared.spec, bars=dict(self.bars), instruments=prepared.instruments,
+                quote=prepared.quote, cash=prepared.cash, stake=prepared.stake,
+                first_bar=self.first_bar, leverage=prepared.leverage, funding={},
+                fee_rate=prepared.fee_rate,
+            ),
+            self.strategies, dict(self.bars), time.time() if started is None else started,
+            self.run_tables(), meta,
+        )  # fmt: skip
+
+    def equity(self) -> Decimal:
+        """The account's equity now (marked at the last closes)."""
+        return self.node.account.equity()
