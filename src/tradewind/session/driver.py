@@ -230,9 +230,9 @@ class PaperDriver:
             self.engine, dict(self.bars), self.prepared.instruments, self.first_bar
         )
 
-    def result(self, started: float | None = None, meta: Mapping[str, Any] | None = None) -> (
-        BacktestResult
-    ):
+    def result(
+        self, started: float | None = None, meta: Mapping[str, Any] | None = None
+    ) -> BacktestResult:
         """The session's result in the backtest's schema (metrics, trades, orders, health)."""
         if all(len(self.bars[s]) <= self.first_bar[s] for s in self.symbols):
             raise UserError("the session closed no bar after its warm-up: nothing to report")

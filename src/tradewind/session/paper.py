@@ -1,0 +1,434 @@
+"""A paper session: the Node on live market data with the simulated venue's rules.
+
+The asyncio shell around the synchronous engine. The Node never reads a clock or does I/O: the
+session owns the exchange client and its market feed (:class:`~tradewind.connectors.market_feed.
+MarketFeed`: warm-up over REST, self-healing streams, backfill after reconnects, bars closed on the
+exchange's word), hands each closed bar to the :class:`~tradewind.session.driver.PaperDriver` and
+records everything in the run folder:
+
+``session.json``
+    The settings (strategies and parameters, symbols, timeframe, account, fill model, the
+    exchange's instruments, the first traded bar): what the drift report replays with.
+``recording/``
+    Every market message with its exchange and receive times, every bar as announced, and a
+    journal of orders and fills (:mod:`tradewind.data.session_recording`).
+``result.json``
+    The result in the backtest's JSON schema, written when the session stops.
+
+Instants are evaluated when every symbol's bar for them has arrived; one that stays incomplete for
+``grace_s`` seconds of wall time is evaluated without the missing bars (logged). Stop with
+:meth:`PaperSession.stop` (the CLI calls it on Ctrl-C and SIGTERM) or ``max_bars``; open orders
+are cancelled at the simulated venue when the session ends, positions stay open and are reported
+marked at the last close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tradewind.backtest.api import PreparedRun
+from tradewind.backtest.spec import BacktestSpec
+from tradewind.bars import BarBuffer
+from tradewind.connectors.binance_streams import StreamKind
+from tradewind.connectors.client import create_async_client
+from tradewind.connectors.config import ExchangeConfig
+from tradewind.connectors.instruments import instruments_from_markets
+from tradewind.connectors.market_feed import FeedSpec, MarketFeed
+from tradewind.core.errors import UserError
+from tradewind.core.instrument import Instrument
+from tradewind.core.market_events import BarClosed, BarRevised, BarSource, StreamAlert
+from tradewind.core.orders import ClientIdFactory, Order
+from tradewind.core.records import Bar
+from tradewind.core.strict_json import write_json
+from tradewind.core.timeframe import Timeframe
+from tradewind.data.session_recording import JournalKind, SessionRecorder
+from tradewind.engine.bus import MessageBus
+from tradewind.engine.equity import account_currency
+from tradewind.engine.result import BacktestResult
+from tradewind.risk.stake import Stake
+from tradewind.session.driver import PaperDriver, StepReport
+from tradewind.strategies.base import Strategy
+
+__all__ = ["PaperConfig", "PaperSession", "SessionStatus"]
+
+log = logging.getLogger(__name__)
+
+SESSION_FILE = "session.json"
+RESULT_FILE = "result.json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaperConfig:
+    """What a paper session runs.
+
+    Parameters
+    ----------
+    exchange
+        Where the market data comes from (``rest_url``/``ws_url`` point ccxt at the simulator).
+    strategies
+        Strategy instances; each trades every symbol, all from one account.
+    symbols
+        Unified symbols (spot).
+    timeframe
+        The bar length every strategy decides on.
+    spec
+        The account (cash, stake), fill model (latency, slippage) and fee, as in a backtest.
+    run_dir
+        The run folder (created; must not hold another session).
+    warmup_bars
+        Closed bars loaded before the first decision.
+    max_bars
+        Stop after this many closed bars (instants) have been traded; None runs until stopped.
+    grace_s
+        How long an instant waits for the bars of the other symbols (wall seconds).
+    backfill
+        Fill bars missed while disconnected over REST (off only to measure what that costs).
+    """
+
+    exchange: ExchangeConfig
+    strategies: Sequence[Strategy]
+    symbols: tuple[str, ...]
+    timeframe: str
+    spec: BacktestSpec = field(default_factory=BacktestSpec)
+    run_dir: Path
+    warmup_bars: int = 300
+    max_bars: int | None = None
+    grace_s: float = 2.0
+    backfill: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.symbols:
+            raise UserError("a paper session needs at least one --symbol")
+        if not self.strategies:
+            raise UserError("a paper session needs at least one --strategy")
+        Timeframe.parse(self.timeframe)
+        if self.warmup_bars < 1:
+            raise UserError(f"warm-up must be at least 1 bar, got {self.warmup_bars}")
+        if self.max_bars is not None and self.max_bars < 1:
+            raise UserError(f"--max-bars must be at least 1, got {self.max_bars}")
+
+
+@dataclass
+class SessionStatus:
+    """What the status view shows: updated after every evaluated instant and stream alert."""
+
+    phase: str = "starting"
+    bars: int = 0
+    last_close_ms: int | None = None
+    equity: Decimal | None = None
+    currency: str = ""
+    positions: list[tuple[str, str, Decimal]] = field(default_factory=list)
+    open_orders: int = 0
+    orders: int = 0
+    fills: int = 0
+    streams: dict[str, str] = field(default_factory=dict)
+    alerts: list[str] = field(default_factory=list)
+
+
+class PaperSession:
+    """One paper-trading session (see the module docstring).
+
+    ``on_update`` is called with the :class:`SessionStatus` after every change worth showing.
+    """
+
+    def __init__(
+        self,
+        config: PaperConfig,
+        *,
+        bus: MessageBus | None = None,
+        on_update: Callable[[SessionStatus], None] | None = None,
+        wall: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.bus = bus or MessageBus()
+        self.on_update = on_update
+        self.status = SessionStatus()
+        self.driver: PaperDriver | None = None
+        self.instruments: dict[str, Instrument] = {}
+        self._wall = wall
+        self._stop = asyncio.Event()
+        self._started = time.time()
+        self._pending_since: dict[int, float] = {}
+        run_dir = Path(config.run_dir)
+        if (run_dir / SESSION_FILE).exists():
+            raise UserError(f"{run_dir} holds a session already; give another --run-dir")
+        self.recorder = SessionRecorder(run_dir, exchange=config.exchange.name)
+
+    def stop(self) -> None:
+        """Ask the session to stop after the event it is handling (safe from a signal handler)."""
+        self._stop.set()
+
+    # -- the run ------------------------------------------------------------------------------
+
+    async def run(self) -> BacktestResult:
+        """Run until stopped or ``max_bars``; return the session's result (backtest schema).
+
+        Raises
+        ------
+        UserError
+            For a symbol the exchange does not list, a market that is not spot, or an exchange
+            that does not answer.
+        """
+        config = self.config
+        client = create_async_client(config.exchange)
+        spec = FeedSpec(
+            symbols=config.symbols, timeframes=(config.timeframe,),
+            kinds=frozenset({StreamKind.KLINE}), warmup_bars=config.warmup_bars,
+            backfill=config.backfill,
+        )  # fmt: skip
+        feed = MarketFeed(client, spec, recorder=self.recorder.market_message)
+        try:
+            await self._load_instruments(client)
+            await feed.start()
+            self._phase("warming up")
+            await feed.wait_ready(timeout_s=120)
+            self.driver = self._build(self._drain_warmup(feed))
+            self._write_settings()
+            self._phase("trading")
+            await self._trade(feed)
+        finally:
+            self._phase("stopping")
+            await feed.stop()
+        return await self._finish()
+
+    async def _load_instruments(self, client: Any) -> None:
+        try:
+            await client.load_markets()
+        except Exception as error:  # ccxt's network and exchange errors alike
+            raise UserError(
+                f"the exchange at {self.config.exchange.rest_url or self.config.exchange.name} "
+                f"did not answer: {type(error).__name__}: {error}"
+            ) from None
+        found = instruments_from_markets(client, self.config.symbols, self.config.exchange.name)
+        derivative = [s for s, i in found.items() if not i.is_spot]
+        if derivative:
+            raise UserError(
+                f"paper sessions trade spot markets so far; {', '.join(derivative)} is a "
+                "perpetual (funding is not simulated on live data yet)"
+            )
+        fee = self.config.spec.costs.fee
+        if fee is not None:
+            rate = Decimal(str(fee))
+            found = {s: replace(i, maker_fee=rate, taker_fee=rate) for s, i in found.items()}
+        self.instruments = found
+
+    def _drain_warmup(self, feed: MarketFeed) -> dict[str, list[Bar]]:
+        """The warm-up bars (everything on the queue now); live bars already queued go to the
+        driver once it exists."""
+        warm: dict[str, list[Bar]] = {s: [] for s in self.config.symbols}
+        self._early: list[Any] = []
+        while not feed.events.empty():
+            event = feed.events.get_nowait()
+            self.recorder.market_event(event)
+            if isinstance(event, BarClosed) and event.source is BarSource.WARMUP:
+                warm[event.bar.symbol].append(event.bar)
+            else:
+                self._early.append(event)
+        empty = [s for s, bars in warm.items() if not bars]
+        if empty:
+            raise UserError(f"the exchange gave no warm-up bars for {', '.join(empty)}")
+        return warm
+
+    def _build(self, warm: dict[str, list[Bar]]) -> PaperDriver:
+        config = self.config
+        tf = Timeframe.parse(config.timeframe)
+        bars = {}
+        for symbol, rows in warm.items():
+            buffer = BarBuffer(symbol, tf, capacity=len(rows))
+            for bar in sorted(rows, key=lambda b: b.ts):
+                buffer.append(bar)
+            bars[symbol] = buffer.series()
+        spec = config.spec
+        quote = account_currency(self.instruments)
+        prepared = PreparedRun(
+            spec=spec, bars=bars, instruments=self.instruments, quote=quote,
+            cash=Decimal(str(spec.account.cash)), stake=Stake.parse(spec.account.stake),
+            first_bar={s: len(b) for s, b in bars.items()},
+            leverage=dict.fromkeys(bars, Decimal(1)), funding={}, fee_rate=None,
+        )  # fmt: skip
+        session = f"{int(self._started * 1000):x}"
+        driver = PaperDriver(prepared, config.strategies, bus=self.bus,
+                             ids=ClientIdFactory("pp", session=session))  # fmt: skip
+        self.bus.subscribe("order", self._journal_order)
+        self.status.currency = quote
+        return driver
+
+    def _journal_order(self, topic: str, payload: Any) -> None:
+        ts = self.driver.node.now if self.driver is not None else 0
+        kind = JournalKind.FILL if topic == "order.filled" else JournalKind.ORDER
+        if isinstance(payload, Order):
+            body: dict[str, Any] = {"event": topic, "client_id": payload.client_id,
+                                    "side": payload.side.value, "type": payload.type.value,
+                                    "quantity": payload.quantity, "tag": payload.tag}  # fmt: skip
+            symbol = payload.symbol
+        else:
+            body = {"event": topic, **_fields(payload)}
+            fill = getattr(payload, "fill", None)
+            symbol = fill.symbol if fill is not None else ""
+        self.recorder.journal(kind, ts_ms=ts, payload=body, symbol=symbol)
+
+    async def _trade(self, feed: MarketFeed) -> None:
+        driver = self.driver
+        assert driver is not None
+        for event in self._early:
+            self._on_event(event, record=False)
+        self._early.clear()
+        self._evaluate()
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                event = await asyncio.wait_for(feed.events.get(), timeout=0.2)
+                self._on_event(event, record=True)
+            self.status.streams = {name: state.value for name, state in feed.health().items()}
+            self._evaluate()
+            if self.config.max_bars is not None and self.status.bars >= self.config.max_bars:
+                self._stop.set()
+
+    def _on_event(self, event: Any, *, record: bool) -> None:
+        driver = self.driver
+        assert driver is not None
+        if record:
+            self.recorder.market_event(event)
+        if isinstance(event, BarClosed):
+            if event.source is BarSource.WARMUP:
+                return  # a warm-up page that overlapped the first live bars: already known
+            if (len(driver.bars[event.bar.symbol]) and
+                    event.bar.ts <= int(driver.bars[event.bar.symbol].ts[-1])):  # fmt: skip
+                return
+            driver.add(event.bar.symbol, event.bar)
+            close = event.bar.ts + driver.bars[event.bar.symbol].timeframe.ms
+            self._pending_since.setdefault(close, self._wall())
+        elif isinstance(event, BarRevised):
+            # The engine acted on the bar as first announced; the drift report explains the rest.
+            log.warning("%s bar %d was revised after its close", event.bar.symbol, event.bar.ts)
+            self._alert(f"{event.bar.symbol} bar revised after close")
+        elif isinstance(event, StreamAlert):
+            self._alert(f"{event.stream}: {event.kind.value} {event.detail}".strip())
+
+    def _evaluate(self) -> None:
+        driver = self.driver
+        assert driver is not None
+        reports = driver.flush()
+        oldest = driver.oldest_pending()
+        while oldest is not None and self._wall() - self._pending_since.get(oldest, 0.0) >= (
+            self.config.grace_s
+        ):
+            log.warning("evaluating the bars closing at %d without the missing symbols", oldest)
+            reports += driver.flush(upto_ms=oldest)
+            oldest = driver.oldest_pending()
+        for report in reports:
+            self._pending_since.pop(report.close_ms, None)
+            self._stepped(report)
+            if self.config.max_bars is not None and self.status.bars >= self.config.max_bars:
+                break
+
+    def _stepped(self, report: StepReport) -> None:
+        driver = self.driver
+        assert driver is not None
+        status = self.status
+        status.bars += 1
+        status.last_close_ms = report.close_ms
+        status.equity = driver.equity()
+        status.positions = driver.node.account.open_positions()
+        status.orders = len(driver.node.orders)
+        status.fills = len(driver.engine.portfolio.fills)
+        status.open_orders = sum(1 for o in driver.node.orders.values() if o.is_open)
+        if self.on_update is not None:
+            self.on_update(status)
+
+    def _alert(self, text: str) -> None:
+        self.status.alerts = [*self.status.alerts[-4:], text]
+        if self.on_update is not None:
+            self.on_update(self.status)
+
+    def _phase(self, phase: str) -> None:
+        self.status.phase = phase
+        if self.on_update is not None:
+            self.on_update(self.status)
+
+    def _write_settings(self) -> None:
+        driver = self.driver
+        assert driver is not None
+        config = self.config
+        fill = config.spec.fill
+        settings = {
+            "mode": "paper",
+            "exchange": config.exchange.name,
+            "rest_url": config.exchange.rest_url,
+            "strategies": [
+                {"name": s.name or type(s).__name__, "id": s.id, "params": s.params}
+                for s in config.strategies
+            ],
+            "symbols": list(config.symbols),
+            "timeframe": config.timeframe,
+            "cash": str(config.spec.account.cash),
+            "stake": str(config.spec.account.stake),
+            "fee": None if config.spec.costs.fee is None else str(config.spec.costs.fee),
+            "fill": {
+                "fill_at": fill.fill_at.value,
+                "slippage_bps": fill.slippage_bps,
+                "volatility_slippage": fill.volatility_slippage,
+                "latency_ms": fill.latency_ms,
+                "max_participation": fill.max_participation,
+            },
+            "instruments": {s: _instrument_dict(i) for s, i in self.instruments.items()},
+            "warmup_bars": {s: len(b) for s, b in driver.bars.items()},
+            "first_bar_ms": {s: int(b.ts[-1]) + b.timeframe.ms for s, b in driver.bars.items()},
+            "started_at_ms": int(self._started * 1000),
+        }
+        path = Path(config.run_dir) / SESSION_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(orjson.dumps(settings, option=orjson.OPT_INDENT_2, default=str))
+
+    async def _finish(self) -> BacktestResult:
+        driver = self.driver
+        await self.recorder.close()
+        if driver is None:
+            raise UserError("the session stopped before its warm-up was loaded: nothing traded")
+        # Open orders end with the session (the simulated venue is the session's own).
+        for order in list(driver.node.orders.values()):
+            if order.is_open:
+                driver.node.manager.cancel(order.client_id, driver.node.now)
+        result = driver.result(
+            self._started,
+            {"mode": "paper", "exchange": self.config.exchange.name,
+             "bars_traded": self.status.bars},
+        )  # fmt: skip
+        write_json(Path(self.config.run_dir) / RESULT_FILE, result.to_json_dict())
+        self._phase("stopped")
+        return result
+
+
+def _instrument_dict(instrument: Instrument) -> dict[str, Any]:
+    return {
+        "symbol": instrument.symbol, "base": instrument.base, "quote": instrument.quote,
+        "exchange": instrument.exchange, "exchange_id": instrument.exchange_id,
+        "market_type": instrument.market_type.value,
+        "price_step": str(instrument.price_step), "amount_step": str(instrument.amount_step),
+        "min_amount": _text(instrument.min_amount), "max_amount": _text(instrument.max_amount),
+        "min_notional": _text(instrument.min_notional),
+        "maker_fee": str(instrument.maker_fee), "taker_fee": str(instrument.taker_fee),
+        "fee_side": instrument.fee_side.value,
+    }  # fmt: skip
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _fields(payload: Any) -> dict[str, Any]:
+    names = getattr(payload, "__slots__", None) or getattr(payload, "__dataclass_fields__", {})
+    out: dict[str, Any] = {}
+    for name in names:
+        value = getattr(payload, name, None)
+        out[name] = _fields(value) if hasattr(value, "__dataclass_fields__") else value
+    return out
