@@ -1,0 +1,99 @@
+"""A paper session against the exchange simulator trades exactly as the backtest over the
+simulator's source file.
+
+The simulator replays the recorded XRP/ETH minutes as fast as the session reads them, from the middle of
+the recording; the real ``ccxt.pro`` client streams them; the session warms up over REST, trades
+live bars, and stops after ``max_bars``. The backtest reads the same recording file (the session's
+bars mapped back to the recording's time with the offset the simulator publishes), from the same
+first bar, warm-up included, with the instruments the session read from the exchange.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import orjson
+import pandas as pd
+import pytest
+
+from tradewind.backtest.api import backtest
+from tradewind.backtest.inputs import strategies_from
+from tradewind.backtest.spec import Account, BacktestSpec
+from tradewind.connectors.config import ExchangeConfig
+from tradewind.core.instrument import FeeSide, Instrument, MarketType
+from tradewind.session.paper import PaperConfig, PaperSession
+from tradewind.venues.exchange_sim import Api, LoopbackServer, SimClock, SimExchange
+from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+
+SYMBOL = "XRP/ETH"
+PARAMS = {"fast": 5, "slow": 15}
+WARMUP = 60
+BARS = 150
+
+
+def _instrument(row: dict[str, str]) -> Instrument:
+    def dec(key: str):  # noqa: ANN202
+        from decimal import Decimal
+
+        return None if row[key] is None else Decimal(row[key])
+
+    return Instrument(
+        symbol=row["symbol"], base=row["base"], quote=row["quote"], exchange=row["exchange"],
+        exchange_id=row["exchange_id"], market_type=MarketType(row["market_type"]),
+        price_step=dec("price_step"), amount_step=dec("amount_step"),
+        min_amount=dec("min_amount"), max_amount=dec("max_amount"),
+        min_notional=dec("min_notional"), maker_fee=dec("maker_fee"),
+        taker_fee=dec("taker_fee"), fee_side=FeeSide(row["fee_side"]),
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+async def test_paper_session_equals_the_backtest_of_the_source_file(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    sim = list_shared_recordings(
+        SimExchange(seed=11, clock=SimClock(speed=math.inf), history=0.5), shared_data
+    )
+    async with LoopbackServer(sim) as server:
+        config = PaperConfig(
+            exchange=ExchangeConfig(rest_url=server.rest_url, rate_limit=False, timeout_ms=15_000),
+            strategies=strategies_from("sma_cross", PARAMS),
+            symbols=(SYMBOL,), timeframe="1m",
+            spec=BacktestSpec(account=Account(cash="2", stake="50%")),
+            run_dir=tmp_path / "run", warmup_bars=WARMUP, max_bars=BARS,
+        )  # fmt: skip
+        result = await PaperSession(config).run()
+        market = sim.market(Api.SPOT, "XRPETH")
+        assert market is not None
+        timeline = sim.timeline(market)
+        assert timeline is not None
+        settings = orjson.loads((tmp_path / "run" / "session.json").read_bytes())
+        first_live = settings["first_bar_ms"][SYMBOL]
+        offset = timeline.offset_at(first_live)
+    assert result.meta["bars_traded"] == BARS
+    session_trades = result.trades
+    assert len(session_trades) >= 5, "too few round trips to prove anything"
+    # The backtest of the source file over the same bars (the recording has gaps: its own rows
+    # between the session's first and last bar, mapped back to recording time).
+    frame = pd.read_feather(shared_data / "candles" / "XRP_ETH-1m.feather")
+    seen = result.close[SYMBOL]
+    shift = pd.Timedelta(milliseconds=offset)
+    first_seen, last_seen = seen.index[0] - shift, seen.index[-1] - shift
+    window = frame[(frame["date"] >= first_seen) & (frame["date"] <= last_seen)]
+    assert len(window) == len(seen)
+    start = pd.Timestamp(first_live - offset, unit="ms", tz="UTC")
+    expected = backtest(
+        "sma_cross", window, PARAMS, cash="2", stake="50%", symbol=SYMBOL, timeframe="1m",
+        start=start, instruments={SYMBOL: _instrument(settings["instruments"][SYMBOL])},
+    ).trades  # fmt: skip
+    got = session_trades.copy()
+    got["entry_time"] -= shift
+    got["exit_time"] -= shift
+    columns = ["side", "entry_time", "exit_time", "entry_price", "exit_price", "quantity", "fees",
+               "pnl"]  # fmt: skip
+    pd.testing.assert_frame_equal(
+        got[columns].reset_index(drop=True), expected[columns].reset_index(drop=True)
+    )
+    assert (tmp_path / "run" / "result.json").exists()
+    assert (tmp_path / "run" / "recording" / "bars").is_dir()
