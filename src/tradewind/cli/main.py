@@ -29,6 +29,7 @@ from tradewind.cli import keys as keys_cmd
 from tradewind.cli import ml as ml_cmd
 from tradewind.cli import optimize as optimize_cmd
 from tradewind.cli import tax as tax_cmd
+from tradewind.cli import trade as trade_cmd
 from tradewind.cli.context import STATE
 from tradewind.cli.exits import (
     EXIT_BUG,
@@ -56,6 +57,7 @@ app.add_typer(strategies.app, name="strategies")
 app.command("demo")(demo.demo)
 app.command("backtest")(backtest.backtest)
 app.command("exchange-sim")(exchange_sim.exchange_sim)
+app.command("trade")(trade_cmd.trade)
 app.command("optimize")(optimize_cmd.optimize)
 app.command("walkforward")(optimize_cmd.walkforward)
 app.command("montecarlo")(optimize_cmd.montecarlo)

@@ -3,6 +3,7 @@ then the other key metrics, every number formatted as in the report (no reprs, n
 
 from __future__ import annotations
 
+import pandas as pd
 from rich.table import Table
 
 from tradewind.engine.result import BacktestResult
@@ -17,15 +18,26 @@ MORE = (
 )  # fmt: skip
 """Metrics printed under the headline figures (the report has them all)."""
 
+_ANNUALISED = ("annual_return", "calmar_ratio", "benchmark_annual_return", "benchmark_calmar_ratio")
+_SHORTEST_ANNUALISED = pd.Timedelta(days=30)
+_KIND = {"paper": "Paper session", "live": "Live session"}
+
 
 def metrics_table(result: BacktestResult) -> Table:
     """The result's headline figures and key metrics, strategy beside buy-and-hold."""
-    meta, metrics = result.meta, result.metrics
+    meta, metrics = result.meta, dict(result.metrics)
+    equity = result.equity
+    if len(equity) and equity.index[-1] - equity.index[0] < _SHORTEST_ANNUALISED:
+        # A year extrapolated from days is noise (a 12-minute gain of 0.5% "is" 10^33% a year):
+        # under 30 days the annualised figures are not shown.
+        for key in _ANNUALISED:
+            if key in metrics:
+                metrics[key] = float("nan")
     params = meta.get("params", {})
     shown = format_mapping(params) if isinstance(params, dict) else str(params)
     settings = run_settings(meta, metrics)
     table = Table(
-        title=f"Backtest {meta.get('strategy', '')} ({shown})\n"
+        title=f"{_KIND.get(str(meta.get('mode')), 'Backtest')} {meta.get('strategy', '')} ({shown})\n"
         f"{settings['Market']}, {settings['Data range']}",
     )
     table.add_column("metric")

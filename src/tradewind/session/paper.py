@@ -159,6 +159,7 @@ class PaperSession:
         self._stop = asyncio.Event()
         self._started = time.time()
         self._pending_since: dict[int, float] = {}
+        self._revised: set[tuple[str, int]] = set()
         run_dir = Path(config.run_dir)
         if (run_dir / SESSION_FILE).exists():
             raise UserError(f"{run_dir} holds a session already; give another --run-dir")
@@ -309,8 +310,11 @@ class PaperSession:
             self._pending_since.setdefault(close, self._wall())
         elif isinstance(event, BarRevised):
             # The engine acted on the bar as first announced; the drift report explains the rest.
-            log.warning("%s bar %d was revised after its close", event.bar.symbol, event.bar.ts)
-            self._alert(f"{event.bar.symbol} bar revised after close")
+            key = (event.bar.symbol, event.bar.ts)
+            if key not in self._revised:  # once per bar: a bar may be revised many times
+                self._revised.add(key)
+                log.warning("%s bar %d was revised after its close", *key)
+                self._alert(f"{event.bar.symbol} bar revised after its close")
         elif isinstance(event, StreamAlert):
             self._alert(f"{event.stream}: {event.kind.value} {event.detail}".strip())
 

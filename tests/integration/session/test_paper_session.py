@@ -24,7 +24,7 @@ from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.instrument import FeeSide, Instrument, MarketType
 from tradewind.session.paper import PaperConfig, PaperSession
 from tradewind.venues.exchange_sim import Api, LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+from tradewind.venues.exchange_sim.recordings import shared_listings
 
 SYMBOL = "XRP/ETH"
 PARAMS = {"fast": 5, "slow": 15}
@@ -52,9 +52,9 @@ def _instrument(row: dict[str, str]) -> Instrument:
 async def test_paper_session_equals_the_backtest_of_the_source_file(
     shared_data: Path, tmp_path: Path
 ) -> None:
-    sim = list_shared_recordings(
-        SimExchange(seed=11, clock=SimClock(speed=math.inf), history=0.5), shared_data
-    )
+    sim = SimExchange(seed=11, clock=SimClock(speed=math.inf), history=0.5)
+    frame = pd.read_feather(shared_data / "candles" / "XRP_ETH-1m.feather")
+    sim.add_listing(shared_listings()["spot:XRPETH"], klines={"1m": frame})
     async with LoopbackServer(sim) as server:
         config = PaperConfig(
             exchange=ExchangeConfig(rest_url=server.rest_url, rate_limit=False, timeout_ms=15_000),
@@ -76,7 +76,6 @@ async def test_paper_session_equals_the_backtest_of_the_source_file(
     assert len(session_trades) >= 5, "too few round trips to prove anything"
     # The backtest of the source file over the same bars (the recording has gaps: its own rows
     # between the session's first and last bar, mapped back to recording time).
-    frame = pd.read_feather(shared_data / "candles" / "XRP_ETH-1m.feather")
     seen = result.close[SYMBOL]
     shift = pd.Timedelta(milliseconds=offset)
     first_seen, last_seen = seen.index[0] - shift, seen.index[-1] - shift

@@ -1,0 +1,187 @@
+"""``tradewind trade``: a paper session on live market data (the exchange in the config's
+``[exchange]`` table: a real exchange's public streams, or ``tradewind exchange-sim``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from tradewind.backtest.inputs import strategies_from
+from tradewind.backtest.spec import Account, BacktestSpec, Costs
+from tradewind.cli.backtest import print_health, print_health_headline
+from tradewind.cli.context import STATE
+from tradewind.cli.outputs import write_output
+from tradewind.cli.results import metrics_table
+from tradewind.cli.run_options import Params, RunOptions, Strategies, run_options, strategy_choice
+from tradewind.core.errors import UserError
+from tradewind.core.strict_json import write_json
+from tradewind.engine.result import BacktestResult
+from tradewind.session.paper import PaperConfig, PaperSession, SessionStatus
+from tradewind.venues.sim import FillModel
+from tradewind.venues.sim.fill_model import FillAt
+
+_NOT_IN_SESSIONS = ("data", "data_dir", "date_from", "date_to", "exchange", "report", "leverage")
+
+
+@run_options
+def trade(
+    opts: RunOptions,
+    strategy: Strategies,
+    param: Params = None,
+    mode: Annotated[
+        str, typer.Option("--mode", help="paper: live market data, simulated fills.")
+    ] = "paper",
+    run_dir: Annotated[
+        Path | None,
+        typer.Option("--run-dir", help="Run folder (default: user_data/runs/paper-<UTC time>)."),
+    ] = None,
+    max_bars: Annotated[
+        int | None, typer.Option("--max-bars", help="Stop after this many closed bars.")
+    ] = None,
+    warmup: Annotated[
+        int, typer.Option("--warmup", help="Closed bars loaded before the first decision.")
+    ] = 300,
+    grace: Annotated[
+        float,
+        typer.Option("--grace", help="Seconds an instant waits for the other symbols' bars."),
+    ] = 2.0,
+) -> None:
+    """Trade on live market data: `--mode paper` fills orders by the backtest's rules.
+
+    The exchange and its URLs come from the config's [exchange] table (name, rest_url, ws_url, as
+    `tradewind exchange-sim` prints them), so the same command runs against a real exchange's
+    public data or the simulator. Several symbols: --symbol A/B,C/D (one account). The session
+    records what it saw in --run-dir; `tradewind drift RUN_DIR` replays it through the backtest.
+    Stop with Ctrl-C (the summary is printed) or --max-bars.
+    """
+    if mode == "live":
+        raise UserError(
+            "--mode live is not available yet: use --mode paper (live orders go through "
+            "`tradewind` once live sessions land)"
+        )
+    if mode != "paper":
+        raise UserError(f"--mode must be paper, got {mode!r}")
+    opts.refuse("trade", "a session trades live data, not stored candles", *_NOT_IN_SESSIONS)
+    opts.check_outputs()
+    if opts.risk() is not None:
+        raise UserError(
+            "risk rules (--stop, --take-profit, --trailing, --risk-preset, --risk-config, [risk]) "
+            "are not yet supported in paper sessions; run without them"
+        )
+    if not opts.symbol:
+        raise UserError("--symbol is required: the market(s) to trade, e.g. --symbol BTC/USDT")
+    if not opts.timeframe:
+        raise UserError("-t/--timeframe is required, e.g. -t 1m")
+    symbols = tuple(s.strip() for s in opts.symbol.split(",") if s.strip())
+    chosen, params = strategy_choice(strategy, param)
+    try:
+        fill_at = FillAt(opts.fill)
+    except ValueError:
+        raise UserError(f"--fill must be next_open or close, got {opts.fill!r}") from None
+    spec = BacktestSpec(
+        account=Account(cash=opts.cash, stake=opts.stake),
+        fill=FillModel(
+            fill_at=fill_at,
+            slippage_bps=opts.slippage_bps,
+            volatility_slippage=opts.volatility_slippage,
+        ),
+        costs=Costs(fee=opts.fee),
+    )
+    started = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = run_dir or Path("user_data") / "runs" / f"paper-{started}"
+    config = PaperConfig(
+        exchange=STATE.config().exchange, strategies=strategies_from(chosen, params),
+        symbols=symbols, timeframe=opts.timeframe, spec=spec, run_dir=folder,
+        warmup_bars=warmup, max_bars=max_bars, grace_s=grace,
+    )  # fmt: skip
+    STATE.console.print(
+        f"paper session: {', '.join(strategy)} on {', '.join(symbols)} {opts.timeframe} "
+        f"from {config.exchange.rest_url or config.exchange.name}; recording in {folder}",
+        highlight=False,
+    )
+    result = asyncio.run(_run(config))
+    print_health_headline(result)
+    STATE.console.print(metrics_table(result))
+    print_health(result)
+    STATE.console.print(f"session recorded in {folder}; compare with: tradewind drift {folder}")
+    if opts.json_path is not None:
+        payload = result.to_json_dict()
+        write_output(opts.json_path, "--json", lambda path: write_json(path, payload))
+        STATE.console.print(f"JSON written to {opts.json_path}")
+
+
+async def _run(config: PaperConfig) -> BacktestResult:
+    live = sys.stdout.isatty() and STATE.console.is_terminal
+    view = (
+        Live(_table(SessionStatus()), console=STATE.console, refresh_per_second=4) if live else None
+    )
+
+    printed = [0]
+
+    def update(status: SessionStatus) -> None:
+        if view is not None:
+            view.update(_table(status))
+        elif status.bars > printed[0]:
+            printed[0] = status.bars
+            STATE.console.print(_line(status), highlight=False)
+
+    session = PaperSession(config, on_update=update)
+    with _stop_on_signals(session), view or contextlib.nullcontext():
+        return await session.run()
+
+
+@contextlib.contextmanager
+def _stop_on_signals(session: PaperSession) -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop the session gracefully (summary, no traceback)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, session.stop)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+def _when(ms: int | None) -> str:
+    return "-" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _line(status: SessionStatus) -> str:
+    equity = "-" if status.equity is None else f"{status.equity:,.8f}".rstrip("0").rstrip(".")
+    held = ", ".join(f"{sym} {qty}" for _, sym, qty in status.positions) or "flat"
+    return (
+        f"bar {status.bars} closed {_when(status.last_close_ms)}  equity {equity} "
+        f"{status.currency}  {held}  orders {status.orders} (open {status.open_orders})  "
+        f"fills {status.fills}"
+    )
+
+
+def _table(status: SessionStatus) -> Table:
+    table = Table(title=f"paper session: {status.phase}", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    equity = "-" if status.equity is None else f"{status.equity:,.8f}".rstrip("0").rstrip(".")
+    table.add_row("equity", f"{equity} {status.currency}")
+    table.add_row("bars traded", f"{status.bars} (last closed {_when(status.last_close_ms)} UTC)")
+    positions = ", ".join(f"{s}: {sym} {q}" for s, sym, q in status.positions) or "flat"
+    table.add_row("positions", positions)
+    table.add_row("orders", f"{status.orders} ({status.open_orders} open), {status.fills} fills")
+    streams = ", ".join(f"{n} {s}" for n, s in status.streams.items()) or "-"
+    table.add_row("streams", streams)
+    if status.alerts:
+        table.add_row("alerts", "\n".join(status.alerts[-3:]))
+    return table
