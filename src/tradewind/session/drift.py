@@ -1,0 +1,333 @@
+"""The drift report: a session replayed through the backtest, trade by trade, every difference
+with its cause.
+
+A paper session decides on bars as the exchange first announced them, as they arrived. The
+backtest replays the exchange's *final* bars over the same span, with the session's settings
+(strategies and parameters, account, fill model, the exchange's instruments) from the session's
+first traded bar, warm-up included. Where the two agree there is nothing to report; the
+session driver makes them agree by construction, so every difference has a cause in the data,
+and the report names it from the recording's evidence:
+
+- **bar revised after its close**: the exchange changed a bar after announcing it closed;
+- **bar missing from the session**: the exchange's history has a bar the session never received
+  (a dropped message with backfill off);
+- **bar not in the exchange's history**: the session acted on a bar the exchange does not list;
+- **bar differs from the exchange's**: the announced values are not the final ones;
+- **bar arrived late**: it reached the session more than ``late_ms`` after it closed.
+
+The final bars are the exchange's REST history over the session's span (its final word), or,
+offline, the recording with each revision applied; ``reference`` replaces both (a candle file in
+the session's time).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+
+from tradewind.backtest.api import backtest
+from tradewind.backtest.inputs import strategy_from
+from tradewind.core.errors import UserError
+from tradewind.core.instrument import FeeSide, Instrument, MarketType
+from tradewind.core.timeframe import Timeframe
+from tradewind.data.session_recording import read_table
+from tradewind.session.paper import RESULT_FILE, SESSION_FILE
+
+__all__ = ["Difference", "DriftReport", "drift_report", "final_bars_from_exchange"]
+
+_OHLCV = ("open", "high", "low", "close", "volume")
+_PRICES = ("open", "high", "low", "close")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Something in the data that makes the replay differ: a bar of ``symbol`` at ``bar_ms``."""
+
+    symbol: str
+    bar_ms: int
+    cause: str
+    detail: str
+
+    def describe(self) -> str:
+        """``cause at <bar time> (detail)``."""
+        when = pd.Timestamp(self.bar_ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M")
+        return (
+            f"{self.cause} at {when} UTC ({self.detail})"
+            if self.detail
+            else f"{self.cause} at {when} UTC"
+        )
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way the session's trades differ from the replay's."""
+
+    what: str
+    """``missing`` (the backtest traded, the session did not), ``extra``, or the field that
+    differs: ``exit_time``, ``entry_price``, ``exit_price``, ``quantity``, ``fees``."""
+    symbol: str
+    side: str
+    entry_time: str
+    session: str
+    backtest: str
+    cause: str
+
+
+@dataclass
+class DriftReport:
+    """Every difference, the evidence found in the data, and the two trade counts."""
+
+    differences: list[Difference] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    session_trades: int = 0
+    backtest_trades: int = 0
+    bars: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when the session and the backtest traded alike."""
+        return not self.differences
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {
+            "ok": self.ok,
+            "session_trades": self.session_trades,
+            "backtest_trades": self.backtest_trades,
+            "bars": self.bars,
+            "differences": [d.__dict__ for d in self.differences],
+            "evidence": [{**e.__dict__, "text": e.describe()} for e in self.evidence],
+        }
+
+
+def drift_report(
+    run_dir: Path,
+    final: Mapping[str, pd.DataFrame] | None = None,
+    *,
+    late_ms: int = 5_000,
+) -> DriftReport:
+    """Replay the session in ``run_dir`` through the backtest and diff the two.
+
+    ``final`` gives the exchange's final bars per symbol (``date`` column, OHLCV); None uses
+    the recording with its revisions applied.
+
+    Raises
+    ------
+    UserError
+        If ``run_dir`` holds no finished session.
+    """
+    run_dir = Path(run_dir)
+    settings = _read_json(run_dir / SESSION_FILE, "no session.json: not a session's run folder")
+    result = _read_json(run_dir / RESULT_FILE, "no result.json: the session did not finish")
+    tf = Timeframe.parse(settings["timeframe"])
+    recorded = read_table(run_dir, "bars")
+    if recorded.empty:
+        raise UserError(f"{run_dir}: the recording holds no bars")
+    report = DriftReport(session_trades=len(result["trades"]))
+    truth: dict[str, pd.DataFrame] = {}
+    for symbol in settings["symbols"]:
+        rows = recorded[recorded["symbol"] == symbol]
+        announced = _bars(rows[rows["source"] != "revised"], first=True)
+        revised = _bars(rows[rows["source"] == "revised"], first=False)
+        given = None if final is None else final.get(symbol)
+        truth[symbol] = _final(announced, revised, given)
+        report.evidence += _evidence(symbol, announced, revised, truth[symbol], tf, late_ms)
+    report.bars = sum(len(f) for f in truth.values())
+    replay = _replay(settings, truth)
+    report.backtest_trades = len(replay)
+    session = pd.DataFrame(result["trades"])
+    report.differences = _diff(session, replay, report.evidence)
+    return report
+
+
+def final_bars_from_exchange(run_dir: Path, client: Any) -> dict[str, pd.DataFrame]:
+    """The exchange's history over the session's span, per symbol (ccxt REST ``fetch_ohlcv``)."""
+    settings = _read_json(
+        Path(run_dir) / SESSION_FILE, "no session.json: not a session's run folder"
+    )
+    recorded = read_table(Path(run_dir), "bars")
+    tf = settings["timeframe"]
+    out = {}
+    for symbol in settings["symbols"]:
+        dates = recorded.loc[recorded["symbol"] == symbol, "date"]
+        first, last = int(dates.min().value // 1_000_000), int(dates.max().value // 1_000_000)
+        rows: list[list[Any]] = []
+        since = first
+        while since <= last:
+            page = client.fetch_ohlcv(symbol, tf, since=since, limit=1000)
+            page = [r for r in page if r[0] <= last]
+            if not page:
+                break
+            rows += page
+            since = int(page[-1][0]) + 1
+        frame = pd.DataFrame(rows, columns=["ts", *_OHLCV]).drop_duplicates("ts")
+        frame["date"] = pd.to_datetime(frame.pop("ts"), unit="ms", utc=True)
+        out[symbol] = frame[["date", *_OHLCV]].reset_index(drop=True)
+    return out
+
+
+# -- the bars --------------------------------------------------------------------------------
+
+
+def _read_json(path: Path, missing: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise UserError(f"{path.parent}: {missing}")
+    try:
+        loaded: dict[str, Any] = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as error:
+        raise UserError(f"{path} is not valid JSON: {error}") from None
+    return loaded
+
+
+def _bars(rows: pd.DataFrame, *, first: bool) -> pd.DataFrame:
+    """One row per bar (the first announcement, or the last revision), values as floats."""
+    kept = rows.drop_duplicates("date", keep="first" if first else "last").sort_values("date")
+    out = kept[["date", *_OHLCV, "received_ms", "source"]].copy()
+    for column in _OHLCV:
+        out[column] = out[column].map(lambda text: float(Decimal(text)))
+    return out.reset_index(drop=True)
+
+
+def _final(
+    announced: pd.DataFrame, revised: pd.DataFrame, given: pd.DataFrame | None
+) -> pd.DataFrame:
+    if given is not None:
+        span = (given["date"] >= announced["date"].iloc[0]) & (
+            given["date"] <= announced["date"].iloc[-1]
+        )
+        return given.loc[span, ["date", *_OHLCV]].reset_index(drop=True)
+    final = announced.set_index("date")[list(_OHLCV)].copy()
+    if len(revised):
+        final.update(revised.set_index("date")[list(_OHLCV)])
+    return final.reset_index()
+
+
+def _evidence(
+    symbol: str,
+    announced: pd.DataFrame,
+    revised: pd.DataFrame,
+    truth: pd.DataFrame,
+    tf: Timeframe,
+    late_ms: int,
+) -> list[Evidence]:
+    found: list[Evidence] = []
+    seen = announced.set_index("date")
+    final = truth.set_index("date")
+    ms = lambda moment: int(pd.Timestamp(moment).value // 1_000_000)  # noqa: E731
+    revised_dates = set(revised["date"])
+    for date in final.index.difference(seen.index):
+        found.append(Evidence(symbol, ms(date), "bar missing from the session",
+                              "never received; backfill did not bring it"))  # fmt: skip
+    for date in seen.index.difference(final.index):
+        found.append(Evidence(symbol, ms(date), "bar not in the exchange's history", ""))
+    for date in seen.index.intersection(final.index):
+        first, last = seen.loc[date], final.loc[date]
+        changed = [c for c in _PRICES if not math.isclose(first[c], last[c], rel_tol=1e-12)]
+        if not changed:
+            continue
+        detail = ", ".join(f"{c} {first[c]:g} -> {last[c]:g}" for c in changed)
+        cause = (
+            "bar revised after its close"
+            if date in revised_dates
+            else ("bar differs from the exchange's")
+        )
+        found.append(Evidence(symbol, ms(date), cause, detail))
+    live = announced[announced["source"] != "warmup"]
+    for date, received in zip(live["date"], live["received_ms"], strict=True):
+        delay = int(received) - (ms(date) + tf.ms)
+        if delay > late_ms:
+            found.append(
+                Evidence(
+                    symbol, ms(date), "bar arrived late", f"{delay / 1000:.1f} s after its close"
+                )
+            )
+    return sorted(found, key=lambda e: e.bar_ms)
+
+
+# -- the replay and the diff -----------------------------------------------------------------
+
+
+def _instrument(row: Mapping[str, Any]) -> Instrument:
+    def dec(key: str) -> Decimal | None:
+        return None if row.get(key) is None else Decimal(str(row[key]))
+
+    return Instrument(
+        symbol=row["symbol"], base=row["base"], quote=row["quote"], exchange=row["exchange"],
+        exchange_id=row["exchange_id"], market_type=MarketType(row["market_type"]),
+        price_step=Decimal(row["price_step"]), amount_step=Decimal(row["amount_step"]),
+        min_amount=dec("min_amount"), max_amount=dec("max_amount"),
+        min_notional=dec("min_notional"), maker_fee=Decimal(row["maker_fee"]),
+        taker_fee=Decimal(row["taker_fee"]), fee_side=FeeSide(row["fee_side"]),
+    )  # fmt: skip
+
+
+def _replay(settings: Mapping[str, Any], truth: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    strategies = [strategy_from(s["name"], s["params"]) for s in settings["strategies"]]
+    fill = settings["fill"]
+    first_ms = min(settings["first_bar_ms"].values())
+    result = backtest(
+        strategies if len(strategies) > 1 else strategies[0],
+        dict(truth),
+        cash=settings["cash"],
+        stake=settings["stake"],
+        fee=settings["fee"],
+        fill=fill["fill_at"],
+        slippage_bps=fill["slippage_bps"],
+        volatility_slippage=fill["volatility_slippage"],
+        latency_ms=fill["latency_ms"],
+        max_participation=fill["max_participation"],
+        timeframe=settings["timeframe"],
+        instruments={s: _instrument(i) for s, i in settings["instruments"].items()},
+        start=pd.Timestamp(first_ms, unit="ms", tz="UTC"),
+    )
+    trades = result.trades.copy()
+    for column in ("entry_time", "exit_time"):
+        trades[column] = trades[column].map(lambda t: pd.Timestamp(t).isoformat())
+    return trades
+
+
+def _cause(evidence: list[Evidence], symbol: str, until: str) -> str:
+    limit = pd.Timestamp(until).value // 1_000_000
+    before = [e for e in evidence if e.symbol == symbol and e.bar_ms <= limit]
+    if before:
+        return before[-1].describe()
+    if evidence:
+        return evidence[0].describe()
+    return "unexplained: no revised, missing or late bar was recorded (please report it)"
+
+
+def _diff(
+    session: pd.DataFrame, replay: pd.DataFrame, evidence: list[Evidence]
+) -> list[Difference]:
+    keyed_session = {_key(r): r for r in session.to_dict("records")} if len(session) else {}
+    keyed_replay = {_key(r): r for r in replay.to_dict("records")} if len(replay) else {}
+    out: list[Difference] = []
+    for key in sorted(set(keyed_session) | set(keyed_replay), key=lambda k: (k[2], k[0])):
+        symbol, side, entry = key
+        mine, theirs = keyed_session.get(key), keyed_replay.get(key)
+        if mine is None or theirs is None:
+            what = "missing" if mine is None else "extra"
+            out.append(Difference(what, symbol, side, entry, "-" if mine is None else "traded",
+                                  "-" if theirs is None else "traded",
+                                  _cause(evidence, symbol, entry)))  # fmt: skip
+            continue
+        for column in ("exit_time", "entry_price", "exit_price", "quantity", "fees"):
+            a, b = mine[column], theirs[column]
+            same = a == b if column == "exit_time" else math.isclose(float(a), float(b),
+                                                                      rel_tol=1e-9, abs_tol=1e-15)  # fmt: skip
+            if not same:
+                until = max(str(mine["exit_time"]), str(theirs["exit_time"]))
+                out.append(Difference(column, symbol, side, entry, str(a), str(b),
+                                      _cause(evidence, symbol, until)))  # fmt: skip
+    return out
+
+
+def _key(row: Mapping[str, Any]) -> tuple[str, str, str]:
+    return str(row["symbol"]), str(row["side"]), pd.Timestamp(row["entry_time"]).isoformat()
