@@ -10,7 +10,10 @@ first bar, warm-up included, with the instruments the session read from the exch
 
 from __future__ import annotations
 
+import asyncio
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -20,8 +23,10 @@ import pytest
 from tradewind.backtest.api import backtest
 from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
+from tradewind.connectors.client import create_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.instrument import FeeSide, Instrument, MarketType
+from tradewind.session.drift import drift_report, final_bars_from_exchange
 from tradewind.session.paper import PaperConfig, PaperSession
 from tradewind.venues.exchange_sim import Api, LoopbackServer, SimClock, SimExchange
 from tradewind.venues.exchange_sim.recordings import shared_listings
@@ -33,7 +38,7 @@ BARS = 150
 
 
 def _instrument(row: dict[str, str]) -> Instrument:
-    def dec(key: str):  # noqa: ANN202
+    def dec(key: str):
         from decimal import Decimal
 
         return None if row[key] is None else Decimal(row[key])
@@ -71,6 +76,8 @@ async def test_paper_session_equals_the_backtest_of_the_source_file(
         settings = orjson.loads((tmp_path / "run" / "session.json").read_bytes())
         first_live = settings["first_bar_ms"][SYMBOL]
         offset = timeline.offset_at(first_live)
+        client = create_client(ExchangeConfig(rest_url=server.rest_url, rate_limit=False))
+        final = await asyncio.to_thread(final_bars_from_exchange, tmp_path / "run", client)
     assert result.meta["bars_traded"] == BARS
     session_trades = result.trades
     assert len(session_trades) >= 5, "too few round trips to prove anything"
@@ -96,3 +103,49 @@ async def test_paper_session_equals_the_backtest_of_the_source_file(
     )
     assert (tmp_path / "run" / "result.json").exists()
     assert (tmp_path / "run" / "recording" / "bars").is_dir()
+    _drift_finds_what_it_should(tmp_path / "run", final[SYMBOL], session_trades, tmp_path)
+
+
+def _drift_finds_what_it_should(
+    run: Path, final: pd.DataFrame, trades: pd.DataFrame, tmp_path: Path
+) -> None:
+    """Against the exchange's own history the drift report is empty; against final bars that
+    differ where a trade was decided, it lists the trade's differences with that bar as cause."""
+    clean = drift_report(run, {SYMBOL: final})
+    assert clean.ok, clean.differences
+    assert clean.session_trades == clean.backtest_trades == len(trades)
+    # The bar whose close decided the second trade's entry closes lower than announced: the
+    # replay's signal (and so its trades) changes there.
+    entry = trades["entry_time"].iloc[1]
+    decided = entry - pd.Timedelta(minutes=1)
+    changed = final.copy()
+    row = changed.index[changed["date"] == decided][0]
+    changed.loc[row, ["low", "close"]] = changed.loc[row, "close"] * 0.9
+    report = drift_report(run, {SYMBOL: changed})
+    assert not report.ok
+    when = decided.strftime("%Y-%m-%d %H:%M")
+    assert any(e.cause == "bar differs from the exchange's" and when in e.describe()
+               for e in report.evidence)  # fmt: skip
+    assert all("unexplained" not in d.cause for d in report.differences)
+    assert any(when in d.cause for d in report.differences)
+    # A bar the exchange lists that the session never received is named as missing.
+    dropped = final.drop(index=row + 3)
+    gap = drift_report(run, {SYMBOL: dropped})
+    assert any(e.cause == "bar not in the exchange's history" for e in gap.evidence)
+    # The command: exit 0 and "no differences" against the recording, 3 against changed bars.
+    ok = _cli("drift", str(run), "--offline")
+    assert ok.returncode == 0, ok.stderr
+    assert "no differences" in ok.stdout
+    changed.to_feather(tmp_path / "final.feather")
+    bad = _cli("drift", str(run), "--data", str(tmp_path / "final.feather"),
+               "--json", str(tmp_path / "drift.json"))  # fmt: skip
+    assert bad.returncode == 3, bad.stderr
+    assert "differences" in bad.stdout
+    assert orjson.loads((tmp_path / "drift.json").read_bytes())["ok"] is False
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tradewind.cli.main", *args],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip

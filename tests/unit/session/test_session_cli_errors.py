@@ -1,0 +1,43 @@
+"""`tradewind trade` and `tradewind drift` refuse user mistakes with one clear line (exit 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tradewind.cli.main import run
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["trade", "--mode", "live", "-s", "sma_cross", "--symbol", "BTC/USDT", "-t", "1m"],
+         "--mode live is not available yet"),
+        (["trade", "--mode", "dry", "-s", "sma_cross", "--symbol", "BTC/USDT", "-t", "1m"],
+         "--mode must be paper"),
+        (["trade", "-s", "sma_cross", "-t", "1m"], "--symbol is required"),
+        (["trade", "-s", "sma_cross", "--symbol", "BTC/USDT"], "-t/--timeframe is required"),
+        (["trade", "-s", "sma_cross", "--symbol", "BTC/USDT", "-t", "1m", "--data", "x.csv"],
+         "trade cannot apply --data"),
+        (["trade", "-s", "sma_cross", "--symbol", "BTC/USDT", "-t", "1m", "--stop", "0.02"],
+         "not yet supported in paper sessions"),
+        (["trade", "-s", "nope", "--symbol", "BTC/USDT", "-t", "1m"], "nope"),
+    ],
+)  # fmt: skip
+def test_trade_refuses_mistakes(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(args) == 2
+    err = capsys.readouterr().err
+    assert message in " ".join(err.split())
+    assert "Traceback" not in err
+
+
+def test_drift_refuses_a_folder_without_a_session(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["drift", str(tmp_path)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "no session.json" in err
+    assert "Traceback" not in err
