@@ -51,7 +51,7 @@ from tradewind.ops.facade import Actor, ControlFacade
 from tradewind.ops.keystore import Keystore
 from tradewind.ops.secrets import Secret
 from tradewind.ops.telegram_commands import COMMANDS, Ask, CommandCall, Commands
-from tradewind.ops.telegram_text import escape
+from tradewind.ops.telegram_text import escape, fit
 from tradewind.ops.two_factor import TwoFactor
 
 __all__ = ["TelegramBot", "TelegramStartError", "telegram_token"]
@@ -395,4 +395,6 @@ class TelegramBot:
 async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     message = update.effective_message
     assert message is not None
-    await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False)
+    await message.reply_text(
+        fit(text), parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False
+    )

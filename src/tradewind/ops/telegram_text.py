@@ -18,6 +18,7 @@ __all__ = [
     "amount",
     "balances_text",
     "escape",
+    "fit",
     "health_text",
     "help_text",
     "job_text",
@@ -70,6 +71,26 @@ def _time(ms: int | None) -> str:
     if ms is None:
         return "—"
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+LIMIT = 4000
+"""Telegram refuses messages over 4,096 characters; a margin for what its parser counts."""
+
+
+def fit(text: str, limit: int = LIMIT) -> str:
+    """``text`` cut at a line end to fit one message, saying how many lines were left out (a
+    bot with hundreds of positions still answers ``/positions``)."""
+    if len(text) <= limit:
+        return text
+    lines = text.split("\n")
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > limit - 40:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept) + f"\n… and {len(lines) - len(kept)} more line(s)"
 
 
 def escape(value: object) -> str:

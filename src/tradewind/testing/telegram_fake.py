@@ -33,10 +33,13 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["BOT_USER", "TOKEN", "Call", "FakeBotApi"]
+__all__ = ["BOT_USER", "MESSAGE_LIMIT", "TOKEN", "Call", "FakeBotApi"]
 
 TOKEN = "123456:TEST-FAKE-TOKEN-abcdefghijklmnop"
 """The token the fake accepts unless told another."""
+
+MESSAGE_LIMIT = 4096
+"""Telegram's longest message text, in characters (after entity parsing; the fake counts raw)."""
 
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "FakeOps", "username": "fake_ops_bot"}
 
@@ -277,6 +280,8 @@ class FakeBotApi:
     async def _m_sendmessage(self, params: dict[str, Any]) -> Any:
         if "chat_id" not in params or not str(params.get("text", "")).strip():
             raise _BadRequestError("message text is empty or chat_id is missing")
+        if len(str(params["text"])) > MESSAGE_LIMIT:
+            raise _BadRequestError("message is too long")
         chat_id = int(params["chat_id"]) if _is_int(params["chat_id"]) else params["chat_id"]
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),

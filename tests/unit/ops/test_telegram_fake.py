@@ -92,5 +92,7 @@ async def test_errors_map_to_the_clients_exceptions(monkeypatch: pytest.MonkeyPa
                 await app.bot.send_message(42, "x")
             with pytest.raises(BadRequest, match="empty"):
                 await app.bot.send_message(42, " ")
+            with pytest.raises(BadRequest, match="too long"):
+                await app.bot.send_message(42, "x" * 4097)
             message = await app.bot.send_message(42, "fine")
             assert message.text == "fine"

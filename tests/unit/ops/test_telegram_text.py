@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tradewind.ops.telegram_text import amount, escape, money, quote_of
+from tradewind.ops.telegram_text import amount, escape, fit, money, positions_text, quote_of
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,22 @@ def test_money_signs_and_escaping() -> None:
     assert escape("<b>x & 'y'</b>") == "&lt;b&gt;x &amp; 'y'&lt;/b&gt;"
     assert quote_of(["BTC/USDT", "ETH/USDT:USDT"]) == "USDT"
     assert quote_of(["BTC/USDT", "ETH/BTC"]) == ""
+
+
+def test_a_long_answer_is_cut_at_a_line_to_fit_one_message() -> None:
+    rows = [
+        {"strategy": f"grid_{i}", "symbol": f"C{i}/USDT", "side": "long", "quantity": "1.5",
+         "average_price": "0.0123", "entry_time": 1_640_995_200_000, "realized_pnl": "0",
+         "mark_price": "0.0125", "unrealized_pnl": "0.0003"}
+        for i in range(300)
+    ]  # fmt: skip
+    text = positions_text(rows)
+    assert len(text) > 20_000
+    cut = fit(text)
+    assert len(cut) <= 4000
+    assert cut.startswith("<b>Positions</b>\n• <b>C0/USDT</b> LONG 1.5 C0 @ 0.0123 USDT")
+    kept = cut.split("\n")[:-1]
+    assert text.startswith("\n".join(kept) + "\n")  # whole lines, none altered
+    left = len(text.split("\n")) - len(kept)
+    assert cut.endswith(f"\n… and {left} more line(s)")
+    assert fit("short") == "short"
