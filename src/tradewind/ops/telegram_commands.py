@@ -32,7 +32,7 @@ from tradewind.ops.telegram_text import (
 from tradewind.ops.two_factor import TwoFactor, TwoFactorError
 from tradewind.persistence.model_registry import registered_models
 
-__all__ = ["COMMANDS", "DESTRUCTIVE", "Ask", "CommandCall", "Commands"]
+__all__ = ["COMMANDS", "Ask", "CommandCall", "Commands"]
 
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("status", "the bot at a glance"),
@@ -56,9 +56,6 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", "this list"),
 )
 """Every command with its one-line help (also sent to Telegram as the command menu)."""
-
-DESTRUCTIVE = ("forceexit", "emergency_stop", "reload_config", "blacklist")
-"""The commands that only act on their Confirm button."""
 
 Ask = tuple[str, Callable[[Actor], str]] | str
 """A destructive command's question and action, or a message when there is nothing to ask."""
@@ -100,31 +97,31 @@ class Commands:
     def answers(self) -> dict[str, Callable[[CommandCall], str]]:
         """The commands answered at once, by name."""
         return {
-            "status": self.status,
-            "profit": self.profit,
-            "balance": self.balance,
+            "status": self._status,
+            "profit": self._profit,
+            "balance": self._balance,
             "positions": lambda _: positions_text(self.facade.positions()),
             "risk": lambda _: risk_text(self.facade.risk()),
             "health": lambda _: health_text(self.facade.health()),
-            "jobs": self.jobs,
+            "jobs": self._jobs,
             "help": lambda _: help_text(list(COMMANDS)),
             "start": lambda _: help_text(list(COMMANDS)),
-            "pause": self.pause,
-            "resume": self.resume,
-            "stopentry": self.stop_entry,
-            "allowentry": self.allow_entry,
-            "optimize": self.optimize,
-            "backtest": self.backtest,
-            "ml_retrain": self.ml_retrain,
+            "pause": self._pause,
+            "resume": self._resume,
+            "stopentry": self._stop_entry,
+            "allowentry": self._allow_entry,
+            "optimize": self._optimize,
+            "backtest": self._backtest,
+            "ml_retrain": self._ml_retrain,
         }
 
     def asks(self) -> dict[str, Callable[[CommandCall], Ask]]:
         """The destructive commands, by name: each gives its question and its action."""
         return {
-            "forceexit": self.ask_force_exit,
-            "emergency_stop": self.ask_emergency_stop,
-            "reload_config": self.ask_reload,
-            "blacklist": self.ask_blacklist,
+            "forceexit": self._ask_force_exit,
+            "emergency_stop": self._ask_emergency_stop,
+            "reload_config": self._ask_reload,
+            "blacklist": self._ask_blacklist,
         }
 
     # -- reads ---------------------------------------------------------------------------------
@@ -132,17 +129,17 @@ class Commands:
     def _currency(self) -> str:
         return quote_of([b.symbol for b in self.facade.node.bindings])
 
-    def status(self, call: CommandCall) -> str:
+    def _status(self, call: CommandCall) -> str:
         return status_text(self.facade.status(), self._currency())
 
-    def profit(self, call: CommandCall) -> str:
+    def _profit(self, call: CommandCall) -> str:
         return profit_text(self.facade.profit(), self._currency())
 
-    def balance(self, call: CommandCall) -> str:
+    def _balance(self, call: CommandCall) -> str:
         equity = self.facade.status()["equity"]
         return balances_text(self.facade.balances(), equity, self._currency())
 
-    def jobs(self, call: CommandCall) -> str:
+    def _jobs(self, call: CommandCall) -> str:
         if not call.args:
             return jobs_text(self.facade.jobs(limit=10))
         if not call.args[0].lstrip("#").isdigit():
@@ -151,11 +148,11 @@ class Commands:
 
     # -- immediate actions ---------------------------------------------------------------------
 
-    def pause(self, call: CommandCall) -> str:
+    def _pause(self, call: CommandCall) -> str:
         self.facade.pause(call.actor, call.reason(0, "paused from Telegram"))
         return "⏸ Paused: no new entries. Exits and protective stops go on. /resume to undo."
 
-    def resume(self, call: CommandCall) -> str:
+    def _resume(self, call: CommandCall) -> str:
         skip = 0
         if self.two_factor is not None and self.facade.status()["halted"]:
             # After an emergency stop, a second factor: a stolen phone with an open chat must not
@@ -172,12 +169,12 @@ class Commands:
         self.facade.resume(call.actor, call.reason(skip, "resumed from Telegram"))
         return "▶️ Resumed: the bot takes new entries again."
 
-    def stop_entry(self, call: CommandCall) -> str:
+    def _stop_entry(self, call: CommandCall) -> str:
         symbol = self._symbol_arg(call, "stopentry")
         answer = self.facade.stop_entries(call.actor, symbol, call.reason(1, "from Telegram"))
         return f"⛔ {escape(answer['outcome'])}; exits go on. /allowentry {symbol} to undo."
 
-    def allow_entry(self, call: CommandCall) -> str:
+    def _allow_entry(self, call: CommandCall) -> str:
         symbol = self._symbol_arg(call, "allowentry")
         answer = self.facade.allow_entries(call.actor, symbol, call.reason(1, "from Telegram"))
         return f"▶️ {escape(answer['outcome'])}."
@@ -188,7 +185,7 @@ class Commands:
             raise UserError(f"/{command} needs a symbol: one of {', '.join(symbols)}")
         return self.facade.symbol(call.args[0].upper())
 
-    def optimize(self, call: CommandCall) -> str:
+    def _optimize(self, call: CommandCall) -> str:
         words, spec = _split_options(call.args, "optimize")
         if words and not words[0].isdigit():
             spec["strategy"] = words.pop(0)
@@ -205,7 +202,7 @@ class Commands:
         answer = self.facade.start_job(call.actor, "optimize", spec, reason)
         return _queued(answer["job"], "optimisation", spec["strategy"])
 
-    def backtest(self, call: CommandCall) -> str:
+    def _backtest(self, call: CommandCall) -> str:
         words, options = _split_options(call.args, "backtest")
         if len(words) != 1:
             raise UserError("/backtest needs one strategy: /backtest STRATEGY [name=value ...]")
@@ -219,7 +216,7 @@ class Commands:
         answer = self.facade.start_job(call.actor, "backtest", spec, reason)
         return _queued(answer["job"], "backtest", strategy)
 
-    def ml_retrain(self, call: CommandCall) -> str:
+    def _ml_retrain(self, call: CommandCall) -> str:
         models = registered_models(self.facade.bot.engine)
         if not models:
             return (
@@ -235,7 +232,7 @@ class Commands:
 
     # -- destructive actions (asked first) -----------------------------------------------------
 
-    def ask_force_exit(self, call: CommandCall) -> Ask:
+    def _ask_force_exit(self, call: CommandCall) -> Ask:
         if not call.args:
             return "Usage: /forceexit SYMBOL or /forceexit all (then confirm)."
         target = call.args[0]
@@ -256,7 +253,7 @@ class Commands:
 
         return "\n".join(lines), run
 
-    def ask_emergency_stop(self, call: CommandCall) -> tuple[str, Callable[[Actor], str]]:
+    def _ask_emergency_stop(self, call: CommandCall) -> tuple[str, Callable[[Actor], str]]:
         status = self.facade.status()
         reason = call.reason(0, "emergency stop from Telegram")
         question = (
@@ -270,7 +267,7 @@ class Commands:
 
         return question, run
 
-    def ask_reload(self, call: CommandCall) -> tuple[str, Callable[[Actor], str]]:
+    def _ask_reload(self, call: CommandCall) -> tuple[str, Callable[[Actor], str]]:
         path = self.facade.config_path
         if path is None:
             raise UserError("this bot was started without a config file to reload")
@@ -285,7 +282,7 @@ class Commands:
 
         return question, run
 
-    def ask_blacklist(self, call: CommandCall) -> Ask:
+    def _ask_blacklist(self, call: CommandCall) -> Ask:
         if not call.args:
             stopped = self.facade.status()["stopped_entries"]
             if not stopped:
