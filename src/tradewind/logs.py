@@ -172,4 +172,7 @@ def setup_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(config.level.upper())
+    # Alembic announces its SQL dialect at INFO on every start: noise between a command's lines.
+    if logging.getLevelName(config.level.upper()) > logging.DEBUG:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     return redactor

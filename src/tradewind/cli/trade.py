@@ -26,6 +26,7 @@ from tradewind.cli.run_options import Params, RunOptions, Strategies, run_option
 from tradewind.core.errors import UserError
 from tradewind.core.strict_json import write_json
 from tradewind.engine.result import BacktestResult
+from tradewind.session.operate import ServeOptions, SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession, SessionStatus
 from tradewind.venues.sim import FillModel
 from tradewind.venues.sim.fill_model import FillAt
@@ -55,6 +56,16 @@ def trade(
         float,
         typer.Option("--grace", help="Seconds an instant waits for the other symbols' bars."),
     ] = 2.0,
+    bot: Annotated[
+        str,
+        typer.Option("--bot", help="The bot: its folder and database (orders, fills, sessions)."),
+    ] = "paper",
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Serve the operator API and web dashboard.")
+    ] = False,
+    api_port: Annotated[
+        int, typer.Option("--api-port", help="Port of the API on 127.0.0.1 (0: any free port).")
+    ] = 8080,
 ) -> None:
     """Trade on live market data: `--mode paper` fills orders by the backtest's rules.
 
@@ -109,7 +120,8 @@ def trade(
         f"from {config.exchange.rest_url or config.exchange.name}; recording in {folder}",
         highlight=False,
     )
-    result = asyncio.run(_run(config))
+    ops = SessionOps(STATE.config(), bot, serve=ServeOptions(port=api_port) if serve else None)
+    result = asyncio.run(_run(config, ops))
     print_health_headline(result)
     STATE.console.print(metrics_table(result))
     print_health(result)
@@ -120,7 +132,7 @@ def trade(
         STATE.console.print(f"JSON written to {opts.json_path}")
 
 
-async def _run(config: PaperConfig) -> BacktestResult:
+async def _run(config: PaperConfig, ops: SessionOps) -> BacktestResult:
     live = sys.stdout.isatty() and STATE.console.is_terminal
     view = (
         Live(_table(SessionStatus()), console=STATE.console, refresh_per_second=4) if live else None
@@ -129,13 +141,17 @@ async def _run(config: PaperConfig) -> BacktestResult:
     printed = [0]
 
     def update(status: SessionStatus) -> None:
+        if status.api_url and not printed[1:]:
+            printed.append(1)
+            STATE.console.print(f"operator API: {status.api_url}  dashboard: "
+                                f"{status.api_url}/dashboard", highlight=False)  # fmt: skip
         if view is not None:
             view.update(_table(status))
         elif status.bars > printed[0]:
             printed[0] = status.bars
             STATE.console.print(_line(status), highlight=False)
 
-    session = PaperSession(config, on_update=update)
+    session = PaperSession(config, on_update=update, ops=ops)
     with _stop_on_signals(session), view or contextlib.nullcontext():
         return await session.run()
 
@@ -147,7 +163,7 @@ def _stop_on_signals(session: PaperSession) -> Iterator[None]:
     installed = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, session.stop)
+            loop.add_signal_handler(sig, session.stop, f"stopped by {sig.name}")
             installed.append(sig)
     try:
         yield
@@ -180,6 +196,8 @@ def _table(status: SessionStatus) -> Table:
     positions = ", ".join(f"{s}: {sym} {q}" for s, sym, q in status.positions) or "flat"
     table.add_row("positions", positions)
     table.add_row("orders", f"{status.orders} ({status.open_orders} open), {status.fills} fills")
+    if status.api_url:
+        table.add_row("dashboard", f"{status.api_url}/dashboard")
     streams = ", ".join(f"{n} {s}" for n, s in status.streams.items()) or "-"
     table.add_row("streams", streams)
     if status.alerts:

@@ -57,6 +57,7 @@ from tradewind.engine.equity import account_currency
 from tradewind.engine.result import BacktestResult
 from tradewind.risk.stake import Stake
 from tradewind.session.driver import PaperDriver, StepReport
+from tradewind.session.operate import SessionOps
 from tradewind.strategies.base import Strategy
 
 __all__ = ["PaperConfig", "PaperSession", "SessionStatus"]
@@ -133,6 +134,7 @@ class SessionStatus:
     fills: int = 0
     streams: dict[str, str] = field(default_factory=dict)
     alerts: list[str] = field(default_factory=list)
+    api_url: str | None = None
 
 
 class PaperSession:
@@ -148,8 +150,10 @@ class PaperSession:
         bus: MessageBus | None = None,
         on_update: Callable[[SessionStatus], None] | None = None,
         wall: Callable[[], float] = time.monotonic,
+        ops: SessionOps | None = None,
     ) -> None:
         self.config = config
+        self.ops = ops
         self.bus = bus or MessageBus()
         self.on_update = on_update
         self.status = SessionStatus()
@@ -160,13 +164,16 @@ class PaperSession:
         self._started = time.time()
         self._pending_since: dict[int, float] = {}
         self._revised: set[tuple[str, int]] = set()
+        self._end_reason = "stopped"
+        self._stale: set[str] = set()
         run_dir = Path(config.run_dir)
         if (run_dir / SESSION_FILE).exists():
             raise UserError(f"{run_dir} holds a session already; give another --run-dir")
         self.recorder = SessionRecorder(run_dir, exchange=config.exchange.name)
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "stopped") -> None:
         """Ask the session to stop after the event it is handling (safe from a signal handler)."""
+        self._end_reason = reason
         self._stop.set()
 
     # -- the run ------------------------------------------------------------------------------
@@ -195,11 +202,23 @@ class PaperSession:
             await feed.wait_ready(timeout_s=120)
             self.driver = self._build(self._drain_warmup(feed))
             self._write_settings()
+            if self.ops is not None:
+                await self.ops.start(
+                    self.driver,
+                    strategies=[s.id for s in config.strategies],
+                    parameters={s.id: s.params for s in config.strategies},
+                )
+                self.status.api_url = self.ops.url
             self._phase("trading")
             await self._trade(feed)
+        except BaseException as error:
+            self._end_reason = f"error: {type(error).__name__}"
+            raise
         finally:
             self._phase("stopping")
             await feed.stop()
+            if self.ops is not None:
+                await self.ops.stop(self._end_reason)
         return await self._finish()
 
     async def _load_instruments(self, client: Any) -> None:
@@ -290,9 +309,26 @@ class PaperSession:
                 event = await asyncio.wait_for(feed.events.get(), timeout=0.2)
                 self._on_event(event, record=True)
             self.status.streams = {name: state.value for name, state in feed.health().items()}
+            self._stale_breaker(feed.stale_symbols())
             self._evaluate()
             if self.config.max_bars is not None and self.status.bars >= self.config.max_bars:
-                self._stop.set()
+                self.stop(f"--max-bars {self.config.max_bars} reached")
+
+    def _stale_breaker(self, stale: set[str]) -> None:
+        """The "stale data" breaker: no new entries in a symbol while one of its streams is
+        silent past its allowance; exits still pass. An operator's own stop is left alone."""
+        node = self.driver.node if self.driver is not None else None
+        if node is None:
+            return
+        for symbol in stale - self._stale:
+            if symbol in self.config.symbols and symbol not in node.stopped_entries:
+                node.stop_entries(symbol, "stale data: a market stream is silent")
+                self._stale.add(symbol)
+                self._alert(f"{symbol}: stale data, no new entries")
+        for symbol in self._stale - stale:
+            node.allow_entries(symbol)
+            self._stale.discard(symbol)
+            self._alert(f"{symbol}: data fresh again, entries allowed")
 
     def _on_event(self, event: Any, *, record: bool) -> None:
         driver = self.driver
@@ -317,6 +353,8 @@ class PaperSession:
                 self._alert(f"{event.bar.symbol} bar revised after its close")
         elif isinstance(event, StreamAlert):
             self._alert(f"{event.stream}: {event.kind.value} {event.detail}".strip())
+            if self.ops is not None:
+                self.ops.alert(event)
 
     def _evaluate(self) -> None:
         driver = self.driver

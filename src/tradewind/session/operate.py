@@ -1,0 +1,153 @@
+"""What an operator gets around a running session: its database, the control facade, the REST API
+with the web dashboard, and notifications.
+
+:class:`SessionOps` is handed to a :class:`~tradewind.session.paper.PaperSession`; when the
+session's Node exists it opens the bot's database (SQLite in the bot's folder by default), starts
+a session row, records every order before it is sent and every fill as it comes
+(:class:`~tradewind.engine.recording.RepositoryRecorder` on the Node's bus), builds the control
+facade over the Node and the database, serves the API (and dashboard) on the session's own event
+loop when asked, and attaches the notifier when the config has notification URLs. Everything runs
+on the session's loop: the facade is not thread-safe, and the Node is driven from that loop.
+
+The audit chain of operator actions is signed with the keystore's ``audit`` key when a keystore is
+given; a paper session without one uses a key generated for the bot and kept in its folder
+(owner-only), so the chain still detects edits by anyone without that file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tradewind.config import AppConfig
+from tradewind.core.market_events import StreamAlert
+from tradewind.engine.recording import RepositoryRecorder
+from tradewind.ops.api import build_app
+from tradewind.ops.events import EventHub
+from tradewind.ops.facade import ControlFacade
+from tradewind.ops.notifications import Notifier
+from tradewind.ops.server import bound_port, server_for
+from tradewind.persistence.bots import BotDatabase, bot_folder, open_bot
+from tradewind.session.driver import PaperDriver
+
+__all__ = ["ServeOptions", "SessionOps"]
+
+log = logging.getLogger(__name__)
+
+_KEY_FILE = "audit.key"
+
+
+@dataclass
+class ServeOptions:
+    """Where to serve the API and dashboard (``port`` 0: any free port)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+class SessionOps:
+    """The operator's side of one session (see the module docstring).
+
+    Parameters
+    ----------
+    config
+        The running config (database folder, notifications).
+    bot
+        The bot's name: its folder and database.
+    serve
+        Serve the API and dashboard; None does not.
+    audit_key
+        The key of the operator-action chain (the keystore's); None uses the bot's own file.
+    """
+
+    def __init__(
+        self,
+        config: AppConfig,
+        bot: str,
+        *,
+        serve: ServeOptions | None = None,
+        audit_key: bytes | None = None,
+    ) -> None:
+        self.config = config
+        self.bot = bot
+        self.serve = serve
+        self._audit_key = audit_key
+        self.database: BotDatabase | None = None
+        self.facade: ControlFacade | None = None
+        self.events = EventHub()
+        self.notifier: Notifier | None = None
+        self.session_id: int | None = None
+        self.url: str | None = None
+        self._server: Any = None
+        self._serving: asyncio.Task[None] | None = None
+
+    async def start(
+        self, driver: PaperDriver, *, strategies: list[str], parameters: dict[str, Any]
+    ) -> None:
+        """Open the database and start recording, the facade, the API and notifications."""
+        cfg = self.config.database
+        database = open_bot(self.bot, bots_dir=cfg.bots_dir, url=cfg.url, durability=cfg.durability)
+        self.database = database
+        self.session_id = database.start_session(
+            mode="paper", strategies=strategies, parameters=parameters,
+            config_hash="", code_version="",
+        )  # fmt: skip
+        node = driver.node
+        RepositoryRecorder(database.repository(self.session_id), node.portfolio).attach(node.bus)
+        self.events.attach(node.bus)
+        self.facade = ControlFacade(
+            node, database, self._audit_key or self._bot_key(), mode="paper", events=self.events,
+            config=self.config,
+        )  # fmt: skip
+        if self.config.notifications.enabled:
+            self.notifier = Notifier(self.config.notifications, facade=self.facade,
+                                     now=lambda: node.now)  # fmt: skip
+            self.notifier.attach(node, self.events)
+            logging.getLogger("tradewind").addHandler(self.notifier.log_handler())
+            await self.notifier.start()
+        if self.serve is not None:
+            app = build_app(self.facade, events=self.events)
+            self._server = server_for(app, host=self.serve.host, port=self.serve.port)
+            self._serving = asyncio.get_running_loop().create_task(self._server.serve())
+            while not self._server.started:
+                if self._serving.done():
+                    self._serving.result()  # raises what stopped it (a port in use)
+                await asyncio.sleep(0.02)
+            self.url = f"http://{self.serve.host}:{bound_port(self._server)}"
+            log.info(
+                "operator API and dashboard at %s (dashboard: %s/dashboard)", self.url, self.url
+            )
+
+    def alert(self, event: StreamAlert) -> None:
+        """A stream alert: to the notifier (and so to the operators)."""
+        if self.notifier is not None:
+            self.notifier.stream(event)
+
+    async def stop(self, reason: str) -> None:
+        """Stop serving and notifying; record the end of the session."""
+        if self.notifier is not None:
+            await self.notifier.stop()
+        if self._server is not None:
+            self._server.should_exit = True
+            if self._serving is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._serving, timeout=10)
+        if self.database is not None and self.session_id is not None:
+            self.database.end_session(self.session_id, reason)
+
+    def _bot_key(self) -> bytes:
+        """The bot's own audit key (made on first use, owner-only)."""
+        folder = bot_folder(self.bot, self.config.database.bots_dir)
+        path = Path(folder) / _KEY_FILE
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()
