@@ -6,7 +6,8 @@ session's Node exists it opens the bot's database (SQLite in the bot's folder by
 a session row, records every order before it is sent and every fill as it comes
 (:class:`~tradewind.engine.recording.RepositoryRecorder` on the Node's bus), builds the control
 facade over the Node and the database, serves the API (and dashboard) on the session's own event
-loop when asked, and attaches the notifier when the config has notification URLs. Everything runs
+loop when asked, attaches the notifier when the config has notification URLs, and starts the
+Telegram bot when the config has a ``[telegram]`` table. Everything runs
 on the session's loop: the facade is not thread-safe, and the Node is driven from that loop.
 
 The audit chain of operator actions is signed with the keystore's ``audit`` key when a keystore is
@@ -31,8 +32,10 @@ from tradewind.engine.recording import RepositoryRecorder
 from tradewind.ops.api import build_app
 from tradewind.ops.events import EventHub
 from tradewind.ops.facade import ControlFacade
+from tradewind.ops.keystore import Keystore
 from tradewind.ops.notifications import Notifier
 from tradewind.ops.server import bound_port, server_for
+from tradewind.ops.telegram import TelegramBot, telegram_token
 from tradewind.persistence.bots import BotDatabase, bot_folder, open_bot
 from tradewind.session.driver import PaperDriver
 
@@ -64,6 +67,8 @@ class SessionOps:
         Serve the API and dashboard; None does not.
     audit_key
         The key of the operator-action chain (the keystore's); None uses the bot's own file.
+    keystore
+        The open keystore, for secrets the config names by entry (the Telegram token).
     """
 
     def __init__(
@@ -73,11 +78,14 @@ class SessionOps:
         *,
         serve: ServeOptions | None = None,
         audit_key: bytes | None = None,
+        keystore: Keystore | None = None,
     ) -> None:
         self.config = config
         self.bot = bot
         self.serve = serve
         self._audit_key = audit_key
+        self.keystore = keystore
+        self.telegram: TelegramBot | None = None
         self.database: BotDatabase | None = None
         self.facade: ControlFacade | None = None
         self.events = EventHub()
@@ -111,6 +119,11 @@ class SessionOps:
             self.notifier.attach(node, self.events)
             logging.getLogger("tradewind").addHandler(self.notifier.log_handler())
             await self.notifier.start()
+        if self.config.telegram is not None:
+            token = telegram_token(self.config.telegram, self.keystore)
+            telegram = TelegramBot(self.facade, self.config.telegram, token)
+            await telegram.start()
+            self.telegram = telegram  # only once it polls: commands sent earlier are dropped
         if self.serve is not None:
             app = build_app(self.facade, events=self.events)
             self._server = server_for(app, host=self.serve.host, port=self.serve.port)
@@ -131,6 +144,8 @@ class SessionOps:
 
     async def stop(self, reason: str) -> None:
         """Stop serving and notifying; record the end of the session."""
+        if self.telegram is not None:
+            await self.telegram.stop()
         if self.notifier is not None:
             await self.notifier.stop()
         if self._server is not None:

@@ -10,15 +10,17 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
-from tradewind.config import AppConfig
+from tradewind.config import AppConfig, TelegramConfig
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.session.operate import ServeOptions, SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession
+from tradewind.testing.telegram_fake import FakeBotApi
 from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
 from tradewind.venues.exchange_sim.recordings import shared_listings
 
@@ -64,3 +66,49 @@ async def test_a_session_records_its_orders_and_serves_its_operators(
     assert sorted(stored) == sorted(result.orders["client_id"])
     assert len(stored) >= 2
     assert ended == ["--max-bars 90 reached"]
+
+
+async def test_telegram_operates_a_paper_session(shared_data: Path, tmp_path: Path) -> None:
+    """The real python-telegram-bot, started by the session from its [telegram] table, answers
+    /status from the session's Node and /pause stops the session's new entries."""
+    sim = SimExchange(seed=6, clock=SimClock(speed=math.inf), history=0.5)
+    frame = pd.read_feather(shared_data / "candles" / "XRP_ETH-1m.feather")
+    sim.add_listing(shared_listings()["spot:XRPETH"], klines={"1m": frame})
+    async with FakeBotApi() as api, LoopbackServer(sim) as server:
+        telegram = TelegramConfig(token=SecretStr(api.token), allowed_users=(42,),
+                                  api_url=api.base_url)  # fmt: skip
+        app_config = AppConfig(
+            database=DatabaseConfig(bots_dir=str(tmp_path / "bots")), telegram=telegram
+        )
+        ops = SessionOps(app_config, "telegram-test")
+        config = PaperConfig(
+            exchange=ExchangeConfig(rest_url=server.rest_url, rate_limit=False, timeout_ms=15_000),
+            strategies=strategies_from("sma_cross", {"fast": 3, "slow": 8}),
+            symbols=("XRP/ETH",), timeframe="1m",
+            spec=BacktestSpec(account=Account(cash="2", stake="50%")),
+            run_dir=tmp_path / "run", warmup_bars=30, max_bars=1100,
+        )  # fmt: skip
+        session = PaperSession(config, ops=ops)
+        seen: dict[str, object] = {}
+
+        async def operator() -> None:
+            while ops.telegram is None or session.driver is None:
+                await asyncio.sleep(0.05)
+            api.push_command("/status", user_id=42)
+            await api.wait_for(lambda: len(api.sent) >= 1, timeout=30)
+            seen["status"] = api.sent[0]["text"]
+            api.push_command("/pause testing", user_id=42)
+            await api.wait_for(lambda: len(api.sent) >= 2, timeout=30)
+            node = session.driver.node  # type: ignore[union-attr]
+            seen["paused"] = node.paused
+            seen["entries"] = sum(1 for o in node.orders.values() if not o.reduce_only)
+            await asyncio.sleep(1.0)  # bars go on closing while paused
+            session.stop("operator test done")
+
+        watcher = asyncio.create_task(operator())
+        await session.run()
+        await watcher
+    assert "equity" in str(seen["status"]).lower()
+    assert seen["paused"]
+    node = session.driver.node  # type: ignore[union-attr]
+    assert sum(1 for o in node.orders.values() if not o.reduce_only) == seen["entries"]
