@@ -388,6 +388,24 @@ def test_requests_without_the_cookie_or_the_csrf_token_are_refused(
         # With both, the same request is done.
         assert page.evaluate(send, ["/api/v1/pause", {"X-CSRF-Token": csrf}]) == 200
         assert bot.node.paused == "forged"
+        # A backtest job queued from the form: a misspelt strategy is refused by name, then the
+        # right one is queued for the worker, by the token's holder.
+        page.fill("#job-strategy", "sma_crss")
+        page.click("#job-queue")
+        _until(page, "document.getElementById('control-message').textContent.includes('refused')")
+        refused = page.locator("#control-message").inner_text()
+        assert "sma_crss" in refused
+        assert "sma_cross" in refused  # did you mean
+        page.fill("#job-strategy", "sma_cross")
+        page.click("#job-queue")
+        _until(page, "document.querySelectorAll('#jobs tbody tr[data-key]').length === 1")
+        [queued] = bot.facade.jobs()
+        assert (queued["kind"], queued["state"], queued["requested_by"]) == (
+            "backtest", "queued", "token:trade-holder",
+        )  # fmt: skip
+        row = page.evaluate(ROWS, "jobs")[0]
+        assert row["key"] == str(queued["id"])
+        assert row["cells"][1:5] == ["backtest", "sma_cross", "token:trade-holder", "queued"]
         # After logging out, the old cookie is worth nothing.
         page.click("#logout")
         page.wait_for_url("**/dashboard/login")

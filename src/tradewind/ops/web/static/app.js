@@ -8,6 +8,8 @@
   let scopes = [];
   let latest = {};
   let refreshing = null;
+  let again = false;
+  let leaving = false;
   let refreshes = 0;
 
   // -- numbers and times as a trader reads them (exact values stay in data-value) ------------
@@ -78,6 +80,13 @@
   }
 
   // -- the API ----------------------------------------------------------------------------
+  // Once: a poll, the event stream and a logout may all find the session gone at the same time.
+  function toLogin() {
+    if (leaving) return;
+    leaving = true;
+    window.location.replace("/dashboard/login");
+  }
+
   async function call(path, options = {}) {
     const init = {credentials: "same-origin", headers: {}, ...options};
     if (init.method && init.method !== "GET") {
@@ -86,7 +95,7 @@
     }
     const answer = await fetch(path, init);
     if (answer.status === 401) {
-      window.location.replace("/dashboard/login");
+      toLogin();
       throw new Error("logged out");
     }
     const body = await answer.json().catch(() => ({}));
@@ -278,6 +287,36 @@
     frame.dataset.run = String(run);
   }
 
+  function jobOutcome(job) {
+    if (job.error) return job.error;
+    const r = job.result;
+    if (!r) return "";
+    if (r.metrics) {
+      const m = r.metrics;
+      return `return ${pct(m.total_return)}, Sharpe ${missing(m.sharpe_ratio) ? "n/a"
+        : fixed(2).format(m.sharpe_ratio)}, ${m.trade_count ?? "n/a"} trades`;
+    }
+    if (r.best) {
+      const best = r.best[0];
+      const params = best && best.params ? Object.entries(best.params).map(([k, v]) => `${k}=${v}`)
+        .join(", ") : "none ranked";
+      return `${r.trials} trials; best: ${params}`;
+    }
+    return "";
+  }
+
+  function renderJobs(jobs) {
+    const badge = {queued: "warn", running: "warn", done: "", failed: "bad"};
+    fill($("jobs"), [["Job", 1], ["Kind"], ["Strategy"], ["Requested by"], ["State"],
+      ["Queued (UTC)"], ["Finished (UTC)"], ["Outcome"]],
+      jobs.map((j) => el("tr", {dataset: {key: String(j.id)}}, num(j.id, String(j.id)),
+        txt(j.kind), txt(j.spec.strategy), txt(j.requested_by),
+        el("td", {}, el("span", {class: `badge ${badge[j.state] || ""}`}, j.state)),
+        txt(when(j.created_at)), txt(j.finished_at ? when(j.finished_at) : ""),
+        el("td", {class: "wrap"}, jobOutcome(j)))),
+      "No job yet");
+  }
+
   function renderActions(actions) {
     fill($("actions"), [["Time (UTC)"], ["Who"], ["Channel"], ["Action"], ["Reason"], ["Outcome"]],
       actions.map((a) => {
@@ -289,41 +328,53 @@
       }), "No operator action yet");
   }
 
+  // One refresh at a time; a call during one runs another after it (an action's answer is
+  // then shown from data read after the action, not before).
   async function refresh() {
-    if (refreshing) return refreshing;
+    if (refreshing) {
+      again = true;
+      return refreshing;
+    }
     refreshing = (async () => {
-      try {
-        const names = ["status", "positions", "orders", "trades?limit=50", "profit", "performance",
-          "risk", "strategies", "costs", "equity", "runs?limit=50", "actions?limit=20"];
-        const answers = await Promise.all(names.map((n) => get("/" + n)));
-        const [status, positions, orders, trades, profit, performance, risk, strategies, costs,
-          equity, runs, actions] = answers;
-        latest = {status, positions, orders, trades, profit, performance, risk, strategies, costs,
-          equity, runs, actions};
-        renderHeader(status, risk);
-        renderCards(status, profit, positions, risk, equity);
-        renderEquity(equity);
-        renderPositions(positions);
-        renderOrders(orders);
-        renderTrades(trades);
-        renderPerformance(profit, performance);
-        renderRisk(risk);
-        renderStrategies(strategies);
-        renderCosts(costs);
-        renderRuns(runs);
-        renderActions(actions);
-        renderControls(status);
-        $("updated").textContent = when(Date.now()).slice(11);
-        refreshes += 1;
-        document.body.dataset.refreshes = String(refreshes);
-        document.body.dataset.engineTime = String(status.engine_time);
-      } catch (exc) {
-        say(`Could not refresh: ${exc.message}`, true);
-      } finally {
-        refreshing = null;
-      }
-    })();
+      do {
+        again = false;
+        await load();
+      } while (again);
+    })().finally(() => { refreshing = null; });
     return refreshing;
+  }
+
+  async function load() {
+    try {
+      const names = ["status", "positions", "orders", "trades?limit=50", "profit", "performance",
+        "risk", "strategies", "costs", "equity", "runs?limit=50", "actions?limit=20",
+        "jobs?limit=20"];
+      const answers = await Promise.all(names.map((n) => get("/" + n)));
+      const [status, positions, orders, trades, profit, performance, risk, strategies, costs,
+        equity, runs, actions, jobs] = answers;
+      latest = {status, positions, orders, trades, profit, performance, risk, strategies, costs,
+        equity, runs, actions, jobs};
+      renderHeader(status, risk);
+      renderCards(status, profit, positions, risk, equity);
+      renderEquity(equity);
+      renderPositions(positions);
+      renderOrders(orders);
+      renderTrades(trades);
+      renderPerformance(profit, performance);
+      renderRisk(risk);
+      renderStrategies(strategies);
+      renderCosts(costs);
+      renderRuns(runs);
+      renderActions(actions);
+      renderJobs(jobs);
+      renderControls(status);
+      $("updated").textContent = when(Date.now()).slice(11);
+      refreshes += 1;
+      document.body.dataset.refreshes = String(refreshes);
+      document.body.dataset.engineTime = String(status.engine_time);
+    } catch (exc) {
+      say(`Could not refresh: ${exc.message}`, true);
+    }
   }
 
   // -- controls ---------------------------------------------------------------------------
@@ -340,6 +391,7 @@
     $("resume").disabled = !canTrade || (!status.paused && !status.halted);
     $("force-exit-all").disabled = !canTrade || status.open_positions === 0;
     $("emergency").disabled = !canTrade;
+    $("job-queue").disabled = !canTrade;
     for (const b of document.querySelectorAll("[data-action=force-exit]")) b.disabled = !canTrade;
   }
 
@@ -392,7 +444,14 @@
       if (ok) await act("Emergency stop", "/emergency-stop", {});
       else say("Emergency stop not sent.");
     });
+    $("job-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const kind = $("job-kind").value;
+      const label = kind === "backtest" ? "Backtest job" : "Optimisation job";
+      await act(label, "/jobs", {kind, spec: {strategy: $("job-strategy").value.trim()}});
+    });
     $("logout").addEventListener("click", async () => {
+      leaving = true;  // no poll answering 401 meanwhile navigates first
       try { await call("/dashboard/logout", {method: "POST"}); } catch (exc) { /* gone already */ }
       window.location.replace("/dashboard/login");
     });
@@ -407,7 +466,8 @@
     stream.onerror = () => $("live").classList.remove("on");
     for (const topic of ["order.filled", "account.liquidated", "risk.breaker", "alert", "equity",
       "operator.pause", "operator.resume", "operator.force_exit", "operator.emergency_stop",
-      "operator.stop_entries", "operator.allow_entries", "operator.set_params"]) {
+      "operator.stop_entries", "operator.allow_entries", "operator.set_params",
+      "operator.start_job"]) {
       stream.addEventListener(topic, soon);
     }
     window.addEventListener("beforeunload", () => stream.close());
