@@ -16,7 +16,18 @@
   const fixed = (digits) => new Intl.NumberFormat("en-US", {
     minimumFractionDigits: digits, maximumFractionDigits: digits,
   });
-  const MONEY = fixed(2);
+  // Amounts in the account currency: cents for dollar-like currencies, micro-units for coins
+  // (an ETH account's PnL of -0.0033 must not read 0.00).
+  const CENTS = new Set(["USD", "USDT", "USDC", "BUSD", "TUSD", "FDUSD", "DAI", "EUR", "GBP"]);
+  let cash = 2;
+  let MONEY = fixed(cash);
+  function setCurrency(currency) {
+    const decimals = !currency || CENTS.has(currency.toUpperCase()) ? 2 : 6;
+    if (decimals !== cash) {
+      cash = decimals;
+      MONEY = fixed(cash);
+    }
+  }
   const QTY = new Intl.NumberFormat("en-US", {maximumFractionDigits: 8});
   const missing = (v) => v === null || v === undefined || v === "" ||
     (typeof v === "number" && !Number.isFinite(v));
@@ -148,11 +159,11 @@
     const x = points.map((p) => when(p[0]));
     const y = points.map((p) => p[1]);
     const trace = {x, y, type: "scatter", mode: "lines", line: {width: 1.6, color: "#0969da"},
-      hovertemplate: "%{x} UTC<br>%{y:,.2f} " + (equity.currency || "") + "<extra></extra>"};
+      hovertemplate: `%{x} UTC<br>%{y:,.${cash}f} ${equity.currency || ""}<extra></extra>`};
     const layout = {
       margin: {l: 70, r: 20, t: 10, b: 40}, height: 340,
       xaxis: {type: "date", title: {text: "time (UTC)"}, automargin: true},
-      yaxis: {tickformat: ",.2f", title: {text: `equity (${equity.currency || ""})`, standoff: 12},
+      yaxis: {tickformat: `,.${cash}f`, title: {text: `equity (${equity.currency || ""})`, standoff: 12},
         automargin: true},
       annotations: points.length ? [] : [{text: "No complete bar yet", showarrow: false,
         xref: "paper", yref: "paper", x: 0.5, y: 0.5}],
@@ -354,6 +365,7 @@
         equity, runs, actions, jobs] = answers;
       latest = {status, positions, orders, trades, profit, performance, risk, strategies, costs,
         equity, runs, actions, jobs};
+      setCurrency(equity.currency);
       renderHeader(status, risk);
       renderCards(status, profit, positions, risk, equity);
       renderEquity(equity);
