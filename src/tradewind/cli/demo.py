@@ -2,7 +2,8 @@
 
 The main job imports the bundled BTC-perp month into a catalog under the run directory, validates
 it, prints a summary, then backtests the built-in ``sma_cross`` strategy on it through the event
-engine and writes the HTML report and the JSON result beside the data.
+engine and writes the HTML report and the JSON result beside the data; then it paper-trades on the
+exchange simulator in this process (:mod:`tradewind.cli.demo_paper`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from rich.table import Table
 
 from tradewind.backtest import backtest
 from tradewind.cli.context import STATE
+from tradewind.cli.demo_paper import paper_demo
 from tradewind.cli.outputs import writable_dir
 from tradewind.cli.progress import progress_bar
+from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
 from tradewind.core.strict_json import write_json
 from tradewind.data.bundled import BUNDLED_KEY, load_bundled
@@ -39,8 +42,21 @@ def demo(
     strategy: Annotated[
         str, typer.Option("--strategy", "-s", help="Strategy to backtest on the month.")
     ] = "sma_cross",
+    paper_bars: Annotated[
+        int,
+        typer.Option("--paper-bars", help="Bars of the paper session on the simulator (0: none)."),
+    ] = 150,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve", help="Paper-trade a bar a second with the dashboard until Ctrl-C."),
+    ] = False,
+    api_port: Annotated[
+        int, typer.Option("--api-port", help="Port of the dashboard with --serve.")
+    ] = 8080,
 ) -> None:
-    """Run the main job on the bundled real BTC-perp month: import, validate and summarise it.
+    """Run the main job on embedded defaults: the bundled real BTC-perp month imported, validated,
+    summarised and backtested, then a paper session on the exchange simulator (in this process,
+    replaying real XRP/ETH minutes) recorded in a SQLite bot database, and its drift report.
 
     Needs no config file, no exchange account and no network.
     """
@@ -77,6 +93,10 @@ def demo(
     STATE.console.print(summary)
     STATE.console.print(_daily_table(frame, meta.instrument.quote))
     _backtest(frame, meta.instrument, run_dir, strategy)
+    if paper_bars < 0:
+        raise UserError(f"--paper-bars must be 0 or more, got {paper_bars}")
+    if paper_bars or serve:
+        paper_demo(run_dir, paper_bars, serve=serve, port=api_port)
 
 
 def _backtest(frame: pd.DataFrame, instrument: Instrument, run_dir: Path, strategy: str) -> None:

@@ -460,6 +460,8 @@ class MarketFeed:
             for event in tracker.on_history(rows, BarSource.BACKFILL, to_present=False):
                 self.events.put_nowait(event)
         except Exception as exc:
+            if self._stopping:
+                return  # the feed is closing: the hole no longer matters
             _log.warning("%s %s: hole backfill failed: %s", tracker.symbol, tracker.timeframe, exc)
         if tracker.hole is not None:
             for event in tracker.accept_hole():

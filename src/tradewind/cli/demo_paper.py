@@ -1,0 +1,112 @@
+"""The demo's paper session: the exchange simulator in this process replaying the bundled XRP/ETH
+minutes, the real ccxt client streaming them, a paper session trading them into a SQLite bot
+database, and the drift report comparing the session with its backtest. No account, no network.
+
+With ``serve`` the replay runs at 60x (a bar a second) until Ctrl-C, and the operator API and web
+dashboard are served with a login token printed for this demo bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from rich.table import Table
+
+from tradewind.backtest.inputs import strategies_from
+from tradewind.backtest.spec import Account, BacktestSpec
+from tradewind.cli.context import STATE
+from tradewind.config import AppConfig
+from tradewind.connectors.client import create_client
+from tradewind.connectors.config import ExchangeConfig
+from tradewind.data.recorded import bundled_recorded_dir
+from tradewind.engine.result import BacktestResult
+from tradewind.persistence.api_tokens import issue_token
+from tradewind.persistence.config import DatabaseConfig
+from tradewind.reporting.numbers import format_metric
+from tradewind.session.drift import DriftReport, drift_report, final_bars_from_exchange
+from tradewind.session.operate import ServeOptions, SessionOps
+from tradewind.session.paper import PaperConfig, PaperSession, SessionStatus
+from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.venues.exchange_sim.recordings import shared_listings
+
+SYMBOL = "XRP/ETH"
+STRATEGY = "sma_cross"
+PARAMS = {"fast": 5, "slow": 15}
+
+
+def paper_demo(run_dir: Path, bars: int, *, serve: bool, port: int) -> None:
+    """Run the demo's paper session and print its result and drift report."""
+    result, report, folder = asyncio.run(_session(run_dir, bars, serve=serve, port=port))
+    table = Table(title=f"Paper session: {STRATEGY} on {SYMBOL} 1m (exchange simulator)",
+                  show_header=False)  # fmt: skip
+    table.add_column("")
+    table.add_column("", justify="right")
+    table.add_row("bars traded", str(result.meta.get("bars_traded", 0)))
+    for key in ("initial_equity", "final_equity", "total_return", "trade_count", "win_rate",
+                "total_fees"):  # fmt: skip
+        table.add_row(key, format_metric(key, result.metrics.get(key)))
+    orders = result.orders
+    table.add_row("orders (filled)", f"{len(orders)} ({int((orders['status'] == 'filled').sum())})"
+                  if len(orders) else "0")  # fmt: skip
+    STATE.console.print(table)
+    verdict = "no differences" if report.ok else f"{len(report.differences)} differences"
+    STATE.console.print(
+        f"drift report (session vs the backtest of the exchange's bars): {verdict}; "
+        f"{report.session_trades} trades vs {report.backtest_trades}",
+        highlight=False,
+    )
+    STATE.console.print(f"session: {folder} (orders and fills in {run_dir / 'bots'})")
+
+
+async def _session(
+    run_dir: Path, bars: int, *, serve: bool, port: int
+) -> tuple[BacktestResult, DriftReport, Path]:
+    sim = SimExchange(seed=1, clock=SimClock(speed=60.0 if serve else math.inf), history=0.5)
+    frame = pd.read_feather(bundled_recorded_dir() / "candles" / "XRP_ETH-1m.feather")
+    sim.add_listing(shared_listings()["spot:XRPETH"], klines={"1m": frame})
+    folder = run_dir / "paper"
+    app = AppConfig(database=DatabaseConfig(bots_dir=str(run_dir / "bots")))
+    ops = SessionOps(app, "demo", serve=ServeOptions(port=port) if serve else None)
+    async with LoopbackServer(sim) as server:
+        exchange = ExchangeConfig(rest_url=server.rest_url, rate_limit=False, timeout_ms=15_000)
+        config = PaperConfig(
+            exchange=exchange, strategies=strategies_from(STRATEGY, PARAMS), symbols=(SYMBOL,),
+            timeframe="1m", spec=BacktestSpec(account=Account(cash="2", stake="50%")),
+            run_dir=folder, warmup_bars=60, max_bars=None if serve else bars,
+        )  # fmt: skip
+        session = PaperSession(config, ops=ops, on_update=_announce(ops) if serve else None)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, session.stop, f"stopped by {sig.name}")
+        try:
+            result = await session.run()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+        client = create_client(exchange)
+        final = await asyncio.to_thread(final_bars_from_exchange, folder, client)
+    return result, drift_report(folder, final), folder
+
+
+def _announce(ops: SessionOps) -> Callable[[SessionStatus], None]:
+    shown = [False]
+
+    def update(status: SessionStatus) -> None:
+        if ops.url is None or shown[0] or ops.database is None:
+            return
+        shown[0] = True
+        token = issue_token(ops.database.engine, name="demo", scopes=["read", "trade"],
+                            bot_id=ops.database.bot_id)  # fmt: skip
+        STATE.console.print(
+            f"dashboard: {ops.url}/dashboard  (log in with the demo token {token})\n"
+            "trading a bar a second; Ctrl-C stops and prints the summary",
+            highlight=False,
+        )
+        del status
+
+    return update
