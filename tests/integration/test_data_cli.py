@@ -18,7 +18,7 @@ from tradewind.data.catalog import Catalog, SeriesKey
 from tradewind.data.kinds import DataKind
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     env = {k: v for k, v in env.items() if not k.startswith("TRADEWIND__")}
     return subprocess.run(
@@ -27,7 +27,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
 
@@ -83,12 +83,20 @@ def test_corrupted_file_is_refused_in_a_subprocess_naming_the_row(
     )
 
 
+@pytest.mark.timeout(700)
 def test_demo_in_a_subprocess(tmp_path: Path) -> None:
-    done = _cli("demo", "--run-dir", str(tmp_path / "run"), cwd=tmp_path)
+    # The demo backtests a month and paper-trades 150 bars: minutes on a loaded 2-core machine.
+    done = _cli("demo", "--run-dir", str(tmp_path / "run"), cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "45,031" in done.stdout
     assert "no errors" in done.stdout
     assert (tmp_path / "run" / "data" / "bundled" / "candles" / "BTC-PERP-1m.parquet").is_file()
+    # The paper session on the simulator: it traded, its orders are in the bot's database, and
+    # the drift report found the session equal to its backtest.
+    assert "bars traded" in done.stdout
+    assert "no differences" in done.stdout
+    assert (tmp_path / "run" / "bots" / "demo" / "state.sqlite").is_file()
+    assert (tmp_path / "run" / "paper" / "result.json").is_file()
 
 
 # In-process runs through tradewind.cli.main.run, the console script's entry point.
