@@ -33,12 +33,19 @@ class BarSource(StrEnum):
 @dataclass(frozen=True, slots=True)
 class BarClosed:
     """A bar the exchange has closed. ``bar.ts`` is its open time; each (symbol, timeframe,
-    open time) is announced once."""
+    open time) is announced once.
+
+    ``venue`` names the data source the bar came from when several sources feed one stream
+    (:class:`~tradewind.connectors.failover.SourceSet`; empty from a single feed), and
+    ``secondary`` marks a bar taken from a source other than the first one configured.
+    """
 
     bar: Bar
     source: BarSource
     exchange_ms: int
     received_ms: int
+    venue: str = ""
+    secondary: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,352 @@
+"""One stream of closed bars from an ordered list of sources, failing over without a missing or
+a duplicated bar.
+
+Every source of a :class:`SourceSet` streams at once (hot standby: a standby that must first
+connect and warm up cannot take over within seconds). Each source's feed already announces its
+own bars once, in order, with holes backfilled (:class:`~.market_feed.MarketFeed`); the set keeps
+the last ``buffer_bars`` bars of every source and emits, per (symbol, timeframe), only bars newer
+than the last one it emitted, taken from the *active* source:
+
+- **Failover.** The active source is judged every ``check_period_s``. It fails when its candle
+  streams have been silent for ``failover_after_s - 2 x check_period_s`` (so the switch lands
+  within ``max(2 x push interval, 5 s)`` of its last message, however the checks fall), or when
+  one of its connections is down or stale by its own watchdog. The next healthy source in order
+  becomes active, and its buffered bars newer than the last one emitted go out at once.
+- **No hole across sources.** A bar that would leave a hole after the last one emitted (the new
+  source started later, or skipped an interval) first takes the missing bars from the other
+  sources' buffers, in priority order.
+- **Switch back.** A source of higher priority that has been healthy (messages flowing, no stale
+  stream) for ``switch_back_after_s`` (60 s by default) becomes active again.
+- Every switch is a :class:`~tradewind.core.source_events.SourceSwitched` event, and counted
+  (:attr:`SourceSet.switches`). Bars carry the venue they came from, and ``secondary`` when it
+  is not the first source.
+
+The set also cross-checks the sources' mids (:class:`~.crosscheck.CrossCheck`, from book tickers
+and depth) and measures each stream's receive lag (:class:`~.latency.LatencyMonitor`); their
+findings are events on the same queue, and :meth:`SourceSet.divergent_symbols` is the data
+divergence state a session applies as a no-new-entries breaker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from decimal import Decimal
+
+from tradewind.connectors.binance_streams import StreamKind
+from tradewind.connectors.crosscheck import CrossCheck
+from tradewind.connectors.latency import LatencyMonitor
+from tradewind.connectors.market_feed import wall_ms
+from tradewind.connectors.sources import CandleSource, SourcesConfig
+from tradewind.core.errors import UserError
+from tradewind.core.market_events import (
+    BarClosed,
+    BarSource,
+    BookUpdated,
+    MarketEvent,
+    MarkPriceUpdated,
+    StreamAlert,
+    StreamState,
+    TickerUpdated,
+    TradePrinted,
+)
+from tradewind.core.source_events import SourceEvent, SourceSwitched, SwitchReason
+
+_log = logging.getLogger(__name__)
+
+_BarKey = tuple[str, str]  # (canonical symbol, timeframe)
+_TWO = Decimal(2)
+
+
+class SourceSet:
+    """The closed bars of several sources as one stream (see the module docstring).
+
+    Parameters
+    ----------
+    sources
+        The opened sources, primary first (:func:`~.sources.open_sources`); the set starts and
+        stops their feeds.
+    config
+        Failover, cross-check and latency settings.
+    need
+        The data need these sources serve (named in switch events).
+    buffer_bars
+        Bars kept per source, symbol and timeframe for a takeover.
+    monotonic
+        Clock of the health checks, in seconds (the feeds' own).
+    clock
+        This machine's clock in ms (event stamps).
+    """
+
+    def __init__(
+        self,
+        sources: list[CandleSource],
+        config: SourcesConfig,
+        *,
+        need: str = "candles",
+        buffer_bars: int = 1000,
+        monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], int] = wall_ms,
+    ) -> None:
+        if not sources:
+            raise UserError("a source set needs at least one source")
+        self.sources = sources
+        self.config = config
+        self.need = need
+        self.events: asyncio.Queue[MarketEvent | SourceEvent] = asyncio.Queue()
+        self.crosscheck = CrossCheck(threshold_bps=config.divergence_bps,
+                                     outlier_k=config.outlier_k)  # fmt: skip
+        self.latency = LatencyMonitor(threshold_ms=config.latency_alert_ms)
+        self.active = 0
+        self.switches = 0
+        self.emitted: dict[_BarKey, int] = {}
+        """Open time of the last bar emitted per (symbol, timeframe)."""
+        self._buffer_bars = buffer_bars
+        self._bars: list[dict[_BarKey, deque[BarClosed]]] = [{} for _ in sources]
+        self._healthy_since: dict[int, float] = {}
+        self._monotonic = monotonic
+        self._clock = clock
+        self._started_s = monotonic()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._no_standby_said = False
+
+    # ----------------------------------------------------------------- lifecycle
+    async def start(self, ready_timeout_s: float = 120.0) -> None:
+        """Start every source's feed, wait for their warm-up and start judging them.
+
+        The active source is the first one that warmed up within ``ready_timeout_s``.
+
+        Raises
+        ------
+        UserError
+            When no source warmed up in time.
+        """
+        for source in self.sources:
+            await source.feed.start()
+        loop = asyncio.get_running_loop()
+        for index, source in enumerate(self.sources):
+            self._tasks.append(loop.create_task(self._read(index), name=f"source {source.name}"))
+        ready = await asyncio.gather(
+            *(self._ready(s, ready_timeout_s) for s in self.sources)
+        )  # fmt: skip
+        if not any(ready):
+            raise UserError(f"no {self.need} source warmed up within {ready_timeout_s:g} s")
+        self._started_s = self._monotonic()
+        first = ready.index(True)
+        if first != self.active:
+            self._switch(first, SwitchReason.ERROR, "the primary did not warm up", 0.0)
+        self._tasks.append(loop.create_task(self._judge_loop(), name=f"{self.need} failover"))
+
+    @staticmethod
+    async def _ready(source: CandleSource, timeout_s: float) -> bool:
+        try:
+            await source.feed.wait_ready(timeout_s)
+        except TimeoutError:
+            _log.warning("source %s did not warm up within %.0f s", source.name, timeout_s)
+            return False
+        return True
+
+    async def stop(self) -> None:
+        """Stop judging and stop every source's feed (and close its client)."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        for source in self.sources:
+            await source.feed.stop()
+
+    async def __aenter__(self) -> SourceSet:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ----------------------------------------------------------------- state
+    @property
+    def active_source(self) -> CandleSource:
+        """The source whose bars are emitted now."""
+        return self.sources[self.active]
+
+    def divergent_symbols(self) -> set[str]:
+        """Return the symbols in the data divergence state (no new entries on them)."""
+        return self.crosscheck.divergent_symbols()
+
+    def stale_symbols(self) -> set[str]:
+        """Return the canonical symbols with a stale stream on the active source."""
+        source = self.active_source
+        return {source.canonical.get(s, s) for s in source.feed.stale_symbols()}
+
+    def health(self) -> dict[str, dict[str, StreamState]]:
+        """Return each source's connection states by name."""
+        return {s.name: s.feed.health() for s in self.sources}
+
+    # ----------------------------------------------------------------- reading
+    async def _read(self, index: int) -> None:
+        source = self.sources[index]
+        while True:
+            event = await source.feed.events.get()
+            try:
+                self._on_event(index, source, event)
+            except Exception:
+                _log.exception("source %s: could not handle %r", source.name, event)
+
+    def _on_event(self, index: int, source: CandleSource, event: MarketEvent) -> None:
+        name = source.name
+        if isinstance(event, BarClosed):
+            symbol = source.canonical.get(event.bar.symbol, event.bar.symbol)
+            bar = event.bar
+            if bar.symbol != symbol:
+                bar = dataclasses.replace(bar, symbol=symbol)
+            marked = dataclasses.replace(event, bar=bar, venue=name, secondary=index > 0)
+            key = (symbol, str(bar.timeframe))
+            buffer = self._bars[index].get(key)
+            if buffer is None:
+                buffer = self._bars[index][key] = deque(maxlen=self._buffer_bars)
+            buffer.append(marked)
+            if event.source is BarSource.STREAM:
+                self._lag(name, "kline", event.exchange_ms, event.received_ms)
+            if index == self.active:
+                self._offer(key)
+        elif isinstance(event, TickerUpdated):
+            self._mid(name, source.canonical.get(event.symbol, event.symbol), event.bid,
+                      event.ask, event.received_ms)  # fmt: skip
+            # No lag from book tickers: spot's carry no exchange time (the receive time stands
+            # in), so their lag would read 0.
+        elif isinstance(event, BookUpdated):
+            if event.best_bid is not None and event.best_ask is not None:
+                self._mid(name, source.canonical.get(event.symbol, event.symbol),
+                          event.best_bid, event.best_ask, event.received_ms)  # fmt: skip
+            self._lag(name, "depth", event.exchange_ms, event.received_ms)
+        elif isinstance(event, TradePrinted):
+            self._lag(name, "trade", event.exchange_ms, event.received_ms)
+        elif isinstance(event, MarkPriceUpdated):
+            self._lag(name, "mark", event.exchange_ms, event.received_ms)
+        elif isinstance(event, StreamAlert):
+            self.events.put_nowait(dataclasses.replace(event, stream=f"{name} {event.stream}"))
+
+    def _mid(self, name: str, symbol: str, bid: Decimal, ask: Decimal, received_ms: int) -> None:
+        for finding in self.crosscheck.observe(name, symbol, (bid + ask) / _TWO, received_ms):
+            log = _log.info if finding.kind == "converged" else _log.warning
+            log("%s %s: %s (%s)", symbol, finding.kind, finding.source, finding.detail)
+            self.events.put_nowait(finding)
+
+    def _lag(self, name: str, stream: str, exchange_ms: int, received_ms: int) -> None:
+        alert = self.latency.observe(name, stream, exchange_ms, received_ms)
+        if alert is not None:
+            (_log.warning if alert.raised else _log.info)(
+                "%s %s: receive lag p50 %.0f ms, p99 %.0f ms (threshold %.0f ms)",
+                name, stream, alert.p50_ms, alert.p99_ms, alert.threshold_ms,
+            )  # fmt: skip
+            self.events.put_nowait(alert)
+
+    # ----------------------------------------------------------------- emitting
+    def _offer(self, key: _BarKey) -> None:
+        """Emit the active source's bars of ``key`` newer than the last one emitted."""
+        buffer = self._bars[self.active].get(key)
+        if not buffer:
+            return
+        last = self.emitted.get(key)
+        newer: list[BarClosed] = []
+        for event in reversed(buffer):
+            if last is not None and event.bar.ts <= last:
+                break
+            newer.append(event)
+        for event in reversed(newer):
+            self._fill_hole(key, event.bar.ts)
+            self._emit(key, event)
+
+    def _fill_hole(self, key: _BarKey, ts: int) -> None:
+        last = self.emitted.get(key)
+        if last is None:
+            return
+        step = ts - last
+        tf_ms = self._bars[self.active][key][-1].bar.timeframe.ms
+        if step <= tf_ms:
+            return
+        for index in range(len(self.sources)):
+            if index == self.active:
+                continue
+            for event in self._bars[index].get(key, ()):
+                if self.emitted[key] < event.bar.ts < ts:
+                    self._emit(key, event)
+
+    def _emit(self, key: _BarKey, event: BarClosed) -> None:
+        self.emitted[key] = event.bar.ts
+        self.events.put_nowait(event)
+
+    # ----------------------------------------------------------------- judging
+    async def _judge_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.check_period_s)
+            self.judge()
+
+    def judge(self) -> None:
+        """Judge every source's health now and switch the active source where due."""
+        now = self._monotonic()
+        faults = {i: self._fault(i, now) for i in range(len(self.sources))}
+        for index, fault in faults.items():
+            if fault is None:
+                self._healthy_since.setdefault(index, now)
+            else:
+                self._healthy_since.pop(index, None)
+        fault = faults[self.active]
+        if fault is not None:
+            reason, detail, silent = fault
+            standby = next((i for i in range(len(self.sources))
+                            if i != self.active and faults[i] is None), None)  # fmt: skip
+            if standby is None:
+                if not self._no_standby_said:
+                    _log.warning("%s source %s failing (%s) and no healthy standby", self.need,
+                                 self.active_source.name, detail)  # fmt: skip
+                    self._no_standby_said = True
+                return
+            self._switch(standby, reason, detail, silent)
+            return
+        self._no_standby_said = False
+        for index in range(self.active):
+            since = self._healthy_since.get(index)
+            if since is not None and now - since >= self.config.switch_back_after_s:
+                self._switch(
+                    index,
+                    SwitchReason.RECOVERED,
+                    f"healthy for {now - since:.1f} s",
+                    self._silent_s(self.active, now),
+                )
+                return
+
+    def _silent_s(self, index: int, now: float) -> float:
+        groups = self.sources[index].feed.groups
+        candles = [g for g in groups if g.kind is StreamKind.KLINE] or groups
+        last = max((g.last_message_s for g in candles), default=0.0)
+        return now - max(last, self._started_s)
+
+    def _fault(self, index: int, now: float) -> tuple[SwitchReason, str, float] | None:
+        silent = self._silent_s(index, now)
+        allowed = self.config.failover_after_s - 2 * self.config.check_period_s
+        if silent > allowed:
+            return SwitchReason.SILENT, f"silent for {silent:.1f} s", silent
+        for group in self.sources[index].feed.groups:
+            if group.state is StreamState.STALE:
+                return SwitchReason.ERROR, f"{group.name} is down or stale", silent
+        return None
+
+    def _switch(self, index: int, reason: SwitchReason, detail: str, silent: float) -> None:
+        previous = self.active_source.name
+        self.active = index
+        self.switches += 1
+        _log.warning("%s: %s -> %s (%s: %s)", self.need, previous, self.active_source.name,
+                     reason.value, detail)  # fmt: skip
+        self.events.put_nowait(SourceSwitched(
+            self.need, previous, self.active_source.name, reason, detail, silent,
+            self.switches, self._clock(),
+        ))  # fmt: skip
+        for key in list(self._bars[index]):
+            self._offer(key)
