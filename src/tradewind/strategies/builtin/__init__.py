@@ -4,6 +4,9 @@ from tradewind.strategies.builtin.bb_rsi_meanrev import BbRsiMeanRev
 from tradewind.strategies.builtin.donchian_breakout import DonchianBreakout
 from tradewind.strategies.builtin.ma_cross import EmaCross, SmaCross
 from tradewind.strategies.builtin.macd_adx_trend import MacdAdxTrend
+from tradewind.strategies.builtin.ml_ensemble import MlEnsemble
+from tradewind.strategies.builtin.ml_signal import MlSignal
+from tradewind.strategies.builtin.regime_switch import RegimeSwitch
 from tradewind.strategies.builtin.supertrend_follow import SupertrendFollow
 
 __all__ = [
@@ -11,6 +14,9 @@ __all__ = [
     "DonchianBreakout",
     "EmaCross",
     "MacdAdxTrend",
+    "MlEnsemble",
+    "MlSignal",
+    "RegimeSwitch",
     "SmaCross",
     "SupertrendFollow",
 ]

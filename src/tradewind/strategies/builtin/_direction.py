@@ -1,0 +1,158 @@
+"""What the ML strategies share: walk-forward parameters, registered models loaded by pin, and
+direction probabilities turned into signals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tradewind.bars import BarSeries
+from tradewind.core.errors import UserError
+from tradewind.ml.artifact import parse_pin
+from tradewind.ml.calibrated import CalibratedModel
+from tradewind.ml.features import FeatureInputs
+from tradewind.ml.labels import DOWN, UP
+from tradewind.ml.models import BoostingSettings, ForestSettings
+from tradewind.ml.study import StudySettings
+from tradewind.ml.walk_forward import (
+    CLASSES,
+    SETTLE_BARS,
+    WalkForwardPredictor,
+    WalkForwardSettings,
+)
+from tradewind.strategies.base import Signals, Strategy
+from tradewind.strategies.params import Param
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+DEFAULT_FEATURES = (
+    "ret_1,ret_5,ret_20,rsi_14,rv_30,natr_14,adx_14,di_spread_14,stoch_k,willr_14,cci_20,"
+    "bb_position,bb_width,volume_z"
+)
+"""Features of fixed windows or short Wilder smoothing: after
+:data:`~tradewind.ml.walk_forward.SETTLE_BARS` they no longer depend on where the series starts
+(an EMA(50) gap still would, by about 1% of its value)."""
+
+PINNED_WARMUP = 520
+"""Bars a registered model's features may need (the regime features are the slowest)."""
+
+
+def direction_signals(
+    p_up: FloatArray, p_down: FloatArray, *, entry: float, exit_below: float, short: bool,
+    confidence: FloatArray | None = None,
+) -> Signals:  # fmt: skip
+    """Long when P(up) reaches ``entry`` (and beats P(down)); out when it falls below
+    ``exit_below``; shorts mirrored. The confidence of a bar is the probability of its side
+    unless given.
+
+    NaN probabilities (no model, or the model's own training period) give no signal at all.
+    """
+    with np.errstate(invalid="ignore"):
+        long_in = (p_up >= entry) & (p_up > p_down)
+        long_out = p_up < exit_below
+        short_in = (p_down >= entry) & (p_down > p_up)
+        short_out = p_down < exit_below
+    if confidence is None:
+        confidence = np.where(p_up >= p_down, p_up, p_down)
+    if not short:
+        return Signals(entry_long=long_in, exit_long=long_out, confidence=confidence)
+    return Signals(
+        entry_long=long_in, exit_long=long_out, entry_short=short_in, exit_short=short_out,
+        confidence=confidence,
+    )  # fmt: skip
+
+
+def split_list(text: str) -> list[str]:
+    """The non-empty, stripped items of a comma-separated parameter."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+class PinnedModels:
+    """Registered models by pin, each checked against its SHA-256 once, when first used."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, CalibratedModel] = {}
+
+    def get(self, pin: str) -> CalibratedModel:
+        """The model the pin names (ModelIntegrityError if its files changed)."""
+        if pin not in self._loaded:
+            folder, digest = parse_pin(pin)
+            model = CalibratedModel.load_verified(folder, digest)
+            if model.card.target != "direction" or not {UP, DOWN} <= set(model.classes.tolist()):
+                raise UserError(
+                    f"model {folder} predicts {model.card.target!r}, not the direction "
+                    "(up/down) these strategies trade"
+                )
+            self._loaded[pin] = model
+        return self._loaded[pin]
+
+    def probabilities(self, pin: str, bars: BarSeries) -> tuple[FloatArray, IntArray]:
+        """Class probabilities per bar and their classes, NaN up to the end of the model's
+        training data (a prediction there would be in sample, which a backtest must not trade)."""
+        model = self.get(pin)
+        proba = model.probabilities(model.feature_matrix(FeatureInputs(bars)))
+        proba[np.asarray(bars.ts, dtype=np.int64) <= model.card.data_end_ts] = np.nan
+        return proba, model.classes
+
+
+class WalkForwardStrategy(Strategy):
+    """Base of the ML strategies: the walk-forward training parameters and their predictors."""
+
+    features = Param(DEFAULT_FEATURES, doc="walk-forward: comma-separated feature names")
+    horizon = Param(12, low=2, high=500, doc="walk-forward: triple-barrier horizon, bars")
+    barrier = Param(1.0, low=0.25, high=5.0, doc="walk-forward: barrier, horizon volatilities")
+    train_bars = Param(700, low=300, high=500_000, doc="walk-forward: bars per training window")
+    retrain_every = Param(200, low=20, high=500_000, doc="walk-forward: bars between retrains")
+    trees = Param(100, low=10, high=2000, doc="walk-forward: trees (forest) or boosting rounds")
+    calibration = Param("platt", choices=("platt", "isotonic"),
+                        doc="walk-forward: calibration (Platt is smooth on the few hundred "
+                        "samples a window holds; isotonic steps)")  # fmt: skip
+    short = Param(False, doc="also trade P(down) short", shorts_only=True)
+
+    def __init__(self, **params: Any) -> None:
+        self._pinned = PinnedModels()
+        self._walk: dict[str, WalkForwardPredictor] = {}
+        super().__init__(**params)
+
+    def walk_forward_settings(self, learner: str) -> WalkForwardSettings:
+        """The walk-forward training of ``learner`` these parameters describe."""
+        study = StudySettings(
+            boosting=BoostingSettings(num_boost_round=int(self.trees), min_data_in_leaf=40),
+            forest=ForestSettings(n_estimators=int(self.trees), min_samples_leaf=20),
+            calibration=str(self.calibration),
+        )
+        return WalkForwardSettings(
+            model=learner, features=tuple(split_list(str(self.features))),
+            horizon=int(self.horizon), barrier=float(self.barrier),
+            train_bars=int(self.train_bars), retrain_every=int(self.retrain_every), study=study,
+        )  # fmt: skip
+
+    def predictor(self, learner: str) -> WalkForwardPredictor:
+        """The walk-forward predictor of ``learner`` (rebuilt when parameters change; its model
+        cache lives with it)."""
+        settings = self.walk_forward_settings(learner)
+        found = self._walk.get(learner)
+        if found is None or found.settings != settings:
+            found = self._walk[learner] = self.make_predictor(settings)
+        return found
+
+    def make_predictor(self, settings: WalkForwardSettings) -> WalkForwardPredictor:
+        """A new predictor (a test subclass swaps in a leaky one to show the check catches it)."""
+        return WalkForwardPredictor(settings)
+
+    def walk_forward_proba(self, learner: str, bars: BarSeries) -> tuple[FloatArray, IntArray]:
+        """Walk-forward class probabilities per bar and their classes."""
+        return self.predictor(learner).probabilities(bars), CLASSES
+
+    def walk_forward_warmup(self) -> int:
+        """Settling, a training window, and up to one window more before the first boundary."""
+        return SETTLE_BARS + int(self.train_bars) + int(self.retrain_every)
+
+
+def side_probabilities(proba: FloatArray, classes: IntArray) -> tuple[FloatArray, FloatArray]:
+    """P(up) and P(down) columns of a probability matrix (copies)."""
+    listed = classes.tolist()
+    return proba[:, listed.index(UP)].copy(), proba[:, listed.index(DOWN)].copy()
