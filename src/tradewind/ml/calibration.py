@@ -42,7 +42,6 @@ class Calibrator:
     def fit(self, proba: FloatArray, y: IntArray, classes: IntArray) -> Calibrator:
         """Fit on out-of-sample probabilities ``proba`` and the labels that followed."""
         from sklearn.isotonic import IsotonicRegression
-        from sklearn.linear_model import LogisticRegression
 
         self._maps = []
         for k, c in enumerate(classes):
@@ -56,9 +55,7 @@ class Calibrator:
                 y_at = np.asarray(iso.y_thresholds_, dtype=np.float64)
                 self._maps.append(("isotonic", x_at, y_at))
             else:
-                fit = LogisticRegression(C=1e6).fit(_logit(proba[:, k])[:, None], hit)
-                slope = np.array([float(fit.coef_[0, 0]), float(fit.intercept_[0])])
-                self._maps.append(("platt", slope, np.empty(0)))
+                self._maps.append(("platt", _platt(_logit(proba[:, k]), hit), np.empty(0)))
         return self
 
     @property
@@ -77,7 +74,7 @@ class Calibrator:
             elif kind == "isotonic":
                 cols.append(np.interp(proba[:, k], a, b))
             else:
-                cols.append(1.0 / (1.0 + np.exp(-(a[0] * _logit(proba[:, k]) + a[1]))))
+                cols.append(_sigmoid(a[0] * _logit(proba[:, k]) + a[1]))
         out = np.clip(np.column_stack(cols), 1e-6, 1.0)
         return np.asarray(out / out.sum(axis=1, keepdims=True), dtype=np.float64)
 
@@ -102,6 +99,49 @@ class Calibrator:
         except (KeyError, TypeError, ValueError, UserError) as exc:
             raise DataError(f"malformed calibration ({exc})") from None
         return made
+
+
+def _sigmoid(z: FloatArray) -> FloatArray:
+    # tanh form: no overflow for large |z|.
+    return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)), dtype=np.float64)
+
+
+def _platt(x: FloatArray, hit: FloatArray, iterations: int = 50) -> FloatArray:
+    """Slope and intercept of ``P(hit) = sigmoid(a x + b)`` by Newton's method on the log loss.
+
+    A tiny ridge (1e-6) keeps the 2x2 system solvable when ``x`` separates the outcomes or is
+    constant, where the unpenalised fit has no unique answer; each step is halved until the loss
+    falls, so a near-singular step cannot throw the fit away. Two parameters need no
+    general-purpose optimiser.
+    """
+
+    def loss(a: float, b: float) -> float:
+        p = np.clip(_sigmoid(a * x + b), 1e-15, 1 - 1e-15)
+        ridge = 0.5e-6 * (a * a + b * b)
+        return float(-np.sum(hit * np.log(p) + (1 - hit) * np.log(1 - p)) + ridge)
+
+    a, b = 1.0, 0.0
+    current = loss(a, b)
+    for _ in range(iterations):
+        p = _sigmoid(a * x + b)
+        r = p - hit
+        w = p * (1.0 - p)
+        gradient = np.array([r @ x + 1e-6 * a, r.sum() + 1e-6 * b])
+        hessian = np.array([[w @ (x * x) + 1e-6, w @ x], [w @ x, w.sum() + 1e-6]])
+        step = np.linalg.solve(hessian, gradient)
+        scale = 1.0
+        while scale > 1e-6:
+            trial = loss(a - scale * float(step[0]), b - scale * float(step[1]))
+            if trial <= current:
+                break
+            scale /= 2.0
+        else:
+            break
+        a, b = a - scale * float(step[0]), b - scale * float(step[1])
+        improved, current = current - trial, trial
+        if improved < 1e-12 * max(1.0, abs(current)):
+            break
+    return np.array([a, b])
 
 
 def _logit(p: FloatArray) -> FloatArray:

@@ -5,7 +5,8 @@ whose open time ``ts`` satisfies ``ts // (retrain_every x timeframe) == k``), so
 move when a series starts earlier or later, or grows bar by bar in a live session. For the window
 starting at bar ``b``:
 
-- the training samples are the bars ``i`` in ``[b - train_bars, b)`` whose features are complete
+- the training samples are every ``sample_step``-th bar ``i`` (counted back from ``b``) in
+  ``[b - train_bars, b)`` whose features are complete
   and settled (:data:`SETTLE_BARS` from the series' start) and whose label is known by bar ``b``:
   ``i + horizon < b`` (a triple-barrier label reads bars up to ``i + horizon``), so nothing from
   the window or after it reaches the model; a window without a full training span gets none;
@@ -65,6 +66,7 @@ class WalkForwardSettings:
     barrier: float = 1.0
     train_bars: int = 2000
     retrain_every: int = 1000
+    sample_step: int = 2
     holdout: float = 0.3
     study: StudySettings = field(default_factory=StudySettings)
 
@@ -75,10 +77,12 @@ class WalkForwardSettings:
             )
         for name in self.features:
             feature(name)
-        if self.train_bars <= self.horizon + MIN_SAMPLES or self.retrain_every < 1:
+        if self.sample_step < 1 or self.retrain_every < 1:
+            raise UserError("sample_step and retrain_every must be >= 1")
+        if (self.train_bars - self.horizon) // self.sample_step < MIN_SAMPLES:
             raise UserError(
-                f"train_bars ({self.train_bars}) must exceed horizon + {MIN_SAMPLES} and "
-                f"retrain_every ({self.retrain_every}) be >= 1"
+                f"train_bars ({self.train_bars}) less the horizon ({self.horizon}) must hold "
+                f"{MIN_SAMPLES} samples every {self.sample_step} bars"
             )
 
 
@@ -129,7 +133,9 @@ class WalkForwardPredictor:
             if b < s.train_bars + SETTLE_BARS:
                 continue
             lo = int(b) - s.train_bars
-            rows = np.arange(lo, b, dtype=np.int64)
+            # Every sample_step-th bar counted back from the boundary, so the choice does not
+            # depend on where the series starts; neighbours' labels overlap almost entirely.
+            rows = np.arange(b - 1, lo - 1, -s.sample_step, dtype=np.int64)[::-1]
             # By the horizon, not by where a barrier was touched: a label is only *known* once its
             # whole horizon has passed (before that it could still change or be undefined).
             rows = rows[complete[rows] & (rows + s.horizon < self.label_limit(int(b)))]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from tradewind.bars import BarSeries
 from tradewind.core.timeframe import Timeframe
@@ -66,6 +67,15 @@ def test_register_promote_rollback_and_a_tampered_file(cli: CliRunner, shared_da
     assert back.code == 0, back.err
     assert "version 2 rolled back; version 1 is in production" in back.out
     assert np.array_equal(_predict(cli, bars), v1, equal_nan=True)
+    # The production model's pin is the ml_signal strategy's `model` parameter.
+    pin = cli("ml", "pin", "eth-dir", "--bot", "b1").out.strip()
+    traded = cli("backtest", "-s", "ml_signal", "-p", f"model={pin}", "-p", "entry=0.5",
+                 "-p", "exit_below=0.4", "--data", data, "--json", "run.json")  # fmt: skip
+    assert traded.code == 0, traded.err
+    # Only the bars after the last one its training labels read may be traded (out of sample).
+    data_end = pd.Timestamp(rows[0]["data_end_ts"], unit="ms", tz="UTC")
+    for trade in json.loads(Path("run.json").read_text())["trades"]:
+        assert pd.Timestamp(trade["entry_time"]) > data_end
     table = cli("ml", "list", "eth-dir", "--bot", "b1")
     assert "rolled_back" in table.out
     assert "production" in table.out

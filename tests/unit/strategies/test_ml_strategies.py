@@ -216,7 +216,9 @@ def test_an_ensemble_of_registered_models_votes_with_a_070_threshold(
 
 
 def test_a_walk_forward_ensemble_sizes_by_the_votes_confidence(eth_path: Path) -> None:
-    ensemble = get_strategy("ml_ensemble")(threshold=0.55, exit_below=0.45, **SMALL)
+    ensemble = get_strategy("ml_ensemble")(
+        learners="lightgbm,random_forest", weights="2,1", threshold=0.55, exit_below=0.45, **SMALL
+    )
     seen = _check_confidence_sizing(ensemble, eth_path, 0.1, 0.5)
     assert len(seen) >= 3
     assert min(seen) >= 0.55

@@ -106,7 +106,7 @@ class WalkForwardStrategy(Strategy):
     barrier = Param(1.0, low=0.25, high=5.0, doc="walk-forward: barrier, horizon volatilities")
     train_bars = Param(700, low=300, high=500_000, doc="walk-forward: bars per training window")
     retrain_every = Param(200, low=20, high=500_000, doc="walk-forward: bars between retrains")
-    trees = Param(100, low=10, high=2000, doc="walk-forward: trees (forest) or boosting rounds")
+    trees = Param(60, low=10, high=2000, doc="walk-forward: trees (forest) or boosting rounds")
     calibration = Param("platt", choices=("platt", "isotonic"),
                         doc="walk-forward: calibration (Platt is smooth on the few hundred "
                         "samples a window holds; isotonic steps)")  # fmt: skip

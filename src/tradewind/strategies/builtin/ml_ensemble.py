@@ -39,8 +39,9 @@ class MlEnsemble(WalkForwardStrategy):
     name = "ml_ensemble"
     description = "weighted vote of ML models with a confidence threshold, confidence-sized"
     models = Param("", doc="comma-separated registered model pins; empty: walk-forward learners")
-    learners = Param("lightgbm,random_forest",
-                     doc="walk-forward members when no pins are given (lightgbm, random_forest)")  # fmt: skip
+    learners = Param("lightgbm",
+                     doc="walk-forward members when no pins are given: lightgbm, random_forest "
+                     "(a forest trains about ten times slower)")  # fmt: skip
     weights = Param("", doc="comma-separated positive weights, one per member (default equal)")
     threshold = Param(DEFAULT_THRESHOLD, low=0.34, high=1.0, doc="vote confidence needed to act")
     method = Param("soft", choices=METHODS, doc="soft: mean probabilities; hard: weighted votes")
