@@ -22,6 +22,12 @@ from tradewind.venues.sim import FillModel
 
 WARMUP = 300
 LIVE = 700
+# Where a built-in's defaults need more history than this window holds (the ML strategies train
+# walk-forward on 1,000+ bars), parameters that fit it.
+FITS_THE_WINDOW: dict[str, dict[str, object]] = {
+    "ml_signal": {"train_bars": 300, "retrain_every": 100},
+    "ml_ensemble": {"train_bars": 300, "retrain_every": 100, "threshold": 0.55},
+}
 
 
 def _frames(*names: str) -> dict[str, pd.DataFrame]:
@@ -35,7 +41,7 @@ def _frames(*names: str) -> dict[str, pd.DataFrame]:
 def _drive(frames: dict[str, pd.DataFrame], strategy: str, spec: BacktestSpec) -> pd.DataFrame:
     warm = {n: f.iloc[:WARMUP] for n, f in frames.items()}
     prepared = prepare(warm, spec)
-    driver = PaperDriver(prepared, strategies_from(strategy, None))
+    driver = PaperDriver(prepared, strategies_from(strategy, FITS_THE_WINDOW.get(strategy)))
     full = {n: BarSeries.from_frame(f, n, Timeframe.parse("5m")) for n, f in frames.items()}
     for i in range(WARMUP, WARMUP + LIVE):
         for name, series in full.items():
@@ -46,7 +52,8 @@ def _drive(frames: dict[str, pd.DataFrame], strategy: str, spec: BacktestSpec) -
 
 def _backtest(frames: dict[str, pd.DataFrame], strategy: str, spec: BacktestSpec) -> pd.DataFrame:
     first = next(iter(frames.values()))["date"].iloc[WARMUP]
-    return run(strategy, prepare(frames, replace(spec, window=Window(start=first)))).trades
+    prepared = prepare(frames, replace(spec, window=Window(start=first)))
+    return run(strategy, prepared, FITS_THE_WINDOW.get(strategy)).trades
 
 
 def _same(paper: pd.DataFrame, backtest: pd.DataFrame) -> None:
