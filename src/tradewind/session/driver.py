@@ -20,6 +20,7 @@ instant is then simply absent, as a gap in a backtest's data is).
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -43,7 +44,7 @@ from tradewind.engine.result import BacktestResult
 from tradewind.strategies.base import Strategy
 from tradewind.venues.sim import SimVenue
 
-__all__ = ["PaperDriver", "StepReport"]
+__all__ = ["BarDriver", "PaperDriver", "StepReport"]
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,14 @@ class StepReport:
     fills: int
 
 
-class PaperDriver:
-    """The event engine driven one closed instant at a time (see the module docstring).
+class BarDriver(ABC):
+    """Closed bars in, instants out: what the paper and the live driver share.
+
+    It keeps the bars (warm-up and each bar closed since), collects them into instants
+    (:meth:`add`, :meth:`ready`, :meth:`flush`), recomputes every binding's signals over the bars
+    held when its symbol's bar closes, and calls the Node's bar closes and timers. Where orders go
+    and how their events come back is the subclass's: :meth:`_wire` builds the engine and
+    :meth:`_step` runs one instant.
 
     Parameters
     ----------
@@ -84,11 +91,11 @@ class PaperDriver:
         spec = prepared.spec
         if spec.risk is not None:
             raise UserError(
-                "risk rules (--risk-preset, --risk) are not yet supported in paper sessions: "
+                "risk rules (--risk-preset, --risk) are not yet supported in trading sessions: "
                 "their precomputed indicators need the whole series; run without them"
             )
         if spec.engine != "event":
-            raise UserError("a paper session runs the event engine")
+            raise UserError("a trading session runs the event engine")
         self.prepared = prepared
         self.strategies = list(strategies)
         self._buffers: dict[str, BarBuffer] = {}
@@ -100,23 +107,24 @@ class PaperDriver:
         self.symbols = list(prepared.bars)
         self.bars: dict[str, BarSeries] = {n: b.series() for n, b in self._buffers.items()}
         self.first_bar = {n: len(b) for n, b in self._buffers.items()}
-        starting = {prepared.quote: prepared.cash}
-        self.venue = SimVenue(
-            prepared.instruments, dict(self.bars), starting, spec.fill,
-            leverage=prepared.leverage, open_ended=True,
-        )  # fmt: skip
-        self.engine: EventEngine = build_event_engine(
-            self.strategies, self.bars, prepared.instruments, starting, prepared.stake,
-            self.venue, self.first_bar, None, bus, spec.on_strategy_error, ids,
-        )  # fmt: skip
+        self.engine: EventEngine = self._wire({prepared.quote: prepared.cash}, bus, ids)
         self.node = self.engine.node
-        self.port = self.engine.port
         self._by_symbol: dict[str, list[Binding]] = {}
         for binding in self.node.bindings:
             self._by_symbol.setdefault(binding.symbol, []).append(binding)
         self._pending: dict[int, dict[str, Bar]] = {}
         self.last_close_ms: int | None = None
         self.steps = 0
+
+    @abstractmethod
+    def _wire(
+        self, starting: dict[str, Decimal], bus: MessageBus | None, ids: ClientIdFactory | None
+    ) -> EventEngine:
+        """Build the engine (Node, port, portfolio, gate) over :attr:`bars`."""
+
+    @abstractmethod
+    def _step(self, close: int, arrived: Mapping[str, Bar]) -> StepReport:
+        """Run the instant closing at ``close`` with the bars that ``arrived`` for it."""
 
     # -- bars in --------------------------------------------------------------------------------
 
@@ -168,12 +176,12 @@ class PaperDriver:
             reports.append(self._step(close, self._pending.pop(close)))
         return reports
 
-    # -- one instant ----------------------------------------------------------------------------
+    # -- one instant (the shared parts) --------------------------------------------------------
 
-    def _step(self, close: int, arrived: Mapping[str, Bar]) -> StepReport:
-        node, port = self.node, self.port
-        orders_before = len(node.orders)
-        fills_before = len(self.engine.portfolio.fills)
+    def _take(self, arrived: Mapping[str, Bar]) -> dict[str, int]:
+        """Append the arrived bars, hand the new series to the Node and recompute the signals;
+        return the new bar's index per symbol."""
+        node = self.node
         index: dict[str, int] = {}
         for symbol in self.symbols:  # the backtest's symbol order
             bar = arrived.get(symbol)
@@ -183,32 +191,17 @@ class PaperDriver:
             buffer.append(bar)
             series = buffer.series()
             self.bars[symbol] = series
-            self.venue.extend(symbol, series)
             node.replace_bars(symbol, series)
             for binding in self._by_symbol.get(symbol, ()):
                 for name, value in signal_arrays(binding.strategy, series).items():
                     setattr(binding, name, value)
             index[symbol] = len(series) - 1
-        # Fills at each new bar's open and the timers due before the close, in time order (a
-        # timer goes before a fill at the same time, as in the backtest runner).
-        while True:
-            best: tuple[int, int, str] | None = None
-            for symbol, i in index.items():
-                if port.next_bar(symbol) == i:
-                    candidate = (int(self.bars[symbol].ts[i]), 1, symbol)
-                    if best is None or candidate < best:
-                        best = candidate
-            timer = node.next_timer()
-            if timer is not None and timer < close and (best is None or (timer, 0) <= best[:2]):
-                best = (timer, 0, "")
-            if best is None:
-                break
-            at, kind, symbol = best
-            node.now = max(node.now, at)
-            if kind == 0:
-                node.on_timer(at)
-            else:
-                node.on_venue_events(port.process_bar(symbol, index[symbol]), index[symbol])
+        return index
+
+    def _close(self, close: int, index: Mapping[str, int], orders_before: int,
+               fills_before: int) -> StepReport:  # fmt: skip
+        """Each symbol's bar close (signals, then orders), then the timers due at the close."""
+        node = self.node
         for symbol, i in index.items():
             for binding in self._by_symbol.get(symbol, ()):
                 if i >= binding.start:
@@ -218,7 +211,7 @@ class PaperDriver:
         self.last_close_ms = close
         self.steps += 1
         return StepReport(
-            close, index, len(node.orders) - orders_before,
+            close, dict(index), len(node.orders) - orders_before,
             len(self.engine.portfolio.fills) - fills_before,
         )  # fmt: skip
 
@@ -251,3 +244,53 @@ class PaperDriver:
     def equity(self) -> Decimal:
         """The account's equity now (marked at the last closes)."""
         return self.node.account.equity()
+
+
+class PaperDriver(BarDriver):
+    """The event engine over an open-ended :class:`~tradewind.venues.sim.SimVenue`, driven one
+    closed instant at a time (see the module docstring and :class:`BarDriver` for the
+    parameters): orders fill by the backtest's rules at the next bars."""
+
+    def _wire(
+        self, starting: dict[str, Decimal], bus: MessageBus | None, ids: ClientIdFactory | None
+    ) -> EventEngine:
+        prepared = self.prepared
+        self.venue = SimVenue(
+            prepared.instruments, dict(self.bars), starting, prepared.spec.fill,
+            leverage=prepared.leverage, open_ended=True,
+        )  # fmt: skip
+        engine = build_event_engine(
+            self.strategies, self.bars, prepared.instruments, starting, prepared.stake,
+            self.venue, self.first_bar, None, bus, prepared.spec.on_strategy_error, ids,
+        )  # fmt: skip
+        self.port = engine.port
+        return engine
+
+    def _step(self, close: int, arrived: Mapping[str, Bar]) -> StepReport:
+        node, port = self.node, self.port
+        orders_before = len(node.orders)
+        fills_before = len(self.engine.portfolio.fills)
+        index = self._take(arrived)
+        for symbol in index:
+            self.venue.extend(symbol, self.bars[symbol])
+        # Fills at each new bar's open and the timers due before the close, in time order (a
+        # timer goes before a fill at the same time, as in the backtest runner).
+        while True:
+            best: tuple[int, int, str] | None = None
+            for symbol, i in index.items():
+                if port.next_bar(symbol) == i:
+                    candidate = (int(self.bars[symbol].ts[i]), 1, symbol)
+                    if best is None or candidate < best:
+                        best = candidate
+            timer = node.next_timer()
+            if timer is not None and timer < close and (best is None or (timer, 0) <= best[:2]):
+                best = (timer, 0, "")
+            if best is None:
+                break
+            at, kind, symbol = best
+            node.now = max(node.now, at)
+            if kind == 0:
+                node.on_timer(at)
+            else:
+                node.on_venue_events(port.process_bar(symbol, index[symbol]), index[symbol])
+        return self._close(close, index, orders_before, fills_before)
