@@ -9,8 +9,9 @@ import signal
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.live import Live
@@ -20,12 +21,17 @@ from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec, Costs
 from tradewind.cli.backtest import print_health, print_health_headline
 from tradewind.cli.context import STATE
+from tradewind.cli.keys import FdOption, KeystoreOption, open_keystore
 from tradewind.cli.outputs import write_output
 from tradewind.cli.results import metrics_table
 from tradewind.cli.run_options import Params, RunOptions, Strategies, run_options, strategy_choice
+from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.errors import UserError
 from tradewind.core.strict_json import write_json
 from tradewind.engine.result import BacktestResult
+from tradewind.ops.credentials import with_keystore_credentials
+from tradewind.ops.keystore import DEFAULT_PATH, KeystoreError
+from tradewind.session.live import LiveConfig, LiveSession
 from tradewind.session.operate import ServeOptions, SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession, SessionStatus
 from tradewind.venues.sim import FillModel
@@ -40,7 +46,8 @@ def trade(
     strategy: Strategies,
     param: Params = None,
     mode: Annotated[
-        str, typer.Option("--mode", help="paper: live market data, simulated fills.")
+        str,
+        typer.Option("--mode", help="paper: live market data, simulated fills; live: real orders."),
     ] = "paper",
     run_dir: Annotated[
         Path | None,
@@ -66,6 +73,36 @@ def trade(
     api_port: Annotated[
         int, typer.Option("--api-port", help="Port of the API on 127.0.0.1 (0: any free port).")
     ] = 8080,
+    live_confirmed: Annotated[
+        bool,
+        typer.Option(
+            "--i-understand-live-orders", help="--mode live: confirm that real orders will be sent."
+        ),
+    ] = False,
+    max_capital: Annotated[
+        str | None,
+        typer.Option(
+            "--max-capital", help="--mode live (required): the most quote currency the bot may use."
+        ),
+    ] = None,
+    entry_timeout: Annotated[
+        float,
+        typer.Option("--entry-timeout", help="--mode live: cancel an entry unfilled after N s."),
+    ] = 60.0,
+    max_orders_per_minute: Annotated[
+        int,
+        typer.Option(
+            "--max-orders-per-minute", help="--mode live: more orders a minute halt new entries."
+        ),
+    ] = 20,
+    allow_unrestricted_ip: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unrestricted-ip", help="--mode live: accept a key not bound to IP addresses."
+        ),
+    ] = False,
+    keystore: KeystoreOption = DEFAULT_PATH,
+    passphrase_fd: FdOption = None,
 ) -> None:
     """Trade on live market data: `--mode paper` fills orders by the backtest's rules.
 
@@ -74,14 +111,14 @@ def trade(
     public data or the simulator. Several symbols: --symbol A/B,C/D (one account). The session
     records what it saw in --run-dir; `tradewind drift RUN_DIR` replays it through the backtest.
     Stop with Ctrl-C (the summary is printed) or --max-bars.
+
+    `--mode live` sends real orders with the [exchange] key (or its keystore entry): it asks for
+    confirmation (or --i-understand-live-orders), refuses a key that can withdraw, uses at most
+    --max-capital, cancels entries unfilled after --entry-timeout seconds, and halts new entries
+    beyond --max-orders-per-minute. Its open orders are cancelled when it stops.
     """
-    if mode == "live":
-        raise UserError(
-            "--mode live is not available yet: use --mode paper (live orders go through "
-            "`tradewind` once live sessions land)"
-        )
-    if mode != "paper":
-        raise UserError(f"--mode must be paper, got {mode!r}")
+    if mode not in ("paper", "live"):
+        raise UserError(f"--mode must be paper or live, got {mode!r}")
     opts.refuse("trade", "a session trades live data, not stored candles", *_NOT_IN_SESSIONS)
     opts.check_outputs()
     if opts.risk() is not None:
@@ -109,18 +146,34 @@ def trade(
         costs=Costs(fee=opts.fee),
     )
     started = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    folder = run_dir or Path("user_data") / "runs" / f"paper-{started}"
-    config = PaperConfig(
-        exchange=STATE.config().exchange, strategies=strategies_from(chosen, params),
-        symbols=symbols, timeframe=opts.timeframe, spec=spec, run_dir=folder,
-        warmup_bars=warmup, max_bars=max_bars, grace_s=grace,
-    )  # fmt: skip
+    folder = run_dir or Path("user_data") / "runs" / f"{mode}-{started}"
+    common: dict[str, Any] = {
+        "strategies": strategies_from(chosen, params), "symbols": symbols,
+        "timeframe": opts.timeframe, "spec": spec, "run_dir": folder, "warmup_bars": warmup,
+        "max_bars": max_bars, "grace_s": grace,
+    }  # fmt: skip
+    config: PaperConfig
+    if mode == "live":
+        if max_capital is None:
+            raise UserError("--mode live needs --max-capital: the most the bot may use, "
+                            "e.g. --max-capital 200")  # fmt: skip
+        if not live_confirmed:
+            live_confirmed = _ask_confirmation()
+        config = LiveConfig(
+            exchange=_live_exchange(keystore, passphrase_fd), max_capital=_amount(max_capital),
+            confirmed=live_confirmed, entry_timeout_s=entry_timeout,
+            max_orders_per_minute=max_orders_per_minute,
+            allow_unrestricted_ip=allow_unrestricted_ip, **common,
+        )  # fmt: skip
+    else:
+        config = PaperConfig(exchange=STATE.config().exchange, **common)
     STATE.console.print(
-        f"paper session: {', '.join(strategy)} on {', '.join(symbols)} {opts.timeframe} "
+        f"{mode} session: {', '.join(strategy)} on {', '.join(symbols)} {opts.timeframe} "
         f"from {config.exchange.rest_url or config.exchange.name}; recording in {folder}",
         highlight=False,
     )
-    ops = SessionOps(STATE.config(), bot, serve=ServeOptions(port=api_port) if serve else None)
+    ops = SessionOps(STATE.config(), bot, serve=ServeOptions(port=api_port) if serve else None,
+                     mode=mode)  # fmt: skip
     result = asyncio.run(_run(config, ops))
     print_health_headline(result)
     STATE.console.print(metrics_table(result))
@@ -151,9 +204,39 @@ async def _run(config: PaperConfig, ops: SessionOps) -> BacktestResult:
             printed[0] = status.bars
             STATE.console.print(_line(status), highlight=False)
 
-    session = PaperSession(config, on_update=update, ops=ops)
+    session = (
+        LiveSession(config, on_update=update, ops=ops)
+        if isinstance(config, LiveConfig)
+        else PaperSession(config, on_update=update, ops=ops)
+    )
     with _stop_on_signals(session), view or contextlib.nullcontext():
         return await session.run()
+
+
+def _ask_confirmation() -> bool:
+    """Ask on the terminal whether to send real orders (no terminal: not confirmed)."""
+    if not sys.stdin.isatty():
+        return False
+    return typer.confirm("--mode live sends real orders with real money. Continue?", default=False)
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise UserError(f"--max-capital must be a number, got {text!r}") from None
+
+
+def _live_exchange(keystore: Path, passphrase_fd: int | None) -> ExchangeConfig:
+    """The [exchange] table, with the key read from the keystore when it names an entry."""
+    exchange = STATE.config().exchange
+    if exchange.keystore_entry is None:
+        return exchange
+    try:
+        store = open_keystore(keystore, passphrase_fd, False, create=False)
+        return with_keystore_credentials(exchange, store)
+    except KeystoreError as error:
+        raise UserError(str(error)) from None
 
 
 @contextlib.contextmanager
@@ -187,7 +270,7 @@ def _line(status: SessionStatus) -> str:
 
 
 def _table(status: SessionStatus) -> Table:
-    table = Table(title=f"paper session: {status.phase}", show_header=False)
+    table = Table(title=f"session: {status.phase}", show_header=False)
     table.add_column("what")
     table.add_column("value")
     equity = "-" if status.equity is None else f"{status.equity:,.8f}".rstrip("0").rstrip(".")

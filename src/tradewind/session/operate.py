@@ -37,7 +37,7 @@ from tradewind.ops.notifications import Notifier
 from tradewind.ops.server import bound_port, server_for
 from tradewind.ops.telegram import TelegramBot, telegram_token
 from tradewind.persistence.bots import BotDatabase, bot_folder, open_bot
-from tradewind.session.driver import PaperDriver
+from tradewind.session.driver import BarDriver
 
 __all__ = ["ServeOptions", "SessionOps"]
 
@@ -69,6 +69,8 @@ class SessionOps:
         The key of the operator-action chain (the keystore's); None uses the bot's own file.
     keystore
         The open keystore, for secrets the config names by entry (the Telegram token).
+    mode
+        ``paper`` or ``live``: how the session row and the facade name the session.
     """
 
     def __init__(
@@ -79,8 +81,10 @@ class SessionOps:
         serve: ServeOptions | None = None,
         audit_key: bytes | None = None,
         keystore: Keystore | None = None,
+        mode: str = "paper",
     ) -> None:
         self.config = config
+        self.mode = mode
         self.bot = bot
         self.serve = serve
         self._audit_key = audit_key
@@ -96,21 +100,21 @@ class SessionOps:
         self._serving: asyncio.Task[None] | None = None
 
     async def start(
-        self, driver: PaperDriver, *, strategies: list[str], parameters: dict[str, Any]
+        self, driver: BarDriver, *, strategies: list[str], parameters: dict[str, Any]
     ) -> None:
         """Open the database and start recording, the facade, the API and notifications."""
         cfg = self.config.database
         database = open_bot(self.bot, bots_dir=cfg.bots_dir, url=cfg.url, durability=cfg.durability)
         self.database = database
         self.session_id = database.start_session(
-            mode="paper", strategies=strategies, parameters=parameters,
+            mode=self.mode, strategies=strategies, parameters=parameters,
             config_hash="", code_version="",
         )  # fmt: skip
         node = driver.node
         RepositoryRecorder(database.repository(self.session_id), node.portfolio).attach(node.bus)
         self.events.attach(node.bus)
         self.facade = ControlFacade(
-            node, database, self._audit_key or self._bot_key(), mode="paper", events=self.events,
+            node, database, self._audit_key or self._bot_key(), mode=self.mode, events=self.events,
             config=self.config,
         )  # fmt: skip
         if self.config.notifications.enabled:

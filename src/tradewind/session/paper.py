@@ -56,7 +56,7 @@ from tradewind.engine.bus import MessageBus
 from tradewind.engine.equity import account_currency
 from tradewind.engine.result import BacktestResult
 from tradewind.risk.stake import Stake
-from tradewind.session.driver import PaperDriver, StepReport
+from tradewind.session.driver import BarDriver, PaperDriver, StepReport
 from tradewind.session.operate import SessionOps
 from tradewind.strategies.base import Strategy
 
@@ -143,6 +143,11 @@ class PaperSession:
     ``on_update`` is called with the :class:`SessionStatus` after every change worth showing.
     """
 
+    mode = "paper"
+    """The session's kind, as its settings, result and database name it."""
+    id_prefix = "pp"
+    """The start of every client id this kind of session makes."""
+
     def __init__(
         self,
         config: PaperConfig,
@@ -157,7 +162,7 @@ class PaperSession:
         self.bus = bus or MessageBus()
         self.on_update = on_update
         self.status = SessionStatus()
-        self.driver: PaperDriver | None = None
+        self.driver: BarDriver | None = None
         self.instruments: dict[str, Instrument] = {}
         self._wall = wall
         self._stop = asyncio.Event()
@@ -197,6 +202,7 @@ class PaperSession:
         feed = MarketFeed(client, spec, recorder=self.recorder.market_message)
         try:
             await self._load_instruments(client)
+            await self._preflight(client)
             await feed.start()
             self._phase("warming up")
             await feed.wait_ready(timeout_s=120)
@@ -209,6 +215,7 @@ class PaperSession:
                     parameters={s.id: s.params for s in config.strategies},
                 )
                 self.status.api_url = self.ops.url
+            await self._before_trading()
             self._phase("trading")
             await self._trade(feed)
         except BaseException as error:
@@ -216,6 +223,7 @@ class PaperSession:
             raise
         finally:
             self._phase("stopping")
+            await self._wind_down()
             await feed.stop()
             if self.ops is not None:
                 await self.ops.stop(self._end_reason)
@@ -242,6 +250,24 @@ class PaperSession:
             found = {s: replace(i, maker_fee=rate, taker_fee=rate) for s, i in found.items()}
         self.instruments = found
 
+    async def _preflight(self, client: Any) -> None:
+        """Checks before the feed starts, with the instruments loaded (a paper session needs
+        none: it sends nothing to the exchange)."""
+
+    async def _before_trading(self) -> None:
+        """The last step before the first decision, with the driver built and the operator's
+        side started (a paper session's simulated venue starts empty: nothing to reconcile)."""
+
+    async def _wind_down(self) -> None:
+        """End the orders still open when the session stops: they end with it, at the
+        simulated venue that is the session's own (positions stay, marked at the last close)."""
+        driver = self.driver
+        if driver is None:
+            return
+        for order in list(driver.node.orders.values()):
+            if order.is_open:
+                driver.node.manager.cancel(order.client_id, driver.node.now)
+
     def _drain_warmup(self, feed: MarketFeed) -> dict[str, list[Bar]]:
         """The warm-up bars (everything on the queue now); live bars already queued go to the
         driver once it exists."""
@@ -259,7 +285,15 @@ class PaperSession:
             raise UserError(f"the exchange gave no warm-up bars for {', '.join(empty)}")
         return warm
 
-    def _build(self, warm: dict[str, list[Bar]]) -> PaperDriver:
+    def _capital(self) -> Decimal:
+        """The account's cash (a paper session's: the spec's)."""
+        return Decimal(str(self.config.spec.account.cash))
+
+    def _driver(self, prepared: PreparedRun, ids: ClientIdFactory) -> BarDriver:
+        """The driver of this kind of session over the warm-up bars."""
+        return PaperDriver(prepared, self.config.strategies, bus=self.bus, ids=ids)
+
+    def _build(self, warm: dict[str, list[Bar]]) -> BarDriver:
         config = self.config
         tf = Timeframe.parse(config.timeframe)
         bars = {}
@@ -272,13 +306,12 @@ class PaperSession:
         quote = account_currency(self.instruments)
         prepared = PreparedRun(
             spec=spec, bars=bars, instruments=self.instruments, quote=quote,
-            cash=Decimal(str(spec.account.cash)), stake=Stake.parse(spec.account.stake),
+            cash=self._capital(), stake=Stake.parse(spec.account.stake),
             first_bar={s: len(b) for s, b in bars.items()},
             leverage=dict.fromkeys(bars, Decimal(1)), funding={}, fee_rate=None,
         )  # fmt: skip
         session = f"{int(self._started * 1000):x}"
-        driver = PaperDriver(prepared, config.strategies, bus=self.bus,
-                             ids=ClientIdFactory("pp", session=session))  # fmt: skip
+        driver = self._driver(prepared, ClientIdFactory(self.id_prefix, session=session))
         self.bus.subscribe("order", self._journal_order)
         self.status.currency = quote
         return driver
@@ -309,10 +342,14 @@ class PaperSession:
                 event = await asyncio.wait_for(feed.events.get(), timeout=0.2)
                 self._on_event(event, record=True)
             self.status.streams = {name: state.value for name, state in feed.health().items()}
-            self._stale_breaker(feed.stale_symbols())
+            self._tick(feed)
             self._evaluate()
             if self.config.max_bars is not None and self.status.bars >= self.config.max_bars:
                 self.stop(f"--max-bars {self.config.max_bars} reached")
+
+    def _tick(self, feed: MarketFeed) -> None:
+        """What runs between feed events (about every 0.2 s): the stale-data breaker."""
+        self._stale_breaker(feed.stale_symbols())
 
     def _stale_breaker(self, stale: set[str]) -> None:
         """The "stale data" breaker: no new entries in a symbol while one of its streams is
@@ -403,7 +440,7 @@ class PaperSession:
         config = self.config
         fill = config.spec.fill
         settings = {
-            "mode": "paper",
+            "mode": self.mode,
             "exchange": config.exchange.name,
             "rest_url": config.exchange.rest_url,
             "strategies": [
@@ -436,13 +473,9 @@ class PaperSession:
         await self.recorder.close()
         if driver is None:
             raise UserError("the session stopped before its warm-up was loaded: nothing traded")
-        # Open orders end with the session (the simulated venue is the session's own).
-        for order in list(driver.node.orders.values()):
-            if order.is_open:
-                driver.node.manager.cancel(order.client_id, driver.node.now)
         result = driver.result(
             self._started,
-            {"mode": "paper", "exchange": self.config.exchange.name,
+            {"mode": self.mode, "exchange": self.config.exchange.name,
              "bars_traded": self.status.bars},
         )  # fmt: skip
         write_json(Path(self.config.run_dir) / RESULT_FILE, result.to_json_dict())

@@ -549,8 +549,6 @@ def _denied(order: Order, instrument: Instrument | None) -> str:
     for name, value in (("price", order.price), ("trigger price", order.trigger_price)):
         if value is not None and value % instrument.price_step:
             return f"{name} {value} is not a multiple of the tick {instrument.price_step}"
-    if order.reduce_only and instrument.is_spot:
-        return "reduce-only applies to futures only"
     if order.type is OrderType.MARKET and order.post_only:
         return "post-only applies to limit orders only"
     return ""

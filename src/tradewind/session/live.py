@@ -1,0 +1,239 @@
+"""A live session: the paper session's Node, bars and recording, with real orders on the exchange.
+
+:class:`LiveSession` is a :class:`~tradewind.session.paper.PaperSession` whose driver is the
+:class:`~tradewind.session.live_driver.LiveDriver`: orders go to the exchange through the live
+venue port (:class:`~tradewind.venues.live.LiveVenuePort`: a client id on every order, ambiguous
+answers looked up and never resent), and the exchange's answers come back into the Node whenever
+they arrive. The bot's database records every order before it is sent (the session's
+:class:`~tradewind.engine.recording.RepositoryRecorder`, on the Node's bus ahead of the send).
+
+Before the feed starts (fail closed, nothing sent yet):
+
+1. the session must be confirmed (:attr:`LiveConfig.confirmed`: the CLI's
+   ``--i-understand-live-orders`` or an interactive yes);
+2. the API key must not be able to withdraw or transfer
+   (:func:`tradewind.connectors.key_check.check_key`);
+3. the capital the bot may use is the smaller of the quote balance and ``max_capital``: the
+   Node's account holds that much and sizes every order from it.
+
+Before the first decision, the exchange is reconciled with the database
+(:func:`tradewind.venues.live.reconcile.reconcile`): orders an earlier session left open are
+looked up and their end and fills booked; an order still working on the exchange, or a
+divergence nothing explains, stops the start with the report. Balances the bot did not create
+are reported as external and never traded.
+
+When the session stops, its open orders are cancelled on the exchange; positions stay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from tradewind.backtest.api import PreparedRun
+from tradewind.connectors.key_check import check_key
+from tradewind.connectors.market_feed import MarketFeed
+from tradewind.core.errors import UserError
+from tradewind.core.orders import ClientIdFactory
+from tradewind.engine.equity import account_currency
+from tradewind.engine.write_ahead import WriteAheadOrders
+from tradewind.session.driver import BarDriver
+from tradewind.session.live_driver import LiveDriver
+from tradewind.session.paper import PaperConfig, PaperSession
+from tradewind.venues.live import LiveVenuePort
+from tradewind.venues.live.reconcile import ReconcileError, StoredState, reconcile
+
+__all__ = ["LiveConfig", "LiveSession"]
+
+log = logging.getLogger(__name__)
+
+_WIND_DOWN_S = 10.0
+"""How long a stopping session waits for the exchange to confirm its cancels."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiveConfig(PaperConfig):
+    """What a live session runs: a paper session's settings (the spec's cash is not used: the
+    capital is the exchange balance, capped) plus the live safeguards.
+
+    Parameters
+    ----------
+    max_capital
+        The most of the account's quote balance the bot may use (the cap on its capital).
+    confirmed
+        The operator confirmed that real orders will be sent; without it the session refuses.
+    entry_timeout_s
+        An entry still unfilled this many seconds after it was sent is cancelled.
+    max_orders_per_minute
+        More orders than this within a minute halt new entries.
+    allow_unrestricted_ip
+        Accept a key not bound to IP addresses (a warning instead of a refusal).
+    poll_s
+        Seconds between the port's lookups of open orders.
+    stream
+        Watch the user-data stream (polling stays on underneath).
+    """
+
+    max_capital: Decimal
+    confirmed: bool = False
+    entry_timeout_s: float = 60.0
+    max_orders_per_minute: int = 20
+    allow_unrestricted_ip: bool = False
+    poll_s: float = 0.5
+    stream: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.confirmed:
+            raise UserError(
+                "--mode live sends real orders with real money: confirm with "
+                "--i-understand-live-orders (or answer yes when asked)"
+            )
+        if not self.max_capital > 0:
+            raise UserError(f"--max-capital must be positive, got {self.max_capital}")
+        if not self.entry_timeout_s > 0:
+            raise UserError(f"--entry-timeout must be positive, got {self.entry_timeout_s}")
+        if self.max_orders_per_minute < 1:
+            raise UserError(
+                f"--max-orders-per-minute must be at least 1, got {self.max_orders_per_minute}"
+            )
+        exchange = self.exchange
+        if exchange.api_key is None or exchange.secret is None:
+            raise UserError(
+                "live trading needs the exchange key: set [exchange] api_key and secret, or "
+                "keystore_entry (`tradewind keys add`)"
+            )
+
+
+class LiveSession(PaperSession):
+    """One live-trading session (see the module docstring). ``ops`` is required: the bot's
+    database records the orders."""
+
+    mode = "live"
+    id_prefix = "lv"
+
+    def __init__(self, config: LiveConfig, **kw: Any) -> None:
+        if kw.get("ops") is None:
+            raise UserError("a live session records its orders in the bot's database: give ops")
+        super().__init__(config, **kw)
+        self.live = config
+        self.port: LiveVenuePort | None = None
+        self.reconciled = ""
+        """The summary of the reconciliation before trading."""
+        self._capital_value = Decimal(0)
+        self._breaker_shown = False
+
+    # -- before the feed --------------------------------------------------------------------------
+
+    async def _preflight(self, client: Any) -> None:
+        config = self.live
+        verdict = await asyncio.to_thread(
+            check_key, config.exchange, allow_unrestricted_ip=config.allow_unrestricted_ip
+        )
+        if not verdict.ok:
+            raise UserError("refusing to trade live with this API key: "
+                            + "; ".join(verdict.refusals))  # fmt: skip
+        self.port = LiveVenuePort(client, self.instruments, poll_s=config.poll_s,
+                                  stream=config.stream)  # fmt: skip
+        quote = account_currency(self.instruments)
+        balances = await self.port.balances()
+        have = balances.get(quote, Decimal(0))
+        if have <= 0:
+            raise UserError(f"the account holds no {quote}: nothing to trade with")
+        self._capital_value = min(have, config.max_capital)
+        log.info("live capital: %s %s (balance %s, cap %s)", self._capital_value, quote, have,
+                 config.max_capital)  # fmt: skip
+
+    def _capital(self) -> Decimal:
+        return self._capital_value
+
+    def _driver(self, prepared: PreparedRun, ids: ClientIdFactory) -> BarDriver:
+        assert self.port is not None
+        config = self.live
+        return LiveDriver(
+            prepared, config.strategies, self.port, bus=self.bus, ids=ids,
+            entry_timeout_s=config.entry_timeout_s,
+            max_orders_per_minute=config.max_orders_per_minute,
+        )  # fmt: skip
+
+    # -- before the first decision ----------------------------------------------------------------
+
+    async def _before_trading(self) -> None:
+        port, ops = self.port, self.ops
+        assert port is not None
+        assert ops is not None
+        assert ops.database is not None
+        repository = ops.database.repository(ops.session_id)
+        stored_orders = repository.load_orders()
+        fills = [f for f, _ in repository.load_fills()]
+        open_orders = {o.client_id: o.symbol for o in stored_orders if not o.status.is_terminal}
+        stored = StoredState(
+            open_orders=open_orders,
+            last_fill_ts=max((f.ts for f in fills), default=0),
+            trade_ids=frozenset(f.trade_id for f in fills),
+        )
+        try:
+            report = await reconcile(port, stored, own_prefix=f"tw-{self.id_prefix}-")
+        except ReconcileError as error:
+            raise UserError(str(error)) from None
+        # Book what the earlier sessions missed, as a restart does (source: reconcile).
+        keeper = WriteAheadOrders(repository, port)
+        keeper.adopt(stored_orders)
+        now = int(time.time() * 1000)
+        by_order: dict[str, list[Any]] = {}
+        for fill in report.new_fills:
+            by_order.setdefault(fill.client_id, []).append(fill)
+        for client_id, found in sorted(report.orders.items()):
+            keeper.resolve(found, by_order.pop(client_id, []), now)
+        for late in by_order.values():
+            for fill in late:
+                keeper.book_fill(fill)
+        for client_id in report.missing:
+            keeper.lost(client_id, now, "lost: not on the exchange at the start of a session")
+        working = sorted(c for c, o in report.orders.items() if not o.status.is_terminal)
+        if working:
+            raise UserError(
+                "orders of an earlier session are still working on the exchange: "
+                f"{', '.join(working)}; cancel them (or let them end) before a new session"
+            )
+        self.reconciled = report.summary()
+        log.info("reconciled with the exchange: %s", self.reconciled)
+        self._alert("reconciled: " + self.reconciled.splitlines()[0])
+        await port.start()
+
+    # -- while trading ----------------------------------------------------------------------------
+
+    def _tick(self, feed: MarketFeed) -> None:
+        super()._tick(feed)
+        driver = self.driver
+        if not isinstance(driver, LiveDriver):
+            return
+        for client_id in driver.expire_entries():
+            self._alert(f"entry {client_id} not filled in {driver.entry_timeout_s}s: cancelled")
+        if driver.breaker and not self._breaker_shown:
+            self._breaker_shown = True
+            self._alert(driver.breaker)
+
+    # -- the end ----------------------------------------------------------------------------------
+
+    async def _wind_down(self) -> None:
+        """Cancel the session's open orders on the exchange, wait for the answers, and stop the
+        port (the client is closed with the feed)."""
+        driver, port = self.driver, self.port
+        if driver is not None:
+            for order in list(driver.node.orders.values()):
+                if order.is_open:
+                    driver.node.manager.cancel(order.client_id, driver.node.now)
+            deadline = time.monotonic() + _WIND_DOWN_S
+            while any(o.is_open for o in driver.node.orders.values()):
+                if time.monotonic() > deadline:
+                    left = [c for c, o in driver.node.orders.items() if o.is_open]
+                    log.error("orders still open on the exchange at the end: %s", left)
+                    break
+                await asyncio.sleep(0.05)
+        if port is not None:
+            await port.close()
