@@ -27,7 +27,7 @@ from typing import Any
 
 from tradewind.backtest.api import PreparedRun
 from tradewind.backtest.event import EventEngine, signal_arrays
-from tradewind.core.events import VenueEvent
+from tradewind.core.events import OrderFilled, VenueEvent
 from tradewind.core.orders import ClientIdFactory, Order, OrderStatus
 from tradewind.core.records import Bar
 from tradewind.engine.binding import Binding
@@ -140,9 +140,12 @@ class LiveDriver(BarDriver):
         """The port's sink: each event reaches the Node at the latest bar of its symbol."""
         node = self.node
         for event in events:
-            node.now = max(node.now, event.ts)
-            order = node.orders.get(getattr(event, "client_id", ""))
-            symbol = order.symbol if order is not None else ""
+            if isinstance(event, OrderFilled):
+                ts, symbol = event.fill.ts, event.fill.symbol
+            else:
+                order = node.orders.get(getattr(event, "client_id", ""))
+                ts, symbol = getattr(event, "ts", node.now), order.symbol if order else ""
+            node.now = max(node.now, ts)
             bars = self.bars.get(symbol)
             node.on_venue_events([event], max(len(bars) - 1, 0) if bars is not None else 0)
 
