@@ -1,5 +1,6 @@
 """The bar-by-bar driver of a paper session: the backtest's Node and simulated venue, fed with bars
-as the exchange closes them.
+as the exchange closes them. :class:`BarDriver` is the part a live session shares
+(:mod:`tradewind.session.live_driver`): the bars, the instants, the signals and the bar closes.
 
 Signals are recomputed over every bar the session holds (its warm-up and each bar closed since)
 whenever a bar closes: the signal at bar ``i`` is computed from bars ``0..i``, exactly the input a
