@@ -41,8 +41,10 @@ def _client(venue: Venue, key: Any) -> Any:
     config: dict[str, Any] = {"apiKey": key.key, "secret": key.secret, "enableRateLimit": False,
                               "timeout": 10_000}  # fmt: skip
     if venue.spec.protocol == "bybit":
+        # Thirty clients loading markets at once on a loaded machine can take longer than
+        # Bybit's default 5 s receive window between signing and the venue's check.
         client = ccxt.async_support.bybit(
-            {**config, "options": {"fetchMarkets": {"types": ["spot"]}}}
+            {**config, "options": {"fetchMarkets": {"types": ["spot"]}, "recvWindow": 30_000}}
         )
         client.urls["api"] = bybit_urls(rest)
     else:

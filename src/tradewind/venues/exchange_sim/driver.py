@@ -59,10 +59,24 @@ class ReplayDriver:
         self._next_funding = 0
         self._task: asyncio.Task[None] | None = None
         self._tickers_sent: dict[tuple[bool, str], int] = {}
+        self.ready = asyncio.Event()
+        """Set once the replay has caught up with the clock it started at (every book there)."""
 
     def start(self) -> None:
         """Start the replay task on the running loop."""
+        self.ready.clear()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="replay")
+
+    async def wait_ready(self, timeout_s: float = 30.0) -> None:
+        """Wait until the replay has caught up with its start (or its task ended)."""
+        if self._task is None:
+            return
+        ready = asyncio.ensure_future(self.ready.wait())
+        done, _ = await asyncio.wait({ready, self._task}, timeout=timeout_s,
+                                     return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        if ready not in done:
+            ready.cancel()
+            _log.warning("the replay had not caught up %g s after it started", timeout_s)
 
     async def stop(self) -> None:
         """Stop the replay task."""
@@ -109,6 +123,8 @@ class ReplayDriver:
             while heap:
                 self._settle_due_funding()
                 due, _, step, live, zero, it = heap[0]
+                if due > start_ms:
+                    self.ready.set()
                 if fast:
                     assert isinstance(clock, SimClock)
                     clock.advance_to(due)
@@ -144,6 +160,7 @@ class ReplayDriver:
                 if time.monotonic() - last_age_check >= 1.0:
                     last_age_check = time.monotonic()
                     self._every_second()
+            self.ready.set()
             while True:
                 await asyncio.sleep(1.0)
                 self._settle_due_funding()

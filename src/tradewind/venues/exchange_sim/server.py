@@ -268,6 +268,9 @@ class LoopbackServer:
         self._runner = runner
         if self.replay:
             self.driver.start()
+            # Answer no client before every book holds its recorded levels (an empty book
+            # served in the first moments would be no market at all).
+            await self.driver.wait_ready()
         return self
 
     async def stop_async(self) -> None:
