@@ -184,9 +184,10 @@ class SourceSet:
         source = self.active_source
         return {source.canonical.get(s, s) for s in source.feed.stale_symbols()}
 
-    def health(self) -> dict[str, dict[str, StreamState]]:
-        """Return each source's connection states by name."""
-        return {s.name: s.feed.health() for s in self.sources}
+    def health(self) -> dict[str, StreamState]:
+        """Return every source's connection states, named ``<source> <connection>``."""
+        return {f"{s.name} {name}": state for s in self.sources
+                for name, state in s.feed.health().items()}  # fmt: skip
 
     # ----------------------------------------------------------------- reading
     async def _read(self, index: int) -> None:
@@ -271,12 +272,15 @@ class SourceSet:
         tf_ms = self._bars[self.active][key][-1].bar.timeframe.ms
         if step <= tf_ms:
             return
-        for index in range(len(self.sources)):
+        missing: dict[int, BarClosed] = {}
+        for index in range(len(self.sources)):  # priority order: the first source's bar wins
             if index == self.active:
                 continue
             for event in self._bars[index].get(key, ()):
-                if self.emitted[key] < event.bar.ts < ts:
-                    self._emit(key, event)
+                if last < event.bar.ts < ts:
+                    missing.setdefault(event.bar.ts, event)
+        for open_ms in sorted(missing):
+            self._emit(key, missing[open_ms])
 
     def _emit(self, key: _BarKey, event: BarClosed) -> None:
         self.emitted[key] = event.bar.ts
