@@ -12,7 +12,7 @@ click-jacked).
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import plotly
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -43,6 +43,18 @@ _PAGE_POLICY = (
 _REPORT_POLICY = _PAGE_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
 
 
+class FailedLogins(Protocol):
+    """Failed logins per client address (the API's :class:`~tradewind.ops.api.LoginLimiter`)."""
+
+    def blocked(self, address: str) -> bool:
+        """Whether ``address`` is over its failure budget now."""
+        ...
+
+    def failed(self, address: str) -> None:
+        """Count one failed login from ``address``."""
+        ...
+
+
 class Login(BaseModel):
     """The API token a dashboard login swaps for a session cookie."""
 
@@ -67,13 +79,13 @@ def add_dashboard(
     facade: ControlFacade,
     *,
     sessions: SessionStore,
-    limiter: Any,
+    limiter: FailedLogins,
     reader: Callable[..., Awaitable[Any]],
 ) -> None:
     """Add the dashboard under ``/dashboard`` (and ``/`` redirecting to it) to ``app``.
 
-    ``limiter`` counts failed logins per address (the API's :class:`~tradewind.ops.api
-    .LoginLimiter`); ``reader`` is the API's dependency that admits a ``read`` caller.
+    ``limiter`` counts failed logins per address (shared with the API's bearer checks);
+    ``reader`` is the API's dependency that admits a ``read`` caller.
     """
     Read = Annotated[Any, Depends(reader)]
 
