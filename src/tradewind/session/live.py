@@ -41,6 +41,7 @@ from tradewind.core.errors import UserError
 from tradewind.core.orders import ClientIdFactory
 from tradewind.engine.equity import account_currency
 from tradewind.engine.write_ahead import WriteAheadOrders
+from tradewind.logs import register_secret
 from tradewind.session.driver import BarDriver
 from tradewind.session.live_driver import LiveDriver
 from tradewind.session.paper import PaperConfig, PaperSession
@@ -120,6 +121,11 @@ class LiveSession(PaperSession):
         if kw.get("ops") is None:
             raise UserError("a live session records its orders in the bot's database: give ops")
         super().__init__(config, **kw)
+        # Keys read from the keystore are not in the config's secrets: every log handler's
+        # redacting filter learns them here, before any request could log a header.
+        for secret in (config.exchange.api_key, config.exchange.secret, config.exchange.password):
+            if secret is not None:
+                register_secret(secret.get_secret_value())
         self.live = config
         self.port: LiveVenuePort | None = None
         self.reconciled = ""

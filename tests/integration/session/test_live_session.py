@@ -7,7 +7,9 @@ truth is the simulator's own ledger for the account, read without any client.
 
 from __future__ import annotations
 
+import io
 import itertools
+import logging
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.errors import UserError
 from tradewind.core.intents import IntentAction, PriceType
 from tradewind.core.orders import OrderStatus
+from tradewind.logs import RedactingFilter
 from tradewind.persistence.bots import open_bot
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.session.live import LiveConfig, LiveSession
@@ -135,14 +138,32 @@ async def test_a_live_session_trades_and_its_database_equals_the_exchange_ledger
 
 @pytest.mark.slow
 async def test_an_unfilled_entry_is_cancelled_after_the_entry_timeout(
-    shared_data: Path, tmp_path: Path
+    shared_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with LoopbackServer(_sim(shared_data, 22)) as server:
-        key = _key(server)
-        config = _config(server, key, tmp_path, Lowball(), max_bars=8, entry_timeout_s=1.0)
-        session = LiveSession(config, ops=_ops(tmp_path))
-        await session.run()
-        ledger = {o.client_id: o for o in _ledger(server, key)}
+    # A log handler as the CLI installs it (the redacting filter on the handler), at DEBUG,
+    # where ccxt writes every request's headers.
+    caplog.set_level(logging.DEBUG)
+    log = io.StringIO()
+    handler = logging.StreamHandler(log)
+    handler.addFilter(RedactingFilter())
+    logging.getLogger().addHandler(handler)
+    try:
+        async with LoopbackServer(_sim(shared_data, 22)) as server:
+            key = _key(server)
+            config = _config(server, key, tmp_path, Lowball(), max_bars=8, entry_timeout_s=1.0)
+            session = LiveSession(config, ops=_ops(tmp_path))
+            await session.run()
+            ledger = {o.client_id: o for o in _ledger(server, key)}
+    finally:
+        logging.getLogger().removeHandler(handler)
+    # The key and its secret appear nowhere: not in the log, the run folder or the database.
+    text = log.getvalue()
+    assert "X-MBX-APIKEY" in text
+    assert "not filled within" in text
+    written = b"".join(f.read_bytes() for f in tmp_path.rglob("*") if f.is_file())
+    for secret in (key.key, key.secret):
+        assert secret not in text
+        assert secret.encode() not in written
     driver = session.driver
     assert isinstance(driver, LiveDriver)
     assert driver.timed_out, "no entry timed out"
