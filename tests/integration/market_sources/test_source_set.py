@@ -1,6 +1,6 @@
 """A SourceSet over two simulated Binance-protocol venues with the real ccxt.pro clients: the
-primary stalls silently and the secondary takes over within the failover allowance with no
-bar missing or doubled, then the primary takes over again; the primary's prices diverge and the
+primary stalls silently (or goes down) and the secondary takes over within the failover
+allowance with no bar missing or doubled, then the primary takes over again; the primary's prices diverge and the
 data divergence state trips and clears; a venue's socket latency raises a latency alert."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tradewind.connectors.binance_streams import StreamKind
 from tradewind.connectors.client import create_async_client
@@ -103,8 +104,12 @@ async def _until(
             return event
 
 
-async def test_silent_primary_fails_over_without_a_missing_bar_and_comes_back(
-    shared_data: Path,
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [(FaultKind.VENUE_STALL, SwitchReason.SILENT), (FaultKind.VENUE_OUTAGE, SwitchReason.ERROR)],
+)
+async def test_failing_primary_fails_over_without_a_missing_bar_and_comes_back(
+    shared_data: Path, fault: FaultKind, reason: SwitchReason
 ) -> None:
     # Arrange: 300x replay, a 5m bar closes every wall second; switch back after 3 s of health.
     clock = SimClock(speed=300.0)
@@ -118,11 +123,10 @@ async def test_silent_primary_fails_over_without_a_missing_bar_and_comes_back(
                          and e.bar.ts > clock() - 5 * BAR_MS, 30)  # fmt: skip
             await asyncio.sleep(2.0)
 
-            # Act: the primary freezes (sockets open, silent; REST hangs) for 8 s.
+            # Act: the primary freezes (stall: sockets open and silent, REST hangs) or goes down
+            # (outage: sockets closed, REST answers maintenance) for 8 s.
             stalled_at = time.monotonic()
-            venues["binance"].chaos.begin(
-                VenueFault(kind=FaultKind.VENUE_STALL, at_s=0, duration_s=8.0)
-            )
+            venues["binance"].chaos.begin(VenueFault(kind=fault, at_s=0, duration_s=8.0))
             away = await _until(sources, seen, lambda e: isinstance(e, SourceSwitched), 20)
             switched_at = time.monotonic()
             back = await _until(sources, seen, lambda e: isinstance(e, SourceSwitched), 40)
@@ -137,7 +141,7 @@ async def test_silent_primary_fails_over_without_a_missing_bar_and_comes_back(
         assert isinstance(away, SourceSwitched)
         assert isinstance(back, SourceSwitched)
         assert (away.previous, away.active, away.reason) == ("binance", "binance2",
-                                                             SwitchReason.SILENT)  # fmt: skip
+                                                             reason)  # fmt: skip
         assert config.failover_after_s == 5.0
         assert away.silent_s <= 5.0
         assert switched_at - stalled_at <= 5.0
