@@ -1,7 +1,8 @@
 """A SourceSet over two simulated Binance-protocol venues with the real ccxt.pro clients: the
 primary stalls silently (or goes down) and the secondary takes over within the failover
-allowance with no bar missing or doubled, then the primary takes over again; the primary's prices diverge and the
-data divergence state trips and clears; a venue's socket latency raises a latency alert."""
+allowance with no bar missing or doubled, then the primary takes over again; the primary's
+prices diverge and the data divergence state trips and clears; a venue's socket latency raises a
+latency alert."""
 
 from __future__ import annotations
 
