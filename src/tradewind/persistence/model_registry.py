@@ -49,6 +49,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 class RegisteredModel:
     """One registered model version."""
 
+    model_id: int
     name: str
     version: int
     card: ModelCard
@@ -89,7 +90,7 @@ def _entry(row: Any) -> RegisteredModel:
         code_version=m["code_version"], metrics=json.loads(m["metrics"]),
     )  # fmt: skip
     return RegisteredModel(
-        name=m["name"], version=int(m["version"]), card=card, path=Path(m["path"]),
+        model_id=int(m["id"]), name=m["name"], version=int(m["version"]), card=card, path=Path(m["path"]),
         sha256=m["sha256"], files=json.loads(m["files"]), stage=m["stage"],
         created_ts=to_ms(m["created_at"]),
         promoted_ts=None if m["promoted_at"] is None else to_ms(m["promoted_at"]),

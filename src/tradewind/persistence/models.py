@@ -373,3 +373,23 @@ class ModelRow(Base):
     stage: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     promoted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ModelPredictionRow(Base):
+    """One prediction a registered model made in a session, and (once its horizon has passed)
+    the class that happened: what the feedback loop scores the model on."""
+
+    __tablename__ = "model_predictions"
+    __table_args__ = (
+        UniqueConstraint("model_id", "symbol", "bar_ts"),
+        Index("ix_model_predictions_model_id_bar_ts", "model_id", "bar_ts"),
+    )
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    symbol: Mapped[str] = mapped_column(String(40))
+    bar_ts: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_ts: Mapped[datetime] = mapped_column(UtcDateTime)
+    classes: Mapped[str] = mapped_column(Text)
+    probabilities: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[int | None] = mapped_column(Integer)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,4 +1,5 @@
-"""The model registry on SQLite and PostgreSQL: versions, promotion, rollback, refused files."""
+"""The model registry on SQLite and PostgreSQL: versions, promotion, rollback, refused files, and
+the feedback loop's record of predictions and outcomes."""
 
 from __future__ import annotations
 
@@ -14,10 +15,17 @@ from tradewind.ml.artifact import ModelCard, ModelIntegrityError, bars_digest, f
 from tradewind.ml.calibrated import CalibratedModel, fit_calibrated
 from tradewind.ml.dataset import build_dataset
 from tradewind.ml.features import FeatureInputs, feature
+from tradewind.ml.feedback import rolling_quality
 from tradewind.ml.models import BoostingSettings
 from tradewind.ml.study import StudySettings
 from tradewind.ml.targets import DIRECTION_NAMES, direction_labels
 from tradewind.persistence.engine import make_engine, upgrade
+from tradewind.persistence.model_feedback import (
+    due_predictions,
+    record_prediction,
+    resolve_prediction,
+    resolved_predictions,
+)
 from tradewind.persistence.model_registry import (
     next_version,
     promote_model,
@@ -122,4 +130,46 @@ def test_a_model_file_changed_on_disk_is_refused(
     (folder / "model.txt").write_bytes(bytes(data))
     with pytest.raises(ModelIntegrityError, match=r"changed: model\.txt"):
         CalibratedModel.load_verified(entry.path, entry.sha256, entry.files)
+    engine.dispose()
+
+
+def test_predictions_are_recorded_resolved_and_scored(
+    db_url: str, eth: BarSeries, tmp_path: Path
+) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    model = _fit(eth.head(1300), 5)
+    model.save(tmp_path / "m")
+    entry = register_model(engine, name="live", version=1, card=model.card,
+                           folder=tmp_path / "m", files=file_digests(tmp_path / "m"))  # fmt: skip
+    bars = eth.head(1800)
+    proba = model.probabilities(model.feature_matrix(FeatureInputs(bars)))
+    classes = model.classes.tolist()
+    for i in range(1400, 1700):
+        assert record_prediction(
+            engine, model_id=entry.model_id, symbol="ETH/BTC", bar_ts=int(bars.ts[i]),
+            due_ts=int(bars.ts[i + 12]), classes=classes, probabilities=proba[i].tolist(),
+        )  # fmt: skip
+    # A restarted session predicting the same bar again does not count it twice.
+    assert not record_prediction(
+        engine, model_id=entry.model_id, symbol="ETH/BTC", bar_ts=int(bars.ts[1400]),
+        due_ts=int(bars.ts[1412]), classes=classes, probabilities=proba[1400].tolist(),
+    )  # fmt: skip
+    due = due_predictions(engine, entry.model_id, int(bars.ts[1650]))
+    assert [d.bar_ts for d in due] == [int(t) for t in bars.ts[1400:1639]]
+    labels = direction_labels(bars, 12)
+    index = {int(t): i for i, t in enumerate(bars.ts)}
+    for d in due:
+        resolve_prediction(engine, d.prediction_id, int(labels.value[index[d.bar_ts]]))
+    resolve_prediction(engine, due[0].prediction_id, 99)  # an outcome is recorded once
+    scored = resolved_predictions(engine, entry.model_id)
+    assert scored.bar_ts.tolist() == [d.bar_ts for d in due]
+    assert np.array_equal(scored.probabilities, proba[1400:1639])  # floats round-trip exactly
+    assert np.array_equal(scored.outcome, labels.value[1400:1639].astype(np.int64))
+    quality = rolling_quality(scored.probabilities, scored.classes, scored.outcome, window=100)
+    hit = scored.classes[np.argmax(proba[1539:1639], axis=1)] == scored.outcome[-100:]
+    assert quality.accuracy[-1] == pytest.approx(hit.mean())
+    assert resolved_predictions(engine, entry.model_id, limit=10).bar_ts.tolist() == [
+        d.bar_ts for d in due[-10:]
+    ]
     engine.dispose()
