@@ -122,9 +122,11 @@ class RedactingFilter(logging.Filter):
         record.msg = self.redact(message)
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
+            # Formatters print a cached exc_text instead of formatting exc_info again, so the
+            # redacted text is what every handler shows; exc_info stays for handlers that inspect
+            # the exception itself (the record is shared by all of them).
             formatter = logging.Formatter()
             record.exc_text = self.redact(formatter.formatException(record.exc_info))
-            record.exc_info = None
         elif record.exc_text:
             record.exc_text = self.redact(record.exc_text)
         if record.stack_info:
@@ -145,10 +147,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info:
-            payload["exception"] = self.formatException(record.exc_info)
-        elif record.exc_text:
+        # A redacted exc_text (see RedactingFilter) takes precedence over the raw exception.
+        if record.exc_text:
             payload["exception"] = record.exc_text
+        elif record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
         return json.dumps(payload, ensure_ascii=False)
 
 

@@ -68,3 +68,24 @@ def test_other_loggers_are_redacted_too() -> None:
     logging.getLogger("ccxt.base.exchange").error("GET /api?signature=%s", SECRET)
     assert SECRET not in stream.getvalue()
     assert "signature=***" in stream.getvalue()
+
+
+def test_a_handler_after_the_redactor_sees_the_redacted_traceback_and_the_exception() -> None:
+    # The record is shared by every handler: the redactor must not strip what another handler
+    # (pytest's caplog, an operator's file handler) inspects, yet none may print the secret.
+    stream, seen = io.StringIO(), io.StringIO()
+    setup_logging(LogConfig(), [SECRET], stream=stream)
+    records: list[logging.LogRecord] = []
+    later = logging.StreamHandler(seen)
+    later.addFilter(lambda record: records.append(record) is None)
+    logging.getLogger().addHandler(later)
+    try:
+        raise RuntimeError(f"exchange rejected key {SECRET}")
+    except RuntimeError:
+        logging.getLogger("tradewind.test").exception("request failed")
+    [record] = records
+    assert record.exc_info is not None
+    assert record.exc_info[0] is RuntimeError
+    assert SECRET not in seen.getvalue()
+    assert SECRET not in stream.getvalue()
+    assert "RuntimeError: exchange rejected key ***" in seen.getvalue()

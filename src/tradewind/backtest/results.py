@@ -96,7 +96,11 @@ def open_positions(
                 "entry_price": float(position.average_price),
                 "entry_time": iso_utc(position.entry_ts),
                 "mark_price": close,
-                "mark_time": iso_utc(int(series.ts[-1]) + series.timeframe.ms),
+                # A live fill can land after the last bar's close (the session ended before
+                # the next bar): the mark is then no earlier than the entry.
+                "mark_time": iso_utc(
+                    max(int(series.ts[-1]) + series.timeframe.ms, position.entry_ts)
+                ),
                 "open_pnl": float(gross - position.open_fees + position.open_funding),
             }
         )
