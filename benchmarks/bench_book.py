@@ -42,7 +42,9 @@ GROUP = "book"
 def _raw() -> bytes:
     root = shared_data_dir()
     if root is None:
-        raise FileNotFoundError("shared data not found: the book benchmark needs the Bybit stream")
+        raise FileNotFoundError(
+            "recorded data not found: the book benchmark needs the Bybit stream"
+        )
     with zipfile.ZipFile(root / "orderbook" / "bybit-xrpusdt-ob500.data.zip") as archive:
         return archive.read(archive.namelist()[0])
 

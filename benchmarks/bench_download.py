@@ -34,7 +34,7 @@ def run(quick: bool) -> list[Row]:
     """Check both downloads against the recording, then time them and one served page."""
     root = shared_data_dir()
     if root is None:
-        raise RuntimeError("the shared data folder is needed for the download benchmark")
+        raise RuntimeError("the recorded data folder is missing: the download benchmark needs it")
     source = pd.read_feather(root / "candles" / "UNITTEST_BTC-1m.feather")
     since = pd.Timestamp(source["date"].iloc[0])
     until = pd.Timestamp(source["date"].iloc[-1]) + pd.Timedelta(minutes=1)

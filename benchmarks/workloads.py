@@ -17,7 +17,7 @@ def month() -> pd.DataFrame:
     """The real BTC-perp month (45,031 one-minute candles) with a UTC ``date`` column."""
     root = shared_data_dir()
     if root is None:
-        raise RuntimeError("the shared real data (../shared/data) is needed for the benchmarks")
+        raise RuntimeError("the recorded real data (tradewind/bundled/recorded) is missing")
     frame = pd.read_csv(root / "candles" / MONTH)
     frame["date"] = pd.to_datetime(frame.pop("timestamp"), utc=True)
     return frame

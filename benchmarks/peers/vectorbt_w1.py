@@ -5,7 +5,7 @@ Reproduce the golden value kept in tests/acceptance/test_w1_sma_cross.py:
     python3.11 -m venv .bench-venv-vbt
     .bench-venv-vbt/bin/pip install vectorbt "plotly<6"
     .bench-venv-vbt/bin/python benchmarks/peers/vectorbt_w1.py \
-        ../shared/data/candles/btc-perp-20211231-20220201_1m.csv
+        src/tradewind/bundled/recorded/candles/btc-perp-20211231-20220201_1m.csv
 
 Rules: SMA(10/30) cross, long only, all in, 100,000 cash, 0.1% fee per side, fills at the next
 bar's open. Prints trade count, final equity and the time of one ``from_signals`` call.

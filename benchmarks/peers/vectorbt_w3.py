@@ -2,7 +2,7 @@
 step 10) on the real BTC-perp month in one broadcast ``from_signals`` call.
 
     .bench-venv-vbt/bin/python benchmarks/peers/vectorbt_w3.py \
-        ../shared/data/candles/btc-perp-20211231-20220201_1m.csv
+        src/tradewind/bundled/recorded/candles/btc-perp-20211231-20220201_1m.csv
 
 Rules as W1 (long only, all in, 100,000 cash, 0.1% fee, fills at the next open). Prints the number
 of sets, the trade count of the (10, 30) pair (W1: 945) and the seconds of the whole sweep.

@@ -1,8 +1,8 @@
 """``tradewind exchange-sim``: serve the loopback Binance simulator on recorded data.
 
-It lists every recording of the data folder (the shared data layout: ``candles/``, ``futures/``,
-``trades/``, ``orderbook/``), or with ``--catalog DIR`` the series of a user's catalog
-(:mod:`.sim_catalog`), opens one funded demo account (its API key follows ``--seed``), starts the
+It lists every recording of the data folder (the layout of :mod:`tradewind.data.recorded`:
+``candles/``, ``futures/``, ``trades/``, ``orderbook/``), or with ``--catalog DIR`` the series of a
+user's catalog (:mod:`.sim_catalog`), opens one funded demo account (its API key follows ``--seed``), starts the
 server, and prints the REST and WebSocket URLs, the health and replay URLs and a ready ccxt
 configuration. It runs until Ctrl-C or SIGTERM
 and then closes every WebSocket (code 1001) and stops cleanly (exit code 0).

@@ -5,7 +5,7 @@ and :func:`create_async_client` (``ccxt.pro.<name>`` for REST and WebSocket stre
 or ``ccxt.async_support`` without streams).
 
 When ``rest_url`` is set (the loopback exchange simulator in tests and demos) the client is
-pointed at it with the recipe of ``shared/notes/ccxt-loopback.md``:
+pointed at it this way:
 
 - ``urls['api']`` is **replaced** as a whole after construction (P2: a constructor ``urls`` is
   deep-merged and would leave other groups on the real hosts). ``sapi`` (account endpoints such as

@@ -1,6 +1,6 @@
 """The real BTC-perp 1-minute month shipped with the package (see ``tradewind/bundled/README.md``).
 
-Used by ``tradewind demo`` and by tests that must run without the shared data folder.
+Used by ``tradewind demo`` and by tests that need only this one month.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Load a shared candle file (Freqtrade feather or NautilusTrader CSV) as plain NumPy arrays.
 
 A small reader for tests and benchmarks that need real OHLCV arrays without the data layer: it
-knows exactly the two layouts in ``../shared/data/candles`` and ``futures`` (see SOURCES.md).
+knows exactly the two layouts of the recorded data's ``candles/`` and ``futures/`` folders
+(:mod:`tradewind.data.recorded`; see its ``SOURCES.md``).
 """
 
 from __future__ import annotations

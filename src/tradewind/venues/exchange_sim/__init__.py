@@ -2,12 +2,11 @@
 and injects faults, so the real ccxt client runs the whole live path on this machine.
 
 Point the unmodified ``ccxt.binance`` / ``ccxt.async_support.binance`` / ``ccxt.pro.binance`` at
-``LoopbackServer.rest_url`` and ``ws_url`` (recipe: ``tradewind.connectors.client.binance_urls``
-and ``shared/notes/ccxt-loopback.md``). Served: spot ``/api/v3`` and USDT-M ``/fapi/v1|v2|v3``
-REST (market data, signed trading, account, positions, leverage, margin type, listen keys),
-``/sapi/v1/account/apiRestrictions``, public streams (diff depth with continuous ``U``/``u``/``pu``,
-trade, aggTrade, kline, bookTicker, markPrice), the spot WebSocket API (orders and user data) and
-the USDT-M listen-key user stream, and ``/health``.
+``LoopbackServer.rest_url`` and ``ws_url`` (recipe: ``tradewind.connectors.client.binance_urls``).
+Served: spot ``/api/v3`` and USDT-M ``/fapi/v1|v2|v3`` REST (market data, signed trading, account,
+positions, leverage, margin type, listen keys), ``/sapi/v1/account/apiRestrictions``, public streams
+(diff depth with continuous ``U``/``u``/``pu``, trade, aggTrade, kline, bookTicker, markPrice), the
+spot WebSocket API (orders and user data) and the USDT-M listen-key user stream, and ``/health``.
 
 Layout, one concept per module:
 

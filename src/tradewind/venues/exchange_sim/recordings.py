@@ -1,7 +1,8 @@
-"""List the real recordings of the shared data folder on a :class:`SimExchange`.
+"""List the real recordings of the recorded data folder on a :class:`SimExchange`.
 
-``shared/data`` (see its ``SOURCES.md``) holds real Binance market data copied from two public
-projects' test data. :func:`list_shared_recordings` lists each series on the API it came from:
+``tradewind/bundled/recorded`` (:mod:`tradewind.data.recorded`; see its ``SOURCES.md``) holds real
+Binance market data copied from two public projects' test data. :func:`list_shared_recordings` lists
+each series on the API it came from:
 
 =============  =====  ==================================================  =====================
 symbol         API    series                                              source files
@@ -126,7 +127,7 @@ def shared_listings() -> dict[str, Listing]:
 
 
 def list_shared_recordings(sim: SimExchange, root: Path) -> SimExchange:
-    """List every recording of the shared data folder ``root`` on ``sim`` and return ``sim``.
+    """List every recording of the recorded data folder ``root`` on ``sim`` and return ``sim``.
 
     Raises
     ------
