@@ -1,7 +1,8 @@
 """The repository is self-contained: nothing it ships names a folder outside itself.
 
 The recorded data and the notes once lived in a folder beside the checkout; a clone with nothing
-beside it then skipped most tests, and docs sent readers to files they do not have. The data now ships in the package (:mod:`tradewind.data.recorded`).
+beside it then skipped most tests, and docs sent readers to files they do not have. The data now
+ships in the package (:mod:`tradewind.data.recorded`).
 """
 
 from __future__ import annotations
