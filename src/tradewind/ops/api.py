@@ -31,6 +31,7 @@ from tradewind.ops.errors import NotAvailableError, UnknownNameError
 from tradewind.ops.events import EventHub
 from tradewind.ops.facade import Actor, ControlFacade
 from tradewind.ops.metrics import CONTENT_TYPE, BotMetrics
+from tradewind.ops.two_factor import TwoFactorError
 from tradewind.ops.web.routes import add_dashboard
 from tradewind.ops.web.sessions import CSRF_HEADER, SAFE_METHODS, SessionStore, cookie_name
 from tradewind.persistence.api_tokens import TokenGrant, check_token, check_token_id
@@ -40,7 +41,10 @@ __all__ = ["Caller", "LoginLimiter", "build_app"]
 _RANK = {"read": 0, "trade": 1, "admin": 2}
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing, unknown, revoked or expired token (or dashboard session)"},
-    403: {"description": "the token lacks the scope, or a dashboard request lacks its CSRF token"},
+    403: {
+        "description": "the token lacks the scope, a dashboard request lacks its CSRF token, or "
+        "a dangerous action lacks a valid two-factor code"
+    },
     429: {"description": "too many failed logins from this address"},
 }
 _ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -55,6 +59,13 @@ class Reason(BaseModel):
     """Why the operator acts (written to the operator-actions log)."""
 
     reason: str = Field(min_length=1, max_length=500)
+
+
+class Confirmed(Reason):
+    """A dangerous action: with two-factor on, the operator's current authenticator code (or none
+    when the action needs none now; ``status`` says ``resume_needs_code``)."""
+
+    code: str | None = Field(default=None, max_length=12)
 
 
 class ForceExit(Reason):
@@ -199,6 +210,8 @@ def build_app(
         status = 400
         if isinstance(exc, UnknownNameError):
             status = 404
+        elif isinstance(exc, TwoFactorError):
+            status = 403
         elif isinstance(exc, NotAvailableError):
             status = 409
         return JSONResponse({"detail": str(exc)}, status_code=status)
@@ -326,9 +339,9 @@ def build_app(
         return facade.pause(actor(caller), body.reason)
 
     @app.post(f"{v1}/resume", responses=_ACTION_ERRORS)
-    async def resume(caller: Trade, body: Reason) -> dict[str, Any]:
-        """Take new entries again."""
-        return facade.resume(actor(caller), body.reason)
+    async def resume(caller: Trade, body: Confirmed) -> dict[str, Any]:
+        """Take new entries again (after an emergency stop, with two-factor on: with a code)."""
+        return facade.resume(actor(caller), body.reason, code=body.code)
 
     @app.post(f"{v1}/symbols/{{symbol}}/stop-entries", responses=_ACTION_ERRORS)
     async def stop_entries(caller: Trade, symbol: str, body: Reason) -> dict[str, Any]:
@@ -353,9 +366,10 @@ def build_app(
         return facade.emergency_stop(actor(caller), body.reason)
 
     @app.post(f"{v1}/config/reload", responses=_ACTION_ERRORS)
-    async def reload(caller: Admin, body: Reason) -> dict[str, Any]:
-        """Reload the bot's config file (admin): only reloadable keys, others refused by name."""
-        return facade.reload_config(actor(caller), body.reason)
+    async def reload(caller: Admin, body: Confirmed) -> dict[str, Any]:
+        """Reload the bot's config file (admin): only reloadable keys, others refused by name;
+        with two-factor on, with a code."""
+        return facade.reload_config(actor(caller), body.reason, code=body.code)
 
     @app.post(f"{v1}/strategies/{{strategy}}/params", responses=_ACTION_ERRORS)
     async def set_params(caller: Admin, strategy: str, body: ParamsRequest) -> dict[str, Any]:

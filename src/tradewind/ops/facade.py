@@ -30,6 +30,7 @@ from tradewind.ops.events import EventHub
 from tradewind.ops.heartbeat import Heartbeat
 from tradewind.ops.jobs import validate_spec
 from tradewind.ops.reload import reload_config, set_strategy_params
+from tradewind.ops.two_factor import TwoFactor
 from tradewind.persistence import queries
 from tradewind.persistence.audit import record_operator_action
 from tradewind.persistence.bots import BotDatabase
@@ -102,6 +103,10 @@ class ControlFacade:
         The running config (what :meth:`reload_config` compares a reloaded file with).
     config_path
         The file it came from (what :meth:`reload_config` reads again).
+    two_factor
+        When given, the dangerous actions need a code from the acting operator's authenticator
+        (enrolled under the actor's name, ``token:NAME`` or ``telegram:ID``): resuming after an
+        emergency stop and reloading the config. The emergency stop itself stays one step.
     """
 
     def __init__(
@@ -117,6 +122,7 @@ class ControlFacade:
         heartbeat: Heartbeat | None = None,
         config: AppConfig | None = None,
         config_path: Path | None = None,
+        two_factor: TwoFactor | None = None,
     ) -> None:
         self.node = node
         self.bot = bot
@@ -128,6 +134,7 @@ class ControlFacade:
         self.heartbeat = heartbeat
         self.config = config
         self.config_path = config_path
+        self.two_factor = two_factor
         self._halted = False
         self._costs = views.ExecutionCosts(node)
 
@@ -143,6 +150,7 @@ class ControlFacade:
             "engine_time": node.now,
             "paused": node.paused,
             "halted": self._halted,
+            "resume_needs_code": self.needs_code("resume"),
             "stopped_entries": dict(node.stopped_entries),
             "strategies": [
                 {"id": b.strategy_id, "symbol": b.symbol, "faulted": b.strategy_id in faulted}
@@ -376,10 +384,27 @@ class ControlFacade:
         self.node.pause(reason)
         return "paused"
 
-    def resume(self, actor: Actor, reason: str) -> dict[str, Any]:
-        """Take new entries again (after a pause, a halt, an emergency stop or a breaker)."""
+    def needs_code(self, action: str) -> bool:
+        """Whether ``action`` (``resume``, ``reload_config``) needs a two-factor code now."""
+        if self.two_factor is None:
+            return False
+        return action == "reload_config" or (action == "resume" and self._halted)
+
+    def _second_factor(self, actor: Actor, action: str, code: str | None) -> None:
+        # Inside the action, so a missing or wrong code is recorded as a refusal in the chain.
+        if self.two_factor is not None and self.needs_code(action):
+            self.two_factor.confirm(actor.name, code)
+
+    def resume(self, actor: Actor, reason: str, code: str | None = None) -> dict[str, Any]:
+        """Take new entries again (after a pause, a halt, an emergency stop or a breaker).
+
+        After an emergency stop, with two-factor on, ``code`` must be the operator's current
+        authenticator code (each code works once): a stolen token or phone is not enough to put
+        the bot back at risk.
+        """
 
         def do() -> str:
+            self._second_factor(actor, "resume", code)
             self.node.resume()
             self._halted = False
             return "resumed"
@@ -437,13 +462,14 @@ class ControlFacade:
 
         return self._act(actor, "emergency_stop", reason, {}, do)
 
-    def reload_config(self, actor: Actor, reason: str) -> dict[str, Any]:
+    def reload_config(self, actor: Actor, reason: str, code: str | None = None) -> dict[str, Any]:
         """Re-read the bot's config file: validated whole, only reloadable keys applied; any
-        other changed key refuses the reload by name."""
+        other changed key refuses the reload by name. With two-factor on it needs ``code``."""
         applied: list[str] = []
         path = self.config_path
 
         def do() -> str:
+            self._second_factor(actor, "reload_config", code)
             if self.config is None or path is None:
                 raise NotAvailableError("this bot was started without a config file to reload")
             new, changed = reload_config(self.config, path)

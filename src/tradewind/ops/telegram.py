@@ -52,7 +52,6 @@ from tradewind.ops.keystore import Keystore
 from tradewind.ops.secrets import Secret
 from tradewind.ops.telegram_commands import COMMANDS, Ask, CommandCall, Commands
 from tradewind.ops.telegram_text import escape, fit
-from tradewind.ops.two_factor import TwoFactor
 
 __all__ = ["TelegramBot", "TelegramStartError", "telegram_token"]
 
@@ -132,9 +131,6 @@ class TelegramBot:
     token
         The bot token (see :func:`telegram_token`); it never appears in a log line, a repr or an
         error this class raises.
-    two_factor
-        When given, ``/resume`` after an emergency stop needs a code from the user's
-        authenticator (enrolled as ``telegram.<user id>``).
     clock
         Monotonic seconds, for the rate limit and confirmation expiry (tests move it).
     poll_timeout_s
@@ -150,13 +146,12 @@ class TelegramBot:
         config: TelegramConfig,
         token: Secret,
         *,
-        two_factor: TwoFactor | None = None,
         clock: Callable[[], float] = time.monotonic,
         poll_timeout_s: int = 10,
     ) -> None:
         self.facade = facade
         self.config = config
-        self.commands = Commands(facade, two_factor)
+        self.commands = Commands(facade)
         self.clock = clock
         self.poll_timeout_s = poll_timeout_s
         self._token = token

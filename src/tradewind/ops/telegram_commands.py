@@ -29,7 +29,7 @@ from tradewind.ops.telegram_text import (
     risk_text,
     status_text,
 )
-from tradewind.ops.two_factor import TwoFactor, TwoFactorError
+from tradewind.ops.two_factor import TwoFactorError
 from tradewind.persistence.model_registry import registered_models
 
 __all__ = ["COMMANDS", "Ask", "CommandCall", "Commands"]
@@ -84,15 +84,13 @@ class Commands:
     Parameters
     ----------
     facade
-        The running bot's control facade.
-    two_factor
-        When given, resuming after an emergency stop needs a two-factor code from the user's
-        authenticator (``/resume CODE [reason]``; the user is enrolled as ``telegram.<id>``).
+        The running bot's control facade. When it has two-factor on, resuming after an emergency
+        stop needs a code from the user's authenticator (``/resume CODE [reason]``; the user is
+        enrolled as ``telegram:<id>``).
     """
 
-    def __init__(self, facade: ControlFacade, two_factor: TwoFactor | None = None) -> None:
+    def __init__(self, facade: ControlFacade) -> None:
         self.facade = facade
-        self.two_factor = two_factor
 
     def answers(self) -> dict[str, Callable[[CommandCall], str]]:
         """The commands answered at once, by name."""
@@ -153,20 +151,19 @@ class Commands:
         return "⏸ Paused: no new entries. Exits and protective stops go on. /resume to undo."
 
     def _resume(self, call: CommandCall) -> str:
-        skip = 0
-        if self.two_factor is not None and self.facade.status()["halted"]:
-            # After an emergency stop, a second factor: a stolen phone with an open chat must not
-            # be enough to put the bot back at risk. Each code works once.
+        code = None
+        if self.facade.needs_code("resume"):
+            # After an emergency stop, with two-factor on, a second factor: a stolen phone with an
+            # open chat must not be enough to put the bot back at risk. Each code works once.
             code = call.args[0] if call.args else None
-            try:
-                self.two_factor.confirm(f"telegram.{call.user_id}", code)
-            except TwoFactorError as exc:
-                raise TwoFactorError(
-                    f"{exc}. After an emergency stop, /resume needs your authenticator's code: "
-                    "/resume CODE [reason]"
-                ) from None
-            skip = 1
-        self.facade.resume(call.actor, call.reason(skip, "resumed from Telegram"))
+        try:
+            self.facade.resume(call.actor, call.reason(0 if code is None else 1,
+                                                       "resumed from Telegram"), code=code)  # fmt: skip
+        except TwoFactorError as exc:
+            raise TwoFactorError(
+                f"{exc}. After an emergency stop, /resume needs your authenticator's code: "
+                "/resume CODE [reason]"
+            ) from None
         return "▶️ Resumed: the bot takes new entries again."
 
     def _stop_entry(self, call: CommandCall) -> str:

@@ -47,7 +47,9 @@ class Enrollment:
 
 
 def _seed_entry(operator: str) -> str:
-    return f"totp.{operator}"
+    # Operators are named as the facade's actors (``token:alice``, ``telegram:42``); keystore
+    # entry names take no colon.
+    return f"totp.{operator.replace(':', '.')}"
 
 
 class TwoFactor:

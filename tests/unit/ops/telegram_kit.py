@@ -93,11 +93,9 @@ async def telegram(
 ) -> AsyncIterator[tuple[Operator, FakeBotApi, TelegramBot]]:
     """A started :class:`TelegramBot` on ``facade`` with its fake server and an operator."""
     clock = Clock()
-    two_factor = options.pop("two_factor", None)
     async with FakeBotApi() as api:
         cfg = config(api, **options)
-        bot = TelegramBot(facade, cfg, Secret(api.token), two_factor=two_factor, clock=clock,
-                          poll_timeout_s=1)  # fmt: skip
+        bot = TelegramBot(facade, cfg, Secret(api.token), clock=clock, poll_timeout_s=1)
         async with bot:
             yield Operator(api, bot, clock), api, bot
 

@@ -500,3 +500,45 @@ def test_logins_to_two_bots_on_one_host_live_side_by_side(
             "tradewind_session_alpha", "tradewind_session_beta",
         ]  # fmt: skip
         context.close()
+
+
+def test_resuming_after_an_emergency_stop_asks_for_the_two_factor_code(
+    bot: Bot, browser: Browser, tmp_path: Path
+) -> None:
+    import pyotp
+
+    from tradewind.ops.facade import Actor
+    from tradewind.ops.keystore import Keystore
+    from tradewind.ops.secrets import Secret
+    from tradewind.ops.two_factor import TwoFactor
+
+    store = Keystore.create(tmp_path / "keys.twk", Secret("a long passphrase"))
+    now = [1_800_000_000.0]
+    bot.facade.two_factor = TwoFactor(store, tmp_path / "2fa.json", clock=lambda: now[0])
+    totp = pyotp.parse_uri(bot.facade.two_factor.enroll("token:trade-holder").uri.reveal())
+    message = "document.getElementById('control-message').textContent"
+    with ThreadedServer(build_app(bot.facade)) as server:
+        page = browser.new_context().new_page()
+        page.goto(f"{server.url}/dashboard/login")
+        page.fill("#token", bot.tokens["trade"])
+        page.click("#login")
+        page.wait_for_url("**/dashboard")
+        _refreshed(page)
+        assert page.locator("#two-factor-code").is_hidden()  # nothing to confirm yet
+        bot.facade.emergency_stop(Actor("token:trade-holder", "api"), "test")
+        page.reload()
+        _until(page, "!document.getElementById('two-factor-code').hidden")
+        page.click("#resume")  # without the code
+        _until(page, f"{message}.includes('refused')")
+        assert "two-factor code" in page.locator("#control-message").inner_text()
+        assert bot.facade.status()["halted"] is True
+        page.fill("#two-factor-code", totp.at(now[0]))
+        page.click("#resume")
+        _until(page, f"{message}.includes('Resume: resumed')")
+        assert bot.facade.status()["halted"] is False
+        _until(page, "document.getElementById('two-factor-code').hidden")
+    actions = [(a["action"], a["channel"], a["outcome"].split(":")[0])
+               for a in reversed(bot.facade.operator_actions(10))]  # fmt: skip
+    assert actions == [("emergency_stop", "api", "halted; canceled 0 order(s), flattening 0 "
+                        "position(s)"), ("resume", "dashboard", "refused"),
+                       ("resume", "dashboard", "resumed")]  # fmt: skip

@@ -211,8 +211,9 @@ async def test_resuming_after_an_emergency_stop_needs_a_two_factor_code(
     store = Keystore.create(tmp_path / "keys.twk", Secret("a long passphrase"))
     now = [1_800_000_000.0]
     two_factor = TwoFactor(store, tmp_path / "2fa.json", clock=lambda: now[0])
-    totp = pyotp.parse_uri(two_factor.enroll("telegram.42").uri.reveal())
-    async with telegram(bot.facade, two_factor=two_factor) as (op, _, _):
+    totp = pyotp.parse_uri(two_factor.enroll("telegram:42").uri.reveal())
+    bot.facade.two_factor = two_factor
+    async with telegram(bot.facade) as (op, _, _):
         # A plain pause needs no code.
         await op.say("/pause")
         assert "Resumed" in (await op.say("/resume"))["text"]
@@ -229,9 +230,12 @@ async def test_resuming_after_an_emergency_stop_needs_a_two_factor_code(
     assert missing.startswith("⛔ this action needs a two-factor code")
     assert "/resume CODE [reason]" in missing
     assert wrong.startswith("⛔ the two-factor code is wrong")
-    assert bob.startswith("⛔ operator 'telegram.43' has no two-factor enrollment")
+    assert bob.startswith("⛔ operator 'telegram:43' has no two-factor enrollment")
     assert resumed.startswith("▶️ Resumed")
     assert replayed.startswith("⛔ the two-factor code was used already")
     assert bot.facade.status()["halted"] is True
-    [last_resume] = [r for r in bot.facade.operator_actions(10) if r["action"] == "resume"][:1]
-    assert json.loads(last_resume["detail"])["reason"] == "all clear"
+    resumes = [r for r in bot.facade.operator_actions(20) if r["action"] == "resume"]
+    # Newest first: the replay, the resume, then Bob's, the wrong and the missing code refused.
+    assert [r["outcome"].split(":")[0] for r in resumes[:5]] == [
+        "refused", "resumed", "refused", "refused", "refused"]  # fmt: skip
+    assert json.loads(resumes[1]["detail"])["reason"] == "all clear"

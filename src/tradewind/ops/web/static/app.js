@@ -401,6 +401,10 @@
     const canTrade = scopes.includes("trade") || scopes.includes("admin");
     $("pause").disabled = !canTrade || Boolean(status.paused);
     $("resume").disabled = !canTrade || (!status.paused && !status.halted);
+    // After an emergency stop with two-factor on, resuming takes the authenticator's code.
+    for (const id of ["two-factor-label", "two-factor-code", "two-factor-help"]) {
+      $(id).hidden = !status.resume_needs_code;
+    }
     $("force-exit-all").disabled = !canTrade || status.open_positions === 0;
     $("emergency").disabled = !canTrade;
     $("job-queue").disabled = !canTrade;
@@ -439,7 +443,11 @@
 
   function wire() {
     $("pause").addEventListener("click", () => act("Pause", "/pause", {}));
-    $("resume").addEventListener("click", () => act("Resume", "/resume", {}));
+    $("resume").addEventListener("click", async () => {
+      const code = $("two-factor-code").value.trim();
+      $("two-factor-code").value = "";  // each code works once
+      await act("Resume", "/resume", code ? {code} : {});
+    });
     $("force-exit-all").addEventListener("click", async () => {
       const n = (latest.positions || []).length;
       const ok = await confirmAction("Force exit all",
