@@ -208,6 +208,41 @@ class TelegramConfig(BaseModel):
         return self
 
 
+ROLLBACK_CAUSES = ("drift", "accuracy")
+
+
+class MlConfig(BaseModel):
+    """``[ml]``: how a session watches the registered models it trades (the feedback loop).
+
+    Every prediction is recorded and resolved when its horizon has passed; over the latest
+    ``feedback_window`` resolved ones, accuracy below ``min_accuracy`` (default: the model's own
+    out-of-sample baseline, from its card), or a mean confidence more than
+    ``max_confidence_gap`` above the accuracy, alerts and recalibrates. Every ``drift_every`` bars
+    the latest ``drift_window`` bars' features are compared with the model's training rows (PSI
+    above ``psi_limit`` with a KS p-value below ``p_limit``). ``rollback_on`` names the causes
+    that also roll the model back to the version it replaced (none by default: alert only).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    feedback_window: int = Field(default=50, ge=5, le=100_000)
+    min_accuracy: float | None = Field(default=None, gt=0, lt=1)
+    max_confidence_gap: float = Field(default=0.1, gt=0, le=1)
+    drift_window: int = Field(default=200, ge=20, le=100_000)
+    drift_every: int = Field(default=20, ge=1, le=100_000)
+    psi_limit: float = Field(default=0.25, gt=0)
+    p_limit: float = Field(default=0.01, gt=0, lt=1)
+    rollback_on: tuple[str, ...] = ()
+
+    @field_validator("rollback_on")
+    @classmethod
+    def _causes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [v for v in value if v not in ROLLBACK_CAUSES]
+        if unknown:
+            raise ValueError(f"names {', '.join(unknown)}; causes are {', '.join(ROLLBACK_CAUSES)}")
+        return value
+
+
 class AppConfig(BaseModel):
     """Every component's config, composed. Each section is documented beside its component."""
 
@@ -220,6 +255,7 @@ class AppConfig(BaseModel):
     risk: RiskConfig = RiskConfig()
     notifications: NotificationsConfig = NotificationsConfig()
     telegram: TelegramConfig | None = None
+    ml: MlConfig = MlConfig()
 
 
 def load_config(

@@ -41,6 +41,10 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 CALIBRATION_FILE = "calibration.json"
+REFERENCE_FILE = "reference.npy"
+REFERENCE_ROWS = 2000
+"""Training feature rows kept with a model (evenly spaced), the reference its drift is measured
+against in a session."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,9 @@ class CalibratedModel:
     pipeline: TrainedPipeline
     calibrator: Calibrator
     card: ModelCard
+    reference: FloatArray | None = None
+    """Up to :data:`REFERENCE_ROWS` training feature rows (unscaled, in feature order); None for
+    a model saved without them (its drift cannot be measured)."""
 
     @property
     def classes(self) -> IntArray:
@@ -100,6 +107,8 @@ class CalibratedModel:
         self.pipeline.save(folder)
         (folder / CALIBRATION_FILE).write_text(json.dumps(self.calibrator.state(), indent=2))
         (folder / CARD_FILE).write_text(self.card.to_json())
+        if self.reference is not None:
+            np.save(folder / REFERENCE_FILE, self.reference, allow_pickle=False)
         return folder_digest(folder)
 
     @classmethod
@@ -122,7 +131,17 @@ class CalibratedModel:
         except (OSError, json.JSONDecodeError) as exc:
             raise DataError(f"{folder / CALIBRATION_FILE}: unreadable ({exc})") from None
         card = ModelCard.from_json((folder / CARD_FILE).read_text(), str(folder / CARD_FILE))
-        return cls(pipeline, Calibrator.from_state(state), card)
+        reference = None
+        if (folder / REFERENCE_FILE).exists():
+            try:
+                reference = np.load(folder / REFERENCE_FILE, allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                raise DataError(f"{folder / REFERENCE_FILE}: unreadable ({exc})") from None
+            if reference.ndim != 2 or reference.shape[1] != len(pipeline.features):
+                raise DataError(
+                    f"{folder / REFERENCE_FILE}: {reference.shape} is not one column per feature"
+                )
+        return cls(pipeline, Calibrator.from_state(state), card, reference)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,4 +238,7 @@ def fit_calibrated(
         model, scaler, ds.names, card.target, card.horizon, class_names, length
     )
     filled = replace(card, model_type=model_name, features=ds.names, metrics=metrics)
-    return CalibratedModel(pipeline, calibrator, filled)
+    kept = ds.bars[split.train]
+    if kept.shape[0] > REFERENCE_ROWS:
+        kept = kept[np.linspace(0, kept.shape[0] - 1, REFERENCE_ROWS).round().astype(np.int64)]
+    return CalibratedModel(pipeline, calibrator, filled, ds.matrix[kept].astype(np.float64))

@@ -31,6 +31,7 @@ __all__ = [
     "STAGES",
     "RegisteredModel",
     "check_model_name",
+    "model_by_digest",
     "next_version",
     "promote_model",
     "register_model",
@@ -144,6 +145,14 @@ def registered_models(engine: Engine, name: str | None = None) -> list[Registere
         query = query.where(_MODELS.c.name == name)
     with engine.connect() as connection:
         return [_entry(r) for r in connection.execute(query)]
+
+
+def model_by_digest(engine: Engine, sha256: str) -> RegisteredModel | None:
+    """The registered version whose files have digest ``sha256`` (a pin's), or None."""
+    query = select(_MODELS).where(_MODELS.c.sha256 == sha256).order_by(_MODELS.c.id).limit(1)
+    with engine.connect() as connection:
+        row = connection.execute(query).first()
+    return None if row is None else _entry(row)
 
 
 def _one(connection: Connection, name: str, version: int | None) -> Any:

@@ -33,11 +33,12 @@ from tradewind.ops.api import build_app
 from tradewind.ops.events import EventHub
 from tradewind.ops.facade import ControlFacade
 from tradewind.ops.keystore import Keystore
+from tradewind.ops.model_watch import ModelWatch
 from tradewind.ops.notifications import Notifier
 from tradewind.ops.server import bound_port, server_for
 from tradewind.ops.telegram import TelegramBot, telegram_token
 from tradewind.persistence.bots import BotDatabase, bot_folder, open_bot
-from tradewind.session.driver import BarDriver
+from tradewind.session.driver import BarDriver, StepReport
 
 __all__ = ["ServeOptions", "SessionOps"]
 
@@ -95,6 +96,7 @@ class SessionOps:
         self.events = EventHub()
         self.notifier: Notifier | None = None
         self.session_id: int | None = None
+        self.models: ModelWatch | None = None
         self.url: str | None = None
         self._server: Any = None
         self._serving: asyncio.Task[None] | None = None
@@ -117,6 +119,8 @@ class SessionOps:
             node, database, self._audit_key or self._bot_key(), mode=self.mode, events=self.events,
             config=self.config,
         )  # fmt: skip
+        watch = ModelWatch(database.engine, driver.strategies, self.config.ml, self.events.publish)
+        self.models = watch if watch.active else None
         if self.config.notifications.enabled:
             self.notifier = Notifier(self.config.notifications, facade=self.facade,
                                      now=lambda: node.now)  # fmt: skip
@@ -140,6 +144,11 @@ class SessionOps:
             log.info(
                 "operator API and dashboard at %s (dashboard: %s/dashboard)", self.url, self.url
             )
+
+    def stepped(self, driver: BarDriver, report: StepReport) -> None:
+        """A closed instant was traded: the feedback loop of the registered models traded."""
+        if self.models is not None:
+            self.models.on_close(driver.bars, report.bars, report.close_ms)
 
     def alert(self, event: StreamAlert) -> None:
         """A stream alert: to the notifier (and so to the operators)."""

@@ -421,6 +421,8 @@ class PaperSession:
         status.orders = len(driver.node.orders)
         status.fills = len(driver.engine.portfolio.fills)
         status.open_orders = sum(1 for o in driver.node.orders.values() if o.is_open)
+        if self.ops is not None:
+            self.ops.stepped(driver, report)
         if self.on_update is not None:
             self.on_update(status)
 

@@ -3,6 +3,7 @@ direction probabilities turned into signals."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.ml.artifact import parse_pin
 from tradewind.ml.calibrated import CalibratedModel
+from tradewind.ml.calibration import Calibrator
 from tradewind.ml.features import FeatureInputs
 from tradewind.ml.labels import DOWN, UP
 from tradewind.ml.models import BoostingSettings, ForestSettings
@@ -70,11 +72,34 @@ def split_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+@dataclass
+class PinnedRows:
+    """What a registered model said over one symbol's bars: the bars' times and closes (to know
+    when they are the same bars again), the model's feature rows and its probabilities."""
+
+    ts: IntArray
+    close: FloatArray
+    matrix: FloatArray
+    proba: FloatArray
+
+
+def _same_bars(rows: PinnedRows, ts: IntArray, close: FloatArray) -> bool:
+    return bool(np.array_equal(rows.ts, ts) and np.array_equal(rows.close, close))
+
+
 class PinnedModels:
-    """Registered models by pin, each checked against its SHA-256 once, when first used."""
+    """Registered models by pin, each checked against its SHA-256 once, when first used.
+
+    A session asks for the probabilities over all its bars at every close; rows it asked for
+    before (the same bars, which causal features and models answer the same way) are kept, so
+    each close predicts its new bar only. A recalibration (:meth:`recalibrate`, the feedback
+    loop's answer to falling accuracy) applies to the rows predicted after it.
+    """
 
     def __init__(self) -> None:
         self._loaded: dict[str, CalibratedModel] = {}
+        self._rows: dict[tuple[str, str], PinnedRows] = {}
+        self._recalibrated: dict[str, list[Calibrator]] = {}
 
     def get(self, pin: str) -> CalibratedModel:
         """The model the pin names (ModelIntegrityError if its files changed)."""
@@ -89,13 +114,44 @@ class PinnedModels:
             self._loaded[pin] = model
         return self._loaded[pin]
 
+    def rows(self, pin: str, bars: BarSeries) -> PinnedRows:
+        """Feature rows and probabilities at every bar (see :meth:`probabilities`)."""
+        model = self.get(pin)
+        ts = np.asarray(bars.ts, dtype=np.int64)
+        close = np.asarray(bars.close, dtype=np.float64)
+        known = self._rows.get((pin, bars.symbol))
+        if known is not None and _same_bars(known, ts, close):
+            return known  # asked again at the same close (the session's feedback loop)
+        matrix = model.feature_matrix(FeatureInputs(bars))
+        done = 0
+        if (
+            known is not None
+            and known.ts.shape[0] <= ts.shape[0]
+            and np.array_equal(known.ts, ts[: known.ts.shape[0]])
+            and np.array_equal(known.close, close[: known.ts.shape[0]])
+        ):
+            done = known.ts.shape[0]
+        fresh = np.arange(done, ts.shape[0], dtype=np.int64)
+        new = model.probabilities(matrix, fresh)
+        finite = np.isfinite(new).all(axis=1)
+        for calibrator in self._recalibrated.get(pin, ()):
+            new[finite] = calibrator.transform(new[finite])
+        new[ts[fresh] <= model.card.data_end_ts] = np.nan
+        proba = new if known is None or done == 0 else np.vstack([known.proba[:done], new])
+        rows = PinnedRows(ts, close, matrix, proba)
+        self._rows[(pin, bars.symbol)] = rows
+        return rows
+
     def probabilities(self, pin: str, bars: BarSeries) -> tuple[FloatArray, IntArray]:
         """Class probabilities per bar and their classes, NaN up to the end of the model's
         training data (a prediction there would be in sample, which a backtest must not trade)."""
-        model = self.get(pin)
-        proba = model.probabilities(model.feature_matrix(FeatureInputs(bars)))
-        proba[np.asarray(bars.ts, dtype=np.int64) <= model.card.data_end_ts] = np.nan
-        return proba, model.classes
+        return self.rows(pin, bars).proba.copy(), self.get(pin).classes
+
+    def recalibrate(self, pin: str, calibrator: Calibrator) -> None:
+        """Pass the probabilities of every later bar through ``calibrator`` too, after any
+        earlier one (each is fitted on the recorded, resolved predictions made since the one
+        before it: out of sample by construction)."""
+        self._recalibrated.setdefault(pin, []).append(calibrator)
 
 
 class WalkForwardStrategy(Strategy):
@@ -113,9 +169,17 @@ class WalkForwardStrategy(Strategy):
     short = Param(False, doc="also trade P(down) short", shorts_only=True)
 
     def __init__(self, **params: Any) -> None:
-        self._pinned = PinnedModels()
+        self.pinned = PinnedModels()
         self._walk: dict[str, WalkForwardPredictor] = {}
         super().__init__(**params)
+
+    def pins(self) -> list[str]:
+        """The registered models this instance trades, by pin (none: walk-forward learners)."""
+        return []
+
+    def replace_pin(self, old: str, new: str) -> None:
+        """Trade registered model ``new`` where ``old`` was (a rollback in a running session)."""
+        raise UserError(f"{self.name} trades no registered model {old!r}")
 
     def walk_forward_settings(self, learner: str) -> WalkForwardSettings:
         """The walk-forward training of ``learner`` these parameters describe."""

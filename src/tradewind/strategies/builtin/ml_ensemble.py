@@ -80,6 +80,17 @@ class MlEnsemble(WalkForwardStrategy):
                     f"need {len(members)} positive weights (one per member), got "
                     f"{self.weights!r}")  # fmt: skip
 
+    def pins(self) -> list[str]:
+        """The registered members' pins (none when the members are walk-forward learners)."""
+        return split_list(str(self.models))
+
+    def replace_pin(self, old: str, new: str) -> None:
+        """Vote with ``new`` where the member ``old`` voted (its weight stays)."""
+        pins = self.pins()
+        if old not in pins:
+            super().replace_pin(old, new)
+        self.update_params(models=",".join(new if p == old else p for p in pins))
+
     @property
     def warmup(self) -> int:
         """As :class:`~tradewind.strategies.builtin.ml_signal.MlSignal`'s."""
@@ -89,7 +100,7 @@ class MlEnsemble(WalkForwardStrategy):
         """The members' weighted vote at every bar."""
         pinned = bool(split_list(str(self.models)))
         members = [
-            self._pinned.probabilities(m, bars) if pinned else self.walk_forward_proba(m, bars)
+            self.pinned.probabilities(m, bars) if pinned else self.walk_forward_proba(m, bars)
             for m in self._members()
         ]
         return weighted_vote(members, self._weights(), threshold=float(self.threshold),

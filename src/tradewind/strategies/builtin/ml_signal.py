@@ -62,11 +62,21 @@ class MlSignal(WalkForwardStrategy):
     def indicators(self, bars: BarSeries) -> dict[str, FloatArray]:
         """The calibrated P(up) and P(down) per bar (NaN where no model may speak)."""
         if self.model:
-            proba, classes = self._pinned.probabilities(str(self.model), bars)
+            proba, classes = self.pinned.probabilities(str(self.model), bars)
         else:
             proba, classes = self.walk_forward_proba(str(self.learner), bars)
         p_up, p_down = side_probabilities(proba, classes)
         return {"p_up": p_up, "p_down": p_down}
+
+    def pins(self) -> list[str]:
+        """The pinned model, if any."""
+        return [str(self.model)] if self.model else []
+
+    def replace_pin(self, old: str, new: str) -> None:
+        """Trade ``new`` instead of the pinned ``old``."""
+        if str(self.model) != old:
+            super().replace_pin(old, new)
+        self.update_params(model=new)
 
     def signals(self, bars: BarSeries) -> Signals:
         """Entries where a side's probability reaches ``entry``, exits below ``exit_below``."""
