@@ -17,6 +17,13 @@ class OrderAccepted:
     venue_order_id: str = ""
 
 
+DATA_ENDED = "No more market data: the backtest has ended."
+"""Why the simulated venue refuses an order sent after the last bar: no bar comes to fill it.
+
+A signal on the last bar of a backtest makes such an order; it is a fact of where the data ends,
+not a problem of the run (a run's health counts these orders apart)."""
+
+
 @dataclass(frozen=True, slots=True)
 class OrderRejected:
     """The venue refused the order, saying why (as the exchange would)."""

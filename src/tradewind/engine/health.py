@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from tradewind.core.events import DATA_ENDED
 from tradewind.reporting.numbers import format_number, format_price
 
 RULE_CODE_PREFIXES = ("breaker.", "limit.")
@@ -56,6 +57,9 @@ class RunHealth:
         Orders sent to the venue, and those that filled (in full or in part).
     rejected, expired
         Orders the venue rejected or let expire, counted by reason.
+    unfilled_at_end
+        Orders sent after the last bar (a signal on it), which no bar came to fill: where the data
+        ends, not a problem (the screening kernel sends none).
     denied
         Intents the risk gate denied, counted by ``code: reason`` (the reason alone when the gate
         gives no specific code).
@@ -77,6 +81,7 @@ class RunHealth:
     orders_filled: int
     rejected: dict[str, int] = field(default_factory=dict)
     expired: dict[str, int] = field(default_factory=dict)
+    unfilled_at_end: int = 0
     denied: dict[str, int] = field(default_factory=dict)
     rule_denials: int = 0
     open_positions: list[dict[str, Any]] = field(default_factory=list)
@@ -133,6 +138,8 @@ class RunHealth:
                 "positions open at the end"
             )
         parts = [f"{self.orders_filled:,} of {self.orders_submitted:,} orders filled"]
+        if self.unfilled_at_end:
+            parts.append(f"{self.unfilled_at_end} sent after the last bar")
         if self.rule_denials:
             parts.append(f"{self.rule_denials} intents denied by the risk rules in force")
         parts.append(f"{len(self.open_positions)} positions open at the end")
@@ -149,6 +156,8 @@ class RunHealth:
             out.append(f"  rejected {count}: {reason}")
         for reason, count in self.expired.items():
             out.append(f"  expired {count}: {reason}")
+        if self.unfilled_at_end:
+            out.append(f"sent after the last bar, no bar to fill them {self.unfilled_at_end}")
         out.append(f"intents denied {self.intents_denied}")
         for reason, count in self.denied.items():
             out.append(f"  denied {count}: {reason}")
@@ -180,6 +189,7 @@ class RunHealth:
             "orders_expired": self.orders_expired,
             "rejected_by_reason": dict(self.rejected),
             "expired_by_reason": dict(self.expired),
+            "orders_unfilled_at_end": self.unfilled_at_end,
             "intents_denied": self.intents_denied,
             "denied_by_reason": dict(self.denied),
             "open_positions": self.open_positions,
@@ -210,6 +220,7 @@ def run_health(
 
     ``kernel_fills`` counts the fills of a kernel run, which has no order table.
     """
+    unfilled_at_end = 0
     if engine == "kernel" or orders.empty:
         submitted = filled = kernel_fills
         rejected: dict[str, int] = {}
@@ -219,7 +230,9 @@ def run_health(
         submitted = len(orders)
         filled = int((orders["filled"].astype(float) > 0).sum())
         why = orders["reject_reason"].fillna("").astype(str)
-        rejected = _counted(why[status == "rejected"])
+        ended = (status == "rejected") & (why == DATA_ENDED)
+        unfilled_at_end = int(ended.sum())
+        rejected = _counted(why[(status == "rejected") & ~ended])
         expired = _counted(why[status == "expired"])
     denied: dict[str, int] = {}
     rule_denials = 0
@@ -239,6 +252,7 @@ def run_health(
         orders_filled=filled,
         rejected=rejected,
         expired=expired,
+        unfilled_at_end=unfilled_at_end,
         denied=denied,
         rule_denials=rule_denials,
         open_positions=open_positions,

@@ -194,6 +194,8 @@ def _health_section(health: Mapping[str, Any] | None, currency: str) -> str:
                        health.get("rejected_by_reason") or {})
         + _counts_rows("orders expired", health.get("orders_expired"),
                        health.get("expired_by_reason") or {})
+        + _counts_rows("orders sent after the last bar (no bar to fill them)",
+                       health.get("orders_unfilled_at_end") or 0, {})
         + _counts_rows("intents denied", health.get("intents_denied"),
                        health.get("denied_by_reason") or {})
     )  # fmt: skip

@@ -56,6 +56,40 @@ def test_an_open_position_counts_in_the_return_and_is_reported_beside_the_trades
     assert document["health"]["orders_submitted"] == document["health"]["orders_filled"] == 1
 
 
+class BuyOnTheLastBar(Strategy):
+    """Enters at bar 100's close and signals again on the last bar, after which no bar comes."""
+
+    name = "buy_on_the_last_bar_test"
+
+    def signals(self, bars: BarSeries) -> Signals:
+        entry = np.zeros(len(bars), dtype=bool)
+        exit_ = np.zeros(len(bars), dtype=bool)
+        entry[100] = exit_[200] = entry[-1] = True
+        return Signals(entry_long=entry, exit_long=exit_)
+
+
+def test_an_order_sent_after_the_last_bar_is_counted_apart_not_a_problem(
+    month: pd.DataFrame,
+) -> None:
+    result = backtest(BuyOnTheLastBar, month, cash=100_000, fee=0.001, symbol="BTC/USD")
+    health = result.health
+    assert health is not None
+
+    # The last bar's entry was sent and refused (no bar comes to fill it): a fact of where the
+    # data ends, not a rejection that makes the result doubtful.
+    assert (result.orders["status"] == "rejected").sum() == 1
+    assert health.ok, health.problems
+    assert health.unfilled_at_end == 1
+    assert health.orders_rejected == 0
+    assert health.orders_submitted == 3
+    assert health.orders_filled == 2
+    assert "1 sent after the last bar" in health.headline()
+    assert "sent after the last bar, no bar to fill them 1" in health.lines()
+    assert result.to_json_dict()["health"]["orders_unfilled_at_end"] == 1
+    kernel = backtest(BuyOnTheLastBar, month, cash=100_000, fee=0.001, engine="kernel")
+    assert kernel.metrics["trade_count"] == result.metrics["trade_count"] == 1
+
+
 def test_the_kernel_reports_the_open_position_as_the_event_engine_does(
     month: pd.DataFrame,
 ) -> None:

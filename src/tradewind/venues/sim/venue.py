@@ -27,6 +27,7 @@ from tradewind.book.book import OrderBook
 from tradewind.book.impact import vwap_to_size
 from tradewind.core.errors import UserError
 from tradewind.core.events import (
+    DATA_ENDED,
     FundingPaid,
     OrderAccepted,
     OrderCanceled,
@@ -189,9 +190,7 @@ class SimVenue:
                 events.append(OrderExpired(order.client_id, ts))
             return events
         if first_bar >= len(bars) and not self.open_ended:
-            return [
-                OrderRejected(order.client_id, ts, "No more market data: the backtest has ended.")
-            ]
+            return [OrderRejected(order.client_id, ts, DATA_ENDED)]
         working = _Working(order, order.symbol, first_bar, taker, order.quantity, live_at=live_at)
         working.next_bar = self._search(working, first_bar)  # -1: not in the bars known yet
         self._working[order.client_id] = working
