@@ -243,6 +243,26 @@ class MlConfig(BaseModel):
         return value
 
 
+class ApiConfig(BaseModel):
+    """The operator API (``[api]``): the token a bot's own API accepts from the start.
+
+    The token is a secret: give it by ``TRADEWIND__API__TOKEN``, never in the file. When it is set,
+    ``tradewind demo`` logs in with it instead of printing a new one; other tokens are issued with
+    ``tradewind api-token add`` and stored hashed in the bot's database.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    token: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _long_enough(self) -> ApiConfig:
+        # Never echo the token: the message says what is wrong with it, not what it is.
+        if self.token is not None and len(self.token.get_secret_value()) < 16:
+            raise ValueError("has a token shorter than 16 characters (guessable)")
+        return self
+
+
 class AppConfig(BaseModel):
     """Every component's config, composed. Each section is documented beside its component."""
 
@@ -256,6 +276,7 @@ class AppConfig(BaseModel):
     notifications: NotificationsConfig = NotificationsConfig()
     telegram: TelegramConfig | None = None
     ml: MlConfig = MlConfig()
+    api: ApiConfig = ApiConfig()
 
 
 def load_config(

@@ -1,4 +1,5 @@
-"""The ``tradewind data`` and ``tradewind demo`` commands end to end: exit codes, tables, messages."""
+"""The ``tradewind data`` commands end to end: exit codes, tables, messages (``tradewind demo``:
+cli/test_demo.py)."""
 
 from __future__ import annotations
 
@@ -81,22 +82,6 @@ def test_corrupted_file_is_refused_in_a_subprocess_naming_the_row(
         "error: TRX_BTC-5m.feather refused (see --repair drop|ffill|snap): 1 error; first: row 77 "
         "(0-based, as read) at 2018-01-10 11:20:00 UTC: volume -3.0 is negative"
     )
-
-
-@pytest.mark.timeout(700)
-def test_demo_in_a_subprocess(tmp_path: Path) -> None:
-    # The demo backtests a month and paper-trades 150 bars: minutes on a loaded 2-core machine.
-    done = _cli("demo", "--run-dir", str(tmp_path / "run"), cwd=tmp_path, timeout=600)
-    assert done.returncode == 0, done.stderr
-    assert "45,031" in done.stdout
-    assert "no errors" in done.stdout
-    assert (tmp_path / "run" / "data" / "bundled" / "candles" / "BTC-PERP-1m.parquet").is_file()
-    # The paper session on the simulator: it traded, its orders are in the bot's database, and
-    # the drift report found the session equal to its backtest.
-    assert "bars traded" in done.stdout
-    assert "no differences" in done.stdout
-    assert (tmp_path / "run" / "bots" / "demo" / "state.sqlite").is_file()
-    assert (tmp_path / "run" / "paper" / "result.json").is_file()
 
 
 # In-process runs through tradewind.cli.main.run, the console script's entry point.

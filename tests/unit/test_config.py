@@ -125,3 +125,17 @@ def test_config_error_exits_2_with_one_line(
     assert err.strip() == (
         f"error: unknown config key 'data.gap_fil' in {path} (did you mean 'gap_fill'?)"
     )
+
+
+def test_the_api_token_comes_from_the_environment_and_is_never_echoed(tmp_path: Path) -> None:
+    token = "operator-token-0123456789"
+    empty = _toml(tmp_path, "")
+    config = load_config(empty, env={"TRADEWIND__API__TOKEN": token})
+    assert config.api.token is not None
+    assert config.api.token.get_secret_value() == token
+    assert token in secret_values(config)
+    assert token not in render_toml(config)
+    assert "give it by TRADEWIND__API__TOKEN" in render_toml(config)
+    with pytest.raises(ConfigError, match="shorter than 16 characters") as refused:
+        load_config(empty, env={"TRADEWIND__API__TOKEN": "guessable1"})
+    assert "guessable1" not in str(refused.value)

@@ -50,17 +50,28 @@ def demo(
         bool,
         typer.Option("--serve", help="Paper-trade a bar a second with the dashboard until Ctrl-C."),
     ] = False,
-    api_port: Annotated[
-        int, typer.Option("--api-port", help="Port of the dashboard with --serve.")
-    ] = 8080,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            "--api-port",
+            help="Port of the operator API and dashboard on 127.0.0.1 (default: 8080 with "
+            "--serve, else any free port).",
+        ),
+    ] = None,
 ) -> None:
     """Run the main job on embedded defaults: the bundled real BTC-perp month imported, validated,
     summarised and backtested, then a paper session on the exchange simulator (in this process,
-    replaying real XRP/ETH minutes) recorded in a SQLite bot database, and its drift report.
+    replaying real XRP/ETH minutes) recorded in a SQLite bot database, with the operator API and
+    dashboard up while it trades (URL and login token printed), and its drift report.
 
-    Needs no config file, no exchange account and no network.
+    Needs no config file, no exchange account and no network. The login token is
+    TRADEWIND__API__TOKEN's when that is set.
     """
     writable_dir(run_dir, "--run-dir")
+    if port is not None and not 0 <= port <= 65535:
+        raise UserError(f"--port must be a TCP port (0 to 65535), got {port}")
+    token = STATE.config().api.token
     frame, meta = load_bundled()
     catalog = Catalog(run_dir / "data")
     stored = catalog.write(BUNDLED_KEY, frame, meta=meta)
@@ -96,7 +107,8 @@ def demo(
     if paper_bars < 0:
         raise UserError(f"--paper-bars must be 0 or more, got {paper_bars}")
     if paper_bars or serve:
-        paper_demo(run_dir, paper_bars, serve=serve, port=api_port)
+        chosen = port if port is not None else (8080 if serve else 0)
+        paper_demo(run_dir, paper_bars, serve=serve, port=chosen, token=token)
 
 
 def _backtest(frame: pd.DataFrame, instrument: Instrument, run_dir: Path, strategy: str) -> None:

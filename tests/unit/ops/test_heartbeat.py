@@ -1,6 +1,11 @@
 """The dead man's switch against a loopback receiver: beats while the loop runs and the Node
 progresses; none while the Node makes no progress, while the loop is blocked, or while the
-process is stopped (SIGSTOP), and they come back after SIGCONT."""
+process is stopped (SIGSTOP), and they come back after SIGCONT.
+
+Every wait is on a condition with a generous deadline (the CI machine is loaded): the receiver runs
+on its own thread, so it records beats while the test's loop is blocked, and the heartbeat sends
+one beat at a time, so at most one can be on the wire when its loop or process stops.
+"""
 
 from __future__ import annotations
 
@@ -10,78 +15,123 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
-from aiohttp import web
 from ops_bot import Bot
 
 from tradewind.ops.heartbeat import Heartbeat
 
+_DEADLINE_S = 60.0
+
 
 class Receiver:
-    """A loopback HTTP server that records the time of each beat."""
+    """A loopback HTTP server on its own thread that counts the beats it is sent."""
 
     def __init__(self) -> None:
-        self.beats: list[float] = []
-        self.runner: web.AppRunner | None = None
-        self.url = ""
+        self._lock = threading.Lock()
+        self._count = 0
+        receiver = self
 
-    async def start(self) -> Receiver:
-        app = web.Application()
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                with receiver._lock:
+                    receiver._count += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
 
-        async def beat(_: web.Request) -> web.Response:
-            self.beats.append(time.monotonic())
-            return web.Response(text="ok")
+            def log_message(self, *args: object) -> None:
+                del args  # no access log on stderr
 
-        app.router.add_get("/beat", beat)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}/beat"
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/beat"
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return self._count
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
         return self
 
-    async def stop(self) -> None:
-        assert self.runner is not None
-        await self.runner.cleanup()
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
 
-    def between(self, start: float, end: float) -> int:
-        return sum(1 for t in self.beats if start <= t < end)
+
+async def _until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + _DEADLINE_S
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        await asyncio.sleep(0.01)
 
 
 async def test_beats_only_while_the_node_progresses_and_the_loop_runs() -> None:
-    receiver = await Receiver().start()
     counter = [0]
-    heartbeat = Heartbeat(receiver.url, lambda: counter[0], interval_s=0.05, max_silence_s=0.3)
+    moving = [True]
+
+    async def node() -> None:
+        while True:
+            if moving[0]:
+                counter[0] += 1
+            await asyncio.sleep(0.01)
+
+    with Receiver() as receiver:
+        heartbeat = Heartbeat(receiver.url, lambda: counter[0], interval_s=0.05,
+                              max_silence_s=0.3)  # fmt: skip
+        tasks = [asyncio.create_task(node()), asyncio.create_task(heartbeat.run())]
+        try:
+            # Progressing: beats arrive.
+            await _until(lambda: receiver.count >= 4, "beats while the Node progresses")
+            # The Node is stuck: once the heartbeat skips a beat it skips every later one (the
+            # counter stays put, its silence only grows), and nothing was left on the wire (each
+            # beat's answer is awaited before the next check).
+            moving[0] = False
+            skipped = heartbeat.skipped
+            await _until(lambda: heartbeat.skipped > skipped, "the first skipped beat")
+            received, sent = receiver.count, heartbeat.sent
+            await _until(lambda: heartbeat.skipped > skipped + 5, "five more skipped beats")
+            assert (receiver.count, heartbeat.sent) == (received, sent)
+            # Progress again: the beats come back.
+            moving[0] = True
+            await _until(lambda: receiver.count >= received + 3, "beats after progress resumed")
+            # The loop blocks for a second: the receiver's thread sees at most the one beat that
+            # may have been on the wire (a running loop sends about twenty in that time).
+            before = receiver.count
+            time.sleep(1.0)  # the trading loop is blocked
+            assert receiver.count - before <= 1
+            after = receiver.count
+            await _until(lambda: receiver.count >= after + 3, "beats after the block")
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_the_loop_lag_measures_a_blocked_loop() -> None:
+    # The Node never progresses and the silence allowed is tiny: the heartbeat only sleeps and
+    # skips, so when the loop blocks it is asleep, due at most one interval later.
+    heartbeat = Heartbeat("http://127.0.0.1:9/unused", lambda: 0, interval_s=0.05,
+                          max_silence_s=0.001)  # fmt: skip
     task = asyncio.create_task(heartbeat.run())
     try:
-        # Progressing: the Node's counter moves every 20 ms.
-        start = time.monotonic()
-        while time.monotonic() - start < 0.5:
-            counter[0] += 1
-            await asyncio.sleep(0.02)
-        progressing = receiver.between(start, time.monotonic())
-        assert progressing >= 4
-        # The Node is stuck: beats stop once max_silence_s has passed.
-        await asyncio.sleep(0.4)
-        stuck_from = time.monotonic()
-        await asyncio.sleep(0.5)
-        assert receiver.between(stuck_from, time.monotonic()) == 0
-        assert heartbeat.skipped > 0
-        # Progress again, then the loop blocks for 0.6 s: no beat inside the block.
-        counter[0] += 1
-        await asyncio.sleep(0.2)
-        blocked_from = time.monotonic()
+        await _until(lambda: heartbeat.skipped >= 1, "the heartbeat's first wake-up")
+        woken = heartbeat.skipped
         time.sleep(0.6)  # the trading loop is blocked
-        blocked_to = time.monotonic()
-        counter[0] += 1
-        await asyncio.sleep(0.2)
-        assert receiver.between(blocked_from, blocked_to) == 0
-        assert heartbeat.lag.p99() >= 0.5  # the wake-up after the block was that late
+        await _until(lambda: heartbeat.skipped > woken, "the wake-up after the block")
+        assert max(heartbeat.lag.samples) >= 0.5
+        assert heartbeat.sent == 0
     finally:
         task.cancel()
-        await receiver.stop()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 _CHILD = textwrap.dedent(
@@ -103,27 +153,28 @@ _CHILD = textwrap.dedent(
 )
 
 
+def _stopped(pid: int) -> bool:
+    """Whether the process is in the stopped state (``T`` in ``/proc/PID/stat``)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0] == "T"
+
+
 async def test_a_stopped_process_sends_no_beats_and_resumes_after_sigcont() -> None:
-    receiver = await Receiver().start()
-    child = subprocess.Popen([sys.executable, "-c", _CHILD, receiver.url])
-    try:
-        deadline = time.monotonic() + 20
-        while not receiver.beats and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        assert receiver.beats, "the child never beat"
-        os.kill(child.pid, signal.SIGSTOP)
-        await asyncio.sleep(0.2)  # a beat already on the wire may still land
-        stopped_from = time.monotonic()
-        await asyncio.sleep(0.8)
-        stopped_to = time.monotonic()
-        assert receiver.between(stopped_from, stopped_to) == 0
-        os.kill(child.pid, signal.SIGCONT)
-        await asyncio.sleep(0.8)
-        assert receiver.between(stopped_to, time.monotonic()) >= 3
-    finally:
-        child.kill()
-        child.wait(timeout=10)
-        await receiver.stop()
+    with Receiver() as receiver:
+        child = subprocess.Popen([sys.executable, "-c", _CHILD, receiver.url])
+        try:
+            await _until(lambda: receiver.count >= 3, "the child's first beats")
+            os.kill(child.pid, signal.SIGSTOP)
+            await _until(lambda: _stopped(child.pid), "the child to stop")
+            before = receiver.count
+            await asyncio.sleep(1.0)  # a running child beats about twenty times meanwhile
+            assert receiver.count - before <= 1  # at most the one on the wire
+            after = receiver.count
+            os.kill(child.pid, signal.SIGCONT)
+            await _until(lambda: receiver.count >= after + 3, "beats after SIGCONT")
+        finally:
+            child.kill()
+            child.wait(timeout=30)
 
 
 def test_health_reports_the_loop_and_the_progress_of_a_bot(bot: Bot) -> None:
