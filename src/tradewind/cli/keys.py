@@ -17,6 +17,7 @@ from tradewind.cli.context import STATE
 from tradewind.ops import passphrase as passphrases
 from tradewind.ops.keystore import DEFAULT_PATH, KINDS, Keystore, KeystoreError
 from tradewind.ops.secrets import Secret
+from tradewind.ops.two_factor import confirm_if_enrolled
 
 app = typer.Typer(help="The encrypted keystore: exchange keys, API and Telegram tokens.",
                   no_args_is_help=True)  # fmt: skip
@@ -76,13 +77,24 @@ def add(
     keystore: KeystoreOption = DEFAULT_PATH,
     passphrase_fd: FdOption = None,
     use_keyring: KeyringOption = False,
+    operator: Annotated[
+        str | None, typer.Option("--operator", help="Who confirms, when two-factor is on.")
+    ] = None,
+    code: Annotated[
+        str | None, typer.Option("--code", help="The operator's authenticator code (2FA on).")
+    ] = None,
 ) -> None:
-    """Store a new secret (the keystore is created on first use)."""
+    """Store a new secret (the keystore is created on first use).
+
+    Once an operator is enrolled (`tradewind 2fa enroll`), adding a key needs --operator and
+    --code: whoever holds the passphrase alone cannot slip in a key of their own.
+    """
     store = open_keystore(keystore, passphrase_fd, use_keyring, create=True)
     if kind not in KINDS:
         raise KeystoreError(f"unknown key kind {kind!r}; use one of {', '.join(KINDS)}")
     if name in store:
         raise KeystoreError(f"the keystore has an entry {name!r} already; rotate it instead")
+    confirm_if_enrolled(store, "adding a key", operator, code)
     store.add(name, kind, _read_value(name, value_fd))
     store.save()
     STATE.console.print(f"stored {name} ({kind}) in {keystore}")

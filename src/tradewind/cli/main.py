@@ -31,6 +31,7 @@ from tradewind.cli import ml as ml_cmd
 from tradewind.cli import optimize as optimize_cmd
 from tradewind.cli import tax as tax_cmd
 from tradewind.cli import trade as trade_cmd
+from tradewind.cli import two_factor as two_factor_cmd
 from tradewind.cli.context import STATE
 from tradewind.cli.exits import (
     EXIT_BUG,
@@ -68,6 +69,7 @@ app.command("recursive")(optimize_cmd.recursive)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(two_factor_cmd.app, name="2fa")
 app.add_typer(api_tokens_cmd.app, name="api-token")
 for _query in (records.orders, records.trades, records.positions, records.sessions):
     app.command(_query.__name__)(_query)

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec, Costs
+from tradewind.cli.audit import AUDIT_KEY
 from tradewind.cli.backtest import print_health, print_health_headline
 from tradewind.cli.context import STATE
 from tradewind.cli.keys import FdOption, KeystoreOption, open_keystore
@@ -30,7 +31,8 @@ from tradewind.core.errors import UserError
 from tradewind.core.strict_json import write_json
 from tradewind.engine.result import BacktestResult
 from tradewind.ops.credentials import with_keystore_credentials
-from tradewind.ops.keystore import DEFAULT_PATH, KeystoreError
+from tradewind.ops.keystore import DEFAULT_PATH, Keystore, KeystoreError
+from tradewind.ops.two_factor import confirm_if_enrolled, for_keystore
 from tradewind.session.live import LiveConfig, LiveSession
 from tradewind.session.operate import ServeOptions, SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession, SessionStatus
@@ -103,6 +105,14 @@ def trade(
     ] = False,
     keystore: KeystoreOption = DEFAULT_PATH,
     passphrase_fd: FdOption = None,
+    operator: Annotated[
+        str | None,
+        typer.Option("--operator", help="--mode live, two-factor on: who confirms."),
+    ] = None,
+    code: Annotated[
+        str | None,
+        typer.Option("--code", help="--mode live, two-factor on: the operator's current code."),
+    ] = None,
 ) -> None:
     """Trade on live market data: `--mode paper` fills orders by the backtest's rules.
 
@@ -116,6 +126,11 @@ def trade(
     confirmation (or --i-understand-live-orders), refuses a key that can withdraw, uses at most
     --max-capital, cancels entries unfilled after --entry-timeout seconds, and halts new entries
     beyond --max-orders-per-minute. Its open orders are cancelled when it stops.
+
+    With a keystore (--keystore, its passphrase as `tradewind keys` takes it), the session signs
+    its audit trail with the keystore's key (`tradewind audit verify` checks it), and once an
+    operator is enrolled (`tradewind 2fa enroll`) two-factor is on: `--mode live` needs
+    --operator and --code, and so do the dangerous actions on the running bot.
     """
     if mode not in ("paper", "live"):
         raise UserError(f"--mode must be paper or live, got {mode!r}")
@@ -153,14 +168,17 @@ def trade(
         "max_bars": max_bars, "grace_s": grace,
     }  # fmt: skip
     config: PaperConfig
+    store = _keystore(keystore, passphrase_fd, needed=_names_keystore_entries(mode))
     if mode == "live":
         if max_capital is None:
             raise UserError("--mode live needs --max-capital: the most the bot may use, "
                             "e.g. --max-capital 200")  # fmt: skip
+        if store is not None:
+            confirm_if_enrolled(store, "switching to live trading", operator, code)
         if not live_confirmed:
             live_confirmed = _ask_confirmation()
         config = LiveConfig(
-            exchange=_live_exchange(keystore, passphrase_fd), max_capital=_amount(max_capital),
+            exchange=_live_exchange(store), max_capital=_amount(max_capital),
             confirmed=live_confirmed, entry_timeout_s=entry_timeout,
             max_orders_per_minute=max_orders_per_minute,
             allow_unrestricted_ip=allow_unrestricted_ip, **common,
@@ -172,8 +190,7 @@ def trade(
         f"from {config.exchange.rest_url or config.exchange.name}; recording in {folder}",
         highlight=False,
     )
-    ops = SessionOps(STATE.config(), bot, serve=ServeOptions(port=api_port) if serve else None,
-                     mode=mode)  # fmt: skip
+    ops = _session_ops(store, bot, mode, ServeOptions(port=api_port) if serve else None)
     result = asyncio.run(_run(config, ops))
     print_health_headline(result)
     STATE.console.print(metrics_table(result))
@@ -227,13 +244,40 @@ def _amount(text: str) -> Decimal:
         raise UserError(f"--max-capital must be a number, got {text!r}") from None
 
 
-def _live_exchange(keystore: Path, passphrase_fd: int | None) -> ExchangeConfig:
+def _session_ops(
+    store: Keystore | None, bot: str, mode: str, serve: ServeOptions | None
+) -> SessionOps:
+    """The operator's side of the session: with a keystore, its audit key and two-factor."""
+    if store is None:
+        return SessionOps(STATE.config(), bot, serve=serve, mode=mode)
+    audit_key = store.ensure_random(AUDIT_KEY, "audit").reveal().encode()
+    return SessionOps(STATE.config(), bot, serve=serve, mode=mode, keystore=store,
+                      audit_key=audit_key, two_factor=for_keystore(store))  # fmt: skip
+
+
+def _names_keystore_entries(mode: str) -> bool:
+    """Whether the config takes a secret this session needs from the keystore."""
+    config = STATE.config()
+    telegram = config.telegram is not None and config.telegram.keystore_entry is not None
+    return telegram or (mode == "live" and config.exchange.keystore_entry is not None)
+
+
+def _keystore(path: Path, passphrase_fd: int | None, *, needed: bool) -> Keystore | None:
+    """The keystore when there is one (or the config names entries in it), else None."""
+    if not needed and not path.exists():
+        return None
+    try:
+        return open_keystore(path, passphrase_fd, False, create=False)
+    except KeystoreError as error:
+        raise UserError(str(error)) from None
+
+
+def _live_exchange(store: Keystore | None) -> ExchangeConfig:
     """The [exchange] table, with the key read from the keystore when it names an entry."""
     exchange = STATE.config().exchange
-    if exchange.keystore_entry is None:
+    if exchange.keystore_entry is None or store is None:
         return exchange
     try:
-        store = open_keystore(keystore, passphrase_fd, False, create=False)
         return with_keystore_credentials(exchange, store)
     except KeystoreError as error:
         raise UserError(str(error)) from None

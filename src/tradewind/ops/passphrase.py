@@ -1,5 +1,5 @@
-"""Where the keystore passphrase comes from: a file descriptor, an environment variable, the OS
-keyring, or a prompt, in that order of preference.
+"""Where the keystore passphrase comes from: a file descriptor, an environment variable, a systemd
+credential, the OS keyring, or a prompt, in that order of preference.
 
 A file descriptor (``--passphrase-fd 3`` with ``3<file`` or a pipe) keeps the passphrase out of
 the environment and the process list; the environment variable suits containers and services; the
@@ -17,6 +17,8 @@ from tradewind.ops.keystore import PASSPHRASE_ENV, KeystoreError
 from tradewind.ops.secrets import Secret
 
 KEYRING_SERVICE = "tradewind-keystore"
+SYSTEMD_CREDENTIAL = "keystore-passphrase"
+"""The credential name under which systemd hands the service the passphrase."""
 
 
 def _keyring_user(path: Path) -> str:
@@ -36,6 +38,16 @@ def read_fd(fd: int) -> Secret:
     if not value:
         raise KeystoreError(f"file descriptor {fd} gave an empty passphrase")
     return Secret(value)
+
+
+def _first_line(path: Path) -> Secret:
+    try:
+        line = path.read_text(encoding="utf-8").splitlines()[:1]
+    except OSError as exc:
+        raise KeystoreError(f"cannot read the passphrase credential {path}: {exc}") from None
+    if not line or not line[0]:
+        raise KeystoreError(f"the passphrase credential {path} is empty")
+    return Secret(line[0])
 
 
 def from_keyring(path: Path) -> Secret | None:
@@ -104,6 +116,10 @@ def obtain(
     from_env = os.environ.get(PASSPHRASE_ENV)
     if from_env:
         return Secret(from_env)
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    if credentials and (Path(credentials) / SYSTEMD_CREDENTIAL).is_file():
+        # systemd's LoadCredential= (deploy/tradewind.service): a root-only file, never the unit.
+        return _first_line(Path(credentials) / SYSTEMD_CREDENTIAL)
     if use_keyring:
         found = from_keyring(path)
         if found is not None:

@@ -46,6 +46,37 @@ class Enrollment:
     recovery_codes: tuple[Secret, ...]
 
 
+def state_path(keystore: Path) -> Path:
+    """Where the replay and recovery state of the keystore at ``keystore`` lives (beside it)."""
+    return keystore.with_name(f"{keystore.stem}.2fa.json")
+
+
+def for_keystore(keystore: Keystore) -> TwoFactor | None:
+    """The two-factor service of ``keystore`` when any operator is enrolled in it, else None
+    (two-factor is on exactly when someone enrolled)."""
+    if not any(entry.name.startswith("totp.") for entry in keystore):
+        return None
+    return TwoFactor(keystore, state_path(keystore.path))
+
+
+def confirm_if_enrolled(
+    keystore: Keystore, action: str, operator: str | None, code: str | None
+) -> None:
+    """The second factor for a command-line ``action`` when anyone is enrolled in ``keystore``.
+
+    Raises
+    ------
+    TwoFactorError
+        When two-factor is on and no operator, no code, or a wrong or reused code is given.
+    """
+    two_factor = for_keystore(keystore)
+    if two_factor is None:
+        return
+    if not operator or not code:
+        raise TwoFactorError(f"{action} needs a two-factor code: give --operator NAME --code CODE")
+    two_factor.confirm(operator, code)
+
+
 def _seed_entry(operator: str) -> str:
     # Operators are named as the facade's actors (``token:alice``, ``telegram:42``); keystore
     # entry names take no colon.

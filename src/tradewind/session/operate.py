@@ -37,6 +37,7 @@ from tradewind.ops.model_watch import ModelWatch
 from tradewind.ops.notifications import Notifier
 from tradewind.ops.server import bound_port, server_for
 from tradewind.ops.telegram import TelegramBot, telegram_token
+from tradewind.ops.two_factor import TwoFactor
 from tradewind.persistence.bots import BotDatabase, bot_folder, open_bot
 from tradewind.session.driver import BarDriver, StepReport
 
@@ -72,6 +73,8 @@ class SessionOps:
         The open keystore, for secrets the config names by entry (the Telegram token).
     mode
         ``paper`` or ``live``: how the session row and the facade name the session.
+    two_factor
+        When given, the facade's dangerous actions need the acting operator's code.
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class SessionOps:
         audit_key: bytes | None = None,
         keystore: Keystore | None = None,
         mode: str = "paper",
+        two_factor: TwoFactor | None = None,
     ) -> None:
         self.config = config
         self.mode = mode
@@ -90,6 +94,7 @@ class SessionOps:
         self.serve = serve
         self._audit_key = audit_key
         self.keystore = keystore
+        self.two_factor = two_factor
         self.telegram: TelegramBot | None = None
         self.database: BotDatabase | None = None
         self.facade: ControlFacade | None = None
@@ -117,7 +122,7 @@ class SessionOps:
         self.events.attach(node.bus)
         self.facade = ControlFacade(
             node, database, self._audit_key or self._bot_key(), mode=self.mode, events=self.events,
-            config=self.config,
+            config=self.config, two_factor=self.two_factor,
         )  # fmt: skip
         watch = ModelWatch(database.engine, driver.strategies, self.config.ml, self.events.publish)
         self.models = watch if watch.active else None

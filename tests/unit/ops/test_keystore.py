@@ -169,5 +169,15 @@ def test_the_passphrase_from_a_descriptor_and_the_environment(
     monkeypatch.setenv("TRADEWIND_KEYSTORE_PASSPHRASE", "from-the-env")
     assert passphrases.obtain(path).reveal() == "from-the-env"
     monkeypatch.delenv("TRADEWIND_KEYSTORE_PASSPHRASE")
+    # systemd's LoadCredential= (the unit in deploy/) hands it over as a file.
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
+    (credentials / "keystore-passphrase").write_text("from-systemd\n")
+    assert passphrases.obtain(path).reveal() == "from-systemd"
+    (credentials / "keystore-passphrase").write_text("")
+    with pytest.raises(KeystoreError, match="is empty"):
+        passphrases.obtain(path)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
     with pytest.raises(KeystoreError, match="no keystore passphrase"):
         passphrases.obtain(path)  # pytest's stdin is no terminal: no prompt, a clear refusal
