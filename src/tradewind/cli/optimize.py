@@ -90,12 +90,13 @@ Exchange = Annotated[
 DataFile = Annotated[Path | None, typer.Option("--data", help="Read candles from this file.")]
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Catalog folder.")]
 
-# The screening kernel behind optimize and walkforward runs market orders on the plain stake gate.
-_KERNEL_CANNOT = ("leverage", "volatility_slippage", "stop", "take_profit", "trailing",
-                  "risk_config", "risk_preset")  # fmt: skip
-_KERNEL_WHY = (
-    "its trials run on the screening kernel, which has no risk engine, leverage flag or "
-    "volatility slippage; backtest the chosen parameters with it instead"
+# A search prepares its market once (cash, stake, fee, fill, fixed slippage) and every trial
+# shares it; leverage and volatility slippage are not part of that market. Risk rules are: with
+# them every trial runs on the event engine (the screening kernel has no risk engine).
+_SEARCH_CANNOT = ("leverage", "volatility_slippage")
+_SEARCH_WHY = (
+    "a search's market takes no leverage or volatility slippage; backtest the chosen "
+    "parameters with it instead"
 )
 
 
@@ -187,11 +188,14 @@ def optimize(
 ) -> None:
     """Search a strategy's parameters with Optuna, scored on the screening kernel in batches.
 
-    The search uses the bars from --from to --to; --json writes the study summary. Only trials
+    The search uses the bars from --from to --to; --json writes the study summary. Risk rules
+    (--stop, --take-profit, --trailing, --risk-preset, --risk-config or a [risk] table) apply to
+    every trial, which then runs on the event engine. Only trials
     with at least --min-trades closed trades are ranked; parameters that cannot act on the market
     (a short switch on a spot pair) are fixed, and the output says so.
     """
-    opts.refuse("optimize", _KERNEL_WHY, *_KERNEL_CANNOT)
+    opts.refuse("optimize", _SEARCH_WHY, *_SEARCH_CANNOT)
+    risk = opts.risk_settings()
     try:
         Timeframe.parse(period)
     except UserError as exc:
@@ -205,6 +209,7 @@ def optimize(
     registry, started = _registry(bot, db_url)
     if sampler != "grid" and trials is None:
         trials = 100
+    announce_risk(opts.risk())
     with _warnings_shown(), progress_bar() as bar:
         task = bar.add_task(f"{sampler} {cls.name}", total=trials)
 
@@ -216,8 +221,8 @@ def optimize(
 
         result = run_optimize(
             cls, market, sampler=sampler, trials=trials, objectives=tuple(objective or ["sharpe"]),
-            space=_space(space, param), storage=storage, study_name=name, run_dir=folder,
-            seed=seed, batch=batch, top_n=top, period=period, drawdown_penalty=dd_penalty,
+            space=_space(space, param), risk=risk, storage=storage, study_name=name,
+            run_dir=folder, seed=seed, batch=batch, top_n=top, period=period, drawdown_penalty=dd_penalty,
             progress=update, min_trades=min_trades, announce=_say,
         )  # fmt: skip
     if result.interrupted:
@@ -318,18 +323,20 @@ def walkforward(
     'insufficient': shown, never ranked, and left out of the walk-forward efficiency (OOS annual
     return / IS annual return, n/a when IS <= 0).
     """
-    opts.refuse("walkforward", _KERNEL_WHY, *_KERNEL_CANNOT)
+    opts.refuse("walkforward", _SEARCH_WHY, *_SEARCH_CANNOT)
+    risk = opts.risk_settings()
     opts.check_outputs()
     report, json_path = opts.report, opts.json_path
     strategy_name = one_strategy(strategy, "walkforward")
     market = _market(opts, as_spot)
     registry, started = _registry(bot, db_url)
+    announce_risk(opts.risk())
     with _warnings_shown(), progress_bar() as bar:
         task = bar.add_task(f"walk-forward {strategy_name}", total=None)
         result = walk_forward(
             strategy_name, market, train=train, test=test, step=step, anchored=anchored,
             sampler=sampler, trials=trials, objective=objective, space=_space(space, param),
-            seed=seed, progress=lambda d, t: bar.update(task, completed=d, total=t),
+            risk=risk, seed=seed, progress=lambda d, t: bar.update(task, completed=d, total=t),
             min_trades=min_trades, min_oos_trades=min_oos_trades,
         )  # fmt: skip
     table = Table(title=f"Walk-forward {result.strategy} ({'anchored' if anchored else 'rolling'})")

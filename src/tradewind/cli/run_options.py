@@ -5,8 +5,9 @@
 ``--fee``, ``--fill``, ``--leverage``, ``--slippage-bps``, ``--volatility-slippage``, ``--stop``,
 ``--take-profit``, ``--trailing``, ``--risk-config``, ``--risk-preset``, ``--json`` and
 ``--report``: :func:`run_options` adds them to a command's signature and hands the command one
-:class:`RunOptions`. A command that cannot apply one of them (the screening kernel of ``optimize``
-has no risk engine) refuses it by name with :meth:`RunOptions.refuse`, never ignores it.
+:class:`RunOptions`. A command that cannot apply one of them (``optimize`` and
+``walkforward`` take no leverage or volatility slippage) refuses it by name with
+:meth:`RunOptions.refuse`, never ignores it.
 """
 
 from __future__ import annotations
@@ -205,7 +206,15 @@ class RunOptions:
 
     def risk(self) -> RiskConfig | None:
         """The risk rules these flags (and the config's [risk] table) switch on."""
-        return _risk(self.stop, self.take_profit, self.trailing, self.risk_config, self.risk_preset)
+        settings = self.risk_settings()
+        return None if settings is None else parse_risk(settings)
+
+    def risk_settings(self) -> dict[str, Any] | None:
+        """The same rules as the settings dict :func:`~tradewind.risk.config.parse_risk` takes
+        (what the optimiser merges each trial's ``risk.*`` values into); None when none is set."""
+        return _risk_settings(
+            self.stop, self.take_profit, self.trailing, self.risk_config, self.risk_preset
+        )
 
     def refuse(self, command: str, why: str, *names: str) -> None:
         """Refuse each of ``names`` (field names) the user set: ``command`` cannot apply it."""
@@ -402,16 +411,16 @@ def announce_risk(risk: RiskConfig | None) -> None:
     )
 
 
-def _risk(
+def _risk_settings(
     stop: float | None,
     take_profit: float | None,
     trailing: float | None,
     path: Path | None,
     preset: str | None = None,
-) -> RiskConfig | None:
+) -> dict[str, Any] | None:
     """The risk settings: the --risk-config file, else the app config's [risk] table when one was
     given, then the preset named by --risk-preset, with the flags on top; None when nothing asks
-    for the risk engine."""
+    for the risk engine. They are checked here, so a mistake is named before any work."""
     base: dict[str, Any] | None = None
     if path is not None:
         if not path.is_file():
@@ -434,7 +443,8 @@ def _risk(
         merged["preset"] = preset
     if given:
         merged["exits"] = {**dict(merged.get("exits", {})), **given}
-    return parse_risk(merged)
+    parse_risk(merged)
+    return merged
 
 
 def parse_params(pairs: list[str]) -> dict[str, str]:

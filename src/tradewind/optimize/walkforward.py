@@ -145,6 +145,7 @@ def walk_forward(
     trials: int | None = 50,
     objective: str = "sharpe",
     space: Mapping[str, str] | None = None,
+    risk: Mapping[str, Any] | None = None,
     seed: int | None = 0,
     batch: int | None = None,
     period: str = "1h",
@@ -159,6 +160,9 @@ def walk_forward(
     strategy, market, sampler, trials, objective, space, seed, batch, period
         As for :func:`tradewind.optimize.search.optimize` (each train window is one in-memory
         study with ``trials`` trials).
+    risk
+        Risk rules (a dict as :func:`tradewind.risk.config.parse_risk` takes) for every train
+        trial and every test run; with them the trials run on the event engine.
     train, test, step
         Window lengths in bars or as durations (``"7d"``); ``step`` defaults to ``test`` (test
         windows side by side).
@@ -189,8 +193,8 @@ def walk_forward(
     for index, (a, b, c, d) in enumerate(plan):
         study = optimize(
             cls, market.window(a, b), sampler=sampler, trials=trials, objectives=(objective,),
-            space=space, storage="memory", seed=seed, batch=batch, top_n=0, period=period,
-            min_trades=min_trades,
+            space=space, risk=risk, storage="memory", seed=seed, batch=batch, top_n=0,
+            period=period, min_trades=min_trades,
         )  # fmt: skip
         ts = market.series.ts
         times = {"train_start": _iso(ts[a]), "test_start": _iso(ts[c]), "test_end": _iso(ts[d - 1])}
@@ -219,7 +223,7 @@ def walk_forward(
             {market.symbol: market.frame.iloc[a:d]},
             market.spec(start=pd.Timestamp(int(ts[c]), unit="ms", tz="UTC")),
         )
-        result = run(cls, tested, chosen["all_params"])
+        result = run(cls, tested.with_risk(risk), chosen["all_params"])
         out_sample = {k: float(result.metrics[k]) for k in METRICS}
         scores = goal(np.array([[out_sample[k] for k in METRICS]]))
         status, reason = "ok", ""

@@ -143,10 +143,12 @@ def test_several_strategies_run_together_in_one_account(
     assert "got 2 --strategy: sma_cross, ema_cross" in one_only.err
 
 
-def test_optimize_refuses_a_risk_flag_by_name(cli: CliRunner) -> None:
-    outcome = cli("optimize", "-s", "sma_cross", "--stop", "0.02")
+@pytest.mark.parametrize("command", ["optimize", "walkforward"])
+def test_a_search_refuses_leverage_by_name(cli: CliRunner, command: str) -> None:
+    windows = ["--train", "5d", "--test", "2d"] if command == "walkforward" else []
+    outcome = cli(command, "-s", "sma_cross", "--leverage", "3", *windows)
     assert outcome.code == 2
-    assert "optimize cannot apply --stop" in outcome.err
+    assert f"{command} cannot apply --leverage" in outcome.err
 
 
 def test_config_show_prints_toml_to_copy_and_no_secret(
