@@ -5,7 +5,7 @@ their out-of-sample scores next to the naive baselines (``--report FILE`` writes
 ``train`` fits one model on every sample and saves it with its features and scaler. Candles come
 from ``--data FILE``, the catalog, or the bundled BTC-PERP month, as for every run command. The
 ML libraries come with the ``ml`` extra; without it the command says so (exit 2). The registry's
-commands (``train --register``, ``list``, ``promote``, ``rollback``, ``pin``) are in
+commands (``train --register``, ``list``, ``promote``, ``rollback``, ``pin``, ``retrain``) are in
 :mod:`tradewind.cli.ml_registry`.
 """
 
@@ -364,3 +364,4 @@ app.command("list")(ml_registry.list_cmd)
 app.command("promote")(ml_registry.promote_cmd)
 app.command("rollback")(ml_registry.rollback_cmd)
 app.command("pin")(ml_registry.pin_cmd)
+app.command("retrain")(ml_registry.retrain_cmd)

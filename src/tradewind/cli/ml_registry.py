@@ -1,4 +1,5 @@
-"""``tradewind ml list | promote | rollback | pin`` and ``ml train --register``: the model registry.
+"""``tradewind ml list | promote | rollback | pin | retrain`` and ``ml train --register``: the
+model registry.
 
 The registry is a database (a bot's own, ``--bot NAME``, or ``--db-url URL``); model folders live
 beside it in ``models/NAME/vVERSION`` (the bot's state folder, or the SQLite file's folder), or
@@ -26,7 +27,6 @@ from tradewind.persistence.model_registry import (
     check_model_name,
     next_version,
     promote_model,
-    register_model,
     registered_model,
     registered_models,
     rollback_model,
@@ -96,36 +96,48 @@ def register_trained(
     parameters: dict[str, object], holdout: float,
 ) -> RegisteredModel:  # fmt: skip
     """Fit, calibrate and score a model on ``ds``, save it beside the registry, and register it."""
-    from tradewind.backtest.results import code_version
-    from tradewind.ml.artifact import ModelCard, bars_digest, file_digests
-    from tradewind.ml.calibrated import fit_calibrated
+    from tradewind.ops.model_retrain import train_and_register
 
     check_model_name(name)
-    last = int(ds.end.max())
-    card = ModelCard(
-        model_type=model, target=target, horizon=horizon, features=ds.names,
-        parameters={**parameters, "settings": _settings_of(settings, model)},
-        symbol=bars.symbol, timeframe=str(bars.timeframe), data_start_ts=int(bars.ts[0]),
-        data_end_ts=int(bars.ts[last]), data_hash=bars_digest(bars),
-        code_version=code_version(),
+    folder = registry.folder_for(name, next_version(registry.engine, name)).parent.parent
+    return train_and_register(
+        registry.engine, folder, name, bars, ds, model, settings, target=target,
+        horizon=horizon, class_names=class_names, parameters=parameters, holdout=holdout,
     )  # fmt: skip
-    fitted = fit_calibrated(ds, model, settings, card, class_names=class_names, holdout=holdout)
-    version = next_version(registry.engine, name)
-    folder = registry.folder_for(name, version)
-    fitted.save(folder)
-    return register_model(registry.engine, name=name, version=version, card=fitted.card,
-                          folder=folder, files=file_digests(folder))  # fmt: skip
 
 
-def _settings_of(settings: StudySettings, model: str) -> dict[str, object]:
-    from dataclasses import asdict
+def retrain_cmd(
+    name: Annotated[str, typer.Argument(help="Model name (its production version is the bar).")],
+    symbol: Annotated[str | None, typer.Option("--symbol", help="Symbol in the catalog.")] = None,
+    timeframe: Annotated[
+        str | None, typer.Option("--timeframe", "-t", help="Candle timeframe.")
+    ] = None,
+    exchange: Annotated[
+        str | None, typer.Option("--exchange", "-e", help="Exchange folder in the catalog.")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Read candles from this file.")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Catalog folder.")] = None,
+    bot: BotOption = None,
+    db_url: UrlOption = None,
+    models_dir: ModelsDir = None,
+) -> None:
+    """Train a new version on newer candles with the production version's recipe; promote it
+    only if it beats the production version on samples neither trained on."""
+    from tradewind.cli.run_options import load_candles
+    from tradewind.core.timeframe import Timeframe
+    from tradewind.ops.model_retrain import retrain
 
-    if model == "random_forest":
-        return asdict(settings.forest)
-    if model == "lightgbm":
-        return asdict(settings.boosting)
-    return {"hidden": settings.lstm_hidden, "epochs": settings.lstm_epochs,
-            "sequence_length": settings.sequence_length}  # fmt: skip
+    candles = load_candles(symbol, timeframe, exchange, data, data_dir)
+    bars = BarSeries.from_frame(candles.frame, candles.symbol, Timeframe.parse(candles.timeframe))
+    registry = open_registry(bot, db_url, models_dir, create=False)
+    try:
+        folder = registry.folder_for(name, 1).parent.parent
+        outcome = retrain(registry.engine, folder, name, bars)
+    finally:
+        registry.engine.dispose()
+    STATE.console.print(outcome.describe(), highlight=False)
 
 
 def _metric(entry: RegisteredModel, key: str) -> str:

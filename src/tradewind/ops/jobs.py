@@ -1,4 +1,4 @@
-"""Backtest and optimisation jobs: queued through the jobs table, run by a worker process.
+"""Backtest, optimisation and model-retraining jobs: queued through the jobs table, run by a worker process.
 
 The control facade only queues (:func:`validate_spec` first, so a bad request is refused at once,
 by name); a separate process (:class:`JobWorker`, or ``python -m tradewind.ops.jobs URL``) claims
@@ -15,6 +15,7 @@ import os
 import socket
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from tradewind.core.errors import UserError
@@ -23,10 +24,11 @@ from tradewind.persistence.jobs import claim_job, finish_job
 
 __all__ = ["JOB_KINDS", "JobWorker", "run_job", "validate_spec", "work"]
 
-JOB_KINDS = ("backtest", "optimize")
+JOB_KINDS = ("backtest", "optimize", "ml_retrain")
 _SPEC_KEYS = {
     "backtest": {"strategy", "params", "bars", "stake"},
     "optimize": {"strategy", "trials", "bars", "sampler"},
+    "ml_retrain": {"model", "data"},
 }
 _log = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ def validate_spec(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         allowed = ", ".join(sorted(_SPEC_KEYS[kind]))
         raise UserError(f"unknown {kind} job key(s) {', '.join(unknown)}; allowed: {allowed}")
+    if kind == "ml_retrain":
+        return _retrain_spec(spec)
     name = spec.get("strategy")
     if not isinstance(name, str):
         raise UserError(f"a {kind} job needs 'strategy' (a registered strategy name)")
@@ -69,8 +73,50 @@ def validate_spec(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_job(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """Run one job in this process; returns its JSON-ready result."""
+def _retrain_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    from tradewind.persistence.model_registry import check_model_name
+
+    model, data = spec.get("model"), spec.get("data")
+    if not isinstance(model, str):
+        raise UserError("an ml_retrain job needs 'model' (a registered model's name)")
+    check_model_name(model)
+    if not isinstance(data, str) or not Path(data).is_file():
+        raise UserError(f"an ml_retrain job needs 'data', a candle file that exists; got {data!r}")
+    return {"model": model, "data": data}
+
+
+def _retrain(spec: dict[str, Any], url: str | None) -> dict[str, Any]:
+    """Retrain behind the promotion gate, in the registry of the database the job came from."""
+    from tradewind.bars import BarSeries
+    from tradewind.core.timeframe import Timeframe
+    from tradewind.data.ingest import load_candles_file
+    from tradewind.data.kinds import DataKind
+    from tradewind.data.schema import conform
+    from tradewind.ops.model_retrain import retrain
+    from tradewind.persistence.engine import sqlite_file
+
+    path = None if url is None else sqlite_file(url)
+    if path is None:
+        raise UserError("ml_retrain jobs run against a SQLite bot database (models beside it)")
+    prepared = load_candles_file(Path(spec["data"]), exchange="binance", symbol=None,
+                                 timeframe=None)  # fmt: skip
+    frame = conform(prepared.frame, DataKind.CANDLES, what=spec["data"])
+    key = prepared.key
+    bars = BarSeries.from_frame(frame, key.symbol, Timeframe.parse(str(key.timeframe)))
+    engine = open_database(url, create=False)  # type: ignore[arg-type]
+    try:
+        outcome = retrain(engine, path.parent / "models", spec["model"], bars)
+    finally:
+        engine.dispose()
+    return {"model": spec["model"], "version": outcome.candidate.version,
+            "promoted": outcome.promoted, "summary": outcome.describe()}  # fmt: skip
+
+
+def run_job(kind: str, spec: dict[str, Any], url: str | None = None) -> dict[str, Any]:
+    """Run one job in this process (``url``: the database it came from); returns its
+    JSON-ready result."""
+    if kind == "ml_retrain":
+        return _retrain(spec, url)
     from tradewind.backtest import backtest
     from tradewind.data.bundled import load_bundled
     from tradewind.optimize.market import prepare_market
@@ -120,7 +166,7 @@ def work(url: str, *, once: bool = False, poll_s: float = 0.5, nice: int = 10) -
             time.sleep(poll_s)
             continue
         try:
-            result = run_job(claimed["kind"], claimed["spec"])
+            result = run_job(claimed["kind"], claimed["spec"], url)
         except Exception as exc:
             _log.exception("job %s failed", claimed["id"])
             finish_job(engine, claimed["id"], error=f"{type(exc).__name__}: {exc}")

@@ -214,6 +214,11 @@ class Commands:
         return _queued(answer["job"], "backtest", strategy)
 
     def _ml_retrain(self, call: CommandCall) -> str:
+        if len(call.args) == 2:
+            spec = {"model": call.args[0], "data": call.args[1]}
+            reason = f"retrain {call.args[0]} from Telegram"
+            answer = self.facade.start_job(call.actor, "ml_retrain", spec, reason)
+            return _queued(answer["job"], "retraining", call.args[0])
         models = registered_models(self.facade.bot.engine)
         if not models:
             return (
@@ -222,9 +227,9 @@ class Commands:
             )
         listed = ", ".join(f"{escape(m.name)} v{m.version} ({escape(m.stage)})" for m in models)
         return (
-            f"Registered: {listed}. Retraining is not a job this bot's worker runs (it runs "
-            "backtests and optimisations), so nothing was started: train a new version with "
-            "<code>tradewind ml train ... --register NAME</code>, then promote it."
+            f"Registered: {listed}. Usage: <code>/ml_retrain NAME CANDLE_FILE</code> queues a "
+            "retraining on the jobs worker; the new version is promoted only if it beats the "
+            "production one out of sample."
         )
 
     # -- destructive actions (asked first) -----------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,10 @@ from tradewind.core.timeframe import Timeframe
 from tradewind.ml.artifact import parse_pin
 from tradewind.ml.calibrated import CalibratedModel
 from tradewind.ml.features import FeatureInputs
+from tradewind.ops.jobs import validate_spec, work
+from tradewind.persistence.bots import bot_url
+from tradewind.persistence.engine import open_database
+from tradewind.persistence.jobs import enqueue_job, job
 from tradewind.testing.candles import load_candles
 
 CliRunner = Callable[..., Any]
@@ -105,3 +110,48 @@ def test_registry_mistakes_are_named(cli: CliRunner, shared_data: Path) -> None:
         outcome = cli(*args)
         assert outcome.code == 2, (args, outcome.out)
         assert words in outcome.err, (args, outcome.err)
+
+
+def test_retrain_is_promoted_only_when_it_beats_production_out_of_sample(
+    cli: CliRunner, shared_data: Path, tmp_path: Path
+) -> None:
+    frame = pd.read_feather(shared_data / "candles" / "ETH_BTC-5m.feather")
+    early, later = Path("early") / "ETH_BTC-5m.feather", Path("later") / "ETH_BTC-5m.feather"
+    for path, rows in ((early, 2500), (later, 4500)):
+        path.parent.mkdir()
+        frame.iloc[:rows].reset_index(drop=True).to_feather(path)
+    first = cli("ml", "train", "--register", "eth-dir", "--bot", "b1", "--data", early,
+                "--horizon", "12", "--sample-step", "4")  # fmt: skip
+    assert first.code == 0, first.err
+    assert cli("ml", "promote", "eth-dir", "1", "--bot", "b1").code == 0
+    # No bar after version 1's training data: nothing to compare, nothing promoted.
+    same = cli("ml", "retrain", "eth-dir", "--bot", "b1", "--data", early)
+    assert same.code == 0, same.err
+    assert "eth-dir version 2 trained on ETH/BTC 5m; not promoted: fewer than 20" in same.out
+    # Newer bars, through the jobs worker: both versions scored on the candidate's held-out
+    # samples after version 1's data; the better log loss wins.
+    url = bot_url("b1", Path("user_data") / "bots")
+    engine = open_database(url, create=False)
+    spec = validate_spec("ml_retrain", {"model": "eth-dir", "data": str(later.resolve())})
+    queued = enqueue_job(engine, kind="ml_retrain", spec=spec, requested_by="test", bot_id=None)
+    assert work(url, once=True, nice=0) == 1
+    done = job(engine, queued)
+    engine.dispose()
+    assert done is not None
+    assert done["state"] == "done", done
+    result = done["result"]
+    summary = result["summary"]
+    assert result["version"] == 3
+    numbers = re.search(r"on (\d+) samples .*log loss ([\d.]+) vs ([\d.]+) \(version 1\)", summary)
+    assert numbers is not None, summary
+    assert int(numbers[1]) >= 20
+    better = float(numbers[2]) < float(numbers[3])
+    assert result["promoted"] is better
+    stages = {r["version"]: r["stage"] for r in json.loads(
+        cli("ml", "list", "--bot", "b1", "--json").out)}  # fmt: skip
+    assert stages == ({1: "archived", 2: "candidate", 3: "production"} if better
+                      else {1: "production", 2: "candidate", 3: "candidate"})  # fmt: skip
+    # The card keeps the recipe: version 3 was trained as version 1 was.
+    rows = json.loads(cli("ml", "list", "--bot", "b1", "--json").out)
+    assert rows[2]["horizon"] == rows[0]["horizon"] == 12
+    assert rows[2]["data_end_ts"] > rows[0]["data_end_ts"]

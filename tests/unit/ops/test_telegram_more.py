@@ -62,9 +62,10 @@ async def test_backtest_and_optimize_queue_jobs_the_worker_runs(bot: Bot) -> Non
     assert actions.count(("start_job", "telegram:42")) == 5  # three refused, two queued
 
 
-async def test_ml_retrain_says_no_model_is_registered_until_one_is(
-    bot: Bot, tmp_path: Path
+async def test_ml_retrain_lists_the_models_and_queues_a_retraining_job(
+    bot: Bot, tmp_path: Path, shared_data: Path
 ) -> None:
+    candles = shared_data / "candles" / "ETH_BTC-5m.feather"
     async with telegram(bot.facade) as (op, _, _):
         none = (await op.say("/ml_retrain"))["text"]
         card = ModelCard(
@@ -75,10 +76,16 @@ async def test_ml_retrain_says_no_model_is_registered_until_one_is(
         register_model(bot.database.engine, name="btc-direction", version=1, card=card,
                        folder=tmp_path, files={})  # fmt: skip
         some = (await op.say("/ml_retrain"))["text"]
+        missing = (await op.say(f"/ml_retrain btc-direction {tmp_path / 'none.feather'}"))["text"]
+        queued = (await op.say(f"/ml_retrain btc-direction {candles}"))["text"]
     assert none.startswith("No ML model is registered")
     assert "Registered: btc-direction v1 (candidate)" in some
-    assert "nothing was started" in some
-    assert bot.facade.jobs() == []
+    assert "/ml_retrain NAME CANDLE_FILE" in some
+    assert "a candle file that exists" in missing
+    assert "Retraining of btc-direction queued as job #1" in queued
+    [job] = bot.facade.jobs()
+    assert (job["kind"], job["spec"]) == ("ml_retrain", {"model": "btc-direction",
+                                                         "data": str(candles)})  # fmt: skip
 
 
 async def test_an_internal_failure_is_logged_and_answered_without_detail(
