@@ -76,6 +76,9 @@ def test_every_walkforward_window_runs_with_the_risk_flags(
     assert all(w["status"] == "ok" for w in plain + stopped)
     # Every train trial and test window ran with the stop, which cuts losing trades short.
     for side in ("in_sample", "out_of_sample"):
-        returns = [(a[side]["total_return"], b[side]["total_return"]) for a, b in zip(plain, stopped)]
+        returns = [
+            (a[side]["total_return"], b[side]["total_return"])
+            for a, b in zip(plain, stopped, strict=True)
+        ]
         changed = [a != pytest.approx(b, rel=1e-12) for a, b in returns]
         assert all(changed), (side, returns)
