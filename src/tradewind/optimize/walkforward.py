@@ -22,6 +22,7 @@ import pandas as pd
 
 from tradewind.backtest import prepare, run
 from tradewind.core.errors import UserError
+from tradewind.core.timeframe import Timeframe
 from tradewind.optimize.market import Market
 from tradewind.optimize.objectives import resolve_objective
 from tradewind.optimize.search import MIN_TRADES, optimize
@@ -105,12 +106,20 @@ def bars_of(length: str | int, bar_ms: int, name: str) -> int:
     if isinstance(length, int) or str(length).isdigit():
         bars = int(length)
     else:
+        # Our own units first (7d, 12h, 90m, 2w): pandas reads "7d" too but warns that the
+        # lowercase day is deprecated, a warning the user did nothing to earn.
         try:
-            bars = int(pd.Timedelta(str(length)) / pd.Timedelta(milliseconds=bar_ms))
-        except ValueError:
-            raise UserError(
-                f"--{name} must be a bar count or a duration like 7d, got {length!r}"
-            ) from None
+            span_ms = float(Timeframe.parse(str(length)).ms)
+        except UserError:
+            try:
+                span_ms = pd.Timedelta(str(length)) / pd.Timedelta(milliseconds=1)
+            except ValueError:
+                span_ms = float("nan")
+            if not span_ms > 0:  # also NaN: pandas reads "" as no time at all (NaT)
+                raise UserError(
+                    f"--{name} must be a bar count or a duration like 7d, got {length!r}"
+                ) from None
+        bars = int(span_ms / bar_ms)
     if bars < 2:
         raise UserError(f"--{name} must span at least 2 bars, got {length!r}")
     return bars
