@@ -263,6 +263,24 @@ class ApiConfig(BaseModel):
         return self
 
 
+class HeartbeatConfig(BaseModel):
+    """The dead man's switch (``[heartbeat]``): a GET to ``url`` every ``interval_s`` while the
+    bot makes progress, carrying the audit chain's head; the monitor alarms when beats stop."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    interval_s: float = Field(default=10.0, gt=0, le=3600)
+    max_silence_s: float = Field(default=60.0, gt=0, le=86_400)
+    """How long the bot may make no progress (no bar, no event) before the beats stop."""
+
+    @model_validator(mode="after")
+    def _http(self) -> HeartbeatConfig:
+        if not self.url.startswith(("https://", "http://")):
+            raise ValueError(f"has a url that is not an http(s) URL: {self.url!r}")
+        return self
+
+
 class AppConfig(BaseModel):
     """Every component's config, composed. Each section is documented beside its component."""
 
@@ -275,6 +293,7 @@ class AppConfig(BaseModel):
     risk: RiskConfig = RiskConfig()
     notifications: NotificationsConfig = NotificationsConfig()
     telegram: TelegramConfig | None = None
+    heartbeat: HeartbeatConfig | None = None
     ml: MlConfig = MlConfig()
     api: ApiConfig = ApiConfig()
 

@@ -6,6 +6,10 @@ nothing by construction. On top of that it beats only when the Node has made pro
 (no bar, no event) is not alive for the operator either. The monitoring service on the other end
 raises the alarm when the beats stop.
 
+Each beat carries the audit chain's head (``audit_rows`` and ``audit_hmac`` query parameters):
+the monitor keeps a copy of the chain's progress off the machine, so rows cut from the end of the
+chain later cannot go unnoticed even if the database and its head row are rewritten together.
+
 It also measures the loop's lag (how late each wake-up is), which ``/health`` reports.
 """
 
@@ -19,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
+
+from tradewind.persistence.audit import ChainHead
 
 __all__ = ["Heartbeat", "LoopLag"]
 
@@ -54,6 +60,8 @@ class Heartbeat:
         A counter that grows while the Node works (messages published on its bus).
     interval_s, max_silence_s
         Beat period, and how long the Node may make no progress before the beats stop.
+    chain_head
+        The audit chain's head now (None before its first row), sent with every beat.
     """
 
     def __init__(
@@ -64,6 +72,7 @@ class Heartbeat:
         interval_s: float = 10.0,
         max_silence_s: float = 60.0,
         timeout_s: float = 5.0,
+        chain_head: Callable[[], ChainHead | None] | None = None,
     ) -> None:
         if interval_s <= 0 or max_silence_s <= 0:
             raise ValueError("interval_s and max_silence_s must be positive")
@@ -72,6 +81,7 @@ class Heartbeat:
         self.interval_s = interval_s
         self.max_silence_s = max_silence_s
         self.timeout_s = timeout_s
+        self.chain_head = chain_head
         self.lag = LoopLag()
         self.sent = 0
         self.skipped = 0
@@ -92,6 +102,17 @@ class Heartbeat:
         """Seconds since the Node's counter last moved (as of the last check)."""
         return time.monotonic() - self._moved_at
 
+    def _head_params(self) -> dict[str, str | int]:
+        try:
+            head = None if self.chain_head is None else self.chain_head()
+        except Exception as exc:
+            # The beat says the loop lives; a database hiccup must not silence it.
+            _log.warning("audit chain head unavailable for the heartbeat: %s", type(exc).__name__)
+            return {"audit_error": type(exc).__name__}
+        if head is None:
+            return {}
+        return {"audit_rows": head.row_count, "audit_hmac": head.last_hash}
+
     async def run(self) -> None:
         """Beat until cancelled."""
         async with httpx.AsyncClient(timeout=self.timeout_s) as client:
@@ -103,7 +124,7 @@ class Heartbeat:
                     self.skipped += 1
                     continue
                 try:
-                    response = await client.get(self.url)
+                    response = await client.get(self.url, params=self._head_params())
                     response.raise_for_status()
                     self.sent += 1
                 except httpx.HTTPError as exc:

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Callable
 
 _log = logging.getLogger(__name__)
 
@@ -44,6 +45,14 @@ def notify(message: str, *, socket_path: str | None = None) -> bool:
     return True
 
 
+def _status_line(status: Callable[[], str]) -> str:
+    try:
+        return status().replace("\n", " ")[:200]
+    except Exception as exc:
+        # A failing status (a database gone away) must not stop the beats that keep us alive.
+        return f"status unavailable: {type(exc).__name__}"
+
+
 def watchdog_interval_s(environ: dict[str, str] | None = None) -> float | None:
     """The watchdog timeout systemd asks for, in seconds, or None when there is none for us."""
     env = os.environ if environ is None else environ
@@ -59,12 +68,18 @@ def watchdog_interval_s(environ: dict[str, str] | None = None) -> float | None:
 
 
 async def watchdog_beats(
-    timeout_s: float | None = None, *, socket_path: str | None = None, ready: bool = True
+    timeout_s: float | None = None,
+    *,
+    socket_path: str | None = None,
+    ready: bool = True,
+    status: Callable[[], str] | None = None,
 ) -> None:
     """Send ``READY=1`` (when ``ready``), then ``WATCHDOG=1`` every half timeout, from this loop.
 
-    Runs until cancelled; on cancellation sends ``STOPPING=1``. Returns at once when systemd asked
-    for no watchdog and no ``timeout_s`` is given.
+    Each beat carries ``STATUS=`` with what ``status`` says (the audit chain's head, so that
+    ``systemctl status`` and the journal show it). Runs until cancelled; on cancellation sends
+    ``STOPPING=1``. Returns at once when systemd asked for no watchdog and no ``timeout_s`` is
+    given.
     """
     timeout = timeout_s if timeout_s is not None else watchdog_interval_s()
     if ready:
@@ -73,7 +88,10 @@ async def watchdog_beats(
         return
     try:
         while True:
-            notify("WATCHDOG=1", socket_path=socket_path)
+            beat = "WATCHDOG=1"
+            if status is not None:
+                beat += f"\nSTATUS={_status_line(status)}"
+            notify(beat, socket_path=socket_path)
             await asyncio.sleep(timeout / 2)
     except asyncio.CancelledError:
         notify("STOPPING=1", socket_path=socket_path)

@@ -10,6 +10,10 @@ loop when asked, attaches the notifier when the config has notification URLs, an
 Telegram bot when the config has a ``[telegram]`` table. Everything runs
 on the session's loop: the facade is not thread-safe, and the Node is driven from that loop.
 
+From that loop too come systemd's notifications (``READY=1`` once trading can start, watchdog beats
+carrying the audit chain's head, ``STOPPING=1``) when the session runs under systemd, and the
+dead man's switch when the config has a ``[heartbeat]`` table: a blocked loop silences both.
+
 The audit chain of operator actions is signed with the keystore's ``audit`` key when a keystore is
 given; a paper session without one uses a key generated for the bot and kept in its folder
 (owner-only), so the chain still detects edits by anyone without that file.
@@ -28,16 +32,20 @@ from typing import Any
 
 from tradewind.config import AppConfig
 from tradewind.core.market_events import StreamAlert
+from tradewind.engine.bus import MessageBus
 from tradewind.engine.recording import RepositoryRecorder
 from tradewind.ops.api import build_app
 from tradewind.ops.events import EventHub
 from tradewind.ops.facade import ControlFacade
+from tradewind.ops.heartbeat import Heartbeat
 from tradewind.ops.keystore import Keystore
 from tradewind.ops.model_watch import ModelWatch
 from tradewind.ops.notifications import Notifier
 from tradewind.ops.server import bound_port, server_for
+from tradewind.ops.systemd import watchdog_beats
 from tradewind.ops.telegram import TelegramBot, telegram_token
 from tradewind.ops.two_factor import TwoFactor
+from tradewind.persistence.audit import ChainHead, chain_head
 from tradewind.persistence.bots import BotDatabase, bot_folder, open_bot
 from tradewind.session.driver import BarDriver, StepReport
 
@@ -104,6 +112,7 @@ class SessionOps:
         self.models: ModelWatch | None = None
         self.url: str | None = None
         self._server: Any = None
+        self._beats: list[asyncio.Task[None]] = []
         self._serving: asyncio.Task[None] | None = None
 
     async def start(
@@ -126,6 +135,7 @@ class SessionOps:
         )  # fmt: skip
         watch = ModelWatch(database.engine, driver.strategies, self.config.ml, self.events.publish)
         self.models = watch if watch.active else None
+        self._start_beats(node.bus, database)
         if self.config.notifications.enabled:
             self.notifier = Notifier(self.config.notifications, facade=self.facade,
                                      now=lambda: node.now)  # fmt: skip
@@ -155,6 +165,29 @@ class SessionOps:
         if self.models is not None:
             self.models.on_close(driver.bars, report.bars, report.close_ms)
 
+    def _start_beats(self, bus: MessageBus, database: BotDatabase) -> None:
+        """The watchdog (under systemd) and the heartbeat (when configured), both on this loop."""
+        loop = asyncio.get_running_loop()
+
+        def head() -> ChainHead | None:
+            return chain_head(database.engine)
+
+        def status() -> str:
+            now = head()
+            if now is None:
+                return f"{self.mode} session trading; audit chain empty"
+            return (f"{self.mode} session trading; audit chain {now.row_count} rows, "
+                    f"last hmac {now.last_hash}")  # fmt: skip
+
+        self._beats.append(loop.create_task(watchdog_beats(status=status)))
+        beat = self.config.heartbeat
+        if beat is not None:
+            heartbeat = Heartbeat(beat.url, lambda: bus.published, interval_s=beat.interval_s,
+                                  max_silence_s=beat.max_silence_s, chain_head=head)  # fmt: skip
+            assert self.facade is not None
+            self.facade.heartbeat = heartbeat
+            self._beats.append(loop.create_task(heartbeat.run()))
+
     def alert(self, event: StreamAlert) -> None:
         """A stream alert: to the notifier (and so to the operators)."""
         if self.notifier is not None:
@@ -162,6 +195,10 @@ class SessionOps:
 
     async def stop(self, reason: str) -> None:
         """Stop serving and notifying; record the end of the session."""
+        for task in self._beats:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self.telegram is not None:
             await self.telegram.stop()
         if self.notifier is not None:
