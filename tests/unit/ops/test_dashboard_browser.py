@@ -178,6 +178,11 @@ def _check_numbers_equal_the_api(page: Page, url: str, token: str, run_id: int) 
     fills = page.evaluate(ROWS, "trades")
     assert [r["key"] for r in fills] == [t["trade_id"] for t in trades]
     assert [r["values"][4:6] for r in fills] == [[t["quantity"], t["price"]] for t in trades]
+    # The quantity column lines up: every cell with the decimals of the longest (the API's
+    # strings drop trailing zeros, so 0.1051251 came under 0.10415202), and each one exact.
+    sizes = [r["cells"][4] for r in fills]
+    assert len({len(size.split(".")[1]) for size in sizes}) == 1, sizes
+    assert [Decimal(size) for size in sizes] == [Decimal(t["quantity"]) for t in trades]
     by_strategy = page.evaluate(ROWS, "costs-by-strategy")
     assert [r["key"] for r in by_strategy] == [c["strategy_id"] for c in costs["by_strategy"]]
     assert by_strategy[0]["values"][1] == str(costs["by_strategy"][0]["count"])

@@ -35,6 +35,19 @@
   const money = (v) => (missing(v) ? "n/a" : noNegativeZero(MONEY.format(Number(v))));
   const signedMoney = (v) => (missing(v) ? "n/a" : (Number(v) > 0 ? "+" : "") + money(v));
   const qty = (v) => (missing(v) ? "n/a" : QTY.format(Number(v)));
+  // The quantities of one column share their decimals (those of the longest, at most 8), so the
+  // column lines up (0.1051251 under 0.10415202 read as a different magnitude at a glance).
+  const decimalsOf = (v) => {
+    const text = String(v);
+    if (/e/i.test(text)) return 8;
+    const dot = text.indexOf(".");
+    return dot < 0 ? 0 : text.length - dot - 1;
+  };
+  const qtyColumn = (values) => {
+    const shown = values.filter((v) => !missing(v));
+    const format = fixed(Math.min(8, Math.max(0, ...shown.map(decimalsOf))));
+    return (v) => (missing(v) ? "n/a" : format.format(Number(v)));
+  };
   const price = (v) => {
     if (missing(v)) return "n/a";
     const n = Math.abs(Number(v));
@@ -173,9 +186,10 @@
   }
 
   function renderPositions(positions) {
+    const size = qtyColumn(positions.map((p) => p.quantity));
     const rows = positions.map((p) => el("tr", {dataset: {key: `${p.strategy}|${p.symbol}`}},
       txt(p.strategy), txt(p.symbol), txt(p.side),
-      num(p.quantity, qty(p.quantity)), num(p.average_price, price(p.average_price)),
+      num(p.quantity, size(p.quantity)), num(p.average_price, price(p.average_price)),
       num(p.mark_price, price(p.mark_price)),
       num(p.unrealized_pnl, signedMoney(p.unrealized_pnl), sign(p.unrealized_pnl)),
       txt(when(p.entry_time)),
@@ -186,18 +200,20 @@
   }
 
   function renderOrders(orders) {
+    const size = qtyColumn(orders.flatMap((o) => [o.quantity, o.filled]));
     const rows = orders.map((o) => el("tr", {dataset: {key: o.client_id}},
       txt(when(o.created_time)), txt(o.symbol), txt(o.side), txt(o.type + (o.reduce_only ? " (reduce-only)" : "")),
-      num(o.quantity, qty(o.quantity)), num(o.filled, qty(o.filled)),
+      num(o.quantity, size(o.quantity)), num(o.filled, size(o.filled)),
       num(o.price, price(o.price)), num(o.trigger_price, price(o.trigger_price)), txt(o.status)));
     fill($("orders"), [["Created (UTC)"], ["Symbol"], ["Side"], ["Type"], ["Quantity", 1],
       ["Filled", 1], ["Price", 1], ["Trigger", 1], ["Status"]], rows, "No working orders");
   }
 
   function renderTrades(trades) {
+    const size = qtyColumn(trades.map((t) => t.quantity));
     const rows = trades.map((t) => el("tr", {dataset: {key: t.trade_id || ""}},
       txt(when(t.time)), txt(t.strategy), txt(t.symbol), txt(t.side),
-      num(t.quantity, qty(t.quantity)), num(t.price, price(t.price)),
+      num(t.quantity, size(t.quantity)), num(t.price, price(t.price)),
       num(t.fee, amount(t.fee)), txt(t.fee_currency), txt(t.liquidity)));
     fill($("trades"), [["Time (UTC)"], ["Strategy"], ["Symbol"], ["Side"], ["Quantity", 1],
       ["Price", 1], ["Fee", 1], ["Fee currency"], ["Liquidity"]], rows, "No fills yet");
