@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from tradewind.connectors.config import ExchangeConfig
+from tradewind.connectors.source_config import SourcesConfig
 from tradewind.core.errors import ConfigError
 from tradewind.data.config import DataConfig
 from tradewind.logs import LogConfig
@@ -296,6 +297,9 @@ class AppConfig(BaseModel):
     heartbeat: HeartbeatConfig | None = None
     ml: MlConfig = MlConfig()
     api: ApiConfig = ApiConfig()
+    sources: SourcesConfig | None = None
+    """Several market-data sources for paper sessions (failover, cross-checks); None: the
+    ``[exchange]`` alone."""
 
 
 def load_config(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from tradewind import __version__
 from tradewind.cli import api_tokens as api_tokens_cmd
@@ -160,7 +161,9 @@ def run(argv: list[str] | None = None) -> int:
 def _user_error(message: str) -> int:
     if STATE.debug:
         logging.getLogger("tradewind").exception("user error")
-    STATE.err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    # The message is text, not markup: "[sources]" or "[risk]" in it must print as written.
+    STATE.err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False,
+                            soft_wrap=True)  # fmt: skip
     return EXIT_USER_ERROR
 
 

@@ -118,9 +118,11 @@ def trade(
 
     The exchange and its URLs come from the config's [exchange] table (name, rest_url, ws_url, as
     `tradewind exchange-sim` prints them), so the same command runs against a real exchange's
-    public data or the simulator. Several symbols: --symbol A/B,C/D (one account). The session
-    records what it saw in --run-dir; `tradewind drift RUN_DIR` replays it through the backtest.
-    Stop with Ctrl-C (the summary is printed) or --max-bars.
+    public data or the simulator. With [[sources.candles]] in the config, a paper session reads
+    every source listed at once, fails over between them without a missing bar, and takes no new
+    entries while their prices diverge (docs/market-sources.md). Several symbols: --symbol A/B,C/D
+    (one account). The session records what it saw in --run-dir; `tradewind drift RUN_DIR`
+    replays it through the backtest. Stop with Ctrl-C (the summary is printed) or --max-bars.
 
     `--mode live` sends real orders with the [exchange] key (or its keystore entry): it asks for
     confirmation (or --i-understand-live-orders), refuses a key that can withdraw, uses at most
@@ -170,6 +172,9 @@ def trade(
     config: PaperConfig
     store = _keystore(keystore, passphrase_fd, needed=_names_keystore_entries(mode))
     if mode == "live":
+        if STATE.config().sources is not None:
+            raise UserError("[sources] is read by paper sessions only so far: a live session "
+                            "reads the [exchange] it trades on; remove [sources] for --mode live")  # fmt: skip
         if max_capital is None:
             raise UserError("--mode live needs --max-capital: the most the bot may use, "
                             "e.g. --max-capital 200")  # fmt: skip
@@ -184,7 +189,9 @@ def trade(
             allow_unrestricted_ip=allow_unrestricted_ip, **common,
         )  # fmt: skip
     else:
-        config = PaperConfig(exchange=STATE.config().exchange, **common)
+        sources = STATE.config().sources
+        exchange = STATE.config().exchange if sources is None else sources.candles[0].exchange
+        config = PaperConfig(exchange=exchange, sources=sources, **common)
     STATE.console.print(
         f"{mode} session: {', '.join(strategy)} on {', '.join(symbols)} {opts.timeframe} "
         f"from {config.exchange.rest_url or config.exchange.name}; recording in {folder}",

@@ -18,8 +18,9 @@ pointed at it this way:
   as the real hosts do (P3; without it ``-1008`` and ``-1004`` change exception class).
 - WebSocket URLs follow P1: the spot URL contains ``/stream``, the linear one ends in ``/ws``.
 
-Only Binance has an override recipe; another exchange with ``rest_url`` is refused with a clear
-message. Credentials are handed to ccxt and never logged or put in a message.
+Bybit (v5) is pointed the same way: ``urls['api']`` replaced as a whole by :func:`bybit_urls`
+(fail closed), ``fetchMarkets.types`` limited, ``fetchCurrencies`` off. Another exchange with
+``rest_url`` is refused with a clear message. Credentials are handed to ccxt and never logged or put in a message.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ _log = logging.getLogger(__name__)
 DEFAULT_MARKET_TYPES: tuple[str, ...] = ("spot", "linear")
 """Market types loaded by default: spot and USDT-margined (linear) contracts."""
 
-_OVERRIDABLE = frozenset({"binance"})
+_OVERRIDABLE = frozenset({"binance", "bybit"})
 
 
 def create_client(
@@ -95,7 +96,7 @@ def _build(
     with_ws: bool,
 ) -> Any:
     options: dict[str, Any] = {}
-    if cfg.name == "binance":
+    if cfg.name in _OVERRIDABLE:
         options["fetchMarkets"] = {"types": list(market_types)}
     if cfg.rest_url is not None:
         if cfg.name not in _OVERRIDABLE:
@@ -115,7 +116,10 @@ def _build(
         if secret is not None:
             settings[key] = secret.get_secret_value()
     client = factory(settings)
-    if cfg.rest_url is not None:
+    if cfg.rest_url is not None and cfg.name == "bybit":
+        client.urls["api"] = bybit_urls(cfg.rest_url, cfg.ws_url)
+        _log.debug("bybit client pointed at %s", cfg.rest_url)
+    elif cfg.rest_url is not None:
         _point_binance_at(client, cfg.rest_url, cfg.ws_url, with_ws=with_ws)
         _log.debug("binance client pointed at %s", cfg.rest_url)
     return client

@@ -42,7 +42,8 @@ from tradewind.connectors.binance_streams import StreamKind
 from tradewind.connectors.crosscheck import CrossCheck
 from tradewind.connectors.latency import LatencyMonitor
 from tradewind.connectors.market_feed import wall_ms
-from tradewind.connectors.sources import CandleSource, SourcesConfig
+from tradewind.connectors.source_config import SourcesConfig
+from tradewind.connectors.sources import CandleSource
 from tradewind.core.errors import UserError
 from tradewind.core.market_events import (
     BarClosed,
@@ -113,13 +114,13 @@ class SourceSet:
         self._clock = clock
         self._started_s = monotonic()
         self._tasks: list[asyncio.Task[None]] = []
+        self._judging: asyncio.Task[None] | None = None
         self._no_standby_said = False
 
     # ----------------------------------------------------------------- lifecycle
-    async def start(self, ready_timeout_s: float = 120.0) -> None:
-        """Start every source's feed, wait for their warm-up and start judging them.
-
-        The active source is the first one that warmed up within ``ready_timeout_s``.
+    async def start(self, ready_timeout_s: float | None = None) -> None:
+        """Start every source's feed; with ``ready_timeout_s``, also wait for their warm-up
+        (:meth:`wait_ready`), as ``async with`` does (120 s).
 
         Raises
         ------
@@ -131,16 +132,37 @@ class SourceSet:
         loop = asyncio.get_running_loop()
         for index, source in enumerate(self.sources):
             self._tasks.append(loop.create_task(self._read(index), name=f"source {source.name}"))
-        ready = await asyncio.gather(
-            *(self._ready(s, ready_timeout_s) for s in self.sources)
-        )  # fmt: skip
+        if ready_timeout_s is not None:
+            await self.wait_ready(ready_timeout_s)
+
+    async def wait_ready(self, timeout_s: float | None = None) -> None:
+        """Wait for the sources' warm-up and start judging them.
+
+        The active source is the first one that warmed up within ``timeout_s`` (120 s when
+        None); when this returns, its warm-up bars are on :attr:`events`.
+
+        Raises
+        ------
+        UserError
+            When no source warmed up in time.
+        """
+        timeout = 120.0 if timeout_s is None else timeout_s
+        ready = await asyncio.gather(*(self._ready(s, timeout) for s in self.sources))
         if not any(ready):
-            raise UserError(f"no {self.need} source warmed up within {ready_timeout_s:g} s")
+            raise UserError(f"no {self.need} source warmed up within {timeout:g} s")
         self._started_s = self._monotonic()
         first = ready.index(True)
         if first != self.active:
             self._switch(first, SwitchReason.ERROR, "the primary did not warm up", 0.0)
-        self._tasks.append(loop.create_task(self._judge_loop(), name=f"{self.need} failover"))
+        # The readers run in their own tasks: let them move what the active feed has queued
+        # (its warm-up) onto this set's queue before the caller drains it.
+        while not self.active_source.feed.events.empty():
+            await asyncio.sleep(0.01)
+        if self._judging is None:
+            self._judging = asyncio.get_running_loop().create_task(
+                self._judge_loop(), name=f"{self.need} failover"
+            )
+            self._tasks.append(self._judging)
 
     @staticmethod
     async def _ready(source: CandleSource, timeout_s: float) -> bool:
@@ -159,11 +181,12 @@ class SourceSet:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        self._judging = None
         for source in self.sources:
             await source.feed.stop()
 
     async def __aenter__(self) -> SourceSet:
-        await self.start()
+        await self.start(ready_timeout_s=120.0)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -15,6 +15,13 @@ records everything in the run folder:
 ``result.json``
     The result in the backtest's JSON schema, written when the session stops.
 
+With :attr:`PaperConfig.sources` the bars come from several exchanges at once
+(:class:`~tradewind.connectors.failover.SourceSet`): the first source is the session's
+``exchange`` (instruments, warm-up), the others hot standbys that take over without a missing
+bar; their book tickers are cross-checked, and a symbol whose sources diverge takes no new
+entries until they agree again (the "data divergence" breaker; exits still pass), as a symbol
+with a silent stream does (the "stale data" breaker).
+
 Instants are evaluated when every symbol's bar for them has arrived; one that stays incomplete for
 ``grace_s`` seconds of wall time is evaluated without the missing bars (logged). Stop with
 :meth:`PaperSession.stop` (the CLI calls it on Ctrl-C and SIGTERM) or ``max_bars``; open orders
@@ -42,13 +49,17 @@ from tradewind.bars import BarBuffer
 from tradewind.connectors.binance_streams import StreamKind
 from tradewind.connectors.client import create_async_client
 from tradewind.connectors.config import ExchangeConfig
+from tradewind.connectors.failover import SourceSet
 from tradewind.connectors.instruments import instruments_from_markets
 from tradewind.connectors.market_feed import FeedSpec, MarketFeed
+from tradewind.connectors.source_config import SourcesConfig
+from tradewind.connectors.sources import open_sources
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
 from tradewind.core.market_events import BarClosed, BarRevised, BarSource, StreamAlert
 from tradewind.core.orders import ClientIdFactory, Order
 from tradewind.core.records import Bar
+from tradewind.core.source_events import DataQuality, LatencyAlert, SourceSwitched
 from tradewind.core.strict_json import write_json
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.session_recording import JournalKind, SessionRecorder
@@ -64,6 +75,8 @@ __all__ = ["PaperConfig", "PaperSession", "SessionStatus"]
 
 log = logging.getLogger(__name__)
 
+STALE_DATA = "stale data: a market stream is silent"
+DATA_DIVERGENCE = "data divergence: the market-data sources disagree"
 SESSION_FILE = "session.json"
 RESULT_FILE = "result.json"
 
@@ -94,6 +107,9 @@ class PaperConfig:
         How long an instant waits for the bars of the other symbols (wall seconds).
     backfill
         Fill bars missed while disconnected over REST (off only to measure what that costs).
+    sources
+        Several market-data sources with failover and cross-checks (the config's ``[sources]``);
+        the first must be ``exchange``. None reads ``exchange`` alone.
     """
 
     exchange: ExchangeConfig
@@ -106,8 +122,14 @@ class PaperConfig:
     max_bars: int | None = None
     grace_s: float = 2.0
     backfill: bool = True
+    sources: SourcesConfig | None = None
 
     def __post_init__(self) -> None:
+        if self.sources is not None and self.sources.candles[0].exchange != self.exchange:
+            raise UserError(
+                "the first of the [[sources.candles]] is the session's exchange: give it the "
+                "[exchange] table's settings"
+            )
         if not self.symbols:
             raise UserError("a paper session needs at least one --symbol")
         if not self.strategies:
@@ -170,7 +192,8 @@ class PaperSession:
         self._pending_since: dict[int, float] = {}
         self._revised: set[tuple[str, int]] = set()
         self._end_reason = "stopped"
-        self._stale: set[str] = set()
+        self._held: dict[str, str] = {}
+        """Symbols whose entries a data breaker stopped, with the reason."""
         run_dir = Path(config.run_dir)
         if (run_dir / SESSION_FILE).exists():
             raise UserError(f"{run_dir} holds a session already; give another --run-dir")
@@ -199,7 +222,7 @@ class PaperSession:
             kinds=frozenset({StreamKind.KLINE}), warmup_bars=config.warmup_bars,
             backfill=config.backfill,
         )  # fmt: skip
-        feed = MarketFeed(client, spec, recorder=self.recorder.market_message)
+        feed = self._open_feed(client, spec)
         try:
             await self._load_instruments(client)
             await self._preflight(client)
@@ -228,6 +251,17 @@ class PaperSession:
             if self.ops is not None:
                 await self.ops.stop(self._end_reason)
         return await self._finish()
+
+    def _open_feed(self, client: Any, spec: FeedSpec) -> MarketFeed | SourceSet:
+        """The exchange's own feed, or with :attr:`PaperConfig.sources` a source set whose
+        primary reads through ``client`` (book tickers too: the cross-check compares them)."""
+        sources = self.config.sources
+        if sources is None:
+            return MarketFeed(client, spec, recorder=self.recorder.market_message)
+        spec = replace(spec, kinds=spec.kinds | {StreamKind.TICKER})
+        opened = open_sources(sources, spec, recorder=self.recorder.market_message,
+                              primary_client=client)  # fmt: skip
+        return SourceSet(opened, sources)
 
     async def _load_instruments(self, client: Any) -> None:
         try:
@@ -268,7 +302,7 @@ class PaperSession:
             if order.is_open:
                 driver.node.manager.cancel(order.client_id, driver.node.now)
 
-    def _drain_warmup(self, feed: MarketFeed) -> dict[str, list[Bar]]:
+    def _drain_warmup(self, feed: MarketFeed | SourceSet) -> dict[str, list[Bar]]:
         """The warm-up bars (everything on the queue now); live bars already queued go to the
         driver once it exists."""
         warm: dict[str, list[Bar]] = {s: [] for s in self.config.symbols}
@@ -330,7 +364,7 @@ class PaperSession:
             symbol = fill.symbol if fill is not None else ""
         self.recorder.journal(kind, ts_ms=ts, payload=body, symbol=symbol)
 
-    async def _trade(self, feed: MarketFeed) -> None:
+    async def _trade(self, feed: MarketFeed | SourceSet) -> None:
         driver = self.driver
         assert driver is not None
         for event in self._early:
@@ -347,25 +381,31 @@ class PaperSession:
             if self.config.max_bars is not None and self.status.bars >= self.config.max_bars:
                 self.stop(f"--max-bars {self.config.max_bars} reached")
 
-    def _tick(self, feed: MarketFeed) -> None:
-        """What runs between feed events (about every 0.2 s): the stale-data breaker."""
-        self._stale_breaker(feed.stale_symbols())
+    def _tick(self, feed: MarketFeed | SourceSet) -> None:
+        """What runs between feed events (about every 0.2 s): the data breakers."""
+        held = dict.fromkeys(feed.stale_symbols(), STALE_DATA)
+        if isinstance(feed, SourceSet):
+            held.update(dict.fromkeys(feed.divergent_symbols(), DATA_DIVERGENCE))
+        self._data_breakers(held)
 
-    def _stale_breaker(self, stale: set[str]) -> None:
-        """The "stale data" breaker: no new entries in a symbol while one of its streams is
-        silent past its allowance; exits still pass. An operator's own stop is left alone."""
+    def _data_breakers(self, held: dict[str, str]) -> None:
+        """The "stale data" and "data divergence" breakers: no new entries in a symbol while
+        one of its streams is silent past its allowance or its sources disagree (``held``:
+        symbol -> reason); exits still pass. An operator's own stop is left alone."""
         node = self.driver.node if self.driver is not None else None
         if node is None:
             return
-        for symbol in stale - self._stale:
-            if symbol in self.config.symbols and symbol not in node.stopped_entries:
-                node.stop_entries(symbol, "stale data: a market stream is silent")
-                self._stale.add(symbol)
-                self._alert(f"{symbol}: stale data, no new entries")
-        for symbol in self._stale - stale:
+        for symbol, reason in held.items():
+            if symbol not in self.config.symbols or self._held.get(symbol) == reason:
+                continue
+            if symbol in self._held or symbol not in node.stopped_entries:
+                node.stop_entries(symbol, reason)
+                self._held[symbol] = reason
+                self._alert(f"{symbol}: {reason.split(':')[0]}, no new entries")
+        for symbol in set(self._held) - set(held):
             node.allow_entries(symbol)
-            self._stale.discard(symbol)
-            self._alert(f"{symbol}: data fresh again, entries allowed")
+            del self._held[symbol]
+            self._alert(f"{symbol}: market data sound again, entries allowed")
 
     def _on_event(self, event: Any, *, record: bool) -> None:
         driver = self.driver
@@ -392,6 +432,27 @@ class PaperSession:
             self._alert(f"{event.stream}: {event.kind.value} {event.detail}".strip())
             if self.ops is not None:
                 self.ops.alert(event)
+        elif isinstance(event, SourceSwitched | DataQuality | LatencyAlert):
+            self._source_event(event)
+
+    def _source_event(self, event: SourceSwitched | DataQuality | LatencyAlert) -> None:
+        """Journal what the source set says about its sources (a switch, a cross-check
+        finding, a latency alert); the breakers act on its state in :meth:`_tick`."""
+        if isinstance(event, SourceSwitched):
+            text = f"{event.need}: {event.previous} -> {event.active} ({event.reason.value})"
+            symbol = ""
+        elif isinstance(event, DataQuality):
+            text = f"{event.symbol}: {event.kind.value} of {event.source} ({event.detail})"
+            symbol = event.symbol
+        else:
+            state = "above" if event.raised else "back below"
+            text = (f"{event.source} {event.stream}: receive lag p99 {event.p99_ms:.0f} ms "
+                    f"{state} {event.threshold_ms:.0f} ms")  # fmt: skip
+            symbol = ""
+        payload = {"source_event": type(event).__name__, **_fields(event)}
+        self.recorder.journal(JournalKind.ALERT, ts_ms=event.received_ms, payload=payload,
+                              symbol=symbol)  # fmt: skip
+        self._alert(text)
 
     def _evaluate(self) -> None:
         driver = self.driver
@@ -445,6 +506,7 @@ class PaperSession:
             "mode": self.mode,
             "exchange": config.exchange.name,
             "rest_url": config.exchange.rest_url,
+            "sources": [s.name for s in config.sources.candles] if config.sources else None,
             "strategies": [
                 {"name": s.name or type(s).__name__, "id": s.id, "params": s.params}
                 for s in config.strategies

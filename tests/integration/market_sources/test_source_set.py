@@ -14,15 +14,16 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 
-import pandas as pd
 import pytest
+from sourcekit import BAR_MS, sources_of, two_venues
 
 from tradewind.connectors.binance_streams import StreamKind
 from tradewind.connectors.client import create_async_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.failover import SourceSet
 from tradewind.connectors.market_feed import FeedSpec
-from tradewind.connectors.sources import SourceConfig, SourcesConfig, open_sources
+from tradewind.connectors.source_config import SourcesConfig
+from tradewind.connectors.sources import open_sources
 from tradewind.core.market_events import BarClosed
 from tradewind.core.source_events import (
     DataQuality,
@@ -32,48 +33,8 @@ from tradewind.core.source_events import (
     SourceSwitched,
     SwitchReason,
 )
-from tradewind.venues.exchange_sim import FaultKind, SimClock, SimExchange
-from tradewind.venues.exchange_sim.multi_venue import MultiVenue, Venue, VenueSpec, build_venue
-from tradewind.venues.exchange_sim.recordings import shared_listings
+from tradewind.venues.exchange_sim import FaultKind, SimClock
 from tradewind.venues.exchange_sim.venue_chaos import VenueFault
-
-BAR_MS = 300_000  # ETH/BTC 5m: recorded without a gap, so every interval has a bar
-
-
-def _eth_btc(spec: VenueSpec, root: Path, clock: Callable[[], int]) -> SimExchange:
-    """A venue listing ETH/BTC alone: the replay of every shared market at 300x would outrun
-    this machine, and the failover test needs only this one."""
-    sim = SimExchange(seed=spec.seed, clock=clock)
-    sim.add_listing(
-        shared_listings()["spot:ETHBTC"],
-        klines={"5m": pd.read_feather(root / "candles" / "ETH_BTC-5m.feather")},
-    )
-    return sim
-
-
-def _venues(
-    root: Path, clock: Callable[[], int], latency_ms: float, *, only_eth_btc: bool = False
-) -> MultiVenue:
-    build = _eth_btc if only_eth_btc else build_venue
-    specs = [
-        VenueSpec("binance", "binance", 0, seed=1),
-        # Within the divergence threshold of the primary: a venue's ordinary offset.
-        VenueSpec("binance2", "binance", 0, seed=2, offset_bps=3.0, half_spread_bps=1.0,
-                  latency_ms=latency_ms, size_noise=0.05),
-    ]  # fmt: skip
-    return MultiVenue([Venue(spec, build(spec, root, clock=clock)) for spec in specs])
-
-
-def _config(venues: MultiVenue, **settings: object) -> SourcesConfig:
-    sources = [
-        SourceConfig(
-            name=v.spec.name,
-            exchange=ExchangeConfig(rest_url=v.server.rest_url, rate_limit=False,
-                                    timeout_ms=15_000),
-        )
-        for v in venues.venues
-    ]  # fmt: skip
-    return SourcesConfig.model_validate({"candles": sources, **settings})
 
 
 @asynccontextmanager
@@ -114,8 +75,8 @@ async def test_failing_primary_fails_over_without_a_missing_bar_and_comes_back(
 ) -> None:
     # Arrange: 300x replay, a 5m bar closes every wall second; switch back after 3 s of health.
     clock = SimClock(speed=300.0)
-    async with _venues(shared_data, clock, latency_ms=5.0, only_eth_btc=True) as venues:
-        config = _config(venues, switch_back_after_s=3.0)
+    async with two_venues(shared_data, clock, latency_ms=5.0, only_eth_btc=True) as venues:
+        config = sources_of(venues, switch_back_after_s=3.0)
         spec = FeedSpec(symbols=("ETH/BTC",), timeframes=("5m",),
                         kinds=frozenset({StreamKind.KLINE}), warmup_bars=20)  # fmt: skip
         seen: list[object] = []
@@ -178,8 +139,8 @@ async def test_diverging_primary_trips_and_clears_the_divergence_state_and_lag_a
     # Arrange: replay at speed 1 (exchange time is wall time, so receive lag is latency);
     # the secondary's sockets are 150 ms late.
     clock = SimClock(speed=1.0)
-    async with _venues(shared_data, clock, latency_ms=150.0) as venues:
-        config = _config(venues, divergence_bps=Decimal(15))
+    async with two_venues(shared_data, clock, latency_ms=150.0) as venues:
+        config = sources_of(venues, divergence_bps=Decimal(15))
         spec = FeedSpec(symbols=("XRP/USDT",), kinds=frozenset({StreamKind.DEPTH}),
                         warmup_bars=0)  # fmt: skip
         seen: list[SourceEvent | object] = []

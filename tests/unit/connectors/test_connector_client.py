@@ -100,5 +100,7 @@ def test_unknown_exchange_is_a_user_error() -> None:
 
 
 def test_url_override_without_a_recipe_is_refused() -> None:
-    with pytest.raises(UserError, match="rest_url is supported for binance only, not 'kraken'"):
+    with pytest.raises(
+        UserError, match="rest_url is supported for binance, bybit only, not 'kraken'"
+    ):
         create_client(ExchangeConfig(name="kraken", rest_url="http://127.0.0.1:1"))

@@ -9,7 +9,7 @@ import pytest
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.crosscheck import CrossCheck, deviation_bps
 from tradewind.connectors.latency import LatencyMonitor
-from tradewind.connectors.sources import SourceConfig, SourcesConfig
+from tradewind.connectors.source_config import SourceConfig, SourcesConfig
 from tradewind.core.errors import UserError
 from tradewind.core.source_events import QualityKind
 

@@ -21,13 +21,18 @@ both extremes and close, volumes summing to the candle's), deterministically fro
 
 The flow loops over the candles forever, one pass every ``period_ms`` (the timeline's); every
 step replaces the whole book, so no rewind is needed and a replay may start at any step.
+
+The price-divergence fault of :mod:`.venue_chaos` sets :attr:`CandleFlow.divergence_ticks`: from
+the next step on, every level of the book is that many ticks away (the venue quotes apart from
+the others). The trades stay on the walk, so the served candles stay the recording's, as a
+:class:`~.venue_skew.SkewedBook`'s do.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 
 import numpy as np
@@ -90,6 +95,13 @@ class CandleFlow:
         self._symbol_key = zlib.crc32(symbol.encode())
         self._lot_units = max(1, int(step.scaleb(8)))
         self.walk = lru_cache(maxsize=64)(self._walk)
+        self.divergence_ticks = 0
+        """Extra ticks on every book level; changed live by the price-divergence fault."""
+        self._bps_ticks = Decimal(int(candles.open[0])) / 10_000
+
+    def ticks(self, bps: float) -> int:
+        """Whole ticks closest to ``bps`` basis points of the first candle's open."""
+        return int((Decimal(str(bps)) * self._bps_ticks).to_integral_value(ROUND_HALF_EVEN))
 
     def _draws(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rng = np.random.default_rng((self.seed, self._symbol_key, k))
@@ -133,13 +145,19 @@ class CandleFlow:
             while k < len(c):
                 base = loop * self.period_ms + int(rel[k])
                 for step in self.candle_steps(k, base, last_price)[first_s:]:
-                    yield step
+                    yield self._diverged(step) if self.divergence_ticks else step
                     if step.trades:
                         last_price = step.trades[-1].price
                 first_s = 0
                 k += 1
             k = 0
             loop += 1
+
+    def _diverged(self, step: ReplayStep) -> ReplayStep:
+        shift = self.tick * self.divergence_ticks
+        bids = {p + shift: q for p, q in step.bids.items() if p + shift > 0}
+        asks = {p + shift: q for p, q in step.asks.items() if p + shift > 0}
+        return ReplayStep(step.offset_ms, bids, asks, step.snapshot, step.trades)
 
     def candle_steps(self, k: int, base_ms: int, last_price: Decimal | None) -> list[ReplayStep]:
         """Return the steps of candle ``k``, the first at ``base_ms``."""

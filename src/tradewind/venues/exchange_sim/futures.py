@@ -11,6 +11,10 @@ Liquidation rule (stated so tests can reason about it): maintenance margin is
 A liquidation closes the whole position at the mark price with the taker fee, as an order of type
 ``LIQUIDATION`` with client id ``autoclose-<time>`` (Binance's naming), reported on the user stream;
 a loss beyond the wallet is absorbed (the wallet stops at zero).
+
+Open interest (:func:`open_interest`): the replayed book is the counterparty of every trade, so
+no account's position is matched by another's; the venue's open interest is the sum of every
+account's absolute position, in base units.
 """
 
 from __future__ import annotations
@@ -145,6 +149,17 @@ def liquidate_if_needed(engine: MatchingEngine, market: LiveMarket) -> None:
                 m_market = engine.market(True, symbol)
                 if m_market is not None and m_market.mark_price is not None:
                     _liquidate(engine, m_market, account, other, m_market.mark_price)
+
+
+def open_interest(engine: MatchingEngine, symbol: str) -> Decimal:
+    """Return the venue's open interest in ``symbol``: every account's position, absolute, summed
+    (base units; see the module docstring)."""
+    total = ZERO
+    for account in engine.accounts:
+        pos = positions_of(account).get(symbol)
+        if pos is not None:
+            total += abs(pos.qty)
+    return total
 
 
 def _holders(engine: MatchingEngine, symbol: str) -> list[Account]:

@@ -6,7 +6,8 @@ Signed: ``POST/GET/DELETE /fapi/v1/order``, ``GET /fapi/v1/openOrders``,
 ``POST /fapi/v1/leverage``, ``POST /fapi/v1/marginType``.
 Key only (no signature, as on Binance): ``POST/PUT/DELETE /fapi/v1/listenKey``.
 Public, from the live book: ``GET /fapi/v1/depth``, ``/fapi/v1/trades``, ``/fapi/v1/premiumIndex``,
-``/fapi/v1/ticker/bookTicker``.
+``/fapi/v1/ticker/bookTicker``; ``/fapi/v1/openInterest`` from the accounts' positions
+(:func:`~.futures.open_interest`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ from tradewind.venues.exchange_sim.accounts import ZERO, ApiKey, fmt_dec
 from tradewind.venues.exchange_sim.auth import Need, check_key
 from tradewind.venues.exchange_sim.errors import BinanceError
 from tradewind.venues.exchange_sim.exchange import SimExchange
-from tradewind.venues.exchange_sim.futures import position_json, set_leverage, set_margin_type
+from tradewind.venues.exchange_sim.futures import (
+    open_interest,
+    position_json,
+    set_leverage,
+    set_margin_type,
+)
 from tradewind.venues.exchange_sim.ledgers import MAINTENANCE_RATE, positions_of
 from tradewind.venues.exchange_sim.listings import Api
 from tradewind.venues.exchange_sim.market_data import SIM_KEY
@@ -61,6 +67,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/fapi/v1/trades", public(_trades)),
         web.get("/fapi/v1/premiumIndex", public(_premium_index)),
         web.get("/fapi/v1/ticker/bookTicker", public(_book_ticker)),
+        web.get("/fapi/v1/openInterest", public(_open_interest)),
     ]
     for version in ("v2", "v3"):
         table += [
@@ -92,6 +99,12 @@ async def _premium_index(request: web.Request, sim: SimExchange, params: Params)
                      "estimatedSettlePrice": mark, "lastFundingRate": repr(rate),
                      "interestRate": "0.00010000", "nextFundingTime": next_ms, "time": now})  # fmt: skip
     return json(rows[0] if "symbol" in params else rows)
+
+
+async def _open_interest(request: web.Request, sim: SimExchange, params: Params) -> web.Response:
+    m = live_market(sim, params, Api.USDM)
+    oi = open_interest(sim.engine, m.symbol).quantize(m.listing.step_size)
+    return json({"symbol": m.symbol, "openInterest": fmt_dec(oi), "time": sim.clock()})
 
 
 async def _book_ticker(request: web.Request, sim: SimExchange, params: Params) -> web.Response:

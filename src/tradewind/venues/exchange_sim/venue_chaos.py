@@ -8,7 +8,8 @@ Where :mod:`.faults` spoils single requests and messages, these hit one venue of
 - ``VENUE_STALL``: the venue freezes. Requests hang until the stall ends (a client with a shorter
   timeout sees a timeout), sockets stay open but silent.
 - ``PRICE_DIVERGENCE``: the venue's recorded books move ``divergence_bps`` away (whole ticks, see
-  :class:`~.venue_skew.SkewedBook`) for ``duration_s``: a real cross-venue gap for arbitrage and
+  :class:`~.venue_skew.SkewedBook`; books derived from candles too, see
+  :class:`~.candle_flow.CandleFlow`) for ``duration_s``: a real cross-venue gap for arbitrage and
   failover to see, then the venue converges again.
 
 A :class:`VenueFault` fires at ``at_s`` seconds after the chaos starts (scheduled) or at random
@@ -35,6 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from tradewind.venues.exchange_sim.candle_flow import CandleFlow
 from tradewind.venues.exchange_sim.exchange import SimExchange
 from tradewind.venues.exchange_sim.faults import VENUE_KINDS, FaultKind
 from tradewind.venues.exchange_sim.venue_skew import SkewedBook
@@ -207,5 +209,6 @@ class VenueChaos:
         self.sim.faults.log_fault(kind, self.path, self.sim.clock(), "end")
         _log.info("venue %s recovered from %s", self.name, kind)
 
-    def _books(self) -> list[SkewedBook]:
-        return [m.replay for m in self.sim.all_markets() if isinstance(m.replay, SkewedBook)]
+    def _books(self) -> list[SkewedBook | CandleFlow]:
+        markets = self.sim.all_markets()
+        return [m.replay for m in markets if isinstance(m.replay, SkewedBook | CandleFlow)]

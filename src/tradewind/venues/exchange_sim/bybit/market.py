@@ -1,10 +1,13 @@
-"""Bybit v5 public REST: time, instruments, klines, order book, tickers, trades, funding history.
+"""Bybit v5 public REST: time, instruments, klines, order book, tickers, trades, funding history,
+open interest.
 
 The same listings, live books and recorded series as the Binance side (one exchange core), in
 Bybit's shapes: ``category`` ``spot`` serves the spot listings and ``linear`` the USDT-M ones.
 Klines are the served candles of the recording (exact, the current one partial), newest first as
 Bybit sends them; funding history is the recorded funding events on the server clock (Bybit's
-times: 00:00, 08:00 and 16:00 UTC, the same grid as the recording's).
+times: 00:00, 08:00 and 16:00 UTC, the same grid as the recording's). Open interest (in tickers
+and ``/v5/market/open-interest``) is the accounts' positions now
+(:func:`~tradewind.venues.exchange_sim.futures.open_interest`): one row, whatever the interval.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from tradewind.venues.exchange_sim.bybit.common import (
 )
 from tradewind.venues.exchange_sim.bybit.errors import BybitError
 from tradewind.venues.exchange_sim.exchange import SimExchange
+from tradewind.venues.exchange_sim.futures import open_interest
 from tradewind.venues.exchange_sim.listings import Api, Listing
 
 BYBIT_INTERVALS = {
@@ -45,6 +49,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/v5/market/tickers", public(_tickers)),
         web.get("/v5/market/recent-trade", public(_recent_trades)),
         web.get("/v5/market/funding/history", public(_funding_history)),
+        web.get("/v5/market/open-interest", public(_open_interest)),
     ]
 
 
@@ -168,10 +173,12 @@ def ticker_json(sim: SimExchange, api: Api, symbol: str) -> dict[str, Any]:
     if api is Api.USDM:
         rate, next_ms = sim.hub.funding(symbol)
         mark = market.mark_price or last
+        oi = open_interest(sim.engine, symbol)
         row.update({
             "markPrice": fmt_dec(mark) if mark else "", "indexPrice": fmt_dec(mark) if mark else "",
             "fundingRate": format(rate, "f"), "nextFundingTime": str(next_ms),
-            "openInterest": "0", "openInterestValue": "0", "predictedDeliveryPrice": "",
+            "openInterest": fmt_dec(oi), "openInterestValue": fmt_dec(oi * (mark or 0)),
+            "predictedDeliveryPrice": "",
             "basisRate": "", "deliveryFeeRate": "", "deliveryTime": "0",
         })  # fmt: skip
     return row
@@ -227,3 +234,20 @@ async def _funding_history(
             if len(out) >= limit:
                 break
     return {"category": "linear", "list": out}
+
+
+async def _open_interest(request: web.Request, sim: SimExchange, params: Params) -> dict[str, Any]:
+    if category(params) is not Api.USDM:
+        raise BybitError(errors.CATEGORY)
+    market = live_market(sim, params, Api.USDM)
+    oi = open_interest(sim.engine, market.symbol)
+    # The clock rounded down to the interval, as Bybit stamps its rows.
+    step = _INTERVAL_MS.get(params.get("intervalTime", "5min"), 300_000)
+    at = sim.clock() // step * step
+    return {"category": "linear", "symbol": market.symbol,
+            "list": [{"openInterest": fmt_dec(oi), "timestamp": str(at)}],
+            "nextPageCursor": ""}  # fmt: skip
+
+
+_INTERVAL_MS = {"5min": 300_000, "15min": 900_000, "30min": 1_800_000, "1h": 3_600_000,
+                "4h": 14_400_000, "1d": 86_400_000}  # fmt: skip

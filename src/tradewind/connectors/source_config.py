@@ -1,0 +1,146 @@
+"""The settings of market-data sources: the ordered list of exchanges that serve one data need,
+with the symbol mapping between venues, and how they are switched and cross-checked (the
+config's ``[sources]``; :mod:`.sources` opens them, :mod:`.failover` switches between them).
+
+The first source of a list is the primary; the others are hot standbys in the order given.
+Symbols are named once, canonically (the primary's unified symbols), and each source maps them
+to its own where a venue lists the market under another name::
+
+    [sources]
+    divergence_bps = 20
+    switch_back_after_s = 60
+
+    [[sources.candles]]
+    name = "binance"
+    exchange = { name = "binance" }
+
+    [[sources.candles]]
+    name = "binance-eu"
+    exchange = { name = "binance", rest_url = "http://127.0.0.1:9102" }
+    symbols = { "XRP/USDT" = "XRP/USDT" }
+
+A source reads public market data: it takes no key.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tradewind.connectors.config import ExchangeConfig
+from tradewind.connectors.latency import DEFAULT_THRESHOLD_MS
+from tradewind.core.errors import UserError
+
+MIN_FAILOVER_S = 5.0
+"""The failover allowance is ``max(2 x push interval, MIN_FAILOVER_S)`` after the last message."""
+
+STREAMED_PROTOCOLS = frozenset({"binance"})
+"""Exchanges whose streams :class:`MarketFeed` reads (it taps Binance's raw messages)."""
+
+
+class SourceConfig(BaseModel):
+    """One source of a data need.
+
+    ``symbols`` maps a canonical symbol to this venue's unified symbol where they differ.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    exchange: ExchangeConfig = ExchangeConfig()
+    symbols: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _streamed(self) -> SourceConfig:
+        exchange = self.exchange
+        if exchange.api_key or exchange.secret or exchange.password or exchange.keystore_entry:
+            raise UserError(
+                f"source {self.name!r}: a market-data source reads public data; give it no key"
+            )
+        if exchange.name not in STREAMED_PROTOCOLS:
+            raise UserError(
+                f"source {self.name!r}: exchange {self.exchange.name!r} cannot be streamed as a "
+                f"market-data source yet (supported: {', '.join(sorted(STREAMED_PROTOCOLS))})"
+            )
+        return self
+
+    def venue_symbol(self, symbol: str) -> str:
+        """Return this venue's name of the canonical ``symbol``."""
+        return self.symbols.get(symbol, symbol)
+
+
+class ContextVenueConfig(BaseModel):
+    """One venue polled for market context (quote, 24-hour volume, funding, open interest) over
+    REST: any exchange ccxt supports. ``symbols`` maps a canonical symbol to the venue's unified
+    symbol (``"XRP/USDT:USDT"`` for a perpetual)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    exchange: ExchangeConfig = ExchangeConfig()
+    symbols: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _public(self) -> ContextVenueConfig:
+        exchange = self.exchange
+        if exchange.api_key or exchange.secret or exchange.password or exchange.keystore_entry:
+            raise UserError(
+                f"context venue {self.name!r}: market context is public data; give it no key"
+            )
+        return self
+
+    def venue_symbol(self, symbol: str) -> str:
+        """Return this venue's name of the canonical ``symbol``."""
+        return self.symbols.get(symbol, symbol)
+
+
+class SourcesConfig(BaseModel):
+    """The ordered sources of each data need and how they are switched and cross-checked.
+
+    Attributes
+    ----------
+    candles
+        Sources of closed bars, primary first.
+    push_interval_s
+        The candle stream's push interval (Binance: 2 s).
+    switch_back_after_s
+        How long a source of higher priority must be healthy before it is active again.
+    check_period_s
+        How often sources' health is judged.
+    divergence_bps
+        Mid distance between sources that trips the data divergence state.
+    outlier_k
+        Prints more than ``outlier_k x MAD`` from the other sources' mids are rejected.
+    latency_alert_ms
+        Rolling p99 receive lag above which a stream alerts.
+    context
+        Venues polled for market context (:mod:`~tradewind.connectors.context_feed`).
+    context_period_s
+        Seconds between two polls of the context venues.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    candles: list[SourceConfig] = Field(min_length=1)
+    push_interval_s: float = Field(default=2.0, gt=0)
+    switch_back_after_s: float = Field(default=60.0, ge=0)
+    check_period_s: float = Field(default=0.2, gt=0, le=1.0)
+    divergence_bps: Decimal = Field(default=Decimal(20), gt=0)
+    outlier_k: Decimal = Field(default=Decimal(5), gt=0)
+    latency_alert_ms: float = Field(default=DEFAULT_THRESHOLD_MS, gt=0)
+    context: list[ContextVenueConfig] = Field(default_factory=list)
+    context_period_s: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _unique(self) -> SourcesConfig:
+        for kind, names in (("candle source", [s.name for s in self.candles]),
+                            ("context venue", [v.name for v in self.context])):  # fmt: skip
+            if len(set(names)) != len(names):
+                raise UserError(f"a {kind} is named twice in {', '.join(names)}")
+        return self
+
+    @property
+    def failover_after_s(self) -> float:
+        """Seconds after the active source's last message by which the next one takes over."""
+        return max(2.0 * self.push_interval_s, MIN_FAILOVER_S)

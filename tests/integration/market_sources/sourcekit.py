@@ -1,0 +1,56 @@
+"""Two simulated Binance-protocol venues for the market-source tests: the reference venue and a
+second one with its own price offset, spread, socket latency and size noise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from tradewind.connectors.config import ExchangeConfig
+from tradewind.connectors.source_config import SourceConfig, SourcesConfig
+from tradewind.venues.exchange_sim import SimExchange
+from tradewind.venues.exchange_sim.multi_venue import MultiVenue, Venue, VenueSpec, build_venue
+from tradewind.venues.exchange_sim.recordings import shared_listings
+
+BAR_MS = 300_000  # ETH/BTC 5m: recorded without a gap, so every interval has a bar
+
+
+def eth_btc_venue(spec: VenueSpec, root: Path, clock: Callable[[], int]) -> SimExchange:
+    """A venue listing ETH/BTC alone: the replay of every shared market at 300x would outrun
+    this machine, and the tests at that speed need only this one."""
+    sim = SimExchange(seed=spec.seed, clock=clock)
+    sim.add_listing(
+        shared_listings()["spot:ETHBTC"],
+        klines={"5m": pd.read_feather(root / "candles" / "ETH_BTC-5m.feather")},
+    )
+    return sim
+
+
+def two_venues(
+    root: Path, clock: Callable[[], int], latency_ms: float, *, only_eth_btc: bool = False
+) -> MultiVenue:
+    """``binance`` (the reference) and ``binance2`` (3 bps above it, 1 bp wider each side, sizes
+    within 5 %, ``latency_ms`` on every answer and frame)."""
+    build = eth_btc_venue if only_eth_btc else build_venue
+    specs = [
+        VenueSpec("binance", "binance", 0, seed=1),
+        # Within the divergence threshold of the primary: a venue's ordinary offset.
+        VenueSpec("binance2", "binance", 0, seed=2, offset_bps=3.0, half_spread_bps=1.0,
+                  latency_ms=latency_ms, size_noise=0.05),
+    ]  # fmt: skip
+    return MultiVenue([Venue(spec, build(spec, root, clock=clock)) for spec in specs])
+
+
+def sources_of(venues: MultiVenue, **settings: object) -> SourcesConfig:
+    """The venues as candle sources, in their order."""
+    sources = [
+        SourceConfig(
+            name=v.spec.name,
+            exchange=ExchangeConfig(rest_url=v.server.rest_url, rate_limit=False,
+                                    timeout_ms=15_000),
+        )
+        for v in venues.venues
+    ]  # fmt: skip
+    return SourcesConfig.model_validate({"candles": sources, **settings})

@@ -1,0 +1,204 @@
+"""A paper session over two simulated Binance-protocol venues read as ordered sources, with the
+real ccxt.pro clients at 300x (a 5-minute bar a second): the primary stalls and the session
+trades on through the secondary without a missing bar, its trades equal to the backtest of the
+bars it used; the primary's prices diverge and the "data divergence" breaker stops new entries
+through the Node while an exit still goes out, then clears."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sourcekit import BAR_MS, sources_of, two_venues
+
+from tradewind.backtest.api import backtest
+from tradewind.backtest.spec import Account, BacktestSpec
+from tradewind.bars import BarSeries
+from tradewind.connectors.source_config import SourcesConfig
+from tradewind.core.intents import IntentAction
+from tradewind.core.orders import Order
+from tradewind.core.records import Side
+from tradewind.engine.bus import MessageBus
+from tradewind.session.paper import DATA_DIVERGENCE, PaperConfig, PaperSession, SessionStatus
+from tradewind.strategies.base import Strategy, StrategyContext
+from tradewind.venues.exchange_sim import FaultKind, SimClock
+from tradewind.venues.exchange_sim.venue_chaos import VenueFault
+
+SYMBOL = "ETH/BTC"
+# At 300x a venue's book walks a 5-minute candle in a second: two venues a step apart quote up to
+# a candle's range apart (about 100 bps seen), so the divergence threshold here is far above the
+# real-time default of 20 bps, and the injected divergence far above that.
+THRESHOLD_BPS = Decimal(500)
+DIVERGENCE_BPS = 1500.0
+
+
+class Churn(Strategy):
+    """Enters at one bar's close and exits at the next one's: a round trip every two bars."""
+
+    name = "churn_sources"
+
+    def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
+        held = ctx.position(SYMBOL)
+        ctx.emit(SYMBOL, IntentAction.EXIT_LONG if held > 0 else IntentAction.ENTER_LONG)
+
+
+def _config(sources: SourcesConfig, tmp_path: Path, strategies: list[Strategy],
+            **kw: Any) -> PaperConfig:  # fmt: skip
+    return PaperConfig(
+        exchange=sources.candles[0].exchange, sources=sources, strategies=strategies,
+        symbols=(SYMBOL,), timeframe="5m", spec=BacktestSpec(account=Account(cash="1",
+                                                                             stake="50%")),
+        run_dir=tmp_path / "run", warmup_bars=30, **kw,
+    )  # fmt: skip
+
+
+async def _wait(done: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.slow
+async def test_paper_session_fails_over_without_a_missing_bar_and_equals_its_backtest(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # Arrange: switch back after 3 s of health; 36 bars traded.
+    clock = SimClock(speed=300.0)
+    alerts: list[str] = []
+
+    def update(status: SessionStatus) -> None:
+        if status.alerts and (not alerts or status.alerts[-1] != alerts[-1]):
+            alerts.append(status.alerts[-1])
+
+    async with two_venues(shared_data, clock, latency_ms=5.0, only_eth_btc=True) as venues:
+        sources = sources_of(venues, switch_back_after_s=3.0, divergence_bps=THRESHOLD_BPS)
+        session = PaperSession(
+            _config(sources, tmp_path, [Churn()], max_bars=36),
+            on_update=update,
+        )  # fmt: skip
+        running = asyncio.create_task(session.run())
+
+        # Act: once 8 bars are traded, the primary freezes for 8 s (sockets silent, REST hangs).
+        await _wait(lambda: session.status.bars >= 8 or running.done(), 120, "8 bars")
+        venues["binance"].chaos.begin(VenueFault(kind=FaultKind.VENUE_STALL, at_s=0,
+                                                 duration_s=8.0))  # fmt: skip
+        result = await asyncio.wait_for(running, 180)
+        driver = session.driver
+        assert driver is not None
+
+    # Assert: the session switched to the secondary and back, and traded every bar once.
+    assert result.meta["bars_traded"] == 36
+    assert "candles: binance -> binance2 (silent)" in alerts, alerts
+    assert "candles: binance2 -> binance (recovered)" in alerts, alerts
+    series = driver.bars[SYMBOL]
+    opens = [int(t) for t in series.ts]
+    assert all(b - a == BAR_MS for a, b in itertools.pairwise(opens)), opens
+    # Its trades are the backtest's over the bars it used (warm-up included), from its first bar.
+    frame = _frame(series)
+    start = pd.Timestamp(opens[driver.first_bar[SYMBOL]], unit="ms", tz="UTC")
+    expected = backtest(
+        Churn(), frame, cash="1", stake="50%", symbol=SYMBOL, timeframe="5m",
+        start=start, instruments=session.instruments,
+    ).trades  # fmt: skip
+    columns = ["side", "entry_time", "exit_time", "entry_price", "exit_price", "quantity", "fees",
+               "pnl"]  # fmt: skip
+    assert len(result.trades) >= 10, "too few round trips to prove anything"
+    pd.testing.assert_frame_equal(
+        result.trades[columns].reset_index(drop=True), expected[columns].reset_index(drop=True)
+    )
+
+
+class HoldUntilReleased(Strategy):
+    """Enters whenever flat; exits only once the test has released it (so that the exit falls
+    inside the divergence the test starts after the entry's fill)."""
+
+    name = "hold_until_released"
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.released = False
+
+    def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
+        held = ctx.position(SYMBOL)
+        if held <= 0:
+            ctx.emit(SYMBOL, IntentAction.ENTER_LONG)
+        elif self.released:
+            ctx.emit(SYMBOL, IntentAction.EXIT_LONG)
+
+
+@pytest.mark.slow
+async def test_diverging_sources_stop_new_entries_and_let_exits_through(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # Arrange: every order the Node sends is noted with the symbol's entry stop at that moment.
+    clock = SimClock(speed=300.0)
+    strategy = HoldUntilReleased()
+    bus = MessageBus()
+    sent: list[tuple[Side, str | None]] = []
+    async with two_venues(shared_data, clock, latency_ms=5.0, only_eth_btc=True) as venues:
+        sources = sources_of(venues, divergence_bps=THRESHOLD_BPS)
+        session = PaperSession(_config(sources, tmp_path, [strategy]), bus=bus)
+
+        def on_order(topic: str, payload: Any) -> None:
+            if topic == "order.submitted" and isinstance(payload, Order):
+                assert session.driver is not None
+                stopped = session.driver.node.stopped_entries.get(SYMBOL)
+                sent.append((payload.side, stopped))
+
+        bus.subscribe("order.submitted", on_order)
+        running = asyncio.create_task(session.run())
+
+        def stopped() -> str | None:
+            driver = session.driver
+            return None if driver is None else driver.node.stopped_entries.get(SYMBOL)
+
+        def denied() -> list[str]:
+            driver = session.driver
+            return [] if driver is None else [d.reason for d in driver.node.denials]
+
+        try:
+            # Act: the entry fills; then the primary's books move 15 % away.
+            await _wait(lambda: (session.driver is not None and session.driver.node.account
+                        .open_positions() != []) or running.done(), 120, "the first entry")  # fmt: skip
+            venues["binance"].chaos.begin(VenueFault(kind=FaultKind.PRICE_DIVERGENCE, at_s=0,
+                                                     duration_s=120.0, divergence_bps=DIVERGENCE_BPS))  # fmt: skip
+            await _wait(lambda: stopped() == DATA_DIVERGENCE or running.done(), 30, "the breaker")
+            during_entries = len(sent)
+            strategy.released = True
+            await _wait(lambda: DATA_DIVERGENCE in denied() or running.done(), 30,
+                        "an entry denied")  # fmt: skip
+            # The venue converges again.
+            venues["binance"].chaos.begin(VenueFault(kind=FaultKind.PRICE_DIVERGENCE, at_s=0,
+                                                     duration_s=0.01, divergence_bps=0.0))  # fmt: skip
+            await _wait(lambda: stopped() is None or running.done(), 30, "the breaker to clear")
+            cleared_at = len(sent)
+            await _wait(lambda: any(side is Side.BUY for side, _ in sent[cleared_at:])
+                        or running.done(), 30, "an entry after the breaker")  # fmt: skip
+        finally:
+            session.stop()
+            await asyncio.wait_for(running, 60)
+
+    # Assert: before the divergence an entry went out; during it the exit went out and the next
+    # entry was denied by the breaker; after it, entries went out again.
+    assert sent[0] == (Side.BUY, None)
+    during = sent[during_entries:cleared_at]
+    assert (Side.SELL, DATA_DIVERGENCE) in during, sent
+    assert all(side is Side.SELL for side, _ in during), sent
+    assert any(side is Side.BUY and stop is None for side, stop in sent[cleared_at:]), sent
+    assert DATA_DIVERGENCE in denied()
+
+
+def _frame(series: BarSeries) -> pd.DataFrame:
+    return pd.DataFrame({
+        "date": pd.to_datetime(series.ts, unit="ms", utc=True),
+        "open": series.open, "high": series.high, "low": series.low, "close": series.close,
+        "volume": series.volume,
+    })  # fmt: skip
