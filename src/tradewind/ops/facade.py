@@ -135,6 +135,8 @@ class ControlFacade:
         self.config = config
         self.config_path = config_path
         self.two_factor = two_factor
+        self.job_queued: Callable[[], None] | None = None
+        """Called after each queued job (a session starts its worker process on the first)."""
         self._halted = False
         self._costs = views.ExecutionCosts(node)
 
@@ -510,6 +512,8 @@ class ControlFacade:
                 self.bot.engine, kind=kind, spec=checked, requested_by=actor.name,
                 bot_id=self.bot.bot_id,
             )  # fmt: skip
+            if self.job_queued is not None:
+                self.job_queued()
             return f"{kind} job {queued['job']} queued"
 
         answer = self._act(actor, "start_job", reason, {"kind": kind}, do)

@@ -8,7 +8,9 @@ a session row, records every order before it is sent and every fill as it comes
 facade over the Node and the database, serves the API (and dashboard) on the session's own event
 loop when asked, attaches the notifier when the config has notification URLs, and starts the
 Telegram bot when the config has a ``[telegram]`` table. Everything runs
-on the session's loop: the facade is not thread-safe, and the Node is driven from that loop.
+on the session's loop: the facade is not thread-safe, and the Node is driven from that loop. The
+one exception is the jobs worker: the first backtest or optimisation queued through the facade
+starts it in a separate process (:class:`~tradewind.ops.jobs.JobWorker`), stopped with the session.
 
 From that loop too come systemd's notifications (``READY=1`` once trading can start, watchdog beats
 carrying the audit chain's head, ``STOPPING=1``) when the session runs under systemd, and the
@@ -38,6 +40,7 @@ from tradewind.ops.api import build_app
 from tradewind.ops.events import EventHub
 from tradewind.ops.facade import ControlFacade
 from tradewind.ops.heartbeat import Heartbeat
+from tradewind.ops.jobs import JobWorker
 from tradewind.ops.keystore import Keystore
 from tradewind.ops.model_watch import ModelWatch
 from tradewind.ops.notifications import Notifier
@@ -114,6 +117,7 @@ class SessionOps:
         self._server: Any = None
         self._beats: list[asyncio.Task[None]] = []
         self._serving: asyncio.Task[None] | None = None
+        self._worker: JobWorker | None = None
 
     async def start(
         self, driver: BarDriver, *, strategies: list[str], parameters: dict[str, Any]
@@ -133,6 +137,7 @@ class SessionOps:
             node, database, self._audit_key or self._bot_key(), mode=self.mode, events=self.events,
             config=self.config, two_factor=self.two_factor,
         )  # fmt: skip
+        self.facade.job_queued = self._start_worker
         watch = ModelWatch(database.engine, driver.strategies, self.config.ml, self.events.publish)
         self.models = watch if watch.active else None
         self._start_beats(node.bus, database)
@@ -208,8 +213,25 @@ class SessionOps:
             if self._serving is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._serving, timeout=10)
+        if self._worker is not None:
+            await asyncio.to_thread(self._worker.stop)
         if self.database is not None and self.session_id is not None:
             self.database.end_session(self.session_id, reason)
+
+    @property
+    def worker(self) -> JobWorker | None:
+        """The jobs worker this session started (None until a job is queued)."""
+        return self._worker
+
+    def _start_worker(self) -> None:
+        """Start the jobs worker process at the first queued job (a session that queues none
+        spawns none), and again if it died: backtests and optimisations run beside the trading
+        loop, never on it."""
+        if self._worker is not None and self._worker.process.is_alive():
+            return
+        assert self.database is not None
+        url = self.database.engine.url.render_as_string(hide_password=False)
+        self._worker = JobWorker(url).start()
 
     def _bot_key(self) -> bytes:
         """The bot's own audit key (made on first use, owner-only)."""

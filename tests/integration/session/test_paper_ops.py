@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import time
 from pathlib import Path
 
 import httpx
@@ -17,6 +19,7 @@ from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.config import AppConfig, TelegramConfig
 from tradewind.connectors.config import ExchangeConfig
+from tradewind.persistence.api_tokens import issue_token
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.session.operate import ServeOptions, SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession
@@ -112,3 +115,62 @@ async def test_telegram_operates_a_paper_session(shared_data: Path, tmp_path: Pa
     assert seen["paused"]
     node = session.driver.node  # type: ignore[union-attr]
     assert sum(1 for o in node.orders.values() if not o.reduce_only) == seen["entries"]
+
+
+async def test_a_job_queued_through_a_sessions_api_runs_in_its_worker_process(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """A backtest queued through the served API while the session trades is run by the worker
+    process the session starts at the first queued job, beside the trading loop."""
+    sim = SimExchange(seed=7, clock=SimClock(speed=60), history=0.5)
+    frame = pd.read_feather(shared_data / "candles" / "XRP_ETH-1m.feather")
+    sim.add_listing(shared_listings()["spot:XRPETH"], klines={"1m": frame})
+    app_config = AppConfig(database=DatabaseConfig(bots_dir=str(tmp_path / "bots")))
+    ops = SessionOps(app_config, "jobs-test", serve=ServeOptions(port=0))
+    seen: dict[str, object] = {}
+
+    async def operator() -> None:
+        try:
+            while ops.url is None or ops.database is None:
+                await asyncio.sleep(0.05)
+            token = issue_token(ops.database.engine, name="researcher", scopes=["trade"])
+            auth = {"Authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(base_url=ops.url, timeout=30) as client:
+                queued = await client.post("/api/v1/jobs", headers=auth, json={
+                    "reason": "research", "kind": "backtest",
+                    "spec": {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20},
+                             "bars": 3000}})  # fmt: skip
+                assert queued.status_code == 200, queued.text
+                job = queued.json()["job"]
+                deadline = time.monotonic() + 240
+                while True:
+                    answer = (await client.get(f"/api/v1/jobs/{job}", headers=auth)).json()
+                    if answer["state"] in ("done", "failed"):
+                        break
+                    assert time.monotonic() < deadline, answer
+                    await asyncio.sleep(0.2)
+                seen["job"] = answer
+                seen["worker"] = ops.worker.process.pid if ops.worker else None
+        finally:
+            session.stop("operator test done")
+
+    async with LoopbackServer(sim) as server:
+        config = PaperConfig(
+            exchange=ExchangeConfig(rest_url=server.rest_url, rate_limit=False, timeout_ms=15_000),
+            strategies=strategies_from("sma_cross", {"fast": 5, "slow": 15}),
+            symbols=("XRP/ETH",), timeframe="1m",
+            spec=BacktestSpec(account=Account(cash="2", stake="50%")),
+            run_dir=tmp_path / "run", warmup_bars=30,
+        )  # fmt: skip
+        session = PaperSession(config, ops=ops)
+        watcher = asyncio.create_task(operator())
+        await session.run()
+        await watcher
+    job = seen["job"]
+    assert isinstance(job, dict)
+    assert job["state"] == "done", job.get("error")
+    assert job["result"]["metrics"]["trade_count"] > 0
+    # The worker ran in its own process and stopped with the session.
+    assert seen["worker"] not in (None, os.getpid())
+    assert ops.worker is not None
+    assert not ops.worker.process.is_alive()
