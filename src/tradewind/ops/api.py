@@ -382,6 +382,12 @@ def build_app(
         spec = body.spec.model_dump(exclude_none=True)
         return facade.start_job(actor(caller), body.kind, spec, body.reason)
 
+    @app.get(f"{v1}/models", responses=_AUTH_ERRORS)
+    async def list_models(_: Read) -> list[dict[str, Any]]:
+        """Registered models: stage, out-of-sample scores, and live accuracy and confidence of
+        those the session trades."""
+        return facade.models()
+
     @app.get(f"{v1}/jobs", responses=_AUTH_ERRORS)
     async def list_jobs(
         _: Read, limit: Annotated[int, Query(ge=1, le=1000)] = 50

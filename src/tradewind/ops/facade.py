@@ -35,6 +35,7 @@ from tradewind.persistence import queries
 from tradewind.persistence.audit import record_operator_action
 from tradewind.persistence.bots import BotDatabase
 from tradewind.persistence.jobs import enqueue_job, job, jobs
+from tradewind.persistence.model_registry import registered_models
 from tradewind.persistence.runs import RUN_KINDS
 
 __all__ = ["PERIODS", "Actor", "ControlFacade", "LogTail"]
@@ -139,6 +140,8 @@ class ControlFacade:
         """Called after each queued job (a session starts its worker process on the first)."""
         self._halted = False
         self._costs = views.ExecutionCosts(node)
+        self.model_views: Callable[[], list[dict[str, Any]]] | None = None
+        """The session's feedback loop (its watched models' live scores), when it has one."""
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -518,6 +521,30 @@ class ControlFacade:
 
         answer = self._act(actor, "start_job", reason, {"kind": kind}, do)
         return {**answer, "job": queued["job"]}
+
+    def models(self) -> list[dict[str, Any]]:
+        """Every registered model of this bot: stage and out-of-sample scores from its card, and,
+        for the models this session trades, their live accuracy and mean confidence over the
+        latest resolved predictions (None until a full window is resolved)."""
+        live = {(v["name"], v["version"]): v for v in (self.model_views or list)()}
+        out = []
+        for entry in registered_models(self.bot.engine):
+            metrics = entry.card.metrics
+            watched = live.get((entry.name, entry.version), {})
+            out.append({
+                "name": entry.name, "version": entry.version, "stage": entry.stage,
+                "model_type": entry.card.model_type, "target": entry.card.target,
+                "horizon": entry.card.horizon, "symbol": entry.card.symbol,
+                "timeframe": entry.card.timeframe,
+                "validation_accuracy": metrics.get("accuracy"),
+                "baseline_accuracy": metrics.get("baseline_accuracy"),
+                "traded": bool(watched), "predictions": watched.get("predictions", 0),
+                "resolved": watched.get("resolved", 0), "accuracy": watched.get("accuracy"),
+                "confidence": watched.get("confidence"),
+                "recalibrations": watched.get("recalibrations", 0),
+                "drifted": watched.get("drifted", []),
+            })  # fmt: skip
+        return out
 
     def jobs(self, limit: int = 50) -> list[dict[str, Any]]:
         """The latest jobs of this bot, newest first."""

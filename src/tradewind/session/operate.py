@@ -140,6 +140,7 @@ class SessionOps:
         self.facade.job_queued = self._start_worker
         watch = ModelWatch(database.engine, driver.strategies, self.config.ml, self.events.publish)
         self.models = watch if watch.active else None
+        self.facade.model_views = watch.views
         self._start_beats(node.bus, database)
         if self.config.notifications.enabled:
             self.notifier = Notifier(self.config.notifications, facade=self.facade,

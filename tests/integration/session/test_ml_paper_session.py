@@ -1,7 +1,8 @@
 """A paper session of ``ml_signal`` trading a registered model, against the exchange simulator
 replaying the recorded ETH/BTC 5m bars: the session's operator side finds the model in the bot's
-registry and records every prediction (resolved once its horizon has passed), the trades equal the
-backtest of the source file over the same bars, and the drift report is empty."""
+registry and records every prediction (resolved once its horizon has passed), the API serves the
+model's live accuracy and confidence, the trades equal the backtest of the source file over the
+same bars, and the drift report is empty."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import orjson
 import pandas as pd
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from tradewind.backtest.api import backtest
@@ -30,6 +32,8 @@ from tradewind.ml.features import FeatureInputs, feature
 from tradewind.ml.models import BoostingSettings
 from tradewind.ml.study import StudySettings
 from tradewind.ml.targets import DIRECTION_NAMES, direction_labels
+from tradewind.ops.api import build_app
+from tradewind.persistence.api_tokens import issue_token
 from tradewind.persistence.bots import open_bot
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.persistence.model_registry import promote_model, register_model
@@ -129,6 +133,20 @@ async def test_an_ml_paper_session_records_its_predictions_and_equals_its_backte
     # Not recalibrated (the floor is set out of reach): the probabilities stay the model's, so
     # the session is the backtest. A recalibration would change the later trades, as it should.
     assert view["recalibrations"] == 0
+    # The operators read each model's live accuracy and confidence from the API.
+    facade = ops.facade
+    assert facade is not None
+    token = issue_token(ops.database.engine, name="reader", scopes=["read"],
+                        bot_id=ops.database.bot_id)  # fmt: skip
+    with TestClient(build_app(facade)) as client:
+        answer = client.get("/api/v1/models", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    (row,) = answer.json()
+    assert (row["name"], row["stage"], row["traded"]) == ("eth-dir", "production", True)
+    assert row["accuracy"] == view["accuracy"]
+    assert row["confidence"] == view["confidence"]
+    assert row["resolved"] == BARS - HORIZON
+    assert 0 < row["validation_accuracy"] < 1
     # The backtest of the source file over the same bars, from the same first bar.
     seen = result.close[SYMBOL]
     shift = pd.Timedelta(milliseconds=offset)

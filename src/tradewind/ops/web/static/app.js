@@ -344,6 +344,27 @@
       "No job yet");
   }
 
+  function share(value) {
+    return value === null || value === undefined ? "n/a" : fixed(3).format(value);
+  }
+
+  function renderModels(models) {
+    const badge = {production: "", candidate: "warn", archived: "", rolled_back: "bad"};
+    fill($("models"), [["Model"], ["Version", 1], ["Stage"], ["Type"], ["Validation accuracy", 1],
+      ["Baseline", 1], ["Live accuracy", 1], ["Mean confidence", 1], ["Resolved", 1],
+      ["Drifted"]],
+      models.map((m) => el("tr", {dataset: {key: `${m.name}:${m.version}`}}, txt(m.name),
+        num(m.version, String(m.version)),
+        el("td", {}, el("span", {class: `badge ${badge[m.stage] || ""}`}, m.stage)),
+        txt(m.model_type), num(m.validation_accuracy, share(m.validation_accuracy)),
+        num(m.baseline_accuracy, share(m.baseline_accuracy)),
+        num(m.accuracy, m.traded ? share(m.accuracy) : "not traded"),
+        num(m.confidence, m.traded ? share(m.confidence) : ""),
+        num(m.resolved, m.traded ? `${m.resolved} of ${m.predictions}` : ""),
+        el("td", {class: "wrap"}, m.drifted.join(", ")))),
+      "No model registered");
+  }
+
   function renderActions(actions) {
     fill($("actions"), [["Time (UTC)"], ["Who"], ["Channel"], ["Action"], ["Reason"], ["Outcome"]],
       actions.map((a) => {
@@ -375,12 +396,12 @@
     try {
       const names = ["status", "positions", "orders", "trades?limit=50", "profit", "performance",
         "risk", "strategies", "costs", "equity", "runs?limit=50", "actions?limit=20",
-        "jobs?limit=20"];
+        "jobs?limit=20", "models"];
       const answers = await Promise.all(names.map((n) => get("/" + n)));
       const [status, positions, orders, trades, profit, performance, risk, strategies, costs,
-        equity, runs, actions, jobs] = answers;
+        equity, runs, actions, jobs, models] = answers;
       latest = {status, positions, orders, trades, profit, performance, risk, strategies, costs,
-        equity, runs, actions, jobs};
+        equity, runs, actions, jobs, models};
       setCurrency(equity.currency);
       renderHeader(status, risk);
       renderCards(status, profit, positions, risk, equity);
@@ -395,6 +416,7 @@
       renderRuns(runs);
       renderActions(actions);
       renderJobs(jobs);
+      renderModels(models);
       renderControls(status);
       $("updated").textContent = when(Date.now()).slice(11);
       refreshes += 1;
