@@ -48,8 +48,9 @@ from tradewind.connectors.errors import (
     retry_after_s,
     user_error,
 )
+from tradewind.connectors.instruments import PrecisionMode, instrument_from_ccxt
 from tradewind.core.errors import UserError
-from tradewind.core.instrument import Instrument, PrecisionMode
+from tradewind.core.instrument import Instrument
 from tradewind.core.timeframe import Timeframe
 
 _log = logging.getLogger(__name__)
@@ -208,7 +209,7 @@ class HistoryFetcher:
             if getattr(self.client, "precisionMode", None) == ccxt.TICK_SIZE
             else PrecisionMode.DECIMAL_PLACES
         )
-        return Instrument.from_ccxt(market, exchange=self.exchange, precision_mode=mode)
+        return instrument_from_ccxt(market, exchange=self.exchange, precision_mode=mode)
 
     def server_ms(self) -> int:
         """Return the exchange's clock in ms (``fetch_time``), or the client's if it has none."""

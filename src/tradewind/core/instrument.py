@@ -1,17 +1,16 @@
-"""Tradable instruments and their rounding rules, built from ccxt market dicts.
+"""Tradable instruments and their rounding rules.
 
 An :class:`Instrument` carries everything an order needs to be legal on its venue: tick and lot
 steps, amount/price/notional limits, maker and taker fees and the currency they are charged in,
-contract size and settlement (spot, linear or inverse swaps and futures).
+contract size and settlement (spot, linear or inverse swaps and futures). An exchange's own
+description becomes one in :mod:`tradewind.connectors.instruments` (ccxt's market dicts).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
 from tradewind.core.errors import UserError
 from tradewind.core.money import (
@@ -19,8 +18,6 @@ from tradewind.core.money import (
     ceil_to_step,
     floor_to_step,
     round_to_step,
-    step_from_digits,
-    to_decimal,
 )
 from tradewind.core.records import Side
 
@@ -44,13 +41,6 @@ class FeeSide(StrEnum):
     GIVE = "give"
     QUOTE = "quote"
     BASE = "base"
-
-
-class PrecisionMode(StrEnum):
-    """How a ccxt market states its precision: as a step (``TICK_SIZE``) or as decimal places."""
-
-    TICK_SIZE = "tick_size"
-    DECIMAL_PLACES = "decimal_places"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,87 +162,3 @@ class Instrument:
         if self.min_notional is not None and notional < self.min_notional:
             return f"notional {notional} is below the minimum {self.min_notional}"
         return None
-
-    @classmethod
-    def from_ccxt(
-        cls,
-        market: Mapping[str, Any],
-        *,
-        exchange: str = "",
-        precision_mode: PrecisionMode = PrecisionMode.TICK_SIZE,
-    ) -> Instrument:
-        """Build an instrument from a ccxt market dict (``exchange.markets[symbol]``).
-
-        ccxt 4 states Binance precision as tick sizes (``TICK_SIZE`` mode); exchanges in
-        ``DECIMAL_PLACES`` mode give a count of decimals instead. Pass the exchange's mode.
-
-        Raises
-        ------
-        UserError
-            If the dict lacks the symbol, currencies or precision.
-        """
-        try:
-            symbol = str(market["symbol"])
-            base = str(market["base"])
-            quote = str(market["quote"])
-        except KeyError as missing:
-            raise UserError(f"ccxt market dict lacks {missing.args[0]!r}") from None
-        precision = market.get("precision") or {}
-        price_step = _step(precision.get("price"), precision_mode, symbol, "price")
-        amount_step = _step(precision.get("amount"), precision_mode, symbol, "amount")
-        limits = market.get("limits") or {}
-        if market.get("swap"):
-            market_type = MarketType.SWAP
-        elif market.get("future"):
-            market_type = MarketType.FUTURE
-        else:
-            market_type = MarketType.SPOT
-        contract_size = _opt(market.get("contractSize")) or ONE
-        fee_side_text = str(
-            market.get("feeSide") or ("get" if market_type is MarketType.SPOT else "quote")
-        )
-        try:
-            fee_side = FeeSide(fee_side_text)
-        except ValueError:
-            fee_side = FeeSide.QUOTE
-        return cls(
-            symbol=symbol,
-            base=base,
-            quote=quote,
-            settle=market.get("settle") or None,
-            exchange=exchange,
-            exchange_id=str(market.get("id") or symbol),
-            market_type=market_type,
-            linear=market.get("inverse") is not True,
-            contract_size=contract_size,
-            price_step=price_step,
-            amount_step=amount_step,
-            min_amount=_opt((limits.get("amount") or {}).get("min")),
-            max_amount=_opt((limits.get("amount") or {}).get("max")),
-            min_price=_opt((limits.get("price") or {}).get("min")),
-            max_price=_opt((limits.get("price") or {}).get("max")),
-            min_notional=_opt((limits.get("cost") or {}).get("min")),
-            # A zero fee is a real fee level (maker promotions), not a missing one: test for None.
-            maker_fee=_opt_or(market.get("maker"), Decimal("0.001")),
-            taker_fee=_opt_or(market.get("taker"), Decimal("0.001")),
-            fee_side=fee_side,
-        )
-
-
-def _opt(value: object) -> Decimal | None:
-    if value is None:
-        return None
-    return to_decimal(value)
-
-
-def _opt_or(value: object, default: Decimal) -> Decimal:
-    found = _opt(value)
-    return default if found is None else found
-
-
-def _step(value: object, mode: PrecisionMode, symbol: str, what: str) -> Decimal:
-    if value is None:
-        raise UserError(f"ccxt market {symbol} has no {what} precision")
-    if mode is PrecisionMode.DECIMAL_PLACES:
-        return step_from_digits(int(to_decimal(value)))
-    return to_decimal(value)

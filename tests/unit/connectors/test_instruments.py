@@ -1,15 +1,22 @@
-"""Instrument.from_ccxt on market dicts made by the real ccxt client from Binance's exchangeInfo."""
+"""One reading of ccxt market dicts into instruments (``instrument_from_ccxt``), on dicts made by the
+real ccxt client from Binance's exchangeInfo, for history downloads and sessions alike."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import ccxt
 import pytest
 
+from tradewind.connectors.instruments import (
+    PrecisionMode,
+    instrument_from_ccxt,
+    instruments_from_markets,
+)
 from tradewind.core.errors import UserError
-from tradewind.core.instrument import FeeSide, Instrument, MarketType, PrecisionMode
+from tradewind.core.instrument import FeeSide, Instrument, MarketType
 from tradewind.core.records import Side
 
 # Entries of Binance's /api/v3/exchangeInfo and /fapi/v1/exchangeInfo, in their documented shape.
@@ -83,7 +90,7 @@ def binance() -> Any:
 
 def test_spot_market(binance: Any) -> None:
     market = binance.parse_market(SPOT_ETHBTC)
-    inst = Instrument.from_ccxt(market, exchange="binance")
+    inst = instrument_from_ccxt(market, exchange="binance")
     assert (inst.symbol, inst.base, inst.quote, inst.settle) == ("ETH/BTC", "ETH", "BTC", None)
     assert inst.market_type is MarketType.SPOT
     assert inst.exchange_id == "ETHBTC"
@@ -101,7 +108,7 @@ def test_spot_market(binance: Any) -> None:
 
 def test_linear_swap_market(binance: Any) -> None:
     market = binance.parse_market(SWAP_XRPUSDT)
-    inst = Instrument.from_ccxt(market, exchange="binanceusdm")
+    inst = instrument_from_ccxt(market, exchange="binanceusdm")
     assert inst.symbol == "XRP/USDT:USDT"
     assert inst.market_type is MarketType.SWAP
     assert inst.is_derivative
@@ -114,7 +121,7 @@ def test_linear_swap_market(binance: Any) -> None:
 
 
 def test_rounding_and_order_checks(binance: Any) -> None:
-    inst = Instrument.from_ccxt(binance.parse_market(SWAP_XRPUSDT))
+    inst = instrument_from_ccxt(binance.parse_market(SWAP_XRPUSDT))
     assert inst.round_price(Decimal("1.23456")) == Decimal("1.2346")
     assert inst.round_price_passive(Decimal("1.23456"), Side.BUY) == Decimal("1.2345")
     assert inst.round_price_passive(Decimal("1.23451"), Side.SELL) == Decimal("1.2346")
@@ -152,23 +159,50 @@ def test_zero_fees_are_kept(binance: Any) -> None:
     market = binance.parse_market(SPOT_ETHBTC)
     market["maker"] = 0.0
     market["taker"] = 0.0
-    inst = Instrument.from_ccxt(market)
+    inst = instrument_from_ccxt(market)
     assert (inst.maker_fee, inst.taker_fee) == (Decimal("0.0"), Decimal("0.0"))
 
 
 def test_decimal_places_precision_mode(binance: Any) -> None:
     market = binance.parse_market(SPOT_ETHBTC)
     market["precision"] = {"price": 5, "amount": 4}
-    inst = Instrument.from_ccxt(market, precision_mode=PrecisionMode.DECIMAL_PLACES)
+    inst = instrument_from_ccxt(market, precision_mode=PrecisionMode.DECIMAL_PLACES)
     assert (inst.price_step, inst.amount_step) == (Decimal("0.00001"), Decimal("0.0001"))
 
 
 def test_bad_market_dicts_are_user_errors(binance: Any) -> None:
     with pytest.raises(UserError, match="lacks 'symbol'"):
-        Instrument.from_ccxt({"base": "A", "quote": "B"})
+        instrument_from_ccxt({"base": "A", "quote": "B"})
     market = binance.parse_market(SPOT_ETHBTC)
     market["precision"] = {"amount": 0.1}
     with pytest.raises(UserError, match="has no price precision"):
-        Instrument.from_ccxt(market)
+        instrument_from_ccxt(market)
     with pytest.raises(UserError, match="steps must be positive"):
         Instrument(symbol="X/Y", base="X", quote="Y", price_step=Decimal(0), amount_step=Decimal(1))
+
+
+def test_sessions_read_a_market_as_history_downloads_do(binance: Any) -> None:
+    markets = {m["symbol"]: m for m in map(binance.parse_market, (SPOT_ETHBTC, SWAP_XRPUSDT))}
+    client = SimpleNamespace(markets=markets)
+
+    found = instruments_from_markets(client, list(markets))
+
+    for symbol, market in markets.items():
+        assert found[symbol] == instrument_from_ccxt(market, exchange="binance")
+    # What the two readings once disagreed on: Binance spot charges the currency received, and
+    # a zero maker fee is a fee level, not a missing one.
+    assert found["ETH/BTC"].fee_side is FeeSide.GET
+    assert found["ETH/BTC"].min_price == Decimal("0.00001")
+    promoted = dict(markets["ETH/BTC"], maker=0.0)
+    kept = instruments_from_markets(SimpleNamespace(markets={"ETH/BTC": promoted}), ["ETH/BTC"])
+    assert kept["ETH/BTC"].maker_fee == 0
+
+
+def test_sessions_refuse_markets_they_cannot_trade(binance: Any) -> None:
+    inverse = dict(binance.parse_market(SWAP_XRPUSDT), linear=False, inverse=True)
+    client = SimpleNamespace(markets={"XRP/USD:XRP": inverse})
+
+    with pytest.raises(UserError, match="only spot and USDT-margined perpetual markets"):
+        instruments_from_markets(client, ["XRP/USD:XRP"])
+    with pytest.raises(UserError, match="binance has no market 'DOGE/BTC'"):
+        instruments_from_markets(client, ["DOGE/BTC"])
