@@ -30,7 +30,7 @@ import contextlib
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +40,7 @@ from tradewind.core.intents import Decision
 from tradewind.core.market_events import StreamAlert
 from tradewind.core.orders import Order
 from tradewind.engine.node import Node
+from tradewind.logs import RedactingFilter
 from tradewind.ops import notify_templates as templates
 from tradewind.ops.events import EventHub
 from tradewind.ops.facade import ControlFacade
@@ -141,11 +142,20 @@ class Notifier:
         for topic in ("order", "risk.denied"):
             node.bus.subscribe(topic, self._on_bus)
 
-    def log_handler(self, level: int = logging.ERROR) -> logging.Handler:
+    def log_handler(
+        self, level: int = logging.ERROR, secrets: Iterable[str] = ()
+    ) -> logging.Handler:
         """A logging handler that tells each record at ``level`` or above as an ``error``
         notification (attach it to the ``tradewind`` logger). The notifier's own records and
-        apprise's are left out, so a failing service cannot feed itself."""
-        return _ErrorHandler(self, level)
+        apprise's are left out, so a failing service cannot feed itself.
+
+        It redacts as the log handlers do (``secrets``, the config's, plus every registered
+        one): it sits on the ``tradewind`` logger, so it sees a record before the root handler's
+        filter has redacted it, and an error's text may hold a secret (a URL with a token).
+        """
+        handler = _ErrorHandler(self, level)
+        handler.addFilter(RedactingFilter(secrets))
+        return handler
 
     def stream(self, alert: StreamAlert) -> None:
         """Tell a market-data stream's change of health (disconnect, reconnect, stale...)."""

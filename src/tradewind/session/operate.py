@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tradewind.config import AppConfig
+from tradewind.config import AppConfig, secret_values
 from tradewind.core.market_events import StreamAlert
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.recording import RepositoryRecorder
@@ -116,6 +116,7 @@ class SessionOps:
         self.url: str | None = None
         self._server: Any = None
         self._beats: list[asyncio.Task[None]] = []
+        self._log_handler: logging.Handler | None = None
         self._serving: asyncio.Task[None] | None = None
         self._worker: JobWorker | None = None
 
@@ -146,7 +147,8 @@ class SessionOps:
             self.notifier = Notifier(self.config.notifications, facade=self.facade,
                                      now=lambda: node.now)  # fmt: skip
             self.notifier.attach(node, self.events)
-            logging.getLogger("tradewind").addHandler(self.notifier.log_handler())
+            self._log_handler = self.notifier.log_handler(secrets=secret_values(self.config))
+            logging.getLogger("tradewind").addHandler(self._log_handler)
             await self.notifier.start()
         if self.config.telegram is not None:
             token = telegram_token(self.config.telegram, self.keystore)
@@ -207,6 +209,9 @@ class SessionOps:
                 await task
         if self.telegram is not None:
             await self.telegram.stop()
+        if self._log_handler is not None:
+            # A later session in this process must not tell its errors to this stopped notifier.
+            logging.getLogger("tradewind").removeHandler(self._log_handler)
         if self.notifier is not None:
             await self.notifier.stop()
         if self._server is not None:

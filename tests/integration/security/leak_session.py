@@ -3,7 +3,11 @@
 against the exchange simulator (signed requests, rejected orders, server errors, a bad signature,
 the key check), a bug traceback whose frame holds the secret, and a backtest.
 
-Usage: python leak_session.py WORK_DIR API_KEY API_SECRET
+Then a paper and a live session with the canary key, each serving the operator API, Telegram
+(a canary bot token) and notifications (a canary password in the webhook's URL): see
+``leak_trading.py``.
+
+Usage: python leak_session.py WORK_DIR API_KEY API_SECRET BOT_TOKEN WEBHOOK_PASSWORD
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 PASSPHRASE = "leak-test-passphrase"
 
 
-def main(work: Path, api_key: str, api_secret: str) -> None:
+def main(work: Path, api_key: str, api_secret: str, bot_token: str, password: str) -> None:
     os.chdir(work)
     os.environ["TRADEWIND_KEYSTORE_PASSPHRASE"] = PASSPHRASE
     from tradewind.cli.main import _bug, run
@@ -103,8 +107,20 @@ def main(work: Path, api_key: str, api_secret: str) -> None:
         _bug(exc)  # the CLI's report of a bug: traceback and message, as a user would see them
 
     assert run(["--debug", "backtest", "-s", "sma_cross", "--to", "2022-01-04"]) == 0
+    # The CLI's run set the root logger up again; the sessions log at DEBUG as above.
+    redactor = setup_logging(LogConfig(level="DEBUG"))
+    to_file = logging.FileHandler(work / "logs" / "sessions.log")
+    to_file.addFilter(redactor)
+    logging.getLogger().addHandler(to_file)
+    for name in ("ccxt", "ccxt.base.exchange", "aiohttp", "httpx", "telegram", "apprise"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    import asyncio
+
+    from leak_trading import trade
+
+    asyncio.run(trade(work, data, cfg, bot_token, password, redactor))
     (work / "exceptions.txt").write_text("\n".join(errors), encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2], sys.argv[3])
+    main(Path(sys.argv[1]), *sys.argv[2:6])

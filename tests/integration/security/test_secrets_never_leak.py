@@ -1,9 +1,13 @@
 """SEC-1: canary credentials go through the keystore, the real ccxt client, provoked errors,
-a bug traceback and a backtest at DEBUG for every logger; no trace of them comes out anywhere."""
+a bug traceback, a backtest, and a paper and a live session serving the operator API, Telegram and
+notifications, at DEBUG for every logger; no trace of them comes out anywhere: not in stdout,
+stderr, any file under the run (logs, run folders, databases and their dumps), any API answer,
+Telegram message or notification received."""
 
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import sqlite3
 import subprocess
@@ -33,7 +37,7 @@ def _corpus(work: Path, stdout: str, stderr: str) -> dict[str, str]:
         if data.startswith(b"SQLite format 3"):
             connection = sqlite3.connect(path)
             try:
-                texts[f"{path.name} (dump)"] = "\n".join(connection.iterdump())
+                texts[f"{path.relative_to(work)} (dump)"] = "\n".join(connection.iterdump())
             finally:
                 connection.close()
     return texts
@@ -43,13 +47,15 @@ def test_canaries_never_leak(tmp_path: Path) -> None:
     # Canaries of letters only, with characters that URL-encoding changes.
     api_key = "CanaryKey+" + secrets.token_urlsafe(24).replace("-", "x").replace("_", "y")
     api_secret = "CanarySecret/" + secrets.token_urlsafe(24).replace("-", "x").replace("_", "y")
+    bot_token = "987654321:CanaryBot" + secrets.token_hex(12)
+    password = "CanaryHook" + secrets.token_hex(10)
     work = tmp_path / "run"
     work.mkdir()
     completed = subprocess.run(
-        [sys.executable, str(SESSION), str(work), api_key, api_secret],
+        [sys.executable, str(SESSION), str(work), api_key, api_secret, bot_token, password],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=600,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -61,9 +67,17 @@ def test_canaries_never_leak(tmp_path: Path) -> None:
     assert (work / "exceptions.txt").read_text().count("\n") >= 3
     corpus = _corpus(work, completed.stdout, completed.stderr)
     assert any(name.endswith("keystore.twk") for name in corpus)
+    # The sessions did what they say: both traded and served their operators.
+    for mode in ("paper", "live"):
+        answers = json.loads((work / mode / "api.json").read_text())
+        assert '"mode":"' + mode + '"' in answers["status"]
+        assert any(name.startswith(f"{mode}/bots/") and "(dump)" in name for name in corpus)
+    assert len(json.loads((work / "telegram.json").read_text())) >= 12
+    notified = json.loads((work / "notifications.json").read_text())
+    assert any("provoked error" in n["body"] for n in notified)
     hits = [
         (name, form)
-        for canary in (api_key, api_secret)
+        for canary in (api_key, api_secret, bot_token, password)
         for form in _forms(canary)
         for name, text in corpus.items()
         if form in text
