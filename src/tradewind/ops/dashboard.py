@@ -80,6 +80,25 @@ PANELS = (
     Panel("Paused", "tradewind_paused", "short", "{{job}}"),
     Panel("Jobs", "sum by (state) (tradewind_jobs)", "short", "{{state}}"),
     Panel("Engine clock lag", "time() - tradewind_engine_time_seconds", "s", "{{job}}"),
+    Panel(
+        "Source receive lag p99",
+        'max by (source, stream) (tradewind_source_receive_lag_ms{quantile="0.99"})',
+        "ms",
+        "{{source}} {{stream}}",
+    ),
+    Panel(
+        "Source switches per hour",
+        "sum by (need) (increase(tradewind_source_switches_total[1h]))",
+        "short",
+        "{{need}}",
+    ),
+    Panel(
+        "Active source",
+        "max by (need, source) (tradewind_source_active)",
+        "short",
+        "{{need}} {{source}}",
+    ),
+    Panel("Data divergence", "max by (symbol) (tradewind_data_divergence)", "short", "{{symbol}}"),
 )
 
 ALERTS = (
@@ -139,6 +158,20 @@ ALERTS = (
         "2m",
         "warning",
         "the engine's clock is more than 5 minutes behind",
+    ),
+    Alert(
+        "TradewindSourceLag",
+        'max(tradewind_source_receive_lag_ms{quantile="0.99"}) > 100',
+        "1m",
+        "warning",
+        "a market-data stream's p99 receive lag is above 100 ms",
+    ),
+    Alert(
+        "TradewindDataDivergence",
+        "max(tradewind_data_divergence) > 0",
+        "0m",
+        "warning",
+        "market-data sources disagree: no new entries in the diverging symbols",
     ),
 )
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradewind.config import AppConfig
 from tradewind.core.errors import UserError
@@ -37,6 +37,9 @@ from tradewind.persistence.bots import BotDatabase
 from tradewind.persistence.jobs import enqueue_job, job, jobs
 from tradewind.persistence.model_registry import registered_models
 from tradewind.persistence.runs import RUN_KINDS
+
+if TYPE_CHECKING:
+    from tradewind.connectors.failover import SourceSet
 
 __all__ = ["PERIODS", "Actor", "ControlFacade", "LogTail"]
 
@@ -133,6 +136,8 @@ class ControlFacade:
         self._health = health
         self.events = events
         self.heartbeat = heartbeat
+        self.market_sources: SourceSet | None = None
+        """The session's market-data sources when it reads several (their metrics)."""
         self.config = config
         self.config_path = config_path
         self.two_factor = two_factor

@@ -4,13 +4,18 @@ Gauges that describe the state (equity, PnL, positions, orders by state, breaker
 read from the control facade at each scrape, so they can never drift from what the API answers.
 Counters and histograms that describe events (fills, order round trips, stream reconnects) are fed
 from the Node's bus and from the runtime as they happen. Each bot has its own registry.
+
+A session reading several market-data sources hands their
+:class:`~tradewind.connectors.failover.SourceSet` to the facade (``facade.market_sources``); each
+scrape then reads its receive lags (p50 and p99 per source and stream, in ms), its switches, its
+active source and the symbols in the data divergence state.
 """
 
 from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,6 +31,9 @@ from tradewind.core.orders import OrderStatus
 from tradewind.engine.bus import MessageBus
 from tradewind.ops.facade import ControlFacade
 from tradewind.persistence.jobs import job_counts
+
+if TYPE_CHECKING:
+    from tradewind.connectors.failover import SourceSet
 
 __all__ = ["CONTENT_TYPE", "METRIC_NAMES", "BotMetrics"]
 
@@ -48,6 +56,10 @@ METRIC_NAMES = (
     "tradewind_paused",
     "tradewind_jobs",
     "tradewind_engine_time_seconds",
+    "tradewind_source_receive_lag_ms",
+    "tradewind_source_switches_total",
+    "tradewind_source_active",
+    "tradewind_data_divergence",
 )
 """Every metric a bot exposes (histograms add ``_bucket``, ``_sum`` and ``_count``)."""
 
@@ -98,6 +110,24 @@ class BotMetrics:
         self.engine_time = Gauge(
             "tradewind_engine_time_seconds", "The Node's clock (UTC seconds)", registry=r
         )
+        self.receive_lag = Gauge(
+            "tradewind_source_receive_lag_ms", "Receive lag against the exchange's time",
+            ["source", "stream", "quantile"], registry=r,
+        )  # fmt: skip
+        self.switches = Counter(
+            "tradewind_source_switches", "Switches of the active market-data source", ["need"],
+            registry=r,
+        )  # fmt: skip
+        self.active_source = Gauge(
+            "tradewind_source_active", "1 for the active source of a data need, else 0",
+            ["need", "source"], registry=r,
+        )  # fmt: skip
+        self.divergence = Gauge(
+            "tradewind_data_divergence", "1 while a symbol's sources disagree (no new entries)",
+            ["symbol"], registry=r,
+        )  # fmt: skip
+        self._switches_seen = 0
+        self._divergence_seen: set[str] = set()
         self._sent: dict[str, float] = {}
         for state in OrderStatus:
             self.orders.labels(state=state.value)
@@ -138,4 +168,22 @@ class BotMetrics:
         self.engine_time.set(node.now / 1000)
         for state, count in job_counts(facade.bot.engine).items():
             self.jobs.labels(state=state).set(count)
+        if facade.market_sources is not None:
+            self._sources(facade.market_sources)
         return generate_latest(self.registry)
+
+    def _sources(self, sources: SourceSet) -> None:
+        for source, stream in sources.latency.streams():
+            p50, p99 = sources.latency.percentiles(source, stream)
+            self.receive_lag.labels(source=source, stream=stream, quantile="0.5").set(p50)
+            self.receive_lag.labels(source=source, stream=stream, quantile="0.99").set(p99)
+        # The set counts its switches; the counter moves by what it has not seen yet.
+        self.switches.labels(need=sources.need).inc(sources.switches - self._switches_seen)
+        self._switches_seen = sources.switches
+        for source in sources.sources:
+            active = 1 if source is sources.active_source else 0
+            self.active_source.labels(need=sources.need, source=source.name).set(active)
+        divergent = sources.divergent_symbols()
+        self._divergence_seen |= divergent
+        for symbol in self._divergence_seen:
+            self.divergence.labels(symbol=symbol).set(1 if symbol in divergent else 0)

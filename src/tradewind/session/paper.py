@@ -238,6 +238,8 @@ class PaperSession:
                     parameters={s.id: s.params for s in config.strategies},
                 )
                 self.status.api_url = self.ops.url
+                if isinstance(feed, SourceSet) and self.ops.facade is not None:
+                    self.ops.facade.market_sources = feed  # its lags and switches as metrics
             await self._before_trading()
             self._phase("trading")
             await self._trade(feed)

@@ -21,11 +21,15 @@ from sourcekit import BAR_MS, sources_of, two_venues
 from tradewind.backtest.api import backtest
 from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.bars import BarSeries
+from tradewind.config import AppConfig
 from tradewind.connectors.source_config import SourcesConfig
 from tradewind.core.intents import IntentAction
 from tradewind.core.orders import Order
 from tradewind.core.records import Side
 from tradewind.engine.bus import MessageBus
+from tradewind.ops.metrics import BotMetrics
+from tradewind.persistence.config import DatabaseConfig
+from tradewind.session.operate import SessionOps
 from tradewind.session.paper import DATA_DIVERGENCE, PaperConfig, PaperSession, SessionStatus
 from tradewind.strategies.base import Strategy, StrategyContext
 from tradewind.venues.exchange_sim import FaultKind, SimClock
@@ -80,10 +84,11 @@ async def test_paper_session_fails_over_without_a_missing_bar_and_equals_its_bac
 
     async with two_venues(shared_data, clock, latency_ms=5.0, only_eth_btc=True) as venues:
         sources = sources_of(venues, switch_back_after_s=3.0, divergence_bps=THRESHOLD_BPS)
+        ops = SessionOps(AppConfig(database=DatabaseConfig(bots_dir=str(tmp_path / "bots"))),
+                         "sources", mode="paper")  # fmt: skip
         session = PaperSession(
-            _config(sources, tmp_path, [Churn()], max_bars=36),
-            on_update=update,
-        )  # fmt: skip
+            _config(sources, tmp_path, [Churn()], max_bars=36), on_update=update, ops=ops
+        )
         running = asyncio.create_task(session.run())
 
         # Act: once 8 bars are traded, the primary freezes for 8 s (sockets silent, REST hangs).
@@ -93,11 +98,20 @@ async def test_paper_session_fails_over_without_a_missing_bar_and_equals_its_bac
         result = await asyncio.wait_for(running, 180)
         driver = session.driver
         assert driver is not None
+        assert ops.facade is not None
+        metrics = BotMetrics(ops.facade).render().decode()
 
     # Assert: the session switched to the secondary and back, and traded every bar once.
     assert result.meta["bars_traded"] == 36
     assert "candles: binance -> binance2 (silent)" in alerts, alerts
     assert "candles: binance2 -> binance (recovered)" in alerts, alerts
+    # Every switch is a metric too, with the active source and each stream's receive lag.
+    assert 'tradewind_source_switches_total{need="candles"} 2.0' in metrics, metrics
+    assert 'tradewind_source_active{need="candles",source="binance"} 1.0' in metrics
+    assert 'tradewind_source_active{need="candles",source="binance2"} 0.0' in metrics
+    assert 'tradewind_source_receive_lag_ms{quantile="0.99",source="binance2",stream="kline"}' in (
+        metrics
+    )
     series = driver.bars[SYMBOL]
     opens = [int(t) for t in series.ts]
     assert all(b - a == BAR_MS for a, b in itertools.pairwise(opens)), opens
