@@ -42,7 +42,13 @@ REGIME_NAMES = {0: "trending", 1: "ranging", 2: "volatile", 3: "quiet"}
 STRATEGY_NAMES = {0: "flat", 1: "ma_cross", 2: "bb_rsi_meanrev", 3: "donchian_breakout"}
 
 
-def horizon_volatility(close: FloatArray, horizon: int, window: int = 100) -> FloatArray:
+VOLATILITY_WINDOW = 100
+"""One-bar returns in the triple barrier's volatility (a label reads no bar before them)."""
+
+
+def horizon_volatility(
+    close: FloatArray, horizon: int, window: int = VOLATILITY_WINDOW
+) -> FloatArray:
     """Std of the last ``window`` one-bar log returns (bar t included) times sqrt(horizon)."""
     r = np.full(close.shape[0], np.nan)
     r[1:] = np.diff(np.log(close))

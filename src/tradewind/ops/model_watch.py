@@ -40,7 +40,7 @@ from tradewind.ml.calibrated import CalibratedModel
 from tradewind.ml.calibration import Calibrator
 from tradewind.ml.drift import feature_drift
 from tradewind.ml.feedback import needs_recalibration, rolling_quality
-from tradewind.ml.targets import target_labels
+from tradewind.ml.targets import VOLATILITY_WINDOW, target_labels
 from tradewind.persistence.engine import Engine
 from tradewind.persistence.model_feedback import (
     due_predictions,
@@ -193,16 +193,25 @@ class ModelWatch:
                    if k in card.parameters}  # fmt: skip
         if "labels" in card.parameters:
             options["method"] = card.parameters["labels"]
+        offset = 0
+        if card.target == "direction":
+            # A direction label at bar j reads bars j - VOLATILITY_WINDOW .. j + horizon only
+            # (the barrier's volatility is a fixed-window std), so the bars from there on give
+            # the same labels as the whole history, at a fraction of the cost per bar.
+            first = int(np.searchsorted(bars.ts, min(d.bar_ts for d in due)))
+            offset = max(0, first - VOLATILITY_WINDOW - 1)
+        window = bars.slice(offset, len(bars)) if offset else bars
         labels, _ = target_labels(
-            bars, card.target, card.horizon, **(options if card.target == "direction" else {})
+            window, card.target, card.horizon, **(options if card.target == "direction" else {})
         )
         last = len(bars) - 1
         before = state.resolved
         for prediction in due:
-            j = int(np.searchsorted(bars.ts, prediction.bar_ts))
-            if j > last or int(bars.ts[j]) != prediction.bar_ts:
+            j = int(np.searchsorted(bars.ts, prediction.bar_ts)) - offset
+            last_j = last - offset
+            if j < 0 or j > last_j or int(window.ts[j]) != prediction.bar_ts:
                 continue  # the bar left the session's window: it stays unresolved
-            if labels.defined[j] and int(labels.end[j]) <= last:
+            if labels.defined[j] and int(labels.end[j]) <= last_j:
                 resolve_prediction(self.engine, prediction.prediction_id, int(labels.value[j]))
                 state.resolved += 1
         return state.resolved > before
