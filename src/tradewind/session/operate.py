@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tradewind.config import AppConfig, secret_values
-from tradewind.core.market_events import StreamAlert
+from tradewind.core.market_events import AlertKind, StreamAlert, StreamState
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.recording import RepositoryRecorder
 from tradewind.ops.api import build_app
@@ -42,6 +42,7 @@ from tradewind.ops.facade import ControlFacade
 from tradewind.ops.heartbeat import Heartbeat
 from tradewind.ops.jobs import JobWorker
 from tradewind.ops.keystore import Keystore
+from tradewind.ops.metrics import BotMetrics
 from tradewind.ops.model_watch import ModelWatch
 from tradewind.ops.notifications import Notifier
 from tradewind.ops.server import bound_port, server_for
@@ -119,6 +120,8 @@ class SessionOps:
         self._log_handler: logging.Handler | None = None
         self._serving: asyncio.Task[None] | None = None
         self._worker: JobWorker | None = None
+        self._streams: dict[str, dict[str, Any]] = {}
+        self._metrics: BotMetrics | None = None
 
     async def start(
         self, driver: BarDriver, *, strategies: list[str], parameters: dict[str, Any]
@@ -136,7 +139,7 @@ class SessionOps:
         self.events.attach(node.bus)
         self.facade = ControlFacade(
             node, database, self._audit_key or self._bot_key(), mode=self.mode, events=self.events,
-            config=self.config, two_factor=self.two_factor,
+            config=self.config, two_factor=self.two_factor, health=self._stream_health,
         )  # fmt: skip
         self.facade.job_queued = self._start_worker
         watch = ModelWatch(database.engine, driver.strategies, self.config.ml, self.events.publish)
@@ -156,7 +159,9 @@ class SessionOps:
             await telegram.start()
             self.telegram = telegram  # only once it polls: commands sent earlier are dropped
         if self.serve is not None:
-            app = build_app(self.facade, events=self.events)
+            self._metrics = BotMetrics(self.facade)
+            self._metrics.attach(node.bus)
+            app = build_app(self.facade, events=self.events, metrics=self._metrics)
             self._server = server_for(app, host=self.serve.host, port=self.serve.port)
             self._serving = asyncio.get_running_loop().create_task(self._server.serve())
             while not self._server.started:
@@ -197,7 +202,13 @@ class SessionOps:
             self._beats.append(loop.create_task(heartbeat.run()))
 
     def alert(self, event: StreamAlert) -> None:
-        """A stream alert: to the notifier (and so to the operators)."""
+        """A stream alert: into ``/health`` and ``/metrics``, and to the notifier (and so to the
+        operators)."""
+        self._streams[event.stream] = {"state": event.state.value, "last_alert": event.kind.value,
+                                       "symbols": list(event.symbols),
+                                       "at_ms": event.received_ms}  # fmt: skip
+        if self._metrics is not None and event.kind is AlertKind.RECONNECTED:
+            self._metrics.reconnects.labels(stream=event.stream).inc()
         if self.notifier is not None:
             self.notifier.stream(event)
 
@@ -223,6 +234,13 @@ class SessionOps:
             await asyncio.to_thread(self._worker.stop)
         if self.database is not None and self.session_id is not None:
             self.database.end_session(self.session_id, reason)
+
+    def _stream_health(self) -> dict[str, dict[str, Any]]:
+        """The market streams as their latest alerts left them (a stream that never alerted is
+        live); stale or stopped ones make ``/health`` not ok."""
+        streams = dict(self._streams)
+        ok = all(s["state"] in (StreamState.LIVE, StreamState.STARTING) for s in streams.values())
+        return {"streams": {"ok": ok, "alerted": streams}}
 
     @property
     def worker(self) -> JobWorker | None:

@@ -174,3 +174,60 @@ async def test_a_job_queued_through_a_sessions_api_runs_in_its_worker_process(
     assert seen["worker"] not in (None, os.getpid())
     assert ops.worker is not None
     assert not ops.worker.process.is_alive()
+
+
+async def test_stream_reconnects_reach_health_and_metrics(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The exchange closes every stream connection after two seconds (as Binance does after a
+    day): the session's reconnects are counted on /metrics, and /health names each stream's
+    state after its latest alert."""
+    sim = SimExchange(seed=8, clock=SimClock(speed=60), history=0.5)
+    frame = pd.read_feather(shared_data / "candles" / "XRP_ETH-1m.feather")
+    sim.add_listing(shared_listings()["spot:XRPETH"], klines={"1m": frame})
+    app_config = AppConfig(database=DatabaseConfig(bots_dir=str(tmp_path / "bots")))
+    ops = SessionOps(app_config, "streams-test", serve=ServeOptions(port=0))
+    seen: dict[str, object] = {}
+
+    async def operator() -> None:
+        try:
+            while ops.url is None or ops.database is None:
+                await asyncio.sleep(0.05)
+            token = issue_token(ops.database.engine, name="grafana", scopes=["read"])
+            auth = {"Authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(base_url=ops.url, timeout=30) as client:
+                deadline = time.monotonic() + 120
+                while True:
+                    metrics = (await client.get("/metrics", headers=auth)).text
+                    counted = [line for line in metrics.splitlines()
+                               if line.startswith("tradewind_stream_reconnects_total{")]  # fmt: skip
+                    if counted and float(counted[0].rsplit(" ", 1)[1]) >= 2:
+                        break
+                    assert time.monotonic() < deadline, metrics
+                    await asyncio.sleep(0.2)
+                seen["counted"] = counted
+                seen["health"] = (await client.get("/health")).json()
+        finally:
+            session.stop("operator test done")
+
+    async with LoopbackServer(sim, max_connection_s=2.0) as server:
+        config = PaperConfig(
+            exchange=ExchangeConfig(rest_url=server.rest_url, rate_limit=False, timeout_ms=15_000),
+            strategies=strategies_from("sma_cross", {"fast": 5, "slow": 15}),
+            symbols=("XRP/ETH",), timeframe="1m",
+            spec=BacktestSpec(account=Account(cash="2", stake="50%")),
+            run_dir=tmp_path / "run", warmup_bars=30,
+        )  # fmt: skip
+        session = PaperSession(config, ops=ops)
+        watcher = asyncio.create_task(operator())
+        await session.run()
+        await watcher
+    counted = seen["counted"]
+    assert isinstance(counted, list)
+    assert counted[0].startswith('tradewind_stream_reconnects_total{stream="spot kline"}')
+    health = seen["health"]
+    assert isinstance(health, dict)
+    [(name, state)] = health["components"]["streams"]["alerted"].items()
+    assert name == "spot kline"
+    assert state["symbols"] == ["XRP/ETH"]
+    assert state["last_alert"] in ("reconnected", "disconnected", "fresh")
