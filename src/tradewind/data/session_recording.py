@@ -73,6 +73,8 @@ class JournalKind(StrEnum):
     """An order filled (price, quantity, fee)."""
     ALERT = "alert"
     """A stream alert (stale, disconnected, resync ...)."""
+    CONTEXT = "context"
+    """The market context across venues that the strategies saw from then on."""
 
 
 def wall_ms() -> int:

@@ -30,6 +30,7 @@ from typing import Any
 from tradewind.bars import BarSeries
 from tradewind.core.errors import TradewindError, UserError
 from tradewind.core.intents import Intent, IntentAction, PriceType
+from tradewind.core.market_context import MarketContext
 from tradewind.engine.binding import Binding
 from tradewind.engine.portfolio import Position
 from tradewind.market_state import ArrayMarketState, MarketState
@@ -106,6 +107,11 @@ class HookContext:
         """The market as of now (the market-state port): latest prices, closes so far, ATR,
         volatility, returns, correlation, quote volume, staleness."""
         return self._host.market
+
+    def market_context(self, symbol: str) -> MarketContext | None:
+        """The latest context of ``symbol`` across venues (funding, open interest, volume,
+        cross-venue spreads), or None where none is polled (backtests) or before the first."""
+        return self._host.contexts.get(symbol)
 
     def emit(
         self,
@@ -195,6 +201,9 @@ class StrategyHost:
             {b.symbol: b.bars for b in bindings}, clock
         )
         self.on_fault = on_fault
+        self.contexts: dict[str, MarketContext] = {}
+        """The latest market context across venues per symbol: set by a live session that
+        polls it (:mod:`tradewind.connectors.context_feed`); empty in backtests."""
         self.faults: list[StrategyFault] = []
         self.faulted: set[str] = set()
         self._contexts: dict[int, HookContext] = {}

@@ -49,6 +49,7 @@ from tradewind.bars import BarBuffer
 from tradewind.connectors.binance_streams import StreamKind
 from tradewind.connectors.client import create_async_client
 from tradewind.connectors.config import ExchangeConfig
+from tradewind.connectors.context_feed import ContextFeed
 from tradewind.connectors.failover import SourceSet
 from tradewind.connectors.instruments import instruments_from_markets
 from tradewind.connectors.market_feed import FeedSpec, MarketFeed
@@ -56,6 +57,7 @@ from tradewind.connectors.source_config import SourcesConfig
 from tradewind.connectors.sources import open_sources
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
+from tradewind.core.market_context import MarketContext
 from tradewind.core.market_events import BarClosed, BarRevised, BarSource, StreamAlert
 from tradewind.core.orders import ClientIdFactory, Order
 from tradewind.core.records import Bar
@@ -194,6 +196,7 @@ class PaperSession:
         self._end_reason = "stopped"
         self._held: dict[str, str] = {}
         """Symbols whose entries a data breaker stopped, with the reason."""
+        self._context: ContextFeed | None = None
         run_dir = Path(config.run_dir)
         if (run_dir / SESSION_FILE).exists():
             raise UserError(f"{run_dir} holds a session already; give another --run-dir")
@@ -241,6 +244,9 @@ class PaperSession:
                 if isinstance(feed, SourceSet) and self.ops.facade is not None:
                     self.ops.facade.market_sources = feed  # its lags and switches as metrics
             await self._before_trading()
+            self._context = self._open_context()
+            if self._context is not None:
+                await self._context.start()
             self._phase("trading")
             await self._trade(feed)
         except BaseException as error:
@@ -250,6 +256,8 @@ class PaperSession:
             self._phase("stopping")
             await self._wind_down()
             await feed.stop()
+            if self._context is not None:
+                await self._context.stop()
             if self.ops is not None:
                 await self.ops.stop(self._end_reason)
         return await self._finish()
@@ -264,6 +272,14 @@ class PaperSession:
         opened = open_sources(sources, spec, recorder=self.recorder.market_message,
                               primary_client=client)  # fmt: skip
         return SourceSet(opened, sources)
+
+    def _open_context(self) -> ContextFeed | None:
+        """The market-context poller of the ``[[sources.context]]`` venues (None without)."""
+        sources = self.config.sources
+        if sources is None or not sources.context:
+            return None
+        return ContextFeed(sources.context, self.config.symbols,
+                           period_s=sources.context_period_s)  # fmt: skip
 
     async def _load_instruments(self, client: Any) -> None:
         try:
@@ -389,6 +405,17 @@ class PaperSession:
         if isinstance(feed, SourceSet):
             held.update(dict.fromkeys(feed.divergent_symbols(), DATA_DIVERGENCE))
         self._data_breakers(held)
+        while self._context is not None and not self._context.events.empty():
+            self._on_context(self._context.events.get_nowait())
+
+    def _on_context(self, context: MarketContext) -> None:
+        """The latest context of a symbol across venues: the strategies read it
+        (``ctx.market_context``) from now on; journalled with each venue's figures."""
+        assert self.driver is not None
+        self.driver.node.host.contexts[context.symbol] = context
+        venues = [_fields(v) for v in context.venues]
+        self.recorder.journal(JournalKind.CONTEXT, ts_ms=context.received_ms,
+                              symbol=context.symbol, payload={"venues": venues})  # fmt: skip
 
     def _data_breakers(self, held: dict[str, str]) -> None:
         """The "stale data" and "data divergence" breakers: no new entries in a symbol while

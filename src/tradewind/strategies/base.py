@@ -22,6 +22,7 @@ from tradewind.bars import BarSeries
 from tradewind.book.book import OrderBook
 from tradewind.core.errors import UserError
 from tradewind.core.intents import IntentAction, PriceType
+from tradewind.core.market_context import MarketContext
 from tradewind.core.orders import Fill
 from tradewind.core.records import Trade
 from tradewind.market_state import MarketState
@@ -204,6 +205,12 @@ class StrategyContext(Protocol):
     def market(self) -> MarketState:
         """The market as of now: latest prices, closes so far, ATR, volatility, returns,
         correlation, quote volume, staleness (the same answers in backtests and live)."""
+        ...
+
+    def market_context(self, symbol: str) -> MarketContext | None:
+        """The latest context of ``symbol`` across venues (funding, open interest, 24-hour
+        volume, cross-venue spreads) in a session that polls it; None in backtests (recorded
+        bars carry no context) and before the first poll."""
         ...
 
 

@@ -24,6 +24,7 @@ from tradewind.bars import BarSeries
 from tradewind.config import AppConfig
 from tradewind.connectors.source_config import SourcesConfig
 from tradewind.core.intents import IntentAction
+from tradewind.core.market_context import MarketContext
 from tradewind.core.orders import Order
 from tradewind.core.records import Side
 from tradewind.engine.bus import MessageBus
@@ -216,3 +217,55 @@ def _frame(series: BarSeries) -> pd.DataFrame:
         "open": series.open, "high": series.high, "low": series.low, "close": series.close,
         "volume": series.volume,
     })  # fmt: skip
+
+
+class ContextReader(Strategy):
+    """Notes the market context it sees at every bar (and never trades)."""
+
+    name = "context_reader"
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.seen: list[MarketContext | None] = []
+
+    def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
+        self.seen.append(ctx.market_context(SYMBOL))
+
+
+@pytest.mark.slow
+async def test_strategies_read_the_market_context_across_venues(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # Arrange: both venues also polled for context every 0.2 s.
+    clock = SimClock(speed=300.0)
+    reader = ContextReader()
+    async with two_venues(shared_data, clock, latency_ms=5.0, only_eth_btc=True) as venues:
+        sources = sources_of(venues, divergence_bps=THRESHOLD_BPS)
+        venue_list = [
+            {"name": c.name, "exchange": c.exchange.model_dump(exclude_none=True)}
+            for c in sources.candles
+        ]
+        sources = SourcesConfig.model_validate(
+            {**sources.model_dump(exclude_none=True), "context": venue_list,
+             "context_period_s": 0.2}
+        )  # fmt: skip
+        session = PaperSession(_config(sources, tmp_path, [reader], max_bars=8))
+
+        # Act
+        await asyncio.wait_for(session.run(), 180)
+
+    # Assert: once polled, every bar saw both venues' quotes of the symbol.
+    seen = [c for c in reader.seen if c is not None]
+    assert len(seen) >= 4, reader.seen
+    last = seen[-1]
+    assert last.symbol == SYMBOL
+    assert [v.venue for v in last.venues] == ["binance", "binance2"]
+    assert all(v.error == "" and v.mid is not None for v in last.venues), last
+    assert all(v.funding_rate is None for v in last.venues)  # spot: no funding
+    assert last.widest_spread_bps() is not None
+    # A backtest has no context: the same strategy sees None there.
+    offline = ContextReader()
+    backtest(offline, _frame(session.driver.bars[SYMBOL]), cash="1", symbol=SYMBOL,  # type: ignore[union-attr]
+             timeframe="5m")  # fmt: skip
+    assert offline.seen
+    assert set(offline.seen) == {None}
