@@ -222,6 +222,9 @@ class MlConfig(BaseModel):
     the latest ``drift_window`` bars' features are compared with the model's training rows (PSI
     above ``psi_limit`` with a KS p-value below ``p_limit``). ``rollback_on`` names the causes
     that also roll the model back to the version it replaced (none by default: alert only).
+    With ``retrain_data`` (a candle file kept current, e.g. by ``tradewind data download``),
+    every ``retrain_every_days`` of bars a traded production model's retraining is queued for
+    the jobs worker (``ml_retrain``: promoted only if it beats production out of sample).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -234,6 +237,8 @@ class MlConfig(BaseModel):
     psi_limit: float = Field(default=0.25, gt=0)
     p_limit: float = Field(default=0.01, gt=0, lt=1)
     rollback_on: tuple[str, ...] = ()
+    retrain_every_days: float = Field(default=7.0, gt=0)
+    retrain_data: str | None = None
 
     @field_validator("rollback_on")
     @classmethod

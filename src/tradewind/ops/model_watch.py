@@ -16,6 +16,12 @@ its files' SHA-256), at every closed bar :class:`ModelWatch`:
   training rows saved with the model (PSI and KS per feature); a drift alerts
   (``alert.model_drift``).
 
+Scheduled retraining: with ``retrain_data`` configured, every ``retrain_every_days`` of bar time
+(counted from the first bar the session watched) an ``ml_retrain`` job for each traded production
+model is queued for the jobs worker, unless one for that model is still waiting or running; the
+worker promotes the new version only if it beats production out of sample (a running session
+keeps trading its pin; a rollback or a restart picks up the registry's production version).
+
 A cause named in ``rollback_on`` also rolls the model back: the registry takes the production
 version out and restores the one it replaced (files checked first), and every strategy trading
 the old pin trades the restored one from the next bar (``alert.model_rollback``). Alerts go to the
@@ -42,6 +48,7 @@ from tradewind.ml.drift import feature_drift
 from tradewind.ml.feedback import needs_recalibration, rolling_quality
 from tradewind.ml.targets import VOLATILITY_WINDOW, target_labels
 from tradewind.persistence.engine import Engine
+from tradewind.persistence.jobs import enqueue_job, jobs
 from tradewind.persistence.model_feedback import (
     due_predictions,
     record_prediction,
@@ -105,13 +112,17 @@ class ModelWatch:
         The ``[ml]`` config.
     publish
         ``publish(topic, payload)`` of the session's event hub.
+    bot_id
+        The bot the scheduled retraining jobs are queued for.
     """
 
     def __init__(
         self, engine: Engine, strategies: Sequence[Strategy], settings: MlConfig,
-        publish: Publish,
+        publish: Publish, *, bot_id: int | None = None,
     ) -> None:  # fmt: skip
         self.engine = engine
+        self.bot_id = bot_id
+        self._retrain_anchor: int | None = None
         self.settings = settings
         self.publish = publish
         self.strategies = [s for s in strategies if isinstance(s, WalkForwardStrategy)]
@@ -153,6 +164,36 @@ class ModelWatch:
             except Exception:
                 log.exception("the feedback loop failed on model %s v%d", state.entry.name,
                               state.entry.version)  # fmt: skip
+        self._schedule(ts)
+
+    def _schedule(self, ts: int) -> None:
+        """Queue the retraining of each traded production model when it falls due."""
+        data = self.settings.retrain_data
+        if data is None:
+            return
+        if self._retrain_anchor is None:
+            self._retrain_anchor = ts
+        if ts - self._retrain_anchor < self.settings.retrain_every_days * 86_400_000:
+            return
+        self._retrain_anchor = ts
+        waiting = {
+            j["spec"].get("model") for j in jobs(self.engine, self.bot_id, limit=200)
+            if j["kind"] == "ml_retrain" and j["state"] in ("queued", "running")
+        }  # fmt: skip
+        for state in list(self.models.values()):
+            name = state.entry.name
+            if state.entry.stage != "production" or name in waiting:
+                continue
+            try:
+                queued = enqueue_job(self.engine, kind="ml_retrain",
+                                     spec={"model": name, "data": data},
+                                     requested_by="schedule", bot_id=self.bot_id)  # fmt: skip
+            except Exception:
+                log.exception("could not queue the retraining of model %s", name)
+                continue
+            waiting.add(name)
+            log.info("retraining of model %s queued as job %d (every %g days)", name, queued,
+                     self.settings.retrain_every_days)  # fmt: skip
 
     def _strategy(self, pin: str) -> WalkForwardStrategy:
         return next(s for s in self.strategies if pin in s.pins())

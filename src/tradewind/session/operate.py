@@ -142,7 +142,8 @@ class SessionOps:
             config=self.config, two_factor=self.two_factor, health=self._stream_health,
         )  # fmt: skip
         self.facade.job_queued = self._start_worker
-        watch = ModelWatch(database.engine, driver.strategies, self.config.ml, self.events.publish)
+        watch = ModelWatch(database.engine, driver.strategies, self.config.ml, self.events.publish,
+                           bot_id=database.bot_id)  # fmt: skip
         self.models = watch if watch.active else None
         self.facade.model_views = watch.views
         self._start_beats(node.bus, database)

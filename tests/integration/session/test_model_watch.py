@@ -28,9 +28,11 @@ from tradewind.ml.feedback import rolling_quality
 from tradewind.ml.models import BoostingSettings
 from tradewind.ml.study import StudySettings
 from tradewind.ml.targets import DIRECTION_NAMES, direction_labels
+from tradewind.ops.jobs import work
 from tradewind.ops.model_watch import ModelWatch
-from tradewind.persistence.bots import open_bot
+from tradewind.persistence.bots import bot_url, open_bot
 from tradewind.persistence.engine import Engine
+from tradewind.persistence.jobs import jobs
 from tradewind.persistence.model_feedback import resolved_predictions
 from tradewind.persistence.model_registry import (
     RegisteredModel,
@@ -103,14 +105,17 @@ class Replay:
     alerts: list[tuple[str, dict[str, Any]]]
 
 
-def _replay(frame: pd.DataFrame, engine: Engine, pin: str, settings: MlConfig) -> Replay:
+def _replay(
+    frame: pd.DataFrame, engine: Engine, pin: str, settings: MlConfig, bot_id: int | None = None
+) -> Replay:
     """The paper driver over the replay, the watch called after every instant as a session's
     operator side calls it."""
     spec = BacktestSpec(account=Account(cash=1, stake="50%"))
     strategy = MlSignal(model=pin, **PARAMS)  # type: ignore[arg-type]
     driver = PaperDriver(prepare({"ETH/BTC": frame.iloc[WARM[0] : WARM[1]]}, spec), [strategy])
     alerts: list[tuple[str, dict[str, Any]]] = []
-    watch = ModelWatch(engine, [strategy], settings, lambda t, p: alerts.append((t, p)))
+    watch = ModelWatch(engine, [strategy], settings, lambda t, p: alerts.append((t, p)),
+                       bot_id=bot_id)  # fmt: skip
     assert watch.active
     full = _series(frame.iloc[:LIVE])
     for i in range(WARM[1], LIVE):
@@ -222,3 +227,28 @@ def test_accuracy_below_the_floor_alerts_and_recalibrates_once_per_window(
     assert same[:first_changed].all()
     assert not same[first_changed:].any()
     assert first_changed == 100 + HORIZON
+
+
+def test_retraining_is_queued_on_schedule_and_the_worker_runs_it_behind_the_gate(
+    frame: pd.DataFrame, registry: tuple[Engine, list[RegisteredModel]], tmp_path: Path
+) -> None:
+    engine, (_, v2) = registry
+    bot = open_bot("ml", bots_dir=tmp_path / "bots")
+    candles = tmp_path / "ETH_BTC-5m.feather"
+    frame.iloc[:LIVE].reset_index(drop=True).to_feather(candles)
+    every = 100 * 5 / 1440  # a hundred 5m bars, in days
+    settings = MlConfig(drift_every=100_000, min_accuracy=0.05, max_confidence_gap=1.0,
+                        retrain_every_days=every, retrain_data=str(candles))  # fmt: skip
+    _replay(frame, engine, v2.pin, settings, bot_id=bot.bot_id)
+    # Due every hundred bars, but queued once: the first job still waits for a worker.
+    [queued] = jobs(engine, bot.bot_id)
+    assert (queued["kind"], queued["state"], queued["requested_by"]) == (
+        "ml_retrain", "queued", "schedule")  # fmt: skip
+    assert queued["spec"] == {"model": "eth-dir", "data": str(candles)}
+    assert work(bot_url("ml", tmp_path / "bots"), once=True, nice=0) == 1
+    [done] = jobs(engine, bot.bot_id)
+    assert done["state"] == "done", done
+    assert done["result"]["version"] == 3
+    stages = {e.version: e.stage for e in registered_models(engine, "eth-dir")}
+    assert stages[3] == ("production" if done["result"]["promoted"] else "candidate")
+    assert stages[2] == ("archived" if done["result"]["promoted"] else "production")
