@@ -7,7 +7,9 @@ A chain head (row count, last id, last HMAC, itself HMAC'd) is updated in the sa
 cutting rows off the end, which leaves a perfectly valid shorter chain, shows too.
 
 The control facade, API and Telegram write here through :func:`append_operator_action` inside the
-transaction of what they record; :func:`verify_chain` checks it (``tradewind audit verify``).
+transaction of what they record; the order path (orders, fills, risk denials and breaker trips)
+through :class:`CursorAppender` inside its own; :func:`verify_chain` checks it all
+(``tradewind audit verify``).
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Dialect, Engine, bindparam, insert, select, update
 
+from tradewind.persistence.hot_path import Statement, sqlite_time
 from tradewind.persistence.models import AuditChainHeadRow, OperatorActionRow
 
 GENESIS = "0" * 64
+_ACTION_COLUMNS = ("id", "bot_id", "at", "actor", "channel", "action", "detail", "outcome",
+                   "previous_hash", "hash")  # fmt: skip
+_HEAD_COLUMNS = ("id", "row_count", "last_id", "last_hash", "mac")
 _ACTIONS = OperatorActionRow.__table__
 _HEAD = AuditChainHeadRow.__table__
 _log = logging.getLogger(__name__)
@@ -133,6 +139,66 @@ def append_operator_action(
         connection.execute(update(_HEAD).where(_HEAD.c.id == 1).values(**values))
     _log.info("audit chain head: %d rows, last id %d, last hmac %s", count, new_id, digest)
     return ChainHead(count, new_id, digest)
+
+
+class CursorAppender:
+    """Appends to the chain on a DBAPI cursor, inside the transaction the caller commits.
+
+    The order path writes on the driver's own connection (see :mod:`hot_path`); its decisions
+    (an order, a fill) are chained in the very transaction that stores them, so neither can be
+    stored without its audit row, nor the reverse. Same rows, same HMACs as
+    :func:`append_operator_action`.
+    """
+
+    def __init__(self, dialect: Dialect, key: bytes) -> None:
+        _check_key(key)
+        self.key = key
+        self.sqlite = dialect.name == "sqlite"
+        # Lock the head first (as append_operator_action does; SQLite compiles no FOR UPDATE,
+        # having one writer at a time already).
+        head = select(_HEAD.c.row_count).where(_HEAD.c.id == 1).with_for_update()
+        last = select(_ACTIONS.c.id, _ACTIONS.c.hash).order_by(_ACTIONS.c.id.desc()).limit(1)
+        literal = {"literal_binds": True}
+        self._head_sql = str(head.compile(dialect=dialect, compile_kwargs=literal))
+        self._last_sql = str(last.compile(dialect=dialect, compile_kwargs=literal))
+        self._insert = Statement(insert(_ACTIONS), dialect, _ACTION_COLUMNS)
+        self._insert_head = Statement(insert(_HEAD), dialect, _HEAD_COLUMNS)
+        self._update_head = Statement(
+            update(_HEAD)
+            .where(_HEAD.c.id == bindparam("head_id"))
+            .values(row_count=bindparam("row_count"), last_id=bindparam("last_id"),
+                    last_hash=bindparam("last_hash"), mac=bindparam("mac")),
+            dialect,
+        )  # fmt: skip
+
+    def append(self, cursor: Any, *, actor: str, channel: str, action: str,
+               detail: dict[str, Any], at: datetime, bot_id: int | None) -> ChainHead:  # fmt: skip
+        """Append one row with ``cursor`` (no commit: the caller's transaction holds it)."""
+        row = _Row(bot_id, at, actor, channel, action,
+                   json.dumps(detail, sort_keys=True, default=str), "")  # fmt: skip
+        cursor.execute(self._head_sql)
+        head = cursor.fetchone()
+        cursor.execute(self._last_sql)
+        last = cursor.fetchone()
+        previous = GENESIS if last is None else str(last[1])
+        digest = _mac(self.key, previous, _fields(row))
+        new_id = 1 if last is None else int(last[0]) + 1
+        stored_at = sqlite_time(at) if self.sqlite else at
+        values = {"id": new_id, "bot_id": bot_id, "at": stored_at, "actor": actor,
+                  "channel": channel, "action": action, "detail": row.detail, "outcome": "",
+                  "previous_hash": previous, "hash": digest}  # fmt: skip
+        cursor.execute(self._insert.sql, self._insert.params(values))
+        count = 1 if head is None else int(head[0]) + 1
+        mac = _head_mac(self.key, count, new_id, digest)
+        if head is None:
+            head_values = {"id": 1, "row_count": count, "last_id": new_id, "last_hash": digest,
+                           "mac": mac}  # fmt: skip
+            cursor.execute(self._insert_head.sql, self._insert_head.params(head_values))
+        else:
+            head_values = {"head_id": 1, "row_count": count, "last_id": new_id,
+                           "last_hash": digest, "mac": mac}  # fmt: skip
+            cursor.execute(self._update_head.sql, self._update_head.params(head_values))
+        return ChainHead(count, new_id, digest)
 
 
 def record_operator_action(engine: Engine, key: bytes, **fields: Any) -> ChainHead:

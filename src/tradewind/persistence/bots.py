@@ -63,9 +63,12 @@ class BotDatabase:
     bot_id: int
     name: str
 
-    def repository(self, session_id: int | None = None) -> SqlTradingRepository:
-        """The trading repository of this bot (bound to a session while trading)."""
-        return SqlTradingRepository(self.engine, self.bot_id, session_id)
+    def repository(
+        self, session_id: int | None = None, *, audit_key: bytes | None = None
+    ) -> SqlTradingRepository:
+        """The trading repository of this bot (bound to a session while trading); with
+        ``audit_key`` each order, fill and risk event is chained into the audit trail."""
+        return SqlTradingRepository(self.engine, self.bot_id, session_id, audit_key=audit_key)
 
     def bind_account(self, fingerprint: str) -> None:
         """Bind the bot to an exchange account on its first start; refuse any other account.

@@ -31,6 +31,7 @@ from tradewind.core.repository import (
     RiskEvent,
     TransitionSource,
 )
+from tradewind.persistence.audit import CursorAppender, append_operator_action
 from tradewind.persistence.hot_path import HotPath
 from tradewind.persistence.models import (
     BalanceRow,
@@ -54,7 +55,14 @@ _BALANCES = BalanceRow.__table__
 class SqlTradingRepository:
     """A :class:`~tradewind.core.repository.TradingRepository` over one bot's rows in SQL."""
 
-    def __init__(self, engine: Engine, bot_id: int, session_id: int | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        bot_id: int,
+        session_id: int | None = None,
+        *,
+        audit_key: bytes | None = None,
+    ) -> None:
         self.engine = engine
         self.bot_id = bot_id
         self.session_id = session_id
@@ -65,6 +73,10 @@ class SqlTradingRepository:
         self._hot = HotPath(engine.dialect)
         self._integrity_error: type[Exception] = engine.dialect.loaded_dbapi.IntegrityError
         self._order_ids: dict[str, int] = {}
+        # With a key, every order, fill and risk event is chained into the audit trail in the
+        # transaction that stores it (paper and live sessions; backtests keep no audit trail).
+        self._audit_key = audit_key
+        self._audit = None if audit_key is None else CursorAppender(engine.dialect, audit_key)
 
     def close(self) -> None:
         """Release the connections."""
@@ -128,6 +140,16 @@ class SqlTradingRepository:
             transition = {"order_id": order_id, "status": order.status.value, "at": at,
                           "source": source.value, "detail": ""}  # fmt: skip
             cursor.execute(hot.insert_transition.sql, hot.insert_transition.params(transition))
+            if self._audit is not None:
+                detail = {"client_id": order.client_id, "strategy": order.strategy_id,
+                          "symbol": order.symbol, "side": order.side.value,
+                          "type": order.type.value, "quantity": order.quantity,
+                          "price": order.price, "trigger_price": order.trigger_price,
+                          "reduce_only": order.reduce_only, "status": order.status.value,
+                          "tag": order.tag}  # fmt: skip
+                self._audit.append(cursor, actor=f"strategy:{order.strategy_id}",
+                                   channel="engine", action="order", detail=detail,
+                                   at=utc_ms(ts), bot_id=self.bot_id)  # fmt: skip
         except BaseException:
             self._raw.rollback()
             raise
@@ -197,6 +219,14 @@ class SqlTradingRepository:
             self._cursor.execute(hot.insert_fill.sql, hot.insert_fill.params(values))
             if transition is not None:
                 self._transition(transition)
+            if self._audit is not None:
+                detail = {"client_id": fill.client_id, "trade_id": fill.trade_id,
+                          "symbol": fill.symbol, "side": fill.side.value, "price": fill.price,
+                          "quantity": fill.quantity, "fee": fill.fee,
+                          "fee_currency": fill.fee_currency}  # fmt: skip
+                self._audit.append(self._cursor, actor=f"strategy:{strategy_id}",
+                                   channel="engine", action="fill", detail=detail,
+                                   at=utc_ms(fill.ts), bot_id=self.bot_id)  # fmt: skip
         except self._integrity_error:
             self._raw.rollback()
             if fill.trade_id and self._has_fill(fill):
@@ -316,21 +346,30 @@ class SqlTradingRepository:
         self._connection.commit()
 
     def record_risk_event(self, event: RiskEvent) -> None:
-        """Store one risk event."""
-        self._connection.execute(
-            insert(RiskEventRow.__table__),
-            {
-                "bot_id": self.bot_id,
-                "session_id": self.session_id,
-                "at": utc_ms(event.ts),
-                "kind": event.kind,
-                "strategy": event.strategy_id,
-                "symbol": event.symbol,
-                "action": event.action,
-                "code": event.code,
-                "reason": event.reason,
-            },
-        )
+        """Store one risk event (a denial, breaker ones included, or a liquidation)."""
+        values = {
+            "bot_id": self.bot_id,
+            "session_id": self.session_id,
+            "at": utc_ms(event.ts),
+            "kind": event.kind,
+            "strategy": event.strategy_id,
+            "symbol": event.symbol,
+            "action": event.action,
+            "code": event.code,
+            "reason": event.reason,
+        }
+        try:
+            self._connection.execute(insert(RiskEventRow.__table__), values)
+            if self._audit_key is not None:
+                detail = {k: v for k, v in values.items() if k not in ("bot_id", "at")}
+                append_operator_action(
+                    self._connection, self._audit_key, actor=f"strategy:{event.strategy_id}",
+                    channel="engine", action=f"risk.{event.kind}", detail=detail,
+                    bot_id=self.bot_id, at=values["at"],
+                )  # fmt: skip
+        except BaseException:
+            self._connection.rollback()
+            raise
         self._connection.commit()
 
     # -- reads ------------------------------------------------------------------------------------

@@ -173,7 +173,7 @@ class LiveSession(PaperSession):
         assert port is not None
         assert ops is not None
         assert ops.database is not None
-        repository = ops.database.repository(ops.session_id)
+        repository = ops.database.repository(ops.session_id, audit_key=ops.audit_key)
         stored_orders = repository.load_orders()
         fills = [f for f, _ in repository.load_fills()]
         open_orders = {o.client_id: o.symbol for o in stored_orders if not o.status.is_terminal}

@@ -135,10 +135,13 @@ class SessionOps:
             config_hash="", code_version="",
         )  # fmt: skip
         node = driver.node
-        RepositoryRecorder(database.repository(self.session_id), node.portfolio).attach(node.bus)
+        audit_key = self.audit_key
+        # Orders, fills and risk events are chained into the audit trail as they are stored.
+        repository = database.repository(self.session_id, audit_key=audit_key)
+        RepositoryRecorder(repository, node.portfolio).attach(node.bus)
         self.events.attach(node.bus)
         self.facade = ControlFacade(
-            node, database, self._audit_key or self._bot_key(), mode=self.mode, events=self.events,
+            node, database, audit_key, mode=self.mode, events=self.events,
             config=self.config, two_factor=self.two_factor, health=self._stream_health,
         )  # fmt: skip
         self.facade.job_queued = self._start_worker
@@ -257,6 +260,13 @@ class SessionOps:
         assert self.database is not None
         url = self.database.engine.url.render_as_string(hide_password=False)
         self._worker = JobWorker(url).start()
+
+    @property
+    def audit_key(self) -> bytes:
+        """The audit chain's key: the keystore's when given, else the bot's own file's."""
+        if self._audit_key is None:
+            self._audit_key = self._bot_key()
+        return self._audit_key
 
     def _bot_key(self) -> bytes:
         """The bot's own audit key (made on first use, owner-only)."""
