@@ -31,8 +31,10 @@ def equity_points(node: Node, *, max_points: int = 2000) -> dict[str, Any]:
     """The account's equity at each bar's close up to the Node's clock, as ``[close time ms,
     equity]`` pairs, thinned evenly to at most ``max_points`` (the first and latest kept).
 
-    Starting balances are today's balances less every ledger movement, so the curve is derived
-    from the ledger exactly as a backtest's is (:func:`tradewind.engine.equity.equity_curve`).
+    The curve starts at the close before the first bar any strategy may act on: a session's
+    warm-up bars are history, and drawn as flat equity they squeezed the session into the chart's
+    last part. Starting balances are today's balances less every ledger movement, so the curve is
+    derived from the ledger exactly as a backtest's is (:func:`tradewind.engine.equity.equity_curve`).
     """
     bars = {b.symbol: b.bars for b in node.bindings}
     instruments = {s: node.instruments[s] for s in bars}
@@ -45,9 +47,12 @@ def equity_points(node: Node, *, max_points: int = 2000) -> dict[str, Any]:
     step = min(series.timeframe.ms for series in bars.values())
     closes = timeline + step
     done = int(np.searchsorted(closes, node.now, side="right"))
-    picked = np.arange(done)
-    if done > max_points:
-        picked = np.unique(np.linspace(0, done - 1, max_points).round().astype(np.int64))
+    acting = [int(b.bars.ts[b.start]) for b in node.bindings if b.start < len(b.bars)]
+    first = int(np.searchsorted(timeline, min(acting))) - 1 if acting else 0
+    first = min(max(first, 0), max(done - 1, 0))
+    picked = np.arange(first, done)
+    if done - first > max_points:
+        picked = np.unique(np.linspace(first, done - 1, max_points).round().astype(np.int64))
     return {
         "currency": currency,
         "points": [[int(closes[i]), round(float(equity[i]), 8)] for i in picked],

@@ -69,6 +69,13 @@ async def test_a_session_records_its_orders_and_serves_its_operators(
     assert sorted(stored) == sorted(result.orders["client_id"])
     assert len(stored) >= 2
     assert ended == ["--max-bars 90 reached"]
+    # The equity curve starts where the session began to trade, not at the warm-up's first bar.
+    assert ops.facade is not None
+    [binding] = ops.facade.node.bindings
+    curve = ops.facade.equity_curve()["points"]
+    assert binding.start >= 30
+    assert curve[0][0] == int(binding.bars.ts[binding.start])
+    assert len(curve) == len(binding.bars) - binding.start + 1
 
 
 async def test_telegram_operates_a_paper_session(shared_data: Path, tmp_path: Path) -> None:
