@@ -9,6 +9,10 @@ supports) is asked at once, each with its own async client, every ``period_s``:
 - for a perpetual (a ccxt ``swap`` market) also ``fetch_funding_rate`` (the current rate and the
   next funding time) and ``fetch_open_interest`` (in base units).
 
+Price aggregators (:mod:`.aggregators`: CoinGecko, CryptoCompare) are asked at the same time:
+each gives an entry with its ``price`` (it quotes no book), and the first that publishes it gives
+the context's BTC dominance.
+
 A venue that fails to answer (or does not list the market) gives a
 :class:`~tradewind.core.market_context.VenueContext` with only its ``error`` set, and the others
 stand: context is advisory, one venue's outage must not silence the rest. A venue's values are
@@ -24,9 +28,10 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from tradewind.connectors.aggregators import Aggregator, AggregatorError
 from tradewind.connectors.client import create_async_client
 from tradewind.connectors.market_feed import wall_ms
-from tradewind.connectors.source_config import ContextVenueConfig
+from tradewind.connectors.source_config import AggregatorConfig, ContextVenueConfig
 from tradewind.core.errors import UserError
 from tradewind.core.market_context import MarketContext, VenueContext
 from tradewind.core.money import to_decimal
@@ -50,6 +55,8 @@ class ContextFeed:
         the feed closes every client when it stops.
     clock
         This machine's clock in ms (receive stamps).
+    aggregators
+        Price aggregators asked with the venues (opened here, closed when the feed stops).
     """
 
     def __init__(
@@ -60,9 +67,10 @@ class ContextFeed:
         period_s: float = 60.0,
         clients: Mapping[str, Any] | None = None,
         clock: Callable[[], int] = wall_ms,
+        aggregators: Sequence[AggregatorConfig] = (),
     ) -> None:
-        if not venues:
-            raise UserError("market context needs at least one venue")
+        if not venues and not aggregators:
+            raise UserError("market context needs at least one venue or aggregator")
         if not symbols:
             raise UserError("market context needs at least one symbol")
         if period_s <= 0:
@@ -73,6 +81,7 @@ class ContextFeed:
         given = dict(clients or {})
         self.clients = {v.name: given.get(v.name) or create_async_client(v.exchange)
                         for v in self.venues}  # fmt: skip
+        self.aggregators = [Aggregator(a) for a in aggregators]
         self._clock = clock
         self._loaded: set[str] = set()
         self.events: asyncio.Queue[MarketContext] = asyncio.Queue()
@@ -82,14 +91,14 @@ class ContextFeed:
 
     async def poll(self) -> dict[str, MarketContext]:
         """Ask every venue now; return (and queue on :attr:`events`) one context per symbol."""
-        answers = await asyncio.gather(
-            *(self._venue(v, s) for s in self.symbols for v in self.venues)
-        )  # fmt: skip
+        asked = [self._venue(v, s) for s in self.symbols for v in self.venues]
+        asked += [self._aggregated(a, s) for s in self.symbols for a in self.aggregators]
+        answers, dominance = await asyncio.gather(asyncio.gather(*asked), self._dominance())
         now = self._clock()
         out: dict[str, MarketContext] = {}
         for symbol in self.symbols:
             mine = tuple(a for a in answers if a.symbol == symbol)
-            context = MarketContext(symbol, mine, now)
+            context = MarketContext(symbol, mine, now, dominance)
             out[symbol] = context
             self.latest[symbol] = context
             self.events.put_nowait(context)
@@ -126,6 +135,26 @@ class ContextFeed:
             received_ms=self._clock(),
         )  # fmt: skip
 
+    async def _aggregated(self, aggregator: Aggregator, symbol: str) -> VenueContext:
+        try:
+            price = await aggregator.price(symbol)
+        except (AggregatorError, UserError) as error:
+            _log.warning("aggregator %s, %s: %s", aggregator.name, symbol, error)
+            return VenueContext(aggregator.name, symbol, received_ms=self._clock(),
+                                error=str(error))  # fmt: skip
+        return VenueContext(aggregator.name, symbol, price=price, received_ms=self._clock())
+
+    async def _dominance(self) -> Decimal | None:
+        for aggregator in self.aggregators:
+            try:
+                share = await aggregator.btc_dominance()
+            except AggregatorError as error:
+                _log.warning("aggregator %s: BTC dominance: %s", aggregator.name, error)
+                continue
+            if share is not None:
+                return share
+        return None
+
     async def start(self) -> None:
         """Poll now and then every ``period_s`` in a task (a failed poll is logged, the next one
         runs)."""
@@ -150,6 +179,8 @@ class ContextFeed:
         for client in self.clients.values():
             with contextlib.suppress(Exception):
                 await client.close()
+        for aggregator in self.aggregators:
+            await aggregator.close()
 
     async def __aenter__(self) -> ContextFeed:
         await self.start()

@@ -25,6 +25,7 @@ A source reads public market data: it takes no key.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -95,6 +96,53 @@ class ContextVenueConfig(BaseModel):
         return self.symbols.get(symbol, symbol)
 
 
+DEFAULT_URLS = {
+    "coingecko": "https://api.coingecko.com/api/v3",
+    "cryptocompare": "https://min-api.cryptocompare.com",
+}
+
+
+class AggregatorConfig(BaseModel):
+    """One price aggregator.
+
+    ``symbols`` maps a canonical symbol to the aggregator's names (``"bitcoin/usd"`` for
+    CoinGecko, ``"BTC/USD"`` for CryptoCompare); ``base_url`` None is the public API. A key is
+    never written in the config: ``api_key_env`` names the environment variable that holds it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    kind: Literal["coingecko", "cryptocompare"]
+    base_url: str | None = None
+    api_key_env: str | None = None
+    pro: bool = False
+    timeout_s: float = Field(default=10.0, gt=0)
+    symbols: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        """The API's base URL."""
+        return (self.base_url or DEFAULT_URLS[self.kind]).rstrip("/")
+
+    def names(self, symbol: str) -> tuple[str, str]:
+        """Return the aggregator's (coin, currency) of the canonical ``symbol``.
+
+        Raises
+        ------
+        UserError
+            When the config does not map ``symbol``.
+        """
+        mapped = self.symbols.get(symbol)
+        if mapped is None or "/" not in mapped:
+            raise UserError(
+                f"aggregator {self.name!r}: map {symbol} to its names in symbols "
+                f"(e.g. {symbol!r} = {'bitcoin/usd' if self.kind == 'coingecko' else 'BTC/USD'!r})"
+            )
+        coin, currency = mapped.split("/", 1)
+        return coin, currency
+
+
 class SourcesConfig(BaseModel):
     """The ordered sources of each data need and how they are switched and cross-checked.
 
@@ -118,6 +166,8 @@ class SourcesConfig(BaseModel):
         Venues polled for market context (:mod:`~tradewind.connectors.context_feed`).
     context_period_s
         Seconds between two polls of the context venues.
+    aggregators
+        Price aggregators polled with the context venues (their prices, and BTC dominance).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -131,11 +181,13 @@ class SourcesConfig(BaseModel):
     latency_alert_ms: float = Field(default=DEFAULT_THRESHOLD_MS, gt=0)
     context: list[ContextVenueConfig] = Field(default_factory=list)
     context_period_s: float = Field(default=60.0, gt=0)
+    aggregators: list[AggregatorConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> SourcesConfig:
         for kind, names in (("candle source", [s.name for s in self.candles]),
-                            ("context venue", [v.name for v in self.context])):  # fmt: skip
+                            ("context venue", [v.name for v in self.context]),
+                            ("aggregator", [a.name for a in self.aggregators])):  # fmt: skip
             if len(set(names)) != len(names):
                 raise UserError(f"a {kind} is named twice in {', '.join(names)}")
         return self

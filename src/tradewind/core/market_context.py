@@ -1,6 +1,7 @@
 """Market context across venues: what each venue says about one market besides its bars (its
 quote, 24-hour volume, funding rate and open interest), and the cross-venue view derived from
-them (the spread between venues' mids, total open interest and volume, the average funding).
+them (the spread between venues' mids, total open interest and volume, the average funding), and
+the market as a whole (BTC dominance, from a price aggregator).
 
 A :class:`VenueContext` is one venue's answer at one poll; a :class:`MarketContext` gathers the
 answers of every venue for one canonical symbol at one poll. A value a venue did not give (a spot
@@ -23,8 +24,8 @@ class VenueContext:
     """One venue's view of a market at one poll.
 
     ``volume_24h`` is in the quote currency, ``open_interest`` in base units, ``funding_rate`` a
-    fraction per funding interval (0.0001 is 0.01 %). ``error`` names why the venue gave nothing
-    (its fields are then None).
+    fraction per funding interval (0.0001 is 0.01 %). ``price`` is a price aggregator's (which
+    quotes no book). ``error`` names why the venue gave nothing (its fields are then None).
     """
 
     venue: str
@@ -37,22 +38,26 @@ class VenueContext:
     open_interest: Decimal | None = None
     received_ms: int = 0
     error: str = ""
+    price: Decimal | None = None
 
     @property
     def mid(self) -> Decimal | None:
-        """The mid of the venue's best bid and ask, or None without both."""
+        """The mid of the venue's best bid and ask; an aggregator's price; else None."""
         if self.bid is None or self.ask is None:
-            return None
+            return self.price
         return (self.bid + self.ask) / _TWO
 
 
 @dataclass(frozen=True, slots=True)
 class MarketContext:
-    """Every venue's view of ``symbol`` at one poll (received by ``received_ms``)."""
+    """Every venue's view of ``symbol`` at one poll (received by ``received_ms``), with Bitcoin's
+    share of the whole market's capitalisation in percent (``btc_dominance``) when an aggregator
+    gave it."""
 
     symbol: str
     venues: tuple[VenueContext, ...]
     received_ms: int
+    btc_dominance: Decimal | None = None
 
     def venue(self, name: str) -> VenueContext | None:
         """Return ``name``'s view, or None when it is not polled."""

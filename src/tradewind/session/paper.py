@@ -274,12 +274,13 @@ class PaperSession:
         return SourceSet(opened, sources)
 
     def _open_context(self) -> ContextFeed | None:
-        """The market-context poller of the ``[[sources.context]]`` venues (None without)."""
+        """The market-context poller of the ``[[sources.context]]`` venues and
+        ``[[sources.aggregators]]`` (None without either)."""
         sources = self.config.sources
-        if sources is None or not sources.context:
+        if sources is None or not (sources.context or sources.aggregators):
             return None
-        return ContextFeed(sources.context, self.config.symbols,
-                           period_s=sources.context_period_s)  # fmt: skip
+        return ContextFeed(sources.context, self.config.symbols, period_s=sources.context_period_s,
+                           aggregators=sources.aggregators)  # fmt: skip
 
     async def _load_instruments(self, client: Any) -> None:
         try:
