@@ -187,6 +187,9 @@ def _check_numbers_equal_the_api(page: Page, url: str, token: str, run_id: int) 
     assert [r["key"] for r in by_strategy] == [c["strategy_id"] for c in costs["by_strategy"]]
     assert by_strategy[0]["values"][1] == str(costs["by_strategy"][0]["count"])
     assert float(by_strategy[0]["values"][3]) == costs["by_strategy"][0]["fee_bps"]
+    # Fees valued in the account currency say so; the line under them gives them as charged.
+    heads = page.locator("#costs-by-strategy thead th").all_inner_texts()
+    assert heads[-1] == f"Fees paid ({equity['currency']})" == "Fees paid (USDT)"
     params = page.evaluate(ROWS, "strategies")
     assert [r["key"] for r in params] == [s["id"] for s in strategies]
     assert params[0]["cells"][4] == "every = 50 (10..500)"

@@ -21,7 +21,9 @@
   const CENTS = new Set(["USD", "USDT", "USDC", "BUSD", "TUSD", "FDUSD", "DAI", "EUR", "GBP"]);
   let cash = 2;
   let MONEY = fixed(cash);
+  let accountCurrency = "";
   function setCurrency(currency) {
+    accountCurrency = currency || "";
     const decimals = !currency || CENTS.has(currency.toUpperCase()) ? 2 : 6;
     if (decimals !== cash) {
       cash = decimals;
@@ -281,10 +283,14 @@
         (costs.orders_pending ? ` (${costs.orders_pending} more on the next refresh)` : "") +
         "; costs in basis points of the mid when each order was made (positive: a cost)."),
       el("table", {id: "costs-by-strategy"}),
-      el("dl", {class: "kv"}, el("dt", {}, "Fees paid"),
+      el("dl", {class: "kv"}, el("dt", {}, "Fees as charged"),
         el("dd", {id: "fees-paid"}, fees.length ? fees.map(([c, v]) => `${amount(v)} ${c}`).join(", ") : "none")));
+    // The per-strategy fees are valued in the account currency (every market settles in it);
+    // the line under the table gives them in the currencies they were charged in (0.672 XRP
+    // next to an unlabelled 0.001000 read as two different fees).
+    const valued = accountCurrency ? `Fees paid (${accountCurrency})` : "Fees paid";
     fill($("costs-by-strategy"), [["Strategy"], ["Orders", 1], ["Shortfall", 1], ["Fees", 1],
-      ["Slippage vs mid", 1], ["Total cost", 1], ["Fees paid", 1]],
+      ["Slippage vs mid", 1], ["Total cost", 1], [valued, 1]],
       costs.by_strategy.map((r) => el("tr", {dataset: {key: r.strategy_id}}, txt(r.strategy_id),
         num(r.count, String(r.count)), num(r.shortfall_bps, bps(r.shortfall_bps)),
         num(r.fee_bps, bps(r.fee_bps)), num(r.slippage_mid_bps, bps(r.slippage_mid_bps)),
