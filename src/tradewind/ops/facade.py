@@ -386,6 +386,11 @@ class ControlFacade:
             bot_id=self.bot.bot_id,
         )  # fmt: skip
 
+    def record_login(self, actor: Actor, address: str, refused: str = "") -> None:
+        """A dashboard login, or a refused one (``refused`` says why), in the audit trail."""
+        outcome = f"refused: {refused}" if refused else "logged in"
+        self._record(actor, "login", "dashboard login", {"address": address}, outcome)
+
     def pause(self, actor: Actor, reason: str) -> dict[str, Any]:
         """No new entries from any strategy; exits and protective stops go on."""
         return self._act(actor, "pause", reason, {}, lambda: self._pause(reason))

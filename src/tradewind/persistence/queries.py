@@ -129,10 +129,15 @@ def sessions(engine: Engine, bot: int | None, *, limit: int = 50) -> list[Row]:
     return rows
 
 
-def operator_actions(engine: Engine, bot: int | None, *, limit: int = 50) -> list[Row]:
-    """The latest ``limit`` operator actions, newest first."""
+def operator_actions(
+    engine: Engine, bot: int | None, *, limit: int = 50, decisions: bool = False
+) -> list[Row]:
+    """The latest ``limit`` operator actions, newest first; with ``decisions``, the engine's
+    orders, fills and risk events chained among them too (channel ``engine``)."""
     t = OperatorActionRow.__table__
     query = select(t.c.at, t.c.actor, t.c.channel, t.c.action, t.c.detail, t.c.outcome)
+    if not decisions:
+        query = query.where(t.c.channel != "engine")
     if bot is not None:
         query = query.where(t.c.bot_id == bot)
     return _rows(engine, query.order_by(t.c.id.desc()).limit(limit))

@@ -354,7 +354,11 @@ def test_the_dashboard_shows_the_api_and_its_controls_act_on_the_venue(
     assert bot.node.account.open_positions() == []
 
     # Each click is in the operator-actions log, by the token's holder, over the dashboard.
-    actions = bot.facade.operator_actions(10)
+    actions = bot.facade.operator_actions(20)
+    logins = [a for a in actions if a["action"] == "login"]
+    assert logins
+    assert {(a["actor"], a["outcome"]) for a in logins} == {("token:trade-holder", "logged in")}
+    actions = [a for a in actions if a["action"] != "login"]
     assert [(a["action"], a["channel"], a["actor"]) for a in reversed(actions)] == [
         ("pause", "dashboard", "token:trade-holder"),
         ("resume", "dashboard", "token:trade-holder"),
@@ -547,6 +551,7 @@ def test_resuming_after_an_emergency_stop_asks_for_the_two_factor_code(
         _until(page, "document.getElementById('two-factor-code').hidden")
     actions = [(a["action"], a["channel"], a["outcome"].split(":")[0])
                for a in reversed(bot.facade.operator_actions(10))]  # fmt: skip
-    assert actions == [("emergency_stop", "api", "halted; canceled 0 order(s), flattening 0 "
+    assert actions == [("login", "dashboard", "logged in"),
+                       ("emergency_stop", "api", "halted; canceled 0 order(s), flattening 0 "
                         "position(s)"), ("resume", "dashboard", "refused"),
                        ("resume", "dashboard", "resumed")]  # fmt: skip

@@ -19,7 +19,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from tradewind.ops.facade import ControlFacade
+from tradewind.ops.facade import Actor, ControlFacade
 from tradewind.ops.web.run_report import run_report_html
 from tradewind.ops.web.sessions import SessionStore
 from tradewind.persistence.api_tokens import check_token, check_token_id
@@ -125,7 +125,10 @@ def add_dashboard(
         grant = check_token(facade.bot.engine, body.token)
         if grant is None:
             limiter.failed(address)
-            raise HTTPException(401, "unknown, revoked or expired token")
+            refusal = "unknown, revoked or expired token"
+            facade.record_login(Actor("unknown", "dashboard"), address, refused=refusal)
+            raise HTTPException(401, refusal)
+        facade.record_login(Actor(f"token:{grant.name}", "dashboard"), address)
         cookie, session = sessions.open(grant.token_id)
         answer = JSONResponse(
             {"name": grant.name, "scopes": sorted(grant.scopes), "csrf": session.csrf}
