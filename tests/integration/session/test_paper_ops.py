@@ -5,9 +5,12 @@ session's own loop while it trades."""
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -17,7 +20,7 @@ from sqlalchemy import text
 
 from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
-from tradewind.config import AppConfig, TelegramConfig
+from tradewind.config import AppConfig, NotificationsConfig, TelegramConfig
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.persistence.api_tokens import issue_token
 from tradewind.persistence.config import DatabaseConfig
@@ -238,3 +241,78 @@ async def test_stream_reconnects_reach_health_and_metrics(
     assert name == "spot kline"
     assert state["symbols"] == ["XRP/ETH"]
     assert state["last_alert"] in ("reconnected", "disconnected", "fresh")
+
+
+class _Webhook:
+    """A loopback JSON webhook on its own thread (what apprise's ``json://`` posts to)."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, object]] = []
+        self.lock = threading.Lock()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with hook.lock:
+                    hook.received.append(json.loads(body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                del args
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"json://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def titles(self) -> list[str]:
+        with self.lock:
+            return [str(r.get("title", "")) for r in self.received]
+
+
+async def test_a_session_tells_its_trades_through_apprise(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The session starts the notifier from its [notifications] table: the real apprise posts
+    each entry and exit of the session's trades on the exchange simulator to a loopback
+    webhook, one message per filled order."""
+    hook = _Webhook()
+    try:
+        sim = SimExchange(seed=9, clock=SimClock(speed=math.inf), history=0.5)
+        frame = pd.read_feather(shared_data / "candles" / "XRP_ETH-1m.feather")
+        sim.add_listing(shared_listings()["spot:XRPETH"], klines={"1m": frame})
+        app_config = AppConfig(
+            database=DatabaseConfig(bots_dir=str(tmp_path / "bots")),
+            notifications=NotificationsConfig(
+                urls=(SecretStr(hook.url),), events=("entry", "exit"), max_per_minute=1000
+            ),  # fmt: skip
+        )
+        ops = SessionOps(app_config, "notify-test")
+        async with LoopbackServer(sim) as server:
+            config = PaperConfig(
+                exchange=ExchangeConfig(rest_url=server.rest_url, rate_limit=False,
+                                        timeout_ms=15_000),  # fmt: skip
+                strategies=strategies_from("sma_cross", {"fast": 3, "slow": 8}),
+                symbols=("XRP/ETH",), timeframe="1m",
+                spec=BacktestSpec(account=Account(cash="2", stake="50%")),
+                run_dir=tmp_path / "run", warmup_bars=30, max_bars=150,
+            )  # fmt: skip
+            result = await PaperSession(config, ops=ops).run()
+        orders = result.orders
+        filled = orders[orders["status"] == "filled"]
+        assert len(filled) >= 4
+        deadline = time.monotonic() + 60
+        while len(hook.titles()) < len(filled):
+            assert time.monotonic() < deadline, hook.titles()
+            await asyncio.sleep(0.1)
+        titles = hook.titles()
+        entries = [t for t in titles if t.startswith("Entry long XRP/ETH at ")]
+        exits = [t for t in titles if t.startswith("Exit XRP/ETH long: ")]
+        assert len(entries) == int((filled["side"] == "buy").sum())
+        assert len(exits) == int((filled["side"] == "sell").sum())
+        assert len(titles) == len(filled)
+    finally:
+        hook.server.shutdown()
+        hook.server.server_close()
