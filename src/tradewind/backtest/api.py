@@ -40,6 +40,7 @@ from tradewind.backtest.spec import Account, BacktestSpec, Costs, Feeds, MarketS
 from tradewind.bars import BarSeries
 from tradewind.book.stream import DecodedBookStream
 from tradewind.book.tape import QuoteTape, TradeTape
+from tradewind.core.algo_spec import AlgoSpec, parse_algo
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
 from tradewind.engine.bus import MessageBus
@@ -181,7 +182,7 @@ def run(
             strategies, bars, chosen, starting, prepared.stake, venue, prepared.first_bar,
             progress, spec.risk, bus,
             feeds_for(strategies, bars, spec.feeds.trades, spec.feeds.books, spec.fill.book_walk),
-            spec.on_strategy_error,
+            spec.on_strategy_error, spec.execution,
         )  # fmt: skip
     return assemble_result(prepared, strategies, bars, started, tables)
 
@@ -257,6 +258,7 @@ def assemble_result(
         "latency_ms": fill.latency_ms,
         "max_participation": fill.max_participation,
         "engine": spec.engine,
+        "execution": None if spec.execution is None else spec.execution.as_dict(),
         "risk": None if spec.risk is None else spec.risk.model_dump(mode="json"),
         # The rules as the CLI announced them, for the report's settings block.
         "risk_rules": rules_in_force(spec.risk),
@@ -311,6 +313,7 @@ def backtest(
     book_walk: bool = False,
     progress: Callable[[int, int], None] | None = None,
     on_strategy_error: StrategyErrorPolicy = "keep",
+    execution: AlgoSpec | str | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``data``: the convenience call (``tradewind.backtest``).
 
@@ -384,6 +387,11 @@ def backtest(
         stopped (it emits nothing more, its resting entries are canceled) and the result lists the
         fault; then ``"keep"`` (default) leaves its positions under their protective exits,
         ``"flatten"`` closes them, ``"halt_all"`` refuses new entries from every strategy.
+    execution
+        The execution algorithm of every market intent that names none (event engine): an
+        :class:`~tradewind.core.algo_spec.AlgoSpec` or its one-line form
+        (``"twap:horizon=30m,slices=6"``, :func:`~tradewind.core.algo_spec.parse_algo`); None
+        sends plain orders.
 
     Returns
     -------
@@ -411,5 +419,6 @@ def backtest(
         window=Window(start=start, end=end),
         engine=engine,  # type: ignore[arg-type]  # checked by the spec, with a named error
         on_strategy_error=on_strategy_error,
+        execution=parse_algo(execution) if isinstance(execution, str) else execution,
     )
     return run(strategy, prepare(data, spec), params, bus=bus, progress=progress)

@@ -22,6 +22,7 @@ from tradewind.bars import BarSeries, FloatArray, IntArray
 from tradewind.book.book import OrderBook
 from tradewind.book.stream import DecodedBookStream
 from tradewind.book.tape import TradeTape
+from tradewind.core.algo_spec import AlgoSpec
 from tradewind.core.events import OrderExpired, OrderRejected
 from tradewind.core.instrument import Instrument
 from tradewind.core.orders import ClientIdFactory
@@ -102,6 +103,7 @@ def build_event_engine(
     bus: MessageBus | None = None,
     on_strategy_error: StrategyErrorPolicy = "keep",
     ids: ClientIdFactory | None = None,
+    execution: AlgoSpec | None = None,
 ) -> EventEngine:
     """Wire the Node over the simulated venue: bindings with their signals, the gate (the stake
     gate, or the risk engine), the venue port, and an engine-caused rejection check."""
@@ -144,6 +146,7 @@ def build_event_engine(
         protection=protection,
         bus=bus,
         on_strategy_error=on_strategy_error,
+        execution=execution,
     )
 
     def refused(_topic: str, event: OrderRejected | OrderExpired) -> None:
@@ -197,11 +200,12 @@ def run_event(
     bus: MessageBus | None = None,
     feeds: tuple[dict[str, TradeTape], dict[str, tuple[DecodedBookStream, OrderBook]]] = ({}, {}),
     on_strategy_error: StrategyErrorPolicy = "keep",
+    execution: AlgoSpec | None = None,
 ) -> EventRun:
     """Run the event engine: the Node over the simulated venue."""
     engine = build_event_engine(
         strategies, bars, chosen, starting, stake, venue, first_bar, risk_config, bus,
-        on_strategy_error,
+        on_strategy_error, None, execution,
     )  # fmt: skip
     trade_feeds, book_feeds = feeds
     venue.books = {symbol: book for symbol, (_, book) in book_feeds.items()}

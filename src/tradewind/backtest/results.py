@@ -20,6 +20,7 @@ from tradewind.core.orders import Order
 from tradewind.core.ports import RiskGate
 from tradewind.engine.node import Node
 from tradewind.engine.portfolio import Portfolio
+from tradewind.execution.parent import Parent
 from tradewind.execution.tca import MarketTape, TcaBook, TcaRecord, measure
 
 _EMPTY_TRADE_DTYPES: dict[str, Any] = {
@@ -235,16 +236,18 @@ def candle_tape(series: BarSeries) -> MarketTape:
     )  # fmt: skip
 
 
-def order_tca(order: Order, tape: MarketTape, instrument: Instrument) -> TcaRecord:
+def order_tca(
+    order: Order, tape: MarketTape, instrument: Instrument, algo: str | None = None
+) -> TcaRecord:
     """The cost of one order with fills: the arrival mid is the close of the last bar complete
     when the order was made, the final mid the close at its last fill; the venue is the
-    instrument's exchange (``sim`` when none)."""
+    instrument's exchange (``sim`` when none). ``algo`` labels it (its order type when None)."""
     return measure(
         execution_id=order.client_id,
         kind="order",
         strategy_id=order.strategy_id,
         venue=instrument.exchange or "sim",
-        algo=order.type.value,
+        algo=algo or order.type.value,
         instrument=instrument,
         side=order.side,
         quantity=order.quantity or order.filled_quantity,
@@ -256,19 +259,57 @@ def order_tca(order: Order, tape: MarketTape, instrument: Instrument) -> TcaReco
     )
 
 
+def parent_tca(
+    parent: Parent, children: list[Order], tape: MarketTape, instrument: Instrument
+) -> TcaRecord:
+    """The cost of one parent order: its children's fills against the mid it saw at its
+    arrival, over its life (creation to its last fill or its end, whichever is later); an
+    unfilled remainder is valued at the mid when it ended (its opportunity cost)."""
+    fills = [f for child in children for f in child.fills]
+    last = max((f.ts for f in fills), default=parent.created_ts)
+    end = max(last, parent.ended_ts or last)
+    return measure(
+        execution_id=parent.parent_id,
+        kind="parent",
+        strategy_id=parent.strategy_id,
+        venue=instrument.exchange or "sim",
+        algo=parent.spec.algo.value,
+        instrument=instrument,
+        side=parent.side,
+        quantity=parent.quantity,
+        fills=fills,
+        arrival_mid=float(parent.arrival_mid),
+        start_ts=parent.created_ts,
+        end_ts=end,
+        tape=tape,
+    )
+
+
 def orders_tca(
     node: Node, bars: dict[str, BarSeries], instruments: dict[str, Instrument]
 ) -> TcaBook:
-    """Transaction-cost analysis of every filled order of a candle backtest
-    (:mod:`tradewind.execution.tca`, each order as :func:`order_tca` measures it over
-    :func:`candle_tape`)."""
+    """Transaction-cost analysis of every filled order and every parent order of a candle
+    backtest (:mod:`tradewind.execution.tca`, each order as :func:`order_tca` and each parent as
+    :func:`parent_tca` measures it over :func:`candle_tape`). A parent's children are labelled
+    ``<algo>.child``, so the aggregate by algorithm keeps parents and plain orders apart."""
     book = TcaBook()
     tapes: dict[str, MarketTape] = {}
+
+    def tape_of(symbol: str) -> MarketTape:
+        tape = tapes.get(symbol)
+        if tape is None:
+            tape = tapes[symbol] = candle_tape(bars[symbol])
+        return tape
+
+    desk = node.desk
     for order in node.orders.values():
         if not order.fills:
             continue
-        tape = tapes.get(order.symbol)
-        if tape is None:
-            tape = tapes[order.symbol] = candle_tape(bars[order.symbol])
-        book.add(order_tca(order, tape, instruments[order.symbol]))
+        algo = None
+        if desk.is_child(order.client_id):
+            algo = f"{desk.engine.parents[desk.engine.parent_of[order.client_id]].spec.algo}.child"
+        book.add(order_tca(order, tape_of(order.symbol), instruments[order.symbol], algo))
+    for parent in desk.parents():
+        children = [node.orders[c] for c in parent.children]
+        book.add(parent_tca(parent, children, tape_of(parent.symbol), instruments[parent.symbol]))
     return book

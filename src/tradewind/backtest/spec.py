@@ -18,6 +18,7 @@ import pandas as pd
 
 from tradewind.book.stream import DecodedBookStream
 from tradewind.book.tape import QuoteTape, TradeTape
+from tradewind.core.algo_spec import AlgoSpec
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
 from tradewind.engine.node import StrategyErrorPolicy
@@ -85,7 +86,8 @@ class BacktestSpec:
     ``engine`` is ``"event"`` (the full engine, the truth) or ``"kernel"`` (the compiled
     screening kernel, which refuses by name what it cannot express); ``risk`` None keeps the
     plain stake gate; ``on_strategy_error`` says what follows a strategy's exception in a hook
-    (event engine: ``"keep"``, ``"flatten"`` or ``"halt_all"``).
+    (event engine: ``"keep"``, ``"flatten"`` or ``"halt_all"``); ``execution`` is the algorithm
+    that carries out every market intent naming none (event engine; None: plain orders).
     """
 
     account: Account = field(default_factory=Account)
@@ -97,7 +99,13 @@ class BacktestSpec:
     window: Window = field(default_factory=Window)
     engine: Engine = "event"
     on_strategy_error: StrategyErrorPolicy = "keep"
+    execution: AlgoSpec | None = None
 
     def __post_init__(self) -> None:
         if self.engine not in ("event", "kernel"):
             raise UserError(f"unknown engine {self.engine!r}: use 'event' or 'kernel'")
+        if self.engine == "kernel" and self.execution is not None:
+            raise UserError(
+                "engine 'kernel' fills whole orders at bar prices: execution algorithms "
+                "(--execution) run in the event engine"
+            )

@@ -87,6 +87,7 @@ def backtest(
             instruments=instruments, start=opts.date_from, end=opts.date_to,
             slippage_bps=opts.slippage_bps, volatility_slippage=opts.volatility_slippage,
             risk=risk, leverage=opts.leverage, funding=funding, progress=update,
+            execution=opts.algo(),
         )  # fmt: skip
     _print(result)
     if opts.json_path is not None:

@@ -93,10 +93,10 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Catalog folder
 # A search prepares its market once (cash, stake, fee, fill, fixed slippage) and every trial
 # shares it; leverage and volatility slippage are not part of that market. Risk rules are: with
 # them every trial runs on the event engine (the screening kernel has no risk engine).
-_SEARCH_CANNOT = ("leverage", "volatility_slippage")
+_SEARCH_CANNOT = ("leverage", "volatility_slippage", "execution")
 _SEARCH_WHY = (
-    "a search's market takes no leverage or volatility slippage; backtest the chosen "
-    "parameters with it instead"
+    "a search's market takes no leverage, volatility slippage or execution algorithm; backtest "
+    "the chosen parameters with it instead"
 )
 
 
@@ -421,7 +421,7 @@ def montecarlo(
         stake=opts.stake, fill=opts.fill, timeframe=candles.timeframe,
         instruments=candles.instruments, start=opts.date_from, end=opts.date_to,
         slippage_bps=opts.slippage_bps, volatility_slippage=opts.volatility_slippage, risk=risk,
-        leverage=opts.leverage,
+        leverage=opts.leverage, execution=opts.algo(),
     )  # fmt: skip
     # The backtest the paths are drawn from is a run like any other: its health comes first.
     print_health_headline(result)

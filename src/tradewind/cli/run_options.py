@@ -26,6 +26,7 @@ import typer
 
 from tradewind.cli.context import STATE
 from tradewind.cli.outputs import writable_file
+from tradewind.core.algo_spec import AlgoSpec, parse_algo
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
 from tradewind.core.timeframe import Timeframe
@@ -154,6 +155,15 @@ class RunOptions:
             rich_help_panel=COSTS,
         ),
     ] = 0.0
+    execution: Annotated[
+        str | None,
+        typer.Option(
+            "--execution",
+            help="Execution algorithm of every market order, e.g. twap:horizon=30m,slices=6 "
+            "(market, twap, vwap, pov, iceberg, smart_limit).",
+            rich_help_panel=COSTS,
+        ),
+    ] = None
     stop: Annotated[
         float | None,
         typer.Option("--stop", help="Protective stop, fraction (0.02 = 2%).", rich_help_panel=RISK),
@@ -203,6 +213,10 @@ class RunOptions:
     def candles(self) -> Candles:
         """The candles these flags name (see :func:`load_candles`)."""
         return load_candles(self.symbol, self.timeframe, self.exchange, self.data, self.data_dir)
+
+    def algo(self) -> AlgoSpec | None:
+        """The execution algorithm ``--execution`` names (None: plain orders)."""
+        return None if self.execution is None else parse_algo(self.execution)
 
     def risk(self) -> RiskConfig | None:
         """The risk rules these flags (and the config's [risk] table) switch on."""

@@ -161,6 +161,7 @@ def trade(
             volatility_slippage=opts.volatility_slippage,
         ),
         costs=Costs(fee=opts.fee),
+        execution=opts.algo(),
     )
     started = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = run_dir or Path("user_data") / "runs" / f"{mode}-{started}"

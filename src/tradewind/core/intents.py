@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from tradewind.core.algo_spec import AlgoSpec
+
 
 class IntentAction(StrEnum):
     """What the strategy wants to do with its position in one symbol."""
@@ -45,7 +47,9 @@ class Intent:
     intents, ``trigger_price`` for stop and take-profit intents. ``quantity`` asks for an explicit
     base quantity (a partial exit, a pyramiding add): the gate still checks it. ``stop_price`` is
     the protective stop the strategy plans (fixed-risk sizing and the heat limit use it when no
-    stop rule is configured).
+    stop rule is configured). ``algo`` names the execution algorithm of a market intent (a parent
+    order: TWAP, VWAP, POV, iceberg, smart limit, guarded market); None leaves it to the run's
+    default execution (a plain order when none is set).
     """
 
     strategy_id: str
@@ -60,6 +64,7 @@ class Intent:
     trigger_price: Decimal | None = None
     quantity: Decimal | None = None
     stop_price: Decimal | None = None
+    algo: AlgoSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)

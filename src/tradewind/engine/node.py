@@ -30,6 +30,7 @@ import numpy as np
 
 from tradewind.bars import BarSeries
 from tradewind.book.book import OrderBook
+from tradewind.core.algo_spec import AlgoSpec
 from tradewind.core.errors import UserError
 from tradewind.core.events import (
     CancelRejected,
@@ -42,16 +43,18 @@ from tradewind.core.events import (
     VenueEvent,
 )
 from tradewind.core.instrument import Instrument
-from tradewind.core.intents import Decision, Intent, IntentAction
+from tradewind.core.intents import Decision, Intent, IntentAction, PriceType
 from tradewind.core.orders import TERMINAL, ClientIdFactory, Fill, OrderStatus
 from tradewind.core.ports import RiskGate, RiskObserver, Venue
 from tradewind.core.records import Trade
 from tradewind.engine.account import AccountState
 from tradewind.engine.binding import Binding, DenialRecord
 from tradewind.engine.bus import VENUE_TOPICS, MessageBus
+from tradewind.engine.parents import ParentDesk
 from tradewind.engine.portfolio import Portfolio
 from tradewind.engine.strategy_host import StrategyFault, StrategyHost
 from tradewind.execution.order_manager import OrderManager
+from tradewind.risk.breakers import BreakerState
 from tradewind.risk.exits import ProtectionBook
 from tradewind.sim import stops
 
@@ -72,9 +75,13 @@ _EXITS = frozenset({IntentAction.EXIT_LONG, IntentAction.EXIT_SHORT})
 class Node:
     """Strategies -> risk gate -> order manager -> venue port -> order manager -> portfolio.
 
-    Everything that happens is also published on :attr:`bus` (order.*, account.*, risk.denied)
-    for adapters that record or report it. ``on_strategy_error`` is the
-    :data:`StrategyErrorPolicy` applied when a strategy faults.
+    Everything that happens is also published on :attr:`bus` (order.*, parent.*, account.*,
+    risk.denied) for adapters that record or report it. ``on_strategy_error`` is the
+    :data:`StrategyErrorPolicy` applied when a strategy faults. ``execution`` is the algorithm of
+    every market intent of a strategy that names none (None: plain orders); an intent's own
+    ``algo`` always wins. Parents are run by :attr:`desk` (:mod:`tradewind.engine.parents`);
+    ``settle_ms`` is how long an ended child may still report a fill there (0 for the simulated
+    venue, seconds live).
     """
 
     def __init__(
@@ -89,6 +96,8 @@ class Node:
         protection: ProtectionBook | None = None,
         bus: MessageBus | None = None,
         on_strategy_error: StrategyErrorPolicy = "keep",
+        execution: AlgoSpec | None = None,
+        settle_ms: int = 0,
     ) -> None:
         if on_strategy_error not in _POLICIES:
             raise UserError(
@@ -112,7 +121,6 @@ class Node:
         self.host = StrategyHost(
             bindings, portfolio.positions, self.position, lambda: self.account.now, self._faulted
         )
-        self.next_timer = self.host.next_timer
         self.denials: list[DenialRecord] = []
         self.paused = ""
         """Why new entries are refused (an operator's pause, ``halt_all``); empty when not."""
@@ -124,6 +132,10 @@ class Node:
         self._bars = {b.symbol: b.bars for b in bindings}
         self._protective: dict[str, tuple[str, str]] = {}
         self._after_exit: dict[tuple[str, str], Intent] = {}
+        self.desk = ParentDesk(
+            self.manager, instruments, self._bars, self._owner, self.bus.publish,
+            default=execution, settle_ms=settle_ms,
+        )  # fmt: skip
         venue.subscribe(self._from_venue)
 
     @property
@@ -172,8 +184,9 @@ class Node:
             return
         key = (binding.strategy_id, bars.symbol)
         for intent in intents:
-            if self.manager.working.get(key) and intent.action not in _EXITS:
-                if self.manager.exiting(key):
+            if intent.action not in _EXITS and (self.manager.working.get(key) or (
+                    self.desk.working and self.desk.busy(key))):  # fmt: skip
+                if self._exiting(key):
                     # A reversal: the entry waits until the exit has filled, so it is sized from
                     # the account as it is after the exit, and fills right after it.
                     self._after_exit[key] = intent
@@ -187,16 +200,36 @@ class Node:
             self._act(binding, self.host.call(binding, "on_trade", self.now, trade), True)
 
     def on_book(self, symbol: str, book: OrderBook) -> None:
-        """The book of ``symbol`` changed: show it to the strategies that asked for books."""
+        """The book of ``symbol`` changed: show it to the strategies that asked for books, and
+        to the parents of ``symbol``."""
         self.now = max(self.now, book.ts)
         for binding in self.host.book_listeners.get(symbol, ()):
             self._act(binding, self.host.call(binding, "on_book", self.now, book), True)
+        self.desk.on_book(symbol, book, self.now, self._date_for)
+
+    def next_timer(self) -> int | None:
+        """The next strategy timer or parent wake-up (UTC ms), or None."""
+        timer = self.host.next_timer()
+        if not self.desk.working:
+            return timer
+        wake = self.desk.next_wake(self.now)
+        if wake is None or (timer is not None and timer <= wake):
+            return timer
+        return wake
 
     def on_timer(self, now: int) -> None:
-        """Fire every timer due at ``now`` (in the order they were set) and route their intents."""
+        """Fire every timer due at ``now`` (in the order they were set) and route their intents;
+        then drive the working parents."""
         self.now = max(self.now, now)
         for binding, intents in self.host.due_timers(now):
             self._act(binding, intents, False)
+        if self.desk.working:
+            self._halt_parents()
+            self.desk.drive(self.now, self._date_for)
+
+    def _date_for(self, symbol: str) -> None:
+        # Events the venue answers while a parent is driven belong to the symbol's latest bar.
+        self._bar = self._bar_at(symbol)
 
     def _act(self, binding: Binding, intents: list[Intent], one_entry: bool) -> None:
         if not intents:
@@ -204,7 +237,8 @@ class Node:
         index = self._bar_at(binding.symbol)
         key = (binding.strategy_id, binding.symbol)
         for intent in intents:
-            if one_entry and self.manager.working.get(key) and not intent.action.is_exit:
+            if one_entry and not intent.action.is_exit and (self.manager.working.get(key) or (
+                    self.desk.working and self.desk.busy(key))):  # fmt: skip
                 continue  # an entry is already on its way
             self._route(intent, binding, index)
 
@@ -257,6 +291,8 @@ class Node:
                 key = self._protective.pop(order.client_id, None)
                 if key is not None and order.filled_quantity == 0 and self.protection is not None:
                     self.protection.failed(key)
+            if self.desk.working and self.desk.is_child(order.client_id):
+                self.desk.child_changed(order, self.now)
 
     def _filled(self, client_id: str, reduce_only: bool, fill: Fill, bar_index: int) -> None:
         binding = self._owner[client_id]
@@ -304,10 +340,10 @@ class Node:
             return
         self.now = action.ts
         binding = self._binding_of[key]
-        if action.kind != stops.PYRAMID_ADD and self.manager.exiting(key):
+        if action.kind != stops.PYRAMID_ADD and self._exiting(key):
             return  # an exit is already on its way (it fills at this bar's open, first)
         intent = action.intent(self.position(*key) > 0)
-        client_id = self._route(intent, binding, action.bar)
+        client_id = self._route(intent, binding, action.bar, plain=True)
         if client_id is None:
             self.protection.failed(key)
         elif not self.orders[client_id].status.is_terminal:
@@ -323,6 +359,19 @@ class Node:
         self.now = max(self.now, now)
         if self.observer.fire(now):
             self.kill_switch("drawdown limit reached: flattening", halt=False)
+        elif self.desk.working:
+            self._halt_parents()
+
+    def _halt_parents(self) -> None:
+        """While a breaker refuses new exposure, parents that add it stop (with the breaker's
+        name); reduce-only ones go on. Checked when a breaker trips and before parents are
+        driven (a trip on a closed trade or a rejection happens outside :meth:`on_breaker`)."""
+        board = getattr(self.observer, "board", None)
+        if board is None:
+            return
+        state, name = board.blocking(self.now)
+        if state is not BreakerState.ACTIVE:
+            self.desk.cancel(f"breaker {name}: {state}", self.now, adding_only=True)
 
     # -- the control port -------------------------------------------------------------------------
 
@@ -350,7 +399,10 @@ class Node:
     ) -> None:
         """Cancel the working orders and close the positions of ``strategy_id`` (None: all) in
         ``symbol`` (None: every symbol) with reduce-only orders; protective exits of those
-        positions are dropped."""
+        positions are dropped. Their parents are canceled first (the flattening order replaces a
+        reduce-only parent's remainder)."""
+        if self.desk.working:
+            self.desk.cancel(reason, self.now, strategy_id=strategy_id, symbol=symbol)
         for client_id, order in list(self.orders.items()):
             if not order.status.is_open or strategy_id not in (None, order.strategy_id):
                 continue
@@ -365,7 +417,7 @@ class Node:
             intent = Intent(
                 strategy_id=owner, symbol=held, action=action, ts=self.now, reason=reason
             )
-            self._route(intent, self._binding_of[(owner, held)], self._bar_at(held))
+            self._route(intent, self._binding_of[(owner, held)], self._bar_at(held), plain=True)
 
     def kill_switch(self, reason: str = "kill switch", *, halt: bool = True) -> None:
         """Cancel every working order and flatten every position with reduce-only orders.
@@ -384,6 +436,9 @@ class Node:
     def _faulted(self, fault: StrategyFault) -> None:
         # A faulted strategy cannot manage a resting entry any more: cancel those. Its positions
         # (and their exits) stay, unless the policy says otherwise.
+        if self.desk.working:
+            self.desk.cancel(f"strategy fault: {fault.describe()}", self.now,
+                             strategy_id=fault.strategy_id, adding_only=True)  # fmt: skip
         for client_id, order in list(self.orders.items()):
             if order.strategy_id == fault.strategy_id and order.is_open and not order.reduce_only:
                 self.manager.cancel(client_id, self.now)
@@ -394,26 +449,52 @@ class Node:
 
     # -- routing ----------------------------------------------------------------------------------
 
-    def _route(self, intent: Intent, binding: Binding, bar_index: int) -> str | None:
+    def _exiting(self, key: tuple[str, str]) -> bool:
+        """True while a reduce-only order or parent of ``key`` is working."""
+        return self.manager.exiting(key) or bool(self.desk.working and self.desk.exiting(key))
+
+    def _route(
+        self, intent: Intent, binding: Binding, bar_index: int, *, plain: bool = False
+    ) -> str | None:
+        """Gate ``intent`` and send what it approves: an order, or a parent when the intent
+        names an algorithm (or, unless ``plain``, a market intent meets the run's default
+        execution). Returns the order's or the parent's id, None when nothing was sent."""
         key = (intent.strategy_id, intent.symbol)
-        if intent.action in _EXITS and intent.quantity is None and self.manager.exiting(key):
+        if intent.action in _EXITS and intent.quantity is None and self._exiting(key):
             # An exit of the whole position is on its way already (a cap fills it in parts, or a
             # timer or hook asked twice): a second one would sell what is not there.
             return None
+        if intent.action in _EXITS and self.desk.working:
+            # The exit decides: an entry still being worked stops adding to what it closes.
+            self.desk.cancel(f"exit: {intent.reason or intent.action.value}", self.now,
+                             strategy_id=key[0], symbol=key[1], adding_only=True)  # fmt: skip
         stopped = self.paused or self.stopped_entries.get(intent.symbol, "")
         if stopped and intent.action not in _EXITS:
             decision = Decision.deny(intent, stopped, "control.paused")
         else:
             decision = self.gate.decide(intent, self.account)
         if not decision.approved:
-            self.bus.publish("risk.denied", self.now, decision)
-            denial = DenialRecord(intent.ts, intent.strategy_id, intent.symbol, intent.action,
-                                  decision.reason, decision.code)  # fmt: skip
-            self.denials.append(denial)
+            self._deny(decision)
             return None
+        spec = intent.algo
+        if spec is None and not plain and intent.price_type is PriceType.MARKET:
+            spec = self.desk.default
+        self._bar = bar_index
+        if spec is not None:
+            try:
+                return self.desk.start(decision, binding, spec, self.now).parent_id
+            except UserError as refused:  # too small for the market, or nothing seen yet
+                self._deny(Decision.deny(intent, str(refused), "execution.refused"))
+                return None
         order = self.manager.place(decision, self.now)
         self._owner[order.client_id] = binding
         # The order is recorded before it is sent: a crash can be reconciled by its client id.
-        self._bar = bar_index
         self.manager.send(order, self.now)
         return order.client_id
+
+    def _deny(self, decision: Decision) -> None:
+        intent = decision.intent
+        self.bus.publish("risk.denied", self.now, decision)
+        denial = DenialRecord(intent.ts, intent.strategy_id, intent.symbol, intent.action,
+                              decision.reason, decision.code)  # fmt: skip
+        self.denials.append(denial)

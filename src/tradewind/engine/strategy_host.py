@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any
 
 from tradewind.bars import BarSeries
+from tradewind.core.algo_spec import AlgoSpec
 from tradewind.core.errors import TradewindError, UserError
 from tradewind.core.intents import Intent, IntentAction, PriceType
 from tradewind.core.market_context import MarketContext
@@ -123,8 +124,10 @@ class HookContext:
         reason: str = "",
         size_hint: Decimal | None = None,
         confidence: float | None = None,
+        algo: AlgoSpec | None = None,
     ) -> None:
-        """Send an intent to the risk gate. ``confidence`` in [0, 1] feeds confidence sizing.
+        """Send an intent to the risk gate. ``confidence`` in [0, 1] feeds confidence sizing;
+        ``algo`` names the execution algorithm of a market intent (a parent order).
 
         Raises
         ------
@@ -144,6 +147,7 @@ class HookContext:
                 reason=reason,
                 size_hint=size_hint,
                 confidence=confidence,
+                algo=algo,
             )
         )
 

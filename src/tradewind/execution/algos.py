@@ -25,82 +25,22 @@ The algorithms:
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from enum import StrEnum
 
 import numpy as np
 
+from tradewind.core.algo_spec import Algo, AlgoSpec, Timeout
 from tradewind.core.errors import UserError
 from tradewind.core.money import ZERO
 from tradewind.core.records import Side
 
+__all__ = [
+    "Algo", "AlgoSpec", "Timeout", "curve_weights", "floor_to", "guard_price", "learn_volume_curve",
+    "merge_small", "passive_price", "pov_target", "schedule", "split", "twap_times", "within_chase",
+]  # fmt: skip
+
 DAY_MS = 86_400_000
 BPS = Decimal(10_000)
-
-
-class Algo(StrEnum):
-    """An execution algorithm (:mod:`tradewind.execution.algos`)."""
-
-    MARKET = "market"
-    """One child at once: a marketable limit IOC within the slippage guard."""
-    TWAP = "twap"
-    VWAP = "vwap"
-    POV = "pov"
-    ICEBERG = "iceberg"
-    SMART_LIMIT = "smart_limit"
-
-
-class Timeout(StrEnum):
-    """What a smart limit does with its remainder when its time is up."""
-
-    CROSS = "cross"
-    CANCEL = "cancel"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AlgoSpec:
-    """How a parent executes. Only the fields of the chosen ``algo`` matter.
-
-    ``guard_bps`` caps every marketable child (and the MARKET algo) at that distance from the
-    arrival price; ``limit_price`` is the iceberg's price (the arrival's best on our side when
-    None).
-    """
-
-    algo: Algo
-    horizon_ms: int = 0
-    slices: int = 1
-    jitter: float = 0.0
-    seed: int = 0
-    volume_curve: tuple[float, ...] = ()
-    participation: float = 0.0
-    visible: Decimal = ZERO
-    limit_price: Decimal | None = None
-    chase_bps: Decimal = Decimal(10)
-    timeout_ms: int = 60_000
-    on_timeout: Timeout = Timeout.CROSS
-    guard_bps: Decimal = Decimal(10)
-
-    def __post_init__(self) -> None:
-        algo = self.algo
-        if algo in (Algo.TWAP, Algo.VWAP):
-            if self.slices < 1:
-                raise UserError(f"{algo}: slices must be at least 1, got {self.slices}")
-            if self.horizon_ms <= 0:
-                raise UserError(f"{algo}: horizon_ms must be positive, got {self.horizon_ms}")
-        if not 0 <= self.jitter < 0.5:
-            raise UserError(f"jitter must be in [0, 0.5), got {self.jitter}")
-        curve = self.volume_curve
-        if algo is Algo.VWAP and curve and (any(v < 0 for v in curve) or sum(curve) <= 0):
-            raise UserError("vwap: the volume curve needs non-negative shares with a positive sum")
-        if algo is Algo.POV and not 0 < self.participation <= 1:
-            raise UserError(f"pov: participation must be in (0, 1], got {self.participation}")
-        if algo is Algo.ICEBERG and self.visible <= 0:
-            raise UserError(f"iceberg: the visible quantity must be positive, got {self.visible}")
-        if self.guard_bps <= 0:
-            raise UserError(f"guard_bps must be positive, got {self.guard_bps}")
-        if algo is Algo.SMART_LIMIT and (self.timeout_ms <= 0 or self.chase_bps < 0):
-            raise UserError("smart_limit: timeout_ms must be positive and chase_bps non-negative")
 
 
 def floor_to(value: Decimal, step: Decimal) -> Decimal:

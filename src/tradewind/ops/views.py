@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from tradewind.backtest.results import candle_tape, order_tca
+from tradewind.backtest.results import candle_tape, order_tca, parent_tca
 from tradewind.bars import BarSeries
+from tradewind.core.orders import Order
 from tradewind.engine.equity import account_currency, equity_curve
 from tradewind.engine.node import Node
+from tradewind.execution.parent import Parent
 from tradewind.execution.tca import MarketTape, TcaBook
 
 __all__ = ["ExecutionCosts", "equity_points", "marked_positions", "strategy_rows"]
@@ -144,21 +146,35 @@ class ExecutionCosts:
         return kept[1]
 
     def update(self, budget: int = 200) -> int:
-        """Measure up to ``budget`` of the orders done since the last call (about a millisecond
-        each: the trading loop is never held long); returns how many are left for later."""
-        traded = {b.symbol for b in self.node.bindings}
-        due = [
+        """Measure up to ``budget`` of the orders and parent orders done since the last call
+        (about a millisecond each: the trading loop is never held long); returns how many are
+        left for later. A parent's children are labelled ``<algo>.child``, as in a backtest."""
+        node = self.node
+        traded = {b.symbol for b in node.bindings}
+        desk = node.desk
+        due: list[Order | Parent] = [
             order
-            for order in self.node.orders.values()
+            for order in node.orders.values()
             if not order.is_open
             and order.fills
             and order.client_id not in self._measured
             and order.symbol in traded
         ]
-        for order in due[:budget]:
-            instrument = self.node.instruments[order.symbol]
-            self.book.add(order_tca(order, self._tape(order.symbol), instrument))
-            self._measured.add(order.client_id)
+        due += [p for p in desk.ended() if p.parent_id not in self._measured and p.symbol in traded]
+        for item in due[:budget]:
+            instrument = node.instruments[item.symbol]
+            tape = self._tape(item.symbol)
+            if isinstance(item, Parent):
+                children = [node.orders[c] for c in item.children]
+                self.book.add(parent_tca(item, children, tape, instrument))
+                self._measured.add(item.parent_id)
+                continue
+            algo = None
+            if desk.is_child(item.client_id):
+                parent = desk.engine.parents[desk.engine.parent_of[item.client_id]]
+                algo = f"{parent.spec.algo}.child"
+            self.book.add(order_tca(item, tape, instrument, algo))
+            self._measured.add(item.client_id)
         return max(len(due) - budget, 0)
 
     def summary(self) -> dict[str, Any]:

@@ -263,6 +263,7 @@ class PaperDriver(BarDriver):
         engine = build_event_engine(
             self.strategies, self.bars, prepared.instruments, starting, prepared.stake,
             self.venue, self.first_bar, None, bus, prepared.spec.on_strategy_error, ids,
+            prepared.spec.execution,
         )  # fmt: skip
         self.port = engine.port
         return engine

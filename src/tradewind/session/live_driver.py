@@ -43,6 +43,9 @@ __all__ = ["LiveDriver"]
 
 log = logging.getLogger(__name__)
 
+LIVE_SETTLE_MS = 5_000
+"""How long an ended child of a parent stays committed live: a fill that raced its end may
+still be on its way from the exchange (:mod:`tradewind.execution.parent`)."""
 _MINUTE_S = 60.0
 
 
@@ -118,6 +121,7 @@ class LiveDriver(BarDriver):
             bindings=bindings, gate=gate, venue=self.port, portfolio=portfolio,
             instruments=instruments, ids=ids or ClientIdFactory("lv", session="0"),
             bus=bus or MessageBus(), on_strategy_error=prepared.spec.on_strategy_error,
+            execution=prepared.spec.execution, settle_ms=LIVE_SETTLE_MS,
         )  # fmt: skip
         # The port delivers to one sink: this driver's, which dates and indexes the events.
         self.port.subscribe(self._from_venue)

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from tradewind.bars import BarSeries
 from tradewind.book.book import OrderBook
+from tradewind.core.algo_spec import AlgoSpec
 from tradewind.core.errors import UserError
 from tradewind.core.intents import IntentAction, PriceType
 from tradewind.core.market_context import MarketContext
@@ -193,8 +194,10 @@ class StrategyContext(Protocol):
         reason: str = "",
         size_hint: Decimal | None = None,
         confidence: float | None = None,
+        algo: AlgoSpec | None = None,
     ) -> None:
-        """Send an intent to the risk gate (``confidence`` in [0, 1] feeds confidence sizing)."""
+        """Send an intent to the risk gate (``confidence`` in [0, 1] feeds confidence sizing;
+        ``algo`` names the execution algorithm, :class:`~tradewind.core.algo_spec.AlgoSpec`)."""
         ...
 
     def set_timer(self, at_ms: int, name: str) -> None:

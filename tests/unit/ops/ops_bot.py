@@ -14,6 +14,7 @@ import pytest
 
 from tradewind.backtest.inputs import instruments_for
 from tradewind.bars import BarSeries
+from tradewind.core.algo_spec import AlgoSpec
 from tradewind.core.intents import IntentAction
 from tradewind.core.orders import ClientIdFactory, Order
 from tradewind.core.ports import RiskGate
@@ -118,10 +119,11 @@ def make_bot(
     take_profit_pct: float | None = None,
     breakers: BreakerConfig | None = None,
     name: str = "ops-test",
+    execution: AlgoSpec | None = None,
 ) -> Bot:
     """The bot (called ``name``); with ``stop_pct``, ``take_profit_pct`` or ``breakers``, under
     the risk engine (with a protective stop and a take-profit that far away, and those circuit
-    breakers)."""
+    breakers); ``execution`` carries its orders out with that algorithm."""
     bars = BarSeries.from_frame(minutes.set_index("date"), SYMBOL, Timeframe(60_000))
     instruments = instruments_for({SYMBOL: bars}, None, Decimal("0.001"))
     never = np.zeros(len(bars), dtype=np.bool_)
@@ -142,7 +144,7 @@ def make_bot(
     node = Node(
         bindings=[binding], gate=gate, venue=port, protection=protection,
         portfolio=Portfolio(instruments, cash={"USDT": Decimal(10_000)}), instruments=instruments,
-        ids=ClientIdFactory("op", session="0"),
+        ids=ClientIdFactory("op", session="0"), execution=execution,
     )  # fmt: skip
     database = open_bot(name, bots_dir=tmp_path / "bots")
     session = database.start_session(

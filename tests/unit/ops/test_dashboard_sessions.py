@@ -7,15 +7,17 @@ Node and the bot's database."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from ops_bot import SYMBOL, Bot
+from ops_bot import SYMBOL, Bot, make_bot
 
 from tradewind.backtest import backtest
 from tradewind.backtest.results import orders_tca
 from tradewind.cli.run_registry import run_record
+from tradewind.core.algo_spec import parse_algo
 from tradewind.ops.api import LoginLimiter, build_app
 from tradewind.ops.views import ExecutionCosts
 from tradewind.ops.web.routes import PLOTLY_JS
@@ -199,3 +201,24 @@ def test_execution_costs_are_measured_a_bounded_batch_at_a_time_as_the_backtest_
     whole = orders_tca(bot.node, {SYMBOL: bot.bars}, bot.node.instruments)
     assert costs.book.aggregate("strategy_id") == whole.aggregate("strategy_id")
     assert [r.execution_id for r in costs.book.records] == [r.execution_id for r in whole.records]
+
+
+def test_execution_costs_measure_parent_orders_and_label_their_children(
+    minutes: pd.DataFrame, tmp_path: Path
+) -> None:
+    bot = make_bot(minutes, tmp_path, execution=parse_algo("twap:horizon=5m,slices=5"))
+    bot.run()
+    costs = ExecutionCosts(bot.node)
+    assert costs.update(budget=1000) == 0
+    whole = orders_tca(bot.node, {SYMBOL: bot.bars}, bot.node.instruments)
+    ended = {p.parent_id for p in bot.node.desk.ended()}
+    assert ended
+    parents = [r for r in costs.book.records if r.kind == "parent"]
+    assert {r.execution_id for r in parents} == ended
+    assert {r.algo for r in costs.book.records} == {"twap", "twap.child"}
+    measured = {r.execution_id: r for r in costs.book.records}
+    for record in whole.records:  # the same cost as the backtest's measure, for each one done
+        if record.execution_id in measured:
+            assert measured[record.execution_id] == record
+    summary = costs.summary()
+    assert {row["algo"] for row in summary["by_order_type"]} == {"twap", "twap.child"}

@@ -13,6 +13,7 @@ from tradewind.backtest.api import prepare, run
 from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec, Window
 from tradewind.bars import BarSeries
+from tradewind.core.algo_spec import parse_algo
 from tradewind.core.errors import UserError
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.recorded import bundled_recorded_dir
@@ -90,3 +91,31 @@ def test_a_repeated_bar_is_refused() -> None:
     series = BarSeries.from_frame(frames["ETH/BTC"], "ETH/BTC", Timeframe.parse("5m"))
     with pytest.raises(UserError, match="not after"):
         driver.add("ETH/BTC", series.bar(WARMUP - 1))
+
+
+@pytest.mark.parametrize(
+    "execution",
+    ["twap:horizon=20m,slices=4", "vwap:horizon=30m,slices=3", "pov:participation=0.1",
+     "iceberg:visible=1,horizon=1h", "market:guard_bps=5"],
+)  # fmt: skip
+def test_execution_algorithms_send_the_backtests_children(execution: str) -> None:
+    frames = _frames("ETH_BTC")
+    spec = BacktestSpec(account=Account(cash=1, stake="50%"), execution=parse_algo(execution))
+    warm = {n: f.iloc[:WARMUP] for n, f in frames.items()}
+    driver = PaperDriver(prepare(warm, spec), strategies_from("sma_cross", None))
+    # The bars as an exchange sends them: on the tick grid (a limit child rests at a close).
+    full = prepare(frames, BacktestSpec()).bars
+    for i in range(WARMUP, WARMUP + LIVE):
+        for name, series in full.items():
+            driver.add(name, series.bar(i))
+        driver.flush()
+    paper = driver.result()
+    backtest = run("sma_cross", prepare(frames, replace(spec, window=Window(
+        start=next(iter(frames.values()))["date"].iloc[WARMUP]))))  # fmt: skip
+    columns = ["client_id", "side", "quantity", "filled", "average_price", "status", "created",
+               "reason"]  # fmt: skip
+    assert len(backtest.orders) > 10
+    algo = execution.split(":", maxsplit=1)[0]
+    assert set(backtest.orders["reason"].str.split(":").str[0]) == {algo}
+    pd.testing.assert_frame_equal(paper.orders[columns], backtest.orders[columns])
+    _same(paper.trades, backtest.trades)

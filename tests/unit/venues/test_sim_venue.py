@@ -185,19 +185,15 @@ def test_participation_cap_splits_a_large_order_over_bars(bars: BarSeries) -> No
 
 def test_ioc_limit_that_does_not_fill_on_its_first_bar_expires(bars: BarSeries) -> None:
     venue = _venue(bars)
-    far = Decimal(repr(float(bars.low[11]) - 5000.0))
-    order = Order(
-        "a",
-        SYMBOL,
-        Side.BUY,
-        OrderType.LIMIT,
-        Decimal("1"),
-        price=far,
-        time_in_force=TimeInForce.IOC,
-    )
+    # Reached later in the data, never on the first bar the order is live in (bar 11).
+    later = int(np.flatnonzero(bars.low[12:] < float(bars.low[11]))[0]) + 12
+    price = Decimal(repr(float(bars.low[later])))
+    order = Order("a", SYMBOL, Side.BUY, OrderType.LIMIT, Decimal("1"), price=price,
+                  time_in_force=TimeInForce.IOC)  # fmt: skip
     venue.submit(order, _close_time(bars, 10))
-    # It never reaches the price in this data, so there is no bar to process: it stays working
-    # until the data ends, which the runner reports as the end of the backtest.
+    # Only its first bar can fill an IOC: it expires there, not at the later bar that reaches it.
+    assert venue.next_bar(SYMBOL) == 11
+    assert [type(e) for e in venue.process_bar(SYMBOL, 11)] == [OrderExpired]
     assert venue.next_bar(SYMBOL) is None
     near = Decimal(repr(float(bars.open[11])))
     ioc = Order(

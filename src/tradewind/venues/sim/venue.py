@@ -392,6 +392,10 @@ class SimVenue:
                 return self._touch(bars, start, level, reach_down=is_buy)
             return start
         if kind is OrderType.LIMIT:
+            if order.time_in_force is not TimeInForce.GTC:
+                # IOC/FOK: only the first bar the order is live in can fill it (the bar's range
+                # reaching the limit, by the limit rule); what it does not fill there expires.
+                return start
             return self._touch(bars, start, float(order.price or 0), reach_down=is_buy)
         trigger = float(order.trigger_price or 0)
         if kind is OrderType.TAKE_PROFIT:
