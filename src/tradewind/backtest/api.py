@@ -181,7 +181,8 @@ def run(
         tables = run_event(
             strategies, bars, chosen, starting, prepared.stake, venue, prepared.first_bar,
             progress, spec.risk, bus,
-            feeds_for(strategies, bars, spec.feeds.trades, spec.feeds.books, spec.fill.book_walk),
+            feeds_for(strategies, bars, spec.feeds.trades, spec.feeds.books, spec.fill.book_walk,
+                      spec.execution is not None),
             spec.on_strategy_error, spec.execution,
         )  # fmt: skip
     return assemble_result(prepared, strategies, bars, started, tables)

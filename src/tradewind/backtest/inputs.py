@@ -149,8 +149,11 @@ def feeds_for(
     trades: Mapping[str, TradeTape] | None,
     books: Mapping[str, DecodedBookStream | QuoteTape] | None,
     book_walk: bool,
+    execution: bool = False,
 ) -> tuple[dict[str, TradeTape], dict[str, tuple[DecodedBookStream, OrderBook]]]:
-    """The trade and book feeds the run needs (only those something will read)."""
+    """The trade and book feeds the run needs (only those something will read: a strategy's
+    hooks, book-walking fills, or, with ``execution``, the parent orders that price off the
+    book)."""
     for name, given in (("trades", trades), ("books", books)):
         unknown = sorted(set(given or {}) - set(bars))
         if unknown:
@@ -158,7 +161,7 @@ def feeds_for(
                 f"{name} given for {', '.join(unknown)}, which has no candles in this backtest"
             )
     wants_trades = any(s.wants_trade_callback() for s in strategies)
-    wants_books = book_walk or any(s.wants_book_callback() for s in strategies)
+    wants_books = book_walk or execution or any(s.wants_book_callback() for s in strategies)
     trade_feeds = {symbol: tape for symbol, tape in (trades or {}).items() if wants_trades}
     book_feeds = {}
     for symbol, depth in (books or {}).items():

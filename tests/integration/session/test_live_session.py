@@ -21,6 +21,7 @@ from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.bars import BarSeries
 from tradewind.config import AppConfig
 from tradewind.connectors.config import ExchangeConfig
+from tradewind.core.algo_spec import Algo, AlgoSpec
 from tradewind.core.errors import UserError
 from tradewind.core.intents import IntentAction, PriceType
 from tradewind.core.orders import OrderStatus
@@ -209,3 +210,47 @@ def test_a_live_session_needs_its_confirmation(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="needs the exchange key"):
         LiveConfig(exchange=ExchangeConfig(), strategies=[Churn()], symbols=(SYMBOL,),
                    timeframe="1m", run_dir=tmp_path, max_capital=Decimal(100), confirmed=True)  # fmt: skip
+
+
+class TwapChurn(Strategy):
+    """Enters every fourth bar and exits two bars later, each as a TWAP of three one-minute
+    slices it names itself."""
+
+    name = "twap_churn_live"
+
+    def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
+        held = ctx.position(SYMBOL)
+        twap = AlgoSpec(algo=Algo.TWAP, horizon_ms=180_000, slices=3, guard_bps=Decimal(50))
+        if i % 4 == 0 and held == 0:
+            ctx.emit(SYMBOL, IntentAction.ENTER_LONG, algo=twap)
+        elif i % 4 == 2 and held > 0:
+            ctx.emit(SYMBOL, IntentAction.EXIT_LONG, algo=twap)
+
+
+@pytest.mark.slow
+async def test_a_live_session_sends_a_named_twap_as_children_the_exchange_fills(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    async with LoopbackServer(_sim(shared_data, 25)) as server:
+        key = _key(server)
+        config = _config(server, key, tmp_path, TwapChurn(), max_bars=16,
+                         max_orders_per_minute=1000)  # fmt: skip
+        session = LiveSession(config, ops=_ops(tmp_path))
+        await session.run()
+        ledger = {o.client_id: o for o in _ledger(server, key)}
+    driver = session.driver
+    assert isinstance(driver, LiveDriver)
+    parents = driver.node.desk.parents()
+    assert len(parents) >= 2
+    assert {p.spec.algo for p in parents} == {Algo.TWAP}
+    for parent in parents:
+        # Every child on the exchange under its parent's id and slice number, none twice, and
+        # what the exchange filled for them is the parent's fill, never more than it asked.
+        assert parent.children == [f"{parent.parent_id}-{k}" for k in
+                                   range(1, len(parent.children) + 1)]  # fmt: skip
+        assert set(parent.children) <= set(ledger)
+        filled = sum((ledger[c].filled for c in parent.children), Decimal(0))
+        assert filled == parent.filled_quantity <= parent.quantity
+    assert any(len(p.children) >= 2 and p.filled_quantity > 0 for p in parents)
+    assert set(ledger) == {c for p in parents for c in p.children}
+    assert all(o.status != "NEW" for o in ledger.values()), "an order outlived the session"

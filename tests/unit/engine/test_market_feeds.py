@@ -22,6 +22,8 @@ from tradewind.core.errors import UserError
 from tradewind.core.instrument import FeeSide, Instrument
 from tradewind.core.intents import IntentAction
 from tradewind.core.records import Side, Trade
+from tradewind.engine.bus import MessageBus
+from tradewind.execution.parent import Parent
 from tradewind.strategies import Param, Strategy, StrategyContext
 
 BTC = "BTC/USDT"
@@ -202,3 +204,31 @@ def test_feeds_for_unknown_symbols_and_book_walk_without_books_are_refused(
         backtest(WhaleFollower(), {BTC: bars}, trades={"ETH/USDT": tape})
     with pytest.raises(UserError, match="book_walk needs books"):
         backtest("sma_cross", {BTC: bars}, book_walk=True)
+
+
+def test_parents_read_the_fed_book_and_their_children_fill_by_the_bars(
+    btc: tuple[TradeTape, pd.DataFrame], shared_data: Path
+) -> None:
+    tape, bars = btc
+    quotes = decode_binance_quotes_parquet(
+        shared_data / "trades" / "binance-btcusdt-quotes.parquet", symbol=BTC
+    )
+    bus = MessageBus()
+    parents: list[Parent] = []
+    bus.subscribe("parent.created", lambda _topic, parent: parents.append(parent))
+    result = backtest(WhaleFollower(size=0.5), {BTC: bars}, cash=10_000, fee=0.001, stake="1000",
+                      instruments=_spot(BTC, "0.01", "0.000001"), trades={BTC: tape},
+                      books={BTC: quotes}, bus=bus, execution="market:guard_bps=5")  # fmt: skip
+    assert len(parents) >= 3
+    for parent in parents:
+        # The arrival is the book's mid at the decision (not a bar's close), and the guard caps
+        # the child at 5 bps from it.
+        k = int(np.searchsorted(quotes.ts, parent.created_ts, side="right")) - 1
+        mid = (Decimal(repr(float(quotes.bid[k]))) + Decimal(repr(float(quotes.ask[k])))) / 2
+        assert parent.arrival_mid == mid
+    filled = result.orders[result.orders["filled"] > 0]
+    assert len(filled) >= 3
+    for row in filled.itertuples():
+        parent = next(p for p in parents if row.client_id.startswith(f"{p.parent_id}-"))
+        cap = float(parent.arrival_mid) * (1 + 5e-4 if row.side == "buy" else 1 - 5e-4)
+        assert (row.average_price <= cap) if row.side == "buy" else (row.average_price >= cap)

@@ -233,3 +233,30 @@ def test_an_intent_naming_an_algorithm_wins_over_the_default(frame: pd.DataFrame
     assert len(parents) > 5
     assert {p.spec for p in parents.values()} == {ICEBERG}
     assert (result.orders["quantity"] <= 2).all()
+
+
+def test_a_working_buy_parent_reserves_what_it_may_still_spend(frame: pd.DataFrame) -> None:
+    spec = BacktestSpec(account=Account(cash=1, stake="50%"),
+                        execution=parse_algo("twap:horizon=1h,slices=12"))  # fmt: skip
+    driver = PaperDriver(prepare({"ETH/BTC": frame.iloc[:300]}, spec),
+                         strategies_from("sma_cross", None))  # fmt: skip
+    full = prepare({"ETH/BTC": frame}, BacktestSpec()).bars["ETH/BTC"]
+    node = driver.node
+    checked = 0
+    for i in range(300, BARS):
+        driver.add("ETH/BTC", full.bar(i))
+        driver.flush()
+        buying = [p for p in node.desk.working if not p.reduce_only]
+        if not buying:
+            assert node.manager.reserved.get("BTC", Decimal(0)) == 0  # released in full
+            continue
+        (parent,) = buying
+        open_children = [node.orders[c] for c in parent.children if node.orders[c].is_open]
+        rest = parent.quantity - parent.filled_quantity - sum(o.remaining for o in open_children)
+        guard = parent.arrival_mid * (1 + parent.spec.guard_bps / Decimal(10_000))
+        children = sum((o.quantity * (o.price or 0) for o in open_children), Decimal(0))
+        assert node.manager.reserved["BTC"] == rest * guard + children
+        # What the next entry would be sized from is what the parent does not hold back.
+        assert node.account.free("BTC") == node.portfolio.cash["BTC"] - rest * guard - children
+        checked += 1
+    assert checked > 20
