@@ -27,6 +27,10 @@ class Algo(StrEnum):
     POV = "pov"
     ICEBERG = "iceberg"
     SMART_LIMIT = "smart_limit"
+    AUTO = "auto"
+    """The execution policy picks one of the others from the order's size against the market's
+    liquidity at the decision (:mod:`tradewind.execution.policy`); ``guard_bps``,
+    ``horizon_ms``, ``participation`` and ``timeout_ms`` set its thresholds."""
 
 
 class Timeout(StrEnum):

@@ -42,11 +42,20 @@ from tradewind.engine.binding import Binding
 from tradewind.execution.algos import BPS, floor_to, learn_volume_curve
 from tradewind.execution.order_manager import OrderManager
 from tradewind.execution.parent import MarketView, Parent, ParentEngine, ParentStatus
+from tradewind.execution.policy import ExecutionPolicy, Liquidity, liquidity_of
 from tradewind.execution.rejections import RejectionReason, reason_of
 
 Publish = Callable[[str, int, object], None]
 
 _BUYS = frozenset({IntentAction.ENTER_LONG, IntentAction.EXIT_SHORT})
+POLICY_HORIZON_MS = 300_000
+"""The policy's horizon when ``auto`` names none (five minutes)."""
+POLICY_SHARE = 0.1
+"""The policy's share of the expected volume when ``auto`` names none."""
+POLICY_LEVELS = 20
+"""Book levels a side the policy reads (depth within the guard)."""
+RECENT_BARS = 20
+"""Bars the policy's recent volume per millisecond is read from."""
 
 
 @dataclass(slots=True)
@@ -129,6 +138,9 @@ class ParentDesk:
             quote = decision.quote_amount or ZERO
             worst = market.mid * (1 + spec.guard_bps / BPS) * (1 + instrument.taker_fee)
             quantity = floor_to(quote / worst, instrument.amount_step) if worst > 0 else ZERO
+        chosen_by = ""
+        if spec.algo is Algo.AUTO:
+            spec, chosen_by = self._choose(spec, side, quantity, symbol, now)
         if spec.algo is Algo.VWAP and not spec.volume_curve:
             spec = self._with_learned_curve(spec, symbol, now)
         manager = self.engine.manager
@@ -142,10 +154,43 @@ class ParentDesk:
         except UserError:
             del self.binding[parent_id]
             raise
+        parent.chosen_by = chosen_by
         if parent.is_working:
             self.working.append(parent)
         self._reserve(now)
         return parent
+
+    def _choose(
+        self, auto: AlgoSpec, side: Side, quantity: Decimal, symbol: str, now: int
+    ) -> tuple[AlgoSpec, str]:
+        """The execution policy's algorithm for ``quantity`` (its rule, for the record), read
+        from the fed book when there is one, else from the bars: a candle shows no spread or
+        depth, so there only the volume rules (TWAP within the share of the expected volume,
+        POV beyond it) can apply."""
+        policy = ExecutionPolicy(
+            guard_bps=auto.guard_bps, horizon_ms=auto.horizon_ms or POLICY_HORIZON_MS,
+            pov_share=auto.participation or POLICY_SHARE, smart_timeout_ms=auto.timeout_ms,
+        )  # fmt: skip
+        bars = self._bars[symbol]
+        known = int(np.searchsorted(bars.close_time, now, side="right"))
+        recent = bars.volume[max(known - RECENT_BARS, 0) : known]
+        span = len(recent) * bars.timeframe.ms
+        per_ms = to_decimal(float(recent.sum()) / span) if span else ZERO
+        book = self.books.get(symbol)
+        if book is not None and not book.needs_resync and book.bid_count and book.ask_count:
+            top = book.top(POLICY_LEVELS)
+            bids = [(to_decimal(float(p)), to_decimal(float(q)))
+                    for p, q in zip(top.bid_prices, top.bid_sizes, strict=True)]  # fmt: skip
+            asks = [(to_decimal(float(p)), to_decimal(float(q)))
+                    for p, q in zip(top.ask_prices, top.ask_sizes, strict=True)]  # fmt: skip
+            liquidity = liquidity_of(side is Side.BUY, bids, asks, auto.guard_bps, per_ms)
+            return policy.choose(quantity, liquidity)
+        spec, rule = policy.choose(quantity, Liquidity(ZERO, ZERO, ZERO, ZERO, per_ms))
+        if spec.algo is Algo.TWAP:
+            # No level size to slice by: one slice per bar of the horizon.
+            slices = max(1, spec.horizon_ms // bars.timeframe.ms)
+            spec, rule = replace(spec, slices=slices), f"{rule} (candles: a slice a bar)"
+        return spec, rule
 
     def _with_learned_curve(self, spec: AlgoSpec, symbol: str, now: int) -> AlgoSpec:
         """``spec`` with the volume curve of the bars complete at ``now`` (the past only)."""

@@ -169,9 +169,13 @@ def guard_price(side: Side, arrival: Decimal, bps: Decimal, tick: Decimal) -> De
 
 def passive_price(side: Side, bid: Decimal, ask: Decimal, tick: Decimal) -> Decimal:
     """Where a post-only child rests: one tick inside the spread when there is room for it (the
-    best price then is ours), else at the best price on our side."""
+    best price then is ours), else at the best price on our side. With no spread known (a
+    candle's close stands for both sides) it rests one tick behind that price: at the price
+    itself it would take."""
     if tick > 0 and ask - bid > tick:
         return bid + tick if side is Side.BUY else ask - tick
+    if tick > 0 and ask <= bid:
+        return bid - tick if side is Side.BUY else ask + tick
     return bid if side is Side.BUY else ask
 
 

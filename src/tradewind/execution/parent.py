@@ -111,6 +111,8 @@ class Parent:
     released: Decimal = ZERO
     live: list[str] = field(default_factory=list)
     """Children that are open or still settling (the ones that count beyond their fills)."""
+    chosen_by: str = ""
+    """Why it runs its algorithm: the execution policy's rule, when the policy chose it."""
 
     @property
     def is_working(self) -> bool:
@@ -182,6 +184,8 @@ class ParentEngine:
         """
         if parent_id in self.parents:
             raise UserError(f"parent {parent_id} exists already")
+        if spec.algo is Algo.AUTO:
+            raise UserError("execution 'auto' is resolved by the execution policy before a parent")
         if len(parent_id) + 1 + len(str(MAX_SLICES)) > CLIENT_ID_MAX:
             raise UserError(
                 f"parent id {parent_id!r} is too long: its children's ids "

@@ -232,3 +232,29 @@ def test_parents_read_the_fed_book_and_their_children_fill_by_the_bars(
         parent = next(p for p in parents if row.client_id.startswith(f"{p.parent_id}-"))
         cap = float(parent.arrival_mid) * (1 + 5e-4 if row.side == "buy" else 1 - 5e-4)
         assert (row.average_price <= cap) if row.side == "buy" else (row.average_price >= cap)
+
+
+def test_auto_reads_the_fed_book_to_choose(
+    btc: tuple[TradeTape, pd.DataFrame], shared_data: Path
+) -> None:
+    tape, bars = btc
+    quotes = decode_binance_quotes_parquet(
+        shared_data / "trades" / "binance-btcusdt-quotes.parquet", symbol=BTC
+    )
+    bus = MessageBus()
+    parents: list[Parent] = []
+    bus.subscribe("parent.created", lambda _topic, parent: parents.append(parent))
+    backtest(WhaleFollower(size=0.5), {BTC: bars}, cash=10_000, fee=0.001, stake="1000",
+             instruments=_spot(BTC, "0.01", "0.000001"), trades={BTC: tape}, books={BTC: quotes},
+             bus=bus, execution="auto:guard_bps=5")  # fmt: skip
+    # The real top of book varies enough for the policy to pick more than one rule here.
+    assert len({p.chosen_by.split(":")[0] for p in parents}) >= 2
+    for parent in parents:
+        k = int(np.searchsorted(quotes.ts, parent.created_ts, side="right")) - 1
+        depth = float(quotes.ask_size[k] if parent.side is Side.BUY else quotes.bid_size[k])
+        spread = (float(quotes.ask[k]) - float(quotes.bid[k])) / float(parent.arrival_mid) * 1e4
+        if spread <= 2 and float(parent.quantity) <= depth:  # the top level takes it at once
+            assert parent.chosen_by.startswith("rule 2")
+            assert parent.spec.algo.value == "market"
+        else:
+            assert not parent.chosen_by.startswith("rule 2")

@@ -260,3 +260,21 @@ def test_a_working_buy_parent_reserves_what_it_may_still_spend(frame: pd.DataFra
         assert node.account.free("BTC") == node.portfolio.cash["BTC"] - rest * guard - children
         checked += 1
     assert checked > 20
+
+
+def test_auto_lets_the_policy_choose_by_size_against_the_volume(frame: pd.DataFrame) -> None:
+    # Half the account against 0.5% of the volume the last 20 bars promise over 30 minutes: most
+    # orders fit (a TWAP), the ones after quiet bars do not (POV at that share).
+    result, seen = _run(frame, parse_algo("auto:horizon=30m,participation=0.005"))
+    parents = _parents(seen)
+    rules = {p.chosen_by.split(":")[0] for p in parents.values()}
+    assert rules == {"rule 4", "rule 5"}
+    for parent in parents.values():
+        if parent.spec.algo is Algo.TWAP:
+            assert parent.chosen_by.startswith("rule 4")
+            assert parent.spec.slices == 6  # a slice per 5-minute bar of the 30-minute horizon
+        else:
+            assert parent.spec.algo is Algo.POV
+            assert parent.chosen_by.startswith("rule 5")
+            assert parent.spec.participation == 0.005
+    assert {r["algo"] for r in result.tca["records"] if r["kind"] == "parent"} <= {"twap", "pov"}

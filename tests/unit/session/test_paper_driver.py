@@ -96,7 +96,7 @@ def test_a_repeated_bar_is_refused() -> None:
 @pytest.mark.parametrize(
     "execution",
     ["twap:horizon=20m,slices=4", "vwap:horizon=30m,slices=3", "pov:participation=0.1",
-     "iceberg:visible=1,horizon=1h", "market:guard_bps=5"],
+     "iceberg:visible=1,horizon=1h", "market:guard_bps=5", "smart_limit:timeout=15m"],
 )  # fmt: skip
 def test_execution_algorithms_send_the_backtests_children(execution: str) -> None:
     frames = _frames("ETH_BTC")
