@@ -160,7 +160,7 @@ class RunOptions:
         typer.Option(
             "--execution",
             help="Execution algorithm of every market order, e.g. twap:horizon=30m,slices=6 "
-            "(market, twap, vwap, pov, iceberg, smart_limit).",
+            "(market, twap, vwap, pov, iceberg, smart_limit, auto).",
             rich_help_panel=COSTS,
         ),
     ] = None

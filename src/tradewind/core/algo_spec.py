@@ -107,7 +107,7 @@ _KEYS = {
 
 def parse_algo(text: str) -> AlgoSpec:
     """Read ``<algo>[:key=value,...]``: the algorithm (market, twap, vwap, pov, iceberg,
-    smart_limit) and its settings. Durations (``horizon``, ``timeout``) take a count and a unit
+    smart_limit, auto) and its settings. Durations (``horizon``, ``timeout``) take a count and a unit
     (``90s``, ``30m``, ``1h``); ``on_timeout`` is ``cross`` or ``cancel``; the rest are numbers.
 
     Raises
