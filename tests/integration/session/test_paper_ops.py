@@ -287,13 +287,13 @@ async def test_a_session_tells_its_trades_through_apprise(
             database=DatabaseConfig(bots_dir=str(tmp_path / "bots")),
             notifications=NotificationsConfig(
                 urls=(SecretStr(hook.url),), events=("entry", "exit"), max_per_minute=1000
-            ),  # fmt: skip
+            ),
         )
         ops = SessionOps(app_config, "notify-test")
         async with LoopbackServer(sim) as server:
+            exchange = ExchangeConfig(rest_url=server.rest_url, rate_limit=False, timeout_ms=15_000)
             config = PaperConfig(
-                exchange=ExchangeConfig(rest_url=server.rest_url, rate_limit=False,
-                                        timeout_ms=15_000),  # fmt: skip
+                exchange=exchange,
                 strategies=strategies_from("sma_cross", {"fast": 3, "slow": 8}),
                 symbols=("XRP/ETH",), timeframe="1m",
                 spec=BacktestSpec(account=Account(cash="2", stake="50%")),
