@@ -47,11 +47,20 @@ def bybit_history_exchange(shared_data: Path) -> SimExchange:
     return list_shared_recordings(SimExchange(seed=5), shared_data)
 
 
-@pytest.fixture
-def ccxt_sync(bybit_server: LoopbackServer) -> Callable[..., Any]:
-    """Build loaded sync ``ccxt.bybit`` clients for fresh accounts."""
+@pytest.fixture(params=[False, True], ids=["limiter-off", "limiter-on"])
+def limiter(request: pytest.FixtureRequest) -> bool:
+    """Whether the clients rate-limit themselves: every test of the suite that builds its clients
+    here runs both ways (the conformance suite passes with the client's limiter on and off)."""
+    return bool(request.param)
 
-    def make(key: ApiKey | None = None, *, rate_limit: bool = False) -> Any:
+
+@pytest.fixture
+def ccxt_sync(bybit_server: LoopbackServer, limiter: bool) -> Callable[..., Any]:
+    """Build loaded sync ``ccxt.bybit`` clients for fresh accounts (``rate_limit`` None: the
+    suite's ``limiter``)."""
+
+    def make(key: ApiKey | None = None, *, rate_limit: bool | None = None) -> Any:
+        rate_limit = limiter if rate_limit is None else rate_limit
         key = key or open_account(bybit_server)
         client = point(ccxt.bybit(settings(key, rate_limit)), bybit_server)
         client.load_markets()
@@ -62,11 +71,17 @@ def ccxt_sync(bybit_server: LoopbackServer) -> Callable[..., Any]:
 
 
 @pytest.fixture
-async def ccxt_async(bybit_server: LoopbackServer) -> AsyncIterator[Callable[..., Any]]:
-    """Build loaded async clients: ``pro=True`` for ``ccxt.pro.bybit``, else async_support."""
+async def ccxt_async(
+    bybit_server: LoopbackServer, limiter: bool
+) -> AsyncIterator[Callable[..., Any]]:
+    """Build loaded async clients: ``pro=True`` for ``ccxt.pro.bybit``, else async_support
+    (``rate_limit`` None: the suite's ``limiter``)."""
     made: list[Any] = []
 
-    async def make(key: ApiKey | None = None, *, pro: bool = True, rate_limit: bool = False) -> Any:
+    async def make(
+        key: ApiKey | None = None, *, pro: bool = True, rate_limit: bool | None = None
+    ) -> Any:
+        rate_limit = limiter if rate_limit is None else rate_limit
         key = key or open_account(bybit_server)
         module = ccxt.pro if pro else ccxt.async_support
         client = point(module.bybit(settings(key, rate_limit)), bybit_server)

@@ -11,18 +11,16 @@ from decimal import Decimal
 from typing import Any
 
 import aiohttp
-import pytest
 from bybitkit import LINEAR, open_account
 
 from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer
 from tradewind.venues.exchange_sim.listings import Api
 
 
-@pytest.mark.parametrize("rate_limit", [False, True], ids=["limiter-off", "limiter-on"])
 async def test_watch_order_book_keeps_the_full_uncrossed_book(
-    ccxt_async: Callable[..., Any], rate_limit: bool
+    ccxt_async: Callable[..., Any],
 ) -> None:
-    ex = await ccxt_async(rate_limit=rate_limit)
+    ex = await ccxt_async()
     ex.streaming["keepAlive"] = 500  # pings every 0.5 s: unanswered, ccxt would fail the socket
     started = time.monotonic()
     updates = 0

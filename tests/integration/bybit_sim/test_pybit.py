@@ -77,11 +77,12 @@ def test_public_rest(bybit_server: LoopbackServer, limiter: bool) -> None:
     assert refused.value.status_code == 10001
 
 
+@pytest.mark.parametrize("limiter", [False, True], ids=["limiter-off", "limiter-on"])
 def test_funding_history_and_klines_of_the_recorded_futures(
-    bybit_history_exchange: Any,
+    bybit_history_exchange: Any, limiter: bool
 ) -> None:
     with LoopbackServer(bybit_history_exchange, app_factory=build_bybit_app) as server:
-        http = _session(server, limiter=False, keyed=False)
+        http = _session(server, limiter=limiter, keyed=False)
         funding = http.get_funding_rate_history(category="linear", symbol="XRPUSDT", limit=5)
         rows = funding["result"]["list"]
         assert len(rows) == 5
