@@ -27,6 +27,7 @@ from tradewind.cli import audit as audit_cmd
 from tradewind.cli import backtest, config_cmd, data, demo, exchange_sim, records, strategies
 from tradewind.cli import db as db_cmd
 from tradewind.cli import drift as drift_cmd
+from tradewind.cli import fallback as fallback_cmd
 from tradewind.cli import keys as keys_cmd
 from tradewind.cli import ml as ml_cmd
 from tradewind.cli import optimize as optimize_cmd
@@ -62,6 +63,7 @@ app.command("backtest")(backtest.backtest)
 app.command("exchange-sim")(exchange_sim.exchange_sim)
 app.command("trade")(trade_cmd.trade)
 app.command("drift")(drift_cmd.drift)
+app.command("live-resume")(fallback_cmd.live_resume)
 app.command("optimize")(optimize_cmd.optimize)
 app.command("walkforward")(optimize_cmd.walkforward)
 app.command("montecarlo")(optimize_cmd.montecarlo)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Iterator
@@ -31,8 +32,11 @@ from tradewind.core.errors import UserError
 from tradewind.core.strict_json import write_json
 from tradewind.engine.result import BacktestResult
 from tradewind.ops.credentials import with_keystore_credentials
+from tradewind.ops.fallback import FALLBACK_ACTION, FallbackPolicy, live_refusal
 from tradewind.ops.keystore import DEFAULT_PATH, Keystore, KeystoreError
 from tradewind.ops.two_factor import confirm_if_enrolled, for_keystore
+from tradewind.persistence.audit import record_operator_action
+from tradewind.persistence.bots import open_bot
 from tradewind.session.live import LiveConfig, LiveSession
 from tradewind.session.operate import ServeOptions, SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession, SessionStatus
@@ -40,6 +44,8 @@ from tradewind.venues.sim import FillModel
 from tradewind.venues.sim.fill_model import FillAt
 
 _NOT_IN_SESSIONS = ("data", "data_dir", "date_from", "date_to", "exchange", "report", "leverage")
+
+log = logging.getLogger(__name__)
 
 
 @run_options
@@ -172,6 +178,7 @@ def trade(
     }  # fmt: skip
     config: PaperConfig
     store = _keystore(keystore, passphrase_fd, needed=_names_keystore_entries(mode))
+    fallback = None
     if mode == "live":
         if STATE.config().sources is not None:
             raise UserError("[sources] is read by paper sessions only so far: a live session "
@@ -189,16 +196,23 @@ def trade(
             max_orders_per_minute=max_orders_per_minute,
             allow_unrestricted_ip=allow_unrestricted_ip, **common,
         )  # fmt: skip
+        fallback = _live_refusal(bot)
+        if fallback is not None:
+            # Repeated live failures (systemd restarting a bot that fails each time): paper.
+            log.error("%s", fallback)
+            STATE.console.print(f"[bold red]{fallback}[/]")
+            mode = "paper"
+            config = _paper_config(common)
     else:
-        sources = STATE.config().sources
-        exchange = STATE.config().exchange if sources is None else sources.candles[0].exchange
-        config = PaperConfig(exchange=exchange, sources=sources, **common)
+        config = _paper_config(common)
     STATE.console.print(
         f"{mode} session: {', '.join(strategy)} on {', '.join(symbols)} {opts.timeframe} "
         f"from {config.exchange.rest_url or config.exchange.name}; recording in {folder}",
         highlight=False,
     )
     ops = _session_ops(store, bot, mode, ServeOptions(port=api_port) if serve else None)
+    if fallback is not None:
+        _record_fallback(bot, ops.audit_key, fallback)
     result = asyncio.run(_run(config, ops))
     print_health_headline(result)
     STATE.console.print(metrics_table(result))
@@ -261,6 +275,33 @@ def _session_ops(
     audit_key = store.ensure_random(AUDIT_KEY, "audit").reveal().encode()
     return SessionOps(STATE.config(), bot, serve=serve, mode=mode, keystore=store,
                       audit_key=audit_key, two_factor=for_keystore(store))  # fmt: skip
+
+
+def _paper_config(common: dict[str, Any]) -> PaperConfig:
+    sources = STATE.config().sources
+    exchange = STATE.config().exchange if sources is None else sources.candles[0].exchange
+    return PaperConfig(exchange=exchange, sources=sources, **common)
+
+
+def _live_refusal(bot: str) -> str | None:
+    """Why this live start falls back to paper (see :mod:`tradewind.ops.fallback`), or None."""
+    cfg = STATE.config().database
+    database = open_bot(bot, bots_dir=cfg.bots_dir, url=cfg.url, durability=cfg.durability)
+    try:
+        return live_refusal(database, FallbackPolicy())
+    finally:
+        database.engine.dispose()
+
+
+def _record_fallback(bot: str, audit_key: bytes, reason: str) -> None:
+    cfg = STATE.config().database
+    database = open_bot(bot, bots_dir=cfg.bots_dir, url=cfg.url, durability=cfg.durability)
+    try:
+        record_operator_action(database.engine, audit_key, actor="supervisor", channel="cli",
+                               action=FALLBACK_ACTION, detail={"reason": reason},
+                               bot_id=database.bot_id)  # fmt: skip
+    finally:
+        database.engine.dispose()
 
 
 def _names_keystore_entries(mode: str) -> bool:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import Decimal, localcontext
 from operator import mul
 from typing import Any, Literal
 
-from sqlalchemy import Engine, Select, case, func, select
+from sqlalchemy import Engine, Select, case, func, or_, select
 
 from tradewind.core.errors import UserError
 from tradewind.persistence.models import (
@@ -141,6 +142,29 @@ def operator_actions(
     if bot is not None:
         query = query.where(t.c.bot_id == bot)
     return _rows(engine, query.order_by(t.c.id.desc()).limit(limit))
+
+
+def failed_sessions(engine: Engine, bot: int, mode: str, since: datetime) -> int:
+    """Sessions of ``bot`` in ``mode`` started after ``since`` that ended in an error or never
+    ended (killed)."""
+    t = TradingSession.__table__
+    query = select(func.count()).where(
+        t.c.bot_id == bot,
+        t.c.mode == mode,
+        t.c.started_at > since,
+        or_(t.c.ended_at.is_(None), t.c.end_reason.like("error%")),
+    )
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def last_action_at(engine: Engine, bot: int, action: str) -> datetime | None:
+    """When ``action`` was last recorded in ``bot``'s audit trail, or None."""
+    t = OperatorActionRow.__table__
+    query = select(func.max(t.c.at)).where(t.c.bot_id == bot, t.c.action == action)
+    with engine.connect() as connection:
+        found = connection.execute(query).scalar()
+    return None if found is None else found.astimezone(UTC)
 
 
 def profit_report(engine: Engine, bot: int | None) -> list[Row]:
