@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import shutil
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -91,6 +92,10 @@ async def _session(
     frame = pd.read_feather(bundled_recorded_dir() / "candles" / "XRP_ETH-1m.feather")
     sim.add_listing(shared_listings()["spot:XRPETH"], klines={"1m": frame})
     folder = run_dir / "paper"
+    # The demo starts from scratch every time: its bot would otherwise resume the last demo's
+    # account, and its run folder refuses a second session.
+    for earlier in (folder, run_dir / "bots" / "demo"):
+        shutil.rmtree(earlier, ignore_errors=True)
     app = AppConfig(database=DatabaseConfig(bots_dir=str(run_dir / "bots")))
     ops = SessionOps(app, "demo", serve=ServeOptions(port=port))
     async with LoopbackServer(sim) as server:

@@ -66,6 +66,8 @@ class PositionState:
     realized_pnl: Decimal = ZERO
     open_fees: Decimal = ZERO
     open_funding: Decimal = ZERO
+    dust: Decimal = ZERO
+    """Base left by a spot exit, less than one lot, which joins the next entry."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,21 @@ class RiskEvent:
     symbol: str = ""
     action: str = ""
     code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The account as last checkpointed, and the fills recorded after it.
+
+    ``positions`` and ``balances`` include the first ``fills`` fills of the bot (in recording
+    order); ``later`` holds every fill recorded after those, with its strategy, in recording
+    order: a process killed between recording a fill and writing the next checkpoint left them.
+    """
+
+    positions: tuple[PositionState, ...]
+    balances: Mapping[str, Decimal]
+    fills: int
+    later: tuple[tuple[Fill, str], ...]
 
 
 @runtime_checkable
@@ -116,6 +133,21 @@ class TradingRepository(Protocol):
 
     def save_balances(self, balances: Mapping[str, Decimal], ts: int) -> None:
         """Replace the stored balance of each of these assets."""
+        ...
+
+    def save_checkpoint(
+        self,
+        positions: Sequence[PositionState],
+        balances: Mapping[str, Decimal],
+        fills: int,
+        ts: int,
+    ) -> None:
+        """Replace these positions and balances and note that they include the bot's first
+        ``fills`` fills, all in one transaction."""
+        ...
+
+    def load_checkpoint(self) -> Checkpoint | None:
+        """The last checkpoint with the fills recorded after it; None when there is none."""
         ...
 
     def record_equity(self, ts: int, equity: Decimal, currency: str) -> None:

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from tradewind.core.orders import TERMINAL, Fill, Order, OrderStatus
 from tradewind.core.repository import (
+    Checkpoint,
     OrderTransition,
     PositionState,
     RiskEvent,
@@ -33,6 +34,7 @@ class InMemoryRepository:
         self.balances: dict[str, Decimal] = {}
         self.equity: list[tuple[int, Decimal, str]] = []
         self.risk_events: list[RiskEvent] = []
+        self.checkpoint_fills: int | None = None
 
     def record_order(self, order: Order, ts: int, source: TransitionSource) -> None:
         """Store a copy of a new order and its first transition."""
@@ -92,6 +94,27 @@ class InMemoryRepository:
     def save_balances(self, balances: Mapping[str, Decimal], ts: int) -> None:
         """Replace the stored balances given."""
         self.balances.update(balances)
+
+    def save_checkpoint(
+        self,
+        positions: Sequence[PositionState],
+        balances: Mapping[str, Decimal],
+        fills: int,
+        ts: int,
+    ) -> None:
+        """Replace the positions and balances given; note how many fills they include."""
+        self.save_positions(positions, ts)
+        self.save_balances(balances, ts)
+        self.checkpoint_fills = fills
+
+    def load_checkpoint(self) -> Checkpoint | None:
+        """The stored positions and balances with the fills recorded after them."""
+        if self.checkpoint_fills is None:
+            return None
+        return Checkpoint(
+            tuple(self.positions.values()), dict(self.balances), self.checkpoint_fills,
+            tuple(self.fills[self.checkpoint_fills :]),
+        )  # fmt: skip
 
     def record_equity(self, ts: int, equity: Decimal, currency: str) -> None:
         """Append one equity point."""

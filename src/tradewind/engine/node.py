@@ -44,7 +44,7 @@ from tradewind.core.events import (
 )
 from tradewind.core.instrument import Instrument
 from tradewind.core.intents import Decision, Intent, IntentAction, PriceType
-from tradewind.core.orders import TERMINAL, ClientIdFactory, Fill, OrderStatus
+from tradewind.core.orders import TERMINAL, ClientIdFactory, Fill, Order, OrderStatus
 from tradewind.core.ports import RiskGate, RiskObserver, Venue
 from tradewind.core.records import Trade
 from tradewind.engine.account import AccountState
@@ -245,6 +245,31 @@ class Node:
     def _bar_at(self, symbol: str) -> int:
         bars = self._bars[symbol]
         return max(int(np.searchsorted(bars.close_time, self.now, side="right")) - 1, 0)
+
+    def adopt(self, order: Order, bar_index: int) -> None:
+        """Carry on a working order of an earlier session of this bot (after a restart) and hand
+        it to the venue again, as of when it was made: a simulated venue that lost it with the
+        process fills it where it would have filled.
+
+        Raises
+        ------
+        UserError
+            When no strategy of this session trades the order's ``(strategy, symbol)``.
+        ValueError
+            For an order that filled in part: the venue would fill all of it again.
+        """
+        if order.filled_quantity:
+            raise ValueError(f"order {order.client_id} filled in part: it cannot be sent again")
+        binding = self._binding_of.get((order.strategy_id, order.symbol))
+        if binding is None:
+            raise UserError(
+                f"order {order.client_id} of an earlier session belongs to strategy "
+                f"{order.strategy_id!r} in {order.symbol}, which this session does not trade"
+            )
+        self.manager.adopt(order)
+        self._owner[order.client_id] = binding
+        self._bar = bar_index
+        self.venue.submit(order, order.created_ts)
 
     # -- venue events -----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ it, so a snapshot taken inside a handler would be one event stale).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -46,12 +47,21 @@ _VENUE = TransitionSource.VENUE
 class RepositoryRecorder:
     """Subscribe to a Node's bus and record orders, transitions, fills and risk events."""
 
-    def __init__(self, repository: TradingRepository, portfolio: Portfolio | None = None) -> None:
+    def __init__(
+        self,
+        repository: TradingRepository,
+        portfolio: Portfolio | None = None,
+        *,
+        fills_before: int = 0,
+    ) -> None:
         self.repository = repository
         self.portfolio = portfolio
         self._filled: dict[str, tuple[Decimal, Decimal]] = {}
         self._strategy: dict[str, str] = {}
         self.duplicate_fills = 0
+        self.fills = fills_before
+        """How many fills the bot's repository holds: those of earlier sessions
+        (``fills_before``, which the portfolio already includes) and each one recorded since."""
 
     def attach(self, bus: MessageBus) -> None:
         """Start listening on ``bus``."""
@@ -59,6 +69,14 @@ class RepositoryRecorder:
         bus.subscribe("risk.denied", self._on_denied)
         bus.subscribe("account.liquidated", self._on_liquidated)
         bus.subscribe("account.funding", self._on_funding)
+
+    def adopt(self, orders: Iterable[Order]) -> None:
+        """Orders an earlier session recorded and this one carries on (after a restart): their
+        later fills are recorded against the same strategy and add to what they had."""
+        for order in orders:
+            self._strategy[order.client_id] = order.strategy_id
+            if order.filled_quantity:
+                self._filled[order.client_id] = (order.filled_quantity, order.average_price or ZERO)
 
     def _on_order(self, topic: str, payload: Any) -> None:
         repo = self.repository
@@ -131,6 +149,7 @@ class RepositoryRecorder:
         strategy_id = self._strategy.get(fill.client_id, "")
         if self.repository.record_fill(fill, strategy_id, transition):
             self._filled[fill.client_id] = (filled, average)
+            self.fills += 1
         else:
             self.duplicate_fills += 1
 
@@ -168,7 +187,11 @@ class RepositoryRecorder:
         )
 
     def checkpoint(self, ts: int) -> None:
-        """Write every position and balance as the portfolio holds them now."""
+        """Write every position and balance as the portfolio holds them now, with the number of
+        fills they include (one transaction: see :class:`~tradewind.core.repository.Checkpoint`).
+
+        Call it when the portfolio has booked every fill recorded so far (after a batch of venue
+        events, not from inside a bus handler)."""
         if self.portfolio is None:
             raise ValueError("this recorder was made without a portfolio to checkpoint")
         positions = [
@@ -181,8 +204,8 @@ class RepositoryRecorder:
                 realized_pnl=p.realized_pnl,
                 open_fees=p.open_fees,
                 open_funding=p.open_funding,
+                dust=p.dust,
             )
             for p in self.portfolio.positions.values()
         ]
-        self.repository.save_positions(positions, ts)
-        self.repository.save_balances(dict(self.portfolio.cash), ts)
+        self.repository.save_checkpoint(positions, dict(self.portfolio.cash), self.fills, ts)

@@ -9,6 +9,8 @@ them with the venue (by client id) before any strategy may act.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tradewind.core.instrument import Instrument
 from tradewind.core.orders import Order
 from tradewind.core.repository import TradingRepository
@@ -39,6 +41,7 @@ def resume_portfolio(
             open_fees=state.open_fees,
             open_funding=state.open_funding,
             realized_pnl=state.realized_pnl,
+            dust=state.dust,
         )
     return portfolio
 
@@ -46,3 +49,55 @@ def resume_portfolio(
 def working_orders(repository: TradingRepository) -> dict[str, Order]:
     """The orders that were still working, by client id, with the fills they had."""
     return {order.client_id: order for order in repository.load_orders(open_only=True)}
+
+
+@dataclass
+class ResumedAccount:
+    """What a restarted session continues from (see :func:`resume_account`)."""
+
+    portfolio: Portfolio
+    """The checkpointed balances and positions with every later fill booked."""
+    orders: dict[str, Order]
+    """The orders still working, by client id, with the fills they had."""
+    fills: int
+    """How many fills the repository holds (all of them are in ``portfolio``)."""
+
+
+def resume_account(
+    repository: TradingRepository, instruments: dict[str, Instrument]
+) -> ResumedAccount | None:
+    """The account of the last checkpoint, brought up to date with the fills recorded after it;
+    None when the repository has no checkpoint (a bot's first session).
+
+    A process killed after recording a fill but before its next checkpoint loses nothing: each
+    fill is stored with the status change it caused in one transaction, the checkpoint notes how
+    many fills it includes, and the ones after it are booked here in the order they were recorded.
+
+    Raises
+    ------
+    KeyError
+        When a stored open position, or a fill after the checkpoint, is in a symbol
+        ``instruments`` does not know.
+    """
+    checkpoint = repository.load_checkpoint()
+    if checkpoint is None:
+        return None
+    portfolio = Portfolio(instruments, cash=dict(checkpoint.balances))
+    for state in checkpoint.positions:
+        if state.symbol not in instruments:
+            if state.quantity == 0:
+                continue  # a flat position in a market this session does not trade
+            raise KeyError(f"stored position in {state.symbol} has no instrument to trade it")
+        portfolio.positions[(state.strategy_id, state.symbol)] = Position(
+            strategy_id=state.strategy_id, symbol=state.symbol, quantity=state.quantity,
+            average_price=state.average_price, entry_ts=state.entry_ts,
+            open_fees=state.open_fees, open_funding=state.open_funding,
+            realized_pnl=state.realized_pnl, dust=state.dust,
+        )  # fmt: skip
+    for fill, strategy_id in checkpoint.later:
+        if fill.symbol not in instruments:
+            raise KeyError(f"a fill in {fill.symbol} has no instrument to book it")
+        portfolio.apply_fill(fill, strategy_id, 0)
+    return ResumedAccount(
+        portfolio, working_orders(repository), checkpoint.fills + len(checkpoint.later)
+    )

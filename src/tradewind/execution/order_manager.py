@@ -101,6 +101,16 @@ class OrderManager:
         self.publish("order.submitted", now, order)
         return order
 
+    def adopt(self, order: Order) -> None:
+        """Carry on a working order an earlier session recorded (after a restart): it is tracked
+        and reserved as if placed here, without being announced or recorded again."""
+        self.orders[order.client_id] = order
+        self.working.setdefault((order.strategy_id, order.symbol), set()).add(order.client_id)
+        reserve = _reserve(order)
+        if reserve:
+            quote = self.instruments[order.symbol].quote
+            self.reserved[quote] = self.reserved.get(quote, ZERO) + reserve
+
     def send(self, order: Order, now: int) -> None:
         """Send ``order`` through the venue port (its events come back through the port)."""
         self.venue.submit(order, now)

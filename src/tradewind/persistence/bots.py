@@ -120,6 +120,15 @@ class BotDatabase:
                 ).scalar_one()
             )
 
+    def session_modes(self) -> set[str]:
+        """The modes (backtest, paper, live) the bot's sessions have run in."""
+        with self.engine.connect() as connection:
+            return set(
+                connection.execute(
+                    select(_SESSIONS.c.mode).where(_SESSIONS.c.bot_id == self.bot_id).distinct()
+                ).scalars()
+            )
+
     def end_session(self, session_id: int, reason: str, ended_at: datetime | None = None) -> None:
         """Record the end of a session and why it ended."""
         with self.engine.begin() as connection:

@@ -42,6 +42,10 @@ class Bot(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     account_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    checkpoint_fills: Mapped[int | None] = mapped_column(Integer)
+    """How many of the bot's fills (in recording order) the stored positions and balances
+    include; None before the first checkpoint."""
+    checkpoint_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class TradingSession(Base):
@@ -159,6 +163,8 @@ class PositionRow(Base):
     realized_pnl: Mapped[Decimal] = mapped_column(Money)
     open_fees: Mapped[Decimal] = mapped_column(Money)
     open_funding: Mapped[Decimal] = mapped_column(Money)
+    dust: Mapped[Decimal | None] = mapped_column(Money)
+    """Base left by a spot exit (less than a lot), which joins the next entry; None: none."""
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

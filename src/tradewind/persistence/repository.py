@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from tradewind.core.money import ZERO
 from tradewind.core.orders import (
     TERMINAL,
     Fill,
@@ -26,6 +27,7 @@ from tradewind.core.orders import (
 )
 from tradewind.core.records import Side
 from tradewind.core.repository import (
+    Checkpoint,
     OrderTransition,
     PositionState,
     RiskEvent,
@@ -35,6 +37,7 @@ from tradewind.persistence.audit import CursorAppender, append_operator_action
 from tradewind.persistence.hot_path import HotPath
 from tradewind.persistence.models import (
     BalanceRow,
+    Bot,
     EquitySnapshotRow,
     FillRow,
     FundingRow,
@@ -50,6 +53,7 @@ _TRANSITIONS = OrderTransitionRow.__table__
 _FILLS = FillRow.__table__
 _POSITIONS = PositionRow.__table__
 _BALANCES = BalanceRow.__table__
+_BOTS = Bot.__table__
 
 
 class SqlTradingRepository:
@@ -269,6 +273,10 @@ class SqlTradingRepository:
 
     def save_positions(self, positions: Sequence[PositionState], ts: int) -> None:
         """Upsert the given positions in one transaction."""
+        self._upsert_positions(positions, ts)
+        self._connection.commit()
+
+    def _upsert_positions(self, positions: Sequence[PositionState], ts: int) -> None:
         connection = self._connection
         at = utc_ms(ts)
         existing = {
@@ -287,6 +295,7 @@ class SqlTradingRepository:
                 "realized_pnl": position.realized_pnl,
                 "open_fees": position.open_fees,
                 "open_funding": position.open_funding,
+                "dust": position.dust or None,
                 "updated_at": at,
             }
             row_id = existing.get((position.strategy_id, position.symbol))
@@ -304,10 +313,13 @@ class SqlTradingRepository:
                 connection.execute(
                     update(_POSITIONS).where(_POSITIONS.c.id == row_id).values(values)
                 )
-        connection.commit()
 
     def save_balances(self, balances: Mapping[str, Decimal], ts: int) -> None:
         """Upsert the given balances in one transaction."""
+        self._upsert_balances(balances, ts)
+        self._connection.commit()
+
+    def _upsert_balances(self, balances: Mapping[str, Decimal], ts: int) -> None:
         connection = self._connection
         at = utc_ms(ts)
         existing = {
@@ -329,7 +341,48 @@ class SqlTradingRepository:
                     .where(_BALANCES.c.id == row_id)
                     .values(total=total, updated_at=at)
                 )
-        connection.commit()
+
+    def save_checkpoint(
+        self,
+        positions: Sequence[PositionState],
+        balances: Mapping[str, Decimal],
+        fills: int,
+        ts: int,
+    ) -> None:
+        """Upsert the positions and balances and note that they include the bot's first
+        ``fills`` fills, in one transaction (a kill leaves the previous checkpoint whole)."""
+        try:
+            self._upsert_positions(positions, ts)
+            self._upsert_balances(balances, ts)
+            self._connection.execute(
+                update(_BOTS)
+                .where(_BOTS.c.id == self.bot_id)
+                .values(checkpoint_fills=fills, checkpoint_at=utc_ms(ts))
+            )
+        except BaseException:
+            self._connection.rollback()
+            raise
+        self._connection.commit()
+
+    def load_checkpoint(self) -> Checkpoint | None:
+        """The last checkpoint and the fills recorded after it (None before the first)."""
+        fills = self._connection.execute(
+            select(_BOTS.c.checkpoint_fills).where(_BOTS.c.id == self.bot_id)
+        ).scalar()
+        self._connection.commit()
+        if fills is None:
+            return None
+        rows = self._connection.execute(
+            select(_FILLS)
+            .where(_FILLS.c.bot_id == self.bot_id)
+            .order_by(_FILLS.c.id)
+            .offset(int(fills))
+        ).all()
+        self._connection.commit()
+        return Checkpoint(
+            tuple(self.load_positions()), self.load_balances(), int(fills),
+            tuple((_fill(r), r.strategy) for r in rows),
+        )  # fmt: skip
 
     def record_equity(self, ts: int, equity: Decimal, currency: str) -> None:
         """Store one equity point."""
@@ -453,6 +506,7 @@ class SqlTradingRepository:
                 realized_pnl=r.realized_pnl,
                 open_fees=r.open_fees,
                 open_funding=r.open_funding,
+                dust=r.dust or ZERO,
             )
             for r in rows
         ]

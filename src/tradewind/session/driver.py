@@ -37,11 +37,12 @@ from tradewind.backtest.event import (
 )
 from tradewind.bars import BarBuffer, BarSeries
 from tradewind.core.errors import UserError
-from tradewind.core.orders import ClientIdFactory
+from tradewind.core.orders import ClientIdFactory, Order
 from tradewind.core.records import Bar
 from tradewind.engine.binding import Binding
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.result import BacktestResult
+from tradewind.engine.resume import ResumedAccount
 from tradewind.strategies.base import Strategy
 from tradewind.venues.sim import SimVenue
 
@@ -79,6 +80,9 @@ class BarDriver(ABC):
         Receives the engine's events (the session's recorder and operators listen here).
     ids
         Client-id factory: unique per session, so ids never repeat across restarts.
+    balances
+        The account's starting balances (a resumed bot's); default: ``prepared.cash`` of the
+        quote currency.
     """
 
     def __init__(
@@ -88,6 +92,7 @@ class BarDriver(ABC):
         *,
         bus: MessageBus | None = None,
         ids: ClientIdFactory | None = None,
+        balances: Mapping[str, Decimal] | None = None,
     ) -> None:
         spec = prepared.spec
         if spec.risk is not None:
@@ -108,7 +113,8 @@ class BarDriver(ABC):
         self.symbols = list(prepared.bars)
         self.bars: dict[str, BarSeries] = {n: b.series() for n, b in self._buffers.items()}
         self.first_bar = {n: len(b) for n, b in self._buffers.items()}
-        self.engine: EventEngine = self._wire({prepared.quote: prepared.cash}, bus, ids)
+        starting = dict(balances) if balances is not None else {prepared.quote: prepared.cash}
+        self.engine: EventEngine = self._wire(starting, bus, ids)
         self.node = self.engine.node
         self._by_symbol: dict[str, list[Binding]] = {}
         for binding in self.node.bindings:
@@ -259,6 +265,7 @@ class PaperDriver(BarDriver):
         self.venue = SimVenue(
             prepared.instruments, dict(self.bars), starting, prepared.spec.fill,
             leverage=prepared.leverage, open_ended=True,
+            trade_id_prefix=ids.prefix if ids is not None else "",
         )  # fmt: skip
         engine = build_event_engine(
             self.strategies, self.bars, prepared.instruments, starting, prepared.stake,
@@ -267,6 +274,58 @@ class PaperDriver(BarDriver):
         )  # fmt: skip
         self.port = engine.port
         return engine
+
+    def carry_on(self, resumed: ResumedAccount) -> list[Order]:
+        """Continue an earlier session's account (after a restart, even a kill): its positions,
+        and its working orders handed to the venue again as of when they were made, so that an
+        order due while the bot was down fills at the bar it would have filled on (the venue
+        is this session's own; an exchange keeps working while a bot is down, and so does it).
+
+        Call it once, before the first instant, with the driver built on ``resumed``'s balances.
+        Returns the orders it could not carry on (filled in part: the venue would fill all of
+        it again); the caller ends them in the record.
+
+        Raises
+        ------
+        UserError
+            For a position or order in a market, or of a strategy, this session does not trade.
+        """
+        traded = {(b.strategy_id, b.symbol) for b in self.node.bindings}
+        strays = sorted(
+            f"{key[0]} in {key[1]}"
+            for key, position in resumed.portfolio.positions.items()
+            if position.quantity != 0 and key not in traded
+        )
+        if strays:
+            raise UserError(
+                "the bot holds positions this session does not trade: "
+                + ", ".join(strays)
+                + "; start it with those strategies and symbols, or use another --bot"
+            )
+        self.engine.portfolio.positions.update(resumed.portfolio.positions)
+        node, port, first = self.node, self.port, self.first_bar
+        ended = []
+        for order in sorted(resumed.orders.values(), key=lambda o: (o.created_ts, o.client_id)):
+            if order.filled_quantity:
+                ended.append(order)
+                continue
+            node.now = max(node.now, order.created_ts)
+            node.adopt(order, max(first.get(order.symbol, 1) - 1, 0))
+        # What the venue filled while the bot was down, bar by bar in time order.
+        while True:
+            best: tuple[int, str, int] | None = None
+            for symbol in self.symbols:
+                i = port.next_bar(symbol)
+                if i is not None and i < first[symbol]:
+                    candidate = (int(self.bars[symbol].ts[i]), symbol, i)
+                    if best is None or candidate < best:
+                        best = candidate
+            if best is None:
+                break
+            at, symbol, i = best
+            node.now = max(node.now, at)
+            node.on_venue_events(port.process_bar(symbol, i), i)
+        return ended
 
     def _step(self, close: int, arrived: Mapping[str, Bar]) -> StepReport:
         node, port = self.node, self.port

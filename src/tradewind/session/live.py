@@ -40,6 +40,7 @@ from tradewind.connectors.market_feed import MarketFeed
 from tradewind.core.errors import UserError
 from tradewind.core.orders import ClientIdFactory
 from tradewind.engine.equity import account_currency
+from tradewind.engine.resume import ResumedAccount
 from tradewind.engine.write_ahead import WriteAheadOrders
 from tradewind.logs import register_secret
 from tradewind.session.driver import BarDriver
@@ -143,6 +144,9 @@ class LiveSession(PaperSession):
         if not verdict.ok:
             raise UserError("refusing to trade live with this API key: "
                             + "; ".join(verdict.refusals))  # fmt: skip
+        assert self.ops is not None
+        key = config.exchange.api_key
+        self.ops.bind_account(config.exchange.name, key.get_secret_value() if key else "")
         self.port = LiveVenuePort(client, self.instruments, poll_s=config.poll_s,
                                   stream=config.stream)  # fmt: skip
         quote = account_currency(self.instruments)
@@ -156,6 +160,11 @@ class LiveSession(PaperSession):
 
     def _capital(self) -> Decimal:
         return self._capital_value
+
+    def _resumed(self) -> ResumedAccount | None:
+        """None: a live session takes its account from the exchange and reconciles the bot's
+        stored orders with it (:meth:`_before_trading`), it does not resume a checkpoint."""
+        return None
 
     def _driver(self, prepared: PreparedRun, ids: ClientIdFactory) -> BarDriver:
         assert self.port is not None

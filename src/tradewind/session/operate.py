@@ -33,9 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from tradewind.config import AppConfig, secret_values
+from tradewind.core.errors import UserError
+from tradewind.core.instrument import Instrument
 from tradewind.core.market_events import AlertKind, StreamAlert, StreamState
+from tradewind.core.orders import Order, OrderStatus
+from tradewind.core.repository import OrderTransition, TransitionSource
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.recording import RepositoryRecorder
+from tradewind.engine.resume import ResumedAccount, resume_account
 from tradewind.ops.api import build_app
 from tradewind.ops.events import EventHub
 from tradewind.ops.facade import ControlFacade
@@ -50,7 +55,7 @@ from tradewind.ops.systemd import watchdog_beats
 from tradewind.ops.telegram import TelegramBot, telegram_token
 from tradewind.ops.two_factor import TwoFactor
 from tradewind.persistence.audit import ChainHead, chain_head
-from tradewind.persistence.bots import BotDatabase, bot_folder, open_bot
+from tradewind.persistence.bots import BotDatabase, account_hash, bot_folder, open_bot
 from tradewind.session.driver import BarDriver, StepReport
 
 __all__ = ["ServeOptions", "SessionOps"]
@@ -114,6 +119,7 @@ class SessionOps:
         self.notifier: Notifier | None = None
         self.session_id: int | None = None
         self.models: ModelWatch | None = None
+        self.recorder: RepositoryRecorder | None = None
         self.url: str | None = None
         self._server: Any = None
         self._beats: list[asyncio.Task[None]] = []
@@ -123,13 +129,70 @@ class SessionOps:
         self._streams: dict[str, dict[str, Any]] = {}
         self._metrics: BotMetrics | None = None
 
+    def open_database(self) -> BotDatabase:
+        """The bot's database (opened, and made on the bot's first start, once)."""
+        if self.database is None:
+            cfg = self.config.database
+            self.database = open_bot(
+                self.bot, bots_dir=cfg.bots_dir, url=cfg.url, durability=cfg.durability
+            )
+        return self.database
+
+    def _checked_database(self) -> BotDatabase:
+        """The bot's database, refused when the bot traded in the other trading mode."""
+        database = self.open_database()
+        other = sorted(database.session_modes() & {"paper", "live"} - {self.mode})
+        if other:
+            raise UserError(
+                f"bot {self.bot!r} has traded in {other[0]} mode; a {self.mode} session never "
+                "continues that account: use another --bot name"
+            )
+        return database
+
+    def bind_account(self, exchange: str, account: str) -> None:
+        """Bind the bot to the exchange account it trades (its first start), or refuse another.
+
+        Only a fingerprint is stored (:func:`~tradewind.persistence.bots.account_hash`), never
+        the key itself.
+
+        Raises
+        ------
+        UserError
+            When the bot traded another account, or in the other trading mode.
+        """
+        self._checked_database().bind_account(account_hash(exchange, account))
+
+    def resume(self, instruments: dict[str, Instrument]) -> ResumedAccount | None:
+        """The account the bot's earlier sessions left (None on its first start).
+
+        Raises
+        ------
+        UserError
+            When the bot's earlier sessions ran in another mode (a paper session never continues
+            a live account, nor the reverse), or it holds a position in a market ``instruments``
+            does not list.
+        """
+        database = self._checked_database()
+        with database.repository() as repository:
+            try:
+                return resume_account(repository, instruments)
+            except KeyError as error:
+                raise UserError(
+                    f"bot {self.bot!r} cannot resume: {error.args[0]}; trade that market too, or "
+                    "use another --bot name"
+                ) from None
+
     async def start(
-        self, driver: BarDriver, *, strategies: list[str], parameters: dict[str, Any]
+        self,
+        driver: BarDriver,
+        *,
+        strategies: list[str],
+        parameters: dict[str, Any],
+        resumed: ResumedAccount | None = None,
     ) -> None:
-        """Open the database and start recording, the facade, the API and notifications."""
-        cfg = self.config.database
-        database = open_bot(self.bot, bots_dir=cfg.bots_dir, url=cfg.url, durability=cfg.durability)
-        self.database = database
+        """Open the database and start recording (carrying on ``resumed``'s orders), the facade,
+        the API and notifications."""
+        database = self._checked_database()
         self.session_id = database.start_session(
             mode=self.mode, strategies=strategies, parameters=parameters,
             config_hash="", code_version="",
@@ -138,7 +201,12 @@ class SessionOps:
         audit_key = self.audit_key
         # Orders, fills and risk events are chained into the audit trail as they are stored.
         repository = database.repository(self.session_id, audit_key=audit_key)
-        RepositoryRecorder(repository, node.portfolio).attach(node.bus)
+        self.recorder = RepositoryRecorder(
+            repository, node.portfolio, fills_before=resumed.fills if resumed is not None else 0
+        )
+        if resumed is not None:
+            self.recorder.adopt(resumed.orders.values())
+        self.recorder.attach(node.bus)
         self.events.attach(node.bus)
         self.facade = ControlFacade(
             node, database, audit_key, mode=self.mode, events=self.events,
@@ -178,7 +246,9 @@ class SessionOps:
             )
 
     def stepped(self, driver: BarDriver, report: StepReport) -> None:
-        """A closed instant was traded: the feedback loop of the registered models traded."""
+        """A closed instant was traded: the account's checkpoint, and the feedback loop of the
+        registered models traded."""
+        self.checkpoint(report.close_ms)
         if self.models is not None:
             self.models.on_close(driver.bars, report.bars, report.close_ms)
 
@@ -204,6 +274,22 @@ class SessionOps:
             assert self.facade is not None
             self.facade.heartbeat = heartbeat
             self._beats.append(loop.create_task(heartbeat.run()))
+
+    def checkpoint(self, ts: int) -> None:
+        """Store the account's positions and balances (what a restart continues from)."""
+        if self.recorder is not None:
+            self.recorder.checkpoint(ts)
+
+    def end_orders(self, orders: list[Order], ts: int, why: str) -> None:
+        """Record orders of an earlier session that this one could not carry on as canceled."""
+        if self.recorder is None:
+            return
+        for order in orders:
+            self.recorder.repository.record_transition(
+                OrderTransition(
+                    order.client_id, OrderStatus.CANCELED, ts, TransitionSource.ENGINE, why
+                )
+            )
 
     def alert(self, event: StreamAlert) -> None:
         """A stream alert: into ``/health`` and ``/metrics``, and to the notifier (and so to the

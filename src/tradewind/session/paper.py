@@ -11,7 +11,8 @@ records everything in the run folder:
     exchange's instruments, the first traded bar): what the drift report replays with.
 ``recording/``
     Every market message with its exchange and receive times, every bar as announced, and a
-    journal of orders and fills (:mod:`tradewind.data.session_recording`).
+    journal of each strategy's signal values at every closed bar, the intents the risk gate
+    refused (with why), orders and fills (:mod:`tradewind.data.session_recording`).
 ``result.json``
     The result in the backtest's JSON schema, written when the session stops.
 
@@ -34,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -57,6 +59,7 @@ from tradewind.connectors.source_config import SourcesConfig
 from tradewind.connectors.sources import open_sources
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
+from tradewind.core.intents import Decision
 from tradewind.core.market_context import MarketContext
 from tradewind.core.market_events import BarClosed, BarRevised, BarSource, StreamAlert
 from tradewind.core.orders import ClientIdFactory, Order
@@ -68,6 +71,7 @@ from tradewind.data.session_recording import JournalKind, SessionRecorder
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.equity import account_currency
 from tradewind.engine.result import BacktestResult
+from tradewind.engine.resume import ResumedAccount
 from tradewind.risk.stake import Stake
 from tradewind.session.driver import BarDriver, PaperDriver, StepReport
 from tradewind.session.operate import SessionOps
@@ -79,6 +83,7 @@ log = logging.getLogger(__name__)
 
 STALE_DATA = "stale data: a market stream is silent"
 DATA_DIVERGENCE = "data divergence: the market-data sources disagree"
+_SIGNALS = ("entry_long", "exit_long", "entry_short", "exit_short")
 SESSION_FILE = "session.json"
 RESULT_FILE = "result.json"
 
@@ -232,17 +237,21 @@ class PaperSession:
             await feed.start()
             self._phase("warming up")
             await feed.wait_ready(timeout_s=120)
-            self.driver = self._build(self._drain_warmup(feed))
+            resumed = self._resumed()
+            self.driver = self._build(self._drain_warmup(feed), resumed)
             self._write_settings()
             if self.ops is not None:
                 await self.ops.start(
                     self.driver,
                     strategies=[s.id for s in config.strategies],
                     parameters={s.id: s.params for s in config.strategies},
+                    resumed=resumed,
                 )
                 self.status.api_url = self.ops.url
                 if isinstance(feed, SourceSet) and self.ops.facade is not None:
                     self.ops.facade.market_sources = feed  # its lags and switches as metrics
+            if resumed is not None:
+                self._carry_on(resumed)
             await self._before_trading()
             self._context = self._open_context()
             if self._context is not None:
@@ -303,6 +312,33 @@ class PaperSession:
             found = {s: replace(i, maker_fee=rate, taker_fee=rate) for s, i in found.items()}
         self.instruments = found
 
+    def _resumed(self) -> ResumedAccount | None:
+        """The account the bot's earlier paper sessions left (None: a fresh account)."""
+        if self.ops is None:
+            return None
+        # A paper account is the bot's own, on one exchange's markets.
+        self.ops.bind_account(self.config.exchange.name, "paper")
+        return self.ops.resume(self.instruments)
+
+    def _carry_on(self, resumed: ResumedAccount) -> None:
+        """Continue the earlier account: positions, and working orders back at the venue (those
+        due while the bot was down fill where they would have filled); then a checkpoint."""
+        driver = self.driver
+        assert isinstance(driver, PaperDriver)
+        ended = driver.carry_on(resumed)
+        now = driver.node.now
+        if self.ops is not None:
+            self.ops.end_orders(ended, now, "ended by a restart: filled in part before it")
+            self.ops.checkpoint(now)
+        held = [f"{p.quantity} {p.symbol} ({p.strategy_id})"
+                for p in driver.engine.portfolio.positions.values() if p.quantity]  # fmt: skip
+        text = (
+            f"resumed the bot's account: {len(resumed.orders) - len(ended)} working order(s) "
+            f"carried on, positions: {', '.join(held) or 'none'}"
+        )
+        log.info("%s; balances %s", text, resumed.portfolio.cash)
+        self._alert(text)
+
     async def _preflight(self, client: Any) -> None:
         """Checks before the feed starts, with the instruments loaded (a paper session needs
         none: it sends nothing to the exchange)."""
@@ -342,11 +378,20 @@ class PaperSession:
         """The account's cash (a paper session's: the spec's)."""
         return Decimal(str(self.config.spec.account.cash))
 
-    def _driver(self, prepared: PreparedRun, ids: ClientIdFactory) -> BarDriver:
+    def _driver(
+        self,
+        prepared: PreparedRun,
+        ids: ClientIdFactory,
+        balances: dict[str, Decimal] | None = None,
+    ) -> BarDriver:
         """The driver of this kind of session over the warm-up bars."""
-        return PaperDriver(prepared, self.config.strategies, bus=self.bus, ids=ids)
+        return PaperDriver(
+            prepared, self.config.strategies, bus=self.bus, ids=ids, balances=balances
+        )
 
-    def _build(self, warm: dict[str, list[Bar]]) -> BarDriver:
+    def _build(
+        self, warm: dict[str, list[Bar]], resumed: ResumedAccount | None = None
+    ) -> BarDriver:
         config = self.config
         tf = Timeframe.parse(config.timeframe)
         bars = {}
@@ -357,15 +402,23 @@ class PaperSession:
             bars[symbol] = buffer.series()
         spec = config.spec
         quote = account_currency(self.instruments)
+        balances = dict(resumed.portfolio.cash) if resumed is not None else None
+        cash = balances.get(quote, Decimal(0)) if balances is not None else self._capital()
         prepared = PreparedRun(
             spec=spec, bars=bars, instruments=self.instruments, quote=quote,
-            cash=self._capital(), stake=Stake.parse(spec.account.stake),
+            cash=cash, stake=Stake.parse(spec.account.stake),
             first_bar={s: len(b) for s, b in bars.items()},
             leverage=dict.fromkeys(bars, Decimal(1)), funding={}, fee_rate=None,
         )  # fmt: skip
         session = f"{int(self._started * 1000):x}"
-        driver = self._driver(prepared, ClientIdFactory(self.id_prefix, session=session))
+        ids = ClientIdFactory(self.id_prefix, session=session)
+        driver = (
+            self._driver(prepared, ids)
+            if balances is None
+            else self._driver(prepared, ids, balances)
+        )
         self.bus.subscribe("order", self._journal_order)
+        self.bus.subscribe("risk.denied", self._journal_denial)
         self.status.currency = quote
         return driver
 
@@ -382,6 +435,34 @@ class PaperSession:
             fill = getattr(payload, "fill", None)
             symbol = fill.symbol if fill is not None else ""
         self.recorder.journal(kind, ts_ms=ts, payload=body, symbol=symbol)
+
+    def _journal_denial(self, topic: str, payload: Any) -> None:
+        """An intent the risk gate (or an operator's pause) refused, with its reason."""
+        decision: Decision = payload
+        intent = decision.intent
+        self.recorder.journal(
+            JournalKind.INTENT, ts_ms=intent.ts, strategy=intent.strategy_id, symbol=intent.symbol,
+            payload={"action": intent.action.value, "approved": False, "reason": decision.reason,
+                     "code": decision.code, "signal_reason": intent.reason},
+        )  # fmt: skip
+
+    def _journal_signals(self, report: StepReport) -> None:
+        """Each strategy's signal values at the bar that closed (what it decided on)."""
+        driver = self.driver
+        assert driver is not None
+        for binding in driver.node.bindings:
+            i = report.bars.get(binding.symbol)
+            if i is None or i < binding.start:
+                continue
+            values: dict[str, Any] = {name: bool(getattr(binding, name)[i]) for name in _SIGNALS}
+            if binding.confidence is not None:
+                confidence = float(binding.confidence[i])
+                values["confidence"] = None if math.isnan(confidence) else confidence
+            values["bar_ms"] = int(binding.bars.ts[i])
+            self.recorder.journal(
+                JournalKind.SIGNAL, ts_ms=report.close_ms, payload=values,
+                strategy=binding.strategy_id, symbol=binding.symbol,
+            )  # fmt: skip
 
     async def _trade(self, feed: MarketFeed | SourceSet) -> None:
         driver = self.driver
@@ -504,6 +585,7 @@ class PaperSession:
     def _stepped(self, report: StepReport) -> None:
         driver = self.driver
         assert driver is not None
+        self._journal_signals(report)
         status = self.status
         status.bars += 1
         status.last_close_ms = report.close_ms

@@ -26,6 +26,7 @@ from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.connectors.client import create_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.instrument import FeeSide, Instrument, MarketType
+from tradewind.data.session_recording import read_table
 from tradewind.session.drift import drift_report, final_bars_from_exchange
 from tradewind.session.paper import PaperConfig, PaperSession
 from tradewind.venues.exchange_sim import Api, LoopbackServer, SimClock, SimExchange
@@ -103,6 +104,15 @@ async def test_paper_session_equals_the_backtest_of_the_source_file(
     )
     assert (tmp_path / "run" / "result.json").exists()
     assert (tmp_path / "run" / "recording" / "bars").is_dir()
+    # The journal: the strategy's signal values at every traded bar, every order and its fills.
+    journal = read_table(tmp_path / "run", "journal")
+    signals = journal[journal["kind"] == "signal"]
+    assert len(signals) == BARS
+    assert signals["symbol"].unique().tolist() == [SYMBOL]
+    values = [orjson.loads(p) for p in signals["payload"]]
+    assert sum(v["entry_long"] for v in values) >= len(session_trades)
+    fills = journal[journal["kind"] == "fill"]
+    assert len(fills) == int((result.orders["filled"] > 0).sum()) >= 2 * len(session_trades)
     _drift_finds_what_it_should(tmp_path / "run", final[SYMBOL], session_trades, tmp_path)
 
 

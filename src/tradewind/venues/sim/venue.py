@@ -92,6 +92,8 @@ class SimVenue:
     open_ended
         The bars are still coming (paper trading): an order sent after the last bar waits for the
         next one instead of being refused, and :meth:`extend` adds the bars as they close.
+    trade_id_prefix
+        Starts every trade id (a paper session's own, so that its restarts never repeat one).
     """
 
     def __init__(
@@ -105,6 +107,7 @@ class SimVenue:
         funding: Mapping[str, FundingSeries] | None = None,
         maintenance_margin_rate: Decimal = DEFAULT_MAINTENANCE_MARGIN,
         open_ended: bool = False,
+        trade_id_prefix: str = "",
     ) -> None:
         missing = sorted(set(bars) - set(instruments))
         if missing:
@@ -127,6 +130,9 @@ class SimVenue:
         self._working: dict[str, _Working] = {}
         self._by_symbol: dict[str, list[str]] = {s: [] for s in bars}
         self._trade_ids = 0
+        # Trade ids are unique per bot in its database: a paper session's restart must not
+        # reuse the ids of the venue it replaces.
+        self._trade_id_prefix = trade_id_prefix
         self._position_from: dict[str, int] = {}
         self.revision = 0
         self.books: dict[str, OrderBook] = {}
@@ -595,7 +601,7 @@ class SimVenue:
             fee,
             fee_currency,
             liquidity,
-            str(self._trade_ids),
+            f"{self._trade_id_prefix}{self._trade_ids}",
         )
         return [OrderFilled(fill, working.quantity)]
 
