@@ -129,6 +129,9 @@ class Node:
         self._bar = 0  # the bar the events of the current command belong to (runner's business)
         self._owner: dict[str, Binding] = {}
         self._binding_of = {(b.strategy_id, b.symbol): b for b in bindings}
+        self._bindings_by_symbol: dict[str, list[Binding]] = {}
+        for binding in bindings:
+            self._bindings_by_symbol.setdefault(binding.symbol, []).append(binding)
         self._bars = {b.symbol: b.bars for b in bindings}
         self._protective: dict[str, tuple[str, str]] = {}
         self._after_exit: dict[tuple[str, str], Intent] = {}
@@ -162,9 +165,8 @@ class Node:
         """The bars of ``symbol`` are now ``bars`` (live data: the old bars plus those closed
         since). Every part of the Node that reads them sees the new series; the caller brings
         each binding's signal arrays up to date (:attr:`Binding.bars` is replaced here)."""
-        for binding in self.bindings:
-            if binding.symbol == symbol:
-                binding.bars = bars
+        for binding in self._bindings_by_symbol.get(symbol, ()):
+            binding.bars = bars
         self._bars[symbol] = bars
         self.account.replace_bars(symbol, bars)
         self.host.replace_bars(symbol, bars)
