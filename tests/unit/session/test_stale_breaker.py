@@ -13,7 +13,7 @@ from tradewind.backtest.spec import BacktestSpec
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.data.recorded import bundled_recorded_dir
 from tradewind.session.driver import PaperDriver
-from tradewind.session.paper import PaperConfig, PaperSession
+from tradewind.session.paper import STALE_DATA, PaperConfig, PaperSession
 
 SYMBOLS = ("ETH/BTC", "LTC/BTC")
 
@@ -43,15 +43,15 @@ def test_a_silent_stream_stops_entries_in_its_symbol_until_data_is_fresh(tmp_pat
     session = _session(tmp_path)
     assert session.driver is not None
     node = session.driver.node
-    session._stale_breaker({"ETH/BTC"})
+    session._data_breakers({"ETH/BTC": STALE_DATA})
     assert set(node.stopped_entries) == {"ETH/BTC"}
     assert "stale data" in node.stopped_entries["ETH/BTC"]
     assert session.status.alerts[-1] == "ETH/BTC: stale data, no new entries"
-    session._stale_breaker({"ETH/BTC"})  # still silent: nothing new
+    session._data_breakers({"ETH/BTC": STALE_DATA})  # still silent: nothing new
     assert len(session.status.alerts) == 1
-    session._stale_breaker(set())
+    session._data_breakers({})
     assert node.stopped_entries == {}
-    assert session.status.alerts[-1] == "ETH/BTC: data fresh again, entries allowed"
+    assert session.status.alerts[-1] == "ETH/BTC: market data sound again, entries allowed"
 
 
 def test_an_operators_stop_is_not_lifted_by_fresh_data(tmp_path: Path) -> None:
@@ -59,8 +59,10 @@ def test_an_operators_stop_is_not_lifted_by_fresh_data(tmp_path: Path) -> None:
     assert session.driver is not None
     node = session.driver.node
     node.stop_entries("LTC/BTC", "entries stopped by operator")
-    session._stale_breaker({"LTC/BTC", "XRP/USDT"})  # a symbol the session does not trade
+    session._data_breakers(
+        {"LTC/BTC": STALE_DATA, "XRP/USDT": STALE_DATA}
+    )  # a symbol the session does not trade
     assert node.stopped_entries == {"LTC/BTC": "entries stopped by operator"}
-    session._stale_breaker(set())
+    session._data_breakers({})
     assert node.stopped_entries == {"LTC/BTC": "entries stopped by operator"}
     assert session.status.alerts == []
