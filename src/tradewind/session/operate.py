@@ -62,7 +62,7 @@ __all__ = ["ServeOptions", "SessionOps"]
 
 log = logging.getLogger(__name__)
 
-_KEY_FILE = "audit.key"
+_KEY_FILE = "audit.key"  # where `tradewind audit verify` looks (cli.audit.BOT_KEY_FILE)
 
 
 @dataclass

@@ -104,3 +104,28 @@ def test_audit_verify_passes_then_names_the_edited_row(
     broken = cli("audit", "verify", "--bot", "alpha")
     assert broken.code == 3
     assert "row 1 was edited" in broken.err
+
+
+def test_audit_verify_of_a_bot_run_without_a_keystore(cli: CliRunner) -> None:
+    from tradewind.config import AppConfig
+    from tradewind.persistence.config import DatabaseConfig
+    from tradewind.session.operate import SessionOps
+
+    # The key a session without a keystore keeps in the bot's folder.
+    key = SessionOps(
+        AppConfig(database=DatabaseConfig(bots_dir="user_data/bots")), "beta"
+    ).audit_key
+    assert stat.S_IMODE(Path("user_data/bots/beta/audit.key").stat().st_mode) == 0o600
+    bot = open_bot("beta", bots_dir="user_data/bots")
+    for action in ("pause", "resume"):
+        record_operator_action(bot.engine, key, actor="ops", channel="cli", action=action)
+    ok = cli("audit", "verify", "--bot", "beta")
+    assert ok.code == 0, ok.err
+    assert "2 rows, head intact" in ok.out
+    table = OperatorActionRow.__table__
+    with bot.engine.begin() as connection:
+        connection.execute(update(table).where(table.c.id == 2).values(action="pause"))
+    bot.engine.dispose()
+    broken = cli("audit", "verify", "--bot", "beta")
+    assert broken.code == 3
+    assert "row 2 was edited" in broken.err
