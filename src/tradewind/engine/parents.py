@@ -44,6 +44,14 @@ from tradewind.execution.order_manager import OrderManager
 from tradewind.execution.parent import MarketView, Parent, ParentEngine, ParentStatus
 from tradewind.execution.policy import ExecutionPolicy, Liquidity, liquidity_of
 from tradewind.execution.rejections import RejectionReason, reason_of
+from tradewind.execution.tca import (
+    MarketTape,
+    SlippageAlert,
+    TcaBook,
+    candle_tape,
+    order_tca,
+    parent_tca,
+)
 
 Publish = Callable[[str, int, object], None]
 
@@ -110,6 +118,12 @@ class ParentDesk:
         """The parents still working, oldest first."""
         self._reserved: dict[str, Decimal] = {}
         self._cumulative: dict[str, _Cumulative] = {}
+        self._tapes: dict[str, tuple[BarSeries, MarketTape]] = {}
+        self.costs = TcaBook(on_alert=self._alert)
+        self._measured: set[str] = set()
+        """Each child and parent measured when it ends (candle tape of the bars held then); a
+        slippage beyond 3 standard deviations of its algorithm's history is published as
+        ``tca.alert``."""
         self._driven_at = -1
         """When :meth:`drive` last ran: every wake-up is after it, so time always moves on."""
 
@@ -296,6 +310,12 @@ class ParentDesk:
         with that reason: the next child would be refused alike."""
         engine = self.engine
         engine.child_changed(order, now)
+        if order.status.is_terminal and order.fills and order.client_id not in self._measured:
+            self._measured.add(order.client_id)
+            parent = engine.parents[engine.parent_of[order.client_id]]
+            algo = f"{parent.spec.algo}.child"
+            symbol = order.symbol
+            self.costs.add(order_tca(order, self._tape(symbol), self.instruments[symbol], algo))
         reason = order.reject_reason
         if reason and order.status.is_terminal and reason_of(reason) is not RejectionReason.OTHER:
             parent = engine.parents[engine.parent_of[order.client_id]]
@@ -309,8 +329,24 @@ class ParentDesk:
 
     def _settle(self, now: int) -> None:
         if any(not p.is_working for p in self.working):
+            for parent in self.working:
+                if not parent.is_working:
+                    children = [self.engine.manager.orders[c] for c in parent.children]
+                    tape = self._tape(parent.symbol)
+                    instrument = self.instruments[parent.symbol]
+                    self.costs.add(parent_tca(parent, children, tape, instrument))
             self.working = [p for p in self.working if p.is_working]
         self._reserve(now)
+
+    def _tape(self, symbol: str) -> MarketTape:
+        bars = self._bars[symbol]
+        kept = self._tapes.get(symbol)
+        if kept is None or kept[0] is not bars:  # a session hands the Node longer series
+            kept = self._tapes[symbol] = (bars, candle_tape(bars))
+        return kept[1]
+
+    def _alert(self, alert: SlippageAlert) -> None:
+        self._publish("tca.alert", alert.ts, alert)
 
     # -- risk -------------------------------------------------------------------------------------
 

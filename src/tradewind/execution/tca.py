@@ -30,9 +30,11 @@ from decimal import Decimal
 
 import numpy as np
 
+from tradewind.bars import BarSeries
 from tradewind.core.instrument import Instrument
-from tradewind.core.orders import Fill, Liquidity
+from tradewind.core.orders import Fill, Liquidity, Order
 from tradewind.core.records import Side
+from tradewind.execution.parent import Parent
 
 ALERT_MIN_HISTORY = 20
 """How many executions of an algorithm are needed before its slippage can be called abnormal."""
@@ -266,3 +268,63 @@ class TcaBook:
             "by_venue": self.aggregate("venue"),
             "by_algo": self.aggregate("algo"),
         }
+
+
+def candle_tape(series: BarSeries) -> MarketTape:
+    """The market of a candle series as TCA reads it: each bar's close is the mid from its close
+    time on, and its typical price with its volume stands in for its trades."""
+    close_time = np.asarray(series.close_time, dtype=np.int64)
+    typical = (series.high + series.low + series.close) / 3.0
+    return MarketTape(
+        close_time, np.asarray(series.close, dtype=np.float64), close_time, typical,
+        np.asarray(series.volume, dtype=np.float64),
+    )  # fmt: skip
+
+
+def order_tca(
+    order: Order, tape: MarketTape, instrument: Instrument, algo: str | None = None
+) -> TcaRecord:
+    """The cost of one order with fills: the arrival mid is the close of the last bar complete
+    when the order was made, the final mid the close at its last fill; the venue is the
+    instrument's exchange (``sim`` when none). ``algo`` labels it (its order type when None)."""
+    return measure(
+        execution_id=order.client_id,
+        kind="order",
+        strategy_id=order.strategy_id,
+        venue=instrument.exchange or "sim",
+        algo=algo or order.type.value,
+        instrument=instrument,
+        side=order.side,
+        quantity=order.quantity or order.filled_quantity,
+        fills=order.fills,
+        arrival_mid=tape.mid_at(order.created_ts),
+        start_ts=order.created_ts,
+        end_ts=max(f.ts for f in order.fills),
+        tape=tape,
+    )
+
+
+def parent_tca(
+    parent: Parent, children: list[Order], tape: MarketTape, instrument: Instrument
+) -> TcaRecord:
+    """The cost of one parent order: its children's fills against the mid it saw at its
+    arrival, over its life (creation to its last fill or its end, whichever is later); an
+    unfilled remainder is valued at the mid when it ended (its opportunity cost)."""
+    fills = [f for child in children for f in child.fills]
+    last = max((f.ts for f in fills), default=parent.created_ts)
+    end = max(last, parent.ended_ts or last)
+    return measure(
+        execution_id=parent.parent_id,
+        kind="parent",
+        strategy_id=parent.strategy_id,
+        venue=instrument.exchange or "sim",
+        algo=parent.spec.algo.value,
+        instrument=instrument,
+        side=parent.side,
+        quantity=parent.quantity,
+        fills=fills,
+        arrival_mid=float(parent.arrival_mid),
+        start_ts=parent.created_ts,
+        end_ts=end,
+        tape=tape,
+    )

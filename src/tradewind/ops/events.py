@@ -54,8 +54,9 @@ class EventHub:
         self.published = 0
 
     def attach(self, bus: MessageBus) -> None:
-        """Forward the Node's fills, liquidations and breaker trips."""
-        for topic in ("order.filled", "account.liquidated", "risk.breaker"):
+        """Forward the Node's fills, liquidations, breaker trips and abnormal execution costs
+        (``tca.alert``: a slippage beyond 3 standard deviations of its algorithm's history)."""
+        for topic in ("order.filled", "account.liquidated", "risk.breaker", "tca.alert"):
             bus.subscribe(topic, self.publish)
 
     def subscribe(self, handler: Callable[[str, Any], None]) -> None:

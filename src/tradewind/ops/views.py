@@ -14,13 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from tradewind.backtest.results import candle_tape, order_tca, parent_tca
 from tradewind.bars import BarSeries
 from tradewind.core.orders import Order
 from tradewind.engine.equity import account_currency, equity_curve
 from tradewind.engine.node import Node
 from tradewind.execution.parent import Parent
-from tradewind.execution.tca import MarketTape, TcaBook
+from tradewind.execution.tca import MarketTape, TcaBook, candle_tape, order_tca, parent_tca
 
 __all__ = ["ExecutionCosts", "equity_points", "marked_positions", "strategy_rows"]
 

@@ -278,3 +278,25 @@ def test_auto_lets_the_policy_choose_by_size_against_the_volume(frame: pd.DataFr
             assert parent.chosen_by.startswith("rule 5")
             assert parent.spec.participation == 0.005
     assert {r["algo"] for r in result.tca["records"] if r["kind"] == "parent"} <= {"twap", "pov"}
+
+
+def test_an_abnormal_slippage_is_published_when_its_child_ends(frame: pd.DataFrame) -> None:
+    longer = pd.read_feather(bundled_recorded_dir() / "candles" / "ETH_BTC-5m.feather").iloc[:4000]
+    bus = MessageBus()
+    published: list[Any] = []
+    bus.subscribe("tca.alert", lambda _topic, alert: published.append(alert))
+    ended: dict[str, int] = {}
+
+    def child_end(_topic: str, event: Any) -> None:
+        ended.setdefault(event.fill.client_id, event.fill.ts)
+
+    bus.subscribe("order.filled", child_end)
+    spec = BacktestSpec(account=Account(cash=1, stake="50%"),
+                        execution=parse_algo("twap:horizon=20m,slices=4"))  # fmt: skip
+    run("sma_cross", prepare({"ETH/BTC": longer}, spec), bus=bus)
+    assert published, "no execution was abnormal in 4,000 bars: the test proves nothing"
+    assert {a.algo for a in published} <= {"twap", "twap.child"}
+    for alert in published:
+        assert abs(alert.slippage_bps - alert.mean_bps) > 3 * alert.std_bps
+        if alert.algo == "twap.child":
+            assert alert.ts >= ended[alert.execution_id]  # measured once it ended, not before
