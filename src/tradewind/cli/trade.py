@@ -210,7 +210,9 @@ def trade(
         f"from {config.exchange.rest_url or config.exchange.name}; recording in {folder}",
         highlight=False,
     )
-    ops = _session_ops(store, bot, mode, ServeOptions(port=api_port) if serve else None)
+    ops = _session_ops(
+        store, bot, mode, ServeOptions(port=api_port) if serve else None, fallback is not None
+    )
     if fallback is not None:
         _record_fallback(bot, ops.audit_key, fallback)
     result = asyncio.run(_run(config, ops))
@@ -267,14 +269,15 @@ def _amount(text: str) -> Decimal:
 
 
 def _session_ops(
-    store: Keystore | None, bot: str, mode: str, serve: ServeOptions | None
+    store: Keystore | None, bot: str, mode: str, serve: ServeOptions | None, fallback: bool
 ) -> SessionOps:
     """The operator's side of the session: with a keystore, its audit key and two-factor."""
     if store is None:
-        return SessionOps(STATE.config(), bot, serve=serve, mode=mode)
+        return SessionOps(STATE.config(), bot, serve=serve, mode=mode, fallback=fallback)
     audit_key = store.ensure_random(AUDIT_KEY, "audit").reveal().encode()
     return SessionOps(STATE.config(), bot, serve=serve, mode=mode, keystore=store,
-                      audit_key=audit_key, two_factor=for_keystore(store))  # fmt: skip
+                      audit_key=audit_key, two_factor=for_keystore(store),
+                      fallback=fallback)  # fmt: skip
 
 
 def _paper_config(common: dict[str, Any]) -> PaperConfig:

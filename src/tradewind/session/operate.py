@@ -92,6 +92,10 @@ class SessionOps:
         ``paper`` or ``live``: how the session row and the facade name the session.
     two_factor
         When given, the facade's dangerous actions need the acting operator's code.
+    fallback
+        A live bot trading paper after repeated live failures (:mod:`tradewind.ops.fallback`):
+        its paper account starts afresh and its stored live state (account binding, positions,
+        balances) is left as it was.
     """
 
     def __init__(
@@ -104,8 +108,10 @@ class SessionOps:
         keystore: Keystore | None = None,
         mode: str = "paper",
         two_factor: TwoFactor | None = None,
+        fallback: bool = False,
     ) -> None:
         self.config = config
+        self.fallback = fallback
         self.mode = mode
         self.bot = bot
         self.serve = serve
@@ -139,8 +145,11 @@ class SessionOps:
         return self.database
 
     def _checked_database(self) -> BotDatabase:
-        """The bot's database, refused when the bot traded in the other trading mode."""
+        """The bot's database, refused when the bot traded in the other trading mode (a live
+        bot's fallback to paper excepted)."""
         database = self.open_database()
+        if self.fallback:
+            return database
         other = sorted(database.session_modes() & {"paper", "live"} - {self.mode})
         if other:
             raise UserError(
@@ -160,6 +169,8 @@ class SessionOps:
         UserError
             When the bot traded another account, or in the other trading mode.
         """
+        if self.fallback:
+            return  # a live bot trading paper for a while: it stays bound to its live account
         self._checked_database().bind_account(account_hash(exchange, account))
 
     def resume(self, instruments: dict[str, Instrument]) -> ResumedAccount | None:
@@ -173,6 +184,8 @@ class SessionOps:
             does not list.
         """
         database = self._checked_database()
+        if self.fallback:
+            return None  # the paper account of a fallback starts afresh; the live one stays
         with database.repository() as repository:
             try:
                 return resume_account(repository, instruments)
@@ -276,8 +289,9 @@ class SessionOps:
             self._beats.append(loop.create_task(heartbeat.run()))
 
     def checkpoint(self, ts: int) -> None:
-        """Store the account's positions and balances (what a restart continues from)."""
-        if self.recorder is not None:
+        """Store the account's positions and balances (what a restart continues from); a
+        fallback to paper keeps the live account's stored state as it was."""
+        if self.recorder is not None and not self.fallback:
             self.recorder.checkpoint(ts)
 
     def end_orders(self, orders: list[Order], ts: int, why: str) -> None:

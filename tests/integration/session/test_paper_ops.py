@@ -77,7 +77,9 @@ async def test_a_session_records_its_orders_and_serves_its_operators(
     [binding] = ops.facade.node.bindings
     curve = ops.facade.equity_curve()["points"]
     assert binding.start >= 30
-    assert curve[0][0] == int(binding.bars.ts[binding.start])
+    # (its first point is the close of the warm-up's last bar: the recording has gaps, so that
+    # close is not always the first traded bar's open)
+    assert curve[0][0] == int(binding.bars.ts[binding.start - 1]) + 60_000
     assert len(curve) == len(binding.bars) - binding.start + 1
 
 
