@@ -550,12 +550,15 @@ def resample(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Resample a stored candle series to a longer timeframe and store it (closed candles only)."""
+    try:
+        target_tf = Timeframe.parse(to)
+    except UserError as exc:
+        raise UserError(f"--to: {exc}") from None
     catalog = _catalog(data_dir)
     key = _stored_key(symbol, timeframe, exchange, kind)
     if not key.kind.is_candles:
         raise UserError(f"resample works on candles and mark candles, not {key.kind.value}")
     source_tf = Timeframe.parse(key.timeframe or "")
-    target_tf = Timeframe.parse(to)
     frame = catalog.read(key)
     validate(frame, key.kind, source_tf).raise_for_errors(str(key))
     result = resample_frame(frame, target_tf, source_tf)

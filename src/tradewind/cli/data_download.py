@@ -132,7 +132,16 @@ def _date(text: str, flag: str) -> pd.Timestamp:
         ) from None
     if stamp is pd.NaT:
         raise UserError(f"{flag}: {text!r} is not a date")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    # pandas reads odd text as far-off dates ("1,5" is 5 January of year 1), which no exchange
+    # has and which overflowed the millisecond conversion.
+    if not _FIRST <= stamp <= _LAST:
+        raise UserError(f"{flag}: {text!r} reads as {stamp.date()}, outside 1970 to 2262")
+    return stamp
+
+
+_FIRST = pd.Timestamp(0, unit="ms", tz="UTC")
+_LAST = pd.Timestamp.max.tz_localize("UTC")
 
 
 def _table(summary: DownloadSummary) -> Table:
