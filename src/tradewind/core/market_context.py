@@ -63,6 +63,16 @@ class MarketContext:
         """Return ``name``'s view, or None when it is not polled."""
         return next((v for v in self.venues if v.venue == name), None)
 
+    def preferred(self, field: str) -> tuple[str, Decimal] | None:
+        """Return ``(venue, value)`` of ``field`` (``funding_rate``, ``open_interest``,
+        ``volume_24h``, ``mid``...) from the first venue, in the configured order, that gave it:
+        the ordered sources of one data need, failing over to the next when one is silent."""
+        for venue in self.venues:
+            value = getattr(venue, field)
+            if value is not None:
+                return venue.venue, value
+        return None
+
     def spread_bps(self, a: str, b: str) -> Decimal | None:
         """Return how far venue ``a``'s mid is above ``b``'s, in bps of ``b``'s (None without
         both mids)."""

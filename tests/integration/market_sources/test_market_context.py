@@ -72,6 +72,9 @@ async def test_context_across_venues_is_what_each_venue_serves(shared_data: Path
             venues["bybit"].chaos.begin(VenueFault(kind=FaultKind.VENUE_OUTAGE, at_s=0,
                                                    duration_s=30.0))  # fmt: skip
             during_outage = await feed.poll()
+            venues["binance"].chaos.begin(VenueFault(kind=FaultKind.VENUE_OUTAGE, at_s=0,
+                                                     duration_s=30.0))  # fmt: skip
+            both_down = await feed.poll()
             now = venues["binance"].sim.clock()
             rates = {name: venues[name].sim.funding_rate_at("XRPUSDT", now)
                      for name in ("binance", "bybit")}  # fmt: skip
@@ -115,3 +118,11 @@ async def test_context_across_venues_is_what_each_venue_serves(shared_data: Path
     assert down.open_interest is None
     assert down.mid is None
     assert during_outage[PERP].open_interest() == Decimal(100)
+    # Funding read from the venues in their configured order: Binance while it answers, the next
+    # one (the second Binance) once Binance is down too.
+    assert perp.preferred("funding_rate") == ("binance", binance.funding_rate)
+    second = both_down[PERP].venue("binance2")
+    assert second is not None
+    assert second.funding_rate is not None
+    assert both_down[PERP].venue("binance").error  # type: ignore[union-attr]
+    assert both_down[PERP].preferred("funding_rate") == ("binance2", second.funding_rate)
