@@ -29,6 +29,10 @@ from tradewind.cli.main import run
         (["trade", "-s", "sma_cross", "--symbol", "BTC/USDT", "-t", "1m", "--stop", "0.02"],
          "not yet supported in paper sessions"),
         (["trade", "-s", "nope", "--symbol", "BTC/USDT", "-t", "1m"], "nope"),
+        (["trade", "-s", "sma_cross", "--symbol", "BTC/USDT", "-t", "1m", "--execution",
+          "twap:slices=0,horizon=1h"], "twap: slices must be at least 1, got 0"),
+        (["trade", "-s", "sma_cross", "--symbol", "BTC/USDT", "-t", "1m", "--execution",
+          "vwop"], "unknown execution algorithm 'vwop'"),
     ],
 )  # fmt: skip
 def test_trade_refuses_mistakes(
