@@ -25,6 +25,7 @@ from tradewind import __version__
 from tradewind.cli import api_tokens as api_tokens_cmd
 from tradewind.cli import audit as audit_cmd
 from tradewind.cli import backtest, config_cmd, data, demo, exchange_sim, records, strategies
+from tradewind.cli import control as control_cmd
 from tradewind.cli import db as db_cmd
 from tradewind.cli import drift as drift_cmd
 from tradewind.cli import fallback as fallback_cmd
@@ -74,6 +75,7 @@ app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(two_factor_cmd.app, name="2fa")
 app.add_typer(api_tokens_cmd.app, name="api-token")
+app.add_typer(control_cmd.app, name="ctl")
 for _query in (records.orders, records.trades, records.positions, records.sessions):
     app.command(_query.__name__)(_query)
 app.add_typer(records.runs_app, name="runs")
