@@ -41,6 +41,7 @@ from tradewind.persistence.model_registry import (
     registered_models,
 )
 from tradewind.session.driver import PaperDriver
+from tradewind.strategies.builtin.ml_ensemble import MlEnsemble
 from tradewind.strategies.builtin.ml_signal import MlSignal
 
 # Features whose distribution stays within the drift limits over the clean replay (measured:
@@ -252,3 +253,31 @@ def test_retraining_is_queued_on_schedule_and_the_worker_runs_it_behind_the_gate
     stages = {e.version: e.stage for e in registered_models(engine, "eth-dir")}
     assert stages[3] == ("production" if done["result"]["promoted"] else "candidate")
     assert stages[2] == ("archived" if done["result"]["promoted"] else "production")
+
+
+def test_every_member_of_an_ensemble_of_registered_models_is_watched(
+    frame: pd.DataFrame, registry: tuple[Engine, list[RegisteredModel]]
+) -> None:
+    engine, (v1, v2) = registry
+    strategy = MlEnsemble(models=f"{v1.pin},{v2.pin}", weights="1,2", threshold=0.5,
+                          exit_below=0.45)  # fmt: skip
+    spec = BacktestSpec(account=Account(cash=1, stake="50%"))
+    driver = PaperDriver(prepare({"ETH/BTC": frame.iloc[WARM[0] : WARM[1]]}, spec), [strategy])
+    settings = MlConfig(drift_every=100_000, min_accuracy=0.05, max_confidence_gap=1.0)
+    watch = ModelWatch(engine, [strategy], settings, lambda t, p: None)
+    full = _series(frame.iloc[: WARM[1] + 100])
+    for i in range(WARM[1], WARM[1] + 100):
+        driver.add("ETH/BTC", full.bar(i))
+        for report in driver.flush():
+            watch.on_close(driver.bars, report.bars, report.close_ms)
+    views = {v["version"]: v for v in watch.views()}
+    assert {k: (v["predictions"], v["resolved"]) for k, v in views.items()} == {
+        1: (100, 100 - HORIZON), 2: (100, 100 - HORIZON),
+    }  # fmt: skip
+    # Each member's own probabilities are recorded under its own version.
+    for entry in (v1, v2):
+        scored = resolved_predictions(engine, entry.model_id)
+        model = strategy.pinned.get(entry.pin)
+        at = np.searchsorted(full.ts, scored.bar_ts)
+        direct = model.probabilities(model.feature_matrix(FeatureInputs(full)), at)
+        assert np.array_equal(scored.probabilities, direct)
