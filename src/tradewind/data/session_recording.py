@@ -51,7 +51,8 @@ _SCHEMAS = {
         [(DATE, _DATE), ("symbol", pa.string()), ("timeframe", pa.string()),
          ("open", pa.string()), ("high", pa.string()), ("low", pa.string()),
          ("close", pa.string()), ("volume", pa.string()), ("source", pa.string()),
-         ("exchange_ms", pa.int64()), (RECEIVED, pa.int64())]
+         ("exchange_ms", pa.int64()), (RECEIVED, pa.int64()), ("venue", pa.string()),
+         ("secondary", pa.bool_())]
     ),
     "journal": pa.schema(
         [(DATE, _DATE), (RECEIVED, pa.int64()), ("kind", pa.string()),
@@ -161,8 +162,9 @@ class SessionRecorder:
         )  # fmt: skip
 
     def market_event(self, event: MarketEvent) -> None:
-        """Record a bar as announced (closed or revised) or a stream alert; ignore the rest
-        (their raw messages are recorded already)."""
+        """Record a bar as announced (closed or revised; with the source it came from and
+        whether that is a secondary one, when several feed the session) or a stream alert; ignore
+        the rest (their raw messages are recorded already)."""
         if isinstance(event, BarClosed | BarRevised):
             bar = event.bar
             source = "revised" if isinstance(event, BarRevised) else event.source.value
@@ -170,7 +172,8 @@ class SessionRecorder:
                 "bars",
                 (bar.ts, bar.symbol, str(bar.timeframe), str(bar.open), str(bar.high),
                  str(bar.low), str(bar.close), str(bar.volume), source, event.exchange_ms,
-                 event.received_ms),
+                 event.received_ms, getattr(event, "venue", ""),
+                 bool(getattr(event, "secondary", False))),
             )  # fmt: skip
         elif isinstance(event, StreamAlert):
             payload = {"stream": event.stream, "alert": event.kind.value,

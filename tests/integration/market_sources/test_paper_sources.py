@@ -27,6 +27,7 @@ from tradewind.core.intents import IntentAction
 from tradewind.core.market_context import MarketContext
 from tradewind.core.orders import Order
 from tradewind.core.records import Side
+from tradewind.data.session_recording import read_table
 from tradewind.engine.bus import MessageBus
 from tradewind.ops.metrics import BotMetrics
 from tradewind.persistence.config import DatabaseConfig
@@ -113,6 +114,11 @@ async def test_paper_session_fails_over_without_a_missing_bar_and_equals_its_bac
     assert 'tradewind_source_receive_lag_ms{quantile="0.99",source="binance2",stream="kline"}' in (
         metrics
     )
+    # The recording names each bar's source: the secondary's bars are marked.
+    recorded = read_table(tmp_path / "run", "bars")
+    live = recorded[recorded["source"] == "stream"]
+    assert set(live["venue"]) == {"binance", "binance2"}
+    assert live["secondary"].tolist() == (live["venue"] == "binance2").tolist()
     series = driver.bars[SYMBOL]
     opens = [int(t) for t in series.ts]
     assert all(b - a == BAR_MS for a, b in itertools.pairwise(opens)), opens
