@@ -23,6 +23,7 @@ from tradewind.venues.exchange_sim.recordings import list_shared_recordings
 from tradewind.venues.live.reconcile import ReconcileError, StoredState, reconcile
 
 SYMBOL = "XRP/USDT"
+ORDER_PATH = "/api/v3/order"
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +76,14 @@ async def test_a_restart_books_the_missed_fill_once_and_reports_the_rest(
         trade_ids=frozenset(),
     )
     restarted = port_for(client, [SYMBOL])
+    mark = max(r.seq for r in server.requests())
     try:
         report = await reconcile(restarted, stored, own_prefix=ids.prefix)
+        # The resting order is answered by the open-order list; only the filled one (no longer
+        # listed) is looked up, once (its trade needs no lookup of its own): 500 open orders
+        # cost one request, not 500.
+        lookups = [r for r in server.requests(ORDER_PATH) if r.seq > mark and r.method == "GET"]
+        assert len(lookups) == 1
         on_exchange = server.call(lambda: [dict(t) for t in key.account.trades])
         assert report.ok, report.summary()
         assert report.orders[bought.client_id].status is OrderStatus.FILLED

@@ -517,6 +517,9 @@ class LiveVenuePort:
     def _venue_order(self, raw: Mapping[str, Any]) -> VenueOrder:
         client_id = wire.client_id_of(raw)
         record = self._records.get(client_id)
+        if raw.get("id") and client_id:
+            # Remembered so a trade of this order needs no lookup of its own (reconcile's fills).
+            self._by_venue_id[str(raw["id"])] = client_id
         return VenueOrder(
             client_id=client_id,
             symbol=str(raw["symbol"]),

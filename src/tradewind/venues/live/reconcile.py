@@ -4,8 +4,9 @@
 and positions, and compares them with :class:`StoredState` (what the database holds after a
 restart, or the running engine's view). The answer is a :class:`ReconcileReport`:
 
-- every order the database thinks is open (or unknown) is looked up by client id and its state
-  now is reported, with the fills the database has not booked (each trade id once);
+- every order the database thinks is open (or unknown) is found in the exchange's open-order
+  list, or else looked up by client id, and its state now is reported, with the fills the
+  database has not booked (each trade id once);
 - an order the exchange does not know is reported *missing* (lost, never resent);
 - open orders that are not the bot's (another client-id prefix: made by hand) are reported as
   *foreign*; on futures they are adopted into the ``external`` pseudo-strategy, or cancelled when
@@ -120,8 +121,12 @@ async def reconcile(
     :class:`~tradewind.core.orders.ClientIdFactory` prefix); other orders are foreign.
     """
     report = ReconcileReport()
+    working = await port.open_orders()
+    # An order still working is answered by the open-order list (one request a symbol); only the
+    # stored orders that list lacks (ended, or lost) are looked up one by one, by client id.
+    listed = {o.client_id: o for o in working}
     for client_id in sorted(stored.open_orders):
-        found = await port.order(client_id)
+        found = listed.get(client_id) or await port.order(client_id)
         if found is None:
             report.missing.append(client_id)
         else:
@@ -130,7 +135,7 @@ async def reconcile(
     own = [f for f in fills if f.client_id.startswith(own_prefix)]
     report.new_fills = [f for f in own if f.trade_id not in stored.trade_ids]
     foreign_fills = [f for f in fills if not f.client_id.startswith(own_prefix)]
-    for order in await port.open_orders():
+    for order in working:
         if order.client_id.startswith(own_prefix):
             if order.client_id not in stored.open_orders:
                 report.divergences.append(
