@@ -82,10 +82,13 @@ class ParamsRequest(Reason):
 
 
 class JobSpec(BaseModel):
-    """What a job runs: a registered strategy on the bundled month (its first ``bars`` bars)."""
+    """What a job runs: a registered strategy on the bundled month (its first ``bars`` bars), or
+    (``ml_retrain``) a registered model retrained on a candle file behind the promotion gate."""
 
     model_config = ConfigDict(extra="forbid")
-    strategy: str = Field(min_length=1, max_length=100)
+    strategy: str | None = Field(default=None, min_length=1, max_length=100)
+    model: str | None = Field(default=None, min_length=1, max_length=100)
+    data: str | None = Field(default=None, min_length=1, max_length=1000)
     params: dict[str, int | float | str | bool] | None = None
     bars: int | None = Field(default=None, ge=500)
     stake: str | None = Field(default=None, max_length=20)
@@ -94,9 +97,9 @@ class JobSpec(BaseModel):
 
 
 class JobRequest(Reason):
-    """A backtest or optimisation to run in the worker process."""
+    """A backtest, optimisation or model retraining to run in the worker process."""
 
-    kind: Literal["backtest", "optimize"]
+    kind: Literal["backtest", "optimize", "ml_retrain"]
     spec: JobSpec
 
 

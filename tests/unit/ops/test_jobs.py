@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from ops_bot import Bot
@@ -50,6 +52,29 @@ def test_a_job_request_is_checked_queued_and_run_by_a_worker(bot: Bot) -> None:
         assert 'tradewind_jobs{state="done"} 1.0' in metrics
     actions = [r["action"] for r in bot.facade.operator_actions(10)]
     assert actions.count("start_job") == 3  # two refused, one queued: all recorded
+
+
+def test_a_model_retraining_is_queued_through_the_api(bot: Bot, shared_data: Path) -> None:
+    trade = {"Authorization": f"Bearer {bot.tokens['trade']}"}
+    candles = str(shared_data / "candles" / "ETH_BTC-5m.feather")
+    with TestClient(build_app(bot.facade)) as client:
+
+        def post(spec: dict[str, object]) -> tuple[int, dict[str, Any]]:
+            r = client.post("/api/v1/jobs", headers=trade,
+                            json={"reason": "weekly", "kind": "ml_retrain", "spec": spec})  # fmt: skip
+            return r.status_code, r.json()
+
+        code, body = post({"model": "eth-dir", "data": "no/such/file.feather"})
+        assert code == 400
+        assert "a candle file that exists" in str(body["detail"])
+        code, body = post({"data": candles})
+        assert code == 400
+        assert "needs 'model'" in str(body["detail"])
+        code, body = post({"model": "eth-dir", "data": candles})
+        assert code == 200, body
+        queued = client.get(f"/api/v1/jobs/{body['job']}", headers=trade).json()
+    assert (queued["kind"], queued["state"]) == ("ml_retrain", "queued")
+    assert queued["spec"] == {"model": "eth-dir", "data": candles}
 
 
 async def _lag_while(predicate_done: object, bot: Bot, job_id: int, cap_s: float) -> list[float]:

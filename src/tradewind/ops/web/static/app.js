@@ -343,7 +343,7 @@
     fill($("jobs"), [["Job", 1], ["Kind"], ["Strategy"], ["Requested by"], ["State"],
       ["Queued (UTC)"], ["Finished (UTC)"], ["Outcome"]],
       jobs.map((j) => el("tr", {dataset: {key: String(j.id)}}, num(j.id, String(j.id)),
-        txt(j.kind), txt(j.spec.strategy), txt(j.requested_by),
+        txt(j.kind), txt(j.spec.strategy || j.spec.model), txt(j.requested_by),
         el("td", {}, el("span", {class: `badge ${badge[j.state] || ""}`}, j.state)),
         txt(when(j.created_at)), txt(j.finished_at ? when(j.finished_at) : ""),
         el("td", {class: "wrap"}, jobOutcome(j)))),
