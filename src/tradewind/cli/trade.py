@@ -109,6 +109,13 @@ def trade(
             "--allow-unrestricted-ip", help="--mode live: accept a key not bound to IP addresses."
         ),
     ] = False,
+    unverifiable_key_ok: Annotated[
+        bool,
+        typer.Option(
+            "--unverifiable-key-ok",
+            help="--mode live: accept a key whose permissions the exchange does not report.",
+        ),
+    ] = False,
     keystore: KeystoreOption = DEFAULT_PATH,
     passphrase_fd: FdOption = None,
     operator: Annotated[
@@ -194,7 +201,8 @@ def trade(
             exchange=_live_exchange(store), max_capital=_amount(max_capital),
             confirmed=live_confirmed, entry_timeout_s=entry_timeout,
             max_orders_per_minute=max_orders_per_minute,
-            allow_unrestricted_ip=allow_unrestricted_ip, **common,
+            allow_unrestricted_ip=allow_unrestricted_ip,
+            unverifiable_key_ok=unverifiable_key_ok, **common,
         )  # fmt: skip
         fallback = _live_refusal(bot)
         if fallback is not None:

@@ -70,14 +70,23 @@ def judge_restrictions(
     return KeyVerdict(tuple(refusals), tuple(warnings))
 
 
-def check_key(cfg: ExchangeConfig, *, allow_unrestricted_ip: bool = False) -> KeyVerdict:
+def check_key(
+    cfg: ExchangeConfig, *, allow_unrestricted_ip: bool = False, unverifiable_key_ok: bool = False
+) -> KeyVerdict:
     """Ask the exchange what ``cfg``'s key may do and judge it (see :func:`judge_restrictions`).
 
-    Only Binance reports key restrictions; another exchange gets a refusal naming that.
+    Only Binance reports key restrictions; another exchange's key is refused, naming that, unless
+    ``unverifiable_key_ok`` (the operator vouches for the key: a warning instead).
     """
     if cfg.name != "binance":
-        return KeyVerdict((f"{cfg.name} does not report a key's permissions; live trading on it "
-                           "cannot be checked",))  # fmt: skip
+        text = (
+            f"{cfg.name} does not report a key's permissions; live trading on it cannot be checked"
+        )
+        if unverifiable_key_ok:
+            _log.warning("exchange key: %s (accepted: --unverifiable-key-ok)", text)
+            return KeyVerdict(warnings=(text,))
+        return KeyVerdict((text + "; make sure the key cannot withdraw, then pass "
+                           "--unverifiable-key-ok",))  # fmt: skip
     client = create_client(cfg, market_types=("spot",))
     if cfg.rest_url:
         # A client of its own, used for this one request: the loopback simulator serves this

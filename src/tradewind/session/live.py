@@ -74,6 +74,9 @@ class LiveConfig(PaperConfig):
         More orders than this within a minute halt new entries.
     allow_unrestricted_ip
         Accept a key not bound to IP addresses (a warning instead of a refusal).
+    unverifiable_key_ok
+        Accept a key on an exchange that does not report a key's permissions (a warning instead
+        of a refusal).
     poll_s
         Seconds between the port's lookups of open orders.
     stream
@@ -85,6 +88,7 @@ class LiveConfig(PaperConfig):
     entry_timeout_s: float = 60.0
     max_orders_per_minute: int = 20
     allow_unrestricted_ip: bool = False
+    unverifiable_key_ok: bool = False
     poll_s: float = 0.5
     stream: bool = True
 
@@ -139,7 +143,10 @@ class LiveSession(PaperSession):
     async def _preflight(self, client: Any) -> None:
         config = self.live
         verdict = await asyncio.to_thread(
-            check_key, config.exchange, allow_unrestricted_ip=config.allow_unrestricted_ip
+            check_key,
+            config.exchange,
+            allow_unrestricted_ip=config.allow_unrestricted_ip,
+            unverifiable_key_ok=config.unverifiable_key_ok,
         )
         if not verdict.ok:
             raise UserError("refusing to trade live with this API key: "

@@ -49,6 +49,19 @@ def test_an_unrestricted_key_is_refused_unless_allowed(server: LoopbackServer) -
     assert "not restricted to IP addresses" in allowed.warnings[0]
 
 
+def test_a_key_on_an_exchange_without_a_permissions_endpoint_is_refused_unless_vouched_for() -> (
+    None
+):
+    cfg = ExchangeConfig(name="bybit", api_key="k", secret="s", rate_limit=False)
+    refused = check_key(cfg)
+    assert not refused.ok
+    assert "does not report a key's permissions" in refused.refusals[0]
+    assert "--unverifiable-key-ok" in refused.refusals[0]
+    vouched = check_key(cfg, unverifiable_key_ok=True)
+    assert vouched.ok
+    assert "does not report a key's permissions" in vouched.warnings[0]
+
+
 def test_a_refused_request_counts_as_able_to_withdraw(server: LoopbackServer) -> None:
     cfg = _cfg(server, Permissions(ip_restrict=True), "err")
     server.faults.add(Fault(kind=FaultKind.SERVER_ERROR, times=1, path="/sapi", status=503))
