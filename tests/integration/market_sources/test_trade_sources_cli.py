@@ -38,7 +38,8 @@ async def test_paper_trade_reads_the_configured_sources(shared_data: Path, tmp_p
     async with two_venues(shared_data, SimClock(speed=300.0), 5.0, only_eth_btc=True) as venues:
         urls = [(v.spec.name, v.server.rest_url) for v in venues.venues]
         config = tmp_path / "tradewind.toml"
-        config.write_text(_toml(urls))
+        # The bot's database in the test's folder, not in the working directory's user_data.
+        config.write_text(f'[database]\nbots_dir = "{tmp_path / "bots"}"\n\n' + _toml(urls))
         run = tmp_path / "run"
         code, out, err = await _tradewind(
             "trade", "--mode", "paper", "-s", "sma_cross", "--symbol", "ETH/BTC", "-t", "5m",
