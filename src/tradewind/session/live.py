@@ -32,11 +32,13 @@ import logging
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from tradewind.backtest.api import PreparedRun
 from tradewind.connectors.key_check import check_key
 from tradewind.connectors.market_feed import MarketFeed
+from tradewind.connectors.shared_budget import SharedRateBudget
 from tradewind.core.errors import UserError
 from tradewind.core.orders import ClientIdFactory
 from tradewind.engine.equity import account_currency
@@ -55,6 +57,11 @@ log = logging.getLogger(__name__)
 
 _WIND_DOWN_S = 10.0
 """How long a stopping session waits for the exchange to confirm its cancels."""
+
+_WEIGHT_PER_MINUTE = {"binance": 6000}
+"""The request weight an exchange allows one IP a minute (Binance's ``REQUEST_WEIGHT`` in
+``exchangeInfo``'s ``rateLimits``); the weight headers correct the shared count, a 429's
+``Retry-After`` holds every process back."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,7 +162,7 @@ class LiveSession(PaperSession):
         key = config.exchange.api_key
         self.ops.bind_account(config.exchange.name, key.get_secret_value() if key else "")
         self.port = LiveVenuePort(client, self.instruments, poll_s=config.poll_s,
-                                  stream=config.stream)  # fmt: skip
+                                  stream=config.stream, budget=self._budget())  # fmt: skip
         quote = account_currency(self.instruments)
         balances = await self.port.balances()
         have = balances.get(quote, Decimal(0))
@@ -164,6 +171,17 @@ class LiveSession(PaperSession):
         self._capital_value = min(have, config.max_capital)
         log.info("live capital: %s %s (balance %s, cap %s)", self._capital_value, quote, have,
                  config.max_capital)  # fmt: skip
+
+    def _budget(self) -> SharedRateBudget | None:
+        """The request-weight budget every Tradewind process on this machine shares for the
+        exchange (one file in the folder of all bots: the limit is the IP's)."""
+        name = self.live.exchange.name
+        limit = _WEIGHT_PER_MINUTE.get(name)
+        if limit is None:
+            return None
+        assert self.ops is not None
+        folder = Path(self.ops.config.database.bots_dir)
+        return SharedRateBudget(folder / f"rate-{name}.json", limit, window_s=60.0)
 
     def _capital(self) -> Decimal:
         return self._capital_value

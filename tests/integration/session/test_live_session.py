@@ -135,6 +135,8 @@ async def test_a_live_session_trades_and_its_database_equals_the_exchange_ledger
     assert buys
     assert all(o.cum_quote <= Decimal("0.26") for o in buys), [o.cum_quote for o in buys]
     assert "reconciled" in " ".join(session.status.alerts) or session.reconciled
+    # Every request took its weight from the budget all processes on the machine share.
+    assert (tmp_path / "bots" / "rate-binance.json").is_file()
 
 
 @pytest.mark.slow
