@@ -45,8 +45,9 @@ bench: $(STAMP)
 	@test -x .bench-venv-vbt/bin/python || { $(PY) -m venv .bench-venv-vbt && .bench-venv-vbt/bin/pip install -q vectorbt "plotly<6"; }
 	$(BIN)/python -m benchmarks
 
-## Long soaks: the exchange simulator (20 clients, faults) and the live market feed (every
-## listed market at 100x with faults), an hour each unless SOAK_SECONDS says otherwise; then three
+## Long soaks: the exchange simulator (20 clients, faults), the live market feed (every listed
+## market at 100x with faults) and a paper session trading six markets at 100x, an hour each unless
+## SOAK_SECONDS says otherwise; then three
 ## venues at once (Binance, Bybit, a second Binance; 10 ccxt clients each, 5 % faults), 60 s unless
 ## VENUE_SOAK_SECONDS says otherwise (`make soak-venues` runs that one alone).
 SOAK_SECONDS ?= 3600
@@ -55,6 +56,7 @@ soak: $(STAMP)
 	TRADEWIND_SOAK_SECONDS=$(SOAK_SECONDS) TRADEWIND_VENUE_SOAK_SECONDS=$(VENUE_SOAK_SECONDS) \
 		$(BIN)/python -m pytest -m slow -s -p no:randomly \
 		tests/integration/exchange_sim/test_soak.py tests/integration/live_feed/test_feed_soak.py \
+		tests/integration/session/test_paper_soak.py \
 		tests/integration/bybit_sim/test_venue_soak.py
 
 soak-venues: $(STAMP)

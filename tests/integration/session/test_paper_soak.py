@@ -1,0 +1,102 @@
+"""Soak: a paper session trading every listed BTC-quoted market (5-minute bars replayed at 100x by the
+exchange simulator in its own thread, sma_cross on each) for ``TRADEWIND_SOAK_SECONDS``; memory,
+task count and event-loop lag are sampled, and no bar may be traded twice or skipped.
+
+Runs only when ``TRADEWIND_SOAK_SECONDS`` is set (``make soak`` runs an hour). The numbers are
+printed (``-s``) and written to ``$TRADEWIND_SOAK_REPORT`` when set. The session holds every bar it
+has seen (its signals are recomputed over them, for exact parity), so memory grows with the bars:
+a few MiB an hour for these markets; the assertion allows that, not a leak per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tradewind.backtest.inputs import strategies_from
+from tradewind.backtest.spec import Account, BacktestSpec
+from tradewind.connectors.config import ExchangeConfig
+from tradewind.session.paper import PaperConfig, PaperSession
+from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+
+SECONDS = float(os.environ.get("TRADEWIND_SOAK_SECONDS", "0"))
+SYMBOLS = ("ETH/BTC", "LTC/BTC", "ADA/BTC", "XLM/BTC", "TRX/BTC", "ETC/BTC")
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(SECONDS <= 0, reason="set TRADEWIND_SOAK_SECONDS to run the paper soak")
+async def test_paper_session_soak_is_flat(shared_data: Path, tmp_path: Path) -> None:
+    sim = list_shared_recordings(SimExchange(seed=4, clock=SimClock(speed=100.0)), shared_data)
+    lags: list[float] = []
+    rss: list[tuple[float, float]] = []
+    tasks: list[int] = []
+    with LoopbackServer(sim) as server:
+        config = PaperConfig(
+            exchange=ExchangeConfig(rest_url=server.rest_url, rate_limit=False, timeout_ms=15_000),
+            strategies=strategies_from("sma_cross", {"fast": 5, "slow": 15}), symbols=SYMBOLS,
+            timeframe="5m", spec=BacktestSpec(account=Account(cash="1", stake="10%")),
+            run_dir=tmp_path / "run", warmup_bars=100,
+        )  # fmt: skip
+        session = PaperSession(config)
+        runner = asyncio.ensure_future(session.run())
+        while session.status.phase != "trading":
+            assert not runner.done(), runner.result()
+            await asyncio.sleep(0.1)
+        started = time.monotonic()
+        next_sample = started
+        while (now := time.monotonic()) - started < SECONDS:
+            if now >= next_sample:
+                rss.append((now - started, _rss_mib()))
+                tasks.append(len(asyncio.all_tasks()))
+                next_sample += 10.0
+            before = time.monotonic()
+            await asyncio.sleep(0.1)
+            lags.append(time.monotonic() - before - 0.1)
+            assert not runner.done(), runner.result()
+        session.stop("soak done")
+        result = await runner
+    driver = session.driver
+    assert driver is not None
+    closes = {s: np.diff(driver.bars[s].ts) for s in SYMBOLS}
+    steady = [(t, m) for t, m in rss if t >= SECONDS / 5]
+    times, mems = [t for t, _ in steady], [m for _, m in steady]
+    slope = float(np.polyfit(times, mems, 1)[0]) * 600 if len(steady) >= 3 else 0.0
+    report = {
+        "seconds": SECONDS,
+        "symbols": len(SYMBOLS),
+        "replay_speed": 100,
+        "instants_traded": session.status.bars,
+        "orders": len(result.orders),
+        "trades": len(result.trades),
+        "rss_mib_first_last": [round(rss[0][1], 1), round(rss[-1][1], 1)],
+        "rss_slope_mib_per_10min": round(slope, 3),
+        "tasks_min_max": [min(tasks), max(tasks)],
+        "loop_lag_ms_p50_p99_max": [
+            round(statistics.median(lags) * 1000, 2),
+            round(float(np.percentile(lags, 99)) * 1000, 2),
+            round(max(lags) * 1000, 2),
+        ],
+    }
+    print(json.dumps(report))
+    if os.environ.get("TRADEWIND_SOAK_REPORT"):
+        Path(os.environ["TRADEWIND_SOAK_REPORT"]).write_text(json.dumps(report, indent=2))
+    assert session.status.bars > 0
+    for symbol, steps in closes.items():
+        assert (steps > 0).all(), f"{symbol}: a bar held twice or out of order"
+    assert max(tasks) - min(tasks) <= 2 * len(SYMBOLS)
+    if SECONDS >= 600:
+        assert slope < 1.0
