@@ -258,10 +258,15 @@ class SessionOps:
                 "operator API and dashboard at %s (dashboard: %s/dashboard)", self.url, self.url
             )
 
-    def stepped(self, driver: BarDriver, report: StepReport) -> None:
-        """A closed instant was traded: the account's checkpoint, and the feedback loop of the
+    def stepped(
+        self, driver: BarDriver, report: StepReport, bar_to_order_s: float | None = None
+    ) -> None:
+        """A closed instant was traded: the account's checkpoint, the bar -> order latency when
+        it sent orders (``bar_to_order_s``, for /metrics), and the feedback loop of the
         registered models traded."""
         self.checkpoint(report.close_ms)
+        if self._metrics is not None and bar_to_order_s is not None:
+            self._metrics.bar_to_order.observe(bar_to_order_s)
         if self.models is not None:
             self.models.on_close(driver.bars, report.bars, report.close_ms)
 

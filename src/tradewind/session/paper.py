@@ -577,12 +577,13 @@ class PaperSession:
             reports += driver.flush(upto_ms=oldest)
             oldest = driver.oldest_pending()
         for report in reports:
-            self._pending_since.pop(report.close_ms, None)
-            self._stepped(report)
+            arrived = self._pending_since.pop(report.close_ms, None)
+            self._stepped(report, None if arrived is None else self._wall() - arrived)
             if self.config.max_bars is not None and self.status.bars >= self.config.max_bars:
                 break
 
-    def _stepped(self, report: StepReport) -> None:
+    def _stepped(self, report: StepReport, waited_s: float | None = None) -> None:
+        """An instant was traded (``waited_s``: since its first bar arrived, wall seconds)."""
         driver = self.driver
         assert driver is not None
         self._journal_signals(report)
@@ -595,7 +596,7 @@ class PaperSession:
         status.fills = len(driver.engine.portfolio.fills)
         status.open_orders = sum(1 for o in driver.node.orders.values() if o.is_open)
         if self.ops is not None:
-            self.ops.stepped(driver, report)
+            self.ops.stepped(driver, report, waited_s if report.orders else None)
         if self.on_update is not None:
             self.on_update(status)
 

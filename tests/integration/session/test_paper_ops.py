@@ -193,7 +193,7 @@ async def test_stream_reconnects_reach_health_and_metrics(
 ) -> None:
     """The exchange closes every stream connection after two seconds (as Binance does after a
     day): the session's reconnects are counted on /metrics, and /health names each stream's
-    state after its latest alert."""
+    state after its latest alert; the instants that sent orders feed the bar -> order latency."""
     sim = SimExchange(seed=8, clock=SimClock(speed=60), history=0.5)
     frame = pd.read_feather(shared_data / "candles" / "XRP_ETH-1m.feather")
     sim.add_listing(shared_listings()["spot:XRPETH"], klines={"1m": frame})
@@ -213,11 +213,15 @@ async def test_stream_reconnects_reach_health_and_metrics(
                     metrics = (await client.get("/metrics", headers=auth)).text
                     counted = [line for line in metrics.splitlines()
                                if line.startswith("tradewind_stream_reconnects_total{")]  # fmt: skip
-                    if counted and float(counted[0].rsplit(" ", 1)[1]) >= 2:
+                    latency = [line for line in metrics.splitlines()
+                               if line.startswith("tradewind_bar_to_order_seconds_count")]  # fmt: skip
+                    if (counted and float(counted[0].rsplit(" ", 1)[1]) >= 2 and latency
+                            and float(latency[0].rsplit(" ", 1)[1]) >= 1):  # fmt: skip
                         break
                     assert time.monotonic() < deadline, metrics
                     await asyncio.sleep(0.2)
                 seen["counted"] = counted
+                seen["latency"] = metrics
                 seen["health"] = (await client.get("/health")).json()
         finally:
             session.stop("operator test done")
@@ -225,7 +229,7 @@ async def test_stream_reconnects_reach_health_and_metrics(
     async with LoopbackServer(sim, max_connection_s=2.0) as server:
         config = PaperConfig(
             exchange=ExchangeConfig(rest_url=server.rest_url, rate_limit=False, timeout_ms=15_000),
-            strategies=strategies_from("sma_cross", {"fast": 5, "slow": 15}),
+            strategies=strategies_from("sma_cross", {"fast": 2, "slow": 4}),
             symbols=("XRP/ETH",), timeframe="1m",
             spec=BacktestSpec(account=Account(cash="2", stake="50%")),
             run_dir=tmp_path / "run", warmup_bars=30,
@@ -237,6 +241,9 @@ async def test_stream_reconnects_reach_health_and_metrics(
     counted = seen["counted"]
     assert isinstance(counted, list)
     assert counted[0].startswith('tradewind_stream_reconnects_total{stream="spot kline"}')
+    # Each instant that sent orders observed its bar -> order latency (wall seconds since its bar
+    # arrived), in the histogram's buckets.
+    assert 'tradewind_bar_to_order_seconds_bucket{le="+Inf"}' in str(seen["latency"])
     health = seen["health"]
     assert isinstance(health, dict)
     [(name, state)] = health["components"]["streams"]["alerted"].items()
