@@ -212,6 +212,11 @@ class SourceSet:
         return {f"{s.name} {name}": state for s in self.sources
                 for name, state in s.feed.health().items()}  # fmt: skip
 
+    def ages(self) -> dict[str, float]:
+        """Return every source's connection silences (seconds), named ``<source> <connection>``."""
+        return {f"{s.name} {name}": age for s in self.sources
+                for name, age in s.feed.ages().items()}  # fmt: skip
+
     # ----------------------------------------------------------------- reading
     async def _read(self, index: int) -> None:
         source = self.sources[index]

@@ -169,6 +169,7 @@ class MarketFeed:
         self._warm: set[tuple[str, str]] = set()
         self._ready = asyncio.Event()
         self._stopping = False
+        self._started_s = monotonic()
         self._original_handler: Callable[[Any, Any], Any] | None = None
 
     # ----------------------------------------------------------------- lifecycle
@@ -236,6 +237,12 @@ class MarketFeed:
     def health(self) -> dict[str, StreamState]:
         """Return each connection's state by name."""
         return {g.name: g.state for g in self.groups}
+
+    def ages(self) -> dict[str, float]:
+        """Return each connection's silence by name: seconds since its newest message (since the
+        feed started for one that has had none)."""
+        now = self._monotonic()
+        return {g.name: now - (g.last_message_s or self._started_s) for g in self.groups}
 
     def stale_symbols(self) -> set[str]:
         """Return the symbols with a stream in the stale state (no new risk on them)."""

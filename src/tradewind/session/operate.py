@@ -293,6 +293,12 @@ class SessionOps:
             self.facade.heartbeat = heartbeat
             self._beats.append(loop.create_task(heartbeat.run()))
 
+    def stream_ages(self, ages: dict[str, float]) -> None:
+        """Each market connection's silence in seconds (``tradewind_stream_staleness_seconds``)."""
+        if self._metrics is not None:
+            for stream, age in ages.items():
+                self._metrics.staleness.labels(stream=stream).set(age)
+
     def checkpoint(self, ts: int) -> None:
         """Store the account's positions and balances (what a restart continues from); a
         fallback to paper keeps the live account's stored state as it was."""

@@ -476,6 +476,8 @@ class PaperSession:
                 event = await asyncio.wait_for(feed.events.get(), timeout=0.2)
                 self._on_event(event, record=True)
             self.status.streams = {name: state.value for name, state in feed.health().items()}
+            if self.ops is not None:
+                self.ops.stream_ages(feed.ages())
             self._tick(feed)
             self._evaluate()
             if self.config.max_bars is not None and self.status.bars >= self.config.max_bars:

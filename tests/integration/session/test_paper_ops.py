@@ -244,6 +244,10 @@ async def test_stream_reconnects_reach_health_and_metrics(
     # Each instant that sent orders observed its bar -> order latency (wall seconds since its bar
     # arrived), in the histogram's buckets.
     assert 'tradewind_bar_to_order_seconds_bucket{le="+Inf"}' in str(seen["latency"])
+    # Each connection's silence: under a bar's push interval while it streams.
+    [silence] = [line for line in str(seen["latency"]).splitlines()
+                 if line.startswith('tradewind_stream_staleness_seconds{stream="spot kline"}')]  # fmt: skip
+    assert 0 <= float(silence.rsplit(" ", 1)[1]) < 30
     health = seen["health"]
     assert isinstance(health, dict)
     [(name, state)] = health["components"]["streams"]["alerted"].items()
