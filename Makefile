@@ -47,21 +47,22 @@ bench: $(STAMP)
 
 ## Long soaks: the exchange simulator (20 clients, faults), the live market feed (every listed
 ## market at 100x with faults) and a paper session trading six markets at 100x, an hour each unless
-## SOAK_SECONDS says otherwise; then three
+## SOAK_SECONDS says otherwise (pytest's 300 s test timeout is lifted to fit); then three
 ## venues at once (Binance, Bybit, a second Binance; 10 ccxt clients each, 5 % faults), 60 s unless
 ## VENUE_SOAK_SECONDS says otherwise (`make soak-venues` runs that one alone).
 SOAK_SECONDS ?= 3600
 VENUE_SOAK_SECONDS ?= 60
 soak: $(STAMP)
 	TRADEWIND_SOAK_SECONDS=$(SOAK_SECONDS) TRADEWIND_VENUE_SOAK_SECONDS=$(VENUE_SOAK_SECONDS) \
-		$(BIN)/python -m pytest -m slow -s -p no:randomly \
+		$(BIN)/python -m pytest -m slow -s -p no:randomly --timeout=$$(( $(SOAK_SECONDS) + 900 )) \
 		tests/integration/exchange_sim/test_soak.py tests/integration/live_feed/test_feed_soak.py \
 		tests/integration/session/test_paper_soak.py \
 		tests/integration/bybit_sim/test_venue_soak.py
 
 soak-venues: $(STAMP)
 	TRADEWIND_VENUE_SOAK_SECONDS=$(VENUE_SOAK_SECONDS) $(BIN)/python -m pytest -m slow -s \
-		-p no:randomly tests/integration/bybit_sim/test_venue_soak.py
+		-p no:randomly --timeout=$$(( $(VENUE_SOAK_SECONDS) + 900 )) \
+		tests/integration/bybit_sim/test_venue_soak.py
 
 ## Live trading under faults at full counts: every injected fault many times per order shape,
 ## with random visibility delays (the CI run does each once).

@@ -38,6 +38,7 @@ def _rss_mib() -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(int(SECONDS) + 600)
 @pytest.mark.skipif(SECONDS <= 0, reason="set TRADEWIND_SOAK_SECONDS to run the paper soak")
 async def test_paper_session_soak_is_flat(shared_data: Path, tmp_path: Path) -> None:
     sim = list_shared_recordings(SimExchange(seed=4, clock=SimClock(speed=100.0)), shared_data)
