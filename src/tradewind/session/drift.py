@@ -254,7 +254,9 @@ def _evidence(
 # -- the replay and the diff -----------------------------------------------------------------
 
 
-def _instrument(row: Mapping[str, Any]) -> Instrument:
+def instrument_from_settings(row: Mapping[str, Any]) -> Instrument:
+    """An instrument as a session's ``session.json`` records it (see ``PaperSession``)."""
+
     def dec(key: str) -> Decimal | None:
         return None if row.get(key) is None else Decimal(str(row[key]))
 
@@ -284,7 +286,7 @@ def _replay(settings: Mapping[str, Any], truth: Mapping[str, pd.DataFrame]) -> p
         latency_ms=fill["latency_ms"],
         max_participation=fill["max_participation"],
         timeframe=settings["timeframe"],
-        instruments={s: _instrument(i) for s, i in settings["instruments"].items()},
+        instruments={s: instrument_from_settings(i) for s, i in settings["instruments"].items()},
         start=pd.Timestamp(first_ms, unit="ms", tz="UTC"),
     )
     trades = result.trades.copy()

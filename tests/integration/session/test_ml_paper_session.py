@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from decimal import Decimal
 from pathlib import Path
 
 import orjson
@@ -23,7 +22,6 @@ from tradewind.bars import BarSeries
 from tradewind.config import AppConfig, MlConfig
 from tradewind.connectors.client import create_client
 from tradewind.connectors.config import ExchangeConfig
-from tradewind.core.instrument import FeeSide, Instrument, MarketType
 from tradewind.core.timeframe import Timeframe
 from tradewind.ml.artifact import ModelCard, bars_digest, file_digests
 from tradewind.ml.calibrated import fit_calibrated
@@ -37,7 +35,11 @@ from tradewind.persistence.api_tokens import issue_token
 from tradewind.persistence.bots import open_bot
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.persistence.model_registry import promote_model, register_model
-from tradewind.session.drift import drift_report, final_bars_from_exchange
+from tradewind.session.drift import (
+    drift_report,
+    final_bars_from_exchange,
+    instrument_from_settings,
+)
 from tradewind.session.operate import SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession
 from tradewind.venues.exchange_sim import Api, LoopbackServer, SimClock, SimExchange
@@ -48,21 +50,6 @@ HORIZON = 12
 WARMUP = 600
 BARS = 200
 FEATURES = ("ret_1", "ret_5", "rsi_14", "bb_position", "rv_30")
-
-
-def _instrument(row: dict[str, str | None]) -> Instrument:
-    def dec(key: str) -> Decimal | None:
-        value = row[key]
-        return None if value is None else Decimal(value)
-
-    return Instrument(
-        symbol=str(row["symbol"]), base=str(row["base"]), quote=str(row["quote"]),
-        exchange=str(row["exchange"]), exchange_id=str(row["exchange_id"]),
-        market_type=MarketType(row["market_type"]), price_step=dec("price_step"),
-        amount_step=dec("amount_step"), min_amount=dec("min_amount"),
-        max_amount=dec("max_amount"), min_notional=dec("min_notional"),
-        maker_fee=dec("maker_fee"), taker_fee=dec("taker_fee"), fee_side=FeeSide(row["fee_side"]),
-    )  # fmt: skip
 
 
 def _register(bots: Path, frame: pd.DataFrame) -> str:
@@ -155,7 +142,7 @@ async def test_an_ml_paper_session_records_its_predictions_and_equals_its_backte
     ]
     assert len(window) == len(seen)
     start = pd.Timestamp(first_live - offset, unit="ms", tz="UTC")
-    instrument = _instrument(settings["instruments"][SYMBOL])
+    instrument = instrument_from_settings(settings["instruments"][SYMBOL])
     expected = backtest("ml_signal", window, params, cash="1", stake="50%", symbol=SYMBOL,
                         timeframe="5m", start=start,
                         instruments={SYMBOL: instrument}).trades  # fmt: skip

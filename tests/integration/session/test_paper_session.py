@@ -25,9 +25,12 @@ from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.connectors.client import create_client
 from tradewind.connectors.config import ExchangeConfig
-from tradewind.core.instrument import FeeSide, Instrument, MarketType
 from tradewind.data.session_recording import read_table
-from tradewind.session.drift import drift_report, final_bars_from_exchange
+from tradewind.session.drift import (
+    drift_report,
+    final_bars_from_exchange,
+    instrument_from_settings,
+)
 from tradewind.session.paper import PaperConfig, PaperSession
 from tradewind.venues.exchange_sim import Api, LoopbackServer, SimClock, SimExchange
 from tradewind.venues.exchange_sim.recordings import shared_listings
@@ -36,22 +39,6 @@ SYMBOL = "XRP/ETH"
 PARAMS = {"fast": 5, "slow": 15}
 WARMUP = 60
 BARS = 150
-
-
-def _instrument(row: dict[str, str]) -> Instrument:
-    def dec(key: str):
-        from decimal import Decimal
-
-        return None if row[key] is None else Decimal(row[key])
-
-    return Instrument(
-        symbol=row["symbol"], base=row["base"], quote=row["quote"], exchange=row["exchange"],
-        exchange_id=row["exchange_id"], market_type=MarketType(row["market_type"]),
-        price_step=dec("price_step"), amount_step=dec("amount_step"),
-        min_amount=dec("min_amount"), max_amount=dec("max_amount"),
-        min_notional=dec("min_notional"), maker_fee=dec("maker_fee"),
-        taker_fee=dec("taker_fee"), fee_side=FeeSide(row["fee_side"]),
-    )  # fmt: skip
 
 
 @pytest.mark.slow
@@ -92,7 +79,7 @@ async def test_paper_session_equals_the_backtest_of_the_source_file(
     start = pd.Timestamp(first_live - offset, unit="ms", tz="UTC")
     expected = backtest(
         "sma_cross", window, PARAMS, cash="2", stake="50%", symbol=SYMBOL, timeframe="1m",
-        start=start, instruments={SYMBOL: _instrument(settings["instruments"][SYMBOL])},
+        start=start, instruments={SYMBOL: instrument_from_settings(settings["instruments"][SYMBOL])},
     ).trades  # fmt: skip
     got = session_trades.copy()
     got["entry_time"] -= shift

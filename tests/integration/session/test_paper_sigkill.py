@@ -25,10 +25,11 @@ import orjson
 import pandas as pd
 import pytest
 
-from tradewind.core.instrument import FeeSide, Instrument, MarketType
+from tradewind.core.instrument import Instrument
 from tradewind.core.orders import OrderStatus
 from tradewind.engine.portfolio import Portfolio
 from tradewind.persistence.bots import open_bot
+from tradewind.session.drift import instrument_from_settings
 from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
 from tradewind.venues.exchange_sim.recordings import shared_listings
 
@@ -43,22 +44,6 @@ def _command(config: Path, run_dir: Path, *extra: str) -> list[str]:
         "--symbol", SYMBOL, "-t", "1m", "--cash", str(CASH), "--stake", "50%",
         "--bot", "victim", "--warmup", "30", "--run-dir", str(run_dir), *extra,
     ]  # fmt: skip
-
-
-def _instrument(row: dict[str, str | None]) -> Instrument:
-    def dec(key: str) -> Decimal | None:
-        value = row[key]
-        return None if value is None else Decimal(value)
-
-    return Instrument(
-        symbol=str(row["symbol"]), base=str(row["base"]), quote=str(row["quote"]),
-        exchange=str(row["exchange"]), exchange_id=str(row["exchange_id"]),
-        market_type=MarketType(row["market_type"]), price_step=dec("price_step") or Decimal(0),
-        amount_step=dec("amount_step") or Decimal(0), min_amount=dec("min_amount"),
-        max_amount=dec("max_amount"), min_notional=dec("min_notional"),
-        maker_fee=dec("maker_fee") or Decimal(0), taker_fee=dec("taker_fee") or Decimal(0),
-        fee_side=FeeSide(row["fee_side"]),
-    )  # fmt: skip
 
 
 def _replayed(bots: Path, instruments: dict[str, Instrument]) -> Portfolio:
@@ -125,7 +110,7 @@ async def test_a_paper_bot_killed_with_sigkill_resumes_its_account(
             victim.kill()
             victim.wait()
         instruments = {
-            s: _instrument(row)
+            s: instrument_from_settings(row)
             for s, row in orjson.loads((tmp_path / "run1" / "session.json").read_bytes())[
                 "instruments"
             ].items()
