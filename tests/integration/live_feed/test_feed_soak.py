@@ -11,17 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tradewind.connectors.client import create_async_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.market_feed import FeedSpec, MarketFeed
 from tradewind.core.market_events import BarClosed, StreamAlert
+from tradewind.testing.soak import lag_ms, rss_mib, slope_mib_per_10min
 from tradewind.venues.exchange_sim import (
     Fault,
     FaultKind,
@@ -38,12 +37,6 @@ SECONDS = float(os.environ.get("TRADEWIND_SOAK_SECONDS", "0"))
 # (the replay driver does not yield while behind schedule), so they would test the simulator.
 SYMBOLS = ("ETH/BTC", "LTC/BTC", "ADA/BTC", "XLM/BTC", "TRX/BTC", "ETC/BTC", "UNITTEST/BTC",
            "XRP/ETH", "XRP/USDT:USDT")  # fmt: skip
-
-
-def _rss_mib() -> float:
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 @pytest.mark.slow
@@ -83,7 +76,7 @@ async def test_feed_soak_is_flat(shared_data: Path) -> None:
             next_sample = started
             while (now := time.monotonic()) - started < SECONDS:
                 if now >= next_sample:
-                    rss.append((now - started, _rss_mib()))
+                    rss.append((now - started, rss_mib()))
                     tasks.append(len(asyncio.all_tasks()))
                     next_sample += 10.0
                 try:
@@ -102,9 +95,7 @@ async def test_feed_soak_is_flat(shared_data: Path) -> None:
             restarts = sum(g.restarts for g in feed.groups)
             disconnects = sum(g.disconnects for g in feed.groups)
     # Memory after the first fifth (warm-up, caches filling) must not climb.
-    steady = [(t, m) for t, m in rss if t >= SECONDS / 5]
-    times, mems = [t for t, _ in steady], [m for _, m in steady]
-    slope = float(np.polyfit(times, mems, 1)[0]) * 600 if len(steady) >= 3 else 0.0
+    slope = slope_mib_per_10min(rss, SECONDS)
     report = {
         "seconds": SECONDS,
         "symbols": len(SYMBOLS),
@@ -116,11 +107,7 @@ async def test_feed_soak_is_flat(shared_data: Path) -> None:
         "rss_mib_first_last": [round(rss[0][1], 1), round(rss[-1][1], 1)],
         "rss_slope_mib_per_10min": round(slope, 3),
         "tasks_min_max": [min(tasks), max(tasks)],
-        "loop_lag_ms_p50_p99_max": [
-            round(statistics.median(lags) * 1000, 2),
-            round(float(np.percentile(lags, 99)) * 1000, 2),
-            round(max(lags) * 1000, 2),
-        ],
+        "loop_lag_ms_p50_p99_max": lag_ms(lags),
     }
     print(json.dumps(report))
     if os.environ.get("TRADEWIND_SOAK_REPORT"):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
 import time
 from pathlib import Path
 
@@ -24,17 +23,12 @@ from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.session.paper import PaperConfig, PaperSession
+from tradewind.testing.soak import lag_ms, rss_mib, slope_mib_per_10min
 from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
 from tradewind.venues.exchange_sim.recordings import list_shared_recordings
 
 SECONDS = float(os.environ.get("TRADEWIND_SOAK_SECONDS", "0"))
 SYMBOLS = ("ETH/BTC", "LTC/BTC", "ADA/BTC", "XLM/BTC", "TRX/BTC", "ETC/BTC")
-
-
-def _rss_mib() -> float:
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 @pytest.mark.slow
@@ -61,7 +55,7 @@ async def test_paper_session_soak_is_flat(shared_data: Path, tmp_path: Path) -> 
         next_sample = started
         while (now := time.monotonic()) - started < SECONDS:
             if now >= next_sample:
-                rss.append((now - started, _rss_mib()))
+                rss.append((now - started, rss_mib()))
                 tasks.append(len(asyncio.all_tasks()))
                 next_sample += 10.0
             before = time.monotonic()
@@ -73,9 +67,7 @@ async def test_paper_session_soak_is_flat(shared_data: Path, tmp_path: Path) -> 
     driver = session.driver
     assert driver is not None
     closes = {s: np.diff(driver.bars[s].ts) for s in SYMBOLS}
-    steady = [(t, m) for t, m in rss if t >= SECONDS / 5]
-    times, mems = [t for t, _ in steady], [m for _, m in steady]
-    slope = float(np.polyfit(times, mems, 1)[0]) * 600 if len(steady) >= 3 else 0.0
+    slope = slope_mib_per_10min(rss, SECONDS)
     report = {
         "seconds": SECONDS,
         "symbols": len(SYMBOLS),
@@ -86,11 +78,7 @@ async def test_paper_session_soak_is_flat(shared_data: Path, tmp_path: Path) -> 
         "rss_mib_first_last": [round(rss[0][1], 1), round(rss[-1][1], 1)],
         "rss_slope_mib_per_10min": round(slope, 3),
         "tasks_min_max": [min(tasks), max(tasks)],
-        "loop_lag_ms_p50_p99_max": [
-            round(statistics.median(lags) * 1000, 2),
-            round(float(np.percentile(lags, 99)) * 1000, 2),
-            round(max(lags) * 1000, 2),
-        ],
+        "loop_lag_ms_p50_p99_max": lag_ms(lags),
     }
     print(json.dumps(report))
     if os.environ.get("TRADEWIND_SOAK_REPORT"):
