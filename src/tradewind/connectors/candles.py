@@ -22,6 +22,9 @@ Rules:
 - A bar closed by the next bar's first update (its final, flagged update never came) is listed
   in :attr:`CandleTracker.unconfirmed`; the feed fetches it over REST, and a difference is a
   revision like any other.
+- Only a closed state can revise an announced bar: a stream update still marked forming that
+  arrives after its bar was announced closed (typically buffered while the warm-up page was
+  fetched) is older than the announcement and is ignored (counted in :attr:`CandleTracker.stale`).
 - Rows of a REST page are all closed except the last one of a page that reaches the present
   (``to_present``): that one is the bar still forming, and is treated like a stream update.
 """
@@ -76,6 +79,8 @@ class CandleTracker:
         self._announced: OrderedDict[int, Bar] = OrderedDict()
         self._held: list[tuple[KlineUpdate, BarSource]] = []
         self.revisions = 0
+        self.stale = 0
+        """Forming updates ignored because their bar had already closed (late stream messages)."""
         self.unconfirmed: list[int] = []
         """Open times of bars closed without their final update: the feed checks them over
         REST (a difference becomes a :class:`BarRevised`)."""
@@ -104,6 +109,12 @@ class CandleTracker:
         """Apply one stream update of a bar (closed or forming)."""
         out: list[CandleEvent] = []
         if self.last_closed is not None and update.open_ms <= self.last_closed:
+            if not update.closed:
+                # A forming state of a bar the exchange has already stated closed (a REST page
+                # fetched while the stream's earlier updates were still in flight): it is older
+                # than what was announced, not a change to it.
+                self.stale += 1
+                return out
             self._compare(update, out)
             return out
         forming = self.forming

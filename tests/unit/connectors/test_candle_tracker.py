@@ -143,3 +143,22 @@ def test_a_hole_the_exchange_cannot_fill_is_accepted_in_order(rows: list[KlineUp
     assert _closed(released) == [rows[8].open_ms, rows[9].open_ms]
     assert tracker.hole is None
     assert tracker.last_closed == rows[9].open_ms
+
+
+def test_forming_updates_that_arrive_after_the_close_are_stale_not_revisions(
+    rows: list[KlineUpdate],
+) -> None:
+    # The warm-up page is fetched after bar 9 closed, while the stream's earlier updates of bar 9
+    # (still forming when sent) are in flight: they arrive after the page and change nothing.
+    tracker = CandleTracker("ETH/BTC", TF)
+    tracker.on_history(rows[:11], BarSource.WARMUP, to_present=True)
+    assert tracker.last_closed == rows[9].open_ms
+    late = [tracker.on_update(_partial(rows[9])) for _ in range(3)]
+    assert late == [[], [], []]
+    assert (tracker.revisions, tracker.stale) == (0, 3)
+    # The exchange's own closed word with other values is still a revision.
+    changed = KlineUpdate(rows[9].open_ms, rows[9].open, rows[9].high, rows[9].low,
+                          rows[9].close, rows[9].volume + 1, True)  # fmt: skip
+    events = tracker.on_update(changed)
+    assert [type(e) for e in events] == [BarRevised]
+    assert tracker.revisions == 1
