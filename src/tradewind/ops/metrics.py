@@ -14,6 +14,7 @@ active source and the symbols in the data divergence state.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +127,9 @@ class BotMetrics:
             "tradewind_data_divergence", "1 while a symbol's sources disagree (no new entries)",
             ["symbol"], registry=r,
         )  # fmt: skip
+        self.rate_budget_use: Callable[[], float] | None = None
+        """The share of the exchange's request-weight budget in use (a live session's shared
+        budget), read at each scrape; None leaves the gauge at 0."""
         self._switches_seen = 0
         self._divergence_seen: set[str] = set()
         self._sent: dict[str, float] = {}
@@ -170,6 +174,8 @@ class BotMetrics:
             self.jobs.labels(state=state).set(count)
         if facade.market_sources is not None:
             self._sources(facade.market_sources)
+        if self.rate_budget_use is not None:
+            self.rate_budget.set(self.rate_budget_use())
         return generate_latest(self.registry)
 
     def _sources(self, sources: SourceSet) -> None:

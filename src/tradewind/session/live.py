@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,8 +45,10 @@ from tradewind.engine.equity import account_currency
 from tradewind.engine.resume import ResumedAccount
 from tradewind.engine.write_ahead import WriteAheadOrders
 from tradewind.logs import register_secret
+from tradewind.ops.venue_errors import VenueErrorPolicy, VenueErrors
 from tradewind.session.driver import BarDriver
 from tradewind.session.live_driver import LiveDriver
+from tradewind.session.operate import SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession
 from tradewind.venues.live import LiveVenuePort
 from tradewind.venues.live.reconcile import ReconcileError, StoredState, reconcile
@@ -88,6 +90,9 @@ class LiveConfig(PaperConfig):
         Seconds between the port's lookups of open orders.
     stream
         Watch the user-data stream (polling stays on underneath).
+    venue_errors
+        How many venue errors within how long make the session protect its positions and fall
+        back to paper (:mod:`tradewind.ops.venue_errors`).
     """
 
     max_capital: Decimal
@@ -98,6 +103,7 @@ class LiveConfig(PaperConfig):
     unverifiable_key_ok: bool = False
     poll_s: float = 0.5
     stream: bool = True
+    venue_errors: VenueErrorPolicy = field(default_factory=VenueErrorPolicy)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -144,6 +150,10 @@ class LiveSession(PaperSession):
         """The summary of the reconciliation before trading."""
         self._capital_value = Decimal(0)
         self._breaker_shown = False
+        self.venue_errors = VenueErrors(config.venue_errors)
+        """The venue errors of this session (``/health``'s venue; they trip the fallback)."""
+        self.reconciled_at: float | None = None
+        """When the exchange was last reconciled with the database (UTC seconds)."""
 
     # -- before the feed --------------------------------------------------------------------------
 
@@ -163,6 +173,7 @@ class LiveSession(PaperSession):
         self.ops.bind_account(config.exchange.name, key.get_secret_value() if key else "")
         self.port = LiveVenuePort(client, self.instruments, poll_s=config.poll_s,
                                   stream=config.stream, budget=self._budget())  # fmt: skip
+        self.port.on_request_failure = self.venue_errors.failed
         quote = account_currency(self.instruments)
         balances = await self.port.balances()
         have = balances.get(quote, Decimal(0))
@@ -207,6 +218,7 @@ class LiveSession(PaperSession):
         assert port is not None
         assert ops is not None
         assert ops.database is not None
+        self._operate(port, ops)
         repository = ops.database.repository(ops.session_id, audit_key=ops.audit_key)
         stored_orders = repository.load_orders()
         fills = [f for f, _ in repository.load_fills()]
@@ -241,9 +253,32 @@ class LiveSession(PaperSession):
                 f"{', '.join(working)}; cancel them (or let them end) before a new session"
             )
         self.reconciled = report.summary()
+        self.reconciled_at = time.time()
         log.info("reconciled with the exchange: %s", self.reconciled)
         self._alert("reconciled: " + self.reconciled.splitlines()[0])
         await port.start()
+
+    def _operate(self, port: LiveVenuePort, ops: SessionOps) -> None:
+        """The venue's state and the reconciliation's age in ``/health``; the shared request
+        budget's use in ``/metrics``."""
+        name = self.live.exchange.name
+
+        def venue() -> dict[str, Any]:
+            return {"exchange": name, **self.venue_errors.health(),
+                    "stream_errors": port.stream_errors}  # fmt: skip
+
+        def reconciliation() -> dict[str, Any]:
+            if self.reconciled_at is None:
+                return {"ok": False, "state": "not reconciled yet"}
+            age = max(0.0, time.time() - self.reconciled_at)
+            return {"ok": True, "age_s": round(age, 1),
+                    "summary": self.reconciled.splitlines()[0]}  # fmt: skip
+
+        ops.add_health("venue", venue)
+        ops.add_health("reconciliation", reconciliation)
+        budget = port.budget
+        if budget is not None:
+            ops.rate_budget(lambda: budget.used() / budget.limit)
 
     # -- while trading ----------------------------------------------------------------------------
 

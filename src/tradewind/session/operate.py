@@ -28,6 +28,7 @@ import contextlib
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,8 @@ class SessionOps:
         self._serving: asyncio.Task[None] | None = None
         self._worker: JobWorker | None = None
         self._streams: dict[str, dict[str, Any]] = {}
+        self._components: dict[str, Callable[[], dict[str, Any]]] = {}
+        self._rate_budget_use: Callable[[], float] | None = None
         self._metrics: BotMetrics | None = None
 
     def open_database(self) -> BotDatabase:
@@ -246,6 +249,7 @@ class SessionOps:
         if self.serve is not None:
             self._metrics = BotMetrics(self.facade)
             self._metrics.attach(node.bus)
+            self._metrics.rate_budget_use = self._rate_budget_use
             app = build_app(self.facade, events=self.events, metrics=self._metrics)
             self._server = server_for(app, host=self.serve.host, port=self.serve.port)
             self._serving = asyncio.get_running_loop().create_task(self._server.serve())
@@ -292,6 +296,18 @@ class SessionOps:
             assert self.facade is not None
             self.facade.heartbeat = heartbeat
             self._beats.append(loop.create_task(heartbeat.run()))
+
+    def add_health(self, name: str, state: Callable[[], dict[str, Any]]) -> None:
+        """One more component of ``/health`` (``state`` gives ``{"ok": bool, ...}`` when asked):
+        a live session adds its venue and its reconciliation."""
+        self._components[name] = state
+
+    def rate_budget(self, use: Callable[[], float]) -> None:
+        """Where ``tradewind_rate_budget_used_ratio`` comes from at each scrape: the share of
+        the exchange's shared request-weight budget in use now."""
+        self._rate_budget_use = use
+        if self._metrics is not None:
+            self._metrics.rate_budget_use = use
 
     def stream_ages(self, ages: dict[str, float]) -> None:
         """Each market connection's silence in seconds (``tradewind_stream_staleness_seconds``)."""
@@ -352,10 +368,14 @@ class SessionOps:
 
     def _stream_health(self) -> dict[str, dict[str, Any]]:
         """The market streams as their latest alerts left them (a stream that never alerted is
-        live); stale or stopped ones make ``/health`` not ok."""
+        live; stale or stopped ones make ``/health`` not ok), and the components the session
+        added (:meth:`add_health`)."""
         streams = dict(self._streams)
         ok = all(s["state"] in (StreamState.LIVE, StreamState.STARTING) for s in streams.values())
-        return {"streams": {"ok": ok, "alerted": streams}}
+        components = {"streams": {"ok": ok, "alerted": streams}}
+        for name, state in self._components.items():
+            components[name] = state()
+        return components
 
     @property
     def worker(self) -> JobWorker | None:

@@ -72,7 +72,9 @@ class Cycle(Strategy):
 class Live:
     """The simulator, the session with its API, and an operator's view of both."""
 
-    def __init__(self, server: LoopbackServer, key: ApiKey, tmp_path: Path, hold: int) -> None:
+    def __init__(
+        self, server: LoopbackServer, key: ApiKey, tmp_path: Path, hold: int, **live: Any
+    ) -> None:
         self.server = server
         self.key = key
         self.ops = SessionOps(
@@ -85,7 +87,7 @@ class Live:
                                     rate_limit=False, timeout_ms=15_000),
             strategies=[Cycle(hold)], symbols=(SYMBOL,), timeframe="1m", spec=spec,
             run_dir=tmp_path / "run", warmup_bars=20, max_capital=Decimal("0.5"),
-            confirmed=True, poll_s=0.05,
+            confirmed=True, poll_s=0.05, **live,
         )  # fmt: skip
         self.session = LiveSession(config, ops=self.ops)
         self.client: httpx.AsyncClient | None = None
@@ -170,8 +172,14 @@ def _filled_sells(ledger: list[SimOrder]) -> set[str]:
 
 
 async def _operate(
-    shared_data: Path, tmp_path: Path, hold: int, operator: Callable[[Live], Awaitable[None]]
+    shared_data: Path,
+    tmp_path: Path,
+    hold: int,
+    operator: Callable[[Live], Awaitable[None]],
+    **live_config: Any,
 ) -> Live:
+    """Run a live session (``live_config``: more :class:`LiveConfig` settings) on the simulator
+    while ``operator`` acts on it; the session stops when the operator is done."""
     sim = SimExchange(seed=31, clock=SimClock(speed=120), history=0.5)
     frame = pd.read_feather(shared_data / "candles" / "XRP_ETH-1m.feather")
     sim.add_listing(shared_listings()["spot:XRPETH"], klines={"1m": frame})
@@ -179,7 +187,7 @@ async def _operate(
         key = server.call(lambda: server.sim.open_account(
             f"liveops{next(_names)}", balances={"ETH": 10, "XRP": XRP},
             permissions=Permissions(ip_restrict=True)))  # fmt: skip
-        live = Live(server, key, tmp_path, hold)
+        live = Live(server, key, tmp_path, hold, **live_config)
 
         async def act() -> None:
             try:

@@ -149,6 +149,9 @@ class LiveVenuePort:
         """Times the user-data stream failed (it is watched again after a pause)."""
         self.failures: list[CommandFailure] = []
         """Every classified command failure, oldest first (for the operator and the tests)."""
+        self.on_request_failure: Callable[[CommandFailure], None] | None = None
+        """Told of every failed REST request (lookups included), classified: the session's
+        venue-error window (:mod:`tradewind.ops.venue_errors`) counts them."""
 
     # -- commands in, events out ------------------------------------------------------------------
 
@@ -384,17 +387,26 @@ class LiveVenuePort:
         """One REST request through the shared budget (when there is one)."""
         budget = self.budget
         if budget is None:
-            return await getattr(self.client, method)(*args)
+            try:
+                return await getattr(self.client, method)(*args)
+            except Exception as exc:
+                self._request_failed(exc)
+                raise
         await budget.acquire(weight)
         try:
             return await getattr(self.client, method)(*args)
-        except Exception:
+        except Exception as exc:
             wait = retry_after_s(self.client)
             if wait is not None:
                 budget.ban(wait)
+            self._request_failed(exc)
             raise
         finally:
             budget.observe(getattr(self.client, "last_response_headers", None) or {})
+
+    def _request_failed(self, exc: Exception) -> None:
+        if self.on_request_failure is not None:
+            self.on_request_failure(classify_command_failure(exc))
 
     async def _watch(self) -> None:
         pause = 0.1
