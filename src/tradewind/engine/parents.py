@@ -174,6 +174,23 @@ class ParentDesk:
         self._reserve(now)
         return parent
 
+    def resume(
+        self, parent: Parent, numbered: int, children: list[Order], binding: Binding, now: int
+    ) -> None:
+        """Take back a parent an earlier session wrote (after a restart) with the children it
+        recorded (see :meth:`ParentEngine.resume`); a working one is driven again from its next
+        wake-up. POV counts the volume traded since the first bar this session holds that
+        closed at or before its creation (the bars before it are gone with the process)."""
+        self.binding[parent.parent_id] = binding
+        self.engine.resume(parent, numbered, children, now)
+        for child in parent.children:
+            self._owner[child] = binding
+        market = self.view(parent.symbol, parent.created_ts)
+        parent.start_volume = market.volume if market is not None else ZERO
+        if parent.is_working:
+            self.working.append(parent)
+        self._settle(now)
+
     def _choose(
         self, auto: AlgoSpec, side: Side, quantity: Decimal, symbol: str, now: int
     ) -> tuple[AlgoSpec, str]:

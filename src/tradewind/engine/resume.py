@@ -9,12 +9,16 @@ them with the venue (by client id) before any strategy may act.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
 from tradewind.core.orders import Order
 from tradewind.core.repository import TradingRepository
+from tradewind.engine.node import Node
 from tradewind.engine.portfolio import Portfolio, Position
+from tradewind.execution.parent import Parent
 
 
 def resume_portfolio(
@@ -101,3 +105,35 @@ def resume_account(
     return ResumedAccount(
         portfolio, working_orders(repository), checkpoint.fills + len(checkpoint.later)
     )
+
+
+def resume_parents(
+    node: Node, parents: Iterable[tuple[Parent, int]], orders: Iterable[Order]
+) -> list[Parent]:
+    """Hand the parents an earlier session left working back to ``node``'s desk, each with how
+    many child ids it had used and its children among ``orders`` (the bot's recorded orders,
+    after reconciliation: an open child must be carried on at the venue already). Nothing is
+    sent here: a working parent sends its next child, numbered after the last one used, at its
+    next wake-up. Returns the parents still working.
+
+    Raises
+    ------
+    UserError
+        For a parent of a strategy and symbol this session does not trade.
+    """
+    bindings = {(b.strategy_id, b.symbol): b for b in node.bindings}
+    recorded = list(orders)
+    resumed = []
+    for parent, numbered in parents:
+        binding = bindings.get((parent.strategy_id, parent.symbol))
+        if binding is None:
+            raise UserError(
+                f"parent order {parent.parent_id} of an earlier session belongs to strategy "
+                f"{parent.strategy_id!r} in {parent.symbol}, which this session does not trade"
+            )
+        prefix = f"{parent.parent_id}-"
+        children = [o for o in recorded if o.client_id.startswith(prefix)]
+        node.desk.resume(parent, numbered, children, binding, node.now)
+        if parent.is_working:
+            resumed.append(parent)
+    return resumed

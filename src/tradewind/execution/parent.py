@@ -113,6 +113,9 @@ class Parent:
     """Children that are open or still settling (the ones that count beyond their fills)."""
     chosen_by: str = ""
     """Why it runs its algorithm: the execution policy's rule, when the policy chose it."""
+    numbered: int = 0
+    """How many child ids it has used (``<parent>-1`` .. ``<parent>-numbered``): after a restart
+    a number written ahead whose child never reached the venue stays used, so no id repeats."""
 
     @property
     def is_working(self) -> bool:
@@ -227,7 +230,31 @@ class ParentEngine:
         parent.children, parent.live, parent.seen = [], [], {}
         parent.filled_quantity = ZERO
         parent.ended_children = {}
+        parent.numbered = 0
+        parent.next_slice, parent.released = 0, ZERO
         self.parents[parent.parent_id] = parent
+
+    def resume(self, parent: Parent, numbered: int, children: list[Order], now: int) -> None:
+        """Take back a parent written before a restart with the children its session recorded
+        (``children``, as the repository holds them once reconciliation has looked each open
+        one up on the venue and booked what it found; an open one must already be in the order
+        manager, carried on at the venue). ``numbered`` is how many child ids it had used: the
+        next child gets the next one, so no child is sent twice. Its plan is released again
+        from the start against what the children committed: slices due while the process was
+        down go out at its next drive, in one child."""
+        self.restore(parent)
+        manager = self.manager
+        prefix = f"{parent.parent_id}-"
+        for stored in sorted(children, key=lambda o: int(o.client_id.rpartition("-")[2])):
+            if not stored.client_id.startswith(prefix):
+                raise ValueError(f"{stored.client_id} is not a child of {parent.parent_id}")
+            order = manager.orders.setdefault(stored.client_id, stored)
+            parent.children.append(order.client_id)
+            parent.live.append(order.client_id)
+            self.parent_of[order.client_id] = parent.parent_id
+            self.child_changed(order, now)
+        highest = max((int(c.rpartition("-")[2]) for c in parent.children), default=0)
+        parent.numbered = max(numbered, highest)
 
     async def recover(self, parent_id: str, venue: Venue) -> int:
         """After a restart, look each slice up by its client id (``<parent>-1``, ``-2``, ...)
@@ -252,6 +279,7 @@ class ParentEngine:
             )  # fmt: skip
             parent.children.append(child_id)
             parent.live.append(child_id)
+            parent.numbered = len(parent.children)
             self.parent_of[child_id] = parent_id
             self.manager.place_order(order, since)
             for fill in fills:
@@ -410,10 +438,11 @@ class ParentEngine:
         ioc: bool,
         post_only: bool = False,
     ) -> Order | None:
-        if len(parent.children) >= MAX_SLICES:
+        if parent.numbered >= MAX_SLICES:
             self._end(parent, ParentStatus.DONE, f"reached {MAX_SLICES} children", now, None)
             return None
-        child_id = f"{parent.parent_id}-{len(parent.children) + 1}"
+        parent.numbered += 1
+        child_id = f"{parent.parent_id}-{parent.numbered}"
         order = Order(
             child_id,
             parent.symbol,

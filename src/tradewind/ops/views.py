@@ -14,12 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from tradewind.bars import BarSeries
-from tradewind.core.orders import Order
+from tradewind.engine.costs import CostMeter
 from tradewind.engine.equity import account_currency, equity_curve
 from tradewind.engine.node import Node
-from tradewind.execution.parent import Parent
-from tradewind.execution.tca import MarketTape, TcaBook, candle_tape, order_tca, parent_tca
+from tradewind.execution.tca import TcaBook
 
 __all__ = ["ExecutionCosts", "equity_points", "marked_positions", "strategy_rows"]
 
@@ -134,47 +132,15 @@ class ExecutionCosts:
     def __init__(self, node: Node) -> None:
         self.node = node
         self.book = TcaBook()
-        self._measured: set[str] = set()
-        self._tapes: dict[str, tuple[BarSeries, MarketTape]] = {}
-
-    def _tape(self, symbol: str) -> MarketTape:
-        series = next(b.bars for b in self.node.bindings if b.symbol == symbol)
-        kept = self._tapes.get(symbol)
-        if kept is None or kept[0] is not series:  # a live feed may hand the Node a longer series
-            kept = self._tapes[symbol] = (series, candle_tape(series))
-        return kept[1]
+        self.meter = CostMeter(node)
 
     def update(self, budget: int = 200) -> int:
         """Measure up to ``budget`` of the orders and parent orders done since the last call
-        (about a millisecond each: the trading loop is never held long); returns how many are
-        left for later. A parent's children are labelled ``<algo>.child``, as in a backtest."""
-        node = self.node
-        traded = {b.symbol for b in node.bindings}
-        desk = node.desk
-        due: list[Order | Parent] = [
-            order
-            for order in node.orders.values()
-            if not order.is_open
-            and order.fills
-            and order.client_id not in self._measured
-            and order.symbol in traded
-        ]
-        due += [p for p in desk.ended() if p.parent_id not in self._measured and p.symbol in traded]
-        for item in due[:budget]:
-            instrument = node.instruments[item.symbol]
-            tape = self._tape(item.symbol)
-            if isinstance(item, Parent):
-                children = [node.orders[c] for c in item.children]
-                self.book.add(parent_tca(item, children, tape, instrument))
-                self._measured.add(item.parent_id)
-                continue
-            algo = None
-            if desk.is_child(item.client_id):
-                parent = desk.engine.parents[desk.engine.parent_of[item.client_id]]
-                algo = f"{parent.spec.algo}.child"
-            self.book.add(order_tca(item, tape, instrument, algo))
-            self._measured.add(item.client_id)
-        return max(len(due) - budget, 0)
+        (:class:`~tradewind.engine.costs.CostMeter`); returns how many are left for later."""
+        records, pending = self.meter.measure(budget)
+        for record in records:
+            self.book.add(record)
+        return pending
 
     def summary(self) -> dict[str, Any]:
         """The costs aggregated by strategy and by order type (bps of the arrival mid), the fees

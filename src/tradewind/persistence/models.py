@@ -399,3 +399,76 @@ class ModelPredictionRow(Base):
     probabilities: Mapped[str] = mapped_column(Text)
     outcome: Mapped[int | None] = mapped_column(Integer)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ParentOrderRow(Base):
+    """A parent order (:mod:`tradewind.execution.parent`) as it is now, written ahead like an
+    order: its row is updated before each child is recorded and sent, so a restarted session
+    knows how many children it numbered (``children``) and resumes it from here."""
+
+    __tablename__ = "parent_orders"
+    __table_args__ = (UniqueConstraint("bot_id", "parent_id"),)
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
+    parent_id: Mapped[str] = mapped_column(String(64))
+    strategy: Mapped[str] = mapped_column(String(100))
+    symbol: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(4))
+    algo: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[Decimal] = mapped_column(Money)
+    reduce_only: Mapped[bool] = mapped_column(Boolean)
+    spec: Mapped[str] = mapped_column(Text)
+    """The algorithm's settings as JSON (every field, the learned volume curve included)."""
+    plan: Mapped[str] = mapped_column(Text)
+    """The schedule as JSON ``[[ms, "quantity"], ...]`` (TWAP, VWAP; empty otherwise)."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    arrival_mid: Mapped[Decimal] = mapped_column(Money)
+    limit_price: Mapped[Decimal | None] = mapped_column(Money)
+    crossing: Mapped[bool] = mapped_column(Boolean)
+    chosen_by: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    children: Mapped[int] = mapped_column(Integer)
+    """How many children it numbered (``<parent>-1`` .. ``<parent>-children``)."""
+    filled_quantity: Mapped[Decimal] = mapped_column(Money)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    final_mid: Mapped[Decimal | None] = mapped_column(Money)
+
+
+class ExecutionCostRow(Base):
+    """The transaction-cost analysis of one order or parent (:mod:`tradewind.execution.tca`);
+    analytics in bps are floats (the exact money stays in orders and fills), NULL where a
+    benchmark is missing."""
+
+    __tablename__ = "execution_costs"
+    __table_args__ = (UniqueConstraint("bot_id", "execution_id"),)
+    id: Mapped[int] = mapped_column(Key, primary_key=True)
+    bot_id: Mapped[int] = mapped_column(ForeignKey("bots.id"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
+    execution_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))
+    strategy: Mapped[str] = mapped_column(String(100))
+    venue: Mapped[str] = mapped_column(String(40))
+    algo: Mapped[str] = mapped_column(String(32))
+    symbol: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[float] = mapped_column(Float)
+    filled: Mapped[float] = mapped_column(Float)
+    fill_rate: Mapped[float] = mapped_column(Float)
+    average_price: Mapped[float | None] = mapped_column(Float)
+    arrival_mid: Mapped[float | None] = mapped_column(Float)
+    final_mid: Mapped[float | None] = mapped_column(Float)
+    shortfall_bps: Mapped[float | None] = mapped_column(Float)
+    fee_bps: Mapped[float | None] = mapped_column(Float)
+    opportunity_bps: Mapped[float | None] = mapped_column(Float)
+    total_cost_bps: Mapped[float | None] = mapped_column(Float)
+    slippage_mid_bps: Mapped[float | None] = mapped_column(Float)
+    slippage_vwap_bps: Mapped[float | None] = mapped_column(Float)
+    slippage_twap_bps: Mapped[float | None] = mapped_column(Float)
+    market_move_bps: Mapped[float | None] = mapped_column(Float)
+    maker_share: Mapped[float | None] = mapped_column(Float)
+    fees_quote: Mapped[float | None] = mapped_column(Float)
+    time_to_fill_ms: Mapped[int] = mapped_column(BigInteger)
+    start_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    end_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -256,6 +256,8 @@ class LiveSession(PaperSession):
         self.reconciled_at = time.time()
         log.info("reconciled with the exchange: %s", self.reconciled)
         self._alert("reconciled: " + self.reconciled.splitlines()[0])
+        assert self.driver is not None
+        self._resumed_parents(ops.resume_parents(self.driver.node))
         await port.start()
 
     def _operate(self, port: LiveVenuePort, ops: SessionOps) -> None:

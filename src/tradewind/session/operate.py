@@ -40,8 +40,10 @@ from tradewind.core.market_events import AlertKind, StreamAlert, StreamState
 from tradewind.core.orders import Order, OrderStatus
 from tradewind.core.repository import OrderTransition, TransitionSource
 from tradewind.engine.bus import MessageBus
+from tradewind.engine.node import Node
 from tradewind.engine.recording import RepositoryRecorder
-from tradewind.engine.resume import ResumedAccount, resume_account
+from tradewind.engine.resume import ResumedAccount, resume_account, resume_parents
+from tradewind.execution.parent import Parent
 from tradewind.ops.api import build_app
 from tradewind.ops.events import EventHub
 from tradewind.ops.facade import ControlFacade
@@ -57,7 +59,9 @@ from tradewind.ops.telegram import TelegramBot, telegram_token
 from tradewind.ops.two_factor import TwoFactor
 from tradewind.persistence.audit import ChainHead, chain_head
 from tradewind.persistence.bots import BotDatabase, account_hash, bot_folder, open_bot
+from tradewind.persistence.execution import ExecutionStore, StoredParent
 from tradewind.session.driver import BarDriver, StepReport
+from tradewind.session.execution_recorder import ExecutionRecorder
 
 __all__ = ["ServeOptions", "SessionOps"]
 
@@ -127,6 +131,8 @@ class SessionOps:
         self.session_id: int | None = None
         self.models: ModelWatch | None = None
         self.recorder: RepositoryRecorder | None = None
+        self.execution: ExecutionRecorder | None = None
+        """Writes the parent orders ahead and the execution costs at each checkpoint."""
         self.url: str | None = None
         self._server: Any = None
         self._beats: list[asyncio.Task[None]] = []
@@ -223,6 +229,9 @@ class SessionOps:
         if resumed is not None:
             self.recorder.adopt(resumed.orders.values())
         self.recorder.attach(node.bus)
+        store = ExecutionStore(database.engine, database.bot_id, self.session_id)
+        self.execution = ExecutionRecorder(store, node)
+        self.execution.attach(node.bus)
         self.events.attach(node.bus)
         self.facade = ControlFacade(
             node, database, audit_key, mode=self.mode, events=self.events,
@@ -320,6 +329,31 @@ class SessionOps:
         fallback to paper keeps the live account's stored state as it was."""
         if self.recorder is not None and not self.fallback:
             self.recorder.checkpoint(ts)
+        if self.execution is not None:
+            self.execution.record_costs()
+
+    def working_parents(self) -> list[StoredParent]:
+        """The parent orders the bot's earlier sessions left working, oldest first."""
+        database = self._checked_database()
+        return ExecutionStore(database.engine, database.bot_id).parents(working_only=True)
+
+    def resume_parents(self, node: Node) -> list[Parent]:
+        """Hand the parents the bot's earlier sessions left working back to ``node`` with the
+        children they recorded (call it once the stored orders are reconciled, or carried on at
+        the venue); returns those still working. Nothing is sent here.
+
+        Raises
+        ------
+        UserError
+            For a parent of a strategy and symbol this session does not trade.
+        """
+        stored = self.working_parents()
+        if not stored:
+            return []
+        database = self._checked_database()
+        with database.repository() as repository:
+            orders = repository.load_orders()
+        return resume_parents(node, [(s.parent, s.children) for s in stored], orders)
 
     def end_orders(self, orders: list[Order], ts: int, why: str) -> None:
         """Record orders of an earlier session that this one could not carry on as canceled."""
@@ -363,6 +397,8 @@ class SessionOps:
                     await asyncio.wait_for(self._serving, timeout=10)
         if self._worker is not None:
             await asyncio.to_thread(self._worker.stop)
+        if self.execution is not None:
+            self.execution.record_costs()
         if self.database is not None and self.session_id is not None:
             self.database.end_session(self.session_id, reason)
 

@@ -72,6 +72,7 @@ from tradewind.engine.bus import MessageBus
 from tradewind.engine.equity import account_currency
 from tradewind.engine.result import BacktestResult
 from tradewind.engine.resume import ResumedAccount
+from tradewind.execution.parent import Parent
 from tradewind.risk.stake import Stake
 from tradewind.session.driver import BarDriver, PaperDriver, StepReport
 from tradewind.session.operate import SessionOps
@@ -329,6 +330,7 @@ class PaperSession:
         now = driver.node.now
         if self.ops is not None:
             self.ops.end_orders(ended, now, "ended by a restart: filled in part before it")
+            self._resumed_parents(self.ops.resume_parents(driver.node))
             self.ops.checkpoint(now)
         held = [f"{p.quantity} {p.symbol} ({p.strategy_id})"
                 for p in driver.engine.portfolio.positions.values() if p.quantity]  # fmt: skip
@@ -338,6 +340,17 @@ class PaperSession:
         )
         log.info("%s; balances %s", text, resumed.portfolio.cash)
         self._alert(text)
+
+    def _resumed_parents(self, parents: list[Parent]) -> None:
+        """Say which parent orders of an earlier session this one carries on."""
+        if parents:
+            text = "resumed parent order(s): " + ", ".join(
+                f"{p.parent_id} ({p.spec.algo} {p.side} {p.quantity} {p.symbol}, "
+                f"{p.filled_quantity} filled in {len(p.children)} child(ren))"
+                for p in parents
+            )
+            log.info("%s", text)
+            self._alert(text)
 
     async def _preflight(self, client: Any) -> None:
         """Checks before the feed starts, with the instruments loaded (a paper session needs

@@ -5,6 +5,7 @@ matching rules)."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import math
 from decimal import Decimal
 
@@ -252,3 +253,57 @@ def test_a_restarted_twap_looks_its_slices_up_and_finishes_without_a_duplicate(
     assert restored.status is ParentStatus.DONE
     assert len(submitted) == len(set(submitted))  # no child id sent twice
     assert venue.filled_by_venue("p7-") == Decimal(10_000)
+
+
+def test_a_resumed_twap_numbers_on_after_every_id_it_wrote_ahead(shared_data: object) -> None:
+    instruments = {"XRPUSDT": XRPUSDT}
+    venue = BookVenue(instruments)
+    submitted: list[str] = []
+    real_submit = venue.submit
+
+    def counting_submit(order: object, ts: int) -> None:
+        submitted.append(order.client_id)  # type: ignore[attr-defined]
+        real_submit(order, ts)  # type: ignore[arg-type]
+
+    venue.submit = counting_submit  # type: ignore[method-assign]
+
+    def engine_on(v: BookVenue) -> ParentEngine:
+        manager = OrderManager(v, ClientIdFactory("t", session="s"), instruments, lambda *_: None)
+        return ParentEngine(manager, instruments, lambda *_: None)
+
+    first = engine_on(venue)
+    sink = [first]
+    venue.subscribe(lambda events: [sink[0].apply(e, venue.now) for e in events])  # type: ignore[arg-type, func-returns-value]
+    ticks = list(bybit_ticks(8))
+    t0 = ticks[0]
+    venue.on_book("XRPUSDT", t0.ts, t0.bids, t0.asks)
+    spec = AlgoSpec(algo=Algo.TWAP, horizon_ms=30_000, slices=10)
+    parent = first.create("p8", strategy_id="s", symbol="XRPUSDT", side=Side.BUY,
+                          quantity=Decimal(10_000), spec=spec,
+                          market=MarketView(t0.ts, t0.bids[0][0], t0.asks[0][0]))  # fmt: skip
+    half = len(ticks) // 2
+    for tick in ticks[1:half]:
+        venue.on_book("XRPUSDT", tick.ts, tick.bids, tick.asks)
+        first.on_market("XRPUSDT", MarketView(tick.ts, tick.bids[0][0], tick.asks[0][0]))
+    sent = len(parent.children)
+    assert 0 < sent < 10
+    # kill -9 after the parent's row counted one more child that was never recorded nor sent:
+    # the repository gives back the recorded children (copies, all ended: IOC) and the count.
+    recorded = [copy.deepcopy(first.manager.orders[c]) for c in parent.children]
+    assert all(o.status.is_terminal for o in recorded)
+    second = engine_on(venue)
+    sink[0] = second
+    restored = Parent(parent.parent_id, parent.strategy_id, parent.symbol, parent.side,
+                      parent.quantity, parent.spec, parent.reduce_only, parent.created_ts,
+                      parent.arrival_mid, plan=list(parent.plan))  # fmt: skip
+    second.resume(restored, sent + 1, list(reversed(recorded)), ticks[half].ts)
+    assert restored.children == parent.children
+    assert second.filled(restored) == venue.filled_by_venue("p8-")
+    for tick in ticks[half:]:
+        venue.on_book("XRPUSDT", tick.ts, tick.bids, tick.asks)
+        second.on_market("XRPUSDT", MarketView(tick.ts, tick.bids[0][0], tick.asks[0][0]))
+    assert restored.status is ParentStatus.DONE
+    assert len(submitted) == len(set(submitted))  # no child id sent twice
+    assert f"p8-{sent + 1}" not in submitted  # the number written ahead stays used
+    assert restored.children[sent] == f"p8-{sent + 2}"
+    assert venue.filled_by_venue("p8-") == Decimal(10_000)
