@@ -67,7 +67,7 @@ def backtest(
     announce_risk(risk)
     candles = opts.candles()
     name, instruments = candles.symbol, candles.instruments
-    funding = _funding(name, opts.exchange, opts.data, instruments, opts.data_dir)
+    funding = stored_funding(name, opts.exchange, opts.data, instruments, opts.data_dir)
     registry = None
     if bot is not None or db_url is not None:
         # Imported here: a backtest that records nothing does not load the database layer.
@@ -118,7 +118,7 @@ def backtest(
         STATE.console.print(f"recorded as run {registry.record(result, ' + '.join(strategy))}")
 
 
-def _funding(
+def stored_funding(
     symbol: str,
     exchange: str | None,
     data: Path | None,

@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from tradewind.backtest import backtest as run_backtest
-from tradewind.cli.backtest import print_health_headline
+from tradewind.cli.backtest import print_health_headline, stored_funding
 from tradewind.cli.context import STATE
 from tradewind.cli.exits import EXIT_INTERRUPTED, CheckFailedError
 from tradewind.cli.outputs import writable_dir, write_output
@@ -90,22 +90,28 @@ Exchange = Annotated[
 DataFile = Annotated[Path | None, typer.Option("--data", help="Read candles from this file.")]
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Catalog folder.")]
 
-# A search prepares its market once (cash, stake, fee, fill, fixed slippage) and every trial
-# shares it; leverage and volatility slippage are not part of that market. Risk rules are: with
-# them every trial runs on the event engine (the screening kernel has no risk engine).
-_SEARCH_CANNOT = ("leverage", "volatility_slippage", "execution")
+# A search prepares its market once (cash, stake, fee, fill, slippage, leverage, a perpetual's
+# stored funding) and every trial shares it, on the screening kernel and the event engine alike.
+# Risk rules apply too: with them every trial runs on the event engine. An execution algorithm
+# does not: the kernel fills plain market orders only.
+_SEARCH_CANNOT = ("execution",)
 _SEARCH_WHY = (
-    "a search's market takes no leverage, volatility slippage or execution algorithm; backtest "
-    "the chosen parameters with it instead"
+    "a search's trials fill plain market orders; backtest the chosen parameters with the "
+    "execution algorithm instead"
 )
 
 
 def _market(opts: RunOptions, as_spot: bool) -> Market:
     candles = opts.candles()
+    funding = stored_funding(
+        candles.symbol, opts.exchange, opts.data, candles.instruments, opts.data_dir
+    )
     return prepare_market(
         opts.window(candles.frame), symbol=candles.symbol, timeframe=candles.timeframe,
         instruments=candles.instruments, cash=opts.cash, fee=opts.fee, stake=opts.stake,
-        fill=opts.fill, slippage_bps=opts.slippage_bps, as_spot=as_spot,
+        fill=opts.fill, slippage_bps=opts.slippage_bps,
+        volatility_slippage=opts.volatility_slippage, leverage=opts.leverage,
+        funding=None if funding is None else funding[candles.symbol], as_spot=as_spot,
     )  # fmt: skip
 
 
@@ -416,12 +422,15 @@ def montecarlo(
     risk = opts.risk()
     announce_risk(risk)
     candles = opts.candles()
+    funding = stored_funding(
+        candles.symbol, opts.exchange, opts.data, candles.instruments, opts.data_dir
+    )
     result = run_backtest(
         chosen, {candles.symbol: candles.frame}, params, cash=cash, fee=opts.fee,
         stake=opts.stake, fill=opts.fill, timeframe=candles.timeframe,
         instruments=candles.instruments, start=opts.date_from, end=opts.date_to,
         slippage_bps=opts.slippage_bps, volatility_slippage=opts.volatility_slippage, risk=risk,
-        leverage=opts.leverage, execution=opts.algo(),
+        leverage=opts.leverage, funding=funding, execution=opts.algo(),
     )  # fmt: skip
     # The backtest the paths are drawn from is a run like any other: its health comes first.
     print_health_headline(result)

@@ -6,7 +6,7 @@
 ``--take-profit``, ``--trailing``, ``--risk-config``, ``--risk-preset``, ``--json`` and
 ``--report``: :func:`run_options` adds them to a command's signature and hands the command one
 :class:`RunOptions`. A command that cannot apply one of them (``optimize`` and
-``walkforward`` take no leverage or volatility slippage) refuses it by name with
+``walkforward`` take no ``--execution``: their trials fill plain market orders) refuses it by name with
 :meth:`RunOptions.refuse`, never ignores it.
 """
 

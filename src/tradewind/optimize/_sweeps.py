@@ -7,7 +7,7 @@ sampled at period ends, which the overfitting statistics need for every trial.
 numba's on-disk cache of these functions is keyed on this file alone, yet they compile
 ``kernel.simulate`` into themselves: a cache made before a change of the kernel (fees in the
 base, dust) would keep scoring with the old kernel. Edit this file with any kernel change.
-Kernel version: fees in the base and dust (issue 12). Shapes: prices
+Kernel version: fees in the base and dust (issue 12); the margin kernel (issue 13). Shapes: prices
 ``(n,)``; signals ``(k, n)`` (one row per set, contiguous); lines ``(m, n)``; period ends ``(p,)``.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from tradewind.sim import kernel
+from tradewind.sim import kernel, margin_kernel
 
 METRIC_COUNT = len(kernel.METRICS)
 
@@ -71,6 +71,36 @@ def sweep_crossings(
     for j in prange(k):
         entry, exit_ = kernel.cross_signals(lines[fast[j]], lines[slow[j]], tolerance)
         equity, _, count = kernel.simulate(open_, close, entry, exit_, start, settings)
+        out[j, :] = kernel.metrics(equity, start, settings[kernel.ANNUALIZATION], count)
+        _period_returns(equity, start, ends, returns[j])
+    return out, returns
+
+
+@njit(cache=True, parallel=True)
+def sweep_two_sided(
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    ts: np.ndarray,
+    signals: np.ndarray,
+    start: int,
+    settings: np.ndarray,
+    ends: np.ndarray,
+    funding: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``k`` long/short signal sets on the margin kernel (leverage, funding, liquidation,
+    volatility slippage); ``signals`` is ``(4, k, n)``: entry long, exit long, entry short, exit
+    short. Return ``(metrics (k, 8), period_returns (k, p))``."""
+    k = signals.shape[1]
+    out = np.empty((k, METRIC_COUNT), dtype=np.float64)
+    returns = np.empty((k, ends.shape[0]), dtype=np.float64)
+    f_ts, f_rate, f_mark, f_first = funding
+    for j in prange(k):
+        equity, _, count, _, _ = margin_kernel.simulate_two_sided(
+            open_, high, low, close, ts, signals[0, j], signals[1, j], signals[2, j],
+            signals[3, j], start, settings, f_ts, f_rate, f_mark, f_first,
+        )  # fmt: skip
         out[j, :] = kernel.metrics(equity, start, settings[kernel.ANNUALIZATION], count)
         _period_returns(equity, start, ends, returns[j])
     return out, returns

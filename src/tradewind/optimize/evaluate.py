@@ -210,7 +210,13 @@ class Evaluator:
         self.fallbacks[reason] = self.fallbacks.get(reason, 0) + count
 
     def _crossing_ok(self, instance: Strategy) -> bool:
-        return type(instance) in CROSSOVER_LINES and not bool(getattr(instance, "short", False))
+        # The crossing sweep is the long-only kernel: a market with leverage, volatility
+        # slippage or funding takes the margin kernel, from the strategy's own signals.
+        return (
+            type(instance) in CROSSOVER_LINES
+            and not bool(getattr(instance, "short", False))
+            and not self.market.two_sided
+        )
 
     def _line(self, kind: type[Strategy], period: int) -> FloatArray:
         cached = self._lines.get((kind, period))
@@ -255,28 +261,37 @@ class Evaluator:
         """Run signal sets on the kernel in stacked batches; return the rows that need events."""
         series = self.market.series
         n = len(series)
+        two_sided = self.market.two_sided
         needs_event: list[int] = []
         for begin in range(0, len(rows), SIGNAL_BATCH):
             chunk = rows[begin : begin + SIGNAL_BATCH]
-            entries = np.zeros((len(chunk), n), dtype=np.bool_)
-            exits = np.zeros((len(chunk), n), dtype=np.bool_)
+            signals = np.zeros((4 if two_sided else 2, len(chunk), n), dtype=np.bool_)
             kept: list[int] = []
             for j in chunk:
                 with strategy_call(instances[j], "signals"):
                     arrays = instances[j].signals(series).arrays(n)
-                if arrays[2].any() or arrays[3].any():
+                shorts = bool(arrays[2].any() or arrays[3].any())
+                if shorts and (not two_sided or self.market.instrument.is_spot):
                     self._fallback("short signals (the kernel is long-only so far)", 1)
                     needs_event.append(j)
                     continue
-                entries[len(kept)] = arrays[0]
-                exits[len(kept)] = arrays[1]
+                for side in range(signals.shape[0]):
+                    signals[side, len(kept)] = arrays[side]
                 kept.append(j)
             if not kept:
                 continue
-            out, rets = _sweeps.sweep_signals(
-                series.open, series.close, entries[: len(kept)], exits[: len(kept)],
-                self.start, self.market.settings, self.ends,
-            )  # fmt: skip
+            if two_sided:
+                # Leverage, volatility slippage or funding: the margin kernel, as a backtest's.
+                out, rets = _sweeps.sweep_two_sided(
+                    series.open, series.high, series.low, series.close, series.ts,
+                    np.ascontiguousarray(signals[:, : len(kept)]), self.start,
+                    self.market.settings, self.ends, self.market.funding_arrays(),
+                )  # fmt: skip
+            else:
+                out, rets = _sweeps.sweep_signals(
+                    series.open, series.close, signals[0, : len(kept)], signals[1, : len(kept)],
+                    self.start, self.market.settings, self.ends,
+                )  # fmt: skip
             metrics[kept] = out
             returns[kept] = rets
         return needs_event

@@ -19,13 +19,15 @@ import pandas as pd
 
 from tradewind.backtest.inputs import (
     bar_series,
+    funding_series,
     instruments_for,
+    leverage_map,
     on_price_grid,
     parse_fraction,
     parse_positive,
 )
-from tradewind.backtest.kernel import kernel_settings
-from tradewind.backtest.spec import Account, BacktestSpec, MarketSpec, Window
+from tradewind.backtest.kernel import funding_arrays, kernel_settings
+from tradewind.backtest.spec import Account, BacktestSpec, Costs, MarketSpec, Window
 from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument, MarketType
@@ -51,8 +53,12 @@ class Market:
         The resolved instrument (spot, fees applied), passed unchanged to the event engine.
     settings
         The screening kernel's settings vector for this instrument and account.
-    cash, stake, fill, slippage_bps
+    cash, stake, fill, slippage_bps, volatility_slippage
         The account and fill settings, as :func:`tradewind.backtest.api.backtest` takes them.
+    leverage
+        The perpetual's leverage (1 on spot).
+    funding
+        The perpetual's funding-rate series (``date``, ``rate``), or None.
     """
 
     frame: pd.DataFrame
@@ -63,6 +69,9 @@ class Market:
     stake: str
     fill: str
     slippage_bps: float
+    volatility_slippage: float = 0.0
+    leverage: Decimal = Decimal(1)
+    funding: pd.DataFrame | None = None
 
     @property
     def symbol(self) -> str:
@@ -71,6 +80,21 @@ class Market:
 
     def __len__(self) -> int:
         return len(self.series)
+
+    @property
+    def two_sided(self) -> bool:
+        """Whether trials need the margin kernel: leverage, volatility slippage or funding, which
+        the long-only sweep (spot, or a 1x perpetual without funding) does not express."""
+        return self.leverage != 1 or self.volatility_slippage != 0 or self.funding is not None
+
+    def funding_arrays(
+        self,
+    ) -> tuple[FloatArray, FloatArray, FloatArray, IntArray]:
+        """The kernel's funding arrays for these bars (empty without funding)."""
+        found = None
+        if self.funding is not None:
+            found = funding_series({self.symbol: self.funding}, {self.symbol: self.series})
+        return funding_arrays(self.series, (found or {}).get(self.symbol))
 
     def window(self, start: int, stop: int) -> Market:
         """Bars ``start`` to ``stop - 1`` with the same instrument and settings."""
@@ -90,18 +114,35 @@ class Market:
             "timeframe": str(self.series.timeframe),
             "instruments": {self.symbol: self.instrument},
             "slippage_bps": self.slippage_bps,
+            "volatility_slippage": self.volatility_slippage,
+            "leverage": self._leverage(),
+            "funding": self._funding(),
         }
 
     def spec(self, *, start: pd.Timestamp | None = None) -> BacktestSpec:
         """The backtest spec that runs this market on the event engine, trading from ``start``."""
         return BacktestSpec(
-            account=Account(cash=self.cash, stake=self.stake),
-            fill=FillModel(fill_at=FillAt(self.fill), slippage_bps=self.slippage_bps),
+            account=Account(cash=self.cash, stake=self.stake, leverage=self._leverage()),
+            fill=self._fill_model(),
+            costs=Costs(funding=self._funding()),
             market=MarketSpec(
                 timeframe=str(self.series.timeframe), instruments={self.symbol: self.instrument}
             ),
             window=Window(start=start),
         )
+
+    def _fill_model(self) -> FillModel:
+        return FillModel(
+            fill_at=FillAt(self.fill),
+            slippage_bps=self.slippage_bps,
+            volatility_slippage=self.volatility_slippage,
+        )
+
+    def _leverage(self) -> float | None:
+        return None if self.instrument.is_spot else float(self.leverage)
+
+    def _funding(self) -> dict[str, pd.DataFrame] | None:
+        return None if self.funding is None else {self.symbol: self.funding}
 
     def period_ends(self, period: str, start: int = 0) -> IntArray:
         """Index of the last bar of every ``period`` (e.g. ``"1h"``) from bar ``start`` on.
@@ -127,18 +168,23 @@ def prepare_market(
     stake: str = "all",
     fill: str = "next_open",
     slippage_bps: float = 0.0,
+    volatility_slippage: float = 0.0,
+    leverage: float | Decimal | None = None,
+    funding: pd.DataFrame | None = None,
     as_spot: bool = False,
 ) -> Market:
     """Resolve candles and account settings into a :class:`Market`.
 
     Parameters are those of :func:`tradewind.backtest.api.backtest`, for one symbol; with
-    ``as_spot`` a perpetual's candles are traded as a spot market (no leverage, no funding), which
-    the screening kernel can run.
+    ``as_spot`` a perpetual's candles are traded as a spot market (no leverage, no funding).
+    ``leverage`` (perpetuals only) and ``funding`` (a perpetual's ``date``/``rate`` frame) apply to
+    every trial on both engines, as they apply to a backtest.
 
     Raises
     ------
     UserError
-        Bad cash, fee, stake or fill, or candles that cannot be read.
+        Bad cash, fee, stake, fill, slippage or leverage (leverage on a spot market), or candles
+        that cannot be read.
     """
     series = bar_series(frame, symbol, timeframe)
     fee_rate = None if fee is None else parse_fraction(fee, "fee")
@@ -147,13 +193,24 @@ def prepare_market(
     on_price_grid(gridded, {symbol: instrument})
     series = gridded[symbol]
     if as_spot and instrument.market_type is not MarketType.SPOT:
+        if leverage is not None and parse_positive(leverage, "leverage") != 1:
+            raise UserError("--as-spot trades without leverage; drop one of them")
         instrument = replace(instrument, market_type=MarketType.SPOT, settle=None)
+        funding = None
     amount = parse_positive(cash, "cash")
     try:
-        model = FillModel(fill_at=FillAt(fill), slippage_bps=slippage_bps)
+        model = FillModel(
+            fill_at=FillAt(fill), slippage_bps=slippage_bps, volatility_slippage=volatility_slippage
+        )
     except ValueError:
         raise UserError(f"fill must be 'next_open' or 'close', got {fill!r}") from None
-    settings = kernel_settings(instrument, amount, Stake.parse(stake), model, series).vector()
+    given = None if leverage is None else float(leverage)
+    levered = leverage_map(given, {symbol: instrument}).get(symbol, Decimal(1))
+    if instrument.is_spot:
+        funding = None
+    settings = kernel_settings(
+        instrument, amount, Stake.parse(stake), model, series, leverage=levered
+    ).vector()
     return Market(
         frame=frame,
         series=series,
@@ -163,4 +220,7 @@ def prepare_market(
         stake=stake,
         fill=fill,
         slippage_bps=slippage_bps,
+        volatility_slippage=volatility_slippage,
+        leverage=levered,
+        funding=funding,
     )

@@ -144,11 +144,11 @@ def test_several_strategies_run_together_in_one_account(
 
 
 @pytest.mark.parametrize("command", ["optimize", "walkforward"])
-def test_a_search_refuses_leverage_by_name(cli: CliRunner, command: str) -> None:
+def test_a_search_refuses_an_execution_algorithm_by_name(cli: CliRunner, command: str) -> None:
     windows = ["--train", "5d", "--test", "2d"] if command == "walkforward" else []
-    outcome = cli(command, "-s", "sma_cross", "--leverage", "3", *windows)
+    outcome = cli(command, "-s", "sma_cross", "--execution", "twap", *windows)
     assert outcome.code == 2
-    assert f"{command} cannot apply --leverage" in outcome.err
+    assert f"{command} cannot apply --execution" in outcome.err
 
 
 def test_config_show_prints_toml_to_copy_and_no_secret(
