@@ -1,30 +1,21 @@
-"""The Node: one kernel for every mode, composed of an order manager, a strategy host and an
-account state.
+"""The Node: one kernel for every mode, and the router between its parts.
 
-Life of a bar: the runner (backtest) or the live feed says that bar ``i`` of a symbol has closed
--> for each strategy bound to that symbol, its signals at ``i`` (or its ``on_bar`` hook, called
-through the strategy host with bars ``0..i`` only) give intents -> the risk gate sizes or denies
-each one, reading the account state -> the order manager makes the order (client id, recorded,
-reserved) and sends it through the venue port.
-
-Life of an order: ``NEW`` (made, recorded) -> ``SUBMITTED`` (sent) -> the venue's events come back
-through the port whenever it sends them and the order manager applies them (accepted, triggered,
-filled, canceled, rejected, expired; duplicates and stale reports change nothing) -> each new
-fill is booked by the portfolio, shown to the risk observer and the protective exits, and to the
-strategy's ``on_fill``.
+It composes the account state (:mod:`tradewind.engine.account`), the strategy host
+(:mod:`tradewind.engine.strategy_host`), the order manager (:mod:`tradewind.execution.order_manager`)
+with the parent desk (:mod:`tradewind.engine.parents`), the handler of venue events
+(:mod:`tradewind.engine.venue_events`) and the control port (:mod:`tradewind.engine.control`),
+and routes between them: a closed bar, a trade, a book or a timer -> the strategy's intents ->
+the risk gate -> an order (or a parent) sent through the venue port; the venue's events come back
+through the port whenever it sends them. docs/architecture.md follows a bar and an order through.
 
 The Node never reads a wall clock, sleeps or does I/O: time comes in with each call, and every
-effect goes through the venue port. Operators act through the control port (:meth:`pause`,
-:meth:`resume`, :meth:`flatten`, :meth:`kill_switch`). The same Node runs backtests, paper and
-live trading.
+effect goes through the venue port. The same Node runs backtests, paper and live trading.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from decimal import Decimal
-from typing import Literal
 
 import numpy as np
 
@@ -33,28 +24,22 @@ from tradewind.book.book import OrderBook
 from tradewind.core.algo_spec import AlgoSpec
 from tradewind.core.errors import UserError
 from tradewind.core.events import (
-    CancelRejected,
-    FundingPaid,
-    OrderAccepted,
-    OrderExpired,
-    OrderFilled,
-    OrderRejected,
-    PositionLiquidated,
     VenueEvent,
 )
 from tradewind.core.instrument import Instrument
 from tradewind.core.intents import Decision, Intent, IntentAction, PriceType
-from tradewind.core.orders import TERMINAL, ClientIdFactory, Fill, Order, OrderStatus
+from tradewind.core.orders import ClientIdFactory, Order
 from tradewind.core.ports import RiskGate, RiskObserver, Venue
 from tradewind.core.records import Trade
 from tradewind.engine.account import AccountState
 from tradewind.engine.binding import Binding, DenialRecord
-from tradewind.engine.bus import VENUE_TOPICS, MessageBus
+from tradewind.engine.bus import MessageBus
+from tradewind.engine.control import ControlPort, StrategyErrorPolicy
 from tradewind.engine.parents import ParentDesk
 from tradewind.engine.portfolio import Portfolio
 from tradewind.engine.strategy_host import StrategyFault, StrategyHost
+from tradewind.engine.venue_events import VenueEventHandler
 from tradewind.execution.order_manager import OrderManager
-from tradewind.risk.breakers import BreakerState
 from tradewind.risk.exits import ProtectionBook
 from tradewind.sim import stops
 
@@ -62,12 +47,6 @@ __all__ = ["Binding", "DenialRecord", "Node", "StrategyErrorPolicy"]
 
 log = logging.getLogger(__name__)
 
-StrategyErrorPolicy = Literal["keep", "flatten", "halt_all"]
-"""What else happens when a strategy faults (it always stops emitting): ``keep`` its positions
-under their protective exits, ``flatten`` them, or ``halt_all`` (no new entries for any strategy
-until an operator resumes)."""
-
-_POLICIES = ("keep", "flatten", "halt_all")
 _EXITS = frozenset({IntentAction.EXIT_LONG, IntentAction.EXIT_SHORT})
 """The actions that only reduce a position (``IntentAction.is_exit``, without a property call)."""
 
@@ -99,10 +78,6 @@ class Node:
         execution: AlgoSpec | None = None,
         settle_ms: int = 0,
     ) -> None:
-        if on_strategy_error not in _POLICIES:
-            raise UserError(
-                f"on_strategy_error must be one of {', '.join(_POLICIES)}, got {on_strategy_error!r}"
-            )
         self.bindings = bindings
         self.bus = bus or MessageBus()
         self.gate = gate
@@ -111,21 +86,13 @@ class Node:
         self.venue = venue
         self.portfolio = portfolio
         self.instruments = instruments
-        self.on_strategy_error = on_strategy_error
         self.manager = OrderManager(venue, ids, instruments, self.bus.publish)
         self.orders = self.manager.orders
         self.account = AccountState(
             portfolio, instruments, {b.symbol: b.bars for b in bindings}, self.manager.reserved,
             self.observer,
         )  # fmt: skip
-        self.host = StrategyHost(
-            bindings, portfolio.positions, self.position, lambda: self.account.now, self._faulted
-        )
         self.denials: list[DenialRecord] = []
-        self.paused = ""
-        """Why new entries are refused (an operator's pause, ``halt_all``); empty when not."""
-        self.stopped_entries: dict[str, str] = {}
-        """Symbols an operator stopped new entries in, with why (exits still pass)."""
         self._bar = 0  # the bar the events of the current command belong to (runner's business)
         self._owner: dict[str, Binding] = {}
         self._binding_of = {(b.strategy_id, b.symbol): b for b in bindings}
@@ -133,11 +100,21 @@ class Node:
         for binding in bindings:
             self._bindings_by_symbol.setdefault(binding.symbol, []).append(binding)
         self._bars = {b.symbol: b.bars for b in bindings}
-        self._protective: dict[str, tuple[str, str]] = {}
-        self._after_exit: dict[tuple[str, str], Intent] = {}
         self.desk = ParentDesk(
             self.manager, instruments, self._bars, self._owner, self.bus.publish,
             default=execution, settle_ms=settle_ms,
+        )  # fmt: skip
+        self.control = ControlPort(
+            manager=self.manager, account=self.account, desk=self.desk, observer=self.observer,
+            protection=protection, binding_of=self._binding_of, route=self._route,
+            bar_of=self._bar_at, on_strategy_error=on_strategy_error,
+        )  # fmt: skip
+        self.host = StrategyHost(bindings, portfolio.positions, self.position,
+                                 lambda: self.account.now, self.control.faulted)  # fmt: skip
+        self.events = VenueEventHandler(
+            bus=self.bus, manager=self.manager, account=self.account, desk=self.desk,
+            host=self.host, observer=self.observer, protection=protection, owner=self._owner,
+            bars=self._bars, route=self._route,
         )  # fmt: skip
         venue.subscribe(self._from_venue)
 
@@ -191,7 +168,7 @@ class Node:
                 if self._exiting(key):
                     # A reversal: the entry waits until the exit has filled, so it is sized from
                     # the account as it is after the exit, and fills right after it.
-                    self._after_exit[key] = intent
+                    self.events.after_exit[key] = intent
                 continue  # otherwise an entry is already on its way
             self._route(intent, binding, index)
 
@@ -226,7 +203,7 @@ class Node:
         for binding, intents in self.host.due_timers(now):
             self._act(binding, intents, False)
         if self.desk.working:
-            self._halt_parents()
+            self.control.halt_parents()
             self.desk.drive(self.now, self._date_for)
 
     def _date_for(self, symbol: str) -> None:
@@ -273,78 +250,14 @@ class Node:
         self._bar = bar_index
         self.venue.submit(order, order.created_ts)
 
-    # -- venue events -----------------------------------------------------------------------------
+    # -- venue events ----------------------------------------------------------------------------
 
     def _from_venue(self, events: list[VenueEvent]) -> None:
-        self.on_venue_events(events, self._bar)
+        self.events.apply(events, self._bar)
 
     def on_venue_events(self, events: list[VenueEvent], bar_index: int) -> None:
-        """Apply venue events: order states and fills through the order manager, new fills into
-        the portfolio and the strategy; funding and liquidations into the portfolio."""
-        publish, manager = self.bus.publish, self.manager
-        for event in events:
-            kind = type(event)
-            publish(VENUE_TOPICS[kind], self.now, event)
-            if kind is FundingPaid:
-                assert isinstance(event, FundingPaid)
-                self.portfolio.apply_funding(event.symbol, event.amount, event.currency, bar_index)
-                continue
-            if kind is PositionLiquidated:
-                assert isinstance(event, PositionLiquidated)
-                for key in self.account.book_liquidation(event, bar_index):
-                    if self.protection is not None:
-                        self.protection.drop(key)
-                continue
-            assert not isinstance(event, FundingPaid | PositionLiquidated)
-            order = manager.orders.get(event.client_id)
-            if order is None:
-                log.error("venue reported an unknown order %s", event.client_id)
-                continue
-            if kind is OrderFilled:
-                assert isinstance(event, OrderFilled)
-                if not manager.book_fill(order, event):
-                    continue  # the same trade again (same trade id): booked once already
-                self._filled(order.client_id, order.reduce_only, event.fill, bar_index)
-            elif kind is CancelRejected:
-                if order.status is OrderStatus.CANCEL_PENDING:
-                    order.cancel_refused()
-            elif manager.report(order, event):
-                if kind is OrderRejected or kind is OrderExpired:
-                    log.info("order %s %s: %s", order.client_id, order.status, order.reject_reason)
-                if self.observer is not None and (kind is OrderAccepted or kind is OrderRejected):
-                    assert not isinstance(event, OrderFilled)
-                    self.observer.on_order_result(kind is OrderRejected, event.ts)
-            if order.status in TERMINAL and manager.release(order) and self._protective:
-                key = self._protective.pop(order.client_id, None)
-                if key is not None and order.filled_quantity == 0 and self.protection is not None:
-                    self.protection.failed(key)
-            if self.desk.working and self.desk.is_child(order.client_id):
-                self.desk.child_changed(order, self.now)
-
-    def _filled(self, client_id: str, reduce_only: bool, fill: Fill, bar_index: int) -> None:
-        binding = self._owner[client_id]
-        order = self.orders[client_id]
-        key = (binding.strategy_id, fill.symbol)
-        self.account.book_fill(fill, binding.strategy_id, bar_index, order.tag)
-        if self.protection is not None:
-            position = self.portfolio.position(*key)
-            bars = self._bars[fill.symbol]
-            # A fill at a bar's open is exposed to that bar; a fill at a close, from the next.
-            start = bar_index if fill.ts <= int(bars.ts[bar_index]) else bar_index + 1
-            self.protection.on_position(
-                key[0], key[1], position.quantity, position.average_price, fill.price, start
-            )
-        if self._after_exit:
-            key = (binding.strategy_id, order.symbol)
-            waiting = self._after_exit.get(key)
-            if waiting is not None and reduce_only and order.status in TERMINAL:
-                del self._after_exit[key]
-                if self.position(*key) == 0:
-                    self.now = max(self.now, fill.ts)
-                    self._route(replace(waiting, ts=self.now), binding, bar_index)
-        if self.host.wants_fill(binding):
-            for intent in self.host.call(binding, "on_fill", fill.ts, fill):
-                self._route(intent, binding, bar_index)
+        """Apply venue events (:class:`tradewind.engine.venue_events.VenueEventHandler`)."""
+        self.events.apply(events, bar_index)
 
     # -- protective exits and breakers (driven by the runner) -------------------------------------
 
@@ -374,7 +287,7 @@ class Node:
         if client_id is None:
             self.protection.failed(key)
         elif not self.orders[client_id].status.is_terminal:
-            self._protective[client_id] = key
+            self.events.protective[client_id] = key
 
     def next_breaker(self) -> int | None:
         """Time (ms) of the next possible breaker trip, or None."""
@@ -382,97 +295,48 @@ class Node:
 
     def on_breaker(self, now: int) -> None:
         """Let the breakers trip at ``now``; flatten when one asks for it."""
-        assert self.observer is not None
         self.now = max(self.now, now)
-        if self.observer.fire(now):
-            self.kill_switch("drawdown limit reached: flattening", halt=False)
-        elif self.desk.working:
-            self._halt_parents()
+        self.control.on_breaker(now)
 
-    def _halt_parents(self) -> None:
-        """While a breaker refuses new exposure, parents that add it stop (with the breaker's
-        name); reduce-only ones go on. Checked when a breaker trips and before parents are
-        driven (a trip on a closed trade or a rejection happens outside :meth:`on_breaker`)."""
-        board = getattr(self.observer, "board", None)
-        if board is None:
-            return
-        state, name = board.blocking(self.now)
-        if state is not BreakerState.ACTIVE:
-            self.desk.cancel(f"breaker {name}: {state}", self.now, adding_only=True)
+    # -- the control port (:class:`tradewind.engine.control.ControlPort`) ------------------------
 
-    # -- the control port -------------------------------------------------------------------------
+    @property
+    def paused(self) -> str:
+        """Why new entries are refused (an operator's pause, ``halt_all``); empty when not."""
+        return self.control.paused
+
+    @property
+    def stopped_entries(self) -> dict[str, str]:
+        """Symbols an operator stopped new entries in, with why (exits still pass)."""
+        return self.control.stopped_entries
 
     def pause(self, reason: str = "paused by operator") -> None:
         """Refuse new entries from every strategy until :meth:`resume`; exits still pass."""
-        self.paused = reason or "paused"
+        self.control.pause(reason)
 
     def resume(self) -> None:
         """Take new entries again: lifts a pause, ``halt_all`` and a kill switch's halt."""
-        self.paused = ""
-        resume = getattr(self.observer, "resume", None)
-        if resume is not None:
-            resume(self.now)
+        self.control.resume()
 
     def stop_entries(self, symbol: str, reason: str = "entries stopped by operator") -> None:
         """Refuse new entries in ``symbol`` (every strategy) until :meth:`allow_entries`."""
-        self.stopped_entries[symbol] = reason or "entries stopped"
+        self.control.stop_entries(symbol, reason)
 
     def allow_entries(self, symbol: str) -> None:
         """Take new entries in ``symbol`` again after :meth:`stop_entries`."""
-        self.stopped_entries.pop(symbol, None)
+        self.control.allow_entries(symbol)
 
     def flatten(
         self, strategy_id: str | None = None, reason: str = "flatten", *, symbol: str | None = None
     ) -> None:
         """Cancel the working orders and close the positions of ``strategy_id`` (None: all) in
-        ``symbol`` (None: every symbol) with reduce-only orders; protective exits of those
-        positions are dropped. Their parents are canceled first (the flattening order replaces a
-        reduce-only parent's remainder)."""
-        if self.desk.working:
-            self.desk.cancel(reason, self.now, strategy_id=strategy_id, symbol=symbol)
-        for client_id, order in list(self.orders.items()):
-            if not order.status.is_open or strategy_id not in (None, order.strategy_id):
-                continue
-            if symbol in (None, order.symbol):
-                self.manager.cancel(client_id, self.now)
-        for owner, held, quantity in self.account.open_positions():
-            if strategy_id not in (None, owner) or symbol not in (None, held):
-                continue
-            if self.protection is not None:
-                self.protection.drop((owner, held))
-            action = IntentAction.EXIT_LONG if quantity > 0 else IntentAction.EXIT_SHORT
-            intent = Intent(
-                strategy_id=owner, symbol=held, action=action, ts=self.now, reason=reason
-            )
-            self._route(intent, self._binding_of[(owner, held)], self._bar_at(held), plain=True)
+        ``symbol`` (None: every symbol) with reduce-only orders."""
+        self.control.flatten(strategy_id, reason, symbol=symbol)
 
     def kill_switch(self, reason: str = "kill switch", *, halt: bool = True) -> None:
-        """Cancel every working order and flatten every position with reduce-only orders.
-
-        With ``halt``, no new exposure until a person resumes: the risk engine is HALTED (or, with
-        the plain stake gate, the Node pauses); the flattening exits pass as every exit does. In a
-        backtest the exits fill at the next bar's open.
-        """
-        if halt:
-            if self.observer is not None:
-                self.observer.kill_switch(self.now, reason)
-            else:
-                self.pause(reason)
-        self.flatten(None, "kill_switch")
-
-    def _faulted(self, fault: StrategyFault) -> None:
-        # A faulted strategy cannot manage a resting entry any more: cancel those. Its positions
-        # (and their exits) stay, unless the policy says otherwise.
-        if self.desk.working:
-            self.desk.cancel(f"strategy fault: {fault.describe()}", self.now,
-                             strategy_id=fault.strategy_id, adding_only=True)  # fmt: skip
-        for client_id, order in list(self.orders.items()):
-            if order.strategy_id == fault.strategy_id and order.is_open and not order.reduce_only:
-                self.manager.cancel(client_id, self.now)
-        if self.on_strategy_error == "flatten":
-            self.flatten(fault.strategy_id, "strategy_fault")
-        elif self.on_strategy_error == "halt_all":
-            self.pause(f"halted: {fault.describe()}")
+        """Cancel every working order and flatten every position; with ``halt``, no new
+        exposure until a person resumes."""
+        self.control.kill_switch(reason, halt=halt)
 
     # -- routing ----------------------------------------------------------------------------------
 
@@ -495,7 +359,7 @@ class Node:
             # The exit decides: an entry still being worked stops adding to what it closes.
             self.desk.cancel(f"exit: {intent.reason or intent.action.value}", self.now,
                              strategy_id=key[0], symbol=key[1], adding_only=True)  # fmt: skip
-        stopped = self.paused or self.stopped_entries.get(intent.symbol, "")
+        stopped = self.control.refusal(intent.symbol)
         if stopped and intent.action not in _EXITS:
             decision = Decision.deny(intent, stopped, "control.paused")
         else:
