@@ -116,6 +116,13 @@ def trade(
             help="--mode live: accept a key whose permissions the exchange does not report.",
         ),
     ] = False,
+    reconcile_every: Annotated[
+        float,
+        typer.Option(
+            "--reconcile-every",
+            help="--mode live: reconcile with the exchange every N s while trading.",
+        ),
+    ] = 30.0,
     keystore: KeystoreOption = DEFAULT_PATH,
     passphrase_fd: FdOption = None,
     operator: Annotated[
@@ -202,7 +209,7 @@ def trade(
             confirmed=live_confirmed, entry_timeout_s=entry_timeout,
             max_orders_per_minute=max_orders_per_minute,
             allow_unrestricted_ip=allow_unrestricted_ip,
-            unverifiable_key_ok=unverifiable_key_ok, **common,
+            unverifiable_key_ok=unverifiable_key_ok, reconcile_s=reconcile_every, **common,
         )  # fmt: skip
         fallback = _live_refusal(bot)
         if fallback is not None:

@@ -22,6 +22,11 @@ looked up and their end and fills booked; an order still working on the exchange
 divergence nothing explains, stops the start with the report. Balances the bot did not create
 are reported as external and never traded.
 
+While trading, the reconcile runs again every ``reconcile_s`` seconds and after every user-stream
+or market-stream reconnect (:class:`~tradewind.venues.live.running.RunningReconcile`): a fill the
+bot missed is booked once, what the bot did not make is reported, each finding is journalled as an
+alert; a divergence nothing explains pauses new entries (fail closed; exits still pass).
+
 When the session stops, its open orders are cancelled on the exchange; positions stay.
 """
 
@@ -40,7 +45,9 @@ from tradewind.connectors.key_check import check_key
 from tradewind.connectors.market_feed import MarketFeed
 from tradewind.connectors.shared_budget import SharedRateBudget
 from tradewind.core.errors import UserError
+from tradewind.core.market_events import StreamState
 from tradewind.core.orders import ClientIdFactory
+from tradewind.data.session_recording import JournalKind
 from tradewind.engine.equity import account_currency
 from tradewind.engine.resume import ResumedAccount
 from tradewind.engine.write_ahead import WriteAheadOrders
@@ -51,7 +58,13 @@ from tradewind.session.live_driver import LiveDriver
 from tradewind.session.operate import SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession
 from tradewind.venues.live import LiveVenuePort
-from tradewind.venues.live.reconcile import ReconcileError, StoredState, reconcile
+from tradewind.venues.live.reconcile import (
+    ReconcileError,
+    ReconcileReport,
+    StoredState,
+    reconcile,
+)
+from tradewind.venues.live.running import Finding, RunningReconcile
 
 __all__ = ["LiveConfig", "LiveSession"]
 
@@ -93,6 +106,8 @@ class LiveConfig(PaperConfig):
     venue_errors
         How many venue errors within how long make the session protect its positions and fall
         back to paper (:mod:`tradewind.ops.venue_errors`).
+    reconcile_s
+        Seconds between reconciles while trading (one also runs after each stream reconnect).
     """
 
     max_capital: Decimal
@@ -104,6 +119,7 @@ class LiveConfig(PaperConfig):
     poll_s: float = 0.5
     stream: bool = True
     venue_errors: VenueErrorPolicy = field(default_factory=VenueErrorPolicy)
+    reconcile_s: float = 30.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -116,6 +132,8 @@ class LiveConfig(PaperConfig):
             raise UserError(f"--max-capital must be positive, got {self.max_capital}")
         if not self.entry_timeout_s > 0:
             raise UserError(f"--entry-timeout must be positive, got {self.entry_timeout_s}")
+        if not self.reconcile_s > 0:
+            raise UserError(f"--reconcile-every must be positive, got {self.reconcile_s}")
         if self.max_orders_per_minute < 1:
             raise UserError(
                 f"--max-orders-per-minute must be at least 1, got {self.max_orders_per_minute}"
@@ -154,6 +172,9 @@ class LiveSession(PaperSession):
         """The venue errors of this session (``/health``'s venue; they trip the fallback)."""
         self.reconciled_at: float | None = None
         """When the exchange was last reconciled with the database (UTC seconds)."""
+        self.reconciling: RunningReconcile | None = None
+        """The reconcile while trading (started once the start's reconcile passed)."""
+        self._streams: dict[str, StreamState] = {}
 
     # -- before the feed --------------------------------------------------------------------------
 
@@ -259,6 +280,37 @@ class LiveSession(PaperSession):
         assert self.driver is not None
         self._resumed_parents(ops.resume_parents(self.driver.node))
         await port.start()
+        self._reconcile_while_trading(stored, report)
+
+    def _reconcile_while_trading(self, stored: StoredState, report: ReconcileReport) -> None:
+        """Start the reconcile while trading, from where the start's reconcile left off."""
+        assert self.port is not None
+        booked = stored.trade_ids | {f.trade_id for f in report.new_fills}
+        # Fills before the start's reconcile are settled; a minute back covers the ones during it.
+        start = int(time.time() * 1000) - 60_000
+        since = max([start, stored.last_fill_ts, *(f.ts for f in report.new_fills)])
+        self.reconciling = RunningReconcile(
+            self.port, own_prefix=f"tw-{self.id_prefix}-", since_ms=since, booked=booked,
+            every_s=self.live.reconcile_s, on_finding=self._reconcile_finding,
+            on_divergence=self._reconcile_divergence, on_pass=self._reconciled_again,
+        )  # fmt: skip
+        self.reconciling.start()
+
+    def _reconciled_again(self, _report: ReconcileReport) -> None:
+        self.reconciled_at = time.time()
+
+    def _reconcile_finding(self, finding: Finding) -> None:
+        self.recorder.journal(
+            JournalKind.ALERT, ts_ms=finding.ts,
+            payload={"reconcile": finding.kind.value, "trigger": finding.trigger,
+                     "detail": finding.detail},
+        )  # fmt: skip
+        self._alert(f"reconcile: {finding.kind.value.replace('_', ' ')}: {finding.detail}")
+
+    def _reconcile_divergence(self, reason: str) -> None:
+        """Fail closed: no new entries until an operator resumes (exits still pass)."""
+        if self.driver is not None:
+            self.driver.node.pause(reason)
 
     def _operate(self, port: LiveVenuePort, ops: SessionOps) -> None:
         """The venue's state and the reconciliation's age in ``/health``; the shared request
@@ -286,6 +338,13 @@ class LiveSession(PaperSession):
 
     def _tick(self, feed: MarketFeed) -> None:
         super()._tick(feed)
+        health = feed.health()
+        if self.reconciling is not None and any(
+            state is StreamState.LIVE and self._streams.get(name) is StreamState.STALE
+            for name, state in health.items()
+        ):
+            self.reconciling.request("market stream reconnect")
+        self._streams = dict(health)
         driver = self.driver
         if not isinstance(driver, LiveDriver):
             return
@@ -301,6 +360,8 @@ class LiveSession(PaperSession):
         """Cancel the session's open orders on the exchange, wait for the answers, and stop the
         port (the client is closed with the feed)."""
         driver, port = self.driver, self.port
+        if self.reconciling is not None:
+            await self.reconciling.close()
         if driver is not None:
             for order in list(driver.node.orders.values()):
                 if order.is_open:

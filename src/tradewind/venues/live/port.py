@@ -82,6 +82,8 @@ class _Record:
     """Monotonic time the outcome of a command became ambiguous (None: it is not)."""
     absent_lookups: int = 0
     trade_ids: set[str] = field(default_factory=set)
+    fills: list[Fill] = field(default_factory=list)
+    """Every fill of the order this port delivered."""
     filled: Decimal = ZERO
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -152,6 +154,9 @@ class LiveVenuePort:
         self.on_request_failure: Callable[[CommandFailure], None] | None = None
         """Told of every failed REST request (lookups included), classified: the session's
         venue-error window (:mod:`tradewind.ops.venue_errors`) counts them."""
+        self.on_stream_reconnect: Callable[[], None] | None = None
+        """Called each time the user-data stream is watched again after it failed (the running
+        reconcile checks what the gap may have hidden)."""
 
     # -- commands in, events out ------------------------------------------------------------------
 
@@ -282,6 +287,37 @@ class LiveVenuePort:
         await self._call(1, "set_margin_mode", margin_mode, symbol)
         await self._call(1, "set_leverage", leverage, symbol)
         await self.positions()  # raises on a hedge-mode account
+
+    def knows(self, client_id: str) -> bool:
+        """True when ``client_id`` was sent (or refused) through this port."""
+        return client_id in self._records
+
+    def following(self) -> frozenset[str]:
+        """Client ids of the orders this port sent and still follows (not yet ended)."""
+        return frozenset(c for c, r in self._records.items() if not r.ended)
+
+    def booked_fills(self) -> list[Fill]:
+        """Every fill this port delivered, oldest first."""
+        fills = [f for r in self._records.values() for f in r.fills]
+        fills.sort(key=lambda f: (f.ts, f.trade_id))
+        return fills
+
+    async def book_missed(self, fill: Fill) -> bool:
+        """Deliver a fill a reconcile found that this port never delivered (each trade id once,
+        in turn with the order's own lookups); False when it was delivered already or the order
+        was not sent through this port."""
+        record = self._records.get(fill.client_id)
+        if record is None:
+            return False
+        async with record.lock:
+            if fill.trade_id in record.trade_ids:
+                return False
+            quantity = record.order.quantity
+            if not quantity:  # a quote-sized order: its quantity as the exchange states it
+                found = await self._lookup(record.order.client_id, record.order.symbol)
+                quantity = wire.quantity_of(found) if isinstance(found, dict) else fill.quantity
+            self._emit(self._booked(record, fill, quantity))
+            return True
 
     # -- the command tasks ----------------------------------------------------------------------
 
@@ -420,6 +456,8 @@ class LiveVenuePort:
                 _log.warning("user-data stream failed (%s); polling covers it", exc)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 5.0)
+                if self.on_stream_reconnect is not None:
+                    self.on_stream_reconnect()
                 continue
             pause = 0.1
             for raw in updates:
@@ -510,10 +548,15 @@ class LiveVenuePort:
             fill = wire.fill_of(trade, record.order.client_id, self.client.safe_currency_code)
             if fill.trade_id in record.trade_ids:
                 continue
-            record.trade_ids.add(fill.trade_id)
-            record.filled += fill.quantity
-            events.append(OrderFilled(fill, quantity))
+            events.extend(self._booked(record, fill, quantity))
         return events
+
+    @staticmethod
+    def _booked(record: _Record, fill: Fill, quantity: Decimal) -> list[VenueEvent]:
+        record.trade_ids.add(fill.trade_id)
+        record.fills.append(fill)
+        record.filled += fill.quantity
+        return [OrderFilled(fill, quantity)]
 
     async def _client_id_of(self, trade: Mapping[str, Any], symbol: str) -> str:
         info = trade.get("info") or {}

@@ -23,7 +23,7 @@ A report with divergences means the start must stop (fail closed): :func:`reconc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
@@ -113,12 +113,15 @@ async def reconcile(
     own_prefix: str,
     foreign: Literal["adopt", "cancel"] = "adopt",
     strict: bool = True,
+    settling: Collection[str] = (),
 ) -> ReconcileReport:
     """Compare the exchange with ``stored``; return the report (raise on divergence if
     ``strict``).
 
     ``own_prefix`` is the start of every client id the bot makes (its
     :class:`~tradewind.core.orders.ClientIdFactory` prefix); other orders are foreign.
+    ``settling`` names the bot's orders a running port is still following (sent, not yet
+    ended): an exchange listing them as open is no divergence (a reconcile while trading).
     """
     report = ReconcileReport()
     working = await port.open_orders()
@@ -137,7 +140,7 @@ async def reconcile(
     foreign_fills = [f for f in fills if not f.client_id.startswith(own_prefix)]
     for order in working:
         if order.client_id.startswith(own_prefix):
-            if order.client_id not in stored.open_orders:
+            if order.client_id not in stored.open_orders and order.client_id not in settling:
                 report.divergences.append(
                     f"order {order.client_id} is open on the exchange but not stored as open"
                 )
