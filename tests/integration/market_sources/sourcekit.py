@@ -1,26 +1,63 @@
 """Two simulated Binance-protocol venues for the market-source tests: the reference venue and a
-second one with its own price offset, spread, socket latency and size noise."""
+second one with its own price offset, spread, socket latency and size noise; and the strategy,
+frame and wait helpers of the paper sessions over them."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
+from tradewind.bars import BarSeries
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.source_config import SourceConfig, SourcesConfig
+from tradewind.core.intents import IntentAction
+from tradewind.strategies.base import Strategy, StrategyContext
 from tradewind.venues.exchange_sim import SimExchange
 from tradewind.venues.exchange_sim.multi_venue import MultiVenue, Venue, VenueSpec, build_venue
 from tradewind.venues.exchange_sim.recordings import shared_listings
 
 BAR_MS = 300_000  # ETH/BTC 5m: recorded without a gap, so every interval has a bar
+SYMBOL = "ETH/BTC"
 
 
-def eth_btc_venue(spec: VenueSpec, root: Path, clock: Callable[[], int]) -> SimExchange:
+class Churn(Strategy):
+    """Enters at one bar's close and exits at the next one's: a round trip every two bars."""
+
+    name = "churn_sources"
+
+    def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
+        held = ctx.position(SYMBOL)
+        ctx.emit(SYMBOL, IntentAction.EXIT_LONG if held > 0 else IntentAction.ENTER_LONG)
+
+
+def bars_frame(series: BarSeries) -> pd.DataFrame:
+    """A session's bars as the backtest's OHLCV frame."""
+    return pd.DataFrame({
+        "date": pd.to_datetime(series.ts, unit="ms", utc=True),
+        "open": series.open, "high": series.high, "low": series.low, "close": series.close,
+        "volume": series.volume,
+    })  # fmt: skip
+
+
+async def wait_until(done: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll ``done`` every 50 ms; fail naming ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+def eth_btc_venue(
+    spec: VenueSpec, root: Path, clock: Callable[[], int], anchor_ms: int | None = None
+) -> SimExchange:
     """A venue listing ETH/BTC alone: the replay of every shared market at 300x would outrun
-    this machine, and the tests at that speed need only this one."""
-    sim = SimExchange(seed=spec.seed, clock=clock)
+    this machine, and the tests at that speed need only this one. ``anchor_ms``: the server
+    time its recording is anchored at (venues in two processes given one serve the same bars)."""
+    sim = SimExchange(seed=spec.seed, clock=clock, anchor_ms=anchor_ms)
     sim.add_listing(
         shared_listings()["spot:ETHBTC"],
         klines={"5m": pd.read_feather(root / "candles" / "ETH_BTC-5m.feather")},

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from sourcekit import BAR_MS, sources_of, two_venues
+from sourcekit import BAR_MS, SYMBOL, Churn, bars_frame, sources_of, two_venues, wait_until
 
 from tradewind.backtest.api import backtest
 from tradewind.backtest.spec import Account, BacktestSpec
@@ -37,22 +35,11 @@ from tradewind.strategies.base import Strategy, StrategyContext
 from tradewind.venues.exchange_sim import FaultKind, SimClock
 from tradewind.venues.exchange_sim.venue_chaos import VenueFault
 
-SYMBOL = "ETH/BTC"
 # At 300x a venue's book walks a 5-minute candle in a second: two venues a step apart quote up to
 # a candle's range apart (about 100 bps seen), so the divergence threshold here is far above the
 # real-time default of 20 bps, and the injected divergence far above that.
 THRESHOLD_BPS = Decimal(500)
 DIVERGENCE_BPS = 1500.0
-
-
-class Churn(Strategy):
-    """Enters at one bar's close and exits at the next one's: a round trip every two bars."""
-
-    name = "churn_sources"
-
-    def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
-        held = ctx.position(SYMBOL)
-        ctx.emit(SYMBOL, IntentAction.EXIT_LONG if held > 0 else IntentAction.ENTER_LONG)
 
 
 def _config(sources: SourcesConfig, tmp_path: Path, strategies: list[Strategy],
@@ -63,13 +50,6 @@ def _config(sources: SourcesConfig, tmp_path: Path, strategies: list[Strategy],
                                                                              stake="50%")),
         run_dir=tmp_path / "run", warmup_bars=30, **kw,
     )  # fmt: skip
-
-
-async def _wait(done: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 @pytest.mark.slow
@@ -94,7 +74,7 @@ async def test_paper_session_fails_over_without_a_missing_bar_and_equals_its_bac
         running = asyncio.create_task(session.run())
 
         # Act: once 8 bars are traded, the primary freezes for 8 s (sockets silent, REST hangs).
-        await _wait(lambda: session.status.bars >= 8 or running.done(), 120, "8 bars")
+        await wait_until(lambda: session.status.bars >= 8 or running.done(), 120, "8 bars")
         venues["binance"].chaos.begin(VenueFault(kind=FaultKind.VENUE_STALL, at_s=0,
                                                  duration_s=8.0))  # fmt: skip
         result = await asyncio.wait_for(running, 180)
@@ -123,7 +103,7 @@ async def test_paper_session_fails_over_without_a_missing_bar_and_equals_its_bac
     opens = [int(t) for t in series.ts]
     assert all(b - a == BAR_MS for a, b in itertools.pairwise(opens)), opens
     # Its trades are the backtest's over the bars it used (warm-up included), from its first bar.
-    frame = _frame(series)
+    frame = bars_frame(series)
     start = pd.Timestamp(opens[driver.first_bar[SYMBOL]], unit="ms", tz="UTC")
     expected = backtest(
         Churn(), frame, cash="1", stake="50%", symbol=SYMBOL, timeframe="5m",
@@ -187,21 +167,25 @@ async def test_diverging_sources_stop_new_entries_and_let_exits_through(
 
         try:
             # Act: the entry fills; then the primary's books move 15 % away.
-            await _wait(lambda: (session.driver is not None and session.driver.node.account
+            await wait_until(lambda: (session.driver is not None and session.driver.node.account
                         .open_positions() != []) or running.done(), 120, "the first entry")  # fmt: skip
             venues["binance"].chaos.begin(VenueFault(kind=FaultKind.PRICE_DIVERGENCE, at_s=0,
                                                      duration_s=120.0, divergence_bps=DIVERGENCE_BPS))  # fmt: skip
-            await _wait(lambda: stopped() == DATA_DIVERGENCE or running.done(), 30, "the breaker")
+            await wait_until(
+                lambda: stopped() == DATA_DIVERGENCE or running.done(), 30, "the breaker"
+            )
             during_entries = len(sent)
             strategy.released = True
-            await _wait(lambda: DATA_DIVERGENCE in denied() or running.done(), 30,
+            await wait_until(lambda: DATA_DIVERGENCE in denied() or running.done(), 30,
                         "an entry denied")  # fmt: skip
             # The venue converges again.
             venues["binance"].chaos.begin(VenueFault(kind=FaultKind.PRICE_DIVERGENCE, at_s=0,
                                                      duration_s=0.01, divergence_bps=0.0))  # fmt: skip
-            await _wait(lambda: stopped() is None or running.done(), 30, "the breaker to clear")
+            await wait_until(
+                lambda: stopped() is None or running.done(), 30, "the breaker to clear"
+            )
             cleared_at = len(sent)
-            await _wait(lambda: any(side is Side.BUY for side, _ in sent[cleared_at:])
+            await wait_until(lambda: any(side is Side.BUY for side, _ in sent[cleared_at:])
                         or running.done(), 30, "an entry after the breaker")  # fmt: skip
         finally:
             session.stop()
@@ -215,14 +199,6 @@ async def test_diverging_sources_stop_new_entries_and_let_exits_through(
     assert all(side is Side.SELL for side, _ in during), sent
     assert any(side is Side.BUY and stop is None for side, stop in sent[cleared_at:]), sent
     assert DATA_DIVERGENCE in denied()
-
-
-def _frame(series: BarSeries) -> pd.DataFrame:
-    return pd.DataFrame({
-        "date": pd.to_datetime(series.ts, unit="ms", utc=True),
-        "open": series.open, "high": series.high, "low": series.low, "close": series.close,
-        "volume": series.volume,
-    })  # fmt: skip
 
 
 class ContextReader(Strategy):
@@ -271,7 +247,7 @@ async def test_strategies_read_the_market_context_across_venues(
     assert last.widest_spread_bps() is not None
     # A backtest has no context: the same strategy sees None there.
     offline = ContextReader()
-    backtest(offline, _frame(session.driver.bars[SYMBOL]), cash="1", symbol=SYMBOL,  # type: ignore[union-attr]
+    backtest(offline, bars_frame(session.driver.bars[SYMBOL]), cash="1", symbol=SYMBOL,  # type: ignore[union-attr]
              timeframe="5m")  # fmt: skip
     assert offline.seen
     assert set(offline.seen) == {None}

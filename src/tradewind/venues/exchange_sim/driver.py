@@ -110,7 +110,7 @@ class ReplayDriver:
         sim = self.sim
         clock = sim.clock
         start_ms = clock()
-        sim.anchor(start_ms)
+        sim.anchor(start_ms if sim.anchor_ms is None else sim.anchor_ms)
         order = itertools.count()
         heap: list[tuple[int, int, ReplayStep, LiveMarket, int, Iterator[ReplayStep]]] = []
         for live, zero, it in self._sources(start_ms):

@@ -126,6 +126,10 @@ class SimExchange:
     history
         How much of each recording is already past when the replay starts (0..1; see
         :mod:`.timeline`): 1 serves the whole recording as history and replays it from its start.
+    anchor_ms
+        Server time every recording is anchored at (:meth:`anchor`); None: the clock when the
+        replay starts. Venues in separate processes that share a clock and an anchor serve the
+        same bar at the same open time, so one can stand in for another that was killed.
     """
 
     def __init__(
@@ -137,10 +141,12 @@ class SimExchange:
         limits: LimitConfig | None = None,
         keep_closed_orders: int = 100_000,
         history: float = 1.0,
+        anchor_ms: int | None = None,
     ) -> None:
         if not 0.0 <= history <= 1.0:
             raise ValueError(f"history must be within [0, 1], got {history}")
         self.history = history
+        self.anchor_ms = anchor_ms
         self.clock = clock
         self.faults = faults if faults is not None else FaultPlan()
         self.seed = seed
@@ -289,7 +295,7 @@ class SimExchange:
     def timeline(self, market: ListedMarket) -> Timeline | None:
         """Return the market's timeline, anchoring every recording at "now" on first use."""
         if not self._anchored:
-            self.anchor(self.clock())
+            self.anchor(self.clock() if self.anchor_ms is None else self.anchor_ms)
         return market.timeline
 
     def add_listing(
