@@ -118,10 +118,11 @@ class ArrayMarketState:
         return self.bars[symbol].close[max(i + 1 - count, 0) : i + 1]
 
     def atr_series(self, symbol: str) -> FloatArray:
-        """The ATR of every bar of ``symbol`` (one vectorised pass, kept)."""
+        """The ATR of every bar of ``symbol`` (one vectorised pass, kept until the series grows:
+        a trading session's bars grow as they close, and the ATR of the old ones stays)."""
         found = self._atr.get(symbol)
-        if found is None:
-            s = self.bars[symbol]
+        s = self.bars[symbol]
+        if found is None or len(found) != len(s):
             found = self._atr[symbol] = atr_indicator(s.high, s.low, s.close, ATR_PERIOD)
         return found
 

@@ -30,6 +30,7 @@ from tradewind.cli.run_options import Params, RunOptions, Strategies, run_option
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.errors import UserError
 from tradewind.core.strict_json import write_json
+from tradewind.core.timeframe import Timeframe
 from tradewind.engine.result import BacktestResult
 from tradewind.ops.credentials import with_keystore_credentials
 from tradewind.ops.fallback import FALLBACK_ACTION, FallbackPolicy, live_refusal
@@ -37,6 +38,8 @@ from tradewind.ops.keystore import DEFAULT_PATH, Keystore, KeystoreError
 from tradewind.ops.two_factor import confirm_if_enrolled, for_keystore
 from tradewind.persistence.audit import record_operator_action
 from tradewind.persistence.bots import open_bot
+from tradewind.risk.config import check_rules
+from tradewind.risk.stake import Stake
 from tradewind.session.live import LiveConfig, LiveSession
 from tradewind.session.operate import ServeOptions, SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession, SessionStatus
@@ -158,16 +161,19 @@ def trade(
         raise UserError(f"--mode must be paper or live, got {mode!r}")
     opts.refuse("trade", "a session trades live data, not stored candles", *_NOT_IN_SESSIONS)
     opts.check_outputs()
-    if opts.risk() is not None:
+    risk = opts.risk()
+    if risk is not None and mode == "live":
         raise UserError(
             "risk rules (--stop, --take-profit, --trailing, --risk-preset, --risk-config, [risk]) "
-            "are not yet supported in paper sessions; run without them"
+            "are not yet supported in live sessions; run without them"
         )
     if not opts.symbol:
         raise UserError("--symbol is required: the market(s) to trade, e.g. --symbol BTC/USDT")
     if not opts.timeframe:
         raise UserError("-t/--timeframe is required, e.g. -t 1m")
     symbols = tuple(s.strip() for s in opts.symbol.split(",") if s.strip())
+    if risk is not None:
+        check_rules(risk, Timeframe.parse(opts.timeframe).ms, Stake.parse(opts.stake))
     chosen, params = strategy_choice(strategy, param)
     try:
         fill_at = FillAt(opts.fill)
@@ -182,6 +188,7 @@ def trade(
         ),
         costs=Costs(fee=opts.fee),
         execution=opts.algo(),
+        risk=risk,
     )
     started = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = run_dir or Path("user_data") / "runs" / f"{mode}-{started}"

@@ -18,6 +18,7 @@ arrays; consecutive losses; the venue's order error rate.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -39,6 +40,7 @@ class BreakerState(StrEnum):
 _RANK = {BreakerState.ACTIVE: 0, BreakerState.REDUCING: 1, BreakerState.HALTED: 2}
 
 LOSS_BREAKERS = ("daily_loss", "weekly_loss", "monthly_loss")
+DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,15 +198,12 @@ class EquityWatch:
         initial_equity: float,
     ) -> None:
         self.rules = rules
-        self.timeline: IntArray = np.unique(np.concatenate([b.ts for b in bars.values()]))
         self.assets = [base_of[s] for s in bars]
         self.quote = quote
-        rows = []
-        for series in bars.values():
-            at = np.searchsorted(series.ts, self.timeline, side="right") - 1
-            rows.append(np.where(at >= 0, series.close[np.maximum(at, 0)], series.close[0]))
-        self.closes: FloatArray = np.ascontiguousarray(np.vstack(rows), dtype=np.float64)
+        self.timeline: IntArray = np.empty(0, dtype=np.int64)
+        self.closes: FloatArray = np.empty((len(bars), 0), dtype=np.float64)
         self.periods = equity_scan.period_ids(self.timeline)
+        self.extend(bars)
         self.close_ms = min(b.timeframe.ms for b in bars.values())
         self.limits = np.array(
             [np.nan if getattr(rules, n) is None else getattr(rules, n) for n in LOSS_BREAKERS],
@@ -218,6 +217,25 @@ class EquityWatch:
         self.starts = np.full(3, initial_equity, dtype=np.float64)
         self.position = 0
         self._cached: tuple[int, int, FloatArray, FloatArray] | None = None
+
+    def extend(self, bars: Mapping[str, BarSeries]) -> None:
+        """Take ``bars`` (the same symbols, in the same order) with bars closed since: a trading
+        session's growing series, never a different past.
+
+        The timeline, the closes and the periods are made again over the longer series; those of
+        the old bars do not change, so the state carried so far (the balances, the peak, the
+        period starts, where the scan stands) stays valid. A scan that found no breach is done
+        again over the longer timeline (the scan is causal: a breach at bar ``j`` reads bars
+        ``0..j`` only).
+        """
+        self.timeline = np.unique(np.concatenate([b.ts for b in bars.values()]))
+        rows = []
+        for series in bars.values():
+            at = np.searchsorted(series.ts, self.timeline, side="right") - 1
+            rows.append(np.where(at >= 0, series.close[np.maximum(at, 0)], series.close[0]))
+        self.closes = np.ascontiguousarray(np.vstack(rows), dtype=np.float64)
+        self.periods = equity_scan.period_ids(self.timeline)
+        self._cached = None
 
     def timeline_index(self, symbol_ts: int) -> int:
         """Position on the timeline of a bar opening at ``symbol_ts``."""
@@ -262,7 +280,9 @@ class EquityWatch:
                 period = int(self.periods[p, bar])
                 self.armed[p] = period + 1
                 later = np.flatnonzero(self.periods[p, bar:] > period)
-                end = int(self.timeline[bar + later[0]]) if later.size else -1
+                # The next period's first bar; a session that holds none yet: the period's end
+                # on the calendar (where that bar opens on a timeline without gaps).
+                end = int(self.timeline[bar + later[0]]) if later.size else _period_end(p, period)
                 out.append((name, bar, end, 1.0 - equity / starts[p]))
         if mask & (1 << equity_scan.DRAWDOWN):
             self.drawdown = np.nan  # HALTED needs a person; no second trip
@@ -273,13 +293,35 @@ class EquityWatch:
         return out
 
 
+def _period_end(kind: int, period: int) -> int:
+    """Start (UTC ms) of the period after ``period``, numbered as
+    :func:`~tradewind.sim.equity_scan.period_ids` numbers them (day, week, month: ``kind``)."""
+    if kind == 0:
+        return (period + 1) * DAY_MS
+    if kind == 1:
+        return (7 * (period + 1) - 3) * DAY_MS
+    return int(np.datetime64(period + 1, "M").astype("datetime64[ms]").astype(np.int64))
+
+
 class MarketWatch:
     """Intraday-crash and flash-crash breakers, precomputed causally per bar from prices only."""
 
-    def __init__(self, rules: BreakerRules, bars: dict[str, BarSeries]) -> None:
+    def __init__(self, rules: BreakerRules, bars: Mapping[str, BarSeries]) -> None:
         self.rules = rules
-        self.bars = bars
         self.hits: list[tuple[int, str, int, str]] = []  # (close ms, symbol, bar, reason)
+        self.times = np.empty(0, dtype=np.int64)
+        self.pointer = 0
+        self.resume_at = 0
+        """Hits before this time (ms) change nothing: the cooldown of a trip covers them."""
+        self.extend(bars)
+
+    def extend(self, bars: Mapping[str, BarSeries]) -> None:
+        """Find the hits over ``bars`` (the same symbols with bars closed since: a trading
+        session's growing series). The detectors are causal, so the hits on the old bars are the
+        same and the new ones come after them: where the watch stands carries over."""
+        rules = self.rules
+        self.bars = bars
+        self.hits = []
         drops: list[FloatArray] = []
         for symbol, series in bars.items():
             if rules.crash_drop is not None or rules.market_crash_drop is not None:
@@ -310,7 +352,7 @@ class MarketWatch:
                 self._add(first, "", int(i), f"market-wide crash: average {mean[i]:.2%}")
         self.hits.sort()
         self.times = np.array([h[0] for h in self.hits], dtype=np.int64)
-        self.pointer = 0
+        self.skip_until(self.resume_at)
 
     def _add(self, series: BarSeries, symbol: str, i: int, reason: str) -> None:
         self.hits.append((int(series.ts[i]) + series.timeframe.ms, symbol, i, reason))
@@ -326,6 +368,12 @@ class MarketWatch:
     def consume(self) -> None:
         """Step past the hit just handled."""
         self.pointer += 1
+
+    def skip_until(self, ts: int) -> None:
+        """Step past every hit before ``ts`` (a trip's cooldown covers them), those found later
+        included."""
+        self.resume_at = max(self.resume_at, ts)
+        self.pointer = max(self.pointer, int(np.searchsorted(self.times, self.resume_at, "left")))
 
 
 @dataclass

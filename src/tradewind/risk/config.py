@@ -370,6 +370,25 @@ def parse_risk(value: RiskConfig | Mapping[str, Any]) -> RiskConfig:
         raise ConfigError(f"invalid risk settings: {problems}") from None
 
 
+def check_rules(config: RiskConfig, timeframe_ms: int, stake: Stake) -> None:
+    """Build every rule of ``config`` once (sizing, exits, limits, breakers, each override), so
+    that a bad value is refused before a trading session connects rather than at its first bar.
+
+    Raises
+    ------
+    UserError
+        Naming the first bad value.
+    """
+    for section in (config, *config.strategies.values()):
+        if section.sizing is not None:
+            section.sizing.build(stake)
+        if section.exits is not None:
+            section.exits.build(timeframe_ms)
+        if section.limits is not None:
+            section.limits.build()
+    config.breakers.build()
+
+
 def build_risk(
     config: RiskConfig,
     *,

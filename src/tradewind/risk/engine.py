@@ -143,6 +143,16 @@ class RiskEngine:
         port): the bar arrays as of the decision's time in backtests, rolling buffers live."""
         self._now = 0
 
+    def replace_bars(self, symbol: str, bars: BarSeries) -> None:
+        """The bars of ``symbol`` are now ``bars``: the old ones plus those closed since (a trading
+        session's growing series, never a different past). The breakers' detectors are causal, so
+        they carry on over the longer series with the answers a backtest of it gives."""
+        self.bars[symbol] = bars
+        if self.equity_watch is not None:
+            self.equity_watch.extend(self.bars)
+        if self.market_watch is not None:
+            self.market_watch.extend(self.bars)
+
     # -- the gate ---------------------------------------------------------------------------------
 
     def profile(self, strategy_id: str) -> RiskProfile:
@@ -480,7 +490,7 @@ class RiskEngine:
                     ts=ts, bar=bar, symbol=symbol, reason=reason,
                 )  # fmt: skip
                 # Hits inside the cooldown change nothing: skip them.
-                market.pointer = int(np.searchsorted(market.times, ts + cooldown, side="left"))
+                market.skip_until(ts + cooldown)
                 hit = market.next_trip(0)
         return flatten
 

@@ -296,6 +296,22 @@ class ProtectionBook:
             )
         )
 
+    def replace_bars(self, symbol: str, bars: BarSeries) -> None:
+        """The bars of ``symbol`` are now ``bars``: the old ones plus bars closed since (a trading
+        session's growing series; never a different past).
+
+        The scans are causal (an event at bar ``j`` depends on bars ``0..j`` only), so a scan that
+        found nothing up to the old last bar simply goes on from where it started over the longer
+        series, and an event it found stays the first one; the ATR is recomputed over the longer
+        series (its values on the old bars do not change).
+        """
+        self.bars[symbol] = bars
+        for key in [k for k in self._atr if k[0] == symbol]:
+            del self._atr[key]
+        for guard in self.guards.values():
+            if guard.symbol == symbol and guard.event is not None and guard.event[0] < 0:
+                guard.event = None
+
     def _atr_at(self, rules: ExitRules, symbol: str, bar: int) -> float:
         if not rules.uses_atr or bar < 0:
             return NAN

@@ -3,7 +3,7 @@ with its cause.
 
 A paper session decides on bars as the exchange first announced them, as they arrived. The
 backtest replays the exchange's *final* bars over the same span, with the session's settings
-(strategies and parameters, account, fill model, the exchange's instruments) from the session's
+(strategies and parameters, account, fill model, risk rules, the exchange's instruments) from the session's
 first traded bar, warm-up included. Where the two agree there is nothing to report; the
 session driver makes them agree by construction, so every difference has a cause in the data,
 and the report names it from the recording's evidence:
@@ -287,6 +287,7 @@ def _replay(settings: Mapping[str, Any], truth: Mapping[str, pd.DataFrame]) -> p
         max_participation=fill["max_participation"],
         timeframe=settings["timeframe"],
         instruments={s: instrument_from_settings(i) for s, i in settings["instruments"].items()},
+        risk=settings.get("risk"),
         start=pd.Timestamp(first_ms, unit="ms", tz="UTC"),
     )
     trades = result.trades.copy()

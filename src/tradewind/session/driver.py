@@ -9,13 +9,24 @@ tests prove), so the session's decisions equal the backtest's by construction, n
 price is a pass over the history per bar: for the bar lengths people trade (a minute and up) this
 is milliseconds, measured in ``make bench``.
 
-Bars that close at the same instant are processed together, in the order a backtest processes
-them: for every symbol, first the fills at the new bar's open (orders sent at the previous close),
-then the timers due before the close, then each symbol's close (signals, then orders), then the
-timers due at the close. :meth:`PaperDriver.add` collects bars; :meth:`PaperDriver.ready` says which
-instants are complete (every symbol has its bar) and :meth:`PaperDriver.flush` runs them; the
-session flushes an incomplete instant only after a grace period (a symbol with no bar at that
-instant is then simply absent, as a gap in a backtest's data is).
+Risk rules run the same way: the risk engine and the protective exits (stops, ATR stops,
+trailing, break-even, time stops, take-profit, scale-out, pyramiding, breakers) are the backtest's,
+over the bars held. Their scans and detectors are causal (an event at bar ``j`` reads bars
+``0..j``), so when a bar closes they are told the series grew
+(:meth:`~tradewind.risk.exits.ProtectionBook.replace_bars`,
+:meth:`~tradewind.risk.engine.RiskEngine.replace_bars`) and go on from where they stood: a scan
+that found nothing looks again over the longer series, the ATR is recomputed, the breakers'
+timelines are extended; what they find is what the backtest of the same bars finds.
+
+Bars that close at the same instant are processed together, in the order the backtest runner
+processes events: by time, and at equal times a breaker trip, then each symbol's close (signals,
+then orders), then the timers, then the protective exits, then the fills at a bar's open. A paper
+instant runs everything due up to its close: the fills at the new bars' open (orders sent at the
+previous close), protective exits on the new bars, breaker trips, timers and the closes.
+:meth:`PaperDriver.add` collects bars; :meth:`PaperDriver.ready` says which instants are complete
+(every symbol has its bar) and :meth:`PaperDriver.flush` runs them; the session flushes an
+incomplete instant only after a grace period (a symbol with no bar at that instant is then simply
+absent, as a gap in a backtest's data is).
 """
 
 from __future__ import annotations
@@ -43,6 +54,7 @@ from tradewind.engine.binding import Binding
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.result import BacktestResult
 from tradewind.engine.resume import ResumedAccount
+from tradewind.risk.engine import RiskEngine
 from tradewind.strategies.base import Strategy
 from tradewind.venues.sim import SimVenue
 
@@ -95,11 +107,6 @@ class BarDriver(ABC):
         balances: Mapping[str, Decimal] | None = None,
     ) -> None:
         spec = prepared.spec
-        if spec.risk is not None:
-            raise UserError(
-                "risk rules (--risk-preset, --risk) are not yet supported in trading sessions: "
-                "their precomputed indicators need the whole series; run without them"
-            )
         if spec.engine != "event":
             raise UserError("a trading session runs the event engine")
         self.prepared = prepared
@@ -199,6 +206,10 @@ class BarDriver(ABC):
             series = buffer.series()
             self.bars[symbol] = series
             node.replace_bars(symbol, series)
+            if node.protection is not None:
+                node.protection.replace_bars(symbol, series)
+            if isinstance(self.engine.gate, RiskEngine):
+                self.engine.gate.replace_bars(symbol, series)
             for binding in self._by_symbol.get(symbol, ()):
                 for name, value in signal_arrays(binding.strategy, series).items():
                     setattr(binding, name, value)
@@ -215,6 +226,12 @@ class BarDriver(ABC):
                     node.on_bar_close(binding, i)
         while (timer := node.next_timer()) is not None and timer <= close:
             node.on_timer(timer)
+        return self._report(close, index, orders_before, fills_before)
+
+    def _report(self, close: int, index: Mapping[str, int], orders_before: int,
+                fills_before: int) -> StepReport:  # fmt: skip
+        """The instant closing at ``close`` is done: what it did."""
+        node = self.node
         self.last_close_ms = close
         self.steps += 1
         return StepReport(
@@ -269,8 +286,8 @@ class PaperDriver(BarDriver):
         )  # fmt: skip
         engine = build_event_engine(
             self.strategies, self.bars, prepared.instruments, starting, prepared.stake,
-            self.venue, self.first_bar, None, bus, prepared.spec.on_strategy_error, ids,
-            prepared.spec.execution,
+            self.venue, self.first_bar, prepared.spec.risk, bus, prepared.spec.on_strategy_error,
+            ids, prepared.spec.execution,
         )  # fmt: skip
         self.port = engine.port
         return engine
@@ -334,24 +351,49 @@ class PaperDriver(BarDriver):
         index = self._take(arrived)
         for symbol in index:
             self.venue.extend(symbol, self.bars[symbol])
-        # Fills at each new bar's open and the timers due before the close, in time order (a
-        # timer goes before a fill at the same time, as in the backtest runner).
+        # Every event due up to this close, in the backtest runner's order: by time, and at
+        # equal times a breaker trip, then the closes (in symbol order), then the timers, then
+        # the protective exits, then the fills at a bar's open. What is due at the close itself
+        # comes here too: the next bar's fills (at the same time) come after it in any case.
+        protective = node.protection is not None
+        breakers = node.observer is not None
+        closing = [s for s in self.symbols if s in index]
         while True:
-            best: tuple[int, int, str] | None = None
-            for symbol, i in index.items():
-                if port.next_bar(symbol) == i:
-                    candidate = (int(self.bars[symbol].ts[i]), 1, symbol)
+            best: tuple[int, int, int] | None = None  # (time, rank, symbol position)
+            if breakers and (t := node.next_breaker()) is not None and t <= close:
+                best = (t, 0, -1)
+            if closing:
+                candidate = (close, 1, self.symbols.index(closing[0]))
+                if best is None or candidate < best:
+                    best = candidate
+            timer = node.next_timer()
+            if timer is not None and timer <= close and (best is None or (timer, 2) < best[:2]):
+                best = (timer, 2, -1)
+            for k, symbol in enumerate(self.symbols):
+                t = node.next_protective(symbol) if protective else None
+                if t is not None and t <= close and (best is None or (t, 3, k) < best):
+                    best = (t, 3, k)
+                i = index.get(symbol)
+                if i is not None and port.next_bar(symbol) == i:
+                    candidate = (int(self.bars[symbol].ts[i]), 4, k)
                     if best is None or candidate < best:
                         best = candidate
-            timer = node.next_timer()
-            if timer is not None and timer < close and (best is None or (timer, 0) <= best[:2]):
-                best = (timer, 0, "")
             if best is None:
                 break
-            at, kind, symbol = best
-            node.now = max(node.now, at)
-            if kind == 0:
+            at, rank, k = best
+            if rank == 0:
+                node.on_breaker(at)
+            elif rank == 1:
+                symbol = closing.pop(0)
+                for binding in self._by_symbol.get(symbol, ()):
+                    if index[symbol] >= binding.start:
+                        node.on_bar_close(binding, index[symbol])
+            elif rank == 2:
                 node.on_timer(at)
+            elif rank == 3:
+                node.on_protective(self.symbols[k])
             else:
+                symbol = self.symbols[k]
+                node.now = max(node.now, at)
                 node.on_venue_events(port.process_bar(symbol, index[symbol]), index[symbol])
-        return self._close(close, index, orders_before, fills_before)
+        return self._report(close, index, orders_before, fills_before)

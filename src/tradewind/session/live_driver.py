@@ -27,6 +27,7 @@ from typing import Any
 
 from tradewind.backtest.api import PreparedRun
 from tradewind.backtest.event import EventEngine, signal_arrays
+from tradewind.core.errors import UserError
 from tradewind.core.events import OrderFilled, VenueEvent
 from tradewind.core.orders import ClientIdFactory, Order, OrderStatus
 from tradewind.core.records import Bar
@@ -83,6 +84,11 @@ class LiveDriver(BarDriver):
             raise ValueError(f"the entry timeout must be positive, got {entry_timeout_s}")
         if max_orders_per_minute < 1:
             raise ValueError(f"the order rate must be at least 1, got {max_orders_per_minute}")
+        if prepared.spec.risk is not None:
+            raise UserError(
+                "risk rules (--stop, --take-profit, --trailing, --risk-preset, --risk-config, "
+                "[risk]) are not yet supported in live sessions; run without them"
+            )
         self.port = port
         self.entry_timeout_s = entry_timeout_s
         self.max_orders_per_minute = max_orders_per_minute

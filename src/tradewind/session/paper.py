@@ -7,8 +7,8 @@ exchange's word), hands each closed bar to the :class:`~tradewind.session.driver
 records everything in the run folder:
 
 ``session.json``
-    The settings (strategies and parameters, symbols, timeframe, account, fill model, the
-    exchange's instruments, the first traded bar): what the drift report replays with.
+    The settings (strategies and parameters, symbols, timeframe, account, fill model, risk
+    rules, the exchange's instruments, the first traded bar): what the drift report replays with.
 ``recording/``
     Every market message with its exchange and receive times, every bar as announced, and a
     journal of each strategy's signal values at every closed bar, the intents the risk gate
@@ -651,6 +651,7 @@ class PaperSession:
                 "latency_ms": fill.latency_ms,
                 "max_participation": fill.max_participation,
             },
+            "risk": None if config.spec.risk is None else config.spec.risk.model_dump(mode="json"),
             "instruments": {s: _instrument_dict(i) for s, i in self.instruments.items()},
             "warmup_bars": {s: len(b) for s, b in driver.bars.items()},
             "first_bar_ms": {s: int(b.ts[-1]) + b.timeframe.ms for s, b in driver.bars.items()},
