@@ -17,6 +17,11 @@ Facts from ``ccxt-loopback.md``: ``RequestTimeout``, ``ExchangeNotAvailable`` an
 ``DDoSProtection`` (P9), which is a ``NetworkError`` and therefore ambiguous here: Binance refuses
 a rate-limited request before processing it, but a rate-limit answer from a proxy in front of the
 matching engine proves nothing, so the order is looked up rather than assumed absent.
+
+Such an ambiguous answer may still *name* a state of the exchange (:class:`Condition`): rate
+limited (HTTP 429), IP banned (HTTP 418), or busy / in maintenance (``-1008``, ccxt
+``OnMaintenance``). The order is looked up all the same; the condition tells the caller to hold
+its requests back (``Retry-After``, or a growing pause) and the operator what happened.
 """
 
 from __future__ import annotations
@@ -46,6 +51,17 @@ class Refusal(StrEnum):
     OTHER = "other"
 
 
+class Condition(StrEnum):
+    """A state of the exchange an ambiguous failure names: every request should wait."""
+
+    RATE_LIMIT = "rate_limit"
+    """HTTP 429: too much request weight; ``Retry-After`` says how long to wait."""
+    IP_BAN = "ip_ban"
+    """HTTP 418: the IP is banned for ignoring 429s, until ``Retry-After``."""
+    MAINTENANCE = "maintenance"
+    """The exchange is overloaded or in maintenance (``-1008``, ``OnMaintenance``)."""
+
+
 class Outcome(StrEnum):
     """What a failed command proves."""
 
@@ -62,12 +78,17 @@ class CommandFailure:
     refusal: Refusal | None
     message: str
     """The exchange's own words (secrets redacted), one line."""
+    condition: Condition | None = None
+    """The exchange's state an ambiguous failure names (None: it names none)."""
 
     @property
     def reason(self) -> str:
-        """``<refusal>: <message>`` for a refusal, the message otherwise."""
+        """``<refusal>: <message>`` for a refusal, ``<condition>: <message>`` for a named
+        ambiguous failure, the message otherwise."""
         if self.refusal is not None:
             return f"{self.refusal}: {self.message}"
+        if self.condition is not None:
+            return f"{self.condition}: {self.message}"
         return self.message
 
 
@@ -86,8 +107,18 @@ def classify_command_failure(
     if isinstance(exc, ccxt.OrderNotFound):
         return CommandFailure(Outcome.NOT_FOUND, None, message)
     if isinstance(exc, ccxt.OperationFailed) or not isinstance(exc, ccxt.BaseError):
-        return CommandFailure(Outcome.AMBIGUOUS, None, message)
+        return CommandFailure(Outcome.AMBIGUOUS, None, message, _condition(exc, message))
     return CommandFailure(Outcome.REFUSED, _refusal(exc, message), message)
+
+
+def _condition(exc: BaseException, message: str) -> Condition | None:
+    if isinstance(exc, ccxt.DDoSProtection):
+        # ccxt raises DDoSProtection for both 429 and 418; its message carries the status.
+        banned = " 418 " in f" {message} " or "banned" in message.lower()
+        return Condition.IP_BAN if banned else Condition.RATE_LIMIT
+    if isinstance(exc, ccxt.OnMaintenance) or "-1008" in message:
+        return Condition.MAINTENANCE
+    return None
 
 
 def _refusal(exc: BaseException, message: str) -> Refusal:

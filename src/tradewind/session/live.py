@@ -64,6 +64,7 @@ from tradewind.venues.live.reconcile import (
     StoredState,
     reconcile,
 )
+from tradewind.venues.live.requests import VenueCondition
 from tradewind.venues.live.running import Finding, RunningReconcile
 
 __all__ = ["LiveConfig", "LiveSession"]
@@ -195,6 +196,7 @@ class LiveSession(PaperSession):
         self.port = LiveVenuePort(client, self.instruments, poll_s=config.poll_s,
                                   stream=config.stream, budget=self._budget())  # fmt: skip
         self.port.on_request_failure = self.venue_errors.failed
+        self.port.requests.on_condition = self._venue_condition
         quote = account_currency(self.instruments)
         balances = await self.port.balances()
         have = balances.get(quote, Decimal(0))
@@ -295,6 +297,16 @@ class LiveSession(PaperSession):
             on_divergence=self._reconcile_divergence, on_pass=self._reconciled_again,
         )  # fmt: skip
         self.reconciling.start()
+
+    def _venue_condition(self, event: VenueCondition) -> None:
+        """The exchange said to wait (429, 418, maintenance): journalled and shown, by name."""
+        self.recorder.journal(
+            JournalKind.ALERT, ts_ms=event.ts,
+            payload={"venue_condition": event.condition.value, "method": event.method,
+                     "hold_s": event.hold_s, "detail": event.message},
+        )  # fmt: skip
+        self._alert(f"exchange {event.condition.value.replace('_', ' ')}: "
+                    f"requests held {event.hold_s:g}s")  # fmt: skip
 
     def _reconciled_again(self, _report: ReconcileReport) -> None:
         self.reconciled_at = time.time()

@@ -8,7 +8,12 @@ import json
 import ccxt
 import pytest
 
-from tradewind.connectors.order_errors import Outcome, Refusal, classify_command_failure
+from tradewind.connectors.order_errors import (
+    Condition,
+    Outcome,
+    Refusal,
+    classify_command_failure,
+)
 
 _URL = "https://api.binance.com/api/v3/order"
 
@@ -69,6 +74,32 @@ def test_an_answer_that_proves_nothing_is_ambiguous(exc: BaseException) -> None:
     failure = classify_command_failure(exc)
     assert failure.outcome is Outcome.AMBIGUOUS
     assert failure.refusal is None
+
+
+@pytest.mark.parametrize(
+    ("exc", "condition"),
+    [
+        (_raised(429, -1003, "Too much request weight used; current limit is 6000 request "
+                 "weight per 1 MINUTE."), Condition.RATE_LIMIT),
+        (_raised(418, -1003, "Way too much request weight used; IP banned until 1700000000000."),
+         Condition.IP_BAN),
+        (_raised(503, -1008, "Server is currently overloaded with other requests."),
+         Condition.MAINTENANCE),
+        (ccxt.OnMaintenance("binance system maintenance"), Condition.MAINTENANCE),
+        (_raised(500, -1001, "Internal error."), None),
+        (ccxt.RequestTimeout("read timeout"), None),
+    ],
+)  # fmt: skip
+def test_an_ambiguous_answer_names_the_exchange_s_state(
+    exc: BaseException, condition: Condition | None
+) -> None:
+    # Still ambiguous (looked up, never resent), but named: the caller holds back, the operator
+    # reads "rate_limit" or "maintenance", not a stack of exception classes.
+    failure = classify_command_failure(exc)
+    assert failure.outcome is Outcome.AMBIGUOUS
+    assert failure.condition is condition
+    if condition is not None:
+        assert failure.reason.startswith(f"{condition}: ")
 
 
 def test_secrets_never_reach_the_message() -> None:

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from tradewind.connectors.errors import retry_after_s
 from tradewind.connectors.order_errors import (
     CommandFailure,
     Outcome,
@@ -60,6 +59,7 @@ from tradewind.core.money import ZERO
 from tradewind.core.orders import Fill, Order, OrderStatus, OrderType
 from tradewind.core.ports import EventSink
 from tradewind.venues.live import wire
+from tradewind.venues.live.requests import RequestGate
 
 _log = logging.getLogger(__name__)
 
@@ -107,8 +107,8 @@ class LiveVenuePort:
         Wall clock in UTC ms (event timestamps when the exchange gives none).
     budget
         The request-weight budget shared by every process on this account and IP: each request
-        takes its weight first, the exchange's weight header corrects it after, and a
-        ``Retry-After`` holds every process back.
+        takes its weight first, the exchange's weight header corrects it after, and a 429, 418
+        or maintenance answer holds every process back (:mod:`~tradewind.venues.live.requests`).
     stream
         Watch the user-data stream (``ccxt.pro`` ``watch_orders``) once :meth:`start` is
         awaited: an order update wakes an immediate lookup of that order, so changes arrive at
@@ -143,7 +143,9 @@ class LiveVenuePort:
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self.stream = stream
-        self.budget = budget
+        self.requests = RequestGate(client, budget, clock=self._clock)
+        """Every REST request goes through it: the shared budget, the exchange's holds (429,
+        418, maintenance) as named conditions, each failure classified."""
         self._watcher: asyncio.Task[None] | None = None
         self.stream_updates = 0
         """Order updates received over the user-data stream."""
@@ -151,12 +153,24 @@ class LiveVenuePort:
         """Times the user-data stream failed (it is watched again after a pause)."""
         self.failures: list[CommandFailure] = []
         """Every classified command failure, oldest first (for the operator and the tests)."""
-        self.on_request_failure: Callable[[CommandFailure], None] | None = None
-        """Told of every failed REST request (lookups included), classified: the session's
-        venue-error window (:mod:`tradewind.ops.venue_errors`) counts them."""
         self.on_stream_reconnect: Callable[[], None] | None = None
         """Called each time the user-data stream is watched again after it failed (the running
         reconcile checks what the gap may have hidden)."""
+
+    @property
+    def budget(self) -> SharedRateBudget | None:
+        """The request-weight budget shared by every process on this account and IP."""
+        return self.requests.budget
+
+    @property
+    def on_request_failure(self) -> Callable[[CommandFailure], None] | None:
+        """Told of every failed REST request (lookups included), classified: the session's
+        venue-error window (:mod:`tradewind.ops.venue_errors`) counts them."""
+        return self.requests.on_failure
+
+    @on_request_failure.setter
+    def on_request_failure(self, listener: Callable[[CommandFailure], None] | None) -> None:
+        self.requests.on_failure = listener
 
     # -- commands in, events out ------------------------------------------------------------------
 
@@ -420,29 +434,8 @@ class LiveVenuePort:
         self._reject(replacement, f"not sent: cancel of {client_id} refused ({why})")
 
     async def _call(self, weight: int, method: str, *args: Any) -> Any:
-        """One REST request through the shared budget (when there is one)."""
-        budget = self.budget
-        if budget is None:
-            try:
-                return await getattr(self.client, method)(*args)
-            except Exception as exc:
-                self._request_failed(exc)
-                raise
-        await budget.acquire(weight)
-        try:
-            return await getattr(self.client, method)(*args)
-        except Exception as exc:
-            wait = retry_after_s(self.client)
-            if wait is not None:
-                budget.ban(wait)
-            self._request_failed(exc)
-            raise
-        finally:
-            budget.observe(getattr(self.client, "last_response_headers", None) or {})
-
-    def _request_failed(self, exc: Exception) -> None:
-        if self.on_request_failure is not None:
-            self.on_request_failure(classify_command_failure(exc))
+        """One REST request through the request gate (budget, holds, classified failures)."""
+        return await self.requests.call(weight, method, *args)
 
     async def _watch(self) -> None:
         pause = 0.1
