@@ -287,6 +287,21 @@ class HeartbeatConfig(BaseModel):
         return self
 
 
+class FallbackConfig(BaseModel):
+    """When a live session gives up on a failing venue (``[fallback]``): ``venue_errors`` venue
+    errors within ``window_s`` seconds make it protect every open position (``on_trip``: ``stop``
+    confirms a native stop ``stop_distance`` beyond the last close, ``flatten`` closes at market),
+    record and alert, and go on in paper until an operator runs ``tradewind live-resume``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    venue_errors: int = Field(default=5, ge=1, le=10_000)
+    window_s: float = Field(default=60.0, gt=0, le=86_400)
+    on_trip: typing.Literal["stop", "flatten"] = "stop"
+    stop_distance: Decimal = Field(default=Decimal("0.05"), gt=0, lt=1)
+    confirm_s: float = Field(default=15.0, gt=0, le=600)
+
+
 class AppConfig(BaseModel):
     """Every component's config, composed. Each section is documented beside its component."""
 
@@ -302,6 +317,7 @@ class AppConfig(BaseModel):
     heartbeat: HeartbeatConfig | None = None
     ml: MlConfig = MlConfig()
     api: ApiConfig = ApiConfig()
+    fallback: FallbackConfig = FallbackConfig()
     sources: SourcesConfig | None = None
     """Several market-data sources for paper sessions (failover, cross-checks); None: the
     ``[exchange]`` alone."""

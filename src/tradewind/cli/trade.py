@@ -8,7 +8,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -36,6 +36,7 @@ from tradewind.ops.credentials import with_keystore_credentials
 from tradewind.ops.fallback import FALLBACK_ACTION, FallbackPolicy, live_refusal
 from tradewind.ops.keystore import DEFAULT_PATH, Keystore, KeystoreError
 from tradewind.ops.two_factor import confirm_if_enrolled, for_keystore
+from tradewind.ops.venue_errors import VenueErrorPolicy
 from tradewind.persistence.audit import record_operator_action
 from tradewind.persistence.bots import open_bot
 from tradewind.risk.config import check_rules
@@ -216,7 +217,8 @@ def trade(
             confirmed=live_confirmed, entry_timeout_s=entry_timeout,
             max_orders_per_minute=max_orders_per_minute,
             allow_unrestricted_ip=allow_unrestricted_ip,
-            unverifiable_key_ok=unverifiable_key_ok, reconcile_s=reconcile_every, **common,
+            unverifiable_key_ok=unverifiable_key_ok, reconcile_s=reconcile_every,
+            venue_errors=_venue_errors(), **common,
         )  # fmt: skip
         fallback = _live_refusal(bot)
         if fallback is not None:
@@ -237,7 +239,15 @@ def trade(
     )
     if fallback is not None:
         _record_fallback(bot, ops.audit_key, fallback)
-    result = asyncio.run(_run(config, ops))
+
+    def paper_after() -> tuple[PaperConfig, SessionOps]:
+        # A live session whose venue kept failing protected its positions and stopped: the bot
+        # trades paper from here (recorded in its own folder), as a restart would.
+        serve_at = ServeOptions(port=api_port) if serve else None
+        paper_ops = _session_ops(store, bot, "paper", serve_at, True)
+        return _paper_config({**common, "run_dir": folder / "paper-fallback"}), paper_ops
+
+    result = asyncio.run(_run(config, ops, paper_after if mode == "live" else None))
     print_health_headline(result)
     STATE.console.print(metrics_table(result))
     print_health(result)
@@ -248,7 +258,11 @@ def trade(
         STATE.console.print(f"JSON written to {opts.json_path}")
 
 
-async def _run(config: PaperConfig, ops: SessionOps) -> BacktestResult:
+async def _run(
+    config: PaperConfig,
+    ops: SessionOps,
+    paper_after: Callable[[], tuple[PaperConfig, SessionOps]] | None = None,
+) -> BacktestResult:
     live = sys.stdout.isatty() and STATE.console.is_terminal
     view = (
         Live(_table(SessionStatus()), console=STATE.console, refresh_per_second=4) if live else None
@@ -273,7 +287,15 @@ async def _run(config: PaperConfig, ops: SessionOps) -> BacktestResult:
         else PaperSession(config, on_update=update, ops=ops)
     )
     with _stop_on_signals(session), view or contextlib.nullcontext():
-        return await session.run()
+        result = await session.run()
+    if not (isinstance(session, LiveSession) and session.fell_back and paper_after is not None):
+        return result
+    STATE.console.print(f"[bold red]live trading stopped: {session.fell_back}; trading paper "
+                        "from here (`tradewind live-resume` allows live again)[/]")  # fmt: skip
+    paper_config, paper_ops = paper_after()
+    paper = PaperSession(paper_config, on_update=update, ops=paper_ops)
+    with _stop_on_signals(paper), view or contextlib.nullcontext():
+        return await paper.run()
 
 
 def _ask_confirmation() -> bool:
@@ -300,6 +322,14 @@ def _session_ops(
     return SessionOps(STATE.config(), bot, serve=serve, mode=mode, keystore=store,
                       audit_key=audit_key, two_factor=for_keystore(store),
                       fallback=fallback)  # fmt: skip
+
+
+def _venue_errors() -> VenueErrorPolicy:
+    """The config's ``[fallback]``: when a live session gives up on its venue."""
+    cfg = STATE.config().fallback
+    return VenueErrorPolicy(max_errors=cfg.venue_errors, window_s=cfg.window_s,
+                            on_trip=cfg.on_trip, stop_distance=cfg.stop_distance,
+                            confirm_s=cfg.confirm_s)  # fmt: skip
 
 
 def _paper_config(common: dict[str, Any]) -> PaperConfig:

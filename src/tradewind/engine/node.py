@@ -333,6 +333,33 @@ class Node:
         ``symbol`` (None: every symbol) with reduce-only orders."""
         self.control.flatten(strategy_id, reason, symbol=symbol)
 
+    def exit_position(
+        self,
+        strategy_id: str,
+        symbol: str,
+        quantity: Decimal,
+        reason: str,
+        *,
+        trigger_price: Decimal | None = None,
+    ) -> str | None:
+        """Send a reduce-only exit of ``quantity`` of ``strategy_id``'s position in ``symbol``:
+        at market, or with ``trigger_price`` a stop-market order resting on the venue; through
+        the risk gate as every exit. Returns its client id, None when nothing was sent (no
+        position, or refused). The quantity is explicit so that an exit already in flight
+        (its outcome unknown) does not hold this one back; reduce-only keeps the two from
+        closing more than the position.
+        """
+        held = self.position(strategy_id, symbol)
+        if held == 0 or quantity <= 0:
+            return None
+        action = IntentAction.EXIT_LONG if held > 0 else IntentAction.EXIT_SHORT
+        price_type = PriceType.MARKET if trigger_price is None else PriceType.STOP
+        intent = Intent(strategy_id=strategy_id, symbol=symbol, action=action, ts=self.now,
+                        price_type=price_type, trigger_price=trigger_price,
+                        quantity=min(quantity, abs(held)), reason=reason)  # fmt: skip
+        binding = self._binding_of[(strategy_id, symbol)]
+        return self._route(intent, binding, self._bar_at(symbol), plain=True)
+
     def kill_switch(self, reason: str = "kill switch", *, halt: bool = True) -> None:
         """Cancel every working order and flatten every position; with ``halt``, no new
         exposure until a person resumes."""

@@ -7,6 +7,10 @@ read: when ``max_failed`` live sessions ended in an error, or never ended (kille
 ``window`` and since the last operator resume, the start is refused for live, recorded in the
 audit trail, and the bot runs paper instead. ``tradewind live-resume`` (with the operator's
 two-factor code) clears the count.
+
+A fallback is sticky: once one is recorded (after repeated failed starts, or by a live session
+whose venue kept failing, :mod:`tradewind.session.venue_fallback`), every later live start falls
+back too until an operator resumes; the passing of the window alone never puts the bot back live.
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ def live_refusal(
     now = now or datetime.now(UTC)
     since = now - policy.window
     resumed = last_action_at(bot.engine, bot.bot_id, RESUME_ACTION)
+    fell_back = last_action_at(bot.engine, bot.bot_id, FALLBACK_ACTION)
+    if fell_back is not None and (resumed is None or fell_back > resumed):
+        return (
+            f"bot {bot.name!r} fell back to paper at {fell_back:%Y-%m-%d %H:%M:%S} UTC and no "
+            "operator allowed live since: falling back to paper; `tradewind live-resume` with a "
+            "two-factor code allows live again"
+        )
     if resumed is not None and resumed > since:
         since = resumed
     failed = failed_sessions(bot.engine, bot.bot_id, "live", since)

@@ -27,12 +27,20 @@ or market-stream reconnect (:class:`~tradewind.venues.live.running.RunningReconc
 bot missed is booked once, what the bot did not make is reported, each finding is journalled as an
 alert; a divergence nothing explains pauses new entries (fail closed; exits still pass).
 
-When the session stops, its open orders are cancelled on the exchange; positions stay.
+While trading, repeated venue errors within a window (:class:`LiveConfig.venue_errors`) make the
+session confirm a native stop on every open position (or flatten them, as configured), record it
+in the audit trail, alert, and stop: the caller goes on in paper (:attr:`LiveSession.fell_back`),
+and live resumes only through ``tradewind live-resume`` with a two-factor code
+(:mod:`tradewind.session.venue_fallback`).
+
+When the session stops, its open orders are cancelled on the exchange (a fallback's confirmed
+stops excepted); positions stay.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -52,11 +60,14 @@ from tradewind.engine.equity import account_currency
 from tradewind.engine.resume import ResumedAccount
 from tradewind.engine.write_ahead import WriteAheadOrders
 from tradewind.logs import register_secret
+from tradewind.ops.fallback import FALLBACK_ACTION
 from tradewind.ops.venue_errors import VenueErrorPolicy, VenueErrors
+from tradewind.persistence.audit import record_operator_action
 from tradewind.session.driver import BarDriver
 from tradewind.session.live_driver import LiveDriver
 from tradewind.session.operate import SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession
+from tradewind.session.venue_fallback import protect_positions
 from tradewind.venues.live import LiveVenuePort
 from tradewind.venues.live.reconcile import (
     ReconcileError,
@@ -176,6 +187,12 @@ class LiveSession(PaperSession):
         self.reconciling: RunningReconcile | None = None
         """The reconcile while trading (started once the start's reconcile passed)."""
         self._streams: dict[str, StreamState] = {}
+        self.fell_back = ""
+        """Why the session fell back to paper (repeated venue errors), empty while it has not:
+        the caller goes on in paper (``tradewind trade`` does)."""
+        self._falling_back: asyncio.Task[None] | None = None
+        self._kept: set[str] = set()
+        """Stops confirmed by a fallback: they stay on the exchange when the session stops."""
 
     # -- before the feed --------------------------------------------------------------------------
 
@@ -365,6 +382,44 @@ class LiveSession(PaperSession):
         if driver.breaker and not self._breaker_shown:
             self._breaker_shown = True
             self._alert(driver.breaker)
+        if self.venue_errors.tripped and self._falling_back is None:
+            self._falling_back = asyncio.get_running_loop().create_task(self._fall_back(driver))
+
+    async def _fall_back(self, driver: LiveDriver) -> None:
+        """Repeated venue errors: protect the positions, record, alert, stop trading live
+        (:mod:`tradewind.session.venue_fallback`)."""
+        port, ops = self.port, self.ops
+        assert port is not None
+        assert ops is not None
+        policy = self.live.venue_errors
+        errors = self.venue_errors
+        reason = (f"{errors.recent()} venue errors within {policy.window_s:g}s "
+                  f"(last: {errors.last})")  # fmt: skip
+        log.error("venue failing, falling back to paper: %s", reason)
+        last_close = {
+            symbol: Decimal(str(bars.close[-1]))
+            for symbol, bars in driver.bars.items()
+            if len(bars)
+        }
+        try:
+            done = await protect_positions(driver.node, port, last_close, policy, reason)
+        finally:
+            self.fell_back = reason
+        self._kept = set(done.stops)
+        outcome = "; ".join(done.lines) or "no open position"
+        if ops.database is not None:
+            record_operator_action(
+                ops.database.engine, ops.audit_key, actor="engine", channel="engine",
+                action=FALLBACK_ACTION, detail={"reason": reason, "on_trip": policy.on_trip,
+                                                **done.detail()},
+                outcome=f"live stopped; {outcome}"[:200], bot_id=ops.database.bot_id,
+            )  # fmt: skip
+        message = (f"falling back to paper: {reason}; {outcome}; `tradewind live-resume` with a "
+                   "two-factor code allows live again")  # fmt: skip
+        ops.events.publish("alert.venue_errors", {"ts": driver.node.now, "message": message,
+                                                  "stops": done.stops})  # fmt: skip
+        self._alert(message)
+        self.stop(f"fallback to paper: {reason}"[:200])
 
     # -- the end ----------------------------------------------------------------------------------
 
@@ -374,14 +429,19 @@ class LiveSession(PaperSession):
         driver, port = self.driver, self.port
         if self.reconciling is not None:
             await self.reconciling.close()
+        if self._falling_back is not None and not self._falling_back.done():
+            self._falling_back.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._falling_back
         if driver is not None:
+            kept = self._kept  # a fallback's confirmed stops protect the positions left behind
             for order in list(driver.node.orders.values()):
-                if order.is_open:
+                if order.is_open and order.client_id not in kept:
                     driver.node.manager.cancel(order.client_id, driver.node.now)
             deadline = time.monotonic() + _WIND_DOWN_S
-            while any(o.is_open for o in driver.node.orders.values()):
+            while any(o.is_open and c not in kept for c, o in driver.node.orders.items()):
                 if time.monotonic() > deadline:
-                    left = [c for c, o in driver.node.orders.items() if o.is_open]
+                    left = [c for c, o in driver.node.orders.items() if o.is_open and c not in kept]
                     log.error("orders still open on the exchange at the end: %s", left)
                     break
                 await asyncio.sleep(0.05)
