@@ -90,6 +90,7 @@ def _bars(
 def _dataset(
     bars: BarSeries, target: str, horizon: int, labels: str, barrier: float,
     dead_zone: float | None, step: int, sequence: int,
+    computed: tuple[Any, tuple[str, ...]] | None = None,
 ) -> tuple[Dataset, dict[int, str]]:  # fmt: skip
     from tradewind.ml.dataset import build_dataset
     from tradewind.ml.features import FeatureInputs
@@ -97,7 +98,8 @@ def _dataset(
 
     options = {"method": labels, "barrier": barrier, "dead_zone": dead_zone}
     made, names = target_labels(bars, target, horizon, **(options if target == "direction" else {}))
-    ds = build_dataset(FeatureInputs(bars), made, min_history=sequence - 1, sample_step=step)
+    ds = build_dataset(FeatureInputs(bars), made, min_history=sequence - 1, sample_step=step,
+                       computed=computed)  # fmt: skip
     return ds, names
 
 
@@ -312,7 +314,7 @@ def report(
     from tradewind.data.bundled import BUNDLED_SYMBOL, load_bundled
     from tradewind.data.recorded import recorded_data_dir
     from tradewind.ml.dataset import build_dataset
-    from tradewind.ml.features import FeatureInputs
+    from tradewind.ml.features import FeatureInputs, feature_matrix
     from tradewind.ml.regression import REGRESSION_TARGETS, regression_labels, run_regression_study
     from tradewind.ml.report import render_html
     from tradewind.ml.study import StudySettings, run_study
@@ -325,9 +327,12 @@ def report(
         series.append((_bars(None, "5m", None, path, None), 1, 1))
     results: list[Any] = []
     for bars, step, which in series:
+        # The features of a file are computed once and shared by its six studies.
+        computed = feature_matrix(FeatureInputs(bars))
         for target, month_horizon, five_horizon in _STUDY_TARGETS:
             horizon = five_horizon if which else month_horizon
-            ds, names = _dataset(bars, target, horizon, "triple_barrier", 1.0, None, step, 32)
+            ds, names = _dataset(bars, target, horizon, "triple_barrier", 1.0, None, step, 32,
+                                 computed)  # fmt: skip
             title = f"{bars.symbol} {bars.timeframe}"
             STATE.err_console.print(f"{title} {target}: {ds.count} samples", highlight=False)
             result = run_study(ds, settings, title=title, target=target, horizon=horizon,
@@ -344,7 +349,8 @@ def report(
         horizon = 12 if which else 30
         for target in REGRESSION_TARGETS:
             made = regression_labels(bars, target, horizon)
-            ds = build_dataset(FeatureInputs(bars), made, min_history=31, sample_step=step)
+            ds = build_dataset(FeatureInputs(bars), made, min_history=31, sample_step=step,
+                               computed=computed)  # fmt: skip
             title = f"{bars.symbol} {bars.timeframe}"
             regression = run_regression_study(ds, made.value[ds.bars], settings, title=title,
                                               target=target, horizon=horizon)  # fmt: skip

@@ -11,7 +11,9 @@ So the card's metrics are out of sample for the model and for its calibrator ali
 not refitted on the held-out samples: the calibrator belongs to the model it was fitted on.
 
 :meth:`CalibratedModel.probabilities` gives calibrated class probabilities at every bar of a
-feature matrix (NaN rows where a feature is still warming up), vectorised, for strategies.
+feature matrix (NaN rows where a feature is still warming up), vectorised, for strategies;
+:meth:`CalibratedModel.familiar` says at which bars the inputs lie within the dissimilarity gate's
+reach of the training rows kept with the model (the strategies enter only there).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from tradewind.ml.artifact import (
 from tradewind.ml.calibration import Calibrator
 from tradewind.ml.dataset import Dataset
 from tradewind.ml.features import FeatureInputs, Standardiser, feature, feature_matrix
+from tradewind.ml.gate import DissimilarityGate, GateSettings
 from tradewind.ml.study import StudySettings, make_model, model_inputs, sample_weights
 from tradewind.ml.training import TrainedPipeline
 from tradewind.ml.validation import majority_baseline, score
@@ -97,6 +100,28 @@ class CalibratedModel:
             x = scaled[usable]
         raw = np.asarray(self.pipeline.model.predict_proba(x), dtype=np.float64)
         out[ok] = self.calibrator.transform(raw)
+        return out
+
+    def gate(self, settings: GateSettings | None = None) -> DissimilarityGate | None:
+        """The dissimilarity gate over this model's reference training rows, scaled as the model
+        scales them (None for a model saved without reference rows: nothing to compare with)."""
+        if self.reference is None:
+            return None
+        rows = self.reference[np.isfinite(self.reference).all(axis=1)]
+        if rows.shape[0] < 2:
+            return None
+        return DissimilarityGate(settings).fit(self.pipeline.scaler.transform(rows))
+
+    def familiar(
+        self, matrix: FloatArray, rows: IntArray, gate: DissimilarityGate | None
+    ) -> npt.NDArray[np.bool_]:
+        """Whether each of ``rows`` lies within ``gate``'s reach of the training data (all True
+        without a gate; False where a feature is still warming up)."""
+        chosen = np.asarray(rows, dtype=np.int64)
+        out = np.isfinite(matrix[chosen]).all(axis=1)
+        if gate is not None and out.any():
+            scaled = self.pipeline.scaler.transform(matrix[chosen[out]])
+            out[out] = gate.allows(scaled)
         return out
 
     def save(self, folder: Path) -> str:

@@ -50,8 +50,12 @@ def build_dataset(
     *,
     min_history: int = 0,
     sample_step: int = 1,
+    computed: tuple[FloatArray, tuple[str, ...]] | None = None,
 ) -> Dataset:
     """Compute features and keep the samples that can be trained on and tested.
+
+    ``computed`` is the ``feature_matrix(inputs, features)`` already computed (a study of several
+    targets on the same bars computes it once).
 
     Raises
     ------
@@ -62,7 +66,9 @@ def build_dataset(
         raise UserError(f"sample_step must be >= 1, got {sample_step}")
     if labels.value.shape[0] != len(inputs.bars):
         raise UserError("labels and bars differ in length")
-    matrix, names = feature_matrix(inputs, features)
+    matrix, names = feature_matrix(inputs, features) if computed is None else computed
+    if matrix.shape[0] != len(inputs.bars):
+        raise UserError(f"a feature matrix of {matrix.shape[0]} rows for {len(inputs.bars)} bars")
     complete = np.isfinite(matrix).all(axis=1)
     # A window of min_history rows ending at t must be complete too.
     first_complete = int(np.argmax(complete)) if complete.any() else matrix.shape[0]

@@ -21,10 +21,16 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GateSettings:
-    """Threshold: ``factor`` times the ``quantile`` of training nearest-neighbour distances."""
+    """Threshold: ``factor`` times the ``quantile`` of training nearest-neighbour distances.
+
+    The factor is 1.5 by default: rows after the training window of a real (non-stationary)
+    series lie farther from the training rows than those rows lie from each other, and at 1.0
+    the gate refused about a third of the clean ETH/BTC 5m bars a walk-forward model predicts
+    (at 1.5, a few per cent), while a market eight times as volatile is refused at either.
+    """
 
     quantile: float = 0.99
-    factor: float = 1.0
+    factor: float = 1.5
     max_reference: int = 5000
     seed: int = 0
 
@@ -41,7 +47,7 @@ class DissimilarityGate:
 
     def fit(self, train: FloatArray) -> DissimilarityGate:
         """Keep (a sample of) the training rows and measure their nearest-neighbour spacing."""
-        from sklearn.neighbors import KDTree
+        from sklearn.neighbors import KDTree, NearestNeighbors
 
         s = self.settings
         if train.shape[0] < 2:
@@ -53,8 +59,11 @@ class DissimilarityGate:
             )
             rows = rows[np.sort(pick)]
         self._tree = KDTree(rows)
-        # k=2: the nearest row other than the row itself.
-        dist, _ = self._tree.query(rows, k=2)
+        # k=2: the nearest row other than the row itself. All rows against all by matrix
+        # products (several times faster than the tree in tens of dimensions); the tree answers
+        # the per-bar queries, exactly and the same whichever rows are asked together.
+        nearest = NearestNeighbors(n_neighbors=2, algorithm="brute").fit(rows)
+        dist, _ = nearest.kneighbors(rows)
         self.threshold = float(np.quantile(dist[:, 1], s.quantile)) * s.factor
         return self
 

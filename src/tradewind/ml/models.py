@@ -111,6 +111,8 @@ class ForestSettings:
     max_depth: int | None = 8
     min_samples_leaf: int = 50
     max_features: float = 0.5
+    max_samples: float | None = None
+    """Share of the training rows each tree's bootstrap draws (None: as many as there are)."""
     seed: int = 0
     n_jobs: int = 1
 
@@ -154,6 +156,7 @@ class RandomForestModel(_Classes):
             max_depth=s.max_depth,
             min_samples_leaf=s.min_samples_leaf,
             max_features=s.max_features,
+            max_samples=s.max_samples,
             random_state=s.seed,
             n_jobs=s.n_jobs,
         )

@@ -20,8 +20,7 @@ from tradewind.core.errors import UserError
 from tradewind.ml.dataset import Dataset
 from tradewind.ml.features import Standardiser
 from tradewind.ml.labels import Labels, excursions, forward_return
-from tradewind.ml.models import LightGbmModel, RandomForestModel
-from tradewind.ml.study import StudySettings, sample_weights
+from tradewind.ml.study import StudySettings, forest_bootstrap, make_model, sample_weights
 from tradewind.ml.validation import purged_walk_forward
 
 FloatArray = npt.NDArray[np.float64]
@@ -109,11 +108,8 @@ def run_regression_study(
         scaled = Standardiser.fit(ds.matrix[ds.bars[split.train]]).transform(ds.matrix)
         weights = sample_weights(ds, split.train, False)
         for name in names:
-            model = (
-                RandomForestModel("regressor", settings.forest)
-                if name == "random_forest"
-                else LightGbmModel("regressor", settings.boosting)
-            )
+            forest = forest_bootstrap(ds, split.train, settings)
+            model = make_model(name, settings, ds.matrix.shape[1], task="regressor", forest=forest)
             started = time.perf_counter()
             model.fit(scaled[ds.bars[split.train]], y[split.train], weights)
             seconds[name] = time.perf_counter() - started

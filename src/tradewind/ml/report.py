@@ -177,7 +177,9 @@ def render_html(
         "<p>Every number is out of sample: each model is trained only on bars whose labels end "
         "at least horizon + embargo bars before its test window, its scaler and gate are fitted "
         "on that training window, and its settings were fixed before the run. A model that does "
-        "not beat the naive baselines is reported as such.</p>"
+        "not beat the naive baselines is reported as such. Each random-forest tree draws a "
+        "bootstrap of its window's mean label uniqueness as a share of the rows (overlapping "
+        "labels make a full-size bootstrap a set of near-copies).</p>"
     )
     body = "".join(
         regression_section(r) if isinstance(r, RegressionReport) else study_section(r)

@@ -3,7 +3,12 @@
 For each test window of :func:`~tradewind.ml.validation.purged_walk_forward`, and for each model:
 the scaler and the dissimilarity gate are fitted on the training rows, the model is trained with
 uniqueness weights (times balanced class weights with ``balance_classes``: they trade accuracy for
-recall of rare classes, so they are off by default), and it predicts the test rows it has never seen. The scores
+recall of rare classes, so they are off by default), and it predicts the test rows it has never seen.
+The scaler and gate of a window are fitted once and shared by every model. A random forest's trees
+each draw a bootstrap of the window's mean label uniqueness as a share of its rows (with
+``bootstrap_uniqueness``; López de Prado's remedy for overlapping labels: a full-size bootstrap of
+samples that share most of their label spans holds near-copies, so its trees are alike and slow
+to grow). The scores
 are computed over all test windows together, next to the majority-class and persistence baselines
 computed on the same rows. Nothing is tuned on the test windows: settings are fixed before the
 study runs, and a model that does not beat its baseline is reported as such.
@@ -17,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -60,6 +65,7 @@ class StudySettings:
     lstm_hidden: int = 32
     lstm_epochs: int = 2
     balance_classes: bool = False
+    bootstrap_uniqueness: bool = True
     calibration: str = "isotonic"
     gate: GateSettings = field(default_factory=GateSettings)
     permutation_repeats: int = 2
@@ -133,12 +139,29 @@ def sample_weights(ds: Dataset, train: IntArray, balance: bool) -> FloatArray:
     return np.asarray(w / w.mean(), dtype=np.float64)
 
 
-def make_model(name: str, settings: StudySettings, n_features: int) -> Any:
-    """A fresh, unfitted classifier of the named kind with the study's settings."""
+def forest_bootstrap(ds: Dataset, train: IntArray, settings: StudySettings) -> ForestSettings:
+    """The forest settings for one training window: with ``bootstrap_uniqueness``, each tree
+    draws the window's mean label uniqueness as a share of its rows (never so few that a tree
+    cannot split twice)."""
+    if not settings.bootstrap_uniqueness or train.shape[0] == 0:
+        return settings.forest
+    floor = 4 * settings.forest.min_samples_leaf / train.shape[0]
+    share = float(min(1.0, max(float(ds.uniqueness[train].mean()), floor)))
+    return replace(settings.forest, max_samples=share)
+
+
+def make_model(
+    name: str, settings: StudySettings, n_features: int, *, task: str = "classifier",
+    forest: ForestSettings | None = None,
+) -> Any:  # fmt: skip
+    """A fresh, unfitted model of the named kind with the study's settings (``forest``
+    overrides the forest's, e.g. by :func:`forest_bootstrap`)."""
     if name == "random_forest":
-        return RandomForestModel("classifier", settings.forest)
+        return RandomForestModel(task, forest or settings.forest)
     if name == "lightgbm":
-        return LightGbmModel("classifier", settings.boosting)
+        return LightGbmModel(task, settings.boosting)
+    if task != "classifier":
+        raise UserError(f"{name} is a classifier only")
     from tradewind.ml.lstm import LstmModel, LstmSettings
 
     return LstmModel(
@@ -221,11 +244,12 @@ def run_study(
         "majority class": score(y_test, majority, classes),
         "persistence": score(y_test, persistence, classes),
     }
+    windows = [_window(ds, split, settings) for split in splits]
     reports = []
     for name in settings.models:
         if progress:
             progress(f"{name}: {len(splits)} walk-forward windows")
-        reports.append(_run_model(name, ds, splits, settings, classes, test, folds))
+        reports.append(_run_model(name, ds, windows, settings, classes, test, folds))
     return StudyReport(
         title=title,
         target=target,
@@ -243,10 +267,26 @@ def run_study(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """One walk-forward window's split, its scaled matrix and which test rows the gate allows
+    (fitted on the training rows once, shared by every model)."""
+
+    split: Split
+    scaled: FloatArray
+    allowed: npt.NDArray[np.bool_]
+
+
+def _window(ds: Dataset, split: Split, settings: StudySettings) -> _Window:
+    scaled = Standardiser.fit(ds.matrix[ds.bars[split.train]]).transform(ds.matrix)
+    gate = DissimilarityGate(settings.gate).fit(scaled[ds.bars[split.train]])
+    return _Window(split, scaled, gate.allows(scaled[ds.bars[split.test]]))
+
+
 def _run_model(
     name: str,
     ds: Dataset,
-    splits: list[Split],
+    windows: list[_Window],
     settings: StudySettings,
     classes: IntArray,
     test: IntArray,
@@ -257,13 +297,14 @@ def _run_model(
     train_seconds = 0.0
     model: Any = None
     last_x = np.empty(0)
-    for split in splits:
+    for window in windows:
+        split, scaled = window.split, window.scaled
         train = split.train
-        scaler = Standardiser.fit(ds.matrix[ds.bars[train]])
-        scaled = scaler.transform(ds.matrix)
         x_train = model_inputs(name, scaled, ds, train, length)
         x_test = model_inputs(name, scaled, ds, split.test, length)
-        model = make_model(name, settings, ds.matrix.shape[1])
+        model = make_model(
+            name, settings, ds.matrix.shape[1], forest=forest_bootstrap(ds, train, settings)
+        )
         started = time.perf_counter()
         model.fit(
             x_train,
@@ -273,8 +314,7 @@ def _run_model(
         train_seconds = time.perf_counter() - started
         proba = _full_proba(model.predict_proba(x_test), model.classes, classes)
         probas.append(proba)
-        gate = DissimilarityGate(settings.gate).fit(scaled[ds.bars[train]])
-        allowed.append(gate.allows(scaled[ds.bars[split.test]]))
+        allowed.append(window.allowed)
         fold_acc.append(float(np.mean(classes[np.argmax(proba, axis=1)] == ds.y[split.test])))
         last_x = x_test
     proba_all = np.vstack(probas)
@@ -289,7 +329,7 @@ def _run_model(
     impurity = getattr(model, "impurity_importance", None)
     permutation = None
     if name != "lstm" and settings.permutation_repeats > 0:
-        last = splits[-1].test
+        last = windows[-1].split.test
         permutation = permutation_importance(
             lambda x: _full_proba(model.predict_proba(x), model.classes, classes),
             last_x,

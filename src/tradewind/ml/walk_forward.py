@@ -11,7 +11,9 @@ starting at bar ``b``:
   ``i + horizon < b`` (a triple-barrier label reads bars up to ``i + horizon``), so nothing from
   the window or after it reaches the model; a window without a full training span gets none;
 - :func:`~tradewind.ml.calibrated.fit_calibrated` trains, calibrates and scores a model on them;
-- that model predicts the window's bars, with features computed causally.
+- that model predicts the window's bars, with features computed causally;
+- its dissimilarity gate (fitted on its training rows) says which of the window's bars are
+  familiar enough for the strategies to enter on.
 
 The result at bar ``t`` therefore depends on bars ``0..t`` only, and equals what a live session
 computes at ``t``: the lookahead analysis (truncated copies) checks it, and a test shows it catches
@@ -36,6 +38,7 @@ from tradewind.ml.artifact import ModelCard
 from tradewind.ml.calibrated import CalibratedModel, fit_calibrated
 from tradewind.ml.dataset import Dataset
 from tradewind.ml.features import FeatureInputs, feature, feature_matrix
+from tradewind.ml.gate import DissimilarityGate
 from tradewind.ml.labels import uniqueness_weights
 from tradewind.ml.study import StudySettings
 from tradewind.ml.targets import DIRECTION_NAMES, direction_labels
@@ -92,7 +95,9 @@ class WalkForwardPredictor:
     def __init__(self, settings: WalkForwardSettings, *, cache_size: int = 64) -> None:
         self.settings = settings
         self._chosen = tuple(feature(name) for name in settings.features)
-        self._cache: OrderedDict[str, CalibratedModel | None] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[CalibratedModel, DissimilarityGate | None] | None] = (
+            OrderedDict()
+        )
         self._cache_size = cache_size
         self.trained = 0
         """How many models this predictor has trained (cache misses), for tests and logs."""
@@ -114,17 +119,23 @@ class WalkForwardPredictor:
 
     def probabilities(self, bars: BarSeries) -> FloatArray:
         """``float64[bars, 3]``: P(DOWN), P(NEUTRAL), P(UP) per bar (NaN where no model yet)."""
+        return self.predict(bars)[0]
+
+    def predict(self, bars: BarSeries) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+        """The probabilities of :meth:`probabilities`, and per bar whether its features lie within
+        the dissimilarity gate of its window's model (fitted on that model's training rows)."""
         s = self.settings
         n = len(bars)
         out = np.full((n, CLASSES.shape[0]), np.nan)
+        familiar = np.zeros(n, dtype=np.bool_)
         if n == 0:
-            return out
+            return out, familiar
         matrix, names = feature_matrix(FeatureInputs(bars), self._chosen)
         # Rounded to float32's 7 digits: a settled feature still differs by ~1e-10 between two
         # start points (summation order), and a tree can split on such a difference.
         matrix = matrix.astype(np.float32).astype(np.float64)
         if n <= s.horizon:
-            return out
+            return out, familiar
         labels = direction_labels(bars, s.horizon, barrier=s.barrier)
         complete = np.isfinite(matrix).all(axis=1) & labels.defined
         starts = self.boundaries(bars)
@@ -139,35 +150,38 @@ class WalkForwardPredictor:
             # By the horizon, not by where a barrier was touched: a label is only *known* once its
             # whole horizon has passed (before that it could still change or be undefined).
             rows = rows[complete[rows] & (rows + s.horizon < self.label_limit(int(b)))]
-            model = self._model(bars, matrix, names, rows, labels.value, labels.end, lo)
-            if model is None:
+            fitted = self._model(bars, matrix, names, rows, labels.value, labels.end, lo)
+            if fitted is None:
                 continue
+            model, gate = fitted
             window = np.arange(b, stop, dtype=np.int64)
             proba = model.probabilities(matrix, window)
+            familiar[window] = model.familiar(matrix, window, gate)
             # A class this window's training never saw has probability 0.
             block = np.zeros((window.shape[0], CLASSES.shape[0]))
             block[:, np.searchsorted(CLASSES, model.classes)] = proba
             block[~np.isfinite(proba).all(axis=1)] = np.nan
             out[window] = block
-        return out
+        return out, familiar
 
     def _model(
         self, bars: BarSeries, matrix: FloatArray, names: tuple[str, ...], rows: IntArray,
         value: FloatArray, end: IntArray, lo: int,
-    ) -> CalibratedModel | None:  # fmt: skip
+    ) -> tuple[CalibratedModel, DissimilarityGate | None] | None:  # fmt: skip
         y = value[rows].astype(np.int64)
         key = self._key(matrix[rows], y, rows - lo, end[rows] - lo)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        model = None
+        fitted = None
         if rows.shape[0] >= MIN_SAMPLES and np.unique(y).shape[0] >= 2:
             model = self._fit(bars, matrix, names, rows, y, end[rows])
+            fitted = (model, model.gate(self.settings.study.gate))
             self.trained += 1
-        self._cache[key] = model
+        self._cache[key] = fitted
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-        return model
+        return fitted
 
     def _key(self, *arrays: npt.NDArray[np.generic]) -> str:
         digest = hashlib.sha256(repr(self.settings).encode())

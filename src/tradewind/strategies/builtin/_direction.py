@@ -15,6 +15,7 @@ from tradewind.ml.artifact import parse_pin
 from tradewind.ml.calibrated import CalibratedModel
 from tradewind.ml.calibration import Calibrator
 from tradewind.ml.features import FeatureInputs
+from tradewind.ml.gate import DissimilarityGate
 from tradewind.ml.labels import DOWN, UP
 from tradewind.ml.models import BoostingSettings, ForestSettings
 from tradewind.ml.study import StudySettings
@@ -44,19 +45,25 @@ PINNED_WARMUP = 520
 
 def direction_signals(
     p_up: FloatArray, p_down: FloatArray, *, entry: float, exit_below: float, short: bool,
-    confidence: FloatArray | None = None,
+    confidence: FloatArray | None = None, familiar: npt.NDArray[np.bool_] | None = None,
 ) -> Signals:  # fmt: skip
     """Long when P(up) reaches ``entry`` (and beats P(down)); out when it falls below
     ``exit_below``; shorts mirrored. The confidence of a bar is the probability of its side
     unless given.
 
-    NaN probabilities (no model, or the model's own training period) give no signal at all.
+    NaN probabilities (no model, or the model's own training period) give no signal at all. Where
+    ``familiar`` is False (the dissimilarity gate: the bar's features lie farther from the
+    model's training rows than the gate's threshold) there is no entry: the model's answer there
+    is an extrapolation. Exits still apply, so an open position is not stranded.
     """
     with np.errstate(invalid="ignore"):
         long_in = (p_up >= entry) & (p_up > p_down)
         long_out = p_up < exit_below
         short_in = (p_down >= entry) & (p_down > p_up)
         short_out = p_down < exit_below
+    if familiar is not None:
+        long_in &= familiar
+        short_in &= familiar
     if confidence is None:
         confidence = np.where(p_up >= p_down, p_up, p_down)
     if not short:
@@ -81,6 +88,8 @@ class PinnedRows:
     close: FloatArray
     matrix: FloatArray
     proba: FloatArray
+    familiar: npt.NDArray[np.bool_]
+    """Per bar: within the model's dissimilarity gate (see :meth:`CalibratedModel.familiar`)."""
 
 
 def _same_bars(rows: PinnedRows, ts: IntArray, close: FloatArray) -> bool:
@@ -98,6 +107,7 @@ class PinnedModels:
 
     def __init__(self) -> None:
         self._loaded: dict[str, CalibratedModel] = {}
+        self._gates: dict[str, DissimilarityGate | None] = {}
         self._rows: dict[tuple[str, str], PinnedRows] = {}
         self._recalibrated: dict[str, list[Calibrator]] = {}
 
@@ -112,6 +122,7 @@ class PinnedModels:
                     "(up/down) these strategies trade"
                 )
             self._loaded[pin] = model
+            self._gates[pin] = model.gate()
         return self._loaded[pin]
 
     def rows(self, pin: str, bars: BarSeries) -> PinnedRows:
@@ -137,8 +148,13 @@ class PinnedModels:
         for calibrator in self._recalibrated.get(pin, ()):
             new[finite] = calibrator.transform(new[finite])
         new[ts[fresh] <= model.card.data_end_ts] = np.nan
-        proba = new if known is None or done == 0 else np.vstack([known.proba[:done], new])
-        rows = PinnedRows(ts, close, matrix, proba)
+        near = model.familiar(matrix, fresh, self._gates[pin])
+        if known is None or done == 0:
+            proba, familiar = new, near
+        else:
+            proba = np.vstack([known.proba[:done], new])
+            familiar = np.concatenate([known.familiar[:done], near])
+        rows = PinnedRows(ts, close, matrix, proba, familiar)
         self._rows[(pin, bars.symbol)] = rows
         return rows
 
@@ -146,6 +162,11 @@ class PinnedModels:
         """Class probabilities per bar and their classes, NaN up to the end of the model's
         training data (a prediction there would be in sample, which a backtest must not trade)."""
         return self.rows(pin, bars).proba.copy(), self.get(pin).classes
+
+    def familiar(self, pin: str, bars: BarSeries) -> npt.NDArray[np.bool_]:
+        """Per bar, whether its features lie within the model's dissimilarity gate (all bars for
+        a model saved without reference rows)."""
+        return self.rows(pin, bars).familiar.copy()
 
     def recalibrate(self, pin: str, calibrator: Calibrator) -> None:
         """Pass the probabilities of every later bar through ``calibrator`` too, after any
@@ -210,6 +231,17 @@ class WalkForwardStrategy(Strategy):
     def walk_forward_proba(self, learner: str, bars: BarSeries) -> tuple[FloatArray, IntArray]:
         """Walk-forward class probabilities per bar and their classes."""
         return self.predictor(learner).probabilities(bars), CLASSES
+
+    def member_signal(
+        self, member: str, bars: BarSeries, *, pinned: bool
+    ) -> tuple[FloatArray, IntArray, npt.NDArray[np.bool_]]:
+        """A registered model's (by pin) or a walk-forward learner's class probabilities per bar,
+        their classes, and where its dissimilarity gate allows entries."""
+        if pinned:
+            proba, classes = self.pinned.probabilities(member, bars)
+            return proba, classes, self.pinned.familiar(member, bars)
+        proba, familiar = self.predictor(member).predict(bars)
+        return proba, CLASSES, familiar
 
     def walk_forward_warmup(self) -> int:
         """Settling, a training window, and up to one window more before the first boundary."""

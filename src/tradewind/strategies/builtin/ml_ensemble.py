@@ -6,13 +6,15 @@ no pins are given, the walk-forward learners named in ``learners`` retrained ins
 soft or hard) gives per bar the combined shares of up, neutral and down and a confidence: long
 when up wins with a confidence of at least ``threshold`` (0.70 by default), short the mirror
 (with ``short``), out when the combined up share falls below ``exit_below``. The vote's confidence
-goes with each entry to the risk engine's confidence sizing. Bars before every member may speak
+goes with each entry to the risk engine's confidence sizing. The vote enters only where every
+member's dissimilarity gate finds the bar's features familiar. Bars before every member may speak
 (a registered member's training data, a walk-forward member's first window) have no vote.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from tradewind.bars import BarSeries, FloatArray
 from tradewind.core.errors import UserError
@@ -96,20 +98,24 @@ class MlEnsemble(WalkForwardStrategy):
         """As :class:`~tradewind.strategies.builtin.ml_signal.MlSignal`'s."""
         return PINNED_WARMUP if split_list(str(self.models)) else self.walk_forward_warmup()
 
+    def _ballots(self, bars: BarSeries) -> tuple[Vote, npt.NDArray[np.bool_]]:
+        pinned = bool(split_list(str(self.models)))
+        members = [self.member_signal(m, bars, pinned=pinned) for m in self._members()]
+        vote = weighted_vote([(p, c) for p, c, _ in members], self._weights(),
+                             threshold=float(self.threshold), method=str(self.method))  # fmt: skip
+        familiar = np.logical_and.reduce([f for _, _, f in members])
+        return vote, familiar
+
     def vote(self, bars: BarSeries) -> Vote:
         """The members' weighted vote at every bar."""
-        pinned = bool(split_list(str(self.models)))
-        members = [
-            self.pinned.probabilities(m, bars) if pinned else self.walk_forward_proba(m, bars)
-            for m in self._members()
-        ]
-        return weighted_vote(members, self._weights(), threshold=float(self.threshold),
-                             method=str(self.method))  # fmt: skip
+        return self._ballots(bars)[0]
 
     def indicators(self, bars: BarSeries) -> dict[str, FloatArray]:
-        """The vote's up and down shares and its confidence per bar (NaN: no vote)."""
-        vote = self.vote(bars)
-        return {"up": vote.share(UP), "down": vote.share(DOWN), "confidence": vote.confidence}
+        """The vote's up and down shares and its confidence per bar (NaN: no vote), and
+        ``familiar``: 1 where every member's dissimilarity gate lets the vote enter."""
+        vote, familiar = self._ballots(bars)
+        return {"up": vote.share(UP), "down": vote.share(DOWN), "confidence": vote.confidence,
+                "familiar": familiar.astype(np.float64)}  # fmt: skip
 
     def signals(self, bars: BarSeries) -> Signals:
         """Entries where up (down) wins with the threshold's confidence; exits below
@@ -118,4 +124,5 @@ class MlEnsemble(WalkForwardStrategy):
         return direction_signals(
             v["up"], v["down"], entry=float(self.threshold), exit_below=float(self.exit_below),
             short=bool(self.short), confidence=np.asarray(v["confidence"]),
+            familiar=v["familiar"] > 0,
         )  # fmt: skip

@@ -11,13 +11,19 @@ Two sources of the model, one rule:
   no signal (a prediction there is in sample).
 
 Long when the calibrated P(up) reaches ``entry`` and beats P(down); flat when it falls below
-``exit_below``; with ``short``, the mirror for P(down). The probability of the side goes with each
-entry as its confidence, for the risk engine's confidence sizing. The same ``signals`` run in a
+``exit_below``; with ``short``, the mirror for P(down). No entry where the dissimilarity gate
+finds the bar's features farther from the model's training rows than the gate's threshold
+(:class:`~tradewind.ml.gate.DissimilarityGate`, its default settings: the 99th percentile of the
+training rows' nearest-neighbour distances times 1.5, in the model's standardised feature
+space). The probability of the side goes with each entry as its confidence, for the risk engine's
+confidence sizing. The same ``signals`` run in a
 backtest and, over the bars seen so far, in a paper or live session; both are causal and
 deterministic (fixed seeds, one thread).
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from tradewind.bars import BarSeries, FloatArray
 from tradewind.ml.artifact import parse_pin
@@ -60,13 +66,13 @@ class MlSignal(WalkForwardStrategy):
         return PINNED_WARMUP if self.model else self.walk_forward_warmup()
 
     def indicators(self, bars: BarSeries) -> dict[str, FloatArray]:
-        """The calibrated P(up) and P(down) per bar (NaN where no model may speak)."""
-        if self.model:
-            proba, classes = self.pinned.probabilities(str(self.model), bars)
-        else:
-            proba, classes = self.walk_forward_proba(str(self.learner), bars)
+        """The calibrated P(up) and P(down) per bar (NaN where no model may speak), and
+        ``familiar``: 1 where the dissimilarity gate lets the model's signal enter, else 0."""
+        pinned = bool(self.model)
+        member = str(self.model) if pinned else str(self.learner)
+        proba, classes, familiar = self.member_signal(member, bars, pinned=pinned)
         p_up, p_down = side_probabilities(proba, classes)
-        return {"p_up": p_up, "p_down": p_down}
+        return {"p_up": p_up, "p_down": p_down, "familiar": familiar.astype(np.float64)}
 
     def pins(self) -> list[str]:
         """The pinned model, if any."""
@@ -82,4 +88,5 @@ class MlSignal(WalkForwardStrategy):
         """Entries where a side's probability reaches ``entry``, exits below ``exit_below``."""
         p = self.indicators(bars)
         return direction_signals(p["p_up"], p["p_down"], entry=float(self.entry),
-                                 exit_below=float(self.exit_below), short=bool(self.short))  # fmt: skip
+                                 exit_below=float(self.exit_below), short=bool(self.short),
+                                 familiar=p["familiar"] > 0)  # fmt: skip
