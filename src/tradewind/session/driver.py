@@ -320,6 +320,16 @@ class PaperDriver(BarDriver):
                 + "; start it with those strategies and symbols, or use another --bot"
             )
         self.engine.portfolio.positions.update(resumed.portfolio.positions)
+        if self.node.protection is not None:
+            # The protective exits of a carried position are set again from its average price,
+            # watching from the first bar of this session (the earlier session's trail is lost
+            # with it: the stop starts over, never looser than the rule from the entry).
+            for (owner, held), position in resumed.portfolio.positions.items():
+                if position.quantity != 0:
+                    self.node.protection.on_position(
+                        owner, held, position.quantity, position.average_price,
+                        position.average_price, self.first_bar[held],
+                    )  # fmt: skip
         node, port, first = self.node, self.port, self.first_bar
         ended = []
         for order in sorted(resumed.orders.values(), key=lambda o: (o.created_ts, o.client_id)):

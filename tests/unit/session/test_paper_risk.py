@@ -15,6 +15,7 @@ from tradewind.backtest.spec import Account, BacktestSpec, Window
 from tradewind.bars import BarSeries
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.recorded import bundled_recorded_dir
+from tradewind.engine.resume import ResumedAccount
 from tradewind.risk.config import parse_risk
 from tradewind.session.driver import PaperDriver
 from tradewind.venues.sim import FillModel
@@ -121,3 +122,44 @@ def test_a_preset_with_sizing_and_breakers_on_several_symbols() -> None:
     pd.testing.assert_frame_equal(
         paper.breaker_events.reset_index(drop=True), backtest.breaker_events.reset_index(drop=True)
     )
+
+
+def test_a_position_carried_over_a_restart_is_protected_again() -> None:
+    # Session A holds a long when it dies; session B carries the position on and sets its stop
+    # from the average price again: the stop fires in B as the rule says.
+    frames = _frames("ETH_BTC")
+    spec = BacktestSpec(
+        account=Account(cash=1, stake="50%"), risk=parse_risk({"exits": {"stop_pct": 0.004}})
+    )
+    full = BarSeries.from_frame(frames["ETH/BTC"], "ETH/BTC", Timeframe.parse("5m"))
+    first = PaperDriver(
+        prepare({"ETH/BTC": frames["ETH/BTC"].iloc[:WARMUP]}, spec),
+        strategies_from("sma_cross", None),
+    )
+    upto = WARMUP
+    while not any(p.quantity for p in first.engine.portfolio.positions.values()):
+        first.add("ETH/BTC", full.bar(upto))
+        first.flush()
+        upto += 1
+    assert upto < WARMUP + LIVE
+    ((key, held),) = [(k, p) for k, p in first.engine.portfolio.positions.items() if p.quantity]
+    first.node.protection.guards.clear()  # what a crash loses
+    second = PaperDriver(
+        prepare({"ETH/BTC": frames["ETH/BTC"].iloc[:upto]}, spec),
+        strategies_from("sma_cross", None),
+        balances=dict(first.engine.portfolio.cash),
+    )
+    resumed = ResumedAccount(portfolio=first.engine.portfolio, orders={}, fills=0)
+    assert second.carry_on(resumed) == []
+    guard = second.node.protection.guards[key]
+    assert guard.stop == pytest.approx(float(held.average_price) * (1 - 0.004), rel=1e-3)
+    for i in range(upto, WARMUP + LIVE):
+        second.add("ETH/BTC", full.bar(i))
+        second.flush()
+        if second.engine.portfolio.positions[key].quantity == 0:
+            break
+    exits = [o for o in second.node.orders.values() if o.reduce_only]
+    assert [o.tag for o in exits[:1]] == ["stop"]
+    assert second.engine.portfolio.positions[key].quantity == 0
+    low = float(min(full.low[upto : i + 1]))
+    assert low <= guard.stop, "the price never reached the stop: the test proves nothing"
