@@ -48,15 +48,17 @@ class AccountState:
         """Read ``bars`` for ``symbol`` from now on (live data grows the series)."""
         self._bars[symbol] = bars
 
-    def book_fill(self, fill: Fill, strategy_id: str, bar_index: int, reason: str) -> None:
-        """Book a new fill of ``strategy_id`` (at bar ``bar_index`` of its symbol)."""
+    def book_fill(self, fill: Fill, strategy_id: str, at: int, reason: str) -> None:
+        """Book a new fill of ``strategy_id`` at ``at`` (UTC ms: the open time of the bar of its
+        symbol it belongs to, :mod:`tradewind.engine.portfolio`)."""
         closed = len(self.portfolio.trades)
-        self.portfolio.apply_fill(fill, strategy_id, bar_index, reason)
+        self.portfolio.apply_fill(fill, strategy_id, at, reason)
         if self.observer is not None:
-            self._observed(closed, fill.ts, bar_index, fill.symbol)
+            self._observed(closed, fill.ts, at, fill.symbol)
 
-    def book_liquidation(self, event: PositionLiquidated, bar_index: int) -> list[tuple[str, str]]:
-        """Book a liquidation; return the ``(strategy_id, symbol)`` positions it closed."""
+    def book_liquidation(self, event: PositionLiquidated, at: int) -> list[tuple[str, str]]:
+        """Book a liquidation at ``at``; return the ``(strategy_id, symbol)`` positions it
+        closed."""
         log.warning(
             "%s liquidated at %s: %s %s of margin lost",
             event.symbol, event.price, event.margin_lost, event.currency,
@@ -66,16 +68,14 @@ class AccountState:
             k for k, p in self.portfolio.positions.items() if k[1] == event.symbol and p.quantity
         ]
         self.portfolio.apply_liquidation(
-            event.symbol, event.price, event.margin_lost, event.currency, event.ts, bar_index
+            event.symbol, event.price, event.margin_lost, event.currency, event.ts, at
         )
         if self.observer is not None:
-            self._observed(closed, event.ts, bar_index, event.symbol)
+            self._observed(closed, event.ts, at, event.symbol)
         return holders
 
-    def _observed(self, closed_before: int, ts: int, bar_index: int, symbol: str) -> None:
+    def _observed(self, closed_before: int, ts: int, bar_ts: int, symbol: str) -> None:
         assert self.observer is not None
-        # The observer's port speaks time: the bar is named by its open time.
-        bar_ts = int(self._bars[symbol].ts[bar_index])
         for trade in self.portfolio.trades[closed_before:]:
             self.observer.on_trade_closed(
                 trade.strategy_id, trade.pnl, trade.entry_price * trade.quantity, ts, bar_ts,

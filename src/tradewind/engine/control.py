@@ -31,14 +31,16 @@ until an operator resumes)."""
 POLICIES = ("keep", "flatten", "halt_all")
 
 Route = Callable[..., str | None]
-"""The Node's router: ``route(intent, binding, bar_index, plain=True)`` (gate, then send)."""
+"""The Node's router: ``route(intent, binding, at, plain=True)`` (gate, then send; booked at
+``at``)."""
 
 
 class ControlPort:
     """Operator actions on the orders and positions the order manager and the account hold.
 
     ``route`` sends a flattening exit through the gate (``plain``: never as an algorithm);
-    ``bar_of(symbol)`` is the bar of ``symbol`` current at the engine's time.
+    ``at_of(symbol)`` is the open time of the bar of ``symbol`` current at the engine's time
+    (what the flattening order's events are booked at).
     """
 
     def __init__(
@@ -51,7 +53,7 @@ class ControlPort:
         protection: ProtectionBook | None,
         binding_of: dict[tuple[str, str], Binding],
         route: Route,
-        bar_of: Callable[[str], int],
+        at_of: Callable[[str], int],
         on_strategy_error: StrategyErrorPolicy,
     ) -> None:
         if on_strategy_error not in POLICIES:
@@ -66,7 +68,7 @@ class ControlPort:
         self.on_strategy_error = on_strategy_error
         self._binding_of = binding_of
         self._route = route
-        self._bar_of = bar_of
+        self._at_of = at_of
         self.paused = ""
         """Why new entries are refused (an operator's pause, ``halt_all``); empty when not."""
         self.stopped_entries: dict[str, str] = {}
@@ -117,7 +119,7 @@ class ControlPort:
                 self.protection.drop((owner, held))
             action = IntentAction.EXIT_LONG if quantity > 0 else IntentAction.EXIT_SHORT
             intent = Intent(strategy_id=owner, symbol=held, action=action, ts=now, reason=reason)
-            self._route(intent, self._binding_of[(owner, held)], self._bar_of(held), plain=True)
+            self._route(intent, self._binding_of[(owner, held)], self._at_of(held), plain=True)
 
     def kill_switch(self, reason: str = "kill switch", *, halt: bool = True) -> None:
         """Cancel every working order and flatten every position with reduce-only orders.

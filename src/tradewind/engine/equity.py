@@ -40,7 +40,8 @@ def equity_curve(
 ) -> tuple[IntArray, FloatArray]:
     """Timestamps (bar open times, the union over symbols) and equity at each bar's close.
 
-    A movement booked at bar ``j`` of its symbol counts from bar ``j``'s close on.
+    A movement booked at ``at`` (the open time of bar ``j`` of its symbol) counts from bar
+    ``j``'s close on.
     """
     quote = account_currency(instruments)
     if len(bars) == 1:
@@ -50,12 +51,14 @@ def equity_curve(
         timeline = np.array(only.ts)
         n = len(timeline)
         position_of = {only.symbol: np.arange(n)}
+        series_of = {only.symbol: only}
         close_on = {only.symbol: np.array(only.close)}
     else:
         timeline = np.unique(np.concatenate([b.ts for b in bars.values()]))
         n = len(timeline)
         # Where each symbol's bar j sits on the common timeline.
         position_of = {s: np.searchsorted(timeline, b.ts) for s, b in bars.items()}
+        series_of = bars
         # The close of each symbol at or before each timeline bar.
         close_on = {s: _close_on_timeline(b, timeline) for s, b in bars.items()}
     # The ledger as columns; each asset's movements are picked out in booking order (the order
@@ -64,9 +67,14 @@ def equity_curve(
     assets = np.array([e.asset for e in ledger], dtype=object)
     amounts = np.array([float(e.amount) for e in ledger], dtype=np.float64)
     if len(position_of) == 1:
-        where = np.array([e.bar_index for e in ledger], dtype=np.int64)
+        where = _bar_of(only, np.array([e.at for e in ledger], dtype=np.int64))
     else:
-        where = np.array([position_of[e.symbol][e.bar_index] for e in ledger], dtype=np.int64)
+        where = np.zeros(len(ledger), dtype=np.int64)
+        symbols = np.array([e.symbol for e in ledger], dtype=object)
+        at = np.array([e.at for e in ledger], dtype=np.int64)
+        for symbol in set(symbols.tolist()):
+            mine = symbols == symbol
+            where[mine] = position_of[symbol][_bar_of(series_of[symbol], at[mine])]
     balances: dict[str, FloatArray] = {}
     for asset in {e.asset for e in ledger} | set(starting):
         step = np.zeros(n, dtype=np.float64)
@@ -86,7 +94,8 @@ def equity_curve(
         equity += balance * close_on[symbol]
     for symbol in {e.symbol for e in portfolio.exposures}:
         snaps = [e for e in portfolio.exposures if e.symbol == symbol]
-        where = np.array([position_of[symbol][e.bar_index] for e in snaps], dtype=np.int64)
+        at = np.array([e.at for e in snaps], dtype=np.int64)
+        where = position_of[symbol][_bar_of(series_of[symbol], at)]
         quantity = np.array([float(e.quantity) for e in snaps])
         cost = np.array([float(e.cost) for e in snaps])
         # The last snapshot at or before each bar (snapshots are in booking order).
@@ -101,3 +110,9 @@ def equity_curve(
 def _close_on_timeline(series: BarSeries, timeline: IntArray) -> FloatArray:
     at = np.searchsorted(series.ts, timeline, side="right") - 1
     return np.where(at >= 0, series.close[np.maximum(at, 0)], series.close[0])
+
+
+def _bar_of(series: BarSeries, at: IntArray) -> IntArray:
+    """Index of the bar of ``series`` open at each booking time (the first bar for earlier ones:
+    a resumed session's carried fills)."""
+    return np.maximum(np.searchsorted(series.ts, at, side="right") - 1, 0)

@@ -93,7 +93,7 @@ class Node:
             self.observer,
         )  # fmt: skip
         self.denials: list[DenialRecord] = []
-        self._bar = 0  # the bar the events of the current command belong to (runner's business)
+        self._at = 0  # when the events of the current command are booked (the open of their bar)
         self._owner: dict[str, Binding] = {}
         self._binding_of = {(b.strategy_id, b.symbol): b for b in bindings}
         self._bindings_by_symbol: dict[str, list[Binding]] = {}
@@ -107,7 +107,7 @@ class Node:
         self.control = ControlPort(
             manager=self.manager, account=self.account, desk=self.desk, observer=self.observer,
             protection=protection, binding_of=self._binding_of, route=self._route,
-            bar_of=self._bar_at, on_strategy_error=on_strategy_error,
+            at_of=self._bar_open, on_strategy_error=on_strategy_error,
         )  # fmt: skip
         self.host = StrategyHost(bindings, portfolio.positions, self.position,
                                  lambda: self.account.now, self.control.faulted)  # fmt: skip
@@ -151,7 +151,8 @@ class Node:
     def on_bar_close(self, binding: Binding, index: int) -> None:
         """Bar ``index`` of the binding's symbol has closed: act on its signal or hook."""
         bars = binding.bars
-        now = self.account.now = int(bars.ts[index]) + bars.timeframe.ms
+        at = int(bars.ts[index])  # the bar's events are booked at its open time
+        now = self.account.now = at + bars.timeframe.ms
         if binding.callback:
             intents = self.host.on_bar(binding, index, now)
         elif self.host.faulted and binding.strategy_id in self.host.faulted:
@@ -170,7 +171,7 @@ class Node:
                     # the account as it is after the exit, and fills right after it.
                     self.events.after_exit[key] = intent
                 continue  # otherwise an entry is already on its way
-            self._route(intent, binding, index)
+            self._route(intent, binding, at)
 
     def on_trade(self, symbol: str, trade: Trade) -> None:
         """A public trade of ``symbol``: show it to the strategies that asked for trades."""
@@ -208,27 +209,29 @@ class Node:
 
     def _date_for(self, symbol: str) -> None:
         # Events the venue answers while a parent is driven belong to the symbol's latest bar.
-        self._bar = self._bar_at(symbol)
+        self._at = self._bar_open(symbol)
 
     def _act(self, binding: Binding, intents: list[Intent], one_entry: bool) -> None:
         if not intents:
             return
-        index = self._bar_at(binding.symbol)
+        at = self._bar_open(binding.symbol)
         key = (binding.strategy_id, binding.symbol)
         for intent in intents:
             if one_entry and not intent.action.is_exit and (self.manager.working.get(key) or (
                     self.desk.working and self.desk.busy(key))):  # fmt: skip
                 continue  # an entry is already on its way
-            self._route(intent, binding, index)
+            self._route(intent, binding, at)
 
-    def _bar_at(self, symbol: str) -> int:
+    def _bar_open(self, symbol: str) -> int:
+        """Open time of the latest bar of ``symbol`` complete at the engine's time."""
         bars = self._bars[symbol]
-        return max(int(np.searchsorted(bars.close_time, self.now, side="right")) - 1, 0)
+        return int(bars.ts[max(int(np.searchsorted(bars.close_time, self.now, "right")) - 1, 0)])
 
-    def adopt(self, order: Order, bar_index: int) -> None:
+    def adopt(self, order: Order, at: int) -> None:
         """Carry on a working order of an earlier session of this bot (after a restart) and hand
         it to the venue again, as of when it was made: a simulated venue that lost it with the
-        process fills it where it would have filled.
+        process fills it where it would have filled. What the venue answers now is booked at
+        ``at`` (UTC ms, :meth:`on_venue_events`).
 
         Raises
         ------
@@ -247,17 +250,19 @@ class Node:
             )
         self.manager.adopt(order)
         self._owner[order.client_id] = binding
-        self._bar = bar_index
+        self._at = at
         self.venue.submit(order, order.created_ts)
 
     # -- venue events ----------------------------------------------------------------------------
 
     def _from_venue(self, events: list[VenueEvent]) -> None:
-        self.events.apply(events, self._bar)
+        self.events.apply(events, self._at)
 
-    def on_venue_events(self, events: list[VenueEvent], bar_index: int) -> None:
-        """Apply venue events (:class:`tradewind.engine.venue_events.VenueEventHandler`)."""
-        self.events.apply(events, bar_index)
+    def on_venue_events(self, events: list[VenueEvent], at: int) -> None:
+        """Apply venue events (:class:`tradewind.engine.venue_events.VenueEventHandler`), booked
+        at ``at`` (UTC ms: the open time of the bar they belong to; the runner's bar, the latest
+        bar live)."""
+        self.events.apply(events, at)
 
     # -- protective exits and breakers (driven by the runner) -------------------------------------
 
@@ -283,7 +288,8 @@ class Node:
         if action.kind != stops.PYRAMID_ADD and self._exiting(key):
             return  # an exit is already on its way (it fills at this bar's open, first)
         intent = action.intent(self.position(*key) > 0)
-        client_id = self._route(intent, binding, action.bar, plain=True)
+        at = int(self._bars[key[1]].ts[action.bar])
+        client_id = self._route(intent, binding, at, plain=True)
         if client_id is None:
             self.protection.failed(key)
         elif not self.orders[client_id].status.is_terminal:
@@ -372,7 +378,7 @@ class Node:
         return self.manager.exiting(key) or bool(self.desk.working and self.desk.exiting(key))
 
     def _route(
-        self, intent: Intent, binding: Binding, bar_index: int, *, plain: bool = False
+        self, intent: Intent, binding: Binding, at: int, *, plain: bool = False
     ) -> str | None:
         """Gate ``intent`` and send what it approves: an order, or a parent when the intent
         names an algorithm (or, unless ``plain``, a market intent meets the run's default
@@ -397,7 +403,7 @@ class Node:
         spec = intent.algo
         if spec is None and not plain and intent.price_type is PriceType.MARKET:
             spec = self.desk.default
-        self._bar = bar_index
+        self._at = at  # what the venue answers this command is booked then
         if spec is not None:
             try:
                 return self.desk.start(decision, binding, spec, self.now).parent_id

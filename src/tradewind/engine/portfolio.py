@@ -8,9 +8,12 @@ them in (a fee in base reduces the base received). Linear perpetuals: nothing is
 settle currency's ledger takes the fees, the realised PnL of reductions, funding and liquidation
 losses, and the open position is worth ``contract size x (quantity x price - cost basis)``.
 
-Every ledger movement is also kept in :attr:`Portfolio.ledger` with the bar it belongs to, and
+Every ledger movement is also kept in :attr:`Portfolio.ledger` with the time it is booked at, and
 every change of a perpetual position in :attr:`Portfolio.exposures`, so the equity curve can be
-derived from them with array operations (:mod:`tradewind.engine.equity`).
+derived from them with array operations (:mod:`tradewind.engine.equity`). The booking time
+(``at``, UTC ms) is the open time of the bar the movement belongs to, so the curve counts it from
+that bar's close on: a fill at a bar's open belongs to that bar, a fill at a close (the signal
+bar's, ``fill_at=close``) to the bar that closes then, live events to the latest bar.
 """
 
 from __future__ import annotations
@@ -65,10 +68,10 @@ class ClosedTrade:
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    """One movement of one asset's balance, at bar ``bar_index`` of ``symbol``."""
+    """One movement of one asset's balance in ``symbol``, booked at ``at`` (UTC ms)."""
 
     symbol: str
-    bar_index: int
+    at: int
     asset: str
     amount: Decimal
 
@@ -76,22 +79,22 @@ class LedgerEntry:
 @dataclass(frozen=True, slots=True)
 class Exposure:
     """A perpetual's net position after a change: quantity and cost basis (sum of quantity x
-    entry price over the strategies holding it), from bar ``bar_index`` on."""
+    entry price over the strategies holding it), from the booking time ``at`` (UTC ms) on."""
 
     symbol: str
-    bar_index: int
+    at: int
     quantity: Decimal
     cost: Decimal
 
 
 @dataclass(frozen=True, slots=True)
 class BookedFill:
-    """A fill as the portfolio booked it, with the strategy it belongs to and the bar it is
-    effective from (for deriving the equity curve)."""
+    """A fill as the portfolio booked it, with the strategy it belongs to and the time it is
+    booked at (UTC ms; for deriving the equity curve)."""
 
     fill: Fill
     strategy_id: str
-    bar_index: int
+    at: int
 
 
 @dataclass
@@ -108,11 +111,11 @@ class Portfolio:
     exposures: list[Exposure] = field(default_factory=list)
     leverage: dict[str, Decimal] = field(default_factory=dict)
 
-    def _move(self, symbol: str, bar_index: int, asset: str, amount: Decimal) -> None:
+    def _move(self, symbol: str, at: int, asset: str, amount: Decimal) -> None:
         if amount:
             cash = self.cash
             cash[asset] = cash.get(asset, ZERO) + amount
-            self.ledger.append(LedgerEntry(symbol, bar_index, asset, amount))
+            self.ledger.append(LedgerEntry(symbol, at, asset, amount))
 
     def margin_in_use(self, currency: str) -> Decimal:
         """Initial margin of the open perpetual positions settled in ``currency``."""
@@ -154,24 +157,25 @@ class Portfolio:
         """Ledger balance of ``asset``."""
         return self.cash.get(asset, ZERO)
 
-    def apply_fill(self, fill: Fill, strategy_id: str, bar_index: int, reason: str = "") -> None:
-        """Book one fill: ledger, position, fees, and a closed trade when it reduces a position."""
+    def apply_fill(self, fill: Fill, strategy_id: str, at: int, reason: str = "") -> None:
+        """Book one fill at ``at`` (UTC ms, see the module): ledger, position, fees, and a closed
+        trade when it reduces a position."""
         instrument = self.instruments[fill.symbol]
         base, quote = instrument.base, instrument.quote
         self.fees_paid[fill.fee_currency] = self.fees_paid.get(fill.fee_currency, ZERO) + fill.fee
         signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
-        self.fills.append(BookedFill(fill, strategy_id, bar_index))
+        self.fills.append(BookedFill(fill, strategy_id, at))
         position = self.position(strategy_id, fill.symbol)
         if instrument.market_type is not MarketType.SPOT:  # a derivative
             gross = self._update_position(position, signed, fill, fill.fee, reason)
-            self._move(fill.symbol, bar_index, instrument.settle_currency, gross - fill.fee)
-            self._record_exposure(fill.symbol, bar_index)
+            self._move(fill.symbol, at, instrument.settle_currency, gross - fill.fee)
+            self._record_exposure(fill.symbol, at)
             return
         notional = fill.price * fill.quantity
         fee_in_quote = fill.fee if fill.fee_currency == quote else fill.fee * fill.price
-        self._move(fill.symbol, bar_index, quote, -notional if fill.side is Side.BUY else notional)
-        self._move(fill.symbol, bar_index, base, signed)
-        self._move(fill.symbol, bar_index, fill.fee_currency, -fill.fee)
+        self._move(fill.symbol, at, quote, -notional if fill.side is Side.BUY else notional)
+        self._move(fill.symbol, at, base, signed)
+        self._move(fill.symbol, at, fill.fee_currency, -fill.fee)
         if fill.fee_currency == base:
             # The base the account actually holds moved by the fee too.
             signed -= fill.fee
@@ -208,9 +212,10 @@ class Portfolio:
                 found[symbol] = found.get(symbol, ZERO) + position.dust
         return found
 
-    def apply_funding(self, symbol: str, amount: Decimal, currency: str, bar_index: int) -> None:
-        """Book a funding payment, shared among the strategies holding ``symbol`` by size."""
-        self._move(symbol, bar_index, currency, amount)
+    def apply_funding(self, symbol: str, amount: Decimal, currency: str, at: int) -> None:
+        """Book a funding payment at ``at`` (UTC ms), shared among the strategies holding
+        ``symbol`` by size."""
+        self._move(symbol, at, currency, amount)
         holders = [p for (_, s), p in self.positions.items() if s == symbol and p.quantity]
         total = sum((abs(p.quantity) for p in holders), ZERO)
         for position in holders:
@@ -225,10 +230,11 @@ class Portfolio:
         margin_lost: Decimal,
         currency: str,
         ts: int,
-        bar_index: int,
+        at: int,
     ) -> None:
-        """Close every strategy's position in ``symbol``: the isolated margin is lost."""
-        self._move(symbol, bar_index, currency, -margin_lost)
+        """Close every strategy's position in ``symbol`` at ``ts`` (booked at ``at``): the
+        isolated margin is lost."""
+        self._move(symbol, at, currency, -margin_lost)
         holders = [p for (_, s), p in self.positions.items() if s == symbol and p.quantity]
         total = sum((abs(p.quantity) for p in holders), ZERO)
         for position in holders:
@@ -255,13 +261,13 @@ class Portfolio:
             position.average_price = ZERO
             position.open_fees = ZERO
             position.open_funding = ZERO
-        self._record_exposure(symbol, bar_index)
+        self._record_exposure(symbol, at)
 
-    def _record_exposure(self, symbol: str, bar_index: int) -> None:
+    def _record_exposure(self, symbol: str, at: int) -> None:
         held = [p for (_, s), p in self.positions.items() if s == symbol]
         quantity = sum((p.quantity for p in held), ZERO)
         cost = sum((p.quantity * p.average_price for p in held), ZERO)
-        self.exposures.append(Exposure(symbol, bar_index, quantity, cost))
+        self.exposures.append(Exposure(symbol, at, quantity, cost))
 
     def _update_position(
         self, position: Position, signed: Decimal, fill: Fill, fee_in_quote: Decimal, reason: str

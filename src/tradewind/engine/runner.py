@@ -180,8 +180,8 @@ class BacktestRunner:
             if kind == 2:
                 node.on_protective(symbol)
             else:
-                node.now = best_time
-                node.on_venue_events(venue.process_bar(symbol, index), index)
+                node.now = best_time  # the open time of bar ``index``: its events are booked then
+                node.on_venue_events(venue.process_bar(symbol, index), best_time)
         if progress is not None:
             progress(total, total)
 
@@ -233,7 +233,7 @@ class BacktestRunner:
             elif fill_bar is not None:
                 advance(fill_time)
                 node.now = fill_time
-                node.on_venue_events(venue.process_bar(symbol, fill_bar), fill_bar)
+                node.on_venue_events(venue.process_bar(symbol, fill_bar), fill_time)
             else:
                 break
         if progress is not None:

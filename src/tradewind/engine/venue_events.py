@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
+import numpy as np
+
 from tradewind.bars import BarSeries
 from tradewind.core.events import (
     CancelRejected,
@@ -39,7 +41,8 @@ from tradewind.risk.exits import ProtectionBook
 log = logging.getLogger(__name__)
 
 Route = Callable[[Intent, Binding, int], str | None]
-"""The Node's router: ``route(intent, binding, bar_index)`` (gate, then send)."""
+"""The Node's router: ``route(intent, binding, at)`` (gate, then send; what the venue answers is
+booked at ``at``)."""
 
 
 class VenueEventHandler:
@@ -78,22 +81,22 @@ class VenueEventHandler:
         self.after_exit: dict[tuple[str, str], Intent] = {}
         """A reversal's entry per ``(strategy_id, symbol)``, waiting for its exit to fill."""
 
-    def apply(self, events: list[VenueEvent], bar_index: int) -> None:
+    def apply(self, events: list[VenueEvent], at: int) -> None:
         """Apply venue events: order states and fills through the order manager, new fills into
-        the portfolio and the strategy; funding and liquidations into the portfolio."""
+        the portfolio and the strategy; funding and liquidations into the portfolio. Their
+        movements are booked at ``at`` (UTC ms: the open time of the bar they belong to, see
+        :mod:`tradewind.engine.portfolio`)."""
         publish, manager, account = self.bus.publish, self.manager, self.account
         for event in events:
             kind = type(event)
             publish(VENUE_TOPICS[kind], account.now, event)
             if kind is FundingPaid:
                 assert isinstance(event, FundingPaid)
-                account.portfolio.apply_funding(
-                    event.symbol, event.amount, event.currency, bar_index
-                )
+                account.portfolio.apply_funding(event.symbol, event.amount, event.currency, at)
                 continue
             if kind is PositionLiquidated:
                 assert isinstance(event, PositionLiquidated)
-                for key in account.book_liquidation(event, bar_index):
+                for key in account.book_liquidation(event, at):
                     if self.protection is not None:
                         self.protection.drop(key)
                 continue
@@ -106,7 +109,7 @@ class VenueEventHandler:
                 assert isinstance(event, OrderFilled)
                 if not manager.book_fill(order, event):
                     continue  # the same trade again (same trade id): booked once already
-                self._filled(order.client_id, order.reduce_only, event.fill, bar_index)
+                self._filled(order.client_id, order.reduce_only, event.fill, at)
             elif kind is CancelRejected:
                 if order.status is OrderStatus.CANCEL_PENDING:
                     order.cancel_refused()
@@ -123,17 +126,18 @@ class VenueEventHandler:
             if self.desk.working and self.desk.is_child(order.client_id):
                 self.desk.child_changed(order, account.now)
 
-    def _filled(self, client_id: str, reduce_only: bool, fill: Fill, bar_index: int) -> None:
+    def _filled(self, client_id: str, reduce_only: bool, fill: Fill, at: int) -> None:
         binding = self._owner[client_id]
         order = self.manager.orders[client_id]
         account = self.account
         key = (binding.strategy_id, fill.symbol)
-        account.book_fill(fill, binding.strategy_id, bar_index, order.tag)
+        account.book_fill(fill, binding.strategy_id, at, order.tag)
         if self.protection is not None:
             position = account.portfolio.position(*key)
             bars = self._bars[fill.symbol]
             # A fill at a bar's open is exposed to that bar; a fill at a close, from the next.
-            start = bar_index if fill.ts <= int(bars.ts[bar_index]) else bar_index + 1
+            index = max(int(np.searchsorted(bars.ts, at, side="right")) - 1, 0)
+            start = index if fill.ts <= int(bars.ts[index]) else index + 1
             self.protection.on_position(
                 key[0], key[1], position.quantity, position.average_price, fill.price, start
             )
@@ -144,7 +148,7 @@ class VenueEventHandler:
                 del self.after_exit[key]
                 if account.position(*key) == 0:
                     account.now = max(account.now, fill.ts)
-                    self._route(replace(waiting, ts=account.now), binding, bar_index)
+                    self._route(replace(waiting, ts=account.now), binding, at)
         if self.host.wants_fill(binding):
             for intent in self.host.call(binding, "on_fill", fill.ts, fill):
-                self._route(intent, binding, bar_index)
+                self._route(intent, binding, at)

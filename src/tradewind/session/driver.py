@@ -337,7 +337,9 @@ class PaperDriver(BarDriver):
                 ended.append(order)
                 continue
             node.now = max(node.now, order.created_ts)
-            node.adopt(order, max(first.get(order.symbol, 1) - 1, 0))
+            bars = self.bars.get(order.symbol)
+            before = max(first.get(order.symbol, 1) - 1, 0)  # the bar before trading starts
+            node.adopt(order, int(bars.ts[before]) if bars is not None and len(bars) else 0)
         # What the venue filled while the bot was down, bar by bar in time order.
         while True:
             best: tuple[int, str, int] | None = None
@@ -351,7 +353,7 @@ class PaperDriver(BarDriver):
                 break
             at, symbol, i = best
             node.now = max(node.now, at)
-            node.on_venue_events(port.process_bar(symbol, i), i)
+            node.on_venue_events(port.process_bar(symbol, i), at)
         return ended
 
     def _step(self, close: int, arrived: Mapping[str, Bar]) -> StepReport:
@@ -405,5 +407,5 @@ class PaperDriver(BarDriver):
             else:
                 symbol = self.symbols[k]
                 node.now = max(node.now, at)
-                node.on_venue_events(port.process_bar(symbol, index[symbol]), index[symbol])
+                node.on_venue_events(port.process_bar(symbol, index[symbol]), at)
         return self._report(close, index, orders_before, fills_before)

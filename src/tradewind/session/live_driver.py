@@ -157,7 +157,7 @@ class LiveDriver(BarDriver):
                 ts, symbol = getattr(event, "ts", node.now), order.symbol if order else ""
             node.now = max(node.now, ts)
             bars = self.bars.get(symbol)
-            node.on_venue_events([event], max(len(bars) - 1, 0) if bars is not None else 0)
+            node.on_venue_events([event], int(bars.ts[-1]) if bars is not None and len(bars) else 0)
 
     # -- the guards -------------------------------------------------------------------------------
 
