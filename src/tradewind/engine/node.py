@@ -364,7 +364,7 @@ class Node:
                         price_type=price_type, trigger_price=trigger_price,
                         quantity=min(quantity, abs(held)), reason=reason)  # fmt: skip
         binding = self._binding_of[(strategy_id, symbol)]
-        return self._route(intent, binding, self._bar_at(symbol), plain=True)
+        return self._route(intent, binding, self._bar_open(symbol), plain=True)
 
     def kill_switch(self, reason: str = "kill switch", *, halt: bool = True) -> None:
         """Cancel every working order and flatten every position; with ``halt``, no new
