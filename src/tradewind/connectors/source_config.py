@@ -15,11 +15,12 @@ to its own where a venue lists the market under another name::
     exchange = { name = "binance" }
 
     [[sources.candles]]
-    name = "binance-eu"
-    exchange = { name = "binance", rest_url = "http://127.0.0.1:9102" }
-    symbols = { "XRP/USDT" = "XRP/USDT" }
+    name = "bybit"
+    exchange = { name = "bybit" }
+    symbols = { "XRP/USDT" = "XRP/USDT:USDT" }
 
-A source reads public market data: it takes no key.
+A source reads public market data: it takes no key. A candle source streams Binance or Bybit
+(:mod:`.stream_protocols`).
 """
 
 from __future__ import annotations
@@ -31,13 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.latency import DEFAULT_THRESHOLD_MS
+from tradewind.connectors.stream_protocols import STREAMED_EXCHANGES
 from tradewind.core.errors import UserError
 
 MIN_FAILOVER_S = 5.0
 """The failover allowance is ``max(2 x push interval, MIN_FAILOVER_S)`` after the last message."""
-
-STREAMED_PROTOCOLS = frozenset({"binance"})
-"""Exchanges whose streams :class:`MarketFeed` reads (it taps Binance's raw messages)."""
 
 
 class SourceConfig(BaseModel):
@@ -59,10 +58,10 @@ class SourceConfig(BaseModel):
             raise UserError(
                 f"source {self.name!r}: a market-data source reads public data; give it no key"
             )
-        if exchange.name not in STREAMED_PROTOCOLS:
+        if exchange.name not in STREAMED_EXCHANGES:
             raise UserError(
                 f"source {self.name!r}: exchange {self.exchange.name!r} cannot be streamed as a "
-                f"market-data source yet (supported: {', '.join(sorted(STREAMED_PROTOCOLS))})"
+                f"market-data source yet (supported: {', '.join(sorted(STREAMED_EXCHANGES))})"
             )
         return self
 
