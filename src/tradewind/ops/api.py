@@ -279,6 +279,17 @@ def build_app(
         and order type, and the fees paid per currency."""
         return facade.execution_costs()
 
+    @app.get(f"{v1}/costs/stored", responses=_AUTH_ERRORS)
+    async def stored_costs(_: Read) -> dict[str, Any]:
+        """The execution costs of every session in the bot's database, per order and parent,
+        aggregated by strategy, venue, algorithm and kind."""
+        return facade.stored_costs()
+
+    @app.get(f"{v1}/parents", responses=_AUTH_ERRORS)
+    async def parents(_: Read, working: bool = False) -> list[dict[str, Any]]:
+        """The bot's parent orders as written ahead (only the working ones with ``working``)."""
+        return facade.parent_orders(working)
+
     @app.get(f"{v1}/runs", responses=_AUTH_ERRORS)
     async def runs(
         _: Read,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from tradewind.config import AppConfig
 from tradewind.core.errors import UserError
 from tradewind.engine.node import Node
-from tradewind.ops import views
+from tradewind.ops import executions, views
 from tradewind.ops.errors import NotAvailableError, UnknownNameError
 from tradewind.ops.events import EventHub
 from tradewind.ops.heartbeat import Heartbeat
@@ -194,6 +194,14 @@ class ControlFacade:
         """Transaction-cost analysis of the bot's done orders with fills, by strategy and order
         type (each measured once, when it is done)."""
         return self._costs.summary()
+
+    def stored_costs(self) -> dict[str, Any]:
+        """Every session's execution costs from the database, by strategy, venue and algorithm."""
+        return executions.stored_costs(self.bot)
+
+    def parent_orders(self, working_only: bool = False) -> list[dict[str, Any]]:
+        """The bot's parent orders as its database holds them (written ahead)."""
+        return executions.parent_rows(self.bot, working_only=working_only)
 
     def runs(self, limit: int = 50, kind: str | None = None) -> list[dict[str, Any]]:
         """The latest stored backtest, optimisation and walk-forward runs in the bot's database
