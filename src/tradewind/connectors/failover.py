@@ -24,7 +24,12 @@ than the last one it emitted, taken from the *active* source:
 The set also cross-checks the sources' mids (:class:`~.crosscheck.CrossCheck`, from book tickers
 and depth) and measures each stream's receive lag (:class:`~.latency.LatencyMonitor`); their
 findings are events on the same queue, and :meth:`SourceSet.divergent_symbols` is the data
-divergence state a session applies as a no-new-entries breaker.
+divergence state a session applies as a no-new-entries breaker. With
+``aggregator_check_s`` set, the price aggregators of the config (CoinGecko, CryptoCompare) are
+polled that often and each price enters the cross-check as one more source's mid: more than
+``outlier_k`` (5 by default) x MAD from the other sources' mids over 5 s and it is rejected as an
+outlier; beyond ``divergence_bps`` of them and the symbol is divergent. An aggregator that fails
+is logged once per spell and ages out of the comparison.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 
+from tradewind.connectors.aggregators import Aggregator
 from tradewind.connectors.binance_streams import StreamKind
 from tradewind.connectors.crosscheck import CrossCheck
 from tradewind.connectors.latency import LatencyMonitor
@@ -116,6 +122,8 @@ class SourceSet:
         self._tasks: list[asyncio.Task[None]] = []
         self._judging: asyncio.Task[None] | None = None
         self._no_standby_said = False
+        self.aggregators: list[Aggregator] = []
+        """The price aggregators polled for the cross-check (opened by :meth:`start`)."""
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self, ready_timeout_s: float | None = None) -> None:
@@ -132,6 +140,11 @@ class SourceSet:
         loop = asyncio.get_running_loop()
         for index, source in enumerate(self.sources):
             self._tasks.append(loop.create_task(self._read(index), name=f"source {source.name}"))
+        if self.config.aggregator_check_s is not None and not self.aggregators:
+            self.aggregators = [Aggregator(a) for a in self.config.aggregators]
+            self._tasks.append(loop.create_task(self._poll_aggregators(self.config
+                                                                       .aggregator_check_s),
+                                                name="aggregator prices"))  # fmt: skip
         if ready_timeout_s is not None:
             await self.wait_ready(ready_timeout_s)
 
@@ -184,6 +197,9 @@ class SourceSet:
         self._judging = None
         for source in self.sources:
             await source.feed.stop()
+        for aggregator in self.aggregators:
+            await aggregator.close()
+        self.aggregators = []
 
     async def __aenter__(self) -> SourceSet:
         await self.start(ready_timeout_s=120.0)
@@ -262,10 +278,33 @@ class SourceSet:
             self.events.put_nowait(dataclasses.replace(event, stream=f"{name} {event.stream}"))
 
     def _mid(self, name: str, symbol: str, bid: Decimal, ask: Decimal, received_ms: int) -> None:
-        for finding in self.crosscheck.observe(name, symbol, (bid + ask) / _TWO, received_ms):
+        self._observe(name, symbol, (bid + ask) / _TWO, received_ms)
+
+    def _observe(self, name: str, symbol: str, price: Decimal, received_ms: int) -> None:
+        for finding in self.crosscheck.observe(name, symbol, price, received_ms):
             log = _log.info if finding.kind == "converged" else _log.warning
             log("%s %s: %s (%s)", symbol, finding.kind, finding.source, finding.detail)
             self.events.put_nowait(finding)
+
+    async def _poll_aggregators(self, period_s: float) -> None:
+        """Feed every aggregator's price of each symbol it maps to the cross-check."""
+        symbols = list(dict.fromkeys(self.sources[0].canonical.values()))
+        asked = [(a, s) for a in self.aggregators for s in symbols if s in a.config.symbols]
+        failing: set[tuple[str, str]] = set()
+        while True:
+            answers = await asyncio.gather(*(a.price(s) for a, s in asked),
+                                           return_exceptions=True)  # fmt: skip
+            now = self._clock()
+            for (aggregator, symbol), answer in zip(asked, answers, strict=True):
+                key = (aggregator.name, symbol)
+                if isinstance(answer, Decimal):
+                    failing.discard(key)
+                    self._observe(aggregator.name, symbol, answer, now)
+                elif key not in failing:
+                    failing.add(key)
+                    _log.warning("aggregator %s, %s: no price for the cross-check: %s",
+                                 aggregator.name, symbol, answer)  # fmt: skip
+            await asyncio.sleep(period_s)
 
     def _lag(self, name: str, stream: str, exchange_ms: int, received_ms: int) -> None:
         alert = self.latency.observe(name, stream, exchange_ms, received_ms)

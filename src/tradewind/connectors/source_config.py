@@ -167,6 +167,11 @@ class SourcesConfig(BaseModel):
         Seconds between two polls of the context venues.
     aggregators
         Price aggregators polled with the context venues (their prices, and BTC dominance).
+    aggregator_check_s
+        Seconds between polls of the aggregators' prices for the continuous cross-check (each
+        price then counts as one more source's mid, under the same divergence and outlier
+        rules); under the cross-check's 5 s window so that a polled price is always fresh.
+        None (the default): aggregators give market context only.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -181,6 +186,7 @@ class SourcesConfig(BaseModel):
     context: list[ContextVenueConfig] = Field(default_factory=list)
     context_period_s: float = Field(default=60.0, gt=0)
     aggregators: list[AggregatorConfig] = Field(default_factory=list)
+    aggregator_check_s: float | None = Field(default=None, gt=0, lt=5.0)
 
     @model_validator(mode="after")
     def _unique(self) -> SourcesConfig:
@@ -189,6 +195,9 @@ class SourcesConfig(BaseModel):
                             ("aggregator", [a.name for a in self.aggregators])):  # fmt: skip
             if len(set(names)) != len(names):
                 raise UserError(f"a {kind} is named twice in {', '.join(names)}")
+        if self.aggregator_check_s is not None and not self.aggregators:
+            raise UserError("sources.aggregator_check_s cross-checks the aggregators' prices: "
+                            "add [[sources.aggregators]]")  # fmt: skip
         return self
 
     @property
