@@ -192,3 +192,41 @@ async def test_foreign_orders_are_reported_and_a_divergence_stops_entries(
         await reconciler.close()
         await port.close()
         await client.close()
+
+
+async def test_a_hand_made_futures_position_is_adopted_once_into_external(
+    server: LoopbackServer,
+) -> None:
+    perp = "XRP/USDT:USDT"
+    client, _ = await client_for(server, market_types=("linear",))
+    port = port_for(client, [perp], poll_s=0.05)
+    book = Book()
+    port.subscribe(book.receive)
+    ids = ClientIdFactory("rrx", session="a")
+    adopted: list[dict[str, Decimal]] = []
+    reconciler = RunningReconcile(port, own_prefix=ids.prefix, since_ms=int(time.time() * 1000),
+                                  every_s=0.3, grace_s=0.3, on_external=adopted.append)  # fmt: skip
+    try:
+        mine = Order(ids.next(), perp, Side.BUY, OrderType.MARKET, Decimal(100))
+        book.track(mine)
+        port.submit(mine, 0)
+        await _until(lambda: book.filled(mine.client_id) == 100, "the bot's entry filled", 5)
+        reconciler.start()
+        # By hand on the same account: 40 more contracts, then 15 of them sold.
+        await client.create_order(perp, "market", "buy", 40, None, {"newClientOrderId": "hand-1"})
+        await _until(lambda: reconciler.adopted == {perp: Decimal(40)}, "40 adopted", 10)
+        await asyncio.sleep(1.0)  # passes go on: the same trade is not adopted twice
+        assert reconciler.adopted == {perp: Decimal(40)}
+        await client.create_order(perp, "market", "sell", 15, None,
+                                  {"newClientOrderId": "hand-2", "reduceOnly": True})  # fmt: skip
+        await _until(lambda: reconciler.adopted == {perp: Decimal(25)}, "25 left adopted", 10)
+        assert await port.positions() == {perp: Decimal(125)}  # the bot's 100 + external 25
+        assert adopted[-1] == {perp: Decimal(25)}
+        assert reconciler.divergence == ""
+        held = [f.detail for f in reconciler.findings if f.kind is FindingKind.EXTERNAL_POSITION]
+        assert held == [f"{perp} 40 adopted into 'external' (+40); never traded",
+                        f"{perp} 25 adopted into 'external' (-15); never traded"]  # fmt: skip
+    finally:
+        await reconciler.close()
+        await port.close()
+        await client.close()
