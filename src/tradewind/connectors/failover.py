@@ -1,5 +1,5 @@
-"""One stream of closed bars from an ordered list of sources, failing over without a missing or
-a duplicated bar.
+"""One stream of closed bars (or public trades, or book updates) from an ordered list of
+sources, failing over without a missing or a duplicated bar.
 
 Every source of a :class:`SourceSet` streams at once (hot standby: a standby that must first
 connect and warm up cannot take over within seconds). Each source's feed already announces its
@@ -20,6 +20,20 @@ than the last one it emitted, taken from the *active* source:
 - Every switch is a :class:`~tradewind.core.source_events.SourceSwitched` event, and counted
   (:attr:`SourceSet.switches`). Bars carry the venue they came from, and ``secondary`` when it
   is not the first source.
+
+The same set serves the other data needs, one set per need (``need``):
+
+- **trades**: the active source's :class:`~tradewind.core.market_events.TradePrinted` events,
+  marked with their venue. Venues' prints are their own, so a takeover neither replays nor
+  backfills the prints of the source it replaces: the stream is the new source's from the
+  switch on (``SourceSwitched`` says where one venue's prints end and the next one's begin).
+- **books**: the active source's :class:`~tradewind.core.market_events.BookUpdated` events; a
+  takeover first emits the new source's book as it stands (``resynced``), and
+  :meth:`SourceSet.book` is the active source's book.
+
+A source's health is judged on its streams of the need's kind when those push at an interval
+(candles, depth); trades push only when something trades, so a trade source is judged on all its
+connections (its book ticker, too), which keep talking on a quiet market.
 
 The set also cross-checks the sources' mids (:class:`~.crosscheck.CrossCheck`, from book tickers
 and depth) and measures each stream's receive lag (:class:`~.latency.LatencyMonitor`); their
@@ -43,8 +57,9 @@ from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 
+from tradewind.book.book import OrderBook
 from tradewind.connectors.aggregators import Aggregator
-from tradewind.connectors.binance_streams import StreamKind
+from tradewind.connectors.binance_streams import PUSH_INTERVAL_S, StreamKind
 from tradewind.connectors.crosscheck import CrossCheck
 from tradewind.connectors.latency import LatencyMonitor
 from tradewind.connectors.market_feed import wall_ms
@@ -68,6 +83,7 @@ _log = logging.getLogger(__name__)
 
 _BarKey = tuple[str, str]  # (canonical symbol, timeframe)
 _TWO = Decimal(2)
+_NEED_KIND = {"candles": StreamKind.KLINE, "trades": StreamKind.TRADE, "books": StreamKind.DEPTH}
 
 
 class SourceSet:
@@ -81,7 +97,8 @@ class SourceSet:
     config
         Failover, cross-check and latency settings.
     need
-        The data need these sources serve (named in switch events).
+        The data need these sources serve: ``candles``, ``trades`` or ``books`` (named in
+        switch events).
     buffer_bars
         Bars kept per source, symbol and timeframe for a takeover.
     monotonic
@@ -102,6 +119,8 @@ class SourceSet:
     ) -> None:
         if not sources:
             raise UserError("a source set needs at least one source")
+        if need not in _NEED_KIND:
+            raise UserError(f"no data need {need!r} (needs: {', '.join(_NEED_KIND)})")
         self.sources = sources
         self.config = config
         self.need = need
@@ -223,6 +242,12 @@ class SourceSet:
         source = self.active_source
         return {source.canonical.get(s, s) for s in source.feed.stale_symbols()}
 
+    def book(self, symbol: str) -> OrderBook:
+        """Return the active source's book of the canonical ``symbol`` (a ``books`` set; check
+        ``in_sync`` of the source's feed before use)."""
+        source = self.active_source
+        return source.feed.book(source.config.venue_symbol(symbol))
+
     def health(self) -> dict[str, StreamState]:
         """Return every source's connection states, named ``<source> <connection>``."""
         return {f"{s.name} {name}": state for s in self.sources
@@ -266,12 +291,23 @@ class SourceSet:
             # No lag from book tickers: spot's carry no exchange time (the receive time stands
             # in), so their lag would read 0.
         elif isinstance(event, BookUpdated):
+            symbol = source.canonical.get(event.symbol, event.symbol)
             if event.best_bid is not None and event.best_ask is not None:
-                self._mid(name, source.canonical.get(event.symbol, event.symbol),
-                          event.best_bid, event.best_ask, event.received_ms)  # fmt: skip
+                self._mid(name, symbol, event.best_bid, event.best_ask,
+                          event.received_ms)  # fmt: skip
             self._lag(name, "depth", event.exchange_ms, event.received_ms)
+            if self.need == "books" and index == self.active:
+                self.events.put_nowait(dataclasses.replace(event, symbol=symbol, venue=name,
+                                                           secondary=index > 0))  # fmt: skip
         elif isinstance(event, TradePrinted):
             self._lag(name, "trade", event.exchange_ms, event.received_ms)
+            if self.need == "trades" and index == self.active:
+                trade = event.trade
+                symbol = source.canonical.get(trade.symbol, trade.symbol)
+                if trade.symbol != symbol:
+                    trade = dataclasses.replace(trade, symbol=symbol)
+                self.events.put_nowait(dataclasses.replace(event, trade=trade, venue=name,
+                                                           secondary=index > 0))  # fmt: skip
         elif isinstance(event, MarkPriceUpdated):
             self._lag(name, "mark", event.exchange_ms, event.received_ms)
         elif isinstance(event, StreamAlert):
@@ -395,8 +431,11 @@ class SourceSet:
 
     def _silent_s(self, index: int, now: float) -> float:
         groups = self.sources[index].feed.groups
-        candles = [g for g in groups if g.kind is StreamKind.KLINE] or groups
-        last = max((g.last_message_s for g in candles), default=0.0)
+        kind = _NEED_KIND[self.need]
+        judged = groups
+        if PUSH_INTERVAL_S[kind] is not None:
+            judged = [g for g in groups if g.kind is kind] or groups
+        last = max((g.last_message_s for g in judged), default=0.0)
         return now - max(last, self._started_s)
 
     def _fault(self, index: int, now: float) -> tuple[SwitchReason, str, float] | None:
@@ -421,3 +460,12 @@ class SourceSet:
         ))  # fmt: skip
         for key in list(self._bars[index]):
             self._offer(key)
+        if self.need == "books":
+            source = self.active_source
+            for venue_symbol, sync in source.feed.books.items():
+                update = sync.current(self._clock())
+                if update is not None:
+                    self.events.put_nowait(dataclasses.replace(
+                        update, symbol=source.canonical.get(venue_symbol, venue_symbol),
+                        venue=source.name, secondary=index > 0,
+                    ))  # fmt: skip

@@ -149,6 +149,10 @@ class SourcesConfig(BaseModel):
     ----------
     candles
         Sources of closed bars, primary first.
+    trades
+        Sources of public trades, primary first (empty: trades are not a need).
+    books
+        Sources of L2 books, primary first (empty: books are not a need).
     push_interval_s
         The candle stream's push interval (Binance: 2 s).
     switch_back_after_s
@@ -177,6 +181,8 @@ class SourcesConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     candles: list[SourceConfig] = Field(min_length=1)
+    trades: list[SourceConfig] = Field(default_factory=list)
+    books: list[SourceConfig] = Field(default_factory=list)
     push_interval_s: float = Field(default=2.0, gt=0)
     switch_back_after_s: float = Field(default=60.0, ge=0)
     check_period_s: float = Field(default=0.2, gt=0, le=1.0)
@@ -191,6 +197,8 @@ class SourcesConfig(BaseModel):
     @model_validator(mode="after")
     def _unique(self) -> SourcesConfig:
         for kind, names in (("candle source", [s.name for s in self.candles]),
+                            ("trade source", [s.name for s in self.trades]),
+                            ("book source", [s.name for s in self.books]),
                             ("context venue", [v.name for v in self.context]),
                             ("aggregator", [a.name for a in self.aggregators])):  # fmt: skip
             if len(set(names)) != len(names):
