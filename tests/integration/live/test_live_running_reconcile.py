@@ -7,6 +7,7 @@ The real ccxt client against the exchange simulator; the truth is the simulator'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -138,8 +139,14 @@ async def test_a_user_stream_reconnect_runs_a_reconcile(server: LoopbackServer) 
     # The server closes the user stream at its first event (Binance's 24-hour cut, or a drop).
     server.faults.add(Fault(kind=FaultKind.FORCED_DISCONNECT, path="user:spot"))
     try:
-        await _rest_a_bid(port, book, client, ids)
-        await _until(lambda: port.stream_errors > 0, "the user stream dropped", 10)
+        # Orders until one's event meets the fault (the first may go out before the stream is
+        # subscribed: the watch starts as a task).
+        for _ in range(5):
+            await _rest_a_bid(port, book, client, ids)
+            with contextlib.suppress(pytest.fail.Exception):
+                await _until(lambda: port.stream_errors > 0, "the user stream dropped", 2)
+                break
+        assert port.stream_errors > 0, "the user stream never dropped: the test proves nothing"
         await _until(lambda: "user stream reconnect" in reconciler.passes,
                      "a reconcile after the reconnect", 10)  # fmt: skip
         assert reconciler.divergence == ""
