@@ -239,6 +239,7 @@ class SessionOps:
         self.facade = ControlFacade(
             node, database, audit_key, mode=self.mode, events=self.events,
             config=self.config, two_factor=self.two_factor, health=self._stream_health,
+            risk_config=driver.prepared.spec.risk,
         )  # fmt: skip
         self.facade.job_queued = self._start_worker
         watch = ModelWatch(database.engine, driver.strategies, self.config.ml, self.events.publish,
