@@ -42,6 +42,7 @@ from tradewind.persistence.bots import open_bot
 from tradewind.risk.config import check_rules
 from tradewind.risk.stake import Stake
 from tradewind.session.live import LiveConfig, LiveSession
+from tradewind.session.native_stops import refuse_non_native
 from tradewind.session.operate import ServeOptions, SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession, SessionStatus
 from tradewind.venues.sim import FillModel
@@ -164,10 +165,7 @@ def trade(
     opts.check_outputs()
     risk = opts.risk()
     if risk is not None and mode == "live":
-        raise UserError(
-            "risk rules (--stop, --take-profit, --trailing, --risk-preset, --risk-config, [risk]) "
-            "are not yet supported in live sessions; run without them"
-        )
+        refuse_non_native(risk)  # a live session keeps only stops on the exchange, so far
     if not opts.symbol:
         raise UserError("--symbol is required: the market(s) to trade, e.g. --symbol BTC/USDT")
     if not opts.timeframe:

@@ -65,8 +65,6 @@ class TradePrinted:
     trade: Trade
     exchange_ms: int
     received_ms: int
-    venue: str = ""
-    secondary: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +82,6 @@ class BookUpdated:
     resynced: bool
     exchange_ms: int
     received_ms: int
-    venue: str = ""
-    secondary: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,9 @@ from tradewind.bars import BarSeries
 from tradewind.book.book import OrderBook
 from tradewind.core.algo_spec import AlgoSpec
 from tradewind.core.errors import UserError
-from tradewind.core.events import VenueEvent
+from tradewind.core.events import (
+    VenueEvent,
+)
 from tradewind.core.instrument import Instrument
 from tradewind.core.intents import Decision, Intent, IntentAction, PriceType
 from tradewind.core.orders import ClientIdFactory, Order
@@ -35,6 +37,7 @@ from tradewind.engine.bus import MessageBus
 from tradewind.engine.control import ControlPort, StrategyErrorPolicy
 from tradewind.engine.parents import ParentDesk
 from tradewind.engine.portfolio import Portfolio
+from tradewind.engine.resting_stops import RestingStops
 from tradewind.engine.strategy_host import StrategyFault, StrategyHost
 from tradewind.engine.venue_events import VenueEventHandler
 from tradewind.execution.order_manager import OrderManager
@@ -114,7 +117,9 @@ class Node:
             host=self.host, observer=self.observer, protection=protection, owner=self._owner,
             bars=self._bars, route=self._route,
         )  # fmt: skip
-        venue.subscribe(lambda events: self.events.apply(events, self._at))
+        self.resting = RestingStops(self.manager)
+        """Native stops resting on the exchange as positions' protection (live sessions)."""
+        venue.subscribe(self._from_venue)
 
     @property
     def now(self) -> int:
@@ -253,11 +258,16 @@ class Node:
 
     # -- venue events ----------------------------------------------------------------------------
 
+    def _from_venue(self, events: list[VenueEvent]) -> None:
+        self.events.apply(events, self._at)
+
     def on_venue_events(self, events: list[VenueEvent], at: int) -> None:
         """Apply venue events (:class:`tradewind.engine.venue_events.VenueEventHandler`), booked
         at ``at`` (UTC ms: the open time of the bar they belong to; the runner's bar, the latest
         bar live)."""
         self.events.apply(events, at)
+        if self.resting.stops:
+            self.resting.settle(self._route, self.now)
 
     # -- protective exits and breakers (driven by the runner) -------------------------------------
 
@@ -283,7 +293,8 @@ class Node:
         if action.kind != stops.PYRAMID_ADD and self._exiting(key):
             return  # an exit is already on its way (it fills at this bar's open, first)
         intent = action.intent(self.position(*key) > 0)
-        client_id = self._route(intent, binding, action.bar_ts, plain=True)
+        at = int(self._bars[key[1]].ts[action.bar])
+        client_id = self._route(intent, binding, at, plain=True)
         if client_id is None:
             self.protection.failed(key)
         elif not self.orders[client_id].status.is_terminal:
@@ -329,26 +340,65 @@ class Node:
     def flatten(
         self, strategy_id: str | None = None, reason: str = "flatten", *, symbol: str | None = None
     ) -> None:
-        """Close the positions of one strategy (or all) in one symbol (or all)."""
+        """Cancel the working orders and close the positions of ``strategy_id`` (None: all) in
+        ``symbol`` (None: every symbol) with reduce-only orders."""
         self.control.flatten(strategy_id, reason, symbol=symbol)
 
     def exit_position(
-        self, strategy_id: str, symbol: str, quantity: Decimal, reason: str, *,
+        self,
+        strategy_id: str,
+        symbol: str,
+        quantity: Decimal,
+        reason: str,
+        *,
         trigger_price: Decimal | None = None,
-    ) -> str | None:  # fmt: skip
-        """A reduce-only exit of ``quantity`` (:meth:`ControlPort.exit_position`)."""
-        return self.control.exit_position(
-            strategy_id, symbol, quantity, reason, trigger_price=trigger_price
-        )
+    ) -> str | None:
+        """Send a reduce-only exit of ``quantity`` of ``strategy_id``'s position in ``symbol``:
+        at market, or with ``trigger_price`` a stop-market order resting on the venue; through
+        the risk gate as every exit. Returns its client id, None when nothing was sent (no
+        position, or refused). The quantity is explicit so that an exit already in flight
+        (its outcome unknown) does not hold this one back; reduce-only keeps the two from
+        closing more than the position.
+        """
+        held = self.position(strategy_id, symbol)
+        if held == 0 or quantity <= 0:
+            return None
+        action = IntentAction.EXIT_LONG if held > 0 else IntentAction.EXIT_SHORT
+        price_type = PriceType.MARKET if trigger_price is None else PriceType.STOP
+        intent = Intent(strategy_id=strategy_id, symbol=symbol, action=action, ts=self.now,
+                        price_type=price_type, trigger_price=trigger_price,
+                        quantity=min(quantity, abs(held)), reason=reason)  # fmt: skip
+        binding = self._binding_of[(strategy_id, symbol)]
+        return self._route(intent, binding, self._bar_open(symbol), plain=True)
 
     def kill_switch(self, reason: str = "kill switch", *, halt: bool = True) -> None:
-        """Cancel and flatten everything; with ``halt``, no new exposure until resumed."""
+        """Cancel every working order and flatten every position; with ``halt``, no new
+        exposure until a person resumes."""
         self.control.kill_switch(reason, halt=halt)
 
     # -- routing ----------------------------------------------------------------------------------
 
+    def rest_stop(
+        self, strategy_id: str, symbol: str, quantity: Decimal, trigger_price: Decimal, reason: str
+    ) -> str | None:
+        """Place a native stop for the position that rests on the venue as its protection
+        (:mod:`tradewind.engine.resting_stops`): a reduce-only stop-market order through the
+        gate, as :meth:`exit_position` sends it. Returns its client id, None when refused."""
+        client_id = self.exit_position(
+            strategy_id, symbol, quantity, reason, trigger_price=trigger_price
+        )
+        if client_id is not None and not self.orders[client_id].status.is_terminal:
+            self.resting.hold((strategy_id, symbol), client_id)
+        return client_id
+
     def _exiting(self, key: tuple[str, str]) -> bool:
-        """True while a reduce-only order or parent of ``key`` is working."""
+        """True while a reduce-only order or parent of ``key`` is working (a resting stop is
+        protection, not an exit)."""
+        stop = self.resting.stops.get(key)
+        if stop is not None:
+            orders = self.orders
+            return any(orders[c].reduce_only for c in self.manager.working.get(key, ())
+                       if c != stop) or bool(self.desk.working and self.desk.exiting(key))  # fmt: skip
         return self.manager.exiting(key) or bool(self.desk.working and self.desk.exiting(key))
 
     def _route(
@@ -358,6 +408,9 @@ class Node:
         names an algorithm (or, unless ``plain``, a market intent meets the run's default
         execution). Returns the order's or the parent's id, None when nothing was sent."""
         key = (intent.strategy_id, intent.symbol)
+        if intent.action in _EXITS and self.resting.stops and self.resting.defer(
+                key, intent, binding, at, plain, self.now):  # fmt: skip
+            return None  # sent once the exchange has confirmed the resting stop's cancel
         if intent.action in _EXITS and intent.quantity is None and self._exiting(key):
             # An exit of the whole position is on its way already (a cap fills it in parts, or a
             # timer or hook asked twice): a second one would sell what is not there.

@@ -195,15 +195,14 @@ class ProtectiveAction:
 
     ``kind`` is a :mod:`tradewind.sim.stops` code; ``trigger`` the stop or profit level (None for
     market orders: time stops and pyramiding adds); ``quantity`` the size (None: the whole
-    position); ``bar_ts`` the open time of the bar the event fired in (what the order's events are
-    booked at); ``ts`` when the order is sent (the bar's open for intrabar exits, its close for
+    position); ``ts`` when the order is sent (the bar's open for intrabar exits, its close for
     close-time decisions).
     """
 
     strategy_id: str
     symbol: str
     kind: int
-    bar_ts: int
+    bar: int
     ts: int
     trigger: Decimal | None
     quantity: Decimal | None
@@ -327,12 +326,12 @@ class ProtectionBook:
         quantity: Decimal,
         average_price: Decimal,
         fill_price: Decimal,
-        exposed_from: int,
+        start: int,
     ) -> None:
         """A fill changed the position of ``strategy_id`` in ``symbol`` to ``quantity``.
 
-        ``exposed_from`` is the open time (UTC ms) of the first bar the new position is exposed
-        to (the fill's bar for a fill at its open; the next bar for a fill at a close).
+        ``start`` is the first bar the new position is exposed to (the fill's bar for a fill at
+        its open; the next bar for a fill at a close).
         """
         key = (strategy_id, symbol)
         guard = self.guards.get(key)
@@ -343,7 +342,6 @@ class ProtectionBook:
         rules = self.rules_for(strategy_id)
         if rules is None:
             return
-        start = int(np.searchsorted(self.bars[symbol].ts, exposed_from, side="left"))
         is_long = quantity > 0
         if guard is None or guard.is_long != is_long:
             self.guards[key] = self._open(
@@ -537,11 +535,42 @@ class ProtectionBook:
             guard.strategy_id,
             guard.symbol,
             kind,
-            int(self.bars[guard.symbol].ts[bar]),
+            bar,
             self._event_ts(guard, guard.event),
             trigger,
             quantity,
         )
+
+    def stop_in_force(self, key: tuple[str, str]) -> tuple[Decimal, str] | None:
+        """The stop of position ``key`` in force during the bar after the last one held, and
+        what it fires as (``stop``, ``breakeven``, ``trailing_stop``): the fixed or ATR stop,
+        tightened by the break-even move and the trail as the held bars moved them; the level a
+        native stop on the exchange rests at. None when no stop rule applies. Where the scan found
+        the stop reached on a held bar, the stop in force on that bar (the stop on the exchange
+        has fired, or fires at the next touch: it is not moved)."""
+        guard = self.guards.get(key)
+        if guard is None:
+            return None
+        event = self._scan(guard)
+        if event[0] >= 0:
+            level = event[3]
+            kind = event[2] if event[2] in (stops.TRAILING, stops.BREAKEVEN) else stops.STOP
+        else:
+            rules = guard.rules
+            series = self.bars[guard.symbol]
+            extreme, trail_on, breakeven_on = event[4], event[5], event[6]
+            atr_prev = NAN
+            if trail_on and rules.trailing_atr is not None and len(series):
+                atr_prev = float(self.atr(guard.symbol, rules.atr_period)[-1])
+            level, kind = stops.stop_in_force(
+                guard.is_long, guard.entry, guard.stop, float(rules.breakeven_offset), extreme,
+                trail_on, breakeven_on, _f(rules.trailing_pct), _f(rules.trailing_atr), atr_prev,
+                float(self.instruments[guard.symbol].price_step),
+            )  # fmt: skip
+        if math.isnan(level):
+            return None
+        price = self.instruments[guard.symbol].round_price(to_decimal(float(level)))
+        return price, stops.KIND_NAMES[int(kind)]
 
     def failed(self, key: tuple[str, str]) -> None:
         """The protective order was denied or rejected: look again from the next bar.

@@ -27,16 +27,19 @@ from typing import Any
 
 from tradewind.backtest.api import PreparedRun
 from tradewind.backtest.event import EventEngine, signal_arrays
-from tradewind.core.errors import UserError
 from tradewind.core.events import OrderFilled, VenueEvent
 from tradewind.core.orders import ClientIdFactory, Order, OrderStatus
+from tradewind.core.ports import RiskGate
 from tradewind.core.records import Bar
 from tradewind.engine.binding import Binding
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.node import Node
 from tradewind.engine.portfolio import Portfolio
+from tradewind.risk.config import build_risk
+from tradewind.risk.exits import ProtectionBook
 from tradewind.risk.gate import StakeGate
 from tradewind.session.driver import BarDriver, StepReport
+from tradewind.session.native_stops import NativeStops, refuse_non_native
 from tradewind.strategies.base import Strategy
 from tradewind.venues.live import LiveVenuePort
 
@@ -85,10 +88,7 @@ class LiveDriver(BarDriver):
         if max_orders_per_minute < 1:
             raise ValueError(f"the order rate must be at least 1, got {max_orders_per_minute}")
         if prepared.spec.risk is not None:
-            raise UserError(
-                "risk rules (--stop, --take-profit, --trailing, --risk-preset, --risk-config, "
-                "[risk]) are not yet supported in live sessions; run without them"
-            )
+            refuse_non_native(prepared.spec.risk)
         self.port = port
         self.entry_timeout_s = entry_timeout_s
         self.max_orders_per_minute = max_orders_per_minute
@@ -101,6 +101,8 @@ class LiveDriver(BarDriver):
         """Why the order-rate breaker tripped (empty: it has not)."""
         super().__init__(prepared, strategies, bus=bus, ids=ids)
         self.node.bus.subscribe("order.submitted", self._on_submitted)
+        self.stops = NativeStops(self.node) if self.node.protection is not None else None
+        """The positions' stops resting on the exchange (with risk rules; None without)."""
 
     def _wire(
         self, starting: dict[str, Decimal], bus: MessageBus | None, ids: ClientIdFactory | None
@@ -122,9 +124,18 @@ class LiveDriver(BarDriver):
             for instance in self.strategies
             for name, series in self.bars.items()
         ]
-        gate = StakeGate(prepared.stake, instruments)
+        gate: RiskGate = StakeGate(prepared.stake, instruments)
+        protection: ProtectionBook | None = None
+        if prepared.spec.risk is not None:
+            gate, protection = build_risk(
+                prepared.spec.risk,
+                strategy_ids={i.id: i.name or type(i).__name__ for i in self.strategies},
+                stake=prepared.stake, instruments=instruments, bars=self.bars,
+                initial_equity=float(starting.get(prepared.quote, prepared.cash)),
+            )  # fmt: skip
         node = Node(
             bindings=bindings, gate=gate, venue=self.port, portfolio=portfolio,
+            protection=protection,
             instruments=instruments, ids=ids or ClientIdFactory("lv", session="0"),
             bus=bus or MessageBus(), on_strategy_error=prepared.spec.on_strategy_error,
             execution=prepared.spec.execution, settle_ms=LIVE_SETTLE_MS,
@@ -140,9 +151,16 @@ class LiveDriver(BarDriver):
         orders_before = len(node.orders)
         fills_before = len(self.engine.portfolio.fills)
         index = self._take(arrived)
+        # The breakers the new bars trip (equity, crash), before the closes as in the backtest;
+        # stops rest on the exchange and fire there (NativeStops).
+        while node.observer is not None and (t := node.next_breaker()) is not None and t <= close:
+            node.on_breaker(t)
         while (timer := node.next_timer()) is not None and timer < close:
             node.on_timer(timer)
-        return self._close(close, index, orders_before, fills_before)
+        report = self._close(close, index, orders_before, fills_before)
+        if self.stops is not None:
+            self.stops.sync()  # the trail and the break-even move with the bar just closed
+        return report
 
     # -- venue events in ------------------------------------------------------------------------
 
@@ -158,6 +176,8 @@ class LiveDriver(BarDriver):
             node.now = max(node.now, ts)
             bars = self.bars.get(symbol)
             node.on_venue_events([event], int(bars.ts[-1]) if bars is not None and len(bars) else 0)
+        if self.stops is not None:
+            self.stops.sync()  # an entry filled, a stop's cancel confirmed, a stop filled
 
     # -- the guards -------------------------------------------------------------------------------
 

@@ -159,6 +159,43 @@ def pyramid_add_size(base_quantity: float, decay: float, adds_done: int) -> floa
 
 
 @njit(cache=True)
+def stop_in_force(
+    is_long: bool,
+    entry: float,
+    stop: float,
+    breakeven_offset: float,
+    extreme: float,
+    trail_on: bool,
+    breakeven_on: bool,
+    trail_pct: float,
+    trail_atr_mult: float,
+    atr_prev: float,
+    tick: float,
+) -> tuple[float, int]:
+    """The stop level in force during a bar, from the state after the bars before it: the fixed
+    stop, tightened by the break-even move once armed and by the trail once on (``atr_prev``: the
+    ATR of the bar before). Returns ``(level, kind)``, the kind the level fires as (``STOP``,
+    ``BREAKEVEN`` or ``TRAILING``); NaN when no stop applies.
+
+    :func:`scan_exits` reads it for every bar; a live session places it on the exchange.
+    """
+    level = stop
+    kind = STOP
+    if breakeven_on:
+        direction = 1.0 if is_long else -1.0
+        be_level = round_to_tick(entry * (1.0 + direction * breakeven_offset), tick)
+        tightened = _tighter(is_long, level, be_level)
+        if tightened != level:
+            level, kind = tightened, BREAKEVEN
+    if trail_on:
+        trail = trailing_level(is_long, extreme, trail_pct, trail_atr_mult, atr_prev, tick)
+        tightened = _tighter(is_long, level, trail)
+        if tightened != level:
+            level, kind = tightened, TRAILING
+    return level, kind
+
+
+@njit(cache=True)
 def scan_exits(
     open_: np.ndarray,
     high: np.ndarray,
@@ -229,24 +266,15 @@ def scan_exits(
         levels.
     """
     n = open_.shape[0]
-    direction = 1.0 if is_long else -1.0
-    be_level = round_to_tick(entry * (1.0 + direction * breakeven_offset), tick)
     for j in range(start, n):
         # The stop in force during bar j, from completed bars only.
-        level = stop
-        kind_if_hit = STOP
-        if breakeven_on:
-            tightened = _tighter(is_long, level, be_level)
-            if tightened != level:
-                level, kind_if_hit = tightened, BREAKEVEN
-        if trail_on:
-            atr_prev = math.nan
-            if not math.isnan(trail_atr_mult) and j >= 1:
-                atr_prev = atr[j - 1]
-            trail = trailing_level(is_long, extreme, trail_pct, trail_atr_mult, atr_prev, tick)
-            tightened = _tighter(is_long, level, trail)
-            if tightened != level:
-                level, kind_if_hit = tightened, TRAILING
+        atr_prev = math.nan
+        if trail_on and not math.isnan(trail_atr_mult) and j >= 1:
+            atr_prev = atr[j - 1]
+        level, kind_if_hit = stop_in_force(
+            is_long, entry, stop, breakeven_offset, extreme, trail_on, breakeven_on, trail_pct,
+            trail_atr_mult, atr_prev, tick,
+        )  # fmt: skip
         # The nearest profit level: the next scale-out rung or the final take-profit.
         target = take_profit
         target_kind = TAKE_PROFIT

@@ -27,7 +27,7 @@ from tradewind.cli.main import run
         (["trade", "-s", "sma_cross", "--symbol", "BTC/USDT", "-t", "1m", "--data", "x.csv"],
          "trade cannot apply --data"),
         (["trade", "--mode", "live", "-s", "sma_cross", "--symbol", "BTC/USDT", "-t", "1m",
-          "--stop", "0.02"], "not yet supported in live sessions"),
+          "--take-profit", "0.02"], "take-profit) is not yet supported in live sessions"),
         (["trade", "-s", "sma_cross", "--symbol", "BTC/USDT", "-t", "1m", "--stop", "1.5"],
          "stop_pct must be a fraction in (0, 1), got 1.5"),
         (["trade", "-s", "nope", "--symbol", "BTC/USDT", "-t", "1m"], "nope"),
