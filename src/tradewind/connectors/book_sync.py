@@ -251,6 +251,15 @@ class BookSync:
     def _last_id(msg: dict[str, Any]) -> int:
         return int(msg["u"])
 
+    def current(self, received_ms: int) -> BookUpdated | None:
+        """Return the book as it stands as a resynced update (None while it is out of sync): a
+        consumer that switches to this book starts from it."""
+        if not self.in_sync:
+            return None
+        return BookUpdated(self.symbol, self.book.update_id, self._best(bid=True),
+                           self._best(bid=False), True, int(self.book.ts),
+                           received_ms)  # fmt: skip
+
     def _best(self, *, bid: bool) -> Decimal | None:
         count = self.book.bid_count if bid else self.book.ask_count
         if not count:

@@ -1,5 +1,6 @@
 """REST candles for the live feed: the warm-up before the first decision and the backfills after
-reconnects and holes, read raw (exact decimals) through ccxt's Binance endpoints.
+reconnects and holes, read raw (exact decimals) through the exchange's own candle endpoint
+(:meth:`~.stream_protocols.StreamProtocol.kline_page`).
 
 Every request spends its weight from the feed's :class:`~.rate_budget.RateBudget` first. A
 transient failure (5xx, timeout, dropped connection, 429: :func:`~.errors.classify`) is retried
@@ -20,12 +21,10 @@ from tradewind.connectors.binance_streams import rest_kline
 from tradewind.connectors.candles import KlineUpdate
 from tradewind.connectors.errors import ErrorClass, classify
 from tradewind.connectors.rate_budget import RateBudget
+from tradewind.connectors.stream_protocols import BinanceProtocol, StreamProtocol
 from tradewind.core.timeframe import Timeframe
 
 _log = logging.getLogger(__name__)
-
-_PAGE = {"spot": 1000, "linear": 1500}
-_WEIGHT = {"spot": 2, "linear": 5}
 
 
 class CandleHistory:
@@ -34,13 +33,15 @@ class CandleHistory:
     Parameters
     ----------
     client
-        The ccxt (async) Binance client.
+        The ccxt (async) client.
     budget
         Weight budget for every request.
     clock
         This machine's clock in ms.
     retries
         Retries of a transient failure per request.
+    protocol
+        The exchange's candle endpoint (Binance's by default).
     """
 
     def __init__(
@@ -51,8 +52,10 @@ class CandleHistory:
         *,
         retries: int = 4,
         backoff: Backoff | None = None,
+        protocol: StreamProtocol | None = None,
     ) -> None:
         self.client = client
+        self.protocol = protocol or BinanceProtocol()
         self.budget = budget
         self.clock = clock
         self.retries = retries
@@ -73,28 +76,18 @@ class CandleHistory:
         end_ms: int | None = None,
         limit: int | None = None,
     ) -> list[KlineUpdate]:
-        """Return one page of klines (oldest first), as Binance's ``klines`` answers it."""
+        """Return one page of klines (oldest first), at most the exchange's page size."""
         market_type, market_id = self._kind(symbol)
-        params: dict[str, Any] = {
-            "symbol": market_id,
-            "interval": timeframe,
-            "limit": min(limit or _PAGE[market_type], _PAGE[market_type]),
-        }
-        if start_ms is not None:
-            params["startTime"] = start_ms
-        if end_ms is not None:
-            params["endTime"] = end_ms
-        method = (
-            self.client.publicGetKlines
-            if market_type == "spot"
-            else self.client.fapiPublicGetKlines
-        )
+        page = self.protocol.page_limit[market_type]
         attempt = 0
         while True:
-            await self.budget.acquire(_WEIGHT[market_type])
+            await self.budget.acquire(self.protocol.page_weight[market_type])
             self.requests += 1
             try:
-                rows = await method(params)
+                rows = await self.protocol.kline_page(
+                    self.client, market_type, market_id, timeframe, start_ms=start_ms,
+                    end_ms=end_ms, limit=min(limit or page, page),
+                )  # fmt: skip
                 break
             except asyncio.CancelledError:
                 raise
@@ -117,7 +110,7 @@ class CandleHistory:
         rows: list[KlineUpdate] = []
         end: int | None = None
         while len(rows) < count:
-            want = min(count - len(rows), _PAGE[market_type])
+            want = min(count - len(rows), self.protocol.page_limit[market_type])
             page = await self.page(symbol, timeframe, end_ms=end, limit=want)
             rows = page + rows
             if len(page) < want or not page:
@@ -135,7 +128,7 @@ class CandleHistory:
         cursor = start_ms
         while True:
             page = await self.page(symbol, timeframe, start_ms=cursor)
-            last = len(page) < _PAGE[market_type]
+            last = len(page) < self.protocol.page_limit[market_type]
             yield page, last
             if last or not page:
                 return
@@ -152,7 +145,7 @@ class CandleHistory:
         while cursor < end_ms:
             page = await self.page(symbol, timeframe, start_ms=cursor, end_ms=end_ms - 1)
             rows += [r for r in page if start_ms <= r.open_ms < end_ms]
-            if len(page) < _PAGE[market_type] or not page:
+            if len(page) < self.protocol.page_limit[market_type] or not page:
                 break
             cursor = page[-1].open_ms + step
         return rows

@@ -151,7 +151,7 @@ class CandleTracker:
         for k, row in enumerate(rows):
             if to_present and k == len(rows) - 1:
                 if self.last_closed is not None and row.open_ms <= self.last_closed:
-                    self._compare(row, out)
+                    self.stale += 1  # still forming by the page's word: it cannot revise
                 elif self.forming is None or row.open_ms >= self.forming.open_ms:
                     # REST knows no more than the stream about the open bar; keep the newer.
                     self.forming = row

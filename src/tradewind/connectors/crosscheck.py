@@ -1,7 +1,7 @@
 """Cross-verification of prices from several sources: divergence and outliers.
 
-Every source's mid of a symbol (best bid + best ask, halved) is compared with the other sources'
-as it arrives, on this machine's receive clock:
+Every source's mid of a symbol (best bid + best ask, halved; a price aggregator's price) is
+compared with the other sources' as it arrives, on this machine's receive clock:
 
 - **Divergence.** Each source's latest mid (younger than ``window_ms``) is compared with the
   median of the other sources' latest mids. When any is further than ``threshold_bps``, the
@@ -142,6 +142,12 @@ class CrossCheck:
                                 f"every source within {self.threshold_bps} bps again",
                                 at_ms)]  # fmt: skip
         return []
+
+    def prices(self, symbol: str) -> dict[str, tuple[int, Decimal]]:
+        """Return each source's latest mid of ``symbol`` and when it was received (outliers
+        included: they are judged for divergence, not kept for the outlier window)."""
+        state = self._symbols.get(symbol)
+        return {} if state is None else dict(state.latest)
 
     def divergent_symbols(self) -> set[str]:
         """Return the symbols in the data divergence state (no new entries on them)."""

@@ -1,5 +1,5 @@
-"""One stream of closed bars from an ordered list of sources, failing over without a missing or
-a duplicated bar.
+"""One stream of closed bars (or public trades, or book updates) from an ordered list of
+sources, failing over without a missing or a duplicated bar.
 
 Every source of a :class:`SourceSet` streams at once (hot standby: a standby that must first
 connect and warm up cannot take over within seconds). Each source's feed already announces its
@@ -21,10 +21,29 @@ than the last one it emitted, taken from the *active* source:
   (:attr:`SourceSet.switches`). Bars carry the venue they came from, and ``secondary`` when it
   is not the first source.
 
+The same set serves the other data needs, one set per need (``need``):
+
+- **trades**: the active source's :class:`~tradewind.core.market_events.TradePrinted` events,
+  marked with their venue. Venues' prints are their own, so a takeover neither replays nor
+  backfills the prints of the source it replaces: the stream is the new source's from the
+  switch on (``SourceSwitched`` says where one venue's prints end and the next one's begin).
+- **books**: the active source's :class:`~tradewind.core.market_events.BookUpdated` events; a
+  takeover first emits the new source's book as it stands (``resynced``), and
+  :meth:`SourceSet.book` is the active source's book.
+
+A source's health is judged on its streams of the need's kind when those push at an interval
+(candles, depth); trades push only when something trades, so a trade source is judged on all its
+connections (its book ticker, too), which keep talking on a quiet market.
+
 The set also cross-checks the sources' mids (:class:`~.crosscheck.CrossCheck`, from book tickers
 and depth) and measures each stream's receive lag (:class:`~.latency.LatencyMonitor`); their
 findings are events on the same queue, and :meth:`SourceSet.divergent_symbols` is the data
-divergence state a session applies as a no-new-entries breaker.
+divergence state a session applies as a no-new-entries breaker. With
+``aggregator_check_s`` set, the price aggregators of the config (CoinGecko, CryptoCompare) are
+polled that often and each price enters the cross-check as one more source's mid: more than
+``outlier_k`` (5 by default) x MAD from the other sources' mids over 5 s and it is rejected as an
+outlier; beyond ``divergence_bps`` of them and the symbol is divergent. An aggregator that fails
+is logged once per spell and ages out of the comparison.
 """
 
 from __future__ import annotations
@@ -38,7 +57,9 @@ from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 
-from tradewind.connectors.binance_streams import StreamKind
+from tradewind.book.book import OrderBook
+from tradewind.connectors.aggregators import Aggregator
+from tradewind.connectors.binance_streams import PUSH_INTERVAL_S, StreamKind
 from tradewind.connectors.crosscheck import CrossCheck
 from tradewind.connectors.latency import LatencyMonitor
 from tradewind.connectors.market_feed import wall_ms
@@ -62,6 +83,7 @@ _log = logging.getLogger(__name__)
 
 _BarKey = tuple[str, str]  # (canonical symbol, timeframe)
 _TWO = Decimal(2)
+_NEED_KIND = {"candles": StreamKind.KLINE, "trades": StreamKind.TRADE, "books": StreamKind.DEPTH}
 
 
 class SourceSet:
@@ -75,7 +97,8 @@ class SourceSet:
     config
         Failover, cross-check and latency settings.
     need
-        The data need these sources serve (named in switch events).
+        The data need these sources serve: ``candles``, ``trades`` or ``books`` (named in
+        switch events).
     buffer_bars
         Bars kept per source, symbol and timeframe for a takeover.
     monotonic
@@ -96,6 +119,8 @@ class SourceSet:
     ) -> None:
         if not sources:
             raise UserError("a source set needs at least one source")
+        if need not in _NEED_KIND:
+            raise UserError(f"no data need {need!r} (needs: {', '.join(_NEED_KIND)})")
         self.sources = sources
         self.config = config
         self.need = need
@@ -116,6 +141,8 @@ class SourceSet:
         self._tasks: list[asyncio.Task[None]] = []
         self._judging: asyncio.Task[None] | None = None
         self._no_standby_said = False
+        self.aggregators: list[Aggregator] = []
+        """The price aggregators polled for the cross-check (opened by :meth:`start`)."""
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self, ready_timeout_s: float | None = None) -> None:
@@ -132,6 +159,11 @@ class SourceSet:
         loop = asyncio.get_running_loop()
         for index, source in enumerate(self.sources):
             self._tasks.append(loop.create_task(self._read(index), name=f"source {source.name}"))
+        if self.config.aggregator_check_s is not None and not self.aggregators:
+            self.aggregators = [Aggregator(a) for a in self.config.aggregators]
+            self._tasks.append(loop.create_task(self._poll_aggregators(self.config
+                                                                       .aggregator_check_s),
+                                                name="aggregator prices"))  # fmt: skip
         if ready_timeout_s is not None:
             await self.wait_ready(ready_timeout_s)
 
@@ -184,6 +216,9 @@ class SourceSet:
         self._judging = None
         for source in self.sources:
             await source.feed.stop()
+        for aggregator in self.aggregators:
+            await aggregator.close()
+        self.aggregators = []
 
     async def __aenter__(self) -> SourceSet:
         await self.start(ready_timeout_s=120.0)
@@ -206,6 +241,12 @@ class SourceSet:
         """Return the canonical symbols with a stale stream on the active source."""
         source = self.active_source
         return {source.canonical.get(s, s) for s in source.feed.stale_symbols()}
+
+    def book(self, symbol: str) -> OrderBook:
+        """Return the active source's book of the canonical ``symbol`` (a ``books`` set; check
+        ``in_sync`` of the source's feed before use)."""
+        source = self.active_source
+        return source.feed.book(source.config.venue_symbol(symbol))
 
     def health(self) -> dict[str, StreamState]:
         """Return every source's connection states, named ``<source> <connection>``."""
@@ -250,22 +291,56 @@ class SourceSet:
             # No lag from book tickers: spot's carry no exchange time (the receive time stands
             # in), so their lag would read 0.
         elif isinstance(event, BookUpdated):
+            symbol = source.canonical.get(event.symbol, event.symbol)
             if event.best_bid is not None and event.best_ask is not None:
-                self._mid(name, source.canonical.get(event.symbol, event.symbol),
-                          event.best_bid, event.best_ask, event.received_ms)  # fmt: skip
+                self._mid(name, symbol, event.best_bid, event.best_ask,
+                          event.received_ms)  # fmt: skip
             self._lag(name, "depth", event.exchange_ms, event.received_ms)
+            if self.need == "books" and index == self.active:
+                self.events.put_nowait(dataclasses.replace(event, symbol=symbol, venue=name,
+                                                           secondary=index > 0))  # fmt: skip
         elif isinstance(event, TradePrinted):
             self._lag(name, "trade", event.exchange_ms, event.received_ms)
+            if self.need == "trades" and index == self.active:
+                trade = event.trade
+                symbol = source.canonical.get(trade.symbol, trade.symbol)
+                if trade.symbol != symbol:
+                    trade = dataclasses.replace(trade, symbol=symbol)
+                self.events.put_nowait(dataclasses.replace(event, trade=trade, venue=name,
+                                                           secondary=index > 0))  # fmt: skip
         elif isinstance(event, MarkPriceUpdated):
             self._lag(name, "mark", event.exchange_ms, event.received_ms)
         elif isinstance(event, StreamAlert):
             self.events.put_nowait(dataclasses.replace(event, stream=f"{name} {event.stream}"))
 
     def _mid(self, name: str, symbol: str, bid: Decimal, ask: Decimal, received_ms: int) -> None:
-        for finding in self.crosscheck.observe(name, symbol, (bid + ask) / _TWO, received_ms):
+        self._observe(name, symbol, (bid + ask) / _TWO, received_ms)
+
+    def _observe(self, name: str, symbol: str, price: Decimal, received_ms: int) -> None:
+        for finding in self.crosscheck.observe(name, symbol, price, received_ms):
             log = _log.info if finding.kind == "converged" else _log.warning
             log("%s %s: %s (%s)", symbol, finding.kind, finding.source, finding.detail)
             self.events.put_nowait(finding)
+
+    async def _poll_aggregators(self, period_s: float) -> None:
+        """Feed every aggregator's price of each symbol it maps to the cross-check."""
+        symbols = list(dict.fromkeys(self.sources[0].canonical.values()))
+        asked = [(a, s) for a in self.aggregators for s in symbols if s in a.config.symbols]
+        failing: set[tuple[str, str]] = set()
+        while True:
+            answers = await asyncio.gather(*(a.price(s) for a, s in asked),
+                                           return_exceptions=True)  # fmt: skip
+            now = self._clock()
+            for (aggregator, symbol), answer in zip(asked, answers, strict=True):
+                key = (aggregator.name, symbol)
+                if isinstance(answer, Decimal):
+                    failing.discard(key)
+                    self._observe(aggregator.name, symbol, answer, now)
+                elif key not in failing:
+                    failing.add(key)
+                    _log.warning("aggregator %s, %s: no price for the cross-check: %s",
+                                 aggregator.name, symbol, answer)  # fmt: skip
+            await asyncio.sleep(period_s)
 
     def _lag(self, name: str, stream: str, exchange_ms: int, received_ms: int) -> None:
         alert = self.latency.observe(name, stream, exchange_ms, received_ms)
@@ -356,8 +431,11 @@ class SourceSet:
 
     def _silent_s(self, index: int, now: float) -> float:
         groups = self.sources[index].feed.groups
-        candles = [g for g in groups if g.kind is StreamKind.KLINE] or groups
-        last = max((g.last_message_s for g in candles), default=0.0)
+        kind = _NEED_KIND[self.need]
+        judged = groups
+        if PUSH_INTERVAL_S[kind] is not None:
+            judged = [g for g in groups if g.kind is kind] or groups
+        last = max((g.last_message_s for g in judged), default=0.0)
         return now - max(last, self._started_s)
 
     def _fault(self, index: int, now: float) -> tuple[SwitchReason, str, float] | None:
@@ -382,3 +460,12 @@ class SourceSet:
         ))  # fmt: skip
         for key in list(self._bars[index]):
             self._offer(key)
+        if self.need == "books":
+            source = self.active_source
+            for venue_symbol, sync in source.feed.books.items():
+                update = sync.current(self._clock())
+                if update is not None:
+                    self.events.put_nowait(dataclasses.replace(
+                        update, symbol=source.canonical.get(venue_symbol, venue_symbol),
+                        venue=source.name, secondary=index > 0,
+                    ))  # fmt: skip

@@ -2,10 +2,11 @@
 and USDT-M perpetuals, several symbols and timeframes at once, healing themselves.
 
 :class:`MarketFeed` opens one WebSocket connection per (market type, stream kind)
-(:mod:`.stream_group`) on one ``ccxt.pro.binance`` client, reads every raw message through a tap
-on the client's message handler (exact decimals, the kline's closed flag, the exchange's event
-time, this machine's receive time) and emits :mod:`tradewind.core.market_events` on one queue,
-in arrival order. What it guarantees:
+(:mod:`.stream_group`) on one ``ccxt.pro`` client, Binance's or Bybit's (what differs between
+them is their :class:`~.stream_protocols.StreamProtocol`: Bybit streams candles, best bid and
+offer, and trades), reads every raw message through a tap on the client's message handler (exact
+decimals, the kline's closed flag, the exchange's event time, this machine's receive time) and
+emits :mod:`tradewind.core.market_events` on one queue, in arrival order. What it guarantees:
 
 - **Warm-up before the first decision.** Each (symbol, timeframe) first loads ``warmup_bars``
   closed bars over REST; :meth:`MarketFeed.wait_ready` returns once every one has.
@@ -46,6 +47,7 @@ from tradewind.connectors.candle_history import CandleHistory
 from tradewind.connectors.candles import CandleTracker
 from tradewind.connectors.rate_budget import RateBudget
 from tradewind.connectors.stream_group import StreamGroup
+from tradewind.connectors.stream_protocols import Route, protocol_for
 from tradewind.connectors.watchdog import Watchdog, allowance_s
 from tradewind.core.errors import UserError
 from tradewind.core.market_events import (
@@ -149,6 +151,8 @@ class MarketFeed:
     ) -> None:
         self.client = client
         self.spec = spec
+        self.protocol = protocol_for(str(client.id))
+        self.protocol.check_kinds(spec.kinds)
         self.budget = budget or RateBudget()
         self.recorder = recorder
         self._backoff = backoff or Backoff()
@@ -184,7 +188,8 @@ class MarketFeed:
         """
         if not getattr(self.client, "markets", None):
             await self.client.load_markets()
-        self.history = CandleHistory(self.client, self.budget, self.clock)
+        self.history = CandleHistory(self.client, self.budget, self.clock,
+                                     protocol=self.protocol)  # fmt: skip
         self._build_groups()
         self._original_handler = self.client.handle_message
         self.client.handle_message = self._tap
@@ -284,7 +289,7 @@ class MarketFeed:
                         self.spec.timeframes if kind is StreamKind.KLINE else (None,)
                     )
                     for tf in frames:
-                        name = bs.stream_name(market_id, kind, tf)
+                        name = self.protocol.stream_name(market_id, kind, tf)
                         streams[name] = (symbol, tf)
                         self._stream_of[(symbol, kind, tf)] = name
                 index += 1
@@ -303,9 +308,7 @@ class MarketFeed:
                     ),
                 )
                 group.message_hash = f"tradewind::{group.name}"
-                category = bs.ws_category(kind)
-                base = self.client.get_ws_url(market_type, category)
-                group.url = f"{base}/{self.client.stream(market_type, group.message_hash)}"
+                group.url = self.protocol.url(self.client, market_type, kind, group.message_hash)
                 self.groups.append(group)
                 self._by_url[group.url] = group
                 for name, (symbol, tf) in streams.items():
@@ -353,33 +356,25 @@ class MarketFeed:
     def _tap(self, client: Any, message: Any) -> Any:
         received = self.clock()
         group = self._by_url.get(client.url)
-        kind = bs.message_kind(message) if group is not None else None
-        if group is None or kind is None:
-            if (
-                group is not None
-                and isinstance(message, dict)
-                and "result" in message
-                and str(message.get("id")) == str(group.request_id)
-            ):
+        route = self.protocol.route(message) if group is not None else None
+        if group is None or route is None:
+            if group is not None and self.protocol.is_ack(message, group.request_id):
                 group.acked.set()
             assert self._original_handler is not None
             return self._original_handler(client, message)
         try:
-            self._on_message(group, kind, message, received)
+            self._on_message(group, route, message, received)
         except Exception:
             # A malformed message must not kill the connection's reader; say so loudly.
             _log.exception("%s: could not handle %s", group.name, str(message)[:200])
         return None
 
     def _on_message(
-        self, group: StreamGroup, kind: StreamKind, message: dict[str, Any], received: int
+        self, group: StreamGroup, route: Route, message: dict[str, Any], received: int
     ) -> None:
-        if kind is StreamKind.KLINE:
-            symbol = group.symbols_by_id[message["s"]]
-            stream = self._stream_of[(symbol, kind, message["k"]["i"])]
-        else:
-            symbol = group.symbols_by_id[message["s"]]
-            stream = self._stream_of[(symbol, kind, None)]
+        kind, market_id, timeframe = route
+        symbol = group.symbols_by_id[market_id]
+        stream = self._stream_of[(symbol, kind, timeframe)]
         if self.recorder is not None:
             self.recorder(stream, symbol, message, received)
         self._seen(group, symbol, stream)
@@ -390,14 +385,9 @@ class MarketFeed:
                 self._kline(symbol, message, received)
         elif kind is StreamKind.DEPTH:
             self.books[symbol].on_diff(message, received)
-        elif kind is StreamKind.TRADE:
-            self.events.put_nowait(bs.trade_printed(message, symbol, received))
-        elif kind is StreamKind.TICKER:
-            self.events.put_nowait(bs.ticker_updated(message, symbol, received))
-        elif kind is StreamKind.TICKER_24H:
-            self.events.put_nowait(bs.ticker_24h_updated(message, symbol, received))
         else:
-            self.events.put_nowait(bs.mark_price_updated(message, symbol, received))
+            for event in self.protocol.events(kind, message, symbol, received):
+                self.events.put_nowait(event)
 
     def _seen(self, group: StreamGroup, symbol: str, stream: str) -> None:
         group.last_message_s = self._monotonic()
@@ -412,10 +402,12 @@ class MarketFeed:
             self._alert(group.name, group.symbols, AlertKind.FRESH, "data flows again")
 
     def _kline(self, symbol: str, message: dict[str, Any], received: int) -> None:
-        _, interval, update = bs.kline_update(message, received)
-        tracker = self.trackers[(symbol, interval)]
-        for event in tracker.on_update(update):
-            self.events.put_nowait(event)
+        route = self.protocol.route(message)
+        assert route is not None  # routed as a kline before it was handed here
+        tracker = self.trackers[(symbol, str(route[2]))]
+        for update in self.protocol.klines(message, received):
+            for event in tracker.on_update(update):
+                self.events.put_nowait(event)
         if tracker.hole is not None:
             self._fill_hole(tracker)
         if tracker.unconfirmed and self.spec.backfill:
@@ -512,12 +504,12 @@ class MarketFeed:
         group.restart.clear()
         group.paused = group.kind is StreamKind.KLINE
         group.pending.clear()
-        group.request_id = self.client.request_id(group.url)
+        group.request_id = self.protocol.request_id(self.client, group.url)
         try:
             future = self.client.watch_multiple(
                 group.url,
                 [group.message_hash],
-                group.subscribe_request(),
+                self.protocol.subscribe_request(list(group.streams), group.request_id),
                 [group.message_hash],
                 {"id": str(group.request_id)},
             )
@@ -614,7 +606,9 @@ class MarketFeed:
         group.paused = False
         pending, group.pending = group.pending, []
         for message, received in pending:
-            self._kline(group.symbols_by_id[message["s"]], message, received)
+            route = self.protocol.route(message)
+            assert route is not None  # queued as a kline
+            self._kline(group.symbols_by_id[route[1]], message, received)
 
     # ----------------------------------------------------------------- watchdog
     async def _watch(self) -> None:

@@ -15,11 +15,12 @@ to its own where a venue lists the market under another name::
     exchange = { name = "binance" }
 
     [[sources.candles]]
-    name = "binance-eu"
-    exchange = { name = "binance", rest_url = "http://127.0.0.1:9102" }
-    symbols = { "XRP/USDT" = "XRP/USDT" }
+    name = "bybit"
+    exchange = { name = "bybit" }
+    symbols = { "XRP/USDT" = "XRP/USDT:USDT" }
 
-A source reads public market data: it takes no key.
+A source reads public market data: it takes no key. A candle source streams Binance or Bybit
+(:mod:`.stream_protocols`).
 """
 
 from __future__ import annotations
@@ -31,13 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.latency import DEFAULT_THRESHOLD_MS
+from tradewind.connectors.stream_protocols import STREAMED_EXCHANGES
 from tradewind.core.errors import UserError
 
 MIN_FAILOVER_S = 5.0
 """The failover allowance is ``max(2 x push interval, MIN_FAILOVER_S)`` after the last message."""
-
-STREAMED_PROTOCOLS = frozenset({"binance"})
-"""Exchanges whose streams :class:`MarketFeed` reads (it taps Binance's raw messages)."""
 
 
 class SourceConfig(BaseModel):
@@ -59,10 +58,10 @@ class SourceConfig(BaseModel):
             raise UserError(
                 f"source {self.name!r}: a market-data source reads public data; give it no key"
             )
-        if exchange.name not in STREAMED_PROTOCOLS:
+        if exchange.name not in STREAMED_EXCHANGES:
             raise UserError(
                 f"source {self.name!r}: exchange {self.exchange.name!r} cannot be streamed as a "
-                f"market-data source yet (supported: {', '.join(sorted(STREAMED_PROTOCOLS))})"
+                f"market-data source yet (supported: {', '.join(sorted(STREAMED_EXCHANGES))})"
             )
         return self
 
@@ -150,6 +149,10 @@ class SourcesConfig(BaseModel):
     ----------
     candles
         Sources of closed bars, primary first.
+    trades
+        Sources of public trades, primary first (empty: trades are not a need).
+    books
+        Sources of L2 books, primary first (empty: books are not a need).
     push_interval_s
         The candle stream's push interval (Binance: 2 s).
     switch_back_after_s
@@ -168,11 +171,18 @@ class SourcesConfig(BaseModel):
         Seconds between two polls of the context venues.
     aggregators
         Price aggregators polled with the context venues (their prices, and BTC dominance).
+    aggregator_check_s
+        Seconds between polls of the aggregators' prices for the continuous cross-check (each
+        price then counts as one more source's mid, under the same divergence and outlier
+        rules); under the cross-check's 5 s window so that a polled price is always fresh.
+        None (the default): aggregators give market context only.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     candles: list[SourceConfig] = Field(min_length=1)
+    trades: list[SourceConfig] = Field(default_factory=list)
+    books: list[SourceConfig] = Field(default_factory=list)
     push_interval_s: float = Field(default=2.0, gt=0)
     switch_back_after_s: float = Field(default=60.0, ge=0)
     check_period_s: float = Field(default=0.2, gt=0, le=1.0)
@@ -182,14 +192,20 @@ class SourcesConfig(BaseModel):
     context: list[ContextVenueConfig] = Field(default_factory=list)
     context_period_s: float = Field(default=60.0, gt=0)
     aggregators: list[AggregatorConfig] = Field(default_factory=list)
+    aggregator_check_s: float | None = Field(default=None, gt=0, lt=5.0)
 
     @model_validator(mode="after")
     def _unique(self) -> SourcesConfig:
         for kind, names in (("candle source", [s.name for s in self.candles]),
+                            ("trade source", [s.name for s in self.trades]),
+                            ("book source", [s.name for s in self.books]),
                             ("context venue", [v.name for v in self.context]),
                             ("aggregator", [a.name for a in self.aggregators])):  # fmt: skip
             if len(set(names)) != len(names):
                 raise UserError(f"a {kind} is named twice in {', '.join(names)}")
+        if self.aggregator_check_s is not None and not self.aggregators:
+            raise UserError("sources.aggregator_check_s cross-checks the aggregators' prices: "
+                            "add [[sources.aggregators]]")  # fmt: skip
         return self
 
     @property

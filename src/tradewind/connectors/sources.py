@@ -1,4 +1,5 @@
-"""Market-data sources opened: each source of a :class:`~.source_config.SourcesConfig` as its
+"""Market-data sources opened: each source of a data need of a
+:class:`~.source_config.SourcesConfig` (candles, trades or books) as its
 exchange's async ``ccxt.pro`` client read by its own self-healing
 :class:`~tradewind.connectors.market_feed.MarketFeed`, with the mapping back to canonical
 symbols (:class:`~tradewind.connectors.failover.SourceSet` switches between them).
@@ -12,6 +13,7 @@ from typing import Any
 from tradewind.connectors.client import create_async_client
 from tradewind.connectors.market_feed import FeedSpec, MarketFeed, RawRecorder
 from tradewind.connectors.source_config import SourceConfig, SourcesConfig
+from tradewind.core.errors import UserError
 
 
 @dataclass(eq=False)
@@ -29,14 +31,20 @@ class CandleSource:
         return self.config.name
 
 
+NEEDS = ("candles", "trades", "books")
+"""The data needs with ordered sources (the lists of :class:`~.source_config.SourcesConfig`)."""
+
+
 def open_sources(
     config: SourcesConfig,
     spec: FeedSpec,
     *,
     recorder: RawRecorder | None = None,
     primary_client: Any | None = None,
+    need: str = "candles",
 ) -> list[CandleSource]:
-    """Build each candle source's client and feed for ``spec`` (canonical symbols); not started.
+    """Build each source's client and feed of ``need`` (one of :data:`NEEDS`) for ``spec``
+    (canonical symbols); not started.
 
     ``recorder`` receives every source's raw messages, the streams of a source after the first
     named ``<source> <stream>``. ``primary_client`` is the first source's client when the caller
@@ -45,10 +53,15 @@ def open_sources(
     Raises
     ------
     UserError
-        For an unknown exchange (from the client factory).
+        For an unknown exchange (from the client factory), or a need without sources.
     """
+    if need not in NEEDS:
+        raise UserError(f"no data need {need!r} (needs: {', '.join(NEEDS)})")
+    listed: list[SourceConfig] = getattr(config, need)
+    if not listed:
+        raise UserError(f"no [[sources.{need}]] in the config")
     opened = []
-    for index, source in enumerate(config.candles):
+    for index, source in enumerate(listed):
         venue_symbols = tuple(source.venue_symbol(s) for s in spec.symbols)
         venue_spec = FeedSpec(
             symbols=venue_symbols, timeframes=spec.timeframes, kinds=spec.kinds,

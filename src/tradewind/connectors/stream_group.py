@@ -1,4 +1,4 @@
-"""One WebSocket connection of the market feed: a set of raw Binance streams of one kind and one
+"""One WebSocket connection of the market feed: a set of raw streams of one kind and one
 market type, subscribed through ccxt.pro, and the state that survives its reconnects.
 
 ccxt.pro does the connection work: URL routing (spot ``/stream``, USDT-M ``/public`` and
@@ -24,7 +24,7 @@ from tradewind.core.market_events import StreamState
 class StreamGroup:
     """A connection's streams and state.
 
-    ``streams`` maps each Binance stream name to its (unified symbol, timeframe or None);
+    ``streams`` maps each stream name (the exchange's) to its (unified symbol, timeframe or None);
     ``symbols_by_id`` maps the exchange's market id (``XRPUSDT``) to the unified symbol.
     """
 
@@ -60,10 +60,6 @@ class StreamGroup:
     def futures(self) -> bool:
         """Tell whether the streams are USDT-M's."""
         return self.market_type == "linear"
-
-    def subscribe_request(self) -> dict[str, Any]:
-        """Return the ``SUBSCRIBE`` frame for every stream of the group."""
-        return {"method": "SUBSCRIBE", "params": list(self.streams), "id": self.request_id}
 
     def request_restart(self, reason: str) -> None:
         """Ask the runner to drop the connection and reconnect."""

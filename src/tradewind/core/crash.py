@@ -17,11 +17,15 @@ ENV = "TRADEWIND_CRASH_AT"
 
 _log = logging.getLogger(__name__)
 _hits: dict[str, int] = {}
+_WANTED = os.environ.get(ENV)
+"""Read once, when the process starts (a kill -9 test sets it for the process it kills): the
+points sit on the order path, where an environment lookup per order is measurable."""
 
 
 def crash_point(name: str) -> None:
-    """Die here with SIGKILL if ``TRADEWIND_CRASH_AT`` names this point (and its hit count)."""
-    wanted = os.environ.get(ENV)
+    """Die here with SIGKILL if ``TRADEWIND_CRASH_AT`` (as the process started with) names this
+    point (and its hit count)."""
+    wanted = _WANTED
     if not wanted:
         return
     point, _, count = wanted.partition(":")

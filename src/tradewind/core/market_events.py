@@ -65,6 +65,8 @@ class TradePrinted:
     trade: Trade
     exchange_ms: int
     received_ms: int
+    venue: str = ""
+    secondary: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,8 @@ class BookUpdated:
     resynced: bool
     exchange_ms: int
     received_ms: int
+    venue: str = ""
+    secondary: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,6 +126,12 @@ class AccountView(Protocol):
         ...
 
 
+EXTERNAL = "external"
+"""The pseudo-strategy that owns positions found on the exchange that the bot did not make (made
+by hand, adopted by reconciliation): the risk engine counts their exposure, no strategy trades
+them."""
+
+
 @runtime_checkable
 class RiskAccount(AccountView, Protocol):
     """What the full risk engine reads beyond :class:`AccountView`: time, positions, balances."""
@@ -140,6 +146,11 @@ class RiskAccount(AccountView, Protocol):
 
     def balances(self) -> dict[str, Decimal]:
         """Ledger balance of every asset."""
+        ...
+
+    def external_positions(self) -> list[tuple[str, str, Decimal]]:
+        """``(EXTERNAL, symbol, signed quantity)`` of every position found on the exchange that
+        the bot did not make: counted in exposure, never traded."""
         ...
 
 

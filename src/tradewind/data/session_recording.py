@@ -107,6 +107,8 @@ def _exchange_ms(message: Mapping[str, Any], received_ms: int) -> int:
 class _Buffer:
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     parts: int = 0
+    since: float = 0.0
+    """When its oldest buffered row came (monotonic seconds)."""
 
 
 class SessionRecorder:
@@ -120,6 +122,10 @@ class SessionRecorder:
         The exchange's ccxt id, for the catalog export.
     flush_rows
         Buffered rows of one table that trigger a background write.
+    flush_seconds
+        The longest a row waits in memory: a table's rows are written once the oldest is this
+        old, so a quiet table (the journal) does not grow for hours before its first write and
+        memory stays flat however long the session runs.
     clock
         This machine's clock in ms (receive times of journal rows).
     """
@@ -130,11 +136,13 @@ class SessionRecorder:
         *,
         exchange: str = "binance",
         flush_rows: int = 20_000,
+        flush_seconds: float = 30.0,
         clock: Callable[[], int] = wall_ms,
     ) -> None:
         self.root = Path(run_dir) / "recording"
         self.exchange = exchange
         self.flush_rows = flush_rows
+        self.flush_seconds = flush_seconds
         self.clock = clock
         self._buffers = {name: _Buffer() for name in _SCHEMAS}
         self._writes: set[asyncio.Task[None]] = set()
@@ -199,9 +207,12 @@ class SessionRecorder:
 
     def _add(self, table: str, row: tuple[Any, ...]) -> None:
         buffer = self._buffers[table]
+        now = time.monotonic()
+        if not buffer.rows:
+            buffer.since = now
         buffer.rows.append(row)
         self.counts[table] += 1
-        if len(buffer.rows) >= self.flush_rows:
+        if len(buffer.rows) >= self.flush_rows or now - buffer.since >= self.flush_seconds:
             self._write_soon(table)
 
     # ----------------------------------------------------------------- writing

@@ -19,7 +19,7 @@ from tradewind.core.events import PositionLiquidated
 from tradewind.core.instrument import Instrument
 from tradewind.core.money import ZERO
 from tradewind.core.orders import Fill
-from tradewind.core.ports import RiskObserver
+from tradewind.core.ports import EXTERNAL, RiskObserver
 from tradewind.engine.portfolio import Portfolio
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class AccountState:
         """The engine's current time (UTC ms): moved forward by each event."""
         self._bars = dict(bars)
         self._reserved = reserved
+        self._external: dict[str, Decimal] = {}
 
     def replace_bars(self, symbol: str, bars: BarSeries) -> None:
         """Read ``bars`` for ``symbol`` from now on (live data grows the series)."""
@@ -116,6 +117,15 @@ class AccountState:
     def balances(self) -> dict[str, Decimal]:
         """Ledger balance of every asset."""
         return dict(self.portfolio.cash)
+
+    def set_external(self, positions: Mapping[str, Decimal]) -> None:
+        """The positions on the exchange the bot did not make, by symbol (signed; reconciliation
+        adopts them): the risk engine counts them, nothing books or trades them."""
+        self._external = {s: Decimal(q) for s, q in positions.items() if q}
+
+    def external_positions(self) -> list[tuple[str, str, Decimal]]:
+        """``(EXTERNAL, symbol, signed quantity)`` of every adopted position."""
+        return [(EXTERNAL, s, q) for s, q in sorted(self._external.items())]
 
     def equity(self) -> Decimal:
         """Every balance valued in the account currency at the latest complete bar's close,

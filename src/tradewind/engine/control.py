@@ -1,19 +1,21 @@
 """The control port: what an operator (or a policy acting for one) does to a running engine.
 
 Pause and resume, stop and allow new entries in one symbol, flatten (one strategy or all, one
-symbol or all), the kill switch, what follows a strategy's fault (``on_strategy_error``) and what
-a circuit breaker asks for (flatten, or stop the parents adding exposure). It
-implements :class:`tradewind.core.ports.Control`; the Node composes it and answers the operations
-layer through it. Entries it refuses are denied before the risk gate; exits always pass.
+symbol or all), exit a given quantity of one position (a session's venue fallback), the kill
+switch, what follows a strategy's fault (``on_strategy_error``) and what a circuit breaker asks for
+(flatten, or stop the parents adding exposure). It implements :class:`tradewind.core.ports.Control`;
+the Node composes it and answers the operations layer through it. Entries it refuses are denied
+before the risk gate; exits always pass.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Literal
 
 from tradewind.core.errors import UserError
-from tradewind.core.intents import Intent, IntentAction
+from tradewind.core.intents import Intent, IntentAction, PriceType
 from tradewind.core.ports import RiskObserver
 from tradewind.engine.account import AccountState
 from tradewind.engine.binding import Binding
@@ -120,6 +122,33 @@ class ControlPort:
             action = IntentAction.EXIT_LONG if quantity > 0 else IntentAction.EXIT_SHORT
             intent = Intent(strategy_id=owner, symbol=held, action=action, ts=now, reason=reason)
             self._route(intent, self._binding_of[(owner, held)], self._at_of(held), plain=True)
+
+    def exit_position(
+        self,
+        strategy_id: str,
+        symbol: str,
+        quantity: Decimal,
+        reason: str,
+        *,
+        trigger_price: Decimal | None = None,
+    ) -> str | None:
+        """Send a reduce-only exit of ``quantity`` of ``strategy_id``'s position in ``symbol``:
+        at market, or with ``trigger_price`` a stop-market order resting on the venue; through
+        the risk gate as every exit. Returns its client id, None when nothing was sent (no
+        position, or refused). The quantity is explicit so that an exit already in flight
+        (its outcome unknown) does not hold this one back; reduce-only keeps the two from
+        closing more than the position.
+        """
+        held = self.account.position(strategy_id, symbol)
+        if held == 0 or quantity <= 0:
+            return None
+        action = IntentAction.EXIT_LONG if held > 0 else IntentAction.EXIT_SHORT
+        price_type = PriceType.MARKET if trigger_price is None else PriceType.STOP
+        intent = Intent(strategy_id=strategy_id, symbol=symbol, action=action,
+                        ts=self.account.now, price_type=price_type, trigger_price=trigger_price,
+                        quantity=min(quantity, abs(held)), reason=reason)  # fmt: skip
+        binding = self._binding_of[(strategy_id, symbol)]
+        return self._route(intent, binding, self._at_of(symbol), plain=True)
 
     def kill_switch(self, reason: str = "kill switch", *, halt: bool = True) -> None:
         """Cancel every working order and flatten every position with reduce-only orders.

@@ -23,9 +23,7 @@ from tradewind.bars import BarSeries
 from tradewind.book.book import OrderBook
 from tradewind.core.algo_spec import AlgoSpec
 from tradewind.core.errors import UserError
-from tradewind.core.events import (
-    VenueEvent,
-)
+from tradewind.core.events import VenueEvent
 from tradewind.core.instrument import Instrument
 from tradewind.core.intents import Decision, Intent, IntentAction, PriceType
 from tradewind.core.orders import ClientIdFactory, Order
@@ -119,7 +117,7 @@ class Node:
         )  # fmt: skip
         self.resting = RestingStops(self.manager)
         """Native stops resting on the exchange as positions' protection (live sessions)."""
-        venue.subscribe(self._from_venue)
+        venue.subscribe(lambda events: self.events.apply(events, self._at))
 
     @property
     def now(self) -> int:
@@ -258,9 +256,6 @@ class Node:
 
     # -- venue events ----------------------------------------------------------------------------
 
-    def _from_venue(self, events: list[VenueEvent]) -> None:
-        self.events.apply(events, self._at)
-
     def on_venue_events(self, events: list[VenueEvent], at: int) -> None:
         """Apply venue events (:class:`tradewind.engine.venue_events.VenueEventHandler`), booked
         at ``at`` (UTC ms: the open time of the bar they belong to; the runner's bar, the latest
@@ -293,8 +288,7 @@ class Node:
         if action.kind != stops.PYRAMID_ADD and self._exiting(key):
             return  # an exit is already on its way (it fills at this bar's open, first)
         intent = action.intent(self.position(*key) > 0)
-        at = int(self._bars[key[1]].ts[action.bar])
-        client_id = self._route(intent, binding, at, plain=True)
+        client_id = self._route(intent, binding, action.bar_ts, plain=True)
         if client_id is None:
             self.protection.failed(key)
         elif not self.orders[client_id].status.is_terminal:
@@ -340,40 +334,20 @@ class Node:
     def flatten(
         self, strategy_id: str | None = None, reason: str = "flatten", *, symbol: str | None = None
     ) -> None:
-        """Cancel the working orders and close the positions of ``strategy_id`` (None: all) in
-        ``symbol`` (None: every symbol) with reduce-only orders."""
+        """Close the positions of one strategy (or all) in one symbol (or all)."""
         self.control.flatten(strategy_id, reason, symbol=symbol)
 
     def exit_position(
-        self,
-        strategy_id: str,
-        symbol: str,
-        quantity: Decimal,
-        reason: str,
-        *,
+        self, strategy_id: str, symbol: str, quantity: Decimal, reason: str, *,
         trigger_price: Decimal | None = None,
-    ) -> str | None:
-        """Send a reduce-only exit of ``quantity`` of ``strategy_id``'s position in ``symbol``:
-        at market, or with ``trigger_price`` a stop-market order resting on the venue; through
-        the risk gate as every exit. Returns its client id, None when nothing was sent (no
-        position, or refused). The quantity is explicit so that an exit already in flight
-        (its outcome unknown) does not hold this one back; reduce-only keeps the two from
-        closing more than the position.
-        """
-        held = self.position(strategy_id, symbol)
-        if held == 0 or quantity <= 0:
-            return None
-        action = IntentAction.EXIT_LONG if held > 0 else IntentAction.EXIT_SHORT
-        price_type = PriceType.MARKET if trigger_price is None else PriceType.STOP
-        intent = Intent(strategy_id=strategy_id, symbol=symbol, action=action, ts=self.now,
-                        price_type=price_type, trigger_price=trigger_price,
-                        quantity=min(quantity, abs(held)), reason=reason)  # fmt: skip
-        binding = self._binding_of[(strategy_id, symbol)]
-        return self._route(intent, binding, self._bar_open(symbol), plain=True)
+    ) -> str | None:  # fmt: skip
+        """A reduce-only exit of ``quantity`` (:meth:`ControlPort.exit_position`)."""
+        return self.control.exit_position(
+            strategy_id, symbol, quantity, reason, trigger_price=trigger_price
+        )
 
     def kill_switch(self, reason: str = "kill switch", *, halt: bool = True) -> None:
-        """Cancel every working order and flatten every position; with ``halt``, no new
-        exposure until a person resumes."""
+        """Cancel and flatten everything; with ``halt``, no new exposure until resumed."""
         self.control.kill_switch(reason, halt=halt)
 
     # -- routing ----------------------------------------------------------------------------------

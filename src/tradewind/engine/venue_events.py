@@ -14,8 +14,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-import numpy as np
-
 from tradewind.bars import BarSeries
 from tradewind.core.events import (
     CancelRejected,
@@ -134,12 +132,10 @@ class VenueEventHandler:
         account.book_fill(fill, binding.strategy_id, at, order.tag)
         if self.protection is not None:
             position = account.portfolio.position(*key)
-            bars = self._bars[fill.symbol]
             # A fill at a bar's open is exposed to that bar; a fill at a close, from the next.
-            index = max(int(np.searchsorted(bars.ts, at, side="right")) - 1, 0)
-            start = index if fill.ts <= int(bars.ts[index]) else index + 1
+            exposed = at if fill.ts <= at else at + self._bars[fill.symbol].timeframe.ms
             self.protection.on_position(
-                key[0], key[1], position.quantity, position.average_price, fill.price, start
+                key[0], key[1], position.quantity, position.average_price, fill.price, exposed
             )
         if self.after_exit:
             key = (binding.strategy_id, order.symbol)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 
+from tradewind.core.crash import crash_point
 from tradewind.core.errors import UserError
 from tradewind.core.events import CancelRejected, OrderEvent, OrderFilled
 from tradewind.core.instrument import Instrument
@@ -160,6 +161,8 @@ class ParentEngine:
         self.settle_ms = settle_ms
         self.parents: dict[str, Parent] = {}
         self._minimum: dict[tuple[str, Decimal], Decimal] = {}
+        self._last_minimum: dict[str, tuple[Decimal, Decimal]] = {}
+        self._last_guard: tuple[Side, Decimal, Decimal, Decimal, Decimal] | None = None
         self.parent_of: dict[str, str] = {}
         """Parent id of every child client id."""
 
@@ -292,9 +295,15 @@ class ParentEngine:
     def minimum(self, symbol: str, price: Decimal) -> Decimal:
         """The smallest sendable quantity of ``symbol`` at ``price``: the larger of the lot
         minimum and the notional minimum, rounded up to the lot."""
+        # The price rarely moves between two drives: compare with the last one before hashing
+        # a Decimal for the cache (a hash costs several comparisons).
+        last = self._last_minimum.get(symbol)
+        if last is not None and last[0] == price:
+            return last[1]
         key = (symbol, price)
         least = self._minimum.get(key)
         if least is not None:
+            self._last_minimum[symbol] = (price, least)
             return least
         instrument = self.instruments[symbol]
         step = instrument.amount_step
@@ -305,7 +314,19 @@ class ParentEngine:
         if len(self._minimum) > 4096:  # prices wander: keep the cache small
             self._minimum.clear()
         self._minimum[key] = least
+        self._last_minimum[symbol] = (price, least)
         return least
+
+    def _guard(self, side: Side, arrival: Decimal, bps: Decimal, tick: Decimal) -> Decimal:
+        """:func:`guard_price`, remembered for the last arguments (a TWAP's slices mostly meet
+        the same mid)."""
+        last = self._last_guard
+        if last is not None and last[0] is side and last[1] == arrival and last[2] == bps \
+                and last[3] == tick:  # fmt: skip
+            return last[4]
+        price = guard_price(side, arrival, bps, tick)
+        self._last_guard = (side, arrival, bps, tick, price)
+        return price
 
     # -- state ------------------------------------------------------------------------------------
 
@@ -390,7 +411,7 @@ class ParentEngine:
         if order.status.is_terminal and client_id not in parent.ended_children:
             parent.ended_children[order.client_id] = now
             self.manager.release(order)
-        if parent.is_working and self.filled(parent) >= parent.quantity:
+        if parent.is_working and parent.filled_quantity >= parent.quantity:
             self._end(parent, ParentStatus.DONE, "filled", now, None)
 
     def cancel(self, parent_id: str, reason: str, now: int) -> None:
@@ -461,37 +482,42 @@ class ParentEngine:
         parent.live.append(child_id)
         self.parent_of[child_id] = parent.parent_id
         self.publish("parent.child", now, (parent, order))
+        crash_point("parent_child_numbered")  # the parent's row counts the child; no child row
         self.manager.place_order(order, now)
         self.manager.send(order, now)
         return order
 
     def _drive(self, parent: Parent, market: MarketView) -> None:
         now = market.ts
+        mid = market.mid  # a Decimal division: once per drive
         instrument = self.instruments[parent.symbol]
-        if self.filled(parent) >= parent.quantity:
-            self._end(parent, ParentStatus.DONE, "filled", now, market.mid)
+        filled = parent.filled_quantity
+        if filled >= parent.quantity:
+            self._end(parent, ParentStatus.DONE, "filled", now, mid)
             return
         free = parent.quantity - self.committed(parent, now)
-        minimum = self.minimum(parent.symbol, market.mid)
-        if free == parent.quantity - self.filled(parent) and self.open_quantity(parent) == 0:
+        minimum = self.minimum(parent.symbol, mid)
+        # Nothing committed beyond the fills: no child is open or settling (an open child's
+        # remainder is committed), so all of the rest is free.
+        if free == parent.quantity - filled:
             left = floor_to(free, instrument.amount_step)
             if left < minimum and (left < instrument.amount_step or parent.children):
                 # Partial fills left less than the market takes in one order: nothing can be sent.
                 self._end(parent, ParentStatus.DONE, "remainder below the market's minimum order",
-                          now, market.mid)  # fmt: skip
+                          now, mid)  # fmt: skip
                 return
         spec = parent.spec
         algo = spec.algo
         tick = instrument.price_step
-        guard_from = market.mid
+        guard_from = mid
 
         if algo is Algo.MARKET:
             if not parent.children:
-                price = guard_price(parent.side, parent.arrival_mid, spec.guard_bps, tick)
+                price = self._guard(parent.side, parent.arrival_mid, spec.guard_bps, tick)
                 self._send(parent, parent.quantity, price, now, ioc=True)
             elif self.open_quantity(parent) == 0:
                 self._end(parent, ParentStatus.DONE, "guard: remainder beyond the cap", now,
-                          market.mid)  # fmt: skip
+                          mid)  # fmt: skip
             return
 
         if algo in (Algo.TWAP, Algo.VWAP, Algo.POV):
@@ -503,14 +529,14 @@ class ParentEngine:
                 target = parent.due(now)
             want = floor_to(min(target, parent.quantity) - (parent.quantity - free),
                             instrument.amount_step)  # fmt: skip
-            remainder = parent.quantity - self.filled(parent)
+            remainder = parent.quantity - parent.filled_quantity
             if want >= minimum or (0 < want == free and remainder == free and now >= end
                                    and spec.horizon_ms > 0):  # fmt: skip
-                price = guard_price(parent.side, guard_from, spec.guard_bps, tick)
+                price = self._guard(parent.side, guard_from, spec.guard_bps, tick)
                 self._send(parent, want, price, now, ioc=True)
             elif spec.horizon_ms > 0 and now >= end + spec.timeout_ms:
                 if self.open_quantity(parent) == 0:
-                    self._end(parent, ParentStatus.DONE, "horizon over", now, market.mid)
+                    self._end(parent, ParentStatus.DONE, "horizon over", now, mid)
                 else:
                     self._cancel_children(parent, now)
             return
@@ -520,7 +546,7 @@ class ParentEngine:
             if spec.horizon_ms > 0 and now >= parent.created_ts + spec.horizon_ms:
                 self._cancel_children(parent, now)
                 if self.open_quantity(parent) == 0:
-                    self._end(parent, ParentStatus.DONE, "horizon over", now, market.mid)
+                    self._end(parent, ParentStatus.DONE, "horizon over", now, mid)
                 return
             if self.open_quantity(parent) == 0:
                 show = min(spec.visible, floor_to(free, instrument.amount_step))
@@ -533,7 +559,7 @@ class ParentEngine:
         timed_out = now >= parent.created_ts + spec.timeout_ms
         if parent.crossing:
             if open_qty == 0:
-                self._end(parent, ParentStatus.DONE, "crossed at timeout", now, market.mid)
+                self._end(parent, ParentStatus.DONE, "crossed at timeout", now, mid)
             return
         if timed_out:
             if open_qty > 0:
@@ -541,16 +567,16 @@ class ParentEngine:
                 return
             if spec.on_timeout is Timeout.CANCEL:
                 self._end(parent, ParentStatus.DONE, "timeout: remainder canceled", now,
-                          market.mid)  # fmt: skip
+                          mid)  # fmt: skip
                 return
             if free > 0:
                 parent.crossing = True
-                price = guard_price(parent.side, guard_from, spec.guard_bps, tick)
+                price = self._guard(parent.side, guard_from, spec.guard_bps, tick)
                 self._send(parent, floor_to(free, instrument.amount_step), price, now, ioc=True)
             return
         price = passive_price(parent.side, market.bid, market.ask, tick)
         if not within_chase(parent.side, price, parent.arrival_mid, spec.chase_bps):
-            price = guard_price(parent.side, parent.arrival_mid, spec.chase_bps, tick)
+            price = self._guard(parent.side, parent.arrival_mid, spec.chase_bps, tick)
         resting = [self.manager.orders[c] for c in parent.live]
         resting = [o for o in resting if not o.status.is_terminal]
         if resting:
@@ -559,5 +585,5 @@ class ParentEngine:
                     self.manager.cancel(order.client_id, now)  # repriced once it is gone
             return
         qty = floor_to(free, instrument.amount_step)
-        if qty >= minimum or (qty > 0 and qty == parent.quantity - self.filled(parent)):
+        if qty >= minimum or (qty > 0 and qty == parent.quantity - parent.filled_quantity):
             self._send(parent, qty, price, now, ioc=False, post_only=True)

@@ -75,6 +75,12 @@ class ForceExit(Reason):
     strategy: str | None = Field(default=None, max_length=100)
 
 
+class RiskLimitsRequest(Confirmed):
+    """New values for some of the running bot's portfolio limits (null turns one off)."""
+
+    limits: dict[str, int | float | None] = Field(min_length=1, max_length=20)
+
+
 class ParamsRequest(Reason):
     """New values for some of a strategy's parameters."""
 
@@ -279,6 +285,17 @@ def build_app(
         and order type, and the fees paid per currency."""
         return facade.execution_costs()
 
+    @app.get(f"{v1}/costs/stored", responses=_AUTH_ERRORS)
+    async def stored_costs(_: Read) -> dict[str, Any]:
+        """The execution costs of every session in the bot's database, per order and parent,
+        aggregated by strategy, venue, algorithm and kind."""
+        return facade.stored_costs()
+
+    @app.get(f"{v1}/parents", responses=_AUTH_ERRORS)
+    async def parents(_: Read, working: bool = False) -> list[dict[str, Any]]:
+        """The bot's parent orders as written ahead (only the working ones with ``working``)."""
+        return facade.parent_orders(working)
+
     @app.get(f"{v1}/runs", responses=_AUTH_ERRORS)
     async def runs(
         _: Read,
@@ -373,6 +390,12 @@ def build_app(
         """Reload the bot's config file (admin): only reloadable keys, others refused by name;
         with two-factor on, with a code."""
         return facade.reload_config(actor(caller), body.reason, code=body.code)
+
+    @app.post(f"{v1}/risk/limits", responses=_ACTION_ERRORS)
+    async def set_risk_limits(caller: Admin, body: RiskLimitsRequest) -> dict[str, Any]:
+        """Change the running bot's portfolio limits (admin): only those that apply at the next
+        decision, others refused by name; with two-factor on, with a code."""
+        return facade.set_risk_limits(actor(caller), body.limits, body.reason, code=body.code)
 
     @app.post(f"{v1}/strategies/{{strategy}}/params", responses=_ACTION_ERRORS)
     async def set_params(caller: Admin, strategy: str, body: ParamsRequest) -> dict[str, Any]:

@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Any
 from tradewind.config import AppConfig
 from tradewind.core.errors import UserError
 from tradewind.engine.node import Node
-from tradewind.ops import views
+from tradewind.ops import executions, views
 from tradewind.ops.errors import NotAvailableError, UnknownNameError
 from tradewind.ops.events import EventHub
 from tradewind.ops.heartbeat import Heartbeat
 from tradewind.ops.jobs import validate_spec
 from tradewind.ops.reload import reload_config, set_strategy_params
+from tradewind.ops.risk_limits import apply_limits
 from tradewind.ops.two_factor import TwoFactor
 from tradewind.persistence import queries
 from tradewind.persistence.audit import record_operator_action
@@ -37,6 +38,7 @@ from tradewind.persistence.bots import BotDatabase
 from tradewind.persistence.jobs import enqueue_job, job, jobs
 from tradewind.persistence.model_registry import registered_models
 from tradewind.persistence.runs import RUN_KINDS
+from tradewind.risk.config import RiskConfig
 
 if TYPE_CHECKING:
     from tradewind.connectors.failover import SourceSet
@@ -110,7 +112,11 @@ class ControlFacade:
     two_factor
         When given, the dangerous actions need a code from the acting operator's authenticator
         (enrolled under the actor's name, ``token:NAME`` or ``telegram:ID``): resuming after an
-        emergency stop and reloading the config. The emergency stop itself stays one step.
+        emergency stop, reloading the config and changing risk limits. The emergency stop
+        itself stays one step.
+    risk_config
+        The risk rules the bot runs under (what :meth:`set_risk_limits` changes); None when it
+        runs without.
     """
 
     def __init__(
@@ -127,6 +133,7 @@ class ControlFacade:
         config: AppConfig | None = None,
         config_path: Path | None = None,
         two_factor: TwoFactor | None = None,
+        risk_config: RiskConfig | None = None,
     ) -> None:
         self.node = node
         self.bot = bot
@@ -141,6 +148,7 @@ class ControlFacade:
         self.config = config
         self.config_path = config_path
         self.two_factor = two_factor
+        self.risk_config = risk_config
         self.job_queued: Callable[[], None] | None = None
         """Called after each queued job (a session starts its worker process on the first)."""
         self._halted = False
@@ -194,6 +202,14 @@ class ControlFacade:
         """Transaction-cost analysis of the bot's done orders with fills, by strategy and order
         type (each measured once, when it is done)."""
         return self._costs.summary()
+
+    def stored_costs(self) -> dict[str, Any]:
+        """Every session's execution costs from the database, by strategy, venue and algorithm."""
+        return executions.stored_costs(self.bot)
+
+    def parent_orders(self, working_only: bool = False) -> list[dict[str, Any]]:
+        """The bot's parent orders as its database holds them (written ahead)."""
+        return executions.parent_rows(self.bot, working_only=working_only)
 
     def runs(self, limit: int = 50, kind: str | None = None) -> list[dict[str, Any]]:
         """The latest stored backtest, optimisation and walk-forward runs in the bot's database
@@ -302,8 +318,11 @@ class ControlFacade:
                 }
                 for e in board.events[-50:]
             ]
+        limits = None if self.risk_config is None else self.risk_config.limits.model_dump()
         return {
             "state": "PAUSED" if node.paused and state == "ACTIVE" else state,
+            "limits": limits,
+            "limits_need_code": self.needs_code("set_risk_limits"),
             "paused": node.paused,
             "stopped_entries": dict(node.stopped_entries),
             "restrictions": restrictions,
@@ -400,10 +419,13 @@ class ControlFacade:
         return "paused"
 
     def needs_code(self, action: str) -> bool:
-        """Whether ``action`` (``resume``, ``reload_config``) needs a two-factor code now."""
+        """Whether ``action`` (``resume``, ``reload_config``, ``set_risk_limits``) needs a
+        two-factor code now."""
         if self.two_factor is None:
             return False
-        return action == "reload_config" or (action == "resume" and self._halted)
+        return action in ("reload_config", "set_risk_limits") or (
+            action == "resume" and self._halted
+        )
 
     def _second_factor(self, actor: Actor, action: str, code: str | None) -> None:
         # Inside the action, so a missing or wrong code is recorded as a refusal in the chain.
@@ -493,6 +515,29 @@ class ControlFacade:
             return f"applied {', '.join(changed)}" if changed else "no change"
 
         answer = self._act(actor, "reload_config", reason, {"path": str(path)}, do)
+        return {**answer, "applied": applied}
+
+    def set_risk_limits(
+        self, actor: Actor, limits: dict[str, Any], reason: str, code: str | None = None
+    ) -> dict[str, Any]:
+        """Change the running bot's portfolio limits (:mod:`tradewind.ops.risk_limits`: only
+        those that take effect at the next decision; others refused by name; the whole change
+        validated first). With two-factor on it needs ``code``: loosening a limit puts more at
+        risk."""
+        applied: dict[str, Any] = {}
+
+        def do() -> str:
+            self._second_factor(actor, "set_risk_limits", code)
+            if self.risk_config is None:
+                raise NotAvailableError(
+                    "this bot runs without risk rules: there are no limits to change"
+                )
+            new, values = apply_limits(self.node.gate, self.risk_config, limits)
+            self.risk_config = new
+            applied.update(values)
+            return "limits set: " + ", ".join(f"{k}={v}" for k, v in values.items())
+
+        answer = self._act(actor, "set_risk_limits", reason, {"limits": limits}, do)
         return {**answer, "applied": applied}
 
     def set_params(

@@ -415,8 +415,10 @@ class SqlTradingRepository:
             self._connection.execute(insert(RiskEventRow.__table__), values)
             if self._audit_key is not None:
                 detail = {k: v for k, v in values.items() if k not in ("bot_id", "at")}
+                # A breaker acts for the account, not for one strategy: the engine is the actor.
+                actor = f"strategy:{event.strategy_id}" if event.strategy_id else "engine"
                 append_operator_action(
-                    self._connection, self._audit_key, actor=f"strategy:{event.strategy_id}",
+                    self._connection, self._audit_key, actor=actor,
                     channel="engine", action=f"risk.{event.kind}", detail=detail,
                     bot_id=self.bot_id, at=values["at"],
                 )  # fmt: skip

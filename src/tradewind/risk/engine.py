@@ -327,7 +327,9 @@ class RiskEngine:
 
     def _positions(self, account: RiskAccount) -> list[OpenPosition]:
         out = []
-        for strategy_id, symbol, quantity in account.open_positions():
+        # Positions the bot did not make (``external``) take room under every limit like its own.
+        held = [*account.open_positions(), *account.external_positions()]
+        for strategy_id, symbol, quantity in held:
             stop = None
             if self.protection is not None:
                 guard = self.protection.guards.get((strategy_id, symbol))

@@ -195,14 +195,15 @@ class ProtectiveAction:
 
     ``kind`` is a :mod:`tradewind.sim.stops` code; ``trigger`` the stop or profit level (None for
     market orders: time stops and pyramiding adds); ``quantity`` the size (None: the whole
-    position); ``ts`` when the order is sent (the bar's open for intrabar exits, its close for
+    position); ``bar_ts`` the open time of the bar the event fired in (what the order's events are
+    booked at); ``ts`` when the order is sent (the bar's open for intrabar exits, its close for
     close-time decisions).
     """
 
     strategy_id: str
     symbol: str
     kind: int
-    bar: int
+    bar_ts: int
     ts: int
     trigger: Decimal | None
     quantity: Decimal | None
@@ -326,12 +327,12 @@ class ProtectionBook:
         quantity: Decimal,
         average_price: Decimal,
         fill_price: Decimal,
-        start: int,
+        exposed_from: int,
     ) -> None:
         """A fill changed the position of ``strategy_id`` in ``symbol`` to ``quantity``.
 
-        ``start`` is the first bar the new position is exposed to (the fill's bar for a fill at
-        its open; the next bar for a fill at a close).
+        ``exposed_from`` is the open time (UTC ms) of the first bar the new position is exposed
+        to (the fill's bar for a fill at its open; the next bar for a fill at a close).
         """
         key = (strategy_id, symbol)
         guard = self.guards.get(key)
@@ -342,6 +343,7 @@ class ProtectionBook:
         rules = self.rules_for(strategy_id)
         if rules is None:
             return
+        start = int(np.searchsorted(self.bars[symbol].ts, exposed_from, side="left"))
         is_long = quantity > 0
         if guard is None or guard.is_long != is_long:
             self.guards[key] = self._open(
@@ -535,7 +537,7 @@ class ProtectionBook:
             guard.strategy_id,
             guard.symbol,
             kind,
-            bar,
+            int(self.bars[guard.symbol].ts[bar]),
             self._event_ts(guard, guard.event),
             trigger,
             quantity,

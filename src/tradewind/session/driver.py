@@ -328,7 +328,7 @@ class PaperDriver(BarDriver):
                 if position.quantity != 0:
                     self.node.protection.on_position(
                         owner, held, position.quantity, position.average_price,
-                        position.average_price, self.first_bar[held],
+                        position.average_price, _open_time(self.bars[held], self.first_bar[held]),
                     )  # fmt: skip
         node, port, first = self.node, self.port, self.first_bar
         ended = []
@@ -339,7 +339,7 @@ class PaperDriver(BarDriver):
             node.now = max(node.now, order.created_ts)
             bars = self.bars.get(order.symbol)
             before = max(first.get(order.symbol, 1) - 1, 0)  # the bar before trading starts
-            node.adopt(order, int(bars.ts[before]) if bars is not None and len(bars) else 0)
+            node.adopt(order, _open_time(bars, before) if bars is not None else 0)
         # What the venue filled while the bot was down, bar by bar in time order.
         while True:
             best: tuple[int, str, int] | None = None
@@ -409,3 +409,13 @@ class PaperDriver(BarDriver):
                 node.now = max(node.now, at)
                 node.on_venue_events(port.process_bar(symbol, index[symbol]), at)
         return self._report(close, index, orders_before, fills_before)
+
+
+def _open_time(series: BarSeries, i: int) -> int:
+    """Open time (UTC ms) of bar ``i`` of ``series``, counted on by the timeframe past the bars
+    known (a session's first bar is not there yet when it resumes); 0 when none is known."""
+    if i < len(series):
+        return int(series.ts[i])
+    if not len(series):
+        return 0
+    return int(series.ts[-1]) + (i - len(series) + 1) * series.timeframe.ms

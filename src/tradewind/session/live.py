@@ -312,8 +312,15 @@ class LiveSession(PaperSession):
             self.port, own_prefix=f"tw-{self.id_prefix}-", since_ms=since, booked=booked,
             every_s=self.live.reconcile_s, on_finding=self._reconcile_finding,
             on_divergence=self._reconcile_divergence, on_pass=self._reconciled_again,
+            adopted=report.external_positions, on_external=self._adopted,
         )  # fmt: skip
+        self._adopted(report.external_positions)
         self.reconciling.start()
+
+    def _adopted(self, positions: dict[str, Decimal]) -> None:
+        """Positions the bot did not make, owned by ``external``: the risk engine counts them."""
+        if self.driver is not None:
+            self.driver.node.account.set_external(positions)
 
     def _venue_condition(self, event: VenueCondition) -> None:
         """The exchange said to wait (429, 418, maintenance): journalled and shown, by name."""

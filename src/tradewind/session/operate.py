@@ -38,7 +38,7 @@ from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
 from tradewind.core.market_events import AlertKind, StreamAlert, StreamState
 from tradewind.core.orders import Order, OrderStatus
-from tradewind.core.repository import OrderTransition, TransitionSource
+from tradewind.core.repository import OrderTransition, RiskEvent, TransitionSource
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.node import Node
 from tradewind.engine.recording import RepositoryRecorder
@@ -142,6 +142,8 @@ class SessionOps:
         self._streams: dict[str, dict[str, Any]] = {}
         self._components: dict[str, Callable[[], dict[str, Any]]] = {}
         self._rate_budget_use: Callable[[], float] | None = None
+        self._breakers_seen = 0
+        self._driver: BarDriver | None = None
         self._metrics: BotMetrics | None = None
 
     def open_database(self) -> BotDatabase:
@@ -220,6 +222,7 @@ class SessionOps:
             config_hash="", code_version="",
         )  # fmt: skip
         node = driver.node
+        self._driver = driver
         audit_key = self.audit_key
         # Orders, fills and risk events are chained into the audit trail as they are stored.
         repository = database.repository(self.session_id, audit_key=audit_key)
@@ -236,6 +239,7 @@ class SessionOps:
         self.facade = ControlFacade(
             node, database, audit_key, mode=self.mode, events=self.events,
             config=self.config, two_factor=self.two_factor, health=self._stream_health,
+            risk_config=driver.prepared.spec.risk,
         )  # fmt: skip
         self.facade.job_queued = self._start_worker
         watch = ModelWatch(database.engine, driver.strategies, self.config.ml, self.events.publish,
@@ -278,10 +282,28 @@ class SessionOps:
         it sent orders (``bar_to_order_s``, for /metrics), and the feedback loop of the
         registered models traded."""
         self.checkpoint(report.close_ms)
+        self.record_breakers(driver)
         if self._metrics is not None and bar_to_order_s is not None:
             self._metrics.bar_to_order.observe(bar_to_order_s)
         if self.models is not None:
             self.models.on_close(driver.bars, report.bars, report.close_ms)
+
+    def record_breakers(self, driver: BarDriver) -> None:
+        """Each breaker transition since the last call (a trip, a lift, a resume), from the risk
+        engine's board: a risk-event row and its own audit row (channel ``engine``, action
+        ``risk.breaker``) in one transaction, and ``risk.breaker`` on the Node's bus (the event
+        stream)."""
+        board = getattr(driver.node.observer, "board", None)
+        if board is None or self.recorder is None:
+            return
+        events = board.events
+        for event in events[self._breakers_seen :]:
+            self.recorder.repository.record_risk_event(
+                RiskEvent(ts=event.ts, kind="breaker", reason=event.reason, symbol=event.symbol,
+                          action=event.breaker, code=str(event.state.value).upper())
+            )  # fmt: skip
+            driver.node.bus.publish("risk.breaker", event.ts, event)
+        self._breakers_seen = len(events)
 
     def _start_beats(self, bus: MessageBus, database: BotDatabase) -> None:
         """The watchdog (under systemd) and the heartbeat (when configured), both on this loop."""
@@ -399,6 +421,8 @@ class SessionOps:
             await asyncio.to_thread(self._worker.stop)
         if self.execution is not None:
             self.execution.record_costs()
+        if self._driver is not None:
+            self.record_breakers(self._driver)  # what tripped after the last close
         if self.database is not None and self.session_id is not None:
             self.database.end_session(self.session_id, reason)
 

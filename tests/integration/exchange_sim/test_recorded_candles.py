@@ -15,9 +15,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import ccxt.pro
+import orjson
 import pandas as pd
 import pytest
+import requests
 from simkit import configure, open_account
 
 from tradewind.testing.replay import first_pass_offset, timeline
@@ -218,3 +221,49 @@ def test_the_client_cannot_be_served_a_future_candle(sync_client: Callable[..., 
     now = ex.fetch_time()
     assert ex.fetch_ohlcv("ETH/BTC", "5m", now + 300_000, 10) == []
     assert ex.fetch_ohlcv("XRP/USDT:USDT", "5m", now + 300_000, 10) == []
+
+
+@pytest.fixture
+def lagging_server(shared_data: Path) -> Iterator[LoopbackServer]:
+    """UNITTEST/BTC's 1m candles at 20,000x: a candle every 3 ms, faster than the replay can apply
+    its steps, so the replay runs behind the clock."""
+    sim = SimExchange(clock=SimClock(speed=20_000.0), seed=3, history=0.5)
+    frame = pd.read_feather(shared_data / "candles" / "UNITTEST_BTC-1m.feather")
+    sim.add_listing(shared_listings()["spot:UNITTESTBTC"], klines={"1m": frame})
+    with LoopbackServer(sim) as running:
+        yield running
+
+
+async def test_a_replay_behind_its_clock_never_calls_a_forming_candle_final(
+    lagging_server: LoopbackServer,
+) -> None:
+    def rest(**params: Any) -> list[list[Any]]:
+        params = {"symbol": "UNITTESTBTC", "interval": "1m", **params}
+        reply = requests.get(lagging_server.rest_url + "/api/v3/klines", params=params, timeout=5)
+        rows: list[list[Any]] = reply.json()
+        return rows
+
+    # REST: a candle whose close time has passed at the server is final when served.
+    served: list[tuple[list[Any], int]] = []
+    for _ in range(40):
+        (row,) = rest(limit=1)
+        now = requests.get(lagging_server.rest_url + "/api/v3/time", timeout=5).json()
+        served.append((row, int(now["serverTime"])))
+    # Stream: a kline flagged closed carries the candle's final values.
+    closed: dict[int, tuple[str, ...]] = {}
+    url = lagging_server.ws_url + "/stream/ws/0"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        subscribe = {"method": "SUBSCRIBE", "params": ["unittestbtc@kline_1m"], "id": 1}
+        await ws.send_str(orjson.dumps(subscribe).decode())
+        deadline = asyncio.get_running_loop().time() + 2.0
+        while asyncio.get_running_loop().time() < deadline:
+            k = orjson.loads((await ws.receive(timeout=2)).data).get("k")
+            if k and k["x"]:
+                closed.setdefault(k["t"], (k["o"], k["h"], k["l"], k["c"], k["v"]))
+    assert len(closed) >= 20
+    for open_ms, values in list(closed.items())[:60]:
+        (final,) = rest(startTime=open_ms, limit=1)
+        assert values == tuple(final[1:6]), f"closed kline {open_ms} was not final"
+    finals = [(row, now) for row, now in served if row[6] < now]
+    for row, _ in finals[:20]:
+        assert rest(startTime=row[0], limit=1) == [row], f"REST candle {row[0]} changed later"

@@ -7,6 +7,7 @@ The real ccxt client against the exchange simulator; the truth is the simulator'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -138,8 +139,14 @@ async def test_a_user_stream_reconnect_runs_a_reconcile(server: LoopbackServer) 
     # The server closes the user stream at its first event (Binance's 24-hour cut, or a drop).
     server.faults.add(Fault(kind=FaultKind.FORCED_DISCONNECT, path="user:spot"))
     try:
-        await _rest_a_bid(port, book, client, ids)
-        await _until(lambda: port.stream_errors > 0, "the user stream dropped", 10)
+        # Orders until one's event meets the fault (the first may go out before the stream is
+        # subscribed: the watch starts as a task).
+        for _ in range(5):
+            await _rest_a_bid(port, book, client, ids)
+            with contextlib.suppress(pytest.fail.Exception):
+                await _until(lambda: port.stream_errors > 0, "the user stream dropped", 2)
+                break
+        assert port.stream_errors > 0, "the user stream never dropped: the test proves nothing"
         await _until(lambda: "user stream reconnect" in reconciler.passes,
                      "a reconcile after the reconnect", 10)  # fmt: skip
         assert reconciler.divergence == ""
@@ -188,6 +195,44 @@ async def test_foreign_orders_are_reported_and_a_divergence_stops_entries(
         assert kinds.count(FindingKind.DIVERGENCE) == 1
         confirming = [p for p in reconciler.passes if p.endswith("confirming")]
         assert confirming  # seen twice before it counted
+    finally:
+        await reconciler.close()
+        await port.close()
+        await client.close()
+
+
+async def test_a_hand_made_futures_position_is_adopted_once_into_external(
+    server: LoopbackServer,
+) -> None:
+    perp = "XRP/USDT:USDT"
+    client, _ = await client_for(server, market_types=("linear",))
+    port = port_for(client, [perp], poll_s=0.05)
+    book = Book()
+    port.subscribe(book.receive)
+    ids = ClientIdFactory("rrx", session="a")
+    adopted: list[dict[str, Decimal]] = []
+    reconciler = RunningReconcile(port, own_prefix=ids.prefix, since_ms=int(time.time() * 1000),
+                                  every_s=0.3, grace_s=0.3, on_external=adopted.append)  # fmt: skip
+    try:
+        mine = Order(ids.next(), perp, Side.BUY, OrderType.MARKET, Decimal(100))
+        book.track(mine)
+        port.submit(mine, 0)
+        await _until(lambda: book.filled(mine.client_id) == 100, "the bot's entry filled", 5)
+        reconciler.start()
+        # By hand on the same account: 40 more contracts, then 15 of them sold.
+        await client.create_order(perp, "market", "buy", 40, None, {"newClientOrderId": "hand-1"})
+        await _until(lambda: reconciler.adopted == {perp: Decimal(40)}, "40 adopted", 10)
+        await asyncio.sleep(1.0)  # passes go on: the same trade is not adopted twice
+        assert reconciler.adopted == {perp: Decimal(40)}
+        await client.create_order(perp, "market", "sell", 15, None,
+                                  {"newClientOrderId": "hand-2", "reduceOnly": True})  # fmt: skip
+        await _until(lambda: reconciler.adopted == {perp: Decimal(25)}, "25 left adopted", 10)
+        assert await port.positions() == {perp: Decimal(125)}  # the bot's 100 + external 25
+        assert adopted[-1] == {perp: Decimal(25)}
+        assert reconciler.divergence == ""
+        held = [f.detail for f in reconciler.findings if f.kind is FindingKind.EXTERNAL_POSITION]
+        assert held == [f"{perp} 40 adopted into 'external' (+40); never traded",
+                        f"{perp} 25 adopted into 'external' (-15); never traded"]  # fmt: skip
     finally:
         await reconciler.close()
         await port.close()

@@ -7,6 +7,7 @@ total market cap) are drawn once from a fixed seed."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,14 @@ def global_figures(seed: int = 7) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def coingecko_app() -> web.Application:
-    """CoinGecko's demo API under ``/api/v3`` (the demo key in ``x-cg-demo-api-key``)."""
-    prices = {"bitcoin": {"usd": btc_close()}}
+def coingecko_app(
+    prices: Callable[[], dict[str, dict[str, float]]] | None = None,
+) -> web.Application:
+    """CoinGecko's demo API under ``/api/v3`` (the demo key in ``x-cg-demo-api-key``);
+    ``prices`` gives the prices by coin id and currency at each request (the bundled BTC close
+    by default)."""
+    fixed = {"bitcoin": {"usd": btc_close()}}
+    quote = prices or (lambda: fixed)
 
     def keyed(handler: Any) -> Any:
         async def checked(request: web.Request) -> web.Response:
@@ -62,8 +68,9 @@ def coingecko_app() -> web.Application:
         if not vs:
             return web.json_response({"error": "Missing parameter vs_currencies"}, status=400)
         out: dict[str, dict[str, float]] = {}
+        now = quote()
         for coin in request.query.get("ids", "").split(","):
-            known = prices.get(coin)
+            known = now.get(coin)
             if known is not None:  # an unknown id is left out, as CoinGecko does
                 out[coin] = {c: known[c] for c in vs.split(",") if c in known}
         return web.json_response(out)

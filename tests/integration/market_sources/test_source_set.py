@@ -15,16 +15,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sourcekit import BAR_MS, sources_of, two_venues
+from sourcekit import BAR_MS, eth_btc_venue, sources_of, two_venues
 
 from tradewind.connectors.binance_streams import StreamKind
 from tradewind.connectors.client import create_async_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.failover import SourceSet
 from tradewind.connectors.market_feed import FeedSpec
-from tradewind.connectors.source_config import SourcesConfig
+from tradewind.connectors.source_config import SourceConfig, SourcesConfig
 from tradewind.connectors.sources import open_sources
-from tradewind.core.market_events import BarClosed
+from tradewind.core.market_events import BarClosed, StreamState
 from tradewind.core.source_events import (
     DataQuality,
     LatencyAlert,
@@ -34,6 +34,7 @@ from tradewind.core.source_events import (
     SwitchReason,
 )
 from tradewind.venues.exchange_sim import FaultKind, SimClock
+from tradewind.venues.exchange_sim.multi_venue import MultiVenue, Venue, VenueSpec
 from tradewind.venues.exchange_sim.venue_chaos import VenueFault
 
 
@@ -178,3 +179,87 @@ async def test_diverging_primary_trips_and_clears_the_divergence_state_and_lag_a
         alerts = [e for e in seen if isinstance(e, LatencyAlert) and e.raised]
         assert ("binance2", "depth") in {(a.source, a.stream) for a in alerts}
         assert all(a.p99_ms > a.threshold_ms == 100.0 for a in alerts)
+
+
+async def test_bybit_secondary_takes_over_from_a_stalled_binance_primary(
+    shared_data: Path,
+) -> None:
+    # Arrange: a Binance primary and a Bybit secondary (3 bps above it, 1 bp wider each side,
+    # 5 ms late, sizes within 5 %) on one clock and recording anchor, read with ccxt.pro's
+    # binance and bybit clients; 300x, switch back after 3 s of health.
+    clock = SimClock(speed=300.0)
+    anchor_ms = clock()
+    bybit_spec = VenueSpec("bybit", "bybit", 0, seed=2, offset_bps=3.0, half_spread_bps=1.0,
+                           latency_ms=5.0, size_noise=0.05)  # fmt: skip
+    specs = [VenueSpec("binance", "binance", 0, seed=1), bybit_spec]
+    group = MultiVenue([Venue(s, eth_btc_venue(s, shared_data, clock, anchor_ms=anchor_ms))
+                        for s in specs])  # fmt: skip
+    async with group as venues:
+        config = SourcesConfig(
+            candles=[
+                SourceConfig(name=v.spec.name, symbols={"ETH/BTC": "ETH/BTC"},
+                             exchange=ExchangeConfig(name=v.spec.protocol,
+                                                     rest_url=v.server.rest_url,
+                                                     rate_limit=False, timeout_ms=15_000))
+                for v in venues.venues
+            ],
+            switch_back_after_s=3.0, divergence_bps=Decimal(500),
+        )  # fmt: skip
+        spec = FeedSpec(symbols=("ETH/BTC",), timeframes=("5m",),
+                        kinds=frozenset({StreamKind.KLINE, StreamKind.TICKER}),
+                        warmup_bars=20)  # fmt: skip
+        seen: list[object] = []
+        async with _source_set(config, spec) as sources:
+            await _until(sources, seen, lambda e: isinstance(e, BarClosed)
+                         and e.bar.ts > clock() - 5 * BAR_MS, 30)  # fmt: skip
+            await asyncio.sleep(2.0)
+
+            # Act: the Binance primary freezes for 8 s.
+            venues["binance"].chaos.begin(VenueFault(kind=FaultKind.VENUE_STALL, at_s=0,
+                                                     duration_s=8.0))  # fmt: skip
+            away = await _until(sources, seen, lambda e: isinstance(e, SourceSwitched), 20)
+            back = await _until(sources, seen, lambda e: isinstance(e, SourceSwitched), 40)
+            await _until(sources, seen, lambda e: isinstance(e, BarClosed)
+                         and e.venue == "binance", 20)  # fmt: skip
+            await asyncio.sleep(2.0)
+            while not sources.events.empty():
+                seen.append(sources.events.get_nowait())
+            streams = set(sources.latency.streams())
+            health, ages = sources.health(), sources.ages()
+        # The primary's recording of those bars (the venues' clock and anchor are one).
+        rest = create_async_client(ExchangeConfig(rest_url=venues["binance"].server.rest_url,
+                                                  rate_limit=False))  # fmt: skip
+        try:
+            rows = await rest.fetch_ohlcv("ETH/BTC", "5m", limit=1000)
+        finally:
+            await rest.close()
+
+    # Assert: away to Bybit within the allowance, and back.
+    assert isinstance(away, SourceSwitched)
+    assert isinstance(back, SourceSwitched)
+    assert (away.previous, away.active, away.reason) == ("binance", "bybit", SwitchReason.SILENT)
+    assert away.silent_s <= config.failover_after_s == 5.0
+    assert (back.previous, back.active, back.reason) == ("bybit", "binance",
+                                                         SwitchReason.RECOVERED)  # fmt: skip
+    # Bybit's own streams were read: its candles (their receive lag measured) and its best bid
+    # and offer (orderbook.1), live and speaking.
+    assert ("bybit", "kline") in streams, streams
+    assert health["bybit spot ticker"] is StreamState.LIVE, health
+    assert ages["bybit spot ticker"] < 5.0, ages
+    bars = [e for e in seen if isinstance(e, BarClosed)]
+    opens = [e.bar.ts for e in bars]
+    assert all(b - a == BAR_MS for a, b in itertools.pairwise(opens)), opens
+    secondary = [e for e in bars if e.venue == "bybit"]
+    assert len(secondary) >= 3, [(e.bar.ts, e.venue) for e in bars]
+    assert all(e.secondary and e.bar.symbol == "ETH/BTC" for e in secondary)
+    # Bybit's bars against the primary's recording: within the venue's configured price offset
+    # plus its noise (the half-spread); the simulator offsets books, not candles, so here they
+    # are equal.
+    recorded = {int(r[0]): r[1:6] for r in rows}
+    allowed_bps = bybit_spec.offset_bps + bybit_spec.half_spread_bps
+    for event in secondary:
+        bar = event.bar
+        for got, want in zip((bar.open, bar.high, bar.low, bar.close),
+                             recorded[bar.ts][:4], strict=True):  # fmt: skip
+            assert abs(float(got) - want) / want * 10_000 <= allowed_bps, (bar, recorded[bar.ts])
+        assert float(bar.volume) == pytest.approx(recorded[bar.ts][4], rel=bybit_spec.size_noise)

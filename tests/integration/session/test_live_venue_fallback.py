@@ -16,15 +16,27 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
-from tests.integration.session.test_live_ops import XRP, Live, _operate, until
+from tests.integration.session.test_live_ops import SYMBOL, XRP, Cycle, Live, _operate, until
 
+from tradewind.backtest.spec import Account, BacktestSpec
+from tradewind.cli.trade import _run
+from tradewind.config import AppConfig
+from tradewind.connectors.config import ExchangeConfig
 from tradewind.ops.fallback import FALLBACK_ACTION, FallbackPolicy, live_refusal
 from tradewind.ops.venue_errors import VenueErrorPolicy
 from tradewind.persistence.audit import verify_chain
-from tradewind.persistence.models import OperatorActionRow
+from tradewind.persistence.config import DatabaseConfig
+from tradewind.persistence.models import OperatorActionRow, TradingSession
+from tradewind.session.live import LiveConfig
+from tradewind.session.operate import SessionOps
+from tradewind.session.paper import PaperConfig
+from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.venues.exchange_sim.accounts import Permissions
 from tradewind.venues.exchange_sim.faults import Fault, FaultKind
+from tradewind.venues.exchange_sim.recordings import shared_listings
 
 
 async def _trip(live: Live, seen: dict[str, Any]) -> None:
@@ -40,8 +52,12 @@ async def _trip(live: Live, seen: dict[str, Any]) -> None:
 
 
 def _fallback_rows(live: Live) -> list[Any]:
-    assert live.ops.database is not None
-    with live.ops.database.engine.connect() as connection:
+    return _fallback_rows_of(live.ops)
+
+
+def _fallback_rows_of(ops: SessionOps) -> list[Any]:
+    assert ops.database is not None
+    with ops.database.engine.connect() as connection:
         return list(connection.execute(select(OperatorActionRow).where(
             OperatorActionRow.action == FALLBACK_ACTION)))  # fmt: skip
 
@@ -107,3 +123,50 @@ async def test_venue_errors_flatten_when_so_configured(shared_data: Path, tmp_pa
     detail = json.loads(rows[0].detail)
     assert detail["flattened"] == ["cycle_live:XRP/ETH"]
     assert detail["stops"] == []
+
+
+@pytest.mark.slow
+async def test_trade_goes_on_in_paper_after_a_venue_fallback(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """`tradewind trade`'s runner: the live session's first order and its lookups meet 503s, the
+    session falls back (nothing held: nothing to protect), and the bot trades paper from there,
+    as a second session of the same bot, recorded in its own folder."""
+    sim = SimExchange(seed=31, clock=SimClock(speed=120), history=0.5)
+    frame = pd.read_feather(shared_data / "candles" / "XRP_ETH-1m.feather")
+    sim.add_listing(shared_listings()["spot:XRPETH"], klines={"1m": frame})
+    sim.faults.add(Fault(kind=FaultKind.SERVER_ERROR, path="/api/v3/order", times=3, status=503))
+    app = AppConfig(database=DatabaseConfig(bots_dir=str(tmp_path / "bots")))
+    async with LoopbackServer(sim) as server:
+        key = server.call(lambda: server.sim.open_account(
+            "fallback-cli", balances={"ETH": 10, "XRP": XRP},
+            permissions=Permissions(ip_restrict=True)))  # fmt: skip
+        common: dict[str, Any] = {
+            "strategies": [Cycle(3)], "symbols": (SYMBOL,), "timeframe": "1m",
+            "spec": BacktestSpec(account=Account(cash="1", stake="50%")), "warmup_bars": 20,
+        }  # fmt: skip
+        exchange = ExchangeConfig(rest_url=server.rest_url, api_key=key.key, secret=key.secret,
+                                  rate_limit=False, timeout_ms=15_000)  # fmt: skip
+        config = LiveConfig(exchange=exchange, run_dir=tmp_path / "live", max_capital=Decimal(1),
+                            confirmed=True, poll_s=0.05, **common,
+                            venue_errors=VenueErrorPolicy(max_errors=3, window_s=30))  # fmt: skip
+        ops = SessionOps(app, "fallback-cli", mode="live")
+
+        def paper_after() -> tuple[PaperConfig, SessionOps]:
+            paper = PaperConfig(exchange=exchange, run_dir=tmp_path / "live" / "paper-fallback",
+                                max_bars=3, **common)  # fmt: skip
+            return paper, SessionOps(app, "fallback-cli", mode="paper", fallback=True)
+
+        result = await _run(config, ops, paper_after)
+    assert result is not None
+    assert ops.database is not None
+    with ops.database.engine.connect() as connection:
+        sessions = connection.execute(
+            select(TradingSession.mode, TradingSession.end_reason).order_by(TradingSession.id)
+        ).all()
+    assert [mode for mode, _ in sessions] == ["live", "paper"]
+    assert sessions[0][1].startswith("fallback to paper: 3 venue errors")
+    assert sessions[1][1] == "--max-bars 3 reached"
+    rows = _fallback_rows_of(ops)
+    assert [(r.actor, r.channel) for r in rows] == [("engine", "engine")]
+    assert json.loads(rows[0].detail)["positions"] == []

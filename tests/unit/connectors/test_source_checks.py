@@ -111,3 +111,14 @@ def test_sources_config_orders_sources_and_states_the_failover_allowance() -> No
         SourceConfig(name="k", exchange=ExchangeConfig(name="kraken"))
     with pytest.raises(ValueError, match="extra"):
         SourcesConfig.model_validate({"candles": [{"name": "x"}], "bogus": 1})
+    # A Bybit source streams; the aggregators' cross-check needs aggregators and a poll period
+    # under the 5 s window.
+    assert SourceConfig(name="b", exchange=ExchangeConfig(name="bybit")).exchange.name == "bybit"
+    with pytest.raises(UserError, match=r"add \[\[sources.aggregators\]\]"):
+        SourcesConfig(candles=[SourceConfig(name="x")], aggregator_check_s=1.0)
+    aggregator = {"name": "cg", "kind": "coingecko"}
+    with pytest.raises(ValueError, match="less than 5"):
+        SourcesConfig.model_validate({"candles": [{"name": "x"}], "aggregators": [aggregator],
+                                      "aggregator_check_s": 5})  # fmt: skip
+    assert SourcesConfig.model_validate({"candles": [{"name": "x"}], "aggregators": [aggregator],
+                                         "aggregator_check_s": 2}).aggregator_check_s == 2  # fmt: skip

@@ -133,6 +133,7 @@ def make_bot(
     port = LoggedPort(venue)
     gate: RiskGate = StakeGate(Stake.parse("50%"), instruments)
     protection = None
+    config = None
     if stop_pct is not None or take_profit_pct is not None or breakers is not None:
         exits = ExitConfig(stop_pct=stop_pct, take_profit_pct=take_profit_pct)
         config = RiskConfig(exits=exits, breakers=breakers or BreakerConfig())
@@ -154,7 +155,8 @@ def make_bot(
     RepositoryRecorder(database.repository(session), node.portfolio).attach(node.bus)
     events = EventHub()
     events.attach(node.bus)
-    facade = ControlFacade(node, database, AUDIT_KEY, mode="paper", events=events)
+    facade = ControlFacade(node, database, AUDIT_KEY, mode="paper", events=events,
+                           risk_config=config)  # fmt: skip
     tokens = {
         scope: issue_token(database.engine, name=f"{scope}-holder", scopes=[scope],
                            bot_id=database.bot_id)

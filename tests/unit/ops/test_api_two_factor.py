@@ -7,15 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyotp
 from fastapi.testclient import TestClient
-from ops_bot import AUDIT_KEY, Bot
+from ops_bot import AUDIT_KEY, Bot, make_bot
 
 from tradewind.ops.api import build_app
 from tradewind.ops.keystore import Keystore
 from tradewind.ops.secrets import Secret
 from tradewind.ops.two_factor import TwoFactor
 from tradewind.persistence.audit import verify_chain
+from tradewind.risk.config import BreakerConfig
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -85,3 +87,57 @@ def test_a_config_reload_needs_a_code(bot: Bot, tmp_path: Path) -> None:
                             json={"reason": "t", "code": totp.at(now[0])})  # fmt: skip
         assert coded.status_code == 409
         assert "without a config file" in coded.json()["detail"]
+
+
+def test_changing_risk_limits_needs_a_fresh_code_and_acts_on_the_next_decision(
+    minutes: pd.DataFrame, tmp_path: Path
+) -> None:
+    bot = make_bot(minutes, tmp_path, breakers=BreakerConfig())  # under the risk engine
+    now = [1_800_000_000.0]
+    totp = _two_factor(bot, tmp_path, now, "token:admin-holder")
+    admin = _auth(bot.tokens["admin"])
+    tighter = {"max_total_exposure": 0.0001}
+    with TestClient(build_app(bot.facade)) as client:
+
+        def post(headers: dict[str, str], **body: Any) -> Any:
+            return client.post("/api/v1/risk/limits", headers=headers,
+                               json={"reason": "t", **body})  # fmt: skip
+
+        risk = client.get("/api/v1/risk", headers=admin).json()
+        assert risk["limits_need_code"] is True
+        assert risk["limits"]["max_total_exposure"] is None
+        # Trading scope is not enough; a missing code is refused and nothing changes.
+        assert post(_auth(bot.tokens["trade"]), limits=tighter).status_code == 403
+        missing = post(admin, limits=tighter)
+        assert missing.status_code == 403
+        assert "needs a two-factor code" in missing.json()["detail"]
+        assert bot.node.gate.default.limits.max_total_exposure is None  # type: ignore[attr-defined]
+        # A limit whose history was compiled at the start is refused by name (the code is spent).
+        compiled = post(admin, limits={"correlation_window": 50}, code=totp.at(now[0]))
+        assert compiled.status_code == 400
+        assert (
+            "not changeable while the bot runs (restart to change): correlation_window"
+            in (compiled.json()["detail"])
+        )
+        now[0] += 30
+        code = totp.at(now[0])
+        applied = post(admin, limits=tighter, code=code)
+        assert applied.status_code == 200, applied.text
+        assert applied.json()["applied"] == tighter
+        reused = post(admin, limits={"max_positions": 3}, code=code)
+        assert reused.status_code == 403
+        assert "used already" in reused.json()["detail"]
+        assert client.get("/api/v1/risk", headers=admin).json()["limits"]["max_total_exposure"] == (
+            0.0001
+        )
+    # The next decisions: the stake asks for 50% of 10,000 USDT; every entry is cut to the new
+    # cap, 0.01% of equity (about 1 USDT), before it reaches the venue.
+    bot.run()
+    entries = [o for _, o in bot.entries()]
+    assert entries
+    assert all(o.quote_quantity is not None and o.quote_quantity < 2 for o in entries)
+    rows = [(a["action"], a["outcome"]) for a in reversed(bot.facade.operator_actions(20))]
+    outcomes = [o for a, o in rows if a == "set_risk_limits"]
+    assert [o.split(":")[0] for o in outcomes] == ["refused", "refused", "limits set", "refused"]
+    assert not any(code in o for _, o in rows)
+    assert verify_chain(bot.database.engine, AUDIT_KEY).ok

@@ -22,7 +22,9 @@ from tradewind.ops.api import LoginLimiter, build_app
 from tradewind.ops.views import ExecutionCosts
 from tradewind.ops.web.routes import PLOTLY_JS
 from tradewind.persistence.api_tokens import revoke_token
+from tradewind.persistence.execution import ExecutionStore
 from tradewind.persistence.runs import record_run
+from tradewind.session.execution_recorder import ExecutionRecorder
 
 
 def _login(client: TestClient, token: str) -> str:
@@ -222,3 +224,40 @@ def test_execution_costs_measure_parent_orders_and_label_their_children(
             assert measured[record.execution_id] == record
     summary = costs.summary()
     assert {row["algo"] for row in summary["by_order_type"]} == {"twap", "twap.child"}
+
+
+def test_parents_and_costs_are_stored_and_read_back_through_the_api(
+    minutes: pd.DataFrame, tmp_path: Path
+) -> None:
+    bot = make_bot(minutes, tmp_path, execution=parse_algo("twap:horizon=5m,slices=5"))
+    store = ExecutionStore(bot.database.engine, bot.database.bot_id)
+    recorder = ExecutionRecorder(store, bot.node)
+    recorder.attach(bot.node.bus)
+    bot.run()
+    stored = recorder.record_costs()
+    assert recorder.record_costs() == 0  # each execution once
+    node = bot.node
+    parents = node.desk.parents()
+    done = [o for o in node.orders.values() if o.fills and not o.is_open]
+    assert stored == len(done) + len(node.desk.ended()) > 20
+    with TestClient(build_app(bot.facade)) as client:
+        _login(client, bot.tokens["read"])
+        rows = {r["parent_id"]: r for r in client.get("/api/v1/parents").json()}
+        assert set(rows) == {p.parent_id for p in parents}
+        for parent in parents:  # the row written ahead is the parent as it ended
+            row = rows[parent.parent_id]
+            assert (row["status"], row["children"], Decimal(row["filled"])) == (
+                parent.status.value, len(parent.children), parent.filled_quantity)  # fmt: skip
+        working = client.get("/api/v1/parents?working=true").json()
+        assert [r["parent_id"] for r in working] == [p.parent_id for p in node.desk.working]
+        summary = client.get("/api/v1/costs/stored").json()
+    assert summary["records"] == stored
+    by_algo = {row["algo"]: row for row in summary["by_algo"]}
+    assert set(by_algo) == {"twap", "twap.child"}
+    assert by_algo["twap"]["count"] == len(node.desk.ended())
+    live = ExecutionCosts(node)
+    live.update(budget=10_000)
+    # The stored aggregate is the in-memory one: the same records, measured the same way.
+    for mine, theirs in zip(summary["by_algo"], live.book.aggregate("algo"), strict=True):
+        assert mine == pytest.approx(theirs)
+    assert [row["venue"] for row in summary["by_venue"]] == ["sim"]

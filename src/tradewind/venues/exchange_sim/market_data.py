@@ -137,7 +137,7 @@ async def _klines(request: web.Request, api: Api, *, mark: bool = False) -> web.
         # honest answer of a replay that has none.
         return web.json_response([])
     now = sim.clock()
-    rows = served.rows(interval, start, end, limit, sim.replayed_until(market, now))
+    rows = served.rows(interval, start, end, limit, sim.replayed_until(market, now), clock_ms=now)
     return _json(rows, {OFFSET_HEADER: str(timeline.offset_at(now))})
 
 

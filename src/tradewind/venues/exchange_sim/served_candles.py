@@ -300,16 +300,34 @@ class CandleServer:
         return quote, count, last_qty
 
     def rows(
-        self, interval: str, start: int | None, end: int | None, limit: int, now_ms: int
+        self,
+        interval: str,
+        start: int | None,
+        end: int | None,
+        limit: int,
+        now_ms: int,
+        *,
+        clock_ms: int | None = None,
     ) -> list[list[Any]]:
-        """Return one page of klines of ``interval`` (Binance's window rule), up to ``now_ms``."""
+        """Return one page of klines of ``interval`` (Binance's window rule), up to ``now_ms``.
+
+        ``now_ms`` is how far the replay has served; ``clock_ms`` the server's clock. When the
+        replay runs behind the clock, the candle it is still forming may already be past its
+        close time by the clock, and a client would take it as final (closeTime < serverTime):
+        it is left off the page until the replay has finished it.
+        """
         table = self.source(interval)
         if table is None:
             return []
         served = self._served(table, now_ms)
         if interval != table.interval:
             served = _aggregate(served, interval)
-        page = select_window(served.open_ms, start, end, limit)
+        keys = served.open_ms
+        if clock_ms is not None and len(keys):
+            close = _close_ms(int(keys[-1]), served.length_ms)
+            if now_ms <= close < clock_ms:
+                keys = keys[:-1]
+        page = select_window(keys, start, end, limit)
         return [self._row(served, i, table.tick) for i in range(page.start, page.stop)]
 
     def latest(self, interval: str, now_ms: int) -> tuple[list[Any] | None, list[Any] | None]:

@@ -271,7 +271,9 @@ class StreamHub:
                     futures, stream, _kline_event(market.symbol, interval, before, True, now)
                 )
             self._kline_sent[key] = row[0]
-            closed = now > row[6]
+            # Closed only once the replay has served the candle's end: a replay running behind
+            # its clock serves a candle still forming although the clock is past its close.
+            closed = as_of > row[6]
             self.publish(futures, stream, _kline_event(market.symbol, interval, row, closed, now))
 
     def _kline(

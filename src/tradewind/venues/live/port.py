@@ -414,16 +414,34 @@ class LiveVenuePort:
                 failure = classify_command_failure(exc)
                 self.failures.append(failure)
                 if failure.outcome is Outcome.AMBIGUOUS:
-                    self._unknown(record, failure.message)
-                    return False
+                    return await self._resolve_cancel(record, failure.reason)
                 self._emit([CancelRejected(client_id, self._clock(), failure.reason)])
                 await self._refresh(record)
                 return False
             if isinstance(answer, dict) and wire.client_id_of(answer):
                 await self._absorb(record, answer)
-            else:
-                self._unknown(record, "malformed answer to cancel_order")
-            return record.status is OrderStatus.CANCELED
+                return record.status is OrderStatus.CANCELED
+            return await self._resolve_cancel(record, "malformed answer to cancel_order")
+
+    async def _resolve_cancel(self, record: _Record, why: str) -> bool:
+        """A cancel without an answer: look the order up, never cancel again, until it shows an
+        end, or still works past the visibility window and two lookups: then the cancel was not
+        processed (``CancelRejected``) and the engine decides again. True when canceled."""
+        client_id = record.order.client_id
+        _log.warning("cancel of %s: outcome unknown (%s); looking it up", client_id, why)
+        since = time.monotonic()
+        working = 0
+        while not record.ended and not record.status.is_terminal:
+            await asyncio.sleep(min(self.poll_s, 0.25))
+            found = await self._refresh(record)
+            if not isinstance(found, dict) or record.status.is_terminal:
+                continue
+            working += 1
+            if working >= 2 and time.monotonic() - since >= self.visibility_s:
+                reason = f"cancel not processed ({why}): the order still works"
+                self._emit([CancelRejected(client_id, self._clock(), reason)])
+                return False
+        return record.status is OrderStatus.CANCELED
 
     async def _cancel_replace(self, client_id: str, replacement: _Record) -> None:
         if await self._cancel(client_id):
@@ -472,19 +490,21 @@ class LiveVenuePort:
                 async with record.lock:
                     await self._refresh(record)
 
-    async def _refresh(self, record: _Record) -> None:
-        """Look the order up by client id and deliver what changed."""
+    async def _refresh(self, record: _Record) -> dict[str, Any] | CommandFailure | None:
+        """Look the order up by client id and deliver what changed; return what the lookup
+        found (as :meth:`_lookup`)."""
         found = await self._lookup(record.order.client_id, record.order.symbol)
         if isinstance(found, dict):
             record.absent_lookups = 0
             record.unknown_since = None
             await self._absorb(record, found)
-            return
+            return found
         if found is None and record.unknown_since is not None:
             record.absent_lookups += 1
             waited = time.monotonic() - record.unknown_since
             if record.absent_lookups >= 2 and waited >= self.visibility_s:
                 self._reject(record, f"lost: not on the exchange {waited:.1f}s after sending")
+        return found
 
     async def _lookup(self, client_id: str, symbol: str) -> dict[str, Any] | CommandFailure | None:
         """The exchange's order dict, None when it says absent, or the failure (ambiguous)."""

@@ -32,12 +32,11 @@ from tradewind.core.errors import TradewindError
 from tradewind.core.events import VenueOrder
 from tradewind.core.money import ZERO
 from tradewind.core.orders import Fill
+from tradewind.core.ports import EXTERNAL
 from tradewind.core.records import Side
 from tradewind.venues.live.port import LiveVenuePort
 
-EXTERNAL = "external"
-"""The pseudo-strategy that holds adopted hand-made futures positions and orders (no strategy
-trades it; the risk engine counts its exposure)."""
+__all__ = ["EXTERNAL", "ReconcileError", "ReconcileReport", "StoredState", "reconcile"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +67,8 @@ class ReconcileReport:
     """The bot's fills the database has not booked, oldest first."""
     foreign_orders: list[VenueOrder] = field(default_factory=list)
     """Open orders the bot did not make."""
+    foreign_fills: list[Fill] = field(default_factory=list)
+    """Fills of orders the bot did not make, not among the stored trade ids, oldest first."""
     cancelled: list[str] = field(default_factory=list)
     """Foreign orders cancelled (``foreign="cancel"``)."""
     external_holdings: dict[str, Decimal] = field(default_factory=dict)
@@ -137,7 +138,12 @@ async def reconcile(
     fills = await port.fills(stored.last_fill_ts)
     own = [f for f in fills if f.client_id.startswith(own_prefix)]
     report.new_fills = [f for f in own if f.trade_id not in stored.trade_ids]
-    foreign_fills = [f for f in fills if not f.client_id.startswith(own_prefix)]
+    # A foreign trade already adopted (its id stored) explains nothing again.
+    foreign_fills = [
+        f for f in fills
+        if not f.client_id.startswith(own_prefix) and f.trade_id not in stored.trade_ids
+    ]  # fmt: skip
+    report.foreign_fills = foreign_fills
     for order in working:
         if order.client_id.startswith(own_prefix):
             if order.client_id not in stored.open_orders and order.client_id not in settling:

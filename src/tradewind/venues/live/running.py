@@ -10,7 +10,9 @@ fills made. What it finds becomes a named :class:`Finding`, logged and handed to
   now, through the port, exactly once (by trade id); trading continues.
 - **foreign order** / **external holding** / **external position**: what the bot did not make
   (an order or a position made by hand, a balance it did not buy). Reported once, never traded;
-  trading continues.
+  trading continues. A futures position explained by trades of foreign orders is *adopted* into
+  the ``external`` pseudo-strategy (:attr:`RunningReconcile.adopted`, handed to ``on_external``:
+  the risk engine counts it); each foreign trade is adopted once, by trade id.
 - **divergence**: what nothing explains (an order of the bot's that the port does not follow, a
   holding or position that differs from the bot's fills). A divergence must be seen by two passes
   in a row, ``grace_s`` apart (a fill racing the balance read is not one), and then
@@ -36,7 +38,7 @@ from tradewind.core.money import ZERO
 from tradewind.core.orders import Fill
 from tradewind.core.records import Side
 from tradewind.venues.live.port import LiveVenuePort
-from tradewind.venues.live.reconcile import ReconcileReport, StoredState, reconcile
+from tradewind.venues.live.reconcile import EXTERNAL, ReconcileReport, StoredState, reconcile
 
 __all__ = ["Finding", "FindingKind", "RunningReconcile"]
 
@@ -90,6 +92,11 @@ class RunningReconcile:
         Called once per confirmed divergence with its text: stop new entries.
     on_pass
         Called after every pass that completed (the reconciliation's age in ``/health``).
+    adopted
+        Futures positions already adopted into ``external`` (the start's reconcile), by symbol.
+    on_external
+        Called with every symbol's adopted position whenever it changes (the account's
+        ``set_external``: the risk engine counts it).
     """
 
     def __init__(
@@ -104,6 +111,8 @@ class RunningReconcile:
         on_finding: Callable[[Finding], None] | None = None,
         on_divergence: Callable[[str], None] | None = None,
         on_pass: Callable[[ReconcileReport], None] | None = None,
+        adopted: Mapping[str, Decimal] | None = None,
+        on_external: Callable[[dict[str, Decimal]], None] | None = None,
         clock: Callable[[], int] | None = None,
     ) -> None:
         if every_s <= 0:
@@ -115,6 +124,10 @@ class RunningReconcile:
         self.on_finding = on_finding
         self.on_divergence = on_divergence
         self.on_pass = on_pass
+        self.on_external = on_external
+        self.adopted: dict[str, Decimal] = {s: q for s, q in (adopted or {}).items() if q}
+        """Futures positions adopted into the ``external`` pseudo-strategy, by symbol."""
+        self._foreign_trades: set[str] = set()
         self._clock = clock or (lambda: int(time.time() * 1000))
         self._since = since_ms
         self._booked = frozenset(booked)
@@ -193,12 +206,15 @@ class RunningReconcile:
         # Snapshot the port's view first: anything that happens after it is new to this pass.
         delivered = self.port.booked_fills()
         settling = self.port.following()
-        booked = self._booked | {f.trade_id for f in delivered}
+        booked = self._booked | {f.trade_id for f in delivered} | self._foreign_trades
+        positions = _positions(self.port, delivered)
+        for symbol, quantity in self.adopted.items():
+            positions[symbol] = positions.get(symbol, ZERO) + quantity
         lookback = int(max(3 * self.every_s, 60.0) * 1000)
         since = max(self._since, self._last_ms - lookback) if self._last_ms else self._since
         stored = StoredState(
             open_orders={}, last_fill_ts=since, trade_ids=frozenset(booked),
-            holdings=_holdings(self.port, delivered), positions=_positions(self.port, delivered),
+            holdings=_holdings(self.port, delivered), positions=positions,
         )  # fmt: skip
         report = await reconcile(
             self.port, stored, own_prefix=self.own_prefix, strict=False, settling=settling
@@ -224,7 +240,7 @@ class RunningReconcile:
                             f"{order.client_id or order.venue_order_id}: {order.symbol} "
                             f"{order.quantity} not the bot's; never traded")  # fmt: skip
         self._externals(trigger, report.external_holdings, FindingKind.EXTERNAL_HOLDING)
-        self._externals(trigger, report.external_positions, FindingKind.EXTERNAL_POSITION)
+        self._adopt(trigger, report)
         if self.on_pass is not None:
             self.on_pass(report)
         return report
@@ -236,6 +252,24 @@ class RunningReconcile:
             if self._external.get(key) != quantity:
                 self._external[key] = quantity
                 self._found(trigger, kind, f"{name} {quantity} not the bot's; never traded")
+
+    def _adopt(self, trigger: str, report: ReconcileReport) -> None:
+        """Adopt the futures positions foreign trades explain (each trade once)."""
+        if not report.external_positions:
+            return
+        for fill in report.foreign_fills:
+            if fill.symbol in report.external_positions:
+                self._foreign_trades.add(fill.trade_id)
+        for symbol, change in sorted(report.external_positions.items()):
+            held = self.adopted.get(symbol, ZERO) + change
+            if held:
+                self.adopted[symbol] = held
+            else:
+                self.adopted.pop(symbol, None)
+            self._found(trigger, FindingKind.EXTERNAL_POSITION,
+                        f"{symbol} {held} adopted into '{EXTERNAL}' ({change:+}); never traded")  # fmt: skip
+        if self.on_external is not None:
+            self.on_external(dict(self.adopted))
 
     def _diverged(self, trigger: str, report: ReconcileReport) -> None:
         text = "; ".join(report.divergences)
