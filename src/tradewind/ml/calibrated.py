@@ -34,7 +34,13 @@ from tradewind.ml.artifact import (
 )
 from tradewind.ml.calibration import Calibrator
 from tradewind.ml.dataset import Dataset
-from tradewind.ml.features import FeatureInputs, Standardiser, feature, feature_matrix
+from tradewind.ml.features import (
+    FeatureInputs,
+    Standardiser,
+    feature,
+    feature_matrix,
+    latest_rows,
+)
 from tradewind.ml.gate import DissimilarityGate, GateSettings
 from tradewind.ml.study import StudySettings, make_model, model_inputs, sample_weights
 from tradewind.ml.training import TrainedPipeline
@@ -72,6 +78,11 @@ class CalibratedModel:
         matrix, _ = feature_matrix(inputs, chosen)
         return matrix
 
+    def latest_rows(self, inputs: FeatureInputs, count: int) -> FloatArray:
+        """This model's feature rows of the last ``count`` bars of ``inputs``, from a bounded
+        window of history (:func:`~tradewind.ml.features.latest_rows`)."""
+        return latest_rows(inputs, tuple(feature(n) for n in self.pipeline.features), count)
+
     def probabilities(self, matrix: FloatArray, rows: IntArray | None = None) -> FloatArray:
         """Calibrated probabilities at ``rows`` of ``matrix`` (all rows by default).
 
@@ -91,13 +102,14 @@ class CalibratedModel:
         usable = chosen[ok]
         if usable.shape[0] == 0:
             return out
-        scaled = self.pipeline.scaler.transform(matrix)
         if self.pipeline.model.name == "lstm":
             from tradewind.ml.lstm import windows
 
+            scaled = self.pipeline.scaler.transform(matrix)
             x = np.asarray(windows(scaled, usable, length), dtype=np.float64)
         else:
-            x = scaled[usable]
+            # Only the rows asked for (element-wise: the same values as scaling every row).
+            x = self.pipeline.scaler.transform(matrix[usable])
         raw = np.asarray(self.pipeline.model.predict_proba(x), dtype=np.float64)
         out[ok] = self.calibrator.transform(raw)
         return out

@@ -325,6 +325,49 @@ def feature_matrix(
     return out, tuple(f.name for f in chosen)
 
 
+BASE_HISTORY = 2000
+"""Bars of history after which every base-timeframe feature at the last bar no longer depends on
+where the series starts (to rounding): the slowest are the EMA(50) gap (the seed's weight is
+(49/51)^2000, about 1e-35) and the regime flags (500-bar percentile ranks of a Wilder(14) ATR
+that has itself settled after ~550 bars). Fixed-window features need far less."""
+
+HTF_HISTORY = 600
+"""Higher-timeframe bars the multi-timeframe features need (Wilder's RSI(14): the seed's weight
+is (13/14)^600, about 5e-20; EMA(20): (19/21)^600, about 7e-27)."""
+
+
+def history_bars(features: Sequence[Feature], timeframe: Timeframe) -> int:
+    """Bars of history that give the last bar's features as the whole history gives them.
+
+    Every feature is causal, so the row of bar ``t`` computed on bars ``t - W + 1 .. t`` equals
+    the one computed on all bars ``0..t`` once ``W`` spans each feature's look-back and the
+    recursive ones (EMA, Wilder smoothing) have forgotten their seed: equal to within rounding
+    (running sums differ in their last digits, ~1e-13 relative, with the start point), the
+    tolerance the tests check on real data.
+    """
+    needed = BASE_HISTORY
+    if any(f.name.startswith("htf_") for f in features):
+        ratio = higher_timeframe(timeframe).ms // timeframe.ms
+        # One higher-timeframe bar more: the first one in the window may be partial.
+        needed = max(needed, (HTF_HISTORY + 1) * ratio)
+    return int(needed)
+
+
+def latest_rows(inputs: FeatureInputs, features: Sequence[Feature], count: int) -> FloatArray:
+    """The feature rows of the last ``count`` bars, computed from a bounded window of history
+    (:func:`history_bars` before the first of them) instead of all of it: a session's cost per
+    bar stays flat as its history grows."""
+    n = len(inputs.bars)
+    if count < 0 or count > n:
+        raise UserError(f"latest_rows: {count} rows asked of {n} bars")
+    start = max(0, n - count - history_bars(features, inputs.bars.timeframe) + 1)
+    window = FeatureInputs(
+        inputs.bars.slice(start, n), {k: v[start:] for k, v in inputs.flow.items()}
+    )
+    matrix, _ = feature_matrix(window, features)
+    return matrix[matrix.shape[0] - count :]
+
+
 def assert_features_causal(
     inputs: FeatureInputs, features: Sequence[Feature], bars: Sequence[int]
 ) -> None:

@@ -101,8 +101,10 @@ class PinnedModels:
 
     A session asks for the probabilities over all its bars at every close; rows it asked for
     before (the same bars, which causal features and models answer the same way) are kept, so
-    each close predicts its new bar only. A recalibration (:meth:`recalibrate`, the feedback
-    loop's answer to falling accuracy) applies to the rows predicted after it.
+    each close computes its new bar's features from a bounded window of history
+    (:func:`~tradewind.ml.features.history_bars`) and predicts that bar only. A recalibration
+    (:meth:`recalibrate`, the feedback loop's answer to falling accuracy) applies to the rows
+    predicted after it.
     """
 
     def __init__(self) -> None:
@@ -133,7 +135,6 @@ class PinnedModels:
         known = self._rows.get((pin, bars.symbol))
         if known is not None and _same_bars(known, ts, close):
             return known  # asked again at the same close (the session's feedback loop)
-        matrix = model.feature_matrix(FeatureInputs(bars))
         done = 0
         if (
             known is not None
@@ -142,6 +143,13 @@ class PinnedModels:
             and np.array_equal(known.close, close[: known.ts.shape[0]])
         ):
             done = known.ts.shape[0]
+        if known is not None and done > 0:
+            # The new bars' rows from a bounded window of history: the features are causal, so
+            # the rows before are the ones computed at their own closes.
+            added = model.latest_rows(FeatureInputs(bars), ts.shape[0] - done)
+            matrix = np.vstack([known.matrix[:done], added])
+        else:
+            matrix = model.feature_matrix(FeatureInputs(bars))
         fresh = np.arange(done, ts.shape[0], dtype=np.int64)
         new = model.probabilities(matrix, fresh)
         finite = np.isfinite(new).all(axis=1)
