@@ -26,6 +26,11 @@ class CostMeter:
         self.measured: set[str] = set()
         """Client ids and parent ids measured so far."""
         self._tapes: dict[str, tuple[BarSeries, MarketTape]] = {}
+        self._orders_seen = 0
+        self._parents_seen = 0
+        self._orders_waiting: dict[str, None] = {}
+        self._parents_waiting: dict[str, None] = {}
+        """Ids not yet measured, in the order they were made (dicts keep it)."""
 
     def _tape(self, symbol: str) -> MarketTape:
         series = next(b.bars for b in self.node.bindings if b.symbol == symbol)
@@ -43,15 +48,34 @@ class CostMeter:
         traded = {b.symbol for b in node.bindings}
         desk = node.desk
         measured = self.measured
-        due: list[Order | Parent] = [
-            order
-            for order in node.orders.values()
-            if not order.is_open
-            and order.fills
-            and order.client_id not in measured
-            and order.symbol in traded
-        ]
-        due += [p for p in desk.ended() if p.parent_id not in measured and p.symbol in traded]
+        # Only what is not measured yet is looked at (a long session's history is not walked
+        # again at every checkpoint). An order that ended without a fill is dropped: a fill
+        # racing its cancel after that is booked but not measured.
+        orders, parents = node.orders, desk.engine.parents
+        waiting_orders, waiting_parents = self._orders_waiting, self._parents_waiting
+        if len(orders) > self._orders_seen:
+            waiting_orders.update(dict.fromkeys(list(orders)[self._orders_seen :]))
+            self._orders_seen = len(orders)
+        if len(parents) > self._parents_seen:
+            waiting_parents.update(dict.fromkeys(list(parents)[self._parents_seen :]))
+            self._parents_seen = len(parents)
+        due: list[Order | Parent] = []
+        for client_id in list(waiting_orders):
+            order = orders[client_id]
+            if order.is_open:
+                continue
+            if order.fills and order.symbol in traded and client_id not in measured:
+                due.append(order)
+            else:
+                del waiting_orders[client_id]
+        for parent_id in list(waiting_parents):
+            parent = parents[parent_id]
+            if parent.is_working:
+                continue
+            if parent.symbol in traded and parent_id not in measured:
+                due.append(parent)
+            else:
+                del waiting_parents[parent_id]
         records = []
         for item in due[:budget]:
             instrument = node.instruments[item.symbol]
@@ -60,6 +84,7 @@ class CostMeter:
                 children = [node.orders[c] for c in item.children]
                 records.append(parent_tca(item, children, tape, instrument))
                 measured.add(item.parent_id)
+                del waiting_parents[item.parent_id]
                 continue
             algo = None
             if desk.is_child(item.client_id):
@@ -67,4 +92,5 @@ class CostMeter:
                 algo = f"{parent.spec.algo}.child"
             records.append(order_tca(item, tape, instrument, algo))
             measured.add(item.client_id)
+            del waiting_orders[item.client_id]
         return records, max(len(due) - budget, 0)

@@ -160,6 +160,9 @@ class ParentEngine:
         self.publish = publish
         self.settle_ms = settle_ms
         self.parents: dict[str, Parent] = {}
+        self.working: dict[str, Parent] = {}
+        """The parents still working, by id, oldest first (a market update walks only these,
+        not every parent the session ever ran)."""
         self._minimum: dict[tuple[str, Decimal], Decimal] = {}
         self._last_minimum: dict[str, tuple[Decimal, Decimal]] = {}
         self._last_guard: tuple[Side, Decimal, Decimal, Decimal, Decimal] | None = None
@@ -221,6 +224,7 @@ class ParentEngine:
         if spec.algo is Algo.ICEBERG and parent.limit_price is None:
             parent.limit_price = passive_price(side, market.bid, market.ask, instrument.price_step)
         self.parents[parent_id] = parent
+        self.working[parent_id] = parent
         self.publish("parent.created", market.ts, parent)
         self._drive(parent, market)
         return parent
@@ -236,6 +240,8 @@ class ParentEngine:
         parent.numbered = 0
         parent.next_slice, parent.released = 0, ZERO
         self.parents[parent.parent_id] = parent
+        if parent.is_working:
+            self.working[parent.parent_id] = parent
 
     def resume(self, parent: Parent, numbered: int, children: list[Order], now: int) -> None:
         """Take back a parent written before a restart with the children its session recorded
@@ -368,8 +374,8 @@ class ParentEngine:
         return sum(
             (
                 p.quantity - self.filled(p)
-                for p in self.parents.values()
-                if p.is_working and not p.reduce_only and (symbol is None or p.symbol == symbol)
+                for p in self.working.values()
+                if not p.reduce_only and (symbol is None or p.symbol == symbol)
             ),
             ZERO,
         )
@@ -378,8 +384,8 @@ class ParentEngine:
 
     def on_market(self, symbol: str, market: MarketView) -> None:
         """The market of ``symbol`` moved (a book, a quote, a trade, a bar): drive its parents."""
-        for parent in list(self.parents.values()):
-            if parent.symbol == symbol and parent.is_working:
+        for parent in [p for p in self.working.values() if p.symbol == symbol]:
+            if parent.is_working:  # an earlier one's drive may have ended it
                 self._drive(parent, market)
 
     def apply(self, event: OrderEvent, now: int) -> bool:
@@ -426,8 +432,8 @@ class ParentEngine:
         """Cancel every working parent that adds exposure (a breaker trip, the kill switch),
         recording ``reason``; reduce-only parents go on. Returns the canceled parent ids."""
         canceled = []
-        for parent in list(self.parents.values()):
-            if parent.is_working and not parent.reduce_only:
+        for parent in list(self.working.values()):
+            if not parent.reduce_only:
                 self.cancel(parent.parent_id, reason, now)
                 canceled.append(parent.parent_id)
         return canceled
@@ -438,6 +444,7 @@ class ParentEngine:
         parent.status = status
         parent.reason = reason
         parent.ended_ts = now
+        self.working.pop(parent.parent_id, None)
         if mid is not None:
             parent.final_mid = mid
         self.publish("parent.ended", now, parent)

@@ -149,6 +149,45 @@ def candle_ticks(first: int, count: int, cap: Decimal = Decimal("0.1")) -> Itera
                    (price, base, aggressor) if base > 0 else None)  # fmt: skip
 
 
+XRPETH = Instrument(
+    symbol="XRPETH", base="XRP", quote="ETH", exchange="sim", price_step=Decimal("0.00000001"),
+    amount_step=Decimal("1"), min_notional=Decimal("0.001"), maker_fee=Decimal("0.001"),
+    taker_fee=Decimal("0.001"),
+)  # fmt: skip
+"""The exchange simulator's XRPETH spot listing (its tick, lot and minimum notional; Binance's
+base fee)."""
+
+
+def sim_flow_ticks(count: int, *, seed: int = 7, first_candle: int = 0) -> Iterator[Tick]:
+    """``count`` steps of the exchange simulator's candle flow over the bundled XRP/ETH minutes
+    (:class:`tradewind.venues.exchange_sim.candle_flow.CandleFlow`, seeded: eight steps a
+    candle, ten levels a side, the walk's trade at each step), from candle ``first_candle``.
+    Every step replaces the whole book, so what our fills took is back at the next step (about
+    7.5 s later)."""
+    import itertools
+
+    import pandas as pd
+
+    from tradewind.venues.exchange_sim.candle_flow import CandleFlow
+    from tradewind.venues.exchange_sim.served_candles import GridCandles
+    from tradewind.venues.exchange_sim.tables import KlineTable
+
+    root = shared_data_dir()
+    assert root is not None, "the bundled recordings are missing"
+    frame = pd.read_feather(root / "candles" / "XRP_ETH-1m.feather")
+    tick = XRPETH.price_step
+    table = GridCandles.from_table(KlineTable.from_frame(frame, "1m"), tick)
+    flow = CandleFlow("XRPETH", table, tick, XRPETH.amount_step, seed=seed)
+    start = int(table.open_ms[first_candle]) - flow.origin_ms
+    for step in itertools.islice(flow.steps_from(start), count):
+        trade = None
+        if step.trades:
+            last = step.trades[-1]
+            trade = (last.price, last.qty, Side.SELL if last.buyer_maker else Side.BUY)
+        yield Tick(flow.origin_ms + step.offset_ms, sorted(step.bids.items(), reverse=True),
+                   sorted(step.asks.items()), trade)  # fmt: skip
+
+
 @cache
 def _perp_bars() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     import pandas as pd
