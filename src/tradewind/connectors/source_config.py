@@ -34,6 +34,7 @@ from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.latency import DEFAULT_THRESHOLD_MS
 from tradewind.connectors.stream_protocols import STREAMED_EXCHANGES
 from tradewind.core.errors import UserError
+from tradewind.core.market_context import MarketContext
 
 MIN_FAILOVER_S = 5.0
 """The failover allowance is ``max(2 x push interval, MIN_FAILOVER_S)`` after the last message."""
@@ -142,6 +143,43 @@ class AggregatorConfig(BaseModel):
         return coin, currency
 
 
+class ContextLimits(BaseModel):
+    """Limits on a symbol's market context beyond which a session takes no new entries on it
+    (the "market context" breaker; exits still pass). A limit left None is not checked, and a
+    figure no venue gave breaches nothing: context is advisory, its absence is not a signal.
+
+    Attributes
+    ----------
+    max_spread_bps
+        Widest distance between the venues' mids, in bps of their median
+        (:meth:`~tradewind.core.market_context.MarketContext.widest_spread_bps`).
+    max_funding_rate
+        Largest absolute funding rate per interval of any venue (0.001 is 0.1 %).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_spread_bps: Decimal | None = Field(default=None, gt=0)
+    max_funding_rate: Decimal | None = Field(default=None, gt=0)
+
+    def breach(self, context: MarketContext) -> str | None:
+        """Return what in ``context`` is beyond a limit (one line), or None."""
+        spread = context.widest_spread_bps()
+        if (
+            self.max_spread_bps is not None
+            and spread is not None
+            and (spread > self.max_spread_bps)
+        ):
+            return f"cross-venue spread {spread:.1f} bps > {self.max_spread_bps} bps"
+        if self.max_funding_rate is not None:
+            for venue in context.venues:
+                rate = venue.funding_rate
+                if rate is not None and abs(rate) > self.max_funding_rate:
+                    return (f"{venue.venue} funding rate {rate} beyond "
+                            f"+/-{self.max_funding_rate}")  # fmt: skip
+        return None
+
+
 class SourcesConfig(BaseModel):
     """The ordered sources of each data need and how they are switched and cross-checked.
 
@@ -171,6 +209,8 @@ class SourcesConfig(BaseModel):
         Seconds between two polls of the context venues.
     aggregators
         Price aggregators polled with the context venues (their prices, and BTC dominance).
+    context_limits
+        Limits on the market context (spread between venues, funding) that stop new entries.
     aggregator_check_s
         Seconds between polls of the aggregators' prices for the continuous cross-check (each
         price then counts as one more source's mid, under the same divergence and outlier
@@ -193,6 +233,7 @@ class SourcesConfig(BaseModel):
     context_period_s: float = Field(default=60.0, gt=0)
     aggregators: list[AggregatorConfig] = Field(default_factory=list)
     aggregator_check_s: float | None = Field(default=None, gt=0, lt=5.0)
+    context_limits: ContextLimits | None = None
 
     @model_validator(mode="after")
     def _unique(self) -> SourcesConfig:
@@ -203,6 +244,9 @@ class SourcesConfig(BaseModel):
                             ("aggregator", [a.name for a in self.aggregators])):  # fmt: skip
             if len(set(names)) != len(names):
                 raise UserError(f"a {kind} is named twice in {', '.join(names)}")
+        if self.context_limits is not None and not self.context:
+            raise UserError("sources.context_limits judge the market context: add "
+                            "[[sources.context]] venues to poll")  # fmt: skip
         if self.aggregator_check_s is not None and not self.aggregators:
             raise UserError("sources.aggregator_check_s cross-checks the aggregators' prices: "
                             "add [[sources.aggregators]]")  # fmt: skip

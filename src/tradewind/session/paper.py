@@ -84,6 +84,7 @@ log = logging.getLogger(__name__)
 
 STALE_DATA = "stale data: a market stream is silent"
 DATA_DIVERGENCE = "data divergence: the market-data sources disagree"
+MARKET_CONTEXT = "market context: beyond the configured spread or funding limit"
 _SIGNALS = ("entry_long", "exit_long", "entry_short", "exit_short")
 SESSION_FILE = "session.json"
 RESULT_FILE = "result.json"
@@ -501,9 +502,25 @@ class PaperSession:
         held = dict.fromkeys(feed.stale_symbols(), STALE_DATA)
         if isinstance(feed, SourceSet):
             held.update(dict.fromkeys(feed.divergent_symbols(), DATA_DIVERGENCE))
-        self._data_breakers(held)
         while self._context is not None and not self._context.events.empty():
             self._on_context(self._context.events.get_nowait())
+        for symbol, reason in self._context_breaches().items():
+            held.setdefault(symbol, reason)  # the data's own faults say more
+        self._data_breakers(held)
+
+    def _context_breaches(self) -> dict[str, str]:
+        """The symbols whose latest market context is beyond ``[sources.context_limits]``."""
+        limits = self.config.sources.context_limits if self.config.sources else None
+        if limits is None or self.driver is None:
+            return {}
+        out: dict[str, str] = {}
+        for symbol, context in self.driver.node.host.contexts.items():
+            breach = limits.breach(context)
+            if breach is not None:
+                if symbol not in self._held:
+                    log.warning("%s market context: %s", symbol, breach)
+                out[symbol] = MARKET_CONTEXT
+        return out
 
     def _on_context(self, context: MarketContext) -> None:
         """The latest context of a symbol across venues: the strategies read it
@@ -515,9 +532,10 @@ class PaperSession:
                               symbol=context.symbol, payload={"venues": venues})  # fmt: skip
 
     def _data_breakers(self, held: dict[str, str]) -> None:
-        """The "stale data" and "data divergence" breakers: no new entries in a symbol while
-        one of its streams is silent past its allowance or its sources disagree (``held``:
-        symbol -> reason); exits still pass. An operator's own stop is left alone."""
+        """The "stale data", "data divergence" and "market context" breakers: no new entries
+        in a symbol while one of its streams is silent past its allowance, its sources disagree
+        or its market context is beyond a limit (``held``: symbol -> reason); exits still pass.
+        An operator's own stop is left alone."""
         node = self.driver.node if self.driver is not None else None
         if node is None:
             return

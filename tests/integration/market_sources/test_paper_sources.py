@@ -30,7 +30,13 @@ from tradewind.engine.bus import MessageBus
 from tradewind.ops.metrics import BotMetrics
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.session.operate import SessionOps
-from tradewind.session.paper import DATA_DIVERGENCE, PaperConfig, PaperSession, SessionStatus
+from tradewind.session.paper import (
+    DATA_DIVERGENCE,
+    MARKET_CONTEXT,
+    PaperConfig,
+    PaperSession,
+    SessionStatus,
+)
 from tradewind.strategies.base import Strategy, StrategyContext
 from tradewind.venues.exchange_sim import FaultKind, SimClock
 from tradewind.venues.exchange_sim.venue_chaos import VenueFault
@@ -199,6 +205,76 @@ async def test_diverging_sources_stop_new_entries_and_let_exits_through(
     assert all(side is Side.SELL for side, _ in during), sent
     assert any(side is Side.BUY and stop is None for side, stop in sent[cleared_at:]), sent
     assert DATA_DIVERGENCE in denied()
+
+
+@pytest.mark.slow
+async def test_a_market_context_beyond_its_spread_limit_stops_new_entries_and_lets_exits_through(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # Arrange: bars from binance alone; both venues polled for context every 0.2 s, with a
+    # limit on the spread between their mids (at 300x their books walk up to ~100 bps apart).
+    clock = SimClock(speed=300.0)
+    strategy = HoldUntilReleased()
+    bus = MessageBus()
+    sent: list[tuple[Side, str | None]] = []
+    async with two_venues(shared_data, clock, latency_ms=5.0, only_eth_btc=True) as venues:
+        listed = [{"name": c.name, "exchange": c.exchange.model_dump(exclude_none=True)}
+                  for c in sources_of(venues).candles]  # fmt: skip
+        sources = SourcesConfig.model_validate({
+            "candles": listed[:1], "context": listed, "context_period_s": 0.2,
+            "context_limits": {"max_spread_bps": THRESHOLD_BPS},
+        })  # fmt: skip
+        session = PaperSession(_config(sources, tmp_path, [strategy]), bus=bus)
+
+        def on_order(topic: str, payload: Any) -> None:
+            if topic == "order.submitted" and isinstance(payload, Order):
+                assert session.driver is not None
+                sent.append((payload.side, session.driver.node.stopped_entries.get(SYMBOL)))
+
+        bus.subscribe("order.submitted", on_order)
+        running = asyncio.create_task(session.run())
+
+        def stopped() -> str | None:
+            driver = session.driver
+            return None if driver is None else driver.node.stopped_entries.get(SYMBOL)
+
+        def denied() -> list[str]:
+            driver = session.driver
+            return [] if driver is None else [d.reason for d in driver.node.denials]
+
+        try:
+            # Act: the entry fills; then the second venue's books move 15 % away.
+            await wait_until(lambda: (session.driver is not None and session.driver.node.account
+                             .open_positions() != []) or running.done(), 120, "the first entry")  # fmt: skip
+            venues["binance2"].chaos.begin(VenueFault(kind=FaultKind.PRICE_DIVERGENCE, at_s=0,
+                                                      duration_s=120.0,
+                                                      divergence_bps=DIVERGENCE_BPS))  # fmt: skip
+            await wait_until(lambda: stopped() == MARKET_CONTEXT or running.done(), 30,
+                             "the breaker")  # fmt: skip
+            during_entries = len(sent)
+            strategy.released = True
+            await wait_until(lambda: MARKET_CONTEXT in denied() or running.done(), 30,
+                             "an entry denied")  # fmt: skip
+            venues["binance2"].chaos.begin(VenueFault(kind=FaultKind.PRICE_DIVERGENCE, at_s=0,
+                                                      duration_s=0.01, divergence_bps=0.0))  # fmt: skip
+            await wait_until(lambda: stopped() is None or running.done(), 30,
+                             "the breaker to clear")  # fmt: skip
+            cleared_at = len(sent)
+            await wait_until(lambda: any(side is Side.BUY for side, _ in sent[cleared_at:])
+                             or running.done(), 30, "an entry after the breaker")  # fmt: skip
+        finally:
+            session.stop()
+            await asyncio.wait_for(running, 60)
+
+    # Assert: during the wide spread the exit went out and the next entry was denied; after it,
+    # entries went out again. The bars' own sources never disagreed (one source).
+    assert sent[0] == (Side.BUY, None)
+    during = sent[during_entries:cleared_at]
+    assert (Side.SELL, MARKET_CONTEXT) in during, sent
+    assert all(side is Side.SELL for side, _ in during), sent
+    assert any(side is Side.BUY and stop is None for side, stop in sent[cleared_at:]), sent
+    assert MARKET_CONTEXT in denied()
+    assert DATA_DIVERGENCE not in denied()
 
 
 class ContextReader(Strategy):

@@ -1,4 +1,5 @@
-"""Cross-verification, latency percentiles and the sources config, on their own."""
+"""Cross-verification, latency percentiles, the sources config and its market-context limits,
+on their own."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pytest
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.crosscheck import CrossCheck, deviation_bps
 from tradewind.connectors.latency import LatencyMonitor
-from tradewind.connectors.source_config import SourceConfig, SourcesConfig
+from tradewind.connectors.source_config import ContextLimits, SourceConfig, SourcesConfig
 from tradewind.core.errors import UserError
+from tradewind.core.market_context import MarketContext, VenueContext
 from tradewind.core.source_events import QualityKind
 
 D = Decimal
@@ -122,3 +124,25 @@ def test_sources_config_orders_sources_and_states_the_failover_allowance() -> No
                                       "aggregator_check_s": 5})  # fmt: skip
     assert SourcesConfig.model_validate({"candles": [{"name": "x"}], "aggregators": [aggregator],
                                          "aggregator_check_s": 2}).aggregator_check_s == 2  # fmt: skip
+
+
+def test_context_limits_name_the_spread_or_funding_beyond_them() -> None:
+    def context(*venues: VenueContext) -> MarketContext:
+        return MarketContext("XRP/USDT:USDT", venues, 0)
+
+    a = VenueContext("a", "XRP/USDT:USDT", bid=D("0.9999"), ask=D("1.0001"),
+                     funding_rate=D("0.0001"))  # fmt: skip
+    wide = VenueContext("b", "XRP/USDT:USDT", bid=D("1.0049"), ask=D("1.0051"),
+                        funding_rate=D("-0.003"))  # fmt: skip
+    spread = ContextLimits(max_spread_bps=D(30))
+    funding = ContextLimits(max_funding_rate=D("0.001"))
+    assert spread.breach(context(a)) is None  # one mid: no spread to judge
+    assert spread.breach(context(a, wide)) == "cross-venue spread 49.9 bps > 30 bps"
+    assert funding.breach(context(a)) is None
+    assert funding.breach(context(a, wide)) == "b funding rate -0.003 beyond +/-0.001"
+    assert ContextLimits().breach(context(a, wide)) is None
+    failed = VenueContext("c", "XRP/USDT:USDT", error="ExchangeNotAvailable: down")
+    assert spread.breach(context(a, failed)) is None  # context absent is not a breach
+    with pytest.raises(UserError, match="context_limits"):
+        SourcesConfig.model_validate({"candles": [{"name": "x"}],
+                                      "context_limits": {"max_spread_bps": 30}})  # fmt: skip
