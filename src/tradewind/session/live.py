@@ -22,8 +22,9 @@ looked up and their end and fills booked; an order still working on the exchange
 divergence nothing explains, stops the start with the report. Balances the bot did not create
 are reported as external and never traded.
 
-While trading, the reconcile runs again every ``reconcile_s`` seconds and after every user-stream
-or market-stream reconnect (:class:`~tradewind.venues.live.running.RunningReconcile`): a fill the
+While trading, the reconcile runs again every ``reconcile_s`` seconds, after every user-stream
+or market-stream reconnect, and when the user stream's balance or position updates differ from
+the bot's fills (:class:`~tradewind.venues.live.running.RunningReconcile`): a fill the
 bot missed is booked once, what the bot did not make is reported, each finding is journalled as an
 alert; a divergence nothing explains pauses new entries (fail closed; exits still pass).
 
@@ -313,6 +314,7 @@ class LiveSession(PaperSession):
             every_s=self.live.reconcile_s, on_finding=self._reconcile_finding,
             on_divergence=self._reconcile_divergence, on_pass=self._reconciled_again,
             adopted=report.external_positions, on_external=self._adopted,
+            watch_account=self.live.stream,
         )  # fmt: skip
         self._adopted(report.external_positions)
         self.reconciling.start()

@@ -237,3 +237,85 @@ async def test_a_hand_made_futures_position_is_adopted_once_into_external(
         await reconciler.close()
         await port.close()
         await client.close()
+
+
+async def _stream_live(client: Any, stream: Any) -> None:
+    """Wait until the balance stream is subscribed: a hand-made resting bid locks USDT, and its
+    balance update arrives (the watch starts as a task; an update before it would be missed)."""
+    bid = (await client.fetch_order_book(SYMBOL, 5))["bids"][0][0]
+    for _ in range(10):
+        order = await client.create_order(SYMBOL, "limit", "buy", 10, round(bid * 0.5, 4))
+        await client.cancel_order(order["id"], SYMBOL)
+        with contextlib.suppress(pytest.fail.Exception):
+            await _until(lambda: stream.updates > 0, "a balance update", 1)
+            return
+    pytest.fail("the balance stream never spoke")
+
+
+async def test_a_balance_update_below_the_bot_s_holdings_reconciles_at_once(
+    server: LoopbackServer,
+) -> None:
+    client, _ = await client_for(server, USDT=100_000)  # no XRP but what the bot buys
+    port = port_for(client, [SYMBOL], poll_s=0.05, stream=True)
+    book = Book()
+    port.subscribe(book.receive)
+    ids = ClientIdFactory("rrb", session="a")
+    halted: list[str] = []
+    reconciler = RunningReconcile(port, own_prefix=ids.prefix, since_ms=int(time.time() * 1000),
+                                  every_s=600.0, grace_s=0.5, watch_account=True,
+                                  on_divergence=halted.append)  # fmt: skip
+    await port.start()
+    reconciler.start()
+    try:
+        stream = reconciler.account
+        assert stream is not None
+        await _stream_live(client, stream)
+        bought = Order(ids.next(), SYMBOL, Side.BUY, OrderType.MARKET, Decimal(100))
+        book.track(bought)
+        port.submit(bought, 0)
+        await _until(lambda: book.filled(bought.client_id) == 100, "the bot's buy filled", 5)
+        await _until(lambda: stream.balances.get("XRP", Decimal(0)) > 0, "a balance update", 5)
+        assert halted == []  # more than the bot made is no divergence
+        # By hand: 60 of the bot's XRP sold. Only the stream can tell before the next period.
+        await client.create_order(SYMBOL, "market", "sell", 60, None,
+                                  {"newClientOrderId": "hand-sell"})  # fmt: skip
+        took = await _until(lambda: bool(halted), "the divergence found", 10)
+        assert took < 5
+        assert "balance update" in reconciler.passes
+        assert "periodic" not in reconciler.passes
+        assert halted[0].startswith("reconcile: XRP: the bot's fills created")
+        assert stream.balances["XRP"] < 100
+    finally:
+        await reconciler.close()
+        await port.close()
+        await client.close()
+
+
+async def test_a_position_update_adopts_a_hand_made_trade_at_once(server: LoopbackServer) -> None:
+    perp = "XRP/USDT:USDT"
+    client, _ = await client_for(server, market_types=("linear",))
+    port = port_for(client, [perp], poll_s=0.05, stream=True)
+    book = Book()
+    port.subscribe(book.receive)
+    ids = ClientIdFactory("rrp", session="a")
+    reconciler = RunningReconcile(port, own_prefix=ids.prefix, since_ms=int(time.time() * 1000),
+                                  every_s=600.0, grace_s=0.5, watch_account=True)  # fmt: skip
+    await port.start()
+    reconciler.start()
+    try:
+        mine = Order(ids.next(), perp, Side.BUY, OrderType.MARKET, Decimal(100))
+        book.track(mine)
+        port.submit(mine, 0)
+        await _until(lambda: book.filled(mine.client_id) == 100, "the bot's entry filled", 5)
+        await client.create_order(perp, "market", "sell", 30, None,
+                                  {"newClientOrderId": "hand-3", "reduceOnly": True})  # fmt: skip
+        await _until(lambda: reconciler.adopted == {perp: Decimal(-30)}, "-30 adopted", 10)
+        assert "position update" in reconciler.passes
+        assert "periodic" not in reconciler.passes
+        assert reconciler.account is not None
+        assert reconciler.account.positions[perp] == 70
+        assert reconciler.divergence == ""
+    finally:
+        await reconciler.close()
+        await port.close()
+        await client.close()

@@ -19,6 +19,12 @@ fills made. What it finds becomes a named :class:`Finding`, logged and handed to
   ``on_divergence`` is called: the session stops new entries (fail closed) until an operator has
   looked.
 
+With ``watch_account``, the user stream's balance and position updates are watched too
+(:class:`~tradewind.venues.live.account_stream.AccountStream`) and compared with what the bot's
+fills made: a spot balance below the bot's holdings, or a position unlike the bot's plus what is
+adopted, still so ``grace_s`` later, asks for a pass at once (trigger ``balance update`` /
+``position update``) instead of at the next period.
+
 A fill younger than ``grace_s`` is left for the next pass: the port's own poll or stream books it
 in the normal course, and it is not reported as missed when it was merely in flight.
 """
@@ -37,6 +43,7 @@ from enum import StrEnum
 from tradewind.core.money import ZERO
 from tradewind.core.orders import Fill
 from tradewind.core.records import Side
+from tradewind.venues.live.account_stream import AccountStream
 from tradewind.venues.live.port import LiveVenuePort
 from tradewind.venues.live.reconcile import EXTERNAL, ReconcileReport, StoredState, reconcile
 
@@ -97,6 +104,8 @@ class RunningReconcile:
     on_external
         Called with every symbol's adopted position whenever it changes (the account's
         ``set_external``: the risk engine counts it).
+    watch_account
+        Watch the user stream's balance and position updates (``ccxt.pro``) and compare them.
     """
 
     def __init__(
@@ -113,6 +122,7 @@ class RunningReconcile:
         on_pass: Callable[[ReconcileReport], None] | None = None,
         adopted: Mapping[str, Decimal] | None = None,
         on_external: Callable[[dict[str, Decimal]], None] | None = None,
+        watch_account: bool = False,
         clock: Callable[[], int] | None = None,
     ) -> None:
         if every_s <= 0:
@@ -128,6 +138,13 @@ class RunningReconcile:
         self.adopted: dict[str, Decimal] = {s: q for s, q in (adopted or {}).items() if q}
         """Futures positions adopted into the ``external`` pseudo-strategy, by symbol."""
         self._foreign_trades: set[str] = set()
+        self.account = (
+            AccountStream(port.client, port.instruments, self._account_update)
+            if watch_account
+            else None
+        )
+        """The user stream's balance and position updates (None: not watched)."""
+        self._check: asyncio.TimerHandle | None = None
         self._clock = clock or (lambda: int(time.time() * 1000))
         self._since = since_ms
         self._booked = frozenset(booked)
@@ -153,6 +170,8 @@ class RunningReconcile:
         self.port.on_stream_reconnect = lambda: self.request("user stream reconnect")
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._loop())
+            if self.account is not None:
+                self.account.start()
 
     def request(self, why: str) -> None:
         """Run a pass now (a stream reconnected: what did the gap hide?)."""
@@ -163,6 +182,10 @@ class RunningReconcile:
         """Stop the passes (one in progress is cancelled: it books nothing half)."""
         if self.port.on_stream_reconnect is not None:
             self.port.on_stream_reconnect = None
+        if self._check is not None:
+            self._check.cancel()
+        if self.account is not None:
+            await self.account.close()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -186,6 +209,38 @@ class RunningReconcile:
                 self.failures += 1
                 _log.warning("reconcile while trading (%s) failed: %s: %s", trigger,
                              type(exc).__name__, exc)  # fmt: skip
+
+    # -- the account stream -----------------------------------------------------------------------
+
+    def _account_update(self, kind: str, changed: dict[str, Decimal]) -> None:
+        """A balance or position update: compare it ``grace_s`` from now (the fill that caused
+        it may still be on its way to the port)."""
+        if self._check is None:
+            self._check = asyncio.get_running_loop().call_later(self.grace_s, self._compare)
+
+    def _compare(self) -> None:
+        self._check = None
+        stream = self.account
+        if stream is None:
+            return
+        delivered = self.port.booked_fills()
+        owned = _holdings(self.port, delivered)
+        bases = {i.base for i in self.port.instruments.values() if i.is_spot}
+        for asset in sorted(bases & set(stream.balances)):
+            mine = max(owned.get(asset, ZERO), ZERO)
+            if stream.balances[asset] < mine:
+                _log.warning("balance update: %s %s on the exchange, the bot's fills made %s",
+                             asset, stream.balances[asset], mine)  # fmt: skip
+                self.request("balance update")
+                return
+        positions = _positions(self.port, delivered)
+        for symbol, held in sorted(stream.positions.items()):
+            mine = positions.get(symbol, ZERO) + self.adopted.get(symbol, ZERO)
+            if held != mine:
+                _log.warning("position update: %s %s on the exchange, the bot's view %s",
+                             symbol, held, mine)  # fmt: skip
+                self.request("position update")
+                return
 
     # -- one pass ---------------------------------------------------------------------------------
 
