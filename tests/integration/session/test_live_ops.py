@@ -8,8 +8,8 @@ on the simulator's own ledger for the account, read without any client:
 - after an emergency stop, the account has no open order and the bot owns no position, and no
   order at all reaches the simulator afterwards.
 
-Trading sessions refuse risk rules for now (their precomputed indicators need the whole series),
-so no protective stop rests on the simulator here: the paused exit is the strategy's own.
+- after a pause, a position's protective stop (resting on the simulator as a native stop order)
+  still fires there, and no new entry order reaches the simulator for several bars;
 
 The simulator replays the recorded XRP/ETH minutes at 120 times real speed (a bar every half
 second). Every wait is on a condition with a generous deadline.
@@ -36,6 +36,7 @@ from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.intents import IntentAction
 from tradewind.persistence.api_tokens import issue_token
 from tradewind.persistence.config import DatabaseConfig
+from tradewind.risk.config import RiskConfig, parse_risk
 from tradewind.session.live import LiveConfig, LiveSession
 from tradewind.session.operate import ServeOptions, SessionOps
 from tradewind.strategies.base import Strategy, StrategyContext
@@ -48,6 +49,7 @@ SYMBOL = "XRP/ETH"
 XRP = Decimal(5000)
 _DEADLINE_S = 120.0
 _names = itertools.count(1)
+_PROTECTIVE = ("stop", "trailing_stop", "breakeven_stop")
 
 
 class Cycle(Strategy):
@@ -73,15 +75,16 @@ class Live:
     """The simulator, the session with its API, and an operator's view of both."""
 
     def __init__(
-        self, server: LoopbackServer, key: ApiKey, tmp_path: Path, hold: int, **live: Any
-    ) -> None:
+        self, server: LoopbackServer, key: ApiKey, tmp_path: Path, hold: int,
+        risk: RiskConfig | None = None, **live: Any,
+    ) -> None:  # fmt: skip
         self.server = server
         self.key = key
         self.ops = SessionOps(
             AppConfig(database=DatabaseConfig(bots_dir=str(tmp_path / "bots"))), "live-ops",
             serve=ServeOptions(port=0), mode="live",
         )  # fmt: skip
-        spec = BacktestSpec(account=Account(cash="1", stake="50%"))
+        spec = BacktestSpec(account=Account(cash="1", stake="50%"), risk=risk)
         config = LiveConfig(
             exchange=ExchangeConfig(rest_url=server.rest_url, api_key=key.key, secret=key.secret,
                                     rate_limit=False, timeout_ms=15_000),
@@ -231,6 +234,54 @@ async def test_pause_holds_entries_at_the_venue_while_exits_go_on(
     assert seen["paused"]["outcome"] == "paused"
     assert seen["new_entries"] == set(), "an entry reached the venue while paused"
     assert seen["positions_paused"] == []  # the exit closed the position
+    actions = [r["action"] for r in reversed(live.ops.facade.operator_actions(10))]  # type: ignore[union-attr]
+    assert actions == ["pause", "resume"]
+
+
+@pytest.mark.slow
+async def test_pause_holds_entries_while_the_protective_stop_fires_on_the_venue(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # The strategy never exits on its own (it holds for 1,000 bars): only its protective stop
+    # closes the position: the native stop resting on the simulator, filled there, or (where the
+    # simulator refuses a moved stop as already reached) the market exit it becomes.
+    seen: dict[str, Any] = {}
+
+    def protective(live: Live, ledger: list[SimOrder]) -> list[SimOrder]:
+        driver = live.session.driver
+        assert driver is not None
+        orders = driver.node.orders
+        return [o for o in ledger if o.side == "SELL" and o.status == "FILLED"
+                and o.client_id in orders and orders[o.client_id].tag in _PROTECTIVE]  # fmt: skip
+
+    async def operator(live: Live) -> None:
+        await live.connect()
+        await live.until_long()
+        seen["paused"] = await live.post("pause")
+        before = await live.ledger()
+        seen["stop_resting"] = [o.client_id for o in before
+                                if o.type == "STOP_LOSS" and o.status == "NEW"]  # fmt: skip
+        seen["fired_before_pause"] = protective(live, before)
+        await live.until_ledger(lambda led: bool(protective(live, led)), "the stop while paused")
+        seen["flat"] = await live.flat()
+        await live.bars_pass(6)
+        during = await live.ledger()
+        seen["fired"] = protective(live, during)
+        seen["new_entries"] = {o.client_id for o in _entries(during)} - {
+            o.client_id for o in _entries(before)
+        }
+        await live.post("resume")
+        await live.until_ledger(lambda led: len(_entries(led)) > len(_entries(during)),
+                                "an entry after the resume")  # fmt: skip
+
+    risk = parse_risk({"exits": {"stop_pct": 0.003, "trailing_pct": 0.0015}})
+    live = await _operate(shared_data, tmp_path, 1000, operator, risk=risk)
+    assert seen["paused"]["outcome"] == "paused"
+    assert seen["fired_before_pause"] == [], "the stop fired before the pause: nothing proven"
+    assert len(seen["stop_resting"]) == 1, "no native stop rested on the simulator at the pause"
+    assert len(seen["fired"]) == 1  # the protective exit reached the simulator and filled
+    assert seen["flat"] == []  # booked: the bot holds nothing
+    assert seen["new_entries"] == set(), "an entry reached the venue while paused"
     actions = [r["action"] for r in reversed(live.ops.facade.operator_actions(10))]  # type: ignore[union-attr]
     assert actions == ["pause", "resume"]
 
