@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench soak soak-venues chaos venv clean ml-report
+.PHONY: demo test lint api-fuzz bench soak soak-venues chaos venv clean ml-report
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found; set PY=/path/to/python3.11"; exit 2; }
@@ -27,6 +27,11 @@ demo: $(STAMP)
 # pytest exits 5 when it collects no tests, which is not a failure of the code.
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; if [ $$code -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$code
+
+## schemathesis against a running bot's API (the demo's paper session, served on loopback): 40 s of
+## fuzzing every operation with a token; fails on any 5xx or any auth bypass.
+api-fuzz: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash .ci/api-fuzz.sh
 
 ## ruff, the import-linter ring contracts, mypy (strict) on core, and bandit (no medium or high
 ## severity finding in src: no eval, exec, pickle, unsafe YAML or shell on any input), hadolint.

@@ -260,6 +260,10 @@ class ApiConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     token: SecretStr | None = None
+    max_failed_logins: int = Field(default=10, ge=1, le=10**9)
+    """Failed logins (wrong tokens) one address may make within ``login_window_s`` before it
+    gets 429 for the rest of the window."""
+    login_window_s: float = Field(default=60.0, gt=0, le=86_400)
 
     @model_validator(mode="after")
     def _long_enough(self) -> ApiConfig:

@@ -96,7 +96,8 @@ async def _session(
     # account, and its run folder refuses a second session.
     for earlier in (folder, run_dir / "bots" / "demo"):
         shutil.rmtree(earlier, ignore_errors=True)
-    app = AppConfig(database=DatabaseConfig(bots_dir=str(run_dir / "bots")))
+    # The [api] settings (its failed-login limit) are the environment's, as the token is.
+    app = AppConfig(database=DatabaseConfig(bots_dir=str(run_dir / "bots")), api=STATE.config().api)
     ops = SessionOps(app, "demo", serve=ServeOptions(port=port))
     async with LoopbackServer(sim) as server:
         exchange = ExchangeConfig(rest_url=server.rest_url, rate_limit=False, timeout_ms=15_000)

@@ -20,7 +20,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -53,6 +54,10 @@ _ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "the request names a symbol or strategy the bot does not have"},
     409: {"description": "not possible in the bot's present state or set-up"},
 }
+
+
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+"""A stored row's id: a database integer (a larger one is a 422, not an overflow)."""
 
 
 class Reason(BaseModel):
@@ -227,7 +232,8 @@ def build_app(
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": exc.errors()[:5]}, status_code=422)
+        # jsonable: a body that is not JSON comes back as its bytes in the error's input.
+        return JSONResponse({"detail": jsonable_encoder(exc.errors()[:5])}, status_code=422)
 
     @app.get(
         "/health",
@@ -308,7 +314,7 @@ def build_app(
     @app.get(
         f"{v1}/runs/{{run_id}}", responses={**_AUTH_ERRORS, 404: {"description": "no such run"}}
     )
-    async def run(_: Read, run_id: int) -> dict[str, Any]:
+    async def run(_: Read, run_id: RowId) -> dict[str, Any]:
         """One stored run with every metric and trade."""
         return facade.run(run_id)
 
@@ -424,7 +430,7 @@ def build_app(
     @app.get(
         f"{v1}/jobs/{{job_id}}", responses={**_AUTH_ERRORS, 404: {"description": "no such job"}}
     )
-    async def get_job(_: Read, job_id: int) -> dict[str, Any]:
+    async def get_job(_: Read, job_id: RowId) -> dict[str, Any]:
         """One job: its state, and its result or error once finished."""
         return facade.job(job_id)
 

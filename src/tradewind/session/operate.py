@@ -44,7 +44,7 @@ from tradewind.engine.node import Node
 from tradewind.engine.recording import RepositoryRecorder
 from tradewind.engine.resume import ResumedAccount, resume_account, resume_parents
 from tradewind.execution.parent import Parent
-from tradewind.ops.api import build_app
+from tradewind.ops.api import LoginLimiter, build_app
 from tradewind.ops.events import EventHub
 from tradewind.ops.facade import ControlFacade
 from tradewind.ops.heartbeat import Heartbeat
@@ -263,7 +263,10 @@ class SessionOps:
             self._metrics = BotMetrics(self.facade)
             self._metrics.attach(node.bus)
             self._metrics.rate_budget_use = self._rate_budget_use
-            app = build_app(self.facade, events=self.events, metrics=self._metrics)
+            api = self.config.api
+            limiter = LoginLimiter(api.max_failed_logins, api.login_window_s)
+            app = build_app(self.facade, events=self.events, metrics=self._metrics,
+                            limiter=limiter)  # fmt: skip
             self._server = server_for(app, host=self.serve.host, port=self.serve.port)
             self._serving = asyncio.get_running_loop().create_task(self._server.serve())
             while not self._server.started:
