@@ -35,12 +35,12 @@ from tradewind.engine.bus import MessageBus
 from tradewind.engine.control import ControlPort, StrategyErrorPolicy
 from tradewind.engine.parents import ParentDesk
 from tradewind.engine.portfolio import Portfolio
+from tradewind.engine.protective import ProtectiveDriver
 from tradewind.engine.resting_stops import RestingStops
 from tradewind.engine.strategy_host import StrategyFault, StrategyHost
 from tradewind.engine.venue_events import VenueEventHandler
 from tradewind.execution.order_manager import OrderManager
 from tradewind.risk.exits import ProtectionBook
-from tradewind.sim import stops
 
 __all__ = ["Binding", "DenialRecord", "Node", "StrategyErrorPolicy"]
 
@@ -117,6 +117,11 @@ class Node:
         )  # fmt: skip
         self.resting = RestingStops(self.manager)
         """Native stops resting on the exchange as positions' protection (live sessions)."""
+        self.protective = ProtectiveDriver(
+            protection=protection, account=self.account, manager=self.manager,
+            binding_of=self._binding_of, exiting=self._exiting, route=self._route,
+            working=self.events.protective,
+        )  # fmt: skip
         venue.subscribe(lambda events: self.events.apply(events, self._at))
 
     @property
@@ -232,14 +237,9 @@ class Node:
         """Carry on a working order of an earlier session of this bot (after a restart) and hand
         it to the venue again, as of when it was made: a simulated venue that lost it with the
         process fills it where it would have filled. What the venue answers now is booked at
-        ``at`` (UTC ms, :meth:`on_venue_events`).
-
-        Raises
-        ------
-        UserError
-            When no strategy of this session trades the order's ``(strategy, symbol)``.
-        ValueError
-            For an order that filled in part: the venue would fill all of it again.
+        ``at`` (UTC ms, :meth:`on_venue_events`). Raises UserError when no strategy of this
+        session trades the order's ``(strategy, symbol)``, ValueError for an order that filled in
+        part (the venue would fill all of it again).
         """
         if order.filled_quantity:
             raise ValueError(f"order {order.client_id} filled in part: it cannot be sent again")
@@ -267,32 +267,12 @@ class Node:
     # -- protective exits and breakers (driven by the runner) -------------------------------------
 
     def next_protective(self, symbol: str) -> int | None:
-        """Time (ms) of the next protective event (stop, take-profit, trail...) of ``symbol``."""
-        if self.protection is None or not self.protection.guards:
-            return None
-        found = self.protection.next_event(symbol)
-        return None if found is None else found[0]
+        """Time (ms) of the next protective event of ``symbol`` (:class:`ProtectiveDriver`)."""
+        return self.protective.next_time(symbol)
 
     def on_protective(self, symbol: str) -> None:
         """Send the due protective exit of ``symbol`` through the gate (exits always pass)."""
-        assert self.protection is not None
-        found = self.protection.next_event(symbol)
-        if found is None:
-            return
-        key = found[1]
-        action = self.protection.take(key, self.position(*key))
-        if action is None:
-            return
-        self.now = action.ts
-        binding = self._binding_of[key]
-        if action.kind != stops.PYRAMID_ADD and self._exiting(key):
-            return  # an exit is already on its way (it fills at this bar's open, first)
-        intent = action.intent(self.position(*key) > 0)
-        client_id = self._route(intent, binding, action.bar_ts, plain=True)
-        if client_id is None:
-            self.protection.failed(key)
-        elif not self.orders[client_id].status.is_terminal:
-            self.events.protective[client_id] = key
+        self.protective.fire(symbol)
 
     def next_breaker(self) -> int | None:
         """Time (ms) of the next possible breaker trip, or None."""
@@ -355,25 +335,16 @@ class Node:
     def rest_stop(
         self, strategy_id: str, symbol: str, quantity: Decimal, trigger_price: Decimal, reason: str
     ) -> str | None:
-        """Place a native stop for the position that rests on the venue as its protection
-        (:mod:`tradewind.engine.resting_stops`): a reduce-only stop-market order through the
-        gate, as :meth:`exit_position` sends it. Returns its client id, None when refused."""
-        client_id = self.exit_position(
-            strategy_id, symbol, quantity, reason, trigger_price=trigger_price
-        )
-        if client_id is not None and not self.orders[client_id].status.is_terminal:
-            self.resting.hold((strategy_id, symbol), client_id)
-        return client_id
+        """Place a stop that rests on the venue as the position's protection
+        (:meth:`RestingStops.rest`); returns its client id, None when refused."""
+        return self.resting.rest(self.control.exit_position, strategy_id, symbol, quantity,
+                                 trigger_price, reason)  # fmt: skip
 
     def _exiting(self, key: tuple[str, str]) -> bool:
         """True while a reduce-only order or parent of ``key`` is working (a resting stop is
         protection, not an exit)."""
-        stop = self.resting.stops.get(key)
-        if stop is not None:
-            orders = self.orders
-            return any(orders[c].reduce_only for c in self.manager.working.get(key, ())
-                       if c != stop) or bool(self.desk.working and self.desk.exiting(key))  # fmt: skip
-        return self.manager.exiting(key) or bool(self.desk.working and self.desk.exiting(key))
+        orders = self.resting.exiting(key) if self.resting.stops else self.manager.exiting(key)
+        return orders or bool(self.desk.working and self.desk.exiting(key))
 
     def _route(
         self, intent: Intent, binding: Binding, at: int, *, plain: bool = False

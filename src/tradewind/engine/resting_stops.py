@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from tradewind.core.intents import Intent
 from tradewind.core.orders import OrderStatus
@@ -43,6 +44,31 @@ class RestingStops:
         if key in self.stops:
             raise ValueError(f"{key[0]} in {key[1]} already has a resting stop")
         self.stops[key] = client_id
+
+    def rest(
+        self,
+        exit_position: Callable[..., str | None],
+        strategy_id: str,
+        symbol: str,
+        quantity: Decimal,
+        trigger_price: Decimal,
+        reason: str,
+    ) -> str | None:
+        """Place a native stop for the position that rests on the venue as its protection: a
+        reduce-only stop-market order through the gate, sent by ``exit_position`` (the control
+        port's). Returns its client id, None when refused."""
+        client_id = exit_position(
+            strategy_id, symbol, quantity, reason, trigger_price=trigger_price
+        )
+        if client_id is not None and not self.manager.orders[client_id].status.is_terminal:
+            self.hold((strategy_id, symbol), client_id)
+        return client_id
+
+    def exiting(self, key: tuple[str, str]) -> bool:
+        """True while a reduce-only order of ``key`` other than its resting stop is working (the
+        stop is protection, not an exit)."""
+        stop, orders = self.stops.get(key), self.manager.orders
+        return any(orders[c].reduce_only for c in self.manager.working.get(key, ()) if c != stop)
 
     def defer(
         self, key: tuple[str, str], intent: Intent, binding: Binding, at: int, plain: bool, now: int
