@@ -59,6 +59,7 @@ from tradewind.core.money import ZERO
 from tradewind.core.orders import Fill, Order, OrderStatus, OrderType
 from tradewind.core.ports import EventSink
 from tradewind.venues.live import wire
+from tradewind.venues.live.oco import oco_params, oco_refusal
 from tradewind.venues.live.requests import RequestGate
 
 _log = logging.getLogger(__name__)
@@ -191,6 +192,12 @@ class LiveVenuePort:
         """Cancel ``client_id``, then send ``order`` only once the cancel is confirmed."""
         record = self._records.setdefault(order.client_id, _Record(order))
         self._spawn(self._cancel_replace(client_id, record))
+
+    def submit_oco(self, take_profit: Order, stop: Order, ts: int) -> None:
+        """Send a spot take-profit and stop as one OCO list (:mod:`~tradewind.venues.live.oco`);
+        each leg's events follow through the sink as for any order."""
+        legs = [self._records.setdefault(o.client_id, _Record(o)) for o in (take_profit, stop)]
+        self._spawn(self._submit_oco(legs[0], legs[1]))
 
     async def start(self) -> None:
         """Start watching the user-data stream (when ``stream``)."""
@@ -372,6 +379,37 @@ class LiveVenuePort:
                 self._unknown(record, "malformed answer to create_order")
                 return
             await self._absorb(record, answer)
+
+    async def _submit_oco(self, take_profit: _Record, stop: _Record) -> None:
+        symbol = take_profit.order.symbol
+        instrument = self.instruments.get(symbol)
+        async with take_profit.lock, stop.lock:
+            denied = oco_refusal(take_profit.order, stop.order, instrument) or _denied(
+                take_profit.order, instrument) or _denied(stop.order, instrument)  # fmt: skip
+            if denied:
+                for leg in (take_profit, stop):
+                    self._reject(leg, f"denied locally: {denied}")
+                return
+            market = self.client.market(symbol)
+            params = oco_params(take_profit.order, stop.order, market["id"])
+            try:
+                answer = await self._call(2, "private_post_orderlist_oco", params)
+            except Exception as exc:
+                failure = classify_command_failure(exc)
+                for leg in (take_profit, stop):
+                    await self._failed(leg, failure)
+                return
+            crash_point("after_send_before_answer")
+            reports = {
+                wire.client_id_of(r): r
+                for r in (answer.get("orderReports") or [] if isinstance(answer, dict) else [])
+            }
+            for leg in (take_profit, stop):
+                raw = reports.get(leg.order.client_id)
+                if raw is None:  # an answer without the leg proves nothing: look it up
+                    self._unknown(leg, "malformed answer to orderList/oco")
+                else:
+                    await self._absorb(leg, self.client.parse_order(raw, market))
 
     async def _failed(self, record: _Record, failure: CommandFailure) -> None:
         self.failures.append(failure)
