@@ -64,6 +64,23 @@ def status(url: UrlArg = _DEFAULT_URL) -> None:
     STATE.console.print_json(json.dumps(answer, default=str))
 
 
+@app.command("parents")
+def parents(
+    working: Annotated[bool, typer.Option("--working", help="Only those still working.")] = False,
+    url: UrlArg = _DEFAULT_URL,
+) -> None:
+    """The bot's parent orders (TWAP, VWAP, ...) as its database holds them, as JSON."""
+    answer = _call(url, "GET", "parents?working=true" if working else "parents")
+    STATE.console.print_json(json.dumps(answer, default=str))
+
+
+@app.command("costs")
+def costs(url: UrlArg = _DEFAULT_URL) -> None:
+    """Every session's execution costs from the bot's database (bps of the arrival mid), by
+    strategy, venue, algorithm and kind, as JSON."""
+    STATE.console.print_json(json.dumps(_call(url, "GET", "costs/stored"), default=str))
+
+
 @app.command("pause")
 def pause(reason: ReasonOption, url: UrlArg = _DEFAULT_URL) -> None:
     """No new entries; exits and protective stops go on."""

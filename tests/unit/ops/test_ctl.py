@@ -4,14 +4,21 @@ request log); mistakes and refusals are one clear line."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pandas as pd
 import pytest
-from ops_bot import SYMBOL, Bot
+from ops_bot import SYMBOL, Bot, make_bot
 from rich.console import Console
 
 from tradewind.cli.context import STATE
 from tradewind.cli.main import run
+from tradewind.core.algo_spec import parse_algo
 from tradewind.ops.api import build_app
 from tradewind.ops.server import ThreadedServer
+from tradewind.persistence.execution import ExecutionStore
+from tradewind.session.execution_recorder import ExecutionRecorder
 
 
 @pytest.fixture(autouse=True)
@@ -92,3 +99,30 @@ def test_a_missing_or_wrong_token_and_an_absent_bot_are_one_line(
         capsys.readouterr().err.strip() == f"error: no answer from the bot at {gone}: ConnectError"
     )
     assert bot.node.paused == ""
+
+
+def test_the_cli_reads_the_stored_parents_and_costs(
+    minutes: pd.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bot = make_bot(minutes, tmp_path, execution=parse_algo("twap:horizon=5m,slices=5"))
+    recorder = ExecutionRecorder(ExecutionStore(bot.database.engine, bot.database.bot_id), bot.node)
+    recorder.attach(bot.node.bus)
+    bot.run()
+    stored = recorder.record_costs()
+    monkeypatch.setenv("TRADEWIND__API__TOKEN", bot.tokens["read"])
+    with ThreadedServer(build_app(bot.facade)) as server:
+        assert run(["ctl", "parents", "--url", server.url]) == 0
+        listed = json.loads(capsys.readouterr().out)
+        assert run(["ctl", "parents", "--working", "--url", server.url]) == 0
+        working = json.loads(capsys.readouterr().out)
+        assert run(["ctl", "costs", "--url", server.url]) == 0
+        costs = json.loads(capsys.readouterr().out)
+    parents = bot.node.desk.parents()
+    assert [row["parent_id"] for row in listed] == [p.parent_id for p in parents]
+    assert {row["algo"] for row in listed} == {"twap"}
+    assert [row["parent_id"] for row in working] == [p.parent_id for p in bot.node.desk.working]
+    assert costs["records"] == stored > 0
+    assert {row["algo"] for row in costs["by_algo"]} == {"twap", "twap.child"}
