@@ -118,6 +118,18 @@ class AnomalyAlerts:
             loss=loss, limit=self.daily_loss_limit,
         )  # fmt: skip
 
+    def execution_slippage(
+        self, ts: int, bps: float, *, mean: float, sd: float, algo: str, execution: str
+    ) -> Alert:
+        """Pass on an execution whose slippage the cost analysis found beyond 3 standard
+        deviations of its algorithm's history (the Node's ``tca.alert``)."""
+        return self._raise(
+            "slippage", ts,
+            f"execution {execution} ({algo}): slippage {bps:.1f} bps is beyond 3 standard "
+            f"deviations of its algorithm's history (mean {mean:.1f}, sd {sd:.1f})",
+            bps=bps, mean=mean, sd=sd, algo=algo, execution=execution,
+        )  # fmt: skip
+
     def data_quality(self, ts: int, what: str, **detail: Any) -> Alert:
         """Pass a data-quality event on as an alert."""
         return self._raise("data_quality", ts, what, **detail)

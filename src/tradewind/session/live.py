@@ -368,6 +368,8 @@ class LiveSession(PaperSession):
 
         ops.add_health("venue", venue)
         ops.add_health("reconciliation", reconciliation)
+        if ops.anomalies is not None:
+            port.requests.on_latency = ops.anomalies.request
         budget = port.budget
         if budget is not None:
             ops.rate_budget(lambda: budget.used() / budget.limit)

@@ -39,6 +39,7 @@ from tradewind.core.instrument import Instrument
 from tradewind.core.market_events import AlertKind, StreamAlert, StreamState
 from tradewind.core.orders import Order, OrderStatus
 from tradewind.core.repository import OrderTransition, RiskEvent, TransitionSource
+from tradewind.core.source_events import DataQuality
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.node import Node
 from tradewind.engine.recording import RepositoryRecorder
@@ -54,6 +55,7 @@ from tradewind.ops.metrics import BotMetrics
 from tradewind.ops.model_watch import ModelWatch
 from tradewind.ops.notifications import Notifier
 from tradewind.ops.server import bound_port, server_for
+from tradewind.ops.session_anomalies import SessionAnomalies
 from tradewind.ops.systemd import watchdog_beats
 from tradewind.ops.telegram import TelegramBot, telegram_token
 from tradewind.ops.two_factor import TwoFactor
@@ -144,6 +146,9 @@ class SessionOps:
         self._rate_budget_use: Callable[[], float] | None = None
         self._breakers_seen = 0
         self._driver: BarDriver | None = None
+        self.anomalies: SessionAnomalies | None = None
+        """The anomaly detectors (API latency, daily loss, data quality, slippage), once
+        started."""
         self._metrics: BotMetrics | None = None
 
     def open_database(self) -> BotDatabase:
@@ -242,6 +247,11 @@ class SessionOps:
             risk_config=driver.prepared.spec.risk,
         )  # fmt: skip
         self.facade.job_queued = self._start_worker
+        risk = driver.prepared.spec.risk
+        self.anomalies = SessionAnomalies(
+            self.events, daily_loss_limit=None if risk is None else risk.breakers.daily_loss
+        )
+        self.anomalies.attach(node.bus)
         watch = ModelWatch(database.engine, driver.strategies, self.config.ml, self.events.publish,
                            bot_id=database.bot_id)  # fmt: skip
         self.models = watch if watch.active else None
@@ -286,6 +296,8 @@ class SessionOps:
         registered models traded."""
         self.checkpoint(report.close_ms)
         self.record_breakers(driver)
+        if self.anomalies is not None:
+            self.anomalies.closed(report.close_ms, driver.node.account.equity())
         if self._metrics is not None and bar_to_order_s is not None:
             self._metrics.bar_to_order.observe(bar_to_order_s)
         if self.models is not None:
@@ -401,6 +413,13 @@ class SessionOps:
             self._metrics.reconnects.labels(stream=event.stream).inc()
         if self.notifier is not None:
             self.notifier.stream(event)
+        if self.anomalies is not None:
+            self.anomalies.stream(event)
+
+    def data_quality(self, event: DataQuality) -> None:
+        """A cross-check finding of the market-data sources: an anomaly alert."""
+        if self.anomalies is not None:
+            self.anomalies.cross_check(event)
 
     async def stop(self, reason: str) -> None:
         """Stop serving and notifying; record the end of the session."""

@@ -588,6 +588,8 @@ class PaperSession:
         elif isinstance(event, DataQuality):
             text = f"{event.symbol}: {event.kind.value} of {event.source} ({event.detail})"
             symbol = event.symbol
+            if self.ops is not None:
+                self.ops.data_quality(event)
         else:
             state = "above" if event.raised else "back below"
             text = (f"{event.source} {event.stream}: receive lag p99 {event.p99_ms:.0f} ms "

@@ -55,6 +55,9 @@ async def test_breaker_trips_are_their_own_audit_rows_and_the_chain_verifies(
     streamed: list[Any] = []
     ops.events.subscribe(lambda topic, payload: streamed.append(payload)
                          if topic == "risk.breaker" else None)  # fmt: skip
+    alerts: list[Any] = []
+    ops.events.subscribe(lambda topic, payload: alerts.append((topic, payload))
+                         if topic.startswith("alert.") else None)  # fmt: skip
     await ops.start(driver, strategies=["sma_cross"], parameters={})
     full = {n: BarSeries.from_frame(f, n, Timeframe.parse("5m")) for n, f in frames.items()}
     for i in range(WARMUP, WARMUP + LIVE):
@@ -80,6 +83,14 @@ async def test_breaker_trips_are_their_own_audit_rows_and_the_chain_verifies(
     assert {(r.actor, r.channel) for r in audit_rows} == {("engine", "engine")}
     assert [e.breaker for e in streamed] == [e.breaker for e in board.events]
     assert verify_chain(engine, ops.audit_key).ok
+    # The day's loss passed half the daily-loss breaker before it tripped: the anomaly alert
+    # (once per UTC day of the bot's clock) came first.
+    losses = [p for t, p in alerts if t == "alert.daily_loss"]
+    assert losses
+    assert all(p["loss"] > 0.002 and p["limit"] == 0.004 for p in losses)
+    first_trip = min(e.ts for e in board.events if e.breaker.startswith("daily_loss"))
+    assert losses[0]["ts"] <= first_trip
+    assert len({p["ts"] // 86_400_000 for p in losses}) == len(losses)
 
     # Editing a breaker's audit row breaks the chain at that row.
     with engine.begin() as connection:

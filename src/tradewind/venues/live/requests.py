@@ -90,6 +90,9 @@ class RequestGate:
         """Told of every named condition as it is met."""
         self.on_failure: Callable[[CommandFailure], None] | None = None
         """Told of every failed request (lookups included), classified."""
+        self.on_latency: Callable[[float], None] | None = None
+        """Told of every answered request's round trip, in seconds (the session's latency
+        anomaly alert)."""
 
     def holding(self) -> float:
         """Seconds every request still waits (0: none)."""
@@ -102,6 +105,7 @@ class RequestGate:
         budget = self.budget
         if budget is not None:
             await budget.acquire(weight)
+        sent = time.perf_counter()
         try:
             answer = await getattr(self.client, method)(*args)
         except Exception as exc:
@@ -110,6 +114,8 @@ class RequestGate:
         finally:
             if budget is not None:
                 budget.observe(getattr(self.client, "last_response_headers", None) or {})
+        if self.on_latency is not None:
+            self.on_latency(time.perf_counter() - sent)
         self._in_a_row.clear()
         return answer
 
