@@ -240,6 +240,15 @@ class TcaBook:
         history.append(value)
         return alert
 
+    def learn(self, records: Iterable[TcaRecord]) -> None:
+        """Take earlier executions' slippage into each algorithm's history (a restarted session
+        judges its first executions against the bot's stored ones), without keeping the
+        records or raising alerts for them."""
+        for record in records:
+            value = record.slippage_mid_bps
+            if not math.isnan(value):
+                self._history.setdefault(record.algo, []).append(value)
+
     def aggregate(self, by: str) -> list[dict[str, object]]:
         """Quantity-weighted means of the cost fields per value of ``by`` (``strategy_id``,
         ``venue``, ``algo``, or ``kind``), with the count and the filled quantity."""

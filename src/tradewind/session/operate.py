@@ -240,6 +240,9 @@ class SessionOps:
         store = ExecutionStore(database.engine, database.bot_id, self.session_id)
         self.execution = ExecutionRecorder(store, node)
         self.execution.attach(node.bus)
+        # The 3-sigma slippage alert judges against the bot's stored executions, not only this
+        # session's.
+        node.desk.costs.learn(store.costs())
         self.events.attach(node.bus)
         self.facade = ControlFacade(
             node, database, audit_key, mode=self.mode, events=self.events,

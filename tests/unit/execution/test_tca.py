@@ -90,3 +90,27 @@ def test_slippage_beyond_three_sigma_of_its_history_raises_an_alert() -> None:
     assert rows[0]["algo"] == "twap"
     assert rows[0]["count"] == ALERT_MIN_HISTORY + 6
     assert set(book.as_dict()) == {"records", "alerts", "by_strategy", "by_venue", "by_algo"}
+
+
+def test_a_restarted_book_judges_slippage_against_the_stored_history() -> None:
+    rng = np.random.default_rng(4)
+    history = []
+    for k in range(ALERT_MIN_HISTORY):
+        price = f"{2.0 * (1 + rng.normal(0, 2e-4)):.6f}"
+        fill = _fill(0, price, "1", "0", Liquidity.TAKER, Side.BUY)
+        history.append(measure(execution_id=f"e{k}", kind="parent", strategy_id="s", venue="v",
+                               algo="twap", instrument=XRPUSDT, side=Side.BUY,
+                               quantity=Decimal(1), fills=[fill], arrival_mid=2.0, start_ts=0,
+                               end_ts=0, tape=TAPE))  # fmt: skip
+    outlier = measure(execution_id="bad", kind="parent", strategy_id="s", venue="v", algo="twap",
+                      instrument=XRPUSDT, side=Side.BUY, quantity=Decimal(1),
+                      fills=[_fill(0, "2.03", "1", "0", Liquidity.TAKER, Side.BUY)],
+                      arrival_mid=2.0, start_ts=0, end_ts=0, tape=TAPE)  # fmt: skip
+    fresh = TcaBook()
+    assert fresh.add(outlier) is None  # no history: nothing is abnormal yet
+    restarted = TcaBook()
+    restarted.learn(history)
+    assert restarted.records == []
+    alert = restarted.add(outlier)
+    assert alert is not None
+    assert alert.execution_id == "bad"
