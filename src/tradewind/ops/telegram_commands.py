@@ -48,6 +48,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("forceexit", "SYMBOL|all [reason]: close positions at market (asks to confirm)"),
     ("emergency_stop", "[reason]: cancel all, flatten all, halt (asks to confirm)"),
     ("reload_config", "re-read the config file (asks to confirm)"),
+    ("risk_limits", "NAME=VALUE ... [CODE] [reason]: change portfolio limits (off: none)"),
     ("blacklist", "SYMBOL [reason]: stop trading SYMBOL (asks to confirm); alone: the list"),
     ("optimize", "[STRATEGY] [TRIALS] [bars=N]: queue an optimisation"),
     ("backtest", "STRATEGY [name=value ...]: queue a backtest"),
@@ -111,6 +112,7 @@ class Commands:
             "optimize": self._optimize,
             "backtest": self._backtest,
             "ml_retrain": self._ml_retrain,
+            "risk_limits": self._risk_limits,
         }
 
     def asks(self) -> dict[str, Callable[[CommandCall], Ask]]:
@@ -165,6 +167,33 @@ class Commands:
                 "/resume CODE [reason]"
             ) from None
         return "▶️ Resumed: the bot takes new entries again."
+
+    def _risk_limits(self, call: CommandCall) -> str:
+        limits: dict[str, int | float | None] = {}
+        rest: list[str] = []
+        for word in call.args:
+            name, equals, value = word.partition("=")
+            if equals:
+                limits[name] = _limit_value(name, value)
+            else:
+                rest.append(word)
+        if not limits:
+            raise UserError(
+                "usage: /risk_limits NAME=VALUE ... [CODE] [reason], e.g. /risk_limits "
+                "max_positions=3 max_total_exposure=0.5 (off turns a limit off)"
+            )
+        # With two-factor on, loosening a limit takes a second factor, as resuming does.
+        code = rest[0] if rest and self.facade.needs_code("set_risk_limits") else None
+        reason = " ".join(rest[0 if code is None else 1 :]) or "risk limits from Telegram"
+        try:
+            answer = self.facade.set_risk_limits(call.actor, limits, reason, code=code)
+        except TwoFactorError as exc:
+            raise TwoFactorError(
+                f"{exc}. Changing risk limits needs your authenticator's code: "
+                "/risk_limits NAME=VALUE ... CODE [reason]"
+            ) from None
+        applied = ", ".join(f"{k}={v}" for k, v in answer["applied"].items())
+        return f"🛡 Risk limits set: {escape(applied)}. /risk shows what is in force."
 
     def _stop_entry(self, call: CommandCall) -> str:
         symbol = self._symbol_arg(call, "stopentry")
@@ -335,3 +364,17 @@ def _value(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def _limit_value(name: str, text: str) -> int | float | None:
+    """A limit's value from a command word: ``off`` (or ``none``) turns it off."""
+    if text.lower() in ("off", "none"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"{name} takes a number (or off), got {text!r}") from None

@@ -200,6 +200,10 @@ def risk_text(risk: dict[str, Any]) -> str:
             f"  {_time(e['time'])} {escape(e['breaker'])} → {escape(e['state'])}: {escape(e['reason'])}"
             for e in events
         )
+    limits = {k: v for k, v in (risk.get("limits") or {}).items()
+              if v is not None and k.startswith(("max_", "min_"))}  # fmt: skip
+    if limits:
+        lines.append("Limits: " + ", ".join(f"{escape(k)} {v}" for k, v in sorted(limits.items())))
     lines.append(f"Orders refused by the risk engine: {risk['denials']:,}")
     return "\n".join(lines)
 

@@ -8,9 +8,10 @@ import json
 import logging
 from pathlib import Path
 
+import pandas as pd
 import pyotp
 import pytest
-from ops_bot import AUDIT_KEY, Bot
+from ops_bot import AUDIT_KEY, Bot, make_bot
 from pydantic import SecretStr
 from telegram_kit import config, telegram
 
@@ -25,6 +26,7 @@ from tradewind.ops.secrets import Secret
 from tradewind.ops.telegram import TelegramBot, TelegramStartError, telegram_token
 from tradewind.ops.two_factor import TwoFactor
 from tradewind.persistence.model_registry import register_model
+from tradewind.risk.config import BreakerConfig
 from tradewind.testing.telegram_fake import FakeBotApi
 
 TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ_abc-def"
@@ -246,3 +248,33 @@ async def test_resuming_after_an_emergency_stop_needs_a_two_factor_code(
     assert [r["outcome"].split(":")[0] for r in resumes[:5]] == [
         "refused", "resumed", "refused", "refused", "refused"]  # fmt: skip
     assert json.loads(resumes[1]["detail"])["reason"] == "all clear"
+
+
+async def test_changing_risk_limits_from_telegram_needs_a_fresh_code(
+    minutes: pd.DataFrame, tmp_path: Path
+) -> None:
+    bot = make_bot(minutes, tmp_path, breakers=BreakerConfig())  # under the risk engine
+    store = Keystore.create(tmp_path / "keys.twk", Secret("a long passphrase"))
+    now = [1_800_000_000.0]
+    two_factor = TwoFactor(store, tmp_path / "2fa.json", clock=lambda: now[0])
+    totp = pyotp.parse_uri(two_factor.enroll("telegram:42").uri.reveal())
+    bot.facade.two_factor = two_factor
+    async with telegram(bot.facade) as (op, _, _):
+        usage = (await op.say("/risk_limits"))["text"]
+        missing = (await op.say("/risk_limits max_positions=2"))["text"]
+        bad = (await op.say(f"/risk_limits max_positions=two {totp.at(now[0])}"))["text"]
+        code = totp.at(now[0])
+        done = (await op.say(f"/risk_limits max_positions=2 max_heat=off {code} calmer"))["text"]
+        replayed = (await op.say(f"/risk_limits max_positions=5 {code}"))["text"]
+        shown = (await op.say("/risk"))["text"]
+    assert usage.startswith("⛔ usage: /risk_limits NAME=VALUE")
+    assert missing.startswith("⛔ this action needs a two-factor code")
+    assert "/risk_limits NAME=VALUE ... CODE [reason]" in missing
+    assert bad.startswith("⛔ max_positions takes a number (or off), got 'two'")
+    assert done.startswith("🛡 Risk limits set: max_heat=None, max_positions=2")
+    assert replayed.startswith("⛔ the two-factor code was used already")
+    assert "Limits: max_positions 2" in shown
+    assert bot.node.gate.default.limits.max_positions == 2  # type: ignore[attr-defined]
+    rows = [r for r in bot.facade.operator_actions(20) if r["action"] == "set_risk_limits"]
+    assert [r["outcome"].split(":")[0] for r in rows] == ["refused", "limits set", "refused"]
+    assert json.loads(rows[1]["detail"])["reason"] == "calmer"
