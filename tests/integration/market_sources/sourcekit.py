@@ -66,18 +66,27 @@ def eth_btc_venue(
 
 
 def two_venues(
-    root: Path, clock: Callable[[], int], latency_ms: float, *, only_eth_btc: bool = False
+    root: Path,
+    clock: Callable[[], int],
+    latency_ms: float,
+    *,
+    only_eth_btc: bool = False,
+    secondary: str = "binance2",
 ) -> MultiVenue:
-    """``binance`` (the reference) and ``binance2`` (3 bps above it, 1 bp wider each side, sizes
-    within 5 %, ``latency_ms`` on every answer and frame)."""
+    """``binance`` (the reference) and ``secondary`` (``binance2``, or ``bybit`` speaking Bybit's
+    protocol; 3 bps above it, 1 bp wider each side, sizes within 5 %, ``latency_ms`` on every
+    answer and frame), their recordings anchored at one time (the same bar at the same open
+    time on both)."""
     build = eth_btc_venue if only_eth_btc else build_venue
     specs = [
         VenueSpec("binance", "binance", 0, seed=1),
         # Within the divergence threshold of the primary: a venue's ordinary offset.
-        VenueSpec("binance2", "binance", 0, seed=2, offset_bps=3.0, half_spread_bps=1.0,
-                  latency_ms=latency_ms, size_noise=0.05),
+        VenueSpec(secondary, secondary.rstrip("0123456789"), 0, seed=2, offset_bps=3.0,
+                  half_spread_bps=1.0, latency_ms=latency_ms, size_noise=0.05),
     ]  # fmt: skip
-    return MultiVenue([Venue(spec, build(spec, root, clock=clock)) for spec in specs])
+    anchor_ms = clock()
+    return MultiVenue([Venue(spec, build(spec, root, clock=clock, anchor_ms=anchor_ms))
+                       for spec in specs])  # fmt: skip
 
 
 def sources_of(venues: MultiVenue, **settings: object) -> SourcesConfig:
@@ -85,8 +94,8 @@ def sources_of(venues: MultiVenue, **settings: object) -> SourcesConfig:
     sources = [
         SourceConfig(
             name=v.spec.name,
-            exchange=ExchangeConfig(rest_url=v.server.rest_url, rate_limit=False,
-                                    timeout_ms=15_000),
+            exchange=ExchangeConfig(name=v.spec.protocol, rest_url=v.server.rest_url,
+                                    rate_limit=False, timeout_ms=15_000),
         )
         for v in venues.venues
     ]  # fmt: skip
