@@ -9,12 +9,16 @@ only if it beats the production version out of sample: both are scored on the sa
 candidate's scoring part (after its training and calibration parts), which must also lie after
 the last bar the production version's training read. No new bars since then: nothing is
 compared, the candidate stays a candidate. The gate compares calibrated log loss (the
-probabilities the strategies trade and size by); accuracy is reported beside it.
+probabilities the strategies trade and size by); accuracy is reported beside it. The candidate
+must also beat the naive baselines of the ML study (majority class, persistence: computed from
+its own training part and scored on the same samples) as the study's verdict does, on log loss
+and accuracy both: a model no better than a constant guess is never promoted, however much
+worse production has become (:func:`promotion_verdict`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,7 @@ from tradewind.ml.features import FeatureInputs, feature
 from tradewind.ml.models import BoostingSettings, ForestSettings
 from tradewind.ml.study import StudySettings
 from tradewind.ml.targets import target_labels
-from tradewind.ml.validation import score
+from tradewind.ml.validation import Scores, majority_baseline, persistence_baseline, score
 from tradewind.persistence.engine import Engine
 from tradewind.persistence.model_registry import (
     RegisteredModel,
@@ -41,7 +45,13 @@ from tradewind.persistence.model_registry import (
     registered_model,
 )
 
-__all__ = ["RetrainOutcome", "retrain", "settings_of", "train_and_register"]
+__all__ = [
+    "RetrainOutcome",
+    "promotion_verdict",
+    "retrain",
+    "settings_of",
+    "train_and_register",
+]
 
 
 def settings_of(settings: StudySettings, model: str) -> dict[str, object]:
@@ -78,6 +88,27 @@ def train_and_register(
                           files=file_digests(folder))  # fmt: skip
 
 
+def promotion_verdict(
+    candidate: Scores, current: Scores, baselines: dict[str, Scores], current_version: int
+) -> tuple[bool, str]:
+    """Whether a candidate scored as ``candidate`` replaces production (scored as ``current`` on
+    the same samples): a lower log loss than production, and a lower log loss and a higher
+    accuracy than every baseline (the study's verdict). The reason names what it failed."""
+    if not candidate.log_loss < current.log_loss:
+        return False, f"version {current_version} stays in production (it scores as well or better)"
+    short = [
+        f"{name} (log loss {b.log_loss:.4f}, accuracy {b.accuracy:.4f})"
+        for name, b in baselines.items()
+        if not (candidate.log_loss < b.log_loss and candidate.accuracy > b.accuracy)
+    ]
+    if short:
+        return False, (
+            f"it beats version {current_version} but not the naive baseline {', '.join(short)}; "
+            f"version {current_version} stays in production"
+        )
+    return True, "it beats the production version and the naive baselines out of sample"
+
+
 @dataclass(frozen=True)
 class RetrainOutcome:
     """The new version, the production one it was compared with, and the verdict."""
@@ -91,6 +122,7 @@ class RetrainOutcome:
     current_accuracy: float
     promoted: bool
     reason: str
+    baselines: dict[str, Scores] = field(default_factory=dict)
 
     def describe(self) -> str:
         """One paragraph for the operator."""
@@ -105,7 +137,12 @@ class RetrainOutcome:
             f"{head}; on {self.samples} samples neither model trained on: log loss "
             f"{self.candidate_log_loss:.4f} vs {self.current_log_loss:.4f} (version "
             f"{self.current.version}), accuracy {self.candidate_accuracy:.4f} vs "
-            f"{self.current_accuracy:.4f}; {verdict}: {self.reason}"
+            f"{self.current_accuracy:.4f}"
+            + "".join(
+                f"; baseline {name} log loss {b.log_loss:.4f}, accuracy {b.accuracy:.4f}"
+                for name, b in self.baselines.items()
+            )
+            + f"; {verdict}: {self.reason}"
         )
 
 
@@ -157,7 +194,8 @@ def retrain(engine: Engine, models_dir: Path, name: str, bars: BarSeries) -> Ret
         horizon=card.horizon, class_names=names, parameters=kept, holdout=holdout,
     )  # fmt: skip
     # The candidate's scoring samples, less any the production version's training read.
-    scoring = holdout_split(ds, holdout, 0).validate
+    split = holdout_split(ds, holdout, 0)
+    scoring = split.validate
     scoring = scoring[np.asarray(bars.ts)[ds.bars[scoring]] > card.data_end_ts]
     if scoring.shape[0] < 20:
         return RetrainOutcome(
@@ -169,17 +207,30 @@ def retrain(engine: Engine, models_dir: Path, name: str, bars: BarSeries) -> Ret
     y = ds.y[scoring]
     rows = ds.bars[scoring]
     scores = {}
+    scored = np.ones(scoring.shape[0], dtype=np.bool_)
     for entry in (candidate, current):
         model = CalibratedModel.load_verified(entry.path, entry.sha256, entry.files)
         proba = model.probabilities(matrix, rows)
         known = np.isin(y, model.classes) & np.isfinite(proba).all(axis=1)
         scores[entry.version] = score(y[known], proba[known], model.classes)
+        if entry is candidate:
+            scored = known
+    # The study's baselines, from the candidate's training part, on the samples it was scored on.
+    classes = ds.classes
+    tested = scoring[scored]
+    baselines = {
+        "majority class": score(
+            ds.y[tested], majority_baseline(ds.y[split.train], tested.shape[0], classes), classes
+        ),
+        "persistence": score(
+            ds.y[tested],
+            persistence_baseline(ds.y, ds.bars, ds.end, split.train, tested, classes),
+            classes,
+        ),
+    }
     new, old = scores[candidate.version], scores[current.version]
-    promoted = new.log_loss < old.log_loss
+    promoted, reason = promotion_verdict(new, old, baselines, current.version)
     if promoted:
         candidate = promote_model(engine, name, candidate.version)
-        reason = "it beats the production version out of sample"
-    else:
-        reason = f"version {current.version} stays in production (it scores as well or better)"
     return RetrainOutcome(candidate, current, int(scoring.shape[0]), new.log_loss, old.log_loss,
-                          new.accuracy, old.accuracy, promoted, reason)  # fmt: skip
+                          new.accuracy, old.accuracy, promoted, reason, baselines)  # fmt: skip

@@ -146,7 +146,16 @@ def test_retrain_is_promoted_only_when_it_beats_production_out_of_sample(
     assert numbers is not None, summary
     assert int(numbers[1]) >= 20
     better = float(numbers[2]) < float(numbers[3])
-    assert result["promoted"] is better
+    # And it must beat both naive baselines of the study, on log loss and accuracy.
+    accuracy = float(re.search(r"accuracy ([\d.]+) vs", summary)[1])  # type: ignore[index]
+    baselines = re.findall(r"baseline (majority class|persistence) log loss ([\d.]+), accuracy "
+                           r"([\d.]+)", summary)  # fmt: skip
+    assert [b[0] for b in baselines] == ["majority class", "persistence"], summary
+    beats = all(float(numbers[2]) < float(b[1]) and accuracy > float(b[2]) for b in baselines)
+    assert result["promoted"] is (better and beats)
+    if better and not beats:
+        assert "but not the naive baseline" in summary
+    better = better and beats
     stages = {r["version"]: r["stage"] for r in json.loads(
         cli("ml", "list", "--bot", "b1", "--json").out)}  # fmt: skip
     assert stages == ({1: "archived", 2: "candidate", 3: "production"} if better
