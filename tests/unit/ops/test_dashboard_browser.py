@@ -555,3 +555,45 @@ def test_resuming_after_an_emergency_stop_asks_for_the_two_factor_code(
                        ("emergency_stop", "api", "halted; canceled 0 order(s), flattening 0 "
                         "position(s)"), ("resume", "dashboard", "refused"),
                        ("resume", "dashboard", "resumed")]  # fmt: skip
+
+
+def test_changing_a_risk_limit_from_the_dashboard_asks_for_the_two_factor_code(
+    minutes: pd.DataFrame, browser: Browser, tmp_path: Path
+) -> None:
+    import pyotp
+
+    from tradewind.ops.keystore import Keystore
+    from tradewind.ops.secrets import Secret
+    from tradewind.ops.two_factor import TwoFactor
+
+    bot = make_bot(minutes, tmp_path, breakers=BreakerConfig())  # under the risk engine
+    store = Keystore.create(tmp_path / "keys.twk", Secret("a long passphrase"))
+    now = [1_800_000_000.0]
+    bot.facade.two_factor = TwoFactor(store, tmp_path / "2fa.json", clock=lambda: now[0])
+    totp = pyotp.parse_uri(bot.facade.two_factor.enroll("token:admin-holder").uri.reveal())
+    message = "document.getElementById('control-message').textContent"
+    with ThreadedServer(build_app(bot.facade)) as server:
+        page = browser.new_context().new_page()
+        page.goto(f"{server.url}/dashboard/login")
+        page.fill("#token", bot.tokens["admin"])
+        page.click("#login")
+        page.wait_for_url("**/dashboard")
+        _until(page, "!document.getElementById('limits-form').hidden")
+        assert page.locator("#limit-code").is_visible()
+        page.select_option("#limit-name", "max_positions")
+        page.fill("#limit-value", "2")
+        page.click("#limit-set")  # without the code
+        _until(page, f"{message}.includes('refused')")
+        assert "two-factor code" in page.locator("#control-message").inner_text()
+        assert bot.node.gate.default.limits.max_positions is None  # type: ignore[attr-defined]
+        page.fill("#limit-code", totp.at(now[0]))
+        page.click("#limit-set")
+        _until(page, f"{message}.includes('Risk limit: limits set: max_positions=2')")
+        assert bot.node.gate.default.limits.max_positions == 2  # type: ignore[attr-defined]
+        _until(page, "document.getElementById('limits-in-force').textContent"
+                     ".includes('max_positions 2')")  # fmt: skip
+    actions = [(a["action"], a["channel"], a["outcome"].split(":")[0])
+               for a in reversed(bot.facade.operator_actions(10))]  # fmt: skip
+    assert actions == [("login", "dashboard", "logged in"),
+                       ("set_risk_limits", "dashboard", "refused"),
+                       ("set_risk_limits", "dashboard", "limits set")]  # fmt: skip

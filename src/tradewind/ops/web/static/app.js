@@ -247,7 +247,8 @@
         el("dt", {}, "Paused"), el("dd", {}, risk.paused || "no"),
         el("dt", {}, "Entries stopped in"),
         el("dd", {}, stopped.length ? stopped.map(([s, why]) => `${s} (${why})`).join(", ") : "none"),
-        el("dt", {}, "Denied intents"), el("dd", {}, String(risk.denials))),
+        el("dt", {}, "Denied intents"), el("dd", {}, String(risk.denials)),
+        el("dt", {}, "Limits"), el("dd", {id: "limits-in-force"}, limitsText(risk.limits))),
       el("h3", {}, "Breakers in force"), el("table", {id: "restrictions"}),
       el("h3", {}, "Recent breaker events"), el("table", {id: "breaker-events"}));
     fill($("restrictions"), [["Breaker"], ["State"], ["Until (UTC)"]],
@@ -257,6 +258,20 @@
       risk.breaker_events.slice(-10).reverse().map((e) => el("tr", {},
         txt(when(e.time)), txt(e.breaker), txt(e.state), el("td", {class: "wrap"}, e.reason))),
       "No breaker has tripped");
+  }
+
+  function limitsText(limits) {
+    if (!limits) return "no risk rules";
+    const set = Object.entries(limits)
+      .filter(([k, v]) => v !== null && (k.startsWith("max_") || k.startsWith("min_")));
+    return set.length ? set.map(([k, v]) => `${k} ${v}`).join(", ") : "none";
+  }
+
+  function renderLimitsForm(risk) {
+    // Only a bot under risk rules has limits to change; with two-factor on it takes a code.
+    $("limits-form").hidden = !risk.limits;
+    $("limit-set").disabled = !scopes.includes("admin");
+    for (const id of ["limit-code-label", "limit-code"]) $(id).hidden = !risk.limits_need_code;
   }
 
   function renderStrategies(strategies) {
@@ -417,6 +432,7 @@
       renderTrades(trades);
       renderPerformance(profit, performance);
       renderRisk(risk);
+      renderLimitsForm(risk);
       renderStrategies(strategies);
       renderCosts(costs);
       renderRuns(runs);
@@ -491,6 +507,19 @@
       const code = $("two-factor-code").value.trim();
       $("two-factor-code").value = "";  // each code works once
       await act("Resume", "/resume", code ? {code} : {});
+    });
+    $("limits-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const text = $("limit-value").value.trim();
+      const value = text === "" || text.toLowerCase() === "off" ? null : Number(text);
+      if (value !== null && Number.isNaN(value)) {
+        say(`Risk limit refused: ${text} is not a number (or off)`, true);
+        return;
+      }
+      const code = $("limit-code").value.trim();
+      $("limit-code").value = "";  // each code works once
+      await act("Risk limit", "/risk/limits",
+        {limits: {[$("limit-name").value]: value}, ...(code ? {code} : {})});
     });
     $("force-exit-all").addEventListener("click", async () => {
       const n = (latest.positions || []).length;
