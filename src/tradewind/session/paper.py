@@ -661,7 +661,8 @@ class PaperSession:
             ],
             "symbols": list(config.symbols),
             "timeframe": config.timeframe,
-            "cash": str(config.spec.account.cash),
+            # The capital the session trades (a live one's: the capped exchange balance).
+            "cash": str(self._capital()),
             "stake": str(config.spec.account.stake),
             "fee": None if config.spec.costs.fee is None else str(config.spec.costs.fee),
             "fill": {

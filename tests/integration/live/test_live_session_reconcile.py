@@ -100,6 +100,10 @@ async def test_a_session_reconciles_while_trading_and_fails_closed_on_a_divergen
             session.stop()
             await running
             await hand.close()
+    # The run folder records the capital traded (the 0.5 ETH cap, not the spec's 1 ETH): the
+    # drift report replays the session with it.
+    settings = orjson.loads((tmp_path / "run" / "session.json").read_bytes())
+    assert Decimal(settings["cash"]) == Decimal("0.5")
     assert "periodic" in reconciling.passes
     assert reconciling.failures == 0
     assert not [f for f in reconciling.findings if f.kind == "missed_fill"]
