@@ -59,6 +59,8 @@ class SessionAnomalies:
         self._clock = clock
         self._day = -1
         self._day_start = Decimal(0)
+        self.requests = 0
+        """Exchange requests timed so far."""
 
     def attach(self, bus: MessageBus) -> None:
         """Hear the Node's execution-cost alerts (``tca.alert``)."""
@@ -66,6 +68,7 @@ class SessionAnomalies:
 
     def request(self, seconds: float) -> Alert | None:
         """One exchange request took ``seconds``."""
+        self.requests += 1
         return self.alerts.latency(int(self._clock() * 1000), seconds)
 
     def closed(self, ts: int, equity: Decimal) -> Alert | None:

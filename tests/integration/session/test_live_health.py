@@ -70,3 +70,6 @@ async def test_health_names_the_venue_and_the_reconciliation_age_and_metrics_the
     assert (tmp_path / "bots" / "rate-binance.json").exists()
     assert 0 < seen["ratio"] <= 1
     assert live.session.venue_errors.total >= 3
+    # Every answered request was timed for the latency anomaly alert.
+    assert live.ops.anomalies is not None
+    assert live.ops.anomalies.requests > 0
