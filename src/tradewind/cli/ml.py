@@ -70,7 +70,9 @@ Sequence = Annotated[int, typer.Option("--sequence-length", help="LSTM window in
 
 def _require_ml() -> None:
     missing = [
-        m for m in ("sklearn", "lightgbm", "skops", "torch") if importlib.util.find_spec(m) is None
+        m
+        for m in ("sklearn", "lightgbm", "skops", "torch", "skl2onnx", "onnxruntime")
+        if importlib.util.find_spec(m) is None
     ]
     if missing:
         raise UserError(

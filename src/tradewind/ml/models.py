@@ -5,6 +5,13 @@ fitted state in a format that cannot run code when read: scikit-learn through sk
 types listed in :data:`_SKOPS_TRUSTED` are accepted), LightGBM as its text model, the LSTM as a
 torch state dict read with ``weights_only=True``. Nothing is ever pickled.
 
+A random-forest classifier is also saved compiled, as an ONNX graph (``forest.onnx``, through
+skl2onnx: a protobuf of tree tables, no code), and a loaded one predicts through ONNX Runtime
+(one thread): a fraction of a millisecond per bar where scikit-learn takes several. Its
+probabilities equal scikit-learn's to :data:`ONNX_TOLERANCE` (ONNX Runtime returns them as
+float32: ~3e-8 measured on real features; a calibrator's slope scales that, to ~1e-4 at an
+isotonic step); the skops file stays beside it for the importances and for checks.
+
 Classifiers take integer labels (e.g. -1/0/+1) and return probabilities with one column per
 entry of ``classes`` (sorted). Sample weights multiply into the loss (uniqueness x class weight).
 """
@@ -25,6 +32,9 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 META_FILE = "model.json"
+ONNX_FILE = "forest.onnx"
+ONNX_TOLERANCE = 1e-6
+"""Largest difference allowed between a compiled forest's probabilities and scikit-learn's."""
 
 
 class Model(Protocol):
@@ -134,8 +144,29 @@ _SKOPS_TRUSTED = [
 ]
 
 
+def _forest_onnx(estimator: Any) -> bytes:
+    """The fitted forest classifier as an ONNX graph (probabilities as a plain tensor)."""
+    from skl2onnx import to_onnx
+
+    sample = np.zeros((1, int(estimator.n_features_in_)), dtype=np.float64)
+    graph = to_onnx(estimator, sample, options={id(estimator): {"zipmap": False}},
+                    target_opset={"": 17, "ai.onnx.ml": 3})  # fmt: skip
+    return bytes(graph.SerializeToString())
+
+
+def _onnx_session(graph: bytes) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    # One bar at a time: starting threads costs more than a single row's trees.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+
 class RandomForestModel(_Classes):
-    """scikit-learn random forest (classifier or regressor), saved with skops."""
+    """scikit-learn random forest (classifier or regressor), saved with skops; a classifier also
+    as ONNX, through which a loaded one predicts (see the module docstring)."""
 
     name: ClassVar[str] = "random_forest"
 
@@ -145,6 +176,12 @@ class RandomForestModel(_Classes):
         self.task = task
         self.settings = settings or ForestSettings()
         self._model: Any = None
+        self._onnx: Any = None
+
+    @property
+    def compiled(self) -> bool:
+        """Whether predictions go through the ONNX graph (a loaded classifier)."""
+        return self._onnx is not None
 
     def _make(self) -> Any:
         from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
@@ -165,6 +202,7 @@ class RandomForestModel(_Classes):
         """Fit the forest."""
         target = self.encode(y) if self.task == "classifier" else np.asarray(y, np.float64)
         self._model = self._make()
+        self._onnx = None
         self._model.fit(x, target, sample_weight=sample_weight)
 
     def _fitted(self) -> Any:
@@ -176,6 +214,9 @@ class RandomForestModel(_Classes):
         """Class probabilities (the share of trees voting each class, weighted)."""
         if self.task != "classifier":
             raise UserError("predict_proba needs a classifier")
+        if self._onnx is not None:
+            rows = np.ascontiguousarray(x, dtype=np.float64)
+            return np.asarray(self._onnx.run(["probabilities"], {"X": rows})[0], np.float64)
         return np.asarray(self._fitted().predict_proba(x), dtype=np.float64)
 
     def predict(self, x: FloatArray) -> FloatArray:
@@ -195,11 +236,13 @@ class RandomForestModel(_Classes):
         return self._fitted()
 
     def save(self, folder: Path) -> None:
-        """Write ``model.json`` and ``forest.skops``."""
+        """Write ``model.json``, ``forest.skops`` and (a classifier) ``forest.onnx``."""
         import skops.io as sio
 
         _write_meta(folder, self.name, self.task, self.settings, self.classes)
         sio.dump(self._fitted(), folder / "forest.skops")
+        if self.task == "classifier":
+            (folder / ONNX_FILE).write_bytes(_forest_onnx(self._fitted()))
 
     @classmethod
     def load(cls, folder: Path) -> RandomForestModel:
@@ -220,6 +263,13 @@ class RandomForestModel(_Classes):
             )
         model._model = loaded
         model._classes = np.asarray(meta["classes"], dtype=np.int64)
+        if (folder / ONNX_FILE).is_file():
+            try:
+                model._onnx = _onnx_session((folder / ONNX_FILE).read_bytes())
+            except Exception as exc:  # onnxruntime raises its own exception types
+                raise DataError(
+                    f"{folder / ONNX_FILE}: not a readable ONNX graph ({exc})"
+                ) from None
         return model
 
 

@@ -15,6 +15,7 @@ from tradewind.ml.dataset import Dataset, build_dataset
 from tradewind.ml.features import FeatureInputs, Standardiser
 from tradewind.ml.lstm import LstmModel, LstmSettings, windows
 from tradewind.ml.models import (
+    ONNX_TOLERANCE,
     BoostingSettings,
     ForestSettings,
     LightGbmModel,
@@ -54,7 +55,14 @@ def test_tree_models_round_trip(
     assert (tmp_path / state_file).is_file()
     assert json.loads((tmp_path / "model.json").read_text())["type"] == model.name
     loaded = load_model(tmp_path)
-    assert np.array_equal(loaded.predict_proba(x[2000:]), proba)
+    if isinstance(loaded, RandomForestModel):
+        # A loaded forest predicts through its ONNX graph: equal to scikit-learn's to 1e-6.
+        assert loaded.compiled
+        assert not model.compiled
+        assert np.abs(loaded.predict_proba(x[2000:]) - proba).max() <= ONNX_TOLERANCE
+        assert np.array_equal(load_model(tmp_path).predict_proba(x), loaded.predict_proba(x))
+    else:
+        assert np.array_equal(loaded.predict_proba(x[2000:]), proba)
     imp = loaded.impurity_importance
     assert imp.shape == (x.shape[1],)
     assert imp.sum() == pytest.approx(1.0)
@@ -122,3 +130,46 @@ def test_missing_and_unknown_models_are_named(tmp_path: Path) -> None:
     (tmp_path / "model.json").write_text(json.dumps({"type": "svm", "task": "classifier"}))
     with pytest.raises(DataError, match="unknown model type 'svm'"):
         load_model(tmp_path)
+
+
+def test_a_registered_forest_trades_through_onnx_equal_to_scikit_learn(
+    data: tuple[Dataset, np.ndarray], eth_5m: BarSeries, tmp_path: Path
+) -> None:
+    from tradewind.ml.artifact import ModelCard, bars_digest, make_pin
+    from tradewind.ml.calibrated import CalibratedModel, fit_calibrated
+    from tradewind.ml.study import StudySettings
+    from tradewind.ml.targets import DIRECTION_NAMES
+    from tradewind.strategies.builtin._direction import PinnedModels
+
+    ds, _ = data
+    bars = eth_5m.head(4000)
+    card = ModelCard(
+        model_type="", target="direction", horizon=12, features=(), parameters={},
+        symbol=bars.symbol, timeframe=str(bars.timeframe), data_start_ts=int(bars.ts[0]),
+        data_end_ts=int(bars.ts[-1]), data_hash=bars_digest(bars), code_version="test",
+    )  # fmt: skip
+    settings = StudySettings(forest=ForestSettings(n_estimators=60))
+    fitted = fit_calibrated(ds, "random_forest", settings, card, class_names=DIRECTION_NAMES)
+    digest = fitted.save(tmp_path / "m")
+    assert (tmp_path / "m" / "forest.onnx").is_file()
+    model = PinnedModels().get(make_pin(tmp_path / "m", digest))
+    assert model.pipeline.model.compiled  # the strategies' path is the compiled one
+    matrix = model.feature_matrix(FeatureInputs(eth_5m))
+    rows = np.flatnonzero(np.isfinite(matrix).all(axis=1))
+    assert rows.shape[0] > 4000
+    compiled = model.probabilities(matrix, rows)
+    reference = fitted.probabilities(matrix, rows)  # the in-memory scikit-learn forest
+    assert not fitted.pipeline.model.compiled
+    # The forest's own probabilities: equal to 1e-6 (measured 3e-8: ONNX Runtime's float32).
+    scaled = model.pipeline.scaler.transform(matrix[rows])
+    raw = np.abs(
+        model.pipeline.model.predict_proba(scaled) - fitted.pipeline.model.predict_proba(scaled)
+    )
+    assert raw.max() <= ONNX_TOLERANCE
+    assert raw.max() > 0  # not vacuous: two different engines
+    # Calibrated, the calibrator's slope scales the difference (measured 7e-5 at a step).
+    assert np.abs(compiled - reference).max() <= 1e-3
+    # The graph file is part of the model's digest: a changed graph is refused.
+    (tmp_path / "m" / "forest.onnx").write_bytes(b"not a graph")
+    with pytest.raises(DataError, match="differ from the registered SHA-256"):
+        CalibratedModel.load_verified(tmp_path / "m", digest)
