@@ -15,6 +15,13 @@ and the report names it from the recording's evidence:
 - **bar differs from the exchange's**: the announced values are not the final ones;
 - **bar arrived late**: it reached the session more than ``late_ms`` after it closed.
 
+A **live** session's orders were filled by the exchange's book when they reached it, a moment after
+the bar that decided them closed, where the backtest fills at the next bar's open, in one piece.
+Its trades are matched to the replay's by that bar (each time floored to the bar it falls in), the
+pieces of one round trip (an exit filled in parts) summed into one, and a difference in price,
+quantity or fees of a matched trade is explained by that matching: "filled by the exchange's
+book". Anything else (a trade one side lacks, another exit bar) still needs evidence from the data.
+
 The final bars are the exchange's REST history over the session's span (its final word), or,
 offline, the recording with each revision applied; ``reference`` replaces both (a candle file in
 the session's time).
@@ -143,8 +150,60 @@ def drift_report(
     replay = _replay(settings, truth)
     report.backtest_trades = len(replay)
     session = pd.DataFrame(result["trades"])
-    report.differences = _diff(session, replay, report.evidence)
+    live = settings.get("mode") == "live"
+    if live and len(session):
+        session = _round_trips(session, tf)
+        report.session_trades = len(session)
+    if live:
+        report.evidence = sorted(report.evidence + _book_evidence(run_dir, tf),
+                                 key=lambda e: e.bar_ms)  # fmt: skip
+    report.differences = _diff(session, replay, report.evidence, live=live)
     return report
+
+
+def _round_trips(trades: pd.DataFrame, tf: Timeframe) -> pd.DataFrame:
+    """A live session's trades by the bar each entry and exit fell in, the pieces of one round
+    trip (an order filled in parts) summed, prices weighted by quantity."""
+    frame = trades.copy()
+    for column in ("entry_time", "exit_time"):
+        frame[column] = frame[column].map(lambda t: _floor(t, tf))
+    for column in ("quantity", "entry_price", "exit_price", "fees"):
+        frame[column] = frame[column].astype(float)
+    frame["entry_value"] = frame["entry_price"] * frame["quantity"]
+    frame["exit_value"] = frame["exit_price"] * frame["quantity"]
+    grouped = frame.groupby(["symbol", "side", "entry_time"], as_index=False).agg(
+        exit_time=("exit_time", "max"), quantity=("quantity", "sum"), fees=("fees", "sum"),
+        entry_value=("entry_value", "sum"), exit_value=("exit_value", "sum"),
+    )  # fmt: skip
+    grouped["entry_price"] = grouped["entry_value"] / grouped["quantity"]
+    grouped["exit_price"] = grouped["exit_value"] / grouped["quantity"]
+    return grouped.drop(columns=["entry_value", "exit_value"])
+
+
+def _book_evidence(run_dir: Path, tf: Timeframe) -> list[Evidence]:
+    """A live session's orders the exchange's book ended with a remainder unfilled (a market
+    order that ran out of depth expires): the rest of the position waited for a later order."""
+    journal = read_table(run_dir, "journal")
+    orders = journal[journal["kind"] == "order"]
+    symbols: dict[str, str] = {}
+    found: list[Evidence] = []
+    for row in orders.itertuples():
+        payload = orjson.loads(str(row.payload))
+        client_id = str(payload.get("client_id", ""))
+        if payload.get("event") == "order.submitted":
+            symbols[client_id] = str(row.symbol)
+        elif payload.get("event") == "order.expired" and client_id in symbols:
+            ms = int(pd.Timestamp(row.date).value // 1_000_000)
+            found.append(Evidence(symbols[client_id], ms - ms % tf.ms,
+                                  "order expired in the exchange's book",
+                                  f"{client_id}: its remainder found no depth"))  # fmt: skip
+    return found
+
+
+def _floor(moment: Any, tf: Timeframe) -> str:
+    """``moment`` floored to the open of the bar it falls in (ISO text)."""
+    ms = pd.Timestamp(moment).value // 1_000_000
+    return pd.Timestamp(ms - ms % tf.ms, unit="ms", tz="UTC").isoformat()
 
 
 def final_bars_from_exchange(run_dir: Path, client: Any) -> dict[str, pd.DataFrame]:
@@ -306,8 +365,14 @@ def _cause(evidence: list[Evidence], symbol: str, until: str) -> str:
     return "unexplained: no revised, missing or late bar was recorded (please report it)"
 
 
+_BOOK_FILL = (
+    "filled by the exchange's book (live): at the book's prices when the order reached it, "
+    "not at the next bar's open"
+)
+
+
 def _diff(
-    session: pd.DataFrame, replay: pd.DataFrame, evidence: list[Evidence]
+    session: pd.DataFrame, replay: pd.DataFrame, evidence: list[Evidence], *, live: bool = False
 ) -> list[Difference]:
     keyed_session = {_key(r): r for r in session.to_dict("records")} if len(session) else {}
     keyed_replay = {_key(r): r for r in replay.to_dict("records")} if len(replay) else {}
@@ -327,8 +392,11 @@ def _diff(
                                                                       rel_tol=1e-9, abs_tol=1e-15)  # fmt: skip
             if not same:
                 until = max(str(mine["exit_time"]), str(theirs["exit_time"]))
-                out.append(Difference(column, symbol, side, entry, str(a), str(b),
-                                      _cause(evidence, symbol, until)))  # fmt: skip
+                cause = (
+                    _BOOK_FILL if live and column != "exit_time"
+                    else _cause(evidence, symbol, until)
+                )  # fmt: skip
+                out.append(Difference(column, symbol, side, entry, str(a), str(b), cause))
     return out
 
 
