@@ -54,7 +54,8 @@ bench: $(STAMP)
 ## market at 100x with faults) and a paper session trading six markets at 100x, an hour each unless
 ## SOAK_SECONDS says otherwise (pytest's 300 s test timeout is lifted to fit); then three
 ## venues at once (Binance, Bybit, a second Binance; 10 ccxt clients each, 5 % faults), 60 s unless
-## VENUE_SOAK_SECONDS says otherwise (`make soak-venues` runs that one alone).
+## VENUE_SOAK_SECONDS says otherwise (`make soak-venues` runs that one alone); then the CLI fuzz
+## over every command at 200 examples each (the test suite runs 12: TRADEWIND_FUZZ_EXAMPLES).
 SOAK_SECONDS ?= 3600
 VENUE_SOAK_SECONDS ?= 60
 soak: $(STAMP)
@@ -63,6 +64,8 @@ soak: $(STAMP)
 		tests/integration/exchange_sim/test_soak.py tests/integration/live_feed/test_feed_soak.py \
 		tests/integration/session/test_paper_soak.py \
 		tests/integration/bybit_sim/test_venue_soak.py
+	TRADEWIND_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest -q -p no:randomly --timeout=3600 \
+		tests/integration/cli/test_cli_fuzz.py -k every
 
 soak-venues: $(STAMP)
 	TRADEWIND_VENUE_SOAK_SECONDS=$(VENUE_SOAK_SECONDS) $(BIN)/python -m pytest -m slow -s \

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
 
 import httpx
 import typer
@@ -32,6 +33,9 @@ _DEFAULT_URL = "http://127.0.0.1:8080"
 
 def _call(url: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
     """One API call with the operator's token; a refusal or an unreachable bot is one line."""
+    parsed = urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise UserError(f"--url {url!r}: not the bot's API address, e.g. {_DEFAULT_URL}")
     token = STATE.config().api.token
     if token is None:
         raise UserError("no API token: set TRADEWIND__API__TOKEN (tradewind api-token add)")
@@ -41,7 +45,7 @@ def _call(url: str, method: str, path: str, body: dict[str, Any] | None = None) 
     try:
         with httpx.Client(base_url=url.rstrip("/"), timeout=30) as client:
             answer = client.request(method, f"/api/v1/{path}", headers=headers, json=body)
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
         raise UserError(f"no answer from the bot at {url}: {type(error).__name__}") from None
     if answer.status_code >= 400:
         try:
@@ -50,6 +54,11 @@ def _call(url: str, method: str, path: str, body: dict[str, Any] | None = None) 
             detail = answer.text
         raise UserError(f"the bot refused ({answer.status_code}): {detail}")
     return answer.json()
+
+
+def _segment(symbol: str) -> str:
+    """A symbol as one path segment of the API (``BTC/USDT`` -> ``BTC-USDT``), escaped."""
+    return quote(symbol.replace("/", "-"), safe="")
 
 
 def _act(url: str, path: str, reason: str, **body: Any) -> None:
@@ -96,13 +105,13 @@ def resume(reason: ReasonOption, url: UrlArg = _DEFAULT_URL) -> None:
 @app.command("stop-entries")
 def stop_entries(symbol: str, reason: ReasonOption, url: UrlArg = _DEFAULT_URL) -> None:
     """No new entries in SYMBOL (BTC/USDT or BTC-USDT); its exits go on."""
-    _act(url, f"symbols/{symbol.replace('/', '-')}/stop-entries", reason)
+    _act(url, f"symbols/{_segment(symbol)}/stop-entries", reason)
 
 
 @app.command("allow-entries")
 def allow_entries(symbol: str, reason: ReasonOption, url: UrlArg = _DEFAULT_URL) -> None:
     """Take new entries in SYMBOL again."""
-    _act(url, f"symbols/{symbol.replace('/', '-')}/allow-entries", reason)
+    _act(url, f"symbols/{_segment(symbol)}/allow-entries", reason)
 
 
 @app.command("force-exit")

@@ -19,6 +19,7 @@ from rich.table import Table
 from tradewind.cli.context import STATE
 from tradewind.cli.data_download import download
 from tradewind.cli.exits import CheckFailedError
+from tradewind.cli.inputs import catalog_folder
 from tradewind.cli.progress import progress_bar
 from tradewind.core.errors import DataError, UserError
 from tradewind.core.instrument import FeeSide, MarketType
@@ -89,9 +90,9 @@ ToleranceOpt = Annotated[
 ]
 
 
-def _catalog(data_dir: Path | None) -> Catalog:
+def _catalog(data_dir: Path | None, *, writes: bool = False) -> Catalog:
     if data_dir is not None:
-        return Catalog(data_dir)
+        return Catalog(catalog_folder(data_dir, must_exist=not writes))
     return Catalog(STATE.config().data.dir)
 
 
@@ -234,7 +235,7 @@ def import_(
         overrides=overrides,
         mode=write_mode,
     )
-    catalog = _catalog(data_dir)
+    catalog = _catalog(data_dir, writes=True)
     if not path.exists():
         raise UserError(f"not found: {path}")
     use_format = fmt or detect_format(path)

@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from tradewind.cli.context import STATE
+from tradewind.cli.outputs import writable_dir
 from tradewind.cli.progress import progress_bar
 from tradewind.connectors.errors import RetriesExhaustedError
 from tradewind.core.errors import UserError
@@ -79,7 +80,9 @@ def download(
     if rest_url is not None:
         overrides["exchange.rest_url"] = rest_url
     cfg = STATE.config(**overrides) if overrides else STATE.config()
-    catalog = Catalog(data_dir if data_dir is not None else cfg.data.dir)
+    # The catalog must take the candles: refused before the download, not after it.
+    folder = Path(data_dir if data_dir is not None else cfg.data.dir)
+    catalog = Catalog(writable_dir(folder, "--data-dir"))
     start, end = _date(since, "--since"), _date(until, "--until") if until else None
     with progress_bar() as bar:
         task = bar.add_task(f"{cfg.exchange.name} {symbol} {data_kind.value}", total=None)

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from tradewind.cli.context import STATE
+from tradewind.cli.outputs import writable_file
 from tradewind.core.errors import UserError
 from tradewind.ops import passphrase as passphrases
 from tradewind.ops import sealed
@@ -139,6 +140,7 @@ def backup_cmd(
 
     The backup file is created with mode 0600; ``--encrypt`` seals it under a passphrase.
     """
+    writable_file(to, "--to")
     url = database_url(bot, db_url)
     if not encrypt:
         STATE.console.print(f"backup of {redact(url)} written to {backups.backup(url, to)}")

@@ -22,6 +22,7 @@ from typing import Annotated
 import typer
 
 from tradewind.cli.context import STATE
+from tradewind.cli.inputs import read_text
 from tradewind.cli.sim_catalog import list_catalog
 from tradewind.cli.sim_venues import serve_venues
 from tradewind.core.errors import UserError
@@ -47,12 +48,11 @@ def _speed(text: str) -> float:
 def _faults(path: Path | None, seed: int) -> FaultPlan:
     if path is None:
         return FaultPlan(seed=seed)
+    text = read_text(path, "--faults")
     try:
-        config = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"fault file not found: {path}") from None
+        config = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"fault file {path} is not valid TOML: {exc}") from None
+        raise UserError(f"--faults {path} is not valid TOML: {exc}") from None
     config.setdefault("seed", seed)
     try:
         return FaultPlan.from_mapping(config)

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from tradewind.cli.context import STATE
+from tradewind.core.errors import UserError
 from tradewind.ops import passphrase as passphrases
 from tradewind.ops.keystore import DEFAULT_PATH, KINDS, Keystore, KeystoreError
 from tradewind.ops.secrets import Secret
@@ -43,7 +44,12 @@ def open_keystore(path: Path, fd: int | None, use_keyring: bool, *, create: bool
             raise KeystoreError(f"no keystore at {path}; create one with `tradewind keys add`")
         secret = passphrases.obtain(path, fd=fd, use_keyring=use_keyring, confirm=True,
                                     prompt="new keystore passphrase: ")  # fmt: skip
-        store = Keystore.create(path, secret)
+        try:
+            store = Keystore.create(path, secret)
+        except OSError as exc:
+            raise UserError(
+                f"--keystore {path}: cannot create it ({exc.strerror or exc})"
+            ) from None
         STATE.console.print(f"created keystore {path} (mode 0600)")
     else:
         secret = passphrases.obtain(path, fd=fd, use_keyring=use_keyring)

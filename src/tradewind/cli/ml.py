@@ -21,7 +21,7 @@ from rich.table import Table
 from tradewind.bars import BarSeries
 from tradewind.cli import ml_registry
 from tradewind.cli.context import STATE
-from tradewind.cli.outputs import writable_dir, write_output
+from tradewind.cli.outputs import writable_dir, writable_file, write_output
 from tradewind.cli.run_options import load_candles
 from tradewind.core.errors import UserError
 from tradewind.core.timeframe import Timeframe
@@ -134,6 +134,7 @@ def evaluate(
 ) -> None:
     """Validate models out of sample (purged walk-forward) against naive baselines."""
     _require_ml()
+    writable_file(report, "--report")  # refused before the study, not after it
     from tradewind.ml.regression import REGRESSION_TARGETS
     from tradewind.ml.report import render_html
     from tradewind.ml.study import StudySettings, run_study
@@ -258,6 +259,10 @@ def train(
     )  # fmt: skip
     if register is not None and out is not None:
         raise UserError("--register saves the model beside its registry: drop --out")
+    if register is None and (bot is not None or db_url is not None):
+        raise UserError("--bot/--db-url name the registry of --register NAME: add it or drop them")
+    if models_dir is not None:
+        writable_dir(models_dir, "--models-dir")  # refused before training, not after it
     bars = _bars(symbol, timeframe, exchange, data, data_dir)
     ds, names = _dataset(
         bars, target, horizon, labels, barrier, dead_zone, sample_step, sequence_length
@@ -313,6 +318,7 @@ def report(
 ) -> None:
     """Run the full study (every target, every model) on the bundled month and the 5m files."""
     _require_ml()
+    writable_file(out, "--out")  # refused before the study, not after it
     from tradewind.data.bundled import BUNDLED_SYMBOL, load_bundled
     from tradewind.data.recorded import recorded_data_dir
     from tradewind.ml.dataset import build_dataset

@@ -18,6 +18,7 @@ import tomllib
 import typing
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +26,7 @@ import pandas as pd
 import typer
 
 from tradewind.cli.context import STATE
+from tradewind.cli.inputs import catalog_folder, read_text
 from tradewind.cli.outputs import writable_file
 from tradewind.core.algo_spec import AlgoSpec, parse_algo
 from tradewind.core.errors import UserError
@@ -109,12 +111,18 @@ class RunOptions:
     date_from: Annotated[
         str | None,
         typer.Option(
-            "--from", help="First bar to trade (UTC); earlier bars warm up.", rich_help_panel=DATA
+            "--from",
+            help="First bar to trade (UTC, ISO-8601 such as 2022-01-15); earlier bars warm up.",
+            rich_help_panel=DATA,
         ),
     ] = None
     date_to: Annotated[
         str | None,
-        typer.Option("--to", help="Last bar (UTC, exclusive).", rich_help_panel=DATA),
+        typer.Option(
+            "--to",
+            help="Last bar (UTC, exclusive; ISO-8601).",
+            rich_help_panel=DATA,
+        ),
     ] = None
     cash: Annotated[
         str,
@@ -205,6 +213,10 @@ class RunOptions:
         typer.Option("--report", help="Write the HTML report here.", rich_help_panel=OUTPUT),
     ] = None
 
+    def __post_init__(self) -> None:
+        _iso_date(self.date_from, "--from")
+        _iso_date(self.date_to, "--to")
+
     def check_outputs(self) -> None:
         """Refuse an unwritable --json or --report before any work is done."""
         writable_file(self.json_path, "--json")
@@ -262,6 +274,19 @@ class RunOptions:
                 f"(--from/--to); the data covers {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}"
             )
         return chosen
+
+
+def _iso_date(text: str | None, flag: str) -> str | None:
+    """Refuse a date that is not ISO-8601: pandas would read ``1.2.3`` as 2003-01-02."""
+    if text is not None:
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            raise UserError(
+                f"{flag}: invalid date {text!r}; use ISO-8601 such as 2022-01-15 or "
+                "2022-01-15T08:00"
+            ) from None
+    return text
 
 
 def _utc(text: str, flag: str) -> pd.Timestamp:
@@ -387,7 +412,7 @@ def load_candles(
         return Candles(
             frame, key.symbol, str(key.timeframe), {key.symbol: prepared.meta.instrument}
         )
-    catalog = Catalog(data_dir or config.data.dir)
+    catalog = Catalog(config.data.dir if data_dir is None else catalog_folder(data_dir))
     stored = [k for k in catalog.keys() if k.kind is DataKind.CANDLES]  # noqa: SIM118
     name = symbol or BUNDLED_SYMBOL
     if timeframe is None:
@@ -437,10 +462,9 @@ def _risk_settings(
     for the risk engine. They are checked here, so a mistake is named before any work."""
     base: dict[str, Any] | None = None
     if path is not None:
-        if not path.is_file():
-            raise UserError(f"risk config file not found: {path}")
+        text = read_text(path, "--risk-config")
         try:
-            document = tomllib.loads(path.read_text(encoding="utf-8"))
+            document = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise UserError(f"{path} is not valid TOML: {exc}") from None
         base = dict(document.get("risk", document))

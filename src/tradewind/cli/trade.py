@@ -18,13 +18,13 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from tradewind.backtest.inputs import strategies_from
+from tradewind.backtest.inputs import parse_positive, strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec, Costs
 from tradewind.cli.audit import AUDIT_KEY
 from tradewind.cli.backtest import print_health, print_health_headline
 from tradewind.cli.context import STATE
 from tradewind.cli.keys import FdOption, KeystoreOption, open_keystore
-from tradewind.cli.outputs import write_output
+from tradewind.cli.outputs import writable_dir, write_output
 from tradewind.cli.results import metrics_table
 from tradewind.cli.run_options import Params, RunOptions, Strategies, run_options, strategy_choice
 from tradewind.connectors.config import ExchangeConfig
@@ -189,8 +189,11 @@ def trade(
         execution=opts.algo(),
         risk=risk,
     )
+    # Checked before connecting to the exchange, not after.
+    parse_positive(opts.cash, "--cash")
+    Stake.parse(opts.stake)
     started = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    folder = run_dir or Path("user_data") / "runs" / f"{mode}-{started}"
+    folder = writable_dir(run_dir or Path("user_data") / "runs" / f"{mode}-{started}", "--run-dir")
     common: dict[str, Any] = {
         "strategies": strategies_from(chosen, params), "symbols": symbols,
         "timeframe": opts.timeframe, "spec": spec, "run_dir": folder, "warmup_bars": warmup,

@@ -44,8 +44,9 @@ from tradewind.data.kinds import DATE, DataKind
 from tradewind.data.meta import MarketMeta
 from tradewind.data.schema import conform, date_ms, empty_frame
 
-_SAFE_SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-/:]*$")
-_SAFE_EXCHANGE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
+# Bounded: the names become folder and file names, which the file system caps (255 bytes).
+_SAFE_SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-/:]{0,99}$")
+_SAFE_EXCHANGE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,63}$")
 
 
 def symbol_to_filename(symbol: str) -> str:
@@ -83,12 +84,12 @@ class SeriesKey:
     def __post_init__(self) -> None:
         if not _SAFE_EXCHANGE.match(self.exchange):
             raise UserError(
-                f"invalid exchange name {self.exchange!r}: use lowercase letters, digits, '_', '-'"
+                f"invalid exchange name {self.exchange!r}: use lowercase letters, digits, '_', '-' (at most 64)"
             )
         if not _SAFE_SYMBOL.match(self.symbol) or _roundtrip(self.symbol) != self.symbol:
             raise UserError(
                 f"symbol {self.symbol!r} cannot be stored: use ccxt form BASE/QUOTE or "
-                "BASE/QUOTE:SETTLE (letters, digits, '.', '-') or a plain name such as BTC-PERP"
+                "BASE/QUOTE:SETTLE (letters, digits, '.', '-'; at most 100) or a plain name such as BTC-PERP"
             )
         object.__setattr__(self, "kind", DataKind(self.kind))
         if self.kind.has_timeframe:

@@ -15,14 +15,22 @@ import stat
 import subprocess
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from tradewind.core.errors import UserError
 from tradewind.persistence.engine import redact
 
 
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError as exc:
+        raise UserError(f"cannot use the database URL {redact(url)}: {exc}") from None
+
+
 def _sqlite_path(url: str) -> Path | None:
-    parsed = make_url(url)
+    parsed = _parse(url)
     if parsed.get_backend_name() != "sqlite":
         return None
     if not parsed.database or parsed.database == ":memory:":
@@ -32,7 +40,7 @@ def _sqlite_path(url: str) -> Path | None:
 
 def _libpq_url(url: str) -> str:
     """The URL the PostgreSQL command-line tools understand (no SQLAlchemy driver suffix)."""
-    parsed = make_url(url)
+    parsed = _parse(url)
     if parsed.get_backend_name() != "postgresql":
         raise UserError(f"backups support SQLite and PostgreSQL, not {parsed.get_backend_name()}")
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
