@@ -369,8 +369,8 @@ def _names_keystore_entries(mode: str) -> bool:
 
 def _keystore(path: Path, passphrase_fd: int | None, *, needed: bool) -> Keystore | None:
     """The keystore when there is one (or the config names entries in it), else None."""
-    if not needed and not path.exists():
-        return None
+    if not needed and not path.exists() and path == DEFAULT_PATH:
+        return None  # no keystore, and none was named: a paper session needs none
     try:
         return open_keystore(path, passphrase_fd, False, create=False)
     except KeystoreError as error:

@@ -351,6 +351,8 @@ BASES: dict[str, tuple[list[str], bool]] = {
     "api-token add": (["api-token", "add", "--name", "x", "--db-url", "{db}"], True),
     "api-token revoke": (["api-token", "revoke", "--name", "x", "--db-url", "{db}"], True),
     "ctl status": (["ctl", "status", "--url", "{url}"], True),
+    "ctl parents": (["ctl", "parents", "--url", "{url}"], True),
+    "ctl costs": (["ctl", "costs", "--url", "{url}"], True),
     "ctl pause": (["ctl", "pause", "-r", "x", "--url", "{url}"], True),
     "ctl resume": (["ctl", "resume", "-r", "x", "--url", "{url}"], True),
     "ctl stop-entries": (["ctl", "stop-entries", "BTC/USDT", "-r", "x", "--url", "{url}"], True),

@@ -130,3 +130,11 @@ def test_ml_train_refuses_a_registry_without_register(
     data = shared_data / "candles" / "ETH_BTC-5m.feather"
     _refused(cli, "ml", "train", "--data", data, "--out", tmp_path / "m", "--db-url", "x",
              says="--register")  # fmt: skip
+
+
+def test_a_paper_session_refuses_a_named_keystore_that_is_missing(
+    cli: CliRunner, env: dict[str, str], tmp_path: Path
+) -> None:
+    # It was passed over (a paper session needs none) and the session connected without it.
+    _refused(cli, "trade", "-s", "sma_cross", "--symbol", "BTC/USDT", "-t", "1m", "--mode",
+             "paper", "--keystore", tmp_path / "missing.json", says="no keystore at")  # fmt: skip
