@@ -135,9 +135,10 @@ class ControlPort:
         """Send a reduce-only exit of ``quantity`` of ``strategy_id``'s position in ``symbol``:
         at market, or with ``trigger_price`` a stop-market order resting on the venue; through
         the risk gate as every exit. Returns its client id, None when nothing was sent (no
-        position, or refused). The quantity is explicit so that an exit already in flight
-        (its outcome unknown) does not hold this one back; reduce-only keeps the two from
-        closing more than the position.
+        position, refused, or waiting for the cancel of the position's resting stop, after
+        which it goes out: :mod:`tradewind.engine.resting_stops`). The quantity is explicit so
+        that an exit already in flight (its outcome unknown) does not hold this one back;
+        reduce-only keeps the two from closing more than the position.
         """
         held = self.account.position(strategy_id, symbol)
         if held == 0 or quantity <= 0:

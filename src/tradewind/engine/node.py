@@ -122,7 +122,7 @@ class Node:
             binding_of=self._binding_of, exiting=self._exiting, route=self._route,
             working=self.events.protective,
         )  # fmt: skip
-        venue.subscribe(lambda events: self.events.apply(events, self._at))
+        venue.subscribe(lambda events: self.on_venue_events(events, self._at))
 
     @property
     def now(self) -> int:
@@ -172,9 +172,10 @@ class Node:
         for intent in intents:
             if intent.action not in _EXITS and (self.manager.working.get(key) or (
                     self.desk.working and self.desk.busy(key))):  # fmt: skip
-                if self._exiting(key):
-                    # A reversal: the entry waits until the exit has filled, so it is sized from
-                    # the account as it is after the exit, and fills right after it.
+                if self._exiting(key) or key in self.resting.waiting:
+                    # A reversal: the entry waits until the exit has filled (an exit waiting for
+                    # a resting stop's cancel too), so it is sized from the account as it is
+                    # after the exit, and fills right after it.
                     self.events.after_exit[key] = intent
                 continue  # otherwise an entry is already on its way
             self._route(intent, binding, at)

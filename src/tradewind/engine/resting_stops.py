@@ -78,10 +78,12 @@ class RestingStops:
         client_id = self.stops.get(key)
         if client_id is None:
             return False
+        # Kept before the cancel is asked: a venue that answers inside the command (the simulated
+        # one) confirms it at once, and the exit goes out from there.
+        self.waiting.setdefault(key, []).append((intent, binding, at, plain))
         order = self.manager.orders[client_id]
         if order.status is not OrderStatus.CANCEL_PENDING and not order.status.is_terminal:
             self.manager.cancel(client_id, now)
-        self.waiting.setdefault(key, []).append((intent, binding, at, plain))
         return True
 
     def settle(self, route: Route, now: int) -> None:

@@ -4,6 +4,7 @@ one close at a time, trades exactly as the backtest over the same bars from the 
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -13,6 +14,7 @@ from tradewind.backtest.api import prepare, run
 from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec, Window
 from tradewind.bars import BarSeries
+from tradewind.core.orders import OrderStatus
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.recorded import bundled_recorded_dir
 from tradewind.engine.resume import ResumedAccount
@@ -163,3 +165,41 @@ def test_a_position_carried_over_a_restart_is_protected_again() -> None:
     assert second.engine.portfolio.positions[key].quantity == 0
     low = float(min(full.low[upto : i + 1]))
     assert low <= guard.stop, "the price never reached the stop: the test proves nothing"
+
+
+def test_an_exit_waits_for_the_resting_stops_cancel() -> None:
+    # A stop resting on the venue (as a live session keeps it) is the position's protection, not
+    # an exit in flight: an exit cancels it first and goes out once the cancel is confirmed (the
+    # simulated venue confirms inside the command).
+    frames = _frames("ETH_BTC")
+    spec = BacktestSpec(account=Account(cash=1, stake="50%"))
+    driver = PaperDriver(
+        prepare({"ETH/BTC": frames["ETH/BTC"].iloc[:WARMUP]}, spec),
+        strategies_from("sma_cross", None),
+    )
+    full = BarSeries.from_frame(frames["ETH/BTC"], "ETH/BTC", Timeframe.parse("5m"))
+    node = driver.node
+    i = WARMUP
+    while not any(p.quantity for p in driver.engine.portfolio.positions.values()):
+        driver.add("ETH/BTC", full.bar(i))
+        driver.flush()
+        i += 1
+    ((sid, symbol), held) = next(
+        (k, p.quantity) for k, p in driver.engine.portfolio.positions.items() if p.quantity
+    )
+    trigger = node.instruments[symbol].round_price(full.price(i - 1) * Decimal("0.5"))
+    stop_id = node.rest_stop(sid, symbol, held, trigger, "stop")
+    assert stop_id is not None
+    assert node.resting.stops == {(sid, symbol): stop_id}
+    assert node.orders[stop_id].is_open
+    # Not an exit in flight: the exit is taken; it waits for the stop's cancel (None: nothing
+    # sent by this call), which the simulated venue confirms at once, and goes out from there.
+    assert node.exit_position(sid, symbol, held, "operator") is None
+    assert node.orders[stop_id].status is OrderStatus.CANCELED
+    assert node.resting.stops == {}
+    exits = [o for o in node.orders.values() if o.reduce_only and o.client_id != stop_id]
+    assert [o.tag for o in exits] == ["operator"]
+    driver.add("ETH/BTC", full.bar(i))
+    driver.flush()
+    assert driver.engine.portfolio.positions[(sid, symbol)].quantity == 0
+    assert exits[0].status is OrderStatus.FILLED
