@@ -42,7 +42,6 @@ from tradewind.connectors.order_errors import (
 )
 from tradewind.connectors.shared_budget import SharedRateBudget
 from tradewind.core.crash import crash_point
-from tradewind.core.errors import UserError
 from tradewind.core.events import (
     CancelRejected,
     OrderAccepted,
@@ -56,9 +55,9 @@ from tradewind.core.events import (
 )
 from tradewind.core.instrument import Instrument
 from tradewind.core.money import ZERO
-from tradewind.core.orders import Fill, Order, OrderStatus, OrderType
+from tradewind.core.orders import Fill, Order, OrderStatus
 from tradewind.core.ports import EventSink
-from tradewind.venues.live import wire
+from tradewind.venues.live import account, wire
 from tradewind.venues.live.oco import oco_params, oco_refusal
 from tradewind.venues.live.requests import RequestGate
 
@@ -223,7 +222,7 @@ class LiveVenuePort:
         """What the exchange knows of ``client_id`` (refusals: what this port was told)."""
         record = self._records.get(client_id)
         if record is not None and record.status is OrderStatus.REJECTED:
-            return _rejected(record)
+            return wire.rejected(record.order, record.reason)
         symbols = [record.order.symbol] if record else list(self.instruments)
         for symbol in symbols:
             found = await self._lookup(client_id, symbol)
@@ -252,62 +251,20 @@ class LiveVenuePort:
         return fills
 
     async def positions(self) -> dict[str, Decimal]:
-        """Signed open position per USDT-M symbol (one-way mode)."""
-        derivatives = [s for s, i in self.instruments.items() if i.is_derivative]
-        if not derivatives:
-            return {}
-        found: dict[str, Decimal] = {}
-        for position in await self._call(5, "fetch_positions", derivatives):
-            info = position.get("info") or {}
-            amount = wire.dec(info.get("positionAmt"), wire.dec(position.get("contracts")))
-            if info.get("positionSide", "BOTH") not in ("BOTH", None):
-                raise UserError(
-                    "hedge position mode is not supported: switch the futures account to "
-                    "one-way mode (Binance: Position Mode = One-way)"
-                )
-            if amount:
-                found[str(position["symbol"])] = amount
-        return found
+        """Signed open position per USDT-M symbol (one-way mode; hedge mode refused by name)."""
+        return await account.positions(self._call, self.instruments)
 
     async def balances(self) -> dict[str, Decimal]:
         """Wallet balance (free plus locked) of every asset held: the spot wallet when any spot
         symbol is traded, else the USDT-M wallet."""
-        spot = any(i.is_spot for i in self.instruments.values())
-        raw = (
-            await self._call(20, "fetch_balance")
-            if spot
-            else await self._call(5, "fetch_balance", {"type": "future"})
-        )
-        info = raw.get("info") or {}
-        found: dict[str, Decimal] = {}
-        code = self.client.safe_currency_code
-        if "balances" in info:
-            for row in info["balances"]:
-                total = wire.dec(row.get("free")) + wire.dec(row.get("locked"))
-                if total:
-                    found[str(code(row["asset"]))] = total
-            return found
-        for row in info.get("assets", []):
-            total = wire.dec(row.get("walletBalance"))
-            if total:
-                found[str(code(row["asset"]))] = total
-        return found
+        return await account.balances(self._call, self.client, self.instruments)
 
     async def configure_futures(
         self, symbol: str, *, leverage: int, margin_mode: str = "isolated"
     ) -> None:
         """Set a USDT-M symbol's margin mode (``isolated``/``cross``) and leverage, and check the
         account is in one-way position mode (hedge mode is refused by name)."""
-        instrument = self.instruments.get(symbol)
-        if instrument is None or not instrument.is_derivative:
-            raise UserError(f"{symbol} is not a traded USDT-M symbol")
-        if margin_mode not in ("isolated", "cross"):
-            raise UserError(f"margin mode must be isolated or cross, not {margin_mode!r}")
-        if not 1 <= leverage <= 125:
-            raise UserError(f"leverage must be between 1 and 125, not {leverage}")
-        await self._call(1, "set_margin_mode", margin_mode, symbol)
-        await self._call(1, "set_leverage", leverage, symbol)
-        await self.positions()  # raises on a hedge-mode account
+        await account.configure_futures(self._call, self.instruments, symbol, leverage, margin_mode)
 
     def knows(self, client_id: str) -> bool:
         """True when ``client_id`` was sent (or refused) through this port."""
@@ -358,7 +315,7 @@ class LiveVenuePort:
         order = record.order
         instrument = self.instruments.get(order.symbol)
         async with record.lock:
-            denied = _denied(order, instrument)
+            denied = wire.denied(order, instrument)
             if denied:
                 self._reject(record, f"denied locally: {denied}")
                 return
@@ -384,8 +341,8 @@ class LiveVenuePort:
         symbol = take_profit.order.symbol
         instrument = self.instruments.get(symbol)
         async with take_profit.lock, stop.lock:
-            denied = oco_refusal(take_profit.order, stop.order, instrument) or _denied(
-                take_profit.order, instrument) or _denied(stop.order, instrument)  # fmt: skip
+            denied = oco_refusal(take_profit.order, stop.order, instrument) or wire.denied(
+                take_profit.order, instrument) or wire.denied(stop.order, instrument)  # fmt: skip
             if denied:
                 for leg in (take_profit, stop):
                     self._reject(leg, f"denied locally: {denied}")
@@ -647,25 +604,3 @@ class LiveVenuePort:
     def _emit(self, events: list[VenueEvent]) -> None:
         if events and self._sink is not None:
             self._sink(events)
-
-
-def _denied(order: Order, instrument: Instrument | None) -> str:
-    """Why ``order`` must not be sent as it is (empty: it may)."""
-    if instrument is None:
-        return f"{order.symbol} is not a traded symbol"
-    if order.quantity and order.quantity % instrument.amount_step:
-        return f"amount {order.quantity} is not a multiple of the lot step {instrument.amount_step}"
-    for name, value in (("price", order.price), ("trigger price", order.trigger_price)):
-        if value is not None and value % instrument.price_step:
-            return f"{name} {value} is not a multiple of the tick {instrument.price_step}"
-    if order.type is OrderType.MARKET and order.post_only:
-        return "post-only applies to limit orders only"
-    return ""
-
-
-def _rejected(record: _Record) -> VenueOrder:
-    order = record.order
-    return VenueOrder(
-        client_id=order.client_id, symbol=order.symbol, status=OrderStatus.REJECTED,
-        quantity=order.quantity, filled=ZERO, average_price=None, reason=record.reason,
-    )  # fmt: skip

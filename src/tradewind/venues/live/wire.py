@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from tradewind.core.events import VenueOrder
 from tradewind.core.instrument import Instrument
 from tradewind.core.money import ZERO
 from tradewind.core.orders import Fill, Liquidity, Order, OrderStatus, OrderType
@@ -138,3 +139,25 @@ def fill_of(trade: Mapping[str, Any], client_id: str, currency: Any) -> Fill:
         liquidity=Liquidity.MAKER if is_maker else Liquidity.TAKER,
         trade_id=str(info.get("id") or trade["id"]),
     )
+
+
+def denied(order: Order, instrument: Instrument | None) -> str:
+    """Why ``order`` must not be sent as it is (empty: it may)."""
+    if instrument is None:
+        return f"{order.symbol} is not a traded symbol"
+    if order.quantity and order.quantity % instrument.amount_step:
+        return f"amount {order.quantity} is not a multiple of the lot step {instrument.amount_step}"
+    for name, value in (("price", order.price), ("trigger price", order.trigger_price)):
+        if value is not None and value % instrument.price_step:
+            return f"{name} {value} is not a multiple of the tick {instrument.price_step}"
+    if order.type is OrderType.MARKET and order.post_only:
+        return "post-only applies to limit orders only"
+    return ""
+
+
+def rejected(order: Order, reason: str) -> VenueOrder:
+    """What the port answers for an order it was told was refused (the exchange keeps none)."""
+    return VenueOrder(
+        client_id=order.client_id, symbol=order.symbol, status=OrderStatus.REJECTED,
+        quantity=order.quantity, filled=ZERO, average_price=None, reason=reason,
+    )  # fmt: skip
