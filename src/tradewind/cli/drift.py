@@ -43,6 +43,14 @@ def drift(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write the report as JSON here.")
     ] = None,
+    latency_ms: Annotated[
+        int | None,
+        typer.Option(
+            "--latency-ms",
+            help="The order latency the replay assumes (default: the session's); orders that "
+            "reached the venue later are named as the cause of the trades they made.",
+        ),
+    ] = None,
 ) -> None:
     """Replay a paper session through the backtest, trade by trade, and explain each difference.
 
@@ -63,7 +71,7 @@ def drift(
         final = {symbol: loaded.frame}
     elif not offline:
         final = _from_exchange(run_dir, settings)
-    report = drift_report(run_dir, final)
+    report = drift_report(run_dir, final, latency_ms=latency_ms)
     _print(report)
     if json_path is not None:
         write_output(json_path, "--json", lambda path: write_json(path, report.as_dict()))

@@ -13,7 +13,15 @@ and the report names it from the recording's evidence:
   (a dropped message with backfill off);
 - **bar not in the exchange's history**: the session acted on a bar the exchange does not list;
 - **bar differs from the exchange's**: the announced values are not the final ones;
-- **bar arrived late**: it reached the session more than ``late_ms`` after it closed.
+- **bar arrived late**: it reached the session more than ``late_ms`` after it closed;
+- **latency**: an order reached the venue later after it was sent than the replay assumes (the
+  journal records each order's send time and, at the paper venue, when it arrived). A trade whose
+  entry or exit order was late is paired with the replay's trade of the same signal (the replay's
+  entry between the order's send time and the session's entry) and its differences name that
+  order.
+
+The replay assumes the session's latency unless ``latency_ms`` says otherwise: ``latency_ms=0``
+compares the session with a backtest whose orders arrive the moment they are sent.
 
 A **live** session's orders were filled by the exchange's book when they reached it, a moment after
 the bar that decided them closed, where the backtest fills at the next bar's open, in one piece.
@@ -119,11 +127,13 @@ def drift_report(
     final: Mapping[str, pd.DataFrame] | None = None,
     *,
     late_ms: int = 5_000,
+    latency_ms: int | None = None,
 ) -> DriftReport:
     """Replay the session in ``run_dir`` through the backtest and diff the two.
 
     ``final`` gives the exchange's final bars per symbol (``date`` column, OHLCV); None uses
-    the recording with its revisions applied.
+    the recording with its revisions applied. ``latency_ms`` is the order latency the replay
+    assumes (None: the session's own setting).
 
     Raises
     ------
@@ -147,6 +157,15 @@ def drift_report(
         truth[symbol] = _final(announced, revised, given)
         report.evidence += _evidence(symbol, announced, revised, truth[symbol], tf, late_ms)
     report.bars = sum(len(f) for f in truth.values())
+    if latency_ms is not None:
+        if latency_ms < 0:
+            raise UserError(f"latency cannot be negative, got {latency_ms} ms")
+        settings["fill"]["latency_ms"] = latency_ms
+    late_orders = _late_orders(run_dir, int(settings["fill"]["latency_ms"]))
+    report.evidence = sorted(
+        [*report.evidence, *{id(e): e for e in late_orders.values()}.values()],
+        key=lambda e: e.bar_ms,
+    )
     replay = _replay(settings, truth)
     report.backtest_trades = len(replay)
     session = pd.DataFrame(result["trades"])
@@ -157,7 +176,7 @@ def drift_report(
     if live:
         report.evidence = sorted(report.evidence + _book_evidence(run_dir, tf),
                                  key=lambda e: e.bar_ms)  # fmt: skip
-    report.differences = _diff(session, replay, report.evidence, live=live)
+    report.differences = _diff(session, replay, report.evidence, late_orders, live=live)
     return report
 
 
@@ -310,6 +329,44 @@ def _evidence(
     return sorted(found, key=lambda e: e.bar_ms)
 
 
+def _late_orders(run_dir: Path, assumed_ms: int) -> dict[tuple[str, int], Evidence]:
+    """Latency evidence per fill (symbol, fill time) of each order that reached the venue more
+    than ``assumed_ms`` after it was sent, from the journal's order rows: the send time is the
+    ``order.submitted`` row's time, the arrival the ``order.accepted`` row's ``reached_ms``."""
+    journal = read_table(run_dir, "journal")
+    sent: dict[str, tuple[str, int]] = {}
+    reached: dict[str, int] = {}
+    fills: dict[str, list[int]] = {}
+    for kind, symbol, date, text in zip(journal["kind"], journal["symbol"], journal["date"],
+                                        journal["payload"], strict=True):  # fmt: skip
+        if kind not in ("order", "fill"):
+            continue
+        payload = orjson.loads(text)
+        event = payload.get("event")
+        if event == "order.submitted":
+            sent[payload["client_id"]] = (str(symbol), int(pd.Timestamp(date).value // 1_000_000))
+        elif event == "order.accepted" and payload.get("reached_ms") is not None:
+            reached[payload["client_id"]] = int(payload["reached_ms"])
+        elif event == "order.filled":
+            fill = payload["fill"]
+            fills.setdefault(fill["client_id"], []).append(int(fill["ts"]))
+    found: dict[tuple[str, int], Evidence] = {}
+    for client_id, arrived in reached.items():
+        if client_id not in sent:
+            continue
+        symbol, at = sent[client_id]
+        if arrived - at <= assumed_ms:
+            continue
+        evidence = Evidence(
+            symbol, at, "latency",
+            f"order {client_id} reached the venue {(arrived - at) / 1000:.1f} s after it was "
+            f"sent; the replay assumes {assumed_ms / 1000:.1f} s",
+        )  # fmt: skip
+        for fill_ms in fills.get(client_id, ()):
+            found[(symbol, fill_ms)] = evidence
+    return found
+
+
 # -- the replay and the diff -----------------------------------------------------------------
 
 
@@ -372,32 +429,98 @@ _BOOK_FILL = (
 
 
 def _diff(
-    session: pd.DataFrame, replay: pd.DataFrame, evidence: list[Evidence], *, live: bool = False
+    session: pd.DataFrame,
+    replay: pd.DataFrame,
+    evidence: list[Evidence],
+    late: Mapping[tuple[str, int], Evidence],
+    *,
+    live: bool = False,
 ) -> list[Difference]:
     keyed_session = {_key(r): r for r in session.to_dict("records")} if len(session) else {}
     keyed_replay = {_key(r): r for r in replay.to_dict("records")} if len(replay) else {}
+    paired = _pair_late(keyed_session, keyed_replay, late)
     out: list[Difference] = []
     for key in sorted(set(keyed_session) | set(keyed_replay), key=lambda k: (k[2], k[0])):
         symbol, side, entry = key
-        mine, theirs = keyed_session.get(key), keyed_replay.get(key)
+        if key in paired.values():
+            continue  # compared with the session's late trade it pairs with
+        mine = keyed_session.get(key)
+        theirs = keyed_replay.get(paired.get(key, key))
         if mine is None or theirs is None:
             what = "missing" if mine is None else "extra"
             out.append(Difference(what, symbol, side, entry, "-" if mine is None else "traded",
                                   "-" if theirs is None else "traded",
                                   _cause(evidence, symbol, entry)))  # fmt: skip
             continue
-        for column in ("exit_time", "entry_price", "exit_price", "quantity", "fees"):
+        for column in ("entry_time", "exit_time", "entry_price", "exit_price", "quantity", "fees"):
             a, b = mine[column], theirs[column]
-            same = a == b if column == "exit_time" else math.isclose(float(a), float(b),
-                                                                      rel_tol=1e-9, abs_tol=1e-15)  # fmt: skip
+            same = (
+                pd.Timestamp(a) == pd.Timestamp(b)
+                if column.endswith("_time")
+                else math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-15)
+            )
             if not same:
                 until = max(str(mine["exit_time"]), str(theirs["exit_time"]))
+                reason = _late_cause(
+                    late, mine, column, exit_moved=mine["exit_time"] != theirs["exit_time"]
+                )
                 cause = (
                     _BOOK_FILL if live and column != "exit_time"
-                    else _cause(evidence, symbol, until)
+                    else reason or _cause(evidence, symbol, until)
                 )  # fmt: skip
                 out.append(Difference(column, symbol, side, entry, str(a), str(b), cause))
     return out
+
+
+def _ms(moment: Any) -> int:
+    return int(pd.Timestamp(moment).value // 1_000_000)
+
+
+def _late_cause(
+    late: Mapping[tuple[str, int], Evidence],
+    trade: Mapping[str, Any],
+    column: str,
+    *,
+    exit_moved: bool,
+) -> str:
+    """The latency evidence of the order behind ``column`` of the trade: the entry order for
+    the entry's fields, the exit order for the exit's, for fees the exit's when the exit moved
+    ("" when that order was not late)."""
+    symbol = str(trade["symbol"])
+    entry = late.get((symbol, _ms(trade["entry_time"])))
+    exit_ = late.get((symbol, _ms(trade["exit_time"])))
+    if column.startswith("entry") or column == "quantity":
+        found = entry
+    elif column.startswith("exit") or exit_moved:
+        found = exit_
+    else:
+        found = entry or exit_
+    return "" if found is None else found.describe()
+
+
+def _pair_late(
+    session: Mapping[tuple[str, str, str], Mapping[str, Any]],
+    replay: Mapping[tuple[str, str, str], Mapping[str, Any]],
+    late: Mapping[tuple[str, int], Evidence],
+) -> dict[tuple[str, str, str], tuple[str, str, str]]:
+    """Session trades whose entry order was late, each with the replay's trade of the same
+    signal: unmatched, same symbol and side, entered from the order's send time up to the
+    session's entry (the earliest such)."""
+    unmatched = sorted((k for k in replay if k not in session), key=lambda k: _ms(k[2]))
+    pairs: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+    for key in sorted(session, key=lambda k: _ms(k[2])):
+        if key in replay:
+            continue
+        symbol, side, entry = key
+        found = late.get((symbol, _ms(entry)))
+        if found is None:
+            continue
+        for candidate in unmatched:
+            if candidate[:2] == (symbol, side) and found.bar_ms <= _ms(candidate[2]) < _ms(entry):
+                pairs[key] = candidate
+                unmatched.remove(candidate)
+                break
+    return pairs
 
 
 def _key(row: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -77,6 +77,7 @@ from tradewind.risk.stake import Stake
 from tradewind.session.driver import BarDriver, PaperDriver, StepReport
 from tradewind.session.operate import SessionOps
 from tradewind.strategies.base import Strategy
+from tradewind.venues.sim import SimVenue
 
 __all__ = ["PaperConfig", "PaperSession", "SessionStatus"]
 
@@ -448,6 +449,12 @@ class PaperSession:
             body = {"event": topic, **_fields(payload)}
             fill = getattr(payload, "fill", None)
             symbol = fill.symbol if fill is not None else ""
+            venue = getattr(self.driver, "venue", None)
+            if topic == "order.accepted" and isinstance(venue, SimVenue):
+                # When the order reached the venue: the drift report measures latency from it.
+                reached = venue.arrival(payload.client_id)
+                if reached is not None:
+                    body["reached_ms"] = reached
         self.recorder.journal(kind, ts_ms=ts, payload=body, symbol=symbol)
 
     def _journal_denial(self, topic: str, payload: Any) -> None:

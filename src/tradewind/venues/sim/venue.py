@@ -203,6 +203,12 @@ class SimVenue:
         self._by_symbol[order.symbol].append(order.client_id)
         return [OrderAccepted(order.client_id, ts, order.client_id)]
 
+    def arrival(self, client_id: str) -> int | None:
+        """When a working order reached the venue (its send time plus latency, UTC ms); None
+        for an order that is not working here (filled at once, finished or unknown)."""
+        working = self._working.get(client_id)
+        return None if working is None else working.live_at
+
     def cancel(self, client_id: str, ts: int) -> list[VenueEvent]:
         """Cancel a working order; an unknown or finished one is refused as Binance does."""
         self.revision += 1
