@@ -11,6 +11,7 @@ one cancel request per command, at most one working order per intent.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -30,6 +31,8 @@ from tradewind.venues.exchange_sim.recordings import list_shared_recordings
 SYMBOL, SYMBOL_ID = "XRP/USDT", "XRPUSDT"
 ORDER_PATH = "/api/v3/order"
 VISIBILITY_S = 1.0
+ROUNDS = range(10 if os.environ.get("TRADEWIND_CHAOS") else 1)
+"""``make chaos`` runs every fault ten times on each command."""
 
 FAULTS: dict[str, tuple[Fault, bool | None]] = {
     # name: (the fault on the cancel request, whether the exchange processes the cancel; None:
@@ -92,9 +95,10 @@ async def _agree(book: Book, server: LoopbackServer, key: Any, client_id: str) -
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.parametrize("round_", ROUNDS)
 @pytest.mark.parametrize("name", sorted(FAULTS))
 async def test_an_ambiguous_cancel_is_looked_up_not_resent(
-    server: LoopbackServer, name: str
+    server: LoopbackServer, name: str, round_: int
 ) -> None:
     fault, processed = FAULTS[name]
     client, key = await client_for(server, timeout_ms=250)
@@ -136,8 +140,11 @@ async def test_an_ambiguous_cancel_is_looked_up_not_resent(
         await client.close()
 
 
+@pytest.mark.parametrize("round_", ROUNDS)
 @pytest.mark.parametrize("name", sorted(FAULTS))
-async def test_a_cancel_replace_never_makes_two_orders(server: LoopbackServer, name: str) -> None:
+async def test_a_cancel_replace_never_makes_two_orders(
+    server: LoopbackServer, name: str, round_: int
+) -> None:
     fault, processed = FAULTS[name]
     client, key = await client_for(server, timeout_ms=250)
     port = port_for(client, [SYMBOL], poll_s=30.0, visibility_s=VISIBILITY_S)
