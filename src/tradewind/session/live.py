@@ -393,6 +393,8 @@ class LiveSession(PaperSession):
         if driver.breaker and not self._breaker_shown:
             self._breaker_shown = True
             self._alert(driver.breaker)
+            if self.ops is not None:
+                self.ops.breaker_tripped(driver, "order_rate", driver.breaker)
         if self.venue_errors.tripped and self._falling_back is None:
             self._falling_back = asyncio.get_running_loop().create_task(self._fall_back(driver))
 

@@ -62,6 +62,7 @@ from tradewind.ops.two_factor import TwoFactor
 from tradewind.persistence.audit import ChainHead, chain_head
 from tradewind.persistence.bots import BotDatabase, account_hash, bot_folder, open_bot
 from tradewind.persistence.execution import ExecutionStore, StoredParent
+from tradewind.risk.breakers import BreakerEvent, BreakerState
 from tradewind.session.driver import BarDriver, StepReport
 from tradewind.session.execution_recorder import ExecutionRecorder
 
@@ -322,6 +323,20 @@ class SessionOps:
             )  # fmt: skip
             driver.node.bus.publish("risk.breaker", event.ts, event)
         self._breakers_seen = len(events)
+
+    def breaker_tripped(self, driver: BarDriver, name: str, reason: str) -> None:
+        """A breaker outside the risk engine tripped (a live session's order-rate breaker): its
+        risk-event row and audit row in one transaction, and ``risk.breaker`` on the bus."""
+        if self.recorder is None:
+            return
+        node = driver.node
+        # New entries stop, exits pass: the board's REDUCING.
+        event = BreakerEvent(node.now, -1, "", name, BreakerState.REDUCING, reason)
+        self.recorder.repository.record_risk_event(
+            RiskEvent(ts=event.ts, kind="breaker", reason=reason, action=name,
+                      code=str(event.state.value).upper())
+        )  # fmt: skip
+        node.bus.publish("risk.breaker", event.ts, event)
 
     def _start_beats(self, bus: MessageBus, database: BotDatabase) -> None:
         """The watchdog (under systemd) and the heartbeat (when configured), both on this loop."""

@@ -26,6 +26,8 @@ from tradewind.core.errors import UserError
 from tradewind.core.intents import IntentAction, PriceType
 from tradewind.core.orders import OrderStatus
 from tradewind.logs import RedactingFilter
+from tradewind.persistence import queries
+from tradewind.persistence.audit import verify_chain
 from tradewind.persistence.bots import open_bot
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.session.live import LiveConfig, LiveSession
@@ -181,13 +183,20 @@ async def test_the_order_rate_breaker_halts_new_entries(shared_data: Path, tmp_p
     async with LoopbackServer(_sim(shared_data, 23)) as server:
         key = _key(server)
         config = _config(server, key, tmp_path, Churn(), max_bars=14, max_orders_per_minute=3)
-        session = LiveSession(config, ops=_ops(tmp_path))
+        ops = _ops(tmp_path)
+        session = LiveSession(config, ops=ops)
         await session.run()
         ledger = _ledger(server, key)
     driver = session.driver
     assert isinstance(driver, LiveDriver)
     assert driver.breaker.startswith("order-rate breaker")
     assert driver.node.paused == driver.breaker
+    # The trip is its own row in the audit chain (engine), and the chain verifies.
+    assert ops.database is not None
+    trips = queries.operator_actions(ops.database.engine, None, limit=100, decisions=True)
+    trips = [a for a in trips if a["action"] == "risk.breaker"]
+    assert [(a["actor"], a["channel"]) for a in trips] == [("engine", "engine")]
+    assert verify_chain(ops.database.engine, ops.audit_key).ok
     # The fourth order tripped it; after it only exits (at most the one closing position) pass.
     assert 4 <= len(ledger) <= 5, [(o.side, o.status) for o in ledger]
 
