@@ -32,7 +32,7 @@ from tradewind.sim.screening import KernelSettings, risk_unsupported_reason, uns
 from tradewind.strategies.base import Strategy
 from tradewind.strategies.guard import strategy_call
 from tradewind.venues.sim.fill_model import FillAt, FillModel
-from tradewind.venues.sim.margin import DEFAULT_MAINTENANCE_MARGIN, FundingSeries
+from tradewind.venues.sim.margin import FundingSeries
 
 TRADE_FRAME_COLUMNS = ["symbol", "side", "entry_time", "exit_time", "entry_price", "exit_price",
                        "quantity", "fees", "pnl", "strategy", "funding", "reason"]  # fmt: skip
@@ -46,7 +46,6 @@ def kernel_settings(
     bars: BarSeries,
     *,
     leverage: Decimal = Decimal(1),
-    maintenance_margin: Decimal = DEFAULT_MAINTENANCE_MARGIN,
 ) -> KernelSettings:
     """The kernel's settings for one symbol, from the same objects the event engine uses."""
     return KernelSettings(
@@ -63,7 +62,7 @@ def kernel_settings(
         volatility_slippage=model.volatility_slippage,
         perpetual=instrument.is_derivative,
         leverage=leverage,
-        maintenance_margin=maintenance_margin,
+        brackets=instrument.margin_brackets,
         bar_ms=bars.timeframe.ms,
         max_participation=model.max_participation,
         buy_fee_in_base=instrument.is_spot and instrument.fee_currency(Side.BUY) == instrument.base,

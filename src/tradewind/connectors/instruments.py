@@ -10,11 +10,13 @@ real promotion level) with 0.1%.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
+from tradewind.core.brackets import BINANCE_USDT_M_BRACKETS, MarginBrackets
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import FeeSide, Instrument, MarketType
 from tradewind.core.money import ONE, step_from_digits, to_decimal
@@ -60,8 +62,12 @@ def instrument_from_ccxt(
     *,
     exchange: str = "",
     precision_mode: PrecisionMode = PrecisionMode.TICK_SIZE,
+    leverage_tiers: Sequence[Mapping[str, Any]] | None = None,
 ) -> Instrument:
     """Build an instrument from a ccxt market dict (``exchange.markets[symbol]``).
+
+    ``leverage_tiers`` is the market's ``fetch_market_leverage_tiers`` answer where the caller
+    has it: its maintenance brackets replace the default table (:func:`brackets_from_ccxt`).
 
     ccxt 4 states Binance precision as tick sizes (``TICK_SIZE`` mode); exchanges in
     ``DECIMAL_PLACES`` mode give a count of decimals instead. Pass the exchange's mode. A spot
@@ -118,6 +124,41 @@ def instrument_from_ccxt(
         maker_fee=_opt_or(market.get("maker"), DEFAULT_FEE),
         taker_fee=_opt_or(market.get("taker"), DEFAULT_FEE),
         fee_side=fee_side,
+        margin_brackets=(
+            BINANCE_USDT_M_BRACKETS
+            if leverage_tiers is None
+            else brackets_from_ccxt(leverage_tiers)
+        ),
+    )
+
+
+def brackets_from_ccxt(tiers: Sequence[Mapping[str, Any]]) -> MarginBrackets:
+    """The maintenance brackets of ccxt's leverage tiers (``minNotional``, ``maxNotional``,
+    ``maintenanceMarginRate`` per tier). ccxt's unified tiers carry no maintenance amount, so it
+    is derived from continuity (:meth:`MarginBrackets.from_rates`), which is how the exchange
+    sets its ``cum``; the last tier is left uncapped.
+
+    Raises
+    ------
+    UserError
+        If a tier lacks its notional range or rate, or the tiers do not form a valid table.
+    """
+    try:
+        rows = sorted(
+            (to_decimal(t["minNotional"]), to_decimal(t["maxNotional"]),
+             to_decimal(t["maintenanceMarginRate"]))
+            for t in tiers
+        )  # fmt: skip
+    except (KeyError, TypeError, ArithmeticError) as exc:
+        raise UserError(f"ccxt leverage tiers are malformed: {exc}") from None
+    for (_, cap, _), (floor, _, _) in pairwise(rows):
+        if floor != cap:
+            raise UserError(
+                f"ccxt leverage tiers leave a gap: one ends at {cap}, the next at {floor}"
+            )
+    last = len(rows) - 1
+    return MarginBrackets.from_rates(
+        (None if i == last else cap, rate) for i, (_, cap, rate) in enumerate(rows)
     )
 
 

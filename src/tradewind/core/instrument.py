@@ -2,7 +2,8 @@
 
 An :class:`Instrument` carries everything an order needs to be legal on its venue: tick and lot
 steps, amount/price/notional limits, maker and taker fees and the currency they are charged in,
-contract size and settlement (spot, linear or inverse swaps and futures). An exchange's own
+contract size and settlement (spot, linear or inverse swaps and futures), and for derivatives the
+maintenance-margin brackets (:mod:`tradewind.core.brackets`). An exchange's own
 description becomes one in :mod:`tradewind.connectors.instruments` (ccxt's market dicts).
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from tradewind.core.brackets import BINANCE_USDT_M_BRACKETS, MarginBrackets
 from tradewind.core.errors import UserError
 from tradewind.core.money import (
     ONE,
@@ -70,6 +72,9 @@ class Instrument:
     maker_fee: Decimal = Decimal("0.001")
     taker_fee: Decimal = Decimal("0.001")
     fee_side: FeeSide = FeeSide.QUOTE
+    margin_brackets: MarginBrackets = BINANCE_USDT_M_BRACKETS
+    """Maintenance-margin brackets of a derivative (unused on spot): Binance's BTCUSDT table
+    unless the exchange's own was read."""
 
     def __post_init__(self) -> None:
         if self.price_step <= 0 or self.amount_step <= 0:

@@ -35,6 +35,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from tradewind.core.brackets import MarginBracket, MarginBrackets
 from tradewind.core.errors import DataError, UserError
 from tradewind.core.instrument import FeeSide, Instrument, MarketType
 from tradewind.data.grid import DEFAULT_PRICE_STEP
@@ -111,6 +112,11 @@ class MarketMeta:
                 value = str(value)
             elif isinstance(value, StrEnum):
                 value = value.value
+            elif isinstance(value, MarginBrackets):
+                value = [
+                    [None if b.cap is None else str(b.cap), str(b.rate), str(b.amount)]
+                    for b in value.brackets
+                ]
             inst[f.name] = value
         return {
             "instrument": inst,
@@ -140,6 +146,17 @@ class MarketMeta:
                     raw[name] = Decimal(str(raw[name]))
             raw["market_type"] = MarketType(raw.get("market_type", "spot"))
             raw["fee_side"] = FeeSide(raw.get("fee_side", "quote"))
+            if "margin_brackets" in raw:
+                raw["margin_brackets"] = MarginBrackets(
+                    tuple(
+                        MarginBracket(
+                            None if cap is None else Decimal(str(cap)),
+                            Decimal(str(rate)),
+                            Decimal(str(amount)),
+                        )
+                        for cap, rate, amount in raw["margin_brackets"]
+                    )
+                )
             return cls(
                 instrument=Instrument(**raw),
                 volume_unit=VolumeUnit(data.get("volume_unit", "base")),

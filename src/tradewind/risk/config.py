@@ -187,11 +187,10 @@ class LimitsConfig(BaseModel):
     min_quote_volume_24h: float | None = None
     min_liquidation_distance: float | None = None
     leverage: float = 1.0
-    maintenance_margin_rate: float = 0.005
 
     def build(self) -> PortfolioLimits:
         """The limits object."""
-        fields = self.model_dump(exclude={"leverage", "maintenance_margin_rate"})
+        fields = self.model_dump(exclude={"leverage"})
         return PortfolioLimits(**fields)
 
 
@@ -290,8 +289,7 @@ _EXIT_PARAMETERS = ("atr_period", "breakeven_offset", "pyramid_max_adds", "pyram
 """Exit settings that only tune a rule (they are no rule of their own)."""
 _BREAKER_PARAMETERS = ("crash_window", "flash_window", "cooldown_bars", "loss_cooldown_bars",
                        "error_window")  # fmt: skip
-_LIMIT_PARAMETERS = ("correlation_window", "correlation_action", "correlation_scale", "leverage",
-                     "maintenance_margin_rate")  # fmt: skip
+_LIMIT_PARAMETERS = ("correlation_window", "correlation_action", "correlation_scale", "leverage")
 
 
 def rules_in_force(config: RiskConfig | None) -> list[str]:
@@ -432,9 +430,6 @@ def build_risk(
         protection=book,
         initial_equity=initial_equity,
         cash_buffer=config.cash_buffer,
-        margin=MarginRules(
-            leverage=config.limits.leverage,
-            maintenance_margin_rate=config.limits.maintenance_margin_rate,
-        ),
+        margin=MarginRules(leverage=config.limits.leverage),
     )
     return engine, book

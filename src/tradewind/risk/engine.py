@@ -44,7 +44,7 @@ from tradewind.risk.exits import ProtectionBook
 from tradewind.risk.limits import EntryRequest, OpenPosition, PortfolioLimits
 from tradewind.risk.sizing import SizingInput, SizingModel, to_quantity
 from tradewind.sim.lots import exit_quantity
-from tradewind.sim.rules import linear_liquidation_price
+from tradewind.sim.rules import bracket_rows, tiered_liquidation_price
 
 DAY_MS = 86_400_000
 PYRAMID_REASON = "pyramid_add"
@@ -60,10 +60,10 @@ class RiskProfile:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MarginRules:
-    """Futures margin assumptions for the liquidation-distance check (linear, isolated)."""
+    """Futures margin assumptions for the liquidation-distance check (linear, isolated); the
+    maintenance brackets are the instrument's (:attr:`Instrument.margin_brackets`)."""
 
     leverage: float = 1.0
-    maintenance_margin_rate: float = 0.005
 
 
 class RiskEngine:
@@ -112,6 +112,7 @@ class RiskEngine:
         self.protection = protection
         self.cash_buffer = Decimal(str(cash_buffer))
         self.margin = margin or MarginRules()
+        self._brackets: dict[str, np.ndarray] = {}
         self.board = BreakerBoard()
         self.trade_returns: dict[str, list[float]] = {}
         quotes = {i.quote for i in instruments.values()}
@@ -254,7 +255,7 @@ class RiskEngine:
             stop=stop,
             correlations=self._correlations(intent.symbol, positions, profile.limits, account),
             quote_volume_24h=self.market.quote_volume(intent.symbol, DAY_MS, account.clock()),
-            liquidation_price=self._liquidation(instrument, price, is_long),
+            liquidation_price=self._liquidation(instrument, price, is_long, notional),
         )
         verdict = profile.limits.check(request, positions, equity)
         if verdict.denied:
@@ -372,11 +373,23 @@ class RiskEngine:
                 out[p.symbol] = found
         return out
 
-    def _liquidation(self, instrument: Instrument, price: Decimal, is_long: bool) -> Decimal | None:
-        if instrument.is_spot:
+    def _liquidation(
+        self, instrument: Instrument, price: Decimal, is_long: bool, notional: Decimal
+    ) -> Decimal | None:
+        """Where the entry of ``notional`` (quote) at ``price`` would be liquidated, or None."""
+        if instrument.is_spot or price <= 0 or notional <= 0:
             return None
-        level = linear_liquidation_price(
-            float(price), is_long, self.margin.leverage, self.margin.maintenance_margin_rate
+        brackets = self._brackets.get(instrument.symbol)
+        if brackets is None:  # converted once per symbol: the table is the instrument's
+            brackets = self._brackets[instrument.symbol] = bracket_rows(
+                instrument.margin_brackets.floats
+            )
+        level = tiered_liquidation_price(
+            float(price),
+            float(notional / price),
+            is_long,
+            float(notional) / self.margin.leverage,
+            brackets,
         )
         return to_decimal(level)
 

@@ -42,7 +42,7 @@ from tradewind.sim import lots, rules
     MIN_NOTIONAL,
     ANNUALIZATION,
     LEVERAGE,
-    MAINTENANCE_MARGIN,
+    BRACKET_COUNT,
     VOL_SLIPPAGE,
     IS_PERP,
     BAR_MS,
@@ -51,6 +51,9 @@ from tradewind.sim import lots, rules
     SELL_FEE_IN_BASE,
 ) = range(18)
 SETTINGS_SIZE = 18
+BRACKETS = SETTINGS_SIZE
+"""A perpetual's maintenance brackets follow the fixed settings: ``BRACKET_COUNT`` rows of
+``(cap, rate, amount)`` (:attr:`tradewind.core.brackets.MarginBrackets.floats`), flattened."""
 STAKE_ALL, STAKE_PERCENT, STAKE_AMOUNT = 0.0, 1.0, 2.0
 
 # Columns of the trade table.

@@ -31,6 +31,8 @@ from numba import njit
 from tradewind.sim import rules
 from tradewind.sim.kernel import (
     BAR_MS,
+    BRACKET_COUNT,
+    BRACKETS,
     BUY_FEE_IN_BASE,
     CASH,
     FEE,
@@ -38,7 +40,6 @@ from tradewind.sim.kernel import (
     IS_PERP,
     LEVERAGE,
     LOT,
-    MAINTENANCE_MARGIN,
     MIN_NOTIONAL,
     SLIPPAGE,
     TICK,
@@ -205,7 +206,8 @@ def simulate_two_sided(
     at_close = settings[FILL_AT_CLOSE] != 0.0
     perp = settings[IS_PERP] != 0.0
     leverage = settings[LEVERAGE]
-    mmr = settings[MAINTENANCE_MARGIN]
+    tiers = int(settings[BRACKET_COUNT])
+    brackets = settings[BRACKETS : BRACKETS + 3 * tiers].reshape((tiers, 3))
     fee = settings[FEE]
     tick = settings[TICK]
     bar_ms = settings[BAR_MS]
@@ -238,10 +240,10 @@ def simulate_two_sided(
                             amount = rules.funding_payment(qty, mark, funding_rate[e])
                             cash += amount
                             funding += amount
-                    if _liquidated(qty, entry_price, leverage, mmr, low[i], high[i]):
+                    if _liquidated(qty, entry_price, margin, brackets, low[i], high[i]):
                         count = _liquidate(
                             i, qty, entry_price, entry_fee, entry_bar, entry_at_close, margin,
-                            funding, open_[i], leverage, mmr, tick, trades, count,
+                            funding, open_[i], brackets, tick, trades, count,
                         )  # fmt: skip
                         cash -= margin
                         qty, margin, funding, entry_bar = 0.0, 0.0, 0.0, -1
@@ -337,13 +339,13 @@ def simulate_two_sided(
                         if (
                             step == 1
                             and perp
-                            and _liquidated(qty, entry_price, leverage, mmr, low[i], high[i])
+                            and _liquidated(qty, entry_price, margin, brackets, low[i], high[i])
                         ):
                             # The venue searches for a liquidation from the fill bar on, so a
                             # close entry whose own bar reached the level is liquidated at once.
                             count = _liquidate(
                                 i, qty, entry_price, entry_fee, entry_bar, entry_at_close,
-                                margin, funding, open_[i], leverage, mmr, tick, trades, count,
+                                margin, funding, open_[i], brackets, tick, trades, count,
                             )  # fmt: skip
                             cash -= margin
                             qty, margin, funding, entry_bar = 0.0, 0.0, 0.0, -1
@@ -358,11 +360,11 @@ def simulate_two_sided(
 
 @njit(cache=True)
 def _liquidated(
-    qty: float, entry: float, leverage: float, mmr: float, low: float, high: float
+    qty: float, entry: float, margin: float, brackets: np.ndarray, low: float, high: float
 ) -> bool:
     if qty == 0.0:
         return False
-    level = rules.linear_liquidation_price(entry, qty > 0.0, leverage, mmr)
+    level = rules.tiered_liquidation_price(entry, abs(qty), qty > 0.0, margin, brackets)
     return low <= level if qty > 0.0 else high >= level
 
 
@@ -377,15 +379,14 @@ def _liquidate(
     margin: float,
     funding: float,
     opened: float,
-    leverage: float,
-    mmr: float,
+    brackets: np.ndarray,
     tick: float,
     trades: np.ndarray,
     count: int,
 ) -> int:
     """Record the liquidation of the position on bar ``i`` (margin lost); return the count."""
     long = qty > 0.0
-    level = rules.linear_liquidation_price(entry_price, long, leverage, mmr)
+    level = rules.tiered_liquidation_price(entry_price, abs(qty), long, margin, brackets)
     gapped = opened <= level if long else opened >= level
     row = trades[count]
     row[T_ENTRY_BAR] = entry_bar

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 
@@ -160,18 +161,37 @@ def all_in_quantity(cash: float, price: float, fee_rate: float, step: float) -> 
 
 
 @njit(cache=True)
-def linear_liquidation_price(
-    entry: float, is_long: bool, leverage: float, maintenance_margin_rate: float
+def tiered_liquidation_price(
+    entry: float, quantity: float, is_long: bool, margin: float, brackets: np.ndarray
 ) -> float:
-    """Liquidation price of an isolated linear position (no extra margin added).
+    """Liquidation price of an isolated linear position of ``quantity`` (base units, > 0).
 
-    Initial margin is ``entry / leverage`` per unit; the position is liquidated when the loss leaves
-    only the maintenance margin ``mmr x price``. Long: ``entry x (1 - 1/L) / (1 - mmr)``; short:
-    ``entry x (1 + 1/L) / (1 + mmr)``.
+    ``brackets`` is the instrument's maintenance table as rows ``(cap, rate, amount)``
+    (:attr:`tradewind.core.brackets.MarginBrackets.floats`). The position is liquidated where
+    ``margin + PnL(P)`` falls to the maintenance margin of the notional ``quantity x P``. That
+    margin is the largest of the brackets' lines ``n x rate - amount`` (it is convex), so the
+    level is the highest of the lines' break-even prices for a long and the lowest for a short:
+    long ``(q x entry - margin - amount) / (q x (1 - rate))``, short
+    ``(q x entry + margin + amount) / (q x (1 + rate))``. No bracket (an empty table) means no
+    maintenance margin: the level is the bankruptcy price. Never below 0.
     """
+    base = quantity * entry
     if is_long:
-        return entry * (1.0 - 1.0 / leverage) / (1.0 - maintenance_margin_rate)
-    return entry * (1.0 + 1.0 / leverage) / (1.0 + maintenance_margin_rate)
+        level = (base - margin) / quantity
+        for j in range(brackets.shape[0]):
+            rate, amount = brackets[j, 1], brackets[j, 2]
+            level = max(level, (base - margin - amount) / (quantity * (1.0 - rate)))
+        return max(level, 0.0)
+    level = (base + margin) / quantity
+    for j in range(brackets.shape[0]):
+        rate, amount = brackets[j, 1], brackets[j, 2]
+        level = min(level, (base + margin + amount) / (quantity * (1.0 + rate)))
+    return level
+
+
+def bracket_rows(floats: tuple[tuple[float, float, float], ...]) -> np.ndarray:
+    """A bracket table's float rows as the ``(k, 3)`` array the compiled functions read."""
+    return np.array(floats, dtype=np.float64).reshape((len(floats), 3))
 
 
 @njit(cache=True)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from tradewind.core.brackets import BINANCE_USDT_M_BRACKETS, MarginBrackets
 from tradewind.core.instrument import Instrument
 from tradewind.sim import kernel
 
@@ -44,7 +45,8 @@ class KernelSettings:
     perpetual: bool = False
     """A linear perpetual (margin accounting) rather than spot."""
     leverage: Decimal = Decimal(1)
-    maintenance_margin: Decimal = Decimal("0.004")
+    brackets: MarginBrackets = BINANCE_USDT_M_BRACKETS
+    """The perpetual's maintenance brackets (written after the fixed settings; unused on spot)."""
     bar_ms: int = 0
     """Bar length in ms: a fill at a close happens at the bar's open time plus this."""
     max_participation: float = 0.0
@@ -57,7 +59,8 @@ class KernelSettings:
 
     def vector(self) -> npt.NDArray[np.float64]:
         """The float64 settings vector in the layout of :mod:`tradewind.sim.kernel`."""
-        out = np.zeros(kernel.SETTINGS_SIZE, dtype=np.float64)
+        rows = self.brackets.floats if self.perpetual else ()
+        out = np.zeros(kernel.SETTINGS_SIZE + 3 * len(rows), dtype=np.float64)
         out[kernel.CASH] = float(self.cash)
         out[kernel.FEE] = float(self.fee)
         out[kernel.SLIPPAGE] = self.slippage_bps
@@ -70,7 +73,8 @@ class KernelSettings:
         out[kernel.MIN_NOTIONAL] = float(self.min_notional or 0)
         out[kernel.ANNUALIZATION] = self.annualization
         out[kernel.LEVERAGE] = float(self.leverage)
-        out[kernel.MAINTENANCE_MARGIN] = float(self.maintenance_margin)
+        out[kernel.BRACKET_COUNT] = len(rows)
+        out[kernel.BRACKETS :] = [value for row in rows for value in row]
         out[kernel.VOL_SLIPPAGE] = self.volatility_slippage
         out[kernel.IS_PERP] = 1.0 if self.perpetual else 0.0
         out[kernel.BAR_MS] = float(self.bar_ms)

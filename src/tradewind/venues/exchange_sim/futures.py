@@ -1,7 +1,10 @@
 """USDT-M specifics: leverage, margin type, position reports and liquidation.
 
-Liquidation rule (stated so tests can reason about it): maintenance margin is
-``notional * MAINTENANCE_RATE`` at the mark price (the mid of the market's live book).
+Liquidation rule (stated so tests can reason about it): maintenance margin is Binance's tiered
+``notional x maintMarginRatio - cum`` of the listing's brackets
+(:attr:`.listings.Listing.brackets`, the tables the instruments carry) at the mark price (the mid
+of the market's live book); :meth:`.ledgers.Position.maintenance` computes it. The simulator's
+own code reads the tables, so it stays an independent check of the simulated venue's rule.
 
 - An *isolated* position is liquidated when ``isolated margin + unrealised PnL`` falls below its
   maintenance margin.
@@ -25,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from tradewind.venues.exchange_sim import errors
 from tradewind.venues.exchange_sim.accounts import ZERO, Account, fmt_dec
 from tradewind.venues.exchange_sim.errors import BinanceError
-from tradewind.venues.exchange_sim.ledgers import MAINTENANCE_RATE, Position, positions_of
+from tradewind.venues.exchange_sim.ledgers import Position, positions_of
 from tradewind.venues.exchange_sim.orders import SimOrder
 
 if TYPE_CHECKING:
@@ -92,7 +95,7 @@ def position_json(pos: Position, mark: Decimal | None, now_ms: int) -> dict[str,
         "marginAsset": "USDT",
         "isolatedWallet": fmt_dec(pos.isolated_margin),
         "initialMargin": fmt_dec(abs(notional) / pos.leverage),
-        "maintMargin": fmt_dec(abs(notional) * MAINTENANCE_RATE),
+        "maintMargin": fmt_dec(pos.maintenance(mark)),
         "positionInitialMargin": fmt_dec(abs(notional) / pos.leverage),
         "openOrderInitialMargin": "0",
         "adl": 0,
@@ -107,16 +110,26 @@ def position_json(pos: Position, mark: Decimal | None, now_ms: int) -> dict[str,
 
 
 def liquidation_price(pos: Position) -> Decimal:
-    """Approximate liquidation price of an isolated position (0 for cross or flat)."""
+    """Liquidation price of an isolated position (0 for cross or flat), by Binance's formula.
+
+    ``LP = (WB + cum - side x q x EP) / (q x MMR - side x q)`` with ``WB`` the isolated margin,
+    ``q`` the absolute size, ``side`` 1 long and -1 short, ``cum`` and ``MMR`` a bracket's. Each
+    bracket is tried in turn; the answer is the one whose notional at ``LP`` lies in that bracket.
+    """
     if pos.qty == 0 or not pos.isolated:
         return ZERO
     qty = abs(pos.qty)
-    per_unit = pos.isolated_margin / qty
-    if pos.qty > 0:
-        price = (pos.entry - per_unit) / (1 - MAINTENANCE_RATE)
-    else:
-        price = (pos.entry + per_unit) / (1 + MAINTENANCE_RATE)
-    return max(ZERO, price.quantize(Decimal("0.00000001")))
+    side = 1 if pos.qty > 0 else -1
+    floor = ZERO
+    for bracket in pos.brackets.brackets:
+        price = (pos.isolated_margin + bracket.amount - side * qty * pos.entry) / (
+            qty * bracket.rate - side * qty
+        )
+        notional = qty * price
+        if floor <= notional and (bracket.cap is None or notional <= bracket.cap):
+            return max(ZERO, price.quantize(Decimal("0.00000001")))
+        floor = bracket.cap if bracket.cap is not None else floor
+    return ZERO  # a long whose margin covers the whole notional: no positive level
 
 
 def liquidate_if_needed(engine: MatchingEngine, market: LiveMarket) -> None:
@@ -128,7 +141,7 @@ def liquidate_if_needed(engine: MatchingEngine, market: LiveMarket) -> None:
     for account in _holders(engine, market.symbol):
         pos = positions_of(account)[market.symbol]
         if pos.isolated:
-            if pos.isolated_margin + pos.unrealized(mark) < pos.notional(mark) * MAINTENANCE_RATE:
+            if pos.isolated_margin + pos.unrealized(mark) < pos.maintenance(mark):
                 _liquidate(engine, market, account, pos, mark)
             continue
         equity = account.futures_wallet
@@ -142,7 +155,7 @@ def liquidate_if_needed(engine: MatchingEngine, market: LiveMarket) -> None:
                 equity -= other.isolated_margin
                 continue
             equity += other.unrealized(m)
-            maintenance += other.notional(m) * MAINTENANCE_RATE
+            maintenance += other.maintenance(m)
             cross.append((symbol, other))
         if equity < maintenance:
             for symbol, other in cross:

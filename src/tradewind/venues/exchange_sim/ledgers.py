@@ -23,12 +23,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from tradewind.core.brackets import BINANCE_USDT_M_BRACKETS, MarginBrackets
 from tradewind.venues.exchange_sim.accounts import ZERO, Account, fmt_dec
 from tradewind.venues.exchange_sim.listings import Listing
 from tradewind.venues.exchange_sim.orders import SimOrder
-
-MAINTENANCE_RATE = Decimal("0.004")
-"""Maintenance margin rate of every USDT-M position (Binance's first bracket for majors)."""
 
 
 @dataclass(eq=False)
@@ -42,6 +40,8 @@ class Position:
     isolated: bool = False
     isolated_margin: Decimal = ZERO
     update_ms: int = 0
+    brackets: MarginBrackets = BINANCE_USDT_M_BRACKETS
+    """The listing's maintenance brackets (each fill sets them from its listing)."""
 
     def unrealized(self, mark: Decimal) -> Decimal:
         """Unrealised PnL at ``mark``."""
@@ -50,6 +50,15 @@ class Position:
     def notional(self, mark: Decimal) -> Decimal:
         """Absolute notional at ``mark``."""
         return abs(self.qty) * mark
+
+    def maintenance(self, mark: Decimal) -> Decimal:
+        """Maintenance margin at ``mark``: Binance's ``notional x maintMarginRatio - cum`` of the
+        bracket whose ``[notionalFloor, notionalCap)`` holds the notional."""
+        notional = self.notional(mark)
+        for bracket in self.brackets.brackets:
+            if bracket.cap is None or notional < bracket.cap:
+                return notional * bracket.rate - bracket.amount
+        raise AssertionError("unreachable: the last bracket has no cap")
 
 
 def positions_of(account: Account) -> dict[str, Position]:
@@ -140,6 +149,7 @@ class FuturesLedger:
         """Apply a fill to the position and wallet; return the account's trade record."""
         acct = order.account
         pos = positions_of(acct).setdefault(order.symbol, Position(order.symbol))
+        pos.brackets = listing.brackets
         signed = qty if order.is_buy else -qty
         rate = acct.futures_maker_fee if maker else acct.futures_taker_fee
         fee = acct.futures_debit(price * qty * rate)

@@ -16,6 +16,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from tradewind.core.brackets import BINANCE_USDT_M_BRACKETS, MarginBrackets
+
 
 class Api(StrEnum):
     """Which Binance API serves a listing."""
@@ -71,6 +73,9 @@ class Listing:
         Price bounds (``PRICE_FILTER``).
     onboard_ms
         Futures listing time (``onboardDate``), in ms.
+    brackets
+        USDT-M maintenance-margin brackets (``leverageBracket``): the same tables the
+        instruments carry; the simulator reads them with its own code (:mod:`.futures`).
     """
 
     symbol: str
@@ -85,6 +90,7 @@ class Listing:
     min_price: Decimal | None = None
     max_price: Decimal = Decimal("1000000")
     onboard_ms: int = 1569398400000
+    brackets: MarginBrackets = BINANCE_USDT_M_BRACKETS
 
     def __post_init__(self) -> None:
         if self.tick_size <= 0 or self.step_size <= 0:

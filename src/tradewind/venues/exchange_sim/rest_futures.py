@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import secrets
 from decimal import Decimal
+from typing import Any
 
 from aiohttp import web
 
+from tradewind.core.brackets import MarginBrackets
 from tradewind.venues.exchange_sim import errors
 from tradewind.venues.exchange_sim.accounts import ZERO, ApiKey, fmt_dec
 from tradewind.venues.exchange_sim.auth import Need, check_key
@@ -28,7 +30,7 @@ from tradewind.venues.exchange_sim.futures import (
     set_leverage,
     set_margin_type,
 )
-from tradewind.venues.exchange_sim.ledgers import MAINTENANCE_RATE, positions_of
+from tradewind.venues.exchange_sim.ledgers import positions_of
 from tradewind.venues.exchange_sim.listings import Api
 from tradewind.venues.exchange_sim.market_data import SIM_KEY
 from tradewind.venues.exchange_sim.order_params import parse_order
@@ -214,7 +216,7 @@ def _summary(sim: SimExchange, key: ApiKey) -> dict[str, Decimal]:
         mark = marks.get(symbol, pos.entry)
         upnl += pos.unrealized(mark)
         init += pos.notional(mark) / pos.leverage
-        maint += pos.notional(mark) * MAINTENANCE_RATE
+        maint += pos.maintenance(mark)
     available = sim.engine.futures.available(acct, marks, sim.store.open_orders(acct, True, None))
     return {"wallet": acct.futures_wallet, "upnl": upnl, "init": init, "maint": maint,
             "available": max(ZERO, available)}  # fmt: skip
@@ -322,13 +324,31 @@ async def _listen_key(request: web.Request) -> web.Response:
 async def _leverage_bracket(
     request: web.Request, sim: SimExchange, key: ApiKey, params: Params
 ) -> web.Response:
-    # One bracket per symbol: the simulator's single maintenance rate at every notional.
-    symbols = [params["symbol"]] if params.get("symbol") else [
-        m.symbol for (f, _), m in sim.engine.markets.items() if f
-    ]  # fmt: skip
-    return json([
-        {"symbol": s, "notionalCoef": 1.0, "brackets": [
-            {"bracket": 1, "initialLeverage": 125, "notionalCap": 9_000_000_000,
-             "notionalFloor": 0, "maintMarginRatio": float(MAINTENANCE_RATE), "cum": 0.0}]}
-        for s in symbols
-    ])  # fmt: skip
+    markets = [m for (f, _), m in sim.engine.markets.items() if f]
+    if params.get("symbol"):
+        markets = [m for m in markets if m.symbol == params["symbol"]]
+    return json(
+        [
+            {
+                "symbol": m.symbol,
+                "notionalCoef": 1.0,
+                "brackets": _brackets_json(m.listing.brackets),
+            }
+            for m in markets
+        ]
+    )
+
+
+def _brackets_json(table: MarginBrackets) -> list[dict[str, Any]]:
+    # Binance's initial leverage of a bracket is 1 / (2 x its maintenance rate), floored; the
+    # uncapped last bracket is shown with a cap no position reaches.
+    rows, floor = [], ZERO
+    for number, bracket in enumerate(table.brackets, start=1):
+        cap = bracket.cap if bracket.cap is not None else Decimal(9_000_000_000)
+        rows.append({
+            "bracket": number, "initialLeverage": int(1 / (2 * bracket.rate)),
+            "notionalCap": float(cap), "notionalFloor": float(floor),
+            "maintMarginRatio": float(bracket.rate), "cum": float(bracket.amount),
+        })  # fmt: skip
+        floor = cap
+    return rows

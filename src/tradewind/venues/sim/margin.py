@@ -5,11 +5,11 @@ the settle currency. Opening or adding needs ``quantity x price x contract size 
 free margin plus the fee; reducing realises PnL into the wallet and releases margin pro rata.
 
 Liquidation: an isolated position is liquidated when the price reaches
-:func:`tradewind.sim.rules.linear_liquidation_price` for its effective leverage (notional at
-entry / margin) and the maintenance margin rate. The trader loses the position's whole isolated
-margin, as on an exchange where the remainder goes to the insurance fund. The trigger is the
-traded bar's low (long) or high (short), which reaches further than the mark price an exchange
-uses: a conservative choice.
+:func:`tradewind.sim.rules.tiered_liquidation_price` for its margin and the instrument's
+maintenance brackets (:attr:`tradewind.core.instrument.Instrument.margin_brackets`). The
+trader loses the position's whole isolated margin, as on an exchange where the remainder goes to
+the insurance fund. The trigger is the traded bar's low (long) or high (short), which reaches
+further than the mark price an exchange uses: a conservative choice.
 
 Funding: at each funding time the position pays ``quantity x contract size x mark x rate`` (longs
 pay when the rate is positive, shorts receive). The mark is the funding series' mark price where
@@ -33,8 +33,6 @@ from tradewind.sim import rules
 
 MARGIN_INSUFFICIENT = "Margin is insufficient."
 REDUCE_ONLY_REJECTED = "ReduceOnly Order is rejected."
-DEFAULT_MAINTENANCE_MARGIN = Decimal("0.004")
-"""Binance's first-tier maintenance margin rate for BTCUSDT perpetuals."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,6 @@ class MarginAccount:
         balances: dict[str, Decimal],
         instruments: Mapping[str, Instrument],
         leverage: Mapping[str, Decimal],
-        maintenance_margin_rate: Decimal = DEFAULT_MAINTENANCE_MARGIN,
     ) -> None:
         for symbol, instrument in instruments.items():
             if instrument.is_derivative and instrument.inverse:
@@ -93,7 +90,12 @@ class MarginAccount:
         self._balances = balances
         self._instruments = instruments
         self._leverage = dict(leverage)
-        self.maintenance_margin_rate = maintenance_margin_rate
+        # The brackets as floats, converted once for the compiled liquidation rule.
+        self._brackets = {
+            s: rules.bracket_rows(i.margin_brackets.floats)
+            for s, i in instruments.items()
+            if i.is_derivative
+        }
         self.positions: dict[str, MarginPosition] = {
             s: MarginPosition() for s, i in instruments.items() if i.is_derivative
         }
@@ -167,14 +169,13 @@ class MarginAccount:
         if position is None or not position.is_open or position.margin <= 0:
             return None
         instrument = self._instruments[symbol]
-        notional = position.entry_price * abs(position.quantity) * instrument.contract_size
-        effective = float(notional / position.margin)
         return float(
-            rules.linear_liquidation_price(
+            rules.tiered_liquidation_price(
                 float(position.entry_price),
+                float(abs(position.quantity) * instrument.contract_size),
                 position.quantity > 0,
-                effective,
-                float(self.maintenance_margin_rate),
+                float(position.margin),
+                self._brackets[symbol],
             )
         )
 

@@ -44,7 +44,7 @@ from tradewind.core.orders import Fill, Liquidity, Order, OrderType, TimeInForce
 from tradewind.core.records import Side
 from tradewind.sim import rules, search
 from tradewind.venues.sim.fill_model import FillAt, FillModel
-from tradewind.venues.sim.margin import DEFAULT_MAINTENANCE_MARGIN, FundingSeries, MarginAccount
+from tradewind.venues.sim.margin import FundingSeries, MarginAccount
 
 INSUFFICIENT = "Account has insufficient balance for requested action."
 WOULD_TAKE = "Order would immediately match and take."
@@ -87,8 +87,6 @@ class SimVenue:
         Leverage per perpetual symbol (1 where not given).
     funding
         Funding events per perpetual symbol.
-    maintenance_margin_rate
-        Maintenance margin rate of every perpetual (liquidation threshold).
     open_ended
         The bars are still coming (paper trading): an order sent after the last bar waits for the
         next one instead of being refused, and :meth:`extend` adds the bars as they close.
@@ -105,7 +103,6 @@ class SimVenue:
         *,
         leverage: Mapping[str, Decimal] | None = None,
         funding: Mapping[str, FundingSeries] | None = None,
-        maintenance_margin_rate: Decimal = DEFAULT_MAINTENANCE_MARGIN,
         open_ended: bool = False,
         trade_id_prefix: str = "",
     ) -> None:
@@ -117,9 +114,8 @@ class SimVenue:
         self.fill_model = fill_model or FillModel()
         self.open_ended = open_ended
         self._balances: dict[str, Decimal] = dict(balances)
-        self.margin = MarginAccount(
-            self._balances, instruments, leverage or {}, maintenance_margin_rate
-        )
+        # Each perpetual's maintenance brackets come with its instrument.
+        self.margin = MarginAccount(self._balances, instruments, leverage or {})
         # Only funding events inside the bars' time span can be charged: one after the last bar
         # closes (or before the first opens) is outside the data, not at its edge.
         self._funding = {s: _within(f, bars[s]) for s, f in (funding or {}).items() if s in bars}

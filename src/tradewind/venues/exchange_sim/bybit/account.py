@@ -33,7 +33,7 @@ from tradewind.venues.exchange_sim.bybit.trade import NOTES_KEY, OrderNotes
 from tradewind.venues.exchange_sim.engine import LiveMarket
 from tradewind.venues.exchange_sim.exchange import SimExchange
 from tradewind.venues.exchange_sim.futures import liquidation_price
-from tradewind.venues.exchange_sim.ledgers import MAINTENANCE_RATE, Position, positions_of
+from tradewind.venues.exchange_sim.ledgers import Position, positions_of
 from tradewind.venues.exchange_sim.listings import Api
 from tradewind.venues.exchange_sim.order_params import OrderRequest
 from tradewind.venues.exchange_sim.orders import SimOrder
@@ -196,7 +196,7 @@ def position_json(
         "adlRankIndicator": 2 if size else 0, "leverage": str(pos.leverage),
         "positionBalance": fmt_dec(pos.isolated_margin), "markPrice": fmt_dec(mark),
         "liqPrice": fmt_dec(liquidation_price(pos)) if size else "", "bustPrice": "",
-        "positionMM": fmt_dec(size * mark * MAINTENANCE_RATE),
+        "positionMM": fmt_dec(pos.maintenance(mark)),
         "positionIM": fmt_dec(size * mark / pos.leverage),
         "tpslMode": "Full",
         "takeProfit": fmt_dec(tp.stop_price) if tp is not None and tp.stop_price else "0",
