@@ -3,13 +3,17 @@ liquidation price where it crosses from one bracket into the next."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 
 from tradewind.core.brackets import BINANCE_USDT_M_BRACKETS, MarginBracket, MarginBrackets
 from tradewind.core.errors import UserError
+from tradewind.core.instrument import Instrument, MarketType
+from tradewind.data.meta import MarketMeta
 from tradewind.sim.rules import bracket_rows, tiered_liquidation_price
 
 D = Decimal
@@ -111,3 +115,17 @@ def test_an_empty_table_liquidates_at_the_bankruptcy_price() -> None:
     assert tiered_liquidation_price(100.0, 2.0, True, 20.0, rows) == pytest.approx(90.0)
     assert tiered_liquidation_price(100.0, 2.0, False, 20.0, rows) == pytest.approx(110.0)
     assert tiered_liquidation_price(100.0, 2.0, True, 200.0, rows) == 0.0  # 1x long: never
+
+
+def test_a_stored_markets_metadata_keeps_its_brackets(tmp_path: Path) -> None:
+    steep = MarginBrackets.from_rates([(D(1_000), D("0.01")), (None, D("0.1"))])
+    perp = Instrument(symbol="X/USDT:USDT", base="X", quote="USDT", settle="USDT",
+                      market_type=MarketType.SWAP, price_step=D("0.1"), amount_step=D(1),
+                      margin_brackets=steep)  # fmt: skip
+    path = tmp_path / "meta.json"
+    MarketMeta.downloaded(perp, exchange="binance").save(path)
+    assert MarketMeta.load(path).instrument.margin_brackets == steep
+    # Metadata written before instruments carried brackets loads with the default table.
+    written = json.loads(path.read_text(encoding="utf-8"))
+    del written["instrument"]["margin_brackets"]
+    assert MarketMeta.from_dict(written).instrument.margin_brackets == TABLE
