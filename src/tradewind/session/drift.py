@@ -53,7 +53,8 @@ from tradewind.core.errors import UserError
 from tradewind.core.instrument import FeeSide, Instrument, MarketType
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.session_recording import read_table
-from tradewind.session.paper import RESULT_FILE, SESSION_FILE
+from tradewind.session.funding import settlements_frame
+from tradewind.session.paper import FUNDING_FILE, RESULT_FILE, SESSION_FILE
 
 __all__ = ["Difference", "DriftReport", "drift_report", "final_bars_from_exchange"]
 
@@ -166,7 +167,7 @@ def drift_report(
         [*report.evidence, *{id(e): e for e in late_orders.values()}.values()],
         key=lambda e: e.bar_ms,
     )
-    replay = _replay(settings, truth)
+    replay = _replay(settings, truth, _funding(run_dir))
     report.backtest_trades = len(replay)
     session = pd.DataFrame(result["trades"])
     live = settings.get("mode") == "live"
@@ -386,7 +387,20 @@ def instrument_from_settings(row: Mapping[str, Any]) -> Instrument:
     )  # fmt: skip
 
 
-def _replay(settings: Mapping[str, Any], truth: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+def _funding(run_dir: Path) -> dict[str, pd.DataFrame] | None:
+    """The perpetuals' funding settlements the session learnt (None for a spot session)."""
+    path = run_dir / FUNDING_FILE
+    if not path.is_file():
+        return None
+    recorded = _read_json(path, "")
+    return {symbol: settlements_frame(rows) for symbol, rows in recorded.items()}
+
+
+def _replay(
+    settings: Mapping[str, Any],
+    truth: Mapping[str, pd.DataFrame],
+    funding: Mapping[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     strategies = [strategy_from(s["name"], s["params"]) for s in settings["strategies"]]
     fill = settings["fill"]
     first_ms = min(settings["first_bar_ms"].values())
@@ -404,6 +418,7 @@ def _replay(settings: Mapping[str, Any], truth: Mapping[str, pd.DataFrame]) -> p
         timeframe=settings["timeframe"],
         instruments={s: instrument_from_settings(i) for s, i in settings["instruments"].items()},
         risk=settings.get("risk"),
+        funding=funding,
         start=pd.Timestamp(first_ms, unit="ms", tz="UTC"),
     )
     trades = result.trades.copy()

@@ -46,6 +46,7 @@ from tradewind.backtest.event import (
     collect_event_run,
     signal_arrays,
 )
+from tradewind.backtest.inputs import funding_series
 from tradewind.bars import BarBuffer, BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.orders import ClientIdFactory, Order
@@ -55,6 +56,7 @@ from tradewind.engine.bus import MessageBus
 from tradewind.engine.result import BacktestResult
 from tradewind.engine.resume import ResumedAccount
 from tradewind.risk.engine import RiskEngine
+from tradewind.session.funding import FundingEvent, FundingTracker
 from tradewind.strategies.base import Strategy
 from tradewind.venues.sim import SimVenue
 
@@ -127,6 +129,9 @@ class BarDriver(ABC):
         for binding in self.node.bindings:
             self._by_symbol.setdefault(binding.symbol, []).append(binding)
         self._pending: dict[int, dict[str, Bar]] = {}
+        self.funding: FundingTracker | None = None
+        """The perpetuals' funding as the session learns it; a complete instant waits until the
+        funding that can fall in its bars is known (see :mod:`tradewind.session.funding`)."""
         self.last_close_ms: int | None = None
         self.steps = 0
 
@@ -187,8 +192,20 @@ class BarDriver(ABC):
             close = min(self._pending)
             if close not in self.ready() and (upto_ms is None or close > upto_ms):
                 break
+            if upto_ms is None and not self._funding_known(close):
+                break
             reports.append(self._step(close, self._pending.pop(close)))
         return reports
+
+    def _funding_known(self, close: int) -> bool:
+        """Whether every perpetual's funding is known up to the open of the bars closing at
+        ``close`` (a funding time falls in the bar that opens at it)."""
+        funding = self.funding
+        if funding is None:
+            return True
+        return all(
+            funding.known_until(s) >= close - self.bars[s].timeframe.ms for s in funding.read_ms
+        )
 
     # -- one instant (the shared parts) --------------------------------------------------------
 
@@ -258,7 +275,8 @@ class BarDriver(ABC):
             PreparedRun(
                 spec=prepared.spec, bars=dict(self.bars), instruments=prepared.instruments,
                 quote=prepared.quote, cash=prepared.cash, stake=prepared.stake,
-                first_bar=self.first_bar, leverage=prepared.leverage, funding={},
+                first_bar=self.first_bar, leverage=prepared.leverage,
+                funding=funding_series(self.funding.frames(), self.bars) if self.funding else {},
                 fee_rate=prepared.fee_rate,
             ),
             self.strategies, dict(self.bars), time.time() if started is None else started,
@@ -291,6 +309,10 @@ class PaperDriver(BarDriver):
         )  # fmt: skip
         self.port = engine.port
         return engine
+
+    def add_funding(self, event: FundingEvent) -> None:
+        """A perpetual's funding settlement, charged at the venue in the bar it falls in."""
+        self.venue.add_funding(event.symbol, event.ts, event.rate, event.mark)
 
     def carry_on(self, resumed: ResumedAccount) -> list[Order]:
         """Continue an earlier session's account (after a restart, even a kill): its positions,

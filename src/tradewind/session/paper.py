@@ -61,7 +61,13 @@ from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
 from tradewind.core.intents import Decision
 from tradewind.core.market_context import MarketContext
-from tradewind.core.market_events import BarClosed, BarRevised, BarSource, StreamAlert
+from tradewind.core.market_events import (
+    BarClosed,
+    BarRevised,
+    BarSource,
+    MarkPriceUpdated,
+    StreamAlert,
+)
 from tradewind.core.orders import ClientIdFactory, Order
 from tradewind.core.records import Bar
 from tradewind.core.source_events import DataQuality, LatencyAlert, SourceSwitched
@@ -75,6 +81,7 @@ from tradewind.engine.resume import ResumedAccount
 from tradewind.execution.parent import Parent
 from tradewind.risk.stake import Stake
 from tradewind.session.driver import BarDriver, PaperDriver, StepReport
+from tradewind.session.funding import FundingTracker
 from tradewind.session.operate import SessionOps
 from tradewind.strategies.base import Strategy
 from tradewind.venues.sim import SimVenue
@@ -88,6 +95,8 @@ DATA_DIVERGENCE = "data divergence: the market-data sources disagree"
 MARKET_CONTEXT = "market context: beyond the configured spread or funding limit"
 _SIGNALS = ("entry_long", "exit_long", "entry_short", "exit_short")
 SESSION_FILE = "session.json"
+FUNDING_FILE = "funding.json"
+"""The perpetuals' funding settlements the session learnt (the drift report replays them)."""
 RESULT_FILE = "result.json"
 
 
@@ -228,10 +237,11 @@ class PaperSession:
         """
         config = self.config
         client = create_async_client(config.exchange)
+        # Perpetuals (ccxt's "BASE/QUOTE:SETTLE") read the mark-price stream for their funding.
+        kinds = {StreamKind.KLINE} | ({StreamKind.MARK_PRICE} if self._perpetuals() else set())
         spec = FeedSpec(
             symbols=config.symbols, timeframes=(config.timeframe,),
-            kinds=frozenset({StreamKind.KLINE}), warmup_bars=config.warmup_bars,
-            backfill=config.backfill,
+            kinds=frozenset(kinds), warmup_bars=config.warmup_bars, backfill=config.backfill,
         )  # fmt: skip
         feed = self._open_feed(client, spec)
         try:
@@ -242,6 +252,8 @@ class PaperSession:
             await feed.wait_ready(timeout_s=120)
             resumed = self._resumed()
             self.driver = self._build(self._drain_warmup(feed), resumed)
+            if isinstance(self.driver, PaperDriver) and self._perpetuals():
+                self.driver.funding = FundingTracker(self._perpetuals())
             self._write_settings()
             if self.ops is not None:
                 await self.ops.start(
@@ -274,6 +286,9 @@ class PaperSession:
                 await self.ops.stop(self._end_reason)
         return await self._finish()
 
+    def _perpetuals(self) -> list[str]:
+        return [s for s in self.config.symbols if ":" in s]
+
     def _open_feed(self, client: Any, spec: FeedSpec) -> MarketFeed | SourceSet:
         """The exchange's own feed, or with :attr:`PaperConfig.sources` a source set whose
         primary reads through ``client`` (book tickers too: the cross-check compares them)."""
@@ -303,12 +318,6 @@ class PaperSession:
                 f"did not answer: {type(error).__name__}: {error}"
             ) from None
         found = instruments_from_markets(client, self.config.symbols, self.config.exchange.name)
-        derivative = [s for s, i in found.items() if not i.is_spot]
-        if derivative:
-            raise UserError(
-                f"paper sessions trade spot markets so far; {', '.join(derivative)} is a "
-                "perpetual (funding is not simulated on live data yet)"
-            )
         fee = self.config.spec.costs.fee
         if fee is not None:
             rate = Decimal(str(fee))
@@ -579,6 +588,10 @@ class PaperSession:
                 self._revised.add(key)
                 log.warning("%s bar %d was revised after its close", *key)
                 self._alert(f"{event.bar.symbol} bar revised after its close")
+        elif isinstance(event, MarkPriceUpdated):
+            settled = driver.funding.update(event) if driver.funding is not None else None
+            if settled is not None and isinstance(driver, PaperDriver):
+                driver.add_funding(settled)
         elif isinstance(event, StreamAlert):
             self._alert(f"{event.stream}: {event.kind.value} {event.detail}".strip())
             if self.ops is not None:
@@ -700,6 +713,10 @@ class PaperSession:
              "bars_traded": self.status.bars},
         )  # fmt: skip
         write_json(Path(self.config.run_dir) / RESULT_FILE, result.to_json_dict())
+        if driver.funding is not None:
+            funding = {s: [[e.ts, e.rate, e.mark] for e in events]
+                       for s, events in driver.funding.events.items()}  # fmt: skip
+            write_json(Path(self.config.run_dir) / FUNDING_FILE, funding)
         self._phase("stopped")
         return result
 

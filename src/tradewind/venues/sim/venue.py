@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
+import numpy.typing as npt
 
 from tradewind.bars import BarSeries
 from tradewind.book.book import OrderBook
@@ -119,9 +120,7 @@ class SimVenue:
         # Only funding events inside the bars' time span can be charged: one after the last bar
         # closes (or before the first opens) is outside the data, not at its edge.
         self._funding = {s: _within(f, bars[s]) for s, f in (funding or {}).items() if s in bars}
-        self._funding_bar = {
-            s: np.searchsorted(bars[s].ts, f.ts, side="right") - 1 for s, f in self._funding.items()
-        }
+        self._funding_bar = {s: self._bar_of_funding(s) for s in self._funding}
         self._funding_next: dict[str, int] = dict.fromkeys(self._funding, 0)
         self._working: dict[str, _Working] = {}
         self._by_symbol: dict[str, list[str]] = {s: [] for s in bars}
@@ -199,6 +198,41 @@ class SimVenue:
         self._by_symbol[order.symbol].append(order.client_id)
         return [OrderAccepted(order.client_id, ts, order.client_id)]
 
+    def add_funding(self, symbol: str, ts: int, rate: float, mark: float) -> None:
+        """A funding event of ``symbol`` learnt as it happened (an open-ended venue: paper
+        trading): charged in the bar it falls in, as a backtest given the same event charges it.
+
+        Raises
+        ------
+        UserError
+            If the venue is not open-ended, or the event is not after the known ones.
+        """
+        if not self.open_ended:
+            raise UserError("only an open-ended venue takes new funding events")
+        known = self._funding.get(symbol)
+        if known is None:
+            empty = np.zeros(0)
+            known = FundingSeries(empty.astype(np.int64), empty, empty)
+            self._funding_next[symbol] = 0
+        if len(known.ts) and ts <= int(known.ts[-1]):
+            raise UserError(f"{symbol}: funding at {ts} is not after the last one")
+        marks = known.mark if known.mark is not None else np.full(len(known.ts), np.nan)
+        self._funding[symbol] = FundingSeries(
+            np.append(known.ts, np.int64(ts)), np.append(known.rate, rate), np.append(marks, mark)
+        )
+        self._funding_bar[symbol] = self._bar_of_funding(symbol)
+        self.revision += 1
+
+    def _bar_of_funding(self, symbol: str) -> npt.NDArray[np.int64]:
+        """The bar each funding event of ``symbol`` falls in; one after the known bars (paper
+        trading learns funding before the bar it falls in has closed) waits at a bar index
+        that no bar reaches until :meth:`extend` places it."""
+        bars, funding = self.bars[symbol], self._funding[symbol]
+        where = np.searchsorted(bars.ts, funding.ts, side="right").astype(np.int64) - 1
+        if len(bars):
+            where[funding.ts >= int(bars.ts[-1]) + bars.timeframe.ms] = _NOT_YET
+        return where
+
     def arrival(self, client_id: str) -> int | None:
         """When a working order reached the venue (its send time plus latency, UTC ms); None
         for an order that is not working here (filled at once, finished or unknown)."""
@@ -235,6 +269,8 @@ class SimVenue:
             raise UserError(f"{symbol}: new bars must extend the known ones")
         self.bars[symbol] = series
         self.revision += 1
+        if symbol in self._funding:
+            self._funding_bar[symbol] = self._bar_of_funding(symbol)
         for client_id in self._by_symbol[symbol]:
             working = self._working[client_id]
             if working.next_bar < 0:
@@ -606,6 +642,10 @@ class SimVenue:
             f"{self._trade_id_prefix}{self._trade_ids}",
         )
         return [OrderFilled(fill, working.quantity)]
+
+
+_NOT_YET = np.iinfo(np.int64).max
+"""The bar index of a funding event after the known bars (no bar reaches it)."""
 
 
 def _within(funding: FundingSeries, bars: BarSeries) -> FundingSeries:
