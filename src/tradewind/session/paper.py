@@ -287,6 +287,10 @@ class PaperSession:
         return await self._finish()
 
     def _perpetuals(self) -> list[str]:
+        """The perpetuals whose funding this session simulates (a live session's exchange
+        charges its own)."""
+        if self.mode != "paper":
+            return []
         return [s for s in self.config.symbols if ":" in s]
 
     def _open_feed(self, client: Any, spec: FeedSpec) -> MarketFeed | SourceSet:
