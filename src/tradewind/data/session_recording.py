@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -146,6 +147,7 @@ class SessionRecorder:
         self.clock = clock
         self._buffers = {name: _Buffer() for name in _SCHEMAS}
         self._writes: set[asyncio.Task[None]] = set()
+        self._writer: ThreadPoolExecutor | None = None
         self.counts = dict.fromkeys(_SCHEMAS, 0)
         self._last_exchange_ms: dict[str, int] = {}
 
@@ -226,9 +228,17 @@ class SessionRecorder:
         except RuntimeError:
             _write_part(path, table, rows)
             return
-        task = loop.create_task(asyncio.to_thread(_write_part, path, table, rows))
+        task = loop.create_task(self._in_writer(_write_part, path, table, rows))
         self._writes.add(task)
         task.add_done_callback(self._writes.discard)
+
+    async def _in_writer(self, fn: Callable[..., Any], *args: Any) -> Any:
+        # One writer thread for the session's whole life (not the loop's shared pool): the
+        # buffers each write allocates come back to one allocator arena, so a session that writes
+        # a part every few seconds for days keeps a flat resident size.
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
+        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
 
     async def flush(self) -> None:
         """Write every buffered row and wait for the writes."""
@@ -241,13 +251,27 @@ class SessionRecorder:
     async def close(self) -> list[Path]:
         """Flush, then export the market data as catalog series; return the series written."""
         await self.flush()
-        return await asyncio.to_thread(export_catalog, self.root.parent, self.exchange)
+        try:
+            written: list[Path] = await self._in_writer(
+                export_catalog, self.root.parent, self.exchange
+            )
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=False)
+                self._writer = None
+        return written
 
 
 def _write_part(path: Path, table: str, rows: list[tuple[Any, ...]]) -> None:
     schema = _SCHEMAS[table]
     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema.names]
-    arrays = [pa.array(list(col), type=schema.field(i).type) for i, col in enumerate(columns)]
+    # The system allocator hands the write's buffers back; Arrow's default pool keeps their pages,
+    # which a long session saw as resident memory growing with every part written.
+    pool = pa.system_memory_pool()
+    arrays = [
+        pa.array(list(col), type=schema.field(i).type, memory_pool=pool)
+        for i, col in enumerate(columns)
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     pq.write_table(pa.Table.from_arrays(arrays, schema=schema), tmp, compression="zstd")
