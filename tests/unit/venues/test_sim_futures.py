@@ -133,3 +133,31 @@ def test_inverse_contracts_are_refused_clearly(bars: BarSeries) -> None:
                          linear=False, price_step=Decimal("0.0001"), amount_step=Decimal(1))  # fmt: skip
     with pytest.raises(UserError, match="inverse contracts are not simulated yet"):
         SimVenue({SYMBOL: inverse}, {SYMBOL: bars}, {"XRP": Decimal(1)})
+
+
+def test_funding_learnt_as_it_happens_is_charged_as_if_known_upfront(
+    bars: BarSeries, funding: FundingSeries
+) -> None:
+    """Paper trading: an open-ended venue told each funding event before the bar it falls in
+    has closed charges what a venue given the whole series charges, in the same bar."""
+    first = int(np.searchsorted(bars.ts, funding.ts[0], side="right")) - 1
+    start, stop = first - 20, first + 5
+    known = _venue(bars.head(stop + 1), funding=FundingSeries(funding.ts[:1], funding.rate[:1]))
+    paper = SimVenue({SYMBOL: _perp()}, {SYMBOL: bars.head(first)}, {"USDT": Decimal(1000)},
+                     FillModel(), leverage={SYMBOL: Decimal(5)}, open_ended=True)  # fmt: skip
+    mark = float(bars.open[first])
+    paper.add_funding(SYMBOL, int(funding.ts[0]), float(funding.rate[0]), mark)
+    paid = {}
+    for name, venue in (("known", known), ("paper", paper)):
+        _open(venue, bars, start, Side.BUY, "300")
+        if name == "paper":
+            assert venue.next_bar(SYMBOL) is None or venue.next_bar(SYMBOL) > first  # not known yet
+            venue.extend(SYMBOL, bars.head(stop + 1))
+        assert venue.next_bar(SYMBOL) == first
+        paid[name] = [e for e in venue.process_bar(SYMBOL, first) if isinstance(e, FundingPaid)]
+    assert paid["paper"] == paid["known"]
+    assert len(paid["paper"]) == 1
+    with pytest.raises(UserError, match="not after the last one"):
+        paper.add_funding(SYMBOL, int(funding.ts[0]), 0.0001, mark)
+    with pytest.raises(UserError, match="only an open-ended venue"):
+        known.add_funding(SYMBOL, int(funding.ts[1]), 0.0001, mark)
