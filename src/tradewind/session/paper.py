@@ -111,7 +111,8 @@ class PaperConfig:
     strategies
         Strategy instances; each trades every symbol, all from one account.
     symbols
-        Unified symbols (spot).
+        Unified symbols: spot, or USDT-M perpetuals ("XRP/USDT:USDT", funding from their
+        mark-price stream).
     timeframe
         The bar length every strategy decides on.
     spec
@@ -232,8 +233,8 @@ class PaperSession:
         Raises
         ------
         UserError
-            For a symbol the exchange does not list, a market that is not spot, or an exchange
-            that does not answer.
+            For a symbol the exchange does not list, a market that is neither spot nor a USDT-M
+            perpetual, or an exchange that does not answer.
         """
         config = self.config
         client = create_async_client(config.exchange)
