@@ -318,11 +318,12 @@ def _session_ops(
 ) -> SessionOps:
     """The operator's side of the session: with a keystore, its audit key and two-factor."""
     if store is None:
-        return SessionOps(STATE.config(), bot, serve=serve, mode=mode, fallback=fallback)
+        return SessionOps(STATE.config(), bot, serve=serve, mode=mode, fallback=fallback,
+                          config_path=STATE.config_path)  # fmt: skip
     audit_key = store.ensure_random(AUDIT_KEY, "audit").reveal().encode()
     return SessionOps(STATE.config(), bot, serve=serve, mode=mode, keystore=store,
                       audit_key=audit_key, two_factor=for_keystore(store),
-                      fallback=fallback)  # fmt: skip
+                      fallback=fallback, config_path=STATE.config_path)  # fmt: skip
 
 
 def _venue_errors() -> VenueErrorPolicy:

@@ -104,6 +104,9 @@ class SessionOps:
         A live bot trading paper after repeated live failures (:mod:`tradewind.ops.fallback`):
         its paper account starts afresh and its stored live state (account binding, positions,
         balances) is left as it was.
+    config_path
+        The file ``config`` was read from: what the facade's config reload reads again (without
+        it a reload is refused as having no file to read).
     """
 
     def __init__(
@@ -117,8 +120,10 @@ class SessionOps:
         mode: str = "paper",
         two_factor: TwoFactor | None = None,
         fallback: bool = False,
+        config_path: Path | None = None,
     ) -> None:
         self.config = config
+        self.config_path = config_path
         self.fallback = fallback
         self.mode = mode
         self.bot = bot
@@ -247,8 +252,8 @@ class SessionOps:
         self.events.attach(node.bus)
         self.facade = ControlFacade(
             node, database, audit_key, mode=self.mode, events=self.events,
-            config=self.config, two_factor=self.two_factor, health=self._stream_health,
-            risk_config=driver.prepared.spec.risk,
+            config=self.config, config_path=self.config_path, two_factor=self.two_factor,
+            health=self._stream_health, risk_config=driver.prepared.spec.risk,
         )  # fmt: skip
         self.facade.job_queued = self._start_worker
         risk = driver.prepared.spec.risk

@@ -76,19 +76,21 @@ class Live:
 
     def __init__(
         self, server: LoopbackServer, key: ApiKey, tmp_path: Path, hold: int,
-        risk: RiskConfig | None = None, **live: Any,
+        risk: RiskConfig | None = None, strategy: Strategy | None = None,
+        app_config: AppConfig | None = None, config_path: Path | None = None, **live: Any,
     ) -> None:  # fmt: skip
         self.server = server
         self.key = key
-        self.ops = SessionOps(
-            AppConfig(database=DatabaseConfig(bots_dir=str(tmp_path / "bots"))), "live-ops",
-            serve=ServeOptions(port=0), mode="live",
-        )  # fmt: skip
+        app_config = app_config or AppConfig(
+            database=DatabaseConfig(bots_dir=str(tmp_path / "bots"))
+        )
+        self.ops = SessionOps(app_config, "live-ops", serve=ServeOptions(port=0), mode="live",
+                              config_path=config_path)  # fmt: skip
         spec = BacktestSpec(account=Account(cash="1", stake="50%"), risk=risk)
         config = LiveConfig(
             exchange=ExchangeConfig(rest_url=server.rest_url, api_key=key.key, secret=key.secret,
                                     rate_limit=False, timeout_ms=15_000),
-            strategies=[Cycle(hold)], symbols=(SYMBOL,), timeframe="1m", spec=spec,
+            strategies=[strategy or Cycle(hold)], symbols=(SYMBOL,), timeframe="1m", spec=spec,
             run_dir=tmp_path / "run", warmup_bars=20, max_capital=Decimal("0.5"),
             confirmed=True, poll_s=0.05, **live,
         )  # fmt: skip
@@ -96,20 +98,25 @@ class Live:
         self.client: httpx.AsyncClient | None = None
         self.auth: dict[str, str] = {}
 
-    async def connect(self) -> httpx.AsyncClient:
+    async def connect(self, scopes: tuple[str, ...] = ("trade",)) -> httpx.AsyncClient:
         await until(lambda: self.ops.url is not None and self.ops.database is not None, "the API")
         assert self.ops.database is not None
-        token = issue_token(self.ops.database.engine, name="operator", scopes=["trade"])
+        token = issue_token(self.ops.database.engine, name="operator", scopes=list(scopes))
         self.auth = {"Authorization": f"Bearer {token}"}
         self.client = httpx.AsyncClient(base_url=str(self.ops.url), timeout=30)
         return self.client
 
     async def post(self, path: str, **body: Any) -> dict[str, Any]:
         assert self.client is not None
-        r = await self.client.post(f"/api/v1/{path}", headers=self.auth,
-                                   json={"reason": "test", **body})  # fmt: skip
+        r = await self.answer(path, **body)
         assert r.status_code == 200, r.text
         return dict(r.json())
+
+    async def answer(self, path: str, **body: Any) -> httpx.Response:
+        """The API's answer to an action, whatever its status (to check a refusal)."""
+        assert self.client is not None
+        return await self.client.post(f"/api/v1/{path}", headers=self.auth,
+                                      json={"reason": "test", **body})  # fmt: skip
 
     async def get(self, path: str) -> Any:
         assert self.client is not None
