@@ -319,11 +319,12 @@ def _session_ops(
     """The operator's side of the session: with a keystore, its audit key and two-factor."""
     if store is None:
         return SessionOps(STATE.config(), bot, serve=serve, mode=mode, fallback=fallback,
-                          config_path=STATE.config_path)  # fmt: skip
+                          config_path=STATE.config_path, config_overrides=STATE.overrides)  # fmt: skip
     audit_key = store.ensure_random(AUDIT_KEY, "audit").reveal().encode()
     return SessionOps(STATE.config(), bot, serve=serve, mode=mode, keystore=store,
                       audit_key=audit_key, two_factor=for_keystore(store),
-                      fallback=fallback, config_path=STATE.config_path)  # fmt: skip
+                      fallback=fallback, config_path=STATE.config_path,
+                      config_overrides=STATE.overrides)  # fmt: skip
 
 
 def _venue_errors() -> VenueErrorPolicy:

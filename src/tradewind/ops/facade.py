@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -109,6 +109,9 @@ class ControlFacade:
         The running config (what :meth:`reload_config` compares a reloaded file with).
     config_path
         The file it came from (what :meth:`reload_config` reads again).
+    config_overrides
+        The command-line values ``config`` was built with, by dotted key (they still win over
+        the file on a reload).
     two_factor
         When given, the dangerous actions need a code from the acting operator's authenticator
         (enrolled under the actor's name, ``token:NAME`` or ``telegram:ID``): resuming after an
@@ -132,6 +135,7 @@ class ControlFacade:
         heartbeat: Heartbeat | None = None,
         config: AppConfig | None = None,
         config_path: Path | None = None,
+        config_overrides: Mapping[str, Any] | None = None,
         two_factor: TwoFactor | None = None,
         risk_config: RiskConfig | None = None,
     ) -> None:
@@ -147,6 +151,7 @@ class ControlFacade:
         """The session's market-data sources when it reads several (their metrics)."""
         self.config = config
         self.config_path = config_path
+        self.config_overrides = dict(config_overrides or {})
         self.two_factor = two_factor
         self.risk_config = risk_config
         self.job_queued: Callable[[], None] | None = None
@@ -509,7 +514,7 @@ class ControlFacade:
             self._second_factor(actor, "reload_config", code)
             if self.config is None or path is None:
                 raise NotAvailableError("this bot was started without a config file to reload")
-            new, changed = reload_config(self.config, path)
+            new, changed = reload_config(self.config, path, self.config_overrides)
             self.config = new
             applied.extend(changed)
             return f"applied {', '.join(changed)}" if changed else "no change"

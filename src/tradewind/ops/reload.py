@@ -9,7 +9,7 @@ naming the key, so nothing is half-applied.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +46,13 @@ def changed_keys(old: AppConfig, new: AppConfig) -> list[str]:
     return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
-def reload_config(current: AppConfig, path: Path) -> tuple[AppConfig, list[str]]:
+def reload_config(
+    current: AppConfig, path: Path, overrides: Mapping[str, Any] | None = None
+) -> tuple[AppConfig, list[str]]:
     """Read ``path``, validate all of it, and apply the reloadable changes.
+
+    ``overrides`` are the command-line values the running config was built with (by dotted key):
+    they still win over the file, so a flag such as ``--json-logs`` is not read as a change.
 
     Returns the new config and the keys applied.
 
@@ -58,7 +63,7 @@ def reload_config(current: AppConfig, path: Path) -> tuple[AppConfig, list[str]]
     UserError
         When a changed key is not reloadable, naming it (nothing is applied).
     """
-    new = load_config(path)
+    new = load_config(path, overrides=overrides)
     changed = changed_keys(current, new)
     refused = [k for k in changed if k not in RELOADABLE]
     if refused:

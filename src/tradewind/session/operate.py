@@ -28,7 +28,7 @@ import contextlib
 import logging
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,6 +107,8 @@ class SessionOps:
     config_path
         The file ``config`` was read from: what the facade's config reload reads again (without
         it a reload is refused as having no file to read).
+    config_overrides
+        The command-line values ``config`` was built with (they still win on a reload).
     """
 
     def __init__(
@@ -121,9 +123,11 @@ class SessionOps:
         two_factor: TwoFactor | None = None,
         fallback: bool = False,
         config_path: Path | None = None,
+        config_overrides: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.config_path = config_path
+        self.config_overrides = config_overrides
         self.fallback = fallback
         self.mode = mode
         self.bot = bot
@@ -252,7 +256,8 @@ class SessionOps:
         self.events.attach(node.bus)
         self.facade = ControlFacade(
             node, database, audit_key, mode=self.mode, events=self.events,
-            config=self.config, config_path=self.config_path, two_factor=self.two_factor,
+            config=self.config, config_path=self.config_path,
+            config_overrides=self.config_overrides, two_factor=self.two_factor,
             health=self._stream_health, risk_config=driver.prepared.spec.risk,
         )  # fmt: skip
         self.facade.job_queued = self._start_worker
