@@ -349,3 +349,25 @@ async def test_force_exit_stop_entries_and_emergency_stop_act_on_the_venue(
     assert abs(xrp - XRP) < Decimal(1), xrp
     actions = [r["action"] for r in reversed(live.ops.facade.operator_actions(10))]  # type: ignore[union-attr]
     assert actions == ["force_exit", "stop_entries", "allow_entries", "emergency_stop"]
+
+
+@pytest.mark.slow
+async def test_force_exit_without_a_symbol_sells_every_position_on_the_venue(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    seen: dict[str, Any] = {}
+
+    async def operator(live: Live) -> None:
+        await live.connect()
+        await live.until_long()  # the strategy holds for 1,000 bars: only the operator sells
+        sold = _filled_sells(await live.ledger())
+        seen["force_exit"] = await live.post("force-exit")
+        await live.until_ledger(lambda led: _filled_sells(led) - sold, "the forced exit")
+        seen["positions"] = await live.flat()
+
+    live = await _operate(shared_data, tmp_path, 1000, operator)
+    assert seen["force_exit"]["outcome"] == "exiting 1 position(s)"
+    assert seen["force_exit"]["symbol"] is None
+    assert seen["positions"] == []
+    actions = [r["action"] for r in reversed(live.ops.facade.operator_actions(10))]  # type: ignore[union-attr]
+    assert actions == ["force_exit"]
