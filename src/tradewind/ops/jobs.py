@@ -147,7 +147,17 @@ def run_job(kind: str, spec: dict[str, Any], url: str | None = None) -> dict[str
         spec["strategy"], market, trials=spec["trials"], sampler=spec["sampler"],
         storage="memory", top_n=0,
     )  # fmt: skip
-    return {"symbol": symbol, "best": study.best[:3], "trials": len(study.trials)}
+    # Say why the best list may be short or empty: failed trials with their reasons, and
+    # completed ones left unranked for too few trades.
+    return {
+        "symbol": symbol,
+        "best": study.best[:3],
+        "trials": len(study.trials),
+        "failed_trials": study.failed,
+        "failure_reasons": study.failure_reasons,
+        "insufficient_trials": study.insufficient,
+        "min_trades": study.min_trades,
+    }
 
 
 def work(url: str, *, once: bool = False, poll_s: float = 0.5, nice: int = 10) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pandas as pd
+import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 
@@ -129,11 +130,19 @@ async def test_telegram_operates_a_paper_session(shared_data: Path, tmp_path: Pa
     assert sum(1 for o in node.orders.values() if not o.reduce_only) == seen["entries"]
 
 
+_JOBS = {
+    "backtest": {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "bars": 3000},
+    "optimize": {"strategy": "sma_cross", "trials": 6, "bars": 3000, "sampler": "random"},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_JOBS))
 async def test_a_job_queued_through_a_sessions_api_runs_in_its_worker_process(
-    shared_data: Path, tmp_path: Path
+    shared_data: Path, tmp_path: Path, kind: str
 ) -> None:
-    """A backtest queued through the served API while the session trades is run by the worker
-    process the session starts at the first queued job, beside the trading loop."""
+    """A backtest or an optimisation queued through the served API while the session trades is
+    run by the worker process the session starts at the first queued job, beside the trading
+    loop."""
     sim = SimExchange(seed=7, clock=SimClock(speed=60), history=0.5)
     frame = pd.read_feather(shared_data / "candles" / "XRP_ETH-1m.feather")
     sim.add_listing(shared_listings()["spot:XRPETH"], klines={"1m": frame})
@@ -149,9 +158,7 @@ async def test_a_job_queued_through_a_sessions_api_runs_in_its_worker_process(
             auth = {"Authorization": f"Bearer {token}"}
             async with httpx.AsyncClient(base_url=ops.url, timeout=30) as client:
                 queued = await client.post("/api/v1/jobs", headers=auth, json={
-                    "reason": "research", "kind": "backtest",
-                    "spec": {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20},
-                             "bars": 3000}})  # fmt: skip
+                    "reason": "research", "kind": kind, "spec": _JOBS[kind]})  # fmt: skip
                 assert queued.status_code == 200, queued.text
                 job = queued.json()["job"]
                 deadline = time.monotonic() + 240
@@ -181,7 +188,16 @@ async def test_a_job_queued_through_a_sessions_api_runs_in_its_worker_process(
     job = seen["job"]
     assert isinstance(job, dict)
     assert job["state"] == "done", job.get("error")
-    assert job["result"]["metrics"]["trade_count"] > 0
+    if kind == "backtest":
+        assert job["result"]["metrics"]["trade_count"] > 0
+    else:
+        # Every trial is accounted for: ranked, left unranked for too few trades, or failed
+        # with its reason.
+        result = job["result"]
+        assert result["trials"] + result["failed_trials"] == 6, result
+        assert sum(result["failure_reasons"].values()) == result["failed_trials"]
+        ranked = result["trials"] - result["insufficient_trials"]
+        assert len(result["best"]) == min(3, ranked), result
     # The worker ran in its own process and stopped with the session.
     assert seen["worker"] not in (None, os.getpid())
     assert ops.worker is not None
