@@ -23,9 +23,9 @@ from tradewind.connectors.config import ExchangeConfig
 from tradewind.data.catalog import Catalog
 from tradewind.data.download import download
 from tradewind.data.kinds import DataKind
+from tradewind.exchange_sim import LoopbackServer, SimExchange
+from tradewind.exchange_sim.recordings import list_shared_recordings
 from tradewind.testing.shared_data import shared_data_dir
-from tradewind.venues.exchange_sim import LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
 
 SYMBOL = "UNITTEST/BTC"
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from benchmarks.common import Row, best_time
 from benchmarks.workloads import month
 from tradewind.backtest import backtest
-from tradewind.bars import BarSeries
 from tradewind.core.intents import IntentAction
 from tradewind.indicators.overlap import sma
+from tradewind.series.bars import BarSeries
 from tradewind.strategies import Param, Signals, Strategy, StrategyContext
 from tradewind.strategies.base import crossed_above
 

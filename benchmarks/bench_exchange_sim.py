@@ -32,10 +32,10 @@ _SUBSCRIBERS = 20
 
 # ------------------------------------------------------------------------- server processes
 def _serve_sim(port_out: Any, key_out: Any, mode: str) -> None:
+    from tradewind.exchange_sim import LoopbackServer, SimExchange
+    from tradewind.exchange_sim.limits import LimitConfig
+    from tradewind.exchange_sim.recordings import list_shared_recordings
     from tradewind.testing.shared_data import shared_data_dir
-    from tradewind.venues.exchange_sim import LoopbackServer, SimExchange
-    from tradewind.venues.exchange_sim.limits import LimitConfig
-    from tradewind.venues.exchange_sim.recordings import list_shared_recordings
 
     root = shared_data_dir()
     assert root is not None
@@ -58,8 +58,8 @@ def _serve_sim(port_out: Any, key_out: Any, mode: str) -> None:
 
 def _fast_xrp_book(sim: Any, root: Any) -> None:
     from tradewind.book.readers.bybit import decode_bybit_orderbook
-    from tradewind.venues.exchange_sim.listings import Api
-    from tradewind.venues.exchange_sim.replay import RecordedBook, book_from_depth_stream
+    from tradewind.exchange_sim.listings import Api
+    from tradewind.exchange_sim.replay import RecordedBook, book_from_depth_stream
 
     market = sim.market(Api.SPOT, "XRPUSDT")
     recorded = book_from_depth_stream(

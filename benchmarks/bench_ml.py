@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import Row, best_time
-from tradewind.bars import BarSeries
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.bundled import BUNDLED_SYMBOL, load_bundled
 from tradewind.ml.dataset import build_dataset
@@ -40,6 +39,7 @@ from tradewind.ml.features import (
 )
 from tradewind.ml.study import StudySettings, make_model, model_inputs, sample_weights
 from tradewind.ml.targets import target_labels
+from tradewind.series.bars import BarSeries
 
 GROUP = "ml"
 

@@ -23,9 +23,9 @@ from benchmarks.common import Row
 from tradewind.backtest import api
 from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec, Window
-from tradewind.bars import BarSeries
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.recorded import bundled_recorded_dir
+from tradewind.series.bars import BarSeries
 from tradewind.session.driver import PaperDriver
 
 WARMUP = 300

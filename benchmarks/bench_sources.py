@@ -25,14 +25,14 @@ from benchmarks.common import Row, best_time
 def _venues(root: Path, speed: float, latency_ms: float, *, only_eth_btc: bool) -> object:
     import pandas as pd
 
-    from tradewind.venues.exchange_sim import SimClock, SimExchange
-    from tradewind.venues.exchange_sim.multi_venue import (
+    from tradewind.exchange_sim import SimClock, SimExchange
+    from tradewind.exchange_sim.multi_venue import (
         MultiVenue,
         Venue,
         VenueSpec,
         build_venue,
     )
-    from tradewind.venues.exchange_sim.recordings import shared_listings
+    from tradewind.exchange_sim.recordings import shared_listings
 
     clock = SimClock(speed=speed)
 
@@ -72,8 +72,8 @@ async def _failover(root: Path, trials: int) -> tuple[list[float], list[float]]:
     from tradewind.connectors.market_feed import FeedSpec
     from tradewind.connectors.sources import open_sources
     from tradewind.core.source_events import SourceSwitched
-    from tradewind.venues.exchange_sim import FaultKind
-    from tradewind.venues.exchange_sim.venue_chaos import VenueFault
+    from tradewind.exchange_sim import FaultKind
+    from tradewind.exchange_sim.venue_chaos import VenueFault
 
     took: list[float] = []
     silent: list[float] = []

@@ -25,11 +25,11 @@ from typing import Protocol
 
 import numpy as np
 
-from tradewind.bars import BarSeries, FloatArray
 from tradewind.core.errors import UserError
 from tradewind.core.money import to_decimal
 from tradewind.indicators.streaming.volatility import ATR
 from tradewind.indicators.volatility import atr as atr_indicator
+from tradewind.series.bars import BarSeries, FloatArray
 
 DAY_MS = 86_400_000
 ATR_PERIOD = 14

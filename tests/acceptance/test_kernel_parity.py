@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from tradewind.backtest import backtest
+from tradewind.backtest.result import BacktestResult
 from tradewind.core.errors import UserError
-from tradewind.engine.result import BacktestResult
 from tradewind.testing.shared_data import candle_files
 
 # Short look-backs so that every file, even the 100-bar one, gives enough trades to compare.

@@ -22,8 +22,8 @@ from venue_suite import VenueConformance, VenueHarness
 from tradewind.connectors.client import create_async_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.instruments import instruments_from_markets
-from tradewind.venues.exchange_sim import LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+from tradewind.exchange_sim import LoopbackServer, SimExchange
+from tradewind.exchange_sim.recordings import list_shared_recordings
 from tradewind.venues.live import LiveVenuePort
 
 SYMBOL = "XRP/USDT"

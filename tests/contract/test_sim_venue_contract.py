@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from venue_suite import VenueConformance, VenueHarness
 
-from tradewind.bars import BarSeries
 from tradewind.core.instrument import FeeSide, Instrument
 from tradewind.core.timeframe import Timeframe
+from tradewind.series.bars import BarSeries
 from tradewind.venues.sim import FillModel, SimVenue, SimVenuePort
 
 SYMBOL = "BTC/USDT"

@@ -16,8 +16,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tradewind.backtest import backtest
+from tradewind.backtest.result import BacktestResult
 from tradewind.data.bundled import load_bundled
-from tradewind.engine.result import BacktestResult
 
 CHROMIUM = os.environ.get("TRADEWIND_CHROMIUM", "/usr/bin/chromium")
 # Chromium resolves nothing but the loopback (it would otherwise probe Google's hosts).

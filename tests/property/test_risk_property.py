@@ -19,7 +19,6 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tradewind.bars import BarSeries
 from tradewind.core.instrument import FeeSide, Instrument
 from tradewind.core.intents import Decision, Intent, IntentAction
 from tradewind.core.money import floor_to_step
@@ -34,6 +33,7 @@ from tradewind.risk.breakers import BreakerState
 from tradewind.risk.config import RiskConfig, build_risk
 from tradewind.risk.engine import RiskEngine
 from tradewind.risk.stake import Stake
+from tradewind.series.bars import BarSeries
 from tradewind.strategies.base import Strategy, StrategyContext
 from tradewind.venues.sim import SimVenue, SimVenuePort
 

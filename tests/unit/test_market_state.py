@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.timeframe import Timeframe
 from tradewind.market_state import DAY_MS, ArrayMarketState, RollingMarketState
+from tradewind.series.bars import BarSeries
 from tradewind.testing.candles import Candles, load_candles
 from tradewind.testing.shared_data import candle_files
 

@@ -13,8 +13,8 @@ import types
 from typing import Any
 
 from tradewind.backtest.api import PreparedRun, backtest, prepare, run
+from tradewind.backtest.result import BacktestResult
 from tradewind.backtest.spec import Account, BacktestSpec, Costs, Feeds, MarketSpec, Window
-from tradewind.engine.result import BacktestResult
 
 __all__ = [
     "Account",

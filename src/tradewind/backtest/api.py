@@ -35,9 +35,9 @@ from tradewind.backtest.inputs import (
     trade_window,
 )
 from tradewind.backtest.kernel import run_kernel
+from tradewind.backtest.result import BacktestResult
 from tradewind.backtest.results import bars_frame, code_version, data_hash, iso_utc
 from tradewind.backtest.spec import Account, BacktestSpec, Costs, Feeds, MarketSpec, Window
-from tradewind.bars import BarSeries
 from tradewind.book.stream import DecodedBookStream
 from tradewind.book.tape import QuoteTape, TradeTape
 from tradewind.core.algo_spec import AlgoSpec, parse_algo
@@ -47,14 +47,14 @@ from tradewind.engine.bus import MessageBus
 from tradewind.engine.equity import account_currency
 from tradewind.engine.health import run_health
 from tradewind.engine.node import StrategyErrorPolicy
-from tradewind.engine.result import BacktestResult
 from tradewind.performance.summary import summarize
 from tradewind.performance.trades import exposure_time
 from tradewind.risk.config import RiskConfig, parse_risk, rules_in_force
 from tradewind.risk.stake import Stake
+from tradewind.series.bars import BarSeries
+from tradewind.series.funding import FundingSeries
 from tradewind.venues.sim import FillModel, SimVenue
 from tradewind.venues.sim.fill_model import FillAt
-from tradewind.venues.sim.margin import FundingSeries
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,7 +18,6 @@ from tradewind.backtest.results import (
     orders_tca,
     trades_frame,
 )
-from tradewind.bars import BarSeries, FloatArray, IntArray
 from tradewind.book.book import OrderBook
 from tradewind.book.stream import DecodedBookStream
 from tradewind.book.tape import TradeTape
@@ -38,6 +37,7 @@ from tradewind.risk.config import RiskConfig, build_risk
 from tradewind.risk.exits import ProtectionBook
 from tradewind.risk.gate import StakeGate
 from tradewind.risk.stake import Stake
+from tradewind.series.bars import BarSeries, FloatArray, IntArray
 from tradewind.strategies.base import Strategy
 from tradewind.strategies.guard import strategy_call
 from tradewind.venues.sim import SimVenue

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tradewind.bars import BarSeries
 from tradewind.book.book import OrderBook
 from tradewind.book.stream import DecodedBookStream, stream_from_quotes
 from tradewind.book.tape import QuoteTape, TradeTape
@@ -24,9 +23,10 @@ from tradewind.core.money import to_decimal
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.grid import price_step_or_default, snapped_to_grid
 from tradewind.data.meta import DEFAULT_AMOUNT_STEP
+from tradewind.series.bars import BarSeries
+from tradewind.series.funding import FundingSeries
 from tradewind.strategies.base import Strategy
 from tradewind.strategies.registry import load_strategy
-from tradewind.venues.sim.margin import FundingSeries
 
 DataInput = pd.DataFrame | str | Path | Mapping[str, pd.DataFrame]
 StrategySpec = str | type[Strategy] | Strategy

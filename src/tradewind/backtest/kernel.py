@@ -16,7 +16,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from tradewind.bars import BarSeries, FloatArray, IntArray
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import FeeSide, Instrument
 from tradewind.core.records import Side
@@ -24,6 +23,8 @@ from tradewind.indicators.volatility import atr
 from tradewind.performance.returns import periods_per_year
 from tradewind.risk.config import RiskConfig
 from tradewind.risk.stake import Stake
+from tradewind.series.bars import BarSeries, FloatArray, IntArray
+from tradewind.series.funding import FundingSeries
 from tradewind.sim import capped_kernel as ck
 from tradewind.sim import margin_kernel as mk
 from tradewind.sim import protected_kernel as pk
@@ -32,7 +33,6 @@ from tradewind.sim.screening import KernelSettings, risk_unsupported_reason, uns
 from tradewind.strategies.base import Strategy
 from tradewind.strategies.guard import strategy_call
 from tradewind.venues.sim.fill_model import FillAt, FillModel
-from tradewind.venues.sim.margin import FundingSeries
 
 TRADE_FRAME_COLUMNS = ["symbol", "side", "entry_time", "exit_time", "entry_price", "exit_price",
                        "quantity", "fees", "pnl", "strategy", "funding", "reason"]  # fmt: skip

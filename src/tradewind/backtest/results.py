@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 
 from tradewind import __version__
-from tradewind.bars import BarSeries
 from tradewind.core.instrument import Instrument
 from tradewind.core.ports import RiskGate
 from tradewind.engine.node import Node
 from tradewind.engine.portfolio import Portfolio
 from tradewind.execution.tca import MarketTape, TcaBook, candle_tape, order_tca, parent_tca
+from tradewind.series.bars import BarSeries
 
 _EMPTY_TRADE_DTYPES: dict[str, Any] = {
     "symbol": object,

@@ -9,6 +9,7 @@ import pandas as pd
 import typer
 
 from tradewind.backtest import backtest as run_backtest
+from tradewind.backtest.result import BacktestResult
 from tradewind.cli.context import STATE
 from tradewind.cli.outputs import writable_dir, write_output
 from tradewind.cli.progress import progress_bar
@@ -27,7 +28,6 @@ from tradewind.core.instrument import Instrument
 from tradewind.core.strict_json import write_json
 from tradewind.data.catalog import Catalog
 from tradewind.data.kinds import DataKind
-from tradewind.engine.result import BacktestResult
 
 
 @run_options

@@ -23,21 +23,21 @@ from pydantic import SecretStr
 from rich.table import Table
 
 from tradewind.backtest.inputs import strategies_from
+from tradewind.backtest.result import BacktestResult
 from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.cli.context import STATE
 from tradewind.config import AppConfig
 from tradewind.connectors.client import create_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.data.recorded import bundled_recorded_dir
-from tradewind.engine.result import BacktestResult
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.persistence.api_tokens import check_token, issue_token
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.reporting.numbers import format_metric
 from tradewind.session.drift import DriftReport, drift_report, final_bars_from_exchange
 from tradewind.session.operate import ServeOptions, SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession, SessionStatus
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 SYMBOL = "XRP/ETH"
 STRATEGY = "sma_cross"

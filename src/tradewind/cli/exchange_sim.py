@@ -27,10 +27,10 @@ from tradewind.cli.sim_catalog import list_catalog
 from tradewind.cli.sim_venues import serve_venues
 from tradewind.core.errors import UserError
 from tradewind.data.recorded import recorded_data_dir
-from tradewind.venues.exchange_sim import FaultPlan, LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.accounts import ApiKey, Permissions
-from tradewind.venues.exchange_sim.clock import SimClock
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+from tradewind.exchange_sim import FaultPlan, LoopbackServer, SimExchange
+from tradewind.exchange_sim.accounts import ApiKey, Permissions
+from tradewind.exchange_sim.clock import SimClock
+from tradewind.exchange_sim.recordings import list_shared_recordings
 
 
 def _speed(text: str) -> float:

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from tradewind.bars import BarSeries
 from tradewind.cli import ml_registry
 from tradewind.cli.context import STATE
 from tradewind.cli.outputs import writable_dir, writable_file, write_output
 from tradewind.cli.run_options import load_candles
 from tradewind.core.errors import UserError
 from tradewind.core.timeframe import Timeframe
+from tradewind.series.bars import BarSeries
 
 if TYPE_CHECKING:
     from tradewind.ml.dataset import Dataset

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tradewind.bars import BarSeries
 from tradewind.cli.context import STATE
 from tradewind.core.errors import UserError
 from tradewind.persistence.bots import bot_folder, open_bot
@@ -32,6 +31,7 @@ from tradewind.persistence.model_registry import (
     rollback_model,
     rollback_target,
 )
+from tradewind.series.bars import BarSeries
 
 if TYPE_CHECKING:
     from tradewind.ml.dataset import Dataset

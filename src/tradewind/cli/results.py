@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from rich.table import Table
 
-from tradewind.engine.result import BacktestResult
+from tradewind.backtest.result import BacktestResult
 from tradewind.reporting.headline import headline_rows, run_settings
 from tradewind.reporting.html import metric_label
 from tradewind.reporting.numbers import format_mapping, format_metric

@@ -15,16 +15,16 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from tradewind.bars import BarSeries
+from tradewind.backtest.result import BacktestResult
 from tradewind.cli.context import STATE
 from tradewind.core.errors import UserError
 from tradewind.core.money import to_decimal
 from tradewind.core.timeframe import Timeframe
-from tradewind.engine.result import BacktestResult
 from tradewind.indicators.regime import Regime, classify_regime
 from tradewind.persistence.bots import open_bot
 from tradewind.persistence.engine import Engine, open_database
 from tradewind.persistence.runs import RunRecord, RunTrade, StrategyParameter, record_run
+from tradewind.series.bars import BarSeries
 from tradewind.strategies.base import Strategy
 from tradewind.strategies.registry import load_strategy
 

@@ -34,8 +34,8 @@ from tradewind.core.instrument import Instrument, MarketType
 from tradewind.data.catalog import Catalog, SeriesKey
 from tradewind.data.kinds import DataKind
 from tradewind.data.meta import VolumeUnit
-from tradewind.venues.exchange_sim import Api, Listing, SimExchange
-from tradewind.venues.exchange_sim.intervals import SPOT_INTERVALS, USDM_INTERVALS
+from tradewind.exchange_sim import Api, Listing, SimExchange
+from tradewind.exchange_sim.intervals import SPOT_INTERVALS, USDM_INTERVALS
 
 _MAX_DECIMALS = 12
 

@@ -2,7 +2,7 @@
 
 Each venue gets its own port (``--port``, ``--port + 1``...), protocol (from its name), exchange
 core and prices (offset, spread, latency and size noise drawn from ``--seed``, see
-:mod:`tradewind.venues.exchange_sim.multi_venue`), and the same demo account (the key of
+:mod:`tradewind.exchange_sim.multi_venue`), and the same demo account (the key of
 ``--seed``) on each. One JSON line per venue gives its configuration and URLs. Venue faults come
 from ``--venue-faults FILE`` (TOML ``[[venue_fault]]`` tables: ``venue``, ``kind``
 (``venue_outage``, ``venue_stall``, ``price_divergence``), ``at_s`` or ``probability_per_s``,
@@ -20,9 +20,9 @@ from typing import Any
 
 from tradewind.cli.context import STATE
 from tradewind.core.errors import UserError
-from tradewind.venues.exchange_sim.faults import FaultKind, FaultPlan
-from tradewind.venues.exchange_sim.multi_venue import MultiVenue, Venue, build_venue, plan_venues
-from tradewind.venues.exchange_sim.venue_chaos import VenueFault
+from tradewind.exchange_sim.faults import FaultKind, FaultPlan
+from tradewind.exchange_sim.multi_venue import MultiVenue, Venue, build_venue, plan_venues
+from tradewind.exchange_sim.venue_chaos import VenueFault
 
 
 def venue_faults(path: Path | None, names: list[str]) -> dict[str, list[VenueFault]]:

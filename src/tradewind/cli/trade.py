@@ -19,6 +19,7 @@ from rich.live import Live
 from rich.table import Table
 
 from tradewind.backtest.inputs import parse_positive, strategies_from
+from tradewind.backtest.result import BacktestResult
 from tradewind.backtest.spec import Account, BacktestSpec, Costs
 from tradewind.cli.audit import AUDIT_KEY
 from tradewind.cli.backtest import print_health, print_health_headline
@@ -31,7 +32,6 @@ from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.errors import UserError
 from tradewind.core.strict_json import write_json
 from tradewind.core.timeframe import Timeframe
-from tradewind.engine.result import BacktestResult
 from tradewind.ops.credentials import with_keystore_credentials
 from tradewind.ops.fallback import FALLBACK_ACTION, FallbackPolicy, live_refusal
 from tradewind.ops.keystore import DEFAULT_PATH, Keystore, KeystoreError

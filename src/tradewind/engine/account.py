@@ -14,13 +14,13 @@ from decimal import Decimal
 
 import numpy as np
 
-from tradewind.bars import BarSeries
 from tradewind.core.events import PositionLiquidated
 from tradewind.core.instrument import Instrument
 from tradewind.core.money import ZERO
 from tradewind.core.orders import Fill
 from tradewind.core.ports import EXTERNAL, RiskObserver
 from tradewind.engine.portfolio import Portfolio
+from tradewind.series.bars import BarSeries
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
-from tradewind.bars import BarSeries, BoolArray
 from tradewind.core.intents import Intent, IntentAction
+from tradewind.series.bars import BarSeries, BoolArray
 from tradewind.strategies.base import Strategy
 
 

@@ -9,11 +9,11 @@ operator facade keeps one for its views, the session's recorder one for the data
 
 from __future__ import annotations
 
-from tradewind.bars import BarSeries
 from tradewind.core.orders import Order
 from tradewind.engine.node import Node
 from tradewind.execution.parent import Parent
 from tradewind.execution.tca import MarketTape, TcaRecord, candle_tape, order_tca, parent_tca
+from tradewind.series.bars import BarSeries
 
 __all__ = ["CostMeter"]
 

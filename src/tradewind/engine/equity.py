@@ -13,10 +13,10 @@ from decimal import Decimal
 
 import numpy as np
 
-from tradewind.bars import BarSeries, FloatArray, IntArray
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
 from tradewind.engine.portfolio import Portfolio
+from tradewind.series.bars import BarSeries, FloatArray, IntArray
 
 
 def account_currency(instruments: dict[str, Instrument]) -> str:

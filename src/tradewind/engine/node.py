@@ -19,7 +19,6 @@ from decimal import Decimal
 
 import numpy as np
 
-from tradewind.bars import BarSeries
 from tradewind.book.book import OrderBook
 from tradewind.core.algo_spec import AlgoSpec
 from tradewind.core.errors import UserError
@@ -41,6 +40,7 @@ from tradewind.engine.strategy_host import StrategyFault, StrategyHost
 from tradewind.engine.venue_events import VenueEventHandler
 from tradewind.execution.order_manager import OrderManager
 from tradewind.risk.exits import ProtectionBook
+from tradewind.series.bars import BarSeries
 
 __all__ = ["Binding", "DenialRecord", "Node", "StrategyErrorPolicy"]
 

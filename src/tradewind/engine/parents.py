@@ -29,7 +29,6 @@ from decimal import Decimal
 
 import numpy as np
 
-from tradewind.bars import BarSeries
 from tradewind.book.book import OrderBook
 from tradewind.core.algo_spec import Algo, AlgoSpec
 from tradewind.core.errors import UserError
@@ -52,6 +51,7 @@ from tradewind.execution.tca import (
     order_tca,
     parent_tca,
 )
+from tradewind.series.bars import BarSeries
 
 Publish = Callable[[str, int, object], None]
 

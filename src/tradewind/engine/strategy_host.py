@@ -27,7 +27,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from tradewind.bars import BarSeries
 from tradewind.core.algo_spec import AlgoSpec
 from tradewind.core.errors import TradewindError, UserError
 from tradewind.core.intents import Intent, IntentAction, PriceType
@@ -35,6 +34,7 @@ from tradewind.core.market_context import MarketContext
 from tradewind.engine.binding import Binding
 from tradewind.engine.portfolio import Position
 from tradewind.market_state import ArrayMarketState, MarketState
+from tradewind.series.bars import BarSeries
 from tradewind.strategies.base import Strategy
 from tradewind.strategies.guard import is_builtin
 

@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from tradewind.bars import BarSeries
 from tradewind.core.events import (
     CancelRejected,
     FundingPaid,
@@ -35,6 +34,7 @@ from tradewind.engine.parents import ParentDesk
 from tradewind.engine.strategy_host import StrategyHost
 from tradewind.execution.order_manager import OrderManager
 from tradewind.risk.exits import ProtectionBook
+from tradewind.series.bars import BarSeries
 
 log = logging.getLogger(__name__)
 

@@ -30,11 +30,11 @@ from decimal import Decimal
 
 import numpy as np
 
-from tradewind.bars import BarSeries
 from tradewind.core.instrument import Instrument
 from tradewind.core.orders import Fill, Liquidity, Order
 from tradewind.core.records import Side
 from tradewind.execution.parent import Parent
+from tradewind.series.bars import BarSeries
 
 ALERT_MIN_HISTORY = 20
 """How many executions of an algorithm are needed before its slippage can be called abnormal."""

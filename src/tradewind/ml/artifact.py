@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import DataError, UserError
+from tradewind.series.bars import BarSeries
 
 CARD_FILE = "card.json"
 DIGEST_LENGTH = 64

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import DataError, UserError
 from tradewind.core.timeframe import Timeframe
 from tradewind.indicators import (
@@ -47,6 +46,7 @@ from tradewind.indicators import (
 from tradewind.indicators.mtf import HtfBars
 from tradewind.indicators.patterns import cdldoji, cdlengulfing, cdlhammer, cdlshootingstar
 from tradewind.indicators.regime import Regime, classify_regime
+from tradewind.series.bars import BarSeries
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.ml.dataset import Dataset
 from tradewind.ml.features import Standardiser
 from tradewind.ml.labels import Labels, excursions, forward_return
 from tradewind.ml.study import StudySettings, forest_bootstrap, make_model, sample_weights
 from tradewind.ml.validation import purged_walk_forward
+from tradewind.series.bars import BarSeries
 
 FloatArray = npt.NDArray[np.float64]
 

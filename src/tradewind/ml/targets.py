@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.indicators import bbands, classify_regime, donchian, ema, rsi
 from tradewind.indicators.regime import Regime
@@ -33,6 +32,7 @@ from tradewind.ml.labels import (
     forward_return,
     triple_barrier,
 )
+from tradewind.series.bars import BarSeries
 
 FloatArray = npt.NDArray[np.float64]
 

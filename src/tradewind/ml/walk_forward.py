@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.ml.artifact import ModelCard
 from tradewind.ml.calibrated import CalibratedModel, fit_calibrated
@@ -42,6 +41,7 @@ from tradewind.ml.gate import DissimilarityGate
 from tradewind.ml.labels import uniqueness_weights
 from tradewind.ml.study import StudySettings
 from tradewind.ml.targets import DIRECTION_NAMES, direction_labels
+from tradewind.series.bars import BarSeries
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

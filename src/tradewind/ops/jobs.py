@@ -87,13 +87,13 @@ def _retrain_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _retrain(spec: dict[str, Any], url: str | None) -> dict[str, Any]:
     """Retrain behind the promotion gate, in the registry of the database the job came from."""
-    from tradewind.bars import BarSeries
     from tradewind.core.timeframe import Timeframe
     from tradewind.data.ingest import load_candles_file
     from tradewind.data.kinds import DataKind
     from tradewind.data.schema import conform
     from tradewind.ops.model_retrain import retrain
     from tradewind.persistence.engine import sqlite_file
+    from tradewind.series.bars import BarSeries
 
     path = None if url is None else sqlite_file(url)
     if path is None:

@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from tradewind.backtest.results import code_version
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.ml.artifact import ModelCard, bars_digest, file_digests
 from tradewind.ml.calibrated import CalibratedModel, fit_calibrated, holdout_split
@@ -44,6 +43,7 @@ from tradewind.persistence.model_registry import (
     register_model,
     registered_model,
 )
+from tradewind.series.bars import BarSeries
 
 __all__ = [
     "RetrainOutcome",

@@ -38,7 +38,6 @@ from typing import Any
 
 import numpy as np
 
-from tradewind.bars import BarSeries
 from tradewind.config import MlConfig
 from tradewind.core.errors import UserError
 from tradewind.ml.artifact import parse_pin
@@ -61,6 +60,7 @@ from tradewind.persistence.model_registry import (
     rollback_model,
     rollback_target,
 )
+from tradewind.series.bars import BarSeries
 from tradewind.strategies.base import Strategy
 from tradewind.strategies.builtin._direction import WalkForwardStrategy
 

@@ -21,8 +21,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from tradewind.backtest import PreparedRun, prepare, run
+from tradewind.backtest.result import BacktestResult
 from tradewind.core.errors import UserError
-from tradewind.engine.result import BacktestResult
 from tradewind.indicators.overlap import ema, sma
 from tradewind.optimize import _sweeps
 from tradewind.optimize.market import Market

@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
+from tradewind.series.bars import BarSeries
 from tradewind.strategies.base import Strategy
 from tradewind.strategies.guard import strategy_call
 

@@ -28,11 +28,11 @@ from tradewind.backtest.inputs import (
 )
 from tradewind.backtest.kernel import funding_arrays, kernel_settings
 from tradewind.backtest.spec import Account, BacktestSpec, Costs, MarketSpec, Window
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument, MarketType
 from tradewind.core.timeframe import Timeframe
 from tradewind.risk.stake import Stake
+from tradewind.series.bars import BarSeries
 from tradewind.venues.sim.fill_model import FillAt, FillModel
 
 FloatArray = npt.NDArray[np.float64]

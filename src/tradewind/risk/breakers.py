@@ -24,8 +24,8 @@ from enum import StrEnum
 
 import numpy as np
 
-from tradewind.bars import BarSeries, FloatArray, IntArray
 from tradewind.core.errors import UserError
+from tradewind.series.bars import BarSeries, FloatArray, IntArray
 from tradewind.sim import equity_scan
 
 

@@ -35,7 +35,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import ConfigError, UserError
 from tradewind.core.instrument import Instrument
 from tradewind.risk.breakers import BreakerRules
@@ -55,6 +54,7 @@ from tradewind.risk.sizing import (
     VolatilityTarget,
 )
 from tradewind.risk.stake import Stake
+from tradewind.series.bars import BarSeries
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 

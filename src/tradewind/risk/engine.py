@@ -25,7 +25,6 @@ from decimal import Decimal
 
 import numpy as np
 
-from tradewind.bars import BarSeries
 from tradewind.core.instrument import Instrument
 from tradewind.core.intents import Decision, Intent, IntentAction, PriceType
 from tradewind.core.money import ZERO, to_decimal
@@ -43,6 +42,7 @@ from tradewind.risk.breakers import (
 from tradewind.risk.exits import ProtectionBook
 from tradewind.risk.limits import EntryRequest, OpenPosition, PortfolioLimits
 from tradewind.risk.sizing import SizingInput, SizingModel, to_quantity
+from tradewind.series.bars import BarSeries
 from tradewind.sim.lots import exit_quantity
 from tradewind.sim.rules import bracket_rows, tiered_liquidation_price
 

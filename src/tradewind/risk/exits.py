@@ -23,12 +23,12 @@ from decimal import Decimal
 
 import numpy as np
 
-from tradewind.bars import BarSeries, FloatArray
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
 from tradewind.core.intents import Intent, IntentAction, PriceType
 from tradewind.core.money import floor_to_step, to_decimal
 from tradewind.indicators.volatility import atr as atr_indicator
+from tradewind.series.bars import BarSeries, FloatArray
 from tradewind.sim import stops
 
 NAN = math.nan

@@ -47,15 +47,15 @@ from tradewind.backtest.event import (
     signal_arrays,
 )
 from tradewind.backtest.inputs import funding_series
-from tradewind.bars import BarBuffer, BarSeries
+from tradewind.backtest.result import BacktestResult
 from tradewind.core.errors import UserError
 from tradewind.core.orders import ClientIdFactory, Order
 from tradewind.core.records import Bar
 from tradewind.engine.binding import Binding
 from tradewind.engine.bus import MessageBus
-from tradewind.engine.result import BacktestResult
 from tradewind.engine.resume import ResumedAccount
 from tradewind.risk.engine import RiskEngine
+from tradewind.series.bars import BarBuffer, BarSeries
 from tradewind.session.funding import FundingEvent, FundingTracker
 from tradewind.strategies.base import Strategy
 from tradewind.venues.sim import SimVenue

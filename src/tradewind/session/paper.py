@@ -46,8 +46,8 @@ from typing import Any
 import orjson
 
 from tradewind.backtest.api import PreparedRun
+from tradewind.backtest.result import BacktestResult
 from tradewind.backtest.spec import BacktestSpec
-from tradewind.bars import BarBuffer
 from tradewind.connectors.binance_streams import StreamKind
 from tradewind.connectors.client import create_async_client
 from tradewind.connectors.config import ExchangeConfig
@@ -76,10 +76,10 @@ from tradewind.core.timeframe import Timeframe
 from tradewind.data.session_recording import JournalKind, SessionRecorder
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.equity import account_currency
-from tradewind.engine.result import BacktestResult
 from tradewind.engine.resume import ResumedAccount
 from tradewind.execution.parent import Parent
 from tradewind.risk.stake import Stake
+from tradewind.series.bars import BarBuffer
 from tradewind.session.driver import BarDriver, PaperDriver, StepReport
 from tradewind.session.funding import FundingTracker
 from tradewind.session.operate import SessionOps

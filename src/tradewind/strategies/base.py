@@ -18,7 +18,6 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from tradewind.bars import BarSeries
 from tradewind.book.book import OrderBook
 from tradewind.core.algo_spec import AlgoSpec
 from tradewind.core.errors import UserError
@@ -27,6 +26,7 @@ from tradewind.core.market_context import MarketContext
 from tradewind.core.orders import Fill
 from tradewind.core.records import Trade
 from tradewind.market_state import MarketState
+from tradewind.series.bars import BarSeries
 from tradewind.strategies.params import Param, ParamValue, resolve_params
 
 BoolArray = npt.NDArray[np.bool_]

@@ -26,7 +26,7 @@ Written by `tradewind strategies new $name`; edit it freely.
 
 from __future__ import annotations
 
-from tradewind.bars import BarSeries, FloatArray
+from tradewind.series.bars import BarSeries, FloatArray
 from tradewind.core.intents import IntentAction
 from tradewind.core.orders import Fill
 from tradewind.indicators import ema, rsi

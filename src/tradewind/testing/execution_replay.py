@@ -160,7 +160,7 @@ base fee)."""
 
 def sim_flow_ticks(count: int, *, seed: int = 7, first_candle: int = 0) -> Iterator[Tick]:
     """``count`` steps of the exchange simulator's candle flow over the bundled XRP/ETH minutes
-    (:class:`tradewind.venues.exchange_sim.candle_flow.CandleFlow`, seeded: eight steps a
+    (:class:`tradewind.exchange_sim.candle_flow.CandleFlow`, seeded: eight steps a
     candle, ten levels a side, the walk's trade at each step), from candle ``first_candle``.
     Every step replaces the whole book, so what our fills took is back at the next step (about
     7.5 s later)."""
@@ -168,9 +168,9 @@ def sim_flow_ticks(count: int, *, seed: int = 7, first_candle: int = 0) -> Itera
 
     import pandas as pd
 
-    from tradewind.venues.exchange_sim.candle_flow import CandleFlow
-    from tradewind.venues.exchange_sim.served_candles import GridCandles
-    from tradewind.venues.exchange_sim.tables import KlineTable
+    from tradewind.exchange_sim.candle_flow import CandleFlow
+    from tradewind.exchange_sim.served_candles import GridCandles
+    from tradewind.exchange_sim.tables import KlineTable
 
     root = shared_data_dir()
     assert root is not None, "the bundled recordings are missing"

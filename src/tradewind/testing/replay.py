@@ -1,7 +1,7 @@
 """Read the exchange simulator's published timelines (``GET /tradewind/v1/replay``).
 
 The simulator replays a recording shifted onto its own clock (see
-:mod:`tradewind.venues.exchange_sim.timeline`); tests that compare what they received with the
+:mod:`tradewind.exchange_sim.timeline`); tests that compare what they received with the
 recording shift the recording by the offset the simulator publishes.
 """
 

@@ -7,8 +7,8 @@ from itertools import count
 from typing import Any
 
 from tradewind.connectors.client import bybit_urls
-from tradewind.venues.exchange_sim import LoopbackServer
-from tradewind.venues.exchange_sim.accounts import ApiKey
+from tradewind.exchange_sim import LoopbackServer
+from tradewind.exchange_sim.accounts import ApiKey
 
 FUNDS = {"USDT": 100_000, "XRP": 20_000, "BTC": 1}
 FUTURES_USDT = 20_000

@@ -14,10 +14,10 @@ import ccxt.pro
 import pytest
 from bybitkit import open_account, point, settings
 
-from tradewind.venues.exchange_sim import FaultPlan, LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.accounts import ApiKey
-from tradewind.venues.exchange_sim.bybit import build_bybit_app
-from tradewind.venues.exchange_sim.recordings import list_bybit_recordings, list_shared_recordings
+from tradewind.exchange_sim import FaultPlan, LoopbackServer, SimExchange
+from tradewind.exchange_sim.accounts import ApiKey
+from tradewind.exchange_sim.bybit import build_bybit_app
+from tradewind.exchange_sim.recordings import list_bybit_recordings, list_shared_recordings
 
 
 @pytest.fixture(scope="session")

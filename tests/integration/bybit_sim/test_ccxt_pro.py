@@ -13,8 +13,8 @@ from typing import Any
 import aiohttp
 from bybitkit import LINEAR, open_account
 
-from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer
-from tradewind.venues.exchange_sim.listings import Api
+from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer
+from tradewind.exchange_sim.listings import Api
 
 
 async def test_watch_order_book_keeps_the_full_uncrossed_book(

@@ -14,9 +14,9 @@ import pytest
 import requests
 from bybitkit import FUNDS, LINEAR, SPOT, open_account
 
-from tradewind.venues.exchange_sim import LoopbackServer
-from tradewind.venues.exchange_sim.ledgers import positions_of
-from tradewind.venues.exchange_sim.listings import Api
+from tradewind.exchange_sim import LoopbackServer
+from tradewind.exchange_sim.ledgers import positions_of
+from tradewind.exchange_sim.listings import Api
 
 
 def _book(server: LoopbackServer, api: Api) -> tuple[Decimal, Decimal]:

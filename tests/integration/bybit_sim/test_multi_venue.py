@@ -14,12 +14,12 @@ import pytest
 
 from tradewind.book.readers.bybit import decode_bybit_orderbook
 from tradewind.connectors.client import binance_urls, bybit_urls
-from tradewind.venues.exchange_sim import Fault, FaultKind
-from tradewind.venues.exchange_sim.listings import Api
-from tradewind.venues.exchange_sim.multi_venue import MultiVenue, Venue, build_venue, plan_venues
-from tradewind.venues.exchange_sim.replay import book_from_depth_stream
-from tradewind.venues.exchange_sim.venue_chaos import VenueFault
-from tradewind.venues.exchange_sim.venue_skew import SkewedBook
+from tradewind.exchange_sim import Fault, FaultKind
+from tradewind.exchange_sim.listings import Api
+from tradewind.exchange_sim.multi_venue import MultiVenue, Venue, build_venue, plan_venues
+from tradewind.exchange_sim.replay import book_from_depth_stream
+from tradewind.exchange_sim.venue_chaos import VenueFault
+from tradewind.exchange_sim.venue_skew import SkewedBook
 
 TICK, STEP = Decimal("0.0001"), Decimal("0.1")
 

@@ -23,8 +23,8 @@ from bybitkit import open_account
 pybit_http = pytest.importorskip("pybit.unified_trading")
 from pybit.exceptions import FailedRequestError, InvalidRequestError  # noqa: E402
 
-from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer  # noqa: E402
-from tradewind.venues.exchange_sim.bybit import build_bybit_app  # noqa: E402
+from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer  # noqa: E402
+from tradewind.exchange_sim.bybit import build_bybit_app  # noqa: E402
 
 
 def _session(server: LoopbackServer, *, limiter: bool, keyed: bool = True) -> Any:

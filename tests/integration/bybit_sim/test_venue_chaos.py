@@ -1,7 +1,7 @@
 """Random venue faults against the real clients, and each venue's latency on its sockets.
 
 Two venues in one process (Binance's protocol and Bybit's) run a seeded random schedule of
-outages, stalls and price divergences (:mod:`tradewind.venues.exchange_sim.venue_chaos`) on top
+outages, stalls and price divergences (:mod:`tradewind.exchange_sim.venue_chaos`) on top
 of random request faults (ghost orders, 5xx, dropped connections, rate limits, timeouts). The
 real ``ccxt.binance`` (async) trades the first, Bybit's own ``pybit`` (sync, in a worker thread)
 the second. Each places market orders under its own client ids and, when an answer is lost, looks
@@ -29,16 +29,16 @@ pybit_http = pytest.importorskip("pybit.unified_trading")
 from pybit.exceptions import FailedRequestError, InvalidRequestError  # noqa: E402
 
 from tradewind.connectors.client import binance_urls  # noqa: E402
-from tradewind.venues.exchange_sim import Fault, FaultKind, FaultPlan  # noqa: E402
-from tradewind.venues.exchange_sim.limits import LimitConfig, RateLimits  # noqa: E402
-from tradewind.venues.exchange_sim.multi_venue import (  # noqa: E402
+from tradewind.exchange_sim import Fault, FaultKind, FaultPlan  # noqa: E402
+from tradewind.exchange_sim.limits import LimitConfig, RateLimits  # noqa: E402
+from tradewind.exchange_sim.multi_venue import (  # noqa: E402
     MultiVenue,
     Venue,
     VenueSpec,
     build_venue,
     plan_venues,
 )
-from tradewind.venues.exchange_sim.venue_chaos import VenueFault  # noqa: E402
+from tradewind.exchange_sim.venue_chaos import VenueFault  # noqa: E402
 
 XRP, SYMBOL = "XRP/USDT", "XRPUSDT"
 FUNDS = {"USDT": 10_000, "XRP": 5_000}

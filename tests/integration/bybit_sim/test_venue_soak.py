@@ -23,9 +23,9 @@ import ccxt.async_support
 import pytest
 
 from tradewind.connectors.client import binance_urls, bybit_urls
-from tradewind.venues.exchange_sim import Fault, FaultKind, FaultPlan
-from tradewind.venues.exchange_sim.limits import LimitConfig, RateLimits
-from tradewind.venues.exchange_sim.multi_venue import MultiVenue, Venue, build_venue, plan_venues
+from tradewind.exchange_sim import Fault, FaultKind, FaultPlan
+from tradewind.exchange_sim.limits import LimitConfig, RateLimits
+from tradewind.exchange_sim.multi_venue import MultiVenue, Venue, build_venue, plan_venues
 
 XRP = "XRP/USDT"
 CLIENTS_PER_VENUE = 10

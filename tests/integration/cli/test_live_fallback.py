@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select
 from tests.integration.cli.conftest import CliRunner
 
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.ops.fallback import FallbackPolicy, live_refusal
 from tradewind.persistence.bots import BotDatabase, open_bot
 from tradewind.persistence.models import OperatorActionRow, TradingSession
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 PASSPHRASE = "a passphrase for the tests"
 NOW = datetime.now(UTC)

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.core.timeframe import Timeframe
 from tradewind.ml.features import FeatureInputs
 from tradewind.ml.training import TrainedPipeline
+from tradewind.series.bars import BarSeries
 from tradewind.testing.candles import load_candles
 
 CliRunner = Callable[..., Any]

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tradewind.bars import BarSeries
 from tradewind.core.timeframe import Timeframe
 from tradewind.ml.artifact import parse_pin
 from tradewind.ml.calibrated import CalibratedModel
@@ -20,6 +19,7 @@ from tradewind.ops.jobs import validate_spec, work
 from tradewind.persistence.bots import bot_url
 from tradewind.persistence.engine import open_database
 from tradewind.persistence.jobs import enqueue_job, job
+from tradewind.series.bars import BarSeries
 from tradewind.testing.candles import load_candles
 
 CliRunner = Callable[..., Any]

@@ -10,9 +10,9 @@ import pytest
 
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.data.catalog import Catalog
+from tradewind.exchange_sim import FaultPlan, LoopbackServer, SimExchange
+from tradewind.exchange_sim.recordings import list_shared_recordings
 from tradewind.testing.replay import first_pass_offset
-from tradewind.venues.exchange_sim import FaultPlan, LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
 
 # The exchange's clock stands still at an 8-hour boundary, where every recording's first pass
 # has just ended: the whole recording is closed history, and nothing closes while a test runs.

@@ -26,9 +26,9 @@ from tradewind.core.records import Side
 from tradewind.data.catalog import Catalog, SeriesKey
 from tradewind.data.download import download
 from tradewind.data.kinds import DataKind
+from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.testing.replay import first_pass_offset
-from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 KLINES = "/api/v3/klines"
 EPOCH = pd.Timestamp("2017-01-01", tz="UTC")

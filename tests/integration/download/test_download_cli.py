@@ -12,7 +12,7 @@ from tradewind.cli.context import STATE
 from tradewind.cli.main import run
 from tradewind.data.catalog import Catalog, SeriesKey
 from tradewind.data.kinds import DataKind
-from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer
+from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer
 
 
 @pytest.fixture

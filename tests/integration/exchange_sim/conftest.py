@@ -13,10 +13,10 @@ import ccxt.pro
 import pytest
 from simkit import SyncFactory, Venue, _make_venue, _settings, configure, open_account
 
-from tradewind.venues.exchange_sim import FaultPlan, LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.accounts import ApiKey
-from tradewind.venues.exchange_sim.limits import LimitConfig, RateLimits
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+from tradewind.exchange_sim import FaultPlan, LoopbackServer, SimExchange
+from tradewind.exchange_sim.accounts import ApiKey
+from tradewind.exchange_sim.limits import LimitConfig, RateLimits
+from tradewind.exchange_sim.recordings import list_shared_recordings
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from tradewind.connectors.client import binance_urls
-from tradewind.venues.exchange_sim import LoopbackServer
-from tradewind.venues.exchange_sim.accounts import ApiKey, Permissions
+from tradewind.exchange_sim import LoopbackServer
+from tradewind.exchange_sim.accounts import ApiKey, Permissions
 
 FUNDS = {"USDT": 100_000, "BTC": 2, "XRP": 20_000, "ETH": 50, "LTC": 100}
 FUTURES_USDT = 10_000

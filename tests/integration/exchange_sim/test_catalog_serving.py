@@ -19,8 +19,8 @@ from tradewind.cli.sim_catalog import list_catalog
 from tradewind.core.errors import UserError
 from tradewind.data.catalog import Catalog, SeriesKey
 from tradewind.data.kinds import DataKind
+from tradewind.exchange_sim import LoopbackServer, SimExchange
 from tradewind.testing.replay import first_pass_offset
-from tradewind.venues.exchange_sim import LoopbackServer, SimExchange
 
 ETH = SeriesKey("binance", "ETH/BTC", "5m", DataKind.CANDLES)
 XRP_FUNDING = SeriesKey("binance", "XRP/USDT:USDT", "8h", DataKind.FUNDING)

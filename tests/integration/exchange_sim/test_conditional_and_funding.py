@@ -21,10 +21,10 @@ import pytest
 from simkit import FUTURES_USDT, configure, open_account
 from simkit import _settings as settings
 
-from tradewind.venues.exchange_sim import LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.clock import SimClock, wall_ms
-from tradewind.venues.exchange_sim.funding import next_funding_ms
-from tradewind.venues.exchange_sim.listings import Api
+from tradewind.exchange_sim import LoopbackServer, SimExchange
+from tradewind.exchange_sim.clock import SimClock, wall_ms
+from tradewind.exchange_sim.funding import next_funding_ms
+from tradewind.exchange_sim.listings import Api
 
 PERP = "XRP/USDT:USDT"
 TRIGGER = {"trigger": True}

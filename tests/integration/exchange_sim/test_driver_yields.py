@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tradewind.venues.exchange_sim import SimExchange
-from tradewind.venues.exchange_sim.clock import SimClock
-from tradewind.venues.exchange_sim.driver import ReplayDriver
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+from tradewind.exchange_sim import SimExchange
+from tradewind.exchange_sim.clock import SimClock
+from tradewind.exchange_sim.driver import ReplayDriver
+from tradewind.exchange_sim.recordings import list_shared_recordings
 
 
 @pytest.mark.timeout(60)

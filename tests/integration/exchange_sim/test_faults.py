@@ -13,8 +13,8 @@ import ccxt
 import pytest
 from simkit import FUNDS, open_account
 
-from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer
-from tradewind.venues.exchange_sim.limits import LimitConfig, RateLimits
+from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer
+from tradewind.exchange_sim.limits import LimitConfig, RateLimits
 
 XRP = "XRP/USDT"
 BOOK = "/api/v3/depth"
@@ -118,7 +118,7 @@ def test_stale_depth_answers_an_old_snapshot(
 def test_probability_faults_are_seeded(
     server: LoopbackServer, sync_client: Callable[..., Any]
 ) -> None:
-    from tradewind.venues.exchange_sim import FaultPlan
+    from tradewind.exchange_sim import FaultPlan
 
     client = sync_client()
     outcomes = []

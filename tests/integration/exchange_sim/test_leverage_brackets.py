@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from tradewind.connectors.instruments import brackets_from_ccxt, instrument_from_ccxt
-from tradewind.venues.exchange_sim import SimExchange
-from tradewind.venues.exchange_sim.listings import Api
+from tradewind.exchange_sim import SimExchange
+from tradewind.exchange_sim.listings import Api
 
 PERP = "XRP/USDT:USDT"
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from simkit import FUNDS, Venue, _make_venue
 
-from tradewind.venues.exchange_sim import LoopbackServer
+from tradewind.exchange_sim import LoopbackServer
 
 XRP = "XRP/USDT"
 

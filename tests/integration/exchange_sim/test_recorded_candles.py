@@ -23,9 +23,9 @@ import pytest
 import requests
 from simkit import configure, open_account
 
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.testing.replay import first_pass_offset, timeline
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 SAT = Decimal("0.00000001")
 

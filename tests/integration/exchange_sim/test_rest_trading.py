@@ -240,7 +240,7 @@ async def test_futures_margin_is_checked(venue: Venue) -> None:
 async def test_key_permissions_are_enforced_and_reported(venue: Venue) -> None:
     from simkit import open_account
 
-    from tradewind.venues.exchange_sim.accounts import Permissions
+    from tradewind.exchange_sim.accounts import Permissions
 
     key = open_account(venue.server, Permissions(spot=False, withdrawals=True))
     reader = await venue.new(key=key)

@@ -21,8 +21,8 @@ import ccxt
 import pytest
 from simkit import FUNDS
 
-from tradewind.venues.exchange_sim import Fault, FaultKind, FaultPlan, LoopbackServer
-from tradewind.venues.exchange_sim.limits import LimitConfig, RateLimits
+from tradewind.exchange_sim import Fault, FaultKind, FaultPlan, LoopbackServer
+from tradewind.exchange_sim.limits import LimitConfig, RateLimits
 
 XRP = "XRP/USDT"
 CLIENTS = 20

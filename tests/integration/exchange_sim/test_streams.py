@@ -14,7 +14,7 @@ import aiohttp
 import orjson
 import pytest
 
-from tradewind.venues.exchange_sim import LoopbackServer
+from tradewind.exchange_sim import LoopbackServer
 
 XRP = "XRP/USDT"
 PERP = "XRP/USDT:USDT"
@@ -153,7 +153,7 @@ async def test_raw_streams(
 async def _trade_perp(server: LoopbackServer) -> None:
     from simkit import open_account
 
-    from tradewind.venues.exchange_sim.order_params import parse_order
+    from tradewind.exchange_sim.order_params import parse_order
 
     key = open_account(server)
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from simkit import Venue
 
-from tradewind.venues.exchange_sim import LoopbackServer
+from tradewind.exchange_sim import LoopbackServer
 
 DAY_MS = 86_400_000
 

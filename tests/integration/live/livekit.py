@@ -22,9 +22,9 @@ from tradewind.core.events import (
     VenueEvent,
 )
 from tradewind.core.orders import Order, OrderStatus
-from tradewind.venues.exchange_sim import LoopbackServer
-from tradewind.venues.exchange_sim.accounts import ApiKey
-from tradewind.venues.exchange_sim.orders import SimOrder
+from tradewind.exchange_sim import LoopbackServer
+from tradewind.exchange_sim.accounts import ApiKey
+from tradewind.exchange_sim.orders import SimOrder
 from tradewind.venues.live import LiveVenuePort
 
 FUNDS = {"USDT": 100_000, "XRP": 20_000}

@@ -25,8 +25,8 @@ from tradewind.connectors.order_errors import Outcome
 from tradewind.core.events import CancelRejected, OrderAccepted, OrderCanceled
 from tradewind.core.orders import ClientIdFactory, Order, OrderStatus, OrderType
 from tradewind.core.records import Side
-from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
+from tradewind.exchange_sim.recordings import list_shared_recordings
 
 SYMBOL, SYMBOL_ID = "XRP/USDT", "XRPUSDT"
 ORDER_PATH = "/api/v3/order"

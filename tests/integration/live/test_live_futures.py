@@ -17,8 +17,8 @@ from tradewind.core.errors import UserError
 from tradewind.core.events import OrderFilled
 from tradewind.core.orders import ClientIdFactory, Order, OrderStatus, OrderType
 from tradewind.core.records import Side
-from tradewind.venues.exchange_sim import LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+from tradewind.exchange_sim import LoopbackServer, SimExchange
+from tradewind.exchange_sim.recordings import list_shared_recordings
 
 PERP = "XRP/USDT:USDT"
 

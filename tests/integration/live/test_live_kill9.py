@@ -37,10 +37,10 @@ from livekit import ledger, ledger_status
 
 from tradewind.core.orders import OrderStatus
 from tradewind.core.records import Side
+from tradewind.exchange_sim import LoopbackServer, SimExchange
+from tradewind.exchange_sim.accounts import ApiKey
+from tradewind.exchange_sim.recordings import list_shared_recordings
 from tradewind.persistence.bots import open_bot
-from tradewind.venues.exchange_sim import LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.accounts import ApiKey
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
 
 CHILD = Path(__file__).with_name("churn_child.py")
 POINTS = [

@@ -20,8 +20,8 @@ from livekit import Book, client_for, ledger, ledger_status, port_for
 from tradewind.core.events import OrderAccepted, OrderFilled
 from tradewind.core.orders import ClientIdFactory, Order, OrderStatus, OrderType
 from tradewind.core.records import Side
-from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
+from tradewind.exchange_sim.recordings import list_shared_recordings
 
 SYMBOL, SYMBOL_ID = "XRP/USDT", "XRPUSDT"
 OCO_PATH = "/api/v3/orderList"

@@ -21,9 +21,9 @@ from tradewind.core.orders import ClientIdFactory, Order, OrderStatus, OrderType
 from tradewind.core.records import Side
 from tradewind.engine.protective_stop import ProtectiveStops
 from tradewind.engine.write_ahead import WriteAheadOrders
+from tradewind.exchange_sim import LoopbackServer, SimExchange
+from tradewind.exchange_sim.recordings import list_shared_recordings
 from tradewind.persistence.bots import open_bot
-from tradewind.venues.exchange_sim import LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
 from tradewind.venues.live.reconcile import StoredState, reconcile
 
 SYMBOL, SYMBOL_ID = "XRP/USDT", "XRPUSDT"

@@ -18,8 +18,8 @@ from livekit import Book, client_for, port_for
 from tradewind.core.events import OrderAccepted, OrderFilled
 from tradewind.core.orders import ClientIdFactory, Order, OrderStatus, OrderType
 from tradewind.core.records import Side
-from tradewind.venues.exchange_sim import LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+from tradewind.exchange_sim import LoopbackServer, SimExchange
+from tradewind.exchange_sim.recordings import list_shared_recordings
 from tradewind.venues.live.reconcile import ReconcileError, StoredState, reconcile
 
 SYMBOL = "XRP/USDT"

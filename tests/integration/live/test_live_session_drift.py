@@ -19,13 +19,13 @@ from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.config import AppConfig
 from tradewind.connectors.config import ExchangeConfig
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.accounts import Permissions
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.session.drift import drift_report
 from tradewind.session.live import LiveConfig, LiveSession
 from tradewind.session.operate import SessionOps
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.accounts import Permissions
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 SYMBOL = "XRP/ETH"
 

@@ -18,19 +18,19 @@ import pandas as pd
 import pytest
 
 from tradewind.backtest.spec import Account, BacktestSpec
-from tradewind.bars import BarSeries
 from tradewind.config import AppConfig
 from tradewind.connectors.client import create_async_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.intents import IntentAction
 from tradewind.data.session_recording import read_table
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.accounts import Permissions
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.persistence.config import DatabaseConfig
+from tradewind.series.bars import BarSeries
 from tradewind.session.live import LiveConfig, LiveSession
 from tradewind.session.operate import SessionOps
 from tradewind.strategies.base import Strategy, StrategyContext
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.accounts import Permissions
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 SYMBOL = "XRP/ETH"
 

@@ -23,9 +23,9 @@ from livekit import Book, client_for, port_for
 from tradewind.connectors.shared_budget import SharedRateBudget
 from tradewind.core.orders import ClientIdFactory, Order, OrderStatus, OrderType
 from tradewind.core.records import Side
-from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.limits import LimitConfig, RateLimits
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
+from tradewind.exchange_sim.limits import LimitConfig, RateLimits
+from tradewind.exchange_sim.recordings import list_shared_recordings
 
 LIMIT = 400
 WINDOW_S = 10

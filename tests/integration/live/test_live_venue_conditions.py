@@ -21,8 +21,8 @@ from tradewind.connectors.order_errors import Condition
 from tradewind.connectors.shared_budget import SharedRateBudget
 from tradewind.core.orders import ClientIdFactory, Order, OrderStatus, OrderType
 from tradewind.core.records import Side
-from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
+from tradewind.exchange_sim.recordings import list_shared_recordings
 
 SYMBOL, SYMBOL_ID = "XRP/USDT", "XRPUSDT"
 ORDER_PATH = "/api/v3/order"

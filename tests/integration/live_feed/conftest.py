@@ -11,9 +11,9 @@ import pytest
 
 from tradewind.connectors.client import create_async_client
 from tradewind.connectors.config import ExchangeConfig
-from tradewind.venues.exchange_sim import FaultPlan, LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.limits import LimitConfig, RateLimits
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+from tradewind.exchange_sim import FaultPlan, LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.limits import LimitConfig, RateLimits
+from tradewind.exchange_sim.recordings import list_shared_recordings
 
 SPEED = 60.0
 """Replay seconds per wall second: a 1m candle closes every wall second."""

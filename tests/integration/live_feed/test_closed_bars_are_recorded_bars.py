@@ -19,7 +19,7 @@ import pandas as pd
 from tradewind.connectors.binance_streams import StreamKind
 from tradewind.connectors.market_feed import FeedSpec, MarketFeed
 from tradewind.core.market_events import BarClosed
-from tradewind.venues.exchange_sim import Api, LoopbackServer
+from tradewind.exchange_sim import Api, LoopbackServer
 
 
 async def test_no_bar_closing_at_or_after_the_exchange_time_reaches_a_strategy(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tradewind.connectors.exchange_clock import ExchangeClock, time_of
-from tradewind.venues.exchange_sim import LoopbackServer
+from tradewind.exchange_sim import LoopbackServer
 
 SPEED = 60.0  # the replay speed of conftest.py
 

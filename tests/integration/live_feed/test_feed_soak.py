@@ -20,8 +20,7 @@ from tradewind.connectors.client import create_async_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.market_feed import FeedSpec, MarketFeed
 from tradewind.core.market_events import BarClosed, StreamAlert
-from tradewind.testing.soak import lag_ms, rss_mib, slope_mib_per_10min
-from tradewind.venues.exchange_sim import (
+from tradewind.exchange_sim import (
     Fault,
     FaultKind,
     FaultPlan,
@@ -29,7 +28,8 @@ from tradewind.venues.exchange_sim import (
     SimClock,
     SimExchange,
 )
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+from tradewind.exchange_sim.recordings import list_shared_recordings
+from tradewind.testing.soak import lag_ms, rss_mib, slope_mib_per_10min
 
 SECONDS = float(os.environ.get("TRADEWIND_SOAK_SECONDS", "0"))
 # Every listed market except the two dense recordings (BTC/USDT's trades, XRP/USDT's L2 diffs):

@@ -26,7 +26,7 @@ from tradewind.core.market_events import (
     StreamState,
     Ticker24hUpdated,
 )
-from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer
+from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer
 
 SPEED = 60.0  # the replay speed of conftest.py
 

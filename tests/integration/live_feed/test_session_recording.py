@@ -20,7 +20,7 @@ from tradewind.core.market_events import BarClosed, BarRevised, MarketEvent
 from tradewind.data.catalog import Catalog, SeriesKey
 from tradewind.data.kinds import DataKind
 from tradewind.data.session_recording import JournalKind, SessionRecorder, read_table
-from tradewind.venues.exchange_sim import LoopbackServer
+from tradewind.exchange_sim import LoopbackServer
 
 
 async def test_a_session_recording_holds_every_message_and_rebuilds_bars_and_book(

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from tradewind.bars import BarSeries
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.source_config import SourceConfig, SourcesConfig
 from tradewind.core.intents import IntentAction
+from tradewind.exchange_sim import SimExchange
+from tradewind.exchange_sim.multi_venue import MultiVenue, Venue, VenueSpec, build_venue
+from tradewind.exchange_sim.recordings import shared_listings
+from tradewind.series.bars import BarSeries
 from tradewind.strategies.base import Strategy, StrategyContext
-from tradewind.venues.exchange_sim import SimExchange
-from tradewind.venues.exchange_sim.multi_venue import MultiVenue, Venue, VenueSpec, build_venue
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 BAR_MS = 300_000  # ETH/BTC 5m: recorded without a gap, so every interval has a bar
 SYMBOL = "ETH/BTC"

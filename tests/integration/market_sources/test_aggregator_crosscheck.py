@@ -21,8 +21,8 @@ from tradewind.connectors.market_feed import FeedSpec
 from tradewind.connectors.source_config import AggregatorConfig, SourcesConfig
 from tradewind.connectors.sources import open_sources
 from tradewind.core.source_events import DataQuality, QualityKind
-from tradewind.venues.exchange_sim import SimClock
-from tradewind.venues.exchange_sim.listings import Api
+from tradewind.exchange_sim import SimClock
+from tradewind.exchange_sim.listings import Api
 
 SYMBOL = "XRP/USDT"
 

@@ -15,9 +15,9 @@ from tradewind.connectors.client import create_async_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.context_feed import ContextFeed
 from tradewind.connectors.source_config import ContextVenueConfig
-from tradewind.venues.exchange_sim import FaultKind, SimClock
-from tradewind.venues.exchange_sim.multi_venue import MultiVenue, Venue, VenueSpec, build_venue
-from tradewind.venues.exchange_sim.venue_chaos import VenueFault
+from tradewind.exchange_sim import FaultKind, SimClock
+from tradewind.exchange_sim.multi_venue import MultiVenue, Venue, VenueSpec, build_venue
+from tradewind.exchange_sim.venue_chaos import VenueFault
 
 PERP = "XRP/USDT:USDT"
 SPOT = "XRP/USDT"

@@ -18,7 +18,6 @@ from sourcekit import BAR_MS, SYMBOL, Churn, bars_frame, sources_of, two_venues,
 
 from tradewind.backtest.api import backtest
 from tradewind.backtest.spec import Account, BacktestSpec
-from tradewind.bars import BarSeries
 from tradewind.config import AppConfig
 from tradewind.connectors.source_config import SourcesConfig
 from tradewind.core.intents import IntentAction
@@ -27,8 +26,11 @@ from tradewind.core.orders import Order
 from tradewind.core.records import Side
 from tradewind.data.session_recording import read_table
 from tradewind.engine.bus import MessageBus
+from tradewind.exchange_sim import FaultKind, SimClock
+from tradewind.exchange_sim.venue_chaos import VenueFault
 from tradewind.ops.metrics import BotMetrics
 from tradewind.persistence.config import DatabaseConfig
+from tradewind.series.bars import BarSeries
 from tradewind.session.operate import SessionOps
 from tradewind.session.paper import (
     DATA_DIVERGENCE,
@@ -38,8 +40,6 @@ from tradewind.session.paper import (
     SessionStatus,
 )
 from tradewind.strategies.base import Strategy, StrategyContext
-from tradewind.venues.exchange_sim import FaultKind, SimClock
-from tradewind.venues.exchange_sim.venue_chaos import VenueFault
 
 # At 300x a venue's book walks a 5-minute candle in a second: two venues a step apart quote up to
 # a candle's range apart (about 100 bps seen), so the divergence threshold here is far above the

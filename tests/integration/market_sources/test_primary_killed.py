@@ -28,10 +28,10 @@ from tradewind.connectors.client import create_async_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.source_config import SourceConfig, SourcesConfig
 from tradewind.data.session_recording import read_table
+from tradewind.exchange_sim import LoopbackServer, SimClock
+from tradewind.exchange_sim.clock import wall_ms
+from tradewind.exchange_sim.multi_venue import VenueSpec
 from tradewind.session.paper import PaperConfig, PaperSession, SessionStatus
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock
-from tradewind.venues.exchange_sim.clock import wall_ms
-from tradewind.venues.exchange_sim.multi_venue import VenueSpec
 
 SPEED = 300.0
 

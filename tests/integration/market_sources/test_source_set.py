@@ -33,9 +33,9 @@ from tradewind.core.source_events import (
     SourceSwitched,
     SwitchReason,
 )
-from tradewind.venues.exchange_sim import FaultKind, SimClock
-from tradewind.venues.exchange_sim.multi_venue import MultiVenue, Venue, VenueSpec
-from tradewind.venues.exchange_sim.venue_chaos import VenueFault
+from tradewind.exchange_sim import FaultKind, SimClock
+from tradewind.exchange_sim.multi_venue import MultiVenue, Venue, VenueSpec
+from tradewind.exchange_sim.venue_chaos import VenueFault
 
 
 @asynccontextmanager

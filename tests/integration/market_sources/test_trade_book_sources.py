@@ -23,8 +23,8 @@ from tradewind.connectors.source_config import SourcesConfig
 from tradewind.connectors.sources import open_sources
 from tradewind.core.market_events import BookUpdated, TradePrinted
 from tradewind.core.source_events import SourceSwitched, SwitchReason
-from tradewind.venues.exchange_sim import FaultKind, SimClock
-from tradewind.venues.exchange_sim.venue_chaos import VenueFault
+from tradewind.exchange_sim import FaultKind, SimClock
+from tradewind.exchange_sim.venue_chaos import VenueFault
 
 SYMBOL = "BTC/USDT"
 KINDS = {"trades": frozenset({StreamKind.TRADE, StreamKind.TICKER}),

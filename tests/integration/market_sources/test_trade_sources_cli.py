@@ -11,7 +11,7 @@ import orjson
 import pytest
 from sourcekit import two_venues
 
-from tradewind.venues.exchange_sim import SimClock
+from tradewind.exchange_sim import SimClock
 
 _RUN = [sys.executable, "-c", "import sys; from tradewind.cli.main import run; sys.exit(run())"]
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from sourcekit import eth_btc_venue
 
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock
-from tradewind.venues.exchange_sim.clock import wall_ms
-from tradewind.venues.exchange_sim.multi_venue import VenueSpec
+from tradewind.exchange_sim import LoopbackServer, SimClock
+from tradewind.exchange_sim.clock import wall_ms
+from tradewind.exchange_sim.multi_venue import VenueSpec
 
 
 async def _serve(args: argparse.Namespace) -> None:

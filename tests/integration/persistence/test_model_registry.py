@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.timeframe import Timeframe
 from tradewind.ml.artifact import ModelCard, ModelIntegrityError, bars_digest, file_digests
@@ -34,6 +33,7 @@ from tradewind.persistence.model_registry import (
     registered_models,
     rollback_model,
 )
+from tradewind.series.bars import BarSeries
 from tradewind.testing.candles import load_candles
 
 FEATURES = ("ret_1", "ret_5", "rsi_14", "ema_gap_50", "rv_30", "bb_width")

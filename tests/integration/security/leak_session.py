@@ -34,14 +34,14 @@ def main(work: Path, api_key: str, api_secret: str, bot_token: str, password: st
     from tradewind.connectors.client import create_client
     from tradewind.connectors.config import ExchangeConfig
     from tradewind.connectors.key_check import check_key
+    from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
+    from tradewind.exchange_sim.accounts import Permissions
+    from tradewind.exchange_sim.recordings import list_shared_recordings
     from tradewind.logs import LogConfig, setup_logging
     from tradewind.ops.credentials import with_keystore_credentials
     from tradewind.ops.keystore import Keystore
     from tradewind.ops.secrets import Secret
     from tradewind.testing.shared_data import shared_data_dir
-    from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
-    from tradewind.venues.exchange_sim.accounts import Permissions
-    from tradewind.venues.exchange_sim.recordings import list_shared_recordings
 
     # Every logger at DEBUG, ccxt's included, to stderr and to a file under the run folder.
     redactor = setup_logging(LogConfig(level="DEBUG"))

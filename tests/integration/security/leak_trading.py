@@ -23,6 +23,9 @@ from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.config import AppConfig, NotificationsConfig, TelegramConfig, secret_values
 from tradewind.connectors.config import ExchangeConfig
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.accounts import Permissions
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.logs import RedactingFilter
 from tradewind.persistence.api_tokens import issue_token
 from tradewind.persistence.config import DatabaseConfig
@@ -30,9 +33,6 @@ from tradewind.session.live import LiveConfig, LiveSession
 from tradewind.session.operate import ServeOptions, SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession
 from tradewind.testing.telegram_fake import FakeBotApi
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.accounts import Permissions
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 SYMBOL = "XRP/ETH"
 OPERATOR = 42

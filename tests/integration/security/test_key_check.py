@@ -10,11 +10,11 @@ import pytest
 
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.key_check import check_key, judge_restrictions
+from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
+from tradewind.exchange_sim.accounts import Permissions
 from tradewind.ops.credentials import with_keystore_credentials
 from tradewind.ops.keystore import Keystore, KeystoreError
 from tradewind.ops.secrets import Secret
-from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.accounts import Permissions
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from tests.integration.session.test_live_ops import Live, _operate
 
+from tradewind.exchange_sim.faults import Fault, FaultKind
 from tradewind.ops.venue_errors import VenueErrorPolicy
-from tradewind.venues.exchange_sim.faults import Fault, FaultKind
 
 _RATIO = re.compile(r"^tradewind_rate_budget_used_ratio (\S+)$", re.MULTILINE)
 

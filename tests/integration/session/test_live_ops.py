@@ -30,20 +30,20 @@ import pandas as pd
 import pytest
 
 from tradewind.backtest.spec import Account, BacktestSpec
-from tradewind.bars import BarSeries
 from tradewind.config import AppConfig
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.intents import IntentAction
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.accounts import ApiKey, Permissions
+from tradewind.exchange_sim.orders import SimOrder
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.persistence.api_tokens import issue_token
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.risk.config import RiskConfig, parse_risk
+from tradewind.series.bars import BarSeries
 from tradewind.session.live import LiveConfig, LiveSession
 from tradewind.session.operate import ServeOptions, SessionOps
 from tradewind.strategies.base import Strategy, StrategyContext
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.accounts import ApiKey, Permissions
-from tradewind.venues.exchange_sim.orders import SimOrder
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 SYMBOL = "XRP/ETH"
 XRP = Decimal(5000)

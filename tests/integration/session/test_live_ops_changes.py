@@ -28,10 +28,10 @@ from tests.integration.session.test_live_ops import (
     _operate,
 )
 
-from tradewind.bars import BarSeries
 from tradewind.config import load_config
 from tradewind.core.intents import IntentAction
 from tradewind.risk.config import parse_risk
+from tradewind.series.bars import BarSeries
 from tradewind.strategies.base import Strategy, StrategyContext
 from tradewind.strategies.params import Param
 

@@ -18,26 +18,26 @@ import pandas as pd
 import pytest
 
 from tradewind.backtest.spec import Account, BacktestSpec
-from tradewind.bars import BarSeries
 from tradewind.config import AppConfig
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.algo_spec import Algo, AlgoSpec
 from tradewind.core.errors import UserError
 from tradewind.core.intents import IntentAction, PriceType
 from tradewind.core.orders import OrderStatus
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.accounts import ApiKey, Permissions
+from tradewind.exchange_sim.orders import SimOrder
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.logs import RedactingFilter
 from tradewind.persistence import queries
 from tradewind.persistence.audit import verify_chain
 from tradewind.persistence.bots import open_bot
 from tradewind.persistence.config import DatabaseConfig
+from tradewind.series.bars import BarSeries
 from tradewind.session.live import LiveConfig, LiveSession
 from tradewind.session.live_driver import LiveDriver
 from tradewind.session.operate import SessionOps
 from tradewind.strategies.base import Strategy, StrategyContext
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.accounts import ApiKey, Permissions
-from tradewind.venues.exchange_sim.orders import SimOrder
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 SYMBOL = "XRP/ETH"
 _names = itertools.count(1)

@@ -31,12 +31,12 @@ import pandas as pd
 import pytest
 
 from tradewind.core.orders import OrderStatus
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.accounts import ApiKey, Permissions
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.execution.parent import ParentStatus
 from tradewind.persistence.bots import open_bot
 from tradewind.persistence.execution import ExecutionStore
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.accounts import ApiKey, Permissions
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 CHILD = Path(__file__).with_name("twap_child.py")
 

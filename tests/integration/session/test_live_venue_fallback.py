@@ -25,6 +25,10 @@ from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.cli.trade import _run
 from tradewind.config import AppConfig
 from tradewind.connectors.config import ExchangeConfig
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.accounts import Permissions
+from tradewind.exchange_sim.faults import Fault, FaultKind
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.ops.fallback import FALLBACK_ACTION, FallbackPolicy, live_refusal
 from tradewind.ops.venue_errors import VenueErrorPolicy
 from tradewind.persistence.audit import verify_chain
@@ -33,10 +37,6 @@ from tradewind.persistence.models import OperatorActionRow, TradingSession
 from tradewind.session.live import LiveConfig
 from tradewind.session.operate import SessionOps
 from tradewind.session.paper import PaperConfig
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.accounts import Permissions
-from tradewind.venues.exchange_sim.faults import Fault, FaultKind
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 
 async def _trip(live: Live, seen: dict[str, Any]) -> None:

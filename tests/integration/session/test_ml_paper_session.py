@@ -18,11 +18,12 @@ from sqlalchemy import text
 from tradewind.backtest.api import backtest
 from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
-from tradewind.bars import BarSeries
 from tradewind.config import AppConfig, MlConfig
 from tradewind.connectors.client import create_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.timeframe import Timeframe
+from tradewind.exchange_sim import Api, LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.ml.artifact import ModelCard, bars_digest, file_digests
 from tradewind.ml.calibrated import fit_calibrated
 from tradewind.ml.dataset import build_dataset
@@ -35,6 +36,7 @@ from tradewind.persistence.api_tokens import issue_token
 from tradewind.persistence.bots import open_bot
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.persistence.model_registry import promote_model, register_model
+from tradewind.series.bars import BarSeries
 from tradewind.session.drift import (
     drift_report,
     final_bars_from_exchange,
@@ -42,8 +44,6 @@ from tradewind.session.drift import (
 )
 from tradewind.session.operate import SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession
-from tradewind.venues.exchange_sim import Api, LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 SYMBOL = "ETH/BTC"
 HORIZON = 12

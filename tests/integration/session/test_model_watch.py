@@ -17,7 +17,6 @@ from sqlalchemy import text
 
 from tradewind.backtest.api import prepare, run
 from tradewind.backtest.spec import Account, BacktestSpec, Window
-from tradewind.bars import BarSeries
 from tradewind.config import MlConfig
 from tradewind.core.timeframe import Timeframe
 from tradewind.ml.artifact import ModelCard, bars_digest, file_digests
@@ -40,6 +39,7 @@ from tradewind.persistence.model_registry import (
     register_model,
     registered_models,
 )
+from tradewind.series.bars import BarSeries
 from tradewind.session.driver import PaperDriver
 from tradewind.strategies.builtin.ml_ensemble import MlEnsemble
 from tradewind.strategies.builtin.ml_signal import MlSignal

@@ -23,12 +23,12 @@ from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.config import AppConfig
 from tradewind.connectors.config import ExchangeConfig
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.persistence.api_tokens import issue_token
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.session.operate import ServeOptions, SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 CHROMIUM = os.environ.get("TRADEWIND_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",

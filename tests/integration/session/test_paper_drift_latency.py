@@ -23,10 +23,10 @@ from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.data.session_recording import read_table
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.session.drift import drift_report
 from tradewind.session.paper import PaperConfig, PaperSession
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.recordings import shared_listings
 from tradewind.venues.sim.fill_model import FillModel
 
 SYMBOL = "XRP/ETH"

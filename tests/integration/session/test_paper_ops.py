@@ -23,13 +23,13 @@ from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.config import AppConfig, NotificationsConfig, TelegramConfig
 from tradewind.connectors.config import ExchangeConfig
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.persistence.api_tokens import issue_token
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.session.operate import ServeOptions, SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession
 from tradewind.testing.telegram_fake import FakeBotApi
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 
 async def test_a_session_records_its_orders_and_serves_its_operators(

@@ -18,20 +18,20 @@ import pandas as pd
 import pytest
 
 from tradewind.backtest.spec import Account, BacktestSpec
-from tradewind.bars import BarSeries
 from tradewind.config import AppConfig
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.algo_spec import Algo, AlgoSpec
 from tradewind.core.intents import IntentAction
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.execution.parent import ParentStatus
 from tradewind.persistence.bots import open_bot
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.persistence.execution import ExecutionStore
+from tradewind.series.bars import BarSeries
 from tradewind.session.operate import SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession
 from tradewind.strategies.base import Strategy, StrategyContext
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 SYMBOL = "XRP/ETH"
 TWAP = AlgoSpec(algo=Algo.TWAP, horizon_ms=10 * 60_000, slices=10, guard_bps=Decimal(80))

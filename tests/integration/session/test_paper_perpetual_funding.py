@@ -22,10 +22,10 @@ from tradewind.backtest.api import backtest
 from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.connectors.config import ExchangeConfig
+from tradewind.exchange_sim import Api, LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.session.drift import drift_report, instrument_from_settings
 from tradewind.session.paper import PaperConfig, PaperSession
-from tradewind.venues.exchange_sim import Api, LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 SYMBOL = "XRP/USDT:USDT"
 PARAMS = {"fast": 10, "slow": 30}

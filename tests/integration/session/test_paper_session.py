@@ -26,14 +26,14 @@ from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.connectors.client import create_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.data.session_recording import read_table
+from tradewind.exchange_sim import Api, LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.session.drift import (
     drift_report,
     final_bars_from_exchange,
     instrument_from_settings,
 )
 from tradewind.session.paper import PaperConfig, PaperSession
-from tradewind.venues.exchange_sim import Api, LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 SYMBOL = "XRP/ETH"
 PARAMS = {"fast": 5, "slow": 15}

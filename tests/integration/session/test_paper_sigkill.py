@@ -28,10 +28,10 @@ import pytest
 from tradewind.core.instrument import Instrument
 from tradewind.core.orders import OrderStatus
 from tradewind.engine.portfolio import Portfolio
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.persistence.bots import open_bot
 from tradewind.session.drift import instrument_from_settings
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 SYMBOL = "XRP/ETH"
 CASH = Decimal("2")

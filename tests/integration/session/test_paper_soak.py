@@ -30,10 +30,10 @@ import pytest
 from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.connectors.config import ExchangeConfig
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.recordings import list_shared_recordings, shared_listings
 from tradewind.session.paper import PaperConfig, PaperSession
 from tradewind.testing.soak import lag_ms, rss_mib, slope_mib_per_10min
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings, shared_listings
 
 SECONDS = float(os.environ.get("TRADEWIND_SOAK_SECONDS", "0"))
 REAL = ("ETH", "LTC", "ADA", "XLM", "TRX", "ETC")

@@ -21,14 +21,14 @@ from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.config import AppConfig, HeartbeatConfig
 from tradewind.connectors.config import ExchangeConfig
+from tradewind.exchange_sim import LoopbackServer, SimClock, SimExchange
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.ops.facade import Actor
 from tradewind.persistence.audit import chain_head
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.persistence.models import OperatorActionRow
 from tradewind.session.operate import SessionOps
 from tradewind.session.paper import PaperConfig, PaperSession
-from tradewind.venues.exchange_sim import LoopbackServer, SimClock, SimExchange
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 
 class Systemd:

@@ -15,12 +15,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from tradewind.backtest.spec import Account, BacktestSpec
-from tradewind.bars import BarSeries
 from tradewind.config import AppConfig
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.algo_spec import Algo, AlgoSpec
 from tradewind.core.intents import IntentAction
 from tradewind.persistence.config import DatabaseConfig
+from tradewind.series.bars import BarSeries
 from tradewind.session.live import LiveConfig, LiveSession
 from tradewind.session.operate import SessionOps
 from tradewind.strategies.base import Strategy, StrategyContext

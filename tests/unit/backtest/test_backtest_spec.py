@@ -12,8 +12,8 @@ import pytest
 
 import tradewind
 from tradewind.backtest import Account, BacktestSpec, Costs, MarketSpec, Window, prepare, run
+from tradewind.backtest.result import BacktestResult
 from tradewind.core.errors import UserError
-from tradewind.engine.result import BacktestResult
 from tradewind.venues.sim import FillModel
 
 

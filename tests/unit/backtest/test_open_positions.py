@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 
 from tradewind.backtest.results import open_positions
-from tradewind.bars import BarSeries
 from tradewind.core.instrument import Instrument
 from tradewind.core.timeframe import Timeframe
 from tradewind.engine.portfolio import Portfolio, Position
 from tradewind.performance.trades import exposure_time
+from tradewind.series.bars import BarSeries
 
 MINUTE = 60_000
 T0 = 1_767_225_600_000

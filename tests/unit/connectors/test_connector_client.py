@@ -15,7 +15,7 @@ from tradewind.connectors.client import (
 )
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.core.errors import UserError
-from tradewind.venues.exchange_sim import Fault, FaultKind, LoopbackServer
+from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer
 
 
 def test_load_markets_asks_only_the_simulated_endpoints(server: LoopbackServer) -> None:

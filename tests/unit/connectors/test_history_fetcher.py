@@ -10,9 +10,9 @@ import pytest
 from tradewind.connectors.client import create_client
 from tradewind.connectors.config import ExchangeConfig
 from tradewind.connectors.history import HistoryFetcher, RetryPolicy
+from tradewind.exchange_sim import LoopbackServer, SimExchange
+from tradewind.exchange_sim.recordings import shared_listings
 from tradewind.testing.replay import first_pass_offset
-from tradewind.venues.exchange_sim import LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.recordings import shared_listings
 
 
 def test_only_candles_closed_by_the_exchange_clock_are_yielded(shared_data: Path) -> None:

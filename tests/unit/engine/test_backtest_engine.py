@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from tradewind.backtest import backtest
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import FeeSide, Instrument
 from tradewind.core.intents import IntentAction
 from tradewind.engine.bus import MessageBus, Recorder
 from tradewind.indicators.overlap import sma
+from tradewind.series.bars import BarSeries
 from tradewind.strategies import Strategy, StrategyContext
 from tradewind.strategies.base import crossed_above, crossed_below
 from tradewind.strategies.params import Param

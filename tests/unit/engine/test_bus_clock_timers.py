@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from tradewind.backtest import backtest
-from tradewind.bars import BarSeries
 from tradewind.core.intents import IntentAction
 from tradewind.core.orders import Fill
 from tradewind.engine.bus import MessageBus, Recorder
 from tradewind.engine.clock import ClockError, LiveClock, SimulatedClock
 from tradewind.indicators.overlap import sma
+from tradewind.series.bars import BarSeries
 from tradewind.strategies import Param, Strategy, StrategyContext
 from tradewind.strategies.base import Signals, crossed_above
 

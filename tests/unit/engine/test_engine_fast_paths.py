@@ -16,10 +16,10 @@ import pytest
 from tradewind.backtest import backtest
 from tradewind.backtest import event as event_backtest
 from tradewind.backtest.inputs import bar_series, tick_of
-from tradewind.bars import BarSeries
 from tradewind.core.instrument import Instrument
 from tradewind.engine.equity import equity_curve
 from tradewind.engine.portfolio import Portfolio
+from tradewind.series.bars import BarSeries
 from tradewind.venues.sim.venue import _on_tick
 
 

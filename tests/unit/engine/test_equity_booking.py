@@ -8,13 +8,13 @@ from decimal import Decimal
 
 import numpy as np
 
-from tradewind.bars import BarSeries
 from tradewind.core.instrument import Instrument
 from tradewind.core.orders import Fill, Liquidity
 from tradewind.core.records import Side
 from tradewind.core.timeframe import Timeframe
 from tradewind.engine.equity import equity_curve
 from tradewind.engine.portfolio import Portfolio
+from tradewind.series.bars import BarSeries
 
 D = Decimal
 MINUTE = 60_000

@@ -16,9 +16,9 @@ import pytest
 
 from tradewind.backtest import backtest
 from tradewind.backtest.inputs import bar_series, instruments_for
-from tradewind.bars import BarSeries
+from tradewind.backtest.result import BacktestResult
 from tradewind.core.instrument import FeeSide
-from tradewind.engine.result import BacktestResult
+from tradewind.series.bars import BarSeries
 from tradewind.strategies import Signals, Strategy
 from tradewind.strategies.params import Param
 

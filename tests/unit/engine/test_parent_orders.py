@@ -15,7 +15,6 @@ import pytest
 from tradewind.backtest.api import prepare, run
 from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec, MarketSpec
-from tradewind.bars import BarSeries
 from tradewind.core.algo_spec import Algo, AlgoSpec, parse_algo
 from tradewind.core.instrument import Instrument
 from tradewind.core.intents import IntentAction
@@ -24,6 +23,7 @@ from tradewind.core.timeframe import Timeframe
 from tradewind.data.recorded import bundled_recorded_dir
 from tradewind.engine.bus import MessageBus
 from tradewind.execution.parent import Parent, ParentStatus
+from tradewind.series.bars import BarSeries
 from tradewind.session.driver import PaperDriver
 from tradewind.strategies.base import Strategy, StrategyContext
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from tradewind.backtest import backtest
-from tradewind.bars import BarSeries
 from tradewind.cli.main import run
 from tradewind.engine.health import reason_key
+from tradewind.series.bars import BarSeries
 from tradewind.strategies import Signals, Strategy
 
 

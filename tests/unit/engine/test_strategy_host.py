@@ -15,7 +15,6 @@ import pytest
 
 from tradewind.backtest import backtest
 from tradewind.backtest.inputs import instruments_for
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.intents import IntentAction
 from tradewind.core.orders import ClientIdFactory, Fill
@@ -28,6 +27,7 @@ from tradewind.engine.runner import BacktestRunner
 from tradewind.engine.strategy_host import FaultKind, StrategyFault, StrategyHost
 from tradewind.risk.gate import StakeGate
 from tradewind.risk.stake import Stake
+from tradewind.series.bars import BarSeries
 from tradewind.strategies import Param, Signals, Strategy, StrategyContext
 from tradewind.strategies.builtin.ma_cross import SmaCross
 from tradewind.venues.sim import SimVenue, SimVenuePort

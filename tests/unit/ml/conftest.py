@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.bundled import BUNDLED_SYMBOL, load_bundled
+from tradewind.series.bars import BarSeries
 from tradewind.testing.candles import load_candles
 
 

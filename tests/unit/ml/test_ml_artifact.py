@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.ml.artifact import (
     ModelCard,
@@ -23,6 +22,7 @@ from tradewind.ml.features import FeatureInputs, feature
 from tradewind.ml.models import BoostingSettings, ForestSettings
 from tradewind.ml.study import StudySettings
 from tradewind.ml.targets import DIRECTION_NAMES, direction_labels
+from tradewind.series.bars import BarSeries
 
 FEATURES = ("ret_1", "ret_5", "ret_20", "rsi_14", "ema_gap_50", "rv_30", "natr_14", "bb_width")
 SMALL = StudySettings(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.ml.drift import feature_drift, ks, psi
 from tradewind.ml.features import FeatureInputs, feature, feature_matrix
 from tradewind.ml.feedback import needs_recalibration, recalibrate, rolling_quality
 from tradewind.ml.targets import direction_labels
 from tradewind.ml.validation import score
+from tradewind.series.bars import BarSeries
 
 NAMES = ("ret_5", "rsi_14", "rv_30", "bb_width", "volume_z")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.bundled import BUNDLED_SYMBOL, load_bundled
@@ -18,6 +17,7 @@ from tradewind.ml.features import (
     history_bars,
     latest_rows,
 )
+from tradewind.series.bars import BarSeries
 
 BAR_ONLY = tuple(f for f in FEATURES if not f.needs_flow)
 # Running sums carry rounding from the series' start: the last digits differ (~1e-13 measured).

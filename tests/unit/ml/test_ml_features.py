@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.book.features import bar_features
 from tradewind.book.readers.trades import decode_binance_trades_parquet
 from tradewind.core.errors import UserError
@@ -23,6 +22,7 @@ from tradewind.ml.features import (
     available_features,
     feature_matrix,
 )
+from tradewind.series.bars import BarSeries
 from tradewind.testing.causality import sample_bars
 
 BAR_ONLY = tuple(f for f in FEATURES if not f.needs_flow)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.ml.labels import (
     class_weights,
@@ -15,6 +14,7 @@ from tradewind.ml.labels import (
     triple_barrier,
     uniqueness_weights,
 )
+from tradewind.series.bars import BarSeries
 
 
 def test_fixed_horizon_classes_follow_the_dead_zone(eth_5m: BarSeries) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import DataError, UserError
 from tradewind.ml.dataset import Dataset, build_dataset
 from tradewind.ml.features import FeatureInputs, Standardiser
@@ -23,6 +22,7 @@ from tradewind.ml.models import (
     load_model,
 )
 from tradewind.ml.targets import direction_labels
+from tradewind.series.bars import BarSeries
 
 
 @pytest.fixture(scope="module")

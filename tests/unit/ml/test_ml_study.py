@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.ml.dataset import build_dataset
 from tradewind.ml.features import FEATURES, Feature, FeatureInputs
 from tradewind.ml.labels import forward_return
@@ -19,6 +18,7 @@ from tradewind.ml.models import BoostingSettings, ForestSettings
 from tradewind.ml.regression import regression_labels, run_regression_study
 from tradewind.ml.study import StudySettings, run_study
 from tradewind.ml.targets import target_labels
+from tradewind.series.bars import BarSeries
 
 CI = StudySettings(
     n_splits=3,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.ml.features import Feature, FeatureInputs, FeatureLeakError, assert_features_causal
 from tradewind.ml.labels import fixed_horizon
 from tradewind.ml.models import ForestSettings, RandomForestModel
@@ -18,6 +17,7 @@ from tradewind.ml.validation import (
     score,
     unpurged_kfold,
 )
+from tradewind.series.bars import BarSeries
 
 CLASSES = np.array([-1, 0, 1], dtype=np.int64)
 

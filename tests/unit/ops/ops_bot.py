@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from tradewind.backtest.inputs import instruments_for
-from tradewind.bars import BarSeries
 from tradewind.core.algo_spec import AlgoSpec
 from tradewind.core.intents import IntentAction
 from tradewind.core.orders import ClientIdFactory, Order
@@ -31,6 +30,7 @@ from tradewind.persistence.bots import BotDatabase, open_bot
 from tradewind.risk.config import BreakerConfig, ExitConfig, RiskConfig, build_risk
 from tradewind.risk.gate import StakeGate
 from tradewind.risk.stake import Stake
+from tradewind.series.bars import BarSeries
 from tradewind.strategies import Param, Strategy, StrategyContext
 from tradewind.venues.sim import SimVenue, SimVenuePort
 

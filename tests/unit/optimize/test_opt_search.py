@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.intents import IntentAction
 from tradewind.data.bundled import BUNDLED_SYMBOL
@@ -24,6 +23,7 @@ from tradewind.optimize.market import Market, prepare_market
 from tradewind.optimize.objectives import resolve_objective
 from tradewind.optimize.search import optimize, pareto_front
 from tradewind.optimize.space import build_space
+from tradewind.series.bars import BarSeries
 from tradewind.strategies import Param, Strategy, StrategyContext
 from tradewind.strategies.registry import get_strategy
 

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 
 from tradewind.backtest import backtest
-from tradewind.bars import BarSeries, FloatArray
 from tradewind.core.errors import UserError
 from tradewind.optimize.lookahead import lookahead_analysis, recursive_analysis
 from tradewind.optimize.market import Market
 from tradewind.optimize.montecarlo import monte_carlo
 from tradewind.optimize.walkforward import walk_forward, windows_of
+from tradewind.series.bars import BarSeries, FloatArray
 from tradewind.strategies.base import Signals, Strategy, crossed_above
 from tradewind.strategies.params import Param
 from tradewind.strategies.registry import get_strategy, registered_names

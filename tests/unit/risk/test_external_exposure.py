@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pandas as pd
 
-from tradewind.bars import BarSeries
 from tradewind.core.instrument import FeeSide, Instrument
 from tradewind.core.intents import Intent, IntentAction
 from tradewind.core.ports import EXTERNAL
@@ -16,6 +15,7 @@ from tradewind.engine.account import AccountState
 from tradewind.engine.portfolio import Portfolio
 from tradewind.risk.config import RiskConfig, build_risk
 from tradewind.risk.stake import Stake
+from tradewind.series.bars import BarSeries
 
 SYMBOL = "ETH/USDT"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tradewind.bars import BarSeries
 from tradewind.core.timeframe import Timeframe
 from tradewind.risk.breakers import BreakerBoard, BreakerRules, BreakerState, EquityWatch
 from tradewind.risk.limits import EntryRequest, OpenPosition, PortfolioLimits
+from tradewind.series.bars import BarSeries
 from tradewind.sim import equity_scan
 
 D = Decimal

@@ -18,7 +18,6 @@ from sqlalchemy import select, update
 from tradewind.backtest.api import prepare
 from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
-from tradewind.bars import BarSeries
 from tradewind.config import AppConfig
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.recorded import bundled_recorded_dir
@@ -26,6 +25,7 @@ from tradewind.persistence.audit import verify_chain
 from tradewind.persistence.config import DatabaseConfig
 from tradewind.persistence.models import OperatorActionRow, RiskEventRow
 from tradewind.risk.config import parse_risk
+from tradewind.series.bars import BarSeries
 from tradewind.session.driver import PaperDriver
 from tradewind.session.operate import SessionOps
 

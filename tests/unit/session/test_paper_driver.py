@@ -12,11 +12,11 @@ import pytest
 from tradewind.backtest.api import prepare, run
 from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec, Window
-from tradewind.bars import BarSeries
 from tradewind.core.algo_spec import parse_algo
 from tradewind.core.errors import UserError
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.recorded import bundled_recorded_dir
+from tradewind.series.bars import BarSeries
 from tradewind.session.driver import PaperDriver
 from tradewind.strategies.registry import registered_names
 from tradewind.venues.sim import FillModel

@@ -18,7 +18,6 @@ import pytest
 from tradewind.backtest.api import prepare
 from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec
-from tradewind.bars import BarSeries
 from tradewind.core.orders import ClientIdFactory, OrderStatus
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.recorded import bundled_recorded_dir
@@ -26,6 +25,7 @@ from tradewind.engine.bus import MessageBus
 from tradewind.engine.recording import RepositoryRecorder
 from tradewind.engine.resume import resume_account
 from tradewind.persistence.bots import open_bot
+from tradewind.series.bars import BarSeries
 from tradewind.session.driver import PaperDriver
 
 WARMUP = 300

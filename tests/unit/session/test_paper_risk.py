@@ -13,12 +13,12 @@ import pytest
 from tradewind.backtest.api import prepare, run
 from tradewind.backtest.inputs import strategies_from
 from tradewind.backtest.spec import Account, BacktestSpec, Window
-from tradewind.bars import BarSeries
 from tradewind.core.orders import OrderStatus
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.recorded import bundled_recorded_dir
 from tradewind.engine.resume import ResumedAccount
 from tradewind.risk.config import parse_risk
+from tradewind.series.bars import BarSeries
 from tradewind.session.driver import PaperDriver
 from tradewind.venues.sim import FillModel
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.core.timeframe import Timeframe
 from tradewind.ml.artifact import ModelCard, bars_digest, make_pin
 from tradewind.ml.calibrated import fit_calibrated
@@ -17,6 +16,7 @@ from tradewind.ml.features import FeatureInputs, feature
 from tradewind.ml.models import BoostingSettings
 from tradewind.ml.study import StudySettings
 from tradewind.ml.targets import DIRECTION_NAMES, direction_labels
+from tradewind.series.bars import BarSeries
 from tradewind.strategies import get_strategy
 from tradewind.strategies.builtin._direction import direction_signals
 from tradewind.testing.candles import load_candles

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from tradewind.bars import BarSeries
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.bundled import BUNDLED_SYMBOL, load_bundled
 from tradewind.ml.artifact import ModelCard, bars_digest, make_pin
@@ -17,6 +16,7 @@ from tradewind.ml.features import FeatureInputs, feature, history_bars
 from tradewind.ml.models import BoostingSettings
 from tradewind.ml.study import StudySettings
 from tradewind.ml.targets import DIRECTION_NAMES, direction_labels
+from tradewind.series.bars import BarSeries
 from tradewind.strategies.builtin._direction import PinnedModels
 
 FEATURES = ("ret_1", "ret_20", "rsi_14", "ema_gap_50", "adx_14", "bb_width", "regime_volatile",

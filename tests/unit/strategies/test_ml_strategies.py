@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from tradewind.backtest import backtest
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.timeframe import Timeframe
 from tradewind.indicators.regime import classify_regime
@@ -22,6 +21,7 @@ from tradewind.ml.study import StudySettings
 from tradewind.ml.targets import DIRECTION_NAMES, direction_labels
 from tradewind.ml.walk_forward import WalkForwardPredictor, WalkForwardSettings
 from tradewind.optimize.lookahead import lookahead_analysis, strategy_columns
+from tradewind.series.bars import BarSeries
 from tradewind.strategies import get_strategy
 from tradewind.strategies.builtin.ml_signal import MlSignal
 from tradewind.testing.candles import load_candles

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from tradewind.backtest import backtest
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.indicators.overlap import sma
+from tradewind.series.bars import BarSeries
 from tradewind.strategies import Signals, Strategy
 from tradewind.strategies.base import crossed_above, crossed_below, signal_flags
 from tradewind.strategies.params import Param

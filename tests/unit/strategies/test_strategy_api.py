@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.timeframe import Timeframe
+from tradewind.series.bars import BarSeries
 from tradewind.strategies import (
     Param,
     ReservedNameError,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tradewind.venues.exchange_sim import FaultPlan, LoopbackServer, SimExchange
-from tradewind.venues.exchange_sim.recordings import list_shared_recordings
+from tradewind.exchange_sim import FaultPlan, LoopbackServer, SimExchange
+from tradewind.exchange_sim.recordings import list_shared_recordings
 
 
 @pytest.fixture(scope="session")

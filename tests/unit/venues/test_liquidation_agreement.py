@@ -16,11 +16,11 @@ import numpy as np
 
 from tradewind.core.instrument import Instrument, MarketType
 from tradewind.core.records import Side
-from tradewind.venues.exchange_sim import futures
-from tradewind.venues.exchange_sim.accounts import Account
-from tradewind.venues.exchange_sim.ledgers import FuturesLedger, positions_of
-from tradewind.venues.exchange_sim.listings import Api, Listing
-from tradewind.venues.exchange_sim.orders import SimOrder
+from tradewind.exchange_sim import futures
+from tradewind.exchange_sim.accounts import Account
+from tradewind.exchange_sim.ledgers import FuturesLedger, positions_of
+from tradewind.exchange_sim.listings import Api, Listing
+from tradewind.exchange_sim.orders import SimOrder
 from tradewind.venues.sim.margin import MarginAccount
 
 SYMBOL = "BTC/USDT:USDT"

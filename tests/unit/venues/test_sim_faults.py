@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tradewind.venues.exchange_sim import Fault, FaultKind, FaultPlan, LoopbackServer
+from tradewind.exchange_sim import Fault, FaultKind, FaultPlan, LoopbackServer
 
 KLINES = "/api/v3/klines"
 PARAMS = {"symbol": "ETHBTC", "interval": "5m", "limit": 2}

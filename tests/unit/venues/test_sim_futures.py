@@ -10,15 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.core.events import FundingPaid, OrderExpired, OrderFilled, PositionLiquidated
 from tradewind.core.instrument import FeeSide, Instrument, MarketType
 from tradewind.core.orders import Order, OrderType
 from tradewind.core.records import Side
 from tradewind.core.timeframe import Timeframe
+from tradewind.series.bars import BarSeries
+from tradewind.series.funding import FundingSeries
 from tradewind.venues.sim import FillModel, SimVenue
-from tradewind.venues.sim.margin import FundingSeries
 
 SYMBOL = "XRP/USDT:USDT"
 FEE = Decimal("0.0004")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import requests
 
-from tradewind.venues.exchange_sim import LoopbackServer, SimExchange
+from tradewind.exchange_sim import LoopbackServer, SimExchange
 
 ETH_BTC_ROWS = 5760
 

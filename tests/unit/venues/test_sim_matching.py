@@ -10,22 +10,22 @@ from typing import Any
 import pytest
 
 from tradewind.book.readers.bybit import decode_bybit_orderbook
-from tradewind.venues.exchange_sim.accounts import KeyRing
-from tradewind.venues.exchange_sim.candle_flow import CandleFlow
-from tradewind.venues.exchange_sim.engine import LiveMarket, MatchingEngine
-from tradewind.venues.exchange_sim.errors import BinanceError
-from tradewind.venues.exchange_sim.ledgers import positions_of
-from tradewind.venues.exchange_sim.listings import Api, Listing
-from tradewind.venues.exchange_sim.order_params import parse_order
-from tradewind.venues.exchange_sim.orders import OrderStore
-from tradewind.venues.exchange_sim.replay import (
+from tradewind.exchange_sim.accounts import KeyRing
+from tradewind.exchange_sim.candle_flow import CandleFlow
+from tradewind.exchange_sim.engine import LiveMarket, MatchingEngine
+from tradewind.exchange_sim.errors import BinanceError
+from tradewind.exchange_sim.ledgers import positions_of
+from tradewind.exchange_sim.listings import Api, Listing
+from tradewind.exchange_sim.order_params import parse_order
+from tradewind.exchange_sim.orders import OrderStore
+from tradewind.exchange_sim.replay import (
     RecordedBook,
     ReplayStep,
     ReplayTrade,
     book_from_depth_stream,
 )
-from tradewind.venues.exchange_sim.served_candles import GridCandles
-from tradewind.venues.exchange_sim.tables import KlineTable
+from tradewind.exchange_sim.served_candles import GridCandles
+from tradewind.exchange_sim.tables import KlineTable
 
 D = Decimal
 SPOT = Listing(
@@ -294,7 +294,7 @@ def test_isolated_long_is_liquidated_when_the_candle_flow_falls(shared_data: Pat
     steps = iter(flow)
     engine.apply_step(market, next(steps))
     trader = keys.create("t", futures_wallet=D(100)).account
-    from tradewind.venues.exchange_sim.futures import set_leverage, set_margin_type
+    from tradewind.exchange_sim.futures import set_leverage, set_margin_type
 
     set_margin_type(trader, "XRPUSDT", "ISOLATED")
     set_leverage(trader, "XRPUSDT", 125)

@@ -17,17 +17,17 @@ import pandas as pd
 import pytest
 
 from tradewind.book.readers.bybit import decode_bybit_orderbook
-from tradewind.venues.exchange_sim.accounts import InsufficientBalance, KeyRing, Permissions
-from tradewind.venues.exchange_sim.auth import Need, verify_rest, verify_ws
-from tradewind.venues.exchange_sim.candle_flow import CandleFlow
-from tradewind.venues.exchange_sim.clock import SimClock, wall_ms
-from tradewind.venues.exchange_sim.errors import BinanceError
-from tradewind.venues.exchange_sim.faults import Fault, FaultKind, FaultPlan
-from tradewind.venues.exchange_sim.limits import LimitConfig, RateLimits
-from tradewind.venues.exchange_sim.replay import book_from_depth_stream
-from tradewind.venues.exchange_sim.served_candles import GridCandles
-from tradewind.venues.exchange_sim.sim_book import MarketBook
-from tradewind.venues.exchange_sim.tables import KlineTable
+from tradewind.exchange_sim.accounts import InsufficientBalance, KeyRing, Permissions
+from tradewind.exchange_sim.auth import Need, verify_rest, verify_ws
+from tradewind.exchange_sim.candle_flow import CandleFlow
+from tradewind.exchange_sim.clock import SimClock, wall_ms
+from tradewind.exchange_sim.errors import BinanceError
+from tradewind.exchange_sim.faults import Fault, FaultKind, FaultPlan
+from tradewind.exchange_sim.limits import LimitConfig, RateLimits
+from tradewind.exchange_sim.replay import book_from_depth_stream
+from tradewind.exchange_sim.served_candles import GridCandles
+from tradewind.exchange_sim.sim_book import MarketBook
+from tradewind.exchange_sim.tables import KlineTable
 
 D = Decimal
 

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradewind.venues.exchange_sim.served_candles import CandleServer, GridCandles, seeded_walker
-from tradewind.venues.exchange_sim.tables import KlineTable, TradeTable, fmt, select_window
-from tradewind.venues.exchange_sim.timeline import Timeline
+from tradewind.exchange_sim.served_candles import CandleServer, GridCandles, seeded_walker
+from tradewind.exchange_sim.tables import KlineTable, TradeTable, fmt, select_window
+from tradewind.exchange_sim.timeline import Timeline
 
 KEYS = np.array([10, 20, 30, 40, 50], dtype=np.int64)
 

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradewind.bars import BarSeries
 from tradewind.core.events import (
     OrderAccepted,
     OrderExpired,
@@ -21,6 +20,7 @@ from tradewind.core.instrument import FeeSide, Instrument
 from tradewind.core.orders import Order, OrderType, TimeInForce
 from tradewind.core.records import Side
 from tradewind.core.timeframe import Timeframe
+from tradewind.series.bars import BarSeries
 from tradewind.venues.sim import FillModel, SimVenue
 from tradewind.venues.sim.fill_model import FillAt
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tradewind.venues.exchange_sim import FaultKind, SimExchange
-from tradewind.venues.exchange_sim.venue_chaos import PlannedFault, VenueChaos, VenueFault
+from tradewind.exchange_sim import FaultKind, SimExchange
+from tradewind.exchange_sim.venue_chaos import PlannedFault, VenueChaos, VenueFault
 
 OUTAGE, STALL, DIVERGE = FaultKind.VENUE_OUTAGE, FaultKind.VENUE_STALL, FaultKind.PRICE_DIVERGENCE
 

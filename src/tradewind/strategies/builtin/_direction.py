@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tradewind.bars import BarSeries
 from tradewind.core.errors import UserError
 from tradewind.ml.artifact import parse_pin
 from tradewind.ml.calibrated import CalibratedModel
@@ -25,6 +24,7 @@ from tradewind.ml.walk_forward import (
     WalkForwardPredictor,
     WalkForwardSettings,
 )
+from tradewind.series.bars import BarSeries
 from tradewind.strategies.base import Signals, Strategy
 from tradewind.strategies.params import Param
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradewind.bars import BarSeries, FloatArray
 from tradewind.indicators.momentum import rsi
 from tradewind.indicators.volatility import bbands
+from tradewind.series.bars import BarSeries, FloatArray
 from tradewind.strategies.base import Signals, Strategy, require
 from tradewind.strategies.params import Param
 from tradewind.strategies.registry import register

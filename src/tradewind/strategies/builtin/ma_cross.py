@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tradewind.bars import BarSeries, FloatArray
 from tradewind.indicators.overlap import ema, sma
+from tradewind.series.bars import BarSeries, FloatArray
 from tradewind.strategies.base import Signals, Strategy, crossed_above, crossed_below, require
 from tradewind.strategies.builtin._sides import long_short
 from tradewind.strategies.params import Param

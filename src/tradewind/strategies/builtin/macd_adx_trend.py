@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tradewind.bars import BarSeries, FloatArray
 from tradewind.indicators.momentum import macd
 from tradewind.indicators.trend import adx
+from tradewind.series.bars import BarSeries, FloatArray
 from tradewind.strategies.base import Signals, Strategy, crossed_above, crossed_below, require
 from tradewind.strategies.builtin._sides import long_short
 from tradewind.strategies.params import Param

@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from tradewind.bars import BarSeries, FloatArray
 from tradewind.core.errors import UserError
 from tradewind.ml.artifact import parse_pin
 from tradewind.ml.ensemble import DEFAULT_THRESHOLD, METHODS, Vote, weighted_vote
 from tradewind.ml.labels import DOWN, UP
+from tradewind.series.bars import BarSeries, FloatArray
 from tradewind.strategies.base import Signals, require
 from tradewind.strategies.builtin._direction import (
     PINNED_WARMUP,

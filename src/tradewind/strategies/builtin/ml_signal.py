@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradewind.bars import BarSeries, FloatArray
 from tradewind.ml.artifact import parse_pin
+from tradewind.series.bars import BarSeries, FloatArray
 from tradewind.strategies.base import Signals, require
 from tradewind.strategies.builtin._direction import (
     PINNED_WARMUP,

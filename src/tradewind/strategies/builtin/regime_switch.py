@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradewind.bars import BarSeries, BoolArray, FloatArray
 from tradewind.indicators.regime import Regime, classify_regime
+from tradewind.series.bars import BarSeries, BoolArray, FloatArray
 from tradewind.strategies.base import Signals, Strategy
 from tradewind.strategies.params import Param
 from tradewind.strategies.registry import get_strategy, register

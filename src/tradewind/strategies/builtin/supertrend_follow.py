@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradewind.bars import BarSeries, FloatArray
 from tradewind.indicators.channels import supertrend
+from tradewind.series.bars import BarSeries, FloatArray
 from tradewind.strategies.base import Signals, Strategy
 from tradewind.strategies.builtin._sides import long_short
 from tradewind.strategies.params import Param

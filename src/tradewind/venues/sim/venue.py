@@ -23,7 +23,6 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
-from tradewind.bars import BarSeries
 from tradewind.book.book import OrderBook
 from tradewind.book.impact import vwap_to_size
 from tradewind.core.errors import UserError
@@ -43,9 +42,11 @@ from tradewind.core.instrument import Instrument, MarketType
 from tradewind.core.money import ONE, ZERO, ceil_to_step, floor_to_step, to_decimal
 from tradewind.core.orders import Fill, Liquidity, Order, OrderType, TimeInForce
 from tradewind.core.records import Side
+from tradewind.series.bars import BarSeries
+from tradewind.series.funding import FundingSeries
 from tradewind.sim import rules, search
 from tradewind.venues.sim.fill_model import FillAt, FillModel
-from tradewind.venues.sim.margin import FundingSeries, MarginAccount
+from tradewind.venues.sim.margin import MarginAccount
 
 INSUFFICIENT = "Account has insufficient balance for requested action."
 WOULD_TAKE = "Order would immediately match and take."
