@@ -42,6 +42,7 @@ from tradewind.ml.features import (
     latest_rows,
 )
 from tradewind.ml.gate import DissimilarityGate, GateSettings
+from tradewind.ml.models import RandomForestModel
 from tradewind.ml.study import StudySettings, make_model, model_inputs, sample_weights
 from tradewind.ml.training import TrainedPipeline
 from tradewind.ml.validation import majority_baseline, score
@@ -243,6 +244,10 @@ def fit_calibrated(
         ds.y[split.train].astype(np.float64),
         sample_weights(ds, split.train, settings.balance_classes),
     )
+    if isinstance(model, RandomForestModel):
+        # Calibrate and validate through the compiled graph production predicts with, so the
+        # trained model and its reload give bit-identical probabilities.
+        model.compile()
     classes = np.asarray(model.classes, dtype=np.int64)
     # A class the training part never saw has no column: samples of it cannot be scored.
     calibrate = split.calibrate[np.isin(ds.y[split.calibrate], classes)]

@@ -177,6 +177,7 @@ class RandomForestModel(_Classes):
         self.settings = settings or ForestSettings()
         self._model: Any = None
         self._onnx: Any = None
+        self._graph: bytes | None = None
 
     @property
     def compiled(self) -> bool:
@@ -203,7 +204,16 @@ class RandomForestModel(_Classes):
         target = self.encode(y) if self.task == "classifier" else np.asarray(y, np.float64)
         self._model = self._make()
         self._onnx = None
+        self._graph = None
         self._model.fit(x, target, sample_weight=sample_weight)
+
+    def compile(self) -> None:
+        """Predict through the ONNX graph from now on (a classifier): the graph :meth:`save`
+        writes and a loaded model runs, so a model trained for production predicts exactly as
+        its reload does."""
+        if self.task == "classifier" and self._onnx is None:
+            self._graph = _forest_onnx(self._fitted())
+            self._onnx = _onnx_session(self._graph)
 
     def _fitted(self) -> Any:
         if self._model is None:
@@ -242,7 +252,8 @@ class RandomForestModel(_Classes):
         _write_meta(folder, self.name, self.task, self.settings, self.classes)
         sio.dump(self._fitted(), folder / "forest.skops")
         if self.task == "classifier":
-            (folder / ONNX_FILE).write_bytes(_forest_onnx(self._fitted()))
+            graph = self._graph or _forest_onnx(self._fitted())
+            (folder / ONNX_FILE).write_bytes(graph)
 
     @classmethod
     def load(cls, folder: Path) -> RandomForestModel:

@@ -62,7 +62,9 @@ def test_train_saves_a_pipeline_that_predicts_the_latest_bar(
     )  # fmt: skip
     assert outcome.code == 0, outcome.err
     assert "saved to" in outcome.out
-    assert sorted(p.name for p in out.iterdir()) == ["forest.skops", "model.json", "pipeline.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "forest.onnx", "forest.skops", "model.json", "pipeline.json"
+    ]
     pipeline = TrainedPipeline.load(out)
     c = load_candles(_eth(shared_data))
     bars = BarSeries("ETH/BTC", Timeframe.parse("5m"), c.timestamps, c.open, c.high, c.low,

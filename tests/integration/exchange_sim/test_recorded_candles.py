@@ -246,9 +246,10 @@ async def test_a_replay_behind_its_clock_never_calls_a_forming_candle_final(
     # REST: a candle whose close time has passed at the server is final when served.
     served: list[tuple[list[Any], int]] = []
     for _ in range(40):
+        # The server's time before the page: the page was served at or after it.
+        before = requests.get(lagging_server.rest_url + "/api/v3/time", timeout=5).json()
         (row,) = rest(limit=1)
-        now = requests.get(lagging_server.rest_url + "/api/v3/time", timeout=5).json()
-        served.append((row, int(now["serverTime"])))
+        served.append((row, int(before["serverTime"])))
     # Stream: a kline flagged closed carries the candle's final values.
     closed: dict[int, tuple[str, ...]] = {}
     url = lagging_server.ws_url + "/stream/ws/0"
