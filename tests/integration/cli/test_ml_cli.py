@@ -63,7 +63,10 @@ def test_train_saves_a_pipeline_that_predicts_the_latest_bar(
     assert outcome.code == 0, outcome.err
     assert "saved to" in outcome.out
     assert sorted(p.name for p in out.iterdir()) == [
-        "forest.onnx", "forest.skops", "model.json", "pipeline.json"
+        "forest.onnx",
+        "forest.skops",
+        "model.json",
+        "pipeline.json",
     ]
     pipeline = TrainedPipeline.load(out)
     c = load_candles(_eth(shared_data))
