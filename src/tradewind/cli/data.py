@@ -431,7 +431,9 @@ def show(
     if catalog.meta_path(key).is_file():
         meta = catalog.meta(key).to_dict()
         for name, value in meta["instrument"].items():
-            if value not in (None, ""):
+            if name == "margin_brackets" and value:
+                meta_table.add_row(name, _brackets_text(value))
+            elif value not in (None, ""):
                 meta_table.add_row(name, str(value))
         meta_table.add_row("volume_unit", meta["volume_unit"])
         meta_table.add_row("source", meta["source"])
@@ -584,3 +586,12 @@ def resample(
     )
     STATE.console.print(table)
     STATE.console.print(f"stored in {path}")
+
+
+def _brackets_text(rows: list[list[str]]) -> str:
+    """Maintenance-margin tiers as a trader reads them: each notional cap with its rate."""
+    parts = []
+    for cap, rate, _amount in rows:
+        limit = "above" if cap in (None, "", "inf", "Infinity") else f"to {float(cap):,.0f}"
+        parts.append(f"{limit} {float(rate) * 100:g}%")
+    return f"{len(rows)} tiers: " + "; ".join(parts)
