@@ -23,7 +23,7 @@ from bybitkit import open_account
 pybit_http = pytest.importorskip("pybit.unified_trading")
 from pybit.exceptions import FailedRequestError, InvalidRequestError  # noqa: E402
 
-from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer  # noqa: E402
+from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange  # noqa: E402
 from tradewind.exchange_sim.bybit import build_bybit_app  # noqa: E402
 
 
@@ -151,7 +151,17 @@ def test_limiter_on_retries_a_rate_limited_request(bybit_server: LoopbackServer)
 
 # Bounded: a pybit socket that keeps reconnecting would otherwise hold the run for pytest's 300 s.
 @pytest.mark.timeout(90)
-def test_websockets(bybit_server: LoopbackServer, ws_at: list[Any]) -> None:
+def test_websockets(
+    bybit_sim: SimExchange,
+    bybit_server: LoopbackServer,
+    ws_at: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # pybit records a subscription's req_id only after sending it, so an ack that comes back
+    # before that line runs is a KeyError in its reader thread and the socket exits for good
+    # (seen once in CI). Over any real network the ack trails by a round trip: give the venue
+    # one, as Bybit has, rather than answer faster than the client can listen.
+    monkeypatch.setattr(bybit_sim, "latency_s", 0.05)
     books: queue.Queue[dict[str, Any]] = queue.Queue()
     private: queue.Queue[dict[str, Any]] = queue.Queue()
     public = pybit_http.WebSocket(
