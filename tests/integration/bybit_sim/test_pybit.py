@@ -160,8 +160,8 @@ def test_websockets(
     # pybit records a subscription's req_id only after sending it, so an ack that comes back
     # before that line runs is a KeyError in its reader thread and the socket exits for good
     # (seen once in CI). Over any real network the ack trails by a round trip: give the venue
-    # one, as Bybit has, rather than answer faster than the client can listen.
-    monkeypatch.setattr(bybit_sim, "latency_s", 0.05)
+    # one (200 ms: room on a loaded machine), rather than answer faster than the client listens.
+    monkeypatch.setattr(bybit_sim, "latency_s", 0.2)
     books: queue.Queue[dict[str, Any]] = queue.Queue()
     private: queue.Queue[dict[str, Any]] = queue.Queue()
     public = pybit_http.WebSocket(
