@@ -47,6 +47,9 @@ class AlgoSpec:
     ``guard_bps`` caps every marketable child (and the MARKET algo) at that distance from the
     arrival price; ``limit_price`` is the iceberg's price (the arrival's best on our side when
     None). A VWAP with an empty ``volume_curve`` learns one from the bars known when it starts.
+    ``participation`` is POV's share of the volume; on a TWAP or VWAP it is an optional cap
+    (0: none): the parent never has more than that share of the volume traded since its start
+    in fills and open children, so slices released at once (after a restart) wait for volume.
     """
 
     algo: Algo
@@ -77,6 +80,8 @@ class AlgoSpec:
             raise UserError("vwap: the volume curve needs non-negative shares with a positive sum")
         if algo is Algo.POV and not 0 < self.participation <= 1:
             raise UserError(f"pov: participation must be in (0, 1], got {self.participation}")
+        if not 0 <= self.participation <= 1:
+            raise UserError(f"{algo}: participation must be in [0, 1], got {self.participation}")
         if algo is Algo.ICEBERG and self.visible <= 0:
             raise UserError(f"iceberg: the visible quantity must be positive, got {self.visible}")
         if self.guard_bps <= 0:

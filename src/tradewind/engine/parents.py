@@ -179,14 +179,31 @@ class ParentDesk:
     ) -> None:
         """Take back a parent an earlier session wrote (after a restart) with the children it
         recorded (see :meth:`ParentEngine.resume`); a working one is driven again from its next
-        wake-up. POV counts the volume traded since the first bar this session holds that
-        closed at or before its creation (the bars before it are gone with the process)."""
+        wake-up, slices it missed while the process was down as one catch-up child.
+
+        The volume a POV parent (or a capped TWAP/VWAP) counts is the volume traded since its
+        creation, as before the restart, read from the bars this session holds (its warm-up
+        history): when they reach back to its creation the count is exact. When the bot was
+        down longer than that history, the volume between its creation and the first bar
+        held is gone; it is estimated (:func:`gap_volume`) as the larger of what the parent's
+        fills imply at its share and the held bars' mean rate over the gap."""
         self.binding[parent.parent_id] = binding
         self.engine.resume(parent, numbered, children, now)
         for child in parent.children:
             self._owner[child] = binding
         market = self.view(parent.symbol, parent.created_ts)
-        parent.start_volume = market.volume if market is not None else ZERO
+        if market is not None:
+            parent.start_volume = market.volume
+        else:
+            # Every bar held at a restart is history (the session's warm-up).
+            bars = self._bars[parent.symbol]
+            parent.start_volume = -gap_volume(parent, bars.ts, bars.volume, bars.timeframe.ms)
+        bars = self._bars[parent.symbol]
+        if len(bars):
+            # The bars held are history: the moments in them are gone, so the parent is not
+            # driven through them one by one (a child per missed slice) but at its next
+            # wake-up after them, where everything due since goes out as one child.
+            self._driven_at = max(self._driven_at, int(bars.close_time[-1]))
         if parent.is_working:
             self.working.append(parent)
         self._settle(now)
@@ -427,3 +444,24 @@ class ParentDesk:
     def ended(self) -> list[Parent]:
         """The parents that ended (done or canceled)."""
         return [p for p in self.engine.parents.values() if p.status is not ParentStatus.WORKING]
+
+
+def gap_volume(parent: Parent, ts: np.ndarray, volume: np.ndarray, bar_ms: int) -> Decimal:
+    """The volume a restarted ``parent`` cannot read: traded between its creation and the first
+    of the bars held (open times ``ts`` in ms, ``volume`` in base units, bars ``bar_ms`` long).
+
+    An estimate, never below what the parent's own fills imply: a parent capped at a share
+    ``participation`` of the volume that filled ``q`` saw at least ``q / participation`` trade.
+    The other estimate is the held bars' mean volume per millisecond over the gap (the market's
+    recent pace; a quiet gap is overstated, a busy one understated). With no bar held, only the
+    first applies.
+    """
+    share = parent.spec.participation
+    implied = parent.filled_quantity / Decimal(repr(share)) if share > 0 else ZERO
+    if not len(ts):
+        return implied
+    gap_ms = max(int(ts[0]) - parent.created_ts, 0)
+    span = len(ts) * bar_ms
+    pace = to_decimal(float(np.nansum(volume)) / span * gap_ms) if span else ZERO
+    return max(implied, pace)
+

@@ -250,7 +250,9 @@ class ParentEngine:
         manager, carried on at the venue). ``numbered`` is how many child ids it had used: the
         next child gets the next one, so no child is sent twice. Its plan is released again
         from the start against what the children committed: slices due while the process was
-        down go out at its next drive, in one child."""
+        down go out at its next drive as one catch-up child (not dropped, not one child per
+        missed slice), within the spec's participation cap when it has one, and once it is at
+        least the market's minimum order (a smaller remainder waits for the next slice)."""
         self.restore(parent)
         manager = self.manager
         prefix = f"{parent.parent_id}-"
@@ -529,11 +531,17 @@ class ParentEngine:
 
         if algo in (Algo.TWAP, Algo.VWAP, Algo.POV):
             end = parent.created_ts + spec.horizon_ms
+            observed = market.volume - parent.start_volume
             if algo is Algo.POV:
-                target = pov_target(spec.participation, market.volume - parent.start_volume,
-                                    parent.quantity)  # fmt: skip
+                target = pov_target(spec.participation, observed, parent.quantity)
             else:
                 target = parent.due(now)
+                if spec.participation > 0:
+                    # A schedule with a participation cap never gets ahead of its share of the
+                    # volume since its start: slices released at once (a catch-up after a
+                    # restart) go out as far as the market traded for them, the rest later.
+                    target = min(target, pov_target(spec.participation, observed,
+                                                     parent.quantity))  # fmt: skip
             want = floor_to(min(target, parent.quantity) - (parent.quantity - free),
                             instrument.amount_step)  # fmt: skip
             remainder = parent.quantity - parent.filled_quantity
