@@ -307,6 +307,19 @@ class MatchingEngine:
             self._close(market, order, "EXPIRED", "EXPIRED")
         self.finish(market)
 
+    def trade_through(self, order: SimOrder, quantity: Decimal) -> Decimal:
+        """Fill up to ``quantity`` of a resting limit order at its price, as if a trade of that
+        size reached it (a test's way to fill a resting order in parts, on demand); returns
+        what filled. The order keeps resting while anything is left."""
+        market = self.markets[(order.futures, order.symbol)]
+        if order.price is None or not order.is_open or order.waiting_trigger:
+            return ZERO
+        qty = self._qty_at(market, order, order.price, min(quantity, order.remaining))
+        if qty > 0:
+            self._fill(market, None, order, order.price, qty)
+        self.finish(market)
+        return qty
+
     # ----------------------------------------------------------------- internals
     def _would_take(self, market: LiveMarket, order: SimOrder) -> bool:
         post_only = order.type == "LIMIT_MAKER" or (order.futures and order.tif == "GTX")

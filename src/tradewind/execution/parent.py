@@ -246,8 +246,9 @@ class ParentEngine:
     def resume(self, parent: Parent, numbered: int, children: list[Order], now: int) -> None:
         """Take back a parent written before a restart with the children its session recorded
         (``children``, as the repository holds them once reconciliation has looked each open
-        one up on the venue and booked what it found; an open one must already be in the order
-        manager, carried on at the venue). ``numbered`` is how many child ids it had used: the
+        one up on the venue and booked what it found; an open one is carried on at the venue:
+        taken into the order manager here unless it is there already, and the venue port must
+        follow it). ``numbered`` is how many child ids it had used: the
         next child gets the next one, so no child is sent twice. Its plan is released again
         from the start against what the children committed: slices due while the process was
         down go out at its next drive as one catch-up child (not dropped, not one child per
@@ -259,7 +260,15 @@ class ParentEngine:
         for stored in sorted(children, key=lambda o: int(o.client_id.rpartition("-")[2])):
             if not stored.client_id.startswith(prefix):
                 raise ValueError(f"{stored.client_id} is not a child of {parent.parent_id}")
-            order = manager.orders.setdefault(stored.client_id, stored)
+            order = manager.orders.get(stored.client_id)
+            if order is None:
+                order = stored
+                if not stored.status.is_terminal:
+                    # Still resting at the venue (adopted by a live restart): tracked and
+                    # reserved as if placed here, so it counts as the parent's open child.
+                    manager.adopt(stored)
+                else:
+                    manager.orders[stored.client_id] = stored
             parent.children.append(order.client_id)
             parent.live.append(order.client_id)
             self.parent_of[order.client_id] = parent.parent_id

@@ -4,6 +4,7 @@ orders as they were written ahead, and the execution costs of every order and pa
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tradewind.persistence.bots import BotDatabase
@@ -19,15 +20,30 @@ def stored_costs(bot: BotDatabase) -> dict[str, Any]:
 
 
 def parent_rows(bot: BotDatabase, *, working_only: bool = False) -> list[dict[str, Any]]:
-    """The bot's parent orders (only the working ones with ``working_only``), oldest first."""
+    """The bot's parent orders (only the working ones with ``working_only``), oldest first.
+
+    Each row has what its children filled of it (``fill_pct``, percent of its quantity) and,
+    once it ended and its costs were recorded, its implementation shortfall and total cost in
+    bps of its arrival mid (None before: a working parent has no measured cost yet).
+    """
+    store = ExecutionStore(bot.engine, bot.bot_id)
+    measured = {r.execution_id: r for r in store.costs() if r.kind == "parent"}
     rows = []
-    for stored in ExecutionStore(bot.engine, bot.bot_id).parents(working_only=working_only):
+    for stored in store.parents(working_only=working_only):
         p = stored.parent
+        cost = measured.get(p.parent_id)
+        fill_pct = float(p.filled_quantity / p.quantity * 100) if p.quantity else 0.0
         rows.append({
             "parent_id": p.parent_id, "strategy": p.strategy_id, "symbol": p.symbol,
             "side": p.side.value, "algo": p.spec.algo.value, "quantity": str(p.quantity),
-            "filled": str(p.filled_quantity), "children": stored.children,
+            "filled": str(p.filled_quantity), "fill_pct": fill_pct, "children": stored.children,
             "status": p.status.value, "reason": p.reason, "created": p.created_ts,
             "ended": p.ended_ts,
+            "shortfall_bps": _finite(cost.shortfall_bps) if cost is not None else None,
+            "total_cost_bps": _finite(cost.total_cost_bps) if cost is not None else None,
         })  # fmt: skip
     return rows
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isnan(value) else value

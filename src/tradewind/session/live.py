@@ -64,6 +64,7 @@ from tradewind.logs import register_secret
 from tradewind.ops.fallback import FALLBACK_ACTION
 from tradewind.ops.venue_errors import VenueErrorPolicy, VenueErrors
 from tradewind.persistence.audit import record_operator_action
+from tradewind.persistence.execution import StoredParent
 from tradewind.session.driver import BarDriver
 from tradewind.session.live_driver import LiveDriver
 from tradewind.session.operate import SessionOps
@@ -288,10 +289,14 @@ class LiveSession(PaperSession):
         for client_id in report.missing:
             keeper.lost(client_id, now, "lost: not on the exchange at the start of a session")
         working = sorted(c for c, o in report.orders.items() if not o.status.is_terminal)
-        if working:
+        # A resting child of a parent the bot left working (an iceberg's visible slice, a smart
+        # limit's post) is the bot's own: the resumed parent carries on from it.
+        children = _resting_children(working, ops.working_parents())
+        strays = [c for c in working if c not in children]
+        if strays:
             raise UserError(
                 "orders of an earlier session are still working on the exchange: "
-                f"{', '.join(working)}; cancel them (or let them end) before a new session"
+                f"{', '.join(strays)}; cancel them (or let them end) before a new session"
             )
         self.reconciled = report.summary()
         self.reconciled_at = time.time()
@@ -299,6 +304,17 @@ class LiveSession(PaperSession):
         self._alert("reconciled: " + self.reconciled.splitlines()[0])
         assert self.driver is not None
         self._resumed_parents(ops.resume_parents(self.driver.node))
+        orders = self.driver.node.desk.engine.manager.orders
+        adopted = [orders[c] for c in sorted(children)]
+        if ops.recorder is not None:
+            # Their later fills add to what they had, under their strategy.
+            ops.recorder.adopt(adopted)
+        for order in adopted:
+            port.adopt(order)
+        if children:
+            text = "adopted resting child order(s): " + ", ".join(sorted(children))
+            log.info("%s", text)
+            self._alert(text)
         await port.start()
         self._reconcile_while_trading(stored, report)
 
@@ -460,3 +476,16 @@ class LiveSession(PaperSession):
                 await asyncio.sleep(0.05)
         if port is not None:
             await port.close()
+
+
+def _resting_children(working: list[str], parents: list[StoredParent]) -> set[str]:
+    """The client ids among ``working`` that are children of the stored working ``parents``
+    (``<parent>-<n>`` with ``n`` within the ids the parent numbered)."""
+    numbered = {s.parent.parent_id: s.children for s in parents}
+    found = set()
+    for client_id in working:
+        parent_id, _, number = client_id.rpartition("-")
+        if number.isdigit() and 0 < int(number) <= numbered.get(parent_id, 0):
+            found.add(client_id)
+    return found
+

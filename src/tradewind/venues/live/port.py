@@ -266,6 +266,22 @@ class LiveVenuePort:
         account is in one-way position mode (hedge mode is refused by name)."""
         await account.configure_futures(self._call, self.instruments, symbol, leverage, margin_mode)
 
+    def adopt(self, order: Order) -> None:
+        """Follow a working order an earlier session of the bot sent (a restart adopts the
+        resting child of a parent it resumes): its events from now on come through the sink as
+        for an order sent here. ``order`` carries what the bot booked of it (its fills, by trade
+        id): only fills beyond those are delivered, so none is booked twice."""
+        record = self._records.setdefault(order.client_id, _Record(order))
+        record.venue_id = order.venue_order_id or record.venue_id
+        if record.venue_id:
+            self._by_venue_id[record.venue_id] = order.client_id
+        record.accepted = True
+        record.status = order.status
+        record.trade_ids.update(f.trade_id for f in order.fills)
+        record.filled = max(record.filled, order.filled_quantity)
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.get_running_loop().create_task(self._poll())
+
     def knows(self, client_id: str) -> bool:
         """True when ``client_id`` was sent (or refused) through this port."""
         return client_id in self._records

@@ -313,6 +313,41 @@
       "No filled order yet");
   }
 
+  // The parents as written ahead (every working one, then the latest ended ones, newest first)
+  // and the stored costs by algorithm: what /parents and /costs/stored answer.
+  const ENDED_PARENTS = 20;
+  function renderParents(parents, stored) {
+    const newest = (a, b) => b.created - a.created;
+    const working = parents.filter((p) => p.status === "working").sort(newest);
+    const ended = parents.filter((p) => p.status !== "working").sort(newest);
+    const shown = [...working, ...ended.slice(0, ENDED_PARENTS)];
+    $("parents-count").textContent = `${working.length} working; ${ended.length} ended` +
+      (ended.length > ENDED_PARENTS ? `, the latest ${ENDED_PARENTS} shown` : "");
+    const size = qtyColumn(shown.flatMap((p) => [p.quantity, p.filled]));
+    const badge = {working: "warn", done: "", canceled: "bad"};
+    const share = (v) => (missing(v) ? "n/a" : fixed(1).format(Number(v)) + "%");
+    fill($("parents"), [["Created (UTC)"], ["Parent"], ["Strategy"], ["Symbol"], ["Side"],
+      ["Algorithm"], ["Status"], ["Quantity", 1], ["Filled", 1], ["Fill", 1], ["Children", 1],
+      ["Shortfall", 1], ["Total cost", 1], ["Reason"]],
+      shown.map((p) => el("tr", {dataset: {key: p.parent_id}}, txt(when(p.created)),
+        txt(p.parent_id), txt(p.strategy), txt(p.symbol), txt(p.side), txt(p.algo),
+        el("td", {}, el("span", {class: `badge ${badge[p.status] || ""}`}, p.status)),
+        num(p.quantity, size(p.quantity)), num(p.filled, size(p.filled)),
+        num(p.fill_pct, share(p.fill_pct)), num(p.children, String(p.children)),
+        num(p.shortfall_bps, p.status === "working" ? "working" : bps(p.shortfall_bps),
+          sign(p.shortfall_bps) === "pos" ? "neg" : sign(p.shortfall_bps) === "neg" ? "pos" : ""),
+        num(p.total_cost_bps, p.status === "working" ? "" : bps(p.total_cost_bps)),
+        el("td", {class: "wrap"}, p.reason))),
+      "No parent order (an intent or the run's execution setting names an algorithm)");
+    fill($("stored-costs"), [["Algorithm"], ["Executions", 1], ["Shortfall", 1], ["Fees", 1],
+      ["Opportunity", 1], ["Total cost", 1], ["Fill rate", 1]],
+      (stored.by_algo || []).map((r) => el("tr", {dataset: {key: r.algo}}, txt(r.algo),
+        num(r.count, String(r.count)), num(r.shortfall_bps, bps(r.shortfall_bps)),
+        num(r.fee_bps, bps(r.fee_bps)), num(r.opportunity_bps, bps(r.opportunity_bps)),
+        num(r.total_cost_bps, bps(r.total_cost_bps)), num(r.fill_rate, pct(r.fill_rate)))),
+      "No stored execution cost yet");
+  }
+
   function renderRuns(runs) {
     const rows = runs.map((r) => el("tr", {dataset: {key: String(r.run)}},
       num(r.run, String(r.run)), txt(r.kind), txt(r.strategy), txt((r.symbols || "").replaceAll(",", ", ")),
@@ -417,12 +452,12 @@
     try {
       const names = ["status", "positions", "orders", "trades?limit=50", "profit", "performance",
         "risk", "strategies", "costs", "equity", "runs?limit=50", "actions?limit=20",
-        "jobs?limit=20", "models"];
+        "jobs?limit=20", "models", "parents", "costs/stored"];
       const answers = await Promise.all(names.map((n) => get("/" + n)));
       const [status, positions, orders, trades, profit, performance, risk, strategies, costs,
-        equity, runs, actions, jobs, models] = answers;
+        equity, runs, actions, jobs, models, parents, storedCosts] = answers;
       latest = {status, positions, orders, trades, profit, performance, risk, strategies, costs,
-        equity, runs, actions, jobs, models};
+        equity, runs, actions, jobs, models, parents, storedCosts};
       setCurrency(equity.currency);
       renderHeader(status, risk);
       renderCards(status, profit, positions, risk, equity);
@@ -435,6 +470,7 @@
       renderLimitsForm(risk);
       renderStrategies(strategies);
       renderCosts(costs);
+      renderParents(parents, storedCosts);
       renderRuns(runs);
       renderActions(actions);
       renderJobs(jobs);
