@@ -464,4 +464,3 @@ def gap_volume(parent: Parent, ts: np.ndarray, volume: np.ndarray, bar_ms: int) 
     span = len(ts) * bar_ms
     pace = to_decimal(float(np.nansum(volume)) / span * gap_ms) if span else ZERO
     return max(implied, pace)
-

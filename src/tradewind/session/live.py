@@ -488,4 +488,3 @@ def _resting_children(working: list[str], parents: list[StoredParent]) -> set[st
         if number.isdigit() and 0 < int(number) <= numbered.get(parent_id, 0):
             found.add(client_id)
     return found
-

@@ -140,7 +140,8 @@ async def test_a_restart_adopts_the_resting_iceberg_child_and_books_its_fills_on
     assert ids == [f"{parent_id}-{k}" for k in range(1, len(ids) + 1)], ids
     assert len(ids) >= 2  # the adopted child, then the iceberg's next one(s)
     [adopted] = [o for o in orders if o.client_id == first]
-    assert adopted.filled == 120 and len(adopted.fills) == 3  # in three parts, as traded
+    assert adopted.filled == 120
+    assert len(adopted.fills) == 3  # in three parts, as traded
     for order in orders:
         assert stored[order.client_id].filled_quantity == order.filled, order.client_id
     # Each of the exchange's trades booked once, no more.

@@ -135,7 +135,7 @@ def test_a_capped_twap_catches_up_only_as_far_as_the_volume_allows(frame: pd.Dat
         second, parent = _restart(frame, WARMUP + 7, killed)
         _feed(second, frame, WARMUP + 7, WARMUP + 8)
         orders = second.node.desk.engine.manager.orders
-        [catch_up] = [orders[c] for c in parent.children[len(killed[2]):]]
+        [catch_up] = [orders[c] for c in parent.children[len(killed[2]) :]]
         quantity_of[cap] = catch_up.quantity
         if cap:
             # Fills and open children at most the cap's share of the volume since its start.
@@ -201,4 +201,3 @@ def test_the_gap_estimate_is_never_below_what_the_fills_imply() -> None:
     assert busy == Decimal(300)
     assert gap_volume(replace(parent, filled_quantity=Decimal(0)), np.array([], dtype=np.int64),
                       np.array([]), STEP) == 0  # fmt: skip
-
