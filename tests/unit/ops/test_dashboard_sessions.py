@@ -261,3 +261,17 @@ def test_parents_and_costs_are_stored_and_read_back_through_the_api(
     for mine, theirs in zip(summary["by_algo"], live.book.aggregate("algo"), strict=True):
         assert mine == pytest.approx(theirs)
     assert [row["venue"] for row in summary["by_venue"]] == ["sim"]
+    # Each parent row carries its fill and, once it ended, its own measured cost.
+    measured = {r.execution_id: r for r in live.book.records if r.kind == "parent"}
+    for parent in parents:
+        row = rows[parent.parent_id]
+        assert row["fill_pct"] == pytest.approx(
+            float(parent.filled_quantity / parent.quantity * 100)
+        )
+        cost = measured.get(parent.parent_id)
+        if cost is None:
+            assert parent.is_working
+            assert row["shortfall_bps"] is None
+        else:
+            assert row["shortfall_bps"] == pytest.approx(cost.shortfall_bps)
+            assert row["total_cost_bps"] == pytest.approx(cost.total_cost_bps)
