@@ -45,7 +45,8 @@ def test_a_resumed_smart_limit_carries_on_from_its_resting_child(shared_data: ob
                           market=MarketView(t0.ts, t0.bids[0][0], t0.asks[0][0]))  # fmt: skip
     [child] = parent.children
     resting = first.manager.orders[child]
-    assert resting.is_open and resting.post_only
+    assert resting.is_open
+    assert resting.post_only
     # kill -9 with the post resting: the repository gives back the parent and the open child.
     second = _engine(venue)
     sink[0] = second
