@@ -8,6 +8,7 @@ uses (the event engine's run is :mod:`tradewind.backtest.event`, the kernel's
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -36,7 +37,7 @@ from tradewind.backtest.inputs import (
 )
 from tradewind.backtest.kernel import run_kernel
 from tradewind.backtest.result import BacktestResult
-from tradewind.backtest.results import bars_frame, code_version, data_hash, iso_utc
+from tradewind.backtest.results import BarFrames, code_version, data_hash, iso_utc
 from tradewind.backtest.spec import Account, BacktestSpec, Costs, Feeds, MarketSpec, Window
 from tradewind.book.stream import DecodedBookStream
 from tradewind.book.tape import QuoteTape, TradeTape
@@ -210,7 +211,7 @@ def assemble_result(
     primary = next(iter(bars.values()))
     close = None
     if len(bars) == 1:
-        close = primary.close[np.searchsorted(primary.ts, timeline)]
+        close = _close_on(primary, timeline)
     metrics: dict[str, Any] = dict(summarize(equity, timeline, trades, close, primary.timeframe.ms))
     # The trade statistics count closed trades only; what is still open is reported beside them,
     # and is exposure all the same.
@@ -244,7 +245,7 @@ def assemble_result(
         "timeframe": str(primary.timeframe),
         "data_start": iso_utc(int(timeline[0])),
         "data_end": iso_utc(int(timeline[-1])),
-        "data_hash": data_hash(bars),
+        "data_hash": None,  # filled in when first read (deferred_meta below)
         "cash": str(prepared.cash),
         "account_currency": prepared.quote,
         "stake": str(prepared.stake),
@@ -278,12 +279,30 @@ def assemble_result(
         orders=orders,
         meta=meta,
         denials=denials,
-        close={n: bars_frame(b) for n, b in bars.items()},
+        close=BarFrames(bars),
         breaker_events=breaker_events,
         health=health,
         faults=[fault_row(f) for f in faults],
         tca=tca,
+        deferred_meta={}
+        if "data_hash" in (extra_meta or {})
+        else {"data_hash": functools.partial(data_hash, dict(bars))},
     )
+
+
+def _close_on(series: BarSeries, timeline: np.ndarray) -> np.ndarray:
+    """``series``' close at each time of ``timeline`` (times of its bars)."""
+    skip = len(series.ts) - len(timeline)
+    if (
+        skip >= 0
+        and len(timeline)
+        and series.ts[skip] == timeline[0]
+        and series.ts[-1] == timeline[-1]
+    ):
+        # The run's timeline is the series' bars from the first traded one on (both strictly
+        # increasing, same length, same ends): a slice, not a search over a million bars.
+        return series.close[skip:]
+    return series.close[np.searchsorted(series.ts, timeline)]
 
 
 def backtest(

@@ -3,7 +3,6 @@ checked once, with a clear error for every user mistake (part of the composition
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -232,16 +231,7 @@ def on_price_grid(bars: dict[str, BarSeries], instruments: dict[str, Instrument]
 
 def tick_of(series: BarSeries) -> Decimal:
     """The tick of ``series``' prices, by the inference ``data import`` uses too."""
-    prices = np.concatenate([series.open, series.high, series.low, series.close])
-    # Sorting is most of a short backtest's setup; the same prices (an optimizer's or a
-    # benchmark's repeated runs) give the same tick, so it is remembered by their digest.
-    key = hashlib.sha256(prices.tobytes()).digest()
-    found = _TICKS.get(key)
-    if found is None:
-        if len(_TICKS) >= _TICK_CACHE_SIZE:
-            _TICKS.clear()  # a bound on memory; a miss only costs the sort again
-        found = _TICKS[key] = price_step_or_default(prices)
-    return found
+    return price_step_or_default(series.open, series.high, series.low, series.close)
 
 
 def parse_fraction(value: float | Decimal | str, name: str) -> Decimal:
@@ -315,8 +305,3 @@ def index_at(
         return default
     moment = _moment(when, label)
     return int(np.searchsorted(series.ts, moment.value // 1_000_000, side="left"))
-
-
-_TICKS: dict[bytes, Decimal] = {}
-
-_TICK_CACHE_SIZE = 64

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ class BacktestResult:
     meta: dict[str, Any] = field(default_factory=dict)
     denials: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Intents the risk gate denied: time, strategy, symbol, action, reason and code."""
-    close: dict[str, pd.DataFrame] = field(default_factory=dict)
+    close: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     """The OHLCV bars of each symbol the run traded, for the report's chart."""
     breaker_events: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Circuit-breaker transitions: time, bar, symbol, breaker, state, reason."""
@@ -56,6 +57,22 @@ class BacktestResult:
     tca: dict[str, Any] = field(default_factory=dict)
     """Transaction-cost analysis (:mod:`tradewind.execution.tca`): ``records`` (one per filled
     order), ``alerts``, and aggregates ``by_strategy``, ``by_venue`` and ``by_algo``."""
+    deferred_meta: dict[str, Callable[[], Any]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """Entries of ``meta`` computed when ``meta`` is first read, each filled in at the key it
+    holds there (the data's SHA-256 over every bar costs more than a 1M-row kernel run: an
+    optimiser's trial or a screening loop that never reads the metadata does not pay it)."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == "meta":
+            deferred = object.__getattribute__(self, "deferred_meta")
+            if deferred:
+                meta = object.__getattribute__(self, "meta")
+                for key, compute in deferred.items():
+                    meta[key] = compute()
+                deferred.clear()
+        return object.__getattribute__(self, name)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The ``--json`` document: metrics, trades (ISO-8601 UTC times), and metadata.

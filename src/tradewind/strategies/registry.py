@@ -7,6 +7,7 @@ group for installed plugins); nothing is discovered by scanning folders.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib.util
 import sys
 import traceback
@@ -42,6 +43,14 @@ def register(cls: S) -> S:
 def _load_builtins_and_plugins() -> None:
     import tradewind.strategies.builtin  # noqa: F401  (registers the built-ins)
 
+    _load_plugins()
+
+
+@functools.cache
+def _load_plugins() -> None:
+    """Register the installed plugins' strategies, once a process: reading the distributions'
+    entry points costs as much as a short backtest, and what is installed does not change under a
+    running program (a plugin that fails raises, and is tried again next time)."""
     for entry in entry_points(group=_ENTRY_POINT_GROUP):
         if entry.name in _REGISTRY:
             continue
