@@ -233,6 +233,16 @@ class SourceSet:
         """The source whose bars are emitted now."""
         return self.sources[self.active]
 
+    @property
+    def active_name(self) -> str:
+        """The name of the source whose events are emitted now."""
+        return self.active_source.name
+
+    @property
+    def names(self) -> list[str]:
+        """The sources' names, in priority order."""
+        return [s.name for s in self.sources]
+
     def divergent_symbols(self) -> set[str]:
         """Return the symbols in the data divergence state (no new entries on them)."""
         return self.crosscheck.divergent_symbols()

@@ -211,6 +211,16 @@ class SourcesConfig(BaseModel):
         Price aggregators polled with the context venues (their prices, and BTC dominance).
     context_limits
         Limits on the market context (spread between venues, funding) that stop new entries.
+    funding
+        Venues of the funding rate as an ordered need, primary first, polled over REST with
+        failover (:mod:`~tradewind.connectors.polled_sources`; empty: not a need).
+    open_interest
+        Venues of open interest as an ordered need, the same way.
+    poll_period_s
+        Seconds between two polls of the funding and open-interest needs.
+    poll_timeout_s
+        Seconds a venue of a polled need has to answer before it counts as failed (the switch
+        to the next venue happens in the same poll).
     aggregator_check_s
         Seconds between polls of the aggregators' prices for the continuous cross-check (each
         price then counts as one more source's mid, under the same divergence and outlier
@@ -234,6 +244,10 @@ class SourcesConfig(BaseModel):
     aggregators: list[AggregatorConfig] = Field(default_factory=list)
     aggregator_check_s: float | None = Field(default=None, gt=0, lt=5.0)
     context_limits: ContextLimits | None = None
+    funding: list[ContextVenueConfig] = Field(default_factory=list)
+    open_interest: list[ContextVenueConfig] = Field(default_factory=list)
+    poll_period_s: float = Field(default=10.0, gt=0)
+    poll_timeout_s: float = Field(default=MIN_FAILOVER_S, gt=0)
 
     @model_validator(mode="after")
     def _unique(self) -> SourcesConfig:
@@ -241,6 +255,8 @@ class SourcesConfig(BaseModel):
                             ("trade source", [s.name for s in self.trades]),
                             ("book source", [s.name for s in self.books]),
                             ("context venue", [v.name for v in self.context]),
+                            ("funding source", [v.name for v in self.funding]),
+                            ("open-interest source", [v.name for v in self.open_interest]),
                             ("aggregator", [a.name for a in self.aggregators])):  # fmt: skip
             if len(set(names)) != len(names):
                 raise UserError(f"a {kind} is named twice in {', '.join(names)}")

@@ -113,3 +113,25 @@ class MarketContext:
         if len(weighted) == len(rated) and total:
             return sum((rate * oi for rate, oi in weighted), Decimal(0)) / total
         return sum((rate for rate, _ in rated), Decimal(0)) / len(rated)
+
+
+@dataclass(frozen=True, slots=True)
+class ContextReading:
+    """One poll's figure of a polled data need (``funding``: the funding rate per interval;
+    ``open_interest``: base units) for canonical ``symbol``, from the need's active venue.
+
+    ``poll`` numbers the need's polls from 1; every poll gives one reading per symbol (from the
+    next venue in order when the active one fails), so consecutive numbers show no gap.
+    ``secondary`` is True when ``venue`` is not the first of the need. ``exchange_ms`` is the
+    venue's own stamp when it gave one; ``next_funding_ms`` is set for funding.
+    """
+
+    need: str
+    symbol: str
+    venue: str
+    value: Decimal
+    poll: int
+    received_ms: int
+    secondary: bool = False
+    exchange_ms: int | None = None
+    next_funding_ms: int | None = None

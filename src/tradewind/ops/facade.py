@@ -42,6 +42,7 @@ from tradewind.risk.config import RiskConfig
 
 if TYPE_CHECKING:
     from tradewind.connectors.failover import SourceSet
+    from tradewind.connectors.polled_sources import PolledSourceSet
 
 __all__ = ["PERIODS", "Actor", "ControlFacade", "LogTail"]
 
@@ -149,6 +150,9 @@ class ControlFacade:
         self.heartbeat = heartbeat
         self.market_sources: SourceSet | None = None
         """The session's market-data sources when it reads several (their metrics)."""
+        self.need_sources: list[SourceSet | PolledSourceSet] = []
+        """The session's other ordered needs (trades, books, funding, open interest): their
+        switches and active sources as metrics."""
         self.config = config
         self.config_path = config_path
         self.config_overrides = dict(config_overrides or {})

@@ -8,7 +8,9 @@ from the Node's bus and from the runtime as they happen. Each bot has its own re
 A session reading several market-data sources hands their
 :class:`~tradewind.connectors.failover.SourceSet` to the facade (``facade.market_sources``); each
 scrape then reads its receive lags (p50 and p99 per source and stream, in ms), its switches, its
-active source and the symbols in the data divergence state.
+active source and the symbols in the data divergence state. The session's other ordered needs
+(``facade.need_sources``: trade and book sets, the polled funding and open-interest sets) export
+their switches and active source the same way, labelled by need.
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ class BotMetrics:
         self.rate_budget_use: Callable[[], float] | None = None
         """The share of the exchange's request-weight budget in use (a live session's shared
         budget), read at each scrape; None leaves the gauge at 0."""
-        self._switches_seen = 0
+        self._switches_seen: dict[str, int] = {}
         self._divergence_seen: set[str] = set()
         self._sent: dict[str, float] = {}
         for state in OrderStatus:
@@ -174,6 +176,8 @@ class BotMetrics:
             self.jobs.labels(state=state).set(count)
         if facade.market_sources is not None:
             self._sources(facade.market_sources)
+        for needs in facade.need_sources:
+            self._switching(needs.need, needs.switches, needs.names, needs.active_name)
         if self.rate_budget_use is not None:
             self.rate_budget.set(self.rate_budget_use())
         return generate_latest(self.registry)
@@ -183,13 +187,15 @@ class BotMetrics:
             p50, p99 = sources.latency.percentiles(source, stream)
             self.receive_lag.labels(source=source, stream=stream, quantile="0.5").set(p50)
             self.receive_lag.labels(source=source, stream=stream, quantile="0.99").set(p99)
-        # The set counts its switches; the counter moves by what it has not seen yet.
-        self.switches.labels(need=sources.need).inc(sources.switches - self._switches_seen)
-        self._switches_seen = sources.switches
-        for source in sources.sources:
-            active = 1 if source is sources.active_source else 0
-            self.active_source.labels(need=sources.need, source=source.name).set(active)
+        self._switching(sources.need, sources.switches, sources.names, sources.active_name)
         divergent = sources.divergent_symbols()
         self._divergence_seen |= divergent
         for symbol in self._divergence_seen:
             self.divergence.labels(symbol=symbol).set(1 if symbol in divergent else 0)
+
+    def _switching(self, need: str, switches: int, names: list[str], active: str) -> None:
+        # A set counts its switches; the counter moves by what it has not seen yet.
+        self.switches.labels(need=need).inc(switches - self._switches_seen.get(need, 0))
+        self._switches_seen[need] = switches
+        for name in names:
+            self.active_source.labels(need=need, source=name).set(1 if name == active else 0)
