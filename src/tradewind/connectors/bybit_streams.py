@@ -13,6 +13,9 @@ topic                      feed stream kind  fields read
 ``orderbook.1.{SYM}``      ticker            ``type`` (snapshot/delta), ``data.b a`` (price,
                                              size; size 0 removes), ``cts`` or ``ts``
 ``publicTrade.{SYM}``      trade             ``data[]``: ``T p v S i``
+``orderbook.{50|200}.      depth             the L2 book: ``snapshot`` then ``delta`` with
+{SYM}``                                      consecutive ``u`` (:mod:`.bybit_book`: sequence
+                                             checks, resync by resubscribing)
 =========================  ================  ==================================================
 
 The best bid and offer come from ``orderbook.1`` because spot's ``tickers`` topic carries no
@@ -28,6 +31,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from tradewind.connectors.binance_streams import StreamKind
+from tradewind.connectors.bybit_book import book_depth
 from tradewind.connectors.candles import KlineUpdate
 from tradewind.connectors.stream_protocols import RawKline, Route, StreamProtocol
 from tradewind.core.errors import UserError
@@ -59,16 +63,18 @@ def interval(timeframe: str) -> str:
 
 
 class BybitProtocol(StreamProtocol):
-    """Bybit's v5 public streams of spot and linear markets: candles, best bid and offer, and
-    trades (see the module docstring)."""
+    """Bybit's v5 public streams of spot and linear markets: candles, best bid and offer,
+    trades and L2 books of ``book_levels`` (50 or fewer: ``orderbook.50``, else
+    ``orderbook.200``; see the module docstring)."""
 
     exchange = "bybit"
-    kinds = frozenset({StreamKind.KLINE, StreamKind.TICKER, StreamKind.TRADE})
+    kinds = frozenset({StreamKind.KLINE, StreamKind.TICKER, StreamKind.TRADE, StreamKind.DEPTH})
     page_limit: ClassVar[dict[str, int]] = {"spot": 1000, "linear": 1000}
     page_weight: ClassVar[dict[str, int]] = {"spot": 1, "linear": 1}
 
-    def __init__(self) -> None:
+    def __init__(self, *, book_levels: int = 200) -> None:
         self._tops: dict[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]] = {}
+        self.book_depth = book_depth(book_levels)
 
     def stream_name(self, market_id: str, kind: StreamKind, timeframe: str | None) -> str:
         """Return the topic (``kline.5.BTCUSDT``, ``orderbook.1.BTCUSDT``, ``publicTrade...``)."""
@@ -80,6 +86,8 @@ class BybitProtocol(StreamProtocol):
             return f"orderbook.1.{market_id}"
         if kind is StreamKind.TRADE:
             return f"publicTrade.{market_id}"
+        if kind is StreamKind.DEPTH:
+            return f"orderbook.{self.book_depth}.{market_id}"
         raise ValueError(f"bybit streams no {kind.value} here")
 
     def url(self, client: Any, market_type: str, kind: StreamKind, message_hash: str) -> str:
@@ -94,6 +102,10 @@ class BybitProtocol(StreamProtocol):
     def subscribe_request(self, streams: list[str], request_id: Any) -> dict[str, Any]:
         """Return the ``subscribe`` frame."""
         return {"op": "subscribe", "args": streams, "req_id": str(request_id)}
+
+    def unsubscribe_request(self, streams: list[str], request_id: Any) -> dict[str, Any]:
+        """Return the ``unsubscribe`` frame."""
+        return {"op": "unsubscribe", "args": streams, "req_id": str(request_id)}
 
     def is_ack(self, message: Any, request_id: Any) -> bool:
         """Tell whether ``message`` is the successful answer of the ``subscribe``."""
@@ -111,6 +123,8 @@ class BybitProtocol(StreamProtocol):
             return StreamKind.KLINE, parts[2], _UNIFIED[parts[1]]
         if len(parts) == 3 and parts[0] == "orderbook" and parts[1] == "1":
             return StreamKind.TICKER, parts[2], None
+        if len(parts) == 3 and parts[0] == "orderbook" and parts[1] == str(self.book_depth):
+            return StreamKind.DEPTH, parts[2], None
         if len(parts) == 2 and parts[0] == "publicTrade":
             return StreamKind.TRADE, parts[1], None
         return None

@@ -43,6 +43,7 @@ from tradewind.connectors import binance_streams as bs
 from tradewind.connectors.backoff import Backoff
 from tradewind.connectors.binance_streams import StreamKind
 from tradewind.connectors.book_sync import BookSync, snapshot_weight
+from tradewind.connectors.bybit_book import BybitBookSync
 from tradewind.connectors.candle_history import CandleHistory
 from tradewind.connectors.candles import CandleTracker
 from tradewind.connectors.rate_budget import RateBudget
@@ -151,7 +152,7 @@ class MarketFeed:
     ) -> None:
         self.client = client
         self.spec = spec
-        self.protocol = protocol_for(str(client.id))
+        self.protocol = protocol_for(str(client.id), book_levels=spec.snapshot_limit)
         self.protocol.check_kinds(spec.kinds)
         self.budget = budget or RateBudget()
         self.recorder = recorder
@@ -163,7 +164,7 @@ class MarketFeed:
         self.events: asyncio.Queue[MarketEvent] = asyncio.Queue()
         self.groups: list[StreamGroup] = []
         self.trackers: dict[tuple[str, str], CandleTracker] = {}
-        self.books: dict[str, BookSync] = {}
+        self.books: dict[str, BookSync | BybitBookSync] = {}
         self.history: CandleHistory | None = None
         self._by_url: dict[str, StreamGroup] = {}
         self._stream_of: dict[tuple[str, StreamKind, str | None], str] = {}
@@ -324,7 +325,15 @@ class MarketFeed:
     def _watch_name(symbol: str, stream: str) -> str:
         return f"{symbol} {stream}"
 
-    def _book_sync(self, symbol: str, futures: bool) -> BookSync:
+    def _book_sync(self, symbol: str, futures: bool) -> BookSync | BybitBookSync:
+        if self.protocol.exchange == "bybit":
+            # Bybit's stream carries its own snapshots: a resync resubscribes.
+            return BybitBookSync(
+                symbol, resubscribe=lambda: self._resubscribe(symbol, StreamKind.DEPTH),
+                emit=self.events.put_nowait, clock=self.clock,
+                on_resync=lambda reason: self._alert(f"{symbol} depth", (symbol,),
+                                                     AlertKind.BOOK_RESYNC, reason),
+            )  # fmt: skip
         market_id = self.client.market(symbol)["id"]
         limit = self.spec.snapshot_limit
 
@@ -351,6 +360,18 @@ class MarketFeed:
             clock=self.clock,
             weight=snapshot_weight(limit),
         )
+
+    async def _resubscribe(self, symbol: str, kind: StreamKind) -> None:
+        """Unsubscribe and subscribe ``symbol``'s stream of ``kind`` again on its connection
+        (nothing when it is not connected: the reconnect subscribes afresh)."""
+        stream = self._stream_of[(symbol, kind, None)]
+        group = self._group_by_watch[self._watch_name(symbol, stream)]
+        connection = getattr(self.client, "clients", {}).get(group.url)
+        if connection is None:
+            return
+        for request in (self.protocol.unsubscribe_request, self.protocol.subscribe_request):
+            await connection.send(request([stream], self.protocol.request_id(self.client,
+                                                                               group.url)))  # fmt: skip
 
     # ----------------------------------------------------------------- messages
     def _tap(self, client: Any, message: Any) -> Any:

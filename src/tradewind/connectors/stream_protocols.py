@@ -62,6 +62,16 @@ class StreamProtocol(ABC):
     def subscribe_request(self, streams: list[str], request_id: Any) -> dict[str, Any]:
         """Return the frame that subscribes ``streams``."""
 
+    def unsubscribe_request(self, streams: list[str], request_id: Any) -> dict[str, Any]:
+        """Return the frame that unsubscribes ``streams``.
+
+        Raises
+        ------
+        UserError
+            For a protocol that never unsubscribes.
+        """
+        raise UserError(f"{self.exchange} streams are not unsubscribed here")
+
     @abstractmethod
     def is_ack(self, message: Any, request_id: Any) -> bool:
         """Tell whether ``message`` acknowledges the subscription ``request_id``."""
@@ -187,9 +197,10 @@ class BinanceProtocol(StreamProtocol):
         return [row[:6] for row in rows]
 
 
-def protocol_for(exchange: str) -> StreamProtocol:
+def protocol_for(exchange: str, *, book_levels: int = 1000) -> StreamProtocol:
     """Return a fresh protocol of the ccxt exchange id ``exchange`` (one per feed: a protocol
-    may keep per-stream state, such as Bybit's top of book).
+    may keep per-stream state, such as Bybit's top of book); ``book_levels`` is the depth of
+    the L2 books the feed keeps where the stream names it (Bybit's ``orderbook.50``/``200``).
 
     Raises
     ------
@@ -198,12 +209,11 @@ def protocol_for(exchange: str) -> StreamProtocol:
     """
     from tradewind.connectors.bybit_streams import BybitProtocol  # it builds on this module
 
-    protocols: dict[str, type[StreamProtocol]] = {"binance": BinanceProtocol,
-                                                  "bybit": BybitProtocol}  # fmt: skip
-    protocol = protocols.get(exchange)
-    if protocol is None:
-        raise UserError(f"the market feed streams {', '.join(sorted(protocols))}, not {exchange!r}")
-    return protocol()
+    if exchange == "bybit":
+        return BybitProtocol(book_levels=book_levels)
+    if exchange == "binance":
+        return BinanceProtocol()
+    raise UserError(f"the market feed streams binance, bybit, not {exchange!r}")
 
 
 STREAMED_EXCHANGES = frozenset({"binance", "bybit"})

@@ -59,5 +59,17 @@ def test_a_timeframe_bybit_lacks_and_a_kind_it_does_not_stream_are_one_line_erro
     bybit = BybitProtocol()
     with pytest.raises(UserError, match="bybit has no 1s candles"):
         bybit.stream_name("ETHBTC", StreamKind.KLINE, "1s")
-    with pytest.raises(UserError, match="not depth"):
-        bybit.check_kinds(frozenset({StreamKind.KLINE, StreamKind.DEPTH}))
+    with pytest.raises(UserError, match="not mark_price"):
+        bybit.check_kinds(frozenset({StreamKind.KLINE, StreamKind.MARK_PRICE}))
+
+
+def test_depth_streams_the_50_or_200_level_book_the_feed_asks_for() -> None:
+    assert BybitProtocol(book_levels=50).stream_name("XRPUSDT", StreamKind.DEPTH, None) == (
+        "orderbook.50.XRPUSDT"
+    )
+    bybit = BybitProtocol(book_levels=1000)
+    assert bybit.stream_name("XRPUSDT", StreamKind.DEPTH, None) == "orderbook.200.XRPUSDT"
+    assert bybit.route({"topic": "orderbook.200.XRPUSDT"}) == (StreamKind.DEPTH, "XRPUSDT", None)
+    assert bybit.route({"topic": "orderbook.50.XRPUSDT"}) is None  # not the depth subscribed
+    assert bybit.unsubscribe_request(["orderbook.200.XRPUSDT"], 7) == {
+        "op": "unsubscribe", "args": ["orderbook.200.XRPUSDT"], "req_id": "7"}  # fmt: skip

@@ -9,8 +9,10 @@ topic                      messages
 =========================  ==========================================================
 ``orderbook.{d}.{SYM}``    a ``snapshot`` of the top ``d`` levels on subscribe, then
                            ``delta`` messages (absolute sizes, ``"0"`` deletes) with
-                           ``u`` (the book's update id, rising) and ``seq``; when the
-                           replay loops, a new ``snapshot`` (Bybit's reset)
+                           ``u`` (the topic's update id: one more per delta pushed, as
+                           on Bybit, so a lost delta is a gap in ``u``) and ``seq``
+                           (the book's own update id, rising); when the replay loops,
+                           a new ``snapshot`` (Bybit's reset)
 ``publicTrade.{SYM}``      every trade of the live market
 ``tickers.{SYM}``          the ``/v5/market/tickers`` row when it changes
 ``kline.{i}.{SYM}``        the served candle (:mod:`..served_candles`), ``confirm``
@@ -80,6 +82,9 @@ class _Topic:
     bids: dict[str, str] = field(default_factory=dict)
     asks: dict[str, str] = field(default_factory=dict)
     update_id: int = 0
+    pushed: int = 0
+    """Deltas (and resets) built for this topic: the ``u`` of the last one; a snapshot sent to
+    a new subscriber carries it, so that subscriber's next delta is ``u + 1``."""
     last: Any = None
 
 
@@ -219,6 +224,7 @@ class BybitStreams:
             # The book was rebuilt (a new replay): Bybit's reset is a fresh snapshot.
             topic.bids, topic.asks, topic.update_id = bids, asks, update_id
             if send:
+                topic.pushed += 1
                 self._publish(topic, self._book_message(topic, "snapshot", bids, asks), raw=True)
             return
         if update_id == topic.update_id and send:
@@ -227,6 +233,8 @@ class BybitStreams:
         ask_delta = _delta(topic.asks, asks)
         topic.bids, topic.asks, topic.update_id = bids, asks, update_id
         if send and (bid_delta or ask_delta):
+            # Counted before the fault draw: a dropped delta leaves a gap in ``u``, as on Bybit.
+            topic.pushed += 1
             self._publish(topic, self._book_message(topic, "delta", dict(bid_delta),
                                                     dict(ask_delta)), raw=True)  # fmt: skip
 
@@ -237,7 +245,7 @@ class BybitStreams:
         return _dumps({
             "topic": f"orderbook.{topic.arg}.{topic.symbol}", "type": kind, "ts": now,
             "data": {"s": topic.symbol, "b": [[p, q] for p, q in _sorted(bids, True)],
-                     "a": [[p, q] for p, q in _sorted(asks, False)], "u": topic.update_id,
+                     "a": [[p, q] for p, q in _sorted(asks, False)], "u": topic.pushed,
                      "seq": topic.update_id},
             "cts": now,
         })  # fmt: skip
