@@ -24,9 +24,13 @@ than the last one it emitted, taken from the *active* source:
 The same set serves the other data needs, one set per need (``need``):
 
 - **trades**: the active source's :class:`~tradewind.core.market_events.TradePrinted` events,
-  marked with their venue. Venues' prints are their own, so a takeover neither replays nor
-  backfills the prints of the source it replaces: the stream is the new source's from the
-  switch on (``SourceSwitched`` says where one venue's prints end and the next one's begin).
+  marked with their venue, each print once: per symbol the set remembers the time of the last
+  print it emitted (and the ids printed at that millisecond) and emits only later ones. Every
+  source's last ``buffer_prints`` prints are kept, so a takeover first emits the new source's
+  prints since the last one emitted: the tape has no hole in time across the seam, and where
+  the venues replay one recording (the same prints, ids and times) no print is missing or
+  emitted twice. Venues that print differently give the new venue's prints of the silent
+  spell (``SourceSwitched`` says where one venue's prints end and the next one's begin).
 - **books**: the active source's :class:`~tradewind.core.market_events.BookUpdated` events; a
   takeover first emits the new source's book as it stands (``resynced``), and
   :meth:`SourceSet.book` is the active source's book.
@@ -101,6 +105,9 @@ class SourceSet:
         switch events).
     buffer_bars
         Bars kept per source, symbol and timeframe for a takeover.
+    buffer_prints
+        Prints kept per source and symbol for a takeover (a ``trades`` set): enough for the
+        failover allowance on a busy market (BTC/USDT prints about 40 a second).
     monotonic
         Clock of the health checks, in seconds (the feeds' own).
     clock
@@ -114,6 +121,7 @@ class SourceSet:
         *,
         need: str = "candles",
         buffer_bars: int = 1000,
+        buffer_prints: int = 10_000,
         monotonic: Callable[[], float] = time.monotonic,
         clock: Callable[[], int] = wall_ms,
     ) -> None:
@@ -133,7 +141,11 @@ class SourceSet:
         self.emitted: dict[_BarKey, int] = {}
         """Open time of the last bar emitted per (symbol, timeframe)."""
         self._buffer_bars = buffer_bars
+        self._buffer_prints = buffer_prints
         self._bars: list[dict[_BarKey, deque[BarClosed]]] = [{} for _ in sources]
+        self._prints: list[dict[str, deque[TradePrinted]]] = [{} for _ in sources]
+        self.printed: dict[str, tuple[int, set[str]]] = {}
+        """Per symbol, the time of the last print emitted and the ids emitted at that time."""
         self._healthy_since: dict[int, float] = {}
         self._monotonic = monotonic
         self._clock = clock
@@ -311,13 +323,18 @@ class SourceSet:
                                                            secondary=index > 0))  # fmt: skip
         elif isinstance(event, TradePrinted):
             self._lag(name, "trade", event.exchange_ms, event.received_ms)
-            if self.need == "trades" and index == self.active:
+            if self.need == "trades":
                 trade = event.trade
                 symbol = source.canonical.get(trade.symbol, trade.symbol)
                 if trade.symbol != symbol:
                     trade = dataclasses.replace(trade, symbol=symbol)
-                self.events.put_nowait(dataclasses.replace(event, trade=trade, venue=name,
-                                                           secondary=index > 0))  # fmt: skip
+                marked = dataclasses.replace(event, trade=trade, venue=name, secondary=index > 0)
+                buffer = self._prints[index].get(symbol)
+                if buffer is None:
+                    buffer = self._prints[index][symbol] = deque(maxlen=self._buffer_prints)
+                buffer.append(marked)
+                if index == self.active:
+                    self._print(marked)
         elif isinstance(event, MarkPriceUpdated):
             self._lag(name, "mark", event.exchange_ms, event.received_ms)
         elif isinstance(event, StreamAlert):
@@ -376,6 +393,21 @@ class SourceSet:
         for event in reversed(newer):
             self._fill_hole(key, event.bar.ts)
             self._emit(key, event)
+
+    def _print(self, event: TradePrinted) -> None:
+        """Emit a print later than the last one emitted of its symbol (at its millisecond, one
+        whose id was not emitted yet)."""
+        trade = event.trade
+        last = self.printed.get(trade.symbol)
+        # A print without an id cannot be told from another at its millisecond: it passes.
+        if last is not None and (trade.ts < last[0] or (trade.ts == last[0] and trade.trade_id
+                                                         and trade.trade_id in last[1])):  # fmt: skip
+            return
+        if last is None or trade.ts > last[0]:
+            self.printed[trade.symbol] = (trade.ts, {trade.trade_id})
+        else:
+            last[1].add(trade.trade_id)
+        self.events.put_nowait(event)
 
     def _fill_hole(self, key: _BarKey, ts: int) -> None:
         last = self.emitted.get(key)
@@ -470,6 +502,9 @@ class SourceSet:
         ))  # fmt: skip
         for key in list(self._bars[index]):
             self._offer(key)
+        for prints in self._prints[index].values():
+            for event in prints:
+                self._print(event)
         if self.need == "books":
             source = self.active_source
             for venue_symbol, sync in source.feed.books.items():

@@ -21,7 +21,9 @@ With :attr:`PaperConfig.sources` the bars come from several exchanges at once
 ``exchange`` (instruments, warm-up), the others hot standbys that take over without a missing
 bar; their book tickers are cross-checked, and a symbol whose sources diverge takes no new
 entries until they agree again (the "data divergence" breaker; exits still pass), as a symbol
-with a silent stream does (the "stale data" breaker).
+with a silent stream does (the "stale data" breaker). ``[[sources.trades]]`` and
+``[[sources.books]]`` are source sets of their own whose active venue's prints and book updates
+reach the strategies' ``on_trade`` and ``on_book`` (:mod:`tradewind.session.market_needs`).
 
 Instants are evaluated when every symbol's bar for them has arrived; one that stays incomplete for
 ``grace_s`` seconds of wall time is evaluated without the missing bars (logged). Stop with
@@ -82,6 +84,7 @@ from tradewind.risk.stake import Stake
 from tradewind.series.bars import BarBuffer
 from tradewind.session.driver import BarDriver, PaperDriver, StepReport
 from tradewind.session.funding import FundingTracker
+from tradewind.session.market_needs import MarketNeeds
 from tradewind.session.operate import SessionOps
 from tradewind.strategies.base import Strategy
 from tradewind.venues.sim import SimVenue
@@ -215,6 +218,7 @@ class PaperSession:
         self._held: dict[str, str] = {}
         """Symbols whose entries a data breaker stopped, with the reason."""
         self._context: ContextFeed | None = None
+        self._needs: MarketNeeds | None = None
         run_dir = Path(config.run_dir)
         if (run_dir / SESSION_FILE).exists():
             raise UserError(f"{run_dir} holds a session already; give another --run-dir")
@@ -272,6 +276,7 @@ class PaperSession:
             self._context = self._open_context()
             if self._context is not None:
                 await self._context.start()
+            await self._open_needs()
             self._phase("trading")
             await self._trade(feed)
         except BaseException as error:
@@ -283,6 +288,8 @@ class PaperSession:
             await feed.stop()
             if self._context is not None:
                 await self._context.stop()
+            if self._needs is not None:
+                await self._needs.stop()
             if self.ops is not None:
                 await self.ops.stop(self._end_reason)
         return await self._finish()
@@ -304,6 +311,16 @@ class PaperSession:
         opened = open_sources(sources, spec, recorder=self.recorder.market_message,
                               primary_client=client)  # fmt: skip
         return SourceSet(opened, sources)
+
+    async def _open_needs(self) -> None:
+        """Start the ``[[sources.trades]]`` and ``[[sources.books]]`` sets (none without)."""
+        sources = self.config.sources
+        if sources is None or not (sources.trades or sources.books):
+            return
+        self._needs = MarketNeeds(sources, self.config.symbols)
+        await self._needs.start()
+        if self.ops is not None and self.ops.facade is not None:
+            self.ops.facade.need_sources.extend(self._needs.sets.values())
 
     def _open_context(self) -> ContextFeed | None:
         """The market-context poller of the ``[[sources.context]]`` venues and
@@ -520,6 +537,8 @@ class PaperSession:
 
     def _tick(self, feed: MarketFeed | SourceSet) -> None:
         """What runs between feed events (about every 0.2 s): the data breakers."""
+        if self._needs is not None and self.driver is not None:
+            self._needs.drain(self.driver.node, lambda event: self._on_event(event, record=True))
         held = dict.fromkeys(feed.stale_symbols(), STALE_DATA)
         if isinstance(feed, SourceSet):
             held.update(dict.fromkeys(feed.divergent_symbols(), DATA_DIVERGENCE))

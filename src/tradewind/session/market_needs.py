@@ -1,0 +1,89 @@
+"""The trade and book needs of a session that reads several market-data sources: the
+``[[sources.trades]]`` and ``[[sources.books]]`` of its config, each a
+:class:`~tradewind.connectors.failover.SourceSet` of its own (hot standbys, failover, switch
+back), whose active venue's prints and book updates go to the strategies' ``on_trade`` and
+``on_book`` hooks (and the book to the parents of the symbol) through the Node.
+
+The candle need stays the session's own feed (its bars drive the instants); these sets stream
+beside it and are drained between its events, so a print reaches the strategies within the
+session loop's wait (0.2 s at most) of its arrival. The Node's clock moves to each print's and
+book's exchange time (never backwards), as in a backtest fed trades and books.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tradewind.connectors.binance_streams import StreamKind
+from tradewind.connectors.failover import SourceSet
+from tradewind.connectors.market_feed import FeedSpec
+from tradewind.connectors.source_config import SourcesConfig
+from tradewind.connectors.sources import open_sources
+from tradewind.core.market_events import BookUpdated, TradePrinted
+from tradewind.engine.node import Node
+
+_KINDS = {
+    # A trade source's health is judged on every connection: its book ticker keeps talking on a
+    # quiet market, and it feeds the cross-check.
+    "trades": frozenset({StreamKind.TRADE, StreamKind.TICKER}),
+    "books": frozenset({StreamKind.DEPTH}),
+}
+
+
+class MarketNeeds:
+    """The trade and book source sets of ``config`` for ``symbols`` (canonical); a need without
+    sources is not opened.
+
+    Parameters
+    ----------
+    config
+        The session's ``[sources]``.
+    symbols
+        The session's symbols.
+    book_levels
+        Levels of each L2 book (Binance's snapshot limit; Bybit's 50 or 200).
+    """
+
+    def __init__(self, config: SourcesConfig, symbols: Sequence[str], *,
+                 book_levels: int = 1000) -> None:  # fmt: skip
+        self.sets: dict[str, SourceSet] = {}
+        for need, kinds in _KINDS.items():
+            if getattr(config, need):
+                spec = FeedSpec(symbols=tuple(symbols), kinds=kinds, warmup_bars=0,
+                                snapshot_limit=book_levels)  # fmt: skip
+                self.sets[need] = SourceSet(open_sources(config, spec, need=need), config,
+                                            need=need)  # fmt: skip
+        self.trades = 0
+        """Prints handed to the Node."""
+        self.books = 0
+        """Book updates handed to the Node."""
+
+    def __bool__(self) -> bool:
+        return bool(self.sets)
+
+    async def start(self, ready_timeout_s: float = 60.0) -> None:
+        """Start every set (their sources stream at once)."""
+        for sources in self.sets.values():
+            await sources.start(ready_timeout_s=ready_timeout_s)
+
+    async def stop(self) -> None:
+        """Stop every set and close its clients."""
+        for sources in self.sets.values():
+            await sources.stop()
+
+    def drain(self, node: Node, other: Callable[[Any], None]) -> None:
+        """Hand what the sets have queued to ``node``: prints to ``on_trade``, book updates (the
+        active venue's book) to ``on_book``; switches, cross-check findings and stream alerts to
+        ``other``."""
+        for sources in self.sets.values():
+            while not sources.events.empty():
+                event = sources.events.get_nowait()
+                if isinstance(event, TradePrinted):
+                    self.trades += 1
+                    node.on_trade(event.trade.symbol, event.trade)
+                elif isinstance(event, BookUpdated):
+                    self.books += 1
+                    node.on_book(event.symbol, sources.book(event.symbol))
+                else:
+                    other(event)
