@@ -143,11 +143,13 @@ def trade(
 
     The exchange and its URLs come from the config's [exchange] table (name, rest_url, ws_url, as
     `tradewind exchange-sim` prints them), so the same command runs against a real exchange's
-    public data or the simulator. With [[sources.candles]] in the config, a paper session reads
-    every source listed at once, fails over between them without a missing bar, and takes no new
-    entries while their prices diverge (docs/market-sources.md). Several symbols: --symbol A/B,C/D
-    (one account). The session records what it saw in --run-dir; `tradewind drift RUN_DIR`
-    replays it through the backtest. Stop with Ctrl-C (the summary is printed) or --max-bars.
+    public data or the simulator. With [[sources.candles]] in the config, a paper or live session
+    reads every source listed at once, fails over between them without a missing bar, and takes
+    no new entries while their prices diverge (docs/market-sources.md); a live session's orders
+    still go to the [exchange] alone (the first candle source: the same venue, without the key).
+    Several symbols: --symbol A/B,C/D (one account). The session records what it saw in
+    --run-dir; `tradewind drift RUN_DIR` replays it through the backtest. Stop with Ctrl-C (the
+    summary is printed) or --max-bars.
 
     `--mode live` sends real orders with the [exchange] key (or its keystore entry): it asks for
     confirmation (or --i-understand-live-orders), refuses a key that can withdraw, uses at most
@@ -203,9 +205,6 @@ def trade(
     store = _keystore(keystore, passphrase_fd, needed=_names_keystore_entries(mode))
     fallback = None
     if mode == "live":
-        if STATE.config().sources is not None:
-            raise UserError("[sources] is read by paper sessions only so far: a live session "
-                            "reads the [exchange] it trades on; remove [sources] for --mode live")  # fmt: skip
         if max_capital is None:
             raise UserError("--mode live needs --max-capital: the most the bot may use, "
                             "e.g. --max-capital 200")  # fmt: skip
@@ -219,7 +218,7 @@ def trade(
             max_orders_per_minute=max_orders_per_minute,
             allow_unrestricted_ip=allow_unrestricted_ip,
             unverifiable_key_ok=unverifiable_key_ok, reconcile_s=reconcile_every,
-            venue_errors=_venue_errors(), **common,
+            venue_errors=_venue_errors(), sources=STATE.config().sources, **common,
         )  # fmt: skip
         fallback = _live_refusal(bot)
         if fallback is not None:

@@ -36,6 +36,14 @@ from tradewind.connectors.stream_protocols import STREAMED_EXCHANGES
 from tradewind.core.errors import UserError
 from tradewind.core.market_context import MarketContext
 
+
+def public_exchange(exchange: ExchangeConfig) -> ExchangeConfig:
+    """Return ``exchange`` without its credentials: the venue as a market-data source reads it
+    (a live session's first candle source is its trading ``[exchange]``, with no key)."""
+    return exchange.model_copy(update={"api_key": None, "secret": None, "password": None,
+                                       "keystore_entry": None})  # fmt: skip
+
+
 MIN_FAILOVER_S = 5.0
 """The failover allowance is ``max(2 x push interval, MIN_FAILOVER_S)`` after the last message."""
 

@@ -34,6 +34,13 @@ in the audit trail, alert, and stop: the caller goes on in paper (:attr:`LiveSes
 and live resumes only through ``tradewind live-resume`` with a two-factor code
 (:mod:`tradewind.session.venue_fallback`).
 
+With :attr:`~tradewind.session.paper.PaperConfig.sources` the market data comes from ordered
+sources with failover, as in a paper session (:class:`~tradewind.connectors.failover.SourceSet`;
+the first candle source is the trading exchange, read through the session's own client), while
+every order still goes to the one trading exchange: a stalled candle stream on the trading venue
+hands the bars to the next source and the session keeps deciding and trading on them, with the
+"stale data" and "data divergence" breakers applied as in paper.
+
 When the session stops, its open orders are cancelled on the exchange (a fallback's confirmed
 stops excepted); positions stay.
 """
@@ -50,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from tradewind.backtest.api import PreparedRun
+from tradewind.connectors.failover import SourceSet
 from tradewind.connectors.key_check import check_key
 from tradewind.connectors.market_feed import MarketFeed
 from tradewind.connectors.shared_budget import SharedRateBudget
@@ -392,7 +400,7 @@ class LiveSession(PaperSession):
 
     # -- while trading ----------------------------------------------------------------------------
 
-    def _tick(self, feed: MarketFeed) -> None:
+    def _tick(self, feed: MarketFeed | SourceSet) -> None:
         super()._tick(feed)
         health = feed.health()
         if self.reconciling is not None and any(

@@ -57,7 +57,7 @@ from tradewind.connectors.context_feed import ContextFeed
 from tradewind.connectors.failover import SourceSet
 from tradewind.connectors.instruments import instruments_from_markets
 from tradewind.connectors.market_feed import FeedSpec, MarketFeed
-from tradewind.connectors.source_config import SourcesConfig
+from tradewind.connectors.source_config import SourcesConfig, public_exchange
 from tradewind.connectors.sources import open_sources
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
@@ -148,10 +148,13 @@ class PaperConfig:
     sources: SourcesConfig | None = None
 
     def __post_init__(self) -> None:
-        if self.sources is not None and self.sources.candles[0].exchange != self.exchange:
+        # A live session's [exchange] carries its key; a source never does: compare the rest.
+        if self.sources is not None and self.sources.candles[0].exchange != public_exchange(
+            self.exchange
+        ):
             raise UserError(
                 "the first of the [[sources.candles]] is the session's exchange: give it the "
-                "[exchange] table's settings"
+                "[exchange] table's settings (without the key)"
             )
         if not self.symbols:
             raise UserError("a paper session needs at least one --symbol")

@@ -129,7 +129,7 @@ async def test_bybit_depth_is_a_books_source_with_sequence_checks(shared_data: P
     # Bybit's run: its venue's events only, opened by its book as it stood, ids rising, and one
     # more resynced event (the fresh snapshot) after the gap, none between gap and snapshot.
     start = seen.index(away) + 1
-    run = [e for e in seen[start:seen.index(back)] if isinstance(e, BookUpdated)]
+    run = [e for e in seen[start : seen.index(back)] if isinstance(e, BookUpdated)]
     assert len(run) >= 10
     assert all(e.venue == "bybit" and e.secondary and e.symbol == SYMBOL for e in run)
     assert run[0].resynced

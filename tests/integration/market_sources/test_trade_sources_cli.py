@@ -1,5 +1,6 @@
 """``tradewind trade --mode paper`` with ``[[sources.candles]]`` in the config: the session reads
-both simulated venues and records which; user mistakes in ``[sources]`` exit 2 naming them."""
+both simulated venues and records which; user mistakes in ``[sources]`` exit 2 naming them (a
+live session's first candle source that is not its trading exchange among them)."""
 
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ async def test_sources_mistakes_exit_2_naming_them(tmp_path: Path) -> None:
                                     "--max-capital", "1", "--i-understand-live-orders")  # fmt: skip
     assert code == 2
     assert err.startswith("error:"), err
-    assert "[sources] is read by paper sessions only" in err, err
+    # A live session reads [sources] too, but its first candle source is its trading exchange.
+    assert "the first of the [[sources.candles]] is the session's exchange" in err, err
     code, _, err = await _tradewind("trade", *args, "--config", str(keyed))
     assert code == 2
     assert "source 'binance': a market-data source reads public data; give it no key" in err, err
