@@ -182,5 +182,20 @@ class BarBuffer:
         """Every bar so far (views: nothing is copied)."""
         n = self._n
         v = self._values
-        return BarSeries(self.symbol, self.timeframe, self._ts[:n], v[0, :n], v[1, :n],
-                         v[2, :n], v[3, :n], v[4, :n])  # fmt: skip
+        columns = {"ts": self._ts[:n], "open": v[0, :n], "high": v[1, :n], "low": v[2, :n],
+                   "close": v[3, :n], "volume": v[4, :n]}  # fmt: skip
+        # Built without BarSeries.__post_init__: its checks (equal lengths, increasing times)
+        # hold by construction here (append refuses an older bar), and they read the whole
+        # history, which a session would pay again at every bar it closes.
+        out = object.__new__(BarSeries)
+        object.__setattr__(out, "symbol", self.symbol)
+        object.__setattr__(out, "timeframe", self.timeframe)
+        for name, view in columns.items():
+            view.flags.writeable = False
+            object.__setattr__(out, name, view)
+        return out
+
+    def last_values(self) -> tuple[float, float, float, float, float]:
+        """The newest bar's ``(open, high, low, close, volume)`` as floats."""
+        o, h, lo, c, v = self._values[:, self._n - 1].tolist()
+        return o, h, lo, c, v

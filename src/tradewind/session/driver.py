@@ -2,12 +2,14 @@
 as the exchange closes them. :class:`BarDriver` is the part a live session shares
 (:mod:`tradewind.session.live_driver`): the bars, the instants, the signals and the bar closes.
 
-Signals are recomputed over every bar the session holds (its warm-up and each bar closed since)
-whenever a bar closes: the signal at bar ``i`` is computed from bars ``0..i``, exactly the input a
-backtest over the same bars gives the strategy at ``i`` (strategies are causal, which the lookahead
-tests prove), so the session's decisions equal the backtest's by construction, not by tuning. The
-price is a pass over the history per bar: for the bar lengths people trade (a minute and up) this
-is milliseconds, measured in ``make bench``.
+A binding's signal at bar ``i`` is what the strategy computes from bars ``0..i``, exactly the
+input a backtest over the same bars gives it at ``i`` (strategies are causal, which the lookahead
+tests prove), so the session's decisions equal the backtest's by construction, not by tuning.
+Strategies with a signal stream (every built-in but the regime switch and the ML ones) are fed
+each closed bar and extend their signals by one bar (:mod:`tradewind.session.signal_tape`: the
+stream is checked against the vectorised signals over the warm-up, and a comparison too close to
+call is computed the vectorised way). The others are recomputed over every bar held whenever a
+bar closes, a pass over the history per bar; ``make bench`` measures both.
 
 Risk rules run the same way: the risk engine and the protective exits (stops, ATR stops,
 trailing, break-even, time stops, take-profit, scale-out, pyramiding, breakers) are the backtest's,
@@ -57,6 +59,7 @@ from tradewind.engine.resume import ResumedAccount
 from tradewind.risk.engine import RiskEngine
 from tradewind.series.bars import BarBuffer, BarSeries
 from tradewind.session.funding import FundingEvent, FundingTracker
+from tradewind.session.signal_tape import SignalTape
 from tradewind.strategies.base import Strategy
 from tradewind.venues.sim import SimVenue
 
@@ -78,10 +81,10 @@ class BarDriver(ABC):
     """Closed bars in, instants out: what the paper and the live driver share.
 
     It keeps the bars (warm-up and each bar closed since), collects them into instants
-    (:meth:`add`, :meth:`ready`, :meth:`flush`), recomputes every binding's signals over the bars
-    held when its symbol's bar closes, and calls the Node's bar closes and timers. Where orders go
-    and how their events come back is the subclass's: :meth:`_wire` builds the engine and
-    :meth:`_step` runs one instant.
+    (:meth:`add`, :meth:`ready`, :meth:`flush`), extends every binding's signals to the new bar
+    when its symbol's bar closes (streamed, or recomputed over the bars held), and calls the
+    Node's bar closes and timers. Where orders go and how their events come back is the
+    subclass's: :meth:`_wire` builds the engine and :meth:`_step` runs one instant.
 
     Parameters
     ----------
@@ -128,6 +131,12 @@ class BarDriver(ABC):
         self._by_symbol: dict[str, list[Binding]] = {}
         for binding in self.node.bindings:
             self._by_symbol.setdefault(binding.symbol, []).append(binding)
+        self._tapes: dict[Binding, SignalTape] = {}
+        for binding in self.node.bindings:
+            tape = SignalTape.start(binding, self.bars[binding.symbol])
+            if tape is not None:
+                self._tapes[binding] = tape
+        self._recomputes = 0
         self._pending: dict[int, dict[str, Bar]] = {}
         self.funding: FundingTracker | None = None
         """The perpetuals' funding as the session learns it; a complete instant waits until the
@@ -180,6 +189,18 @@ class BarDriver(ABC):
             out.append(close)
         return out
 
+    @property
+    def streamed(self) -> list[Binding]:
+        """The bindings whose signals are extended bar by bar from their strategy's stream
+        (the others are recomputed over every bar held when a bar closes)."""
+        return list(self._tapes)
+
+    @property
+    def recomputes(self) -> int:
+        """How many times a binding's signals were recomputed over every bar held: each bar of
+        a binding without a stream, and each unsure step of one with a stream."""
+        return self._recomputes + sum(tape.fallbacks for tape in self._tapes.values())
+
     def oldest_pending(self) -> int | None:
         """The earliest close time still waiting (None when nothing waits)."""
         return min(self._pending) if self._pending else None
@@ -227,11 +248,30 @@ class BarDriver(ABC):
                 node.protection.replace_bars(symbol, series)
             if isinstance(self.engine.gate, RiskEngine):
                 self.engine.gate.replace_bars(symbol, series)
+            row = buffer.last_values()
             for binding in self._by_symbol.get(symbol, ()):
-                for name, value in signal_arrays(binding.strategy, series).items():
-                    setattr(binding, name, value)
+                self._signals(binding, series, row)
             index[symbol] = len(series) - 1
         return index
+
+    def _signals(
+        self, binding: Binding, series: BarSeries, row: tuple[float, float, float, float, float]
+    ) -> None:
+        """Extend ``binding``'s signals to the new last bar of ``series`` (whose OHLCV is
+        ``row``): from its tape when it has one, else recomputed over every bar held."""
+        tape = self._tapes.get(binding)
+        if tape is not None and tape.advance(series, row):
+            return
+        self._recomputes += 1
+        for name, value in signal_arrays(binding.strategy, series).items():
+            setattr(binding, name, value)
+        if tape is not None:
+            self._recomputes += tape.fallbacks
+            fresh = SignalTape.start(binding, series) if tape.stale else None
+            if fresh is None:
+                del self._tapes[binding]
+            else:
+                self._tapes[binding] = fresh
 
     def _close(self, close: int, index: Mapping[str, int], orders_before: int,
                fills_before: int) -> StepReport:  # fmt: skip

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,9 @@ from tradewind.core.records import Trade
 from tradewind.market_state import MarketState
 from tradewind.series.bars import BarSeries
 from tradewind.strategies.params import Param, ParamValue, resolve_params
+
+if TYPE_CHECKING:
+    from tradewind.strategies.streams import SignalStream
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -323,6 +326,17 @@ class Strategy:
         """Entry and exit flags for every bar of ``bars``, causally (none by default: a strategy
         that only uses :meth:`on_bar` does not need signals)."""
         return Signals()
+
+    def signal_stream(self) -> SignalStream | None:
+        """A fresh :class:`~tradewind.strategies.streams.SignalStream` that gives, bar by bar,
+        the flags :meth:`signals` gives, or None (the default) when there is none.
+
+        A trading session feeds it each bar as it closes instead of recomputing :meth:`signals`
+        over every bar it holds; it checks the stream against :meth:`signals` over its warm-up
+        first, and a subclass that overrides :meth:`signals` or :meth:`indicators` without
+        overriding this is recomputed (its parent's stream would compute the parent's signals).
+        """
+        return None
 
     def on_bar(self, ctx: StrategyContext, bars: BarSeries, i: int) -> None:
         """Per-bar hook at bar ``i``'s close. Override it only when signals cannot express the logic:

@@ -143,6 +143,12 @@ class Supertrend(StreamingIndicator[tuple[float, float]]):
         self._started = False
         self._value = (NAN, NAN)
 
+    @property
+    def bands(self) -> tuple[float, float]:
+        """The final ``(upper, lower)`` bands after the last update: the levels a close must
+        cross to flip the direction (NaN during warm-up)."""
+        return self._upper, self._lower
+
     def update(self, high: float, low: float, close: float) -> tuple[float, float]:
         """Add one bar; return ``(line, direction)`` (NaN during warm-up)."""
         h, lo, c = (

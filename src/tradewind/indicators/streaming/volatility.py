@@ -86,11 +86,17 @@ class BBands(StreamingIndicator[tuple[float, float, float]]):
     Notes
     -----
     Returns ``(upper, middle, lower)``. Only TA-Lib's default moving-average type (SMA) is
-    offered. The variance is ``mean(x^2) - mean(x)^2`` from running sums; a negative residue
-    counts as zero.
+    offered. The deviation takes the vectorised kernel's steps one for one (running sums of
+    deviations from a shift near the window, rebuilt by a fresh two-pass when the variance falls
+    below 1e-6 of the peak mean square or every ``32 * timeperiod`` bars), so the bands are
+    bit-identical to ``volatility.bbands``: a paper session's band comparisons then equal the
+    backtest's even for a close that sits on a band.
     """
 
-    __slots__ = ("_squares", "_total", "_window", "nbdevdn", "nbdevup", "timeperiod")
+    __slots__ = (
+        "_count", "_peak2", "_shift", "_since", "_t1", "_t2", "_total", "_window", "nbdevdn",
+        "nbdevup", "timeperiod",
+    )  # fmt: skip
 
     def __init__(self, timeperiod: int = 5, nbdevup: float = 2.0, nbdevdn: float = 2.0) -> None:
         self.timeperiod = check_period("timeperiod", timeperiod, 2)
@@ -99,30 +105,84 @@ class BBands(StreamingIndicator[tuple[float, float, float]]):
         if not (math.isfinite(self.nbdevup) and math.isfinite(self.nbdevdn)):
             raise UserError(f"nbdevup and nbdevdn must be finite, got {nbdevup!r}, {nbdevdn!r}")
         self._window: deque[float] = deque()
+        self._count = 0
         self._total = 0.0
-        self._squares = 0.0
+        self._shift = NAN
+        self._t1 = 0.0
+        self._t2 = 0.0
+        self._peak2 = 0.0
+        self._since = 32 * self.timeperiod
         self._value = (NAN, NAN, NAN)
 
     def update(self, real: float) -> tuple[float, float, float]:
         """Add one value; return ``(upper, middle, lower)`` (NaN during warm-up)."""
         x = check_finite("real", real)
+        p = self.timeperiod
+        window = self._window
+        window.append(x)
+        self._count += 1
         self._total += x
-        self._squares += x * x
-        self._window.append(x)
-        if len(self._window) < self.timeperiod:
+        if self._count == 1:
+            self._shift = x
+        v = x - self._shift
+        self._t1 += v
+        self._t2 += v * v
+        if self._count < p:
+            self._peak2 = self._t2
             return self._value
-        n = self.timeperiod
-        middle = self._total / n
-        mean_sq = self._squares / n
-        old = self._window.popleft()
-        self._total -= old
-        self._squares -= old * old
-        variance = mean_sq - middle * middle
-        # Only a negative variance (cancellation residue of a flat window) is clamped: a fixed
-        # absolute floor would zero the bands of coins quoted around 1e-5 (TA-Lib 0.6+ agrees).
-        dev = math.sqrt(variance) if variance > 0.0 else 0.0
-        self._value = (middle + self.nbdevup * dev, middle, middle - self.nbdevdn * dev)
+        variance = self._variance(p)
+        middle = self._total / p
+        self._total -= window.popleft()
+        sd = math.sqrt(variance)
+        self._value = (middle + sd * self.nbdevup, middle, middle - sd * self.nbdevdn)
         return self._value
+
+    def _variance(self, p: int) -> float:
+        # ``volatility._var_or_sd_into`` for the newest bar, with ``window`` holding the last
+        # ``p`` values (the oldest still in it); every operation in the kernel's order.
+        window = self._window
+        inv_p = 1.0 / p
+        t1, t2, shift = self._t1, self._t2, self._shift
+        peak2 = t2 if t2 > self._peak2 else self._peak2
+        mean1 = t1 * inv_p
+        variance = t2 * inv_p - mean1 * mean1
+        v = window[0] - shift
+        t1 -= v
+        t2 -= v * v
+        self._since -= 1
+        if variance < 0.000001 * (peak2 * inv_p) or self._since <= 0:
+            self._since = 32 * p
+            total = 0.0
+            for value in window:
+                total += value
+            shift = total * inv_p
+            t1, t2 = _shifted_sums(window, shift)
+            mean1 = t1 * inv_p
+            variance = t2 * inv_p - mean1 * mean1
+            if variance < 0.000001 * (t2 * inv_p):
+                # A window flat to its own rounding re-anchors on one of its values.
+                shift = window[-1]
+                t1, t2 = _shifted_sums(window, shift)
+                mean1 = t1 * inv_p
+                variance = t2 * inv_p - mean1 * mean1
+            peak2 = t2
+            if variance < 0.000000000001 * (t2 * inv_p):
+                variance = 0.0
+            v = window[0] - shift
+            t1 -= v
+            t2 -= v * v
+        self._t1, self._t2, self._shift, self._peak2 = t1, t2, shift, peak2
+        return variance
+
+
+def _shifted_sums(values: deque[float], shift: float) -> tuple[float, float]:
+    t1 = 0.0
+    t2 = 0.0
+    for x in values:
+        v = x - shift
+        t1 += v
+        t2 += v * v
+    return t1, t2
 
 
 class Keltner(StreamingIndicator[tuple[float, float, float]]):

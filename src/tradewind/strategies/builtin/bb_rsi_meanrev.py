@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from tradewind.indicators import streaming
 from tradewind.indicators.momentum import rsi
 from tradewind.indicators.volatility import bbands
 from tradewind.series.bars import BarSeries, FloatArray
 from tradewind.strategies.base import Signals, Strategy, require
 from tradewind.strategies.params import Param
 from tradewind.strategies.registry import register
+from tradewind.strategies.streams import SignalStep, SignalStream, near
 
 
 @register
@@ -55,3 +57,38 @@ class BbRsiMeanRev(Strategy):
             entry_short = (close > upper) & (strength > self.rsi_high)
             exit_short = (close < middle) | (strength < self.rsi_low)
         return Signals(entry_long, exit_long, entry_short, exit_short)
+
+    def signal_stream(self) -> BbRsiStream:
+        """The same signals bar by bar, from the streaming Bollinger bands and RSI."""
+        return BbRsiStream(self)
+
+
+class BbRsiStream(SignalStream):
+    """:meth:`BbRsiMeanRev.signals` one bar at a time. The streaming bands are bit-identical to
+    the vectorised ones; the RSI agrees to rounding, so an RSI within the guard of either
+    threshold makes the step unsure."""
+
+    __slots__ = ("_bands", "_high", "_low", "_rsi", "_short")
+
+    def __init__(self, strategy: BbRsiMeanRev) -> None:
+        dev = float(strategy.bb_dev)
+        self._bands = streaming.BBands(int(strategy.bb_period), dev, dev)
+        self._rsi = streaming.RSI(int(strategy.rsi_period))
+        self._low = float(strategy.rsi_low)
+        self._high = float(strategy.rsi_high)
+        self._short = bool(strategy.short)
+
+    def update(
+        self, open_: float, high: float, low: float, close: float, volume: float
+    ) -> SignalStep:
+        """Take the next bar: band-and-RSI extremes in, mean out."""
+        upper, middle, lower = self._bands.update(close)
+        strength = self._rsi.update(close)
+        sure = not (near(strength, self._low, 100.0) or near(strength, self._high, 100.0))
+        entry_long = close < lower and strength < self._low
+        exit_long = close > middle or strength > self._high
+        if not self._short:
+            return entry_long, exit_long, False, False, sure
+        entry_short = close > upper and strength > self._high
+        exit_short = close < middle or strength < self._low
+        return entry_long, exit_long, entry_short, exit_short, sure

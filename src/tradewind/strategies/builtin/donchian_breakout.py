@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from tradewind.indicators import streaming
 from tradewind.indicators.channels import donchian
 from tradewind.series.bars import BarSeries, FloatArray
 from tradewind.strategies.base import Signals, Strategy
 from tradewind.strategies.params import Param
 from tradewind.strategies.registry import register
+from tradewind.strategies.streams import SignalStep, SignalStream
 
 
 def _previous(values: np.ndarray) -> np.ndarray:
@@ -53,3 +55,34 @@ class DonchianBreakout(Strategy):
             entry_short = close < lines["entry_lower"]
             exit_short = close > lines["exit_upper"]
         return Signals(entry_long, exit_long, entry_short, exit_short)
+
+    def signal_stream(self) -> DonchianStream:
+        """The same breakouts bar by bar, from the streaming Donchian channels."""
+        return DonchianStream(self)
+
+
+class DonchianStream(SignalStream):
+    """:meth:`DonchianBreakout.signals` one bar at a time. The channels are maxima and minima of
+    the bars' own prices, identical to the vectorised ones, so every step is sure."""
+
+    __slots__ = ("_entry", "_exit", "_previous", "_short")
+
+    def __init__(self, strategy: DonchianBreakout) -> None:
+        self._entry = streaming.Donchian(int(strategy.entry_period))
+        self._exit = streaming.Donchian(int(strategy.exit_period))
+        self._short = bool(strategy.short)
+        nan = float("nan")
+        self._previous = (nan, nan, nan, nan)  # entry upper, entry lower, exit upper, exit lower
+
+    def update(
+        self, open_: float, high: float, low: float, close: float, volume: float
+    ) -> SignalStep:
+        """Take the next bar: its close against the previous bars' channels."""
+        entry_upper, entry_lower, exit_upper, exit_lower = self._previous
+        upper, _, lower = self._entry.update(high, low)
+        out_upper, _, out_lower = self._exit.update(high, low)
+        self._previous = (upper, lower, out_upper, out_lower)
+        if self._short:
+            return (close > entry_upper, close < exit_lower, close < entry_lower,
+                    close > exit_upper, True)  # fmt: skip
+        return close > entry_upper, close < exit_lower, False, False, True

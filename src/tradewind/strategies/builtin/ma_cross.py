@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from tradewind.indicators import streaming
 from tradewind.indicators.overlap import ema, sma
 from tradewind.series.bars import BarSeries, FloatArray
 from tradewind.strategies.base import Signals, Strategy, crossed_above, crossed_below, require
 from tradewind.strategies.builtin._sides import long_short
+from tradewind.strategies.builtin._streams import LineCrossStream
 from tradewind.strategies.params import Param
 from tradewind.strategies.registry import register
 
@@ -38,6 +40,12 @@ class SmaCross(Strategy):
         fast, slow = lines["sma_fast"], lines["sma_slow"]
         return long_short(crossed_above(fast, slow), crossed_below(fast, slow), short=self.short)
 
+    def signal_stream(self) -> LineCrossStream:
+        """The same crossings bar by bar, from the streaming SMAs."""
+        return LineCrossStream(
+            streaming.SMA(int(self.fast)), streaming.SMA(int(self.slow)), short=bool(self.short)
+        )
+
 
 @register
 class EmaCross(Strategy):
@@ -66,3 +74,9 @@ class EmaCross(Strategy):
         lines = self.indicators(bars)
         fast, slow = lines["ema_fast"], lines["ema_slow"]
         return long_short(crossed_above(fast, slow), crossed_below(fast, slow), short=self.short)
+
+    def signal_stream(self) -> LineCrossStream:
+        """The same crossings bar by bar, from the streaming EMAs."""
+        return LineCrossStream(
+            streaming.EMA(int(self.fast)), streaming.EMA(int(self.slow)), short=bool(self.short)
+        )

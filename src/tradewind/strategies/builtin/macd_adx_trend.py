@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tradewind.indicators import streaming
 from tradewind.indicators.momentum import macd
 from tradewind.indicators.trend import adx
 from tradewind.series.bars import BarSeries, FloatArray
@@ -9,6 +10,7 @@ from tradewind.strategies.base import Signals, Strategy, crossed_above, crossed_
 from tradewind.strategies.builtin._sides import long_short
 from tradewind.strategies.params import Param
 from tradewind.strategies.registry import register
+from tradewind.strategies.streams import Crossing, SignalStep, SignalStream, near
 
 
 @register
@@ -45,3 +47,33 @@ class MacdAdxTrend(Strategy):
         trending = strength >= self.adx_min
         entry = crossed_above(line, signal) & trending
         return long_short(entry, crossed_below(line, signal), short=self.short)
+
+    def signal_stream(self) -> MacdAdxStream:
+        """The same signals bar by bar, from the streaming MACD and ADX."""
+        return MacdAdxStream(self)
+
+
+class MacdAdxStream(SignalStream):
+    """:meth:`MacdAdxTrend.signals` one bar at a time."""
+
+    __slots__ = ("_adx", "_crossing", "_macd", "_min", "_short")
+
+    def __init__(self, strategy: MacdAdxTrend) -> None:
+        self._macd = streaming.MACD(int(strategy.fast), int(strategy.slow), int(strategy.signal))
+        self._adx = streaming.ADX(int(strategy.adx_period))
+        self._min = float(strategy.adx_min)
+        self._short = bool(strategy.short)
+        self._crossing = Crossing()
+
+    def update(
+        self, open_: float, high: float, low: float, close: float, volume: float
+    ) -> SignalStep:
+        """Take the next bar: MACD/signal crossings, entries while ADX >= ``adx_min``."""
+        line, signal, _ = self._macd.update(close)
+        strength = self._adx.update(high, low, close)
+        up, down, sure = self._crossing.update(line, signal, close)
+        entry = up and strength >= self._min
+        sure = sure and not near(strength, self._min, 100.0)
+        if self._short:
+            return entry, down, down, entry, sure
+        return entry, down, False, False, sure
