@@ -33,8 +33,10 @@ absent, as a gap in a backtest's data is).
 
 from __future__ import annotations
 
+import logging
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -50,6 +52,8 @@ from tradewind.backtest.event import (
 )
 from tradewind.backtest.inputs import funding_series
 from tradewind.backtest.result import BacktestResult
+from tradewind.book.book import OrderBook, UpdateStatus
+from tradewind.book.stream import DecodedBookStream
 from tradewind.core.errors import UserError
 from tradewind.core.orders import ClientIdFactory, Order
 from tradewind.core.records import Bar
@@ -64,6 +68,8 @@ from tradewind.strategies.base import Strategy
 from tradewind.venues.sim import SimVenue
 
 __all__ = ["BarDriver", "PaperDriver", "StepReport"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -348,7 +354,42 @@ class PaperDriver(BarDriver):
             ids, prepared.spec.execution,
         )  # fmt: skip
         self.port = engine.port
+        self._book_queue: dict[str, deque[tuple[int, DecodedBookStream, int]]] = {}
+        self._book_applied: dict[str, int] = {}
         return engine
+
+    def add_book(self, symbol: str, stream: DecodedBookStream, i: int) -> None:
+        """Message ``i`` of ``stream``, a depth message (snapshot or delta) of ``symbol``: applied
+        to the symbol's book in time order with the bars' events, as a backtest given the same
+        messages applies them (at equal times after the closes, timers and protective exits,
+        before the fills at a bar's open, which may walk it: ``FillModel.book_walk``).
+
+        Raises
+        ------
+        UserError
+            For a symbol the session does not trade, or a message older than the last one.
+        """
+        if symbol not in self._buffers:
+            raise UserError(f"{symbol} is not traded by this session")
+        ts = int(stream.msg_ts[i])
+        queue = self._book_queue.setdefault(symbol, deque())
+        last = queue[-1][0] if queue else self._book_applied.get(symbol, ts)
+        if ts < last:
+            raise UserError(f"{symbol}: book message at {ts} is older than the last ({last})")
+        if symbol not in self.venue.books:
+            self.venue.books[symbol] = OrderBook(symbol)
+        queue.append((ts, stream, i))
+
+    def _apply_book(self, symbol: str, at: int) -> None:
+        _, stream, i = self._book_queue[symbol].popleft()
+        book = self.venue.books[symbol]
+        if book.apply_message(stream, i) is UpdateStatus.RESYNC_NEEDED:
+            log.warning("%s book needs a resync: %s", symbol, book.resync_reason)
+        self._book_applied[symbol] = at
+        node = self.node
+        node.now = max(node.now, at)
+        node.on_book(symbol, book)
+        self.venue.revision += 1  # a book-walk fill price may have changed
 
     def add_funding(self, event: FundingEvent) -> None:
         """A perpetual's funding settlement, charged at the venue in the bar it falls in."""
@@ -427,10 +468,12 @@ class PaperDriver(BarDriver):
             self.venue.extend(symbol, self.bars[symbol])
         # Every event due up to this close, in the backtest runner's order: by time, and at
         # equal times a breaker trip, then the closes (in symbol order), then the timers, then
-        # the protective exits, then the fills at a bar's open. What is due at the close itself
-        # comes here too: the next bar's fills (at the same time) come after it in any case.
+        # the protective exits, then the book messages, then the fills at a bar's open. What is
+        # due at the close itself comes here too: the next bar's fills (at the same time) come
+        # after it in any case.
         protective = node.protection is not None
         breakers = node.observer is not None
+        books = self._book_queue
         closing = [s for s in self.symbols if s in index]
         while True:
             best: tuple[int, int, int] | None = None  # (time, rank, symbol position)
@@ -447,9 +490,12 @@ class PaperDriver(BarDriver):
                 t = node.next_protective(symbol) if protective else None
                 if t is not None and t <= close and (best is None or (t, 3, k) < best):
                     best = (t, 3, k)
+                queue = books.get(symbol) if books else None
+                if queue and (t := queue[0][0]) <= close and (best is None or (t, 4, k) < best):
+                    best = (t, 4, k)
                 i = index.get(symbol)
                 if i is not None and port.next_bar(symbol) == i:
-                    candidate = (int(self.bars[symbol].ts[i]), 4, k)
+                    candidate = (int(self.bars[symbol].ts[i]), 5, k)
                     if best is None or candidate < best:
                         best = candidate
             if best is None:
@@ -466,6 +512,8 @@ class PaperDriver(BarDriver):
                 node.on_timer(at)
             elif rank == 3:
                 node.on_protective(self.symbols[k])
+            elif rank == 4:
+                self._apply_book(self.symbols[k], at)
             else:
                 symbol = self.symbols[k]
                 node.now = max(node.now, at)
