@@ -15,6 +15,7 @@ order path (risk gate, sizing in Decimal, the venue) on top, and set the one-sym
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import replace
 
@@ -78,16 +79,18 @@ def run(quick: bool) -> list[Row]:
         raise AssertionError(
             "a built-in's signals were recomputed: the benchmark measures the wrong path"
         )
-    note = f"{live} bars after {WARMUP} of warm-up; signals streamed bar by bar"
+    # The p99s move with other work on the machine: the 1-minute load average goes with them.
+    load = f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    note = f"{live} bars after {WARMUP} of warm-up; signals streamed bar by bar; {load}"
     return [
         Row("session", "bar -> order, 1 symbol x 1 strategy, p50", float(np.median(times)),
             target="", note=note),
         Row("session", "bar -> order, 1 symbol x 1 strategy, p99",
             float(np.quantile(times, 0.99)), target="<= 200 us", note=note),
         Row("session", "bar -> orders, 20 symbols x 3 strategies, p50",
-            float(np.median(many)), target="", note=f"{live // 4} instants"),
+            float(np.median(many)), target="", note=f"{live // 4} instants; {load}"),
         Row("session", "bar -> orders, 20 symbols x 3 strategies, p99",
-            float(np.quantile(many, 0.99)), target="<= 5 ms", note=f"{live // 4} instants"),
+            float(np.quantile(many, 0.99)), target="<= 5 ms", note=f"{live // 4} instants; {load}"),
     ]  # fmt: skip
 
 

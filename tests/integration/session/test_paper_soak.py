@@ -7,8 +7,9 @@ printed (``-s``) and written to ``$TRADEWIND_SOAK_REPORT`` when set. The simulat
 process, as a real exchange would be elsewhere, so the resident memory measured is the session's
 own. Six of the markets are the real BTC-quoted recordings; the other fourteen replay those same
 real candles under other names (a scale test: more streams, no invented prices). The session holds
-every bar it has seen (its signals are recomputed over them, for exact parity), so memory grows
-with the bars: well under 1 MiB per 10 minutes for 20 markets of 5m bars at 100x.
+every bar it has seen (the risk rules and the drift report read them; sma_cross's signals are
+streamed, four flags a bar), so memory grows with the bars: well under 1 MiB per 10 minutes for
+20 markets of 5m bars at 100x.
 """
 
 from __future__ import annotations
