@@ -219,8 +219,10 @@ class MlConfig(BaseModel):
     ``feedback_window`` resolved ones, accuracy below ``min_accuracy`` (default: the model's own
     out-of-sample baseline, from its card), or a mean confidence more than
     ``max_confidence_gap`` above the accuracy, alerts and recalibrates. Every ``drift_every`` bars
-    the latest ``drift_window`` bars' features are compared with the model's training rows (PSI
-    above ``psi_limit`` with a KS p-value below ``p_limit``). ``rollback_on`` names the causes
+    the latest ``drift_window`` bars' monitored features are compared with the model's training
+    rows (PSI above ``psi_limit`` and its sampling bound, with a KS p-value below ``p_limit``
+    shared among the features, both at effective sample sizes: ``p_limit`` is the false-alarm
+    rate of one check on clean data). ``rollback_on`` names the causes
     that also roll the model back to the version it replaced (none by default: alert only).
     With ``retrain_data`` (a candle file kept current, e.g. by ``tradewind data download``),
     every ``retrain_every_days`` of bars a traded production model's retraining is queued for

@@ -53,11 +53,16 @@ class ModelCard:
     data_hash: str
     code_version: str
     metrics: dict[str, float] = field(default_factory=dict)
+    monitored: tuple[str, ...] | None = None
+    """The features its drift check watches, chosen at training by
+    :func:`~tradewind.ml.drift.choose_monitored` (None: a card from before the choice existed)."""
 
     def to_json(self) -> str:
         """The card as JSON (keys sorted, so equal cards give equal bytes)."""
         data = asdict(self)
         data["features"] = list(self.features)
+        if self.monitored is not None:
+            data["monitored"] = list(self.monitored)
         return json.dumps(data, indent=2, sort_keys=True)
 
     @classmethod
@@ -66,6 +71,8 @@ class ModelCard:
         try:
             data = json.loads(text)
             data["features"] = tuple(data["features"])
+            if data.get("monitored") is not None:
+                data["monitored"] = tuple(data["monitored"])
             return cls(**data)
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise DataError(f"{where}: not a model card ({exc})") from None

@@ -34,6 +34,7 @@ from tradewind.ml.artifact import (
 )
 from tradewind.ml.calibration import Calibrator
 from tradewind.ml.dataset import Dataset
+from tradewind.ml.drift import choose_monitored
 from tradewind.ml.features import (
     FeatureInputs,
     Standardiser,
@@ -43,7 +44,7 @@ from tradewind.ml.features import (
 )
 from tradewind.ml.gate import DissimilarityGate, GateSettings
 from tradewind.ml.models import RandomForestModel
-from tradewind.ml.study import StudySettings, make_model, model_inputs, sample_weights
+from tradewind.ml.study import StudySettings, fit_model, model_inputs
 from tradewind.ml.training import TrainedPipeline
 from tradewind.ml.validation import majority_baseline, score
 
@@ -225,25 +226,23 @@ def fit_calibrated(
     class_names: dict[int, str],
     holdout: float = 0.3,
     embargo: int = 0,
+    monitor: bool = True,
 ) -> CalibratedModel:
     """Train, calibrate and score one classifier on ``ds`` (see the module docstring).
 
-    ``card`` describes the data; its model type, features and metrics are filled in here.
+    ``card`` describes the data; its model type, features and metrics are filled in here, and
+    with ``monitor`` the features its drift check will watch (a model retrained inside a
+    backtest is never watched: it skips that check).
     """
     split = holdout_split(ds, holdout, embargo)
     scaler = Standardiser.fit(ds.matrix[ds.bars[split.train]])
     scaled = scaler.transform(ds.matrix)
-    model = make_model(model_name, settings, ds.matrix.shape[1])
     length = settings.sequence_length
 
     def rows(which: IntArray) -> FloatArray:
         return model_inputs(model_name, scaled, ds, which, length)
 
-    model.fit(
-        rows(split.train),
-        ds.y[split.train].astype(np.float64),
-        sample_weights(ds, split.train, settings.balance_classes),
-    )
+    model = fit_model(model_name, ds, scaled, split.train, settings)
     if isinstance(model, RandomForestModel):
         # Calibrate and validate through the compiled graph production predicts with, so the
         # trained model and its reload give bit-identical probabilities.
@@ -279,8 +278,14 @@ def fit_calibrated(
     pipeline = TrainedPipeline(
         model, scaler, ds.names, card.target, card.horizon, class_names, length
     )
-    filled = replace(card, model_type=model_name, features=ds.names, metrics=metrics)
     kept = ds.bars[split.train]
     if kept.shape[0] > REFERENCE_ROWS:
         kept = kept[np.linspace(0, kept.shape[0] - 1, REFERENCE_ROWS).round().astype(np.int64)]
-    return CalibratedModel(pipeline, calibrator, filled, ds.matrix[kept].astype(np.float64))
+    reference = ds.matrix[kept].astype(np.float64)
+    # The training period's every bar, in order: the stationarity check slides windows over it
+    # as a session's drift check slides over its latest bars.
+    period = ds.matrix[int(ds.bars[split.train[0]]) : int(ds.bars[split.train[-1]]) + 1]
+    monitored = choose_monitored(period, reference, ds.names).monitored if monitor else None
+    filled = replace(card, model_type=model_name, features=ds.names, metrics=metrics,
+                     monitored=monitored)  # fmt: skip
+    return CalibratedModel(pipeline, calibrator, filled, reference)

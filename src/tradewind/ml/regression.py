@@ -19,7 +19,7 @@ from tradewind.core.errors import UserError
 from tradewind.ml.dataset import Dataset
 from tradewind.ml.features import Standardiser
 from tradewind.ml.labels import Labels, excursions, forward_return
-from tradewind.ml.study import StudySettings, forest_bootstrap, make_model, sample_weights
+from tradewind.ml.study import StudySettings, fit_model
 from tradewind.ml.validation import purged_walk_forward
 from tradewind.series.bars import BarSeries
 
@@ -106,12 +106,9 @@ def run_regression_study(
     seconds: dict[str, float] = {}
     for split in splits:
         scaled = Standardiser.fit(ds.matrix[ds.bars[split.train]]).transform(ds.matrix)
-        weights = sample_weights(ds, split.train, False)
         for name in names:
-            forest = forest_bootstrap(ds, split.train, settings)
-            model = make_model(name, settings, ds.matrix.shape[1], task="regressor", forest=forest)
             started = time.perf_counter()
-            model.fit(scaled[ds.bars[split.train]], y[split.train], weights)
+            model = fit_model(name, ds, scaled, split.train, settings, y=y, task="regressor")
             seconds[name] = time.perf_counter() - started
             predictions[name].append(model.predict(scaled[ds.bars[split.test]]))
     return RegressionReport(

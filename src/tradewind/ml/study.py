@@ -171,6 +171,30 @@ def make_model(
     )
 
 
+def fit_model(
+    name: str, ds: Dataset, scaled: FloatArray, train: IntArray, settings: StudySettings, *,
+    y: npt.NDArray[np.float64] | None = None, task: str = "classifier",
+) -> Any:  # fmt: skip
+    """Train one model on the ``train`` samples of ``ds``: the one way the study, production
+    training and the backtest's walk-forward fit a model.
+
+    ``scaled`` is the feature matrix after the scaler of the training rows. The samples are
+    uniqueness-weighted (:func:`sample_weights`) and a forest draws its trees' bootstraps as
+    :func:`forest_bootstrap` says (one setting, ``bootstrap_uniqueness``), so a model trained here
+    for production is the model the study measured, given the same rows and seed. ``y`` replaces
+    the data set's labels (a regression target; class balancing applies to classifiers only).
+    """
+    forest = forest_bootstrap(ds, train, settings)
+    model = make_model(name, settings, ds.matrix.shape[1], task=task, forest=forest)
+    target = ds.y.astype(np.float64) if y is None else np.asarray(y, dtype=np.float64)
+    model.fit(
+        model_inputs(name, scaled, ds, train, settings.sequence_length),
+        target[train],
+        sample_weights(ds, train, settings.balance_classes and task == "classifier"),
+    )
+    return model
+
+
 def model_inputs(
     name: str, scaled: FloatArray, ds: Dataset, rows: IntArray, length: int
 ) -> FloatArray:
@@ -300,17 +324,9 @@ def _run_model(
     for window in windows:
         split, scaled = window.split, window.scaled
         train = split.train
-        x_train = model_inputs(name, scaled, ds, train, length)
         x_test = model_inputs(name, scaled, ds, split.test, length)
-        model = make_model(
-            name, settings, ds.matrix.shape[1], forest=forest_bootstrap(ds, train, settings)
-        )
         started = time.perf_counter()
-        model.fit(
-            x_train,
-            ds.y[train].astype(np.float64),
-            sample_weights(ds, train, settings.balance_classes),
-        )
+        model = fit_model(name, ds, scaled, train, settings)
         train_seconds = time.perf_counter() - started
         proba = _full_proba(model.predict_proba(x_test), model.classes, classes)
         probas.append(proba)

@@ -20,7 +20,7 @@ from tradewind.core.errors import DataError
 from tradewind.ml.dataset import Dataset
 from tradewind.ml.features import FeatureInputs, Standardiser, feature, feature_matrix
 from tradewind.ml.models import load_model
-from tradewind.ml.study import StudySettings, make_model, model_inputs, sample_weights
+from tradewind.ml.study import StudySettings, fit_model
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -95,14 +95,12 @@ def train_pipeline(
     horizon: int,
     class_names: dict[int, str],
 ) -> TrainedPipeline:
-    """Fit the scaler and one model on every sample of ``ds`` (uniqueness-weighted)."""
-
+    """Fit the scaler and one model on every sample of ``ds`` (uniqueness-weighted, the
+    study's bootstrap: :func:`~tradewind.ml.study.fit_model`)."""
     everything = np.arange(ds.count, dtype=np.int64)
     scaler = Standardiser.fit(ds.x)
     scaled = scaler.transform(ds.matrix)
-    model = make_model(model_name, settings, ds.matrix.shape[1])
-    x = model_inputs(model_name, scaled, ds, everything, settings.sequence_length)
-    model.fit(x, ds.y.astype(np.float64), sample_weights(ds, everything, settings.balance_classes))
+    model = fit_model(model_name, ds, scaled, everything, settings)
     return TrainedPipeline(
         model, scaler, ds.names, target, horizon, class_names, settings.sequence_length
     )

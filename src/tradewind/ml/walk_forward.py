@@ -206,5 +206,11 @@ class WalkForwardPredictor:
             data_hash="", code_version="",
         )  # fmt: skip
         return fit_calibrated(
-            ds, s.model, s.study, card, class_names=DIRECTION_NAMES, holdout=s.holdout
+            ds,
+            s.model,
+            s.study,
+            card,
+            class_names=DIRECTION_NAMES,
+            holdout=s.holdout,
+            monitor=False,
         )

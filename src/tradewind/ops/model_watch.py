@@ -12,9 +12,10 @@ its files' SHA-256), at every closed bar :class:`ModelWatch`:
   confidence more than ``max_confidence_gap`` above it, it alerts (``alert.model_accuracy``) and
   recalibrates the model's later probabilities on those predictions, which are out of sample by
   construction;
-- every ``drift_every`` bars compares the latest ``drift_window`` bars' features with the
-  training rows saved with the model (PSI and KS per feature); a drift alerts
-  (``alert.model_drift``).
+- every ``drift_every`` bars compares the latest ``drift_window`` bars' monitored features (the
+  card's, chosen at training by a stationarity check) with the training rows saved with the
+  model (PSI and KS per feature at effective sample sizes, :mod:`tradewind.ml.drift`); a drift
+  alerts (``alert.model_drift``).
 
 Scheduled retraining: with ``retrain_data`` configured, every ``retrain_every_days`` of bar time
 (counted from the first bar the session watched) an ``ml_retrain`` job for each traded production
@@ -43,7 +44,7 @@ from tradewind.core.errors import UserError
 from tradewind.ml.artifact import parse_pin
 from tradewind.ml.calibrated import CalibratedModel
 from tradewind.ml.calibration import Calibrator
-from tradewind.ml.drift import feature_drift
+from tradewind.ml.drift import SCALE_DEPENDENT, feature_drift
 from tradewind.ml.feedback import needs_recalibration, rolling_quality
 from tradewind.ml.targets import VOLATILITY_WINDOW, target_labels
 from tradewind.persistence.engine import Engine
@@ -300,8 +301,12 @@ class ModelWatch:
         current = current[np.isfinite(current).all(axis=1)]
         if current.shape[0] < self.settings.drift_window // 2:
             return False  # too few complete rows yet to judge
+        names = state.model.pipeline.features
+        monitored = state.entry.card.monitored
+        if monitored is None:  # a model from before the training-time choice: no levels
+            monitored = tuple(n for n in names if n not in SCALE_DEPENDENT)
         report = feature_drift(
-            reference, current, state.model.pipeline.features,
+            reference, current, names, monitored=monitored,
             psi_limit=self.settings.psi_limit, p_limit=self.settings.p_limit,
         )  # fmt: skip
         drifted, before = report.drifted, state.drifted

@@ -32,7 +32,11 @@ def test_interleaved_rows_do_not_drift_and_a_shifted_feature_does(eth_5m: BarSer
     assert report.drifted == ("rv_30",)
     by_name = {f.name: f for f in report.features}
     assert by_name["rv_30"].psi > 1.0
-    assert by_name["rv_30"].p_value < 1e-6
+    # At its effective size (about a dozen independent values among 1,000 overlapping rows) the
+    # p-value is far weaker than independent rows would claim, and still decisive.
+    assert by_name["rv_30"].n_reference < 50
+    assert by_name["rv_30"].p_value < 1e-3
+    assert ks(reference[:, 2], shifted[:, 2], effective=False)[1] < 1e-6
     assert by_name["rsi_14"].psi < 0.1
 
 
