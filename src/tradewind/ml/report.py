@@ -2,7 +2,8 @@
 
 For each study: what was asked (target, horizon, embargo, splits, samples, class balance), the
 out-of-sample scores of every model next to the naive baselines with a plain verdict, calibration
-before and after (judged on the later test windows), reliability curves, the gate's share, and
+before and after (judged on the later test windows), reliability curves (equal-count bins, each
+with its count), the gate's share, and
 the features ranked by permutation and impurity importance.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tradewind.ml.calibration import ReliabilityCurve
+from tradewind.ml.calibration import MIN_BIN_COUNT, ReliabilityCurve
 from tradewind.ml.regression import RegressionReport
 from tradewind.ml.study import StudyReport
 from tradewind.ml.validation import Scores
@@ -63,8 +64,26 @@ def _reliability_svg(raw: ReliabilityCurve, calibrated: ReliabilityCurve | None,
         parts.append(
             f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>'
         )
+        for p, o, n in zip(curve.predicted, curve.observed, curve.count, strict=True):
+            x, y = xy(p, o).split(",")
+            parts.append(
+                f'<circle cx="{x}" cy="{y}" r="3" fill="{colour}" data-count="{n}">'
+                f"<title>predicted {p:.3f}, observed {o:.3f}, n = {n}</title></circle>"
+            )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _reliability_table(raw: ReliabilityCurve, calibrated: ReliabilityCurve | None) -> str:
+    """Each plotted bin's mean prediction, observed frequency and count."""
+    rows = ["<table><tr><th>curve</th><th>predicted</th><th>observed</th><th>n</th></tr>"]
+    for label, curve in (("raw", raw), ("calibrated", calibrated)):
+        if curve is None:
+            continue
+        for p, o, n in zip(curve.predicted, curve.observed, curve.count, strict=True):
+            rows.append(f"<tr><td>{label}</td><td>{p:.3f}</td><td>{o:.3f}</td><td>{n}</td></tr>")
+    rows.append("</table>")
+    return "".join(rows)
 
 
 def _importance(report: StudyReport) -> str:
@@ -136,9 +155,11 @@ def study_section(report: StudyReport) -> str:
             )
         if m.reliability_raw is not None:
             title = f"{m.name}: reliability (red raw, blue calibrated)"
+            raw, cal = m.reliability_raw, m.reliability_calibrated
             curves.append(
-                f"<figure>{_reliability_svg(m.reliability_raw, m.reliability_calibrated, title)}"
-                f"<figcaption>{html.escape(title)}</figcaption></figure>"
+                f"<figure>{_reliability_svg(raw, cal, title)}"
+                f"<figcaption>{html.escape(title)}; equal-count bins of at least "
+                f"{MIN_BIN_COUNT} predictions{_reliability_table(raw, cal)}</figcaption></figure>"
             )
     calib.append("</table>")
     return (
