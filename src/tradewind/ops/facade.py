@@ -607,6 +607,7 @@ class ControlFacade:
                 "confidence": watched.get("confidence"),
                 "recalibrations": watched.get("recalibrations", 0),
                 "drifted": watched.get("drifted", []),
+                "monitored": None if entry.card.monitored is None else list(entry.card.monitored),
             })  # fmt: skip
         return out
 

@@ -89,6 +89,7 @@ def _entry(row: Any) -> RegisteredModel:
         symbol=m["symbol"], timeframe=m["timeframe"], data_start_ts=to_ms(m["data_start"]),
         data_end_ts=to_ms(m["data_end"]), data_hash=m["data_hash"],
         code_version=m["code_version"], metrics=json.loads(m["metrics"]),
+        monitored=None if m["monitored"] is None else tuple(json.loads(m["monitored"])),
     )  # fmt: skip
     return RegisteredModel(
         model_id=int(m["id"]), name=m["name"], version=int(m["version"]), card=card, path=Path(m["path"]),
@@ -126,7 +127,9 @@ def register_model(
         "timeframe": card.timeframe, "data_start": utc_ms(card.data_start_ts),
         "data_end": utc_ms(card.data_end_ts), "data_hash": card.data_hash,
         "code_version": card.code_version[:64],
-        "metrics": json.dumps(card.metrics, sort_keys=True), "path": str(folder),
+        "metrics": json.dumps(card.metrics, sort_keys=True),
+        "monitored": None if card.monitored is None else json.dumps(list(card.monitored)),
+        "path": str(folder),
         "sha256": manifest_digest(files), "files": json.dumps(files, sort_keys=True),
         "stage": "candidate", "created_at": datetime.now(UTC), "promoted_at": None,
     }  # fmt: skip

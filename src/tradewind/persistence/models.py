@@ -353,7 +353,8 @@ class ModelRow(Base):
     ``stage`` is ``candidate`` (registered, never promoted), ``production`` (at most one version
     per name), ``archived`` (was production, replaced by a promotion) or ``rolled_back`` (removed
     from production by a rollback). ``files`` holds each file's SHA-256, so a refused load names
-    the files that changed.
+    the files that changed. ``monitored``: the features its drift check watches (JSON list;
+    NULL for a model registered before that choice existed).
     """
 
     __tablename__ = "models"
@@ -373,6 +374,7 @@ class ModelRow(Base):
     data_hash: Mapped[str] = mapped_column(String(64))
     code_version: Mapped[str] = mapped_column(String(64))
     metrics: Mapped[str] = mapped_column(Text)
+    monitored: Mapped[str | None] = mapped_column(Text)
     path: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     files: Mapped[str] = mapped_column(Text)

@@ -134,6 +134,10 @@ async def test_an_ml_paper_session_records_its_predictions_and_equals_its_backte
     assert row["confidence"] == view["confidence"]
     assert row["resolved"] == BARS - HORIZON
     assert 0 < row["validation_accuracy"] < 1
+    # The drift check watches what the training-time check chose: never the volatility level.
+    assert "rv_30" in FEATURES
+    assert "rv_30" not in row["monitored"]
+    assert set(row["monitored"]) <= set(FEATURES)
     # The backtest of the source file over the same bars, from the same first bar.
     seen = result.close[SYMBOL]
     shift = pd.Timedelta(milliseconds=offset)

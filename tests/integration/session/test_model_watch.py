@@ -186,6 +186,8 @@ def test_a_feature_shifted_in_the_replay_alerts_and_rolls_back(
     frame: pd.DataFrame, registry: tuple[Engine, list[RegisteredModel]]
 ) -> None:
     engine, (v1, v2) = registry
+    # Both features passed the training-time stationarity check, recorded with the model.
+    assert v2.card.monitored == FEATURES
     settings = MlConfig(feedback_window=100, drift_every=25, min_accuracy=0.05,
                         max_confidence_gap=1.0, rollback_on=("drift",))  # fmt: skip
     replay = _replay(_shifted(frame, WARM[1] + 200, 4.0), engine, v2.pin, settings)
