@@ -46,6 +46,9 @@ MAX_LAG = 50
 DRIFT_WINDOW = 200
 """Rows of a session's drift check the training-time choice is made for (``[ml] drift_window``'s
 default)."""
+CHECK_WINDOWS = 60
+"""Most training windows the stationarity check judges (spread over the period): a month of
+1-minute bars holds 135, and each costs a test per feature."""
 SCALE_DEPENDENT = frozenset({"rv_30", "natr_14", "bb_width"})
 """Features that are levels of the market's volatility, not ratios normalised by it: never
 monitored (they pass no stationarity check on the bundled data: drifted in 94-100% of clean
@@ -143,9 +146,13 @@ def ks(
     )
 
 
-def location_scale_ks(reference: FloatArray, current: FloatArray) -> tuple[float, float]:
+def location_scale_ks(
+    reference: FloatArray, current: FloatArray, *, sizes: tuple[float, float] | None = None
+) -> tuple[float, float]:
     """KS of the values and of their distances from the reference median, at effective sizes:
     the larger statistic and the smaller p-value, doubled (Bonferroni over the two).
+
+    ``sizes`` gives the two samples' effective sizes when the caller has them already.
 
     KS hardly sees a symmetric distribution widening (returns four times as large move the
     largest gap between the two distribution functions by about 0.25); the distances see it
@@ -155,7 +162,7 @@ def location_scale_ks(reference: FloatArray, current: FloatArray) -> tuple[float
 
     ref, cur = _finite_pair(reference, current, "KS")
     centre = float(np.median(ref))
-    n, m = effective_size(ref), effective_size(cur)
+    n, m = sizes or (effective_size(ref), effective_size(cur))
     level = float(ks_2samp(ref, cur).statistic)
     spread = float(ks_2samp(np.abs(ref - centre), np.abs(cur - centre)).statistic)
     p_value = min(1.0, 2.0 * min(_ks_p(level, n, m), _ks_p(spread, n, m)))
@@ -188,11 +195,15 @@ class DriftReport:
 
 
 def _one(
-    name: str, ref: FloatArray, cur: FloatArray, psi_limit: float, p_limit: float
-) -> FeatureDrift:
+    name: str, ref: FloatArray, cur: FloatArray, psi_limit: float, p_limit: float,
+    n_reference: float | None = None,
+) -> FeatureDrift:  # fmt: skip
     index = psi(ref, cur)
-    statistic, p_value = location_scale_ks(ref, cur)
-    n, m = effective_size(ref), effective_size(cur)
+    # The reference's effective size is the same for every window: computed once by callers
+    # that judge many windows.
+    n = effective_size(ref) if n_reference is None else n_reference
+    m = effective_size(cur)
+    statistic, p_value = location_scale_ks(ref, cur, sizes=(n, m))
     limit = max(psi_limit, psi_bound(n, m, p_limit))
     return FeatureDrift(name, index, statistic, p_value, index > limit and p_value < p_limit, n, m)
 
@@ -249,22 +260,27 @@ def choose_monitored(
     ``rows`` are the training feature rows in bar order (contiguous; NaN rows are dropped),
     ``reference`` the rows kept with the model. Each non-overlapping ``window`` of ``rows`` is
     tested against ``reference`` as a session tests its latest rows (feature by feature at
-    ``p_limit``): a feature whose windows drift in more than ``max_share`` of them *inside its
-    own training period* would alarm on clean data in production too, and is not monitored;
+    ``p_limit``; at most :data:`CHECK_WINDOWS` of them, evenly spread): a feature whose windows
+    drift in more than ``max_share`` of them *inside its own training period* would alarm on
+    clean data in production too, and is not monitored;
     neither is a volatility level (:data:`SCALE_DEPENDENT`). With fewer than two windows of
     training rows there is nothing to check: every scale-free feature is monitored.
     """
     complete = rows[np.isfinite(rows).all(axis=1)]
-    starts = range(0, complete.shape[0] - window + 1, window)
+    starts = np.arange(0, complete.shape[0] - window + 1, window)
+    if starts.shape[0] > CHECK_WINDOWS:  # evenly spread over the whole period
+        starts = starts[np.linspace(0, starts.shape[0] - 1, CHECK_WINDOWS).round().astype(np.int64)]
     shares: dict[str, float] = {}
     for j, name in enumerate(names):
         if name in SCALE_DEPENDENT:
             continue
-        if len(starts) < 2:
+        if starts.shape[0] < 2:
             shares[name] = 0.0
             continue
+        n_reference = effective_size(reference[:, j])
         verdicts = [
-            _one(name, reference[:, j], complete[s : s + window, j], psi_limit, p_limit).drifted
+            _one(name, reference[:, j], complete[s : s + window, j], psi_limit, p_limit,
+                 n_reference).drifted
             for s in starts
         ]  # fmt: skip
         shares[name] = float(np.mean(verdicts))
