@@ -234,15 +234,17 @@ class Node:
         bars = self._bars[symbol]
         return int(bars.ts[max(int(np.searchsorted(bars.close_time, self.now, "right")) - 1, 0)])
 
-    def adopt(self, order: Order, at: int) -> None:
+    def adopt(self, order: Order, at: int, *, send: bool = True) -> None:
         """Carry on a working order of an earlier session of this bot (after a restart) and hand
         it to the venue again, as of when it was made: a simulated venue that lost it with the
         process fills it where it would have filled. What the venue answers now is booked at
-        ``at`` (UTC ms, :meth:`on_venue_events`). Raises UserError when no strategy of this
-        session trades the order's ``(strategy, symbol)``, ValueError for an order that filled in
-        part (the venue would fill all of it again).
+        ``at`` (UTC ms, :meth:`on_venue_events`). With ``send=False`` nothing is sent: the order
+        still works on an exchange, which the venue port follows already (a live restart), and
+        one filled in part goes on from there. Raises UserError when no strategy of this
+        session trades the order's ``(strategy, symbol)``, ValueError for an order to send that
+        filled in part (the venue would fill all of it again).
         """
-        if order.filled_quantity:
+        if send and order.filled_quantity:
             raise ValueError(f"order {order.client_id} filled in part: it cannot be sent again")
         binding = self._binding_of.get((order.strategy_id, order.symbol))
         if binding is None:
@@ -253,7 +255,8 @@ class Node:
         self.manager.adopt(order)
         self._owner[order.client_id] = binding
         self._at = at
-        self.venue.submit(order, order.created_ts)
+        if send:
+            self.venue.submit(order, order.created_ts)
 
     # -- venue events ----------------------------------------------------------------------------
 

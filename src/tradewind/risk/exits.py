@@ -574,6 +574,22 @@ class ProtectionBook:
         price = self.instruments[guard.symbol].round_price(to_decimal(float(level)))
         return price, stops.KIND_NAMES[int(kind)]
 
+    def keep_stop(self, key: tuple[str, str], level: Decimal) -> None:
+        """The stop of position ``key`` already rests at ``level`` (a native stop an earlier
+        session placed, carried on after a restart): the stop is never looser than it from now
+        on, though the trail and the break-even may still tighten it. A looser ``level`` changes
+        nothing (the rule from the entry is the floor)."""
+        guard = self.guards.get(key)
+        if guard is None:
+            return
+        value = float(level)
+        tighter = math.isnan(guard.stop) or (
+            value > guard.stop if guard.is_long else value < guard.stop
+        )
+        if tighter:
+            guard.stop = value
+            guard.event = None
+
     def failed(self, key: tuple[str, str]) -> None:
         """The protective order was denied or rejected: look again from the next bar.
 

@@ -59,6 +59,7 @@ from tradewind.core.orders import ClientIdFactory, Order
 from tradewind.core.records import Bar
 from tradewind.engine.binding import Binding
 from tradewind.engine.bus import MessageBus
+from tradewind.engine.portfolio import Position
 from tradewind.engine.resume import ResumedAccount
 from tradewind.risk.engine import RiskEngine
 from tradewind.series.bars import BarBuffer, BarSeries
@@ -304,6 +305,39 @@ class BarDriver(ABC):
 
     # -- the result -----------------------------------------------------------------------------
 
+    def carry_positions(self, positions: Mapping[tuple[str, str], Position]) -> None:
+        """Hold the positions an earlier session of this bot left (after a restart), with their
+        protective exits set again. Call it once, before the first instant.
+
+        Raises
+        ------
+        UserError
+            For a position of a strategy, or in a market, this session does not trade.
+        """
+        traded = {(b.strategy_id, b.symbol) for b in self.node.bindings}
+        strays = sorted(
+            f"{key[0]} in {key[1]}"
+            for key, position in positions.items()
+            if position.quantity != 0 and key not in traded
+        )
+        if strays:
+            raise UserError(
+                "the bot holds positions this session does not trade: "
+                + ", ".join(strays)
+                + "; start it with those strategies and symbols, or use another --bot"
+            )
+        self.engine.portfolio.positions.update(positions)
+        if self.node.protection is not None:
+            # The protective exits of a carried position are set again from its average price,
+            # watching from the first bar of this session (the earlier session's trail is lost
+            # with it: the stop starts over, never looser than the rule from the entry).
+            for (owner, held), position in positions.items():
+                if position.quantity != 0:
+                    self.node.protection.on_position(
+                        owner, held, position.quantity, position.average_price,
+                        position.average_price, _open_time(self.bars[held], self.first_bar[held]),
+                    )  # fmt: skip
+
     def run_tables(self) -> EventRun:
         """The engine's tables so far (trades, orders, equity from the first traded bar)."""
         return collect_event_run(
@@ -410,29 +444,7 @@ class PaperDriver(BarDriver):
         UserError
             For a position or order in a market, or of a strategy, this session does not trade.
         """
-        traded = {(b.strategy_id, b.symbol) for b in self.node.bindings}
-        strays = sorted(
-            f"{key[0]} in {key[1]}"
-            for key, position in resumed.portfolio.positions.items()
-            if position.quantity != 0 and key not in traded
-        )
-        if strays:
-            raise UserError(
-                "the bot holds positions this session does not trade: "
-                + ", ".join(strays)
-                + "; start it with those strategies and symbols, or use another --bot"
-            )
-        self.engine.portfolio.positions.update(resumed.portfolio.positions)
-        if self.node.protection is not None:
-            # The protective exits of a carried position are set again from its average price,
-            # watching from the first bar of this session (the earlier session's trail is lost
-            # with it: the stop starts over, never looser than the rule from the entry).
-            for (owner, held), position in resumed.portfolio.positions.items():
-                if position.quantity != 0:
-                    self.node.protection.on_position(
-                        owner, held, position.quantity, position.average_price,
-                        position.average_price, _open_time(self.bars[held], self.first_bar[held]),
-                    )  # fmt: skip
+        self.carry_positions(resumed.portfolio.positions)
         node, port, first = self.node, self.port, self.first_bar
         ended = []
         for order in sorted(resumed.orders.values(), key=lambda o: (o.created_ts, o.client_id)):

@@ -18,9 +18,13 @@ Before the feed starts (fail closed, nothing sent yet):
 
 Before the first decision, the exchange is reconciled with the database
 (:func:`tradewind.venues.live.reconcile.reconcile`): orders an earlier session left open are
-looked up and their end and fills booked; an order still working on the exchange, or a
-divergence nothing explains, stops the start with the report. Balances the bot did not create
-are reported as external and never traded.
+looked up and their end and fills booked; a divergence nothing explains stops the start with
+the report. Balances the bot did not create are reported as external and never traded. The
+positions the bot's earlier sessions left (the last checkpoint and the fills after it) are held
+again, and the bot's own orders still working on the exchange (its client ids, stored as not
+ended) are carried on, not refused: the port follows each by client id, and a native stop goes on
+as its position's stop (:meth:`~tradewind.session.live_driver.LiveDriver.carry_on`), so a restart
+places no second stop and the position stays protected throughout.
 
 While trading, the reconcile runs again every ``reconcile_s`` seconds, after every user-stream
 or market-stream reconnect, and when the user stream's balance or position updates differ from
@@ -51,6 +55,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -62,10 +67,12 @@ from tradewind.connectors.key_check import check_key
 from tradewind.connectors.market_feed import MarketFeed
 from tradewind.connectors.shared_budget import SharedRateBudget
 from tradewind.core.errors import UserError
+from tradewind.core.instrument import Instrument
 from tradewind.core.market_events import StreamState
 from tradewind.core.orders import ClientIdFactory
 from tradewind.data.session_recording import JournalKind
 from tradewind.engine.equity import account_currency
+from tradewind.engine.portfolio import Portfolio, Position
 from tradewind.engine.resume import ResumedAccount
 from tradewind.engine.write_ahead import WriteAheadOrders
 from tradewind.logs import register_secret
@@ -273,11 +280,13 @@ class LiveSession(PaperSession):
         stored_orders = repository.load_orders()
         fills = [f for f, _ in repository.load_fills()]
         open_orders = {o.client_id: o.symbol for o in stored_orders if not o.status.is_terminal}
+        holdings, positions = _owned(self._bot_positions(), self.instruments)
         stored = StoredState(
             open_orders=open_orders,
             last_fill_ts=max((f.ts for f in fills), default=0),
             trade_ids=frozenset(f.trade_id for f in fills),
-        )
+            holdings=holdings, positions=positions,
+        )  # fmt: skip
         try:
             report = await reconcile(port, stored, own_prefix=f"tw-{self.id_prefix}-")
         except ReconcileError as error:
@@ -296,16 +305,32 @@ class LiveSession(PaperSession):
                 keeper.book_fill(fill)
         for client_id in report.missing:
             keeper.lost(client_id, now, "lost: not on the exchange at the start of a session")
-        working = sorted(c for c, o in report.orders.items() if not o.status.is_terminal)
-        # A resting child of a parent the bot left working (an iceberg's visible slice, a smart
-        # limit's post) is the bot's own: the resumed parent carries on from it.
-        children = _resting_children(working, ops.working_parents())
-        strays = [c for c in working if c not in children]
-        if strays:
-            raise UserError(
-                "orders of an earlier session are still working on the exchange: "
-                f"{', '.join(strays)}; cancel them (or let them end) before a new session"
-            )
+        # The bot's own orders still working (its stored client ids, looked up now) are carried
+        # on, not refused. A resting child of a parent the bot left working (an iceberg's
+        # visible slice, a smart limit's post) goes back to its resumed parent below; any other
+        # (a native stop above all) to the Node: the stop goes on protecting its position.
+        by_id = {o.client_id: o for o in stored_orders}
+        open_ids = sorted(c for c, o in report.orders.items() if not o.status.is_terminal)
+        children = _resting_children(open_ids, ops.working_parents())
+        working = [(by_id[c], report.orders[c]) for c in open_ids if c not in children]
+        held = self._bot_positions()  # the earlier sessions' and what reconciling just booked
+        assert isinstance(self.driver, LiveDriver)
+        kept = self.driver.carry_on(held, working)
+        if ops.recorder is not None:
+            # The recorder books the carried orders' later fills on what they had, and the
+            # checkpoints count every fill stored (the earlier sessions' and the ones reconciling
+            # booked): a restart resumes from the checkpoint plus the fills after that count.
+            ops.recorder.adopt(order for order, _ in working)
+            ops.recorder.fills = len(repository.load_fills())
+        if working or any(p.quantity for p in held.values()):
+            text = (
+                f"carried on {len(working)} working order(s) of an earlier session "
+                f"({len(kept)} protective stop(s)), positions: "
+                + (", ".join(f"{p.quantity} {p.symbol} ({p.strategy_id})"
+                             for p in held.values() if p.quantity) or "none")
+            )  # fmt: skip
+            log.info("%s", text)
+            self._alert(text)
         self.reconciled = report.summary()
         self.reconciled_at = time.time()
         log.info("reconciled with the exchange: %s", self.reconciled)
@@ -324,11 +349,39 @@ class LiveSession(PaperSession):
             log.info("%s", text)
             self._alert(text)
         await port.start()
-        self._reconcile_while_trading(stored, report)
+        self._reconcile_while_trading(stored, report, held)
 
-    def _reconcile_while_trading(self, stored: StoredState, report: ReconcileReport) -> None:
-        """Start the reconcile while trading, from where the start's reconcile left off."""
+    def _bot_positions(self) -> dict[tuple[str, str], Position]:
+        """The positions the bot's earlier sessions left: the last checkpoint with every fill
+        recorded after it, or every recorded fill when no checkpoint was written yet (a first
+        session killed before its first closed bar)."""
+        ops = self.ops
+        assert ops is not None
+        resumed = ops.resume(self.instruments)
+        if resumed is not None:
+            return dict(resumed.portfolio.positions)
+        assert ops.database is not None
+        portfolio = Portfolio(self.instruments, cash={})
+        with ops.database.repository() as repository:
+            for fill, strategy_id in repository.load_fills():
+                if fill.symbol not in self.instruments:
+                    raise UserError(
+                        f"bot {ops.bot!r} traded {fill.symbol}, which this session does not: "
+                        "trade that market too, or use another --bot name"
+                    )
+                portfolio.apply_fill(fill, strategy_id, fill.ts)
+        return dict(portfolio.positions)
+
+    def _reconcile_while_trading(
+        self,
+        stored: StoredState,
+        report: ReconcileReport,
+        held: Mapping[tuple[str, str], Position],
+    ) -> None:
+        """Start the reconcile while trading, from where the start's reconcile left off (the
+        positions ``held`` then)."""
         assert self.port is not None
+        holdings, positions = _owned(held, self.instruments)
         booked = stored.trade_ids | {f.trade_id for f in report.new_fills}
         # Fills before the start's reconcile are settled; a minute back covers the ones during it.
         start = int(time.time() * 1000) - 60_000
@@ -338,7 +391,8 @@ class LiveSession(PaperSession):
             every_s=self.live.reconcile_s, on_finding=self._reconcile_finding,
             on_divergence=self._reconcile_divergence, on_pass=self._reconciled_again,
             adopted=report.external_positions, on_external=self._adopted,
-            watch_account=self.live.stream,
+            watch_account=self.live.stream, carried_holdings=holdings,
+            carried_positions=positions,
         )  # fmt: skip
         self._adopted(report.external_positions)
         self.reconciling.start()
@@ -496,3 +550,22 @@ def _resting_children(working: list[str], parents: list[StoredParent]) -> set[st
         if number.isdigit() and 0 < int(number) <= numbered.get(parent_id, 0):
             found.add(client_id)
     return found
+
+
+def _owned(
+    positions: Mapping[tuple[str, str], Position], instruments: Mapping[str, Instrument]
+) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """What the bot's positions own on the exchange: spot base assets (dust included) and
+    USDT-M positions by symbol (every strategy's together)."""
+    holdings: dict[str, Decimal] = {}
+    futures: dict[str, Decimal] = {}
+    for (_, symbol), position in positions.items():
+        instrument = instruments.get(symbol)
+        if instrument is None:
+            continue
+        if instrument.is_spot:
+            base = instrument.base
+            holdings[base] = holdings.get(base, Decimal(0)) + position.quantity + position.dust
+        elif position.quantity:
+            futures[symbol] = futures.get(symbol, Decimal(0)) + position.quantity
+    return holdings, futures

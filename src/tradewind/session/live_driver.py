@@ -27,14 +27,14 @@ from typing import Any
 
 from tradewind.backtest.api import PreparedRun
 from tradewind.backtest.event import EventEngine, signal_arrays
-from tradewind.core.events import OrderFilled, VenueEvent
-from tradewind.core.orders import ClientIdFactory, Order, OrderStatus
+from tradewind.core.events import OrderFilled, VenueEvent, VenueOrder
+from tradewind.core.orders import ClientIdFactory, Order, OrderStatus, OrderType
 from tradewind.core.ports import RiskGate
 from tradewind.core.records import Bar
 from tradewind.engine.binding import Binding
 from tradewind.engine.bus import MessageBus
 from tradewind.engine.node import Node
-from tradewind.engine.portfolio import Portfolio
+from tradewind.engine.portfolio import Portfolio, Position
 from tradewind.risk.config import build_risk
 from tradewind.risk.exits import ProtectionBook
 from tradewind.risk.gate import StakeGate
@@ -143,6 +143,47 @@ class LiveDriver(BarDriver):
         # The port delivers to one sink: this driver's, which dates and indexes the events.
         self.port.subscribe(self._from_venue)
         return EventEngine(node, self.port, portfolio, gate, dict(starting))  # type: ignore[arg-type]
+
+    # -- after a restart ---------------------------------------------------------------------------
+
+    def carry_on(
+        self,
+        positions: Mapping[tuple[str, str], Position],
+        working: Sequence[tuple[Order, VenueOrder]],
+    ) -> list[str]:
+        """Continue what an earlier session of this bot left on the exchange (after a restart,
+        reconciled): its positions, and its orders still working there, each as the exchange
+        knows it now. Nothing is sent: the port follows each order by client id from here (its
+        later fills booked once each), the Node tracks it as if it had placed it, an entry's
+        timeout starts now, and a native stop is the position's stop again
+        (:meth:`NativeStops.adopt`), so no second one is placed. Returns the client ids of the
+        stops carried on. Call it once, before the first instant.
+
+        Raises
+        ------
+        UserError
+            For a position or order of a strategy, or in a market, this session does not trade.
+        """
+        self.carry_positions(positions)
+        node = self.node
+        kept = []
+        for order, found in sorted(working, key=lambda w: (w[0].created_ts, w[0].client_id)):
+            bars = self.bars.get(order.symbol)
+            at = int(bars.ts[-1]) if bars is not None and len(bars) else 0
+            node.adopt(order, at, send=False)
+            order.venue_order_id = order.venue_order_id or found.venue_order_id
+            self.port.adopt(order)
+            if not order.reduce_only:
+                self._entries[order.client_id] = self._monotonic()
+            elif order.type is OrderType.STOP_MARKET and self.stops is not None:
+                if self.stops.adopt(order.client_id):
+                    kept.append(order.client_id)
+                elif node.position(order.strategy_id, order.symbol) == 0:
+                    # The bot's fills hold nothing there: the stop protects nothing of its own.
+                    log.warning("stop %s rests for no position of the bot's: canceling it",
+                                order.client_id)  # fmt: skip
+                    node.manager.cancel(order.client_id, node.now)
+        return kept
 
     # -- one instant ------------------------------------------------------------------------------
 

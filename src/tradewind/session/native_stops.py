@@ -81,6 +81,38 @@ class NativeStops:
         self.moves = 0
         """How many times a stop was moved (canceled to be placed again at a new level)."""
 
+    def adopt(self, client_id: str) -> bool:
+        """Carry on the native stop ``client_id`` that an earlier session of this bot left
+        resting on the exchange (after a restart; the Node holds the order already and the port
+        follows it) as its position's stop: nothing is placed for the position while it rests,
+        and the stop in force is never looser than it. Of two stops resting for one position
+        (a crash between a move's new stop and the old one's cancel), the tighter one is kept
+        and the other canceled. Returns True when ``client_id`` is kept."""
+        node = self.node
+        order = node.orders[client_id]
+        key = (order.strategy_id, order.symbol)
+        if order.trigger_price is None or node.position(*key) == 0:
+            return False
+        other_id = node.resting.stops.get(key)
+        if other_id is not None:
+            other = node.orders[other_id]
+            assert other.trigger_price is not None
+            long = node.position(*key) > 0
+            keeps_other = (
+                other.trigger_price >= order.trigger_price if long
+                else other.trigger_price <= order.trigger_price
+            )  # fmt: skip
+            loser = client_id if keeps_other else other_id
+            log.warning("two stops rest for %s in %s: %s canceled", *key, loser)
+            node.manager.cancel(loser, node.now)
+            if keeps_other:
+                return False
+            del node.resting.stops[key]
+        node.resting.hold(key, client_id)
+        self._placed[key] = (client_id, order.trigger_price)
+        self.protection.keep_stop(key, order.trigger_price)
+        return True
+
     def sync(self) -> None:
         """Place, move or cancel each position's stop so that exactly one rests at its level."""
         node, resting = self.node, self.node.resting

@@ -106,6 +106,9 @@ class RunningReconcile:
         ``set_external``: the risk engine counts it).
     watch_account
         Watch the user stream's balance and position updates (``ccxt.pro``) and compare them.
+    carried_holdings, carried_positions
+        What the bot's earlier sessions left, reconciled at the start (spot: base asset ->
+        quantity; futures: symbol -> signed position): this port's fills move on from there.
     """
 
     def __init__(
@@ -124,6 +127,8 @@ class RunningReconcile:
         on_external: Callable[[dict[str, Decimal]], None] | None = None,
         watch_account: bool = False,
         clock: Callable[[], int] | None = None,
+        carried_holdings: Mapping[str, Decimal] | None = None,
+        carried_positions: Mapping[str, Decimal] | None = None,
     ) -> None:
         if every_s <= 0:
             raise ValueError(f"the reconcile interval must be positive, got {every_s}")
@@ -137,6 +142,8 @@ class RunningReconcile:
         self.on_external = on_external
         self.adopted: dict[str, Decimal] = {s: q for s, q in (adopted or {}).items() if q}
         """Futures positions adopted into the ``external`` pseudo-strategy, by symbol."""
+        self._carried_holdings = dict(carried_holdings or {})
+        self._carried_positions = dict(carried_positions or {})
         self._foreign_trades: set[str] = set()
         self.account = (
             AccountStream(port.client, port.instruments, self._account_update)
@@ -224,7 +231,7 @@ class RunningReconcile:
         if stream is None:
             return
         delivered = self.port.booked_fills()
-        owned = _holdings(self.port, delivered)
+        owned = self._holdings(delivered)
         bases = {i.base for i in self.port.instruments.values() if i.is_spot}
         for asset in sorted(bases & set(stream.balances)):
             mine = max(owned.get(asset, ZERO), ZERO)
@@ -233,7 +240,7 @@ class RunningReconcile:
                              asset, stream.balances[asset], mine)  # fmt: skip
                 self.request("balance update")
                 return
-        positions = _positions(self.port, delivered)
+        positions = self._positions(delivered)
         for symbol, held in sorted(stream.positions.items()):
             mine = positions.get(symbol, ZERO) + self.adopted.get(symbol, ZERO)
             if held != mine:
@@ -262,14 +269,14 @@ class RunningReconcile:
         delivered = self.port.booked_fills()
         settling = self.port.following()
         booked = self._booked | {f.trade_id for f in delivered} | self._foreign_trades
-        positions = _positions(self.port, delivered)
+        positions = self._positions(delivered)
         for symbol, quantity in self.adopted.items():
             positions[symbol] = positions.get(symbol, ZERO) + quantity
         lookback = int(max(3 * self.every_s, 60.0) * 1000)
         since = max(self._since, self._last_ms - lookback) if self._last_ms else self._since
         stored = StoredState(
             open_orders={}, last_fill_ts=since, trade_ids=frozenset(booked),
-            holdings=_holdings(self.port, delivered), positions=positions,
+            holdings=self._holdings(delivered), positions=positions,
         )  # fmt: skip
         report = await reconcile(
             self.port, stored, own_prefix=self.own_prefix, strict=False, settling=settling
@@ -299,6 +306,18 @@ class RunningReconcile:
         if self.on_pass is not None:
             self.on_pass(report)
         return report
+
+    def _holdings(self, delivered: list[Fill]) -> dict[str, Decimal]:
+        owned = dict(self._carried_holdings)
+        for asset, quantity in _holdings(self.port, delivered).items():
+            owned[asset] = owned.get(asset, ZERO) + quantity
+        return owned
+
+    def _positions(self, delivered: list[Fill]) -> dict[str, Decimal]:
+        positions = dict(self._carried_positions)
+        for symbol, quantity in _positions(self.port, delivered).items():
+            positions[symbol] = positions.get(symbol, ZERO) + quantity
+        return positions
 
     def _externals(self, trigger: str, found: Mapping[str, Decimal], kind: FindingKind) -> None:
         """Report an external holding or position when it first appears or changes."""
