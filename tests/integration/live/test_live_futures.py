@@ -74,3 +74,37 @@ async def test_a_perpetual_round_trip_one_way(server: LoopbackServer) -> None:
     finally:
         await port.close()
         await client.close()
+
+
+async def test_a_quote_sized_market_entry_on_a_perpetual_is_sent_as_lots(
+    server: LoopbackServer,
+) -> None:
+    # The risk gate sizes a market entry by its quote stake; USDT-M takes no quoteOrderQty, so
+    # the port sends the lots that stake buys at the touch, and the fill states the quantity.
+    client, key = await client_for(server, market_types=("linear",))
+    port = port_for(client, [PERP], poll_s=0.05)
+    events: list[object] = []
+    port.subscribe(events.extend)
+    ids = ClientIdFactory("fq", session="a")
+    try:
+        ask = Decimal(repr((await client.fetch_order_book(PERP, 5))["asks"][0][0]))
+        entry = Order(ids.next(), PERP, Side.BUY, OrderType.MARKET, Decimal(0),
+                      quote_quantity=Decimal(50))  # fmt: skip
+        entry.submit()
+        port.submit(entry, 0)
+        deadline = time.monotonic() + 8
+        while not [e for e in events if isinstance(e, OrderFilled)]:
+            assert time.monotonic() < deadline, events
+            await asyncio.sleep(0.02)
+        [filled] = [e for e in events if isinstance(e, OrderFilled)]
+        [placed] = server.call(lambda: [
+            o for o in server.sim.store.all_orders(key.account, True, "XRPUSDT")
+            if o.client_id == entry.client_id])  # fmt: skip
+        step = port.instruments[PERP].amount_step
+        assert placed.qty == filled.order_quantity == filled.fill.quantity
+        # What 50 USDT buys at the ask seen just before, to the lot (the touch may have moved).
+        assert abs(placed.qty - Decimal(50) / ask) <= placed.qty * Decimal("0.01") + step
+        assert placed.qty * ask <= Decimal(50) * Decimal("1.01")
+    finally:
+        await port.close()
+        await client.close()

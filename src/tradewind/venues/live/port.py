@@ -19,6 +19,10 @@ books what changed: an acknowledgement, a trigger, new fills (each trade id once
 account's trade list with the exchange's own commission and its currency), or the end. This is the
 REST path a user-data stream falls back to; a fill is never lost when a stream event is.
 
+A market order sized by its quote amount goes to a USDT-M perpetual, which takes no
+``quoteOrderQty``, as the lots that amount buys at the touch just before it is sent (the fill
+states the quantity).
+
 Orders the exchange refused, and orders refused here before sending (an amount off the lot step,
 which ccxt would silently round), are kept with their reason so :meth:`LiveVenuePort.order`
 answers for them as the exchange no longer can.
@@ -54,7 +58,7 @@ from tradewind.core.events import (
     VenueOrder,
 )
 from tradewind.core.instrument import Instrument
-from tradewind.core.money import ZERO
+from tradewind.core.money import ZERO, floor_to_step
 from tradewind.core.orders import Fill, Order, OrderStatus
 from tradewind.core.ports import EventSink
 from tradewind.venues.live import account, wire
@@ -337,6 +341,18 @@ class LiveVenuePort:
                 return
             assert instrument is not None
             kind, side, amount, price, params = wire.create_args(order, instrument)
+            if "quoteOrderQty" in params and instrument.is_derivative:
+                # USDT-M takes no quote-sized market order: the amount the quote buys at the
+                # touch now (the fill states the quantity, which the order then takes).
+                try:
+                    amount = await self._amount_for_quote(order, instrument)
+                except Exception as exc:  # nothing was sent: the order is refused here
+                    self._reject(record, f"denied locally: no price to size it ({exc})")
+                    return
+                if amount <= 0:
+                    self._reject(record, "denied locally: the quote amount buys less than a lot")
+                    return
+                del params["quoteOrderQty"]
             try:
                 answer = await self._call(
                     1, "create_order", order.symbol, kind, side,
@@ -352,6 +368,14 @@ class LiveVenuePort:
                 self._unknown(record, "malformed answer to create_order")
                 return
             await self._absorb(record, answer)
+
+    async def _amount_for_quote(self, order: Order, instrument: Instrument) -> Decimal:
+        """The lots ``order``'s quote amount buys (sells) at the best ask (bid) now."""
+        assert order.quote_quantity is not None
+        book = await self._call(2, "fetch_order_book", order.symbol, 5)
+        side = book["asks"] if order.side.value == "buy" else book["bids"]
+        touch = wire.dec(side[0][0])
+        return floor_to_step(order.quote_quantity / touch, instrument.amount_step)
 
     async def _submit_oco(self, take_profit: _Record, stop: _Record) -> None:
         symbol = take_profit.order.symbol
