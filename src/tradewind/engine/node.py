@@ -120,7 +120,7 @@ class Node:
         self.protective = ProtectiveDriver(
             protection=protection, account=self.account, manager=self.manager,
             binding_of=self._binding_of, exiting=self._exiting, route=self._route,
-            working=self.events.protective,
+            working=self.events.protective, waiting=lambda key: key in self.resting.waiting,
         )  # fmt: skip
         venue.subscribe(lambda events: self.on_venue_events(events, self._at))
 

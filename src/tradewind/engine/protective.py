@@ -29,7 +29,9 @@ class ProtectiveDriver:
 
     ``exiting(key)`` says whether an exit of position ``key`` is on its way already; ``working``
     maps the client id of each protective order still working to its position (the venue-event
-    handler's, which reports one that ended unfilled back to the book).
+    handler's, which reports one that ended unfilled back to the book); ``waiting(key)`` says
+    whether an exit of ``key`` waits for the cancel of its resting stop (live: the exit is
+    sent once the exchange has confirmed it, so it has not failed).
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class ProtectiveDriver:
         exiting: Callable[[tuple[str, str]], bool],
         route: Route,
         working: dict[str, tuple[str, str]],
+        waiting: Callable[[tuple[str, str]], bool] | None = None,
     ) -> None:
         self.protection = protection
         self.account = account
@@ -50,6 +53,7 @@ class ProtectiveDriver:
         self._exiting = exiting
         self._route = route
         self._working = working
+        self._waiting = waiting
 
     def next_time(self, symbol: str) -> int | None:
         """Time (ms) of the next protective event (stop, take-profit, trail...) of ``symbol``."""
@@ -76,6 +80,7 @@ class ProtectiveDriver:
         intent = action.intent(account.position(*key) > 0)
         client_id = self._route(intent, binding, action.bar_ts, plain=True)
         if client_id is None:
-            self.protection.failed(key)
+            if self._waiting is None or not self._waiting(key):
+                self.protection.failed(key)
         elif not self.manager.orders[client_id].status.is_terminal:
             self._working[client_id] = key

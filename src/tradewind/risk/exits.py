@@ -493,6 +493,15 @@ class ProtectionBook:
                 best = (ts, key)
         return best
 
+    def next_kind(self, key: tuple[str, str]) -> int | None:
+        """The :mod:`tradewind.sim.stops` code of the next protective event of position ``key``
+        (None: none found in the bars held)."""
+        guard = self.guards.get(key)
+        if guard is None:
+            return None
+        event = self._scan(guard)
+        return None if event[0] < 0 else event[2]
+
     def take(self, key: tuple[str, str], position: Decimal) -> ProtectiveAction | None:
         """The action for the due event of position ``key`` (now holding ``position``)."""
         guard = self.guards.get(key)

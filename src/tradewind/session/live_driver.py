@@ -40,6 +40,7 @@ from tradewind.risk.exits import ProtectionBook
 from tradewind.risk.gate import StakeGate
 from tradewind.session.driver import BarDriver, StepReport
 from tradewind.session.native_stops import NativeStops, refuse_non_native
+from tradewind.sim import stops
 from tradewind.strategies.base import Strategy
 from tradewind.venues.live import LiveVenuePort
 
@@ -198,10 +199,27 @@ class LiveDriver(BarDriver):
             node.on_breaker(t)
         while (timer := node.next_timer()) is not None and timer < close:
             node.on_timer(timer)
+        self._time_stops(close)
         report = self._close(close, index, orders_before, fills_before)
         if self.stops is not None:
             self.stops.sync()  # the trail and the break-even move with the bar just closed
         return report
+
+    def _time_stops(self, close: int) -> None:
+        """Fire the time stops due by ``close``, before the closes as the backtest's runner
+        orders them at equal times. Only time stops: the stop rules rest on the exchange and
+        fire there (a stop level the bars reached is the exchange's to fill, not a second exit)."""
+        node, protection = self.node, self.node.protection
+        if protection is None:
+            return
+        for symbol in self.bars:
+            while (t := node.next_protective(symbol)) is not None and t <= close:
+                due = protection.next_event(symbol)
+                if due is None or protection.next_kind(due[1]) != stops.TIME:
+                    break
+                node.on_protective(symbol)
+                if protection.next_event(symbol) == due:
+                    break  # not taken (an exit already on its way): looked at again next bar
 
     # -- venue events in ------------------------------------------------------------------------
 

@@ -19,8 +19,11 @@ the stop (:mod:`tradewind.engine.resting_stops`). A stop the exchange fills come
 like any other and is booked once (by its trade id); the position is then flat and nothing more
 is sent.
 
-Only stop rules rest on the exchange: take-profit, scale-out, time stops and pyramiding are refused
-in live sessions until they have a native form (an OCO or a second reduce-only order).
+Only stop rules rest on the exchange. A time stop is decided at a bar's close, as in the backtest
+(:meth:`~tradewind.session.live_driver.LiveDriver` fires it): it exits at market like any exit, so
+the resting stop is canceled first and the exit is sent once the exchange has confirmed the
+cancel. Take-profit, scale-out and pyramiding are refused in live sessions until they have a
+native form (an OCO or a second reduce-only order).
 """
 
 from __future__ import annotations
@@ -42,7 +45,6 @@ _NOT_NATIVE = {
     "take_profit_pct": "take-profit",
     "take_profit_r": "take-profit",
     "scale_out": "scale-out",
-    "max_bars": "time stop",
     "pyramid": "pyramiding",
 }
 
@@ -62,7 +64,8 @@ def refuse_non_native(config: RiskConfig) -> None:
             if getattr(section, name, None) not in (None, (), []):
                 raise UserError(
                     f"risk.exits.{name} ({what}) is not yet supported in live sessions: only stop "
-                    "rules (stop_pct, stop_atr, trailing, break-even) rest on the exchange"
+                    "rules (stop_pct, stop_atr, trailing, break-even) rest on the exchange, and "
+                    "a time stop (max_bars) exits at a bar's close"
                 )
 
 

@@ -50,7 +50,7 @@ POINTS = [
     "during_reconciliation",
     "during_stop_replace:2",
 ]
-RANDOM_KILLS = 100 if os.environ.get("TRADEWIND_CHAOS") else 3
+RANDOM_KILLS = 100 if os.environ.get("TRADEWIND_CHAOS") else 20
 FUNDS = {"USDT": Decimal(100_000), "XRP": Decimal(20_000)}
 RESTART_P95_S = 10.0
 

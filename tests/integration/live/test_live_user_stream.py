@@ -26,7 +26,7 @@ from tradewind.exchange_sim import Fault, FaultKind, LoopbackServer, SimExchange
 from tradewind.exchange_sim.recordings import list_shared_recordings
 
 SYMBOL = "XRP/USDT"
-ROUNDS = 100 if os.environ.get("TRADEWIND_CHAOS") else 15
+ROUNDS = 400 if os.environ.get("TRADEWIND_CHAOS") else 60
 POLL_S = 1.0
 
 
