@@ -4,14 +4,17 @@ them (the spread between venues' mids, total open interest and volume, the avera
 the market as a whole (BTC dominance, from a price aggregator).
 
 A :class:`VenueContext` is one venue's answer at one poll; a :class:`MarketContext` gathers the
-answers of every venue for one canonical symbol at one poll. A value a venue did not give (a spot
+answers of every venue for one canonical symbol at one poll, with the latest reading of each
+polled data need (:class:`ContextReading`: funding, open interest from the need's active venue;
+a session keeps them on the symbol's context, which has no venues when no
+``[[sources.context]]`` is polled). A value a venue did not give (a spot
 market has no funding, a venue that failed to answer gives nothing) is None, and the cross-venue
 figures are taken over the venues that gave it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from statistics import median
 
@@ -52,12 +55,35 @@ class VenueContext:
 class MarketContext:
     """Every venue's view of ``symbol`` at one poll (received by ``received_ms``), with Bitcoin's
     share of the whole market's capitalisation in percent (``btc_dominance``) when an aggregator
-    gave it."""
+    gave it, and the latest reading of each polled data need (``readings``, one per need: read
+    them with :meth:`reading`)."""
 
     symbol: str
     venues: tuple[VenueContext, ...]
     received_ms: int
     btc_dominance: Decimal | None = None
+    readings: tuple[ContextReading, ...] = ()
+
+    def reading(self, need: str) -> ContextReading | None:
+        """Return the latest reading of polled data need ``need`` (``funding``,
+        ``open_interest``), or None before its first or when the need is not configured."""
+        return next((r for r in self.readings if r.need == need), None)
+
+    def with_reading(self, reading: ContextReading) -> MarketContext:
+        """Return this context with ``reading`` in place of its need's previous one (the venues
+        stay as polled)."""
+        if reading.symbol != self.symbol:
+            raise ValueError(f"a reading of {reading.symbol} on the context of {self.symbol}")
+        kept = tuple(r for r in self.readings if r.need != reading.need)
+        return replace(self, readings=(*kept, reading))
+
+    def carrying(self, previous: MarketContext | None) -> MarketContext:
+        """Return this (newer) context with ``previous``'s readings: the venues are polled on
+        one period and the data needs on their own, so a new venue snapshot keeps the latest
+        readings until their needs poll again."""
+        if previous is None or not previous.readings:
+            return self
+        return replace(self, readings=previous.readings)
 
     def venue(self, name: str) -> VenueContext | None:
         """Return ``name``'s view, or None when it is not polled."""

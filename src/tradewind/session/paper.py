@@ -23,7 +23,10 @@ bar; their book tickers are cross-checked, and a symbol whose sources diverge ta
 entries until they agree again (the "data divergence" breaker; exits still pass), as a symbol
 with a silent stream does (the "stale data" breaker). ``[[sources.trades]]`` and
 ``[[sources.books]]`` are source sets of their own whose active venue's prints and book updates
-reach the strategies' ``on_trade`` and ``on_book`` (:mod:`tradewind.session.market_needs`).
+reach the strategies' ``on_trade`` and ``on_book``; ``[[sources.funding]]`` and
+``[[sources.open_interest]]`` are polled with failover and their readings kept on the symbol's
+market context (``ctx.market_context(symbol).reading("funding")``; journalled like contexts)
+(:mod:`tradewind.session.market_needs`).
 
 Instants are evaluated when every symbol's bar for them has arrived; one that stays incomplete for
 ``grace_s`` seconds of wall time is evaluated without the missing bars (logged). Stop with
@@ -62,7 +65,7 @@ from tradewind.connectors.sources import open_sources
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import Instrument
 from tradewind.core.intents import Decision
-from tradewind.core.market_context import MarketContext
+from tradewind.core.market_context import ContextReading, MarketContext
 from tradewind.core.market_events import (
     BarClosed,
     BarRevised,
@@ -316,14 +319,18 @@ class PaperSession:
         return SourceSet(opened, sources)
 
     async def _open_needs(self) -> None:
-        """Start the ``[[sources.trades]]`` and ``[[sources.books]]`` sets (none without)."""
+        """Start the ``[[sources.trades]]``, ``[[sources.books]]``, ``[[sources.funding]]`` and
+        ``[[sources.open_interest]]`` sets (none without)."""
         sources = self.config.sources
-        if sources is None or not (sources.trades or sources.books):
+        if sources is None:
             return
-        self._needs = MarketNeeds(sources, self.config.symbols)
-        await self._needs.start()
+        needs = MarketNeeds(sources, self.config.symbols)
+        if not needs:
+            return
+        self._needs = needs
+        await needs.start()
         if self.ops is not None and self.ops.facade is not None:
-            self.ops.facade.need_sources.extend(self._needs.sets.values())
+            self.ops.facade.need_sources.extend(needs.all_sets)
 
     def _open_context(self) -> ContextFeed | None:
         """The market-context poller of the ``[[sources.context]]`` venues and
@@ -541,7 +548,8 @@ class PaperSession:
     def _tick(self, feed: MarketFeed | SourceSet) -> None:
         """What runs between feed events (about every 0.2 s): the data breakers."""
         if self._needs is not None and self.driver is not None:
-            self._needs.drain(self.driver.node, lambda event: self._on_event(event, record=True))
+            self._needs.drain(self.driver.node, lambda event: self._on_event(event, record=True),
+                              self._on_reading)  # fmt: skip
         held = dict.fromkeys(feed.stale_symbols(), STALE_DATA)
         if isinstance(feed, SourceSet):
             held.update(dict.fromkeys(feed.divergent_symbols(), DATA_DIVERGENCE))
@@ -569,10 +577,22 @@ class PaperSession:
         """The latest context of a symbol across venues: the strategies read it
         (``ctx.market_context``) from now on; journalled with each venue's figures."""
         assert self.driver is not None
-        self.driver.node.host.contexts[context.symbol] = context
+        contexts = self.driver.node.host.contexts
+        contexts[context.symbol] = context.carrying(contexts.get(context.symbol))
         venues = [_fields(v) for v in context.venues]
         self.recorder.journal(JournalKind.CONTEXT, ts_ms=context.received_ms,
                               symbol=context.symbol, payload={"venues": venues})  # fmt: skip
+
+    def _on_reading(self, reading: ContextReading) -> None:
+        """A polled need's reading (funding, open interest): kept on its symbol's context (one
+        with no venues when none are polled) for the strategies; journalled."""
+        assert self.driver is not None
+        contexts = self.driver.node.host.contexts
+        known = contexts.get(reading.symbol) or MarketContext(reading.symbol, (),
+                                                              reading.received_ms)  # fmt: skip
+        contexts[reading.symbol] = known.with_reading(reading)
+        self.recorder.journal(JournalKind.CONTEXT, ts_ms=reading.received_ms,
+                              symbol=reading.symbol, payload={"reading": _fields(reading)})  # fmt: skip
 
     def _data_breakers(self, held: dict[str, str]) -> None:
         """The "stale data", "data divergence" and "market context" breakers: no new entries
