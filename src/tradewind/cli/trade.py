@@ -151,6 +151,10 @@ def trade(
     --run-dir; `tradewind drift RUN_DIR` replays it through the backtest. Stop with Ctrl-C (the
     summary is printed) or --max-bars.
 
+    `--fill book` (paper): market orders walk the live L2 book (the exchange's depth stream, or
+    [[sources.books]] when the config has [sources]) instead of filling at the next open; the
+    session records the books it walked, and the drift report replays them.
+
     `--mode live` sends real orders with the [exchange] key (or its keystore entry): it asks for
     confirmation (or --i-understand-live-orders), refuses a key that can withdraw, uses at most
     --max-capital, cancels entries unfilled after --entry-timeout seconds, and halts new entries
@@ -176,16 +180,25 @@ def trade(
     if risk is not None:
         check_rules(risk, Timeframe.parse(opts.timeframe).ms, Stake.parse(opts.stake))
     chosen, params = strategy_choice(strategy, param)
+    # --fill book: market orders walk the live L2 book (a paper session's venue; at the next
+    # open plus latency, as a backtest fed books with book_walk).
+    book_walk = opts.fill == "book"
+    if book_walk and mode == "live":
+        raise UserError("--fill book is for --mode paper: a live session's exchange fills its "
+                        "orders from its own book")  # fmt: skip
     try:
-        fill_at = FillAt(opts.fill)
+        fill_at = FillAt.NEXT_OPEN if book_walk else FillAt(opts.fill)
     except ValueError:
-        raise UserError(f"--fill must be next_open or close, got {opts.fill!r}") from None
+        raise UserError(
+            f"--fill must be next_open, close or book (paper), got {opts.fill!r}"
+        ) from None
     spec = BacktestSpec(
         account=Account(cash=opts.cash, stake=opts.stake),
         fill=FillModel(
             fill_at=fill_at,
             slippage_bps=opts.slippage_bps,
             volatility_slippage=opts.volatility_slippage,
+            book_walk=book_walk,
         ),
         costs=Costs(fee=opts.fee),
         execution=opts.algo(),

@@ -11,6 +11,10 @@ Layout under ``<run_dir>/recording/``::
                                   received_ms
     journal/part-00001.parquet    date (engine time), received_ms, kind (signal, intent, order,
                                   fill, alert), strategy, symbol, payload (JSON text)
+    books/part-00001.parquet      date (the book's exchange time), received_ms, symbol, message
+                                  (its number in the session), side (0 bid, 1 ask), price, size:
+                                  the top levels a ``book`` fill model walked, one snapshot per
+                                  change (only sessions with that fill model write it)
     catalog/<exchange>/...        the same market data as catalog series (candles, trades,
                                   book_deltas, funding_rate), written by :meth:`close`, each row
                                   with its ``received_ms``: ``tradewind backtest --data`` and the
@@ -58,6 +62,11 @@ _SCHEMAS = {
     "journal": pa.schema(
         [(DATE, _DATE), (RECEIVED, pa.int64()), ("kind", pa.string()),
          ("strategy", pa.string()), ("symbol", pa.string()), ("payload", pa.string())]
+    ),
+    "books": pa.schema(
+        [(DATE, _DATE), (RECEIVED, pa.int64()), ("symbol", pa.string()),
+         ("message", pa.int64()), ("side", pa.int8()), ("price", pa.float64()),
+         ("size", pa.float64())]
     ),
 }  # fmt: skip
 
@@ -207,6 +216,21 @@ class SessionRecorder:
         text = orjson.dumps(payload, default=str).decode()
         self._add("journal", (ts_ms, self.clock(), kind.value, strategy, symbol, text))
 
+    def book_levels(
+        self,
+        symbol: str,
+        *,
+        ts_ms: int,
+        received_ms: int,
+        message: int,
+        levels: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> None:
+        """Record one book snapshot a ``book`` fill model was fed: ``levels`` are its sides
+        (0 bid, 1 ask), prices and sizes, ``message`` its number in the session."""
+        sides, prices, sizes = levels
+        for side, price, size in zip(sides.tolist(), prices.tolist(), sizes.tolist(), strict=True):
+            self._add("books", (ts_ms, received_ms, symbol, message, side, price, size))
+
     def _add(self, table: str, row: tuple[Any, ...]) -> None:
         buffer = self._buffers[table]
         now = time.monotonic()
@@ -279,7 +303,8 @@ def _write_part(path: Path, table: str, rows: list[tuple[Any, ...]]) -> None:
 
 
 def read_table(run_dir: Path, table: str) -> pd.DataFrame:
-    """Read one recorded table (``messages``, ``bars`` or ``journal``) of a run, in write order.
+    """Read one recorded table (``messages``, ``bars``, ``journal`` or ``books``) of a run, in
+    write order.
 
     An unrecorded table reads as an empty frame with its columns.
     """

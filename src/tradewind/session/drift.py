@@ -30,6 +30,9 @@ pieces of one round trip (an exit filled in parts) summed into one, and a differ
 quantity or fees of a matched trade is explained by that matching: "filled by the exchange's
 book". Anything else (a trade one side lacks, another exit bar) still needs evidence from the data.
 
+A session with the ``book`` fill model is replayed with the book snapshots it fed its venue
+(``recording/books``): the replay's market orders walk the same books.
+
 The final bars are the exchange's REST history over the session's span (its final word), or,
 offline, the recording with each revision applied; ``reference`` replaces both (a candle file in
 the session's time).
@@ -49,12 +52,14 @@ import pandas as pd
 
 from tradewind.backtest.api import backtest
 from tradewind.backtest.inputs import strategy_from
+from tradewind.book.stream import DecodedBookStream
 from tradewind.core.errors import UserError
 from tradewind.core.instrument import FeeSide, Instrument, MarketType
 from tradewind.core.timeframe import Timeframe
 from tradewind.data.session_recording import read_table
 from tradewind.session.funding import settlements_frame
 from tradewind.session.paper import FUNDING_FILE, RESULT_FILE, SESSION_FILE
+from tradewind.session.paper_books import recorded_books
 
 __all__ = ["Difference", "DriftReport", "drift_report", "final_bars_from_exchange"]
 
@@ -167,7 +172,8 @@ def drift_report(
         [*report.evidence, *{id(e): e for e in late_orders.values()}.values()],
         key=lambda e: e.bar_ms,
     )
-    replay = _replay(settings, truth, _funding(run_dir))
+    books = recorded_books(run_dir) if settings["fill"].get("book_walk") else None
+    replay = _replay(settings, truth, _funding(run_dir), books)
     report.backtest_trades = len(replay)
     session = pd.DataFrame(result["trades"])
     live = settings.get("mode") == "live"
@@ -400,6 +406,7 @@ def _replay(
     settings: Mapping[str, Any],
     truth: Mapping[str, pd.DataFrame],
     funding: Mapping[str, pd.DataFrame] | None = None,
+    books: Mapping[str, DecodedBookStream] | None = None,
 ) -> pd.DataFrame:
     strategies = [strategy_from(s["name"], s["params"]) for s in settings["strategies"]]
     fill = settings["fill"]
@@ -419,6 +426,8 @@ def _replay(
         instruments={s: instrument_from_settings(i) for s, i in settings["instruments"].items()},
         risk=settings.get("risk"),
         funding=funding,
+        books=books or None,
+        book_walk=bool(books),
         start=pd.Timestamp(first_ms, unit="ms", tz="UTC"),
     )
     trades = result.trades.copy()

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tradewind.book.book import OrderBook
 from tradewind.connectors.binance_streams import StreamKind
 from tradewind.connectors.failover import SourceSet
 from tradewind.connectors.market_feed import FeedSpec
@@ -70,6 +71,10 @@ class MarketNeeds:
         """Prints handed to the Node."""
         self.books = 0
         """Book updates handed to the Node."""
+        self.book_hook: Callable[[BookUpdated, OrderBook], None] | None = None
+        """Where book updates go instead of ``on_book`` when set: a session whose fill model
+        walks the book feeds them to its driver, which calls ``on_book`` at the book's place
+        in time (a symbol's book takes one path, never both)."""
 
     def __bool__(self) -> bool:
         return bool(self.sets or self.polled)
@@ -114,6 +119,9 @@ class MarketNeeds:
                     node.on_trade(event.trade.symbol, event.trade)
                 elif isinstance(event, BookUpdated):
                     self.books += 1
-                    node.on_book(event.symbol, sources.book(event.symbol))
+                    if self.book_hook is not None:
+                        self.book_hook(event, sources.book(event.symbol))
+                    else:
+                        node.on_book(event.symbol, sources.book(event.symbol))
                 else:
                     other(event)

@@ -33,6 +33,11 @@ Instants are evaluated when every symbol's bar for them has arrived; one that st
 :meth:`PaperSession.stop` (the CLI calls it on Ctrl-C and SIGTERM) or ``max_bars``; open orders
 are cancelled at the simulated venue when the session ends, positions stay open and are reported
 marked at the last close.
+
+With the ``book`` fill model (``FillModel.book_walk``) market orders walk the live L2 book: the
+session's own depth stream, or the ``[[sources.books]]`` set's active book, fed to the venue and
+recorded (``recording/books``) by :mod:`tradewind.session.paper_books`; the book then reaches
+``on_book`` through the driver, at its place in time, and not directly.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ import orjson
 from tradewind.backtest.api import PreparedRun
 from tradewind.backtest.result import BacktestResult
 from tradewind.backtest.spec import BacktestSpec
+from tradewind.book.book import OrderBook
 from tradewind.connectors.binance_streams import StreamKind
 from tradewind.connectors.client import create_async_client
 from tradewind.connectors.config import ExchangeConfig
@@ -70,6 +76,7 @@ from tradewind.core.market_events import (
     BarClosed,
     BarRevised,
     BarSource,
+    BookUpdated,
     MarkPriceUpdated,
     StreamAlert,
 )
@@ -89,6 +96,7 @@ from tradewind.session.driver import BarDriver, PaperDriver, StepReport
 from tradewind.session.funding import FundingTracker
 from tradewind.session.market_needs import MarketNeeds
 from tradewind.session.operate import SessionOps
+from tradewind.session.paper_books import BookTape
 from tradewind.strategies.base import Strategy
 from tradewind.venues.sim import SimVenue
 
@@ -168,6 +176,9 @@ class PaperConfig:
             raise UserError(f"warm-up must be at least 1 bar, got {self.warmup_bars}")
         if self.max_bars is not None and self.max_bars < 1:
             raise UserError(f"--max-bars must be at least 1, got {self.max_bars}")
+        if self.spec.fill.book_walk and self.sources is not None and not self.sources.books:
+            raise UserError("--fill book with [sources] needs [[sources.books]]: no book "
+                            "stream for the fills to walk")  # fmt: skip
 
 
 @dataclass
@@ -225,6 +236,9 @@ class PaperSession:
         """Symbols whose entries a data breaker stopped, with the reason."""
         self._context: ContextFeed | None = None
         self._needs: MarketNeeds | None = None
+        self._book_tape: BookTape | None = None
+        """Feeds the live book to the venue when the fill model walks it."""
+        self._feed_book: Callable[[str], OrderBook] | None = None
         run_dir = Path(config.run_dir)
         if (run_dir / SESSION_FILE).exists():
             raise UserError(f"{run_dir} holds a session already; give another --run-dir")
@@ -247,9 +261,12 @@ class PaperSession:
             perpetual, or an exchange that does not answer.
         """
         config = self.config
+        own_depth = self._walks_own_depth()  # refused before anything is opened
         client = create_async_client(config.exchange)
         # Perpetuals (ccxt's "BASE/QUOTE:SETTLE") read the mark-price stream for their funding.
         kinds = {StreamKind.KLINE} | ({StreamKind.MARK_PRICE} if self._perpetuals() else set())
+        if own_depth:
+            kinds.add(StreamKind.DEPTH)  # the book the fills walk (paper_books)
         spec = FeedSpec(
             symbols=config.symbols, timeframes=(config.timeframe,),
             kinds=frozenset(kinds), warmup_bars=config.warmup_bars, backfill=config.backfill,
@@ -265,6 +282,9 @@ class PaperSession:
             self.driver = self._build(self._drain_warmup(feed), resumed)
             if isinstance(self.driver, PaperDriver) and self._perpetuals():
                 self.driver.funding = FundingTracker(self._perpetuals())
+            if isinstance(self.driver, PaperDriver) and config.spec.fill.book_walk:
+                self._book_tape = BookTape(self.driver, self.recorder)
+                self._feed_book = feed.book
             self._write_settings()
             if self.ops is not None:
                 await self.ops.start(
@@ -283,6 +303,8 @@ class PaperSession:
             if self._context is not None:
                 await self._context.start()
             await self._open_needs()
+            if self._needs is not None and self._book_tape is not None:
+                self._needs.book_hook = self._book_tape.on_update  # the book fill's path
             self._phase("trading")
             await self._trade(feed)
         except BaseException as error:
@@ -306,6 +328,22 @@ class PaperSession:
         if self.mode != "paper":
             return []
         return [s for s in self.config.symbols if ":" in s]
+
+    def _walks_own_depth(self) -> bool:
+        """Whether the fills walk the book of the session's own depth stream (the ``book``
+        fill model without ``[[sources.books]]``).
+
+        Raises
+        ------
+        UserError
+            For the ``book`` fill model in a live session (the exchange fills its orders).
+        """
+        if not self.config.spec.fill.book_walk:
+            return False
+        if self.mode != "paper":
+            raise UserError("--fill book is for --mode paper: a live session's exchange fills "
+                            "its orders from its own book")  # fmt: skip
+        return self.config.sources is None  # else [[sources.books]] (checked by the config)
 
     def _open_feed(self, client: Any, spec: FeedSpec) -> MarketFeed | SourceSet:
         """The exchange's own feed, or with :attr:`PaperConfig.sources` a source set whose
@@ -639,6 +677,10 @@ class PaperSession:
             settled = driver.funding.update(event) if driver.funding is not None else None
             if settled is not None and isinstance(driver, PaperDriver):
                 driver.add_funding(settled)
+        elif isinstance(event, BookUpdated):
+            # The session's own depth stream (the book fill); on_book comes from the driver.
+            if self._book_tape is not None and self._feed_book is not None:
+                self._book_tape.on_update(event, self._feed_book(event.symbol))
         elif isinstance(event, StreamAlert):
             self._alert(f"{event.stream}: {event.kind.value} {event.detail}".strip())
             if self.ops is not None:
@@ -738,6 +780,7 @@ class PaperSession:
                 "volatility_slippage": fill.volatility_slippage,
                 "latency_ms": fill.latency_ms,
                 "max_participation": fill.max_participation,
+                "book_walk": fill.book_walk,
             },
             "risk": None if config.spec.risk is None else config.spec.risk.model_dump(mode="json"),
             "instruments": {s: _instrument_dict(i) for s, i in self.instruments.items()},

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from tradewind.backtest.spec import BacktestSpec
 from tradewind.cli.main import run
+from tradewind.connectors.config import ExchangeConfig
+from tradewind.connectors.source_config import SourcesConfig
+from tradewind.core.errors import UserError
+from tradewind.session.paper import PaperConfig
+from tradewind.strategies.builtin import SmaCross
+from tradewind.venues.sim import FillModel
 
 
 @pytest.mark.parametrize(
@@ -35,6 +42,10 @@ from tradewind.cli.main import run
           "twap:slices=0,horizon=1h"], "twap: slices must be at least 1, got 0"),
         (["trade", "-s", "sma_cross", "--symbol", "BTC/USDT", "-t", "1m", "--execution",
           "vwop"], "unknown execution algorithm 'vwop'"),
+        (["trade", "--mode", "live", "-s", "sma_cross", "--symbol", "BTC/USDT", "-t", "1m",
+          "--max-capital", "200", "--fill", "book"], "--fill book is for --mode paper"),
+        (["trade", "-s", "sma_cross", "--symbol", "BTC/USDT", "-t", "1m", "--fill", "walk"],
+         "--fill must be next_open, close or book (paper), got 'walk'"),
     ],
 )  # fmt: skip
 def test_trade_refuses_mistakes(
@@ -53,3 +64,17 @@ def test_drift_refuses_a_folder_without_a_session(
     err = " ".join(capsys.readouterr().err.split())
     assert "no session.json" in err
     assert "Traceback" not in err
+
+
+def test_the_book_fill_with_sources_needs_a_book_source(tmp_path: Path) -> None:
+    exchange = ExchangeConfig(rest_url="http://127.0.0.1:1", rate_limit=False)
+    candles = [{"name": "binance", "exchange": exchange.model_dump()}]
+    common = {
+        "exchange": exchange, "strategies": [SmaCross()], "symbols": ("BTC/USDT",),
+        "timeframe": "1m", "run_dir": tmp_path,
+        "spec": BacktestSpec(fill=FillModel(book_walk=True)),
+    }  # fmt: skip
+    with pytest.raises(UserError, match=r"--fill book with \[sources\] needs \[\[sources.books"):
+        PaperConfig(sources=SourcesConfig.model_validate({"candles": candles}), **common)
+    with_books = SourcesConfig.model_validate({"candles": candles, "books": candles})
+    assert PaperConfig(sources=with_books, **common).sources is with_books
