@@ -15,6 +15,7 @@ import pandas as pd
 from tradewind.backtest.api import prepare
 from tradewind.backtest.spec import Account, BacktestSpec
 from tradewind.book.book import OrderBook
+from tradewind.connectors.source_config import SourcesConfig
 from tradewind.core.market_events import BookUpdated
 from tradewind.core.records import Bar
 from tradewind.core.timeframe import Timeframe
@@ -71,10 +72,11 @@ def _driver() -> tuple[PaperDriver, pd.DataFrame]:
 
 
 def _needs(source: BookSource) -> MarketNeeds:
-    needs = MarketNeeds.__new__(MarketNeeds)  # no sources opened: the stand-in is the set
-    needs.sets = {"books": source}  # type: ignore[dict-item]
-    needs.trades = needs.books = 0
-    needs.book_hook = None
+    # A config with candles alone opens no set; the stand-in is put where a books set goes.
+    exchange = {"rest_url": "http://127.0.0.1:1", "rate_limit": False}
+    config = SourcesConfig.model_validate({"candles": [{"name": "a", "exchange": exchange}]})
+    needs = MarketNeeds(config, (SYMBOL,))
+    needs.sets["books"] = source  # type: ignore[assignment]
     return needs
 
 
@@ -90,7 +92,7 @@ async def test_a_book_source_reaches_on_book_once_through_the_driver(tmp_path: P
     asks = [0.0301, 0.0302, 0.0302, 0.0303]
     for k, ask in enumerate(asks):
         source.show(open_ms + 1_000 * (k + 1), ask - 0.0001, ask)
-        needs.drain(driver.node, lambda event: None)
+        needs.drain(driver.node, _nothing, _nothing)
 
     # Assert: nothing reaches on_book before the driver's step puts it in time order.
     assert Watching.seen == []
@@ -117,7 +119,7 @@ async def test_without_the_book_fill_on_book_is_called_directly(tmp_path: Path) 
     needs = _needs(source)
     open_ms = int(frame["date"].iloc[WARMUP].value // 1_000_000)
     source.show(open_ms + 1_000, 0.0300, 0.0301)
-    needs.drain(driver.node, lambda event: None)
+    needs.drain(driver.node, _nothing, _nothing)
     assert Watching.seen == [(0.0301, open_ms + 1_000)]
 
 
@@ -135,6 +137,10 @@ async def test_a_resync_snapshot_dated_before_the_last_is_fed_at_the_last_time(
     await recorder.close()
     assert tape.fed == 2
     assert recorded_books(tmp_path)[SYMBOL].msg_ts.tolist() == [2_000, 2_000]
+
+
+def _nothing(event: object) -> None:
+    raise AssertionError(f"only book updates were queued, got {event!r}")
 
 
 def _bar(frame: pd.DataFrame, i: int) -> Bar:
