@@ -515,8 +515,12 @@ class LiveSession(PaperSession):
     # -- the end ----------------------------------------------------------------------------------
 
     async def _wind_down(self) -> None:
-        """Cancel the session's open orders on the exchange, wait for the answers, and stop the
-        port (the client is closed with the feed)."""
+        """Cancel the session's open orders on the exchange, except the protective stops resting
+        there, wait for the answers, and stop the port (the client is closed with the feed).
+
+        A position the session leaves open keeps its native stop: a stopped bot protects what it
+        holds as a crashed one does, and the next start carries the stop on (it adopts the bot's
+        own working orders). Entries, take-profits and children are cancelled."""
         driver, port = self.driver, self.port
         if self.reconciling is not None:
             await self.reconciling.close()
@@ -525,7 +529,18 @@ class LiveSession(PaperSession):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._falling_back
         if driver is not None:
-            kept = self._kept  # a fallback's confirmed stops protect the positions left behind
+            # A fallback's confirmed stops and the positions' resting stops stay.
+            kept = self._kept | set(driver.node.resting.stops.values())
+            left = sorted(
+                c for c in kept if c in driver.node.orders and driver.node.orders[c].is_open
+            )
+            if left:
+                log.warning(
+                    "left %d protective stop(s) resting on the exchange for the open "
+                    "position(s): %s (the next start carries them on)",
+                    len(left),
+                    ", ".join(left),
+                )
             for order in list(driver.node.orders.values()):
                 if order.is_open and order.client_id not in kept:
                     driver.node.manager.cancel(order.client_id, driver.node.now)

@@ -115,12 +115,18 @@ async def test_native_stops_rest_move_give_way_to_exits_and_fill_once(
              and not any(a.order_id < o.order_id < b.order_id for o in ledger if o.side == "BUY")]  # fmt: skip
     assert moved
     assert driver.stops.moves >= len(moved)
-    # Never both: the bot sold at most what it bought (a stop and an exit never both filled), and
-    # no stop is left working once the session ended.
+    # Never both: the bot sold at most what it bought (a stop and an exit never both filled). A
+    # stopped session leaves a position it still holds protected by its one resting stop (the
+    # next start carries it on), and no stop working for a position it does not hold.
     sold = sum(o.filled for o in ledger if o.side == "SELL")
     bought = sum(o.filled for o in ledger if o.side == "BUY")
     assert sold <= bought
-    assert not [o for o in stops if o.status == "NEW"]
+    working = [o for o in stops if o.status == "NEW"]
+    if bought == sold:
+        assert not working
+    else:
+        assert len(working) <= 1
+        assert all(o.qty <= bought - sold for o in working)
     # Written ahead and booked once: the database holds every order with the exchange's fills.
     repository = open_bot("stops-test", bots_dir=tmp_path / "bots").repository()
     stored = {o.client_id: o for o in repository.load_orders()}
