@@ -21,7 +21,7 @@ from benchmarks.workloads import MONTH, bootstrapped, month
 from tradewind.backtest import backtest
 from tradewind.backtest.result import BacktestResult
 from tradewind.indicators.overlap import sma
-from tradewind.sim import kernel
+from tradewind.sim import layout, sweep
 from tradewind.strategies.base import TIE_TOLERANCE, crossed_above, crossed_below
 from tradewind.testing.shared_data import shared_data_dir
 
@@ -31,22 +31,24 @@ W1_TRADES = 945
 
 
 def _settings(annualization: float = 525_600.0) -> np.ndarray:
-    settings = np.zeros(kernel.SETTINGS_SIZE)
-    settings[kernel.CASH] = 100_000.0
-    settings[kernel.FEE] = 0.001
-    settings[kernel.LOT] = 1e-8
-    settings[kernel.TICK] = 0.5
-    settings[kernel.ANNUALIZATION] = annualization
+    settings = np.zeros(layout.SETTINGS_SIZE)
+    settings[layout.CASH] = 100_000.0
+    settings[layout.FEE] = 0.001
+    settings[layout.LOT] = 1e-8
+    settings[layout.TICK] = 0.5
+    settings[layout.ANNUALIZATION] = annualization
     return settings
 
 
-def _kernel_w1(open_: np.ndarray, close: np.ndarray, settings: np.ndarray) -> np.ndarray:
+def _kernel_w1(
+    open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, settings: np.ndarray
+) -> np.ndarray:
     """End to end: both SMAs, the crossings, the simulation and the metrics."""
     fast, slow = sma(close, 10), sma(close, 30)
-    equity, _, count = kernel.simulate(
-        open_, close, crossed_above(fast, slow), crossed_below(fast, slow), 0, settings
+    equity, count = sweep.long_only(
+        open_, high, low, close, crossed_above(fast, slow), crossed_below(fast, slow), 0, settings
     )
-    return kernel.metrics(equity, 0, settings[kernel.ANNUALIZATION], count)
+    return sweep.metrics(equity, 0, settings[layout.ANNUALIZATION], count)
 
 
 def _vectorbt(quick: bool) -> tuple[float | None, str]:
@@ -114,31 +116,31 @@ def run(quick: bool) -> list[Row]:
     rows.append(Row("engine", "W1 event engine: time per round trip (all work / 945)", per_trip, "s",
                     target="<= 20 us", note="upper bound: includes signals, equity and metrics"))  # fmt: skip
 
-    o, c = frame["open"].to_numpy(), frame["close"].to_numpy()
+    o, h, lo, c = (frame[k].to_numpy() for k in ("open", "high", "low", "close"))
     settings = _settings()
-    metrics = _kernel_w1(o, c, settings)
+    metrics = _kernel_w1(o, h, lo, c, settings)
     assert int(metrics[7]) == W1_TRADES, metrics
     assert abs(metrics[0] - result.metrics["final_equity"]) <= 1e-6 * metrics[0]
-    k_month = best_time(lambda: _kernel_w1(o, c, settings))
+    k_month = best_time(lambda: _kernel_w1(o, h, lo, c, settings))
     rows.append(Row("kernel", "W1 kernel end to end, month, candles/s", n / k_month, "candles/s",
                     "vectorbt", None if vbt_seconds is None else n / vbt_seconds, True, ">= 10M/s",
                     "SMAs + crossings + simulation + metrics"))  # fmt: skip
     big = bootstrapped(200_000 if quick else 1_000_000)
-    bo, bc = big["open"].to_numpy(), big["close"].to_numpy()
+    bo, bh, bl, bc = (big[k].to_numpy() for k in ("open", "high", "low", "close"))
     reference = backtest(
         "sma_cross", big.iloc[:200_000], cash=100_000, fee=0.001, symbol="BTC/USD", engine="event"
     )
-    check = _kernel_w1(bo[:200_000], bc[:200_000], settings)
+    check = _kernel_w1(bo[:200_000], bh[:200_000], bl[:200_000], bc[:200_000], settings)
     assert int(check[7]) == reference.metrics["trade_count"], (
         check[7],
         reference.metrics["trade_count"],
     )
-    k_big = best_time(lambda: _kernel_w1(bo, bc, settings))
+    k_big = best_time(lambda: _kernel_w1(bo, bh, bl, bc, settings))
     rows.append(Row("kernel", f"W1 kernel end to end, {len(big):,} bootstrapped rows", len(big) / k_big,
                     "candles/s", target=">= 50M/s",
                     note="trade count checked against the event engine on 200k rows"))  # fmt: skip
     rows.append(_public_kernel_path(big, vbt_seconds, n))
-    rows.append(_sweep(o, c, settings, quick))
+    rows.append(_sweep(o, h, lo, c, settings, quick))
     rows.append(_first_call())
     return rows
 
@@ -173,7 +175,9 @@ def _public_kernel_path(big: pd.DataFrame, vbt_seconds: float | None, month_rows
                "the public call; checked against the event engine on 200k rows")  # fmt: skip
 
 
-def _sweep(o: np.ndarray, c: np.ndarray, settings: np.ndarray, quick: bool) -> Row:
+def _sweep(
+    o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, settings: np.ndarray, quick: bool
+) -> Row:
     """A grid of SMA pairs in one call: each SMA computed once, crossings made inside the kernel."""
     grid = [(f, s) for f in range(2, 60) for s in range(f + 5, f + 200) if (f, s) != (10, 30)]
     pairs = [(10, 30), *grid][: 1_000 if quick else 10_000]
@@ -185,7 +189,7 @@ def _sweep(o: np.ndarray, c: np.ndarray, settings: np.ndarray, quick: bool) -> R
         lines[:, column[p]] = sma(c, p)
     fast = np.array([column[f] for f, _ in pairs])
     slow = np.array([column[s] for _, s in pairs])
-    table = kernel.simulate_crossings(o, c, lines, fast, slow, 0, settings, TIE_TOLERANCE)
+    table = sweep.simulate_crossings(o, h, lo, c, lines, fast, slow, 0, settings, TIE_TOLERANCE)
     elapsed = time.perf_counter() - start
     assert int(table[0, 7]) == W1_TRADES  # the first set is W1 itself
     return Row("kernel", f"sweep of {len(pairs):,} SMA pairs on the month, sets/s",
@@ -197,10 +201,10 @@ def _first_call() -> Row:
     """Time the first kernel call in a fresh process, with the on-disk compilation cache warm."""
     code = (
         "import time; t=time.perf_counter();"
-        "import numpy as np; from tradewind.sim import kernel;"
-        "s=np.zeros(kernel.SETTINGS_SIZE); s[0]=1e5; s[1]=0.001; s[6]=1e-8; s[7]=0.5; s[9]=525600;"
+        "import numpy as np; from tradewind.sim import layout, sweep;"
+        "s=np.zeros(layout.SETTINGS_SIZE); s[0]=1e5; s[1]=0.001; s[6]=1e-8; s[7]=0.5; s[9]=525600;"
         "o=np.linspace(100,200,1000); e=np.zeros(1000,bool); e[5]=True; x=np.zeros(1000,bool); x[50]=True;"
-        "q,tr,n=kernel.simulate(o,o,e,x,0,s); kernel.metrics(q,0,525600.0,n);"
+        "q,n=sweep.long_only(o,o,o,o,e,x,0,s); sweep.metrics(q,0,525600.0,n);"
         "print(time.perf_counter()-t)"
     )
     env = dict(os.environ)

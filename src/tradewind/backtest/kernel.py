@@ -26,9 +26,8 @@ from tradewind.risk.stake import Stake
 from tradewind.series.bars import BarSeries, FloatArray, IntArray
 from tradewind.series.funding import FundingSeries
 from tradewind.sim import capped_kernel as ck
-from tradewind.sim import margin_kernel as mk
-from tradewind.sim import protected_kernel as pk
-from tradewind.sim import stops
+from tradewind.sim import kernel, stops
+from tradewind.sim import layout as lay
 from tradewind.sim.screening import KernelSettings, risk_unsupported_reason, unsupported_reason
 from tradewind.strategies.base import Strategy
 from tradewind.strategies.guard import strategy_call
@@ -160,32 +159,27 @@ def run_kernel(
     if reason is None and risk is not None and model.max_participation:
         reason = "a volume participation cap together with risk rules (stops and sizing)"
     if reason is None and risk is not None:
-        shorts = bool(arrays[2].any() or arrays[3].any())
-        reason = risk_unsupported_reason(risk, instrument, shorts=shorts)
+        reason = risk_unsupported_reason(risk, instrument)
     if reason is not None:
         raise UserError(f"engine 'kernel' cannot run this backtest: {reason}; use engine='event'")
     if instrument.is_spot:
         leverage = Decimal(1)
     settings = kernel_settings(instrument, cash, stake, model, series, leverage=leverage).vector()
     start = first_bar[name]
-    dust = 0.0
-    if risk is not None:
-        equity, table, count, dust, held = pk.simulate_protected(
-            series.open, series.high, series.low, series.close, arrays[0], arrays[1], start,
-            settings, *risk_arrays(risk, series),
-        )  # fmt: skip
-    elif model.max_participation:
-        # Partial fills (spot long-only: other cases were refused above).
+    signals = (arrays[0], arrays[1], arrays[2], arrays[3])
+    if model.max_participation:
+        # Partial fills (spot long-only without risk rules: other cases were refused above).
         equity, table, count, held = ck.simulate_capped(
             series.open, series.high, series.low, series.close, series.volume,
             arrays[0], arrays[1], start, settings,
         )  # fmt: skip
+        dust = 0.0
     else:
-        f_ts, f_rate, f_mark, f_first = funding_arrays(series, (funding or {}).get(name))
-        equity, table, count, dust, held = mk.simulate_two_sided(
-            series.open, series.high, series.low, series.close, series.ts,
-            arrays[0], arrays[1], arrays[2], arrays[3], start, settings,
-            f_ts, f_rate, f_mark, f_first,
+        equity, table, count, dust, held = kernel.simulate(
+            series.open, series.high, series.low, series.close, series.ts, signals, start,
+            settings,
+            kernel.no_risk() if risk is None else risk_arrays(risk, series),
+            funding_arrays(series, (funding or {}).get(name)),
         )  # fmt: skip
     return KernelRun(
         timeline=series.ts[start:],
@@ -199,9 +193,9 @@ def run_kernel(
 def open_report(
     row: npt.NDArray[np.float64], series: BarSeries, symbol: str, strategy_id: str
 ) -> list[dict[str, Any]]:
-    """The kernel's open-position row (:func:`tradewind.sim.margin_kernel.open_row`) as the
+    """The kernel's open-position row (:func:`tradewind.sim.kernel.open_row`) as the
     event engine reports open positions: empty when flat."""
-    if row[mk.T_QTY] == 0.0:
+    if row[lay.T_QTY] == 0.0:
         return []
     (held,) = trade_frame(row[None, :], series, symbol, strategy_id).to_dict("records")
     return [
@@ -228,7 +222,7 @@ def _iso(stamp: pd.Timestamp) -> str:
 def risk_arrays(
     config: RiskConfig, series: BarSeries
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """The protected kernel's rules vector and ATR series ``(rules, stop_atr, trail_atr,
+    """The kernel's rules vector and ATR series ``(rules, stop_atr, trail_atr,
     sizing_atr)`` for ``config`` on ``series``, as the protection book and risk engine read them."""
     exits = config.exits.build(series.timeframe.ms)
     sizing = config.sizing
@@ -236,23 +230,23 @@ def risk_arrays(
     def f(value: float | None) -> float:
         return np.nan if value is None else float(value)
 
-    vector = np.full(pk.RULES_SIZE, np.nan)
-    vector[pk.SIZING] = pk.SIZING_CODES[sizing.model]
-    vector[pk.SIZE_A] = {"fixed_fraction": sizing.fraction, "fixed_risk": sizing.risk,
+    vector = np.full(lay.RULES_SIZE, np.nan)
+    vector[lay.SIZING] = lay.SIZING_CODES[sizing.model]
+    vector[lay.SIZE_A] = {"fixed_fraction": sizing.fraction, "fixed_risk": sizing.risk,
                          "volatility": sizing.target}[sizing.model]  # fmt: skip
-    vector[pk.SIZE_B] = sizing.cap
-    vector[pk.CASH_BUFFER] = config.cash_buffer
-    vector[pk.STOP_PCT] = f(exits.stop_pct)
-    vector[pk.STOP_ATR] = f(exits.stop_atr)
-    vector[pk.TAKE_PROFIT_R] = f(exits.take_profit_r)
-    vector[pk.TAKE_PROFIT_PCT] = f(exits.take_profit_pct)
-    vector[pk.TRAIL_PCT] = f(exits.trailing_pct)
-    vector[pk.TRAIL_ATR] = f(exits.trailing_atr)
-    vector[pk.TRAIL_ACTIVATION] = f(exits.trailing_activation)
-    vector[pk.BREAKEVEN_TRIGGER] = f(exits.breakeven_trigger)
-    vector[pk.BREAKEVEN_OFFSET] = float(exits.breakeven_offset)
-    vector[pk.MAX_BARS] = -1 if exits.max_bars is None else exits.max_bars
-    vector[pk.ADVERSE_FIRST] = 1.0 if exits.adverse_first else 0.0
+    vector[lay.SIZE_B] = sizing.cap
+    vector[lay.CASH_BUFFER] = config.cash_buffer
+    vector[lay.STOP_PCT] = f(exits.stop_pct)
+    vector[lay.STOP_ATR] = f(exits.stop_atr)
+    vector[lay.TAKE_PROFIT_R] = f(exits.take_profit_r)
+    vector[lay.TAKE_PROFIT_PCT] = f(exits.take_profit_pct)
+    vector[lay.TRAIL_PCT] = f(exits.trailing_pct)
+    vector[lay.TRAIL_ATR] = f(exits.trailing_atr)
+    vector[lay.TRAIL_ACTIVATION] = f(exits.trailing_activation)
+    vector[lay.BREAKEVEN_TRIGGER] = f(exits.breakeven_trigger)
+    vector[lay.BREAKEVEN_OFFSET] = float(exits.breakeven_offset)
+    vector[lay.MAX_BARS] = -1 if exits.max_bars is None else exits.max_bars
+    vector[lay.ADVERSE_FIRST] = 1.0 if exits.adverse_first else 0.0
     empty = np.empty(0, dtype=np.float64)
     # The book reads the ATR only for the rules that need it (NaN elsewhere), of the rules' period.
     period_atr = atr(series.high, series.low, series.close, exits.atr_period)
@@ -277,24 +271,24 @@ def trade_frame(
         stamp = series.ts[index] + rows[:, close_col].astype(np.int64) * bar_ms
         return pd.to_datetime(stamp, unit="ms", utc=True)
 
-    codes = rows[:, mk.T_REASON].astype(np.int64)
-    names = {int(mk.REASON_SIGNAL): "signal", int(mk.REASON_LIQUIDATION): "liquidation",
-             int(mk.REASON_OPEN): "open"}  # fmt: skip
-    names |= {int(pk.REASON_PROTECTIVE) + k: v for k, v in stops.KIND_NAMES.items()}
+    codes = rows[:, lay.T_REASON].astype(np.int64)
+    names = {int(lay.REASON_SIGNAL): "signal", int(lay.REASON_LIQUIDATION): "liquidation",
+             int(lay.REASON_OPEN): "open"}  # fmt: skip
+    names |= {int(lay.REASON_PROTECTIVE) + k: v for k, v in stops.KIND_NAMES.items()}
     reasons = np.array([names[c] for c in codes.tolist()], dtype=object)
     return pd.DataFrame(
         {
             "symbol": [symbol] * count,
-            "side": np.where(rows[:, mk.T_SIDE] > 0, "long", "short").tolist(),
-            "entry_time": times(mk.T_ENTRY_BAR, mk.T_ENTRY_AT_CLOSE),
-            "exit_time": times(mk.T_EXIT_BAR, mk.T_EXIT_AT_CLOSE),
-            "entry_price": rows[:, mk.T_ENTRY_PRICE],
-            "exit_price": rows[:, mk.T_EXIT_PRICE],
-            "quantity": rows[:, mk.T_QTY],
-            "fees": rows[:, mk.T_FEES],
-            "pnl": rows[:, mk.T_PNL],
+            "side": np.where(rows[:, lay.T_SIDE] > 0, "long", "short").tolist(),
+            "entry_time": times(lay.T_ENTRY_BAR, lay.T_ENTRY_AT_CLOSE),
+            "exit_time": times(lay.T_EXIT_BAR, lay.T_EXIT_AT_CLOSE),
+            "entry_price": rows[:, lay.T_ENTRY_PRICE],
+            "exit_price": rows[:, lay.T_EXIT_PRICE],
+            "quantity": rows[:, lay.T_QTY],
+            "fees": rows[:, lay.T_FEES],
+            "pnl": rows[:, lay.T_PNL],
             "strategy": [strategy_id] * count,
-            "funding": rows[:, mk.T_FUNDING],
+            "funding": rows[:, lay.T_FUNDING],
             "reason": reasons.tolist(),
         },
         columns=TRADE_FRAME_COLUMNS,

@@ -27,7 +27,7 @@ from tradewind.indicators.overlap import ema, sma
 from tradewind.optimize import _sweeps
 from tradewind.optimize.market import Market
 from tradewind.optimize.space import split_point
-from tradewind.sim.kernel import METRICS
+from tradewind.sim.layout import METRICS
 from tradewind.sim.screening import unsupported_reason
 from tradewind.strategies.base import TIE_TOLERANCE, Strategy
 from tradewind.strategies.builtin.ma_cross import EmaCross, SmaCross
@@ -69,7 +69,7 @@ class Evaluation:
     Attributes
     ----------
     metrics
-        ``(k, 8)`` in the order of :data:`tradewind.sim.kernel.METRICS` (NaN rows for invalid sets).
+        ``(k, 8)`` in the order of :data:`tradewind.sim.layout.METRICS` (NaN rows for invalid sets).
     returns
         ``(k, p)`` simple returns between consecutive period ends.
     engines
@@ -210,8 +210,8 @@ class Evaluator:
         self.fallbacks[reason] = self.fallbacks.get(reason, 0) + count
 
     def _crossing_ok(self, instance: Strategy) -> bool:
-        # The crossing sweep is the long-only kernel: a market with leverage, volatility
-        # slippage or funding takes the margin kernel, from the strategy's own signals.
+        # The crossing sweep is long only without funding: a market with leverage, volatility
+        # slippage or funding runs the strategy's own signals through the kernel.
         return (
             type(instance) in CROSSOVER_LINES
             and not bool(getattr(instance, "short", False))
@@ -243,7 +243,7 @@ class Evaluator:
             column = {p: c for c, p in enumerate(periods)}
             lines = np.stack([self._line(kind, p) for p in periods])
             out, rets = _sweeps.sweep_crossings(
-                series.open, series.close, lines,
+                series.open, series.high, series.low, series.close, lines,
                 np.array([column[p] for p in fast], dtype=np.int64),
                 np.array([column[p] for p in slow], dtype=np.int64),
                 self.start, self.market.settings, TIE_TOLERANCE, self.ends,
@@ -281,7 +281,7 @@ class Evaluator:
             if not kept:
                 continue
             if two_sided:
-                # Leverage, volatility slippage or funding: the margin kernel, as a backtest's.
+                # Leverage, volatility slippage or funding: long/short signals, as a backtest's.
                 out, rets = _sweeps.sweep_two_sided(
                     series.open, series.high, series.low, series.close, series.ts,
                     np.ascontiguousarray(signals[:, : len(kept)]), self.start,
@@ -289,7 +289,8 @@ class Evaluator:
                 )  # fmt: skip
             else:
                 out, rets = _sweeps.sweep_signals(
-                    series.open, series.close, signals[0, : len(kept)], signals[1, : len(kept)],
+                    series.open, series.high, series.low, series.close, signals[0, : len(kept)],
+                    signals[1, : len(kept)],
                     self.start, self.market.settings, self.ends,
                 )  # fmt: skip
             metrics[kept] = out

@@ -1,7 +1,7 @@
 """What a search maximises or minimises: named objectives over the kernel's metrics.
 
 Every objective maps the ``(k, 8)`` metrics matrix (columns in the order of
-:data:`tradewind.sim.kernel.METRICS`) to one score per trial, so a batch is scored at once. A
+:data:`tradewind.sim.layout.METRICS`) to one score per trial, so a batch is scored at once. A
 user's function gets one trial's metrics as a dict and returns a float.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tradewind.core.errors import UserError
-from tradewind.sim.kernel import METRICS
+from tradewind.sim.layout import METRICS
 
 FloatArray = npt.NDArray[np.float64]
 _COLUMN = {name: i for i, name in enumerate(METRICS)}

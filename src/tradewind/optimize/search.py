@@ -52,7 +52,7 @@ from tradewind.optimize.overfitting import (
 )
 from tradewind.optimize.space import Dimension, SearchSpace, build_space
 from tradewind.optimize.storage import StudyStorage, decode_returns, encode_returns, resolve_storage
-from tradewind.sim.kernel import METRICS
+from tradewind.sim.layout import METRICS
 from tradewind.strategies.base import Strategy
 from tradewind.strategies.registry import load_strategy
 

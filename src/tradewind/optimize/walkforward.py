@@ -26,7 +26,7 @@ from tradewind.core.timeframe import Timeframe
 from tradewind.optimize.market import Market
 from tradewind.optimize.objectives import resolve_objective
 from tradewind.optimize.search import MIN_TRADES, optimize
-from tradewind.sim.kernel import METRICS
+from tradewind.sim.layout import METRICS
 from tradewind.strategies.base import Strategy
 from tradewind.strategies.registry import load_strategy
 

@@ -34,22 +34,20 @@ import numpy as np
 from numba import njit
 
 from tradewind.sim import rules
-from tradewind.sim.kernel import (
+from tradewind.sim.fills import TOLERANCE, fill_price, slippage_bps
+from tradewind.sim.kernel import open_row
+from tradewind.sim.layout import (
     CASH,
     FEE,
     FILL_AT_CLOSE,
     LOT,
     MAX_PARTICIPATION,
     MIN_NOTIONAL,
+    REASON_SIGNAL,
     STAKE_ALL,
     STAKE_KIND,
     STAKE_PERCENT,
     STAKE_VALUE,
-    TICK,
-    _fill_price,
-)
-from tradewind.sim.margin_kernel import (
-    REASON_SIGNAL,
     T_ENTRY_AT_CLOSE,
     T_ENTRY_BAR,
     T_ENTRY_PRICE,
@@ -62,9 +60,8 @@ from tradewind.sim.margin_kernel import (
     T_QTY,
     T_REASON,
     T_SIDE,
+    TICK,
     TRADE_COLUMNS,
-    _slippage_bps,
-    open_row,
 )
 
 # Fields of one order in the order table.
@@ -74,8 +71,6 @@ ORDER_FIELDS = 5
 # fees of the open part, the bar (and whether at its close) the position opened, trades made.
 S_CASH, S_BASE, S_AVERAGE, S_OPEN_FEES, S_ENTRY_BAR, S_ENTRY_AT_CLOSE, S_COUNT = range(7)
 STATE_SIZE = 7
-_TOLERANCE = 1.0 + 1e-12
-"""Float noise of one part in 1e12 is not a lack of funds (the event engine checks in Decimal)."""
 
 
 @njit(cache=True)
@@ -113,15 +108,15 @@ def simulate_capped(
     start
         First bar whose signals count (earlier bars are warm-up).
     settings
-        The settings vector (layout in :mod:`tradewind.sim.kernel`); ``MAX_PARTICIPATION`` > 0.
+        The settings vector (layout in :mod:`tradewind.sim.layout`); ``MAX_PARTICIPATION`` > 0.
 
     Returns
     -------
     tuple
         ``equity[i]`` (account value at bar ``i``'s close), the trade table in the layout of
-        :mod:`tradewind.sim.margin_kernel` (one row per partial close; rows past the count unused),
+        :mod:`tradewind.sim.layout` (one row per partial close; rows past the count unused),
         the trade count and the position still open at the end
-        (:func:`~tradewind.sim.margin_kernel.open_row`).
+        (:func:`~tradewind.sim.kernel.open_row`).
     """
     n = open_.shape[0]
     at_close = settings[FILL_AT_CLOSE] != 0.0
@@ -146,7 +141,7 @@ def simulate_capped(
                 if orders[o, O_BAR] > i:
                     k += 1
                     continue
-                bps = _slippage_bps(i, False, high, low, close, settings)
+                bps = slippage_bps(i, False, high, low, close, settings)
                 done, expired, trades = _execute(
                     orders, o, i, False, open_[i], bps, volume[i], state, trades, settings
                 )
@@ -203,7 +198,7 @@ def simulate_capped(
                 orders[o, O_BAR] = i + 1
                 if at_close:
                     # Filled at this close as far as the bar allows; the rest expires.
-                    bps = _slippage_bps(i, True, high, low, close, settings)
+                    bps = slippage_bps(i, True, high, low, close, settings)
                     _, _, trades = _execute(
                         orders, o, i, True, close[i], bps, volume[i], state, trades, settings
                     )
@@ -273,12 +268,12 @@ def _execute(
     lot = settings[LOT]
     min_notional = settings[MIN_NOTIONAL]
     is_buy = orders[o, O_BUY] != 0.0
-    price = _fill_price(raw, is_buy, bps, settings[TICK])
+    price = fill_price(raw, is_buy, bps, settings[TICK])
     if is_buy and orders[o, O_LOTS] == 0.0:
         # A quote-amount order: its quantity is fixed at the first fill's price, fee included.
         divisor = price * (1.0 + fee)
         lots = _lots(orders[o, O_QUOTE] / divisor, lot)
-        if lots > 0.0 and lots * lot * divisor > orders[o, O_QUOTE] * _TOLERANCE:
+        if lots > 0.0 and lots * lot * divisor > orders[o, O_QUOTE] * TOLERANCE:
             lots -= 1.0  # the epsilon rounded up past the exact floor the venue takes
         if lots <= 0.0 or (min_notional > 0.0 and lots * lot * price < min_notional):
             return False, True, trades
@@ -296,7 +291,7 @@ def _execute(
     paid = rules.fee_amount(notional, fee)
     base = state[S_BASE]
     if is_buy:
-        if notional + paid > state[S_CASH] * _TOLERANCE:
+        if notional + paid > state[S_CASH] * TOLERANCE:
             return False, first, trades
         state[S_CASH] -= notional + paid
         if base == 0.0:

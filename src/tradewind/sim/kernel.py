@@ -1,23 +1,51 @@
 """The screening kernel: the event engine's rules compiled into one bar loop, in float64.
 
-It runs precomputed signal arrays through the same rules as the event engine's simulated venue
-(the functions of :mod:`tradewind.sim.rules`): market orders from a signal at bar ``i`` fill at bar
-``i + 1``'s open (or at bar ``i``'s close), slippage against the trader and rounded to the tick,
-quantity sized from the stake with the fee on top and floored to the lot step, taker fees in the
-quote currency or in the base (a buy's fee taken from the base received, a sell's from the base
-held, as the venue's fee side says), exits of whole lots with the rest left as dust
-(:mod:`tradewind.sim.lots`), equity marked at every close. It exists to make sweeps fast; the event engine
-stays the truth, and an acceptance test requires both to make the same trades.
+One loop for every setup the kernel expresses; what a run uses is data, and absent means off:
 
-Shapes: price arrays ``(n,)``; signal arrays ``(n,)`` for :func:`simulate`, ``(n, k)`` (one column
-per parameter set) for :func:`simulate_many`. The functions here are the sweep's fast path: spot
-(or a 1x perpetual without funding), long only, market orders. Long/short signals, linear
-perpetuals with leverage, funding and liquidation, and volatility slippage run through
-:func:`tradewind.sim.margin_kernel.simulate_two_sided`, which shares this module's settings vector
-and fill helpers. Whatever neither expresses is refused by
-:func:`tradewind.sim.screening.unsupported_reason` with a message naming it.
+- **the market**: spot (long only; dust, fees in the quote or the base) or a linear perpetual
+  (long and short, reversals, isolated margin at a leverage, funding, tiered liquidation), from
+  the settings vector (:mod:`tradewind.sim.layout`);
+- **the signals**: long entry/exit flags, and short ones (empty arrays: long only);
+- **the risk rules**: a sizing model and protective exits (stop %, ATR stop, trailing by % or ATR
+  with an activation, break-even, time stop, take-profit at an R multiple or a percent), from the
+  rules vector (:func:`no_risk`: the stake rule, no exits);
+- **funding**: the events inside the bars (:func:`no_funding`: none).
 
-pandas equivalent of the fill rule: ``price = open.shift(-1)`` where a signal is true.
+It calls the shared rules (:mod:`tradewind.sim.rules`, :mod:`tradewind.sim.stops`,
+:mod:`tradewind.sim.lots`, applied to the settings by :mod:`tradewind.sim.fills`), so fills, levels
+and exits agree with the event engine by construction; what is stated here is only the order of
+events within bar ``j``, as :mod:`tradewind.engine.runner` orders them:
+
+1. Market orders made at bar ``j - 1``'s close fill at ``j``'s open: an exit first (a signal exit
+   comes before any protective exit of bar ``j``: the node sends no protective order while an
+   exit is working), then a reversal's or a new entry, sized from the account after the exit.
+2. An intrabar protective exit (stop, trailing, break-even, take-profit) of a position held from
+   before bar ``j`` fills at its level, or at the open when the bar gaps through it, with the
+   venue's slippage, as a taker: the runner's first event of the bar, before the venue's.
+3. Funding due in bar ``j`` is paid on the position held then, marked at ``j``'s open; an event
+   stamped at or before the entry's fill time is not the new position's.
+4. A liquidation, if bar ``j``'s low (long) or high (short) reaches the liquidation price: the
+   position's isolated margin is lost. A position opened at ``j``'s open meets 3 and 4 before its
+   protective exit (the venue books them as it fills; the protection comes after).
+5. Signals at ``j``'s close: a signal exit, else a time stop decided at this close, else an
+   entry; with ``fill_at_close`` they fill there (the venue then also checks the entry's own bar
+   for a liquidation: it searches from the fill bar).
+
+Sizing with a model (the risk engine's decision with limits and breakers off): when the entry
+is sent (at the signal close; for a reversal, when the exit has filled), with equity ``E`` (cash
+plus any dust) and the last close ``P``, the model gives a notional (fixed fraction ``E x f``;
+fixed risk ``E x r x P / |P - S|`` to the planned stop ``S``; volatility ``E x min(cap, target x
+P / ATR14)``), for a spot buy capped at ``free / (1 + fee) x (1 - buffer)``, floored to the lot
+at ``P``; the venue lets the order expire when the cash (a perpetual: the margin) does not cover
+it at the fill.
+Without a model the stake rule gives a budget at the fill (:func:`tradewind.sim.fills.stake_budget`).
+
+A volume participation cap (partial fills, a book of working orders) is the one setup this loop
+leaves to :func:`tradewind.sim.capped_kernel.simulate_capped`.
+
+Shapes: price arrays ``(n,)``, bar times ``(n,)`` int64 ms (read only for funding: may be empty
+without it); signal arrays ``(n,)``. pandas equivalent of the fill rule: ``price =
+open.shift(-1)`` where a signal is true.
 """
 
 from __future__ import annotations
@@ -25,366 +53,521 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from tradewind.sim import lots, rules
-
-# Layout of the float64 settings vector (one place, so Python and numba agree).
-(
-    CASH,
-    FEE,
-    SLIPPAGE,
-    FILL_AT_CLOSE,
-    STAKE_KIND,
-    STAKE_VALUE,
-    LOT,
-    TICK,
-    MIN_NOTIONAL,
-    ANNUALIZATION,
-    LEVERAGE,
-    BRACKET_COUNT,
-    VOL_SLIPPAGE,
-    IS_PERP,
+from tradewind.sim import rules, stops
+from tradewind.sim.fills import (
+    entry_fill,
+    fill_price,
+    is_dust,
+    on_tick,
+    room,
+    slippage_bps,
+    spot_sell,
+    stake_budget,
+    stake_quantity,
+)
+from tradewind.sim.layout import (
+    ADVERSE_FIRST,
     BAR_MS,
-    MAX_PARTICIPATION,
-    BUY_FEE_IN_BASE,
-    SELL_FEE_IN_BASE,
-) = range(18)
-SETTINGS_SIZE = 18
-BRACKETS = SETTINGS_SIZE
-"""A perpetual's maintenance brackets follow the fixed settings: ``BRACKET_COUNT`` rows of
-``(cap, rate, amount)`` (:attr:`tradewind.core.brackets.MarginBrackets.floats`), flattened."""
-STAKE_ALL, STAKE_PERCENT, STAKE_AMOUNT = 0.0, 1.0, 2.0
+    BRACKET_COUNT,
+    BRACKETS,
+    BREAKEVEN_OFFSET,
+    BREAKEVEN_TRIGGER,
+    CASH,
+    CASH_BUFFER,
+    FEE,
+    FILL_AT_CLOSE,
+    IS_PERP,
+    LOT,
+    MAX_BARS,
+    MIN_NOTIONAL,
+    REASON_LIQUIDATION,
+    REASON_OPEN,
+    REASON_PROTECTIVE,
+    REASON_SIGNAL,
+    RULES_SIZE,
+    SIZE_A,
+    SIZE_B,
+    SIZE_FIXED_FRACTION,
+    SIZE_FIXED_RISK,
+    SIZE_STAKE,
+    SIZING,
+    STOP_ATR,
+    STOP_PCT,
+    T_ENTRY_AT_CLOSE,
+    T_ENTRY_BAR,
+    T_ENTRY_PRICE,
+    T_EXIT_AT_CLOSE,
+    T_EXIT_BAR,
+    T_EXIT_PRICE,
+    T_FEES,
+    T_FUNDING,
+    T_PNL,
+    T_QTY,
+    T_REASON,
+    T_SIDE,
+    TAKE_PROFIT_PCT,
+    TAKE_PROFIT_R,
+    TICK,
+    TRADE_COLUMNS,
+    TRAIL_ACTIVATION,
+    TRAIL_ATR,
+    TRAIL_PCT,
+)
 
-# Columns of the trade table.
-T_ENTRY_BAR, T_EXIT_BAR, T_ENTRY_PRICE, T_EXIT_PRICE, T_QTY, T_FEES, T_PNL = range(7)
-TRADE_COLUMNS = 7
-
-# Metrics, in the order the kernel returns them.
-METRICS = ("final_equity", "total_return", "sharpe_ratio", "sortino_ratio", "calmar_ratio",
-           "max_drawdown", "annual_return", "trade_count")  # fmt: skip
-
-
-@njit(cache=True)
-def on_grid(units: float, tick: float) -> float:
-    """``units`` ticks as the float nearest to that decimal price.
-
-    For ticks below 1, dividing by the integer ``1 / tick`` is correctly rounded, so 36218 ticks
-    of 1e-9 give ``3.6218e-05`` exactly as the event engine's ``Decimal`` price converts, not the
-    ``3.6218000000000005e-05`` a multiplication gives; a stop or target derived from the price
-    then lands on the same tick in both engines.
-    """
-    if tick < 1.0:
-        return units / float(round(1.0 / tick))
-    return units * tick
-
-
-@njit(cache=True)
-def _fill_price(raw: float, is_buy: bool, slippage_bps: float, tick: float) -> float:
-    if slippage_bps <= 0.0:
-        return raw
-    price = rules.slipped_price(raw, is_buy, slippage_bps)
-    units = price / tick
-    nearest = round(units)
-    if abs(units - nearest) <= 1e-9 * max(1.0, abs(units)):
-        return on_grid(nearest, tick)
-    # Off the tick grid after slippage: round against the trader, as the venue does.
-    return on_grid(math.ceil(units) if is_buy else math.floor(units), tick)
-
-
-@njit(cache=True)
-def _buy(
-    cash: float, budget: float, raw: float, settings: np.ndarray
-) -> tuple[bool, float, float, float, float]:
-    """Buy for ``budget`` at ``raw``: ``(filled, cash, base received, price, fee in quote)``. A buy
-    the cash cannot pay for, or below the lot or notional minimum, is rejected, as on the venue.
-    With the fee in the base, the fee comes out of the base received instead of the cash."""
-    fee = settings[FEE]
-    in_base = settings[BUY_FEE_IN_BASE] != 0.0
-    on_top = 0.0 if in_base else fee
-    price = _fill_price(raw, True, settings[SLIPPAGE], settings[TICK])
-    lot = settings[LOT]
-    size = rules.all_in_quantity(budget, price, on_top, lot)
-    cost = size * price
-    paid = rules.fee_amount(cost, on_top)
-    if cost + paid > budget * (1.0 + 1e-12):
-        # all_in_quantity's tolerance rounded up past the exact floor the event engine takes.
-        size -= lot
-        cost = size * price
-        paid = rules.fee_amount(cost, on_top)
-    min_notional = settings[MIN_NOTIONAL]
-    # Float noise of one part in 1e12 is not a lack of funds (the event engine checks in Decimal).
-    if (
-        size <= 0.0
-        or cost + paid > cash * (1.0 + 1e-12)
-        or (min_notional > 0.0 and cost < min_notional)
-    ):
-        return False, cash, 0.0, 0.0, 0.0
-    if in_base:
-        base_fee = size * fee
-        # The fee's value in quote at the fill price, as the portfolio books it.
-        return True, cash - cost, size - base_fee, price, base_fee * price
-    return True, cash - cost - paid, size, price, paid
+_PROTECTIVE = (STOP_PCT, STOP_ATR, TAKE_PROFIT_R, TAKE_PROFIT_PCT, TRAIL_PCT, TRAIL_ATR,
+               BREAKEVEN_TRIGGER)  # fmt: skip
 
 
 @njit(cache=True)
-def _sell_base_fee(settings: np.ndarray) -> float:
-    """The sell's fee rate when it is charged in the base (else 0), for :mod:`lots`."""
-    return settings[FEE] if settings[SELL_FEE_IN_BASE] != 0.0 else 0.0
+def no_risk() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The risk argument of a run without risk rules: the stake sizes, no protective exit."""
+    vector = np.full(RULES_SIZE, np.nan)
+    vector[SIZING] = SIZE_STAKE
+    vector[MAX_BARS] = -1.0
+    empty = np.empty(0, dtype=np.float64)
+    return vector, empty, empty, empty
 
 
 @njit(cache=True)
-def spot_sell(held: float, price: float, settings: np.ndarray) -> tuple[float, float, float, float]:
-    """An exit of a spot long holding ``held`` base at ``price`` (on the tick).
-
-    Returns ``(base out, quote in, fee in quote, dust)``: the whole lots sold (with the fee when it
-    is charged in the base), the proceeds net of a quote fee, the fee's value in quote, and what
-    stays behind (less than a lot, :mod:`tradewind.sim.lots`).
-    """
-    fee = settings[FEE]
-    in_base = settings[SELL_FEE_IN_BASE] != 0.0
-    size = lots.sellable_lots(held, settings[LOT], _sell_base_fee(settings)) * settings[LOT]
-    notional = size * price
-    if in_base:
-        base_fee = size * fee
-        out = size + base_fee
-        return out, notional, base_fee * price, held - out
-    paid = rules.fee_amount(notional, fee)
-    return size, notional - paid, paid, held - size
-
-
-@njit(cache=True)
-def _budget(cash: float, settings: np.ndarray, equity: float = -1.0) -> float:
-    """What the stake rule lets one entry spend (0: the gate would deny it). ``equity`` (cash
-    plus dust at the close; the cash when not given) is what a percent stake is a percent of."""
-    kind = settings[STAKE_KIND]
-    if kind == STAKE_ALL:
-        budget = cash
-    elif kind == STAKE_PERCENT:
-        budget = min((cash if equity < 0.0 else equity) * settings[STAKE_VALUE], cash)
-    else:
-        budget = settings[STAKE_VALUE] if settings[STAKE_VALUE] <= cash else 0.0
-    min_notional = settings[MIN_NOTIONAL]
-    if min_notional > 0.0 and budget < min_notional:
-        return 0.0
-    return budget
-
-
-@njit(cache=True)
-def _fill(
-    pending: int,
-    raw: float,
-    i: int,
-    budget: float,
-    cash: float,
-    qty: float,
-    entry_price: float,
-    entry_fee: float,
-    entry_bar: int,
-    trades: np.ndarray,
-    count: int,
-    settings: np.ndarray,
-) -> tuple[float, float, float, float, int, int]:
-    """Fill the pending buy (1) or sell (2) at ``raw``; record a closed trade on a sell.
-
-    ``qty`` is the base held: the position, or the dust a flat account holds (which joins a
-    buy's base at the buy's price, as the portfolio books it). After a sell, the returned
-    quantity is the dust it left."""
-    if pending == 1:
-        filled, cash, size, price, paid = _buy(cash, budget, raw, settings)
-        if filled:
-            held = qty + size
-            if lots.sellable_lots(held, settings[LOT], _sell_base_fee(settings)) == 0.0:
-                return cash, held, 0.0, 0.0, -1, count  # less than a lot: dust, not a position
-            return cash, held, price, paid, i, count
-        return cash, qty, entry_price, entry_fee, entry_bar, count
-    price = _fill_price(raw, False, settings[SLIPPAGE], settings[TICK])
-    out, proceeds, paid, dust = spot_sell(qty, price, settings)
-    trades[count, T_ENTRY_BAR] = entry_bar
-    trades[count, T_EXIT_BAR] = i
-    trades[count, T_ENTRY_PRICE] = entry_price
-    trades[count, T_EXIT_PRICE] = price
-    trades[count, T_QTY] = out
-    trades[count, T_FEES] = entry_fee + paid
-    # Every base that left is sold at ``price`` in the PnL, the fee's base included (its value
-    # is then the fee), as the portfolio books a fee charged in the base.
-    trades[count, T_PNL] = (price - entry_price) * out - entry_fee - paid
-    return cash + proceeds, dust, 0.0, 0.0, -1, count + 1
+def no_funding() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The funding argument of a run without funding events (spot, or a perpetual without a
+    funding series: its ``first`` is empty, every bar has no event)."""
+    empty = np.empty(0, dtype=np.float64)
+    return empty, empty, empty, np.empty(0, dtype=np.int64)
 
 
 @njit(cache=True)
 def simulate(
     open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
     close: np.ndarray,
-    entry: np.ndarray,
-    exit_: np.ndarray,
+    ts: np.ndarray,
+    signals: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     start: int,
     settings: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Run one long-only signal set; return ``(equity, trades, trade_count)``.
+    risk: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    funding: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, int, float, np.ndarray]:
+    """Run one signal set; return ``(equity, trades, trade_count, dust, open)``.
 
-    ``equity[i]`` is the account value at bar ``i``'s close (cash before ``start``). ``trades``
-    has :data:`TRADE_COLUMNS` columns; rows past ``trade_count`` are unused.
+    Parameters
+    ----------
+    open_, high, low, close : ndarray
+        Bar prices, shape ``(n,)``.
+    ts : ndarray
+        Bar open times (int64 ms), shape ``(n,)``; read only for funding (may be empty without).
+    signals : tuple of ndarray
+        ``(entry_long, exit_long, entry_short, exit_short)`` flags at each bar's close, shape
+        ``(n,)``; the short pair empty for long-only signals.
+    start
+        First bar whose signals count (earlier bars are warm-up).
+    settings
+        The settings vector (:mod:`tradewind.sim.layout`).
+    risk : tuple of ndarray
+        ``(rules, stop_atr, trail_atr, sizing_atr)``: the rules vector and the ATR of the exit
+        rules' period (for the ATR stop and trail; empty when unused) and the 14-bar ATR the
+        volatility sizing reads, NaN in warm-up (:func:`no_risk`: none).
+    funding : tuple of ndarray
+        ``(ts, rate, mark, first)``: funding events inside the bars' span in time order (the
+        mark NaN where the series gives none: the bar's open is the mark then), and ``first``,
+        shape ``(n + 1,)`` (or empty: no events): bar ``j``'s events are ``first[j]:first[j + 1]``
+        (:func:`no_funding`).
+
+    Returns
+    -------
+    tuple
+        ``equity[i]`` (account value at bar ``i``'s close), the trade table
+        (:data:`~tradewind.sim.layout.TRADE_COLUMNS` columns; rows past ``trade_count`` unused),
+        ``trade_count``, the spot dust held at the end (base left by exits, less than a lot) and
+        the position still open at the end (:func:`open_row`).
     """
+    entry_long, exit_long, entry_short, exit_short = signals
+    rules_, stop_atr, trail_atr, sizing_atr = risk
+    funding_ts, funding_rate, funding_mark, funding_first = funding
     n = open_.shape[0]
-    cash = settings[CASH]
+    two_sided = entry_short.shape[0] > 0
     at_close = settings[FILL_AT_CLOSE] != 0.0
+    perp = settings[IS_PERP] != 0.0
+    tiers = int(settings[BRACKET_COUNT])
+    brackets = settings[BRACKETS : BRACKETS + 3 * tiers].reshape((tiers, 3))
+    fee = settings[FEE]
+    tick = settings[TICK]
+    bar_ms = settings[BAR_MS]
+    sized = int(rules_[SIZING]) != SIZE_STAKE
+    max_bars = int(rules_[MAX_BARS])
+    protect = max_bars > 0
+    for k in _PROTECTIVE:
+        protect = protect or not math.isnan(rules_[k])
     equity = np.empty(n, dtype=np.float64)
-    trades = np.empty((n // 2 + 1, TRADE_COLUMNS), dtype=np.float64)
+    trades = np.empty((16, TRADE_COLUMNS), dtype=np.float64)
     count = 0
-    qty = 0.0
+    cash = settings[CASH]  # spot: free quote; perpetual: the wallet, margin included
+    qty = 0.0  # signed
+    dust = 0.0  # spot: base left by an exit, less than a lot (joins the next entry)
     entry_price = 0.0
     entry_fee = 0.0
     entry_bar = -1
-    pending = 0  # 1: buy, 2: sell, at the next fill price
-    budget = 0.0
-    for i in range(n):
-        if pending != 0 and not at_close:
-            # The order made at the previous close fills at this bar's open.
-            cash, qty, entry_price, entry_fee, entry_bar, count = _fill(
-                pending, open_[i], i, budget, cash, qty, entry_price, entry_fee, entry_bar,
-                trades, count, settings,
-            )  # fmt: skip
-            pending = 0
-        # A signal acts at bar i's close, if its order can still fill: at this close, or at the
-        # next open (an order made at the last close finds no more bars, as on the venue).
-        if i >= start and (at_close or i < n - 1):
-            # In a position while ``entry_bar`` is set; ``qty`` alone may be dust.
-            if entry_bar >= 0 and exit_[i]:
-                pending = 2
-            elif entry_bar < 0 and entry[i] and not exit_[i]:
-                budget = _budget(cash, settings, cash + qty * close[i])
-                if budget > 0.0:
-                    pending = 1
-            if pending != 0 and at_close:
-                cash, qty, entry_price, entry_fee, entry_bar, count = _fill(
-                    pending, close[i], i, budget, cash, qty, entry_price, entry_fee, entry_bar,
-                    trades, count, settings,
+    entry_at_close = False
+    entry_time = 0.0
+    margin = 0.0
+    funding_paid = 0.0
+    ev_bar = -1  # the position's first protective event: bar, price, kind
+    ev_price = math.nan
+    ev_kind = 0
+    pend_exit = False
+    pend_reason = REASON_SIGNAL
+    pend_entry = 0  # +1 long, -1 short
+    i = 0
+    while i < n:
+        if (at_close or (not pend_exit and pend_entry == 0)) and (qty == 0.0 or not perp):
+            # Most bars are idle: nothing fills at the open, nothing can happen within the bar
+            # (no position, or a spot one before its protective event) and no signal at the
+            # close. Their equity is marked in a tight loop up to the next bar with an event.
+            event = ev_bar if protect and qty != 0.0 and ev_bar >= i else n
+            held = qty + dust
+            while (
+                i < n
+                and i != event
+                and not (
+                    entry_long[i]
+                    or exit_long[i]
+                    or (two_sided and (entry_short[i] or exit_short[i]))
+                )
+            ):
+                equity[i] = cash + held * close[i]
+                i += 1
+            if i == n:
+                break
+        for step in range(3):
+            # step 0: fills at this bar's open; 1: within the bar; 2: at its close.
+            raw = 0.0
+            exiting = False
+            entering = 0
+            reason = REASON_SIGNAL
+            if step == 0:
+                if at_close or (not pend_exit and pend_entry == 0):
+                    continue
+                raw = open_[i]
+                exiting, reason, entering = pend_exit, pend_reason, pend_entry
+            elif step == 1:
+                if qty == 0.0:
+                    continue
+                # A protective exit of a position held from before this bar is the runner's
+                # first event of the bar: it comes before the venue's funding and liquidation
+                # (its level is nearer). A position opened at this open meets the venue first
+                # (the venue books the bar's funding and searches for a liquidation as it
+                # fills), then its protective exit.
+                fires = protect and ev_bar == i and ev_kind != stops.TIME
+                if perp and (not fires or (entry_bar == i and not entry_at_close)):
+                    if funding_first.shape[0] > 0:
+                        for e in range(funding_first[i], funding_first[i + 1]):
+                            if funding_ts[e] > entry_time:
+                                mark = funding_mark[e]
+                                if math.isnan(mark):
+                                    mark = open_[i]
+                                amount = rules.funding_payment(qty, mark, funding_rate[e])
+                                cash += amount
+                                funding_paid += amount
+                    if liquidated(qty, entry_price, margin, brackets, low[i], high[i]):
+                        trades = room(trades, count)
+                        count = liquidate(
+                            i, qty, entry_price, entry_fee, entry_bar, entry_at_close, margin,
+                            funding_paid, open_[i], brackets, tick, trades, count,
+                        )  # fmt: skip
+                        cash -= margin
+                        qty, margin, funding_paid, entry_bar = 0.0, 0.0, 0.0, -1
+                        continue
+                if not fires:
+                    continue
+                raw = ev_price
+                exiting, reason = True, REASON_PROTECTIVE + ev_kind
+            else:
+                if i < start or not (at_close or i < n - 1):
+                    continue
+                enter_long = entry_long[i] and not exit_long[i]
+                enter_short = two_sided and entry_short[i] and not exit_short[i]
+                pend_exit, pend_reason, pend_entry = False, REASON_SIGNAL, 0
+                if qty > 0.0 and exit_long[i]:
+                    pend_exit = True
+                    pend_entry = -1 if enter_short else 0
+                elif qty < 0.0 and two_sided and exit_short[i]:
+                    pend_exit = True
+                    pend_entry = 1 if enter_long else 0
+                elif qty != 0.0 and protect and ev_bar == i and ev_kind == stops.TIME:
+                    pend_exit, pend_reason = True, REASON_PROTECTIVE + stops.TIME
+                elif qty == 0.0:
+                    pend_entry = 1 if enter_long else (-1 if enter_short else 0)
+                if not at_close or (not pend_exit and pend_entry == 0):
+                    continue
+                raw = close[i]
+                exiting, reason, entering = pend_exit, pend_reason, pend_entry
+            pend_exit, pend_entry = False, 0
+            bps = slippage_bps(i, step == 2, high, low, close, settings)
+            # -- an exit: the whole position (a spot long: its whole lots) ---------------------------
+            if exiting and qty != 0.0:
+                price = fill_price(raw, qty < 0.0, bps, tick)
+                if perp:
+                    size = abs(qty)
+                    paid = rules.fee_amount(size * price, fee)
+                    gross = (price - entry_price) * qty
+                    cash += gross - paid
+                else:
+                    # Whole lots are sold; the rest stays as dust (sim.lots).
+                    size, proceeds, paid, dust = spot_sell(qty, price, settings)
+                    gross = (price - entry_price) * size
+                    cash += proceeds
+                trades = room(trades, count)
+                row = trades[count]
+                row[T_ENTRY_BAR] = entry_bar
+                row[T_EXIT_BAR] = i
+                row[T_ENTRY_PRICE] = entry_price
+                row[T_EXIT_PRICE] = price
+                row[T_QTY] = size
+                row[T_FEES] = entry_fee + paid
+                row[T_PNL] = gross - entry_fee - paid + funding_paid
+                row[T_SIDE] = 1.0 if qty > 0.0 else -1.0
+                row[T_REASON] = reason
+                row[T_FUNDING] = funding_paid
+                row[T_ENTRY_AT_CLOSE] = 1.0 if entry_at_close else 0.0
+                row[T_EXIT_AT_CLOSE] = 1.0 if step == 2 else 0.0
+                count += 1
+                qty, margin, funding_paid, entry_bar = 0.0, 0.0, 0.0, -1
+            # -- an entry (a new position, or a reversal's second leg) -----------------------------
+            if entering == 0 or qty != 0.0:
+                continue
+            is_buy = entering > 0
+            price = fill_price(raw, is_buy, bps, tick)
+            # The entry is decided when it is sent: at the signal close, or (a reversal) when the
+            # exit has filled, from the account then and the last close; equity includes dust.
+            decided = i - 1 if step == 0 else i
+            mark = close[decided]
+            if sized:
+                quantity = risk_quantity(
+                    rules_, cash, cash + dust * mark, mark, is_buy, not perp, stop_atr,
+                    sizing_atr, decided, fee, settings[LOT], tick, settings[MIN_NOTIONAL],
                 )  # fmt: skip
-                pending = 0
-        equity[i] = cash + qty * close[i]
-    return equity, trades, count
+            else:
+                budget = stake_budget(cash, settings, cash + dust * mark)
+                if budget <= 0.0:
+                    continue
+                quantity = stake_quantity(budget, price, settings)
+            received, debit, paid, committed = entry_fill(quantity, price, cash, settings)
+            if received <= 0.0:
+                continue
+            qty = received + dust if is_buy else -received
+            dust = 0.0
+            cash -= debit
+            entry_price, entry_fee, entry_bar, entry_at_close = price, paid, i, step == 2
+            funding_paid, margin = 0.0, committed
+            if perp:
+                entry_time = ts[i] + bar_ms if step == 2 else float(ts[i])
+            if protect:
+                ev_bar, ev_price, ev_kind = first_exit(
+                    open_, high, low, close, trail_atr, stop_atr, i if step == 0 else i + 1,
+                    is_buy, entry_price, rules_, max_bars, tick,
+                )  # fmt: skip
+            if not perp and is_dust(qty, settings):
+                dust, qty, entry_bar = qty, 0.0, -1  # less than a lot: dust, not a position
+            if step == 2 and perp and liquidated(qty, entry_price, margin, brackets, low[i],
+                                                 high[i]):  # fmt: skip
+                # The venue searches for a liquidation from the fill bar on, so a close entry
+                # whose own bar reached the level is liquidated at once.
+                trades = room(trades, count)
+                count = liquidate(
+                    i, qty, entry_price, entry_fee, entry_bar, entry_at_close, margin,
+                    funding_paid, open_[i], brackets, tick, trades, count,
+                )  # fmt: skip
+                cash -= margin
+                qty, margin, funding_paid, entry_bar = 0.0, 0.0, 0.0, -1
+        if perp:
+            equity[i] = cash + qty * (close[i] - entry_price)
+        else:
+            equity[i] = cash + (qty + dust) * close[i]
+        i += 1
+    held = open_row(qty, entry_price, entry_fee, entry_bar, entry_at_close, funding_paid, close)
+    return equity, trades, count, dust, held
 
 
 @njit(cache=True)
-def metrics(equity: np.ndarray, start: int, annualization: float, trade_count: int) -> np.ndarray:
-    """The optimiser's metrics from an equity curve, in the order of :data:`METRICS`.
-
-    Same definitions as :mod:`tradewind.performance.metrics` (empyrical's): per-bar simple
-    returns from ``start``; Sharpe ``mean / std(ddof=1) * sqrt(P)``; Sortino ``mean * P /
-    (sqrt(mean(min(r, 0)^2)) * sqrt(P))``; CAGR over ``n / P`` years; Calmar ``CAGR / |max DD|``.
-    """
-    out = np.full(len(METRICS), np.nan)
-    n = equity.shape[0] - start
-    initial = equity[start]
-    final = equity[-1]
-    out[0] = final
-    out[1] = final / initial - 1.0
-    out[7] = trade_count
-    if n < 2:
-        return out
-    m = n - 1
-    total = 0.0
-    for i in range(start + 1, equity.shape[0]):
-        total += equity[i] / equity[i - 1] - 1.0
-    mean = total / m
-    var = 0.0
-    down = 0.0
-    peak = initial
-    worst = 0.0
-    for i in range(start + 1, equity.shape[0]):
-        r = equity[i] / equity[i - 1] - 1.0
-        var += (r - mean) * (r - mean)
-        if r < 0.0:
-            down += r * r
-        peak = max(peak, equity[i])
-        dd = equity[i] / peak - 1.0
-        worst = min(worst, dd)
-    std = math.sqrt(var / (m - 1)) if m > 1 else np.nan
-    if m > 1 and std > 0.0:
-        out[2] = mean / std * math.sqrt(annualization)
-    downside = math.sqrt(down / m) * math.sqrt(annualization)
-    if downside > 0.0:
-        out[3] = mean * annualization / downside
-    out[5] = worst
-    growth = final / initial
-    if growth > 0.0:
-        out[6] = growth ** (annualization / m) - 1.0
-        if worst < 0.0:
-            out[4] = out[6] / abs(worst)
-    return out
-
-
-@njit(cache=True, parallel=True)
-def simulate_many(
-    open_: np.ndarray,
+def open_row(
+    qty: float,
+    entry_price: float,
+    entry_fee: float,
+    entry_bar: int,
+    entry_at_close: bool,
+    funding: float,
     close: np.ndarray,
-    entries: np.ndarray,
-    exits: np.ndarray,
-    start: int,
-    settings: np.ndarray,
 ) -> np.ndarray:
-    """Run ``k`` signal sets (columns of ``entries``/``exits``, shape ``(n, k)``) on both cores;
-    return the ``(k, len(METRICS))`` metrics matrix."""
-    k = entries.shape[1]
-    out = np.empty((k, len(METRICS)), dtype=np.float64)
-    for j in prange(k):
-        equity, _, count = simulate(open_, close, entries[:, j], exits[:, j], start, settings)
-        out[j, :] = metrics(equity, start, settings[ANNUALIZATION], count)
-    return out
+    """The position still open at the end, as a row of the trade table (quantity 0: flat).
+
+    It is marked at the last close (the exit columns: the last bar, at its close); its PnL is
+    what closing there would add, net of the entry fees and with the funding booked so far,
+    before the exit fee, as the event engine reports an open position.
+    """
+    row = np.zeros(TRADE_COLUMNS, dtype=np.float64)
+    if qty == 0.0 or close.shape[0] == 0:
+        return row
+    mark = close[close.shape[0] - 1]
+    row[T_ENTRY_BAR] = entry_bar
+    row[T_EXIT_BAR] = close.shape[0] - 1
+    row[T_ENTRY_PRICE] = entry_price
+    row[T_EXIT_PRICE] = mark
+    row[T_QTY] = abs(qty)
+    row[T_FEES] = entry_fee
+    row[T_PNL] = (mark - entry_price) * qty - entry_fee + funding
+    row[T_SIDE] = 1.0 if qty > 0.0 else -1.0
+    row[T_REASON] = REASON_OPEN
+    row[T_FUNDING] = funding
+    row[T_ENTRY_AT_CLOSE] = 1.0 if entry_at_close else 0.0
+    row[T_EXIT_AT_CLOSE] = 1.0
+    return row
 
 
 @njit(cache=True)
-def cross_signals(
-    fast: np.ndarray, slow: np.ndarray, tolerance: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Entries where ``fast`` crosses above ``slow`` and exits where it crosses below.
+def model_notional(
+    rules_: np.ndarray, equity: float, price: float, stop: float, atr14: float
+) -> float:
+    """The sizing model's notional (NaN: the model cannot size, the entry is denied)."""
+    model = int(rules_[SIZING])
+    if model == SIZE_FIXED_FRACTION:
+        return equity * rules_[SIZE_A]
+    if model == SIZE_FIXED_RISK:
+        if math.isnan(stop):
+            return math.nan
+        distance = abs(price - stop)
+        if distance == 0.0:
+            return math.nan
+        return equity * rules_[SIZE_A] * price / distance
+    if math.isnan(atr14) or atr14 <= 0.0:
+        return math.nan
+    share = rules_[SIZE_A] / (atr14 / price)
+    cap = rules_[SIZE_B]
+    return equity * (cap if share > cap else share)
 
-    The compiled twin of :func:`tradewind.strategies.base.crossed_above` /
-    :func:`~tradewind.strategies.base.crossed_below`: values within a relative ``tolerance`` of
-    each other are a tie, and NaN (warm-up) never crosses.
+
+@njit(cache=True)
+def risk_quantity(
+    rules_: np.ndarray,
+    cash: float,
+    equity: float,
+    price: float,
+    is_long: bool,
+    spot: bool,
+    stop_atr: np.ndarray,
+    sizing_atr: np.ndarray,
+    i: int,
+    fee: float,
+    lot: float,
+    tick: float,
+    min_notional: float,
+) -> float:
+    """Quantity the risk engine approves for an entry decided at bar ``i``'s close (0: denied).
+
+    A spot buy is capped at what the free cash buys, fee and buffer included; a perpetual's
+    entry (long or short) is not (the venue then checks its margin).
     """
-    n = fast.shape[0]
-    entry = np.zeros(n, dtype=np.bool_)
-    exit_ = np.zeros(n, dtype=np.bool_)
-    was_above = False
-    was_below = False
-    was_defined = False
-    for i in range(n):
-        a = fast[i]
-        b = slow[i]
-        defined = not (math.isnan(a) or math.isnan(b))
-        limit = tolerance * max(abs(a), abs(b)) if defined else 0.0
-        above = defined and a - b > limit
-        below = defined and b - a > limit
-        if defined and was_defined:
-            entry[i] = above and not was_above
-            exit_[i] = below and not was_below
-        was_above, was_below, was_defined = above, below, defined
-    return entry, exit_
+    atr_value = stop_atr[i] if stop_atr.shape[0] > 0 else math.nan
+    stop = stops.initial_stop(is_long, price, rules_[STOP_PCT], atr_value, rules_[STOP_ATR], tick)
+    notional = model_notional(rules_, equity, price, stop, sizing_atr[i])
+    if math.isnan(notional) or notional <= 0.0:
+        return 0.0
+    if spot and is_long:
+        # A market buy sized from the close must stay affordable at the next open.
+        affordable = cash / (1.0 + fee) * (1.0 - rules_[CASH_BUFFER])
+        if affordable <= 0.0:
+            return 0.0
+        notional = min(notional, affordable)
+    size = math.floor(notional / price / lot + 1e-9) * lot
+    if size > 0.0 and size * price > notional * (1.0 + 1e-12):
+        size -= lot  # the epsilon stepped past the exact floor the engine takes in Decimal
+    if size <= 0.0 or (min_notional > 0.0 and size * price < min_notional):
+        return 0.0
+    return size
 
 
-@njit(cache=True, parallel=True)
-def simulate_crossings(
+@njit(cache=True)
+def first_exit(
     open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
     close: np.ndarray,
-    lines: np.ndarray,
-    fast: np.ndarray,
-    slow: np.ndarray,
+    trail_atr: np.ndarray,
+    stop_atr: np.ndarray,
     start: int,
-    settings: np.ndarray,
-    tolerance: float,
-) -> np.ndarray:
-    """Sweep crossover strategies without materialising their signals.
+    is_long: bool,
+    entry: float,
+    rules_: np.ndarray,
+    max_bars: int,
+    tick: float,
+) -> tuple[int, float, int]:
+    """The protection book's guard for a position entered at ``entry``, exposed from bar
+    ``start``, and its first protective event: ``(bar, price, kind)`` (bar -1: none in the data)."""
+    atr_value = math.nan
+    if stop_atr.shape[0] > 0 and start >= 1:
+        atr_value = stop_atr[start - 1]
+    stop = stops.initial_stop(is_long, entry, rules_[STOP_PCT], atr_value, rules_[STOP_ATR], tick)
+    if not math.isnan(rules_[TAKE_PROFIT_R]):
+        target = stops.r_multiple_target(is_long, entry, stop, rules_[TAKE_PROFIT_R], tick)
+    else:
+        target = stops.percent_target(is_long, entry, rules_[TAKE_PROFIT_PCT], tick)
+    trailing = not math.isnan(rules_[TRAIL_PCT]) or not math.isnan(rules_[TRAIL_ATR])
+    event = stops.scan_exits(
+        open_, high, low, close, trail_atr, start, is_long, entry, stop, target,
+        rules_[TRAIL_PCT], rules_[TRAIL_ATR], rules_[TRAIL_ACTIVATION],
+        rules_[BREAKEVEN_TRIGGER], rules_[BREAKEVEN_OFFSET],
+        start + max_bars - 1 if max_bars > 0 else -1,
+        np.empty(0, dtype=np.float64), 0, math.nan, entry,
+        trailing and math.isnan(rules_[TRAIL_ACTIVATION]), False, tick,
+        rules_[ADVERSE_FIRST] != 0.0,
+    )  # fmt: skip
+    return event[0], event[1], event[2]
 
-    ``lines`` is ``(n, m)``: one precomputed indicator per column (e.g. the SMA of every period in
-    the grid); set ``j`` trades the crossings of column ``fast[j]`` over column ``slow[j]``. Returns
-    the ``(k, len(METRICS))`` metrics matrix, one row per set, computed on both cores.
-    """
-    k = fast.shape[0]
-    out = np.empty((k, len(METRICS)), dtype=np.float64)
-    for j in prange(k):
-        entry, exit_ = cross_signals(lines[:, fast[j]], lines[:, slow[j]], tolerance)
-        equity, _, count = simulate(open_, close, entry, exit_, start, settings)
-        out[j, :] = metrics(equity, start, settings[ANNUALIZATION], count)
-    return out
+
+@njit(cache=True)
+def liquidated(
+    qty: float, entry: float, margin: float, brackets: np.ndarray, low: float, high: float
+) -> bool:
+    """Whether a bar ranging ``low`` to ``high`` reaches the position's liquidation price."""
+    if qty == 0.0:
+        return False
+    level = rules.tiered_liquidation_price(entry, abs(qty), qty > 0.0, margin, brackets)
+    return low <= level if qty > 0.0 else high >= level
+
+
+@njit(cache=True)
+def liquidate(
+    i: int,
+    qty: float,
+    entry_price: float,
+    entry_fee: float,
+    entry_bar: int,
+    entry_at_close: bool,
+    margin: float,
+    funding: float,
+    opened: float,
+    brackets: np.ndarray,
+    tick: float,
+    trades: np.ndarray,
+    count: int,
+) -> int:
+    """Record the liquidation of the position on bar ``i`` (margin lost); return the count."""
+    long = qty > 0.0
+    level = rules.tiered_liquidation_price(entry_price, abs(qty), long, margin, brackets)
+    gapped = opened <= level if long else opened >= level
+    row = trades[count]
+    row[T_ENTRY_BAR] = entry_bar
+    row[T_EXIT_BAR] = i
+    row[T_ENTRY_PRICE] = entry_price
+    row[T_EXIT_PRICE] = on_tick(opened if gapped else level, not long, tick)
+    row[T_QTY] = abs(qty)
+    row[T_FEES] = entry_fee
+    row[T_PNL] = -margin - entry_fee + funding
+    row[T_SIDE] = 1.0 if long else -1.0
+    row[T_REASON] = REASON_LIQUIDATION
+    row[T_FUNDING] = funding
+    row[T_ENTRY_AT_CLOSE] = 1.0 if entry_at_close else 0.0
+    row[T_EXIT_AT_CLOSE] = 0.0  # the venue stamps a liquidation at the bar's open
+    return count + 1

@@ -1,11 +1,13 @@
 """Python side of the screening kernel: what it can express, its settings vector, its trade table.
 
-The kernel covers market orders on spot (long only) and on linear perpetuals (long and short, with
-reversals; leverage, isolated margin, funding, liquidation), the ``all`` / percent / amount stakes,
-fees, fixed and volatility slippage, fills at the next open or the signal close, and (spot long
-only) a volume participation cap with the venue's partial fills. Anything else
-is refused by :func:`unsupported_reason` with a message naming it, and callers fall back to the
-event engine.
+The kernel (:func:`tradewind.sim.kernel.simulate`, one loop) covers market orders on spot (long
+only) and on linear perpetuals (long and short, with reversals; leverage, isolated margin, funding,
+liquidation), the ``all`` / percent / amount stakes, fees in the quote or the base, fixed and
+volatility slippage, fills at the next open or the signal close, and the risk rules' sizing models
+and protective exits on both markets (:func:`risk_unsupported_reason`). A volume participation cap
+with the venue's partial fills runs on spot, long only, without risk rules and with fees in the
+quote (:func:`tradewind.sim.capped_kernel.simulate_capped`). Anything else is refused by
+:func:`unsupported_reason` with a message naming it, and callers fall back to the event engine.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy.typing as npt
 
 from tradewind.core.brackets import BINANCE_USDT_M_BRACKETS, MarginBrackets
 from tradewind.core.instrument import Instrument
-from tradewind.sim import kernel
+from tradewind.sim import layout
 
 if TYPE_CHECKING:  # only the type: sim does not depend on risk at run time
     from tradewind.risk.config import RiskConfig
@@ -58,29 +60,29 @@ class KernelSettings:
     """Spot: the venue takes a sell's fee from the base held (fee side ``give`` or ``base``)."""
 
     def vector(self) -> npt.NDArray[np.float64]:
-        """The float64 settings vector in the layout of :mod:`tradewind.sim.kernel`."""
+        """The float64 settings vector in the layout of :mod:`tradewind.sim.layout`."""
         rows = self.brackets.floats if self.perpetual else ()
-        out = np.zeros(kernel.SETTINGS_SIZE + 3 * len(rows), dtype=np.float64)
-        out[kernel.CASH] = float(self.cash)
-        out[kernel.FEE] = float(self.fee)
-        out[kernel.SLIPPAGE] = self.slippage_bps
-        out[kernel.FILL_AT_CLOSE] = 1.0 if self.fill_at_close else 0.0
-        out[kernel.STAKE_KIND] = {"all": kernel.STAKE_ALL, "percent": kernel.STAKE_PERCENT,
-                                  "amount": kernel.STAKE_AMOUNT}[self.stake_kind]  # fmt: skip
-        out[kernel.STAKE_VALUE] = float(self.stake_value)
-        out[kernel.LOT] = float(self.lot)
-        out[kernel.TICK] = float(self.tick)
-        out[kernel.MIN_NOTIONAL] = float(self.min_notional or 0)
-        out[kernel.ANNUALIZATION] = self.annualization
-        out[kernel.LEVERAGE] = float(self.leverage)
-        out[kernel.BRACKET_COUNT] = len(rows)
-        out[kernel.BRACKETS :] = [value for row in rows for value in row]
-        out[kernel.VOL_SLIPPAGE] = self.volatility_slippage
-        out[kernel.IS_PERP] = 1.0 if self.perpetual else 0.0
-        out[kernel.BAR_MS] = float(self.bar_ms)
-        out[kernel.MAX_PARTICIPATION] = self.max_participation
-        out[kernel.BUY_FEE_IN_BASE] = 1.0 if self.buy_fee_in_base else 0.0
-        out[kernel.SELL_FEE_IN_BASE] = 1.0 if self.sell_fee_in_base else 0.0
+        out = np.zeros(layout.SETTINGS_SIZE + 3 * len(rows), dtype=np.float64)
+        out[layout.CASH] = float(self.cash)
+        out[layout.FEE] = float(self.fee)
+        out[layout.SLIPPAGE] = self.slippage_bps
+        out[layout.FILL_AT_CLOSE] = 1.0 if self.fill_at_close else 0.0
+        out[layout.STAKE_KIND] = {"all": layout.STAKE_ALL, "percent": layout.STAKE_PERCENT,
+                                  "amount": layout.STAKE_AMOUNT}[self.stake_kind]  # fmt: skip
+        out[layout.STAKE_VALUE] = float(self.stake_value)
+        out[layout.LOT] = float(self.lot)
+        out[layout.TICK] = float(self.tick)
+        out[layout.MIN_NOTIONAL] = float(self.min_notional or 0)
+        out[layout.ANNUALIZATION] = self.annualization
+        out[layout.LEVERAGE] = float(self.leverage)
+        out[layout.BRACKET_COUNT] = len(rows)
+        out[layout.BRACKETS :] = [value for row in rows for value in row]
+        out[layout.VOL_SLIPPAGE] = self.volatility_slippage
+        out[layout.IS_PERP] = 1.0 if self.perpetual else 0.0
+        out[layout.BAR_MS] = float(self.bar_ms)
+        out[layout.MAX_PARTICIPATION] = self.max_participation
+        out[layout.BUY_FEE_IN_BASE] = 1.0 if self.buy_fee_in_base else 0.0
+        out[layout.SELL_FEE_IN_BASE] = 1.0 if self.sell_fee_in_base else 0.0
         return out
 
 
@@ -138,15 +140,14 @@ def trade_rows(trades: npt.NDArray[np.float64], count: int) -> npt.NDArray[np.fl
 _EXPRESSIBLE_SIZING = ("fixed_fraction", "fixed_risk", "volatility")
 
 
-def risk_unsupported_reason(
-    config: RiskConfig, instrument: Instrument, *, shorts: bool
-) -> str | None:
+def risk_unsupported_reason(config: RiskConfig, instrument: Instrument) -> str | None:
     """Why the kernel cannot run ``config``'s risk rules, or None when it can.
 
     The kernel runs the protective exits (fixed %, ATR stop, trailing by % and ATR with an
     activation, break-even, time stop, take-profit at an R multiple or a percent) and the fixed
-    fraction, fixed risk and volatility (ATR) sizing models, on spot long-only signals, with every
-    breaker and portfolio limit off (``None``). Anything else is named.
+    fraction, fixed risk and volatility (ATR) sizing models, on spot (long) and on linear
+    perpetuals (long and short), with every breaker and portfolio limit off (``None``). Anything
+    else is named.
     """
     if config.strategies:
         return "per-strategy risk overrides (risk.strategies)"
@@ -164,10 +165,6 @@ def risk_unsupported_reason(
         return "scale-out exits (risk.exits.scale_out)"
     if config.exits.pyramid_step is not None:
         return "pyramiding (risk.exits.pyramid_step)"
-    if shorts or not instrument.is_spot:
-        return (
-            "risk rules on short signals or derivatives (the kernel's risk loop is spot long-only)"
-        )
     if instrument.min_amount is not None:
         return f"a minimum order amount on {instrument.symbol} with risk sizing"
     return None

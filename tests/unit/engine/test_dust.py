@@ -29,7 +29,7 @@ from tradewind.engine.portfolio import Portfolio
 from tradewind.engine.runner import BacktestRunner
 from tradewind.risk.gate import StakeGate
 from tradewind.risk.stake import Stake
-from tradewind.sim import kernel, margin_kernel
+from tradewind.sim import kernel, sweep
 from tradewind.sim.lots import exit_quantity, sellable_lots, sellable_quantity
 from tradewind.strategies.registry import load_strategy
 from tradewind.venues.sim import FillModel, SimVenue, SimVenuePort
@@ -189,10 +189,12 @@ def test_the_sweep_kernel_equals_the_backtest_kernel_with_fees_in_base(
     )
     none = funding_arrays(series, None)
 
-    swept, _, swept_count = kernel.simulate(series.open, series.close, entry, exit_, 0, settings)
-    full, _, full_count, dust, _ = margin_kernel.simulate_two_sided(
-        series.open, series.high, series.low, series.close, series.ts, entry, exit_,
-        enter_short, exit_short, 0, settings, *none,
+    swept, swept_count = sweep.long_only(
+        series.open, series.high, series.low, series.close, entry, exit_, 0, settings
+    )
+    full, _, full_count, dust, _ = kernel.simulate(
+        series.open, series.high, series.low, series.close, series.ts,
+        (entry, exit_, enter_short, exit_short), 0, settings, kernel.no_risk(), none,
     )  # fmt: skip
 
     assert swept_count == full_count >= 400
