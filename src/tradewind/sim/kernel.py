@@ -62,7 +62,6 @@ from tradewind.sim.fills import (
     is_dust,
     on_tick,
     room,
-    slippage_bps,
     spot_sell,
     stake_budget,
     stake_quantity,
@@ -93,6 +92,7 @@ from tradewind.sim.layout import (
     SIZE_FIXED_RISK,
     SIZE_STAKE,
     SIZING,
+    SLIPPAGE,
     STOP_ATR,
     STOP_PCT,
     T_ENTRY_AT_CLOSE,
@@ -114,6 +114,7 @@ from tradewind.sim.layout import (
     TRAIL_ACTIVATION,
     TRAIL_ATR,
     TRAIL_PCT,
+    VOL_SLIPPAGE,
 )
 
 _PROTECTIVE = (STOP_PCT, STOP_ATR, TAKE_PROFIT_R, TAKE_PROFIT_PCT, TRAIL_PCT, TRAIL_ATR,
@@ -196,6 +197,7 @@ def simulate(
     fee = settings[FEE]
     tick = settings[TICK]
     bar_ms = settings[BAR_MS]
+    vol_slippage = settings[VOL_SLIPPAGE]
     sized = int(rules_[SIZING]) != SIZE_STAKE
     max_bars = int(rules_[MAX_BARS])
     protect = max_bars > 0
@@ -305,7 +307,10 @@ def simulate(
                 raw = close[i]
                 exiting, reason, entering = pend_exit, pend_reason, pend_entry
             pend_exit, pend_entry = False, 0
-            bps = slippage_bps(i, step == 2, high, low, close, settings)
+            bps = settings[SLIPPAGE]
+            if step != 2 and vol_slippage > 0.0:
+                # The venue's close fills apply the fixed part only.
+                bps += rules.volatility_slippage_bps(high[i], low[i], close[i], vol_slippage)
             # -- an exit: the whole position (a spot long: its whole lots) ---------------------------
             if exiting and qty != 0.0:
                 price = fill_price(raw, qty < 0.0, bps, tick)
@@ -319,7 +324,8 @@ def simulate(
                     size, proceeds, paid, dust = spot_sell(qty, price, settings)
                     gross = (price - entry_price) * size
                     cash += proceeds
-                trades = room(trades, count)
+                if count == trades.shape[0]:
+                    trades = room(trades, count)
                 row = trades[count]
                 row[T_ENTRY_BAR] = entry_bar
                 row[T_EXIT_BAR] = i
