@@ -36,12 +36,13 @@ async def client_for(
     *,
     timeout_ms: int = 3000,
     market_types: tuple[str, ...] = ("spot",),
+    futures_usdt: int = 10_000,
     **balances: Any,
 ) -> tuple[Any, ApiKey]:
     """A loaded ``ccxt.pro`` client (spot markets) for a fresh funded account, and its key."""
     name = f"live{next(_names)}"
     key = server.call(
-        lambda: server.sim.open_account(name, balances=balances or FUNDS, futures_usdt=10_000)
+        lambda: server.sim.open_account(name, balances=balances or FUNDS, futures_usdt=futures_usdt)
     )
     cfg = ExchangeConfig(
         rest_url=server.rest_url, api_key=key.key, secret=key.secret, rate_limit=False,

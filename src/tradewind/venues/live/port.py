@@ -19,6 +19,10 @@ books what changed: an acknowledgement, a trigger, new fills (each trade id once
 account's trade list with the exchange's own commission and its currency), or the end. This is the
 REST path a user-data stream falls back to; a fill is never lost when a stream event is.
 
+**Conditional orders on USDT-M** (stops, take-profits) live on Binance's algo endpoints until
+they trigger and become regular orders (:mod:`~tradewind.venues.live.conditional`): the port looks
+them up, cancels and lists them there, and books the fills of the regular order they became.
+
 A market order sized by its quote amount goes to a USDT-M perpetual, which takes no
 ``quoteOrderQty``, as the lots that amount buys at the touch just before it is sent (the fill
 states the quantity).
@@ -61,7 +65,7 @@ from tradewind.core.instrument import Instrument
 from tradewind.core.money import ZERO, floor_to_step
 from tradewind.core.orders import Fill, Order, OrderStatus
 from tradewind.core.ports import EventSink
-from tradewind.venues.live import account, wire
+from tradewind.venues.live import account, conditional, wire
 from tradewind.venues.live.oco import oco_params, oco_refusal
 from tradewind.venues.live.requests import RequestGate
 
@@ -227,19 +231,26 @@ class LiveVenuePort:
         record = self._records.get(client_id)
         if record is not None and record.status is OrderStatus.REJECTED:
             return wire.rejected(record.order, record.reason)
-        symbols = [record.order.symbol] if record else list(self.instruments)
-        for symbol in symbols:
-            found = await self._lookup(client_id, symbol)
-            if isinstance(found, dict):
-                return self._venue_order(found)
+        if record is not None:
+            found = await self._lookup(client_id, record.order.symbol, self._conditional(record))
+            return self._venue_order(found) if isinstance(found, dict) else None
+        # Not sent by this port (a restart): its kind unknown, look on both sides of a perpetual.
+        for symbol, instrument in self.instruments.items():
+            for algo in (False, True) if instrument.is_derivative else (False,):
+                found = await self._lookup(client_id, symbol, algo)
+                if isinstance(found, dict):
+                    return self._venue_order(found)
         return None
 
     async def open_orders(self) -> list[VenueOrder]:
         """Every order still working on the exchange, in the traded symbols."""
         found: list[VenueOrder] = []
-        for symbol in self.instruments:
+        for symbol, instrument in self.instruments.items():
             for raw in await self._call(6, "fetch_open_orders", symbol):
                 found.append(self._venue_order(raw))
+            if instrument.is_derivative:  # stops waiting for their trigger are listed apart
+                for raw in await conditional.open_orders(self._call, symbol):
+                    found.append(self._venue_order(raw))
         return found
 
     async def fills(self, since: int) -> list[Fill]:
@@ -312,7 +323,9 @@ class LiveVenuePort:
                 return False
             quantity = record.order.quantity
             if not quantity:  # a quote-sized order: its quantity as the exchange states it
-                found = await self._lookup(record.order.client_id, record.order.symbol)
+                found = await self._lookup(
+                    record.order.client_id, record.order.symbol, self._conditional(record)
+                )
                 quantity = wire.quantity_of(found) if isinstance(found, dict) else fill.quantity
             self._emit(self._booked(record, fill, quantity))
             return True
@@ -441,10 +454,20 @@ class LiveVenuePort:
                     [CancelRejected(client_id, self._clock(), f"order ended: {record.reason}")]
                 )
                 return False
-            try:
-                answer = await self._call(
-                    1, "cancel_order", None, record.order.symbol, {"origClientOrderId": client_id}
+            algo = self._conditional(record)
+            if algo and record.triggered and record.venue_id:
+                # Triggered: it is the regular order it became that still works.
+                args: tuple[Any, ...] = (record.venue_id, record.order.symbol, {})
+            elif algo:
+                args = (
+                    None,
+                    record.order.symbol,
+                    {"origClientOrderId": client_id, **conditional.TRIGGER},
                 )
+            else:
+                args = (None, record.order.symbol, {"origClientOrderId": client_id})
+            try:
+                answer = await self._call(1, "cancel_order", *args)
             except Exception as exc:
                 failure = classify_command_failure(exc)
                 self.failures.append(failure)
@@ -453,6 +476,12 @@ class LiveVenuePort:
                 self._emit([CancelRejected(client_id, self._clock(), failure.reason)])
                 await self._refresh(record)
                 return False
+            if algo and isinstance(answer, dict) and not record.triggered:
+                # The algo API answers a cancel with a bare acknowledgement: read the order back.
+                await self._refresh(record)
+                if record.status is OrderStatus.CANCELED:
+                    return True
+                return await self._resolve_cancel(record, "algo cancel acknowledged")
             if isinstance(answer, dict) and wire.client_id_of(answer):
                 await self._absorb(record, answer)
                 return record.status is OrderStatus.CANCELED
@@ -528,7 +557,9 @@ class LiveVenuePort:
     async def _refresh(self, record: _Record) -> dict[str, Any] | CommandFailure | None:
         """Look the order up by client id and deliver what changed; return what the lookup
         found (as :meth:`_lookup`)."""
-        found = await self._lookup(record.order.client_id, record.order.symbol)
+        found = await self._lookup(
+            record.order.client_id, record.order.symbol, self._conditional(record)
+        )
         if isinstance(found, dict):
             record.absent_lookups = 0
             record.unknown_since = None
@@ -541,12 +572,21 @@ class LiveVenuePort:
                 self._reject(record, f"lost: not on the exchange {waited:.1f}s after sending")
         return found
 
-    async def _lookup(self, client_id: str, symbol: str) -> dict[str, Any] | CommandFailure | None:
-        """The exchange's order dict, None when it says absent, or the failure (ambiguous)."""
+    def _conditional(self, record: _Record) -> bool:
+        return conditional.is_conditional(record.order, self.instruments.get(record.order.symbol))
+
+    async def _lookup(
+        self, client_id: str, symbol: str, algo: bool = False
+    ) -> dict[str, Any] | CommandFailure | None:
+        """The exchange's order dict, None when it says absent, or the failure (ambiguous);
+        ``algo``: a USDT-M conditional order (:func:`.conditional.lookup`)."""
         try:
-            found = await self._call(
-                4, "fetch_order", None, symbol, {"origClientOrderId": client_id}
-            )
+            if algo:
+                found = await conditional.lookup(self._call, client_id, symbol)
+            else:
+                found = await self._call(
+                    4, "fetch_order", None, symbol, {"origClientOrderId": client_id}
+                )
         except Exception as exc:
             failure = classify_command_failure(exc)
             if failure.outcome is Outcome.NOT_FOUND:
@@ -561,7 +601,8 @@ class LiveVenuePort:
         now = int(raw.get("lastUpdateTimestamp") or raw.get("timestamp") or self._clock())
         status = wire.status_of(raw)
         record.unknown_since = None
-        if raw.get("id") and not record.venue_id:
+        if raw.get("id") and (not record.venue_id or raw.get(wire.TRIGGERED_FROM)):
+            # A triggered conditional order's fills carry the regular order's id, not the algo id.
             record.venue_id = str(raw["id"])
             self._by_venue_id[record.venue_id] = order.client_id
         if status is not OrderStatus.REJECTED and not record.accepted:

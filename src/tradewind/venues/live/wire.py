@@ -27,6 +27,10 @@ _STATUS = {
 
 STOP_TYPES = frozenset({OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT})
 
+TRIGGERED_FROM = "tradewindTriggeredFrom"
+"""Key the port adds to the regular order a USDT-M conditional (algo) order became once it
+triggered: the algo order's id (see :mod:`~tradewind.venues.live.conditional`)."""
+
 
 def dec(value: Any, default: Decimal = ZERO) -> Decimal:
     """The exact Decimal of an exchange string (ccxt floats through their shortest repr)."""
@@ -69,7 +73,7 @@ def status_of(order: Mapping[str, Any]) -> OrderStatus:
     if status is OrderStatus.ACCEPTED:
         if filled_of(order) > 0:
             return OrderStatus.PARTIALLY_FILLED
-        if is_stop(order) and triggered(order):
+        if (is_stop(order) or order.get(TRIGGERED_FROM)) and triggered(order):
             return OrderStatus.TRIGGERED
     return status
 
@@ -82,7 +86,10 @@ def is_stop(order: Mapping[str, Any]) -> bool:
 
 
 def triggered(order: Mapping[str, Any]) -> bool:
-    """True once a stop order works (Binance spot ``isWorking``; anything filled has triggered)."""
+    """True once a stop order works (Binance spot ``isWorking``; a USDT-M algo order that became a
+    regular order; anything filled has triggered)."""
+    if order.get(TRIGGERED_FROM):
+        return True
     info = order.get("info") or {}
     working = info.get("isWorking")
     return working is True or str(working).lower() == "true" or filled_of(order) > 0
