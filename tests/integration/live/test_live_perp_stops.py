@@ -88,7 +88,8 @@ async def test_a_triggered_perpetual_stop_is_booked_once_and_the_position_closes
         assert stop.client_id in {o.client_id for o in await port.open_orders()}
         stranger = port_for(client, [PERP], poll_s=0.05)
         found = await stranger.order(stop.client_id)
-        assert found is not None and found.status is OrderStatus.ACCEPTED
+        assert found is not None
+        assert found.status is OrderStatus.ACCEPTED
         # Other accounts trade the price through the stop, leaving bids below it to fill it.
         depth = (await whale.fetch_order_book(PERP, 500))["bids"]
         assert depth[6][0] < float(stop.trigger_price or 0)
@@ -109,7 +110,9 @@ async def test_a_triggered_perpetual_stop_is_booked_once_and_the_position_closes
         position = server.call(lambda: key.account.positions.get(PERP_ID))
         assert position is None or position.qty == 0
         assert stop.client_id not in port.following()
-        assert (await stranger.order(stop.client_id)).status is OrderStatus.FILLED  # type: ignore[union-attr]
+        ended = await stranger.order(stop.client_id)
+        assert ended is not None
+        assert ended.status is OrderStatus.FILLED
         await stranger.close()
     finally:
         await port.close()
@@ -120,7 +123,7 @@ async def test_a_triggered_perpetual_stop_is_booked_once_and_the_position_closes
 async def test_a_waiting_perpetual_stop_is_canceled_on_the_algo_api(
     server: LoopbackServer,
 ) -> None:
-    client, key = await client_for(server, market_types=("linear",))
+    client, _ = await client_for(server, market_types=("linear",))
     port = port_for(client, [PERP], poll_s=0.05)
     book = Book()
     port.subscribe(book.receive)
@@ -137,7 +140,8 @@ async def test_a_waiting_perpetual_stop_is_canceled_on_the_algo_api(
         assert stop.client_id not in {o.client_id for o in await port.open_orders()}
         stranger = port_for(client, [PERP], poll_s=0.05)
         found = await stranger.order(stop.client_id)
-        assert found is not None and found.status is OrderStatus.CANCELED
+        assert found is not None
+        assert found.status is OrderStatus.CANCELED
         await stranger.close()
     finally:
         await port.close()
