@@ -272,7 +272,11 @@ class Evaluator:
                     arrays = instances[j].signals(series).arrays(n)
                 shorts = bool(arrays[2].any() or arrays[3].any())
                 if shorts and (not two_sided or self.market.instrument.is_spot):
-                    self._fallback("short signals (the kernel is long-only so far)", 1)
+                    self._fallback(
+                        "short signals on a market the long-only sweep serves (spot, or a "
+                        "perpetual at 1x without funding)",
+                        1,
+                    )
                     needs_event.append(j)
                     continue
                 for side in range(signals.shape[0]):
